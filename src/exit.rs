@@ -1,0 +1,18 @@
+//! Exit codes, in one place. Documented in README.md ("Exit codes") and tested end to end.
+
+use std::process::ExitCode;
+
+/// Everything asked for was done.
+pub const OK: u8 = 0;
+/// An error stopped the command (bad input, unreachable cluster, I/O failure, ...).
+pub const ERROR: u8 = 1;
+/// The command line could not be parsed (clap's own code for usage errors).
+pub const USAGE: u8 = 2;
+/// The bundle was written, but some tasks failed or were skipped: see errors.json in it.
+pub const PARTIAL: u8 = 3;
+/// The collection was interrupted (Ctrl-C); `--continue` picks it up.
+pub const INTERRUPTED: u8 = 130;
+
+pub fn code(c: u8) -> ExitCode {
+    ExitCode::from(c)
+}

@@ -1,0 +1,6 @@
+//! The `kudo-diag` binary: parse the command line, hand it to the library, turn the outcome
+//! into an exit code. Everything else lives in the `kudo_diag` library.
+
+fn main() -> std::process::ExitCode {
+    kudo_diag::cli::main()
+}

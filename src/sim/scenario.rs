@@ -1,0 +1,191 @@
+//! Scenarios: what the simulated cluster holds. A scenario is YAML (docs/scenarios.md) with
+//! Kubernetes objects, container logs, exec handlers, permissions and faults.
+//!
+//! These types are the contract between the server (which serves them) and the scenario
+//! loader, the built-in scenarios and the generator (which make them).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The main namespace: the kubeconfig's context uses it.
+    pub namespace: String,
+    /// What `/version` answers.
+    #[serde(default)]
+    pub server_version: ServerVersion,
+    /// Kubernetes objects of any kind (full objects with apiVersion, kind, metadata).
+    #[serde(default)]
+    pub objects: Vec<Value>,
+    #[serde(default)]
+    pub logs: Vec<LogSpec>,
+    #[serde(default)]
+    pub exec: Vec<ExecHandler>,
+    #[serde(default)]
+    pub permissions: Permissions,
+    #[serde(default)]
+    pub faults: FaultConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerVersion {
+    pub major: String,
+    pub minor: String,
+    pub git_version: String,
+}
+
+impl Default for ServerVersion {
+    fn default() -> Self {
+        ServerVersion {
+            major: "1".into(),
+            minor: "32".into(),
+            git_version: "v1.32.4".into(),
+        }
+    }
+}
+
+/// The log of one container (current, or the previous instance when `previous`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogSpec {
+    /// Defaults to the scenario's namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    pub pod: String,
+    pub container: String,
+    #[serde(default)]
+    pub previous: bool,
+    #[serde(flatten)]
+    pub source: LogSource,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LogSource {
+    /// Lines given in the scenario; each line may start with an RFC 3339 timestamp.
+    Inline(String),
+    /// A file next to the scenario.
+    File(PathBuf),
+    /// Generated on the fly, never held in memory.
+    Generate(GeneratedLog),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GeneratedLog {
+    /// Stop after this many lines (or `bytes`, whichever comes first).
+    #[serde(default)]
+    pub lines: Option<u64>,
+    #[serde(default)]
+    pub bytes: Option<u64>,
+    #[serde(default)]
+    pub seed: u64,
+    /// A line template: `{n}` the line number, `{word}` a seeded word, `{level}` INFO/WARN/...
+    #[serde(default = "default_template")]
+    pub template: String,
+    /// Time of the first line (RFC 3339); lines are `interval_ms` apart.
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default = "default_interval")]
+    pub interval_ms: u64,
+}
+
+fn default_template() -> String {
+    "{level} [main] line {n}: {word} {word} {word}".into()
+}
+
+fn default_interval() -> u64 {
+    1000
+}
+
+/// A scripted answer to an exec.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExecHandler {
+    /// Pod name or regex (`^cassandra-.*`); any pod when absent.
+    #[serde(default)]
+    pub pod: Option<String>,
+    #[serde(default)]
+    pub container: Option<String>,
+    #[serde(flatten)]
+    pub matcher: ExecMatch,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
+    #[serde(default)]
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExecMatch {
+    /// The whole argv.
+    Exact(Vec<String>),
+    /// The argv starts with these.
+    Prefix(Vec<String>),
+    /// The argv joined with spaces matches.
+    Regex(String),
+}
+
+/// What the scenario's user may not do (everything else is allowed). Answers both real
+/// requests (403 Forbidden) and SelfSubjectAccessReviews.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Permissions {
+    #[serde(default)]
+    pub deny: Vec<AccessRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessRule {
+    /// `get`, `list`, `create`, ... or `*`.
+    pub verbs: Vec<String>,
+    /// Plural resource names, with subresources as `pods/exec`; `*` for all.
+    pub resources: Vec<String>,
+    /// Namespaces the rule applies to; all when empty.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+}
+
+/// Faults, seeded so a run can be reproduced.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultConfig {
+    #[serde(default)]
+    pub seed: u64,
+    /// Added to every response.
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub jitter_ms: u64,
+    /// Share of requests answered 500/503 (0.0 to 1.0).
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Share of requests answered 429 with Retry-After.
+    #[serde(default)]
+    pub throttle_rate: f64,
+    #[serde(default = "default_retry_after")]
+    pub retry_after_seconds: u64,
+    /// Share of responses whose connection is dropped in the middle of the body.
+    #[serde(default)]
+    pub reset_rate: f64,
+    /// Log streams that stop sending after this many bytes (and hang until the client gives up).
+    #[serde(default)]
+    pub stall_logs_after_bytes: Option<u64>,
+    /// Pods that vanish (404) once they have been listed.
+    #[serde(default)]
+    pub vanish_pods: Vec<String>,
+}
+
+fn default_retry_after() -> u64 {
+    1
+}

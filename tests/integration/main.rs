@@ -1,0 +1,5 @@
+//! The one integration test binary: a module per feature, driving the real `kudo-diag` binary
+//! and the library against the simulated cluster.
+
+mod cli;
+mod support;
