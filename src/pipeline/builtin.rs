@@ -43,7 +43,12 @@ pub fn operators(b: &Builtin) -> Vec<String> {
 /// The built-in pipeline whose `spec.operators` lists `operator_name` (a KUDO Operator's name,
 /// e.g. `cassandra`), if any; the first in table order wins.
 pub fn select_for_operator(operator_name: &str) -> Option<&'static str> {
-    BUILTINS
+    select_in(BUILTINS, operator_name)
+}
+
+/// `select_for_operator` over a given table (tests use their own).
+pub fn select_in(table: &'static [Builtin], operator_name: &str) -> Option<&'static str> {
+    table
         .iter()
         .find(|b| operators(b).iter().any(|o| o == operator_name))
         .map(|b| b.name)

@@ -29,12 +29,21 @@ pub fn to_dot(p: &Pipeline) -> String {
         if t.optional {
             attrs.push_str(", color=gray40");
         }
-        let _ = writeln!(out, "  {} [label={}{attrs}];", quote(&t.name), quote(&label));
+        let _ = writeln!(
+            out,
+            "  {} [label={}{attrs}];",
+            quote(&t.name),
+            quote(&label)
+        );
     }
     for t in &p.tasks {
         for need in &t.needs {
             let fan = t.for_each.as_ref().is_some_and(|f| &f.task == need);
-            let style = if fan { " [style=bold, label=\"each\"]" } else { "" };
+            let style = if fan {
+                " [style=bold, label=\"each\"]"
+            } else {
+                ""
+            };
             let _ = writeln!(out, "  {} -> {}{style};", quote(need), quote(&t.name));
         }
     }

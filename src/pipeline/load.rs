@@ -34,7 +34,13 @@ pub fn load_file(path: &Path, registry: &Registry) -> Result<Pipeline, PipelineE
 /// resolved against `source`'s folder.
 pub fn load_str(source: &str, text: &str, registry: &Registry) -> Result<Pipeline, PipelineError> {
     let mut problems = Vec::new();
-    let merged = load_doc(source, text, Origin::File(Path::new(source)), &mut Vec::new(), &mut problems);
+    let merged = load_doc(
+        source,
+        text,
+        Origin::File(Path::new(source)),
+        &mut Vec::new(),
+        &mut problems,
+    );
     finish(merged.into_iter().collect(), problems, registry)
 }
 
@@ -55,19 +61,34 @@ pub fn resolve(spec: &[String], registry: &Registry) -> Result<Pipeline, Pipelin
     let mut problems = Vec::new();
     let mut parts = Vec::new();
     if spec.is_empty() {
-        return Err(one_problem("--pipeline", "no pipeline given; name a built-in pipeline or a file"));
+        return Err(one_problem(
+            "--pipeline",
+            "no pipeline given; name a built-in pipeline or a file",
+        ));
     }
     for s in spec {
         let part = if is_file_spec(s) {
             match std::fs::read_to_string(s) {
-                Ok(text) => load_doc(s, &text, Origin::File(Path::new(s)), &mut Vec::new(), &mut problems),
+                Ok(text) => load_doc(
+                    s,
+                    &text,
+                    Origin::File(Path::new(s)),
+                    &mut Vec::new(),
+                    &mut problems,
+                ),
                 Err(e) => {
                     problems.push(plain(s, format!("cannot read the pipeline file: {e}")));
                     None
                 }
             }
         } else if let Some(b) = builtin::get(s) {
-            load_doc(&builtin::source_name(b.name), b.text, Origin::Builtin, &mut Vec::new(), &mut problems)
+            load_doc(
+                &builtin::source_name(b.name),
+                b.text,
+                Origin::Builtin,
+                &mut Vec::new(),
+                &mut problems,
+            )
         } else {
             problems.push(plain(s, unknown_builtin(s)));
             None
@@ -97,7 +118,11 @@ pub fn to_yaml(p: &Pipeline) -> String {
         },
     };
     let body = serde_yaml::to_string(&doc).expect("a pipeline serializes to YAML");
-    format!("# merged from: {}\n# hash: {}\n{body}", p.sources.join(", "), p.hash)
+    format!(
+        "# merged from: {}\n# hash: {}\n{body}",
+        p.sources.join(", "),
+        p.hash
+    )
 }
 
 /// Tasks merged so far.
@@ -195,7 +220,11 @@ fn load_base(
             return None;
         };
         let path = p.parent().unwrap_or(Path::new("")).join(ext);
-        (identity_of(&path), path.display().to_string(), Target::File(path))
+        (
+            identity_of(&path),
+            path.display().to_string(),
+            Target::File(path),
+        )
     } else if let Some(b) = builtin::get(ext) {
         let name = builtin::source_name(b.name);
         (name.clone(), name, Target::Builtin(b))
@@ -227,21 +256,29 @@ fn load_base(
 
 /// Validates the merged parts and builds the `Pipeline`: every problem, or a pipeline in which
 /// each fan-out source is also listed in `needs` (it is implicitly a dependency).
-fn finish(parts: Vec<Merged>, mut problems: Vec<Problem>, registry: &Registry) -> Result<Pipeline, PipelineError> {
+fn finish(
+    parts: Vec<Merged>,
+    mut problems: Vec<Problem>,
+    registry: &Registry,
+) -> Result<Pipeline, PipelineError> {
     let merged = parts.into_iter().reduce(Merged::extend);
+    // When a document could not be read at all, `merged` is None and the semantic checks are
+    // skipped: they would only add noise, every reference to its tasks looking unknown.
     if let Some(m) = &merged {
-        // (When a document could not be read at all, `merged` is None: the semantic checks
-        // would only add noise, every reference to its tasks looking unknown.)
-        {
-            let mut found = validate::validate(&m.tasks, &m.unreadable, registry);
-            let rank = |p: &Problem| m.sources.iter().position(|s| *s == p.source).unwrap_or(usize::MAX);
-            found.sort_by_key(|p| (rank(p), p.line.unwrap_or(0), p.column.unwrap_or(0)));
-            for p in found {
-                if !problems.contains(&p) {
-                    problems.push(p);
-                }
+        for p in validate::validate(&m.tasks, &m.unreadable, registry) {
+            if !problems.contains(&p) {
+                problems.push(p);
             }
         }
+        // File order: the sources base first, then line and column (a stable sort keeps
+        // problems without a line where they were found).
+        let rank = |p: &Problem| {
+            m.sources
+                .iter()
+                .position(|s| *s == p.source)
+                .unwrap_or(usize::MAX)
+        };
+        problems.sort_by_key(|p| (rank(p), p.line.unwrap_or(0), p.column.unwrap_or(0)));
     }
     match merged {
         Some(m) if problems.is_empty() => {
@@ -272,7 +309,8 @@ fn identity_of(p: &Path) -> String {
 }
 
 fn unknown_builtin(name: &str) -> String {
-    let hint = closest(name, builtin::names()).map_or(String::new(), |c| format!("did you mean `{c}`? "));
+    let hint =
+        closest(name, builtin::names()).map_or(String::new(), |c| format!("did you mean `{c}`? "));
     format!(
         "`{name}`: there is no built-in pipeline of that name; {hint}the built-in pipelines are: {} (a file path must contain `/` or end in .yaml)",
         builtin::names().collect::<Vec<_>>().join(", ")

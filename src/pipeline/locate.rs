@@ -74,9 +74,13 @@ impl Locator {
     /// Like `locate`, but never gives up entirely: falls back to the deepest prefix of `path`
     /// that can be found, so a problem inside a flow mapping still points at its key's line.
     pub fn locate_near(&self, path: &[Seg]) -> Option<(usize, usize)> {
-        (0..=path.len())
-            .rev()
-            .find_map(|n| if n == 0 { None } else { self.locate(&path[..n]) })
+        (0..=path.len()).rev().find_map(|n| {
+            if n == 0 {
+                None
+            } else {
+                self.locate(&path[..n])
+            }
+        })
     }
 
     /// Where `value` appears as an item of the list at `list` (`needs: [a, b]` or a block list):
@@ -114,7 +118,9 @@ fn key_of(text: &str) -> Option<&str> {
     if text.starts_with(['-', '{', '[']) && !text.starts_with("-:") {
         return None;
     }
-    let pos = text.find(": ").or_else(|| text.ends_with(':').then(|| text.len() - 1))?;
+    let pos = text
+        .find(": ")
+        .or_else(|| text.ends_with(':').then(|| text.len() - 1))?;
     Some(text[..pos].trim_end())
 }
 
@@ -210,7 +216,10 @@ spec:
         let l = Locator::new(DOC);
         assert_eq!(l.locate(&[Key("apiVersion")]), Some((2, 1)));
         assert_eq!(l.locate(&[Key("metadata"), Key("name")]), Some((4, 3)));
-        assert_eq!(l.locate(&[Key("spec"), Key("tasks"), Index(0)]), Some((7, 5)));
+        assert_eq!(
+            l.locate(&[Key("spec"), Key("tasks"), Index(0)]),
+            Some((7, 5))
+        );
         assert_eq!(
             l.locate(&[Key("spec"), Key("tasks"), Index(1), Key("name")]),
             Some((9, 7))

@@ -14,6 +14,9 @@ pub mod registry;
 pub mod template;
 pub mod validate;
 
+#[cfg(test)]
+mod tests;
+
 pub use builtin::select_for_operator;
 pub use load::{is_file_spec, load_builtin, load_file, load_str, resolve};
 pub use model::{ForEach, Nested, PipelineDoc, PipelineSpec, TaskSpec};

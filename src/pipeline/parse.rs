@@ -88,7 +88,11 @@ impl ParsedDoc {
     }
 }
 
-pub(crate) fn located(source: &str, at: Option<(usize, usize)>, message: impl Into<String>) -> Problem {
+pub(crate) fn located(
+    source: &str,
+    at: Option<(usize, usize)>,
+    message: impl Into<String>,
+) -> Problem {
     Problem {
         source: source.to_string(),
         line: at.map(|(l, _)| l),
@@ -117,7 +121,11 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
     // Anchors with `<<: *defaults` are a common way to share task settings; apply them so they
     // are not reported as an unknown field `<<`.
     if let Err(e) = root.apply_merge() {
-        problems.push(located(source, None, format!("invalid YAML merge key: {e}")));
+        problems.push(located(
+            source,
+            None,
+            format!("invalid YAML merge key: {e}"),
+        ));
     }
     let locator = Arc::new(Locator::new(text));
     let at = |path: &[Seg]| locator.locate_near(path);
@@ -128,7 +136,15 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
         return (None, vec![located(source, Some((1, 1)), message)]);
     };
 
-    unknown_keys(source, &map, struct_fields::<PipelineDoc>(), "the top level", &[], &locator, &mut problems);
+    unknown_keys(
+        source,
+        &map,
+        struct_fields::<PipelineDoc>(),
+        "the top level",
+        &[],
+        &locator,
+        &mut problems,
+    );
     for (field, expected) in [("apiVersion", API_VERSION), ("kind", KIND)] {
         match map.get(field) {
             None => problems.push(located(
@@ -171,7 +187,11 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
 
     let empty = Value::Mapping(Mapping::new());
     let spec_value = map.get("spec").unwrap_or_else(|| {
-        problems.push(located(source, Some((1, 1)), "missing `spec` with the pipeline's `tasks`"));
+        problems.push(located(
+            source,
+            Some((1, 1)),
+            "missing `spec` with the pipeline's `tasks`",
+        ));
         &empty
     });
     let mut tasks_value = None;
@@ -179,7 +199,13 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
         Value::Mapping(m) => {
             let mut without_tasks = m.clone();
             tasks_value = without_tasks.remove("tasks");
-            read_part::<PipelineSpec>(source, &Value::Mapping(without_tasks), "spec", &locator, &mut problems)
+            read_part::<PipelineSpec>(
+                source,
+                &Value::Mapping(without_tasks),
+                "spec",
+                &locator,
+                &mut problems,
+            )
         }
         _ => read_part::<PipelineSpec>(source, spec_value, "spec", &locator, &mut problems),
     };
@@ -214,7 +240,10 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
     let mut first: HashMap<&str, &SourcedTask> = HashMap::new();
     for t in &tasks {
         if let Some(prev) = first.get(t.spec.name.as_str()) {
-            let prev_line = prev.origin.line().map_or(String::new(), |l| format!(" (first defined at line {l})"));
+            let prev_line = prev
+                .origin
+                .line()
+                .map_or(String::new(), |l| format!(" (first defined at line {l})"));
             problems.push(t.origin.problem(
                 &[Seg::Key("name")],
                 format!(
@@ -245,16 +274,26 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
 }
 
 /// Reads one task. On failure, returns the task's name if it has one.
-fn read_task(item: Value, origin: &Origin, problems: &mut Vec<Problem>) -> Result<TaskSpec, Option<String>> {
+fn read_task(
+    item: Value,
+    origin: &Origin,
+    problems: &mut Vec<Problem>,
+) -> Result<TaskSpec, Option<String>> {
     let Value::Mapping(mut map) = item else {
         problems.push(origin.problem(
             &[],
-            format!("task #{} must be a mapping with at least `name` and `kind`", origin.index + 1),
+            format!(
+                "task #{} must be a mapping with at least `name` and `kind`",
+                origin.index + 1
+            ),
         ));
         return Err(None);
     };
     let name = map.get("name").and_then(Value::as_str).map(str::to_string);
-    let label = name.as_ref().map_or_else(|| format!("task #{}", origin.index + 1), |n| format!("task `{n}`"));
+    let label = name.as_ref().map_or_else(
+        || format!("task #{}", origin.index + 1),
+        |n| format!("task `{n}`"),
+    );
     let fields = struct_fields::<TaskSpec>();
     let unknown: Vec<Value> = map
         .keys()
@@ -302,7 +341,9 @@ fn read_task(item: Value, origin: &Origin, problems: &mut Vec<Problem>) -> Resul
                 }
             }
             if !found {
-                problems.push(origin.problem(&[], format!("{label}: {}", strip_location(&e.to_string()))));
+                problems.push(
+                    origin.problem(&[], format!("{label}: {}", strip_location(&e.to_string()))),
+                );
             }
             Err(name)
         }
@@ -326,15 +367,21 @@ fn read_part<T: DeserializeOwned>(
         return None;
     };
     let fields = struct_fields::<T>();
-    let before = problems.len();
-    unknown_keys(source, map, fields, &format!("`{key}`"), &[Seg::Key(key)], locator, problems);
+    unknown_keys(
+        source,
+        map,
+        fields,
+        &format!("`{key}`"),
+        &[Seg::Key(key)],
+        locator,
+        problems,
+    );
     let known: Mapping = map
         .iter()
         .filter(|(k, _)| k.as_str().is_some_and(|k| fields.contains(&k)))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     match serde_yaml::from_value::<T>(Value::Mapping(known)) {
-        Ok(v) if problems.len() == before => Some(v),
         Ok(v) => Some(v),
         Err(e) => {
             problems.push(located(
@@ -374,7 +421,10 @@ fn unknown_keys(
 fn unknown_field_message(key: &str, fields: &[&str]) -> String {
     let hint = super::validate::closest(key, fields.iter().copied())
         .map_or(String::new(), |c| format!("did you mean `{c}`? "));
-    format!("unknown field `{key}`; {hint}the fields are: {}", fields.join(", "))
+    format!(
+        "unknown field `{key}`; {hint}the fields are: {}",
+        fields.join(", ")
+    )
 }
 
 fn scalar_text(v: &Value) -> String {

@@ -47,32 +47,37 @@ pub(crate) mod test_kinds {
         }
     }
 
+    const WRITE: &[ParamSpec] = &[
+        ParamSpec::required("bytes", "how many bytes to write"),
+        ParamSpec::optional("seed", "seed of the generated content"),
+    ];
+    const ITEMS: &[ParamSpec] = &[ParamSpec::required("count", "how many items")];
+    const FAIL: &[ParamSpec] = &[
+        ParamSpec::optional("transient", "whether the failure is worth retrying"),
+        ParamSpec::optional("times", "how many attempts fail"),
+    ];
+    const SLEEP: &[ParamSpec] = &[ParamSpec::required("ms", "milliseconds to sleep")];
+
     pub fn register(r: &mut Registry) {
         r.register(Described {
             name: "synthetic.write",
             description: "writes `bytes` pseudo-random bytes from `seed` to the task's output",
-            params: &[
-                ParamSpec::required("bytes", "how many bytes to write"),
-                ParamSpec::optional("seed", "seed of the generated content"),
-            ],
+            params: WRITE,
         });
         r.register(Described {
             name: "synthetic.items",
             description: "returns `count` items for a fan-out",
-            params: &[ParamSpec::required("count", "how many items")],
+            params: ITEMS,
         });
         r.register(Described {
             name: "synthetic.fail",
             description: "fails `times` times, transiently or not",
-            params: &[
-                ParamSpec::optional("transient", "whether the failure is worth retrying"),
-                ParamSpec::optional("times", "how many attempts fail"),
-            ],
+            params: FAIL,
         });
         r.register(Described {
             name: "synthetic.sleep",
             description: "sleeps `ms` milliseconds",
-            params: &[ParamSpec::required("ms", "milliseconds to sleep")],
+            params: SLEEP,
         });
     }
 }

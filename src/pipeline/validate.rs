@@ -105,7 +105,10 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
         if let Some(fe) = &s.for_each {
             let at = [Seg::Key("forEach"), Seg::Key("task")];
             if fe.task == s.name {
-                problems.push(o.problem(&at, format!("{label}: forEach.task cannot be the task itself")));
+                problems.push(o.problem(
+                    &at,
+                    format!("{label}: forEach.task cannot be the task itself"),
+                ));
             } else if !known.contains(fe.task.as_str()) {
                 problems.push(o.problem(
                     &at,
@@ -141,7 +144,10 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
                     None
                 };
                 if let Some(why) = bad {
-                    problems.push(o.problem(&[Seg::Key("forEach")], format!("{label}: binding `{b}` {why}")));
+                    problems.push(o.problem(
+                        &[Seg::Key("forEach")],
+                        format!("{label}: binding `{b}` {why}"),
+                    ));
                 }
             }
         }
@@ -194,7 +200,11 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
         }
 
         // Templates: in parameter values and in the output path.
-        let vars: Vec<&str> = GLOBALS.iter().copied().chain(bindings.iter().copied()).collect();
+        let vars: Vec<&str> = GLOBALS
+            .iter()
+            .copied()
+            .chain(bindings.iter().copied())
+            .collect();
         let mut strings = Vec::new();
         if let Some(params) = params {
             for (k, v) in params {
@@ -202,12 +212,22 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
             }
         }
         for (key, text) in &strings {
-            check_template(&mut problems, t, &label, &[Seg::Key("params"), Seg::Key(key)], text, &vars);
+            check_template(
+                &mut problems,
+                t,
+                &label,
+                &[Seg::Key("params"), Seg::Key(key)],
+                text,
+                &vars,
+            );
         }
         if let Some(out) = &s.output {
             check_template(&mut problems, t, &label, &[Seg::Key("output")], out, &vars);
             if let Some(why) = bad_output(out) {
-                problems.push(o.problem(&[Seg::Key("output")], format!("{label}: output path `{out}` {why}")));
+                problems.push(o.problem(
+                    &[Seg::Key("output")],
+                    format!("{label}: output path `{out}` {why}"),
+                ));
             }
             if let Some(fe) = &s.for_each {
                 let used: BTreeSet<String> = template::variables(out)
@@ -231,12 +251,17 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
     // Static outputs shared by two tasks would overwrite each other in the bundle.
     let mut outputs: HashMap<&str, &SourcedTask> = HashMap::new();
     for t in tasks {
-        let Some(out) = t.spec.output.as_deref() else { continue };
+        let Some(out) = t.spec.output.as_deref() else {
+            continue;
+        };
         if out.contains("{{") {
             continue;
         }
         if let Some(prev) = outputs.get(out) {
-            let line = prev.origin.line().map_or(String::new(), |l| format!(" ({}:{l})", prev.origin.source));
+            let line = prev
+                .origin
+                .line()
+                .map_or(String::new(), |l| format!(" ({}:{l})", prev.origin.source));
             problems.push(t.origin.problem(
                 &[Seg::Key("output")],
                 format!(
@@ -262,7 +287,10 @@ fn check_template(
     vars: &[&str],
 ) {
     match template::variables(text) {
-        Err(e) => problems.push(t.origin.problem(at, format!("{label}: {e}; close each `{{{{` with `}}}}`"))),
+        Err(e) => problems.push(
+            t.origin
+                .problem(at, format!("{label}: {e}; close each `{{{{` with `}}}}`")),
+        ),
         Ok(used) => {
             for v in used {
                 let root = root_of(&v);
@@ -320,7 +348,9 @@ fn valid_name(name: &str) -> bool {
 
 fn valid_var(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -363,7 +393,10 @@ fn cycles(tasks: &[SourcedTask]) -> Vec<Problem> {
         }
         let members: HashSet<NodeIndex> = scc.iter().copied().collect();
         let path = cycle_from(&graph, start, &members);
-        let names: Vec<&str> = path.iter().map(|n| tasks[graph[*n]].spec.name.as_str()).collect();
+        let names: Vec<&str> = path
+            .iter()
+            .map(|n| tasks[graph[*n]].spec.name.as_str())
+            .collect();
         let first = &tasks[graph[start]];
         out.push(first.origin.problem(
             &[Seg::Key("needs")],
@@ -379,7 +412,11 @@ fn cycles(tasks: &[SourcedTask]) -> Vec<Problem> {
 
 /// A path from `start` back to itself through `members` (one strongly connected component, so
 /// one exists): a depth-first search that prefers lower task indexes, for stable messages.
-fn cycle_from(graph: &DiGraph<usize, ()>, start: NodeIndex, members: &HashSet<NodeIndex>) -> Vec<NodeIndex> {
+fn cycle_from(
+    graph: &DiGraph<usize, ()>,
+    start: NodeIndex,
+    members: &HashSet<NodeIndex>,
+) -> Vec<NodeIndex> {
     let mut path = vec![start];
     let mut visited = HashSet::from([start]);
     fn dfs(
@@ -390,7 +427,10 @@ fn cycle_from(graph: &DiGraph<usize, ()>, start: NodeIndex, members: &HashSet<No
         visited: &mut HashSet<NodeIndex>,
     ) -> bool {
         let here = *path.last().expect("path starts non-empty");
-        let mut next: Vec<NodeIndex> = graph.neighbors(here).filter(|n| members.contains(n)).collect();
+        let mut next: Vec<NodeIndex> = graph
+            .neighbors(here)
+            .filter(|n| members.contains(n))
+            .collect();
         next.sort_by_key(|n| graph[*n]);
         if next.contains(&start) {
             return true;
