@@ -72,15 +72,39 @@ impl Locator {
     }
 
     /// Like `locate`, but never gives up entirely: falls back to the deepest prefix of `path`
-    /// that can be found, so a problem inside a flow mapping still points at its key's line.
+    /// that can be found, so a problem inside a flow mapping still points at its line; when the
+    /// next step is a key written inline on that line (`params: {bytes: 1}`), at that key.
     pub fn locate_near(&self, path: &[Seg]) -> Option<(usize, usize)> {
-        (0..=path.len()).rev().find_map(|n| {
-            if n == 0 {
-                None
-            } else {
-                self.locate(&path[..n])
+        for n in (1..=path.len()).rev() {
+            let Some((line, col)) = self.locate(&path[..n]) else {
+                continue;
+            };
+            if let Some(Seg::Key(k)) = path.get(n) {
+                if let Some(inline) = self.inline_key(line, col, k) {
+                    return Some(inline);
+                }
             }
-        })
+            return Some((line, col));
+        }
+        None
+    }
+
+    /// The 1-based position of `key:` written in flow style on `line`, after column `col`.
+    fn inline_key(&self, line: usize, col: usize, key: &str) -> Option<(usize, usize)> {
+        let ln = self.lines.iter().find(|l| l.line == line)?;
+        let from = (col - 1).checked_sub(ln.col)?;
+        let text = &ln.text;
+        let mut search = from;
+        while let Some(p) = text[search..].find(key) {
+            let start = search + p;
+            let before = text[..start].chars().next_back();
+            let after = text[start + key.len()..].trim_start();
+            if matches!(before, Some('{' | ',' | ' ')) && after.starts_with(':') {
+                return Some((line, ln.col + start + 1));
+            }
+            search = start + key.len();
+        }
+        None
     }
 
     /// Where `value` appears as an item of the list at `list` (`needs: [a, b]` or a block list):
@@ -241,7 +265,9 @@ spec:
         let l = Locator::new(DOC);
         let task = [Key("spec"), Key("tasks"), Index(1), Key("params"), Key("x")];
         assert_eq!(l.locate(&task), None);
-        assert_eq!(l.locate_near(&task), Some((13, 7)));
+        assert_eq!(l.locate_near(&task), Some((13, 16)));
+        let missing = [Key("spec"), Key("tasks"), Index(1), Key("params"), Key("y")];
+        assert_eq!(l.locate_near(&missing), Some((13, 7)));
         let needs = [Key("spec"), Key("tasks"), Index(2), Key("needs")];
         assert_eq!(l.locate_item(&needs, 1, "b"), Some((16, 16)));
     }
