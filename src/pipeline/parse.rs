@@ -129,6 +129,12 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
     }
     let locator = Arc::new(Locator::new(text));
     let at = |path: &[Seg]| locator.locate_near(path);
+    if root.is_null() {
+        let message = format!(
+            "the file is empty; a pipeline needs `apiVersion: {API_VERSION}`, `kind: {KIND}`, `metadata` and `spec` (see docs/pipelines.md)"
+        );
+        return (None, vec![located(source, Some((1, 1)), message)]);
+    }
     let Value::Mapping(map) = root else {
         let message = format!(
             "a pipeline must be a YAML mapping with `apiVersion: {API_VERSION}`, `kind: {KIND}`, `metadata` and `spec`"

@@ -625,3 +625,46 @@ fn an_empty_registry_checks_everything_but_kinds_and_params() {
     assert_eq!(err.problems.len(), 1, "{err}");
     assert!(err.problems[0].message.contains("needs `b`"), "{err}");
 }
+
+/// The examples in docs/pipelines.md are valid (with `extends: kudo` dropped, since the KUDO base
+/// pipeline is written elsewhere), against test kinds with the planned `k8s.*` parameters.
+#[test]
+fn the_examples_in_the_docs_are_valid() {
+    const LIST: &[ParamSpec] = &[
+        ParamSpec::required("kind", "the object kind"),
+        ParamSpec::optional("apiVersion", "group/version"),
+        ParamSpec::optional("namespace", "namespace"),
+        ParamSpec::optional("labelSelector", "label selector"),
+    ];
+    const EXEC: &[ParamSpec] = &[
+        ParamSpec::required("pod", "pod name"),
+        ParamSpec::required("command", "the command"),
+        ParamSpec::optional("container", "container name"),
+        ParamSpec::optional("namespace", "namespace"),
+    ];
+    let mut r = Registry::new();
+    r.register(Described {
+        name: "k8s.list",
+        description: "list",
+        params: LIST,
+    });
+    r.register(Described {
+        name: "k8s.exec",
+        description: "exec",
+        params: EXEC,
+    });
+
+    let docs = include_str!("../../docs/pipelines.md");
+    let examples: Vec<&str> = docs
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|s| s.split("```").next())
+        .filter(|s| s.starts_with("apiVersion:"))
+        .collect();
+    assert_eq!(examples.len(), 2);
+    for (i, text) in examples.iter().enumerate() {
+        let text = text.replace("  extends: kudo", "");
+        let p = load_str(&format!("docs example {i}"), &text, &r).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.tasks.len() >= 2);
+    }
+}
