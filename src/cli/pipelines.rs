@@ -225,7 +225,8 @@ mod tests {
 
     #[test]
     fn kinds_lists_each_kind_with_its_parameters() {
-        let registry = default_registry();
+        let mut registry = Registry::new();
+        crate::pipeline::registry::test_kinds::register(&mut registry);
         let (code, out, err) = run(|o, e| kinds(o, e, &registry));
         assert_eq!((code, err.as_str()), (exit::OK, ""));
         assert!(

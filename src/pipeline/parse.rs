@@ -445,8 +445,10 @@ fn scalar_text(v: &Value) -> String {
 /// serde_yaml appends "at line L column C" to its messages; the location is already in the
 /// `file:line:column` prefix.
 fn strip_location(message: &str) -> String {
-    let re = regex::Regex::new(r" at line \d+ column \d+").expect("static regex");
-    re.replacen(message, 1, "").into_owned()
+    static AT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r" at line \d+ column \d+").expect("static regex")
+    });
+    AT.replacen(message, 1, "").into_owned()
 }
 
 /// The field names serde accepts for a struct, read from its `Deserialize` impl, so that the
