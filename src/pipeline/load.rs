@@ -24,7 +24,7 @@ pub fn load_file(path: &Path, registry: &Registry) -> Result<Pipeline, PipelineE
             source: source.clone(),
             line: None,
             column: None,
-            message: format!("cannot read the file: {e}"),
+            message: format!("cannot read the pipeline file: {e}; check the path"),
         }],
     })?;
     load_str(&source, &text, registry)
@@ -77,7 +77,10 @@ pub fn resolve(spec: &[String], registry: &Registry) -> Result<Pipeline, Pipelin
                     &mut problems,
                 ),
                 Err(e) => {
-                    problems.push(plain(s, format!("cannot read the pipeline file: {e}")));
+                    problems.push(plain(
+                        s,
+                        format!("cannot read the pipeline file: {e}; check the path, or run `kudo-diag pipelines list` for the built-in names"),
+                    ));
                     None
                 }
             }
@@ -220,7 +223,14 @@ fn load_base(
             )));
             return None;
         };
-        let path = p.parent().unwrap_or(Path::new("")).join(ext);
+        // `./` parts are dropped so that messages show the path a person would write.
+        let path: PathBuf = p
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(ext)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
         (
             identity_of(&path),
             path.display().to_string(),
