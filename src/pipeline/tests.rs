@@ -672,3 +672,67 @@ fn the_examples_in_the_docs_are_valid() {
         assert!(p.tasks.len() >= 2);
     }
 }
+
+#[test]
+fn the_shape_of_the_file_is_checked() {
+    let p = &problems("")[0];
+    assert_eq!((p.line, p.column), (Some(1), Some(1)));
+    assert!(
+        p.message
+            .starts_with("the file is empty; a pipeline needs `apiVersion: kudo-diag.dev/v1`"),
+        "{p}"
+    );
+
+    let p = &problems("- a\n- b\n")[0];
+    assert!(
+        p.message.starts_with("a pipeline must be a YAML mapping"),
+        "{p}"
+    );
+
+    let all = problems(&format!("{HEAD}    - name: a\n      kind: synthetic.items\n      params: {{count: 1}}\n---\nkind: Pipeline\n"));
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[0].message.contains("holds one YAML document"),
+        "{}",
+        all[0]
+    );
+
+    let all = problems(&format!("{HEAD}    - just-a-string\n    - name: b\n      kind: synthetic.items\n      params: {{count: 1}}\n      forEach: {{task: x, as: y, ass: z}}\n"));
+    assert_problem(
+        &all,
+        "task #1 must be a mapping with at least `name` and `kind`",
+        7,
+    );
+    let p = assert_problem(
+        &all,
+        "task `b`: `forEach`: unknown field `ass`, expected one of `task`, `as`, `then`",
+        11,
+    );
+    assert_eq!(p.column, Some(7));
+    assert_eq!(all.len(), 2, "{all:#?}");
+
+    let all =
+        problems("apiVersion: kudo-diag.dev/v1\nkind: Pipeline\nmetadata: {}\nspec: {tasks: []}\n");
+    assert_problem(&all, "`metadata`: missing field `name`", 3);
+}
+
+#[test]
+fn yaml_merge_keys_share_settings_between_tasks() {
+    let p = ok(&format!(
+        "{HEAD}    - &slow
+      name: a
+      kind: synthetic.sleep
+      params: {{ms: 5}}
+      timeout: 2m
+      retries: 3
+    - <<: *slow
+      name: b
+"
+    ));
+    assert_eq!(p.tasks[1].name, "b");
+    assert_eq!(p.tasks[1].retries, Some(3));
+    assert_eq!(
+        p.tasks[1].timeout,
+        Some(std::time::Duration::from_secs(120))
+    );
+}
