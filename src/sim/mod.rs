@@ -6,14 +6,22 @@
 //! sharing one `state::SimState`; `faults` is a middleware in front of them; `tls` makes the CA
 //! and serving certificate at start.
 
+pub mod api;
+pub mod discovery;
 pub mod faults;
+pub mod pending;
 pub mod resources;
 pub mod scenario;
+pub mod selectors;
+pub mod server;
 pub mod state;
 pub mod status;
 pub mod store;
+pub mod tables;
+pub mod tls;
 
 pub use scenario::Scenario;
+pub use server::{SimHandle, SimOptions, SimServer};
 pub use state::SimState;
 
 /// Errors of the simulated cluster.
