@@ -16,6 +16,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::discovery::{not_found_page, unknown_resource};
+use super::protobuf;
 use super::resources::ResourceInfo;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::state::SimState;
@@ -235,7 +236,19 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
             list(&st, &t, &parts.headers, &query)
         }
         (Method::POST, None) if is_review && t.name.is_none() => {
-            match read_json(body).await {
+            let bytes = match read_bytes(body).await {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            // kubectl's typed client sends access reviews as protobuf.
+            let review = if protobuf::is_protobuf(&bytes) {
+                protobuf::self_subject_access_review(&bytes).ok_or_else(|| {
+                    ApiStatus::bad_request("the protobuf SelfSubjectAccessReview could not be decoded; send it as JSON").into_response()
+                })
+            } else {
+                parse_json(&bytes)
+            };
+            match review {
                 Ok(v) => access_review(&st, v),
                 Err(r) => r,
             }
@@ -264,13 +277,20 @@ fn dry_run(query: &HashMap<String, String>) -> bool {
     query.get("dryRun").is_some_and(|v| v == "All")
 }
 
-async fn read_json(body: Body) -> Result<Value, Response> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+async fn read_bytes(body: Body) -> Result<bytes::Bytes, Response> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
         ApiStatus::bad_request(format!("failed to read the request body: {e}")).into_response()
-    })?;
+    })
+}
+
+async fn read_json(body: Body) -> Result<Value, Response> {
+    parse_json(&read_bytes(body).await?)
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, Response> {
     // kubectl sends JSON; YAML is a superset, so accept it too.
-    serde_json::from_slice(&bytes)
-        .or_else(|_| serde_yaml::from_slice(&bytes))
+    serde_json::from_slice(bytes)
+        .or_else(|_| serde_yaml::from_slice(bytes))
         .map_err(|e| {
             ApiStatus::bad_request(format!("the request body is not valid JSON or YAML: {e}"))
                 .into_response()

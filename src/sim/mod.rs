@@ -10,6 +10,7 @@ pub mod api;
 pub mod discovery;
 pub mod faults;
 pub mod pending;
+pub mod protobuf;
 pub mod resources;
 pub mod scenario;
 pub mod selectors;
