@@ -707,3 +707,201 @@ async fn sim_command_writes_kubeconfig_once_serving() {
     }
     child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_cluster_info_dump_completes() {
+    if !have_kubectl() {
+        return;
+    }
+    let h = start(scenario()).await;
+    let k = Kubectl::new(&h);
+    let out_dir = k.dir.path().join("dump");
+    k.ok(&[
+        "cluster-info",
+        "dump",
+        "--namespaces",
+        NS,
+        "--output-directory",
+        out_dir.to_str().unwrap(),
+    ])
+    .await;
+    let pods: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("demo/pods.json")).unwrap()).unwrap();
+    assert_eq!(pods["items"].as_array().unwrap().len(), 3);
+    let log = std::fs::read_to_string(out_dir.join("demo/cassandra-node-0/logs.txt")).unwrap();
+    assert!(log.contains("listening on 9042"), "{log}");
+    assert!(out_dir.join("nodes.json").exists());
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_and_log_routes_look_the_pod_up_first() {
+    let h = start(scenario()).await;
+    let client = h.kube_client().unwrap();
+    let req = |path: &str| {
+        axum::http::Request::get(path.to_string())
+            .body(Vec::new())
+            .unwrap()
+    };
+    let missing = client
+        .request_text(req(
+            "/api/v1/namespaces/demo/pods/nope/exec?command=ls&stdout=true",
+        ))
+        .await;
+    match missing {
+        Err(kube::Error::Api(e)) => assert_eq!(
+            (e.code, e.message.as_str()),
+            (404, "pods \"nope\" not found")
+        ),
+        other => panic!("expected 404, got {other:?}"),
+    }
+    // A plain GET is not a websocket upgrade.
+    match client
+        .request_text(req(
+            "/api/v1/namespaces/demo/pods/cassandra-node-0/exec?command=ls",
+        ))
+        .await
+    {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 400),
+        other => panic!("expected 400, got {other:?}"),
+    }
+    match client
+        .request_text(req("/api/v1/namespaces/demo/pods/cassandra-node-0/attach"))
+        .await
+    {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 404),
+        other => panic!("expected 404 for an unknown subresource, got {other:?}"),
+    }
+    match client
+        .request_text(req("/apis/kudo.dev/v1beta1/widgets"))
+        .await
+    {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 404),
+        other => panic!("expected 404 for an unknown resource, got {other:?}"),
+    }
+    let log = client
+        .request_text(req(
+            "/api/v1/namespaces/demo/pods/cassandra-node-0/log?container=cassandra",
+        ))
+        .await
+        .unwrap();
+    assert!(log.starts_with("INFO starting Cassandra"));
+    h.shutdown().await;
+}
+
+/// A pod as big as a real StatefulSet pod (labels, env, volumes, statuses): about 2.5 KB.
+fn realistic_pod(i: usize) -> Value {
+    let mut p = pod(
+        &format!("cassandra-node-{i:04}"),
+        (i % 250) as u32,
+        "Running",
+        json!({"name": "cassandra", "ready": true, "restartCount": i % 3, "image": "cassandra:3.11.7",
+               "imageID": "docker.io/library/cassandra@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+               "containerID": "containerd://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+               "state": {"running": {"startedAt": "2026-11-27T10:00:00Z"}}}),
+    );
+    p["spec"]["containers"][0]["env"] = json!((0..12)
+        .map(
+            |e| json!({"name": format!("CASSANDRA_SETTING_{e}"), "value": format!("value-{e}-{i}")})
+        )
+        .collect::<Vec<_>>());
+    p["spec"]["volumes"] = json!([{"name": "data", "persistentVolumeClaim": {"claimName": format!("data-cassandra-node-{i}")}},
+                                  {"name": "config", "configMap": {"name": "cassandra-config"}}]);
+    p["status"]["conditions"] = json!(["Initialized", "Ready", "ContainersReady", "PodScheduled"]
+        .iter()
+        .map(|t| json!({"type": t, "status": "True", "lastTransitionTime": "2026-11-27T10:00:00Z"}))
+        .collect::<Vec<_>>());
+    p
+}
+
+/// Requests per second on loopback against 1,000 pods (run by hand:
+/// `cargo test --test integration sim::perf -- --ignored --nocapture`); the numbers go to
+/// docs/PERFORMANCE.md. Bounded by count and time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn perf_lists_and_gets_of_1000_pods() {
+    let mut s = scenario();
+    s.objects.retain(|o| o["kind"] != "Pod");
+    s.objects.extend((0..1000).map(realistic_pod));
+    let h = start(s).await;
+    let pods: Api<Pod> = Api::default_namespaced(h.kube_client().unwrap());
+    let budget = Duration::from_secs(3);
+
+    // Full paginated lists, 500 a page (kubectl's and kube-rs pagers' usual chunk).
+    let t = std::time::Instant::now();
+    let (mut lists, mut pages) = (0u32, 0u32);
+    while t.elapsed() < budget && lists < 200 {
+        let mut lp = ListParams::default().limit(500);
+        let mut n = 0;
+        loop {
+            let page = pods.list(&lp).await.unwrap();
+            pages += 1;
+            n += page.items.len();
+            match page.metadata.continue_ {
+                Some(c) => lp = lp.continue_token(&c),
+                None => break,
+            }
+        }
+        assert_eq!(n, 1000);
+        lists += 1;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "paginated list of 1000 pods (limit 500): {:.1} full lists/s, {:.1} pages/s",
+        f64::from(lists) / secs,
+        f64::from(pages) / secs
+    );
+
+    // The same pages fetched raw: the server's cost without the client's decoding.
+    let client = h.kube_client().unwrap();
+    let t = std::time::Instant::now();
+    let (mut raw_pages, mut bytes) = (0u32, 0usize);
+    while t.elapsed() < budget && raw_pages < 400 {
+        let req = axum::http::Request::get("/api/v1/namespaces/demo/pods?limit=500")
+            .body(Vec::new())
+            .unwrap();
+        bytes += client.request_text(req).await.unwrap().len();
+        raw_pages += 1;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "raw pages of 500 pods: {:.1} pages/s, {:.1} MB/s",
+        f64::from(raw_pages) / secs,
+        bytes as f64 / secs / 1e6
+    );
+
+    // Sequential gets.
+    let t = std::time::Instant::now();
+    let mut gets = 0u32;
+    while t.elapsed() < budget && gets < 20_000 {
+        pods.get(&format!("cassandra-node-{:04}", gets % 1000))
+            .await
+            .unwrap();
+        gets += 1;
+    }
+    println!(
+        "sequential gets: {:.0} requests/s",
+        f64::from(gets) / t.elapsed().as_secs_f64()
+    );
+
+    // Concurrent gets over one HTTP/2 connection, 16 in flight.
+    let t = std::time::Instant::now();
+    let mut total = 0u32;
+    while t.elapsed() < budget && total < 50_000 {
+        let batch = futures::future::join_all((0..16).map(|j| {
+            let pods = pods.clone();
+            async move {
+                pods.get(&format!("cassandra-node-{:04}", (j * 61) % 1000))
+                    .await
+            }
+        }))
+        .await;
+        assert!(batch.iter().all(Result::is_ok));
+        total += 16;
+    }
+    println!(
+        "concurrent gets (16 in flight): {:.0} requests/s",
+        f64::from(total) / t.elapsed().as_secs_f64()
+    );
+    h.shutdown().await;
+}
