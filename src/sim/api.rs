@@ -321,6 +321,24 @@ fn wants_table(headers: &HeaderMap) -> bool {
         .any(|v| v.contains("as=Table") && v.contains("g=meta.k8s.io"))
 }
 
+/// Whether the client asked for metadata only (`as=PartialObjectMetadata[List]`, kube-rs
+/// `list_metadata`/`get_metadata`).
+fn wants_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("as=PartialObjectMetadata") && v.contains("g=meta.k8s.io"))
+}
+
+fn partial(o: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": o["metadata"],
+    })
+}
+
 fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = (status, body).into_response();
     r.headers_mut().insert(
@@ -359,6 +377,9 @@ fn get_one(
             Utc::now(),
         );
         return axum::Json(tab).into_response();
+    }
+    if wants_metadata(headers) {
+        return axum::Json(partial(&obj)).into_response();
     }
     match serde_json::to_vec(&*obj) {
         Ok(b) => json_bytes(StatusCode::OK, b),
@@ -487,6 +508,16 @@ fn list_inner(
             Utc::now(),
         );
         return Ok(axum::Json(tab).into_response());
+    }
+    if wants_metadata(headers) {
+        let items: Vec<Value> = page.iter().map(|o| partial(o)).collect();
+        return Ok(axum::Json(json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": meta,
+            "items": items,
+        }))
+        .into_response());
     }
     // Written piecewise so that a big list is not cloned into one Value first.
     let mut out = Vec::with_capacity(page.len() * 2048 + 256);
