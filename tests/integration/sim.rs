@@ -570,6 +570,22 @@ async fn kube_rs_discovery_and_metadata_lists() {
     assert_eq!(meta.items.len(), 2);
     assert!(meta.items[0].metadata.uid.is_some());
     assert!(meta.metadata.continue_.is_some());
+    // A watch from nothing sends every match as ADDED, then waits (here 1 s) and closes.
+    use futures::TryStreamExt;
+    let events: Vec<_> = pods
+        .watch(
+            &kube::api::WatchParams::default().labels("idx=1").timeout(1),
+            "0",
+        )
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        matches!(&events[0], kube::api::WatchEvent::Added(p) if p.metadata.name.as_deref() == Some("cassandra-node-1"))
+    );
     let one = pods.get_metadata("cassandra-node-1").await.unwrap();
     assert_eq!(one.metadata.labels.unwrap()["idx"], "1");
     h.shutdown().await;
