@@ -957,3 +957,61 @@ async fn perf_lists_and_gets_of_1000_pods() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insecure_http_serves_plain_http_still_with_the_token() {
+    let h = SimServer::start(
+        scenario(),
+        SimOptions {
+            insecure_http: true,
+            token: Some("fixed-token".into()),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(h.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(h.token(), "fixed-token");
+    assert!(h.ca_pem().is_empty());
+    let kc: Value = serde_yaml::from_str(&h.kubeconfig_yaml(Some("other"))).unwrap();
+    assert_eq!(kc["contexts"][0]["context"]["namespace"], "other");
+    assert!(kc["clusters"][0]["cluster"]
+        .get("certificate-authority-data")
+        .is_none());
+    let pods: Api<Pod> = Api::default_namespaced(h.kube_client().unwrap());
+    assert_eq!(
+        pods.list(&ListParams::default()).await.unwrap().items.len(),
+        3
+    );
+    h.shutdown().await;
+}
+
+#[test]
+fn sim_command_rejects_bad_input_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = crate::support::run_in(dir.path(), &["sim"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::support::stderr(&o).contains("pass --scenario FILE"));
+    let o = crate::support::run_in(
+        dir.path(),
+        &["sim", "--scenario", "s.yaml", "--error-rate", "2"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::support::stderr(&o).contains("outside 0.0..=1.0"));
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "name: x
+namespace: d
+objects:
+- {apiVersion: v1, kind: Pod}
+",
+    )
+    .unwrap();
+    let o = crate::support::run_in(dir.path(), &["sim", "--scenario", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&o).contains("has no metadata.name"),
+        "{}",
+        crate::support::stderr(&o)
+    );
+}
