@@ -108,6 +108,22 @@ fn scenario() -> Scenario {
                "reason": "FailedScheduling", "message": "0/1 nodes are available: 1 Insufficient memory.", "type": "Warning",
                "count": 1, "firstTimestamp": ago(chrono::Duration::hours(1)), "lastTimestamp": ago(chrono::Duration::hours(1)),
                "source": {"component": "default-scheduler"}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"name": "data-cassandra-node-0", "namespace": NS},
+               "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard", "volumeName": "pv-0",
+                        "resources": {"requests": {"storage": "10Gi"}}},
+               "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"}}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-0"},
+               "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "standard",
+                        "claimRef": {"namespace": NS, "name": "data-cassandra-node-0"}},
+               "status": {"phase": "Bound"}}),
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+               "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+               "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"}),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "cassandra-pdb", "namespace": NS},
+               "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "cassandra"}}},
+               "status": {"disruptionsAllowed": 0}}),
         json!({"apiVersion": "kudo.dev/v1beta1", "kind": "Instance",
                "metadata": {"name": "cassandra", "namespace": NS, "labels": {"kudo.dev/operator": "cassandra"}},
                "spec": {"operatorVersion": {"name": "cassandra-3.11-1.0.0"}},
@@ -321,6 +337,30 @@ async fn kubectl_gets_kudo_instances_and_every_kind() {
     );
     let nodes = k.ok(&["get", "nodes"]).await;
     assert_eq!(row(&nodes, "node-1")[1..3], ["Ready", "worker"]);
+    let pvc = k.ok(&["get", "pvc"]).await;
+    assert_eq!(
+        row(&pvc, "data-cassandra-node-0")[1..6],
+        ["Bound", "pv-0", "10Gi", "RWO", "standard"]
+    );
+    let pv = k.ok(&["get", "pv"]).await;
+    assert_eq!(
+        row(&pv, "pv-0")[1..7],
+        [
+            "10Gi",
+            "RWO",
+            "Delete",
+            "Bound",
+            "demo/data-cassandra-node-0",
+            "standard"
+        ]
+    );
+    let sc = k.ok(&["get", "sc"]).await;
+    assert_eq!(
+        row(&sc, "standard")[1..3],
+        ["(default)", "rancher.io/local-path"]
+    );
+    let pdb = k.ok(&["get", "pdb"]).await;
+    assert_eq!(row(&pdb, "cassandra-pdb")[1..4], ["N/A", "1", "0"]);
     let events = k.ok(&["get", "events"]).await;
     assert!(
         events.contains("pod/cassandra-node-2") && events.contains("FailedScheduling"),
