@@ -241,10 +241,19 @@ impl SimHandle {
         self.addr
     }
 
-    /// `https://127.0.0.1:PORT` (or `http://` with `insecure_http`).
+    /// `https://127.0.0.1:PORT` (or `http://` with `insecure_http`). A server bound to every
+    /// interface (`0.0.0.0`, `::`) is reached through loopback, which its certificate names.
     pub fn base_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}", self.addr)
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("{scheme}://{addr}")
     }
 
     /// The bearer token clients must send.

@@ -1055,3 +1055,50 @@ objects:
         crate::support::stderr(&o)
     );
 }
+
+/// client-go speaks HTTP/2: the server must offer it by ALPN (and still HTTP/1.1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_offers_h2_and_http1_by_alpn_and_the_ca_verifies() {
+    let h = SimServer::start(
+        scenario(),
+        SimOptions {
+            addr: "0.0.0.0:0".parse().unwrap(),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        h.base_url().starts_with("https://127.0.0.1:"),
+        "{}",
+        h.base_url()
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = rustls::pki_types::pem::PemObject::from_pem_slice(h.ca_pem().as_bytes()).unwrap();
+    roots.add(ca).unwrap();
+    for (offer, want) in [
+        (vec![b"h2".to_vec(), b"http/1.1".to_vec()], b"h2".to_vec()),
+        (vec![b"http/1.1".to_vec()], b"http/1.1".to_vec()),
+    ] {
+        let mut cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+        cfg.alpn_protocols = offer;
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg));
+        let port = h.addr().port();
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = connector
+            .connect(name, tcp)
+            .await
+            .expect("the CA verifies the serving certificate");
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(want.as_slice()));
+    }
+    h.shutdown().await;
+}
