@@ -153,6 +153,9 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         token: a.token.clone(),
         faults,
     };
+    // Listen for signals before announcing the server: a client that reads the export line
+    // and stops us at once must find the handlers installed.
+    let interrupted = Interrupt::install()?;
     let handle = SimServer::start(scenario, opts).await?;
     let (path, temporary) = match &a.kubeconfig_out {
         Some(p) => (p.clone(), false),
@@ -169,7 +172,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         handle.base_url()
     );
     println!("export KUBECONFIG={}", path.display());
-    wait_for_interrupt().await;
+    interrupted.wait().await;
     eprintln!("stopping the simulated cluster");
     handle.shutdown().await;
     if temporary {
@@ -178,18 +181,42 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
     Ok(crate::exit::OK)
 }
 
-/// Ctrl-C, or SIGTERM on unix (how process managers and tests stop it).
-async fn wait_for_interrupt() {
+/// Ctrl-C, or SIGTERM on unix (how process managers and tests stop it), registered when
+/// installed rather than when first awaited.
+struct Interrupt {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupt {
+    fn install() -> crate::Result<Interrupt> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let fail = |e: std::io::Error| {
+                crate::Error::Other(format!("failed to listen for Ctrl-C and SIGTERM: {e}"))
+            };
+            Ok(Interrupt {
+                int: signal(SignalKind::interrupt()).map_err(fail)?,
+                term: signal(SignalKind::terminate()).map_err(fail)?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Interrupt {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

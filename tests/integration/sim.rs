@@ -797,7 +797,51 @@ async fn sim_command_writes_kubeconfig_once_serving() {
             0o600
         );
     }
-    child.kill().await.unwrap();
+    // SIGTERM (as a process manager stops it): a clean exit.
+    let code = terminate(&mut child).await;
+    assert_eq!(code, Some(0));
+    assert!(kc.exists(), "an asked-for kubeconfig stays");
+
+    // Without --kubeconfig-out the kubeconfig is a temporary file, removed at exit.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kudo-diag"))
+        .args(["sim", "--scenario"])
+        .arg(&scenario_file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let temp = PathBuf::from(
+        line.strip_prefix("export KUBECONFIG=")
+            .expect("export line"),
+    );
+    assert!(temp.exists());
+    assert_eq!(terminate(&mut child).await, Some(0));
+    assert!(
+        !temp.exists(),
+        "the temporary kubeconfig is removed at exit"
+    );
+}
+
+/// Sends SIGTERM and waits (bounded) for the exit code.
+async fn terminate(child: &mut tokio::process::Child) -> Option<i32> {
+    let pid = child.id().expect("still running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("sim stops on SIGTERM")
+        .unwrap()
+        .code()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
