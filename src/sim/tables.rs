@@ -946,6 +946,48 @@ mod tests {
     }
 
     #[test]
+    fn pod_status_covers_init_terminating_and_exit_codes() {
+        let init = json!({
+            "metadata": {"name": "p"},
+            "spec": {"initContainers": [{"name": "i1"}, {"name": "i2"}], "containers": [{"name": "c"}]},
+            "status": {"phase": "Pending", "initContainerStatuses": [
+                {"name": "i1", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+                {"name": "i2", "state": {"running": {}}}
+            ]}
+        });
+        assert_eq!(pod_row(&init, now())[2], "Init:1/2");
+        let failed_init = json!({
+            "metadata": {"name": "p"},
+            "spec": {"initContainers": [{"name": "i1"}], "containers": [{"name": "c"}]},
+            "status": {"phase": "Pending", "initContainerStatuses": [
+                {"name": "i1", "restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+            ]}
+        });
+        assert_eq!(pod_row(&failed_init, now())[2], "Init:CrashLoopBackOff");
+        let exited = json!({
+            "metadata": {"name": "p", "deletionTimestamp": "2026-01-01T00:59:00Z"},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Running", "containerStatuses": [
+                {"name": "c", "state": {"terminated": {"exitCode": 2}}}
+            ]}
+        });
+        assert_eq!(pod_row(&exited, now())[2], "Terminating");
+        let mut exited = exited;
+        exited["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("deletionTimestamp");
+        assert_eq!(pod_row(&exited, now())[2], "ExitCode:2");
+        let evicted = json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Failed", "reason": "Evicted"}
+        });
+        assert_eq!(pod_row(&evicted, now())[2], "Evicted");
+        assert_eq!(pod_row(&evicted, now())[1], "0/1");
+    }
+
+    #[test]
     fn crd_printer_columns_follow_json_paths() {
         let info = ResourceInfo {
             group: "example.com".into(),
