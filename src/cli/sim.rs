@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Seed of the fault dice, to reproduce a run.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// A pod (NAME or NAMESPACE/NAME) that vanishes (404) once a list has returned it; repeat
+    /// for more.
+    #[arg(long = "vanish-pod", value_name = "POD")]
+    pub vanish_pods: Vec<String>,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -89,7 +93,8 @@ impl ServeArgs {
             || self.error_rate.is_some()
             || self.throttle_rate.is_some()
             || self.reset_rate.is_some()
-            || self.seed.is_some();
+            || self.seed.is_some()
+            || !self.vanish_pods.is_empty();
         if !any {
             return None;
         }
@@ -112,6 +117,7 @@ impl ServeArgs {
         if let Some(v) = self.seed {
             f.seed = v;
         }
+        f.vanish_pods.extend(self.vanish_pods.iter().cloned());
         Some(f)
     }
 }

@@ -750,7 +750,14 @@ async fn sim_command_writes_kubeconfig_once_serving() {
         .arg(&scenario_file)
         .arg("--kubeconfig-out")
         .arg(&kc)
-        .args(["--latency-ms", "1", "--seed", "3"])
+        .args([
+            "--latency-ms",
+            "1",
+            "--seed",
+            "3",
+            "--vanish-pod",
+            "demo/cassandra-node-1",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -789,6 +796,17 @@ async fn sim_command_writes_kubeconfig_once_serving() {
             "pod/cassandra-node-2"
         ]
     );
+    // Listed above, so the vanishing pod is gone now.
+    let gone = tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .args(["get", "pod", "cassandra-node-1"])
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("pods \"cassandra-node-1\" not found"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
