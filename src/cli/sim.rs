@@ -17,7 +17,7 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<SimCommand>,
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub serve: Box<ServeArgs>,
 }
 
 #[derive(Debug, clap::Subcommand)]
