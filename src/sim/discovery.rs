@@ -249,3 +249,67 @@ pub fn unknown_resource() -> Response {
     )
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubectl_accept_header_selects_the_aggregated_form() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+            ),
+        );
+        assert!(wants_aggregated(&h));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, */*"),
+        );
+        assert!(!wants_aggregated(&h));
+    }
+
+    #[test]
+    fn aggregated_document_nests_subresources_and_splits_core() {
+        let st = SimState::new(
+            crate::sim::Scenario {
+                name: "t".into(),
+                namespace: "ns".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        let core = aggregated(&st, true);
+        assert_eq!(core["items"].as_array().unwrap().len(), 1);
+        assert_eq!(core["items"][0]["metadata"]["name"], "");
+        let pods = core["items"][0]["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "pods")
+            .unwrap();
+        assert_eq!(pods["scope"], "Namespaced");
+        assert_eq!(pods["shortNames"], json!(["po"]));
+        let subs: Vec<&str> = pods["subresources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["subresource"].as_str().unwrap())
+            .collect();
+        assert_eq!(subs, ["log", "exec", "status"]);
+        let groups = aggregated(&st, false);
+        assert!(groups["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["metadata"]["name"] == "kudo.dev"));
+        assert!(groups["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["metadata"]["name"] != ""));
+    }
+}
