@@ -128,6 +128,7 @@ pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
         .route("/healthz", get(discovery::healthz))
         .route("/readyz", get(discovery::healthz))
         .route("/livez", get(discovery::healthz))
+        .route("/openapi/v2", get(discovery::openapi_v2))
         .route("/api", get(discovery::api))
         .route("/apis", get(discovery::apis))
         .route("/api/v1", get(discovery::core_resources))

@@ -449,7 +449,6 @@ async fn kubectl_auth_can_i_and_logs_and_dry_run() {
         .ok(&[
             "apply",
             "--dry-run=server",
-            "--validate=false",
             "-f",
             manifest.to_str().unwrap(),
         ])
@@ -457,6 +456,25 @@ async fn kubectl_auth_can_i_and_logs_and_dry_run() {
     assert!(
         out.contains("configmap/x created (server dry run)"),
         "{out}"
+    );
+    // An existing object: kubectl patches it, the server answers the merged object.
+    let inst = k.dir.path().join("inst.yaml");
+    std::fs::write(&inst, "apiVersion: kudo.dev/v1beta1\nkind: Instance\nmetadata:\n  name: cassandra\nspec:\n  parameters:\n    NODE_COUNT: \"5\"\n").unwrap();
+    let out = k
+        .ok(&[
+            "apply",
+            "--dry-run=server",
+            "-o",
+            "json",
+            "-f",
+            inst.to_str().unwrap(),
+        ])
+        .await;
+    let merged: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(merged["spec"]["parameters"]["NODE_COUNT"], "5");
+    assert_eq!(
+        merged["spec"]["operatorVersion"]["name"],
+        "cassandra-3.11-1.0.0"
     );
     // Dry-run only: nothing was stored.
     assert!(!k.run(&["get", "configmap", "x"]).await.status.success());
