@@ -9,6 +9,7 @@
 pub mod api;
 pub mod discovery;
 pub mod faults;
+pub mod metrics;
 pub mod pending;
 pub mod protobuf;
 pub mod resources;

@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use super::scenario::{FaultConfig, Scenario};
 use super::state::SimState;
 use super::status::ApiStatus;
-use super::{api, discovery, faults, tls, SimError};
+use super::{api, discovery, faults, metrics, tls, SimError};
 
 /// How to serve a scenario.
 #[derive(Debug, Clone)]
@@ -140,6 +140,10 @@ pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
             faults::middleware,
         ))
         .layer(middleware::from_fn_with_state(token, authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 

@@ -734,6 +734,13 @@ async fn faults_latency_is_added_and_pods_vanish_once_listed() {
         pods.get("cassandra-node-2").await.is_ok(),
         "not listed yet: still there"
     );
+    // Four gets at once, each held 60 ms by the latency fault: the server sees them together.
+    let before = h.state().metrics.snapshot();
+    let four = futures::future::join_all((0..4).map(|_| pods.get("cassandra-node-0"))).await;
+    assert!(four.iter().all(Result::is_ok));
+    let after = h.state().metrics.snapshot();
+    assert_eq!(after.gets - before.gets, 4);
+    assert!(after.max_in_flight >= 2, "{after:?}");
     let t = std::time::Instant::now();
     let listed = pods.list(&ListParams::default()).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(60));
