@@ -38,7 +38,7 @@ impl SimState {
         }
         let started = Utc::now();
         let store = Store::new(&scenario.objects, &scenario.namespace, started)?;
-        let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()));
+        let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()))?;
         Ok(SimState {
             scenario: Arc::new(scenario),
             store,
