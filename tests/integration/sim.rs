@@ -476,6 +476,17 @@ async fn kubectl_auth_can_i_and_logs_and_dry_run() {
         merged["spec"]["operatorVersion"]["name"],
         "cassandra-3.11-1.0.0"
     );
+    // Creating what exists is a conflict, as on a real server.
+    let svc = k.dir.path().join("svc.yaml");
+    std::fs::write(&svc, "apiVersion: v1\nkind: Service\nmetadata:\n  name: cassandra-svc\nspec:\n  ports:\n  - port: 1\n").unwrap();
+    let o = k
+        .run(&["create", "--dry-run=server", "-f", svc.to_str().unwrap()])
+        .await;
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("services \"cassandra-svc\" already exists"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // Dry-run only: nothing was stored.
     assert!(!k.run(&["get", "configmap", "x"]).await.status.success());
     h.shutdown().await;
