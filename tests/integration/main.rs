@@ -3,4 +3,5 @@
 
 mod cli;
 mod pipelines;
+mod sim;
 mod support;
