@@ -54,6 +54,11 @@ pub fn list_text() -> String {
         .collect()
 }
 
+/// An embedded file of the built-in scenarios (e.g. `kudo-crds.yaml`), for the generator.
+pub fn embedded_file(name: &str) -> Option<&'static str> {
+    embedded(name)
+}
+
 fn embedded(name: &str) -> Option<&'static str> {
     EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
@@ -297,6 +302,11 @@ pub fn problems(sc: &Scenario) -> Vec<String> {
             }
         }
         if o["kind"] == "Pod" {
+            if let Some(node) = o["spec"]["nodeName"].as_str() {
+                if find("Node", "", node).is_none() {
+                    out.push(format!("{id}: runs on node {node}, which does not exist"));
+                }
+            }
             let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
             if let Some(inst) = o["metadata"]["labels"]["kudo.dev/instance"].as_str() {
                 match find("Instance", ns, inst) {
