@@ -24,9 +24,9 @@ use super::status::ApiStatus;
 use super::store::Gvr;
 use super::tables::{table, IncludeObject};
 
-// MERGE: switch these three to `crate::sim::access::allowed`, `crate::sim::logs::serve_log` and
-// `crate::sim::exec::serve_exec` when the scenario owner's branch is merged.
-use super::pending::{allowed, serve_exec, serve_log};
+use super::access::allowed;
+use super::exec::serve_exec;
+use super::logs::serve_log;
 
 /// The user every request is made as (what 403 messages and access reviews name).
 pub const SIM_USER: &str = "kudo-diag-sim";
@@ -321,24 +321,6 @@ fn wants_table(headers: &HeaderMap) -> bool {
         .any(|v| v.contains("as=Table") && v.contains("g=meta.k8s.io"))
 }
 
-/// Whether the client asked for metadata only (`as=PartialObjectMetadata[List]`, kube-rs
-/// `list_metadata`/`get_metadata`).
-fn wants_metadata(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("as=PartialObjectMetadata") && v.contains("g=meta.k8s.io"))
-}
-
-fn partial(o: &Value) -> Value {
-    json!({
-        "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": o["metadata"],
-    })
-}
-
 fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = (status, body).into_response();
     r.headers_mut().insert(
@@ -377,9 +359,6 @@ fn get_one(
             Utc::now(),
         );
         return axum::Json(tab).into_response();
-    }
-    if wants_metadata(headers) {
-        return axum::Json(partial(&obj)).into_response();
     }
     match serde_json::to_vec(&*obj) {
         Ok(b) => json_bytes(StatusCode::OK, b),
@@ -508,16 +487,6 @@ fn list_inner(
             Utc::now(),
         );
         return Ok(axum::Json(tab).into_response());
-    }
-    if wants_metadata(headers) {
-        let items: Vec<Value> = page.iter().map(|o| partial(o)).collect();
-        return Ok(axum::Json(json!({
-            "kind": "PartialObjectMetadataList",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": meta,
-            "items": items,
-        }))
-        .into_response());
     }
     // Written piecewise so that a big list is not cloned into one Value first.
     let mut out = Vec::with_capacity(page.len() * 2048 + 256);

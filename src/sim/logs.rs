@@ -263,7 +263,8 @@ fn prepare(
         Some(src) => Some(loglines::open(src, anchor, window).map_err(|e| ApiStatus::internal(e.to_string()))?),
         None => None,
     };
-    let stall = state.scenario.faults.stall_logs_after_bytes;
+    // The effective faults: the scenario's, overridden by the server's flags.
+    let stall = state.faults.config.stall_logs_after_bytes;
     let limit = match (q.limit_bytes, stall) {
         (Some(l), Some(s)) => Some(l.min(s)),
         (l, s) => l.or(s),
@@ -304,11 +305,10 @@ fn prepare(
     Ok(resp)
 }
 
-/// The moment logs without timestamps end: the scenario's start, taken once per process so
-/// that repeated requests agree.
-fn log_anchor(_state: &SimState) -> DateTime<Utc> {
-    static ANCHOR: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
-    *ANCHOR.get_or_init(Utc::now)
+/// The moment logs without timestamps end: when the simulated cluster started, so that
+/// repeated requests agree and `sinceSeconds` finds the recent lines.
+fn log_anchor(state: &SimState) -> DateTime<Utc> {
+    state.started
 }
 
 enum Ending {
@@ -365,7 +365,6 @@ mod tests {
     use super::*;
     use crate::sim::scenario::{GeneratedLog, Scenario};
     use serde_json::json;
-    use std::sync::Arc;
 
     fn pod() -> Value {
         json!({
@@ -407,7 +406,7 @@ mod tests {
             source: LogSource::Inline("java.lang.OutOfMemoryError: Java heap space\n".into()),
         });
         sc.faults.stall_logs_after_bytes = stall;
-        SimState { scenario: Arc::new(sc) }
+        SimState::new(sc, None).unwrap()
     }
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -480,7 +479,7 @@ mod tests {
         p["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CrashLoopBackOff"}});
         let mut sc = (*state(None).scenario).clone();
         sc.logs.retain(|l| l.previous);
-        let st = SimState { scenario: Arc::new(sc) };
+        let st = SimState::new(sc, None).unwrap();
         let (code, b) = body(serve_log(&st, &p, &q(&[("container", "cassandra")]))).await;
         assert_eq!(code, 200);
         assert!(b.contains("OutOfMemoryError"));

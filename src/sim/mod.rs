@@ -14,7 +14,6 @@ pub mod faults;
 pub mod generate;
 pub mod loglines;
 pub mod logs;
-pub mod pending;
 pub mod protobuf;
 pub mod resources;
 pub mod scenario;
