@@ -3,4 +3,5 @@
 
 mod cli;
 mod sim;
+mod simdata;
 mod support;

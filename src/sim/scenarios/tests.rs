@@ -205,3 +205,13 @@ fn list_names_every_builtin() {
         assert!(text.lines().any(|l| l.starts_with(n)), "{n}");
     }
 }
+
+#[test]
+fn builtins_and_generated_scenarios_are_servable() {
+    // The server's store refuses kinds it cannot serve; every built-in must pass it.
+    for sc in all() {
+        let name = sc.name.clone();
+        crate::sim::SimState::new(sc, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    crate::sim::SimState::new(crate::sim::generate::generate("kafka", 10, 2, 100, 1), None).unwrap();
+}
