@@ -2,7 +2,7 @@
 //! the Kubernetes channel protocol (`v5.channel.k8s.io`, `v4.channel.k8s.io`).
 //!
 //! Every binary message starts with a channel byte: 0 stdin, 1 stdout, 2 stderr, 3 status (a
-//! `metav1.Status` JSON with the exit code), 4 resize; v5 adds 255 "close" (`[255, channel]`).
+//! `metav1.Status` JSON with the exit code), 4 resize; v5 adds 255 "close" (`[255, channel]`, client to server).
 //! The answer comes from the scenario's exec handlers (exact argv, prefix or regex, narrowed by
 //! pod regex and container). Two commands work without a handler because kubectl and the
 //! collector rely on them: `tar cf - PATH` (what `kubectl cp` runs) writes a real tar stream of
@@ -28,7 +28,9 @@ pub const STDOUT: u8 = 1;
 pub const STDERR: u8 = 2;
 pub const STATUS: u8 = 3;
 pub const RESIZE: u8 = 4;
-/// v5 only: `[CLOSE, channel]` says a channel reached its end.
+/// v5 only: `[CLOSE, channel]`, sent by the client when its stdin ends. The server never sends
+/// it: the status message and the websocket close end the output (kubectl logs "Unknown stream
+/// id 255" otherwise).
 pub const CLOSE: u8 = 255;
 
 /// The subprotocols spoken, preferred first.
@@ -333,7 +335,6 @@ pub fn serve_exec(state: Arc<SimState>, pod: Value, query: Vec<(String, String)>
 
 async fn session(socket: WebSocket, q: ExecQuery, outcome: ExecOutcome) {
     use futures::{SinkExt, StreamExt};
-    let v5 = socket.protocol().is_some_and(|p| p.as_bytes() == PROTOCOLS[0].as_bytes());
     let mut messages = Vec::new();
     if q.stdout {
         messages.extend(frames(STDOUT, &outcome.stdout));
@@ -356,11 +357,6 @@ async fn session(socket: WebSocket, q: ExecQuery, outcome: ExecOutcome) {
         if tx.send(Message::Binary(m.into())).await.is_err() {
             reader.abort();
             return;
-        }
-    }
-    if v5 {
-        for ch in [STDOUT, STDERR] {
-            let _ = tx.send(Message::Binary(vec![CLOSE, ch].into())).await;
         }
     }
     let _ = tx

@@ -203,6 +203,9 @@ impl Iterator for FileLines {
     }
 }
 
+/// Generated logs up to this size count their lines exactly to end exactly at the anchor.
+const EXACT_COUNT_BYTES: u64 = 16 << 20;
+
 /// Lines when a generated log gives neither `lines` nor `bytes`.
 const DEFAULT_GENERATED_LINES: u64 = 100;
 
@@ -341,14 +344,17 @@ impl Generator {
                 })?
                 .with_timezone(&Utc),
             // Without a start, the log ends at the anchor, like a container still running.
-            // A log capped by bytes estimates its line count from a sample, so that opening it
-            // costs nothing; it ends near the anchor.
+            // A log capped by bytes counts its lines (lengths only) when it is small enough for
+            // that to be cheap, and otherwise estimates the count from a sample, so that
+            // opening a huge log costs nothing; it then ends near the anchor.
             None => {
                 let lines = if gen.max_bytes == u64::MAX {
                     gen.max_lines
+                } else if gen.max_bytes <= EXACT_COUNT_BYTES {
+                    gen.total_lines()
                 } else {
-                    let sample: u64 = (0..64).map(|n| gen.line_len(n) as u64 + 1).sum();
-                    gen.max_lines.min(gen.max_bytes / (sample / 64).max(1))
+                    let sample: u64 = (0..1024).map(|n| gen.line_len(n) as u64 + 1).sum();
+                    gen.max_lines.min(gen.max_bytes / (sample / 1024).max(1))
                 };
                 anchor - gen.interval * (lines.saturating_sub(1).min(i32::MAX as u64) as i32)
             }
@@ -586,6 +592,12 @@ mod tests {
         assert_eq!(collect(&src, LogWindow { tail: None, since: Some(since) }), all[100..]);
         let after_end = all.last().unwrap().time + Duration::seconds(10);
         assert!(collect(&src, LogWindow { tail: None, since: Some(after_end) }).is_empty());
+    }
+
+    #[test]
+    fn a_log_capped_by_bytes_ends_at_the_anchor() {
+        let all = collect(&LogSource::Generate(gen(None, Some(200_000), 4)), LogWindow::default());
+        assert_eq!(all.last().unwrap().time, anchor());
     }
 
     #[test]

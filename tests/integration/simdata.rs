@@ -146,8 +146,12 @@ async fn kubectl_exec_prints_scripted_output_and_passes_exit_codes() {
     let expected_status = sc.exec[0].stdout.clone();
     let h = start(sc).await;
     let k = Kubectl::new(&h);
-    let out = k.ok(&["exec", CASS_POD, "-c", "cassandra", "--", "nodetool", "status"]).await;
+    let o = k.run(&["exec", CASS_POD, "-c", "cassandra", "--", "nodetool", "status"]).await;
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(out, expected_status);
+    // Nothing on kubectl's stderr: no protocol complaints (like a server-sent v5 close).
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
     assert!(out.contains("UN  192.168.0.41"));
 
     let o = k.run(&["exec", CASS_POD, "-c", "cassandra", "--", "nodetool", "repair"]).await;
