@@ -30,18 +30,9 @@ pub struct ServeArgs {
     /// A built-in scenario's name (see `kudo-diag sim list`) or a scenario YAML file.
     #[arg(long, value_name = "NAME|FILE", conflicts_with = "generate")]
     pub scenario: Option<String>,
-    /// Generate an instance of this application (cassandra, kafka, zookeeper) instead.
-    #[arg(long, value_name = "APP")]
-    pub generate: Option<String>,
-    /// Pods of the generated instance.
-    #[arg(long, value_name = "N", default_value_t = 3, requires = "generate")]
-    pub pods: usize,
-    /// Containers per generated pod.
-    #[arg(long, value_name = "C", default_value_t = 1, requires = "generate")]
-    pub containers: usize,
-    /// Log size of every generated container (512, 64KiB, 1MiB, 2GiB, ...).
-    #[arg(long, value_name = "SIZE", default_value = "1MiB", requires = "generate")]
-    pub log_bytes: String,
+    /// Flags of a generated instance (boxed: they would make every `Command` large).
+    #[command(flatten)]
+    pub gen: Box<GenerateArgs>,
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub addr: std::net::SocketAddr,
@@ -77,6 +68,28 @@ pub struct ServeArgs {
     /// Seed of the fault dice (and of generated logs), to reproduce a run.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+}
+
+/// `--generate APP --pods N --containers C --log-bytes SIZE`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Generate an instance of this application (cassandra, kafka, zookeeper) instead.
+    #[arg(long, value_name = "APP")]
+    pub generate: Option<String>,
+    /// Pods of the generated instance.
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "generate")]
+    pub pods: usize,
+    /// Containers per generated pod.
+    #[arg(long, value_name = "C", default_value_t = 1, requires = "generate")]
+    pub containers: usize,
+    /// Log size of every generated container (512, 64KiB, 1MiB, 2GiB, ...).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "1MiB",
+        requires = "generate"
+    )]
+    pub log_bytes: String,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -133,13 +146,13 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         return Ok(crate::exit::OK);
     }
     let a = args.serve;
-    let scenario: Scenario = match (a.scenario.as_deref(), a.generate.as_deref()) {
+    let scenario: Scenario = match (a.scenario.as_deref(), a.gen.generate.as_deref()) {
         (Some(name), _) => crate::sim::scenarios::load(name)?,
         (None, Some(app)) => crate::sim::generate::scenario_from_generate_flags(
             app,
-            a.pods,
-            a.containers,
-            &a.log_bytes,
+            a.gen.pods,
+            a.gen.containers,
+            &a.gen.log_bytes,
             a.seed.unwrap_or(0),
         )?,
         (None, None) => {
