@@ -74,7 +74,11 @@ impl Kubectl {
 
     async fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args).await;
-        assert!(o.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 }
@@ -87,10 +91,17 @@ fn expected_tail(h: &SimHandle, pod: &str, container: &str, n: u64) -> Vec<Strin
         .iter()
         .find(|l| l.pod == pod && l.container == container && !l.previous)
         .expect("a log in the scenario");
-    loglines::open(&spec.source, h.state().started, LogWindow { since: None, tail: Some(n) })
-        .unwrap()
-        .map(|l| l.unwrap().text)
-        .collect()
+    loglines::open(
+        &spec.source,
+        h.state().started,
+        LogWindow {
+            since: None,
+            tail: Some(n),
+        },
+    )
+    .unwrap()
+    .map(|l| l.unwrap().text)
+    .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,29 +111,60 @@ async fn kubectl_logs_tail_and_previous() {
     }
     let h = start(builtin("broken-cassandra")).await;
     let k = Kubectl::new(&h);
-    let out = k.ok(&["logs", CASS_POD, "-c", "cassandra", "--tail", "5"]).await;
+    let out = k
+        .ok(&["logs", CASS_POD, "-c", "cassandra", "--tail", "5"])
+        .await;
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines, expected_tail(&h, CASS_POD, "cassandra", 5));
 
-    let out = k.ok(&["logs", "analytics-cassandra-node-0", "-c", "cassandra", "--tail", "2", "--timestamps"]).await;
+    let out = k
+        .ok(&[
+            "logs",
+            "analytics-cassandra-node-0",
+            "-c",
+            "cassandra",
+            "--tail",
+            "2",
+            "--timestamps",
+        ])
+        .await;
     for l in out.lines() {
         let (ts, _) = l.split_once(' ').unwrap();
-        assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.len() == 30, "{l}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.len() == 30,
+            "{l}"
+        );
     }
 
-    let out = k.ok(&["logs", "analytics-cassandra-node-1", "-c", "cassandra", "--previous"]).await;
-    assert!(out.contains("java.lang.OutOfMemoryError: Java heap space"), "{out}");
+    let out = k
+        .ok(&[
+            "logs",
+            "analytics-cassandra-node-1",
+            "-c",
+            "cassandra",
+            "--previous",
+        ])
+        .await;
+    assert!(
+        out.contains("java.lang.OutOfMemoryError: Java heap space"),
+        "{out}"
+    );
     // A crash-looping container's current log is its last instance's.
-    let out = k.ok(&["logs", "analytics-cassandra-node-1", "-c", "cassandra"]).await;
+    let out = k
+        .ok(&["logs", "analytics-cassandra-node-1", "-c", "cassandra"])
+        .await;
     assert!(out.contains("OutOfMemoryError"));
 
-    let o = k.run(&["logs", CASS_POD, "-c", "cassandra", "--previous"]).await;
+    let o = k
+        .run(&["logs", CASS_POD, "-c", "cassandra", "--previous"])
+        .await;
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("previous terminated container \"cassandra\" in pod \"analytics-cassandra-node-0\" not found"), "{err}");
 
     let o = k.run(&["logs", CASS_POD, "-c", "nope"]).await;
-    assert!(String::from_utf8_lossy(&o.stderr).contains("container nope is not valid for pod analytics-cassandra-node-0"));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("container nope is not valid for pod analytics-cassandra-node-0"));
     // kubectl picks the default container itself; the init container is reachable by name.
     let out = k.ok(&["logs", CASS_POD, "-c", "bootstrap"]).await;
     assert!(out.starts_with("Generating cqlshrc\n"), "{out}");
@@ -146,7 +188,17 @@ async fn kubectl_exec_prints_scripted_output_and_passes_exit_codes() {
     let expected_status = sc.exec[0].stdout.clone();
     let h = start(sc).await;
     let k = Kubectl::new(&h);
-    let o = k.run(&["exec", CASS_POD, "-c", "cassandra", "--", "nodetool", "status"]).await;
+    let o = k
+        .run(&[
+            "exec",
+            CASS_POD,
+            "-c",
+            "cassandra",
+            "--",
+            "nodetool",
+            "status",
+        ])
+        .await;
     assert!(o.status.success());
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(out, expected_status);
@@ -154,16 +206,40 @@ async fn kubectl_exec_prints_scripted_output_and_passes_exit_codes() {
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
     assert!(out.contains("UN  192.168.0.41"));
 
-    let o = k.run(&["exec", CASS_POD, "-c", "cassandra", "--", "nodetool", "repair"]).await;
+    let o = k
+        .run(&[
+            "exec",
+            CASS_POD,
+            "-c",
+            "cassandra",
+            "--",
+            "nodetool",
+            "repair",
+        ])
+        .await;
     assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stdout).contains("Starting repair command #1"));
     assert!(String::from_utf8_lossy(&o.stderr).contains("Repair job has failed"));
 
-    let o = k.run(&["exec", CASS_POD, "-c", "cassandra", "--", "cqlsh-nope"]).await;
+    let o = k
+        .run(&["exec", CASS_POD, "-c", "cassandra", "--", "cqlsh-nope"])
+        .await;
     assert_eq!(o.status.code(), Some(127));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("exec: \"cqlsh-nope\": executable file not found in $PATH"));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("exec: \"cqlsh-nope\": executable file not found in $PATH"));
 
-    let out = k.ok(&["exec", CASS_POD, "-c", "cassandra", "--", "bash", "-c", "nodetool info"]).await;
+    let out = k
+        .ok(&[
+            "exec",
+            CASS_POD,
+            "-c",
+            "cassandra",
+            "--",
+            "bash",
+            "-c",
+            "nodetool info",
+        ])
+        .await;
     assert!(out.contains("664c3243-a7b4-48cf-840d-3173aadf9595"));
     h.shutdown().await;
 }
@@ -191,7 +267,11 @@ async fn kubectl_cp_copies_a_scenario_file() {
     let src = format!("{CASS_POD}:/etc/cassandra");
     k.ok(&["cp", "-c", "cassandra", &src, "etc"]).await;
     assert!(k.dir.path().join("etc/jvm.options").is_file());
-    assert!(k.dir.path().join("etc/cassandra-rackdc.properties").is_file());
+    assert!(k
+        .dir
+        .path()
+        .join("etc/cassandra-rackdc.properties")
+        .is_file());
     h.shutdown().await;
 }
 
@@ -202,9 +282,27 @@ async fn kubectl_exec_zookeeper_four_letter_words() {
     }
     let h = start(builtin("zookeeper")).await;
     let k = Kubectl::new(&h);
-    let out = k.ok(&["exec", "zookeeper-instance-zookeeper-1", "--", "bash", "-c", "echo srvr | nc localhost 2181"]).await;
+    let out = k
+        .ok(&[
+            "exec",
+            "zookeeper-instance-zookeeper-1",
+            "--",
+            "bash",
+            "-c",
+            "echo srvr | nc localhost 2181",
+        ])
+        .await;
     assert!(out.contains("Mode: leader"), "{out}");
-    let out = k.ok(&["exec", "zookeeper-instance-zookeeper-0", "--", "bash", "-c", "echo mntr | nc localhost 2181"]).await;
+    let out = k
+        .ok(&[
+            "exec",
+            "zookeeper-instance-zookeeper-0",
+            "--",
+            "bash",
+            "-c",
+            "echo mntr | nc localhost 2181",
+        ])
+        .await;
     assert!(out.contains("zk_server_state\tfollower"), "{out}");
     h.shutdown().await;
 }
@@ -214,22 +312,40 @@ async fn kube_rs_logs_with_parameters() {
     let h = start(builtin("cassandra")).await;
     let pods: Api<Pod> = Api::namespaced(h.kube_client().unwrap(), "production");
     let lp = |f: &dyn Fn(&mut LogParams)| {
-        let mut p = LogParams { container: Some("cassandra".into()), ..Default::default() };
+        let mut p = LogParams {
+            container: Some("cassandra".into()),
+            ..Default::default()
+        };
         f(&mut p);
         p
     };
-    let tail = pods.logs(CASS_POD, &lp(&|p| p.tail_lines = Some(3))).await.unwrap();
-    assert_eq!(tail.lines().collect::<Vec<_>>(), expected_tail(&h, CASS_POD, "cassandra", 3));
-    let limited = pods.logs(CASS_POD, &lp(&|p| p.limit_bytes = Some(100))).await.unwrap();
+    let tail = pods
+        .logs(CASS_POD, &lp(&|p| p.tail_lines = Some(3)))
+        .await
+        .unwrap();
+    assert_eq!(
+        tail.lines().collect::<Vec<_>>(),
+        expected_tail(&h, CASS_POD, "cassandra", 3)
+    );
+    let limited = pods
+        .logs(CASS_POD, &lp(&|p| p.limit_bytes = Some(100)))
+        .await
+        .unwrap();
     assert_eq!(limited.len(), 100);
     // Lines are 1.5 s apart and end when the server started: the last minute has ~40 lines.
-    let recent = pods.logs(CASS_POD, &lp(&|p| p.since_seconds = Some(60))).await.unwrap();
+    let recent = pods
+        .logs(CASS_POD, &lp(&|p| p.since_seconds = Some(60)))
+        .await
+        .unwrap();
     let n = recent.lines().count();
     assert!((30..=45).contains(&n), "{n} lines in the last minute");
     let all = pods.logs(CASS_POD, &lp(&|_| {})).await.unwrap();
     assert_eq!(all.lines().count(), 2000);
 
-    let err = pods.logs(CASS_POD, &LogParams::default()).await.unwrap_err();
+    let err = pods
+        .logs(CASS_POD, &LogParams::default())
+        .await
+        .unwrap_err();
     match err {
         kube::Error::Api(e) => {
             assert_eq!(e.code, 400);
@@ -246,7 +362,16 @@ async fn kube_rs_exec_reads_stdout_and_the_exit_status() {
     let pods: Api<Pod> = Api::namespaced(h.kube_client().unwrap(), "kafka");
     let ap = AttachParams::default().container("k8skafka").stderr(true);
     let mut proc = pods
-        .exec("kafka-kafka-0", ["kafka-topics.sh", "--bootstrap-server", "localhost:9092", "--describe"], &ap)
+        .exec(
+            "kafka-kafka-0",
+            [
+                "kafka-topics.sh",
+                "--bootstrap-server",
+                "localhost:9092",
+                "--describe",
+            ],
+            &ap,
+        )
         .await
         .unwrap();
     let stdout = proc.stdout().unwrap();
@@ -263,11 +388,17 @@ async fn kube_rs_exec_reads_stdout_and_the_exit_status() {
     assert_eq!(status.await.unwrap().status.as_deref(), Some("Success"));
     proc.join().await.unwrap();
 
-    let mut proc = pods.exec("kafka-kafka-0", ["no-such-tool"], &ap).await.unwrap();
+    let mut proc = pods
+        .exec("kafka-kafka-0", ["no-such-tool"], &ap)
+        .await
+        .unwrap();
     let status = proc.take_status().unwrap().await.unwrap();
     assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
     let cause = &status.details.unwrap().causes.unwrap()[0];
-    assert_eq!((cause.reason.as_deref(), cause.message.as_deref()), (Some("ExitCode"), Some("127")));
+    assert_eq!(
+        (cause.reason.as_deref(), cause.message.as_deref()),
+        (Some("ExitCode"), Some("127"))
+    );
     h.shutdown().await;
 }
 
@@ -275,12 +406,21 @@ async fn kube_rs_exec_reads_stdout_and_the_exit_status() {
 async fn stalled_log_stream_stops_after_its_bytes() {
     let h = SimServer::start(
         builtin("cassandra"),
-        SimOptions { faults: Some(FaultConfig { stall_logs_after_bytes: Some(1000), ..Default::default() }), ..Default::default() },
+        SimOptions {
+            faults: Some(FaultConfig {
+                stall_logs_after_bytes: Some(1000),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
     let pods: Api<Pod> = Api::namespaced(h.kube_client().unwrap(), "production");
-    let lp = LogParams { container: Some("cassandra".into()), ..Default::default() };
+    let lp = LogParams {
+        container: Some("cassandra".into()),
+        ..Default::default()
+    };
     let mut lines = pods.log_stream(CASS_POD, &lp).await.unwrap().lines();
     let mut got = 0usize;
     let stalled = tokio::time::timeout(Duration::from_millis(1500), async {
@@ -302,16 +442,27 @@ async fn generated_instance_serves_pods_and_large_logs() {
     let h = start(sc).await;
     let client = h.kube_client().unwrap();
     let pods: Api<Pod> = Api::namespaced(client, generate::GENERATED_NAMESPACE);
-    let list = pods.list(&ListParams::default().labels("kudo.dev/instance=scale-cassandra")).await.unwrap();
+    let list = pods
+        .list(&ListParams::default().labels("kudo.dev/instance=scale-cassandra"))
+        .await
+        .unwrap();
     assert_eq!(list.items.len(), 1000);
     // Stream one 64 MiB log, counting bytes.
-    let lp = LogParams { container: Some("sidecar-1".into()), ..Default::default() };
+    let lp = LogParams {
+        container: Some("sidecar-1".into()),
+        ..Default::default()
+    };
     let t = Instant::now();
-    let mut stream = pods.log_stream("scale-cassandra-node-999", &lp).await.unwrap();
+    let mut stream = pods
+        .log_stream("scale-cassandra-node-999", &lp)
+        .await
+        .unwrap();
     let mut bytes = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = futures::AsyncReadExt::read(&mut stream, &mut buf).await.unwrap();
+        let n = futures::AsyncReadExt::read(&mut stream, &mut buf)
+            .await
+            .unwrap();
         if n == 0 {
             break;
         }
@@ -324,4 +475,68 @@ async fn generated_instance_serves_pods_and_large_logs() {
         bytes as f64 / (1 << 20) as f64 / secs
     );
     h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_command_lists_builtins_and_serves_a_generated_instance() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kudo-diag"))
+        .args(["sim", "list"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["cassandra", "broken-cassandra", "zookeeper", "kafka"]
+    );
+
+    if !have_kubectl() {
+        return;
+    }
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kc");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kudo-diag"))
+        .args([
+            "sim",
+            "--generate",
+            "zookeeper",
+            "--pods",
+            "7",
+            "--containers",
+            "2",
+        ])
+        .args(["--log-bytes", "4KiB", "--kubeconfig-out"])
+        .arg(&kc)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("sim prints export KUBECONFIG in time")
+        .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .args(args)
+            .env("HOME", dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["get", "pods", "-o", "name"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 7);
+    let o = run(&["logs", "scale-zookeeper-node-6", "-c", "sidecar-1"]);
+    let log = String::from_utf8_lossy(&o.stdout);
+    assert!(log.len() <= 4096 && log.len() > 3500, "{}", log.len());
+    child.kill().await.unwrap();
 }
