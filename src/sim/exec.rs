@@ -10,6 +10,7 @@
 //! container runtime: `executable file not found in $PATH` with exit code 127 (126 when the
 //! path is a file that is not executable).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -136,6 +137,18 @@ fn files_in<'a>(
 /// container runtime's error. `sh -c SCRIPT`/`bash -c SCRIPT` also finds a handler written for
 /// the script's words, so handlers need not care how the collector wraps its commands.
 pub fn run_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> ExecOutcome {
+    run_command_with_env(sc, pod, container, argv, &HashMap::new())
+}
+
+/// [`run_command`] in a container with environment `env`, which `sh -c` scripts expand
+/// (`$VAR`, `${VAR}`; unknown variables are empty, as in a shell).
+pub fn run_command_with_env(
+    sc: &Scenario,
+    pod: &str,
+    container: &str,
+    argv: &[String],
+    env: &HashMap<String, String>,
+) -> ExecOutcome {
     if let Some(h) = find_handler(sc, pod, container, argv) {
         return ExecOutcome {
             stdout: h.stdout.clone().into_bytes(),
@@ -144,9 +157,12 @@ pub fn run_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -
         };
     }
     if let Some(script) = shell_script(argv) {
-        let words: Vec<String> = script.split_whitespace().map(str::to_string).collect();
+        let words: Vec<String> = expand_env(script, env)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         if !words.is_empty() && shell_script(&words).is_none() {
-            return run_command(sc, pod, container, &words);
+            return run_command_with_env(sc, pod, container, &words, env);
         }
     }
     let Some(program) = argv.first() else {
@@ -198,6 +214,38 @@ fn shell_script(argv: &[String]) -> Option<&str> {
         }
         _ => None,
     }
+}
+
+/// Expands `$VAR` and `${VAR}` from `env`; enough for the one-line scripts collectors run.
+fn expand_env(script: &str, env: &HashMap<String, String>) -> String {
+    let re = Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+        .expect("a valid regex");
+    re.replace_all(script, |c: &regex::Captures| {
+        let name = c
+            .get(1)
+            .or_else(|| c.get(2))
+            .map(|m| m.as_str())
+            .unwrap_or_default();
+        env.get(name).cloned().unwrap_or_default()
+    })
+    .into_owned()
+}
+
+/// The literal environment of a pod's container (`env[].value`; references are left out).
+pub fn container_env(pod: &Value, container: &str) -> HashMap<String, String> {
+    ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| pod["spec"][k].as_array())
+        .flatten()
+        .filter(|c| c["name"].as_str() == Some(container))
+        .flat_map(|c| c["env"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| {
+            Some((
+                e["name"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 fn cat_command(sc: &Scenario, pod: &str, container: &str, paths: &[String]) -> ExecOutcome {
@@ -396,8 +444,9 @@ pub fn serve_exec(
         ))
         .into_response();
     }
+    let env = container_env(&pod, &container);
     ws.on_upgrade(move |socket| async move {
-        let outcome = run_command(&state.scenario, &name, &container, &q.command);
+        let outcome = run_command_with_env(&state.scenario, &name, &container, &q.command, &env);
         session(socket, q, outcome).await;
     })
 }
@@ -548,6 +597,26 @@ mod tests {
         assert_eq!(
             run_command(&sc, "cassandra-1", "cassandra", &cmd).stdout,
             b"UN 10.0.0.1\n"
+        );
+    }
+
+    #[test]
+    fn shell_scripts_expand_the_container_environment() {
+        let sc = scenario();
+        let env: HashMap<String, String> =
+            [("CONF".to_string(), "/etc/cassandra".to_string())].into();
+        let cmd = vec![
+            "sh".into(),
+            "-c".into(),
+            "cat ${CONF}/cassandra.yaml $UNSET".into(),
+        ];
+        let r = run_command_with_env(&sc, "p", "c", &cmd, &env);
+        assert_eq!(r.stdout, b"cluster_name: demo\n");
+        let pod = json!({"spec": {"containers": [{"name": "c", "env": [
+            {"name": "A", "value": "1"}, {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}]}]}});
+        assert_eq!(
+            container_env(&pod, "c"),
+            HashMap::from([("A".to_string(), "1".to_string())])
         );
     }
 

@@ -303,7 +303,11 @@ async fn kubectl_exec_zookeeper_four_letter_words() {
             "echo mntr | nc localhost 2181",
         ])
         .await;
-    assert!(out.contains("zk_server_state\tfollower"), "{out}");
+    // The operator's zoo.cfg whitelists only srvr and ruok.
+    assert_eq!(
+        out,
+        "mntr is not executed because it is not in the whitelist.\n"
+    );
     h.shutdown().await;
 }
 
@@ -386,6 +390,22 @@ async fn kube_rs_exec_reads_stdout_and_the_exit_status() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("Topic: orders\tPartitionCount: 6"), "{text}");
     assert_eq!(status.await.unwrap().status.as_deref(), Some("Success"));
+    proc.join().await.unwrap();
+
+    // `sh -c` expands the container's environment, as the collector's commands expect.
+    let mut proc = pods
+        .exec(
+            "kafka-kafka-0",
+            ["sh", "-c", "cat ${KAFKA_HOME}/server.properties"],
+            &ap,
+        )
+        .await
+        .unwrap();
+    let mut props = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut proc.stdout().unwrap(), &mut props)
+        .await
+        .unwrap();
+    assert!(props.contains("broker.id=0"), "{props}");
     proc.join().await.unwrap();
 
     let mut proc = pods

@@ -277,6 +277,32 @@ fn zookeeper_answers_four_letter_words() {
     }
     modes.sort();
     assert_eq!(modes, ["Mode: follower", "Mode: follower", "Mode: leader"]);
+    // The operator whitelists only srvr and ruok.
+    let argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        "echo mntr | nc 127.0.0.1 2181".to_string(),
+    ];
+    let out = run_command(
+        &sc,
+        "zookeeper-instance-zookeeper-0",
+        "kubernetes-zookeeper",
+        &argv,
+    );
+    assert_eq!(
+        out.stdout,
+        b"mntr is not executed because it is not in the whitelist.\n"
+    );
+    let cat = vec!["cat".to_string(), "/conf/zoo.cfg".to_string()];
+    let out = run_command(
+        &sc,
+        "zookeeper-instance-zookeeper-2",
+        "kubernetes-zookeeper",
+        &cat,
+    );
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("4lw.commands.whitelist=srvr, ruok"));
 }
 
 #[test]
