@@ -241,10 +241,19 @@ impl SimHandle {
         self.addr
     }
 
-    /// `https://127.0.0.1:PORT` (or `http://` with `insecure_http`).
+    /// `https://127.0.0.1:PORT` (or `http://` with `insecure_http`). A server bound to every
+    /// interface (`0.0.0.0`, `::`) is reached through loopback, which its certificate names.
     pub fn base_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}", self.addr)
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("{scheme}://{addr}")
     }
 
     /// The bearer token clients must send.
@@ -267,36 +276,24 @@ impl SimHandle {
     pub fn kubeconfig_yaml(&self, namespace: Option<&str>) -> String {
         use base64::Engine;
         let ns = namespace.unwrap_or(&self.namespace);
-        let ca = if self.tls {
-            format!(
-                "\n    certificate-authority-data: {}",
+        let mut cluster = serde_json::json!({"server": self.base_url()});
+        if self.tls {
+            cluster["certificate-authority-data"] = serde_json::json!(
                 base64::engine::general_purpose::STANDARD.encode(self.ca_pem.as_bytes())
-            )
-        } else {
-            String::new()
-        };
-        format!(
-            "apiVersion: v1\n\
-             kind: Config\n\
-             clusters:\n\
-             - name: kudo-diag-sim\n  \
-               cluster:\n    \
-                 server: {server}{ca}\n\
-             users:\n\
-             - name: kudo-diag-sim\n  \
-               user:\n    \
-                 token: {token}\n\
-             contexts:\n\
-             - name: kudo-diag-sim\n  \
-               context:\n    \
-                 cluster: kudo-diag-sim\n    \
-                 user: kudo-diag-sim\n    \
-                 namespace: {ns}\n\
-             current-context: kudo-diag-sim\n\
-             preferences: {{}}\n",
-            server = self.base_url(),
-            token = self.token,
-        )
+            );
+        }
+        let doc = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "kudo-diag-sim", "cluster": cluster}],
+            "users": [{"name": "kudo-diag-sim", "user": {"token": self.token}}],
+            "contexts": [{"name": "kudo-diag-sim", "context": {
+                "cluster": "kudo-diag-sim", "user": "kudo-diag-sim", "namespace": ns}}],
+            "current-context": "kudo-diag-sim",
+            "preferences": {},
+        });
+        // Serialising a JSON value to YAML cannot fail; quoting is serde_yaml's business.
+        serde_yaml::to_string(&doc).unwrap_or_default()
     }
 
     /// Writes the kubeconfig (main namespace) to `path`, readable by the owner only (it holds

@@ -108,6 +108,22 @@ fn scenario() -> Scenario {
                "reason": "FailedScheduling", "message": "0/1 nodes are available: 1 Insufficient memory.", "type": "Warning",
                "count": 1, "firstTimestamp": ago(chrono::Duration::hours(1)), "lastTimestamp": ago(chrono::Duration::hours(1)),
                "source": {"component": "default-scheduler"}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"name": "data-cassandra-node-0", "namespace": NS},
+               "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard", "volumeName": "pv-0",
+                        "resources": {"requests": {"storage": "10Gi"}}},
+               "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"}}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-0"},
+               "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "standard",
+                        "claimRef": {"namespace": NS, "name": "data-cassandra-node-0"}},
+               "status": {"phase": "Bound"}}),
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+               "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+               "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"}),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "cassandra-pdb", "namespace": NS},
+               "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "cassandra"}}},
+               "status": {"disruptionsAllowed": 0}}),
         json!({"apiVersion": "kudo.dev/v1beta1", "kind": "Instance",
                "metadata": {"name": "cassandra", "namespace": NS, "labels": {"kudo.dev/operator": "cassandra"}},
                "spec": {"operatorVersion": {"name": "cassandra-3.11-1.0.0"}},
@@ -321,6 +337,30 @@ async fn kubectl_gets_kudo_instances_and_every_kind() {
     );
     let nodes = k.ok(&["get", "nodes"]).await;
     assert_eq!(row(&nodes, "node-1")[1..3], ["Ready", "worker"]);
+    let pvc = k.ok(&["get", "pvc"]).await;
+    assert_eq!(
+        row(&pvc, "data-cassandra-node-0")[1..6],
+        ["Bound", "pv-0", "10Gi", "RWO", "standard"]
+    );
+    let pv = k.ok(&["get", "pv"]).await;
+    assert_eq!(
+        row(&pv, "pv-0")[1..7],
+        [
+            "10Gi",
+            "RWO",
+            "Delete",
+            "Bound",
+            "demo/data-cassandra-node-0",
+            "standard"
+        ]
+    );
+    let sc = k.ok(&["get", "sc"]).await;
+    assert_eq!(
+        row(&sc, "standard")[1..3],
+        ["(default)", "rancher.io/local-path"]
+    );
+    let pdb = k.ok(&["get", "pdb"]).await;
+    assert_eq!(row(&pdb, "cassandra-pdb")[1..4], ["N/A", "1", "0"]);
     let events = k.ok(&["get", "events"]).await;
     assert!(
         events.contains("pod/cassandra-node-2") && events.contains("FailedScheduling"),
@@ -544,6 +584,54 @@ async fn kube_rs_gets_lists_and_pages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_discovery_and_metadata_lists() {
+    let h = start(scenario()).await;
+    let client = h.kube_client().unwrap();
+    // kube-rs discovers group by group (the legacy documents), unlike kubectl.
+    let discovery = kube::Discovery::new(client.clone()).run().await.unwrap();
+    let (ar, caps) = discovery
+        .groups()
+        .find(|g| g.name() == "kudo.dev")
+        .expect("kudo.dev discovered")
+        .recommended_kind("Instance")
+        .expect("Instance discovered");
+    assert_eq!(ar.plural, "instances");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    let apps = discovery.groups().find(|g| g.name() == "apps").unwrap();
+    assert!(apps.recommended_kind("StatefulSet").is_some());
+    let v = client.apiserver_version().await.unwrap();
+    assert_eq!((v.major.as_str(), v.minor.as_str()), ("1", "32"));
+
+    let pods: Api<Pod> = Api::default_namespaced(client);
+    let meta = pods
+        .list_metadata(&ListParams::default().limit(2))
+        .await
+        .unwrap();
+    assert_eq!(meta.items.len(), 2);
+    assert!(meta.items[0].metadata.uid.is_some());
+    assert!(meta.metadata.continue_.is_some());
+    // A watch from nothing sends every match as ADDED, then waits (here 1 s) and closes.
+    use futures::TryStreamExt;
+    let events: Vec<_> = pods
+        .watch(
+            &kube::api::WatchParams::default().labels("idx=1").timeout(1),
+            "0",
+        )
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        matches!(&events[0], kube::api::WatchEvent::Added(p) if p.metadata.name.as_deref() == Some("cassandra-node-1"))
+    );
+    let one = pods.get_metadata("cassandra-node-1").await.unwrap();
+    assert_eq!(one.metadata.labels.unwrap()["idx"], "1");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_rs_without_the_token_gets_401_status() {
     let h = start(scenario()).await;
     let mut cfg = h.kube_config();
@@ -607,7 +695,11 @@ async fn faults_throttle_error_and_reset_requests() {
     .await;
     let pods: Api<Pod> = Api::default_namespaced(resetting.kube_client().unwrap());
     let r = pods.list(&ListParams::default()).await;
-    assert!(r.is_err(), "a reset body must not decode: {r:?}");
+    // Not a Status: the body broke off, as when a connection drops.
+    assert!(
+        matches!(&r, Err(e) if !matches!(e, kube::Error::Api(_))),
+        "a reset body must fail as a transport error: {r:?}"
+    );
     resetting.shutdown().await;
 }
 
@@ -903,5 +995,110 @@ async fn perf_lists_and_gets_of_1000_pods() {
         "concurrent gets (16 in flight): {:.0} requests/s",
         f64::from(total) / t.elapsed().as_secs_f64()
     );
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insecure_http_serves_plain_http_still_with_the_token() {
+    let h = SimServer::start(
+        scenario(),
+        SimOptions {
+            insecure_http: true,
+            token: Some("fixed-token".into()),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(h.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(h.token(), "fixed-token");
+    assert!(h.ca_pem().is_empty());
+    let kc: Value = serde_yaml::from_str(&h.kubeconfig_yaml(Some("other"))).unwrap();
+    assert_eq!(kc["contexts"][0]["context"]["namespace"], "other");
+    assert!(kc["clusters"][0]["cluster"]
+        .get("certificate-authority-data")
+        .is_none());
+    let pods: Api<Pod> = Api::default_namespaced(h.kube_client().unwrap());
+    assert_eq!(
+        pods.list(&ListParams::default()).await.unwrap().items.len(),
+        3
+    );
+    h.shutdown().await;
+}
+
+#[test]
+fn sim_command_rejects_bad_input_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = crate::support::run_in(dir.path(), &["sim"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::support::stderr(&o).contains("pass --scenario FILE"));
+    let o = crate::support::run_in(
+        dir.path(),
+        &["sim", "--scenario", "s.yaml", "--error-rate", "2"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::support::stderr(&o).contains("outside 0.0..=1.0"));
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "name: x
+namespace: d
+objects:
+- {apiVersion: v1, kind: Pod}
+",
+    )
+    .unwrap();
+    let o = crate::support::run_in(dir.path(), &["sim", "--scenario", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&o).contains("has no metadata.name"),
+        "{}",
+        crate::support::stderr(&o)
+    );
+}
+
+/// client-go speaks HTTP/2: the server must offer it by ALPN (and still HTTP/1.1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_offers_h2_and_http1_by_alpn_and_the_ca_verifies() {
+    let h = SimServer::start(
+        scenario(),
+        SimOptions {
+            addr: "0.0.0.0:0".parse().unwrap(),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        h.base_url().starts_with("https://127.0.0.1:"),
+        "{}",
+        h.base_url()
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = rustls::pki_types::pem::PemObject::from_pem_slice(h.ca_pem().as_bytes()).unwrap();
+    roots.add(ca).unwrap();
+    for (offer, want) in [
+        (vec![b"h2".to_vec(), b"http/1.1".to_vec()], b"h2".to_vec()),
+        (vec![b"http/1.1".to_vec()], b"http/1.1".to_vec()),
+    ] {
+        let mut cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+        cfg.alpn_protocols = offer;
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg));
+        let port = h.addr().port();
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = connector
+            .connect(name, tcp)
+            .await
+            .expect("the CA verifies the serving certificate");
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(want.as_slice()));
+    }
     h.shutdown().await;
 }
