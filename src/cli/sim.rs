@@ -157,7 +157,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         )?,
         (None, None) => {
             return Err(crate::Error::Usage(
-                "no scenario given; pass --scenario NAME|FILE (see `kudo-diag sim list` and docs/scenarios.md) or --generate APP"
+                "no scenario given; pass --scenario FILE (a scenario YAML, see docs/scenarios.md) or a built-in NAME (see `kudo-diag sim list`), or --generate APP"
                     .into(),
             ))
         }
