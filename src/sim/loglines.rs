@@ -383,6 +383,9 @@ pub struct Generator {
     max_lines: u64,
     /// At most this many bytes (lines with their newlines); a line that would cross it is left out.
     max_bytes: u64,
+    /// The last second rendered by `{time}` and its text (`2026-11-27 08:00:00`): formatting
+    /// a date is most of a line's cost, and consecutive lines mostly share their second.
+    time_cache: std::cell::RefCell<(i64, String)>,
 }
 
 impl Generator {
@@ -404,6 +407,7 @@ impl Generator {
                 (None, None) => DEFAULT_GENERATED_LINES,
             },
             max_bytes: g.bytes.unwrap_or(u64::MAX),
+            time_cache: std::cell::RefCell::new((i64::MIN, String::new())),
         };
         gen.start = match &g.start {
             Some(s) => DateTime::parse_from_rfc3339(s)
@@ -500,7 +504,19 @@ impl Generator {
                 Part::Word => out.push_str(WORDS[(rng.next() % WORDS.len() as u64) as usize]),
                 Part::Level => out.push_str(rng.level()),
                 Part::Time => {
-                    let _ = write!(out, "{}", self.time_of(n).format("%Y-%m-%d %H:%M:%S,%3f"));
+                    let t = self.time_of(n);
+                    let mut cache = self.time_cache.borrow_mut();
+                    if cache.0 != t.timestamp() {
+                        cache.1.clear();
+                        let _ = write!(cache.1, "{}", t.format("%Y-%m-%d %H:%M:%S"));
+                        cache.0 = t.timestamp();
+                    }
+                    out.push_str(&cache.1);
+                    let ms = t.timestamp_subsec_millis();
+                    out.push(',');
+                    out.push(char::from(b'0' + (ms / 100) as u8));
+                    out.push(char::from(b'0' + (ms / 10 % 10) as u8));
+                    out.push(char::from(b'0' + (ms % 10) as u8));
                 }
                 Part::Int => {
                     let _ = write!(out, "{}", rng.next() % 100_000);

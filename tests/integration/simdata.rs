@@ -560,3 +560,54 @@ async fn sim_command_lists_builtins_and_serves_a_generated_instance() {
     assert!(log.len() <= 4096 && log.len() > 3500, "{}", log.len());
     child.kill().await.unwrap();
 }
+
+/// A measurement, run by hand: what serving pod logs costs, for docs/PERFORMANCE.md.
+///
+///     cargo test --test integration simdata::perf -- --ignored --nocapture
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn perf_logs_of_1000_pods() {
+    let t = Instant::now();
+    let sc = generate::generate("cassandra", 1000, 1, 256 << 10, 3);
+    let gen_time = t.elapsed();
+    let h = start(sc).await;
+    let pods: Api<Pod> = Api::namespaced(h.kube_client().unwrap(), generate::GENERATED_NAMESPACE);
+    let lp = LogParams {
+        container: Some("cassandra".into()),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let bytes: usize = futures::stream::iter(0..1000)
+        .map(|i| {
+            let pods = pods.clone();
+            let lp = lp.clone();
+            async move {
+                pods.logs(&format!("scale-cassandra-node-{i}"), &lp)
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        })
+        .buffer_unordered(8)
+        .fold(0, |a, b| async move { a + b })
+        .await;
+    let all = t.elapsed().as_secs_f64();
+    let tail = LogParams {
+        tail_lines: Some(100),
+        ..lp.clone()
+    };
+    let t = Instant::now();
+    for i in 0..200 {
+        pods.logs(&format!("scale-cassandra-node-{i}"), &tail)
+            .await
+            .unwrap();
+    }
+    let tails = t.elapsed().as_secs_f64();
+    eprintln!(
+        "generate 1000 pods: {gen_time:?}; 1000 logs of 256 KiB, 8 in flight: {all:.2}s ({:.0} logs/s, {:.0} MiB/s); --tail 100: {:.0} req/s",
+        1000.0 / all,
+        bytes as f64 / (1 << 20) as f64 / all,
+        200.0 / tails
+    );
+    h.shutdown().await;
+}
