@@ -401,6 +401,42 @@ pub fn frames(channel: u8, data: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Checks an exec request against its pod as the API server and kubelet do, before any
+/// upgrade: a client whose websocket upgrade is refused retries with SPDY (kubectl does), and
+/// that retry must get the same error, so the router answers a non-websocket request with this
+/// error when there is one. Returns the parsed query and the container.
+pub fn validate_exec(
+    pod: &Value,
+    query: &[(String, String)],
+) -> Result<(ExecQuery, String), ApiStatus> {
+    let q = ExecQuery::parse(query);
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    if q.command.is_empty() {
+        return Err(ApiStatus::bad_request(
+            "you must specify at least 1 command",
+        ));
+    }
+    if !(q.stdin || q.stdout || q.stderr) {
+        return Err(ApiStatus::bad_request(
+            "you must specify at least 1 of stdin, stdout, stderr",
+        ));
+    }
+    let container = resolve_container(pod, q.container.as_deref(), false)?;
+    if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
+        return Err(ApiStatus::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
+    let running =
+        container_status(pod, &container).is_none_or(|s| s["state"]["running"].is_object());
+    if !running {
+        return Err(ApiStatus::bad_request(format!(
+            "unable to upgrade connection: container not found (\"{container}\")"
+        )));
+    }
+    Ok((q, container))
+}
+
 /// Answers an exec request on `pod` (the full pod object).
 pub fn serve_exec(
     state: Arc<SimState>,
@@ -408,34 +444,14 @@ pub fn serve_exec(
     query: Vec<(String, String)>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let q = ExecQuery::parse(&query);
+    let (q, container) = match validate_exec(&pod, &query) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     let name = pod["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    if q.command.is_empty() {
-        return ApiStatus::bad_request("you must specify at least 1 command").into_response();
-    }
-    if !(q.stdin || q.stdout || q.stderr) {
-        return ApiStatus::bad_request("you must specify at least 1 of stdin, stdout, stderr")
-            .into_response();
-    }
-    let container = match resolve_container(&pod, q.container.as_deref(), false) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
-        return ApiStatus::bad_request(format!("pod {name} does not have a host assigned"))
-            .into_response();
-    }
-    let running =
-        container_status(&pod, &container).is_none_or(|s| s["state"]["running"].is_object());
-    if !running {
-        return ApiStatus::bad_request(format!(
-            "unable to upgrade connection: container not found (\"{container}\")"
-        ))
-        .into_response();
-    }
     let ws = ws.protocols(PROTOCOLS);
     if ws.selected_protocol().is_none() {
         return ApiStatus::bad_request(format!(

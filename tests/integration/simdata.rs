@@ -165,6 +165,34 @@ async fn kubectl_logs_tail_and_previous() {
     let o = k.run(&["logs", CASS_POD, "-c", "nope"]).await;
     assert!(String::from_utf8_lossy(&o.stderr)
         .contains("container nope is not valid for pod analytics-cassandra-node-0"));
+    // Exec errors survive kubectl's retry with SPDY after the websocket upgrade is refused.
+    let o = k
+        .run(&[
+            "exec",
+            "analytics-cassandra-node-1",
+            "-c",
+            "cassandra",
+            "--",
+            "nodetool",
+            "status",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("unable to upgrade connection: container not found (\"cassandra\")"));
+    let o = k
+        .run(&[
+            "exec",
+            "analytics-cassandra-node-2",
+            "-c",
+            "cassandra",
+            "--",
+            "nodetool",
+            "status",
+        ])
+        .await;
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("pod analytics-cassandra-node-2 does not have a host assigned"));
     // kubectl picks the default container itself; the init container is reachable by name.
     let out = k.ok(&["logs", CASS_POD, "-c", "bootstrap"]).await;
     assert!(out.starts_with("Generating cqlshrc\n"), "{out}");
