@@ -162,6 +162,10 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
             ))
         }
     };
+    // Inconsistencies are worth knowing but need not stop a hand-written scenario.
+    for problem in crate::sim::scenarios::problems(&scenario) {
+        eprintln!("warning: scenario {}: {problem}", scenario.name);
+    }
     let faults = a.faults(&scenario.faults);
     let scenario_name = scenario.name.clone();
     let opts = SimOptions {

@@ -447,12 +447,34 @@ pub fn problems(sc: &Scenario) -> Vec<String> {
             }
         }
     }
-    for (i, h) in sc.exec.iter().enumerate() {
-        if let Some(p) = &h.pod {
-            if regex::Regex::new(&format!("^(?:{p})$")).is_err() {
-                out.push(format!("exec[{i}]: pod pattern {p:?} is not a valid regex"));
+    let pod_names: Vec<&str> = sc
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Pod")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .collect();
+    let patterns = sc
+        .exec
+        .iter()
+        .map(|h| ("exec", &h.pod))
+        .chain(sc.files.iter().map(|f| ("files", &f.pod)));
+    let mut counts = std::collections::HashMap::new();
+    for (section, pod) in patterns {
+        let i = counts.entry(section).or_insert(0usize);
+        if let Some(p) = pod {
+            match regex::Regex::new(&format!("^(?:{p})$")) {
+                Err(_) => out.push(format!(
+                    "{section}[{i}]: pod pattern {p:?} is not a valid regex"
+                )),
+                Ok(re) if !pod_names.iter().any(|n| re.is_match(n)) => {
+                    out.push(format!("{section}[{i}]: pod pattern {p:?} matches no pod"))
+                }
+                Ok(_) => {}
             }
         }
+        *i += 1;
+    }
+    for (i, h) in sc.exec.iter().enumerate() {
         if let super::scenario::ExecMatch::Regex(r) = &h.matcher {
             if regex::Regex::new(r).is_err() {
                 out.push(format!("exec[{i}]: regex {r:?} is not valid"));

@@ -379,3 +379,28 @@ fn builtins_and_generated_scenarios_are_servable() {
     crate::sim::SimState::new(crate::sim::generate::generate("kafka", 10, 2, 100, 1), None)
         .unwrap();
 }
+
+#[test]
+fn problems_name_what_is_inconsistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        "name: x\nnamespace: demo\nobjects:\n- {apiVersion: v1, kind: Pod, metadata: {name: web-0, labels: {kudo.dev/instance: gone}}, spec: {nodeName: n1, containers: [{name: web}]}}\n\
+         logs:\n- {pod: web-1, container: web, inline: x}\n- {pod: web-0, container: db, inline: x}\n\
+         exec:\n- {pod: 'db-[0-9]+', exact: [ls]}\nfiles:\n- {pod: '(', path: /x}\n",
+    )
+    .unwrap();
+    let sc = load(path.to_str().unwrap()).unwrap();
+    let p = problems(&sc).join("\n");
+    for want in [
+        "runs on node n1, which does not exist",
+        "label kudo.dev/instance=gone names no Instance",
+        "log for pod demo/web-1: no such pod",
+        "log for pod demo/web-0: no container db",
+        "exec[0]: pod pattern \"db-[0-9]+\" matches no pod",
+        "files[0]: pod pattern \"(\" is not a valid regex",
+    ] {
+        assert!(p.contains(want), "missing {want:?} in:\n{p}");
+    }
+}
