@@ -25,9 +25,9 @@ use super::status::ApiStatus;
 use super::store::Gvr;
 use super::tables::{table, IncludeObject};
 
-// MERGE: switch these three to `crate::sim::access::allowed`, `crate::sim::logs::serve_log` and
-// `crate::sim::exec::serve_exec` when the scenario owner's branch is merged.
-use super::pending::{allowed, serve_exec, serve_log};
+use super::access::allowed;
+use super::exec::serve_exec;
+use super::logs::serve_log;
 
 /// The user every request is made as (what 403 messages and access reviews name).
 pub const SIM_USER: &str = "kudo-diag-sim";
@@ -222,7 +222,11 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
             };
             match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
                 Ok(ws) => serve_exec(st.clone(), pod, pairs, ws),
-                Err(_) => ApiStatus::bad_request("Upgrade request required").into_response(),
+                // The exec's own error first: kubectl retries a refused websocket with SPDY.
+                Err(_) => crate::sim::exec::validate_exec(&pod, &pairs)
+                    .err()
+                    .unwrap_or_else(|| ApiStatus::bad_request("Upgrade request required"))
+                    .into_response(),
             }
         }
         (Method::GET, Some("status")) | (Method::GET, None) if t.name.is_some() => {

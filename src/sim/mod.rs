@@ -6,14 +6,19 @@
 //! sharing one `state::SimState`; `faults` is a middleware in front of them; `tls` makes the CA
 //! and serving certificate at start.
 
+pub mod access;
 pub mod api;
 pub mod discovery;
+pub mod exec;
 pub mod faults;
+pub mod generate;
+pub mod loglines;
+pub mod logs;
 pub mod metrics;
-pub mod pending;
 pub mod protobuf;
 pub mod resources;
 pub mod scenario;
+pub mod scenarios;
 pub mod selectors;
 pub mod server;
 pub mod state;

@@ -4,4 +4,5 @@
 mod cli;
 mod pipelines;
 mod sim;
+mod simdata;
 mod support;
