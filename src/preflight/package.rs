@@ -304,6 +304,7 @@ impl Package {
                             self.source, phase.name, step.name
                         ))
                     })?;
+                    let pipe = task.kind == "Pipe";
                     let files: Vec<String> = match task.kind.as_str() {
                         "Apply" => task.spec.resources.clone(),
                         "Toggle" => {
@@ -339,6 +340,7 @@ impl Package {
                             step: step.name.clone(),
                             task: tname.clone(),
                             file: f,
+                            pipe,
                         });
                     }
                 }
@@ -363,6 +365,8 @@ pub struct DeployFile {
     pub step: String,
     pub task: String,
     pub file: String,
+    /// The pod of a Pipe task (KUDO names it).
+    pub pipe: bool,
 }
 
 fn read_dir_files(root: &Path) -> Result<BTreeMap<String, String>, PreflightError> {

@@ -234,7 +234,12 @@ pub fn requirements(
                 )));
             }
             let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
-            let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let mut name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            if name.is_empty() && f.pipe {
+                // KUDO names a pipe task's pod itself, after where it runs in the plan.
+                name = format!("{}.deploy.{}.{}.{}", target.instance, f.phase, f.step, f.task)
+                    .to_lowercase();
+            }
             let namespace = if cluster_scoped(&kind) {
                 None
             } else {
@@ -499,6 +504,84 @@ fn claim(name: &str, workload: Option<&str>, spec: &Json, template: &str, req: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::preflight::{ParamInputs, Params};
+
+    fn operators_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/preflight/operators")
+    }
+
+    fn target() -> Target {
+        Target {
+            instance: "inst".into(),
+            namespace: "ns".into(),
+        }
+    }
+
+    /// Every real package evaluates with its defaults: all its templates, and the deploy plan's
+    /// objects parse as YAML with a kind.
+    #[test]
+    fn every_fixture_package_evaluates_with_its_defaults() {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(operators_dir()).unwrap() {
+            let dir = entry.unwrap().path();
+            let pkg = Package::load_path(&dir).unwrap();
+            let params = Params::resolve(&pkg, &ParamInputs::default())
+                .unwrap_or_else(|e| panic!("{}: {e:?}", pkg.name));
+            let all = render_all(&pkg, &params, &target())
+                .unwrap_or_else(|e| panic!("{}: {e}", pkg.name));
+            assert_eq!(all.len(), pkg.templates.len());
+            let req = requirements(&pkg, &params, &target())
+                .unwrap_or_else(|e| panic!("{}: {e}", pkg.name));
+            assert!(!req.objects.is_empty(), "{}: the deploy plan creates nothing", pkg.name);
+            assert!(!req.workloads.is_empty(), "{}: no workload found", pkg.name);
+            for o in &req.objects {
+                assert!(!o.name.is_empty(), "{}: {} in {} has no name", pkg.name, o.kind, o.template);
+            }
+            names.push(pkg.name);
+        }
+        names.sort();
+        assert_eq!(
+            names,
+            ["cassandra", "elastic", "first-operator", "flink", "kafka", "mysql", "rabbitmq", "redis", "zookeeper"]
+        );
+    }
+
+    #[test]
+    fn cassandra_defaults_ask_for_three_nodes_with_their_requests_and_volumes() {
+        let pkg = Package::load_path(&operators_dir().join("cassandra")).unwrap();
+        let params = Params::resolve(&pkg, &ParamInputs::default()).unwrap();
+        let req = requirements(&pkg, &params, &target()).unwrap();
+        let sts = req.workloads.iter().find(|w| w.kind == "StatefulSet").unwrap();
+        assert_eq!(sts.name, "inst-node");
+        assert_eq!(sts.replicas, Some(3));
+        assert_eq!(sts.pod_requests.cpu_milli, 1000);
+        assert_eq!(sts.pod_requests.memory_bytes, 4096 << 20);
+        assert!(sts.anti_affinity.iter().all(|t| t.selects_self));
+        assert_eq!(sts.claims.len(), 1);
+        assert!(sts.claims[0].size_bytes.is_some());
+        assert!(req.kinds.contains("apps/v1 StatefulSet"));
+        assert!(req.namespaces.contains("ns"));
+        // Toggle tasks whose parameter is false create nothing.
+        assert!(req.skipped_tasks.iter().any(|t| t.contains("BACKUP_RESTORE_ENABLED")), "{:?}", req.skipped_tasks);
+        // With a topology, one StatefulSet per datacenter.
+        let mut i = ParamInputs::default();
+        i.cli.push("NODE_TOPOLOGY=[{datacenter: dc1, nodes: 2, rackLabelKey: rack, racks: [{rack: r1, rackLabelValue: a}]}, {datacenter: dc2, nodes: 4, rackLabelKey: rack, racks: []}]".into());
+        let params = Params::resolve(&pkg, &i).unwrap();
+        let req = requirements(&pkg, &params, &target()).unwrap();
+        let r: Vec<(String, Option<i64>)> = req.workloads.iter().filter(|w| w.kind == "StatefulSet").map(|w| (w.name.clone(), w.replicas)).collect();
+        assert_eq!(r, vec![("inst-dc1-node".to_string(), Some(2)), ("inst-dc2-node".to_string(), Some(4))]);
+    }
+
+    #[test]
+    fn kafka_pipe_outputs_are_reported_as_undetermined() {
+        let pkg = Package::load_path(&operators_dir().join("kafka")).unwrap();
+        let mut i = ParamInputs::default();
+        i.cli.push("TRANSPORT_ENCRYPTION_ENABLED=true".into());
+        i.cli.push("USE_AUTO_TLS_CERTIFICATE=true".into());
+        let params = Params::resolve(&pkg, &i).unwrap();
+        let req = requirements(&pkg, &params, &target()).unwrap();
+        assert!(req.undetermined.iter().any(|u| u.contains(".Pipes.")), "{:?}", req.undetermined);
+    }
 
     #[test]
     fn documents_split_at_separator_lines_only() {
