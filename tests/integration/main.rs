@@ -2,4 +2,5 @@
 //! and the library against the simulated cluster.
 
 mod cli;
+mod preflight;
 mod support;

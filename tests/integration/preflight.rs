@@ -1,0 +1,336 @@
+//! `kudo-diag preflight` against in-process simulated clusters: a cluster with room passes; a
+//! node too small names the replica that does not fit; a missing storage class; KUDO not
+//! installed; RBAC denied; a restricted namespace with privileged pods; an installed operator
+//! and an existing instance; and the binary's exit codes and JSON.
+
+use std::path::{Path, PathBuf};
+
+use kudo_diag::preflight::checks::Status;
+use kudo_diag::preflight::{self, Options, PreflightError, Report};
+use kudo_diag::sim::scenario::{AccessRule, Permissions, Scenario};
+use kudo_diag::sim::{SimHandle, SimOptions, SimServer};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::support;
+
+fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/preflight")
+        .join(rel)
+}
+
+/// The objects of a multi-document YAML file under tests/data/preflight.
+fn objects(rel: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(data(rel)).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde_yaml::Value::deserialize(d).unwrap())
+        .filter(|v| !v.is_null())
+        .map(|v| serde_json::to_value(v).unwrap())
+        .collect()
+}
+
+/// The three-node cluster with KUDO installed (tests/data/preflight/cluster.yaml).
+fn cluster() -> Scenario {
+    let mut objs = objects("cluster.yaml");
+    objs.extend(objects("kudo-crds.yaml"));
+    objs.extend(objects("kudo-system.yaml"));
+    Scenario {
+        name: "preflight".into(),
+        namespace: "prod".into(),
+        objects: objs,
+        ..Default::default()
+    }
+}
+
+async fn start(s: Scenario) -> SimHandle {
+    SimServer::start(s, SimOptions::default()).await.unwrap()
+}
+
+fn opts(operator: &str, params: &[&str]) -> Options {
+    Options {
+        operator: operator.into(),
+        namespace: "prod".into(),
+        instance: Some("cassandra".into()),
+        params: params.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn cassandra() -> String {
+    data("operators/cassandra").display().to_string()
+}
+
+async fn preflight(s: Scenario, o: Options) -> Result<Report, PreflightError> {
+    let sim = start(s).await;
+    let r = preflight::run(sim.kube_client().unwrap(), &o).await;
+    sim.shutdown().await;
+    r
+}
+
+fn check<'a>(r: &'a Report, id: &str) -> &'a preflight::checks::Check {
+    r.checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
+fn failed(r: &Report) -> Vec<String> {
+    r.checks
+        .iter()
+        .filter(|c| c.status != Status::Pass)
+        .map(|c| format!("{} {:?}: {}", c.id, c.status, c.reason))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_with_room_passes_every_check() {
+    let r = preflight(cluster(), opts(&cassandra(), &["NODE_ANTI_AFFINITY=true"]))
+        .await
+        .unwrap();
+    assert_eq!(failed(&r), Vec::<String>::new(), "{}", r.to_text(true));
+    assert_eq!(r.exit_code(), 0);
+    let cap = check(&r, "capacity.placement");
+    assert_eq!(cap.reason, "all 3 pods fit: placed on 3 of 3 nodes");
+    // One replica per node (anti-affinity), deterministic order.
+    let nodes: Vec<&str> = r.placement.placed.iter().map(|p| p.node.as_str()).collect();
+    // node-1 runs the KUDO manager and node-2 a 9.5 GiB pod: the emptiest node goes first.
+    assert_eq!(nodes, ["node-3", "node-1", "node-2"]);
+    assert!(check(&r, "storage.class").reason.contains("default: standard"));
+    assert!(check(&r, "kudo.manager").reason.contains("v0.17.4"));
+    assert_eq!(r.schema, "kudo-diag.preflight/v1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_too_small_names_the_replica_that_does_not_fit() {
+    // 8 GiB per node with one node per replica: node-2 has only 6.5 GiB left.
+    let r = preflight(
+        cluster(),
+        opts(&cassandra(), &["NODE_ANTI_AFFINITY=true", "NODE_MEM_MIB=8192", "NODE_MEM_LIMIT_MIB=8192"]),
+    )
+    .await
+    .unwrap();
+    let cap = check(&r, "capacity.placement");
+    assert_eq!(cap.status, Status::Fail, "{}", r.to_text(true));
+    assert_eq!(
+        r.placement.unplaced[0].reason,
+        "cassandra-node-2: replica 3 of 3 of StatefulSet cassandra-node cannot be placed: no node with 8 GiB free memory; largest free memory is 6.5 GiB on node-2; node-1 already runs a pod its required anti-affinity excludes (kubernetes.io/hostname node-1); node-3 already runs a pod its required anti-affinity excludes (kubernetes.io/hostname node-3)"
+    );
+    assert!(cap.reason.starts_with("1 of 3 pods cannot be placed; cassandra-node-2:"), "{}", cap.reason);
+    assert_eq!(r.exit_code(), 5);
+    // The sum of free memory (16 + 16 + 6.5 GiB) would have said it fits: placement does not.
+    let text = r.to_text(false);
+    assert!(text.contains("FAIL  capacity.placement"), "{text}");
+    assert!(text.contains("fix: add or free nodes"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_storage_class_fails_and_names_the_classes_there() {
+    let r = preflight(cluster(), opts(&cassandra(), &["NODE_STORAGE_CLASS=fast-ssd"]))
+        .await
+        .unwrap();
+    let c = check(&r, "storage.class");
+    assert_eq!(c.status, Status::Fail);
+    assert_eq!(c.reason, "storage class fast-ssd does not exist (the cluster has: standard)");
+    assert!(c.fix.as_deref().unwrap().starts_with("set -p NODE_STORAGE_CLASS=CLASS"), "{:?}", c.fix);
+    assert!(c.details[0].starts_with("fast-ssd: 60 GiB in 3 x 20Gi"), "{:?}", c.details);
+
+    // No default class at all, and the claims use the default.
+    let mut s = cluster();
+    s.objects.retain(|o| o["kind"] != "StorageClass");
+    let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
+    let c = check(&r, "storage.class");
+    assert_eq!(c.status, Status::Fail);
+    assert!(c.reason.contains("the default storage class, and the cluster has none"), "{}", c.reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kudo_not_installed_fails_the_kudo_checks() {
+    let s = Scenario {
+        name: "no-kudo".into(),
+        namespace: "prod".into(),
+        objects: objects("cluster.yaml"),
+        ..Default::default()
+    };
+    let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
+    let crds = check(&r, "kudo.crds");
+    assert_eq!(crds.status, Status::Fail);
+    assert_eq!(
+        crds.reason,
+        "KUDO is not installed: missing CRD operators.kudo.dev, operatorversions.kudo.dev, instances.kudo.dev"
+    );
+    assert!(crds.fix.as_deref().unwrap().contains("kubectl kudo init"));
+    assert_eq!(check(&r, "kudo.manager").status, Status::Fail);
+    assert_eq!(check(&r, "kudo.version").status, Status::Warn);
+    // Capacity is still checked: failure is data, not an abort.
+    assert_eq!(check(&r, "capacity.placement").status, Status::Pass);
+    assert_eq!(r.exit_code(), 5);
+}
+
+// Needs the simulated cluster's deny rules (`crate::sim::access`, branch simdata): on a branch
+// where `sim::pending::allowed` still answers every access review with "allowed", run it after
+// merging simdata. The rbac check's logic is also covered without a server in
+// `rbac_denied_fails_without_a_server` below.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs simdata's scenario deny rules (sim::access) merged; sim::pending::allowed allows everything"]
+async fn rbac_denied_fails_the_install() {
+    let mut s = cluster();
+    s.permissions = Permissions {
+        deny: vec![AccessRule {
+            verbs: vec!["create".into()],
+            resources: vec!["instances".into()],
+            namespaces: vec!["prod".into()],
+        }],
+    };
+    let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
+    let c = check(&r, "rbac");
+    assert_eq!(c.status, Status::Fail, "{}", r.to_text(true));
+    assert!(c.reason.contains("you may not create instances.kudo.dev in prod"), "{}", c.reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_access_review_is_asked_and_allowed_ones_pass() {
+    let r = preflight(cluster(), opts(&cassandra(), &[])).await.unwrap();
+    let c = check(&r, "rbac");
+    assert_eq!(c.status, Status::Pass);
+    // 10 for KUDO's objects, get+list for each kind the operator creates.
+    let kinds = r.requirements.kinds.len();
+    assert_eq!(c.reason, format!("all {} access reviews allowed (install kudo.dev objects; get and list what the operator creates)", 10 + 2 * kinds));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restricted_namespace_refuses_privileged_pods() {
+    let mut s = cluster();
+    for o in &mut s.objects {
+        if o["kind"] == "Namespace" && o["metadata"]["name"] == "prod" {
+            o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = json!("baseline");
+        }
+    }
+    let agent = data("packages/privileged-agent").display().to_string();
+    let mut o = opts(&agent, &[]);
+    o.instance = None;
+    let r = preflight(s.clone(), o.clone()).await.unwrap();
+    assert_eq!(r.instance, "host-agent-instance");
+    let c = check(&r, "pod-security");
+    assert_eq!(c.status, Status::Fail);
+    assert_eq!(
+        c.details,
+        [
+            "Deployment host-agent-instance-agent: hostPath volume host",
+            "Deployment host-agent-instance-agent: container agent is privileged"
+        ]
+    );
+    assert!(c.reason.contains("enforces Pod Security \"baseline\""), "{}", c.reason);
+
+    // Cassandra adds IPC_LOCK and SYS_RESOURCE, which baseline does not allow either.
+    let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
+    let c = check(&r, "pod-security");
+    assert_eq!(c.status, Status::Fail);
+    assert!(c.details[0].contains("adds capabilities IPC_LOCK, SYS_RESOURCE"), "{:?}", c.details);
+}
+
+/// The first-operator package as an Operator and OperatorVersion in the cluster.
+fn installed_first_operator() -> Vec<Value> {
+    let dir = data("operators/first-operator");
+    let template = std::fs::read_to_string(dir.join("templates/deployment.yaml")).unwrap();
+    vec![
+        json!({"apiVersion": "kudo.dev/v1beta1", "kind": "Operator",
+               "metadata": {"name": "first-operator", "namespace": "prod"},
+               "spec": {"kubernetesVersion": "1.13.0", "kudoVersion": "0.20.0"}}),
+        json!({"apiVersion": "kudo.dev/v1beta1", "kind": "OperatorVersion",
+               "metadata": {"name": "first-operator-0.2.0", "namespace": "prod"},
+               "spec": {"operator": {"kind": "Operator", "name": "first-operator"}, "version": "0.2.0",
+                        "parameters": [{"name": "replicas", "default": "2", "required": true}],
+                        "tasks": [{"name": "app", "kind": "Apply", "spec": {"resources": ["deployment.yaml"]}}],
+                        "plans": {"deploy": {"strategy": "serial", "phases": [{"name": "main", "strategy": "parallel",
+                                  "steps": [{"name": "everything", "tasks": ["app"]}]}]}},
+                        "templates": {"deployment.yaml": template}}}),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installed_operator_is_read_from_its_operator_version() {
+    let mut s = cluster();
+    s.objects.extend(installed_first_operator());
+    let mut o = opts("first-operator", &["replicas=4"]);
+    o.instance = None;
+    let r = preflight(s, o).await.unwrap();
+    assert_eq!(r.operator.source, "operatorversion prod/first-operator-0.2.0");
+    assert_eq!(r.requirements.workloads[0].replicas, Some(4));
+    // The Operator asks for KUDO 0.20.0; the manager is 0.17.4.
+    let v = check(&r, "kudo.version");
+    assert_eq!(v.status, Status::Fail);
+    assert_eq!(v.reason, "KUDO v0.17.4 is installed but the package needs 0.20.0 or newer");
+
+    let mut o = opts("no-such-operator", &[]);
+    o.instance = None;
+    let e = preflight(cluster(), o).await.unwrap_err().to_string();
+    assert!(e.contains("\"no-such-operator\" is neither a package folder or .tgz nor an operator installed in namespace prod (there: none)"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_instance_keeps_its_immutable_parameters() {
+    let mut s = cluster();
+    s.objects.push(json!({"apiVersion": "kudo.dev/v1beta1", "kind": "Instance",
+        "metadata": {"name": "cassandra", "namespace": "prod"},
+        "spec": {"operatorVersion": {"name": "cassandra-1.0.3"}, "parameters": {"NUM_TOKENS": "16", "NODE_COUNT": "3"}}}));
+    let e = preflight(s.clone(), opts(&cassandra(), &["NUM_TOKENS=256", "NODE_CONT=4"]))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("2 problems with the parameters:"), "{e}");
+    assert!(e.contains("unknown parameter NODE_CONT (did you mean NODE_COUNT?)"), "{e}");
+    assert!(e.contains("parameter NUM_TOKENS is immutable and instance cassandra has \"16\", not \"256\""), "{e}");
+    let r = preflight(s, opts(&cassandra(), &["NODE_COUNT=3"])).await.unwrap();
+    let c = check(&r, "kudo.instance");
+    assert_eq!(c.status, Status::Warn);
+    assert!(c.reason.starts_with("instance cassandra already exists in prod (operator version cassandra-1.0.3)"), "{}", c.reason);
+    assert!(r.parameters.iter().any(|p| p.name == "NUM_TOKENS" && p.value.as_deref() == Some("16")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_json_and_exits_with_the_documented_codes() {
+    let sim = start(cluster()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let kc = kc.display().to_string();
+    let cass = cassandra();
+    let run = |args: Vec<String>| {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            support::run_in(&dir, &a)
+        })
+    };
+    let base = |extra: &[&str]| {
+        let mut v: Vec<String> = ["preflight", cass.as_str(), "--kubeconfig", kc.as_str()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    // All pass: 0, JSON with the schema.
+    let out = run(base(&["-n", "prod", "-p", "NODE_ANTI_AFFINITY=true", "--format", "json"])).await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let j: Value = serde_json::from_str(&support::stdout(&out)).unwrap();
+    assert_eq!(j["schema"], "kudo-diag.preflight/v1");
+    assert_eq!(j["summary"]["fail"], 0);
+    assert_eq!(j["checks"][0]["id"], "package.render");
+    // A failure: 5.
+    let out = run(base(&["-n", "prod", "-p", "NODE_MEM_MIB=20000"])).await.unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", support::stdout(&out));
+    assert!(support::stdout(&out).contains("FAIL  capacity.placement"));
+    // A warning only (an existing namespace missing): 4.
+    let out = run(base(&["-n", "staging"])).await.unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", support::stdout(&out));
+    assert!(support::stdout(&out).contains("fix: create it first: kubectl create namespace staging"));
+    // Bad parameters: 1, every problem on stderr.
+    let out = run(base(&["-n", "prod", "-p", "NODE_COUNT=three", "-p", "NOPE=1"])).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = support::stderr(&out);
+    assert!(err.contains("NODE_COUNT is of type integer but \"three\" is not a whole number"), "{err}");
+    assert!(err.contains("unknown parameter NOPE"), "{err}");
+    sim.shutdown().await;
+}
