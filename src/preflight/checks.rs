@@ -156,8 +156,9 @@ pub fn access_needs(req: &Requirements) -> Vec<AccessNeed> {
 
 /// All checks, in report order.
 pub fn run_all(pkg: &Package, req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> (Vec<Check>, Placement) {
-    let mut checks = vec![render_check(req)];
+    let mut checks = vec![render_check(req), resources_valid(req)];
     checks.push(kubernetes_version(pkg, facts));
+    checks.push(api_versions(req, facts));
     checks.push(kudo_crds(facts));
     let (manager, manager_version) = kudo_manager(facts);
     checks.push(manager);
@@ -175,13 +176,17 @@ pub fn run_all(pkg: &Package, req: &Requirements, facts: &ClusterFacts, ctx: &Co
     (checks, placement)
 }
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn render_check(req: &Requirements) -> Check {
     let replicas: i64 = req.workloads.iter().filter_map(|w| w.replicas).sum();
     let reason = format!(
-        "the deploy plan renders {} objects: {} workloads with {} pods",
-        req.objects.len(),
-        req.workloads.len(),
-        replicas
+        "the deploy plan renders {}: {} with {}",
+        plural(req.objects.len(), "object", "objects"),
+        plural(req.workloads.len(), "workload", "workloads"),
+        plural(replicas.max(0) as usize, "pod", "pods")
     );
     if req.undetermined.is_empty() {
         Check::pass("package.render", reason)
@@ -193,6 +198,66 @@ fn render_check(req: &Requirements) -> Check {
         )
         .with(req.undetermined.clone())
     }
+}
+
+/// Requests above limits: the API server rejects such pods.
+fn resources_valid(req: &Requirements) -> Check {
+    const ID: &str = "package.resources";
+    let mut problems = Vec::new();
+    for w in &req.workloads {
+        for c in &w.containers {
+            let (Some(r), Some(l)) = (c.requests, c.limits) else { continue };
+            if c.set[2] && r.cpu_milli > l.cpu_milli {
+                problems.push(format!("{} {}/{}: cpu request {} is above its limit {}", w.kind, w.name, c.name, fmt_cpu(r.cpu_milli), fmt_cpu(l.cpu_milli)));
+            }
+            if c.set[3] && r.memory_bytes > l.memory_bytes {
+                problems.push(format!("{} {}/{}: memory request {} is above its limit {}", w.kind, w.name, c.name, fmt_bytes(r.memory_bytes), fmt_bytes(l.memory_bytes)));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Check::pass(ID, "every container's requests are within its limits")
+    } else {
+        Check::fail(
+            ID,
+            format!("the API server would reject the pods: {}", problems[0]),
+            "raise the limit parameter with the request (for example both NODE_MEM_MIB and NODE_MEM_LIMIT_MIB)",
+        )
+        .with(problems)
+    }
+}
+
+/// Every apiVersion and kind the operator creates is served (policy/v1beta1 and
+/// rbac.authorization.k8s.io/v1beta1 are gone from current Kubernetes).
+fn api_versions(req: &Requirements, facts: &ClusterFacts) -> Check {
+    const ID: &str = "kubernetes.api";
+    let mut missing = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for o in &req.objects {
+        match facts.served.get(&o.api_version) {
+            Some(Ok(Some(kinds))) if kinds.contains(&o.kind) => {}
+            Some(Ok(_)) => {
+                missing.insert(format!("{} {}", o.api_version, o.kind));
+            }
+            Some(Err(e)) => unknown.push(format!("{}: {e}", o.api_version)),
+            None => {}
+        }
+    }
+    if !missing.is_empty() {
+        let have = facts.server_version.as_deref().unwrap_or("this version");
+        let m: Vec<String> = missing.into_iter().collect();
+        return Check::fail(
+            ID,
+            format!("the cluster ({have}) does not serve {}: applying them fails", m.join(", ")),
+            "use an operator version whose templates use the current API versions (policy/v1, rbac.authorization.k8s.io/v1), or install the CRDs that provide these kinds",
+        )
+        .with(m);
+    }
+    if !unknown.is_empty() {
+        unknown.dedup();
+        return Check::warn(ID, "could not read the API server's discovery", "check access to /apis").with(unknown);
+    }
+    Check::pass(ID, format!("the cluster serves all {} kinds the operator creates", req.kinds.len()))
 }
 
 /// `v1.32.4-eks-1` -> (1, 32, 4).
@@ -557,12 +622,13 @@ fn capacity(req: &Requirements, facts: &ClusterFacts) -> (Check, Placement) {
     details.extend(pods_note.clone());
     let total: i64 = req.workloads.iter().filter_map(|w| w.replicas).sum();
     let check = if !placement.unplaced.is_empty() {
-        let first = &placement.unplaced[0].reason;
+        let pods: Vec<&str> = placement.unplaced.iter().map(|u| u.pod.as_str()).collect();
         Check::fail(
             ID,
             format!(
-                "{} of {total} pods cannot be placed; {first}",
-                placement.unplaced.len()
+                "{} of {total} pods cannot be placed: {}",
+                placement.unplaced.len(),
+                pods.join(", ")
             ),
             "add or free nodes, lower the requests or replicas (see the package's parameters), or relax anti-affinity",
         )
@@ -1015,6 +1081,91 @@ fn pod_security(req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> Chec
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn facts_with(access: Vec<super::super::cluster::Access>) -> ClusterFacts {
+        ClusterFacts {
+            server_version: Ok("v1.32.4".into()),
+            nodes: Ok(vec![]),
+            pods: Ok(vec![]),
+            storage_classes: Ok(vec![]),
+            namespace: Ok(None),
+            quotas: Ok(vec![]),
+            limit_ranges: Ok(vec![]),
+            crds: BTreeMap::new(),
+            kudo_pods: Ok(vec![]),
+            webhooks: Ok(None),
+            instance: Ok(None),
+            access,
+            served: BTreeMap::new(),
+        }
+    }
+
+    fn access(verb: &str, resource: &str, required: bool, allowed: Result<bool, String>) -> super::super::cluster::Access {
+        super::super::cluster::Access {
+            verb: verb.into(),
+            group: if required { "kudo.dev".into() } else { "apps".into() },
+            resource: resource.into(),
+            namespace: Some("prod".into()),
+            for_what: if required { "install".into() } else { "StatefulSet".into() },
+            required,
+            allowed,
+        }
+    }
+
+    #[test]
+    fn rbac_denied_fails_without_a_server() {
+        let f = facts_with(vec![
+            access("create", "instances", true, Ok(false)),
+            access("get", "statefulsets", false, Ok(false)),
+            access("list", "instances", true, Ok(true)),
+        ]);
+        let c = rbac(&f);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.reason, "you may not create instances.kudo.dev in prod: the install would be refused");
+        assert_eq!(c.details[1], "get statefulsets.apps in prod (StatefulSet)");
+        // Only what the manager creates denied: a warning.
+        let c = rbac(&facts_with(vec![access("get", "statefulsets", false, Ok(false))]));
+        assert_eq!(c.status, Status::Warn);
+        // A review that could not be asked is a warning, not a pass.
+        let c = rbac(&facts_with(vec![access("create", "instances", true, Err("timeout".into()))]));
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.details, ["create instances.kudo.dev in prod: timeout"]);
+    }
+
+    #[test]
+    fn quotas_count_used_plus_needed() {
+        let mut req = Requirements::default();
+        req.workloads.push(Workload {
+            kind: "StatefulSet".into(),
+            name: "db".into(),
+            namespace: "prod".into(),
+            template: "t".into(),
+            replicas: Some(3),
+            containers: vec![],
+            pod_requests: Resources { cpu_milli: 1000, memory_bytes: 4 << 30 },
+            pod_limits: Resources::default(),
+            node_selector: BTreeMap::new(),
+            tolerations: vec![],
+            node_affinity: vec![],
+            anti_affinity: vec![],
+            spread: vec![],
+            labels: BTreeMap::new(),
+            claims: vec![],
+            pod_spec: Json::Null,
+        });
+        let mut f = facts_with(vec![]);
+        f.quotas = Ok(vec![json!({"metadata": {"name": "team"},
+            "spec": {"hard": {"requests.memory": "16Gi", "pods": "10"}},
+            "status": {"used": {"requests.memory": "6Gi", "pods": "2"}}})]);
+        let c = quota(&req, &f);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.reason, "quota team allows requests.memory 16 GiB but 6 GiB is used and the operator needs 12 GiB");
+        f.limit_ranges = Ok(vec![json!({"metadata": {"name": "lr"}, "spec": {"limits": [{"type": "PersistentVolumeClaim", "max": {"storage": "10Gi"}}]}})]);
+        req.claims.push(super::super::render::Claim { name: "big".into(), workload: None, size_bytes: Some(20 << 30), size: "20Gi".into(), storage_class: None });
+        let c = limit_range(&req, &f);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.details, ["claim big: 20 GiB is over lr's max 10 GiB"]);
+    }
 
     #[test]
     fn plurals_and_groups_for_access_reviews() {

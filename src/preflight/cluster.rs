@@ -6,7 +6,7 @@
 //! string next to what it was for, so the checks can say "could not check: ..." instead of the
 //! whole preflight stopping. Only an unreachable API server stops it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::{Method, Request};
 use serde_json::{json, Value as Json};
@@ -51,6 +51,9 @@ pub struct ClusterFacts {
     pub webhooks: Read<Option<Vec<Json>>>,
     pub instance: Read<Option<Json>>,
     pub access: Vec<Access>,
+    /// apiVersion -> the kinds the server serves in it (`Ok(None)`: the group version is not
+    /// served at all), for the apiVersions the operator's objects use.
+    pub served: BTreeMap<String, Read<Option<BTreeSet<String>>>>,
 }
 
 /// KUDO's CRDs, by name.
@@ -149,6 +152,37 @@ impl ApiReader {
         }
     }
 
+    /// The group versions the server serves (`v1` and `group/version`), from discovery.
+    pub async fn group_versions(&self) -> Read<BTreeSet<String>> {
+        let mut out = BTreeSet::from(["v1".to_string()]);
+        let apis = self.send(Method::GET, "/apis", None).await.map_err(ReadError::text)?;
+        for g in apis["groups"].as_array().into_iter().flatten() {
+            for v in g["versions"].as_array().into_iter().flatten() {
+                if let Some(gv) = v["groupVersion"].as_str() {
+                    out.insert(gv.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The kinds served in one group version.
+    pub async fn kinds(&self, api_version: &str) -> Read<BTreeSet<String>> {
+        let path = if api_version.contains('/') {
+            format!("/apis/{api_version}")
+        } else {
+            format!("/api/{api_version}")
+        };
+        let list = self.send(Method::GET, &path, None).await.map_err(ReadError::text)?;
+        Ok(list["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| !r["name"].as_str().unwrap_or_default().contains('/'))
+            .filter_map(|r| r["kind"].as_str().map(str::to_string))
+            .collect())
+    }
+
     /// Asks the API server whether the current user may do `verb` on `resource`.
     pub async fn can_i(&self, verb: &str, group: &str, resource: &str, namespace: Option<&str>) -> Read<bool> {
         let mut ra = json!({"verb": verb, "group": group, "resource": resource});
@@ -210,8 +244,22 @@ pub async fn gather(
     namespace: &str,
     instance: &str,
     needs: &[AccessNeed],
+    api_versions: &BTreeSet<String>,
 ) -> Result<ClusterFacts, PreflightError> {
     let server_version = Ok(api.server_version().await?);
+    // Discovery first, so nothing asks for a group version the server does not serve.
+    let group_versions = api.group_versions().await;
+    let mut served = BTreeMap::new();
+    for av in api_versions {
+        let answer = match &group_versions {
+            Ok(gvs) if !gvs.contains(av) => Ok(None),
+            Ok(_) => api.kinds(av).await.map(Some),
+            Err(e) => Err(e.clone()),
+        };
+        served.insert(av.clone(), answer);
+    }
+    let webhook_gv = "admissionregistration.k8s.io/v1";
+    let webhooks_served = group_versions.as_ref().map(|g| g.contains(webhook_gv));
     let ns_path = format!("/api/v1/namespaces/{namespace}");
     let quota_path = format!("{ns_path}/resourcequotas");
     let limits_path = format!("{ns_path}/limitranges");
@@ -225,7 +273,15 @@ pub async fn gather(
         api.list(&quota_path),
         api.list(&limits_path),
         api.list(&kudo_pods_path),
-        api.list_if_served("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"),
+        async {
+            match webhooks_served {
+                Ok(true) => api
+                    .list_if_served("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations")
+                    .await,
+                Ok(false) => Ok(None),
+                Err(e) => Err(e.clone()),
+            }
+        },
         api.get(&instance_path),
     );
     let mut crds = BTreeMap::new();
@@ -270,5 +326,6 @@ pub async fn gather(
         webhooks,
         instance: inst,
         access,
+        served,
     })
 }

@@ -92,7 +92,8 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
     };
     let req = render::requirements(&pkg, &params, &target)?;
     let needs = checks::access_needs(&req);
-    let facts = cluster::gather(&api, &opts.namespace, &instance, &needs).await?;
+    let api_versions = req.objects.iter().map(|o| o.api_version.clone()).collect();
+    let facts = cluster::gather(&api, &opts.namespace, &instance, &needs, &api_versions).await?;
     let ctx = checks::Context {
         namespace: opts.namespace.clone(),
         instance: instance.clone(),

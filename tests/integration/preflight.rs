@@ -61,6 +61,30 @@ fn cassandra() -> String {
     data("operators/cassandra").display().to_string()
 }
 
+/// Cassandra 1.0.3 creates a policy/v1beta1 PodDisruptionBudget, which Kubernetes 1.25+ no
+/// longer serves; this copy moves it to policy/v1 (as later operator versions did) for the
+/// tests that need an install that can pass on the simulated 1.32 cluster.
+fn modern_cassandra() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = data("operators/cassandra");
+    let dst = dir.path().join("cassandra");
+    std::fs::create_dir_all(dst.join("templates")).unwrap();
+    for rel in ["operator.yaml", "params.yaml"] {
+        std::fs::copy(src.join(rel), dst.join(rel)).unwrap();
+    }
+    for e in std::fs::read_dir(src.join("templates")).unwrap() {
+        let p = e.unwrap().path();
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        if p.ends_with("pdb.yaml") {
+            assert!(text.contains("policy/v1beta1"));
+            text = text.replace("policy/v1beta1", "policy/v1");
+        }
+        std::fs::write(dst.join("templates").join(p.file_name().unwrap()), text).unwrap();
+    }
+    let path = dst.display().to_string();
+    (dir, path)
+}
+
 async fn preflight(s: Scenario, o: Options) -> Result<Report, PreflightError> {
     let sim = start(s).await;
     let r = preflight::run(sim.kube_client().unwrap(), &o).await;
@@ -85,7 +109,8 @@ fn failed(r: &Report) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_with_room_passes_every_check() {
-    let r = preflight(cluster(), opts(&cassandra(), &["NODE_ANTI_AFFINITY=true"]))
+    let (_dir, cass) = modern_cassandra();
+    let r = preflight(cluster(), opts(&cass, &["NODE_ANTI_AFFINITY=true"]))
         .await
         .unwrap();
     assert_eq!(failed(&r), Vec::<String>::new(), "{}", r.to_text(true));
@@ -116,12 +141,31 @@ async fn a_node_too_small_names_the_replica_that_does_not_fit() {
         r.placement.unplaced[0].reason,
         "cassandra-node-2: replica 3 of 3 of StatefulSet cassandra-node cannot be placed: no node with 8 GiB free memory; largest free memory is 6.5 GiB on node-2; node-1 already runs a pod its required anti-affinity excludes (kubernetes.io/hostname node-1); node-3 already runs a pod its required anti-affinity excludes (kubernetes.io/hostname node-3)"
     );
-    assert!(cap.reason.starts_with("1 of 3 pods cannot be placed; cassandra-node-2:"), "{}", cap.reason);
+    assert_eq!(cap.reason, "1 of 3 pods cannot be placed: cassandra-node-2");
     assert_eq!(r.exit_code(), 5);
     // The sum of free memory (16 + 16 + 6.5 GiB) would have said it fits: placement does not.
     let text = r.to_text(false);
     assert!(text.contains("FAIL  capacity.placement"), "{text}");
     assert!(text.contains("fix: add or free nodes"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinds_the_cluster_no_longer_serves_fail_the_install() {
+    let r = preflight(cluster(), opts(&cassandra(), &[])).await.unwrap();
+    let c = check(&r, "kubernetes.api");
+    assert_eq!(c.status, Status::Fail);
+    assert_eq!(
+        c.reason,
+        "the cluster (v1.32.4) does not serve policy/v1beta1 PodDisruptionBudget: applying them fails"
+    );
+    // A request above its limit is refused by the API server too.
+    let r = preflight(cluster(), opts(&cassandra(), &["NODE_MEM_MIB=8192"])).await.unwrap();
+    let c = check(&r, "package.resources");
+    assert_eq!(c.status, Status::Fail);
+    assert_eq!(
+        c.details,
+        ["StatefulSet cassandra-node/cassandra: memory request 8 GiB is above its limit 4 GiB"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,7 +339,7 @@ async fn the_binary_prints_json_and_exits_with_the_documented_codes() {
     let kc = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kc).unwrap();
     let kc = kc.display().to_string();
-    let cass = cassandra();
+    let (_cass_dir, cass) = modern_cassandra();
     let run = |args: Vec<String>| {
         let dir = dir.path().to_path_buf();
         tokio::task::spawn_blocking(move || {
