@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use kudo_diag::preflight::checks::Status;
 use kudo_diag::preflight::{self, Options, PreflightError, Report};
-use kudo_diag::sim::scenario::{AccessRule, Permissions, Scenario};
+use kudo_diag::sim::scenario::{Permissions, Scenario};
 use kudo_diag::sim::{SimHandle, SimOptions, SimServer};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -211,21 +211,19 @@ async fn kudo_not_installed_fails_the_kudo_checks() {
     assert_eq!(r.exit_code(), 5);
 }
 
-// Needs the simulated cluster's deny rules (`crate::sim::access`, branch simdata): on a branch
-// where `sim::pending::allowed` still answers every access review with "allowed", run it after
-// merging simdata. The rbac check's logic is also covered without a server in
-// `rbac_denied_fails_without_a_server` below.
+// Needs the simulated cluster's deny rules (`crate::sim::access`, branch simdata): on this
+// branch `sim::pending::allowed` still answers every access review with "allowed". It passes
+// with simdata (ba6e4bf) merged: remove the `ignore` at that merge. The rbac check's logic is
+// also covered without a server by `checks::tests::rbac_denied_fails_without_a_server`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs simdata's scenario deny rules (sim::access) merged; sim::pending::allowed allows everything"]
 async fn rbac_denied_fails_the_install() {
     let mut s = cluster();
-    s.permissions = Permissions {
-        deny: vec![AccessRule {
-            verbs: vec!["create".into()],
-            resources: vec!["instances".into()],
-            namespaces: vec!["prod".into()],
-        }],
-    };
+    // As a scenario file writes it (deserialized, so fields added later keep their defaults).
+    s.permissions = serde_json::from_value::<Permissions>(json!({
+        "deny": [{"verbs": ["create"], "resources": ["instances"], "namespaces": ["prod"]}]
+    }))
+    .unwrap();
     let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
     let c = check(&r, "rbac");
     assert_eq!(c.status, Status::Fail, "{}", r.to_text(true));
