@@ -9,7 +9,9 @@ use crate::preflight::{self, Options};
 
 /// Check, before installing, whether an operator with given parameters fits and is allowed.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 every check passed, 4 warnings only, 5 at least one check failed, 1 the checks could not run (bad package, parameters, or cluster access).\n\nExamples:\n  kudo-diag preflight ./cassandra -n prod -p NODE_COUNT=5 -p NODE_MEM_MIB=8192\n  kudo-diag preflight cassandra-1.0.3.tgz -n prod --params-file params.yaml --format json\n  kudo-diag preflight cassandra -n prod --instance cassandra   # installed operator, existing instance")]
+#[command(
+    after_help = "Exit codes: 0 every check passed, 4 warnings only, 5 at least one check failed, 1 the checks could not run (bad package, parameters, or cluster access).\n\nExamples:\n  kudo-diag preflight ./cassandra -n prod -p NODE_COUNT=5 -p NODE_MEM_MIB=8192\n  kudo-diag preflight cassandra-1.0.3.tgz -n prod --params-file params.yaml --format json\n  kudo-diag preflight cassandra -n prod --instance cassandra   # installed operator, existing instance"
+)]
 pub struct Args {
     /// A KUDO operator package (folder or .tgz) or the name of an operator installed in the
     /// namespace.

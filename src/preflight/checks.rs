@@ -104,7 +104,10 @@ pub fn resource_of(api_version: &str, kind: &str) -> (String, String) {
         let k = kind.to_lowercase();
         if k.ends_with('s') || k.ends_with('x') || k.ends_with("ch") || k.ends_with("sh") {
             format!("{k}es")
-        } else if let Some(stem) = k.strip_suffix('y').filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u'])) {
+        } else if let Some(stem) = k
+            .strip_suffix('y')
+            .filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u']))
+        {
             format!("{stem}ies")
         } else {
             format!("{k}s")
@@ -155,7 +158,12 @@ pub fn access_needs(req: &Requirements) -> Vec<AccessNeed> {
 }
 
 /// All checks, in report order.
-pub fn run_all(pkg: &Package, req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> (Vec<Check>, Placement) {
+pub fn run_all(
+    pkg: &Package,
+    req: &Requirements,
+    facts: &ClusterFacts,
+    ctx: &Context,
+) -> (Vec<Check>, Placement) {
     let mut checks = vec![render_check(req), resources_valid(req)];
     checks.push(kubernetes_version(pkg, facts));
     checks.push(api_versions(req, facts));
@@ -193,7 +201,10 @@ fn render_check(req: &Requirements) -> Check {
     } else {
         Check::warn(
             "package.render",
-            format!("{reason}; {} values cannot be determined before install", req.undetermined.len()),
+            format!(
+                "{reason}; {} values cannot be determined before install",
+                req.undetermined.len()
+            ),
             "nothing to fix in most cases: the checks below leave these values out",
         )
         .with(req.undetermined.clone())
@@ -206,12 +217,28 @@ fn resources_valid(req: &Requirements) -> Check {
     let mut problems = Vec::new();
     for w in &req.workloads {
         for c in &w.containers {
-            let (Some(r), Some(l)) = (c.requests, c.limits) else { continue };
+            let (Some(r), Some(l)) = (c.requests, c.limits) else {
+                continue;
+            };
             if c.set[2] && r.cpu_milli > l.cpu_milli {
-                problems.push(format!("{} {}/{}: cpu request {} is above its limit {}", w.kind, w.name, c.name, fmt_cpu(r.cpu_milli), fmt_cpu(l.cpu_milli)));
+                problems.push(format!(
+                    "{} {}/{}: cpu request {} is above its limit {}",
+                    w.kind,
+                    w.name,
+                    c.name,
+                    fmt_cpu(r.cpu_milli),
+                    fmt_cpu(l.cpu_milli)
+                ));
             }
             if c.set[3] && r.memory_bytes > l.memory_bytes {
-                problems.push(format!("{} {}/{}: memory request {} is above its limit {}", w.kind, w.name, c.name, fmt_bytes(r.memory_bytes), fmt_bytes(l.memory_bytes)));
+                problems.push(format!(
+                    "{} {}/{}: memory request {} is above its limit {}",
+                    w.kind,
+                    w.name,
+                    c.name,
+                    fmt_bytes(r.memory_bytes),
+                    fmt_bytes(l.memory_bytes)
+                ));
             }
         }
     }
@@ -255,9 +282,20 @@ fn api_versions(req: &Requirements, facts: &ClusterFacts) -> Check {
     }
     if !unknown.is_empty() {
         unknown.dedup();
-        return Check::warn(ID, "could not read the API server's discovery", "check access to /apis").with(unknown);
+        return Check::warn(
+            ID,
+            "could not read the API server's discovery",
+            "check access to /apis",
+        )
+        .with(unknown);
     }
-    Check::pass(ID, format!("the cluster serves all {} kinds the operator creates", req.kinds.len()))
+    Check::pass(
+        ID,
+        format!(
+            "the cluster serves all {} kinds the operator creates",
+            req.kinds.len()
+        ),
+    )
 }
 
 /// `v1.32.4-eks-1` -> (1, 32, 4).
@@ -266,7 +304,12 @@ pub fn semver(s: &str) -> Option<(u64, u64, u64)> {
     let core = s.split(['-', '+']).next()?;
     let mut it = core.split('.');
     let major = it.next()?.parse().ok()?;
-    let minor = it.next().unwrap_or("0").trim_end_matches('+').parse().ok()?;
+    let minor = it
+        .next()
+        .unwrap_or("0")
+        .trim_end_matches('+')
+        .parse()
+        .ok()?;
     let patch = it.next().unwrap_or("0").parse().ok()?;
     Some((major, minor, patch))
 }
@@ -275,10 +318,19 @@ fn kubernetes_version(pkg: &Package, facts: &ClusterFacts) -> Check {
     const ID: &str = "kubernetes.version";
     let have = match &facts.server_version {
         Ok(v) => v.clone(),
-        Err(e) => return Check::warn(ID, format!("could not read the server version: {e}"), "check access to /version"),
+        Err(e) => {
+            return Check::warn(
+                ID,
+                format!("could not read the server version: {e}"),
+                "check access to /version",
+            )
+        }
     };
     let Some(want) = &pkg.kubernetes_version else {
-        return Check::pass(ID, format!("the package names no Kubernetes version; the cluster runs {have}"));
+        return Check::pass(
+            ID,
+            format!("the package names no Kubernetes version; the cluster runs {have}"),
+        );
     };
     match (semver(want), semver(&have)) {
         (Some(w), Some(h)) if h >= w => Check::pass(ID, format!("the cluster runs {have}; the package needs {want} or newer")),
@@ -311,7 +363,10 @@ fn kudo_crds(facts: &ClusterFacts) -> Check {
                     .filter_map(|v| v["name"].as_str().map(str::to_string))
                     .collect();
                 if !versions.iter().any(|v| v == "v1beta1") {
-                    missing.push(format!("{name} (serves {}, not v1beta1)", versions.join(", ")));
+                    missing.push(format!(
+                        "{name} (serves {}, not v1beta1)",
+                        versions.join(", ")
+                    ));
                 }
                 details.push(format!("{name}: {}", versions.join(", ")));
             }
@@ -328,8 +383,12 @@ fn kudo_crds(facts: &ClusterFacts) -> Check {
         .with(details);
     }
     if !unreadable.is_empty() {
-        return Check::warn(ID, "could not read KUDO's CRDs", "allow get on customresourcedefinitions, or check by hand")
-            .with(unreadable);
+        return Check::warn(
+            ID,
+            "could not read KUDO's CRDs",
+            "allow get on customresourcedefinitions, or check by hand",
+        )
+        .with(unreadable);
     }
     Check::pass(ID, "KUDO's CRDs are installed (kudo.dev/v1beta1)").with(details)
 }
@@ -349,7 +408,11 @@ fn kudo_manager(facts: &ClusterFacts) -> (Check, Option<String>) {
         Ok(p) => p,
         Err(e) => {
             return (
-                Check::warn(ID, format!("could not list pods in {KUDO_NAMESPACE}: {e}"), "allow list on pods in kudo-system"),
+                Check::warn(
+                    ID,
+                    format!("could not list pods in {KUDO_NAMESPACE}: {e}"),
+                    "allow list on pods in kudo-system",
+                ),
                 None,
             )
         }
@@ -387,14 +450,21 @@ fn kudo_manager(facts: &ClusterFacts) -> (Check, Option<String>) {
                 "{} ({}{})",
                 p["metadata"]["name"].as_str().unwrap_or_default(),
                 p["status"]["phase"].as_str().unwrap_or("Unknown"),
-                if is_ready(p) { ", ready" } else { ", not ready" }
+                if is_ready(p) {
+                    ", ready"
+                } else {
+                    ", not ready"
+                }
             )
         })
         .collect();
     let check = if managers.iter().any(|p| is_ready(p)) {
         Check::pass(
             ID,
-            format!("the KUDO manager is running and ready (version {})", version.as_deref().unwrap_or("unknown")),
+            format!(
+                "the KUDO manager is running and ready (version {})",
+                version.as_deref().unwrap_or("unknown")
+            ),
         )
     } else {
         Check::fail(
@@ -409,13 +479,24 @@ fn kudo_manager(facts: &ClusterFacts) -> (Check, Option<String>) {
 fn kudo_webhook(facts: &ClusterFacts) -> Check {
     const ID: &str = "kudo.webhook";
     let from_manager = || {
-        facts.kudo_pods.as_ref().ok().into_iter().flatten().any(|p| {
-            p["spec"]["containers"].as_array().into_iter().flatten().any(|c| {
-                c["env"].as_array().into_iter().flatten().any(|e| {
-                    e["name"] == "ENABLE_WEBHOOKS" && e["value"].as_str().is_some_and(|v| v == "true")
-                })
+        facts
+            .kudo_pods
+            .as_ref()
+            .ok()
+            .into_iter()
+            .flatten()
+            .any(|p| {
+                p["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| {
+                        c["env"].as_array().into_iter().flatten().any(|e| {
+                            e["name"] == "ENABLE_WEBHOOKS"
+                                && e["value"].as_str().is_some_and(|v| v == "true")
+                        })
+                    })
             })
-        })
     };
     match &facts.webhooks {
         Ok(Some(list)) => {
@@ -465,7 +546,10 @@ fn kudo_version(pkg: &Package, manager: Option<&str>) -> Check {
         );
     };
     match (semver(want), semver(have)) {
-        (Some(w), Some(h)) if h >= w => Check::pass(ID, format!("KUDO {have} is installed; the package needs {want} or newer")),
+        (Some(w), Some(h)) if h >= w => Check::pass(
+            ID,
+            format!("KUDO {have} is installed; the package needs {want} or newer"),
+        ),
         (Some(_), Some(_)) => Check::fail(
             ID,
             format!("KUDO {have} is installed but the package needs {want} or newer"),
@@ -482,9 +566,17 @@ fn kudo_version(pkg: &Package, manager: Option<&str>) -> Check {
 fn instance_exists(facts: &ClusterFacts, ctx: &Context) -> Check {
     const ID: &str = "kudo.instance";
     match &facts.instance {
-        Ok(None) => Check::pass(ID, format!("no instance named {} in {} yet", ctx.instance, ctx.namespace)),
+        Ok(None) => Check::pass(
+            ID,
+            format!(
+                "no instance named {} in {} yet",
+                ctx.instance, ctx.namespace
+            ),
+        ),
         Ok(Some(i)) => {
-            let ov = i["spec"]["operatorVersion"]["name"].as_str().unwrap_or("unknown");
+            let ov = i["spec"]["operatorVersion"]["name"]
+                .as_str()
+                .unwrap_or("unknown");
             Check::warn(
                 ID,
                 format!(
@@ -494,7 +586,11 @@ fn instance_exists(facts: &ClusterFacts, ctx: &Context) -> Check {
                 "choose another --instance name to install a second one, or update it: kubectl kudo update --instance NAME -p ...",
             )
         }
-        Err(e) => Check::warn(ID, format!("could not read instances: {e}"), "allow get on instances.kudo.dev"),
+        Err(e) => Check::warn(
+            ID,
+            format!("could not read instances: {e}"),
+            "allow get on instances.kudo.dev",
+        ),
     }
 }
 
@@ -505,9 +601,16 @@ fn namespace_exists(facts: &ClusterFacts, ctx: &Context) -> Check {
         Ok(None) => Check::warn(
             ID,
             format!("namespace {} does not exist", ctx.namespace),
-            format!("create it first: kubectl create namespace {}", ctx.namespace),
+            format!(
+                "create it first: kubectl create namespace {}",
+                ctx.namespace
+            ),
         ),
-        Err(e) => Check::warn(ID, format!("could not read namespace {}: {e}", ctx.namespace), "allow get on namespaces"),
+        Err(e) => Check::warn(
+            ID,
+            format!("could not read namespace {}: {e}", ctx.namespace),
+            "allow get on namespaces",
+        ),
     }
 }
 
@@ -546,7 +649,7 @@ pub fn pod_requests(pod: &Json) -> Resources {
     };
     let main = sum_of("containers")
         .into_iter()
-        .fold(Resources::default(), Resources::add);
+        .fold(Resources::default(), Resources::plus);
     let init = sum_of("initContainers")
         .into_iter()
         .fold(Resources::default(), Resources::max);
@@ -559,9 +662,16 @@ pub fn node_states(nodes: &[Json], pods: &[Json]) -> Vec<NodeState> {
         .iter()
         .map(|n| {
             let a = &n["status"]["allocatable"];
-            let q = |k: &str| a[k].as_str().map(str::to_string).or_else(|| a[k].as_i64().map(|x| x.to_string()));
+            let q = |k: &str| {
+                a[k].as_str()
+                    .map(str::to_string)
+                    .or_else(|| a[k].as_i64().map(|x| x.to_string()))
+            };
             NodeState {
-                name: n["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                name: n["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 labels: labels_of(&n["metadata"]["labels"]),
                 taints: n["spec"]["taints"].as_array().cloned().unwrap_or_default(),
                 allocatable: Resources {
@@ -586,9 +696,11 @@ pub fn node_states(nodes: &[Json], pods: &[Json]) -> Vec<NodeState> {
         if phase == "Succeeded" || phase == "Failed" {
             continue;
         }
-        let Some(node) = p["spec"]["nodeName"].as_str() else { continue };
+        let Some(node) = p["spec"]["nodeName"].as_str() else {
+            continue;
+        };
         if let Some(n) = out.iter_mut().find(|n| n.name == node) {
-            n.used = n.used.add(pod_requests(p));
+            n.used = n.used.plus(pod_requests(p));
             n.pods += 1;
             n.pod_labels.push(labels_of(&p["metadata"]["labels"]));
         }
@@ -602,14 +714,23 @@ fn capacity(req: &Requirements, facts: &ClusterFacts) -> (Check, Placement) {
         Ok(n) => n,
         Err(e) => {
             return (
-                Check::warn(ID, format!("could not list nodes: {e}"), "allow list on nodes (a cluster-wide read), or check capacity by hand"),
+                Check::warn(
+                    ID,
+                    format!("could not list nodes: {e}"),
+                    "allow list on nodes (a cluster-wide read), or check capacity by hand",
+                ),
                 Placement::default(),
             )
         }
     };
     let (pods, pods_note) = match &facts.pods {
         Ok(p) => (p.as_slice(), None),
-        Err(e) => (&[][..], Some(format!("could not list pods ({e}): nodes were taken as empty"))),
+        Err(e) => (
+            &[][..],
+            Some(format!(
+                "could not list pods ({e}): nodes were taken as empty"
+            )),
+        ),
     };
     let states = node_states(nodes, pods);
     let placement = placement::place(&req.workloads, states.clone());
@@ -618,7 +739,12 @@ fn capacity(req: &Requirements, facts: &ClusterFacts) -> (Check, Placement) {
         .iter()
         .map(|u| u.reason.clone())
         .collect();
-    details.extend(placement.placed.iter().map(|p| format!("{} -> {}", p.pod, p.node)));
+    details.extend(
+        placement
+            .placed
+            .iter()
+            .map(|p| format!("{} -> {}", p.pod, p.node)),
+    );
     details.extend(pods_note.clone());
     let total: i64 = req.workloads.iter().filter_map(|w| w.replicas).sum();
     let check = if !placement.unplaced.is_empty() {
@@ -633,10 +759,21 @@ fn capacity(req: &Requirements, facts: &ClusterFacts) -> (Check, Placement) {
             "add or free nodes, lower the requests or replicas (see the package's parameters), or relax anti-affinity",
         )
     } else if let Some(n) = pods_note {
-        Check::warn(ID, format!("all {total} pods fit on {} nodes, but {n}", states.len()), "allow list on pods across namespaces")
+        Check::warn(
+            ID,
+            format!("all {total} pods fit on {} nodes, but {n}", states.len()),
+            "allow list on pods across namespaces",
+        )
     } else {
         let used: BTreeSet<&str> = placement.placed.iter().map(|p| p.node.as_str()).collect();
-        Check::pass(ID, format!("all {total} pods fit: placed on {} of {} nodes", used.len(), states.len()))
+        Check::pass(
+            ID,
+            format!(
+                "all {total} pods fit: placed on {} of {} nodes",
+                used.len(),
+                states.len()
+            ),
+        )
     };
     (check.with(details), placement)
 }
@@ -653,11 +790,19 @@ fn claims_by_class(req: &Requirements) -> BTreeMap<Option<String>, (i64, Vec<Str
     for w in &req.workloads {
         let n = w.replicas.unwrap_or(1);
         for c in &w.claims {
-            add(&c.storage_class, c.size_bytes.unwrap_or(0) * n, format!("{} x {} {} of {}", n, c.size, c.name, w.name));
+            add(
+                &c.storage_class,
+                c.size_bytes.unwrap_or(0) * n,
+                format!("{} x {} {} of {}", n, c.size, c.name, w.name),
+            );
         }
     }
     for c in &req.claims {
-        add(&c.storage_class, c.size_bytes.unwrap_or(0), format!("{} {}", c.size, c.name));
+        add(
+            &c.storage_class,
+            c.size_bytes.unwrap_or(0),
+            format!("{} {}", c.size, c.name),
+        );
     }
     out
 }
@@ -676,10 +821,22 @@ fn storage(pkg: &Package, req: &Requirements, facts: &ClusterFacts) -> Check {
     }
     let classes = match &facts.storage_classes {
         Ok(c) => c,
-        Err(e) => return Check::warn(ID, format!("could not list storage classes: {e}"), "allow list on storageclasses, or check by hand"),
+        Err(e) => {
+            return Check::warn(
+                ID,
+                format!("could not list storage classes: {e}"),
+                "allow list on storageclasses, or check by hand",
+            )
+        }
     };
-    let names: Vec<&str> = classes.iter().filter_map(|c| c["metadata"]["name"].as_str()).collect();
-    let default = classes.iter().find(|c| is_default_class(c)).and_then(|c| c["metadata"]["name"].as_str());
+    let names: Vec<&str> = classes
+        .iter()
+        .filter_map(|c| c["metadata"]["name"].as_str())
+        .collect();
+    let default = classes
+        .iter()
+        .find(|c| is_default_class(c))
+        .and_then(|c| c["metadata"]["name"].as_str());
     let class_param = pkg
         .parameters
         .iter()
@@ -689,20 +846,32 @@ fn storage(pkg: &Package, req: &Requirements, facts: &ClusterFacts) -> Check {
     let mut details = Vec::new();
     for (class, (bytes, claims)) in &by_class {
         let label = class.clone().unwrap_or_else(|| "(default)".into());
-        details.push(format!("{label}: {} in {}", fmt_bytes(*bytes), claims.join(", ")));
+        details.push(format!(
+            "{label}: {} in {}",
+            fmt_bytes(*bytes),
+            claims.join(", ")
+        ));
         match class {
             Some(c) if names.contains(&c.as_str()) => {}
             Some(c) => problems.push(format!(
                 "storage class {c} does not exist (the cluster has: {})",
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
             )),
             None if default.is_some() => {}
-            None => problems.push("the claims use the default storage class, and the cluster has none".to_string()),
+            None => problems.push(
+                "the claims use the default storage class, and the cluster has none".to_string(),
+            ),
         }
     }
     if problems.is_empty() {
         let reason = match default {
-            Some(d) if by_class.contains_key(&None) => format!("every claim's storage class exists (default: {d})"),
+            Some(d) if by_class.contains_key(&None) => {
+                format!("every claim's storage class exists (default: {d})")
+            }
             _ => "every claim's storage class exists".to_string(),
         };
         Check::pass(ID, reason).with(details)
@@ -731,11 +900,11 @@ fn totals(req: &Requirements) -> Totals {
     for w in &req.workloads {
         let n = w.replicas.unwrap_or(0);
         t.pods += n;
-        t.requests = t.requests.add(Resources {
+        t.requests = t.requests.plus(Resources {
             cpu_milli: w.pod_requests.cpu_milli * n,
             memory_bytes: w.pod_requests.memory_bytes * n,
         });
-        t.limits = t.limits.add(Resources {
+        t.limits = t.limits.plus(Resources {
             cpu_milli: w.pod_limits.cpu_milli * n,
             memory_bytes: w.pod_limits.memory_bytes * n,
         });
@@ -745,7 +914,8 @@ fn totals(req: &Requirements) -> Totals {
         }
         for c in w.containers.iter().filter(|c| !c.init) {
             if !(c.set[2] && c.set[3]) {
-                t.containers_without_limits.push(format!("{}/{}", w.name, c.name));
+                t.containers_without_limits
+                    .push(format!("{}/{}", w.name, c.name));
             }
         }
     }
@@ -760,7 +930,13 @@ fn quota(req: &Requirements, facts: &ClusterFacts) -> Check {
     const ID: &str = "quota";
     let quotas = match &facts.quotas {
         Ok(q) => q,
-        Err(e) => return Check::warn(ID, format!("could not list resource quotas: {e}"), "allow list on resourcequotas, or check by hand"),
+        Err(e) => {
+            return Check::warn(
+                ID,
+                format!("could not list resource quotas: {e}"),
+                "allow list on resourcequotas, or check by hand",
+            )
+        }
     };
     if quotas.is_empty() {
         return Check::pass(ID, "no ResourceQuota in the namespace");
@@ -773,8 +949,14 @@ fn quota(req: &Requirements, facts: &ClusterFacts) -> Check {
         let hard = q["spec"]["hard"].as_object().cloned().unwrap_or_default();
         let used = &q["status"]["used"];
         for (key, hard_v) in &hard {
-            let hard_s = hard_v.as_str().map(str::to_string).unwrap_or_else(|| hard_v.to_string());
-            let used_s = used[key].as_str().map(str::to_string).unwrap_or_else(|| "0".into());
+            let hard_s = hard_v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| hard_v.to_string());
+            let used_s = used[key]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| "0".into());
             let (need, cpu) = match key.as_str() {
                 "pods" | "count/pods" => (t.pods, None),
                 "requests.cpu" | "cpu" => (t.requests.cpu_milli, Some(true)),
@@ -790,13 +972,20 @@ fn quota(req: &Requirements, facts: &ClusterFacts) -> Check {
                 Some(false) => quantity::bytes(s),
                 None => s.parse().ok(),
             };
-            let (Some(h), Some(u)) = (parse(&hard_s), parse(&used_s)) else { continue };
+            let (Some(h), Some(u)) = (parse(&hard_s), parse(&used_s)) else {
+                continue;
+            };
             let show = |v: i64| match cpu {
                 Some(true) => fmt_cpu(v),
                 Some(false) => fmt_bytes(v),
                 None => v.to_string(),
             };
-            details.push(format!("{qname} {key}: needs {}, used {} of {}", show(need), show(u), show(h)));
+            details.push(format!(
+                "{qname} {key}: needs {}, used {} of {}",
+                show(need),
+                show(u),
+                show(h)
+            ));
             if u + need > h {
                 problems.push(format!(
                     "quota {qname} allows {key} {} but {} is used and the operator needs {}",
@@ -815,7 +1004,11 @@ fn quota(req: &Requirements, facts: &ClusterFacts) -> Check {
     }
     problems.dedup();
     if problems.is_empty() {
-        Check::pass(ID, "the namespace's quotas leave room for the operator's pods and claims").with(details)
+        Check::pass(
+            ID,
+            "the namespace's quotas leave room for the operator's pods and claims",
+        )
+        .with(details)
     } else {
         Check::fail(ID, problems.join("; "), "raise the quota (kubectl edit resourcequota), lower the operator's requests or replicas, or use another namespace").with(details)
     }
@@ -825,7 +1018,13 @@ fn limit_range(req: &Requirements, facts: &ClusterFacts) -> Check {
     const ID: &str = "limit-range";
     let ranges = match &facts.limit_ranges {
         Ok(r) => r,
-        Err(e) => return Check::warn(ID, format!("could not list limit ranges: {e}"), "allow list on limitranges, or check by hand"),
+        Err(e) => {
+            return Check::warn(
+                ID,
+                format!("could not list limit ranges: {e}"),
+                "allow list on limitranges, or check by hand",
+            )
+        }
     };
     if ranges.is_empty() {
         return Check::pass(ID, "no LimitRange in the namespace");
@@ -836,31 +1035,80 @@ fn limit_range(req: &Requirements, facts: &ClusterFacts) -> Check {
         for item in r["spec"]["limits"].as_array().into_iter().flatten() {
             let typ = item["type"].as_str().unwrap_or_default();
             let bound = |which: &str, res: &str| -> Option<i64> {
-                let s = item[which][res].as_str().map(str::to_string).or_else(|| item[which][res].as_i64().map(|n| n.to_string()))?;
-                if res == "cpu" { quantity::cpu_milli(&s) } else { quantity::bytes(&s) }
+                let s = item[which][res]
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| item[which][res].as_i64().map(|n| n.to_string()))?;
+                if res == "cpu" {
+                    quantity::cpu_milli(&s)
+                } else {
+                    quantity::bytes(&s)
+                }
             };
             match typ {
                 "Container" => {
                     for w in &req.workloads {
                         for c in &w.containers {
                             for (res, req_v, lim_v, set_r, set_l) in [
-                                ("cpu", c.requests.map(|r| r.cpu_milli), c.limits.map(|l| l.cpu_milli), c.set[0], c.set[2]),
-                                ("memory", c.requests.map(|r| r.memory_bytes), c.limits.map(|l| l.memory_bytes), c.set[1], c.set[3]),
+                                (
+                                    "cpu",
+                                    c.requests.map(|r| r.cpu_milli),
+                                    c.limits.map(|l| l.cpu_milli),
+                                    c.set[0],
+                                    c.set[2],
+                                ),
+                                (
+                                    "memory",
+                                    c.requests.map(|r| r.memory_bytes),
+                                    c.limits.map(|l| l.memory_bytes),
+                                    c.set[1],
+                                    c.set[3],
+                                ),
                             ] {
-                                let show = |v: i64| if res == "cpu" { fmt_cpu(v) } else { fmt_bytes(v) };
-                                if let (Some(max), true, Some(l)) = (bound("max", res), set_l, lim_v) {
+                                let show = |v: i64| {
+                                    if res == "cpu" {
+                                        fmt_cpu(v)
+                                    } else {
+                                        fmt_bytes(v)
+                                    }
+                                };
+                                if let (Some(max), true, Some(l)) =
+                                    (bound("max", res), set_l, lim_v)
+                                {
                                     if l > max {
-                                        problems.push(format!("{}/{}: {res} limit {} is over {rname}'s max {}", w.name, c.name, show(l), show(max)));
+                                        problems.push(format!(
+                                            "{}/{}: {res} limit {} is over {rname}'s max {}",
+                                            w.name,
+                                            c.name,
+                                            show(l),
+                                            show(max)
+                                        ));
                                     }
                                 }
-                                if let (Some(max), true, Some(v)) = (bound("max", res), set_r, req_v) {
+                                if let (Some(max), true, Some(v)) =
+                                    (bound("max", res), set_r, req_v)
+                                {
                                     if v > max {
-                                        problems.push(format!("{}/{}: {res} request {} is over {rname}'s max {}", w.name, c.name, show(v), show(max)));
+                                        problems.push(format!(
+                                            "{}/{}: {res} request {} is over {rname}'s max {}",
+                                            w.name,
+                                            c.name,
+                                            show(v),
+                                            show(max)
+                                        ));
                                     }
                                 }
-                                if let (Some(min), true, Some(v)) = (bound("min", res), set_r, req_v) {
+                                if let (Some(min), true, Some(v)) =
+                                    (bound("min", res), set_r, req_v)
+                                {
                                     if v < min {
-                                        problems.push(format!("{}/{}: {res} request {} is under {rname}'s min {}", w.name, c.name, show(v), show(min)));
+                                        problems.push(format!(
+                                            "{}/{}: {res} request {} is under {rname}'s min {}",
+                                            w.name,
+                                            c.name,
+                                            show(v),
+                                            show(min)
+                                        ));
                                     }
                                 }
                             }
@@ -868,17 +1116,31 @@ fn limit_range(req: &Requirements, facts: &ClusterFacts) -> Check {
                     }
                 }
                 "PersistentVolumeClaim" => {
-                    let all = req.workloads.iter().flat_map(|w| w.claims.iter()).chain(req.claims.iter());
+                    let all = req
+                        .workloads
+                        .iter()
+                        .flat_map(|w| w.claims.iter())
+                        .chain(req.claims.iter());
                     for c in all {
                         let Some(size) = c.size_bytes else { continue };
                         if let Some(max) = bound("max", "storage") {
                             if size > max {
-                                problems.push(format!("claim {}: {} is over {rname}'s max {}", c.name, fmt_bytes(size), fmt_bytes(max)));
+                                problems.push(format!(
+                                    "claim {}: {} is over {rname}'s max {}",
+                                    c.name,
+                                    fmt_bytes(size),
+                                    fmt_bytes(max)
+                                ));
                             }
                         }
                         if let Some(min) = bound("min", "storage") {
                             if size < min {
-                                problems.push(format!("claim {}: {} is under {rname}'s min {}", c.name, fmt_bytes(size), fmt_bytes(min)));
+                                problems.push(format!(
+                                    "claim {}: {} is under {rname}'s min {}",
+                                    c.name,
+                                    fmt_bytes(size),
+                                    fmt_bytes(min)
+                                ));
                             }
                         }
                     }
@@ -888,7 +1150,10 @@ fn limit_range(req: &Requirements, facts: &ClusterFacts) -> Check {
         }
     }
     if problems.is_empty() {
-        Check::pass(ID, "the operator's containers and claims are within the namespace's limit ranges")
+        Check::pass(
+            ID,
+            "the operator's containers and claims are within the namespace's limit ranges",
+        )
     } else {
         Check::fail(
             ID,
@@ -909,8 +1174,15 @@ fn rbac(facts: &ClusterFacts) -> Check {
             "{} {}{}{}",
             a.verb,
             a.resource,
-            if a.group.is_empty() { String::new() } else { format!(".{}", a.group) },
-            a.namespace.as_ref().map(|n| format!(" in {n}")).unwrap_or_default()
+            if a.group.is_empty() {
+                String::new()
+            } else {
+                format!(".{}", a.group)
+            },
+            a.namespace
+                .as_ref()
+                .map(|n| format!(" in {n}"))
+                .unwrap_or_default()
         );
         match &a.allowed {
             Ok(true) => {}
@@ -947,11 +1219,29 @@ fn rbac(facts: &ClusterFacts) -> Check {
 }
 
 const BASELINE_CAPS: [&str; 13] = [
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 ];
 const RESTRICTED_VOLUMES: [&str; 8] = [
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
 ];
 
 /// What a pod spec does that a Pod Security level forbids (`baseline` or `restricted`),
@@ -971,14 +1261,21 @@ pub fn pod_security_violations(level: &str, spec: &Json) -> Vec<String> {
         if vol.get("hostPath").is_some() {
             v.push(format!("hostPath volume {name}"));
         } else if level == "restricted" {
-            let typ = vol.as_object().and_then(|m| m.keys().find(|k| *k != "name").cloned()).unwrap_or_default();
+            let typ = vol
+                .as_object()
+                .and_then(|m| m.keys().find(|k| *k != "name").cloned())
+                .unwrap_or_default();
             if !typ.is_empty() && !RESTRICTED_VOLUMES.contains(&typ.as_str()) {
                 v.push(format!("volume {name} of type {typ}"));
             }
         }
     }
     let pod_sc = &spec["securityContext"];
-    let containers = spec["containers"].as_array().into_iter().flatten().chain(spec["initContainers"].as_array().into_iter().flatten());
+    let containers = spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(spec["initContainers"].as_array().into_iter().flatten());
     for c in containers {
         let cname = c["name"].as_str().unwrap_or_default();
         let sc = &c["securityContext"];
@@ -990,21 +1287,43 @@ pub fn pod_security_violations(level: &str, spec: &Json) -> Vec<String> {
                 v.push(format!("container {cname} uses hostPort {}", p["hostPort"]));
             }
         }
-        let added: Vec<&str> = sc["capabilities"]["add"].as_array().into_iter().flatten().filter_map(Json::as_str).collect();
-        let allowed: &[&str] = if level == "restricted" { &["NET_BIND_SERVICE"] } else { &BASELINE_CAPS };
-        let extra: Vec<&str> = added.iter().copied().filter(|c| !allowed.contains(c)).collect();
+        let added: Vec<&str> = sc["capabilities"]["add"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .collect();
+        let allowed: &[&str] = if level == "restricted" {
+            &["NET_BIND_SERVICE"]
+        } else {
+            &BASELINE_CAPS
+        };
+        let extra: Vec<&str> = added
+            .iter()
+            .copied()
+            .filter(|c| !allowed.contains(c))
+            .collect();
         if !extra.is_empty() {
-            v.push(format!("container {cname} adds capabilities {}", extra.join(", ")));
+            v.push(format!(
+                "container {cname} adds capabilities {}",
+                extra.join(", ")
+            ));
         }
-        let seccomp = sc["seccompProfile"]["type"].as_str().or(pod_sc["seccompProfile"]["type"].as_str());
+        let seccomp = sc["seccompProfile"]["type"]
+            .as_str()
+            .or(pod_sc["seccompProfile"]["type"].as_str());
         if seccomp == Some("Unconfined") {
             v.push(format!("container {cname} runs with seccomp Unconfined"));
         }
         if level == "restricted" {
             if sc["allowPrivilegeEscalation"].as_bool() != Some(false) {
-                v.push(format!("container {cname} does not set allowPrivilegeEscalation: false"));
+                v.push(format!(
+                    "container {cname} does not set allowPrivilegeEscalation: false"
+                ));
             }
-            let non_root = sc["runAsNonRoot"].as_bool().or(pod_sc["runAsNonRoot"].as_bool());
+            let non_root = sc["runAsNonRoot"]
+                .as_bool()
+                .or(pod_sc["runAsNonRoot"].as_bool());
             if non_root != Some(true) {
                 v.push(format!("container {cname} does not set runAsNonRoot: true"));
             }
@@ -1012,9 +1331,15 @@ pub fn pod_security_violations(level: &str, spec: &Json) -> Vec<String> {
                 v.push(format!("container {cname} runs as user 0"));
             }
             if !matches!(seccomp, Some("RuntimeDefault" | "Localhost")) {
-                v.push(format!("container {cname} does not set seccompProfile RuntimeDefault"));
+                v.push(format!(
+                    "container {cname} does not set seccompProfile RuntimeDefault"
+                ));
             }
-            let drops_all = sc["capabilities"]["drop"].as_array().into_iter().flatten().any(|d| d == "ALL");
+            let drops_all = sc["capabilities"]["drop"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d == "ALL");
             if !drops_all {
                 v.push(format!("container {cname} does not drop ALL capabilities"));
             }
@@ -1028,9 +1353,19 @@ fn pod_security(req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> Chec
     let labels = match &facts.namespace {
         Ok(Some(ns)) => labels_of(&ns["metadata"]["labels"]),
         Ok(None) => BTreeMap::new(),
-        Err(e) => return Check::warn(ID, format!("could not read namespace {}: {e}", ctx.namespace), "allow get on namespaces"),
+        Err(e) => {
+            return Check::warn(
+                ID,
+                format!("could not read namespace {}: {e}", ctx.namespace),
+                "allow get on namespaces",
+            )
+        }
     };
-    let level_of = |mode: &str| labels.get(&format!("pod-security.kubernetes.io/{mode}")).cloned();
+    let level_of = |mode: &str| {
+        labels
+            .get(&format!("pod-security.kubernetes.io/{mode}"))
+            .cloned()
+    };
     let enforce = level_of("enforce");
     let softer: Vec<(String, String)> = ["warn", "audit"]
         .iter()
@@ -1074,7 +1409,13 @@ fn pod_security(req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> Chec
         }
     }
     let shown = enforce.unwrap_or_else(|| "privileged (no enforce label)".into());
-    Check::pass(ID, format!("the operator's pods meet namespace {}'s Pod Security level {shown}", ctx.namespace))
+    Check::pass(
+        ID,
+        format!(
+            "the operator's pods meet namespace {}'s Pod Security level {shown}",
+            ctx.namespace
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -1100,13 +1441,26 @@ mod tests {
         }
     }
 
-    fn access(verb: &str, resource: &str, required: bool, allowed: Result<bool, String>) -> super::super::cluster::Access {
+    fn access(
+        verb: &str,
+        resource: &str,
+        required: bool,
+        allowed: Result<bool, String>,
+    ) -> super::super::cluster::Access {
         super::super::cluster::Access {
             verb: verb.into(),
-            group: if required { "kudo.dev".into() } else { "apps".into() },
+            group: if required {
+                "kudo.dev".into()
+            } else {
+                "apps".into()
+            },
             resource: resource.into(),
             namespace: Some("prod".into()),
-            for_what: if required { "install".into() } else { "StatefulSet".into() },
+            for_what: if required {
+                "install".into()
+            } else {
+                "StatefulSet".into()
+            },
             required,
             allowed,
         }
@@ -1121,13 +1475,26 @@ mod tests {
         ]);
         let c = rbac(&f);
         assert_eq!(c.status, Status::Fail);
-        assert_eq!(c.reason, "you may not create instances.kudo.dev in prod: the install would be refused");
+        assert_eq!(
+            c.reason,
+            "you may not create instances.kudo.dev in prod: the install would be refused"
+        );
         assert_eq!(c.details[1], "get statefulsets.apps in prod (StatefulSet)");
         // Only what the manager creates denied: a warning.
-        let c = rbac(&facts_with(vec![access("get", "statefulsets", false, Ok(false))]));
+        let c = rbac(&facts_with(vec![access(
+            "get",
+            "statefulsets",
+            false,
+            Ok(false),
+        )]));
         assert_eq!(c.status, Status::Warn);
         // A review that could not be asked is a warning, not a pass.
-        let c = rbac(&facts_with(vec![access("create", "instances", true, Err("timeout".into()))]));
+        let c = rbac(&facts_with(vec![access(
+            "create",
+            "instances",
+            true,
+            Err("timeout".into()),
+        )]));
         assert_eq!(c.status, Status::Warn);
         assert_eq!(c.details, ["create instances.kudo.dev in prod: timeout"]);
     }
@@ -1142,7 +1509,10 @@ mod tests {
             template: "t".into(),
             replicas: Some(3),
             containers: vec![],
-            pod_requests: Resources { cpu_milli: 1000, memory_bytes: 4 << 30 },
+            pod_requests: Resources {
+                cpu_milli: 1000,
+                memory_bytes: 4 << 30,
+            },
             pod_limits: Resources::default(),
             node_selector: BTreeMap::new(),
             tolerations: vec![],
@@ -1160,8 +1530,16 @@ mod tests {
         let c = quota(&req, &f);
         assert_eq!(c.status, Status::Fail);
         assert_eq!(c.reason, "quota team allows requests.memory 16 GiB but 6 GiB is used and the operator needs 12 GiB");
-        f.limit_ranges = Ok(vec![json!({"metadata": {"name": "lr"}, "spec": {"limits": [{"type": "PersistentVolumeClaim", "max": {"storage": "10Gi"}}]}})]);
-        req.claims.push(super::super::render::Claim { name: "big".into(), workload: None, size_bytes: Some(20 << 30), size: "20Gi".into(), storage_class: None });
+        f.limit_ranges = Ok(vec![
+            json!({"metadata": {"name": "lr"}, "spec": {"limits": [{"type": "PersistentVolumeClaim", "max": {"storage": "10Gi"}}]}}),
+        ]);
+        req.claims.push(super::super::render::Claim {
+            name: "big".into(),
+            workload: None,
+            size_bytes: Some(20 << 30),
+            size: "20Gi".into(),
+            storage_class: None,
+        });
         let c = limit_range(&req, &f);
         assert_eq!(c.status, Status::Fail);
         assert_eq!(c.details, ["claim big: 20 GiB is over lr's max 10 GiB"]);
@@ -1169,10 +1547,22 @@ mod tests {
 
     #[test]
     fn plurals_and_groups_for_access_reviews() {
-        assert_eq!(resource_of("apps/v1", "StatefulSet"), ("apps".into(), "statefulsets".into()));
-        assert_eq!(resource_of("v1", "ConfigMap"), ("".into(), "configmaps".into()));
-        assert_eq!(resource_of("policy/v1", "PodDisruptionBudget"), ("policy".into(), "poddisruptionbudgets".into()));
-        assert_eq!(resource_of("networking.k8s.io/v1", "NetworkPolicy").1, "networkpolicies");
+        assert_eq!(
+            resource_of("apps/v1", "StatefulSet"),
+            ("apps".into(), "statefulsets".into())
+        );
+        assert_eq!(
+            resource_of("v1", "ConfigMap"),
+            ("".into(), "configmaps".into())
+        );
+        assert_eq!(
+            resource_of("policy/v1", "PodDisruptionBudget"),
+            ("policy".into(), "poddisruptionbudgets".into())
+        );
+        assert_eq!(
+            resource_of("networking.k8s.io/v1", "NetworkPolicy").1,
+            "networkpolicies"
+        );
         assert_eq!(resource_of("v1", "Endpoints").1, "endpoints");
     }
 
@@ -1192,12 +1582,15 @@ mod tests {
             "containers": [{"name": "a", "securityContext": {"privileged": true, "capabilities": {"add": ["IPC_LOCK", "CHOWN"]}}}]
         });
         let b = pod_security_violations("baseline", &spec);
-        assert_eq!(b, vec![
-            "hostNetwork: true".to_string(),
-            "hostPath volume h".to_string(),
-            "container a is privileged".to_string(),
-            "container a adds capabilities IPC_LOCK".to_string(),
-        ]);
+        assert_eq!(
+            b,
+            vec![
+                "hostNetwork: true".to_string(),
+                "hostPath volume h".to_string(),
+                "container a is privileged".to_string(),
+                "container a adds capabilities IPC_LOCK".to_string(),
+            ]
+        );
         assert!(pod_security_violations("privileged", &spec).is_empty());
         let good = json!({
             "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
@@ -1210,14 +1603,22 @@ mod tests {
 
     #[test]
     fn running_pods_take_their_requests_from_nodes() {
-        let nodes = vec![json!({"metadata": {"name": "n1"}, "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}})];
+        let nodes = vec![
+            json!({"metadata": {"name": "n1"}, "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}}),
+        ];
         let pods = vec![
             json!({"spec": {"nodeName": "n1", "containers": [{"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}, {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}, "status": {"phase": "Running"}}),
             json!({"spec": {"nodeName": "n1", "containers": [{"resources": {"requests": {"cpu": "3"}}}]}, "status": {"phase": "Succeeded"}}),
             json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "3"}}}]}, "status": {"phase": "Pending"}}),
         ];
         let s = node_states(&nodes, &pods);
-        assert_eq!(s[0].free(), Resources { cpu_milli: 2500, memory_bytes: 6 << 30 });
+        assert_eq!(
+            s[0].free(),
+            Resources {
+                cpu_milli: 2500,
+                memory_bytes: 6 << 30
+            }
+        );
         assert_eq!(s[0].pods, 1);
     }
 }

@@ -92,7 +92,12 @@ impl ApiReader {
         ApiReader { client }
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<Json>) -> Result<Json, ReadError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Json>,
+    ) -> Result<Json, ReadError> {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let mut req = Request::builder().method(method).uri(path);
         if !bytes.is_empty() {
@@ -134,9 +139,15 @@ impl ApiReader {
                 Some(c) => format!("{path}{sep}limit=500&continue={}", encode(c)),
                 None => format!("{path}{sep}limit=500"),
             };
-            let page = self.send(Method::GET, &url, None).await.map_err(ReadError::text)?;
+            let page = self
+                .send(Method::GET, &url, None)
+                .await
+                .map_err(ReadError::text)?;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["metadata"]["continue"].as_str().filter(|c| !c.is_empty()) {
+            match page["metadata"]["continue"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+            {
                 Some(c) => cont = Some(c.to_string()),
                 None => return Ok(items),
             }
@@ -145,7 +156,10 @@ impl ApiReader {
 
     /// Like `list`, with `Ok(None)` when the server does not serve the resource.
     pub async fn list_if_served(&self, path: &str) -> Read<Option<Vec<Json>>> {
-        match self.send(Method::GET, &format!("{path}?limit=500"), None).await {
+        match self
+            .send(Method::GET, &format!("{path}?limit=500"), None)
+            .await
+        {
             Err(ReadError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.text()),
             Ok(_) => self.list(path).await.map(Some),
@@ -155,7 +169,10 @@ impl ApiReader {
     /// The group versions the server serves (`v1` and `group/version`), from discovery.
     pub async fn group_versions(&self) -> Read<BTreeSet<String>> {
         let mut out = BTreeSet::from(["v1".to_string()]);
-        let apis = self.send(Method::GET, "/apis", None).await.map_err(ReadError::text)?;
+        let apis = self
+            .send(Method::GET, "/apis", None)
+            .await
+            .map_err(ReadError::text)?;
         for g in apis["groups"].as_array().into_iter().flatten() {
             for v in g["versions"].as_array().into_iter().flatten() {
                 if let Some(gv) = v["groupVersion"].as_str() {
@@ -173,7 +190,10 @@ impl ApiReader {
         } else {
             format!("/api/{api_version}")
         };
-        let list = self.send(Method::GET, &path, None).await.map_err(ReadError::text)?;
+        let list = self
+            .send(Method::GET, &path, None)
+            .await
+            .map_err(ReadError::text)?;
         Ok(list["resources"]
             .as_array()
             .into_iter()
@@ -184,7 +204,13 @@ impl ApiReader {
     }
 
     /// Asks the API server whether the current user may do `verb` on `resource`.
-    pub async fn can_i(&self, verb: &str, group: &str, resource: &str, namespace: Option<&str>) -> Read<bool> {
+    pub async fn can_i(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+    ) -> Read<bool> {
         let mut ra = json!({"verb": verb, "group": group, "resource": resource});
         if let Some(ns) = namespace {
             ra["namespace"] = json!(ns);
@@ -207,12 +233,15 @@ impl ApiReader {
 
     /// `/version`'s gitVersion; an error here means the cluster cannot be reached.
     pub async fn server_version(&self) -> Result<String, PreflightError> {
-        let v = self.send(Method::GET, "/version", None).await.map_err(|e| {
-            PreflightError::Cluster(format!(
+        let v = self
+            .send(Method::GET, "/version", None)
+            .await
+            .map_err(|e| {
+                PreflightError::Cluster(format!(
                 "failed to reach the Kubernetes API server: {}; check --kubeconfig and --context",
                 e.text()
             ))
-        })?;
+            })?;
         Ok(v["gitVersion"].as_str().unwrap_or_default().to_string())
     }
 }
@@ -221,7 +250,9 @@ impl ApiReader {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -264,7 +295,8 @@ pub async fn gather(
     let quota_path = format!("{ns_path}/resourcequotas");
     let limits_path = format!("{ns_path}/limitranges");
     let kudo_pods_path = format!("/api/v1/namespaces/{KUDO_NAMESPACE}/pods");
-    let instance_path = format!("/apis/kudo.dev/v1beta1/namespaces/{namespace}/instances/{instance}");
+    let instance_path =
+        format!("/apis/kudo.dev/v1beta1/namespaces/{namespace}/instances/{instance}");
     let (nodes, pods, storage_classes, ns, quotas, limit_ranges, kudo_pods, webhooks, inst) = futures::join!(
         api.list("/api/v1/nodes"),
         api.list("/api/v1/pods"),
@@ -275,9 +307,12 @@ pub async fn gather(
         api.list(&kudo_pods_path),
         async {
             match webhooks_served {
-                Ok(true) => api
-                    .list_if_served("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations")
-                    .await,
+                Ok(true) => {
+                    api.list_if_served(
+                        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+                    )
+                    .await
+                }
                 Ok(false) => Ok(None),
                 Err(e) => Err(e.clone()),
             }

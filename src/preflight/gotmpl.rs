@@ -489,7 +489,7 @@ struct Parser {
 }
 
 /// What ended a list of nodes.
-enum End {
+enum Stop {
     Eof,
     End,
     Else(Vec<Tok>, usize),
@@ -504,7 +504,7 @@ impl Parser {
         }
     }
 
-    fn nodes(&mut self) -> Result<(Vec<Node>, End), TemplateError> {
+    fn nodes(&mut self) -> Result<(Vec<Node>, Stop), TemplateError> {
         let mut out = Vec::new();
         while let Some(p) = self.pieces.next() {
             match p {
@@ -520,8 +520,8 @@ impl Parser {
                         _ => "",
                     };
                     match first {
-                        "end" => return Ok((out, End::End)),
-                        "else" => return Ok((out, End::Else(toks[1..].to_vec(), line))),
+                        "end" => return Ok((out, Stop::End)),
+                        "else" => return Ok((out, Stop::Else(toks[1..].to_vec(), line))),
                         "if" | "with" | "range" => {
                             let kw = first.to_string();
                             out.push(self.block(&kw, &toks[1..], line)?);
@@ -529,7 +529,9 @@ impl Parser {
                         "define" | "template" | "block" => {
                             return Err(self.err(
                                 line,
-                                format!("`{first}` is not supported by kudo-diag's template evaluator"),
+                                format!(
+                                    "`{first}` is not supported by kudo-diag's template evaluator"
+                                ),
                             ))
                         }
                         _ => out.push(Node::Action(self.pipeline(&toks, line)?)),
@@ -537,7 +539,7 @@ impl Parser {
                 }
             }
         }
-        Ok((out, End::Eof))
+        Ok((out, Stop::Eof))
     }
 
     /// `if`/`with`/`range` up to its `end`, with `else` and `else if` chains.
@@ -545,12 +547,12 @@ impl Parser {
         let value = self.pipeline(toks, line)?;
         let (then, end) = self.nodes()?;
         let otherwise = match end {
-            End::Eof => return Err(self.err(line, format!("`{kw}` has no matching `end`"))),
-            End::End => Vec::new(),
-            End::Else(rest, l) => match rest.first() {
+            Stop::Eof => return Err(self.err(line, format!("`{kw}` has no matching `end`"))),
+            Stop::End => Vec::new(),
+            Stop::Else(rest, l) => match rest.first() {
                 None => {
                     let (o, end) = self.nodes()?;
-                    if !matches!(end, End::End) {
+                    if !matches!(end, Stop::End) {
                         return Err(self.err(l, "`else` has no matching `end`"));
                     }
                     o
@@ -592,7 +594,10 @@ impl Parser {
             .position(|t| matches!(t, Tok::Declare | Tok::Assign));
         if let Some(p) = decl_at {
             let names: Vec<&Tok> = toks[..p].iter().filter(|t| **t != Tok::Comma).collect();
-            if !names.is_empty() && names.iter().all(|t| matches!(t, Tok::Var(_, f) if f.is_empty()))
+            if !names.is_empty()
+                && names
+                    .iter()
+                    .all(|t| matches!(t, Tok::Var(_, f) if f.is_empty()))
             {
                 vars = names
                     .iter()
@@ -709,12 +714,12 @@ impl Template {
         };
         let (nodes, end) = p.nodes()?;
         match end {
-            End::Eof => Ok(Template {
+            Stop::Eof => Ok(Template {
                 name: name.into(),
                 nodes,
             }),
-            End::End => Err(p.err(0, "`end` without a matching `if`, `with` or `range`")),
-            End::Else(_, l) => Err(p.err(l, "`else` without a matching `if`, `with` or `range`")),
+            Stop::End => Err(p.err(0, "`end` without a matching `if`, `with` or `range`")),
+            Stop::Else(_, l) => Err(p.err(l, "`else` without a matching `if`, `with` or `range`")),
         }
     }
 
@@ -887,9 +892,7 @@ impl Exec<'_> {
                     .find(|(n, _)| n == name);
                 match slot {
                     Some((_, old)) => *old = v.clone(),
-                    None => {
-                        return Err(self.err(p.line, format!("undefined variable: ${name}")))
-                    }
+                    None => return Err(self.err(p.line, format!("undefined variable: ${name}"))),
                 }
             }
         }
@@ -941,8 +944,9 @@ impl Exec<'_> {
                 };
                 self.fields(base, f, line)
             }
-            Expr::Func(f) => call(f, Vec::new())
-                .map_err(|m| self.err(line, format!("error calling {f}: {m}"))),
+            Expr::Func(f) => {
+                call(f, Vec::new()).map_err(|m| self.err(line, format!("error calling {f}: {m}")))
+            }
             Expr::Paren(p, f) => {
                 let v = self.pipeline(p, dot)?;
                 self.fields(v, f, line)
@@ -987,12 +991,64 @@ impl Exec<'_> {
 // Functions: Go's builtins and the sprig functions the packages use.
 
 const FUNCTIONS: &[&str] = &[
-    "eq", "ne", "lt", "gt", "le", "ge", "and", "or", "not", "len", "index", "print", "printf",
-    "println", "int", "int64", "float64", "atoi", "toString", "add", "add1", "sub", "mul", "div",
-    "mod", "max", "min", "default", "empty", "coalesce", "ternary", "quote", "squote", "toYaml",
-    "toJson", "indent", "nindent", "trim", "trimSuffix", "trimPrefix", "upper", "lower", "title",
-    "replace", "split", "splitList", "join", "contains", "hasPrefix", "hasSuffix", "hasKey",
-    "list", "dict", "until", "untilStep", "b64enc", "b64dec", "repeat",
+    "eq",
+    "ne",
+    "lt",
+    "gt",
+    "le",
+    "ge",
+    "and",
+    "or",
+    "not",
+    "len",
+    "index",
+    "print",
+    "printf",
+    "println",
+    "int",
+    "int64",
+    "float64",
+    "atoi",
+    "toString",
+    "add",
+    "add1",
+    "sub",
+    "mul",
+    "div",
+    "mod",
+    "max",
+    "min",
+    "default",
+    "empty",
+    "coalesce",
+    "ternary",
+    "quote",
+    "squote",
+    "toYaml",
+    "toJson",
+    "indent",
+    "nindent",
+    "trim",
+    "trimSuffix",
+    "trimPrefix",
+    "upper",
+    "lower",
+    "title",
+    "replace",
+    "split",
+    "splitList",
+    "join",
+    "contains",
+    "hasPrefix",
+    "hasSuffix",
+    "hasKey",
+    "list",
+    "dict",
+    "until",
+    "untilStep",
+    "b64enc",
+    "b64dec",
+    "repeat",
 ];
 
 fn is_function(name: &str) -> bool {
@@ -1003,7 +1059,10 @@ fn arity(args: &[Value], n: usize) -> Result<(), String> {
     if args.len() == n {
         Ok(())
     } else {
-        Err(format!("wrong number of args: want {n}, got {}", args.len()))
+        Err(format!(
+            "wrong number of args: want {n}, got {}",
+            args.len()
+        ))
     }
 }
 
@@ -1277,7 +1336,11 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
             let mut best = to_i64(first);
             for x in &a[1..] {
                 let x = to_i64(x);
-                best = if name == "max" { best.max(x) } else { best.min(x) };
+                best = if name == "max" {
+                    best.max(x)
+                } else {
+                    best.min(x)
+                };
             }
             Int(best)
         }
@@ -1330,7 +1393,11 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
         "indent" | "nindent" => {
             arity(a, 2)?;
             let s = indent_text(to_i64(&a[0]), &to_string(&a[1]));
-            Str(if name == "nindent" { format!("\n{s}") } else { s })
+            Str(if name == "nindent" {
+                format!("\n{s}")
+            } else {
+                s
+            })
         }
         "trim" => {
             arity(a, 1)?;
@@ -1475,7 +1542,11 @@ mod tests {
     use super::*;
 
     fn render(src: &str, data: Value) -> String {
-        Template::parse("t", src).unwrap().render(&data).unwrap().text
+        Template::parse("t", src)
+            .unwrap()
+            .render(&data)
+            .unwrap()
+            .text
     }
 
     fn params(pairs: &[(&str, Value)]) -> Value {
@@ -1498,7 +1569,10 @@ mod tests {
         let d = params(&[("N", s("3"))]);
         assert_eq!(render("{{ .Name }}-{{ .Params.N }}", d.clone()), "inst-3");
         assert_eq!(
-            render("{{ $x := .Params.N }}{{ $x }}{{ $x = \"9\" }}{{ $x }}", d.clone()),
+            render(
+                "{{ $x := .Params.N }}{{ $x }}{{ $x = \"9\" }}{{ $x }}",
+                d.clone()
+            ),
             "39"
         );
         assert_eq!(
@@ -1517,8 +1591,17 @@ mod tests {
         assert_eq!(render(t, params(&[("M", s("z")), ("N", s("3"))])), "yes");
         assert_eq!(render(t, params(&[("M", s("y")), ("N", s("3"))])), "");
         // An unset parameter is false, an empty string is false, "false" is a true string.
-        assert_eq!(render("{{ if .Params.U }}t{{ else }}f{{ end }}", params(&[("U", Value::Nil)])), "f");
-        assert_eq!(render("{{ if .Params.U }}t{{ end }}", params(&[("U", s("false"))])), "t");
+        assert_eq!(
+            render(
+                "{{ if .Params.U }}t{{ else }}f{{ end }}",
+                params(&[("U", Value::Nil)])
+            ),
+            "f"
+        );
+        assert_eq!(
+            render("{{ if .Params.U }}t{{ end }}", params(&[("U", s("false"))])),
+            "t"
+        );
     }
 
     #[test]
@@ -1535,11 +1618,32 @@ mod tests {
         let mut topo = BTreeMap::new();
         topo.insert("b".to_string(), s("2"));
         topo.insert("a".to_string(), s("1"));
-        let d = params(&[("M", Value::Map(topo)), ("L", Value::List(vec![s("x"), s("y")]))]);
-        assert_eq!(render("{{ range $k, $v := .Params.M }}{{ $k }}={{ $v }};{{ end }}", d.clone()), "a=1;b=2;");
-        assert_eq!(render("{{ range .Params.L }}[{{ . }}]{{ end }}", d.clone()), "[x][y]");
-        assert_eq!(render("{{ range .Params.Nope }}x{{ else }}none{{ end }}", params(&[("Nope", Value::Nil)])), "none");
-        assert_eq!(render("{{ with .Params.L }}{{ len . }}{{ end }}", d.clone()), "2");
+        let d = params(&[
+            ("M", Value::Map(topo)),
+            ("L", Value::List(vec![s("x"), s("y")])),
+        ]);
+        assert_eq!(
+            render(
+                "{{ range $k, $v := .Params.M }}{{ $k }}={{ $v }};{{ end }}",
+                d.clone()
+            ),
+            "a=1;b=2;"
+        );
+        assert_eq!(
+            render("{{ range .Params.L }}[{{ . }}]{{ end }}", d.clone()),
+            "[x][y]"
+        );
+        assert_eq!(
+            render(
+                "{{ range .Params.Nope }}x{{ else }}none{{ end }}",
+                params(&[("Nope", Value::Nil)])
+            ),
+            "none"
+        );
+        assert_eq!(
+            render("{{ with .Params.L }}{{ len . }}{{ end }}", d.clone()),
+            "2"
+        );
         assert_eq!(render("{{ (index .Params.L 1) }}", d), "y");
     }
 
@@ -1547,16 +1651,49 @@ mod tests {
     fn sprig_functions() {
         let d = params(&[("N", s("7")), ("T", Value::List(vec![s("a")]))]);
         assert_eq!(render("{{ .Params.N | mul 2 }}", d.clone()), "14");
-        assert_eq!(render("{{ max (min 3 (div .Params.N 2)) 1 }}", d.clone()), "3");
-        assert_eq!(render("{{ add (int .Params.N) 1 }} {{ sub 5 2 }}", d.clone()), "8 3");
-        assert_eq!(render("{{ range untilStep 0 6 2 }}{{ . }}{{ end }}", d.clone()), "024");
-        assert_eq!(render("{{ toYaml .Params.T | trim | indent 2 }}", d.clone()), "  - a");
-        assert_eq!(render("x:{{ toYaml .Params.T | nindent 2 }}", d.clone()), "x:\n  - a");
+        assert_eq!(
+            render("{{ max (min 3 (div .Params.N 2)) 1 }}", d.clone()),
+            "3"
+        );
+        assert_eq!(
+            render("{{ add (int .Params.N) 1 }} {{ sub 5 2 }}", d.clone()),
+            "8 3"
+        );
+        assert_eq!(
+            render("{{ range untilStep 0 6 2 }}{{ . }}{{ end }}", d.clone()),
+            "024"
+        );
+        assert_eq!(
+            render("{{ toYaml .Params.T | trim | indent 2 }}", d.clone()),
+            "  - a"
+        );
+        assert_eq!(
+            render("x:{{ toYaml .Params.T | nindent 2 }}", d.clone()),
+            "x:\n  - a"
+        );
         assert_eq!(render("{{ \"aGk=\" | b64dec }}", d.clone()), "hi");
-        assert_eq!(render("{{ default \"d\" \"\" }} {{ \"v\" | default \"d\" }}", d.clone()), "d v");
-        assert_eq!(render("{{ quote \"a\" }} {{ upper \"a\" }}", d.clone()), "\"a\" A");
-        assert_eq!(render("{{ printf \"%s-%03d\" .Name 7 }}", d.clone()), "inst-007");
-        assert_eq!(render("{{ (splitList \",\" \"a,b\") }} {{ contains \"b\" \"abc\" }}", d.clone()), "[a b] true");
+        assert_eq!(
+            render(
+                "{{ default \"d\" \"\" }} {{ \"v\" | default \"d\" }}",
+                d.clone()
+            ),
+            "d v"
+        );
+        assert_eq!(
+            render("{{ quote \"a\" }} {{ upper \"a\" }}", d.clone()),
+            "\"a\" A"
+        );
+        assert_eq!(
+            render("{{ printf \"%s-%03d\" .Name 7 }}", d.clone()),
+            "inst-007"
+        );
+        assert_eq!(
+            render(
+                "{{ (splitList \",\" \"a,b\") }} {{ contains \"b\" \"abc\" }}",
+                d.clone()
+            ),
+            "[a b] true"
+        );
         assert_eq!(render("{{ hasKey .Params \"N\" }}", d), "true");
     }
 

@@ -79,7 +79,14 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
             .as_object()
             .map(|m| {
                 m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -139,7 +146,9 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
     })
 }
 
-fn read_params_file(path: &std::path::Path) -> Result<BTreeMap<String, serde_yaml::Value>, PreflightError> {
+fn read_params_file(
+    path: &std::path::Path,
+) -> Result<BTreeMap<String, serde_yaml::Value>, PreflightError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         PreflightError::Package(format!(
             "failed to read --params-file {}: {e}; give a readable YAML file",
@@ -162,7 +171,9 @@ async fn load_package(api: &ApiReader, opts: &Options) -> Result<Package, Prefli
     }
     let ns = &opts.namespace;
     let ovs = api
-        .list(&format!("/apis/kudo.dev/v1beta1/namespaces/{ns}/operatorversions"))
+        .list(&format!(
+            "/apis/kudo.dev/v1beta1/namespaces/{ns}/operatorversions"
+        ))
         .await
         .unwrap_or_default();
     let mut candidates: Vec<&serde_json::Value> = ovs
@@ -223,14 +234,20 @@ fn params_text(errs: &[ParamError]) -> String {
     if lines.len() == 1 {
         lines[0].clone()
     } else {
-        format!("{} problems with the parameters:\n  {}", lines.len(), lines.join("\n  "))
+        format!(
+            "{} problems with the parameters:\n  {}",
+            lines.len(),
+            lines.join("\n  ")
+        )
     }
 }
 
 impl From<PreflightError> for crate::Error {
     fn from(e: PreflightError) -> Self {
         match e {
-            PreflightError::Params(_) | PreflightError::Package(_) => crate::Error::Usage(e.to_string()),
+            PreflightError::Params(_) | PreflightError::Package(_) => {
+                crate::Error::Usage(e.to_string())
+            }
             other => crate::Error::Other(other.to_string()),
         }
     }

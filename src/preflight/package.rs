@@ -210,7 +210,10 @@ impl Package {
         };
         let templates = files
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix("templates/").map(|n| (n.to_string(), v.clone())))
+            .filter_map(|(k, v)| {
+                k.strip_prefix("templates/")
+                    .map(|n| (n.to_string(), v.clone()))
+            })
             .collect();
         Ok(Package {
             source: source.to_string(),
@@ -248,12 +251,13 @@ impl Package {
             serde_json::json!([])
         })
         .map_err(|e| PreflightError::Package(format!("{source}: spec.tasks: {e}")))?;
-        let plans: BTreeMap<String, PlanSpec> = serde_json::from_value(if spec["plans"].is_object() {
-            spec["plans"].clone()
-        } else {
-            serde_json::json!({})
-        })
-        .map_err(|e| PreflightError::Package(format!("{source}: spec.plans: {e}")))?;
+        let plans: BTreeMap<String, PlanSpec> =
+            serde_json::from_value(if spec["plans"].is_object() {
+                spec["plans"].clone()
+            } else {
+                serde_json::json!({})
+            })
+            .map_err(|e| PreflightError::Package(format!("{source}: spec.plans: {e}")))?;
         let templates = spec["templates"]
             .as_object()
             .map(|m| {
@@ -319,12 +323,14 @@ impl Package {
                         }
                         "Pipe" => task.spec.pod.clone().into_iter().collect(),
                         "Delete" | "Dummy" => {
-                            out.skipped.push(format!("task {tname} ({} creates nothing)", task.kind));
+                            out.skipped
+                                .push(format!("task {tname} ({} creates nothing)", task.kind));
                             Vec::new()
                         }
                         other => {
-                            out.skipped
-                                .push(format!("task {tname} (kind {other} is not known to kudo-diag)"));
+                            out.skipped.push(format!(
+                                "task {tname} (kind {other} is not known to kudo-diag)"
+                            ));
                             Vec::new()
                         }
                     };
@@ -498,7 +504,10 @@ mod tests {
         let op = "name: demo\noperatorVersion: 0.1.0\nkudoVersion: 0.10.0\ntasks:\n- name: app\n  kind: Apply\n  spec:\n    resources: [d.yaml]\nplans:\n  deploy:\n    phases:\n    - name: p\n      steps:\n      - name: s\n        tasks: [app]\n";
         let mut tar = Vec::new();
         tar.extend(tar_entry("demo/operator.yaml", op));
-        tar.extend(tar_entry("demo/params.yaml", "parameters:\n- name: X\n  default: 1\n"));
+        tar.extend(tar_entry(
+            "demo/params.yaml",
+            "parameters:\n- name: X\n  default: 1\n",
+        ));
         tar.extend(tar_entry("demo/templates/d.yaml", "kind: Pod\n"));
         tar.extend(vec![0u8; 1024]);
         let dir = tempfile::tempdir().unwrap();
@@ -513,7 +522,10 @@ mod tests {
         assert_eq!(p.parameters[0].name, "X");
         let d = p.deploy_resources(|_| false).unwrap();
         assert_eq!(d.files.len(), 1);
-        assert_eq!((d.files[0].task.as_str(), d.files[0].file.as_str()), ("app", "d.yaml"));
+        assert_eq!(
+            (d.files[0].task.as_str(), d.files[0].file.as_str()),
+            ("app", "d.yaml")
+        );
     }
 
     #[test]
@@ -522,7 +534,10 @@ mod tests {
         let path = dir.path().join("x.tgz");
         std::fs::write(&path, b"not gzip").unwrap();
         let e = Package::load_path(&path).unwrap_err().to_string();
-        assert!(e.contains("neither a folder nor a gzip-compressed tar"), "{e}");
+        assert!(
+            e.contains("neither a folder nor a gzip-compressed tar"),
+            "{e}"
+        );
         let e = Package::load_path(dir.path()).unwrap_err().to_string();
         assert!(e.contains("has no operator.yaml"), "{e}");
     }

@@ -148,8 +148,11 @@ impl Params {
     pub fn resolve(pkg: &Package, input: &ParamInputs) -> Result<Params, Vec<ParamError>> {
         let mut errors = Vec::new();
         let mut p = Params::default();
-        let specs: BTreeMap<&str, &ParamSpec> =
-            pkg.parameters.iter().map(|s| (s.name.as_str(), s)).collect();
+        let specs: BTreeMap<&str, &ParamSpec> = pkg
+            .parameters
+            .iter()
+            .map(|s| (s.name.as_str(), s))
+            .collect();
         for s in &pkg.parameters {
             let v = s.default.as_ref().and_then(wire_form);
             let src = if v.is_some() {
@@ -184,9 +187,11 @@ impl Params {
             .collect();
         for raw in &input.cli {
             match raw.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => {
-                    given.push((k.trim().to_string(), Some(v.to_string()), Source::CommandLine))
-                }
+                Some((k, v)) if !k.trim().is_empty() => given.push((
+                    k.trim().to_string(),
+                    Some(v.to_string()),
+                    Source::CommandLine,
+                )),
                 _ => errors.push(ParamError::Syntax(raw.clone())),
             }
         }
@@ -207,7 +212,9 @@ impl Params {
         for s in &pkg.parameters {
             let v = p.values.get(&s.name).cloned().flatten();
             match v {
-                None if s.required == Some(true) => errors.push(ParamError::Required(s.name.clone())),
+                None if s.required == Some(true) => {
+                    errors.push(ParamError::Required(s.name.clone()))
+                }
                 None => {}
                 Some(v) => {
                     if let Err(e) = check_type(s, &v) {
@@ -332,8 +339,10 @@ parameters:
     fn defaults_and_overrides_in_order() {
         let mut i = inputs(&["PASSWORD=x", "NODE_COUNT=5"]);
         i.file.insert("NODE_COUNT".into(), Yaml::from(4));
-        i.file
-            .insert("TOPOLOGY".into(), serde_yaml::from_str("[{dc: a}]").unwrap());
+        i.file.insert(
+            "TOPOLOGY".into(),
+            serde_yaml::from_str("[{dc: a}]").unwrap(),
+        );
         let p = Params::resolve(&pkg(), &i).unwrap();
         assert_eq!(p.template_value("NODE_COUNT"), Value::Str("5".into()));
         assert_eq!(p.sources["NODE_COUNT"], Source::CommandLine);
@@ -347,17 +356,41 @@ parameters:
     fn every_problem_is_reported_with_its_fix() {
         let errs = Params::resolve(
             &pkg(),
-            &inputs(&["NODE_CONT=3", "NODE_MEM_MIB=lots", "TLS_ENABLED=yes", "TOPOLOGY=a: b", "POLICY=Random", "oops"]),
+            &inputs(&[
+                "NODE_CONT=3",
+                "NODE_MEM_MIB=lots",
+                "TLS_ENABLED=yes",
+                "TOPOLOGY=a: b",
+                "POLICY=Random",
+                "oops",
+            ]),
         )
         .unwrap_err();
         let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         let all = text.join("\n");
-        assert!(all.contains("unknown parameter NODE_CONT (did you mean NODE_COUNT?)"), "{all}");
-        assert!(all.contains("NODE_MEM_MIB is of type integer but \"lots\" is not a whole number"), "{all}");
+        assert!(
+            all.contains("unknown parameter NODE_CONT (did you mean NODE_COUNT?)"),
+            "{all}"
+        );
+        assert!(
+            all.contains("NODE_MEM_MIB is of type integer but \"lots\" is not a whole number"),
+            "{all}"
+        );
         assert!(all.contains("TLS_ENABLED is of type boolean"), "{all}");
-        assert!(all.contains("TOPOLOGY is of type array but \"a: b\" is not a YAML list"), "{all}");
-        assert!(all.contains("parameter PASSWORD is required and has no default; give it with -p PASSWORD=VALUE"), "{all}");
-        assert!(all.contains("must be one of [OrderedReady, Parallel]"), "{all}");
+        assert!(
+            all.contains("TOPOLOGY is of type array but \"a: b\" is not a YAML list"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "parameter PASSWORD is required and has no default; give it with -p PASSWORD=VALUE"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("must be one of [OrderedReady, Parallel]"),
+            "{all}"
+        );
         assert!(all.contains("-p \"oops\" is not NAME=VALUE"), "{all}");
         assert_eq!(errs.len(), 7, "{all}");
     }

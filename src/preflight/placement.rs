@@ -150,7 +150,12 @@ fn taint_text(t: &Json) -> String {
 }
 
 /// The first filter a node fails for a pod of `w`, or `None` when the pod fits.
-fn reject(w: &Workload, n: &NodeState, placed_on: &[(String, BTreeMap<String, String>)], all: &[NodeState]) -> Option<Reject> {
+fn reject(
+    w: &Workload,
+    n: &NodeState,
+    placed_on: &[(String, BTreeMap<String, String>)],
+    all: &[NodeState],
+) -> Option<Reject> {
     if !n.ready {
         return Some(Reject::Other("not ready".into()));
     }
@@ -159,7 +164,9 @@ fn reject(w: &Workload, n: &NodeState, placed_on: &[(String, BTreeMap<String, St
     }
     for (k, v) in &w.node_selector {
         if n.labels.get(k) != Some(v) {
-            return Some(Reject::Other(format!("does not have label {k}={v} (nodeSelector)")));
+            return Some(Reject::Other(format!(
+                "does not have label {k}={v} (nodeSelector)"
+            )));
         }
     }
     if !w.node_affinity.is_empty()
@@ -168,12 +175,17 @@ fn reject(w: &Workload, n: &NodeState, placed_on: &[(String, BTreeMap<String, St
             .iter()
             .any(|term| term.iter().all(|e| expression_matches(e, &n.labels)))
     {
-        return Some(Reject::Other("does not match the required node affinity".into()));
+        return Some(Reject::Other(
+            "does not match the required node affinity".into(),
+        ));
     }
     for t in &n.taints {
         let eff = t["effect"].as_str().unwrap_or_default();
         if (eff == "NoSchedule" || eff == "NoExecute") && !tolerates(&w.tolerations, t) {
-            return Some(Reject::Other(format!("has taint {} the pods do not tolerate", taint_text(t))));
+            return Some(Reject::Other(format!(
+                "has taint {} the pods do not tolerate",
+                taint_text(t)
+            )));
         }
     }
     for term in &w.anti_affinity {
@@ -190,10 +202,11 @@ fn reject(w: &Workload, n: &NodeState, placed_on: &[(String, BTreeMap<String, St
         let clash_new = placed_on
             .iter()
             .any(|(node, labels)| same_domain(node) && selector_matches(&term.selector, labels));
-        let clash_old = all
-            .iter()
-            .filter(|x| same_domain(&x.name))
-            .any(|x| x.pod_labels.iter().any(|l| selector_matches(&term.selector, l)));
+        let clash_old = all.iter().filter(|x| same_domain(&x.name)).any(|x| {
+            x.pod_labels
+                .iter()
+                .any(|l| selector_matches(&term.selector, l))
+        });
         if clash_new || clash_old {
             return Some(Reject::Other(format!(
                 "already runs a pod its required anti-affinity excludes ({} {domain})",
@@ -239,8 +252,14 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
                     Some(r) => reasons.push((node.name.clone(), r)),
                     None => {
                         let after = node.free();
-                        let score = share(after.cpu_milli - w.pod_requests.cpu_milli, node.allocatable.cpu_milli)
-                            .min(share(after.memory_bytes - w.pod_requests.memory_bytes, node.allocatable.memory_bytes));
+                        let score = share(
+                            after.cpu_milli - w.pod_requests.cpu_milli,
+                            node.allocatable.cpu_milli,
+                        )
+                        .min(share(
+                            after.memory_bytes - w.pod_requests.memory_bytes,
+                            node.allocatable.memory_bytes,
+                        ));
                         if best.is_none_or(|(s, _)| score > s) {
                             best = Some((score, idx));
                         }
@@ -250,7 +269,7 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
             match best {
                 Some((_, idx)) => {
                     let node = &mut nodes[idx];
-                    node.used = node.used.add(w.pod_requests);
+                    node.used = node.used.plus(w.pod_requests);
                     node.pods += 1;
                     placed_on.push((node.name.clone(), w.labels.clone()));
                     out.placed.push(Placed {
@@ -281,7 +300,13 @@ fn share(free: i64, total: i64) -> f64 {
     }
 }
 
-fn explain(w: &Workload, i: i64, n: i64, reasons: &[(String, Reject)], nodes: &[NodeState]) -> String {
+fn explain(
+    w: &Workload,
+    i: i64,
+    n: i64,
+    reasons: &[(String, Reject)],
+    nodes: &[NodeState],
+) -> String {
     if nodes.is_empty() {
         return "the cluster has no nodes".into();
     }
@@ -293,7 +318,9 @@ fn explain(w: &Workload, i: i64, n: i64, reasons: &[(String, Reject)], nodes: &[
         .filter_map(|(name, _)| nodes.iter().find(|x| &x.name == name))
         .collect();
     if !room.is_empty() {
-        let short_mem = room.iter().any(|x| x.free().memory_bytes < need.memory_bytes);
+        let short_mem = room
+            .iter()
+            .any(|x| x.free().memory_bytes < need.memory_bytes);
         let short_cpu = room.iter().any(|x| x.free().cpu_milli < need.cpu_milli);
         let mut wants = Vec::new();
         if short_mem {
@@ -304,7 +331,10 @@ fn explain(w: &Workload, i: i64, n: i64, reasons: &[(String, Reject)], nodes: &[
         }
         let mut s = format!("no node with {}", wants.join(" and "));
         if short_mem {
-            if let Some(m) = room.iter().max_by_key(|x| (x.free().memory_bytes, std::cmp::Reverse(x.name.clone()))) {
+            if let Some(m) = room
+                .iter()
+                .max_by_key(|x| (x.free().memory_bytes, std::cmp::Reverse(x.name.clone())))
+            {
                 s.push_str(&format!(
                     "; largest free memory is {} on {}",
                     fmt_bytes(m.free().memory_bytes.max(0)),
@@ -313,7 +343,10 @@ fn explain(w: &Workload, i: i64, n: i64, reasons: &[(String, Reject)], nodes: &[
             }
         }
         if short_cpu {
-            if let Some(m) = room.iter().max_by_key(|x| (x.free().cpu_milli, std::cmp::Reverse(x.name.clone()))) {
+            if let Some(m) = room
+                .iter()
+                .max_by_key(|x| (x.free().cpu_milli, std::cmp::Reverse(x.name.clone())))
+            {
                 s.push_str(&format!(
                     "; largest free CPU is {} on {}",
                     fmt_cpu(m.free().cpu_milli.max(0)),
@@ -396,33 +429,57 @@ mod tests {
     #[test]
     fn anti_affinity_places_one_replica_per_node_and_names_the_one_left_over() {
         // Three replicas, two nodes with room for all three by sum: anti-affinity leaves one.
-        let p = place(&[sts("cass", 3, 1000, 2, true)], vec![node("n1", 8000, 32), node("n2", 8000, 32)]);
+        let p = place(
+            &[sts("cass", 3, 1000, 2, true)],
+            vec![node("n1", 8000, 32), node("n2", 8000, 32)],
+        );
         assert_eq!(p.placed.len(), 2);
         assert_eq!(p.unplaced.len(), 1);
         assert_eq!(p.unplaced[0].pod, "cass-2");
-        assert!(p.unplaced[0].reason.contains("replica 3 of 3 of StatefulSet cass"), "{}", p.unplaced[0].reason);
-        assert!(p.unplaced[0].reason.contains("anti-affinity"), "{}", p.unplaced[0].reason);
+        assert!(
+            p.unplaced[0]
+                .reason
+                .contains("replica 3 of 3 of StatefulSet cass"),
+            "{}",
+            p.unplaced[0].reason
+        );
+        assert!(
+            p.unplaced[0].reason.contains("anti-affinity"),
+            "{}",
+            p.unplaced[0].reason
+        );
     }
 
     #[test]
     fn memory_shortage_names_the_largest_free_room() {
         let mut n2 = node("node-2", 8000, 8);
         n2.used.memory_bytes = 3 * GI / 2; // 6.5 GiB free
-        let p = place(&[sts("cassandra", 3, 500, 4, true)], vec![node("node-1", 8000, 16), n2, node("node-3", 8000, 3)]);
+        let p = place(
+            &[sts("cassandra", 3, 500, 4, true)],
+            vec![node("node-1", 8000, 16), n2, node("node-3", 8000, 3)],
+        );
         let why: Vec<&str> = p.unplaced.iter().map(|u| u.reason.as_str()).collect();
         assert_eq!(p.placed.len(), 2, "{why:?}");
         // The sum (16 + 6.5 + 3 GiB) would fit 12 GiB; placement shows it does not.
         assert!(why[0].starts_with("cassandra-2: replica 3 of 3"), "{why:?}");
-        assert!(why[0].contains("no node with 4 GiB free memory; largest free memory is 3 GiB on node-3"), "{why:?}");
+        assert!(
+            why[0]
+                .contains("no node with 4 GiB free memory; largest free memory is 3 GiB on node-3"),
+            "{why:?}"
+        );
     }
 
     #[test]
     fn taints_selectors_and_cordons_exclude_nodes() {
         let mut tainted = node("a", 8000, 32);
-        tainted.taints = vec![json!({"key": "dedicated", "value": "infra", "effect": "NoSchedule"})];
+        tainted.taints =
+            vec![json!({"key": "dedicated", "value": "infra", "effect": "NoSchedule"})];
         let mut cordoned = node("b", 8000, 32);
         cordoned.unschedulable = true;
-        let p = place(&[sts("x", 1, 100, 1, false)], vec![tainted.clone(), cordoned]);
+        let p = place(
+            &[sts("x", 1, 100, 1, false)],
+            vec![tainted.clone(), cordoned],
+        );
         let r = &p.unplaced[0].reason;
         assert!(r.contains("a has taint dedicated=infra:NoSchedule"), "{r}");
         assert!(r.contains("b cordoned"), "{r}");

@@ -13,40 +13,46 @@ pub fn parse_milli(q: &str) -> Option<i128> {
         .unwrap_or(q.len());
     let (num, suffix) = q.split_at(split);
     // A decimal exponent (`1e3`, `1E-3`) also starts with a letter.
-    let (num, mult_num, mult_den): (String, i128, i128) =
-        if let Some(exp) = suffix.strip_prefix(['e', 'E']).filter(|e| e.parse::<i32>().is_ok()) {
-            let e: i32 = exp.parse().ok()?;
-            if e >= 0 {
-                (num.to_string(), 10i128.checked_pow(e as u32)?, 1)
-            } else {
-                (num.to_string(), 1, 10i128.checked_pow((-e) as u32)?)
-            }
+    let (num, mult_num, mult_den): (String, i128, i128) = if let Some(exp) = suffix
+        .strip_prefix(['e', 'E'])
+        .filter(|e| e.parse::<i32>().is_ok())
+    {
+        let e: i32 = exp.parse().ok()?;
+        if e >= 0 {
+            (num.to_string(), 10i128.checked_pow(e as u32)?, 1)
         } else {
-            let (m, d): (i128, i128) = match suffix {
-                "" => (1, 1),
-                "m" => (1, 1000),
-                "k" => (1_000, 1),
-                "M" => (1_000_000, 1),
-                "G" => (1_000_000_000, 1),
-                "T" => (1_000_000_000_000, 1),
-                "P" => (1_000_000_000_000_000, 1),
-                "Ki" => (1 << 10, 1),
-                "Mi" => (1 << 20, 1),
-                "Gi" => (1 << 30, 1),
-                "Ti" => (1 << 40, 1),
-                "Pi" => (1 << 50, 1),
-                "Ei" => (1 << 60, 1),
-                _ => return None,
-            };
-            (num.to_string(), m, d)
+            (num.to_string(), 1, 10i128.checked_pow((-e) as u32)?)
+        }
+    } else {
+        let (m, d): (i128, i128) = match suffix {
+            "" => (1, 1),
+            "m" => (1, 1000),
+            "k" => (1_000, 1),
+            "M" => (1_000_000, 1),
+            "G" => (1_000_000_000, 1),
+            "T" => (1_000_000_000_000, 1),
+            "P" => (1_000_000_000_000_000, 1),
+            "Ki" => (1 << 10, 1),
+            "Mi" => (1 << 20, 1),
+            "Gi" => (1 << 30, 1),
+            "Ti" => (1 << 40, 1),
+            "Pi" => (1 << 50, 1),
+            "Ei" => (1 << 60, 1),
+            _ => return None,
         };
+        (num.to_string(), m, d)
+    };
     let (int_part, frac_part) = num.split_once('.').unwrap_or((num.as_str(), ""));
     let neg = int_part.starts_with('-');
     let int_part = int_part.trim_start_matches(['+', '-']);
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    let int: i128 = if int_part.is_empty() { 0 } else { int_part.parse().ok()? };
+    let int: i128 = if int_part.is_empty() {
+        0
+    } else {
+        int_part.parse().ok()?
+    };
     let frac_digits = frac_part.len().min(12) as u32;
     let frac: i128 = if frac_digits == 0 {
         0

@@ -47,7 +47,7 @@ pub struct Resources {
 }
 
 impl Resources {
-    pub fn add(self, o: Resources) -> Resources {
+    pub fn plus(self, o: Resources) -> Resources {
         Resources {
             cpu_milli: self.cpu_milli + o.cpu_milli,
             memory_bytes: self.memory_bytes + o.memory_bytes,
@@ -148,7 +148,13 @@ pub struct Requirements {
 }
 
 /// The `.` KUDO gives templates.
-pub fn template_data(pkg: &Package, params: &Params, target: &Target, phase: &str, step: &str) -> Value {
+pub fn template_data(
+    pkg: &Package,
+    params: &Params,
+    target: &Target,
+    phase: &str,
+    step: &str,
+) -> Value {
     let mut m = BTreeMap::new();
     let s = |x: &str| Value::Str(x.to_string());
     m.insert("Name".into(), s(&target.instance));
@@ -208,7 +214,10 @@ pub fn requirements(
         let data = template_data(pkg, params, target, &f.phase, &f.step);
         let rendered = Template::parse(&f.file, text)?.render(&data)?;
         for u in rendered.unknowns {
-            let note = format!("{u} in templates/{} (known only after the pipe task runs)", f.file);
+            let note = format!(
+                "{u} in templates/{} (known only after the pipe task runs)",
+                f.file
+            );
             if !req.undetermined.contains(&note) {
                 req.undetermined.push(note);
             }
@@ -223,9 +232,8 @@ pub fn requirements(
             if y.is_null() {
                 continue;
             }
-            let obj: Json = serde_json::to_value(&y).map_err(|e| {
-                PreflightError::Render(format!("templates/{}: {e}", f.file))
-            })?;
+            let obj: Json = serde_json::to_value(&y)
+                .map_err(|e| PreflightError::Render(format!("templates/{}: {e}", f.file)))?;
             let kind = obj["kind"].as_str().unwrap_or_default().to_string();
             if kind.is_empty() {
                 return Err(PreflightError::Render(format!(
@@ -234,11 +242,17 @@ pub fn requirements(
                 )));
             }
             let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
-            let mut name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let mut name = obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if name.is_empty() && f.pipe {
                 // KUDO names a pipe task's pod itself, after where it runs in the plan.
-                name = format!("{}.deploy.{}.{}.{}", target.instance, f.phase, f.step, f.task)
-                    .to_lowercase();
+                name = format!(
+                    "{}.deploy.{}.{}.{}",
+                    target.instance, f.phase, f.step, f.task
+                )
+                .to_lowercase();
             }
             let namespace = if cluster_scoped(&kind) {
                 None
@@ -308,7 +322,10 @@ fn str_map(v: &Json) -> BTreeMap<String, String> {
         .map(|m| {
             m.iter()
                 .map(|(k, v)| {
-                    let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                    let s = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
                     (k.clone(), s)
                 })
                 .collect()
@@ -377,14 +394,21 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
     for (list, init) in [("initContainers", true), ("containers", false)] {
         for c in pod_spec[list].as_array().into_iter().flatten() {
             let r = &c["resources"];
-            let cpu_r = r["requests"]["cpu"].as_str().map(str::to_string).or(scalar_text(&r["requests"]["cpu"]));
+            let cpu_r = r["requests"]["cpu"]
+                .as_str()
+                .map(str::to_string)
+                .or(scalar_text(&r["requests"]["cpu"]));
             let mem_r = scalar_text(&r["requests"]["memory"]);
             let cpu_l = scalar_text(&r["limits"]["cpu"]);
             let mem_l = scalar_text(&r["limits"]["memory"]);
             let name = c["name"].as_str().unwrap_or_default().to_string();
             let mut parse = |what: &str, q: &Option<String>, cpu: bool| -> i64 {
                 let Some(q) = q else { return 0 };
-                let v = if cpu { quantity::cpu_milli(q) } else { quantity::bytes(q) };
+                let v = if cpu {
+                    quantity::cpu_milli(q)
+                } else {
+                    quantity::bytes(q)
+                };
                 v.unwrap_or_else(|| {
                     req.undetermined.push(format!(
                         "{what} {q:?} of container {name} in {} {} is not a quantity; counted as 0",
@@ -405,8 +429,8 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
             if init {
                 init_max = init_max.max(requests);
             } else {
-                sum = sum.add(requests);
-                lim = lim.add(limits);
+                sum = sum.plus(requests);
+                lim = lim.plus(limits);
             }
             let set = [
                 cpu_r.is_some() || cpu_l.is_some(),
@@ -437,7 +461,8 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
                 .unwrap_or_default()
         })
         .collect();
-    let anti_affinity = affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    let anti_affinity = affinity["podAntiAffinity"]
+        ["requiredDuringSchedulingIgnoredDuringExecution"]
         .as_array()
         .into_iter()
         .flatten()
@@ -459,7 +484,11 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
         .collect();
     let mut claims = Vec::new();
     if o.kind == "StatefulSet" {
-        for t in spec["volumeClaimTemplates"].as_array().into_iter().flatten() {
+        for t in spec["volumeClaimTemplates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let tname = t["metadata"]["name"].as_str().unwrap_or_default();
             claims.push(claim(tname, Some(&o.name), &t["spec"], &o.template, req));
         }
@@ -474,7 +503,10 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
         pod_requests: sum.max(init_max),
         pod_limits: lim,
         node_selector: str_map(&pod_spec["nodeSelector"]),
-        tolerations: pod_spec["tolerations"].as_array().cloned().unwrap_or_default(),
+        tolerations: pod_spec["tolerations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
         node_affinity,
         anti_affinity,
         spread,
@@ -484,7 +516,13 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
     });
 }
 
-fn claim(name: &str, workload: Option<&str>, spec: &Json, template: &str, req: &mut Requirements) -> Claim {
+fn claim(
+    name: &str,
+    workload: Option<&str>,
+    spec: &Json,
+    template: &str,
+    req: &mut Requirements,
+) -> Claim {
     let size = scalar_text(&spec["resources"]["requests"]["storage"]).unwrap_or_default();
     let size_bytes = quantity::bytes(&size);
     if size_bytes.is_none() {
@@ -532,17 +570,37 @@ mod tests {
             assert_eq!(all.len(), pkg.templates.len());
             let req = requirements(&pkg, &params, &target())
                 .unwrap_or_else(|e| panic!("{}: {e}", pkg.name));
-            assert!(!req.objects.is_empty(), "{}: the deploy plan creates nothing", pkg.name);
+            assert!(
+                !req.objects.is_empty(),
+                "{}: the deploy plan creates nothing",
+                pkg.name
+            );
             assert!(!req.workloads.is_empty(), "{}: no workload found", pkg.name);
             for o in &req.objects {
-                assert!(!o.name.is_empty(), "{}: {} in {} has no name", pkg.name, o.kind, o.template);
+                assert!(
+                    !o.name.is_empty(),
+                    "{}: {} in {} has no name",
+                    pkg.name,
+                    o.kind,
+                    o.template
+                );
             }
             names.push(pkg.name);
         }
         names.sort();
         assert_eq!(
             names,
-            ["cassandra", "elastic", "first-operator", "flink", "kafka", "mysql", "rabbitmq", "redis", "zookeeper"]
+            [
+                "cassandra",
+                "elastic",
+                "first-operator",
+                "flink",
+                "kafka",
+                "mysql",
+                "rabbitmq",
+                "redis",
+                "zookeeper"
+            ]
         );
     }
 
@@ -551,7 +609,11 @@ mod tests {
         let pkg = Package::load_path(&operators_dir().join("cassandra")).unwrap();
         let params = Params::resolve(&pkg, &ParamInputs::default()).unwrap();
         let req = requirements(&pkg, &params, &target()).unwrap();
-        let sts = req.workloads.iter().find(|w| w.kind == "StatefulSet").unwrap();
+        let sts = req
+            .workloads
+            .iter()
+            .find(|w| w.kind == "StatefulSet")
+            .unwrap();
         assert_eq!(sts.name, "inst-node");
         assert_eq!(sts.replicas, Some(3));
         assert_eq!(sts.pod_requests.cpu_milli, 1000);
@@ -562,14 +624,31 @@ mod tests {
         assert!(req.kinds.contains("apps/v1 StatefulSet"));
         assert!(req.namespaces.contains("ns"));
         // Toggle tasks whose parameter is false create nothing.
-        assert!(req.skipped_tasks.iter().any(|t| t.contains("BACKUP_RESTORE_ENABLED")), "{:?}", req.skipped_tasks);
+        assert!(
+            req.skipped_tasks
+                .iter()
+                .any(|t| t.contains("BACKUP_RESTORE_ENABLED")),
+            "{:?}",
+            req.skipped_tasks
+        );
         // With a topology, one StatefulSet per datacenter.
         let mut i = ParamInputs::default();
         i.cli.push("NODE_TOPOLOGY=[{datacenter: dc1, nodes: 2, rackLabelKey: rack, racks: [{rack: r1, rackLabelValue: a}]}, {datacenter: dc2, nodes: 4, rackLabelKey: rack, racks: []}]".into());
         let params = Params::resolve(&pkg, &i).unwrap();
         let req = requirements(&pkg, &params, &target()).unwrap();
-        let r: Vec<(String, Option<i64>)> = req.workloads.iter().filter(|w| w.kind == "StatefulSet").map(|w| (w.name.clone(), w.replicas)).collect();
-        assert_eq!(r, vec![("inst-dc1-node".to_string(), Some(2)), ("inst-dc2-node".to_string(), Some(4))]);
+        let r: Vec<(String, Option<i64>)> = req
+            .workloads
+            .iter()
+            .filter(|w| w.kind == "StatefulSet")
+            .map(|w| (w.name.clone(), w.replicas))
+            .collect();
+        assert_eq!(
+            r,
+            vec![
+                ("inst-dc1-node".to_string(), Some(2)),
+                ("inst-dc2-node".to_string(), Some(4))
+            ]
+        );
     }
 
     #[test]
@@ -580,7 +659,11 @@ mod tests {
         i.cli.push("USE_AUTO_TLS_CERTIFICATE=true".into());
         let params = Params::resolve(&pkg, &i).unwrap();
         let req = requirements(&pkg, &params, &target()).unwrap();
-        assert!(req.undetermined.iter().any(|u| u.contains(".Pipes.")), "{:?}", req.undetermined);
+        assert!(
+            req.undetermined.iter().any(|u| u.contains(".Pipes.")),
+            "{:?}",
+            req.undetermined
+        );
     }
 
     #[test]

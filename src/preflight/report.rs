@@ -58,7 +58,14 @@ pub struct Report {
 /// Names of parameters whose values are not printed.
 pub fn looks_secret(name: &str) -> bool {
     const WORDS: [&str; 9] = [
-        "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "KEY", "APIKEY", "CREDENTIAL",
+        "PASSWORD",
+        "PASSWD",
+        "PASSPHRASE",
+        "SECRET",
+        "TOKEN",
+        "KEY",
+        "APIKEY",
+        "CREDENTIAL",
         "CREDENTIALS",
     ];
     let upper = name.to_uppercase();
@@ -196,14 +203,24 @@ impl Report {
         let _ = writeln!(s, "  namespaces: {}", ns.join(", "));
         let _ = writeln!(s, "\nchecks:");
         for c in &self.checks {
-            let _ = writeln!(s, "  {:<4}  {:<18}  {}", c.status.as_str().to_uppercase(), c.id, c.reason);
+            let _ = writeln!(
+                s,
+                "  {:<4}  {:<18}  {}",
+                c.status.as_str().to_uppercase(),
+                c.id,
+                c.reason
+            );
             let show_details = verbose || c.status != Status::Pass;
             if show_details {
                 for d in c.details.iter().take(if verbose { usize::MAX } else { 12 }) {
                     let _ = writeln!(s, "          - {d}");
                 }
                 if !verbose && c.details.len() > 12 {
-                    let _ = writeln!(s, "          ... {} more (-v shows all)", c.details.len() - 12);
+                    let _ = writeln!(
+                        s,
+                        "          ... {} more (-v shows all)",
+                        c.details.len() - 12
+                    );
                 }
             }
             if let Some(f) = &c.fix {

@@ -121,7 +121,9 @@ async fn a_cluster_with_room_passes_every_check() {
     let nodes: Vec<&str> = r.placement.placed.iter().map(|p| p.node.as_str()).collect();
     // node-1 runs the KUDO manager and node-2 a 9.5 GiB pod: the emptiest node goes first.
     assert_eq!(nodes, ["node-3", "node-1", "node-2"]);
-    assert!(check(&r, "storage.class").reason.contains("default: standard"));
+    assert!(check(&r, "storage.class")
+        .reason
+        .contains("default: standard"));
     assert!(check(&r, "kudo.manager").reason.contains("v0.17.4"));
     assert_eq!(r.schema, "kudo-diag.preflight/v1");
 }
@@ -131,7 +133,14 @@ async fn a_node_too_small_names_the_replica_that_does_not_fit() {
     // 8 GiB per node with one node per replica: node-2 has only 6.5 GiB left.
     let r = preflight(
         cluster(),
-        opts(&cassandra(), &["NODE_ANTI_AFFINITY=true", "NODE_MEM_MIB=8192", "NODE_MEM_LIMIT_MIB=8192"]),
+        opts(
+            &cassandra(),
+            &[
+                "NODE_ANTI_AFFINITY=true",
+                "NODE_MEM_MIB=8192",
+                "NODE_MEM_LIMIT_MIB=8192",
+            ],
+        ),
     )
     .await
     .unwrap();
@@ -159,7 +168,9 @@ async fn kinds_the_cluster_no_longer_serves_fail_the_install() {
         "the cluster (v1.32.4) does not serve policy/v1beta1 PodDisruptionBudget: applying them fails"
     );
     // A request above its limit is refused by the API server too.
-    let r = preflight(cluster(), opts(&cassandra(), &["NODE_MEM_MIB=8192"])).await.unwrap();
+    let r = preflight(cluster(), opts(&cassandra(), &["NODE_MEM_MIB=8192"]))
+        .await
+        .unwrap();
     let c = check(&r, "package.resources");
     assert_eq!(c.status, Status::Fail);
     assert_eq!(
@@ -170,14 +181,31 @@ async fn kinds_the_cluster_no_longer_serves_fail_the_install() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_storage_class_fails_and_names_the_classes_there() {
-    let r = preflight(cluster(), opts(&cassandra(), &["NODE_STORAGE_CLASS=fast-ssd"]))
-        .await
-        .unwrap();
+    let r = preflight(
+        cluster(),
+        opts(&cassandra(), &["NODE_STORAGE_CLASS=fast-ssd"]),
+    )
+    .await
+    .unwrap();
     let c = check(&r, "storage.class");
     assert_eq!(c.status, Status::Fail);
-    assert_eq!(c.reason, "storage class fast-ssd does not exist (the cluster has: standard)");
-    assert!(c.fix.as_deref().unwrap().starts_with("set -p NODE_STORAGE_CLASS=CLASS"), "{:?}", c.fix);
-    assert!(c.details[0].starts_with("fast-ssd: 60 GiB in 3 x 20Gi"), "{:?}", c.details);
+    assert_eq!(
+        c.reason,
+        "storage class fast-ssd does not exist (the cluster has: standard)"
+    );
+    assert!(
+        c.fix
+            .as_deref()
+            .unwrap()
+            .starts_with("set -p NODE_STORAGE_CLASS=CLASS"),
+        "{:?}",
+        c.fix
+    );
+    assert!(
+        c.details[0].starts_with("fast-ssd: 60 GiB in 3 x 20Gi"),
+        "{:?}",
+        c.details
+    );
 
     // No default class at all, and the claims use the default.
     let mut s = cluster();
@@ -185,7 +213,12 @@ async fn a_missing_storage_class_fails_and_names_the_classes_there() {
     let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
     let c = check(&r, "storage.class");
     assert_eq!(c.status, Status::Fail);
-    assert!(c.reason.contains("the default storage class, and the cluster has none"), "{}", c.reason);
+    assert!(
+        c.reason
+            .contains("the default storage class, and the cluster has none"),
+        "{}",
+        c.reason
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,7 +260,12 @@ async fn rbac_denied_fails_the_install() {
     let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
     let c = check(&r, "rbac");
     assert_eq!(c.status, Status::Fail, "{}", r.to_text(true));
-    assert!(c.reason.contains("you may not create instances.kudo.dev in prod"), "{}", c.reason);
+    assert!(
+        c.reason
+            .contains("you may not create instances.kudo.dev in prod"),
+        "{}",
+        c.reason
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,13 +300,21 @@ async fn a_restricted_namespace_refuses_privileged_pods() {
             "Deployment host-agent-instance-agent: container agent is privileged"
         ]
     );
-    assert!(c.reason.contains("enforces Pod Security \"baseline\""), "{}", c.reason);
+    assert!(
+        c.reason.contains("enforces Pod Security \"baseline\""),
+        "{}",
+        c.reason
+    );
 
     // Cassandra adds IPC_LOCK and SYS_RESOURCE, which baseline does not allow either.
     let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
     let c = check(&r, "pod-security");
     assert_eq!(c.status, Status::Fail);
-    assert!(c.details[0].contains("adds capabilities IPC_LOCK, SYS_RESOURCE"), "{:?}", c.details);
+    assert!(
+        c.details[0].contains("adds capabilities IPC_LOCK, SYS_RESOURCE"),
+        "{:?}",
+        c.details
+    );
 }
 
 /// The first-operator package as an Operator and OperatorVersion in the cluster.
@@ -297,12 +343,18 @@ async fn an_installed_operator_is_read_from_its_operator_version() {
     let mut o = opts("first-operator", &["replicas=4"]);
     o.instance = None;
     let r = preflight(s, o).await.unwrap();
-    assert_eq!(r.operator.source, "operatorversion prod/first-operator-0.2.0");
+    assert_eq!(
+        r.operator.source,
+        "operatorversion prod/first-operator-0.2.0"
+    );
     assert_eq!(r.requirements.workloads[0].replicas, Some(4));
     // The Operator asks for KUDO 0.20.0; the manager is 0.17.4.
     let v = check(&r, "kudo.version");
     assert_eq!(v.status, Status::Fail);
-    assert_eq!(v.reason, "KUDO v0.17.4 is installed but the package needs 0.20.0 or newer");
+    assert_eq!(
+        v.reason,
+        "KUDO v0.17.4 is installed but the package needs 0.20.0 or newer"
+    );
 
     let mut o = opts("no-such-operator", &[]);
     o.instance = None;
@@ -316,18 +368,40 @@ async fn an_existing_instance_keeps_its_immutable_parameters() {
     s.objects.push(json!({"apiVersion": "kudo.dev/v1beta1", "kind": "Instance",
         "metadata": {"name": "cassandra", "namespace": "prod"},
         "spec": {"operatorVersion": {"name": "cassandra-1.0.3"}, "parameters": {"NUM_TOKENS": "16", "NODE_COUNT": "3"}}}));
-    let e = preflight(s.clone(), opts(&cassandra(), &["NUM_TOKENS=256", "NODE_CONT=4"]))
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = preflight(
+        s.clone(),
+        opts(&cassandra(), &["NUM_TOKENS=256", "NODE_CONT=4"]),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(e.starts_with("2 problems with the parameters:"), "{e}");
-    assert!(e.contains("unknown parameter NODE_CONT (did you mean NODE_COUNT?)"), "{e}");
-    assert!(e.contains("parameter NUM_TOKENS is immutable and instance cassandra has \"16\", not \"256\""), "{e}");
-    let r = preflight(s, opts(&cassandra(), &["NODE_COUNT=3"])).await.unwrap();
+    assert!(
+        e.contains("unknown parameter NODE_CONT (did you mean NODE_COUNT?)"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "parameter NUM_TOKENS is immutable and instance cassandra has \"16\", not \"256\""
+        ),
+        "{e}"
+    );
+    let r = preflight(s, opts(&cassandra(), &["NODE_COUNT=3"]))
+        .await
+        .unwrap();
     let c = check(&r, "kudo.instance");
     assert_eq!(c.status, Status::Warn);
-    assert!(c.reason.starts_with("instance cassandra already exists in prod (operator version cassandra-1.0.3)"), "{}", c.reason);
-    assert!(r.parameters.iter().any(|p| p.name == "NUM_TOKENS" && p.value.as_deref() == Some("16")));
+    assert!(
+        c.reason.starts_with(
+            "instance cassandra already exists in prod (operator version cassandra-1.0.3)"
+        ),
+        "{}",
+        c.reason
+    );
+    assert!(r
+        .parameters
+        .iter()
+        .any(|p| p.name == "NUM_TOKENS" && p.value.as_deref() == Some("16")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,25 +428,50 @@ async fn the_binary_prints_json_and_exits_with_the_documented_codes() {
         v
     };
     // All pass: 0, JSON with the schema.
-    let out = run(base(&["-n", "prod", "-p", "NODE_ANTI_AFFINITY=true", "--format", "json"])).await.unwrap();
+    let out = run(base(&[
+        "-n",
+        "prod",
+        "-p",
+        "NODE_ANTI_AFFINITY=true",
+        "--format",
+        "json",
+    ]))
+    .await
+    .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
     let j: Value = serde_json::from_str(&support::stdout(&out)).unwrap();
     assert_eq!(j["schema"], "kudo-diag.preflight/v1");
     assert_eq!(j["summary"]["fail"], 0);
     assert_eq!(j["checks"][0]["id"], "package.render");
     // A failure: 5.
-    let out = run(base(&["-n", "prod", "-p", "NODE_MEM_MIB=20000"])).await.unwrap();
+    let out = run(base(&["-n", "prod", "-p", "NODE_MEM_MIB=20000"]))
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", support::stdout(&out));
     assert!(support::stdout(&out).contains("FAIL  capacity.placement"));
     // A warning only (an existing namespace missing): 4.
     let out = run(base(&["-n", "staging"])).await.unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", support::stdout(&out));
-    assert!(support::stdout(&out).contains("fix: create it first: kubectl create namespace staging"));
+    assert!(
+        support::stdout(&out).contains("fix: create it first: kubectl create namespace staging")
+    );
     // Bad parameters: 1, every problem on stderr.
-    let out = run(base(&["-n", "prod", "-p", "NODE_COUNT=three", "-p", "NOPE=1"])).await.unwrap();
+    let out = run(base(&[
+        "-n",
+        "prod",
+        "-p",
+        "NODE_COUNT=three",
+        "-p",
+        "NOPE=1",
+    ]))
+    .await
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = support::stderr(&out);
-    assert!(err.contains("NODE_COUNT is of type integer but \"three\" is not a whole number"), "{err}");
+    assert!(
+        err.contains("NODE_COUNT is of type integer but \"three\" is not a whole number"),
+        "{err}"
+    );
     assert!(err.contains("unknown parameter NOPE"), "{err}");
     sim.shutdown().await;
 }
