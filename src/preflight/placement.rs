@@ -9,7 +9,7 @@
 //!
 //! Topology spread constraints are reported as requirements but not simulated.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -150,12 +150,7 @@ fn taint_text(t: &Json) -> String {
 }
 
 /// The first filter a node fails for a pod of `w`, or `None` when the pod fits.
-fn reject(
-    w: &Workload,
-    n: &NodeState,
-    placed_on: &[(String, BTreeMap<String, String>)],
-    all: &[NodeState],
-) -> Option<Reject> {
+fn reject(w: &Workload, n: &NodeState, blocked: &[BTreeSet<String>]) -> Option<Reject> {
     if !n.ready {
         return Some(Reject::Other("not ready".into()));
     }
@@ -164,9 +159,7 @@ fn reject(
     }
     for (k, v) in &w.node_selector {
         if n.labels.get(k) != Some(v) {
-            return Some(Reject::Other(format!(
-                "does not have label {k}={v} (nodeSelector)"
-            )));
+            return Some(Reject::Other(format!("no label {k}={v} (nodeSelector)")));
         }
     }
     if !w.node_affinity.is_empty()
@@ -176,46 +169,31 @@ fn reject(
             .any(|term| term.iter().all(|e| expression_matches(e, &n.labels)))
     {
         return Some(Reject::Other(
-            "does not match the required node affinity".into(),
+            "not matching the required node affinity".into(),
         ));
     }
     for t in &n.taints {
         let eff = t["effect"].as_str().unwrap_or_default();
         if (eff == "NoSchedule" || eff == "NoExecute") && !tolerates(&w.tolerations, t) {
             return Some(Reject::Other(format!(
-                "has taint {} the pods do not tolerate",
+                "taint {} not tolerated",
                 taint_text(t)
             )));
         }
     }
-    for term in &w.anti_affinity {
+    for (term, blocked) in w.anti_affinity.iter().zip(blocked) {
         let Some(domain) = n.topology_value(&term.topology_key) else {
             continue;
         };
-        let same_domain = |node: &str| {
-            all.iter()
-                .find(|x| x.name == node)
-                .and_then(|x| x.topology_value(&term.topology_key))
-                .as_deref()
-                == Some(domain.as_str())
-        };
-        let clash_new = placed_on
-            .iter()
-            .any(|(node, labels)| same_domain(node) && selector_matches(&term.selector, labels));
-        let clash_old = all.iter().filter(|x| same_domain(&x.name)).any(|x| {
-            x.pod_labels
-                .iter()
-                .any(|l| selector_matches(&term.selector, l))
-        });
-        if clash_new || clash_old {
+        if blocked.contains(&domain) {
             return Some(Reject::Other(format!(
-                "already runs a pod its required anti-affinity excludes ({} {domain})",
+                "a pod the required anti-affinity on {} excludes is there",
                 term.topology_key
             )));
         }
     }
     if n.max_pods > 0 && n.pods >= n.max_pods {
-        return Some(Reject::Other(format!("is full ({} pods)", n.max_pods)));
+        return Some(Reject::Other(format!("full ({} pods)", n.max_pods)));
     }
     let free = n.free();
     let need = w.pod_requests;
@@ -235,10 +213,35 @@ enum Reject {
 pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
     nodes.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = Placement::default();
-    // (node, labels) of replicas placed so far.
-    let mut placed_on: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    // (node index, labels) of replicas placed so far.
+    let mut placed_on: Vec<(usize, &BTreeMap<String, String>)> = Vec::new();
     for w in workloads {
         let Some(n) = w.replicas else { continue };
+        // Per anti-affinity term, the topology domains where a pod it excludes already runs:
+        // computed once from the pods that were there, then grown as replicas are placed, so
+        // a replica costs O(nodes + placed) and not O(nodes x pods).
+        let mut blocked: Vec<BTreeSet<String>> = w
+            .anti_affinity
+            .iter()
+            .map(|t| {
+                nodes
+                    .iter()
+                    .filter(|x| {
+                        x.pod_labels
+                            .iter()
+                            .any(|l| selector_matches(&t.selector, l))
+                    })
+                    .filter_map(|x| x.topology_value(&t.topology_key))
+                    .collect()
+            })
+            .collect();
+        for (t, b) in w.anti_affinity.iter().zip(blocked.iter_mut()) {
+            for (idx, labels) in &placed_on {
+                if selector_matches(&t.selector, labels) {
+                    b.extend(nodes[*idx].topology_value(&t.topology_key));
+                }
+            }
+        }
         for i in 0..n.max(0) {
             let pod = match w.kind.as_str() {
                 "Pod" => w.name.clone(),
@@ -248,7 +251,7 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
             let mut best: Option<(f64, usize)> = None;
             let mut reasons: Vec<(String, Reject)> = Vec::new();
             for (idx, node) in nodes.iter().enumerate() {
-                match reject(w, node, &placed_on, &nodes) {
+                match reject(w, node, &blocked) {
                     Some(r) => reasons.push((node.name.clone(), r)),
                     None => {
                         let after = node.free();
@@ -271,7 +274,12 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
                     let node = &mut nodes[idx];
                     node.used = node.used.plus(w.pod_requests);
                     node.pods += 1;
-                    placed_on.push((node.name.clone(), w.labels.clone()));
+                    placed_on.push((idx, &w.labels));
+                    for (t, b) in w.anti_affinity.iter().zip(blocked.iter_mut()) {
+                        if selector_matches(&t.selector, &w.labels) {
+                            b.extend(node.topology_value(&t.topology_key));
+                        }
+                    }
                     out.placed.push(Placed {
                         pod,
                         workload: label,
@@ -356,10 +364,27 @@ fn explain(
         }
         parts.push(s);
     }
+    // Nodes that fail the same way are named together, so a large cluster stays readable.
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
     for (name, r) in reasons {
         if let Reject::Other(why) = r {
-            parts.push(format!("{name} {why}"));
+            match by_reason.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                Some((_, names)) => names.push(name),
+                None => by_reason.push((why, vec![name])),
+            }
         }
+    }
+    for (why, names) in by_reason {
+        let shown = if names.len() > 3 {
+            format!(
+                "{} and {} more nodes",
+                names[..3].join(", "),
+                names.len() - 3
+            )
+        } else {
+            names.join(", ")
+        };
+        parts.push(format!("{shown}: {why}"));
     }
     format!(
         "replica {} of {} of {} {} cannot be placed: {}",
@@ -481,8 +506,11 @@ mod tests {
             vec![tainted.clone(), cordoned],
         );
         let r = &p.unplaced[0].reason;
-        assert!(r.contains("a has taint dedicated=infra:NoSchedule"), "{r}");
-        assert!(r.contains("b cordoned"), "{r}");
+        assert!(
+            r.contains("a: taint dedicated=infra:NoSchedule not tolerated"),
+            "{r}"
+        );
+        assert!(r.contains("b: cordoned"), "{r}");
         let mut w = sts("x", 1, 100, 1, false);
         w.tolerations = vec![json!({"key": "dedicated", "operator": "Exists"})];
         assert_eq!(place(&[w], vec![tainted.clone()]).placed.len(), 1);
@@ -490,7 +518,35 @@ mod tests {
         w.node_selector.insert("disk".into(), "ssd".into());
         w.tolerations = vec![json!({"operator": "Exists"})];
         let r = &place(&[w], vec![tainted]).unplaced[0].reason;
-        assert!(r.contains("does not have label disk=ssd"), "{r}");
+        assert!(r.contains("a: no label disk=ssd"), "{r}");
+    }
+
+    #[test]
+    fn large_clusters_place_quickly_and_group_reasons() {
+        // 400 nodes with 10 pods each already, 480 replicas with anti-affinity on hostname:
+        // 400 placed, 80 left, each reason naming 3 nodes and a count. (1000 nodes and 1200
+        // replicas took 1.4 s in a debug build.)
+        let nodes: Vec<NodeState> = (0..400)
+            .map(|i| {
+                let mut n = node(&format!("n{i:04}"), 16000, 64);
+                n.pod_labels = (0..10)
+                    .map(|j| BTreeMap::from([("app".to_string(), format!("other-{j}"))]))
+                    .collect();
+                n.pods = 10;
+                n
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let p = place(&[sts("big", 480, 100, 1, true)], nodes);
+        let took = start.elapsed();
+        assert_eq!(p.placed.len(), 400);
+        assert_eq!(p.unplaced.len(), 80);
+        assert!(
+            p.unplaced[0].reason.ends_with("n0000, n0001, n0002 and 397 more nodes: a pod the required anti-affinity on kubernetes.io/hostname excludes is there"),
+            "{}",
+            p.unplaced[0].reason
+        );
+        assert!(took < std::time::Duration::from_secs(20), "{took:?}");
     }
 
     #[test]

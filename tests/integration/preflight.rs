@@ -148,7 +148,7 @@ async fn a_node_too_small_names_the_replica_that_does_not_fit() {
     assert_eq!(cap.status, Status::Fail, "{}", r.to_text(true));
     assert_eq!(
         r.placement.unplaced[0].reason,
-        "cassandra-node-2: replica 3 of 3 of StatefulSet cassandra-node cannot be placed: no node with 8 GiB free memory; largest free memory is 6.5 GiB on node-2; node-1 already runs a pod its required anti-affinity excludes (kubernetes.io/hostname node-1); node-3 already runs a pod its required anti-affinity excludes (kubernetes.io/hostname node-3)"
+        "cassandra-node-2: replica 3 of 3 of StatefulSet cassandra-node cannot be placed: no node with 8 GiB free memory; largest free memory is 6.5 GiB on node-2; node-1, node-3: a pod the required anti-affinity on kubernetes.io/hostname excludes is there"
     );
     assert_eq!(cap.reason, "1 of 3 pods cannot be placed: cassandra-node-2");
     assert_eq!(r.exit_code(), 5);
