@@ -30,6 +30,9 @@ pub struct Args {
     /// With an installed operator's name: which operator version (default: the newest).
     #[arg(long, value_name = "VERSION")]
     pub operator_version: Option<String>,
+    /// Check only the package and parameters (render, requests vs limits), without a cluster.
+    #[arg(long)]
+    pub no_cluster: bool,
     /// Output format: text for people, json (schema kudo-diag.preflight/v1, docs/preflight.md).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -42,16 +45,23 @@ pub enum Format {
 }
 
 pub async fn exec(args: Args, g: &Global) -> crate::Result<u8> {
-    let (client, default_ns) = connect(g).await?;
-    let opts = Options {
+    let mut opts = Options {
         operator: args.operator,
         operator_version: args.operator_version,
-        namespace: g.namespace.clone().unwrap_or(default_ns),
+        namespace: g.namespace.clone().unwrap_or_else(|| "default".into()),
         instance: args.instance,
         params: args.params,
         params_file: args.params_file,
     };
-    let report = preflight::run(client, &opts).await?;
+    let report = if args.no_cluster {
+        preflight::run_offline(&opts)?
+    } else {
+        let (client, default_ns) = connect(g).await?;
+        if g.namespace.is_none() {
+            opts.namespace = default_ns;
+        }
+        preflight::run(client, &opts).await?
+    };
     match args.format {
         Format::Text => print!("{}", report.to_text(g.verbose > 0)),
         Format::Json => println!("{}", report.to_json()),

@@ -164,7 +164,7 @@ pub fn run_all(
     facts: &ClusterFacts,
     ctx: &Context,
 ) -> (Vec<Check>, Placement) {
-    let mut checks = vec![render_check(req), resources_valid(req)];
+    let mut checks = package_checks(req);
     checks.push(kubernetes_version(pkg, facts));
     checks.push(api_versions(req, facts));
     checks.push(kudo_crds(facts));
@@ -182,6 +182,11 @@ pub fn run_all(
     checks.push(rbac(facts));
     checks.push(pod_security(req, facts, ctx));
     (checks, placement)
+}
+
+/// The checks that need no cluster.
+pub fn package_checks(req: &Requirements) -> Vec<Check> {
+    vec![render_check(req), resources_valid(req)]
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

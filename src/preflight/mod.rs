@@ -106,6 +106,60 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
         instance: instance.clone(),
     };
     let (checks, placement) = checks::run_all(&pkg, &req, &facts, &ctx);
+    Ok(build_report(
+        &pkg, &params, opts, instance, req, placement, checks,
+    ))
+}
+
+/// Only what needs no cluster: parameters, rendering, and the package's own checks
+/// (`--no-cluster`, for operator developers and airgapped machines).
+pub fn run_offline(opts: &Options) -> Result<Report, PreflightError> {
+    let path = std::path::Path::new(&opts.operator);
+    if !path.exists() {
+        return Err(PreflightError::Package(format!(
+            "{} is not a package folder or .tgz; without a cluster, give a path to a KUDO package",
+            opts.operator
+        )));
+    }
+    let pkg = Package::load_path(path)?;
+    let instance = opts
+        .instance
+        .clone()
+        .unwrap_or_else(|| format!("{}-instance", pkg.name));
+    let mut input = ParamInputs {
+        cli: opts.params.clone(),
+        ..Default::default()
+    };
+    if let Some(f) = &opts.params_file {
+        input.file = read_params_file(f)?;
+    }
+    let params = Params::resolve(&pkg, &input).map_err(PreflightError::Params)?;
+    let target = render::Target {
+        instance: instance.clone(),
+        namespace: opts.namespace.clone(),
+    };
+    let req = render::requirements(&pkg, &params, &target)?;
+    let checks = checks::package_checks(&req);
+    Ok(build_report(
+        &pkg,
+        &params,
+        opts,
+        instance,
+        req,
+        placement::Placement::default(),
+        checks,
+    ))
+}
+
+fn build_report(
+    pkg: &Package,
+    params: &Params,
+    opts: &Options,
+    instance: String,
+    req: render::Requirements,
+    placement: placement::Placement,
+    checks: Vec<checks::Check>,
+) -> Report {
     let parameters = params
         .values
         .iter()
@@ -126,7 +180,7 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
         })
         .collect();
     let summary = Report::summarize(&checks);
-    Ok(Report {
+    Report {
         schema: report::SCHEMA,
         operator: OperatorInfo {
             name: pkg.name.clone(),
@@ -143,7 +197,7 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
         placement,
         checks,
         summary,
-    })
+    }
 }
 
 fn read_params_file(

@@ -142,16 +142,23 @@ impl Report {
                 .replicas
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "?".into());
+            let limits = if w.containers.iter().any(|c| !c.init && c.limits.is_some()) {
+                format!(
+                    "limits {}, {}",
+                    fmt_cpu(w.pod_limits.cpu_milli),
+                    fmt_bytes(w.pod_limits.memory_bytes)
+                )
+            } else {
+                "no limits".to_string()
+            };
             let _ = writeln!(
                 s,
-                "  {} {} x{}: each pod requests {}, {} (limits {}, {})",
+                "  {} {} x{}: each pod requests {}, {} ({limits})",
                 w.kind,
                 w.name,
                 replicas,
                 fmt_cpu(w.pod_requests.cpu_milli),
                 fmt_bytes(w.pod_requests.memory_bytes),
-                fmt_cpu(w.pod_limits.cpu_milli),
-                fmt_bytes(w.pod_limits.memory_bytes)
             );
             for c in &w.claims {
                 let _ = writeln!(
