@@ -174,7 +174,7 @@ pub fn run_all(
     checks.push(kudo_version(pkg, manager_version.as_deref()));
     checks.push(instance_exists(facts, ctx));
     checks.push(namespace_exists(facts, ctx));
-    let (cap, placement) = capacity(req, facts);
+    let (cap, placement) = capacity(req, facts, ctx);
     checks.push(cap);
     checks.push(storage(pkg, req, facts));
     checks.push(quota(req, facts));
@@ -585,7 +585,7 @@ fn instance_exists(facts: &ClusterFacts, ctx: &Context) -> Check {
             Check::warn(
                 ID,
                 format!(
-                    "instance {} already exists in {} (operator version {ov}): installing under this name fails; the checks treated these parameters as an update of it, and its pods already count against capacity",
+                    "instance {} already exists in {} (operator version {ov}): installing under this name fails; the checks treated these parameters as an update of it (its own pods, labelled kudo.dev/instance, make room for their replacements)",
                     ctx.instance, ctx.namespace
                 ),
                 "choose another --instance name to install a second one, or update it: kubectl kudo update --instance NAME -p ...",
@@ -713,7 +713,7 @@ pub fn node_states(nodes: &[Json], pods: &[Json]) -> Vec<NodeState> {
     out
 }
 
-fn capacity(req: &Requirements, facts: &ClusterFacts) -> (Check, Placement) {
+fn capacity(req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> (Check, Placement) {
     const ID: &str = "capacity.placement";
     let nodes = match &facts.nodes {
         Ok(n) => n,
@@ -728,16 +728,22 @@ fn capacity(req: &Requirements, facts: &ClusterFacts) -> (Check, Placement) {
             )
         }
     };
-    let (pods, pods_note) = match &facts.pods {
-        Ok(p) => (p.as_slice(), None),
+    // An update replaces the instance's own pods: their requests and labels do not count.
+    let replaced = |p: &&Json| {
+        matches!(facts.instance, Ok(Some(_)))
+            && p["metadata"]["namespace"].as_str() == Some(ctx.namespace.as_str())
+            && p["metadata"]["labels"]["kudo.dev/instance"].as_str() == Some(ctx.instance.as_str())
+    };
+    let (pods, pods_note): (Vec<Json>, Option<String>) = match &facts.pods {
+        Ok(p) => (p.iter().filter(|p| !replaced(p)).cloned().collect(), None),
         Err(e) => (
-            &[][..],
+            Vec::new(),
             Some(format!(
                 "could not list pods ({e}): nodes were taken as empty"
             )),
         ),
     };
-    let states = node_states(nodes, pods);
+    let states = node_states(nodes, &pods);
     let placement = placement::place(&req.workloads, states.clone());
     let mut details: Vec<String> = placement
         .unplaced

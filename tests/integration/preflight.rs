@@ -385,6 +385,32 @@ async fn an_existing_instance_keeps_its_immutable_parameters() {
         ),
         "{e}"
     );
+    // Its three pods take 12 GiB on node-1 and node-3 each; an update replaces them, so an
+    // 8 GiB-per-node update still fits there.
+    for (i, node) in ["node-1", "node-3", "node-3"].iter().enumerate() {
+        s.objects.push(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("cassandra-node-{i}"), "namespace": "prod",
+                         "labels": {"kudo.dev/instance": "cassandra", "app": "cassandra"}},
+            "spec": {"nodeName": node, "containers": [{"name": "cassandra",
+                     "resources": {"requests": {"cpu": "1", "memory": "12Gi"}}}]},
+            "status": {"phase": "Running"}}));
+    }
+    let mem = ["NODE_MEM_MIB=8192", "NODE_MEM_LIMIT_MIB=8192"];
+    let r = preflight(s.clone(), opts(&cassandra(), &mem))
+        .await
+        .unwrap();
+    assert_eq!(
+        check(&r, "capacity.placement").status,
+        Status::Pass,
+        "{}",
+        r.to_text(true)
+    );
+    // Without the instance, those pods are someone else's and take the room.
+    let mut without = s.clone();
+    without.objects.retain(|o| o["kind"] != "Instance");
+    let r = preflight(without, opts(&cassandra(), &mem)).await.unwrap();
+    assert_eq!(check(&r, "capacity.placement").status, Status::Fail);
+
     let r = preflight(s, opts(&cassandra(), &["NODE_COUNT=3"]))
         .await
         .unwrap();
