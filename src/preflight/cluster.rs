@@ -317,7 +317,12 @@ pub async fn gather(
                 Err(e) => Err(e.clone()),
             }
         },
-        api.get(&instance_path),
+        async {
+            match &group_versions {
+                Ok(g) if !g.contains("kudo.dev/v1beta1") => Ok(None),
+                _ => api.get(&instance_path).await,
+            }
+        },
     );
     let mut crds = BTreeMap::new();
     for name in KUDO_CRDS {

@@ -66,14 +66,17 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
     if let Some(f) = &opts.params_file {
         input.file = read_params_file(f)?;
     }
-    let existing = api
-        .get(&format!(
+    let existing = if kudo_served(&api).await {
+        api.get(&format!(
             "/apis/kudo.dev/v1beta1/namespaces/{}/instances/{instance}",
             opts.namespace
         ))
         .await
         .ok()
-        .flatten();
+        .flatten()
+    } else {
+        None
+    };
     if let Some(i) = &existing {
         let values: BTreeMap<String, String> = i["spec"]["parameters"]
             .as_object()
@@ -200,6 +203,15 @@ fn build_report(
     }
 }
 
+/// Whether the server serves KUDO's API; reads under kudo.dev are skipped when not (a real
+/// API server answers them with a plain-text 404 that clients log as noise).
+async fn kudo_served(api: &ApiReader) -> bool {
+    api.group_versions()
+        .await
+        .map(|g| g.contains("kudo.dev/v1beta1"))
+        .unwrap_or(true)
+}
+
 fn read_params_file(
     path: &std::path::Path,
 ) -> Result<BTreeMap<String, serde_yaml::Value>, PreflightError> {
@@ -224,6 +236,12 @@ async fn load_package(api: &ApiReader, opts: &Options) -> Result<Package, Prefli
         return Package::load_path(path);
     }
     let ns = &opts.namespace;
+    if !kudo_served(api).await {
+        return Err(PreflightError::Package(format!(
+            "{:?} is not a package folder or .tgz, and this cluster has no KUDO (kudo.dev/v1beta1 is not served) to hold an operator of that name; give a path to a KUDO package",
+            opts.operator
+        )));
+    }
     let ovs = api
         .list(&format!(
             "/apis/kudo.dev/v1beta1/namespaces/{ns}/operatorversions"
