@@ -514,3 +514,35 @@ async fn the_binary_prints_json_and_exits_with_the_documented_codes() {
     assert!(err.contains("unknown parameter NOPE"), "{err}");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_and_limit_ranges_in_the_namespace_are_honoured() {
+    let mut s = cluster();
+    s.objects.push(json!({"apiVersion": "v1", "kind": "ResourceQuota",
+        "metadata": {"name": "team-quota", "namespace": "prod"},
+        "spec": {"hard": {"requests.memory": "16Gi", "requests.cpu": "10", "persistentvolumeclaims": "10"}},
+        "status": {"used": {"requests.memory": "6Gi", "requests.cpu": "1", "persistentvolumeclaims": "1"}}}));
+    s.objects
+        .push(json!({"apiVersion": "v1", "kind": "LimitRange",
+        "metadata": {"name": "limits", "namespace": "prod"},
+        "spec": {"limits": [{"type": "Container", "max": {"memory": "2Gi"}},
+                            {"type": "PersistentVolumeClaim", "max": {"storage": "10Gi"}}]}}));
+    let r = preflight(s, opts(&cassandra(), &[])).await.unwrap();
+    let q = check(&r, "quota");
+    assert_eq!(q.status, Status::Fail, "{}", r.to_text(true));
+    // 3 x 4 GiB for Cassandra; the init containers run before and do not add up.
+    assert_eq!(
+        q.reason,
+        "quota team-quota allows requests.memory 16 GiB but 6 GiB is used and the operator needs 12 GiB"
+    );
+    let l = check(&r, "limit-range");
+    assert_eq!(l.status, Status::Fail);
+    assert_eq!(
+        l.details,
+        [
+            "cassandra-node/cassandra: memory limit 4 GiB is over limits's max 2 GiB",
+            "cassandra-node/cassandra: memory request 4 GiB is over limits's max 2 GiB",
+            "claim var-lib-cassandra: 20 GiB is over limits's max 10 GiB",
+        ]
+    );
+}
