@@ -7,7 +7,9 @@
 //! already there and replicas placed before) and the node's pod limit. A replica no node can
 //! take is reported with every node's reason and the largest free room.
 //!
-//! Topology spread constraints are reported as requirements but not simulated.
+//! Hard topology spread constraints (`whenUnsatisfiable: DoNotSchedule`) are honoured over the
+//! domains of the nodes that match the pods' node selector and affinity; soft ones are only
+//! reported.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -150,7 +152,12 @@ fn taint_text(t: &Json) -> String {
 }
 
 /// The first filter a node fails for a pod of `w`, or `None` when the pod fits.
-fn reject(w: &Workload, n: &NodeState, blocked: &[BTreeSet<String>]) -> Option<Reject> {
+fn reject(
+    w: &Workload,
+    n: &NodeState,
+    blocked: &[BTreeSet<String>],
+    spread: &[Spread],
+) -> Option<Reject> {
     if !n.ready {
         return Some(Reject::Other("not ready".into()));
     }
@@ -192,6 +199,22 @@ fn reject(w: &Workload, n: &NodeState, blocked: &[BTreeSet<String>]) -> Option<R
             )));
         }
     }
+    for sp in spread {
+        let Some(domain) = n.topology_value(&sp.key) else {
+            return Some(Reject::Other(format!(
+                "no label {} (hard topology spread)",
+                sp.key
+            )));
+        };
+        let here = sp.counts.get(&domain).copied().unwrap_or(0);
+        let min = sp.counts.values().copied().min().unwrap_or(0);
+        if here + 1 - min > sp.max_skew {
+            return Some(Reject::Other(format!(
+                "one more pod there would exceed the max skew {} of the topology spread on {}",
+                sp.max_skew, sp.key
+            )));
+        }
+    }
     if n.max_pods > 0 && n.pods >= n.max_pods {
         return Some(Reject::Other(format!("full ({} pods)", n.max_pods)));
     }
@@ -201,6 +224,26 @@ fn reject(w: &Workload, n: &NodeState, blocked: &[BTreeSet<String>]) -> Option<R
         return Some(Reject::Room);
     }
     None
+}
+
+/// A hard topology spread constraint's running state: matching pods per domain.
+struct Spread {
+    key: String,
+    max_skew: i64,
+    selector: Json,
+    counts: BTreeMap<String, i64>,
+}
+
+/// Whether a node is one the workload's pods could go to by selector and affinity (the
+/// domains topology spread counts).
+fn matches_node(w: &Workload, n: &NodeState) -> bool {
+    w.node_selector
+        .iter()
+        .all(|(k, v)| n.labels.get(k) == Some(v))
+        && (w.node_affinity.is_empty()
+            || w.node_affinity
+                .iter()
+                .any(|term| term.iter().all(|e| expression_matches(e, &n.labels))))
 }
 
 enum Reject {
@@ -242,6 +285,40 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
                 }
             }
         }
+        let mut spread: Vec<Spread> = w
+            .spread
+            .iter()
+            .filter(|c| c.hard)
+            .map(|c| {
+                let mut counts = BTreeMap::new();
+                for node in nodes.iter().filter(|x| matches_node(w, x)) {
+                    let Some(d) = node.topology_value(&c.topology_key) else {
+                        continue;
+                    };
+                    let here = node
+                        .pod_labels
+                        .iter()
+                        .filter(|l| selector_matches(&c.selector, l))
+                        .count() as i64;
+                    *counts.entry(d).or_insert(0) += here;
+                }
+                for (idx, labels) in &placed_on {
+                    if selector_matches(&c.selector, labels) {
+                        if let Some(d) = nodes[*idx].topology_value(&c.topology_key) {
+                            if let Some(v) = counts.get_mut(&d) {
+                                *v += 1;
+                            }
+                        }
+                    }
+                }
+                Spread {
+                    key: c.topology_key.clone(),
+                    max_skew: c.max_skew.max(1),
+                    selector: c.selector.clone(),
+                    counts,
+                }
+            })
+            .collect();
         for i in 0..n.max(0) {
             let pod = match w.kind.as_str() {
                 "Pod" => w.name.clone(),
@@ -251,7 +328,7 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
             let mut best: Option<(f64, usize)> = None;
             let mut reasons: Vec<(String, Reject)> = Vec::new();
             for (idx, node) in nodes.iter().enumerate() {
-                match reject(w, node, &blocked) {
+                match reject(w, node, &blocked, &spread) {
                     Some(r) => reasons.push((node.name.clone(), r)),
                     None => {
                         let after = node.free();
@@ -278,6 +355,13 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
                     for (t, b) in w.anti_affinity.iter().zip(blocked.iter_mut()) {
                         if selector_matches(&t.selector, &w.labels) {
                             b.extend(node.topology_value(&t.topology_key));
+                        }
+                    }
+                    for sp in spread.iter_mut() {
+                        if selector_matches(&sp.selector, &w.labels) {
+                            if let Some(d) = node.topology_value(&sp.key) {
+                                *sp.counts.entry(d).or_insert(0) += 1;
+                            }
                         }
                     }
                     out.placed.push(Placed {
@@ -547,6 +631,40 @@ mod tests {
             p.unplaced[0].reason
         );
         assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    }
+
+    #[test]
+    fn hard_topology_spread_keeps_zones_within_the_max_skew() {
+        // Two zones; zone a has room for everything, zone b for one pod only. Without the
+        // constraint all four would fit; with max skew 1 zone a may hold one more than zone b,
+        // so the fourth cannot go anywhere.
+        let zone = |n: &mut NodeState, z: &str| {
+            n.labels
+                .insert("topology.kubernetes.io/zone".into(), z.into());
+        };
+        let mut a1 = node("a1", 16000, 64);
+        zone(&mut a1, "a");
+        let mut b1 = node("b1", 16000, 2);
+        zone(&mut b1, "b");
+        let mut w = sts("web", 4, 100, 2, false);
+        w.spread = vec![super::super::render::SpreadConstraint {
+            topology_key: "topology.kubernetes.io/zone".into(),
+            max_skew: 1,
+            hard: true,
+            selector: json!({"matchLabels": {"app": "web"}}),
+        }];
+        let p = place(&[w.clone()], vec![a1.clone(), b1.clone()]);
+        let on: Vec<&str> = p.placed.iter().map(|x| x.node.as_str()).collect();
+        assert_eq!(on, ["a1", "b1", "a1"], "{:?}", p.unplaced);
+        assert_eq!(p.unplaced.len(), 1);
+        assert!(
+            p.unplaced[0].reason.contains("a1: one more pod there would exceed the max skew 1 of the topology spread on topology.kubernetes.io/zone"),
+            "{}",
+            p.unplaced[0].reason
+        );
+        // Soft constraints do not block.
+        w.spread[0].hard = false;
+        assert_eq!(place(&[w], vec![a1, b1]).placed.len(), 4);
     }
 
     #[test]

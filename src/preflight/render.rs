@@ -90,6 +90,8 @@ pub struct SpreadConstraint {
     pub max_skew: i64,
     /// `whenUnsatisfiable: DoNotSchedule`.
     pub hard: bool,
+    #[serde(skip)]
+    pub selector: Json,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -478,8 +480,11 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
         .flatten()
         .map(|t| SpreadConstraint {
             topology_key: t["topologyKey"].as_str().unwrap_or_default().to_string(),
-            max_skew: t["maxSkew"].as_i64().unwrap_or(1),
+            max_skew: scalar_text(&t["maxSkew"])
+                .and_then(|m| m.trim().parse().ok())
+                .unwrap_or(1),
             hard: t["whenUnsatisfiable"].as_str() != Some("ScheduleAnyway"),
+            selector: t["labelSelector"].clone(),
         })
         .collect();
     let mut claims = Vec::new();
