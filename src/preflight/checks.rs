@@ -247,6 +247,27 @@ fn resources_valid(req: &Requirements) -> Check {
             }
         }
     }
+    let without: Vec<String> = req
+        .workloads
+        .iter()
+        .flat_map(|w| {
+            w.containers
+                .iter()
+                .filter(|c| !c.init && !(c.set[0] && c.set[1]))
+                .map(move |c| format!("{} {}/{}", w.kind, w.name, c.name))
+        })
+        .collect();
+    if problems.is_empty() && !without.is_empty() {
+        return Check::warn(
+            ID,
+            format!(
+                "{} without CPU or memory requests: the scheduler reserves nothing for them, so capacity is counted without them",
+                plural(without.len(), "container runs", "containers run")
+            ),
+            "nothing blocks the install; set requests (the package's resource parameters, or a LimitRange default) for a capacity check that means something",
+        )
+        .with(without);
+    }
     if problems.is_empty() {
         Check::pass(ID, "every container's requests are within its limits")
     } else {
