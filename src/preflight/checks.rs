@@ -253,7 +253,7 @@ fn resources_valid(req: &Requirements) -> Check {
         .flat_map(|w| {
             w.containers
                 .iter()
-                .filter(|c| !c.init && !(c.set[0] && c.set[1]))
+                .filter(|c| !c.init && !c.requests_cpu_and_memory())
                 .map(move |c| format!("{} {}/{}", w.kind, w.name, c.name))
         })
         .collect();

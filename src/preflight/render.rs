@@ -75,6 +75,13 @@ pub struct ContainerReq {
 }
 
 /// A required pod anti-affinity (or affinity) term.
+impl ContainerReq {
+    /// Whether both CPU and memory requests are set (directly or through limits).
+    pub fn requests_cpu_and_memory(&self) -> bool {
+        self.set[0] && self.set[1]
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AffinityTerm {
     pub topology_key: String,
