@@ -172,6 +172,7 @@ pub fn run_all(
     checks.push(manager);
     checks.push(kudo_webhook(facts));
     checks.push(kudo_version(pkg, manager_version.as_deref()));
+    checks.push(operator_version_installed(pkg, facts));
     checks.push(instance_exists(facts, ctx));
     checks.push(namespace_exists(facts, ctx));
     let (cap, placement) = capacity(req, facts, ctx);
@@ -586,6 +587,75 @@ fn kudo_version(pkg: &Package, manager: Option<&str>) -> Check {
             format!("could not compare KUDO {have:?} with the package's kudoVersion {want:?}"),
             "check the versions by hand",
         ),
+    }
+}
+
+/// `kubectl kudo install` reuses an OperatorVersion of the same operator and version that is
+/// already in the namespace: a package changed without bumping its version is not what runs.
+fn operator_version_installed(pkg: &Package, facts: &ClusterFacts) -> Check {
+    const ID: &str = "kudo.operatorversion";
+    let version = pkg.operator_version.as_deref().unwrap_or_default();
+    if pkg.source.starts_with("operatorversion ") {
+        return Check::pass(ID, format!("using the installed {}", pkg.source));
+    }
+    let ovs = match &facts.operator_versions {
+        Ok(o) => o,
+        Err(e) => {
+            return Check::warn(
+                ID,
+                format!("could not list operator versions: {e}"),
+                "allow list on operatorversions.kudo.dev",
+            )
+        }
+    };
+    let same = ovs.iter().find(|o| {
+        o["spec"]["operator"]["name"].as_str() == Some(pkg.name.as_str())
+            && o["spec"]["version"].as_str() == Some(version)
+    });
+    let Some(ov) = same else {
+        return Check::pass(
+            ID,
+            format!(
+                "{} {version} is not installed in the namespace yet; the install adds it",
+                pkg.name
+            ),
+        );
+    };
+    let name = ov["metadata"]["name"].as_str().unwrap_or_default();
+    let installed: BTreeMap<String, String> = ov["spec"]["templates"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut differ: Vec<String> = pkg
+        .templates
+        .iter()
+        .filter(|(k, v)| installed.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    differ.extend(
+        installed
+            .keys()
+            .filter(|k| !pkg.templates.contains_key(*k))
+            .cloned(),
+    );
+    if differ.is_empty() {
+        Check::pass(
+            ID,
+            format!("operatorversion {name} is installed with the same templates"),
+        )
+    } else {
+        Check::warn(
+            ID,
+            format!(
+                "operatorversion {name} is already installed with other templates ({}); kubectl kudo install reuses it, so this package is not what would run",
+                differ.join(", ")
+            ),
+            "bump operatorVersion in operator.yaml, or delete the installed OperatorVersion if nothing uses it",
+        )
     }
 }
 
@@ -1468,6 +1538,7 @@ mod tests {
             kudo_pods: Ok(vec![]),
             webhooks: Ok(None),
             instance: Ok(None),
+            operator_versions: Ok(vec![]),
             access,
             served: BTreeMap::new(),
         }

@@ -50,6 +50,8 @@ pub struct ClusterFacts {
     /// `Ok(None)`: the server does not serve mutating webhook configurations.
     pub webhooks: Read<Option<Vec<Json>>>,
     pub instance: Read<Option<Json>>,
+    /// OperatorVersions in the namespace (empty where KUDO's API is not served).
+    pub operator_versions: Read<Vec<Json>>,
     pub access: Vec<Access>,
     /// apiVersion -> the kinds the server serves in it (`Ok(None)`: the group version is not
     /// served at all), for the apiVersions the operator's objects use.
@@ -297,6 +299,8 @@ pub async fn gather(
     let kudo_pods_path = format!("/api/v1/namespaces/{KUDO_NAMESPACE}/pods");
     let instance_path =
         format!("/apis/kudo.dev/v1beta1/namespaces/{namespace}/instances/{instance}");
+    let ovs_path = format!("/apis/kudo.dev/v1beta1/namespaces/{namespace}/operatorversions");
+    let kudo_served = !matches!(&group_versions, Ok(g) if !g.contains("kudo.dev/v1beta1"));
     let (nodes, pods, storage_classes, ns, quotas, limit_ranges, kudo_pods, webhooks, inst) = futures::join!(
         api.list("/api/v1/nodes"),
         api.list("/api/v1/pods"),
@@ -318,12 +322,18 @@ pub async fn gather(
             }
         },
         async {
-            match &group_versions {
-                Ok(g) if !g.contains("kudo.dev/v1beta1") => Ok(None),
-                _ => api.get(&instance_path).await,
+            if kudo_served {
+                api.get(&instance_path).await
+            } else {
+                Ok(None)
             }
         },
     );
+    let operator_versions = if kudo_served {
+        api.list(&ovs_path).await
+    } else {
+        Ok(Vec::new())
+    };
     let mut crds = BTreeMap::new();
     for name in KUDO_CRDS {
         crds.insert(
@@ -365,6 +375,7 @@ pub async fn gather(
         kudo_pods,
         webhooks,
         instance: inst,
+        operator_versions,
         access,
         served,
     })

@@ -212,7 +212,7 @@ impl Report {
         for c in &self.checks {
             let _ = writeln!(
                 s,
-                "  {:<4}  {:<18}  {}",
+                "  {:<4}  {:<20}  {}",
                 c.status.as_str().to_uppercase(),
                 c.id,
                 c.reason

@@ -355,6 +355,33 @@ async fn an_installed_operator_is_read_from_its_operator_version() {
         "KUDO v0.17.4 is installed but the package needs 0.20.0 or newer"
     );
 
+    // The package on disk is first-operator 0.2.0 too, but with a changed template: the
+    // installed OperatorVersion is what KUDO would use.
+    let mut s = cluster();
+    s.objects.extend(installed_first_operator());
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("first-operator");
+    std::fs::create_dir_all(pkg.join("templates")).unwrap();
+    let src = data("operators/first-operator");
+    for rel in ["operator.yaml", "params.yaml"] {
+        std::fs::copy(src.join(rel), pkg.join(rel)).unwrap();
+    }
+    let t = std::fs::read_to_string(src.join("templates/deployment.yaml")).unwrap();
+    std::fs::write(
+        pkg.join("templates/deployment.yaml"),
+        t.replace("nginx:1.7.9", "nginx:1.27"),
+    )
+    .unwrap();
+    let mut o = opts(&pkg.display().to_string(), &[]);
+    o.instance = None;
+    let r = preflight(s.clone(), o.clone()).await.unwrap();
+    let c = check(&r, "kudo.operatorversion");
+    assert_eq!(c.status, Status::Warn);
+    assert!(c.reason.starts_with("operatorversion first-operator-0.2.0 is already installed with other templates (deployment.yaml)"), "{}", c.reason);
+    std::fs::write(pkg.join("templates/deployment.yaml"), t).unwrap();
+    let r = preflight(s, o).await.unwrap();
+    assert_eq!(check(&r, "kudo.operatorversion").status, Status::Pass);
+
     let mut o = opts("no-such-operator", &[]);
     o.instance = None;
     let e = preflight(cluster(), o).await.unwrap_err().to_string();
