@@ -848,7 +848,7 @@ fn capacity(req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> (Check, 
             .map(|p| format!("{} -> {}", p.pod, p.node)),
     );
     details.extend(pods_note.clone());
-    let total: i64 = req.workloads.iter().filter_map(|w| w.replicas).sum();
+    let total = placement.placed.len() + placement.unplaced.len();
     let check = if !placement.unplaced.is_empty() {
         let pods: Vec<&str> = placement.unplaced.iter().map(|u| u.pod.as_str()).collect();
         Check::fail(

@@ -259,6 +259,10 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
     // (node index, labels) of replicas placed so far.
     let mut placed_on: Vec<(usize, &BTreeMap<String, String>)> = Vec::new();
     for w in workloads {
+        if w.kind == "DaemonSet" {
+            place_daemon_set(w, &mut nodes, &mut out);
+            continue;
+        }
         let Some(n) = w.replicas else { continue };
         // Per anti-affinity term, the topology domains where a pod it excludes already runs:
         // computed once from the pods that were there, then grown as replicas are placed, so
@@ -382,6 +386,42 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
         }
     }
     out
+}
+
+/// A DaemonSet runs one pod on every node its selector, affinity and tolerations allow; a
+/// node it targets without room for the pod is a pod that cannot run.
+fn place_daemon_set(w: &Workload, nodes: &mut [NodeState], out: &mut Placement) {
+    let label = format!("{} {}", w.kind, w.name);
+    for node in nodes.iter_mut() {
+        match reject(w, node, &[], &[]) {
+            Some(Reject::Other(_)) => {}
+            Some(Reject::Room) => {
+                let free = node.free();
+                out.unplaced.push(Unplaced {
+                    pod: format!("{} on {}", w.name, node.name),
+                    workload: label.clone(),
+                    reason: format!(
+                        "{} on {}: the DaemonSet's pod needs {} and {} but the node has {} and {} free",
+                        w.name,
+                        node.name,
+                        fmt_cpu(w.pod_requests.cpu_milli),
+                        fmt_bytes(w.pod_requests.memory_bytes),
+                        fmt_cpu(free.cpu_milli.max(0)),
+                        fmt_bytes(free.memory_bytes.max(0))
+                    ),
+                });
+            }
+            None => {
+                node.used = node.used.plus(w.pod_requests);
+                node.pods += 1;
+                out.placed.push(Placed {
+                    pod: format!("{} on {}", w.name, node.name),
+                    workload: label.clone(),
+                    node: node.name.clone(),
+                });
+            }
+        }
+    }
 }
 
 fn share(free: i64, total: i64) -> f64 {
@@ -665,6 +705,25 @@ mod tests {
         // Soft constraints do not block.
         w.spread[0].hard = false;
         assert_eq!(place(&[w], vec![a1, b1]).placed.len(), 4);
+    }
+
+    #[test]
+    fn a_daemon_set_runs_on_every_node_it_targets() {
+        let mut ds = sts("agent", 0, 500, 2, false);
+        ds.kind = "DaemonSet".into();
+        ds.replicas = None;
+        let mut tainted = node("c", 8000, 32);
+        tainted.taints = vec![json!({"key": "gpu", "effect": "NoSchedule"})];
+        let mut full = node("b", 8000, 4);
+        full.used.memory_bytes = 3 * GI;
+        let p = place(&[ds], vec![node("a", 8000, 32), full, tainted]);
+        let on: Vec<&str> = p.placed.iter().map(|x| x.pod.as_str()).collect();
+        assert_eq!(on, ["agent on a"]);
+        assert_eq!(
+            p.unplaced[0].reason,
+            "agent on b: the DaemonSet's pod needs 500m CPU and 2 GiB but the node has 8 CPU and 1 GiB free"
+        );
+        assert_eq!(p.unplaced.len(), 1, "the tainted node is not targeted");
     }
 
     #[test]

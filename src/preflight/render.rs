@@ -378,7 +378,7 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
     let replicas = match replicas {
         None => {
             req.undetermined.push(format!(
-                "{} {} runs one pod per matching node; counted on every schedulable node",
+                "{} {} runs one pod per node it targets; placed on each such node",
                 o.kind, o.name
             ));
             None
