@@ -226,7 +226,7 @@ fn resources_valid(req: &Requirements) -> Check {
             let (Some(r), Some(l)) = (c.requests, c.limits) else {
                 continue;
             };
-            if c.set[2] && r.cpu_milli > l.cpu_milli {
+            if c.set.cpu_limit && r.cpu_milli > l.cpu_milli {
                 problems.push(format!(
                     "{} {}/{}: cpu request {} is above its limit {}",
                     w.kind,
@@ -236,7 +236,7 @@ fn resources_valid(req: &Requirements) -> Check {
                     fmt_cpu(l.cpu_milli)
                 ));
             }
-            if c.set[3] && r.memory_bytes > l.memory_bytes {
+            if c.set.memory_limit && r.memory_bytes > l.memory_bytes {
                 problems.push(format!(
                     "{} {}/{}: memory request {} is above its limit {}",
                     w.kind,
@@ -1015,7 +1015,7 @@ fn totals(req: &Requirements) -> Totals {
             t.storage += c.size_bytes.unwrap_or(0) * n;
         }
         for c in w.containers.iter().filter(|c| !c.init) {
-            if !(c.set[2] && c.set[3]) {
+            if !(c.set.cpu_limit && c.set.memory_limit) {
                 t.containers_without_limits
                     .push(format!("{}/{}", w.name, c.name));
             }
@@ -1156,15 +1156,15 @@ fn limit_range(req: &Requirements, facts: &ClusterFacts) -> Check {
                                     "cpu",
                                     c.requests.map(|r| r.cpu_milli),
                                     c.limits.map(|l| l.cpu_milli),
-                                    c.set[0],
-                                    c.set[2],
+                                    c.set.cpu_request,
+                                    c.set.cpu_limit,
                                 ),
                                 (
                                     "memory",
                                     c.requests.map(|r| r.memory_bytes),
                                     c.limits.map(|l| l.memory_bytes),
-                                    c.set[1],
-                                    c.set[3],
+                                    c.set.memory_request,
+                                    c.set.memory_limit,
                                 ),
                             ] {
                                 let show = |v: i64| {

@@ -69,16 +69,25 @@ pub struct ContainerReq {
     /// `None` where the container sets none (a LimitRange default may apply).
     pub requests: Option<Resources>,
     pub limits: Option<Resources>,
-    /// Which of cpu/memory were set (requests, limits).
+    /// Which values the container sets (a request set through its limit counts as set).
     #[serde(skip)]
-    pub set: [bool; 4],
+    pub set: SetValues,
 }
 
 /// A required pod anti-affinity (or affinity) term.
+/// Which of a container's requests and limits are written (not defaulted to zero).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetValues {
+    pub cpu_request: bool,
+    pub memory_request: bool,
+    pub cpu_limit: bool,
+    pub memory_limit: bool,
+}
+
 impl ContainerReq {
     /// Whether both CPU and memory requests are set (directly or through limits).
     pub fn requests_cpu_and_memory(&self) -> bool {
-        self.set[0] && self.set[1]
+        self.set.cpu_request && self.set.memory_request
     }
 }
 
@@ -403,10 +412,7 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
     for (list, init) in [("initContainers", true), ("containers", false)] {
         for c in pod_spec[list].as_array().into_iter().flatten() {
             let r = &c["resources"];
-            let cpu_r = r["requests"]["cpu"]
-                .as_str()
-                .map(str::to_string)
-                .or(scalar_text(&r["requests"]["cpu"]));
+            let cpu_r = scalar_text(&r["requests"]["cpu"]);
             let mem_r = scalar_text(&r["requests"]["memory"]);
             let cpu_l = scalar_text(&r["limits"]["cpu"]);
             let mem_l = scalar_text(&r["limits"]["memory"]);
@@ -441,18 +447,18 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
                 sum = sum.plus(requests);
                 lim = lim.plus(limits);
             }
-            let set = [
-                cpu_r.is_some() || cpu_l.is_some(),
-                mem_r.is_some() || mem_l.is_some(),
-                cpu_l.is_some(),
-                mem_l.is_some(),
-            ];
+            let set = SetValues {
+                cpu_request: cpu_r.is_some() || cpu_l.is_some(),
+                memory_request: mem_r.is_some() || mem_l.is_some(),
+                cpu_limit: cpu_l.is_some(),
+                memory_limit: mem_l.is_some(),
+            };
             containers.push(ContainerReq {
                 name,
                 init,
                 image: c["image"].as_str().unwrap_or_default().to_string(),
-                requests: (set[0] || set[1]).then_some(requests),
-                limits: (set[2] || set[3]).then_some(limits),
+                requests: (set.cpu_request || set.memory_request).then_some(requests),
+                limits: (set.cpu_limit || set.memory_limit).then_some(limits),
                 set,
             });
         }
