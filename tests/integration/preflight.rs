@@ -573,3 +573,42 @@ async fn quotas_and_limit_ranges_in_the_namespace_are_honoured() {
         ]
     );
 }
+
+/// A .tgz made by the system's tar (GNU or pax headers), as `kubectl kudo package create`
+/// makes one: the package loads from it like from its folder.
+#[test]
+fn a_tgz_package_made_by_tar_loads_like_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let tgz = dir.path().join("zookeeper-0.3.3.tgz");
+    let status = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(data("operators"))
+        .arg("zookeeper")
+        .status()
+        .expect("run tar");
+    assert!(status.success());
+    let folder = data("operators/zookeeper").display().to_string();
+    let run = |pkg: &str| {
+        let out = support::run_in(
+            dir.path(),
+            &[
+                "preflight",
+                pkg,
+                "--no-cluster",
+                "-p",
+                "NODE_COUNT=5",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+        let mut j: Value = serde_json::from_str(&support::stdout(&out)).unwrap();
+        j["operator"]["source"] = Value::Null;
+        j
+    };
+    let from_tgz = run(&tgz.display().to_string());
+    assert_eq!(from_tgz["requirements"]["workloads"][0]["replicas"], 5);
+    assert_eq!(from_tgz, run(&folder));
+}
