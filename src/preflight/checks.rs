@@ -83,6 +83,8 @@ impl Check {
 pub struct Context {
     pub namespace: String,
     pub instance: String,
+    /// The package's operator name.
+    pub operator: String,
 }
 
 /// `group` and plural resource of a kind, for access reviews.
@@ -173,7 +175,7 @@ pub fn run_all(
     checks.push(kudo_webhook(facts));
     checks.push(kudo_version(pkg, manager_version.as_deref()));
     checks.push(operator_version_installed(pkg, facts));
-    checks.push(instance_exists(facts, ctx));
+    checks.push(instance_exists(pkg, facts, ctx));
     checks.push(namespace_exists(facts, ctx));
     let (cap, placement) = capacity(req, facts, ctx);
     checks.push(cap);
@@ -659,8 +661,27 @@ fn operator_version_installed(pkg: &Package, facts: &ClusterFacts) -> Check {
     }
 }
 
-fn instance_exists(facts: &ClusterFacts, ctx: &Context) -> Check {
+/// The operator an Instance belongs to: its `kudo.dev/operator` label, which KUDO sets.
+pub fn instance_operator(instance: &Json) -> Option<String> {
+    instance["metadata"]["labels"]["kudo.dev/operator"]
+        .as_str()
+        .map(str::to_string)
+}
+
+fn instance_exists(pkg: &Package, facts: &ClusterFacts, ctx: &Context) -> Check {
     const ID: &str = "kudo.instance";
+    if let Ok(Some(i)) = &facts.instance {
+        if let Some(op) = instance_operator(i).filter(|op| *op != pkg.name) {
+            return Check::fail(
+                ID,
+                format!(
+                    "instance {} in {} belongs to operator {op}, not {}: the install would fail",
+                    ctx.instance, ctx.namespace, pkg.name
+                ),
+                "choose another --instance name",
+            );
+        }
+    }
     match &facts.instance {
         Ok(None) => Check::pass(
             ID,
@@ -820,8 +841,12 @@ fn capacity(req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> (Check, 
         }
     };
     // An update replaces the instance's own pods: their requests and labels do not count.
+    let updating = match &facts.instance {
+        Ok(Some(i)) => instance_operator(i).is_none_or(|op| op == ctx.operator),
+        _ => false,
+    };
     let replaced = |p: &&Json| {
-        matches!(facts.instance, Ok(Some(_)))
+        updating
             && p["metadata"]["namespace"].as_str() == Some(ctx.namespace.as_str())
             && p["metadata"]["labels"]["kudo.dev/instance"].as_str() == Some(ctx.instance.as_str())
     };

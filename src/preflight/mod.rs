@@ -77,6 +77,10 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
     } else {
         None
     };
+    // Another operator's instance of that name gives no parameters to start from; the
+    // kudo.instance check fails it.
+    let existing =
+        existing.filter(|i| checks::instance_operator(i).is_none_or(|op| op == pkg.name));
     if let Some(i) = &existing {
         let values: BTreeMap<String, String> = i["spec"]["parameters"]
             .as_object()
@@ -107,6 +111,7 @@ pub async fn run(client: kube::Client, opts: &Options) -> Result<Report, Preflig
     let ctx = checks::Context {
         namespace: opts.namespace.clone(),
         instance: instance.clone(),
+        operator: pkg.name.clone(),
     };
     let (checks, placement) = checks::run_all(&pkg, &req, &facts, &ctx);
     Ok(build_report(

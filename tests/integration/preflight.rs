@@ -438,6 +438,20 @@ async fn an_existing_instance_keeps_its_immutable_parameters() {
     let r = preflight(without, opts(&cassandra(), &mem)).await.unwrap();
     assert_eq!(check(&r, "capacity.placement").status, Status::Fail);
 
+    // Someone else's instance of that name: the install fails, its parameters are not used.
+    let mut other = s.clone();
+    for o in &mut other.objects {
+        if o["kind"] == "Instance" {
+            o["metadata"]["labels"] = json!({"kudo.dev/operator": "kafka"});
+        }
+    }
+    let r = preflight(other, opts(&cassandra(), &["NUM_TOKENS=256"]))
+        .await
+        .unwrap();
+    let c = check(&r, "kudo.instance");
+    assert_eq!(c.status, Status::Fail);
+    assert_eq!(c.reason, "instance cassandra in prod belongs to operator kafka, not cassandra: the install would fail");
+
     let r = preflight(s, opts(&cassandra(), &["NODE_COUNT=3"]))
         .await
         .unwrap();
