@@ -10,6 +10,10 @@ pub const ERROR: u8 = 1;
 pub const USAGE: u8 = 2;
 /// The bundle was written, but some tasks failed or were skipped: see errors.json in it.
 pub const PARTIAL: u8 = 3;
+/// `preflight`: every check passed or warned, at least one warned.
+pub const PREFLIGHT_WARN: u8 = 4;
+/// `preflight`: at least one check failed (the install would not fit or not be allowed).
+pub const PREFLIGHT_FAIL: u8 = 5;
 /// The collection was interrupted (Ctrl-C); `--continue` picks it up.
 pub const INTERRUPTED: u8 = 130;
 

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod exit;
 pub mod pipeline;
+pub mod preflight;
 pub mod sim;
 
 pub use error::{Error, Result};

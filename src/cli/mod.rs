@@ -10,6 +10,7 @@ use crate::exit;
 pub mod bundle;
 pub mod completions;
 pub mod pipelines;
+pub mod preflight;
 pub mod run;
 pub mod sim;
 pub mod unbuilt;
@@ -55,7 +56,7 @@ pub enum Command {
     /// Explain what is wrong, from a bundle.
     Analyze(unbuilt::Args),
     /// Check whether an operator with given parameters fits and is allowed, before installing.
-    Preflight(unbuilt::Args),
+    Preflight(preflight::Args),
     /// Run the simulated Kubernetes cluster.
     Sim(sim::Args),
     /// Serve a collected bundle read-only through the simulated API, for kubectl.
@@ -110,7 +111,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
     match cli.command {
         Command::Run(a) => run::exec(a, &g).await,
         Command::Analyze(_) => unbuilt::exec("analyze"),
-        Command::Preflight(_) => unbuilt::exec("preflight"),
+        Command::Preflight(a) => preflight::exec(a, &g).await,
         Command::Sim(a) => sim::exec(a, &g).await,
         Command::Serve(_) => unbuilt::exec("serve"),
         Command::Demo(_) => unbuilt::exec("demo"),

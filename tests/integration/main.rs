@@ -3,6 +3,7 @@
 
 mod cli;
 mod pipelines;
+mod preflight;
 mod sim;
 mod simdata;
 mod support;
