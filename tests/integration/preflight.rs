@@ -243,12 +243,9 @@ async fn kudo_not_installed_fails_the_kudo_checks() {
     assert_eq!(r.exit_code(), 5);
 }
 
-// Needs the simulated cluster's deny rules (`crate::sim::access`, branch simdata): on this
-// branch `sim::pending::allowed` still answers every access review with "allowed". It passes
-// with simdata (ba6e4bf) merged: remove the `ignore` at that merge. The rbac check's logic is
-// also covered without a server by `checks::tests::rbac_denied_fails_without_a_server`.
+// The scenario's deny rules answer the access reviews (`crate::sim::access`). The rbac check's
+// logic is also covered without a server by `checks::tests::rbac_denied_fails_without_a_server`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs simdata's scenario deny rules (sim::access) merged; sim::pending::allowed allows everything"]
 async fn rbac_denied_fails_the_install() {
     let mut s = cluster();
     // As a scenario file writes it (deserialized, so fields added later keep their defaults).

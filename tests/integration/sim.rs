@@ -492,10 +492,8 @@ async fn kubectl_auth_can_i_and_logs_and_dry_run() {
     h.shutdown().await;
 }
 
-/// Needs the deny rules of `crate::sim::access` (scenario owner's branch): the local fallback
-/// allows everything until merge.
+/// The scenario's deny rules (`crate::sim::access`) answer both real requests and can-i.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs crate::sim::access; un-ignore when the scenario owner's branch is merged"]
 async fn kubectl_auth_can_i_no_and_forbidden_when_denied() {
     if !have_kubectl() {
         return;
