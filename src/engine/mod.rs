@@ -29,3 +29,6 @@ pub enum EngineError {
     #[error("{0}")]
     Message(String),
 }
+
+#[cfg(test)]
+mod tests;
