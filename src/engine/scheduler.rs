@@ -235,12 +235,16 @@ impl<'a> Scheduler<'a> {
         }
         self.journal.flush()?;
         if !self.plan.finished() {
+            let stuck: Vec<String> = (0..self.plan.len())
+                .map(|i| self.plan.node(NodeIndex::new(i)))
+                .filter(|n| !n.status.is_terminal())
+                .map(|n| format!("{} ({:?})", n.id, n.status))
+                .collect();
             return Err(EngineError::Message(format!(
-                "the run stopped with {} of {} nodes unfinished; this is a bug in kudo-diag, please report it with the pipeline",
-                (0..self.plan.len())
-                    .filter(|&i| !self.plan.node(NodeIndex::new(i)).status.is_terminal())
-                    .count(),
-                self.plan.len()
+                "the run stopped with {} of {} nodes unfinished (first: {}); this is a bug in kudo-diag, please report it with the pipeline",
+                stuck.len(),
+                self.plan.len(),
+                stuck[..stuck.len().min(5)].join(", ")
             )));
         }
         Ok(self.outcome(false))
@@ -393,12 +397,14 @@ impl<'a> Scheduler<'a> {
                     continue;
                 };
                 self.queued[idx.index()] = false;
+                // Popping counts as progress even when the entry is stale, so a stale entry never
+                // ends the loop while live ones wait behind it.
+                started = true;
                 if self.plan.node(idx).status != NodeStatus::Ready {
-                    // Skipped while it waited in the queue.
+                    // Skipped, or reused from the journal, while it waited in the queue.
                     continue;
                 }
                 self.launch(idx, class)?;
-                started = true;
             }
             if !started {
                 return Ok(());

@@ -587,3 +587,36 @@ async fn a_template_that_cannot_render_fails_its_node_with_the_reason() {
     let reason = errors(&out_in(&dir))[0]["reason"].as_str().unwrap().to_string();
     assert!(reason.contains("unknown variable `nope`"), "{reason}");
 }
+
+// a --> b, c (fails)
+// Regression: on --continue, b becomes ready through the reused a and is queued before its own
+// journal record says it is done too; that stale queue entry used to stop the scheduler before c,
+// queued behind it, was started ("the run stopped with N nodes unfinished").
+#[tokio::test]
+async fn a_stale_queue_entry_does_not_stall_the_nodes_behind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_in(&dir);
+    let p = pipeline(
+        "stale",
+        r#"
+- {name: a, kind: synthetic.sleep, params: {ms: 0}, output: a.txt}
+- {name: b, kind: synthetic.sleep, params: {ms: 0}, needs: [a], output: b.txt}
+- {name: c, kind: synthetic.fail, params: {message: still broken}}
+"#,
+    );
+    let mut c = config(&p, &out);
+    c.keep_partial = true;
+    go(c.clone(), &registry()).await.0.unwrap();
+    std::fs::remove_file(&out).unwrap();
+    c.resume = ResumeMode::Continue;
+    let (r, ev) = go(c, &registry()).await;
+    let s = r.unwrap();
+    assert_eq!((s.counts.reused, s.counts.failed), (2, 1));
+    assert!(
+        ev.contains(&Event::Started {
+            node: "c".into(),
+            attempt: 1
+        }),
+        "c ran again: {ev:#?}"
+    );
+}
