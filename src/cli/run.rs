@@ -36,7 +36,12 @@ pub struct Args {
     #[arg(long = "pipeline", value_name = "FILE")]
     pub pipelines: Vec<PathBuf>,
     /// The bundle to write.
-    #[arg(short = 'o', long, value_name = "FILE.zip", conflicts_with = "output_dir")]
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE.zip",
+        conflicts_with = "output_dir"
+    )]
     pub output: Option<PathBuf>,
     /// Directory for a bundle with the default name.
     #[arg(long, value_name = "DIR")]
@@ -279,8 +284,7 @@ fn continue_command() -> String {
 
 fn shell_quote(s: &str) -> String {
     let safe = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
     if safe {
         s.to_string()

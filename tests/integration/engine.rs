@@ -54,7 +54,11 @@ fn bundle_files(zip_path: &Path) -> BTreeMap<String, (u64, String, String)> {
         let mut content = Vec::new();
         z.by_name(&path).unwrap().read_to_end(&mut content).unwrap();
         let hash = blake3::hash(&content).to_hex().to_string();
-        assert_eq!(hash, f["blake3"].as_str().unwrap(), "{path}: content matches the manifest");
+        assert_eq!(
+            hash,
+            f["blake3"].as_str().unwrap(),
+            "{path}: content matches the manifest"
+        );
         let prev = out.insert(
             path.clone(),
             (
@@ -84,12 +88,28 @@ fn run_writes_a_bundle_and_exits_0_or_3_when_a_task_failed() {
     let p = write_pipeline(dir.path(), "good", GOOD);
     let o = run_in(
         dir.path(),
-        &["run", "--pipeline", p.to_str().unwrap(), "-o", "good.zip", "--progress", "plain"],
+        &[
+            "run",
+            "--pipeline",
+            p.to_str().unwrap(),
+            "-o",
+            "good.zip",
+            "--progress",
+            "plain",
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("collection complete: 4 done"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("collection complete: 4 done"),
+        "{}",
+        stdout(&o)
+    );
     assert!(stdout(&o).contains("bundle: good.zip"), "{}", stdout(&o));
-    assert!(stderr(&o).contains("done    logs[item-2]"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("done    logs[item-2]"),
+        "{}",
+        stderr(&o)
+    );
     let files = bundle_files(&dir.path().join("good.zip"));
     assert_eq!(files.len(), 4);
     assert!(!dir.path().join("good.zip.partial").exists());
@@ -101,10 +121,22 @@ fn run_writes_a_bundle_and_exits_0_or_3_when_a_task_failed() {
     );
     let o = run_in(
         dir.path(),
-        &["run", "--pipeline", bad.to_str().unwrap(), "-o", "bad.zip", "--progress", "none"],
+        &[
+            "run",
+            "--pipeline",
+            bad.to_str().unwrap(),
+            "-o",
+            "bad.zip",
+            "--progress",
+            "none",
+        ],
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).is_empty(), "--progress none is silent: {}", stderr(&o));
+    assert!(
+        stderr(&o).is_empty(),
+        "--progress none is silent: {}",
+        stderr(&o)
+    );
     assert!(stdout(&o).contains("1 failed, 1 skipped"), "{}", stdout(&o));
     let errs = errors_json(&dir.path().join("bad.zip"));
     assert_eq!(errs[1]["node"], "broken");
@@ -116,7 +148,19 @@ fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_pipeline(dir.path(), "good", GOOD);
     let p = p.to_str().unwrap();
-    let args = ["run", "--pipeline", p, "-n", "prod", "--instance", "cass", "--output-dir", "out", "--progress", "none"];
+    let args = [
+        "run",
+        "--pipeline",
+        p,
+        "-n",
+        "prod",
+        "--instance",
+        "cass",
+        "--output-dir",
+        "out",
+        "--progress",
+        "none",
+    ];
     let o = run_in(dir.path(), &[&args[..], &["--keep-partial"]].concat());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
@@ -134,7 +178,20 @@ fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
     // The bundle is gone but the partial stays: a fresh run with -o of that name is refused.
     std::fs::remove_file(dir.path().join("out").join(&bundle)).unwrap();
     let out = format!("out/{bundle}");
-    let o = run_in(dir.path(), &["run", "--pipeline", p, "-n", "prod", "--instance", "cass", "-o", &out]);
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-n",
+            "prod",
+            "--instance",
+            "cass",
+            "-o",
+            &out,
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("--continue") && stderr(&o).contains("--force"),
@@ -148,7 +205,18 @@ fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
     // Another instance has nothing to continue there.
     let o = run_in(
         dir.path(),
-        &["run", "--pipeline", p, "-n", "prod", "--instance", "other", "--output-dir", "out", "--continue"],
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-n",
+            "prod",
+            "--instance",
+            "other",
+            "--output-dir",
+            "out",
+            "--continue",
+        ],
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nothing to continue"), "{}", stderr(&o));
@@ -162,7 +230,10 @@ fn cluster_kinds_say_collection_is_not_built_yet() {
         "k8s",
         "    - {name: pods, kind: k8s.list, params: {apiVersion: v1, kind: Pod}}\n",
     );
-    let o = run_in(dir.path(), &["run", "--pipeline", p.to_str().unwrap(), "-o", "x.zip"]);
+    let o = run_in(
+        dir.path(),
+        &["run", "--pipeline", p.to_str().unwrap(), "-o", "x.zip"],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("cluster collection is not built yet"),
@@ -206,7 +277,18 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
 "#,
     );
     let p = p.to_str().unwrap();
-    let child = spawn(dir.path(), &["run", "--pipeline", p, "-o", "slow.zip", "--progress", "none"]);
+    let child = spawn(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "slow.zip",
+            "--progress",
+            "none",
+        ],
+    );
     std::thread::sleep(Duration::from_millis(300));
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -215,10 +297,23 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
     assert!(status.success());
     let o = wait_output(child);
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
-    let expected = format!("to continue: kudo-diag run --pipeline {p} -o slow.zip --progress none --continue");
+    let expected =
+        format!("to continue: kudo-diag run --pipeline {p} -o slow.zip --progress none --continue");
     assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
     assert!(!dir.path().join("slow.zip").exists());
-    let o = run_in(dir.path(), &["run", "--pipeline", p, "-o", "slow.zip", "--progress", "none", "--continue"]);
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "slow.zip",
+            "--progress",
+            "none",
+            "--continue",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("reused"), "{}", stdout(&o));
     assert_eq!(bundle_files(&dir.path().join("slow.zip")).len(), 40);
@@ -267,7 +362,18 @@ fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
     let p = p.to_str().unwrap();
 
     let t0 = Instant::now();
-    let o = run_in(dir.path(), &["run", "--pipeline", p, "-o", "clean.zip", "--progress", "none"]);
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "clean.zip",
+            "--progress",
+            "none",
+        ],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let clean_time = t0.elapsed();
     let clean = bundle_files(&dir.path().join("clean.zip"));
@@ -279,7 +385,15 @@ fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
     let t1 = Instant::now();
     while kills < 12 && runs < 60 {
         runs += 1;
-        let mut args = vec!["run", "--pipeline", p, "-o", "crash.zip", "--progress", "none"];
+        let mut args = vec![
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "crash.zip",
+            "--progress",
+            "none",
+        ];
         if dir.path().join("crash.zip.partial").exists() {
             args.push("--continue");
         }
@@ -298,7 +412,10 @@ fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
             break;
         }
     }
-    assert!(kills >= 10, "only {kills} kills landed mid-run (seed {seed})");
+    assert!(
+        kills >= 10,
+        "only {kills} kills landed mid-run (seed {seed})"
+    );
     // Finish it.
     let mut last = None;
     for _ in 0..3 {
@@ -307,17 +424,32 @@ fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
         }
         let o = run_in(
             dir.path(),
-            &["run", "--pipeline", p, "-o", "crash.zip", "--progress", "none", "--continue"],
+            &[
+                "run",
+                "--pipeline",
+                p,
+                "-o",
+                "crash.zip",
+                "--progress",
+                "none",
+                "--continue",
+            ],
         );
         last = Some(o);
     }
     if let Some(o) = &last {
         assert_eq!(o.status.code(), Some(3), "{}\n{}", stdout(o), stderr(o));
     }
-    println!("{kills} kills, {runs} runs, resumed to the end in {:?}", t1.elapsed());
+    println!(
+        "{kills} kills, {runs} runs, resumed to the end in {:?}",
+        t1.elapsed()
+    );
 
     let resumed = bundle_files(&dir.path().join("crash.zip"));
-    assert_eq!(resumed, clean, "same artifacts, once each, same hashes (seed {seed})");
+    assert_eq!(
+        resumed, clean,
+        "same artifacts, once each, same hashes (seed {seed})"
+    );
     assert_eq!(
         errors_json(&dir.path().join("crash.zip")),
         errors_json(&dir.path().join("clean.zip"))

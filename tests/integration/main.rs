@@ -2,5 +2,5 @@
 //! and the library against the simulated cluster.
 
 mod cli;
-mod support;
 mod engine;
+mod support;
