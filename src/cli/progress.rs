@@ -137,7 +137,7 @@ impl Reporter for Progress {
         let mut s = self.state.lock().expect("progress lock");
         match event {
             Event::Planned { nodes, resumed } => {
-                s.total = *nodes as u64;
+                s.total += *nodes as u64;
                 if *resumed {
                     self.plain("resuming the unfinished collection".to_string());
                 }

@@ -26,7 +26,7 @@ use crate::bundle::writer::ErrorEntry;
 
 use super::event::{Event, Reporter};
 use super::journal::{Claim, Journal, NodeRecord, NodeState, Status};
-use super::plan::{NodeStatus, Plan, Settled};
+use super::plan::{Expansion, NodeStatus, Plan, Settled};
 use super::task::{Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
 use super::EngineError;
 
@@ -215,11 +215,14 @@ impl<'a> Scheduler<'a> {
 
     /// Runs every node to a final state (or until cancelled).
     pub async fn run(mut self) -> Result<Outcome, EngineError> {
-        self.expand()?;
+        // The static part of the plan is announced before any node is admitted, so a reporter
+        // sees the total before the first Reused or Skipped event.
+        let first = self.plan.expand();
         self.reporter.event(&Event::Planned {
-            nodes: self.plan.len(),
+            nodes: first.iter().map(|e| e.nodes.len()).sum(),
             resumed: self.resumed,
         });
+        self.admit_all(first, false)?;
         let mut last_flush = Instant::now();
         loop {
             self.start_ready()?;
@@ -310,8 +313,14 @@ impl<'a> Scheduler<'a> {
     /// Expands what can be expanded and gives each new node its journal standing.
     fn expand(&mut self) -> Result<(), EngineError> {
         let expansions = self.plan.expand();
+        self.admit_all(expansions, true)
+    }
+
+    /// Admits the nodes of new expansions; `announce` sends an `Expanded` event for each (every
+    /// expansion after the initial plan, so Planned + Expanded counts add up to every node).
+    fn admit_all(&mut self, expansions: Vec<Expansion>, announce: bool) -> Result<(), EngineError> {
         for exp in expansions {
-            if exp.fan_out {
+            if announce {
                 self.reporter.event(&Event::Expanded {
                     task: self.plan.spec(exp.task).name.clone(),
                     nodes: exp.nodes.len(),

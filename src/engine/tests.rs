@@ -406,6 +406,22 @@ async fn fan_out_and_nested_fan_out_expand_from_items() {
     for i in 0..3 {
         assert!(finished(&ev, &format!("per-pod[item-{i}]")) < started(&ev, "summary"));
     }
+    // The reporter can know the total: the initial plan plus every later expansion.
+    let announced: usize = ev
+        .iter()
+        .map(|e| match e {
+            Event::Planned { nodes, .. } | Event::Expanded { nodes, .. } => *nodes,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(announced, 11);
+    assert!(matches!(
+        ev[0],
+        Event::Planned {
+            nodes: 1,
+            resumed: false
+        }
+    ));
     // Different seeds give different content.
     let h = |p: &str| files.iter().find(|f| f.0 == p).unwrap().1.clone();
     assert_ne!(h("ns/item-0/pod.log"), h("ns/item-1/pod.log"));
