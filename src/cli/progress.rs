@@ -24,8 +24,11 @@ use crate::engine::{Ending, Event, NodeState, Reporter, Summary};
 pub enum ProgressMode {
     /// Bars on a terminal, plain lines otherwise.
     Auto,
+    /// Bars: tasks done/total, bytes written, failures, what is running now.
     Bars,
+    /// One line per finished task.
     Plain,
+    /// Nothing while running; only the final summary.
     None,
 }
 
@@ -253,5 +256,52 @@ pub fn summary(s: &Summary) -> String {
                 .unwrap_or_default();
             format!("nothing to do: the collection is already finished: {bundle}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::bundle::writer::BundleInfo;
+    use crate::engine::Counts;
+
+    fn summary_of(ending: Ending, failed: usize) -> Summary {
+        Summary {
+            ending,
+            counts: Counts {
+                done: 7,
+                failed,
+                skipped: failed,
+                reused: 2,
+                required_problems: failed * 2,
+                bytes: 0,
+            },
+            bundle: (ending != Ending::Interrupted).then(|| BundleInfo {
+                path: PathBuf::from("b.zip"),
+                bytes: 2048,
+                files: 9,
+            }),
+            partial: PathBuf::from("b.zip.partial"),
+            elapsed: Duration::from_secs(3),
+        }
+    }
+
+    #[test]
+    fn the_summary_says_how_it_ended_with_counts_bundle_and_time() {
+        assert_eq!(
+            summary(&summary_of(Ending::Complete, 0)),
+            "collection complete: 7 done, 2 reused, 0 failed, 0 skipped in 3 seconds\nbundle: b.zip (2.00 KiB)"
+        );
+        assert!(summary(&summary_of(Ending::Complete, 1))
+            .starts_with("collection finished with problems (see errors.json in the bundle): 7 done, 2 reused, 1 failed, 1 skipped"));
+        assert!(summary(&summary_of(Ending::Interrupted, 0))
+            .contains("the journal is saved in b.zip.partial"));
+        assert_eq!(
+            summary(&summary_of(Ending::AlreadyFinished, 0)),
+            "nothing to do: the collection is already finished: b.zip (2.00 KiB)"
+        );
     }
 }

@@ -440,3 +440,20 @@ impl Reporter for LogFile {
         self.line(&text);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_folder_sits_beside_its_bundle_and_maps_back() {
+        let out = Path::new("dir/kudo-diag_ns_i_20260101T000000Z.zip");
+        let partial = partial_dir(out);
+        assert_eq!(
+            partial,
+            Path::new("dir/kudo-diag_ns_i_20260101T000000Z.zip.partial")
+        );
+        assert_eq!(output_of_partial(&partial).as_deref(), Some(out));
+        assert_eq!(output_of_partial(Path::new("dir/other")), None);
+    }
+}
