@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod completions;
 pub mod pipelines;
 pub mod preflight;
+pub mod progress;
 pub mod run;
 pub mod sim;
 pub mod unbuilt;

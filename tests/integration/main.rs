@@ -2,6 +2,7 @@
 //! and the library against the simulated cluster.
 
 mod cli;
+mod engine;
 mod pipelines;
 mod preflight;
 mod sim;
