@@ -586,3 +586,239 @@ fn central_directory_names(f: &mut File) -> Result<Vec<Vec<u8>>, String> {
     }
     Ok(names)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::writer::BundleMeta;
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    fn opts() -> SimpleFileOptions {
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)
+    }
+
+    fn manifest_for(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let m = Manifest {
+            meta: BundleMeta {
+                format_version: BUNDLE_FORMAT_VERSION,
+                tool: "kudo-diag".into(),
+                ..BundleMeta::default()
+            },
+            files: files
+                .iter()
+                .map(|(p, c)| ManifestEntry {
+                    path: p.to_string(),
+                    bytes: c.len() as u64,
+                    blake3: blake3::hash(c).to_hex().to_string(),
+                    task: "t".into(),
+                    redactions: 0,
+                })
+                .collect(),
+            bundle_files: vec![],
+        };
+        serde_json::to_vec(&m).unwrap()
+    }
+
+    /// Writes a zip of `entries` (in order) to a temp file.
+    fn zip_of(dir: &Path, entries: &[(&str, &[u8])]) -> PathBuf {
+        let p = dir.join(format!("b{}.zip", rand::random::<u32>()));
+        let mut z = zip::ZipWriter::new(File::create(&p).unwrap());
+        for (n, c) in entries {
+            z.start_file(*n, opts()).unwrap();
+            z.write_all(c).unwrap();
+        }
+        z.finish().unwrap();
+        p
+    }
+
+    /// A well-formed bundle with the given artifacts.
+    fn good(dir: &Path, files: &[(&str, &[u8])]) -> PathBuf {
+        let m = manifest_for(files);
+        let mut all: Vec<(&str, &[u8])> = files.to_vec();
+        all.push(("manifest.json", &m));
+        zip_of(dir, &all)
+    }
+
+    fn open_err(p: &Path) -> String {
+        BundleReader::open(p, Limits::default())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn reads_a_good_bundle_and_verifies_clean() {
+        let d = tempfile::tempdir().unwrap();
+        let p = good(d.path(), &[("a/x.log", b"hello\n"), ("b.json", b"{}")]);
+        let mut r = BundleReader::open(&p, Limits::default()).unwrap();
+        assert_eq!(r.read("a/x.log").unwrap(), b"hello\n");
+        assert_eq!(r.manifest().files.len(), 2);
+        let rep = r.verify();
+        assert!(rep.is_clean(), "{rep:?}");
+        assert_eq!(rep.checked, 2);
+        let e = r.read("nope").unwrap_err().to_string();
+        assert!(e.contains("has no file \"nope\""), "{e}");
+    }
+
+    #[test]
+    fn rejects_path_traversal_absolute_and_backslash() {
+        let d = tempfile::tempdir().unwrap();
+        for bad in ["../x", "a/../../x", "/etc/x", "a\\..\\x"] {
+            let p = good(d.path(), &[(bad, b"x")]);
+            let e = open_err(&p);
+            assert!(
+                e.contains(&format!("{bad:?}")) && e.contains("unsafe path"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_symlinks() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.zip");
+        let mut z = zip::ZipWriter::new(File::create(&p).unwrap());
+        z.add_symlink("link", "/etc/passwd", opts()).unwrap();
+        z.start_file("manifest.json", opts()).unwrap();
+        z.write_all(&manifest_for(&[])).unwrap();
+        z.finish().unwrap();
+        let e = open_err(&p);
+        assert!(e.contains("\"link\" is a symbolic link"), "{e}");
+    }
+
+    #[test]
+    fn rejects_duplicate_names() {
+        let d = tempfile::tempdir().unwrap();
+        // The zip writer refuses duplicates, so write two names and make them equal in place.
+        let p = good(d.path(), &[("dup1", b"one"), ("dup2", b"two")]);
+        let mut bytes = std::fs::read(&p).unwrap();
+        let mut i = 0;
+        while let Some(j) = bytes[i..].windows(4).position(|w| w == b"dup2") {
+            bytes[i + j + 3] = b'1';
+            i += j + 4;
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        let e = open_err(&p);
+        assert!(e.contains("\"dup1\" appears more than once"), "{e}");
+    }
+
+    /// Sets an entry's declared uncompressed size in its local and central headers.
+    fn patch_declared_size(bytes: &mut [u8], name: &[u8], size: u32) {
+        for (sig, name_off, size_off) in [(b"PK\x03\x04", 30, 22), (b"PK\x01\x02", 46, 24)] {
+            let mut i = 0;
+            while let Some(j) = bytes[i..].windows(4).position(|w| w == sig) {
+                let h = i + j;
+                if bytes.get(h + name_off..h + name_off + name.len()) == Some(name) {
+                    bytes[h + size_off..h + size_off + 4].copy_from_slice(&size.to_le_bytes());
+                }
+                i = h + 4;
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_a_bomb_that_declares_a_small_size_while_reading() {
+        let d = tempfile::tempdir().unwrap();
+        let zeros = vec![0u8; 100 << 20];
+        let p = good(d.path(), &[("bomb.log", &zeros)]);
+        let mut bytes = std::fs::read(&p).unwrap();
+        assert!(bytes.len() < 1 << 20, "100 MiB of zeros compresses small");
+        patch_declared_size(&mut bytes, b"bomb.log", 1000);
+        std::fs::write(&p, &bytes).unwrap();
+        let mut r = BundleReader::open(&p, Limits::default()).unwrap();
+        let e = r.read("bomb.log").unwrap_err().to_string();
+        assert!(
+            e.contains("\"bomb.log\" decompresses to more than its declared 1000 bytes"),
+            "{e}"
+        );
+        // Stopped after about one buffer, not after inflating 100 MiB.
+        assert!(r.total_read < 1 << 20, "read {}", r.total_read);
+        let rep = r.verify();
+        assert_eq!(rep.unreadable.len(), 1, "{rep:?}");
+    }
+
+    #[test]
+    fn enforces_per_entry_and_total_caps() {
+        let d = tempfile::tempdir().unwrap();
+        let big = vec![b'a'; 2 << 20];
+        let p = good(d.path(), &[("big.log", &big), ("big2.log", &big)]);
+        let small = Limits {
+            max_entry_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let e = BundleReader::open(&p, small).unwrap_err().to_string();
+        assert!(
+            e.contains("\"big.log\" declares 2097152 bytes, more than the per-entry limit"),
+            "{e}"
+        );
+        let total = Limits {
+            max_total_bytes: 3 << 20,
+            ..Limits::default()
+        };
+        let e = BundleReader::open(&p, total).unwrap_err().to_string();
+        assert!(e.contains("more than the total limit"), "{e}");
+    }
+
+    #[test]
+    fn rejects_truncated_and_garbage_files() {
+        let d = tempfile::tempdir().unwrap();
+        let p = good(d.path(), &[("a.log", &vec![b'x'; 10000][..])]);
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        let e = open_err(&p);
+        assert!(
+            e.contains("is not a readable zip (truncated or corrupt"),
+            "{e}"
+        );
+        std::fs::write(&p, b"not a zip at all").unwrap();
+        assert!(open_err(&p).contains("is not a readable zip"));
+    }
+
+    #[test]
+    fn rejects_missing_and_malformed_manifests() {
+        let d = tempfile::tempdir().unwrap();
+        let p = zip_of(d.path(), &[("a.log", b"x")]);
+        assert!(
+            open_err(&p).contains("has no manifest.json"),
+            "{}",
+            open_err(&p)
+        );
+        let p = zip_of(d.path(), &[("a.log", b"x"), ("manifest.json", b"{")]);
+        assert!(
+            open_err(&p).contains("manifest.json is malformed"),
+            "{}",
+            open_err(&p)
+        );
+        let mut m: serde_json::Value = serde_json::from_slice(&manifest_for(&[])).unwrap();
+        m["formatVersion"] = serde_json::json!(BUNDLE_FORMAT_VERSION + 1);
+        let m = serde_json::to_vec(&m).unwrap();
+        let p = zip_of(d.path(), &[("manifest.json", &m)]);
+        assert!(
+            open_err(&p).contains("upgrade kudo-diag"),
+            "{}",
+            open_err(&p)
+        );
+    }
+
+    #[test]
+    fn verify_lists_wrong_hashes_missing_and_unlisted_files() {
+        let d = tempfile::tempdir().unwrap();
+        let m = manifest_for(&[("a.log", b"original"), ("gone.log", b"x")]);
+        let p = zip_of(
+            d.path(),
+            &[
+                ("a.log", b"tampered"),
+                ("extra.log", b"y"),
+                ("manifest.json", &m),
+            ],
+        );
+        let mut r = BundleReader::open(&p, Limits::default()).unwrap();
+        let rep = r.verify();
+        assert!(!rep.is_clean());
+        assert_eq!(rep.mismatches.len(), 1);
+        assert_eq!(rep.mismatches[0].path, "a.log");
+        assert_eq!(rep.missing, vec!["gone.log".to_string()]);
+        assert_eq!(rep.unlisted, vec!["extra.log".to_string()]);
+        assert_eq!(rep.problems().len(), 3);
+    }
+}

@@ -334,3 +334,209 @@ fn tmp_path(dest: &Path) -> PathBuf {
 fn io_err(path: &Path, e: io::Error) -> BundleError {
     BundleError::Message(format!("{}: {e}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::reader::{BundleReader, Limits};
+    use crate::bundle::redact::Redactor;
+    use std::sync::Arc;
+
+    fn meta() -> BundleMeta {
+        BundleMeta {
+            format_version: BUNDLE_FORMAT_VERSION,
+            tool: "kudo-diag".into(),
+            tool_version: crate::VERSION.into(),
+            git_commit: "abc".into(),
+            target: serde_json::json!({"namespace": "ns", "instance": "cassandra"}),
+            pipeline: "kudo".into(),
+            ..BundleMeta::default()
+        }
+    }
+
+    /// Writes the same artifacts in the given order into a fresh store and bundles them.
+    fn bundle(
+        dir: &Path,
+        order: &[usize],
+        redact: bool,
+    ) -> (PathBuf, Vec<(String, ArtifactRecord)>) {
+        let files: [(&str, &str, &[u8]); 4] = [
+            (
+                "pods/p-0/logs/c.log",
+                "logs-p-0",
+                b"start\npassword=hunter2\nready\n",
+            ),
+            ("instance.yaml", "instance", b"kind: Instance\n"),
+            ("pods/p-0/pod.yaml", "pod-p-0", b"kind: Pod\n"),
+            ("empty.txt", "empty", b""),
+        ];
+        let store_dir = dir.join("store");
+        let store = if redact {
+            ArtifactStore::open_with(&store_dir, Arc::new(Redactor::builtin())).unwrap()
+        } else {
+            ArtifactStore::open(&store_dir).unwrap()
+        };
+        let mut arts = Vec::new();
+        for &i in order {
+            let (path, node, content) = files[i];
+            let rec = store.node_sink(node).put(path, content).unwrap();
+            arts.push((node.to_string(), rec));
+        }
+        let raw = store.node_sink("raw").create_raw("bin/raw.dat").unwrap();
+        let mut raw = raw;
+        raw.write_all(b"token=keep-me-raw\x00\x01").unwrap();
+        arts.push(("raw".to_string(), raw.finish().unwrap()));
+        let log = dir.join("collection.log");
+        fs::write(&log, "run started\n").unwrap();
+        let errors = vec![ErrorEntry {
+            node: "exec-p-0".into(),
+            task: "exec".into(),
+            status: "failed".into(),
+            reason: "pod p-0 not found".into(),
+            attempts: 3,
+            optional: false,
+        }];
+        let dest = dir.join("bundle.zip");
+        let info = write_bundle(&store, &arts, &errors, Some(&log), &meta(), &dest).unwrap();
+        assert_eq!(info.files, 5);
+        assert!(!tmp_path(&dest).exists(), "the temp file is renamed away");
+        (dest, arts)
+    }
+
+    #[test]
+    fn bundle_round_trips_through_the_reader() {
+        let d = tempfile::tempdir().unwrap();
+        let (dest, _) = bundle(d.path(), &[0, 1, 2, 3], true);
+        let mut r = BundleReader::open(&dest, Limits::default()).unwrap();
+        let rep = r.verify();
+        assert!(rep.is_clean(), "{rep:?}");
+        assert_eq!(
+            rep.checked, 8,
+            "5 artifacts + log + errors.json + redactions.json"
+        );
+        let paths: Vec<&str> = r.manifest().files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "bin/raw.dat",
+                "empty.txt",
+                "instance.yaml",
+                "pods/p-0/logs/c.log",
+                "pods/p-0/pod.yaml"
+            ]
+        );
+        let log = r.read("pods/p-0/logs/c.log").unwrap();
+        assert_eq!(log, b"start\npassword=**REDACTED**\nready\n");
+        assert_eq!(r.read("bin/raw.dat").unwrap(), b"token=keep-me-raw\x00\x01");
+        let entry = r.manifest_entry("pods/p-0/logs/c.log").unwrap();
+        assert_eq!((entry.task.as_str(), entry.redactions), ("logs-p-0", 1));
+        assert_eq!(r.errors().len(), 1);
+        assert_eq!(
+            r.read("kudo-diag/collection.log").unwrap(),
+            b"run started\n"
+        );
+        let red: RedactionReport =
+            serde_json::from_slice(&r.read("redactions.json").unwrap()).unwrap();
+        assert!(red.enabled);
+        assert_eq!(red.total, 1);
+        assert_eq!(red.rules["key-value"], 1);
+        assert_eq!(red.files[0].path, "pods/p-0/logs/c.log");
+        assert_eq!(red.raw_files, vec!["bin/raw.dat".to_string()]);
+        let all = fs::read(&dest).unwrap();
+        assert!(!all.windows(7).any(|w| w == b"hunter2"));
+    }
+
+    #[test]
+    fn same_artifacts_give_a_byte_identical_bundle() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let (pa, _) = bundle(a.path(), &[0, 1, 2, 3], false);
+        let (pb, _) = bundle(b.path(), &[3, 2, 1, 0], false);
+        assert_eq!(fs::read(pa).unwrap(), fs::read(pb).unwrap());
+    }
+
+    #[test]
+    fn store_verify_detects_a_corrupt_artifact() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let rec = store
+            .node_sink("n")
+            .put("a.log", b"some content\n")
+            .unwrap();
+        store.verify(&rec).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(store.copy_content(&rec, &mut out).unwrap(), 13);
+        assert_eq!(out, b"some content\n");
+        fs::write(store.content_path(&rec), b"garbage").unwrap();
+        let e = store.verify(&rec).unwrap_err().to_string();
+        assert!(e.contains("artifact a.log is corrupt"), "{e}");
+        let e = write_bundle(
+            &store,
+            &[("n".into(), rec)],
+            &[],
+            None,
+            &meta(),
+            &d.path().join("b.zip"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("artifact a.log") && e.contains("--continue"),
+            "{e}"
+        );
+        assert!(!d.path().join("b.zip").exists() && !d.path().join("b.zip.tmp").exists());
+    }
+
+    #[test]
+    fn rejects_reserved_and_duplicate_paths() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let e = store.node_sink("n").put("manifest.json", b"x").unwrap_err();
+        assert!(e.to_string().contains("reserved"), "{e}");
+        let r1 = store.node_sink("a").put("x.log", b"1").unwrap();
+        let r2 = store.node_sink("b").put("x.log", b"1").unwrap();
+        let e = write_bundle(
+            &store,
+            &[("a".into(), r1), ("b".into(), r2)],
+            &[],
+            None,
+            &meta(),
+            &d.path().join("b.zip"),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("two tasks wrote the same bundle path x.log"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn streamed_artifacts_are_redacted_before_hashing() {
+        let d = tempfile::tempdir().unwrap();
+        let red = Arc::new(Redactor::new(&[], &["S3cretLiteral".to_string()]).unwrap());
+        let store = ArtifactStore::open_with(d.path(), red).unwrap();
+        let mut w = store.node_sink("n").create("logs/a.log").unwrap();
+        for chunk in [
+            &b"line one S3cret"[..],
+            b"Literal here\nAuthorization: Bea",
+            b"rer abc\n",
+        ] {
+            w.write_all(chunk).unwrap();
+        }
+        let rec = w.finish().unwrap();
+        let mut out = Vec::new();
+        store.copy_content(&rec, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "line one **REDACTED** here\nAuthorization: Bearer **REDACTED**\n"
+        );
+        assert_eq!(rec.blake3, blake3::hash(&out).to_hex().to_string());
+        assert_eq!(rec.bytes, out.len() as u64);
+        assert_eq!(rec.redactions, 2);
+        // Journaled records without the new fields still load.
+        let old: ArtifactRecord =
+            serde_json::from_str(r#"{"path":"a","bytes":1,"blake3":"x","file":"f"}"#).unwrap();
+        assert_eq!(old.redactions, 0);
+    }
+}
