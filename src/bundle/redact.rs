@@ -827,6 +827,52 @@ mod tests {
         assert_eq!(env[1]["value"], "1G");
     }
 
+    /// A planted value in a Secret or a secret-looking env var, anywhere in a random object
+    /// tree (and in its last-applied annotation), never survives `redact_k8s_object`.
+    #[test]
+    fn planted_values_never_survive_in_k8s_objects() {
+        use serde_json::json;
+        let secret = "Pl4ntedK8sValue";
+        let names = [
+            "DB_PASSWORD",
+            "api_token",
+            "AWS_SECRET_ACCESS_KEY",
+            "tls.key",
+            "Auth",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        for round in 0..200 {
+            let name = names[rng.random_range(0..names.len())];
+            let env = json!([{"name": "PLAIN", "value": "1"}, {"name": name, "value": secret}]);
+            let container = json!({"name": "c", "image": "x", "env": env});
+            let pod_spec =
+                json!({"containers": [container.clone()], "initContainers": [container]});
+            let mut obj = match rng.random_range(0..4) {
+                0 => json!({"kind": "Secret", "metadata": {"name": "s"},
+                            "data": {name: secret}, "stringData": {"other": secret}}),
+                1 => json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": pod_spec}),
+                2 => json!({"kind": "StatefulSet", "metadata": {"name": "s"},
+                            "spec": {"template": {"spec": pod_spec}}}),
+                _ => json!({"kind": "CronJob", "spec": {"jobTemplate": {"spec":
+                            {"template": {"spec": pod_spec}}}}}),
+            };
+            if rng.random_bool(0.5) {
+                let applied = obj.to_string();
+                obj["metadata"]["annotations"] = json!({ LAST_APPLIED: applied });
+            }
+            if rng.random_bool(0.5) {
+                obj = json!({"kind": "List", "items": [obj]});
+            }
+            let n = redact_k8s_object(&mut obj);
+            let text = obj.to_string();
+            assert!(n > 0 && !text.contains(secret), "round {round}: {text}");
+            assert!(
+                text.contains("\"PLAIN\"") || text.contains("Secret"),
+                "{text}"
+            );
+        }
+    }
+
     /// A planted secret, in many shapes and positions, split across writes at random points,
     /// never survives. Seeded, so a failure reproduces.
     #[test]
