@@ -125,7 +125,7 @@ fn builtin_rules() -> Vec<(&'static str, String)> {
         (
             "key-value",
             format!(
-                r#"(?i)(?-u:\b){SECRET_KEY}(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\"(?P<secret_esc>(?:[^"\\]|\\\\)*)\\"|"(?P<secret_dq>(?:[^"\\]|\\.)*)"|'(?P<secret_sq>[^']*)'|(?P<secret_bare>[^\s"'&,;}}\]]+))"#
+                r#"(?i)(?-u:\b){SECRET_KEY}(?P<q>\\?["'])?[ \t]*[:=][ \t]*(?:\\"(?P<secret_esc>(?:[^"\\]|\\\\)*)\\"|"(?P<secret_dq>(?:[^"\\]|\\.)*)"|'(?P<secret_sq>[^']*)'|(?P<secret_bare>[^\s"'&,;{{}}\[\]]+))"#
             ),
         ),
         (
@@ -294,6 +294,17 @@ impl Redactor {
                 let value = g.as_bytes();
                 if value == REDACTED.as_bytes() || value.is_empty() {
                     return whole.as_bytes().to_vec();
+                }
+                // Keep JSON valid: after a quoted key, an unquoted value is a number, a
+                // boolean or null (`"automountServiceAccountToken": true`), not a secret
+                // string; and `true`/`false`/`null` are never secrets.
+                if rule.name == "key-value" && caps.name("secret_bare").is_some() {
+                    let quoted_key = caps
+                        .name("q")
+                        .is_some_and(|q| q.as_bytes().ends_with(b"\""));
+                    if quoted_key || matches!(value, b"true" | b"false" | b"null") {
+                        return whole.as_bytes().to_vec();
+                    }
                 }
                 // `password: |` opens a YAML block scalar: the secret is on the next lines.
                 if rule.name == "key-value"
@@ -669,6 +680,11 @@ mod tests {
             "  api_key: '**REDACTED**'",
             "key-value",
         );
+        // Objects and JSON scalars after a secret-looking key stay valid JSON.
+        let pod = r#"{"volumes":[{"name":"v","secret":{"secretName":"x"}}],"automountServiceAccountToken":true,"token":12,"secret":[1]}"#;
+        assert_eq!(red(pod).0, pod);
+        serde_json::from_str::<serde_json::Value>(&red(pod).0).unwrap();
+        assert_rule("password: 123456", "password: **REDACTED**", "key-value");
         // Counting words are not secrets.
         assert_eq!(red("num_tokens: 256").0, "num_tokens: 256");
         assert_eq!(red("secretName: foo").0, "secretName: foo");
