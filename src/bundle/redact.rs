@@ -276,6 +276,7 @@ impl Redactor {
         }
         let mut cur: Vec<u8> = line.to_vec();
         let mut opens_yaml_block = false;
+        let mut changed = false;
         for rule in &self.rules {
             if !rule.re.is_match(&cur) {
                 continue;
@@ -322,10 +323,14 @@ impl Redactor {
                 v
             });
             if n > 0 {
+                changed = true;
                 let next = replaced.into_owned();
                 *counts.entry(rule.name.clone()).or_default() += n;
                 cur = next;
             }
+        }
+        if changed {
+            quote_bare_marker(&mut cur);
         }
         // A private key block that starts on this line and does not end on it.
         if let Some(b) = self.pem_begin.find_iter(&cur).last() {
@@ -349,6 +354,27 @@ impl Redactor {
             *counts.entry("key-value".to_string()).or_default() += 1;
         }
         out.extend_from_slice(&cur);
+    }
+}
+
+/// When a replaced value was a whole YAML plain scalar (`key: **REDACTED**`, `- **REDACTED**`),
+/// quotes the marker: a plain scalar starting with `*` is a YAML alias, and the file would no
+/// longer parse.
+fn quote_bare_marker(line: &mut Vec<u8>) {
+    let end = trimmed_len(line);
+    let m = REDACTED.as_bytes();
+    if end < m.len() || &line[end - m.len()..end] != m {
+        return;
+    }
+    let start = end - m.len();
+    let before = &line[..start];
+    let value_start = before.ends_with(b": ")
+        || before.ends_with(b":\t")
+        || before.ends_with(b"- ")
+        || before.iter().all(|b| *b == b' ' || *b == b'\t');
+    if value_start {
+        line.insert(end, b'"');
+        line.insert(start, b'"');
     }
 }
 
@@ -657,7 +683,7 @@ mod tests {
             "login password=**REDACTED** ok",
             "key-value",
         );
-        assert_rule("passwd: hunter2", "passwd: **REDACTED**", "key-value");
+        assert_rule("passwd: hunter2", "passwd: \"**REDACTED**\"", "key-value");
         assert_rule("SECRET=abc123", "SECRET=**REDACTED**", "key-value");
         assert_rule("token=abc&user=x", "token=**REDACTED**&user=x", "key-value");
         assert_rule(
@@ -684,10 +710,27 @@ mod tests {
         let pod = r#"{"volumes":[{"name":"v","secret":{"secretName":"x"}}],"automountServiceAccountToken":true,"token":12,"secret":[1]}"#;
         assert_eq!(red(pod).0, pod);
         serde_json::from_str::<serde_json::Value>(&red(pod).0).unwrap();
-        assert_rule("password: 123456", "password: **REDACTED**", "key-value");
+        assert_rule(
+            "password: 123456",
+            "password: \"**REDACTED**\"",
+            "key-value",
+        );
         // Counting words are not secrets.
         assert_eq!(red("num_tokens: 256").0, "num_tokens: 256");
         assert_eq!(red("secretName: foo").0, "secretName: foo");
+    }
+
+    #[test]
+    fn redacted_yaml_still_parses() {
+        let r = Redactor::new(&[], &["literalvalue".to_string()]).unwrap();
+        let yaml = "a:\n  password: hunter2\n  jwt: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc\n  id: AKIAIOSFODNN7EXAMPLE\n  list:\n  - literalvalue\n  url: http://u:p4ss@h/\n";
+        let (out, c) = r.redact_text(yaml.as_bytes());
+        let out = String::from_utf8(out).unwrap();
+        let v: serde_yaml::Value =
+            serde_yaml::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(v["a"]["password"].as_str(), Some(REDACTED));
+        assert_eq!(v["a"]["list"][0].as_str(), Some(REDACTED));
+        assert_eq!(c.values().sum::<u64>(), 5, "{c:?}");
     }
 
     #[test]
