@@ -45,12 +45,16 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 
 fn status_label(v: &Value) -> String {
     let st = s(v, "status");
-    let st = if st.is_empty() { NOT_ACTIVE } else { st };
+    format!("[{}]", if st.is_empty() { NOT_ACTIVE } else { st })
+}
+
+/// `: message` when the status has a message.
+fn message_suffix(v: &Value) -> String {
     let msg = s(v, "message").trim();
     if msg.is_empty() {
-        format!("[{st}]")
+        String::new()
     } else {
-        format!("[{st}] {msg}")
+        format!(": {msg}")
     }
 }
 
@@ -111,6 +115,7 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
         if let Some(t) = st.map(|p| s(p, "lastUpdatedTimestamp")).filter(|t| !t.is_empty()) {
             label.push_str(&format!(", last updated {}", t.replace('T', " ").trim_end_matches('Z')));
         }
+        label.push_str(&message_suffix(st.unwrap_or(&Value::Null)));
         let def_phases = def.and_then(|d| d.get("phases")).and_then(Value::as_array);
         let st_phases = st.and_then(|p| p.get("phases")).and_then(Value::as_array);
         // Phases as the status lists them, else as the OperatorVersion defines them.
@@ -128,11 +133,21 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
                 .flatten()
                 .map(|step| {
                     let sst = if from_status { step } else { &Value::Null };
-                    Tree::leaf(format!("Step {} {}", s(step, "name"), status_label(sst)))
+                    Tree::leaf(format!(
+                        "Step {} {}{}",
+                        s(step, "name"),
+                        status_label(sst),
+                        message_suffix(sst)
+                    ))
                 })
                 .collect();
             phase_nodes.push(Tree {
-                label: format!("Phase {pname}{} {}", strategy(pdef), status_label(pstatus)),
+                label: format!(
+                    "Phase {pname}{} {}{}",
+                    strategy(pdef),
+                    status_label(pstatus),
+                    message_suffix(pstatus)
+                ),
                 children: step_nodes,
             });
         }
@@ -257,5 +272,96 @@ impl TaskKind for PlanStatus {
         Ok(TaskOutput {
             items: vec![json!({"plans": summary, "activePlan": active_plan(&instance)})],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Instance document of a (possibly multi-document) YAML file from tests/data.
+    fn instance(text: &str) -> Value {
+        serde_yaml::Deserializer::from_str(text)
+            .map(|d| Value::deserialize(d).unwrap())
+            .find(|v| v.get("kind").and_then(Value::as_str) == Some("Instance"))
+            .expect("an Instance document")
+    }
+
+    use serde::Deserialize;
+
+    const IN_PROGRESS: &str =
+        include_str!("../../tests/data/planstatus/cassandra-deploy-in-progress.yaml");
+    const OV: &str = include_str!("../../tests/data/planstatus/cassandra-operatorversion.yaml");
+
+    #[test]
+    fn renders_plans_phases_steps_with_strategies_and_never_run_plans() {
+        let inst = instance(IN_PROGRESS);
+        let ov: Value = serde_yaml::from_str(OV).unwrap();
+        let got = render(&inst, Some(&ov));
+        let want = r#"Plan(s) for "cassandra" in namespace "prod":
+.
+└── cassandra (Operator-Version: "cassandra-3.11.6-1.0.0" Active-Plan: "deploy")
+    ├── Plan backup (serial strategy) [NOT ACTIVE]
+    │   └── Phase backup (serial strategy) [NOT ACTIVE]
+    │       ├── Step cleanup [NOT ACTIVE]
+    │       └── Step backup [NOT ACTIVE]
+    ├── Plan deploy (serial strategy) [IN_PROGRESS], last updated 2020-06-10 12:03:17
+    │   └── Phase nodes (serial strategy) [IN_PROGRESS]
+    │       ├── Step pre-node [COMPLETE]
+    │       └── Step node [IN_PROGRESS]: waiting for statefulset prod/cassandra-node to be healthy: 2/3 replicas ready
+    └── Plan repair (serial strategy) [FATAL_ERROR], last updated 2020-06-09 08:00:00: job cassandra-repair failed: BackoffLimitExceeded
+        └── Phase repair (serial strategy) [FATAL_ERROR]
+            └── Step repair [FATAL_ERROR]: job cassandra-repair failed: BackoffLimitExceeded
+
+Conditions:
+  Ready=False (PlanInProgress): plan deploy is running
+"#;
+        assert_eq!(got, want, "\n{got}");
+    }
+
+    #[test]
+    fn renders_without_the_operator_version() {
+        let got = render(&instance(IN_PROGRESS), None);
+        assert!(got.contains("├── Plan deploy [IN_PROGRESS], last updated 2020-06-10 12:03:17\n"), "{got}");
+        assert!(!got.contains("backup"), "{got}");
+        assert!(!got.contains("strategy"), "{got}");
+    }
+
+    #[test]
+    fn renders_the_sparse_shapes_of_kudo_e2e_asserts() {
+        let failed = instance(include_str!(
+            "../../tests/data/planstatus/terminal-failed-job__01-assert.yaml"
+        ));
+        let got = render(&failed, None);
+        assert!(got.starts_with("Plan(s) for \"<unnamed>\":\n"), "{got}");
+        assert!(got.contains("(Operator-Version: \"job-timeout-operator-1.7.9-0.1.0\")"), "{got}");
+        assert!(got.contains("└── Plan deploy [FATAL_ERROR]\n"), "{got}");
+
+        let two = instance(include_str!("../../tests/data/planstatus/plan-trigger__01-assert.yaml"));
+        let got = render(&two, None);
+        // Plans in name order, the last one drawn with the closing branch.
+        assert!(got.contains("    ├── Plan custom [COMPLETE]\n    └── Plan deploy [COMPLETE]\n"), "{got}");
+
+        let ready = instance(include_str!("../../tests/data/planstatus/readiness__00-assert.yaml"));
+        let got = render(&ready, None);
+        assert!(got.contains("first-operator (Operator-Version: \"unknown\")"), "{got}");
+        assert!(got.ends_with("Conditions:\n  Ready=True\n"), "{got}");
+    }
+
+    #[test]
+    fn an_instance_without_status_says_so() {
+        let got = render(&serde_json::json!({"metadata": {"name": "x", "namespace": "y"}}), None);
+        assert!(got.contains("No plan has a status yet"), "{got}");
+    }
+
+    #[test]
+    fn active_plan_prefers_the_aggregated_status() {
+        let i = serde_json::json!({
+            "spec": {"planExecution": {"planName": "deploy"}},
+            "status": {"aggregatedStatus": {"activePlanName": "update"}}
+        });
+        assert_eq!(active_plan(&i), Some("update"));
+        let i = serde_json::json!({"status": {"planStatus": {"deploy": {"status": "COMPLETE"}, "backup": {"status": "IN_PROGRESS"}}}});
+        assert_eq!(active_plan(&i), Some("backup"));
     }
 }
