@@ -1,9 +1,26 @@
 //! The engine: expands a pipeline into a DAG of nodes (petgraph), runs ready nodes concurrently
 //! on tokio under global and per-class limits, retries transient failures with backoff, records
 //! every outcome in a sled journal so `--continue` resumes, and always ends by writing the bundle.
+//!
+//! - `plan`: the DAG and its bookkeeping (fan-out expansion, stable node ids, readiness).
+//! - `scheduler`: the loop that runs nodes under limits, with timeouts and retries.
+//! - `journal`: the sled journal and its typed claims.
+//! - `run`: one collection end to end: partial folder, resume modes, archive.
+//! - `event`: the events a `Reporter` (progress display, log, tests) receives.
+//! - `synthetic`: task kinds that need no cluster, for tests, benchmarks and demos.
 
+pub mod event;
+pub mod journal;
+pub mod plan;
+pub mod run;
+pub mod scheduler;
+pub mod synthetic;
 pub mod task;
 
+pub use event::{Event, EventLog, Reporter, Silent};
+pub use journal::{Journal, JournalMeta, NodeRecord, NodeState, JOURNAL_FORMAT_VERSION};
+pub use run::{run, Ending, ResumeMode, RunConfig, Summary};
+pub use scheduler::{Counts, Limits, RetryPolicy, DEFAULT_CONCURRENCY};
 pub use task::{ParamSpec, Registry, TaskContext, TaskEnv, TaskError, TaskKind, TaskOutput};
 
 /// Errors that stop a run as a whole (a single task's failure never does).
@@ -12,3 +29,6 @@ pub enum EngineError {
     #[error("{0}")]
     Message(String),
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,609 @@
+//! The plan: a pipeline expanded into a petgraph DAG of nodes, and the bookkeeping of which node
+//! may run when.
+//!
+//! A task without `forEach` is one node, named after the task, created at once (as soon as the
+//! tasks it needs have their nodes). A task with `forEach` is expanded when its source task has
+//! finished: one node per item the source produced (`TaskOutput.items`), or, with `then`, one per
+//! element of the array(s) at `then.path` inside each item. Node ids are stable, `task[key]`,
+//! with the key taken from the item (`namespace/name` of a Kubernetes object, `name`, else the
+//! index), so that a resumed run, which expands from the journaled items, gets the same ids.
+//!
+//! A node depends on every node of every task it needs (`needs` plus the `forEach` source). The
+//! plan is pure bookkeeping, no I/O: the scheduler tells it what finished with [`Plan::settle`]
+//! and asks for newly expanded tasks with [`Plan::expand`].
+
+use std::collections::{HashMap, HashSet};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+use serde_json::{Map, Value};
+
+use crate::pipeline::template::{lookup, render, render_value};
+use crate::pipeline::{Pipeline, TaskSpec};
+
+use super::EngineError;
+
+/// Where a node stands in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// Some node it needs has not finished yet.
+    Waiting,
+    /// Everything it needs is done; queued to run.
+    Ready,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+impl NodeStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, NodeStatus::Done | NodeStatus::Failed | NodeStatus::Skipped)
+    }
+}
+
+/// One node of the DAG: one task, with its templates rendered for one fan-out binding.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Stable id: `task` or `task[key]`.
+    pub id: String,
+    /// Index of its task in the pipeline.
+    pub task: usize,
+    /// The run's globals plus the fan-out bindings.
+    pub vars: Value,
+    /// Parameters with templates rendered (Null if rendering failed).
+    pub params: Value,
+    /// Output path, rendered.
+    pub output: Option<String>,
+    /// Why the templates could not be rendered: the node fails without running.
+    pub render_error: Option<String>,
+    pub status: NodeStatus,
+    /// Nodes it needs that are not done yet.
+    pending: usize,
+    /// Items it produced (for fan-out), once done.
+    pub items: Vec<Value>,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug)]
+struct TaskState {
+    spec: TaskSpec,
+    /// Tasks whose nodes this task's nodes depend on (`needs` + `forEach.task`).
+    deps: Vec<usize>,
+    /// Its nodes, once expanded.
+    nodes: Option<Vec<NodeIndex>>,
+    /// How many of its nodes reached a final state.
+    terminal: usize,
+}
+
+/// A task that just got its nodes.
+#[derive(Debug, Clone)]
+pub struct Expansion {
+    pub task: usize,
+    pub fan_out: bool,
+    pub nodes: Vec<NodeIndex>,
+}
+
+/// The expanded DAG and its run state.
+#[derive(Debug)]
+pub struct Plan {
+    pub graph: DiGraph<Node, ()>,
+    tasks: Vec<TaskState>,
+    ids: HashSet<String>,
+    globals: Map<String, Value>,
+    /// Tasks not expanded yet, in pipeline order.
+    unexpanded: Vec<usize>,
+}
+
+impl Plan {
+    /// Builds the task graph and checks it (defensively: the pipeline loader validates too).
+    /// `globals` must be a JSON object (instance, namespace, ...). No node exists until `expand`.
+    pub fn new(pipeline: &Pipeline, globals: &Value) -> Result<Plan, EngineError> {
+        let globals = match globals {
+            Value::Object(m) => m.clone(),
+            Value::Null => Map::new(),
+            other => {
+                return Err(EngineError::Message(format!(
+                    "run variables must be a JSON object, got {other}"
+                )))
+            }
+        };
+        let index: HashMap<&str, usize> = pipeline
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
+        if index.len() != pipeline.tasks.len() {
+            return Err(EngineError::Message(format!(
+                "pipeline {} has two tasks with the same name: give each task a unique name",
+                pipeline.name
+            )));
+        }
+        let mut task_graph = DiGraph::<usize, ()>::new();
+        let tnodes: Vec<NodeIndex> = (0..pipeline.tasks.len())
+            .map(|i| task_graph.add_node(i))
+            .collect();
+        let mut tasks = Vec::with_capacity(pipeline.tasks.len());
+        for (i, spec) in pipeline.tasks.iter().enumerate() {
+            let mut deps = Vec::new();
+            let names = spec
+                .needs
+                .iter()
+                .chain(spec.for_each.as_ref().map(|f| &f.task));
+            for name in names {
+                let Some(&d) = index.get(name.as_str()) else {
+                    return Err(EngineError::Message(format!(
+                        "task {} needs {name}, which is not a task of pipeline {}: fix the name in `needs`/`forEach`",
+                        spec.name, pipeline.name
+                    )));
+                };
+                if !deps.contains(&d) {
+                    deps.push(d);
+                    task_graph.add_edge(tnodes[d], tnodes[i], ());
+                }
+            }
+            tasks.push(TaskState {
+                spec: spec.clone(),
+                deps,
+                nodes: None,
+                terminal: 0,
+            });
+        }
+        if petgraph::algo::is_cyclic_directed(&task_graph) {
+            return Err(EngineError::Message(format!(
+                "the tasks of pipeline {} form a cycle: run `kudo-diag pipelines validate` to see it and break it",
+                pipeline.name
+            )));
+        }
+        Ok(Plan {
+            graph: DiGraph::new(),
+            unexpanded: (0..tasks.len()).collect(),
+            tasks,
+            ids: HashSet::new(),
+            globals,
+        })
+    }
+
+    pub fn node(&self, i: NodeIndex) -> &Node {
+        &self.graph[i]
+    }
+
+    pub fn node_mut(&mut self, i: NodeIndex) -> &mut Node {
+        &mut self.graph[i]
+    }
+
+    pub fn spec(&self, task: usize) -> &TaskSpec {
+        &self.tasks[task].spec
+    }
+
+    /// Number of nodes created so far.
+    pub fn len(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.graph.node_count() == 0
+    }
+
+    /// True when every task has its nodes and every node is final.
+    pub fn finished(&self) -> bool {
+        self.unexpanded.is_empty()
+            && self
+                .tasks
+                .iter()
+                .all(|t| t.nodes.as_ref().is_some_and(|n| n.len() == t.terminal))
+    }
+
+    /// Creates the nodes of every task that can be expanded now: all tasks it needs have nodes,
+    /// and, for a fan-out task, its source has finished. Loops until nothing more expands.
+    /// New nodes are `Waiting`, `Ready` (nothing pending) or `Skipped` (something they need
+    /// failed; `reason` says what).
+    pub fn expand(&mut self) -> Vec<Expansion> {
+        let mut out = Vec::new();
+        loop {
+            let mut progressed = false;
+            let mut k = 0;
+            while k < self.unexpanded.len() {
+                let t = self.unexpanded[k];
+                if self.expandable(t) {
+                    self.unexpanded.remove(k);
+                    let nodes = self.create_nodes(t);
+                    out.push(Expansion {
+                        task: t,
+                        fan_out: self.tasks[t].spec.for_each.is_some(),
+                        nodes,
+                    });
+                    progressed = true;
+                } else {
+                    k += 1;
+                }
+            }
+            if !progressed {
+                return out;
+            }
+        }
+    }
+
+    fn expandable(&self, t: usize) -> bool {
+        let st = &self.tasks[t];
+        if !st.deps.iter().all(|&d| self.tasks[d].nodes.is_some()) {
+            return false;
+        }
+        match &st.spec.for_each {
+            None => true,
+            Some(fe) => {
+                let src = &self.tasks[self.task_index(&fe.task)];
+                src.nodes.as_ref().is_some_and(|n| n.len() == src.terminal)
+            }
+        }
+    }
+
+    fn task_index(&self, name: &str) -> usize {
+        self.tasks
+            .iter()
+            .position(|t| t.spec.name == name)
+            .expect("dependencies were checked in Plan::new")
+    }
+
+    /// The first node among `deps`' nodes that did not finish well, with why.
+    fn blocked_by(&self, t: usize) -> Option<String> {
+        for &d in &self.tasks[t].deps {
+            for &n in self.tasks[d].nodes.as_deref().unwrap_or(&[]) {
+                let node = &self.graph[n];
+                match node.status {
+                    NodeStatus::Failed => {
+                        return Some(format!(
+                            "needs {} which failed: {}",
+                            node.id,
+                            node.reason.as_deref().unwrap_or("unknown error")
+                        ))
+                    }
+                    NodeStatus::Skipped => return node.reason.clone(),
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+
+    fn create_nodes(&mut self, t: usize) -> Vec<NodeIndex> {
+        let spec = self.tasks[t].spec.clone();
+        let blocked = self.blocked_by(t);
+        // (id, vars) for each node of the task.
+        let bindings: Vec<(String, Value)> = match &spec.for_each {
+            None => vec![(spec.name.clone(), Value::Object(self.globals.clone()))],
+            Some(_) if blocked.is_some() => {
+                // The source did not finish well: there are no items to expand. One placeholder
+                // node, named after the task, records the skip.
+                vec![(spec.name.clone(), Value::Object(self.globals.clone()))]
+            }
+            Some(fe) => {
+                let src = self.task_index(&fe.task);
+                let items: Vec<Value> = self.tasks[src]
+                    .nodes
+                    .as_deref()
+                    .unwrap_or(&[])
+                    .iter()
+                    .flat_map(|&n| self.graph[n].items.iter().cloned())
+                    .collect();
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let key = item_key(item, i);
+                    match &fe.then {
+                        None => {
+                            let mut vars = self.globals.clone();
+                            vars.insert(fe.bind.clone(), item.clone());
+                            out.push((format!("{}[{key}]", spec.name), Value::Object(vars)));
+                        }
+                        Some(nested) => {
+                            let mut j = 0;
+                            for path in nested.path.split('+').map(str::trim) {
+                                let elems = lookup(item, path)
+                                    .and_then(Value::as_array)
+                                    .cloned()
+                                    .unwrap_or_default();
+                                for elem in elems {
+                                    let inner = item_key(&elem, j);
+                                    j += 1;
+                                    let mut vars = self.globals.clone();
+                                    vars.insert(fe.bind.clone(), item.clone());
+                                    vars.insert(nested.bind.clone(), elem);
+                                    out.push((
+                                        format!("{}[{key}/{inner}]", spec.name),
+                                        Value::Object(vars),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+                out
+            }
+        };
+
+        let dep_nodes: Vec<NodeIndex> = self.tasks[t]
+            .deps
+            .iter()
+            .flat_map(|&d| self.tasks[d].nodes.clone().unwrap_or_default())
+            .collect();
+        let pending = dep_nodes
+            .iter()
+            .filter(|&&n| self.graph[n].status != NodeStatus::Done)
+            .count();
+        let mut created = Vec::with_capacity(bindings.len());
+        for (id, vars) in bindings {
+            let id = self.unique_id(id);
+            let (params, output, render_error) = match render_node(&spec, &vars) {
+                Ok((p, o)) => (p, o, None),
+                Err(e) => (Value::Null, None, Some(e)),
+            };
+            let status = if blocked.is_some() {
+                NodeStatus::Skipped
+            } else if pending == 0 {
+                NodeStatus::Ready
+            } else {
+                NodeStatus::Waiting
+            };
+            let idx = self.graph.add_node(Node {
+                id,
+                task: t,
+                vars,
+                params,
+                output,
+                render_error,
+                status,
+                pending,
+                items: Vec::new(),
+                reason: blocked.clone(),
+            });
+            for &d in &dep_nodes {
+                self.graph.add_edge(d, idx, ());
+            }
+            created.push(idx);
+        }
+        let ts = &mut self.tasks[t];
+        ts.terminal = created
+            .iter()
+            .filter(|&&n| self.graph[n].status.is_terminal())
+            .count();
+        ts.nodes = Some(created.clone());
+        created
+    }
+
+    fn unique_id(&mut self, id: String) -> String {
+        if self.ids.insert(id.clone()) {
+            return id;
+        }
+        // Two items with the same key (two containers named alike): number the later ones so
+        // ids stay unique and still stable (items come in journaled order).
+        let mut n = 2;
+        loop {
+            let candidate = format!("{id}#{n}");
+            if self.ids.insert(candidate.clone()) {
+                return candidate;
+            }
+            n += 1;
+        }
+    }
+
+    /// Marks a node as running.
+    pub fn start(&mut self, i: NodeIndex) {
+        self.graph[i].status = NodeStatus::Running;
+    }
+
+    /// Records a node's final state. Returns the nodes that became ready (when it is done) or the
+    /// waiting dependents that must now be skipped (when it failed or was skipped), with the
+    /// reason to give them.
+    pub fn settle(&mut self, i: NodeIndex, status: NodeStatus) -> Settled {
+        debug_assert!(status.is_terminal());
+        let was_terminal = self.graph[i].status.is_terminal();
+        self.graph[i].status = status;
+        if !was_terminal {
+            let t = self.graph[i].task;
+            self.tasks[t].terminal += 1;
+        }
+        let dependents: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(i, Direction::Outgoing)
+            .collect();
+        match status {
+            NodeStatus::Done => {
+                let mut ready = Vec::new();
+                for d in dependents {
+                    let n = &mut self.graph[d];
+                    n.pending = n.pending.saturating_sub(1);
+                    if n.pending == 0 && n.status == NodeStatus::Waiting {
+                        n.status = NodeStatus::Ready;
+                        ready.push(d);
+                    }
+                }
+                Settled::Ready(ready)
+            }
+            _ => {
+                let node = &self.graph[i];
+                let reason = match status {
+                    NodeStatus::Failed => format!(
+                        "needs {} which failed: {}",
+                        node.id,
+                        node.reason.as_deref().unwrap_or("unknown error")
+                    ),
+                    _ => node
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("needs {} which was skipped", node.id)),
+                };
+                let skip = dependents
+                    .into_iter()
+                    .filter(|&d| {
+                        matches!(
+                            self.graph[d].status,
+                            NodeStatus::Waiting | NodeStatus::Ready
+                        )
+                    })
+                    .collect();
+                Settled::Skip { nodes: skip, reason }
+            }
+        }
+    }
+}
+
+/// What settling a node unblocked.
+#[derive(Debug)]
+pub enum Settled {
+    Ready(Vec<NodeIndex>),
+    Skip {
+        nodes: Vec<NodeIndex>,
+        reason: String,
+    },
+}
+
+fn render_node(spec: &TaskSpec, vars: &Value) -> Result<(Value, Option<String>), String> {
+    let params = render_value(&spec.params, vars)
+        .map_err(|e| format!("cannot render the parameters of task {}: {e}", spec.name))?;
+    let output = spec
+        .output
+        .as_deref()
+        .map(|o| render(o, vars))
+        .transpose()
+        .map_err(|e| format!("cannot render the output path of task {}: {e}", spec.name))?;
+    Ok((params, output))
+}
+
+/// The fan-out key of an item: `namespace/name` of a Kubernetes object, else its `name`, else
+/// its index.
+pub fn item_key(item: &Value, index: usize) -> String {
+    if let Some(name) = item.pointer("/metadata/name").and_then(Value::as_str) {
+        return match item.pointer("/metadata/namespace").and_then(Value::as_str) {
+            Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+            _ => name.to_string(),
+        };
+    }
+    if let Some(name) = item.get("name").and_then(Value::as_str) {
+        return name.to_string();
+    }
+    index.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{ForEach, Nested};
+    use serde_json::json;
+
+    fn task(name: &str, needs: &[&str]) -> TaskSpec {
+        TaskSpec {
+            name: name.into(),
+            kind: "synthetic.sleep".into(),
+            params: json!({}),
+            needs: needs.iter().map(|s| s.to_string()).collect(),
+            for_each: None,
+            output: None,
+            timeout: None,
+            retries: None,
+            optional: false,
+        }
+    }
+
+    fn ids(plan: &Plan, nodes: &[NodeIndex]) -> Vec<String> {
+        nodes.iter().map(|&n| plan.node(n).id.clone()).collect()
+    }
+
+    #[test]
+    fn keys_come_from_kubernetes_objects_names_or_indexes() {
+        assert_eq!(
+            item_key(&json!({"metadata": {"namespace": "ns", "name": "p"}}), 0),
+            "ns/p"
+        );
+        assert_eq!(item_key(&json!({"metadata": {"name": "node-1"}}), 0), "node-1");
+        assert_eq!(item_key(&json!({"name": "c"}), 4), "c");
+        assert_eq!(item_key(&json!(17), 4), "4");
+    }
+
+    #[test]
+    fn nested_fan_out_binds_both_levels_with_stable_ids() {
+        // pods -> logs[pod/container] (per container of each pod, init containers first)
+        let mut logs = task("logs", &["pods"]);
+        logs.for_each = Some(ForEach {
+            task: "pods".into(),
+            bind: "pod".into(),
+            then: Some(Nested {
+                path: "spec.initContainers+spec.containers".into(),
+                bind: "c".into(),
+            }),
+        });
+        logs.output = Some("{{ns}}/{{pod.metadata.name}}/{{c.name}}.log".into());
+        let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
+        let mut plan = Plan::new(&p, &json!({"ns": "prod"})).unwrap();
+        let first = plan.expand();
+        assert_eq!(first.len(), 1, "only pods can expand before it finished");
+        let pods = first[0].nodes[0];
+        plan.node_mut(pods).items = vec![
+            json!({"metadata": {"namespace": "prod", "name": "c-0"},
+                   "spec": {"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}}),
+            json!({"metadata": {"namespace": "prod", "name": "c-1"},
+                   "spec": {"containers": [{"name": "app"}]}}),
+        ];
+        plan.settle(pods, NodeStatus::Done);
+        let second = plan.expand();
+        assert_eq!(second.len(), 1);
+        assert_eq!(
+            ids(&plan, &second[0].nodes),
+            vec![
+                "logs[prod/c-0/init]",
+                "logs[prod/c-0/app]",
+                "logs[prod/c-0/side]",
+                "logs[prod/c-1/app]"
+            ]
+        );
+        assert_eq!(
+            plan.node(second[0].nodes[2]).output.as_deref(),
+            Some("prod/c-0/side.log")
+        );
+        assert!(second[0]
+            .nodes
+            .iter()
+            .all(|&n| plan.node(n).status == NodeStatus::Ready));
+    }
+
+    #[test]
+    fn a_failed_source_skips_its_fan_out_and_everything_after() {
+        // a -> fan[*] -> z
+        let mut fan = task("fan", &[]);
+        fan.for_each = Some(ForEach {
+            task: "a".into(),
+            bind: "x".into(),
+            then: None,
+        });
+        let p = Pipeline::new("t", vec![], vec![task("a", &[]), fan, task("z", &["fan"])]);
+        let mut plan = Plan::new(&p, &json!({})).unwrap();
+        let a = plan.expand()[0].nodes[0];
+        plan.node_mut(a).reason = Some("boom".into());
+        plan.settle(a, NodeStatus::Failed);
+        let exp = plan.expand();
+        assert_eq!(exp.len(), 2);
+        let fan = plan.node(exp[0].nodes[0]);
+        assert_eq!(fan.id, "fan");
+        assert_eq!(fan.status, NodeStatus::Skipped);
+        assert_eq!(fan.reason.as_deref(), Some("needs a which failed: boom"));
+        let z = plan.node(exp[1].nodes[0]);
+        assert_eq!(z.status, NodeStatus::Skipped);
+        assert_eq!(z.reason.as_deref(), Some("needs a which failed: boom"));
+        assert!(plan.finished());
+    }
+
+    #[test]
+    fn cycles_and_unknown_needs_are_refused() {
+        let p = Pipeline::new("t", vec![], vec![task("a", &["b"]), task("b", &["a"])]);
+        assert!(Plan::new(&p, &json!({}))
+            .unwrap_err()
+            .to_string()
+            .contains("cycle"));
+        let p = Pipeline::new("t", vec![], vec![task("a", &["nope"])]);
+        assert!(Plan::new(&p, &json!({}))
+            .unwrap_err()
+            .to_string()
+            .contains("needs nope"));
+    }
+}

@@ -1,0 +1,436 @@
+//! One collection from start to bundle: the partial folder, the resume mode, the scheduler and
+//! the archive step.
+//!
+//! Layout of a collection in progress (docs/journal.md):
+//!
+//! ```text
+//! <output>.partial/
+//!   journal/         sled database (JOURNAL_FORMAT_VERSION)
+//!   artifacts/       finished artifacts, one file per bundle path (ArtifactStore)
+//!   collection.log   one line per event, appended across resumes; goes into the bundle
+//! ```
+//!
+//! `ResumeMode::Fresh` refuses an existing partial folder (or bundle), `Force` removes them
+//! first, `Continue` reopens the journal, checks it belongs to the same target and pipeline, and
+//! runs only what is not done. The bundle is written when every node is final; the partial folder
+//! is then removed unless asked to keep it.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::bundle::sink::ArtifactStore;
+use crate::bundle::writer::{write_bundle, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
+use crate::pipeline::Pipeline;
+
+use super::event::{Event, Reporter, Tee};
+use super::journal::{FlushPolicy, Journal, JournalMeta, JOURNAL_FORMAT_VERSION};
+use super::plan::Plan;
+use super::scheduler::{Counts, Limits, RetryPolicy, Scheduler};
+use super::task::{Registry, TaskEnv};
+use super::EngineError;
+
+/// What to do about an earlier, unfinished collection for the same output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResumeMode {
+    /// Start a new collection; an existing partial folder or bundle is an error.
+    #[default]
+    Fresh,
+    /// Resume the partial collection (`--continue`).
+    Continue,
+    /// Remove any partial folder and bundle first (`--force`).
+    Force,
+}
+
+/// Everything one collection needs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub pipeline: Pipeline,
+    /// Who the collection is for (cluster server, namespace, instance): stored in the journal and
+    /// the manifest; `--continue` refuses a different one.
+    pub target: Value,
+    /// Variables the templates see (instance, namespace, ...): a JSON object.
+    pub globals: Value,
+    /// The bundle to write (`.zip`).
+    pub output: PathBuf,
+    pub resume: ResumeMode,
+    pub keep_partial: bool,
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    pub env: TaskEnv,
+}
+
+impl RunConfig {
+    /// A config with default limits and retries.
+    pub fn new(pipeline: Pipeline, target: Value, globals: Value, output: PathBuf) -> Self {
+        RunConfig {
+            pipeline,
+            target,
+            globals,
+            output,
+            resume: ResumeMode::Fresh,
+            keep_partial: false,
+            limits: Limits::default(),
+            retry: RetryPolicy::default(),
+            env: TaskEnv::default(),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every node is final and the bundle is written.
+    Complete,
+    /// Cancelled: the journal is flushed, no bundle; `--continue` picks it up.
+    Interrupted,
+    /// `--continue` found the bundle already written and nothing left to do.
+    AlreadyFinished,
+}
+
+/// The result of a run, for the final summary and the exit code.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub ending: Ending,
+    pub counts: Counts,
+    pub bundle: Option<BundleInfo>,
+    /// The partial folder (gone after a complete run unless kept).
+    pub partial: PathBuf,
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// True when the bundle is written but some required task failed or was skipped.
+    pub fn has_problems(&self) -> bool {
+        self.counts.required_problems > 0
+    }
+}
+
+/// The partial folder of a bundle: `<output>.partial`.
+pub fn partial_dir(output: &Path) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    output.with_file_name(name)
+}
+
+/// The bundle a partial folder belongs to (strips `.partial`).
+pub fn output_of_partial(partial: &Path) -> Option<PathBuf> {
+    let name = partial.file_name()?.to_str()?;
+    let base = name.strip_suffix(".partial")?;
+    Some(partial.with_file_name(base))
+}
+
+/// Finds, in `dir`, the unfinished collections whose journal matches `accept` (e.g. the same
+/// namespace and instance). Returns their bundle paths, newest name last.
+pub fn find_partials(
+    dir: &Path,
+    accept: impl Fn(&JournalMeta) -> bool,
+) -> Result<Vec<PathBuf>, EngineError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| io_err(dir, e))?.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let Some(output) = output_of_partial(&path) else {
+            continue;
+        };
+        let journal = path.join("journal");
+        if !journal.is_dir() {
+            continue;
+        }
+        if let Ok(Some(meta)) = Journal::read_meta(&journal) {
+            if accept(&meta) {
+                out.push(output);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Runs one collection. A task's failure never makes this an error: only problems with the
+/// collection as a whole do (a partial folder in the way, a journal of another target, I/O).
+pub async fn run(
+    config: RunConfig,
+    registry: &Registry,
+    reporter: &dyn Reporter,
+    cancel: CancellationToken,
+) -> Result<Summary, EngineError> {
+    let started_at = Instant::now();
+    let partial = partial_dir(&config.output);
+    let out = config.output.display().to_string();
+    let plan = Plan::new(&config.pipeline, &config.globals)?;
+
+    match config.resume {
+        ResumeMode::Fresh => {
+            if partial.exists() {
+                return Err(EngineError::Message(format!(
+                    "an unfinished collection for {out} exists in {}: resume it with `--continue`, or discard it with `--force`",
+                    partial.display()
+                )));
+            }
+            if config.output.exists() {
+                return Err(EngineError::Message(format!(
+                    "{out} already exists: choose another output, or replace it with `--force`"
+                )));
+            }
+        }
+        ResumeMode::Force => {
+            if partial.exists() {
+                fs::remove_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
+            }
+        }
+        ResumeMode::Continue => {
+            if !partial.exists() {
+                if config.output.exists() {
+                    return Ok(Summary {
+                        ending: Ending::AlreadyFinished,
+                        counts: Counts::default(),
+                        bundle: Some(BundleInfo {
+                            path: config.output.clone(),
+                            bytes: fs::metadata(&config.output).map(|m| m.len()).unwrap_or(0),
+                            files: 0,
+                        }),
+                        partial,
+                        elapsed: started_at.elapsed(),
+                    });
+                }
+                return Err(EngineError::Message(format!(
+                    "nothing to continue: there is no unfinished collection for {out} (no {}); start one without `--continue`",
+                    partial.display()
+                )));
+            }
+        }
+    }
+
+    fs::create_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
+    let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;
+    let resumed = existing.is_some();
+    let meta = match existing {
+        Some(meta) => {
+            check_same(&meta, &config, &partial)?;
+            meta
+        }
+        None => {
+            // A new collection, or one killed before its meta was written (then nothing ran).
+            let meta = JournalMeta {
+                format_version: JOURNAL_FORMAT_VERSION,
+                target: config.target.clone(),
+                pipeline: config.pipeline.name.clone(),
+                pipeline_hash: config.pipeline.hash.clone(),
+                started: now(),
+                output: out.clone(),
+            };
+            journal.write_meta(&meta)?;
+            meta
+        }
+    };
+    let store = ArtifactStore::open(&partial.join("artifacts"))
+        .map_err(|e| EngineError::Message(e.to_string()))?;
+    let log_path = partial.join("collection.log");
+    let log = LogFile::open(&log_path)?;
+    log.line(&format!(
+        "{} collection of pipeline {} for {} ({})",
+        if resumed { "resuming" } else { "starting" },
+        config.pipeline.name,
+        config.target,
+        out
+    ));
+    let tee = Tee(vec![reporter, &log]);
+
+    let scheduler = Scheduler::new(
+        plan,
+        registry,
+        journal.clone(),
+        store.clone(),
+        Arc::new(config.env.clone()),
+        &tee,
+        config.limits.clone(),
+        config.retry.clone(),
+        cancel,
+        resumed,
+    );
+    let outcome = scheduler.run().await?;
+    if outcome.interrupted {
+        log.line("interrupted: resume with --continue");
+        log.flush();
+        return Ok(Summary {
+            ending: Ending::Interrupted,
+            counts: outcome.counts,
+            bundle: None,
+            partial,
+            elapsed: started_at.elapsed(),
+        });
+    }
+
+    let c = &outcome.counts;
+    log.line(&format!(
+        "archiving: {} done, {} reused, {} failed, {} skipped",
+        c.done, c.reused, c.failed, c.skipped
+    ));
+    log.flush();
+    let bundle_meta = BundleMeta {
+        format_version: BUNDLE_FORMAT_VERSION,
+        tool: "kudo-diag".into(),
+        tool_version: crate::VERSION.into(),
+        git_commit: crate::GIT_COMMIT.into(),
+        target: meta.target.clone(),
+        pipeline: meta.pipeline.clone(),
+        pipeline_hash: meta.pipeline_hash.clone(),
+        started: meta.started.clone(),
+        finished: now(),
+    };
+    let output = config.output.clone();
+    let artifacts = outcome.artifacts;
+    let errors = outcome.errors;
+    // Compressing and hashing is blocking work.
+    let info = tokio::task::spawn_blocking(move || {
+        write_bundle(
+            &store,
+            &artifacts,
+            &errors,
+            Some(&log_path),
+            &bundle_meta,
+            &output,
+        )
+    })
+    .await
+    .map_err(|e| EngineError::Message(format!("the bundle writer stopped: {e}")))?
+    .map_err(|e| EngineError::Message(format!("cannot write the bundle: {e}")))?;
+    tee.event(&Event::Archived {
+        path: info.path.clone(),
+        bytes: info.bytes,
+        files: info.files,
+    });
+    drop(tee);
+    drop(log);
+    drop(journal);
+    if !config.keep_partial {
+        fs::remove_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
+    }
+    Ok(Summary {
+        ending: Ending::Complete,
+        counts: outcome.counts,
+        bundle: Some(info),
+        partial,
+        elapsed: started_at.elapsed(),
+    })
+}
+
+fn check_same(meta: &JournalMeta, config: &RunConfig, partial: &Path) -> Result<(), EngineError> {
+    if meta.target != config.target {
+        return Err(EngineError::Message(format!(
+            "the unfinished collection in {} is for target {}, not {}: continue it with the same cluster, namespace and instance, or start over with `--force`",
+            partial.display(),
+            meta.target,
+            config.target
+        )));
+    }
+    if meta.pipeline_hash != config.pipeline.hash {
+        return Err(EngineError::Message(format!(
+            "the unfinished collection in {} was started with pipeline {} (hash {}), not {} (hash {}): continue it with the same pipeline files, or start over with `--force`",
+            partial.display(),
+            meta.pipeline,
+            short(&meta.pipeline_hash),
+            config.pipeline.name,
+            short(&config.pipeline.hash)
+        )));
+    }
+    Ok(())
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> EngineError {
+    EngineError::Message(format!("{}: {e}", path.display()))
+}
+
+/// The collection's own log, `collection.log` in the partial folder: one line per event that
+/// matters to someone reading the bundle later. Appended across resumes.
+struct LogFile {
+    out: Mutex<std::io::BufWriter<fs::File>>,
+}
+
+impl LogFile {
+    fn open(path: &Path) -> Result<Self, EngineError> {
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| io_err(path, e))?;
+        Ok(LogFile {
+            out: Mutex::new(std::io::BufWriter::new(f)),
+        })
+    }
+
+    fn line(&self, text: &str) {
+        let mut out = self.out.lock().expect("log lock");
+        // The log is best effort: a full disk shows up in the artifacts' own errors.
+        let _ = writeln!(out, "{} {text}", now());
+    }
+
+    fn flush(&self) {
+        let _ = self.out.lock().expect("log lock").flush();
+    }
+}
+
+impl Reporter for LogFile {
+    fn event(&self, event: &Event) {
+        let text = match event {
+            Event::Planned { nodes, resumed } => {
+                format!("planned {nodes} nodes{}", if *resumed { " (resumed)" } else { "" })
+            }
+            Event::Expanded { task, nodes } => format!("expanded {task} into {nodes} nodes"),
+            Event::Started { .. } => return,
+            Event::Retrying {
+                node,
+                attempt,
+                delay,
+                error,
+            } => format!(
+                "retrying {node} after attempt {attempt} in {}: {error}",
+                humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
+            ),
+            Event::Finished {
+                node,
+                state,
+                attempts,
+                bytes,
+                elapsed,
+                error,
+            } => format!(
+                "{} {node} attempts={attempts} bytes={bytes} ms={}{}",
+                state.as_str(),
+                elapsed.as_millis(),
+                error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+            Event::Skipped { node, reason } => format!("skipped {node}: {reason}"),
+            Event::Reused { node, bytes } => format!("reused {node} bytes={bytes}"),
+            Event::Invalidated { node, reason } => format!("re-running {node}: {reason}"),
+            Event::Archived { path, bytes, files } => {
+                format!("archived {files} files, {bytes} bytes, to {}", path.display())
+            }
+            Event::Interrupted { in_flight } => {
+                format!("interrupted with {in_flight} attempts in flight")
+            }
+        };
+        self.line(&text);
+    }
+}

@@ -1,0 +1,649 @@
+//! The scheduler: runs a [`Plan`] to the end.
+//!
+//! One coordinating loop owns the plan, the journal claims and the ready queues; node attempts run
+//! as tokio tasks in a `JoinSet` and send their result back. The loop starts ready nodes while
+//! the global limit and the node's class limit allow, handles every finished attempt (journal
+//! commit, dependents, fan-out expansion), then flushes the journal once for the whole turn
+//! (group commit) before waiting again.
+//!
+//! Policy: a transient error is retried with exponential backoff and jitter (or after the
+//! task's `retry_after`), up to 1 + retries attempts; a retry waits without holding a slot. A
+//! node that fails has its sink discarded and its dependents, transitively, skipped with the
+//! reason; everything else still runs. On cancellation in-flight attempts are aborted, the
+//! journal is flushed and the loop returns `interrupted`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use petgraph::graph::NodeIndex;
+use rand::Rng;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::bundle::sink::{ArtifactRecord, ArtifactStore, NodeSink};
+use crate::bundle::writer::ErrorEntry;
+
+use super::event::{Event, Reporter};
+use super::journal::{Claim, Journal, NodeRecord, NodeState, Status};
+use super::plan::{NodeStatus, Plan, Settled};
+use super::task::{Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
+use super::EngineError;
+
+/// The default number of node attempts in flight at once (`--concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// The default per-attempt time limit when a task sets no `timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default number of extra attempts for transient errors when a task sets no `retries`.
+pub const DEFAULT_RETRIES: u32 = 3;
+
+/// How many attempts may run at once, overall and per concurrency class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub global: usize,
+    /// Per class (`TaskKind::class()`); a class not listed is bounded by `global` only.
+    pub classes: BTreeMap<String, usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            global: DEFAULT_CONCURRENCY,
+            // exec runs processes in the application's containers: the most expensive thing we
+            // do to a cluster already in trouble.
+            classes: BTreeMap::from([("exec".to_string(), 4), ("logs".to_string(), 8)]),
+        }
+    }
+}
+
+impl Limits {
+    fn of(&self, class: &str) -> usize {
+        self.classes
+            .get(class)
+            .copied()
+            .unwrap_or(self.global)
+            .max(1)
+    }
+}
+
+/// Timeouts and retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Extra attempts when the task does not say.
+    pub retries: u32,
+    /// Per-attempt limit when the task does not say.
+    pub timeout: Duration,
+    /// First backoff; doubled each attempt, with jitter.
+    pub backoff: Duration,
+    /// Longest backoff.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: DEFAULT_RETRIES,
+            timeout: DEFAULT_TIMEOUT,
+            backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`: `backoff * 2^(attempt-1)`, capped, times a random
+    /// factor in [0.5, 1] so that many failing nodes do not come back at the same instant.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(d) = retry_after {
+            // The server said when; it knows better than our guess.
+            return d;
+        }
+        let exp = self
+            .backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.max_backoff);
+        let factor: f64 = rand::rng().random_range(0.5..=1.0);
+        exp.mul_f64(factor)
+    }
+}
+
+/// Counts of a run, for the summary and the exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Nodes run to success in this run.
+    pub done: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Nodes done in an earlier run whose artifacts verified.
+    pub reused: usize,
+    /// Failed or skipped nodes of tasks not marked optional.
+    pub required_problems: usize,
+    /// Bytes of artifacts written in this run.
+    pub bytes: u64,
+}
+
+/// What the scheduler hands back.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub interrupted: bool,
+    pub counts: Counts,
+    pub artifacts: Vec<(String, ArtifactRecord)>,
+    pub errors: Vec<ErrorEntry>,
+}
+
+enum Msg {
+    Attempt {
+        idx: NodeIndex,
+        attempt: u32,
+        result: Result<TaskOutput, TaskError>,
+        sink: NodeSink,
+        elapsed: Duration,
+    },
+    RetryDue {
+        idx: NodeIndex,
+    },
+}
+
+pub(crate) struct Scheduler<'a> {
+    pub plan: Plan,
+    pub registry: &'a Registry,
+    pub journal: Journal,
+    pub store: ArtifactStore,
+    pub env: Arc<TaskEnv>,
+    pub reporter: &'a dyn Reporter,
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    pub cancel: CancellationToken,
+    pub resumed: bool,
+    // Per node, indexed by NodeIndex::index().
+    claims: Vec<Option<Claim>>,
+    attempts: Vec<u32>,
+    queued: Vec<bool>,
+    artifacts: Vec<Vec<ArtifactRecord>>,
+    // Scheduling state.
+    ready: HashMap<&'static str, VecDeque<NodeIndex>>,
+    class_order: Vec<&'static str>,
+    running: usize,
+    running_class: HashMap<&'static str, usize>,
+    jobs: JoinSet<Msg>,
+    counts: Counts,
+}
+
+impl<'a> Scheduler<'a> {
+    #[expect(clippy::too_many_arguments, reason = "a plain constructor of the loop's inputs")]
+    pub fn new(
+        plan: Plan,
+        registry: &'a Registry,
+        journal: Journal,
+        store: ArtifactStore,
+        env: Arc<TaskEnv>,
+        reporter: &'a dyn Reporter,
+        limits: Limits,
+        retry: RetryPolicy,
+        cancel: CancellationToken,
+        resumed: bool,
+    ) -> Self {
+        Scheduler {
+            plan,
+            registry,
+            journal,
+            store,
+            env,
+            reporter,
+            limits,
+            retry,
+            cancel,
+            resumed,
+            claims: Vec::new(),
+            attempts: Vec::new(),
+            queued: Vec::new(),
+            artifacts: Vec::new(),
+            ready: HashMap::new(),
+            class_order: Vec::new(),
+            running: 0,
+            running_class: HashMap::new(),
+            jobs: JoinSet::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// Runs every node to a final state (or until cancelled).
+    pub async fn run(mut self) -> Result<Outcome, EngineError> {
+        self.expand()?;
+        self.reporter.event(&Event::Planned {
+            nodes: self.plan.len(),
+            resumed: self.resumed,
+        });
+        loop {
+            self.start_ready()?;
+            if self.jobs.is_empty() {
+                break;
+            }
+            let first = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return self.interrupt().await,
+                r = self.jobs.join_next() => r,
+            };
+            if let Some(r) = first {
+                self.handle(r)?;
+            }
+            while let Some(r) = self.jobs.try_join_next() {
+                self.handle(r)?;
+            }
+            // Group commit: one fsync for everything this turn finished.
+            self.journal.flush()?;
+        }
+        self.journal.flush()?;
+        if !self.plan.finished() {
+            return Err(EngineError::Message(format!(
+                "the run stopped with {} of {} nodes unfinished; this is a bug in kudo-diag, please report it with the pipeline",
+                (0..self.plan.len())
+                    .filter(|&i| !self.plan.node(NodeIndex::new(i)).status.is_terminal())
+                    .count(),
+                self.plan.len()
+            )));
+        }
+        Ok(self.outcome(false))
+    }
+
+    async fn interrupt(mut self) -> Result<Outcome, EngineError> {
+        let in_flight = self.running;
+        self.jobs.abort_all();
+        while self.jobs.join_next().await.is_some() {}
+        self.journal.flush()?;
+        self.reporter.event(&Event::Interrupted { in_flight });
+        Ok(self.outcome(true))
+    }
+
+    fn outcome(self, interrupted: bool) -> Outcome {
+        let mut artifacts = Vec::new();
+        let mut errors = Vec::new();
+        for (i, arts) in self.artifacts.into_iter().enumerate() {
+            let node = self.plan.node(NodeIndex::new(i));
+            let spec = self.plan.spec(node.task);
+            match node.status {
+                NodeStatus::Done => {
+                    artifacts.extend(arts.into_iter().map(|a| (node.id.clone(), a)));
+                }
+                NodeStatus::Failed | NodeStatus::Skipped => errors.push(ErrorEntry {
+                    node: node.id.clone(),
+                    task: spec.name.clone(),
+                    status: if node.status == NodeStatus::Failed {
+                        "failed"
+                    } else {
+                        "skipped"
+                    }
+                    .to_string(),
+                    reason: node.reason.clone().unwrap_or_default(),
+                    attempts: self.attempts[i],
+                    optional: spec.optional,
+                }),
+                _ => {}
+            }
+        }
+        errors.sort_by(|a, b| a.node.cmp(&b.node));
+        Outcome {
+            interrupted,
+            counts: self.counts,
+            artifacts,
+            errors,
+        }
+    }
+
+    /// Expands what can be expanded and gives each new node its journal standing.
+    fn expand(&mut self) -> Result<(), EngineError> {
+        let expansions = self.plan.expand();
+        for exp in expansions {
+            if exp.fan_out {
+                self.reporter.event(&Event::Expanded {
+                    task: self.plan.spec(exp.task).name.clone(),
+                    nodes: exp.nodes.len(),
+                });
+            }
+            let n = self.plan.len();
+            self.claims.resize_with(n, || None);
+            self.attempts.resize(n, 0);
+            self.queued.resize(n, false);
+            self.artifacts.resize_with(n, Vec::new);
+            for idx in exp.nodes {
+                self.admit(idx)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A new node: reuse it if the journal has it done and its artifacts verify, otherwise hold
+    /// its claim and queue it (or skip it if something it needs already failed).
+    fn admit(&mut self, idx: NodeIndex) -> Result<(), EngineError> {
+        let id = self.plan.node(idx).id.clone();
+        match self.journal.status(&id)? {
+            Status::Done(done) => {
+                let bad = done
+                    .record
+                    .artifacts
+                    .iter()
+                    .find_map(|a| self.store.verify(a).err());
+                match bad {
+                    None => {
+                        let bytes = done.record.artifacts.iter().map(|a| a.bytes).sum();
+                        self.attempts[idx.index()] = done.record.attempts;
+                        self.artifacts[idx.index()] = done.record.artifacts;
+                        self.plan.node_mut(idx).items = done.record.items;
+                        self.counts.reused += 1;
+                        self.reporter.event(&Event::Reused { node: id, bytes });
+                        return self.settle(idx, NodeStatus::Done);
+                    }
+                    Some(e) => {
+                        for a in &done.record.artifacts {
+                            self.store.remove(a);
+                        }
+                        self.reporter.event(&Event::Invalidated {
+                            node: id,
+                            reason: e.to_string(),
+                        });
+                        self.claims[idx.index()] = Some(done.redo()?);
+                    }
+                }
+            }
+            Status::Pending(claim) => self.claims[idx.index()] = Some(claim),
+        }
+        match self.plan.node(idx).status {
+            NodeStatus::Ready => self.enqueue(idx),
+            NodeStatus::Skipped => {
+                let reason = self.plan.node(idx).reason.clone().unwrap_or_default();
+                self.record_skip(idx, reason)?;
+                let settled = self.plan.settle(idx, NodeStatus::Skipped);
+                self.follow(settled)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn class_of(&self, idx: NodeIndex) -> &'static str {
+        let kind = &self.plan.spec(self.plan.node(idx).task).kind;
+        self.registry.get(kind).map_or("default", |k| k.class())
+    }
+
+    fn enqueue(&mut self, idx: NodeIndex) {
+        if std::mem::replace(&mut self.queued[idx.index()], true) {
+            return;
+        }
+        let class = self.class_of(idx);
+        let q = self.ready.entry(class).or_insert_with(|| {
+            self.class_order.push(class);
+            VecDeque::new()
+        });
+        q.push_back(idx);
+    }
+
+    /// Starts ready nodes, round robin over classes, while the limits allow.
+    fn start_ready(&mut self) -> Result<(), EngineError> {
+        loop {
+            let mut started = false;
+            for c in 0..self.class_order.len() {
+                if self.running >= self.limits.global.max(1) {
+                    return Ok(());
+                }
+                let class = self.class_order[c];
+                if self.running_class.get(class).copied().unwrap_or(0) >= self.limits.of(class) {
+                    continue;
+                }
+                let Some(idx) = self.ready.get_mut(class).and_then(VecDeque::pop_front) else {
+                    continue;
+                };
+                self.queued[idx.index()] = false;
+                if self.plan.node(idx).status != NodeStatus::Ready {
+                    // Skipped while it waited in the queue.
+                    continue;
+                }
+                self.launch(idx, class)?;
+                started = true;
+            }
+            if !started {
+                return Ok(());
+            }
+        }
+    }
+
+    fn launch(&mut self, idx: NodeIndex, class: &'static str) -> Result<(), EngineError> {
+        let node = self.plan.node(idx);
+        if let Some(e) = node.render_error.clone() {
+            return self.fail(idx, e);
+        }
+        let spec = self.plan.spec(node.task);
+        let Some(kind) = self.registry.get(&spec.kind).cloned() else {
+            let e = format!(
+                "unknown task kind {}: this kudo-diag knows {}",
+                spec.kind,
+                self.registry.names().collect::<Vec<_>>().join(", ")
+            );
+            return self.fail(idx, e);
+        };
+        let timeout = spec.timeout.unwrap_or(self.retry.timeout);
+        self.attempts[idx.index()] += 1;
+        let attempt = self.attempts[idx.index()];
+        let ctx = TaskContext {
+            node: node.id.clone(),
+            task: spec.name.clone(),
+            params: node.params.clone(),
+            vars: node.vars.clone(),
+            output: node.output.clone(),
+            sink: self.store.node_sink(&node.id),
+            attempt,
+            env: self.env.clone(),
+            cancel: self.cancel.child_token(),
+        };
+        self.reporter.event(&Event::Started {
+            node: node.id.clone(),
+            attempt,
+        });
+        self.plan.start(idx);
+        self.running += 1;
+        *self.running_class.entry(class).or_insert(0) += 1;
+        self.jobs.spawn(async move {
+            let start = Instant::now();
+            let result = match tokio::time::timeout(timeout, kind.run(&ctx)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    ctx.cancel.cancel();
+                    Err(TaskError::transient(format!(
+                        "timed out after {}",
+                        humantime::format_duration(timeout)
+                    )))
+                }
+            };
+            Msg::Attempt {
+                idx,
+                attempt,
+                result,
+                sink: ctx.sink,
+                elapsed: start.elapsed(),
+            }
+        });
+        Ok(())
+    }
+
+    fn handle(&mut self, joined: Result<Msg, tokio::task::JoinError>) -> Result<(), EngineError> {
+        let msg = joined.map_err(|e| {
+            EngineError::Message(format!("a task panicked ({e}); this is a bug in its kind"))
+        })?;
+        match msg {
+            Msg::RetryDue { idx } => {
+                self.plan.node_mut(idx).status = NodeStatus::Ready;
+                self.enqueue(idx);
+            }
+            Msg::Attempt {
+                idx,
+                attempt,
+                result,
+                sink,
+                elapsed,
+            } => {
+                self.running -= 1;
+                let class = self.class_of(idx);
+                if let Some(n) = self.running_class.get_mut(class) {
+                    *n -= 1;
+                }
+                match result {
+                    Ok(out) => {
+                        let records = sink.records();
+                        let bytes: u64 = records.iter().map(|r| r.bytes).sum();
+                        self.counts.done += 1;
+                        self.counts.bytes += bytes;
+                        let spec = self.plan.spec(self.plan.node(idx).task);
+                        let record = NodeRecord {
+                            task: spec.name.clone(),
+                            state: NodeState::Done,
+                            attempts: attempt,
+                            error: None,
+                            artifacts: records.clone(),
+                            items: out.items.clone(),
+                            optional: spec.optional,
+                        };
+                        self.commit(idx, &record)?;
+                        self.artifacts[idx.index()] = records;
+                        self.plan.node_mut(idx).items = out.items;
+                        self.reporter.event(&Event::Finished {
+                            node: self.plan.node(idx).id.clone(),
+                            state: NodeState::Done,
+                            attempts: attempt,
+                            bytes,
+                            elapsed,
+                            error: None,
+                        });
+                        self.settle(idx, NodeStatus::Done)?;
+                    }
+                    Err(err) => {
+                        sink.discard();
+                        let spec = self.plan.spec(self.plan.node(idx).task);
+                        let max = 1 + spec.retries.unwrap_or(self.retry.retries);
+                        if err.transient && attempt < max && !self.cancel.is_cancelled() {
+                            let delay = self.retry.delay(attempt, err.retry_after);
+                            self.reporter.event(&Event::Retrying {
+                                node: self.plan.node(idx).id.clone(),
+                                attempt,
+                                delay,
+                                error: err.message.clone(),
+                            });
+                            self.jobs.spawn(async move {
+                                tokio::time::sleep(delay).await;
+                                Msg::RetryDue { idx }
+                            });
+                        } else {
+                            let message = if attempt > 1 {
+                                format!("{} (after {attempt} attempts)", err.message)
+                            } else {
+                                err.message
+                            };
+                            self.plan.node_mut(idx).reason = Some(message.clone());
+                            self.reporter.event(&Event::Finished {
+                                node: self.plan.node(idx).id.clone(),
+                                state: NodeState::Failed,
+                                attempts: attempt,
+                                bytes: 0,
+                                elapsed,
+                                error: Some(message.clone()),
+                            });
+                            self.record_failure(idx, message)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails a node that could not even start.
+    fn fail(&mut self, idx: NodeIndex, message: String) -> Result<(), EngineError> {
+        self.plan.node_mut(idx).reason = Some(message.clone());
+        self.reporter.event(&Event::Finished {
+            node: self.plan.node(idx).id.clone(),
+            state: NodeState::Failed,
+            attempts: self.attempts[idx.index()],
+            bytes: 0,
+            elapsed: Duration::ZERO,
+            error: Some(message.clone()),
+        });
+        self.record_failure(idx, message)
+    }
+
+    fn record_failure(&mut self, idx: NodeIndex, message: String) -> Result<(), EngineError> {
+        let spec = self.plan.spec(self.plan.node(idx).task);
+        let record = NodeRecord {
+            task: spec.name.clone(),
+            state: NodeState::Failed,
+            attempts: self.attempts[idx.index()],
+            error: Some(message),
+            artifacts: vec![],
+            items: vec![],
+            optional: spec.optional,
+        };
+        self.counts.failed += 1;
+        if !spec.optional {
+            self.counts.required_problems += 1;
+        }
+        self.commit(idx, &record)?;
+        self.settle(idx, NodeStatus::Failed)
+    }
+
+    fn record_skip(&mut self, idx: NodeIndex, reason: String) -> Result<(), EngineError> {
+        let spec = self.plan.spec(self.plan.node(idx).task);
+        let record = NodeRecord {
+            task: spec.name.clone(),
+            state: NodeState::Skipped,
+            attempts: 0,
+            error: Some(reason.clone()),
+            artifacts: vec![],
+            items: vec![],
+            optional: spec.optional,
+        };
+        self.counts.skipped += 1;
+        if !spec.optional {
+            self.counts.required_problems += 1;
+        }
+        self.plan.node_mut(idx).reason = Some(reason.clone());
+        self.reporter.event(&Event::Skipped {
+            node: self.plan.node(idx).id.clone(),
+            reason,
+        });
+        self.commit(idx, &record)
+    }
+
+    fn commit(&mut self, idx: NodeIndex, record: &NodeRecord) -> Result<(), EngineError> {
+        let claim = self.claims[idx.index()].take().ok_or_else(|| {
+            EngineError::Message(format!(
+                "node {} finished twice; this is a bug in kudo-diag",
+                self.plan.node(idx).id
+            ))
+        })?;
+        claim.commit(record)
+    }
+
+    /// Records a final state in the plan and follows the consequences: ready dependents are
+    /// queued, dependents of a failure are skipped, fan-out tasks whose source finished expand.
+    fn settle(&mut self, idx: NodeIndex, status: NodeStatus) -> Result<(), EngineError> {
+        let settled = self.plan.settle(idx, status);
+        self.follow(settled)
+    }
+
+    fn follow(&mut self, settled: Settled) -> Result<(), EngineError> {
+        let mut work = vec![settled];
+        while let Some(s) = work.pop() {
+            match s {
+                Settled::Ready(nodes) => {
+                    for n in nodes {
+                        self.enqueue(n);
+                    }
+                }
+                Settled::Skip { nodes, reason } => {
+                    for n in nodes {
+                        self.record_skip(n, reason.clone())?;
+                        work.push(self.plan.settle(n, NodeStatus::Skipped));
+                    }
+                }
+            }
+        }
+        self.expand()
+    }
+}

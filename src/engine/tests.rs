@@ -1,0 +1,589 @@
+//! Engine tests with synthetic kinds: no cluster, no binary. Each test draws its graph above it.
+//!
+//! Time: these use short real durations (tens of ms) rather than `start_paused`, because tokio's
+//! `test-util` feature is not part of the prebuilt dependency set and enabling it rebuilds the
+//! whole tree; the waits are kept small so the module runs in well under a second of sleeping.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::event::{Event, EventLog};
+use super::journal::NodeState;
+use super::run::{partial_dir, run, Ending, ResumeMode, RunConfig, Summary};
+use super::task::{ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput};
+use super::{synthetic, EngineError};
+use crate::pipeline::{Pipeline, TaskSpec};
+
+/// A kind that measures how many of its attempts run at once (high-water mark).
+struct Track {
+    name: &'static str,
+    class: &'static str,
+    now: Arc<AtomicUsize>,
+    high: Arc<AtomicUsize>,
+}
+
+impl Track {
+    fn new(name: &'static str, class: &'static str) -> (Self, Arc<AtomicUsize>) {
+        let high = Arc::new(AtomicUsize::new(0));
+        (
+            Track {
+                name,
+                class,
+                now: Arc::new(AtomicUsize::new(0)),
+                high: high.clone(),
+            },
+            high,
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Track {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn description(&self) -> &'static str {
+        "test: measures concurrency"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        &[]
+    }
+    fn class(&self) -> &'static str {
+        self.class
+    }
+    async fn run(&self, _ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.high.fetch_max(n, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(TaskOutput::default())
+    }
+}
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    synthetic::register(&mut r);
+    r
+}
+
+fn pipeline(name: &str, tasks_yaml: &str) -> Pipeline {
+    let tasks: Vec<TaskSpec> = serde_yaml::from_str(tasks_yaml).expect("test tasks parse");
+    Pipeline::new(name, vec!["test".into()], tasks)
+}
+
+fn target() -> Value {
+    json!({"cluster": "none", "namespace": "ns", "instance": "inst"})
+}
+
+fn config(p: &Pipeline, out: &Path) -> RunConfig {
+    let mut c = RunConfig::new(
+        p.clone(),
+        target(),
+        json!({"namespace": "ns", "instance": "inst"}),
+        out.to_path_buf(),
+    );
+    // Short backoffs keep the unpaused tests fast; paused tests check the policy itself.
+    c.retry.backoff = Duration::from_millis(5);
+    c
+}
+
+async fn go(
+    c: RunConfig,
+    reg: &Registry,
+) -> (Result<Summary, EngineError>, Vec<Event>) {
+    let log = EventLog::new();
+    let r = run(c, reg, &log, CancellationToken::new()).await;
+    (r, log.events())
+}
+
+fn read_zip(path: &Path, name: &str) -> Vec<u8> {
+    let f = std::fs::File::open(path).unwrap();
+    let mut z = zip::ZipArchive::new(f).unwrap();
+    let mut e = z.by_name(name).unwrap();
+    let mut out = Vec::new();
+    e.read_to_end(&mut out).unwrap();
+    out
+}
+
+fn manifest_files(path: &Path) -> Vec<(String, String, String)> {
+    let m: Value = serde_json::from_slice(&read_zip(path, "manifest.json")).unwrap();
+    m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["blake3"].as_str().unwrap().to_string(),
+                f["task"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn errors(path: &Path) -> Vec<Value> {
+    serde_json::from_slice(&read_zip(path, "errors.json")).unwrap()
+}
+
+fn position(events: &[Event], pred: impl Fn(&Event) -> bool) -> usize {
+    events
+        .iter()
+        .position(pred)
+        .unwrap_or_else(|| panic!("event not found in {events:#?}"))
+}
+
+fn started(events: &[Event], node: &str) -> usize {
+    position(events, |e| matches!(e, Event::Started { node: n, .. } if n == node))
+}
+
+fn finished(events: &[Event], node: &str) -> usize {
+    position(events, |e| matches!(e, Event::Finished { node: n, .. } if n == node))
+}
+
+fn out_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("bundle.zip")
+}
+
+//   a --> b --> d
+//    \--> c --/
+// d starts only after b and c finished, which start only after a finished.
+#[tokio::test]
+async fn nodes_run_in_dependency_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        "order",
+        r#"
+- {name: a, kind: synthetic.sleep, params: {ms: 5}, output: a.txt}
+- {name: b, kind: synthetic.sleep, params: {ms: 1}, needs: [a], output: b.txt}
+- {name: c, kind: synthetic.sleep, params: {ms: 9}, needs: [a], output: c.txt}
+- {name: d, kind: synthetic.sleep, params: {ms: 0}, needs: [b, c], output: d.txt}
+"#,
+    );
+    let (r, ev) = go(config(&p, &out_in(&dir)), &registry()).await;
+    let s = r.unwrap();
+    assert_eq!(s.ending, Ending::Complete);
+    assert_eq!(s.counts.done, 4);
+    for (before, after) in [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")] {
+        assert!(
+            finished(&ev, before) < started(&ev, after),
+            "{before} must finish before {after} starts: {ev:#?}"
+        );
+    }
+    let files: Vec<String> = manifest_files(&out_in(&dir))
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(files, vec!["a.txt", "b.txt", "c.txt", "d.txt"]);
+    assert!(!partial_dir(&out_in(&dir)).exists(), "partial removed");
+}
+
+// items --> track[item-0..item-39]   (40 independent nodes, limit 5)
+#[tokio::test]
+async fn in_flight_never_exceeds_the_global_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry();
+    let (track, high) = Track::new("test.track", "default");
+    reg.register(track);
+    let p = pipeline(
+        "limit",
+        r#"
+- {name: items, kind: synthetic.items, params: {count: 40}}
+- {name: track, kind: test.track, forEach: {task: items, as: it}}
+"#,
+    );
+    let mut c = config(&p, &out_in(&dir));
+    c.limits.global = 5;
+    let (r, ev) = go(c, &reg).await;
+    assert_eq!(r.unwrap().counts.done, 41);
+    assert_eq!(high.load(Ordering::SeqCst), 5, "the limit is reached, never exceeded");
+    assert!(ev.contains(&Event::Expanded {
+        task: "track".into(),
+        nodes: 40
+    }));
+}
+
+// items --> exec[*] (class exec, limit 2)
+//       \-> track[*] (class default)
+#[tokio::test]
+async fn a_class_limit_bounds_its_class_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry();
+    let (exec, exec_high) = Track::new("test.exec", "exec");
+    let (track, track_high) = Track::new("test.track", "default");
+    reg.register(exec).register(track);
+    let p = pipeline(
+        "class",
+        r#"
+- {name: items, kind: synthetic.items, params: {count: 12}}
+- {name: exec, kind: test.exec, forEach: {task: items, as: it}}
+- {name: track, kind: test.track, forEach: {task: items, as: it}}
+"#,
+    );
+    let mut c = config(&p, &out_in(&dir));
+    c.limits.global = 8;
+    c.limits.classes.insert("exec".into(), 2);
+    let (r, _) = go(c, &reg).await;
+    assert_eq!(r.unwrap().counts.done, 25);
+    assert_eq!(exec_high.load(Ordering::SeqCst), 2);
+    assert_eq!(track_high.load(Ordering::SeqCst), 6, "the rest of the global limit");
+}
+
+// flaky (fails twice, transiently), rate (asks to come back after 300ms), hard (permanent),
+// never (always transient, one retry)
+#[tokio::test]
+async fn transient_errors_are_retried_with_backoff_and_permanent_ones_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        "retry",
+        r#"
+- {name: flaky, kind: synthetic.fail, params: {transient: true, times: 2}, output: flaky.txt}
+- {name: rate, kind: synthetic.fail, params: {transient: true, times: 1, retryAfterMs: 300}}
+- {name: hard, kind: synthetic.fail, params: {message: no such thing}}
+- {name: never, kind: synthetic.fail, params: {transient: true}, retries: 1}
+"#,
+    );
+    let mut c = config(&p, &out_in(&dir));
+    c.retry.backoff = Duration::from_millis(40);
+    let start = tokio::time::Instant::now();
+    let (r, ev) = go(c, &registry()).await;
+    let s = r.unwrap();
+    assert_eq!((s.counts.done, s.counts.failed), (2, 2));
+    let delays = |node: &str| -> Vec<Duration> {
+        ev.iter()
+            .filter_map(|e| match e {
+                Event::Retrying { node: n, delay, .. } if n == node => Some(*delay),
+                _ => None,
+            })
+            .collect()
+    };
+    let flaky = delays("flaky");
+    assert_eq!(flaky.len(), 2);
+    assert!(flaky[0] >= Duration::from_millis(20) && flaky[0] <= Duration::from_millis(40));
+    assert!(flaky[1] >= Duration::from_millis(40) && flaky[1] <= Duration::from_millis(80));
+    assert_eq!(delays("rate"), vec![Duration::from_millis(300)]);
+    assert!(delays("hard").is_empty());
+    assert_eq!(delays("never").len(), 1, "retries: 1 means two attempts");
+    assert!(start.elapsed() >= Duration::from_millis(300), "the waits really happen");
+    assert!(ev.iter().any(|e| matches!(e, Event::Finished {
+        node, state: NodeState::Failed, attempts: 1, error: Some(msg), ..
+    } if node == "hard" && msg == "no such thing")));
+    let errs = errors(&out_in(&dir));
+    let never = errs.iter().find(|e| e["node"] == "never").unwrap();
+    assert_eq!(never["attempts"], 2);
+    assert!(never["reason"]
+        .as_str()
+        .unwrap()
+        .contains("after 2 attempts"));
+    assert_eq!(manifest_files(&out_in(&dir))[0].0, "flaky.txt");
+}
+
+// slow (sleeps 10 min, timeout 200ms, no retries)
+#[tokio::test]
+async fn an_attempt_that_runs_too_long_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        "timeout",
+        r#"
+- {name: slow, kind: synthetic.sleep, params: {ms: 600000}, timeout: 200ms, retries: 0}
+"#,
+    );
+    let start = tokio::time::Instant::now();
+    let (r, _) = go(config(&p, &out_in(&dir)), &registry()).await;
+    assert_eq!(r.unwrap().counts.failed, 1);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    let errs = errors(&out_in(&dir));
+    assert_eq!(errs[0]["reason"], "timed out after 200ms");
+}
+
+//   broken --> child --> grandchild
+//   fine
+// The failure skips child and grandchild with the root cause; fine runs; the bundle is written.
+#[tokio::test]
+async fn a_failure_skips_its_dependents_with_the_reason_and_the_rest_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        "skip",
+        r#"
+- {name: broken, kind: synthetic.fail, params: {message: disk on fire}}
+- {name: child, kind: synthetic.sleep, params: {ms: 0}, needs: [broken], output: child.txt}
+- {name: grandchild, kind: synthetic.sleep, params: {ms: 0}, needs: [child]}
+- {name: fine, kind: synthetic.write, params: {bytes: 100}, output: fine.log}
+"#,
+    );
+    let (r, ev) = go(config(&p, &out_in(&dir)), &registry()).await;
+    let s = r.unwrap();
+    assert_eq!(s.ending, Ending::Complete);
+    assert!(s.has_problems());
+    assert_eq!(
+        (s.counts.done, s.counts.failed, s.counts.skipped),
+        (1, 1, 2)
+    );
+    assert!(ev.contains(&Event::Skipped {
+        node: "grandchild".into(),
+        reason: "needs broken which failed: disk on fire".into()
+    }));
+    let errs = errors(&out_in(&dir));
+    let summary: Vec<(String, String, String)> = errs
+        .iter()
+        .map(|e| {
+            (
+                e["node"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+                e["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("broken".into(), "failed".into(), "disk on fire".into()),
+            (
+                "child".into(),
+                "skipped".into(),
+                "needs broken which failed: disk on fire".into()
+            ),
+            (
+                "grandchild".into(),
+                "skipped".into(),
+                "needs broken which failed: disk on fire".into()
+            ),
+        ]
+    );
+    assert_eq!(manifest_files(&out_in(&dir)).len(), 1);
+}
+
+//   pods --> logs[pod/child]  (nested: 3 items x 2 children)
+//        \-> per-pod[item]    (3)
+//   summary needs per-pod
+#[tokio::test]
+async fn fan_out_and_nested_fan_out_expand_from_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        "fan",
+        r#"
+- {name: pods, kind: synthetic.items, params: {count: 3, children: 2}, output: pods.json}
+- name: per-pod
+  kind: synthetic.write
+  forEach: {task: pods, as: pod}
+  params: {bytes: 64, seed: "{{pod.index}}"}
+  output: "{{namespace}}/{{pod.name}}/pod.log"
+- name: logs
+  kind: synthetic.write
+  forEach: {task: pods, as: pod, then: {path: children, as: c}}
+  params: {bytes: 32}
+  output: "{{namespace}}/{{pod.name}}/{{c.name}}.log"
+- {name: summary, kind: synthetic.sleep, params: {ms: 0}, needs: [per-pod], output: summary.txt}
+"#,
+    );
+    let (r, ev) = go(config(&p, &out_in(&dir)), &registry()).await;
+    assert_eq!(r.unwrap().counts.done, 1 + 3 + 6 + 1);
+    let files = manifest_files(&out_in(&dir));
+    let tasks: Vec<&str> = files.iter().map(|f| f.2.as_str()).collect();
+    assert!(tasks.contains(&"logs[item-2/child-1]"), "{tasks:?}");
+    assert!(tasks.contains(&"per-pod[item-0]"), "{tasks:?}");
+    assert!(files.iter().any(|f| f.0 == "ns/item-1/child-0.log"));
+    assert_eq!(files.len(), 11);
+    for i in 0..3 {
+        assert!(finished(&ev, &format!("per-pod[item-{i}]")) < started(&ev, "summary"));
+    }
+    // Different seeds give different content.
+    let h = |p: &str| files.iter().find(|f| f.0 == p).unwrap().1.clone();
+    assert_ne!(h("ns/item-0/pod.log"), h("ns/item-1/pod.log"));
+}
+
+const RESUMABLE: &str = r#"
+- {name: items, kind: synthetic.items, params: {count: 4}}
+- name: w
+  kind: synthetic.write
+  forEach: {task: items, as: it}
+  params: {bytes: 2000, seed: "{{it.index}}"}
+  output: "w/{{it.name}}.log"
+"#;
+
+// items --> w[item-0..3]; one artifact is corrupted between runs: only its node runs again.
+#[tokio::test]
+async fn continue_reruns_a_node_whose_artifact_is_corrupt_and_reuses_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_in(&dir);
+    let p = pipeline("resume", RESUMABLE);
+    let mut c = config(&p, &out);
+    c.keep_partial = true;
+    let (r, _) = go(c.clone(), &registry()).await;
+    r.unwrap();
+    let before = manifest_files(&out);
+    // Corrupt w[item-2]'s stored artifact.
+    let journal = super::journal::Journal::open(
+        &partial_dir(&out).join("journal"),
+        super::journal::FlushPolicy::Batched,
+    )
+    .unwrap()
+    .0;
+    let rec = journal
+        .records()
+        .unwrap()
+        .into_iter()
+        .find(|(n, _)| n == "w[item-2]")
+        .unwrap()
+        .1;
+    drop(journal);
+    let art = partial_dir(&out).join("artifacts").join(&rec.artifacts[0].file);
+    std::fs::write(&art, b"garbage").unwrap();
+
+    c.resume = ResumeMode::Continue;
+    c.keep_partial = false;
+    let (r, ev) = go(c, &registry()).await;
+    let s = r.unwrap();
+    assert_eq!((s.counts.done, s.counts.reused), (1, 4));
+    let restarted: Vec<&Event> = ev
+        .iter()
+        .filter(|e| matches!(e, Event::Started { .. }))
+        .collect();
+    assert_eq!(
+        restarted,
+        vec![&Event::Started {
+            node: "w[item-2]".into(),
+            attempt: 1
+        }]
+    );
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::Invalidated { node, reason } if node == "w[item-2]" && reason.contains("corrupt"))));
+    assert_eq!(manifest_files(&out), before, "same files, same hashes");
+    assert!(!partial_dir(&out).exists());
+}
+
+#[tokio::test]
+async fn continue_refuses_another_target_or_pipeline_and_fresh_refuses_a_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_in(&dir);
+    let p = pipeline("resume", RESUMABLE);
+    let mut c = config(&p, &out);
+    c.keep_partial = true;
+    go(c.clone(), &registry()).await.0.unwrap();
+    std::fs::remove_file(&out).unwrap();
+
+    let (r, _) = go(c.clone(), &registry()).await;
+    let msg = r.unwrap_err().to_string();
+    assert!(
+        msg.contains("--continue") && msg.contains("--force") && msg.contains("unfinished"),
+        "{msg}"
+    );
+
+    let mut other = c.clone();
+    other.resume = ResumeMode::Continue;
+    other.target = json!({"cluster": "none", "namespace": "other", "instance": "inst"});
+    let msg = go(other, &registry()).await.0.unwrap_err().to_string();
+    assert!(
+        msg.contains("\"namespace\":\"ns\"") && msg.contains("\"namespace\":\"other\""),
+        "names both targets: {msg}"
+    );
+
+    let mut changed = c.clone();
+    changed.resume = ResumeMode::Continue;
+    changed.pipeline = pipeline("resume", &RESUMABLE.replace("2000", "2001"));
+    let msg = go(changed, &registry()).await.0.unwrap_err().to_string();
+    assert!(
+        msg.contains(&p.hash[..12]) && msg.contains("same pipeline"),
+        "{msg}"
+    );
+
+    // --force starts over.
+    let mut force = c.clone();
+    force.resume = ResumeMode::Force;
+    let (r, ev) = go(force, &registry()).await;
+    assert_eq!(r.unwrap().counts.done, 5);
+    assert!(!ev.iter().any(|e| matches!(e, Event::Reused { .. })));
+}
+
+#[tokio::test]
+async fn continue_on_a_finished_collection_does_nothing_and_without_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_in(&dir);
+    let p = pipeline("resume", RESUMABLE);
+    let mut c = config(&p, &out);
+    c.resume = ResumeMode::Continue;
+    let msg = go(c.clone(), &registry()).await.0.unwrap_err().to_string();
+    assert!(msg.contains("nothing to continue"), "{msg}");
+
+    let mut fresh = c.clone();
+    fresh.resume = ResumeMode::Fresh;
+    go(fresh.clone(), &registry()).await.0.unwrap();
+    let modified = std::fs::metadata(&out).unwrap().modified().unwrap();
+    let (r, ev) = go(c, &registry()).await;
+    let s = r.unwrap();
+    assert_eq!(s.ending, Ending::AlreadyFinished);
+    assert!(ev.is_empty(), "no work at all: {ev:?}");
+    assert_eq!(std::fs::metadata(&out).unwrap().modified().unwrap(), modified);
+
+    // And a fresh run does not overwrite a finished bundle.
+    let msg = go(fresh, &registry()).await.0.unwrap_err().to_string();
+    assert!(msg.contains("already exists") && msg.contains("--force"), "{msg}");
+}
+
+// items --> slow[item-0..19]; cancelled mid-run, then continued.
+#[tokio::test]
+async fn an_interrupted_run_writes_no_bundle_and_continue_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_in(&dir);
+    let p = pipeline(
+        "cancel",
+        r#"
+- {name: items, kind: synthetic.items, params: {count: 20}}
+- name: slow
+  kind: synthetic.sleep
+  forEach: {task: items, as: it}
+  params: {ms: 30}
+  output: "slow/{{it.name}}.txt"
+"#,
+    );
+    let mut c = config(&p, &out);
+    c.limits.global = 4;
+    let cancel = CancellationToken::new();
+    let log = EventLog::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(80)).await;
+            cancel.cancel();
+        })
+    };
+    let s = run(c.clone(), &registry(), &log, cancel).await.unwrap();
+    canceller.await.unwrap();
+    assert_eq!(s.ending, Ending::Interrupted);
+    assert!(s.bundle.is_none() && !out.exists());
+    assert!(partial_dir(&out).join("journal").is_dir());
+    let done_before = s.counts.done;
+    assert!(done_before > 1 && done_before < 21, "{done_before}");
+    assert!(log
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Interrupted { in_flight } if *in_flight > 0)));
+
+    c.resume = ResumeMode::Continue;
+    let (r, _) = go(c, &registry()).await;
+    let s = r.unwrap();
+    assert_eq!(s.counts.reused, done_before);
+    assert_eq!(s.counts.reused + s.counts.done, 21);
+    assert_eq!(manifest_files(&out).len(), 20);
+}
+
+#[tokio::test]
+async fn a_template_that_cannot_render_fails_its_node_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        "render",
+        r#"
+- {name: bad, kind: synthetic.write, params: {bytes: 1}, output: "x/{{nope}}.log"}
+"#,
+    );
+    let (r, _) = go(config(&p, &out_in(&dir)), &registry()).await;
+    assert_eq!(r.unwrap().counts.failed, 1);
+    let reason = errors(&out_in(&dir))[0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("unknown variable `nope`"), "{reason}");
+}
