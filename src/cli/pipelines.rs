@@ -1,12 +1,211 @@
-//! `kudo-diag pipelines`.
+//! `kudo-diag pipelines`: list the built-in pipelines, show one merged, validate files, draw the
+//! DAG as Graphviz DOT, and describe the task kinds. The work is done by `crate::pipeline`; this
+//! file parses the arguments and prints. Each command writes to a `Write` so tests can read it.
 
-/// (Not built yet.)
+use std::io::Write;
+
+use clap::Subcommand;
+
+use crate::engine::Registry;
+use crate::exit;
+use crate::pipeline::{builtin, graph, load, registry::default_registry, PipelineError};
+
+/// List, show, validate and draw pipelines.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kudo-diag pipelines list                       the built-in pipelines
+  kudo-diag pipelines show selftest              a pipeline with `extends` merged, as YAML
+  kudo-diag pipelines validate my-redis.yaml     check a file: every problem as file:line:column
+  kudo-diag pipelines graph my-redis.yaml | dot -Tsvg > dag.svg
+  kudo-diag pipelines kinds                      the task kinds and their parameters")]
 pub struct Args {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    #[command(subcommand)]
+    pub command: Sub,
 }
 
-pub async fn exec(_args: Args, _g: &super::Global) -> crate::Result<u8> {
-    Err(crate::Error::NotImplemented("pipelines"))
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// List the built-in pipelines: name, operators they serve, task count, description.
+    List,
+    /// Print a pipeline with `extends` merged, as YAML. Several are merged in order.
+    Show {
+        /// Built-in pipeline names or files (a path contains `/` or ends in .yaml/.yml).
+        #[arg(required = true, value_name = "NAME|FILE")]
+        pipelines: Vec<String>,
+    },
+    /// Check pipeline files; prints "ok: N tasks" or every problem (exit 1).
+    Validate {
+        /// Files (or built-in names) to check, each on its own.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
+    /// Print the pipeline's task graph as Graphviz DOT.
+    Graph {
+        /// Built-in pipeline names or files, merged in order.
+        #[arg(required = true, value_name = "NAME|FILE")]
+        pipelines: Vec<String>,
+    },
+    /// Describe the task kinds this build can run, with their parameters.
+    Kinds,
+}
+
+pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
+    let registry = default_registry();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut err = std::io::stderr();
+    let code = match args.command {
+        Sub::List => list(&mut out, &registry),
+        Sub::Show { pipelines } => show(&mut out, &mut err, &pipelines, &registry),
+        Sub::Validate { files } => validate(&mut out, &mut err, &files, &registry),
+        Sub::Graph { pipelines } => graph(&mut out, &mut err, &pipelines, &registry),
+        Sub::Kinds => kinds(&mut out, &mut err, &registry),
+    };
+    code.map_err(|e| crate::Error::Other(format!("failed to write the output: {e}")))
+}
+
+/// `pipelines list`.
+pub fn list(out: &mut dyn Write, registry: &Registry) -> std::io::Result<u8> {
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "OPERATORS".to_string(),
+        "TASKS".to_string(),
+        "DESCRIPTION".to_string(),
+    ]];
+    for b in builtin::BUILTINS {
+        let (doc, _) = crate::pipeline::parse::parse(&builtin::source_name(b.name), b.text);
+        let description = doc
+            .as_ref()
+            .and_then(|d| d.description.clone())
+            .unwrap_or_default();
+        let operators = builtin::operators(b);
+        let tasks = match load::load_builtin(b.name, registry) {
+            Ok(p) => p.tasks.len().to_string(),
+            Err(e) => format!("invalid ({} problems)", e.problems.len()),
+        };
+        let operators = if operators.is_empty() {
+            "-".to_string()
+        } else {
+            operators.join(",")
+        };
+        rows.push([b.name.to_string(), operators, tasks, description]);
+    }
+    let widths: Vec<usize> = (0..3)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        writeln!(
+            out,
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        )?;
+    }
+    Ok(exit::OK)
+}
+
+/// `pipelines show`.
+pub fn show(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    specs: &[String],
+    registry: &Registry,
+) -> std::io::Result<u8> {
+    match load::resolve(specs, registry) {
+        Ok(p) => {
+            warn_unchecked(err, registry)?;
+            out.write_all(load::to_yaml(&p).as_bytes())?;
+            Ok(exit::OK)
+        }
+        Err(e) => report(err, &e),
+    }
+}
+
+/// `pipelines validate`: each file on its own; exit 1 if any has a problem.
+pub fn validate(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    files: &[String],
+    registry: &Registry,
+) -> std::io::Result<u8> {
+    warn_unchecked(err, registry)?;
+    let mut code = exit::OK;
+    for f in files {
+        match load::resolve(std::slice::from_ref(f), registry) {
+            Ok(p) => writeln!(out, "{f}: ok: {} tasks", p.tasks.len())?,
+            Err(e) => {
+                for p in &e.problems {
+                    writeln!(out, "{p}")?;
+                }
+                let n = e.problems.len();
+                writeln!(out, "{f}: {n} problem{}", if n == 1 { "" } else { "s" })?;
+                code = exit::ERROR;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `pipelines graph`.
+pub fn graph(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    specs: &[String],
+    registry: &Registry,
+) -> std::io::Result<u8> {
+    match load::resolve(specs, registry) {
+        Ok(p) => {
+            warn_unchecked(err, registry)?;
+            out.write_all(graph::to_dot(&p).as_bytes())?;
+            Ok(exit::OK)
+        }
+        Err(e) => report(err, &e),
+    }
+}
+
+/// `pipelines kinds`.
+pub fn kinds(out: &mut dyn Write, err: &mut dyn Write, registry: &Registry) -> std::io::Result<u8> {
+    if registry.names().next().is_none() {
+        writeln!(err, "this build registers no task kinds yet")?;
+        return Ok(exit::OK);
+    }
+    for (i, k) in registry.kinds().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}  (class: {})", k.name(), k.class())?;
+        writeln!(out, "  {}", k.description())?;
+        let params = k.params();
+        if params.is_empty() {
+            writeln!(out, "  no parameters")?;
+        }
+        let width = params.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        for p in params {
+            let req = if p.required { "required" } else { "optional" };
+            writeln!(out, "  {:width$}  {req}  {}", p.name, p.help)?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn report(err: &mut dyn Write, e: &PipelineError) -> std::io::Result<u8> {
+    for p in &e.problems {
+        writeln!(err, "{p}")?;
+    }
+    Ok(exit::ERROR)
+}
+
+fn warn_unchecked(err: &mut dyn Write, registry: &Registry) -> std::io::Result<()> {
+    if registry.names().next().is_none() {
+        writeln!(
+            err,
+            "warning: this build registers no task kinds yet, so kinds and parameters were not checked"
+        )?;
+    }
+    Ok(())
 }

@@ -1,11 +1,24 @@
 //! Pipelines: the YAML description of what a collection does (model), `{{var}}` templates
-//! (template), loading the built-in and user files, merging `extends`, and validation with
-//! file:line:column errors.
+//! (template), the built-in pipelines (builtin), loading files and merging `extends` (load),
+//! reading a document with every structural problem (parse, locate), validation against the task
+//! kinds (validate, registry) and the DAG as Graphviz DOT (graph). Every problem is reported as
+//! `file:line:column: message`. docs/pipelines.md is the user's reference.
 
+pub mod builtin;
+pub mod graph;
 pub mod load;
+pub mod locate;
 pub mod model;
+pub mod parse;
+pub mod registry;
 pub mod template;
+pub mod validate;
 
+#[cfg(test)]
+mod tests;
+
+pub use builtin::select_for_operator;
+pub use load::{is_file_spec, load_builtin, load_file, load_str, resolve};
 pub use model::{ForEach, Nested, PipelineDoc, PipelineSpec, TaskSpec};
 
 /// A pipeline ready to run: `extends` merged, validated, with a hash that identifies it in the

@@ -6,6 +6,23 @@
 
 use serde_json::Value;
 
+/// The run's global variables, available to every task's templates. The engine fills them in
+/// from the target it collects (docs/pipelines.md, "Templates", describes each); a fan-out task
+/// also sees its `forEach` bindings. Validation rejects any other variable root.
+pub const GLOBALS: &[&str] = &[
+    // The KUDO Instance being diagnosed and its namespace.
+    "instance",
+    "namespace",
+    // The KUDO Operator and OperatorVersion of the instance (`cassandra`, `1.0.0`).
+    "operator",
+    "operatorVersion",
+    // The application's version from the OperatorVersion (`appVersion`, e.g. `3.11.6`).
+    "appVersion",
+    // Where KUDO's manager runs (`kudo-system`) and its version.
+    "kudoNamespace",
+    "kudoVersion",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     #[error("unclosed `{{{{` in template {template:?}")]
