@@ -203,9 +203,7 @@ impl ArtifactWriter {
             hasher,
             bytes,
         } = self;
-        let f = out
-            .into_inner()
-            .map_err(|e| io_err(&tmp, e.into_error()))?;
+        let f = out.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
         f.sync_all().map_err(|e| io_err(&tmp, e))?;
         drop(f);
         let dest = sink.store.inner.dir.join(&file);

@@ -131,8 +131,7 @@ pub fn write_bundle(
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     zip.start_file("manifest.json", opts).map_err(zerr)?;
-    zip.write_all(&manifest_json)
-        .map_err(|e| io_err(&tmp, e))?;
+    zip.write_all(&manifest_json).map_err(|e| io_err(&tmp, e))?;
     let out = zip.finish().map_err(zerr)?;
     let f = out.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
     f.sync_all().map_err(|e| io_err(&tmp, e))?;

@@ -78,7 +78,11 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return exit::code(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            return exit::code(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     init_tracing(cli.global.verbose);

@@ -1,10 +1,28 @@
 //! The simulated cluster: an emulator of the Kubernetes API, part of the product (`kudo-diag sim`,
 //! `kudo-diag demo`, `kudo-diag serve`) and the ground every test and benchmark runs on.
+//!
+//! Architecture: `store` indexes a `Scenario`'s objects with the `resources` registry; `server`
+//! routes HTTP(S) requests (discovery, get, list, table, logs, exec, access reviews) to handlers
+//! sharing one `state::SimState`; `faults` is a middleware in front of them; `tls` makes the CA
+//! and serving certificate at start.
 
+pub mod api;
+pub mod discovery;
+pub mod faults;
+pub mod pending;
+pub mod resources;
 pub mod scenario;
+pub mod selectors;
+pub mod server;
+pub mod state;
 pub mod status;
+pub mod store;
+pub mod tables;
+pub mod tls;
 
 pub use scenario::Scenario;
+pub use server::{SimHandle, SimOptions, SimServer};
+pub use state::SimState;
 
 /// Errors of the simulated cluster.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,605 @@
+//! Resource requests: `/api/v1/...` and `/apis/G/V/...` parsed into (resource, namespace, name,
+//! subresource), checked against the scenario's permissions, then answered: get, list (label and
+//! field selectors, `limit`/`continue`), the Table form, pod logs and exec (routed to the
+//! scenario owner's handlers), SelfSubjectAccessReviews, and dry-run writes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::discovery::{not_found_page, unknown_resource};
+use super::resources::ResourceInfo;
+use super::selectors::{FieldSelector, LabelSelector};
+use super::state::SimState;
+use super::status::ApiStatus;
+use super::store::Gvr;
+use super::tables::{table, IncludeObject};
+
+// MERGE: switch these three to `crate::sim::access::allowed`, `crate::sim::logs::serve_log` and
+// `crate::sim::exec::serve_exec` when the scenario owner's branch is merged.
+use super::pending::{allowed, serve_exec, serve_log};
+
+/// The user every request is made as (what 403 messages and access reviews name).
+pub const SIM_USER: &str = "kudo-diag-sim";
+
+/// Largest request body accepted (access reviews, dry-run writes).
+const MAX_BODY: usize = 4 << 20;
+
+/// What a resource path names.
+#[derive(Debug, Clone)]
+struct Target {
+    info: ResourceInfo,
+    /// `Some` for namespaced paths (`/namespaces/NS/...`).
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+/// Parses `/api/v1/...` or `/apis/G/V/...`; `Err` is the response for a bad path.
+fn parse_path(st: &SimState, path: &str) -> Result<Target, Response> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return Err(not_found_page()),
+    };
+    let reg = &st.store.registry;
+    if reg.in_group_version(group, version).next().is_none() {
+        return Err(not_found_page());
+    }
+    let lookup = |plural: &str| -> Result<ResourceInfo, Response> {
+        reg.find(group, version, plural)
+            .cloned()
+            .ok_or_else(unknown_resource)
+    };
+    let namespaced_resource = |plural: &str| {
+        reg.find(group, version, plural)
+            .is_some_and(|r| r.namespaced && !r.is_subresource())
+    };
+    let owned = |s: &&str| Some(s.to_string());
+    let t = match rest {
+        [plural] => Target {
+            info: lookup(plural)?,
+            namespace: None,
+            name: None,
+            subresource: None,
+        },
+        ["namespaces", ns, plural, tail @ ..] if namespaced_resource(plural) => {
+            let info = lookup(plural)?;
+            match tail {
+                [] => Target {
+                    info,
+                    namespace: owned(ns),
+                    name: None,
+                    subresource: None,
+                },
+                [name] => Target {
+                    info,
+                    namespace: owned(ns),
+                    name: owned(name),
+                    subresource: None,
+                },
+                [name, sub] => Target {
+                    info,
+                    namespace: owned(ns),
+                    name: owned(name),
+                    subresource: owned(sub),
+                },
+                _ => return Err(not_found_page()),
+            }
+        }
+        [plural, name, tail @ ..] if tail.len() <= 1 => {
+            let info = lookup(plural)?;
+            if info.namespaced {
+                // A namespaced resource named without its namespace has no route.
+                return Err(not_found_page());
+            }
+            Target {
+                info,
+                namespace: None,
+                name: owned(name),
+                subresource: tail.first().map(|s| s.to_string()),
+            }
+        }
+        _ => return Err(not_found_page()),
+    };
+    if let Some(sub) = &t.subresource {
+        if reg
+            .find(group, version, &format!("{}/{sub}", t.info.plural))
+            .is_none()
+        {
+            return Err(unknown_resource());
+        }
+    }
+    Ok(t)
+}
+
+/// The RBAC verb of a request.
+fn verb(method: &Method, t: &Target, query: &HashMap<String, String>) -> &'static str {
+    if t.subresource.as_deref() == Some("exec") {
+        // Exec needs `create` on pods/exec, for the websocket GET too (as since 1.31).
+        return "create";
+    }
+    let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
+    match (method.as_str(), t.name.is_some()) {
+        ("GET" | "HEAD", true) => "get",
+        ("GET" | "HEAD", false) if watch => "watch",
+        ("GET" | "HEAD", false) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => "unknown",
+    }
+}
+
+/// The 403 message a real API server writes.
+pub fn forbidden_message(
+    verb: &str,
+    t_group: &str,
+    resource: &str,
+    sub: Option<&str>,
+    name: Option<&str>,
+    ns: Option<&str>,
+) -> String {
+    let full = match sub {
+        Some(s) => format!("{resource}/{s}"),
+        None => resource.to_string(),
+    };
+    let subject = match name {
+        Some(n) => format!("{resource} \"{n}\" is forbidden"),
+        None => format!("{resource} is forbidden"),
+    };
+    let scope = match ns {
+        Some(ns) => format!("in the namespace \"{ns}\""),
+        None => "at the cluster scope".to_string(),
+    };
+    format!("{subject}: User \"{SIM_USER}\" cannot {verb} resource \"{full}\" in API group \"{t_group}\" {scope}")
+}
+
+/// Every request under `/api/v1/` and `/apis/G/V/`.
+pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let t = match parse_path(&st, parts.uri.path()) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let pairs: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let query: HashMap<String, String> = pairs.iter().cloned().collect();
+    let verb = verb(&parts.method, &t, &query);
+    let group = t.info.group.clone();
+    let is_review = t.info.plural == "selfsubjectaccessreviews";
+    if !is_review
+        && !allowed(
+            &st.scenario.permissions,
+            verb,
+            &group,
+            &t.info.plural,
+            t.subresource.as_deref(),
+            t.namespace.as_deref(),
+        )
+    {
+        let mut s = ApiStatus::forbidden(forbidden_message(
+            verb,
+            &group,
+            &t.info.plural,
+            t.subresource.as_deref(),
+            t.name.as_deref(),
+            t.namespace.as_deref(),
+        ));
+        s.details = Some((t.info.plural.clone(), t.name.clone().unwrap_or_default()));
+        return s.into_response();
+    }
+
+    match (parts.method.clone(), t.subresource.as_deref()) {
+        (Method::GET, Some("log")) => {
+            let pod = match lookup_pod(&st, &t) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            serve_log(&st, &pod, &query)
+        }
+        (Method::GET | Method::POST, Some("exec")) => {
+            let pod = match lookup_pod(&st, &t) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+                Ok(ws) => serve_exec(st.clone(), pod, pairs, ws),
+                Err(_) => ApiStatus::bad_request("Upgrade request required").into_response(),
+            }
+        }
+        (Method::GET, Some("status")) | (Method::GET, None) if t.name.is_some() => {
+            get_one(&st, &t, &parts.headers, &query)
+        }
+        (Method::GET, None) => {
+            if verb == "watch" {
+                return ApiStatus::new(
+                    405,
+                    "MethodNotAllowed",
+                    "the simulated cluster does not serve watches; list instead",
+                )
+                .into_response();
+            }
+            list(&st, &t, &parts.headers, &query)
+        }
+        (Method::POST, None) if is_review && t.name.is_none() => {
+            match read_json(body).await {
+                Ok(v) => access_review(&st, v),
+                Err(r) => r,
+            }
+        }
+        (Method::POST | Method::PUT | Method::PATCH, None) if dry_run(&query) => {
+            let v = match read_json(body).await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            dry_run_write(&st, &t, &parts.method, v)
+        }
+        (Method::POST | Method::PUT | Method::PATCH | Method::DELETE, _) => ApiStatus::new(
+            405,
+            "MethodNotAllowed",
+            format!(
+                "the simulated cluster is read-only: {verb} on {} is not allowed; use --dry-run=server to check a write",
+                t.info.plural
+            ),
+        )
+        .into_response(),
+        _ => ApiStatus::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource").into_response(),
+    }
+}
+
+fn dry_run(query: &HashMap<String, String>) -> bool {
+    query.get("dryRun").is_some_and(|v| v == "All")
+}
+
+async fn read_json(body: Body) -> Result<Value, Response> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+        ApiStatus::bad_request(format!("failed to read the request body: {e}")).into_response()
+    })?;
+    // kubectl sends JSON; YAML is a superset, so accept it too.
+    serde_json::from_slice(&bytes)
+        .or_else(|_| serde_yaml::from_slice(&bytes))
+        .map_err(|e| {
+            ApiStatus::bad_request(format!("the request body is not valid JSON or YAML: {e}"))
+                .into_response()
+        })
+}
+
+fn lookup_pod(st: &SimState, t: &Target) -> Result<Value, Response> {
+    let ns = t.namespace.as_deref().unwrap_or_default();
+    let name = t.name.as_deref().unwrap_or_default();
+    st.pod(ns, name)
+        .map(|p| (*p).clone())
+        .ok_or_else(|| ApiStatus::not_found("pods", name).into_response())
+}
+
+/// Whether the client asked for the Table form.
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("as=Table") && v.contains("g=meta.k8s.io"))
+}
+
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn gvr(t: &Target) -> Gvr {
+    Gvr::new(&t.info.group, &t.info.version, &t.info.plural)
+}
+
+fn get_one(
+    st: &SimState,
+    t: &Target,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Response {
+    let ns = t.namespace.as_deref().unwrap_or_default();
+    let name = t.name.as_deref().unwrap_or_default();
+    let obj = if t.info.plural == "pods" {
+        st.pod(ns, name)
+    } else {
+        st.store.get(&gvr(t), ns, name)
+    };
+    let Some(obj) = obj else {
+        return ApiStatus::not_found(&t.info.plural, name).into_response();
+    };
+    if wants_table(headers) {
+        let tab = table(
+            &t.info,
+            &[&obj],
+            json!({"resourceVersion": obj["metadata"]["resourceVersion"]}),
+            IncludeObject::parse(query.get("includeObject").map(String::as_str)),
+            Utc::now(),
+        );
+        return axum::Json(tab).into_response();
+    }
+    match serde_json::to_vec(&*obj) {
+        Ok(b) => json_bytes(StatusCode::OK, b),
+        Err(e) => ApiStatus::internal(format!("failed to encode the object: {e}")).into_response(),
+    }
+}
+
+/// The position a continue token resumes after.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ContinueToken {
+    v: String,
+    rv: String,
+    ns: String,
+    name: String,
+}
+
+fn encode_continue(rv: &str, ns: &str, name: &str) -> String {
+    let tok = ContinueToken {
+        v: "meta.k8s.io/v1".into(),
+        rv: rv.into(),
+        ns: ns.into(),
+        name: name.into(),
+    };
+    let json = serde_json::to_vec(&tok).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_continue(s: &str) -> Result<ContinueToken, ApiStatus> {
+    let bad = || {
+        ApiStatus::bad_request(format!(
+            "continue key is not valid: {s:?}; start the list again without continue"
+        ))
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| bad())?;
+    let tok: ContinueToken = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if tok.v != "meta.k8s.io/v1" {
+        return Err(bad());
+    }
+    Ok(tok)
+}
+
+fn list(
+    st: &SimState,
+    t: &Target,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Response {
+    match list_inner(st, t, headers, query) {
+        Ok(r) => r,
+        Err(s) => s.into_response(),
+    }
+}
+
+fn list_inner(
+    st: &SimState,
+    t: &Target,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Response, ApiStatus> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+    let fields = FieldSelector::parse(
+        query.get("fieldSelector").map_or("", String::as_str),
+        &t.info.plural,
+    )?;
+    let limit = match query.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => l.parse::<i64>().map_err(|_| {
+            ApiStatus::bad_request(format!("limit must be a whole number, not {l:?}"))
+        })?,
+        None => 0,
+    };
+    let start = match query.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => Some(decode_continue(c)?),
+        None => None,
+    };
+    let is_pods = t.info.plural == "pods" && t.info.group.is_empty();
+    let rv = st.store.resource_version();
+    let matching: Vec<&Arc<Value>> = st
+        .store
+        .list(&gvr(t), t.namespace.as_deref())
+        .filter(|o| {
+            let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
+            let name = o["metadata"]["name"].as_str().unwrap_or_default();
+            if let Some(tok) = &start {
+                if (ns, name) <= (tok.ns.as_str(), tok.name.as_str()) {
+                    return false;
+                }
+            }
+            !(is_pods && st.faults.is_vanished(ns, name))
+        })
+        .filter(|o| labels.matches(o) && fields.matches(o))
+        .collect();
+    let (page, rest) = if limit > 0 && (limit as usize) < matching.len() {
+        matching.split_at(limit as usize)
+    } else {
+        (matching.as_slice(), &[][..])
+    };
+    let mut meta = json!({"resourceVersion": rv});
+    if let Some(last) = page.last().filter(|_| !rest.is_empty()) {
+        meta["continue"] = json!(encode_continue(
+            &rv,
+            last["metadata"]["namespace"].as_str().unwrap_or_default(),
+            last["metadata"]["name"].as_str().unwrap_or_default(),
+        ));
+        // The real server counts the rest only when nothing is filtered out.
+        if labels.is_empty() && fields.is_empty() {
+            meta["remainingItemCount"] = json!(rest.len());
+        }
+    }
+    if is_pods {
+        for p in page {
+            st.faults.note_listed(
+                p["metadata"]["namespace"].as_str().unwrap_or_default(),
+                p["metadata"]["name"].as_str().unwrap_or_default(),
+            );
+        }
+    }
+    if wants_table(headers) {
+        let objs: Vec<&Value> = page.iter().map(|a| a.as_ref()).collect();
+        let tab = table(
+            &t.info,
+            &objs,
+            meta,
+            IncludeObject::parse(query.get("includeObject").map(String::as_str)),
+            Utc::now(),
+        );
+        return Ok(axum::Json(tab).into_response());
+    }
+    // Written piecewise so that a big list is not cloned into one Value first.
+    let mut out = Vec::with_capacity(page.len() * 2048 + 256);
+    let head = json!({
+        "kind": format!("{}List", t.info.kind),
+        "apiVersion": t.info.api_version(),
+        "metadata": meta,
+    });
+    let head = serde_json::to_vec(&head).map_err(|e| ApiStatus::internal(e.to_string()))?;
+    out.extend_from_slice(&head[..head.len() - 1]);
+    out.extend_from_slice(b",\"items\":[");
+    for (i, o) in page.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, o.as_ref())
+            .map_err(|e| ApiStatus::internal(e.to_string()))?;
+    }
+    out.extend_from_slice(b"]}");
+    Ok(json_bytes(StatusCode::OK, out))
+}
+
+/// `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, answered from the scenario's
+/// permissions.
+fn access_review(st: &SimState, review: Value) -> Response {
+    let spec = &review["spec"];
+    let allowed_now = match spec["resourceAttributes"].as_object() {
+        Some(ra) => {
+            let s = |k: &str| ra.get(k).and_then(Value::as_str).unwrap_or_default();
+            let sub = Some(s("subresource")).filter(|x| !x.is_empty());
+            let ns = Some(s("namespace")).filter(|x| !x.is_empty());
+            allowed(
+                &st.scenario.permissions,
+                s("verb"),
+                s("group"),
+                s("resource"),
+                sub,
+                ns,
+            )
+        }
+        // Non-resource URLs (/healthz, /version) are open to every authenticated user.
+        None => true,
+    };
+    let body = json!({
+        "kind": "SelfSubjectAccessReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": null},
+        "spec": spec,
+        "status": {"allowed": allowed_now},
+    });
+    (StatusCode::CREATED, axum::Json(body)).into_response()
+}
+
+/// A write with `dryRun=All`: validated for shape, completed as the server would, answered
+/// back, never stored.
+fn dry_run_write(st: &SimState, t: &Target, method: &Method, body: Value) -> Response {
+    let ns = t.namespace.as_deref().unwrap_or_default();
+    let existing = t.name.as_deref().and_then(|n| st.store.get(&gvr(t), ns, n));
+    let mut obj = match (method.as_str(), existing) {
+        ("PATCH", Some(cur)) => {
+            let mut merged = (*cur).clone();
+            merge_patch(&mut merged, &body);
+            merged
+        }
+        ("PATCH", None) | ("PUT", None) => {
+            return ApiStatus::not_found(&t.info.plural, t.name.as_deref().unwrap_or_default())
+                .into_response()
+        }
+        _ => body,
+    };
+    if !obj.is_object() {
+        return ApiStatus::bad_request("the object must be a JSON object").into_response();
+    }
+    if obj["metadata"]["name"].as_str().is_none() {
+        return ApiStatus::new(422, "Invalid", format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", t.info.plural)).into_response();
+    }
+    obj["apiVersion"] = json!(t.info.api_version());
+    obj["kind"] = json!(t.info.kind);
+    if t.info.namespaced {
+        obj["metadata"]["namespace"] = json!(ns);
+    }
+    if !obj["metadata"]["creationTimestamp"].is_string() {
+        obj["metadata"]["creationTimestamp"] =
+            json!(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+    let code = if method == Method::POST {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (code, axum::Json(obj)).into_response()
+}
+
+/// RFC 7386 JSON merge patch (also a fair approximation of a strategic merge patch).
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let t = target.as_object_mut().expect("made an object above");
+            for (k, v) in p {
+                if k.starts_with("$") {
+                    continue;
+                }
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_tokens_round_trip_and_reject_garbage() {
+        let tok = encode_continue("1001", "ns", "pod-3");
+        let back = decode_continue(&tok).unwrap();
+        assert_eq!((back.ns.as_str(), back.name.as_str()), ("ns", "pod-3"));
+        assert_eq!(decode_continue("garbage!").unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn merge_patch_replaces_merges_and_removes() {
+        let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        merge_patch(&mut t, &json!({"a": 5, "b": {"c": null, "e": 4}}));
+        assert_eq!(t, json!({"a": 5, "b": {"d": 3, "e": 4}}));
+    }
+
+    #[test]
+    fn forbidden_message_matches_the_api_server() {
+        assert_eq!(
+            forbidden_message("list", "", "pods", None, None, Some("x")),
+            "pods is forbidden: User \"kudo-diag-sim\" cannot list resource \"pods\" in API group \"\" in the namespace \"x\""
+        );
+    }
+}

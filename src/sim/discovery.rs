@@ -1,0 +1,251 @@
+//! Discovery and server information: `/version`, `/api`, `/apis`, `/apis/G`, `/api/v1`,
+//! `/apis/G/V`, in the legacy (plain JSON) form, and the aggregated form
+//! (`apidiscovery.k8s.io/v2`) that kubectl 1.32 asks for first.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use super::resources::ResourceInfo;
+use super::state::SimState;
+use super::status::ApiStatus;
+
+const AGGREGATED_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+fn json_response(v: Value, content_type: &'static str) -> Response {
+    let mut r = axum::Json(v).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// Whether the client accepts the aggregated discovery document (v2).
+fn wants_aggregated(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let p: String = part.chars().filter(|c| !c.is_whitespace()).collect();
+            p.contains("g=apidiscovery.k8s.io")
+                && p.contains("v=v2;")
+                && p.contains("as=APIGroupDiscoveryList")
+        })
+}
+
+pub async fn version(State(st): State<Arc<SimState>>) -> Response {
+    let v = &st.scenario.server_version;
+    axum::Json(json!({
+        "major": v.major,
+        "minor": v.minor,
+        "gitVersion": v.git_version,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2025-01-01T00:00:00Z",
+        "goVersion": "go1.23.6",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }))
+    .into_response()
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `/api`: the core group's versions (or the aggregated document of the core group).
+pub async fn api(State(st): State<Arc<SimState>>, headers: HeaderMap) -> Response {
+    if wants_aggregated(&headers) {
+        return json_response(aggregated(&st, true), AGGREGATED_V2);
+    }
+    axum::Json(json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}],
+    }))
+    .into_response()
+}
+
+/// `/apis`: every named group (or the aggregated document of them).
+pub async fn apis(State(st): State<Arc<SimState>>, headers: HeaderMap) -> Response {
+    if wants_aggregated(&headers) {
+        return json_response(aggregated(&st, false), AGGREGATED_V2);
+    }
+    let groups: Vec<Value> = st
+        .store
+        .registry
+        .groups()
+        .into_iter()
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, vs)| api_group(&g, &vs))
+        .collect();
+    axum::Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
+        .into_response()
+}
+
+fn api_group(group: &str, versions: &[String]) -> Value {
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    json!({
+        "kind": "APIGroup",
+        "apiVersion": "v1",
+        "name": group,
+        "versions": vs,
+        "preferredVersion": vs[0],
+    })
+}
+
+/// `/apis/G`.
+pub async fn group(State(st): State<Arc<SimState>>, Path(group): Path<String>) -> Response {
+    match st
+        .store
+        .registry
+        .groups()
+        .into_iter()
+        .find(|(g, _)| *g == group && !g.is_empty())
+    {
+        Some((g, vs)) => axum::Json(api_group(&g, &vs)).into_response(),
+        None => not_found_page(),
+    }
+}
+
+/// `/api/v1`.
+pub async fn core_resources(State(st): State<Arc<SimState>>) -> Response {
+    resource_list(&st, "", "v1")
+}
+
+/// `/apis/G/V`.
+pub async fn group_resources(
+    State(st): State<Arc<SimState>>,
+    Path((group, version)): Path<(String, String)>,
+) -> Response {
+    resource_list(&st, &group, &version)
+}
+
+fn resource_list(st: &SimState, group: &str, version: &str) -> Response {
+    let resources: Vec<Value> = st
+        .store
+        .registry
+        .in_group_version(group, version)
+        .map(legacy_resource)
+        .collect();
+    if resources.is_empty() {
+        return not_found_page();
+    }
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    axum::Json(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": gv,
+        "resources": resources,
+    }))
+    .into_response()
+}
+
+fn legacy_resource(r: &ResourceInfo) -> Value {
+    let mut v = json!({
+        "name": r.plural,
+        "singularName": r.singular,
+        "namespaced": r.namespaced,
+        "kind": r.kind,
+        "verbs": r.verbs,
+    });
+    if !r.short_names.is_empty() {
+        v["shortNames"] = json!(r.short_names);
+    }
+    if !r.categories.is_empty() {
+        v["categories"] = json!(r.categories);
+    }
+    v
+}
+
+/// The aggregated discovery document (`apidiscovery.k8s.io/v2`): for `/api` the core group,
+/// for `/apis` every named group, each resource with its subresources nested.
+fn aggregated(st: &SimState, core: bool) -> Value {
+    let reg = &st.store.registry;
+    let items: Vec<Value> = reg
+        .groups()
+        .into_iter()
+        .filter(|(g, _)| g.is_empty() == core)
+        .map(|(g, vs)| {
+            let versions: Vec<Value> = vs
+                .iter()
+                .map(|v| {
+                    let all: Vec<&ResourceInfo> = reg.in_group_version(&g, v).collect();
+                    let resources: Vec<Value> = all
+                        .iter()
+                        .filter(|r| !r.is_subresource())
+                        .map(|r| {
+                            let subs: Vec<Value> = all
+                                .iter()
+                                .filter_map(|s| {
+                                    let sub = s.plural.strip_prefix(&format!("{}/", r.plural))?;
+                                    Some(json!({
+                                        "subresource": sub,
+                                        "responseKind": {"group": g, "version": v, "kind": s.kind},
+                                        "verbs": s.verbs,
+                                    }))
+                                })
+                                .collect();
+                            let mut res = json!({
+                                "resource": r.plural,
+                                "responseKind": {"group": g, "version": v, "kind": r.kind},
+                                "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+                                "singularResource": r.singular,
+                                "verbs": r.verbs,
+                            });
+                            if !r.short_names.is_empty() {
+                                res["shortNames"] = json!(r.short_names);
+                            }
+                            if !r.categories.is_empty() {
+                                res["categories"] = json!(r.categories);
+                            }
+                            if !subs.is_empty() {
+                                res["subresources"] = json!(subs);
+                            }
+                            res
+                        })
+                        .collect();
+                    json!({"version": v, "resources": resources, "freshness": "Current"})
+                })
+                .collect();
+            json!({"metadata": {"name": g, "creationTimestamp": null}, "versions": versions})
+        })
+        .collect();
+    json!({
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    })
+}
+
+/// What a real server answers for a path it has no handler for.
+pub fn not_found_page() -> Response {
+    let mut r = (axum::http::StatusCode::NOT_FOUND, "404 page not found\n").into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// A 404 Status for an unknown resource in a known group version.
+pub fn unknown_resource() -> Response {
+    ApiStatus::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
+    .into_response()
+}

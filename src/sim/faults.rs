@@ -1,0 +1,225 @@
+//! Fault injection, seeded so a run can be reproduced: latency with jitter, 500/503 errors,
+//! 429 with Retry-After, connections reset in the middle of a body, and pods that vanish once
+//! they have been listed. The stalled log stream is the log handler's (it reads
+//! `FaultConfig::stall_logs_after_bytes` from `Faults::config`).
+//!
+//! `Faults` holds the state; `middleware` applies it to every request of the router.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::scenario::FaultConfig;
+use super::state::SimState;
+use super::status::ApiStatus;
+
+/// What the dice said for one request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Roll {
+    pub delay: Duration,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    /// Answer 500 or 503.
+    Error(u16),
+    /// Answer 429 with Retry-After.
+    Throttle,
+    /// Send half the body, then fail the connection.
+    Reset,
+}
+
+/// The faults in force and their state.
+#[derive(Debug)]
+pub struct Faults {
+    /// The effective configuration (scenario, then flag overrides).
+    pub config: FaultConfig,
+    rng: Mutex<StdRng>,
+    /// (namespace, name) of vanishing pods that a list has returned: they are gone now.
+    vanished: Mutex<HashSet<(String, String)>>,
+}
+
+impl Faults {
+    pub fn new(config: FaultConfig) -> Faults {
+        let rng = StdRng::seed_from_u64(config.seed);
+        Faults {
+            config,
+            rng: Mutex::new(rng),
+            vanished: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Whether any request-level fault is configured (the middleware is a no-op otherwise).
+    pub fn active(&self) -> bool {
+        let c = &self.config;
+        c.latency_ms > 0
+            || c.jitter_ms > 0
+            || c.error_rate > 0.0
+            || c.throttle_rate > 0.0
+            || c.reset_rate > 0.0
+    }
+
+    /// Draws the fate of one request. Errors are drawn before throttling, then resets, each
+    /// from one uniform number so the shares add up as configured.
+    pub fn roll(&self) -> Roll {
+        let c = &self.config;
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let jitter = if c.jitter_ms > 0 {
+            rng.random_range(0..=c.jitter_ms)
+        } else {
+            0
+        };
+        let delay = Duration::from_millis(c.latency_ms + jitter);
+        let x: f64 = rng.random();
+        let outcome = if x < c.error_rate {
+            Outcome::Error(if rng.random_bool(0.5) { 500 } else { 503 })
+        } else if x < c.error_rate + c.throttle_rate {
+            Outcome::Throttle
+        } else if x < c.error_rate + c.throttle_rate + c.reset_rate {
+            Outcome::Reset
+        } else {
+            Outcome::Pass
+        };
+        Roll { delay, outcome }
+    }
+
+    /// Whether a pod is configured to vanish (by `name` or `namespace/name`).
+    fn vanishes(&self, namespace: &str, name: &str) -> bool {
+        self.config
+            .vanish_pods
+            .iter()
+            .any(|p| p == name || *p == format!("{namespace}/{name}"))
+    }
+
+    /// Called with the pods a list returned: vanishing ones are gone from now on.
+    pub fn note_listed(&self, namespace: &str, name: &str) {
+        if self.vanishes(namespace, name) {
+            self.vanished
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((namespace.to_string(), name.to_string()));
+        }
+    }
+
+    /// Whether a pod has vanished (GET, log and exec answer 404).
+    pub fn is_vanished(&self, namespace: &str, name: &str) -> bool {
+        self.vanished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&(namespace.to_string(), name.to_string()))
+    }
+}
+
+/// The axum middleware: delays, fails, throttles or cuts responses as the dice say.
+/// Health endpoints are spared so that readiness checks of the harness stay reliable.
+pub async fn middleware(State(state): State<Arc<SimState>>, req: Request, next: Next) -> Response {
+    let faults = &state.faults;
+    let path = req.uri().path();
+    if !faults.active() || matches!(path, "/healthz" | "/readyz" | "/livez") {
+        return next.run(req).await;
+    }
+    let roll = faults.roll();
+    if !roll.delay.is_zero() {
+        tokio::time::sleep(roll.delay).await;
+    }
+    match roll.outcome {
+        Outcome::Pass => next.run(req).await,
+        Outcome::Error(500) => ApiStatus::internal(
+            "an error on the server (\"injected fault\") has prevented the request from succeeding",
+        )
+        .into_response(),
+        Outcome::Error(_) => {
+            let mut s = ApiStatus::new(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            );
+            s.retry_after = Some(faults.config.retry_after_seconds);
+            s.into_response()
+        }
+        Outcome::Throttle => {
+            ApiStatus::too_many_requests(faults.config.retry_after_seconds).into_response()
+        }
+        Outcome::Reset => cut_in_half(next.run(req).await).await,
+    }
+}
+
+/// Buffers the body, sends its first half and then fails the stream: hyper aborts the
+/// connection (HTTP/1.1) or resets the stream (HTTP/2), as a dropped connection looks.
+async fn cut_in_half(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match axum::body::to_bytes(body, 64 << 20).await {
+        Ok(b) => b,
+        Err(_) => bytes::Bytes::new(),
+    };
+    let half = bytes.slice(..bytes.len() / 2);
+    // The client must not know the real length, or it could tell the body is short before
+    // reading it; a chunked body that errors is what a reset connection looks like.
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let stream = futures::stream::iter(vec![
+        Ok::<_, std::io::Error>(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected fault: connection reset in the middle of the body",
+        )),
+    ])
+    .boxed();
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_faults_and_shares_roughly_as_configured() {
+        let cfg = FaultConfig {
+            seed: 7,
+            error_rate: 0.1,
+            throttle_rate: 0.2,
+            reset_rate: 0.1,
+            jitter_ms: 5,
+            ..FaultConfig::default()
+        };
+        let a = Faults::new(cfg.clone());
+        let b = Faults::new(cfg);
+        let ra: Vec<Roll> = (0..2000).map(|_| a.roll()).collect();
+        let rb: Vec<Roll> = (0..2000).map(|_| b.roll()).collect();
+        assert_eq!(ra, rb);
+        let throttled = ra.iter().filter(|r| r.outcome == Outcome::Throttle).count();
+        assert!((300..500).contains(&throttled), "{throttled}");
+        let errors = ra
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Error(_)))
+            .count();
+        assert!((120..280).contains(&errors), "{errors}");
+        assert!(ra.iter().all(|r| r.delay <= Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn pods_vanish_only_once_listed() {
+        let f = Faults::new(FaultConfig {
+            vanish_pods: vec!["p1".into(), "ns2/p2".into()],
+            ..FaultConfig::default()
+        });
+        assert!(!f.is_vanished("ns", "p1"));
+        f.note_listed("ns", "p1");
+        f.note_listed("ns", "p2");
+        f.note_listed("ns2", "p2");
+        f.note_listed("ns", "other");
+        assert!(f.is_vanished("ns", "p1"));
+        assert!(!f.is_vanished("ns", "p2"));
+        assert!(f.is_vanished("ns2", "p2"));
+        assert!(!f.is_vanished("ns", "other"));
+    }
+}

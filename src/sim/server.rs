@@ -1,0 +1,364 @@
+//! The simulated cluster's server: the axum router behind bearer-token auth and the fault
+//! middleware, served over HTTPS (HTTP/2 and HTTP/1.1 by ALPN, as client-go expects) or plain
+//! HTTP for debugging, and the library API that starts it in-process and hands out a
+//! kubeconfig or a `kube::Client`.
+//!
+//! ```no_run
+//! # async fn demo(scenario: kudo_diag::sim::Scenario) -> Result<(), kudo_diag::sim::SimError> {
+//! use kudo_diag::sim::server::{SimOptions, SimServer};
+//! let handle = SimServer::start(scenario, SimOptions::default()).await?;
+//! let client = handle.kube_client()?;
+//! # let _ = client;
+//! handle.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use rand::Rng;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+use super::scenario::{FaultConfig, Scenario};
+use super::state::SimState;
+use super::status::ApiStatus;
+use super::{api, discovery, faults, tls, SimError};
+
+/// How to serve a scenario.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Serve plain HTTP (debugging only: kubectl then needs `--insecure-skip-tls-verify` off and
+    /// an `http://` server, which the kubeconfig written here has).
+    pub insecure_http: bool,
+    /// The bearer token clients must send; random when `None`.
+    pub token: Option<String>,
+    /// Replaces the scenario's faults when given.
+    pub faults: Option<FaultConfig>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            insecure_http: false,
+            token: None,
+            faults: None,
+        }
+    }
+}
+
+/// Namespace of the simulator's API server.
+pub struct SimServer;
+
+impl SimServer {
+    /// Indexes the scenario, binds `opts.addr` and serves until `SimHandle::shutdown` (or the
+    /// handle is dropped). Connections are accepted once this returns.
+    pub async fn start(scenario: Scenario, opts: SimOptions) -> Result<SimHandle, SimError> {
+        let namespace = scenario.namespace.clone();
+        let state = Arc::new(SimState::new(scenario, opts.faults.clone())?);
+        let token = opts.token.clone().unwrap_or_else(random_token);
+        if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(SimError::Message(
+                "the token must be non-empty and have no spaces; choose another --token".into(),
+            ));
+        }
+        let listener = TcpListener::bind(opts.addr).await.map_err(|e| {
+            SimError::Message(format!(
+                "failed to listen on {}: {e}; choose another --addr (port 0 picks a free one)",
+                opts.addr
+            ))
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| SimError::Message(format!("failed to read the bound address: {e}")))?;
+        let tls = if opts.insecure_http {
+            None
+        } else {
+            Some(tls::generate(addr.ip())?)
+        };
+        let router = router(state.clone(), Arc::from(token.as_str()));
+        let acceptor = tls
+            .as_ref()
+            .map(|t| TlsAcceptor::from(t.server_config.clone()));
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(listener, acceptor, router, cancel.clone()));
+        Ok(SimHandle {
+            addr,
+            tls: !opts.insecure_http,
+            token,
+            ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()).unwrap_or_default(),
+            ca_der: tls.map(|t| t.ca_der),
+            namespace,
+            state,
+            cancel,
+            task: Some(task),
+        })
+    }
+}
+
+fn random_token() -> String {
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| {
+            let i = rng.random_range(0..36u32);
+            char::from_digit(i, 36).unwrap_or('x')
+        })
+        .collect()
+}
+
+/// The routes, the fault middleware and, outermost, authentication.
+pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
+    Router::new()
+        .route("/version", get(discovery::version))
+        .route("/healthz", get(discovery::healthz))
+        .route("/readyz", get(discovery::healthz))
+        .route("/livez", get(discovery::healthz))
+        .route("/api", get(discovery::api))
+        .route("/apis", get(discovery::apis))
+        .route("/api/v1", get(discovery::core_resources))
+        .route("/apis/{group}", get(discovery::group))
+        .route("/apis/{group}/{version}", get(discovery::group_resources))
+        .fallback(api::resource)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults::middleware,
+        ))
+        .layer(middleware::from_fn_with_state(token, authenticate))
+        .with_state(state)
+}
+
+/// Bearer-token authentication: anything but the right token is 401 with a Status, except the
+/// health endpoints, which real clusters also serve to anyone.
+async fn authenticate(State(token): State<Arc<str>>, req: Request, next: Next) -> Response {
+    if matches!(req.uri().path(), "/healthz" | "/readyz" | "/livez") {
+        return next.run(req).await;
+    }
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+        next.run(req).await
+    } else {
+        ApiStatus::unauthorized().into_response()
+    }
+}
+
+/// Compares without an early exit, so response time does not tell how much of a guess was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    router: Router,
+    cancel: CancellationToken,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        while conns.try_join_next().is_some() {}
+        let (stream, _peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little rather than spin.
+                tracing::warn!("failed to accept a connection: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let acceptor = acceptor.clone();
+        conns.spawn(async move {
+            let svc = TowerToHyperService::new(router);
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder.http2().enable_connect_protocol();
+            let result = match acceptor {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => {
+                        builder
+                            .serve_connection_with_upgrades(TokioIo::new(tls), svc)
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::debug!("TLS handshake failed: {e}");
+                        return;
+                    }
+                },
+                None => {
+                    builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!("connection ended with an error: {e}");
+            }
+        });
+    }
+    conns.shutdown().await;
+}
+
+/// A running simulated cluster. Dropping it stops the server too.
+#[derive(Debug)]
+pub struct SimHandle {
+    addr: SocketAddr,
+    tls: bool,
+    token: String,
+    ca_pem: String,
+    ca_der: Option<Vec<u8>>,
+    namespace: String,
+    state: Arc<SimState>,
+    cancel: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// The address the server listens on (with the real port when 0 was asked).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:PORT` (or `http://` with `insecure_http`).
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The bearer token clients must send.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The CA certificate (PEM) that signed the serving certificate; empty over plain HTTP.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The shared state (scenario, store, faults), for tests that inspect the server.
+    pub fn state(&self) -> &Arc<SimState> {
+        &self.state
+    }
+
+    /// A kubeconfig for this server: cluster (server, CA data), user (token), and a context
+    /// `kudo-diag-sim` whose namespace is `namespace` or the scenario's main namespace.
+    pub fn kubeconfig_yaml(&self, namespace: Option<&str>) -> String {
+        use base64::Engine;
+        let ns = namespace.unwrap_or(&self.namespace);
+        let ca = if self.tls {
+            format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(self.ca_pem.as_bytes())
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "apiVersion: v1\n\
+             kind: Config\n\
+             clusters:\n\
+             - name: kudo-diag-sim\n  \
+               cluster:\n    \
+                 server: {server}{ca}\n\
+             users:\n\
+             - name: kudo-diag-sim\n  \
+               user:\n    \
+                 token: {token}\n\
+             contexts:\n\
+             - name: kudo-diag-sim\n  \
+               context:\n    \
+                 cluster: kudo-diag-sim\n    \
+                 user: kudo-diag-sim\n    \
+                 namespace: {ns}\n\
+             current-context: kudo-diag-sim\n\
+             preferences: {{}}\n",
+            server = self.base_url(),
+            token = self.token,
+        )
+    }
+
+    /// Writes the kubeconfig (main namespace) to `path`, readable by the owner only (it holds
+    /// the token).
+    pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SimError> {
+        let fail = |e: std::io::Error| {
+            SimError::Message(format!(
+                "failed to write the kubeconfig to {}: {e}; choose a writable --kubeconfig-out",
+                path.display()
+            ))
+        };
+        let tmp = path.with_extension("tmp");
+        {
+            use std::io::Write;
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts.open(&tmp).map_err(fail)?;
+            f.write_all(self.kubeconfig_yaml(None).as_bytes())
+                .map_err(fail)?;
+            f.sync_all().map_err(fail)?;
+        }
+        std::fs::rename(&tmp, path).map_err(fail)
+    }
+
+    /// A `kube::Config` for this server (CA trusted, token set, main namespace).
+    pub fn kube_config(&self) -> kube::Config {
+        let uri: axum::http::Uri = self
+            .base_url()
+            .parse()
+            .expect("a socket address always makes a valid URI");
+        let mut cfg = kube::Config::new(uri);
+        cfg.default_namespace = self.namespace.clone();
+        cfg.root_cert = self.ca_der.clone().map(|d| vec![d]);
+        cfg.auth_info.token = Some(self.token.clone().into());
+        cfg
+    }
+
+    /// A `kube::Client` for this server.
+    pub fn kube_client(&self) -> Result<kube::Client, SimError> {
+        kube::Client::try_from(self.kube_config()).map_err(|e| {
+            SimError::Message(format!(
+                "failed to make a kube client for the simulated cluster: {e}"
+            ))
+        })
+    }
+
+    /// Stops accepting, closes every connection and waits for the server task.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}

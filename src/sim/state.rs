@@ -1,0 +1,48 @@
+//! The state every request handler of the simulated cluster shares: the scenario, its indexed
+//! objects and the faults in force. Handlers get it as `Arc<SimState>` (axum `State`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::faults::Faults;
+use super::scenario::{FaultConfig, Scenario};
+use super::store::Store;
+use super::SimError;
+
+/// Shared by all handlers of one running simulated cluster.
+#[derive(Debug)]
+pub struct SimState {
+    /// The scenario as loaded (logs, exec handlers, permissions are read from here).
+    pub scenario: Arc<Scenario>,
+    /// The scenario's objects, indexed and completed (uid, creationTimestamp, resourceVersion).
+    pub store: Store,
+    /// The faults in force: the scenario's, overridden by flags. Use `faults.config` for the
+    /// effective `FaultConfig` (e.g. `stall_logs_after_bytes`), not `scenario.faults`.
+    pub faults: Faults,
+    /// When the server started: the clock "now" of AGE columns and defaulted timestamps.
+    pub started: DateTime<Utc>,
+}
+
+impl SimState {
+    /// Indexes the scenario's objects; `faults` replaces `scenario.faults` when given.
+    pub fn new(scenario: Scenario, faults: Option<FaultConfig>) -> Result<SimState, SimError> {
+        let started = Utc::now();
+        let store = Store::new(&scenario.objects, &scenario.namespace, started)?;
+        let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()));
+        Ok(SimState {
+            scenario: Arc::new(scenario),
+            store,
+            faults,
+            started,
+        })
+    }
+
+    /// Whether a pod exists for the client: stored, and not vanished by a fault.
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<Arc<serde_json::Value>> {
+        if self.faults.is_vanished(namespace, name) {
+            return None;
+        }
+        self.store.pod(namespace, name)
+    }
+}

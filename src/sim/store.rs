@@ -1,0 +1,268 @@
+//! The object store: a scenario's objects indexed by (group, version, plural, namespace, name),
+//! completed the way an API server completes what it stores (uid, creationTimestamp,
+//! resourceVersion, a namespace for namespaced objects).
+//!
+//! Read-only once built: the simulator answers reads, and dry-run writes never reach it, so the
+//! server shares it between requests without locks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+use super::resources::{split_api_version, Registry, ResourceInfo};
+use super::SimError;
+
+/// A resource type: group (`""` for core), version, plural.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Gvr {
+    pub group: String,
+    pub version: String,
+    pub plural: String,
+}
+
+impl Gvr {
+    pub fn new(group: &str, version: &str, plural: &str) -> Gvr {
+        Gvr {
+            group: group.into(),
+            version: version.into(),
+            plural: plural.into(),
+        }
+    }
+
+    pub fn pods() -> Gvr {
+        Gvr::new("", "v1", "pods")
+    }
+}
+
+/// The objects of a scenario, by resource type then (namespace, name). Cluster-scoped objects
+/// have the namespace `""`. BTreeMaps keep the order a real server lists in (by key).
+#[derive(Debug, Default)]
+pub struct Store {
+    pub registry: Registry,
+    objects: BTreeMap<Gvr, BTreeMap<(String, String), Arc<Value>>>,
+    /// The highest resourceVersion given out: the resourceVersion of every list.
+    resource_version: u64,
+}
+
+/// First resourceVersion handed out; real ones are etcd revisions, large and increasing.
+const FIRST_RESOURCE_VERSION: u64 = 1000;
+
+impl Store {
+    /// Indexes `objects`; namespaced objects without a namespace go to `default_namespace`.
+    /// `now` is the creationTimestamp of objects that have none.
+    pub fn new(
+        objects: &[Value],
+        default_namespace: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Store, SimError> {
+        let registry = Registry::new(objects);
+        let mut store = Store {
+            registry,
+            objects: BTreeMap::new(),
+            resource_version: FIRST_RESOURCE_VERSION,
+        };
+        let mut problems = Vec::new();
+        for (i, obj) in objects.iter().enumerate() {
+            if let Err(e) = store.insert(obj.clone(), default_namespace, now) {
+                problems.push(format!("object {}: {e}", i + 1));
+            }
+        }
+        if problems.is_empty() {
+            Ok(store)
+        } else {
+            Err(SimError::Message(format!(
+                "the scenario has objects the simulated cluster cannot serve: {}",
+                problems.join("; ")
+            )))
+        }
+    }
+
+    fn insert(
+        &mut self,
+        mut obj: Value,
+        default_namespace: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
+        let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+        if api_version.is_empty() || kind.is_empty() {
+            return Err("has no apiVersion or kind; give both".into());
+        }
+        let Some(name) = obj["metadata"]["name"].as_str().map(str::to_string) else {
+            return Err(format!("{kind} has no metadata.name; give it one"));
+        };
+        let info = self.registry.by_kind(&api_version, &kind).ok_or_else(|| {
+            format!(
+                "{kind} {name:?} has apiVersion {api_version:?} and kind {kind:?}, which are not served; \
+                 add its CustomResourceDefinition to the scenario"
+            )
+        })?;
+        let gvr = Gvr::new(&info.group, &info.version, &info.plural);
+        let namespaced = info.namespaced;
+        let meta = obj["metadata"]
+            .as_object_mut()
+            .ok_or_else(|| format!("{kind} {name:?}: metadata is not a mapping"))?;
+        let namespace = if namespaced {
+            let ns = meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(default_namespace)
+                .to_string();
+            meta.insert("namespace".into(), json!(ns));
+            ns
+        } else {
+            meta.remove("namespace");
+            String::new()
+        };
+        if self
+            .objects
+            .get(&gvr)
+            .is_some_and(|m| m.contains_key(&(namespace.clone(), name.clone())))
+        {
+            return Err(format!(
+                "{kind} {name:?} in namespace {namespace:?} appears twice; remove one"
+            ));
+        }
+        if !meta.get("uid").is_some_and(Value::is_string) {
+            meta.insert("uid".into(), json!(stable_uid(&gvr, &namespace, &name)));
+        }
+        if !meta.get("creationTimestamp").is_some_and(Value::is_string) {
+            meta.insert(
+                "creationTimestamp".into(),
+                json!(now.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            );
+        }
+        if !meta.get("resourceVersion").is_some_and(Value::is_string) {
+            self.resource_version += 1;
+            meta.insert(
+                "resourceVersion".into(),
+                json!(self.resource_version.to_string()),
+            );
+        }
+        self.objects
+            .entry(gvr)
+            .or_default()
+            .insert((namespace, name), Arc::new(obj));
+        Ok(())
+    }
+
+    /// The resourceVersion of lists.
+    pub fn resource_version(&self) -> String {
+        self.resource_version.to_string()
+    }
+
+    /// One object; `namespace` is ignored (pass `""`) for cluster-scoped resources.
+    pub fn get(&self, gvr: &Gvr, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.objects
+            .get(gvr)?
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// A pod by namespace and name.
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.get(&Gvr::pods(), namespace, name)
+    }
+
+    /// Every object of a type, in one namespace or (None) in all, in key order.
+    pub fn list<'a>(
+        &'a self,
+        gvr: &Gvr,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+        self.objects
+            .get(gvr)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter(move |((ns, _), _)| namespace.is_none_or(|want| ns == want))
+            .map(|(_, v)| v)
+    }
+
+    /// The resource information of a type.
+    pub fn info(&self, gvr: &Gvr) -> Option<&ResourceInfo> {
+        self.registry.find(&gvr.group, &gvr.version, &gvr.plural)
+    }
+
+    /// The type an object of `apiVersion`/`kind` is stored under.
+    pub fn gvr_of(&self, api_version: &str, kind: &str) -> Option<Gvr> {
+        let (g, v) = split_api_version(api_version);
+        self.registry
+            .by_kind(api_version, kind)
+            .map(|r| Gvr::new(g, v, &r.plural))
+    }
+
+    /// How many objects are stored.
+    pub fn len(&self) -> usize {
+        self.objects.values().map(BTreeMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A uid derived from the object's identity, so the same scenario gives the same uids on
+/// every start (bundles collected from it can be compared).
+fn stable_uid(gvr: &Gvr, namespace: &str, name: &str) -> String {
+    let h = blake3::hash(
+        format!(
+            "{}/{}/{}/{namespace}/{name}",
+            gvr.group, gvr.version, gvr.plural
+        )
+        .as_bytes(),
+    );
+    let b = h.as_bytes();
+    let hex: String = b[..16].iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-4{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn fills_metadata_and_indexes_by_namespace() {
+        let objs = vec![
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b", "namespace": "other"}}),
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "namespace": "x"}}),
+        ];
+        let s = Store::new(&objs, "main", now()).unwrap();
+        let a = s.pod("main", "a").expect("defaulted namespace");
+        assert_eq!(a["metadata"]["creationTimestamp"], "2026-01-01T00:00:00Z");
+        assert_eq!(a["metadata"]["uid"].as_str().unwrap().len(), 36);
+        assert_eq!(a["metadata"]["resourceVersion"], "1001");
+        assert_eq!(s.list(&Gvr::pods(), None).count(), 2);
+        assert_eq!(s.list(&Gvr::pods(), Some("other")).count(), 1);
+        let n = s.get(&Gvr::new("", "v1", "nodes"), "", "n1").unwrap();
+        assert!(n["metadata"].get("namespace").is_none());
+        assert_eq!(s.resource_version(), "1003");
+    }
+
+    #[test]
+    fn unknown_kind_and_duplicates_are_errors_naming_the_fix() {
+        let objs = vec![
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}),
+        ];
+        let e = Store::new(&objs, "main", now()).unwrap_err().to_string();
+        assert!(e.contains("CustomResourceDefinition"), "{e}");
+        assert!(e.contains("appears twice"), "{e}");
+    }
+}
