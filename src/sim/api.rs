@@ -23,9 +23,9 @@ use super::status::ApiStatus;
 use super::store::Gvr;
 use super::tables::{table, IncludeObject};
 
-// MERGE: switch these three to `crate::sim::access::allowed`, `crate::sim::logs::serve_log` and
-// `crate::sim::exec::serve_exec` when the scenario owner's branch is merged.
-use super::pending::{allowed, serve_exec, serve_log};
+use super::access::allowed;
+use super::exec::serve_exec;
+use super::logs::serve_log;
 
 /// The user every request is made as (what 403 messages and access reviews name).
 pub const SIM_USER: &str = "kudo-diag-sim";

@@ -6,10 +6,13 @@
 //! sharing one `state::SimState`; `faults` is a middleware in front of them; `tls` makes the CA
 //! and serving certificate at start.
 
+pub mod access;
 pub mod api;
 pub mod discovery;
+pub mod exec;
 pub mod faults;
-pub mod pending;
+pub mod loglines;
+pub mod logs;
 pub mod resources;
 pub mod scenario;
 pub mod selectors;

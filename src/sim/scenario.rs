@@ -31,6 +31,33 @@ pub struct Scenario {
     pub permissions: Permissions,
     #[serde(default)]
     pub faults: FaultConfig,
+    /// Multi-document YAML files of more objects, relative to the scenario file (or, for a
+    /// built-in scenario, names of its embedded object files). Read by `scenarios::load`,
+    /// which appends their objects to `objects` and empties this list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_files: Vec<PathBuf>,
+    /// Files inside containers, for `tar cf - PATH` (what `kubectl cp` runs) and `cat PATH`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSpec>,
+}
+
+/// A file inside the containers of matching pods.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileSpec {
+    /// Pod name or regex; any pod when absent.
+    #[serde(default)]
+    pub pod: Option<String>,
+    /// Container name; any container when absent.
+    #[serde(default)]
+    pub container: Option<String>,
+    /// Absolute path inside the container.
+    pub path: String,
+    #[serde(default)]
+    pub content: String,
+    /// Unix permission bits (default 0o644).
+    #[serde(default)]
+    pub mode: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,6 +122,11 @@ pub struct GeneratedLog {
     pub start: Option<String>,
     #[serde(default = "default_interval")]
     pub interval_ms: u64,
+    /// Several line templates: each line uses one, picked by the seed. Overrides `template`
+    /// when not empty. Templates may also use `{time}` (log4j style `2026-01-02 15:04:05,000`)
+    /// and `{int}` (a seeded number).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<String>,
 }
 
 fn default_template() -> String {
@@ -154,6 +186,9 @@ pub struct AccessRule {
     /// Namespaces the rule applies to; all when empty.
     #[serde(default)]
     pub namespaces: Vec<String>,
+    /// API groups (`""` for core, `apps`, `kudo.dev`, `*`); all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_groups: Vec<String>,
 }
 
 /// Faults, seeded so a run can be reproduced.

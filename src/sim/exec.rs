@@ -1,0 +1,525 @@
+//! Exec into a simulated pod (`GET /api/v1/namespaces/NS/pods/NAME/exec`) over WebSocket with
+//! the Kubernetes channel protocol (`v5.channel.k8s.io`, `v4.channel.k8s.io`).
+//!
+//! Every binary message starts with a channel byte: 0 stdin, 1 stdout, 2 stderr, 3 status (a
+//! `metav1.Status` JSON with the exit code), 4 resize; v5 adds 255 "close" (`[255, channel]`).
+//! The answer comes from the scenario's exec handlers (exact argv, prefix or regex, narrowed by
+//! pod regex and container). Two commands work without a handler because kubectl and the
+//! collector rely on them: `tar cf - PATH` (what `kubectl cp` runs) writes a real tar stream of
+//! the scenario's `files`, and `cat PATH` prints one of them. Anything else answers like a
+//! container runtime: `executable file not found in $PATH` with exit code 127 (126 when the
+//! path is a file that is not executable).
+
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::WebSocketUpgrade;
+use axum::response::{IntoResponse, Response};
+use regex::Regex;
+use serde_json::{json, Value};
+
+use super::logs::{container_status, resolve_container};
+use super::scenario::{ExecHandler, ExecMatch, FileSpec, Scenario};
+use super::state::SimState;
+use super::status::ApiStatus;
+
+pub const STDIN: u8 = 0;
+pub const STDOUT: u8 = 1;
+pub const STDERR: u8 = 2;
+pub const STATUS: u8 = 3;
+pub const RESIZE: u8 = 4;
+/// v5 only: `[CLOSE, channel]` says a channel reached its end.
+pub const CLOSE: u8 = 255;
+
+/// The subprotocols spoken, preferred first.
+pub const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExecOutcome {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub exit_code: i32,
+}
+
+impl ExecOutcome {
+    fn fail(stderr: String, exit_code: i32) -> Self {
+        ExecOutcome { stdout: Vec::new(), stderr: stderr.into_bytes(), exit_code }
+    }
+}
+
+/// The exec request's parameters.
+#[derive(Debug, Clone, Default)]
+pub struct ExecQuery {
+    pub command: Vec<String>,
+    pub container: Option<String>,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+}
+
+impl ExecQuery {
+    pub fn parse(query: &[(String, String)]) -> Self {
+        let flag = |k: &str| query.iter().any(|(n, v)| n == k && (v == "true" || v == "1"));
+        ExecQuery {
+            command: query.iter().filter(|(k, _)| k == "command").map(|(_, v)| v.clone()).collect(),
+            container: query.iter().find(|(k, _)| k == "container").map(|(_, v)| v.clone()).filter(|c| !c.is_empty()),
+            stdin: flag("stdin"),
+            stdout: flag("stdout"),
+            stderr: flag("stderr"),
+            tty: flag("tty"),
+        }
+    }
+}
+
+/// Whether `pattern` (a name or a regex) names `value`; the regex must match all of it.
+fn name_matches(pattern: &str, value: &str) -> bool {
+    pattern == value || Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value))
+}
+
+fn handler_applies(h: &ExecHandler, pod: &str, container: &str) -> bool {
+    h.pod.as_deref().is_none_or(|p| name_matches(p, pod)) && h.container.as_deref().is_none_or(|c| c == container)
+}
+
+fn argv_matches(m: &ExecMatch, argv: &[String]) -> bool {
+    match m {
+        ExecMatch::Exact(want) => want == argv,
+        ExecMatch::Prefix(want) => argv.len() >= want.len() && want[..] == argv[..want.len()],
+        ExecMatch::Regex(re) => Regex::new(re).is_ok_and(|re| re.is_match(&argv.join(" "))),
+    }
+}
+
+/// The first handler (in scenario order) that answers `argv` in this pod and container.
+pub fn find_handler<'a>(sc: &'a Scenario, pod: &str, container: &str, argv: &[String]) -> Option<&'a ExecHandler> {
+    sc.exec
+        .iter()
+        .find(|h| handler_applies(h, pod, container) && argv_matches(&h.matcher, argv))
+}
+
+fn files_in<'a>(sc: &'a Scenario, pod: &'a str, container: &'a str) -> impl Iterator<Item = &'a FileSpec> + 'a {
+    sc.files.iter().filter(move |f| {
+        f.pod.as_deref().is_none_or(|p| name_matches(p, pod)) && f.container.as_deref().is_none_or(|c| c == container)
+    })
+}
+
+/// Runs `argv` in the simulated container: a handler, a built-in (`tar cf -`, `cat`), or the
+/// container runtime's error. `sh -c SCRIPT`/`bash -c SCRIPT` also finds a handler written for
+/// the script's words, so handlers need not care how the collector wraps its commands.
+pub fn run_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> ExecOutcome {
+    if let Some(h) = find_handler(sc, pod, container, argv) {
+        return ExecOutcome { stdout: h.stdout.clone().into_bytes(), stderr: h.stderr.clone().into_bytes(), exit_code: h.exit_code };
+    }
+    if let Some(script) = shell_script(argv) {
+        let words: Vec<String> = script.split_whitespace().map(str::to_string).collect();
+        if !words.is_empty() && shell_script(&words).is_none() {
+            return run_command(sc, pod, container, &words);
+        }
+    }
+    let Some(program) = argv.first() else {
+        return ExecOutcome::fail("you must specify at least one command for the container\n".into(), 1);
+    };
+    let base = program.rsplit('/').next().unwrap_or(program);
+    match base {
+        "tar" => return tar_command(sc, pod, container, argv),
+        "cat" if argv.len() > 1 => return cat_command(sc, pod, container, &argv[1..]),
+        _ => {}
+    }
+    // A program some handler knows, called with arguments none expects: say so plainly.
+    if sc.exec.iter().any(|h| handler_applies(h, pod, container) && handler_program(h) == Some(program.as_str())) {
+        return ExecOutcome::fail(
+            format!("{program}: the simulated cluster has no scripted answer for {:?}; add an exec handler to the scenario\n", argv.join(" ")),
+            1,
+        );
+    }
+    if files_in(sc, pod, container).any(|f| f.path == *program) {
+        return ExecOutcome::fail(
+            format!("exec: \"{program}\": permission denied: the file is not executable\n"),
+            126,
+        );
+    }
+    ExecOutcome::fail(format!("exec: \"{program}\": executable file not found in $PATH\n"), 127)
+}
+
+fn handler_program(h: &ExecHandler) -> Option<&str> {
+    match &h.matcher {
+        ExecMatch::Exact(a) | ExecMatch::Prefix(a) => a.first().map(String::as_str),
+        ExecMatch::Regex(_) => None,
+    }
+}
+
+fn shell_script(argv: &[String]) -> Option<&str> {
+    match argv {
+        [sh, c, script] if c == "-c" && matches!(sh.rsplit('/').next(), Some("sh" | "bash")) => Some(script),
+        _ => None,
+    }
+}
+
+fn cat_command(sc: &Scenario, pod: &str, container: &str, paths: &[String]) -> ExecOutcome {
+    let mut out = ExecOutcome::default();
+    for p in paths {
+        match files_in(sc, pod, container).find(|f| f.path == *p) {
+            Some(f) => out.stdout.extend_from_slice(f.content.as_bytes()),
+            None => {
+                out.stderr.extend_from_slice(format!("cat: {p}: No such file or directory\n").as_bytes());
+                out.exit_code = 1;
+            }
+        }
+    }
+    out
+}
+
+/// `tar cf - PATH...` (also `tar -cf -`, `tar cf - -C DIR PATH` is not needed by kubectl).
+fn tar_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> ExecOutcome {
+    let args = &argv[1..];
+    let create_to_stdout = matches!(args, [mode, dash, ..] if (mode == "cf" || mode == "-cf") && dash == "-");
+    if !create_to_stdout {
+        return ExecOutcome::fail(
+            format!("tar: the simulated cluster only supports `tar cf - PATH` (got {:?})\n", argv.join(" ")),
+            2,
+        );
+    }
+    let mut tar = TarWriter::default();
+    let mut out = ExecOutcome::default();
+    for path in &args[2..] {
+        let dir = format!("{}/", path.trim_end_matches('/'));
+        let mut entries: Vec<&FileSpec> = files_in(sc, pod, container)
+            .filter(|f| f.path == *path || f.path.starts_with(&dir))
+            .collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        if entries.is_empty() {
+            out.stderr.extend_from_slice(format!("tar: {path}: Cannot stat: No such file or directory\n").as_bytes());
+            out.exit_code = 2;
+            continue;
+        }
+        if entries.iter().any(|f| f.path != *path) {
+            tar.dir(&dir);
+        }
+        for f in entries {
+            tar.file(&f.path, f.content.as_bytes(), f.mode.unwrap_or(0o644));
+        }
+    }
+    if out.exit_code != 0 {
+        out.stderr.extend_from_slice(b"tar: Exiting with failure status due to previous errors\n");
+    }
+    out.stdout = tar.finish();
+    out
+}
+
+/// A minimal ustar writer. Written by hand rather than adding the `tar` crate: the simulated
+/// cluster only ever writes small regular files and directories, which is one 512-byte header
+/// each plus the padded content.
+#[derive(Default)]
+pub struct TarWriter {
+    out: Vec<u8>,
+}
+
+impl TarWriter {
+    /// GNU tar drops the leading `/` of absolute names; kubectl expects that.
+    fn header(&mut self, path: &str, size: u64, mode: u32, kind: u8) {
+        let name = path.trim_start_matches('/');
+        let mut h = [0u8; 512];
+        let (prefix, short) = if name.len() > 100 {
+            // ustar splits long names at a `/` into prefix (155) and name (100).
+            let cut = name[..name.len().min(155)].rfind('/').unwrap_or(0);
+            (&name[..cut], &name[cut + 1..])
+        } else {
+            ("", name)
+        };
+        let put = |h: &mut [u8; 512], off: usize, len: usize, s: &[u8]| {
+            let n = s.len().min(len);
+            h[off..off + n].copy_from_slice(&s[..n]);
+        };
+        put(&mut h, 0, 100, short.as_bytes());
+        put(&mut h, 100, 8, format!("{mode:07o}\0").as_bytes());
+        put(&mut h, 108, 8, b"0000000\0");
+        put(&mut h, 116, 8, b"0000000\0");
+        put(&mut h, 124, 12, format!("{size:011o}\0").as_bytes());
+        put(&mut h, 136, 12, format!("{:011o}\0", 1_764_000_000u64).as_bytes());
+        h[156] = kind;
+        put(&mut h, 257, 6, b"ustar\0");
+        put(&mut h, 263, 2, b"00");
+        put(&mut h, 265, 32, b"root");
+        put(&mut h, 297, 32, b"root");
+        put(&mut h, 345, 155, prefix.as_bytes());
+        // The checksum is computed with its own field as spaces.
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| b as u32).sum();
+        put(&mut h, 148, 8, format!("{sum:06o}\0 ").as_bytes());
+        self.out.extend_from_slice(&h);
+    }
+
+    pub fn dir(&mut self, path: &str) {
+        let p = format!("{}/", path.trim_end_matches('/'));
+        self.header(&p, 0, 0o755, b'5');
+    }
+
+    pub fn file(&mut self, path: &str, content: &[u8], mode: u32) {
+        self.header(path, content.len() as u64, mode, b'0');
+        self.out.extend_from_slice(content);
+        let pad = (512 - content.len() % 512) % 512;
+        self.out.extend(std::iter::repeat_n(0u8, pad));
+    }
+
+    /// Two zero blocks end the archive.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.out.extend(std::iter::repeat_n(0u8, 1024));
+        self.out
+    }
+}
+
+/// The status message of the channel protocol for an exit code.
+pub fn status_json(exit_code: i32) -> Value {
+    if exit_code == 0 {
+        json!({"metadata": {}, "status": "Success"})
+    } else {
+        json!({
+            "metadata": {},
+            "status": "Failure",
+            "message": format!("command terminated with non-zero exit code: error executing command, exit code {exit_code}"),
+            "reason": "NonZeroExitCode",
+            "details": {"causes": [{"reason": "ExitCode", "message": exit_code.to_string()}]}
+        })
+    }
+}
+
+/// Frames `data` on `channel`, split into messages of at most 32 KiB.
+pub fn frames(channel: u8, data: &[u8]) -> Vec<Vec<u8>> {
+    data.chunks(32 * 1024)
+        .map(|c| {
+            let mut m = Vec::with_capacity(c.len() + 1);
+            m.push(channel);
+            m.extend_from_slice(c);
+            m
+        })
+        .collect()
+}
+
+/// Answers an exec request on `pod` (the full pod object).
+pub fn serve_exec(state: Arc<SimState>, pod: Value, query: Vec<(String, String)>, ws: WebSocketUpgrade) -> Response {
+    let q = ExecQuery::parse(&query);
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    if q.command.is_empty() {
+        return ApiStatus::bad_request("you must specify at least 1 command").into_response();
+    }
+    if !(q.stdin || q.stdout || q.stderr) {
+        return ApiStatus::bad_request("you must specify at least 1 of stdin, stdout, stderr").into_response();
+    }
+    let container = match resolve_container(&pod, q.container.as_deref(), false) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
+        return ApiStatus::bad_request(format!("pod {name} does not have a host assigned")).into_response();
+    }
+    let running = container_status(&pod, &container).is_none_or(|s| s["state"]["running"].is_object());
+    if !running {
+        return ApiStatus::bad_request(format!("unable to upgrade connection: container not found (\"{container}\")"))
+            .into_response();
+    }
+    let ws = ws.protocols(PROTOCOLS);
+    if ws.selected_protocol().is_none() {
+        return ApiStatus::bad_request(format!(
+            "exec needs one of the websocket subprotocols {}; upgrade kubectl or the client",
+            PROTOCOLS.join(", ")
+        ))
+        .into_response();
+    }
+    ws.on_upgrade(move |socket| async move {
+        let outcome = run_command(&state.scenario, &name, &container, &q.command);
+        session(socket, q, outcome).await;
+    })
+}
+
+async fn session(socket: WebSocket, q: ExecQuery, outcome: ExecOutcome) {
+    use futures::{SinkExt, StreamExt};
+    let v5 = socket.protocol().is_some_and(|p| p.as_bytes() == PROTOCOLS[0].as_bytes());
+    let mut messages = Vec::new();
+    if q.stdout {
+        messages.extend(frames(STDOUT, &outcome.stdout));
+    }
+    // With a tty there is no separate stderr: it joins stdout, as on a terminal.
+    if q.tty && q.stdout {
+        messages.extend(frames(STDOUT, &outcome.stderr));
+    } else if q.stderr {
+        messages.extend(frames(STDERR, &outcome.stderr));
+    }
+    let mut status = vec![STATUS];
+    status.extend_from_slice(status_json(outcome.exit_code).to_string().as_bytes());
+    messages.push(status);
+
+    let (mut tx, mut rx) = socket.split();
+    // Input (stdin, resize, close) is read and dropped: no scripted command reads stdin. Reading
+    // keeps the connection healthy and notices a client that leaves.
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+    for m in messages {
+        if tx.send(Message::Binary(m.into())).await.is_err() {
+            reader.abort();
+            return;
+        }
+    }
+    if v5 {
+        for ch in [STDOUT, STDERR] {
+            let _ = tx.send(Message::Binary(vec![CLOSE, ch].into())).await;
+        }
+    }
+    let _ = tx
+        .send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() })))
+        .await;
+    // Give the client a moment to answer the close, then let go.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reader).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::scenario::ExecHandler;
+
+    fn handler(pod: Option<&str>, container: Option<&str>, m: ExecMatch, out: &str, code: i32) -> ExecHandler {
+        ExecHandler {
+            pod: pod.map(str::to_string),
+            container: container.map(str::to_string),
+            matcher: m,
+            stdout: out.into(),
+            stderr: String::new(),
+            exit_code: code,
+        }
+    }
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    fn scenario() -> Scenario {
+        let mut sc = Scenario { name: "t".into(), namespace: "demo".into(), ..Default::default() };
+        sc.exec = vec![
+            handler(Some("cassandra-[0-9]+"), Some("cassandra"), ExecMatch::Exact(argv("nodetool status")), "UN 10.0.0.1\n", 0),
+            handler(Some("cassandra-2"), None, ExecMatch::Prefix(argv("nodetool")), "down\n", 2),
+            handler(None, None, ExecMatch::Regex("^nodetool (info|version)$".into()), "ReleaseVersion: 3.11.7\n", 0),
+        ];
+        sc.files = vec![
+            FileSpec { pod: None, container: None, path: "/etc/cassandra/cassandra.yaml".into(), content: "cluster_name: demo\n".into(), mode: None },
+            FileSpec { pod: None, container: None, path: "/etc/cassandra/jvm.options".into(), content: "-Xmx1G\n".into(), mode: None },
+        ];
+        sc
+    }
+
+    #[test]
+    fn handlers_match_by_argv_pod_and_container() {
+        let sc = scenario();
+        let r = run_command(&sc, "cassandra-0", "cassandra", &argv("nodetool status"));
+        assert_eq!((r.stdout.as_slice(), r.exit_code), (&b"UN 10.0.0.1\n"[..], 0));
+        // Exact for pods 0-9 comes first; cassandra-2 has its own prefix answer for the rest.
+        let r = run_command(&sc, "cassandra-2", "cassandra", &argv("nodetool tpstats"));
+        assert_eq!(r.exit_code, 2);
+        let r = run_command(&sc, "cassandra-0", "exporter", &argv("nodetool status"));
+        assert_ne!(r.stdout, b"UN 10.0.0.1\n");
+        let r = run_command(&sc, "x", "y", &argv("nodetool version"));
+        assert_eq!(r.exit_code, 0);
+        // The pod regex must match the whole name.
+        let r = run_command(&sc, "old-cassandra-0", "cassandra", &argv("nodetool status"));
+        assert_ne!(r.stdout, b"UN 10.0.0.1\n");
+    }
+
+    #[test]
+    fn shell_wrapped_commands_find_their_handler() {
+        let sc = scenario();
+        let cmd = vec!["sh".to_string(), "-c".to_string(), "nodetool status".to_string()];
+        assert_eq!(run_command(&sc, "cassandra-1", "cassandra", &cmd).stdout, b"UN 10.0.0.1\n");
+    }
+
+    #[test]
+    fn unknown_commands_fail_like_a_container_runtime() {
+        let sc = scenario();
+        let r = run_command(&sc, "cassandra-0", "cassandra", &argv("kafka-topics.sh --list"));
+        assert_eq!(r.exit_code, 127);
+        assert_eq!(String::from_utf8_lossy(&r.stderr), "exec: \"kafka-topics.sh\": executable file not found in $PATH\n");
+        let r = run_command(&sc, "cassandra-0", "cassandra", &argv("/etc/cassandra/jvm.options"));
+        assert_eq!(r.exit_code, 126);
+        let r = run_command(&sc, "cassandra-0", "cassandra", &argv("nodetool ring"));
+        assert_eq!(r.exit_code, 1);
+        assert!(String::from_utf8_lossy(&r.stderr).contains("add an exec handler"));
+    }
+
+    #[test]
+    fn cat_prints_scenario_files() {
+        let sc = scenario();
+        let r = run_command(&sc, "p", "c", &argv("cat /etc/cassandra/cassandra.yaml"));
+        assert_eq!((r.stdout.as_slice(), r.exit_code), (&b"cluster_name: demo\n"[..], 0));
+        assert_eq!(run_command(&sc, "p", "c", &argv("cat /nope")).exit_code, 1);
+    }
+
+    /// Reads back a tar stream: (name, type flag, content), checking each header's checksum.
+    fn untar(data: &[u8]) -> Vec<(String, u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut off = 0;
+        while off + 512 <= data.len() {
+            let h = &data[off..off + 512];
+            if h.iter().all(|&b| b == 0) {
+                break;
+            }
+            let field = |a: usize, b: usize| String::from_utf8_lossy(&h[a..b]).trim_end_matches('\0').trim().to_string();
+            let stored = u32::from_str_radix(field(148, 154).trim(), 8).unwrap();
+            let sum: u32 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
+            assert_eq!(stored, sum, "checksum");
+            let name = field(0, 100);
+            let size = u64::from_str_radix(&field(124, 135), 8).unwrap() as usize;
+            let content = data[off + 512..off + 512 + size].to_vec();
+            out.push((name, h[156], content));
+            off += 512 + size.div_ceil(512) * 512;
+        }
+        assert_eq!(data.len() % 512, 0);
+        out
+    }
+
+    #[test]
+    fn tar_of_a_file_and_a_directory() {
+        let sc = scenario();
+        let r = run_command(&sc, "p", "c", &argv("tar cf - /etc/cassandra/cassandra.yaml"));
+        assert_eq!(r.exit_code, 0);
+        let entries = untar(&r.stdout);
+        assert_eq!(entries, vec![("etc/cassandra/cassandra.yaml".to_string(), b'0', b"cluster_name: demo\n".to_vec())]);
+        let r = run_command(&sc, "p", "c", &argv("tar cf - /etc/cassandra"));
+        let names: Vec<_> = untar(&r.stdout).into_iter().map(|e| e.0).collect();
+        assert_eq!(names, ["etc/cassandra/", "etc/cassandra/cassandra.yaml", "etc/cassandra/jvm.options"]);
+        let r = run_command(&sc, "p", "c", &argv("tar cf - /var/nope"));
+        assert_eq!(r.exit_code, 2);
+        assert!(String::from_utf8_lossy(&r.stderr).contains("Cannot stat: No such file or directory"));
+    }
+
+    #[test]
+    fn long_names_use_the_ustar_prefix() {
+        let mut t = TarWriter::default();
+        let long = format!("/data/{}/{}", "d".repeat(80), "f".repeat(60));
+        t.file(&long, b"x", 0o644);
+        let data = t.finish();
+        assert_eq!(String::from_utf8_lossy(&data[0..60]), "f".repeat(60));
+        assert!(String::from_utf8_lossy(&data[345..500]).starts_with(&format!("data/{}", "d".repeat(80))));
+    }
+
+    #[test]
+    fn status_and_framing() {
+        assert_eq!(status_json(0)["status"], "Success");
+        let s = status_json(3);
+        assert_eq!(s["reason"], "NonZeroExitCode");
+        assert_eq!(s["details"]["causes"][0], json!({"reason": "ExitCode", "message": "3"}));
+        let data = vec![7u8; 70 * 1024];
+        let f = frames(STDOUT, &data);
+        assert_eq!(f.len(), 3);
+        assert!(f.iter().all(|m| m[0] == STDOUT));
+        assert_eq!(f.iter().map(|m| m.len() - 1).sum::<usize>(), data.len());
+        assert!(frames(STDERR, b"").is_empty());
+    }
+
+    #[test]
+    fn query_parsing_keeps_repeated_commands() {
+        let q: Vec<(String, String)> = [("command", "nodetool"), ("command", "status"), ("container", "cassandra"), ("stdout", "true"), ("tty", "false")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let q = ExecQuery::parse(&q);
+        assert_eq!(q.command, ["nodetool", "status"]);
+        assert_eq!(q.container.as_deref(), Some("cassandra"));
+        assert!(q.stdout && !q.stderr && !q.tty && !q.stdin);
+    }
+}
