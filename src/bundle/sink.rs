@@ -5,21 +5,47 @@
 //! `ArtifactRecord`, and only records reach the journal, so a killed run never journals an
 //! artifact that is not whole on disk.
 //!
+//! Redaction happens here, before hashing: a store opened with [`ArtifactStore::open_with`]
+//! passes everything written through [`NodeSink::create`]/[`NodeSink::put`] through its
+//! [`Redactor`], so no caller can forget it. [`NodeSink::create_raw`] bypasses it for binary
+//! content that redaction would corrupt.
+//!
+//! Compression also happens here, while collecting: each stored artifact is a one-entry zip
+//! (deflate, fixed timestamp) named by the hash of its bundle path, so the final bundle is
+//! assembled by copying compressed entries as they are (`writer::write_bundle`), and the cost of
+//! deflate is spread over the collection, in parallel with network waits, instead of being paid
+//! single-threaded at the end. docs/PERFORMANCE.md (## Bundle) has the numbers.
+//!
 //! `ArtifactStore` is the partial folder's artifact area; `NodeSink` is one node attempt's view of
 //! it, which remembers what the attempt wrote so the engine can journal it (on success) or
 //! discard it (on failure).
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use zip::write::SimpleFileOptions;
 
+use super::redact::{RedactingWriter, RedactionCounts, Redactor};
 use super::BundleError;
 
+/// Deflate level of the stored artifacts (and so of the bundle). Level 1 is several times faster
+/// than the default 6 on log text for a slightly bigger bundle: see docs/PERFORMANCE.md.
+pub const ARTIFACT_DEFLATE_LEVEL: i64 = 1;
+
+/// Bundle paths the writer uses for its own files; no artifact may take them.
+pub const RESERVED_PATHS: &[&str] = &[
+    "manifest.json",
+    "errors.json",
+    "redactions.json",
+    "kudo-diag/collection.log",
+];
+
 /// One artifact as it is journaled and listed in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactRecord {
     /// Path inside the bundle (`pods/cassandra-0/logs/cassandra.log`).
     pub path: String,
@@ -29,6 +55,15 @@ pub struct ArtifactRecord {
     pub blake3: String,
     /// File name of the stored content inside the store's folder.
     pub file: String,
+    /// How many values redaction replaced in it (0 for raw artifacts).
+    #[serde(default)]
+    pub redactions: u64,
+    /// The same, per redaction rule name (never the values).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub redaction_rules: RedactionCounts,
+    /// Written with `create_raw`: not redacted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw: bool,
 }
 
 /// Checks a bundle path: relative, `/`-separated, no empty, `.` or `..` segments.
@@ -47,9 +82,21 @@ pub fn check_bundle_path(path: &str) -> Result<(), BundleError> {
     Ok(())
 }
 
+/// Checks a bundle path for an artifact: valid, and not one of the writer's own files.
+pub fn check_artifact_path(path: &str) -> Result<(), BundleError> {
+    check_bundle_path(path)?;
+    if RESERVED_PATHS.contains(&path) {
+        return Err(BundleError::Message(format!(
+            "bundle path {path:?} is reserved for kudo-diag's own files; choose another `output` path"
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Debug)]
 struct StoreInner {
     dir: PathBuf,
+    redactor: Option<Arc<Redactor>>,
 }
 
 /// The artifact area of a partial collection folder.
@@ -59,14 +106,31 @@ pub struct ArtifactStore {
 }
 
 impl ArtifactStore {
-    /// Opens (creating if needed) the artifact folder.
+    /// Opens (creating if needed) the artifact folder, without redaction (engine tests,
+    /// synthetic tasks). Collections of real clusters use [`ArtifactStore::open_with`].
     pub fn open(dir: &Path) -> Result<Self, BundleError> {
+        Self::open_inner(dir, None)
+    }
+
+    /// Opens the artifact folder; everything written through `create`/`put` is redacted by
+    /// `redactor` before it is hashed and stored.
+    pub fn open_with(dir: &Path, redactor: Arc<Redactor>) -> Result<Self, BundleError> {
+        Self::open_inner(dir, Some(redactor))
+    }
+
+    fn open_inner(dir: &Path, redactor: Option<Arc<Redactor>>) -> Result<Self, BundleError> {
         fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         Ok(ArtifactStore {
             inner: Arc::new(StoreInner {
                 dir: dir.to_path_buf(),
+                redactor,
             }),
         })
+    }
+
+    /// The redactor applied by `create`/`put`, if any.
+    pub fn redactor(&self) -> Option<&Arc<Redactor>> {
+        self.inner.redactor.as_ref()
     }
 
     pub fn dir(&self) -> &Path {
@@ -89,17 +153,38 @@ impl ArtifactStore {
         format!("{}.art", &h[..32])
     }
 
-    /// Where a record's content lives.
+    /// Where a record's stored file lives. It is a one-entry zip (the content deflated, entry
+    /// named by the bundle path): read the content with [`ArtifactStore::copy_content`].
     pub fn content_path(&self, rec: &ArtifactRecord) -> PathBuf {
         self.inner.dir.join(&rec.file)
     }
 
-    /// Recomputes a record's hash and size from disk.
-    pub fn verify(&self, rec: &ArtifactRecord) -> Result<(), BundleError> {
+    /// Writes a record's uncompressed content to `out`; returns the number of bytes.
+    pub fn copy_content(
+        &self,
+        rec: &ArtifactRecord,
+        out: &mut dyn Write,
+    ) -> Result<u64, BundleError> {
         let p = self.content_path(rec);
-        let mut f = File::open(&p).map_err(|e| io_err(&p, e))?;
+        let f = File::open(&p).map_err(|e| io_err(&p, e))?;
+        let mut zip = zip::ZipArchive::new(io::BufReader::new(f)).map_err(|e| {
+            BundleError::Message(format!(
+                "artifact {} is corrupt: {} is not a readable zip ({e}); run the collection again with --continue to re-collect it",
+                rec.path,
+                p.display()
+            ))
+        })?;
+        let mut entry = zip
+            .by_index(0)
+            .map_err(|e| BundleError::Message(format!("artifact {} is corrupt: {e}", rec.path)))?;
+        io::copy(&mut entry, out)
+            .map_err(|e| BundleError::Message(format!("artifact {} is corrupt: {e}", rec.path)))
+    }
+
+    /// Recomputes a record's hash and size from the uncompressed content on disk.
+    pub fn verify(&self, rec: &ArtifactRecord) -> Result<(), BundleError> {
         let mut h = blake3::Hasher::new();
-        let n = io::copy(&mut f, &mut h).map_err(|e| io_err(&p, e))?;
+        let n = self.copy_content(rec, &mut h)?;
         let got = h.finalize().to_hex().to_string();
         if n != rec.bytes || got != rec.blake3 {
             return Err(BundleError::Message(format!(
@@ -129,20 +214,51 @@ impl NodeSink {
         &self.node
     }
 
-    /// Starts a streamed artifact at `path` in the bundle.
+    /// Starts a streamed artifact at `path` in the bundle, redacted when the store has a
+    /// redactor.
     pub fn create(&self, path: &str) -> Result<ArtifactWriter, BundleError> {
-        check_bundle_path(path)?;
+        self.start(path, self.store.inner.redactor.clone())
+    }
+
+    /// Starts a streamed artifact that is stored exactly as written, never redacted: only for
+    /// binary content (archives, heap dumps) that redaction would corrupt. Anything a secret
+    /// could be in (objects, logs, command output, config files) must go through `create`: a
+    /// raw artifact is copied into the bundle as it is, secrets included.
+    pub fn create_raw(&self, path: &str) -> Result<ArtifactWriter, BundleError> {
+        self.start(path, None)
+    }
+
+    fn start(
+        &self,
+        path: &str,
+        redactor: Option<Arc<Redactor>>,
+    ) -> Result<ArtifactWriter, BundleError> {
+        check_artifact_path(path)?;
         let file = ArtifactStore::file_name(path);
         let tmp = self.store.inner.dir.join(format!("{file}.tmp"));
         let f = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+        let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(64 * 1024, f));
+        zip.start_file(path, artifact_entry_options())
+            .map_err(|e| {
+                BundleError::Message(format!("{}: starting zip entry: {e}", tmp.display()))
+            })?;
+        let body = Body {
+            zip,
+            hasher: blake3::Hasher::new(),
+            bytes: 0,
+        };
+        let raw = redactor.is_none();
+        let pipe = match redactor {
+            Some(r) => Pipe::Redacted(RedactingWriter::new(body, r)),
+            None => Pipe::Raw(body),
+        };
         Ok(ArtifactWriter {
             sink: self.clone(),
             path: path.to_string(),
             file,
             tmp,
-            out: io::BufWriter::with_capacity(64 * 1024, f),
-            hasher: blake3::Hasher::new(),
-            bytes: 0,
+            pipe,
+            raw: raw && self.store.inner.redactor.is_some(),
         })
     }
 
@@ -167,27 +283,68 @@ impl NodeSink {
     }
 }
 
-/// A streamed artifact: hashed as written, synced and renamed by `finish`. Dropped without
-/// `finish`, it leaves only a temp file that the next run ignores.
-pub struct ArtifactWriter {
-    sink: NodeSink,
-    path: String,
-    file: String,
-    tmp: PathBuf,
-    out: io::BufWriter<File>,
+/// Options of the single entry of a stored artifact. Fixed timestamp and mode, so that the same
+/// content always gives the same bytes (reproducible bundles). `large_file` because the size of
+/// a streamed artifact is not known in advance; the bundle writer recomputes it from the real
+/// size when it copies the entry.
+fn artifact_entry_options() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(ARTIFACT_DEFLATE_LEVEL))
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644)
+        .large_file(true)
+}
+
+/// The end of the pipe: counts and hashes the (already redacted) content and deflates it into
+/// the stored zip.
+struct Body {
+    zip: zip::ZipWriter<io::BufWriter<File>>,
     hasher: blake3::Hasher,
     bytes: u64,
 }
 
-impl Write for ArtifactWriter {
+impl Write for Body {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.out.write(buf)?;
+        let n = self.zip.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.zip.flush()
+    }
+}
+
+enum Pipe {
+    Raw(Body),
+    Redacted(RedactingWriter<Body, Arc<Redactor>>),
+}
+
+/// A streamed artifact: redacted (unless raw), hashed and deflated as written, synced and
+/// renamed by `finish`. Dropped without `finish`, it leaves only a temp file that the next run
+/// ignores.
+pub struct ArtifactWriter {
+    sink: NodeSink,
+    path: String,
+    file: String,
+    tmp: PathBuf,
+    pipe: Pipe,
+    raw: bool,
+}
+
+impl Write for ArtifactWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.pipe {
+            Pipe::Raw(b) => b.write(buf),
+            Pipe::Redacted(r) => r.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.pipe {
+            Pipe::Raw(b) => b.flush(),
+            Pipe::Redacted(r) => r.flush(),
+        }
     }
 }
 
@@ -199,10 +356,17 @@ impl ArtifactWriter {
             path,
             file,
             tmp,
-            out,
-            hasher,
-            bytes,
+            pipe,
+            raw,
         } = self;
+        let (body, counts) = match pipe {
+            Pipe::Raw(b) => (b, RedactionCounts::new()),
+            Pipe::Redacted(r) => r.finish().map_err(|e| io_err(&tmp, e))?,
+        };
+        let Body { zip, hasher, bytes } = body;
+        let out = zip
+            .finish()
+            .map_err(|e| BundleError::Message(format!("{}: finishing zip: {e}", tmp.display())))?;
         let f = out.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
         f.sync_all().map_err(|e| io_err(&tmp, e))?;
         drop(f);
@@ -213,6 +377,9 @@ impl ArtifactWriter {
             bytes,
             blake3: hasher.finalize().to_hex().to_string(),
             file,
+            redactions: counts.values().sum(),
+            redaction_rules: counts,
+            raw,
         };
         sink.written.lock().expect("sink lock").push(rec.clone());
         Ok(rec)

@@ -1,6 +1,11 @@
 //! The final zip: every artifact in a stable order (sorted by bundle path) with fixed
-//! timestamps, plus `manifest.json`, `errors.json` and the collection's own log. Written under a
-//! temp name and renamed when complete, so a bundle that exists is whole.
+//! timestamps, plus `manifest.json`, `errors.json`, `redactions.json` and the collection's own
+//! log. Written under a temp name and renamed when complete, so a bundle that exists is whole.
+//!
+//! Artifacts were deflated while they were collected (see `sink`): their compressed entries are
+//! copied as they are (`raw_copy_file_rename`), so writing the bundle costs about one read and
+//! one write of the compressed bytes. The same artifacts always give a byte-identical bundle.
+//! The layout is documented in docs/bundle-layout.md.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -9,14 +14,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
-use super::sink::{ArtifactRecord, ArtifactStore};
+use super::redact::RedactionCounts;
+use super::sink::{check_artifact_path, ArtifactRecord, ArtifactStore, ARTIFACT_DEFLATE_LEVEL};
 use super::BundleError;
 
 /// Version of the bundle layout (docs/bundle-layout.md). Bumped on any incompatible change.
 pub const BUNDLE_FORMAT_VERSION: u32 = 1;
 
 /// What the manifest says about the collection as a whole.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleMeta {
     pub format_version: u32,
@@ -38,8 +44,11 @@ pub struct ManifestEntry {
     pub path: String,
     pub bytes: u64,
     pub blake3: String,
-    /// The node that produced it.
+    /// The node that produced it (`kudo-diag` for the tool's own files).
     pub task: String,
+    /// How many values redaction replaced in it.
+    #[serde(default)]
+    pub redactions: u64,
 }
 
 /// A task that did not finish well, for errors.json.
@@ -55,12 +64,45 @@ pub struct ErrorEntry {
     pub optional: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `manifest.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
     #[serde(flatten)]
     pub meta: BundleMeta,
+    /// The artifacts, sorted by path.
     pub files: Vec<ManifestEntry>,
+    /// The tool's own files (`kudo-diag/collection.log`, `errors.json`, `redactions.json`), so
+    /// that verification covers them too. `manifest.json` cannot list itself.
+    #[serde(default)]
+    pub bundle_files: Vec<ManifestEntry>,
+}
+
+/// `redactions.json`: what was redacted, counted per file and per rule; never the values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RedactionReport {
+    /// Whether the collection ran with redaction on.
+    pub enabled: bool,
+    /// The rules applied, in order.
+    #[serde(default)]
+    pub rule_names: Vec<String>,
+    pub total: u64,
+    /// Totals per rule name.
+    pub rules: RedactionCounts,
+    /// Files with at least one redaction, sorted by path.
+    pub files: Vec<RedactedFile>,
+    /// Artifacts written raw (`create_raw`), not redacted.
+    #[serde(default)]
+    pub raw_files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RedactedFile {
+    pub path: String,
+    pub total: u64,
+    pub rules: RedactionCounts,
 }
 
 /// The finished bundle.
@@ -88,61 +130,199 @@ pub fn write_bundle(
             w[0].1.path, w[0].0, w[1].0
         )));
     }
+    for (_, rec) in &sorted {
+        check_artifact_path(&rec.path)?;
+    }
     let tmp = tmp_path(dest);
-    let file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-    let mut zip = zip::ZipWriter::new(io::BufWriter::new(file));
-    let opts = SimpleFileOptions::default()
+    let result = write_zip(store, &sorted, errors, log, meta, &tmp);
+    let (files, bytes) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    fs::rename(&tmp, dest).map_err(|e| io_err(dest, e))?;
+    Ok(BundleInfo {
+        path: dest.to_path_buf(),
+        bytes,
+        files,
+    })
+}
+
+fn own_file_options() -> SimpleFileOptions {
+    SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(ARTIFACT_DEFLATE_LEVEL))
         .last_modified_time(zip::DateTime::default())
-        .large_file(false);
-    let zerr = |e: zip::result::ZipError| BundleError::Message(format!("writing zip: {e}"));
+        .unix_permissions(0o644)
+        .large_file(false)
+}
+
+fn zerr(what: &str) -> impl Fn(zip::result::ZipError) -> BundleError + '_ {
+    move |e| BundleError::Message(format!("writing {what} into the bundle: {e}"))
+}
+
+/// Writes one of the tool's own files, hashing it as it goes.
+fn write_own<W: Write + io::Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    name: &str,
+    content: &mut dyn io::Read,
+    large: bool,
+) -> Result<ManifestEntry, BundleError> {
+    zip.start_file(name, own_file_options().large_file(large))
+        .map_err(zerr(name))?;
+    let mut tee = HashingWriter {
+        inner: zip,
+        hasher: blake3::Hasher::new(),
+        bytes: 0,
+    };
+    io::copy(content, &mut tee)
+        .map_err(|e| BundleError::Message(format!("writing {name} into the bundle: {e}")))?;
+    Ok(ManifestEntry {
+        path: name.to_string(),
+        bytes: tee.bytes,
+        blake3: tee.hasher.finalize().to_hex().to_string(),
+        task: "kudo-diag".to_string(),
+        redactions: 0,
+    })
+}
+
+struct HashingWriter<'a, W: Write> {
+    inner: &'a mut W,
+    hasher: blake3::Hasher,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn redaction_report(
+    store: &ArtifactStore,
+    sorted: &[&(String, ArtifactRecord)],
+) -> RedactionReport {
+    let mut rep = RedactionReport {
+        enabled: store.redactor().is_some(),
+        rule_names: store
+            .redactor()
+            .map(|r| r.rule_names().iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
+        ..RedactionReport::default()
+    };
+    for (_, rec) in sorted {
+        if rec.raw {
+            rep.raw_files.push(rec.path.clone());
+        }
+        if rec.redactions == 0 {
+            continue;
+        }
+        rep.total += rec.redactions;
+        for (rule, n) in &rec.redaction_rules {
+            *rep.rules.entry(rule.clone()).or_default() += n;
+        }
+        rep.files.push(RedactedFile {
+            path: rec.path.clone(),
+            total: rec.redactions,
+            rules: rec.redaction_rules.clone(),
+        });
+    }
+    rep
+}
+
+fn write_zip(
+    store: &ArtifactStore,
+    sorted: &[&(String, ArtifactRecord)],
+    errors: &[ErrorEntry],
+    log: Option<&Path>,
+    meta: &BundleMeta,
+    tmp: &Path,
+) -> Result<(usize, u64), BundleError> {
+    let file = File::create(tmp).map_err(|e| io_err(tmp, e))?;
+    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(256 * 1024, file));
 
     let mut entries = Vec::with_capacity(sorted.len());
-    for (node, rec) in &sorted {
+    for (node, rec) in sorted {
         let src = store.content_path(rec);
-        let mut f = File::open(&src).map_err(|e| io_err(&src, e))?;
-        let o = if rec.bytes >= u32::MAX as u64 {
-            opts.large_file(true)
-        } else {
-            opts
+        let f = File::open(&src).map_err(|e| io_err(&src, e))?;
+        let corrupt = |e: &dyn std::fmt::Display| {
+            BundleError::Message(format!(
+                "artifact {} ({}) is corrupt: {e}; run the collection again with --continue to re-collect it",
+                rec.path,
+                src.display()
+            ))
         };
-        zip.start_file(rec.path.as_str(), o).map_err(zerr)?;
-        io::copy(&mut f, &mut zip).map_err(|e| io_err(&src, e))?;
+        let mut one = zip::ZipArchive::new(io::BufReader::new(f)).map_err(|e| corrupt(&e))?;
+        let entry = one.by_index_raw(0).map_err(|e| corrupt(&e))?;
+        if entry.size() != rec.bytes {
+            return Err(corrupt(&format!(
+                "it holds {} bytes, the journal says {}",
+                entry.size(),
+                rec.bytes
+            )));
+        }
+        zip.raw_copy_file_rename(entry, rec.path.as_str())
+            .map_err(zerr(&rec.path))?;
         entries.push(ManifestEntry {
             path: rec.path.clone(),
             bytes: rec.bytes,
             blake3: rec.blake3.clone(),
             task: node.clone(),
+            redactions: rec.redactions,
         });
     }
+    let mut own = Vec::new();
     if let Some(log) = log {
         if let Ok(mut f) = File::open(log) {
-            zip.start_file("kudo-diag/collection.log", opts)
-                .map_err(zerr)?;
-            io::copy(&mut f, &mut zip).map_err(|e| io_err(log, e))?;
+            let large = f
+                .metadata()
+                .map(|m| m.len() >= u32::MAX as u64)
+                .unwrap_or(true);
+            own.push(write_own(
+                &mut zip,
+                "kudo-diag/collection.log",
+                &mut f,
+                large,
+            )?);
         }
     }
     let errors_json = serde_json::to_vec_pretty(errors).expect("errors serialize");
-    zip.start_file("errors.json", opts).map_err(zerr)?;
-    zip.write_all(&errors_json).map_err(|e| io_err(&tmp, e))?;
+    own.push(write_own(
+        &mut zip,
+        "errors.json",
+        &mut &errors_json[..],
+        false,
+    )?);
+    let report = redaction_report(store, sorted);
+    let report_json = serde_json::to_vec_pretty(&report).expect("redactions serialize");
+    own.push(write_own(
+        &mut zip,
+        "redactions.json",
+        &mut &report_json[..],
+        false,
+    )?);
     let manifest = Manifest {
         meta: meta.clone(),
         files: entries,
+        bundle_files: own,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
-    zip.start_file("manifest.json", opts).map_err(zerr)?;
-    zip.write_all(&manifest_json).map_err(|e| io_err(&tmp, e))?;
-    let out = zip.finish().map_err(zerr)?;
-    let f = out.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
-    f.sync_all().map_err(|e| io_err(&tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, dest).map_err(|e| io_err(dest, e))?;
-    let bytes = fs::metadata(dest).map_err(|e| io_err(dest, e))?.len();
-    Ok(BundleInfo {
-        path: dest.to_path_buf(),
-        bytes,
-        files: manifest.files.len(),
-    })
+    zip.start_file("manifest.json", own_file_options())
+        .map_err(zerr("manifest.json"))?;
+    zip.write_all(&manifest_json).map_err(|e| io_err(tmp, e))?;
+    let out = zip.finish().map_err(zerr("the zip's central directory"))?;
+    let f = out.into_inner().map_err(|e| io_err(tmp, e.into_error()))?;
+    f.sync_all().map_err(|e| io_err(tmp, e))?;
+    let bytes = f.metadata().map_err(|e| io_err(tmp, e))?.len();
+    Ok((manifest.files.len(), bytes))
 }
 
 fn tmp_path(dest: &Path) -> PathBuf {
@@ -153,4 +333,210 @@ fn tmp_path(dest: &Path) -> PathBuf {
 
 fn io_err(path: &Path, e: io::Error) -> BundleError {
     BundleError::Message(format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::reader::{BundleReader, Limits};
+    use crate::bundle::redact::Redactor;
+    use std::sync::Arc;
+
+    fn meta() -> BundleMeta {
+        BundleMeta {
+            format_version: BUNDLE_FORMAT_VERSION,
+            tool: "kudo-diag".into(),
+            tool_version: crate::VERSION.into(),
+            git_commit: "abc".into(),
+            target: serde_json::json!({"namespace": "ns", "instance": "cassandra"}),
+            pipeline: "kudo".into(),
+            ..BundleMeta::default()
+        }
+    }
+
+    /// Writes the same artifacts in the given order into a fresh store and bundles them.
+    fn bundle(
+        dir: &Path,
+        order: &[usize],
+        redact: bool,
+    ) -> (PathBuf, Vec<(String, ArtifactRecord)>) {
+        let files: [(&str, &str, &[u8]); 4] = [
+            (
+                "pods/p-0/logs/c.log",
+                "logs-p-0",
+                b"start\npassword=hunter2\nready\n",
+            ),
+            ("instance.yaml", "instance", b"kind: Instance\n"),
+            ("pods/p-0/pod.yaml", "pod-p-0", b"kind: Pod\n"),
+            ("empty.txt", "empty", b""),
+        ];
+        let store_dir = dir.join("store");
+        let store = if redact {
+            ArtifactStore::open_with(&store_dir, Arc::new(Redactor::builtin())).unwrap()
+        } else {
+            ArtifactStore::open(&store_dir).unwrap()
+        };
+        let mut arts = Vec::new();
+        for &i in order {
+            let (path, node, content) = files[i];
+            let rec = store.node_sink(node).put(path, content).unwrap();
+            arts.push((node.to_string(), rec));
+        }
+        let raw = store.node_sink("raw").create_raw("bin/raw.dat").unwrap();
+        let mut raw = raw;
+        raw.write_all(b"token=keep-me-raw\x00\x01").unwrap();
+        arts.push(("raw".to_string(), raw.finish().unwrap()));
+        let log = dir.join("collection.log");
+        fs::write(&log, "run started\n").unwrap();
+        let errors = vec![ErrorEntry {
+            node: "exec-p-0".into(),
+            task: "exec".into(),
+            status: "failed".into(),
+            reason: "pod p-0 not found".into(),
+            attempts: 3,
+            optional: false,
+        }];
+        let dest = dir.join("bundle.zip");
+        let info = write_bundle(&store, &arts, &errors, Some(&log), &meta(), &dest).unwrap();
+        assert_eq!(info.files, 5);
+        assert!(!tmp_path(&dest).exists(), "the temp file is renamed away");
+        (dest, arts)
+    }
+
+    #[test]
+    fn bundle_round_trips_through_the_reader() {
+        let d = tempfile::tempdir().unwrap();
+        let (dest, _) = bundle(d.path(), &[0, 1, 2, 3], true);
+        let mut r = BundleReader::open(&dest, Limits::default()).unwrap();
+        let rep = r.verify();
+        assert!(rep.is_clean(), "{rep:?}");
+        assert_eq!(
+            rep.checked, 8,
+            "5 artifacts + log + errors.json + redactions.json"
+        );
+        let paths: Vec<&str> = r.manifest().files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "bin/raw.dat",
+                "empty.txt",
+                "instance.yaml",
+                "pods/p-0/logs/c.log",
+                "pods/p-0/pod.yaml"
+            ]
+        );
+        let log = r.read("pods/p-0/logs/c.log").unwrap();
+        assert_eq!(log, b"start\npassword=**REDACTED**\nready\n");
+        assert_eq!(r.read("bin/raw.dat").unwrap(), b"token=keep-me-raw\x00\x01");
+        let entry = r.manifest_entry("pods/p-0/logs/c.log").unwrap();
+        assert_eq!((entry.task.as_str(), entry.redactions), ("logs-p-0", 1));
+        assert_eq!(r.errors().len(), 1);
+        assert_eq!(
+            r.read("kudo-diag/collection.log").unwrap(),
+            b"run started\n"
+        );
+        let red: RedactionReport =
+            serde_json::from_slice(&r.read("redactions.json").unwrap()).unwrap();
+        assert!(red.enabled);
+        assert_eq!(red.total, 1);
+        assert_eq!(red.rules["key-value"], 1);
+        assert_eq!(red.files[0].path, "pods/p-0/logs/c.log");
+        assert_eq!(red.raw_files, vec!["bin/raw.dat".to_string()]);
+        let all = fs::read(&dest).unwrap();
+        assert!(!all.windows(7).any(|w| w == b"hunter2"));
+    }
+
+    #[test]
+    fn same_artifacts_give_a_byte_identical_bundle() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let (pa, _) = bundle(a.path(), &[0, 1, 2, 3], false);
+        let (pb, _) = bundle(b.path(), &[3, 2, 1, 0], false);
+        assert_eq!(fs::read(pa).unwrap(), fs::read(pb).unwrap());
+    }
+
+    #[test]
+    fn store_verify_detects_a_corrupt_artifact() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let rec = store
+            .node_sink("n")
+            .put("a.log", b"some content\n")
+            .unwrap();
+        store.verify(&rec).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(store.copy_content(&rec, &mut out).unwrap(), 13);
+        assert_eq!(out, b"some content\n");
+        fs::write(store.content_path(&rec), b"garbage").unwrap();
+        let e = store.verify(&rec).unwrap_err().to_string();
+        assert!(e.contains("artifact a.log is corrupt"), "{e}");
+        let e = write_bundle(
+            &store,
+            &[("n".into(), rec)],
+            &[],
+            None,
+            &meta(),
+            &d.path().join("b.zip"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("artifact a.log") && e.contains("--continue"),
+            "{e}"
+        );
+        assert!(!d.path().join("b.zip").exists() && !d.path().join("b.zip.tmp").exists());
+    }
+
+    #[test]
+    fn rejects_reserved_and_duplicate_paths() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let e = store.node_sink("n").put("manifest.json", b"x").unwrap_err();
+        assert!(e.to_string().contains("reserved"), "{e}");
+        let r1 = store.node_sink("a").put("x.log", b"1").unwrap();
+        let r2 = store.node_sink("b").put("x.log", b"1").unwrap();
+        let e = write_bundle(
+            &store,
+            &[("a".into(), r1), ("b".into(), r2)],
+            &[],
+            None,
+            &meta(),
+            &d.path().join("b.zip"),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("two tasks wrote the same bundle path x.log"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn streamed_artifacts_are_redacted_before_hashing() {
+        let d = tempfile::tempdir().unwrap();
+        let red = Arc::new(Redactor::new(&[], &["S3cretLiteral".to_string()]).unwrap());
+        let store = ArtifactStore::open_with(d.path(), red).unwrap();
+        let mut w = store.node_sink("n").create("logs/a.log").unwrap();
+        for chunk in [
+            &b"line one S3cret"[..],
+            b"Literal here\nAuthorization: Bea",
+            b"rer abc\n",
+        ] {
+            w.write_all(chunk).unwrap();
+        }
+        let rec = w.finish().unwrap();
+        let mut out = Vec::new();
+        store.copy_content(&rec, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "line one **REDACTED** here\nAuthorization: Bearer **REDACTED**\n"
+        );
+        assert_eq!(rec.blake3, blake3::hash(&out).to_hex().to_string());
+        assert_eq!(rec.bytes, out.len() as u64);
+        assert_eq!(rec.redactions, 2);
+        // Journaled records without the new fields still load.
+        let old: ArtifactRecord =
+            serde_json::from_str(r#"{"path":"a","bytes":1,"blake3":"x","file":"f"}"#).unwrap();
+        assert_eq!(old.redactions, 0);
+    }
 }

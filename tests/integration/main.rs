@@ -1,5 +1,6 @@
 //! The one integration test binary: a module per feature, driving the real `kudo-diag` binary
 //! and the library against the simulated cluster.
 
+mod bundle;
 mod cli;
 mod support;
