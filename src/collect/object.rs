@@ -1,45 +1,20 @@
 //! What happens to every Kubernetes object before it reaches the bundle or a fan-out item:
-//! `managedFields` go (noise that can triple an object's size), and a Secret keeps its key names
-//! but never its values, not even inside the `last-applied-configuration` annotation that
-//! `kubectl apply` leaves with the whole Secret in it.
+//! `managedFields` go (noise that can triple an object's size), and the bundle's object
+//! redaction (`bundle::redact::redact_k8s_object`: Secret values, secret-looking env values, the
+//! `last-applied-configuration` copy of both) is applied here too, so that the items a list
+//! returns, which the engine journals on disk, never hold a secret either. The sink redacts
+//! text again as it is written; applying the object rules first keeps the key names readable.
 
 use serde_json::Value;
 
-/// The annotation `kubectl apply` writes with the full object, values included.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+use crate::bundle::redact::redact_k8s_object;
 
 /// Trims and redacts one object in place.
 pub fn sanitize(obj: &mut Value) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
     }
-    if obj.get("kind").and_then(Value::as_str) == Some("Secret") {
-        redact_secret(obj);
-    }
-}
-
-/// Replaces every value of a Secret's `data` and `stringData` with a marker that keeps only
-/// the value's size, and drops the last-applied annotation.
-pub fn redact_secret(obj: &mut Value) {
-    for field in ["data", "stringData"] {
-        if let Some(map) = obj.get_mut(field).and_then(Value::as_object_mut) {
-            for v in map.values_mut() {
-                let len = v.as_str().map(str::len).unwrap_or(0);
-                *v = Value::String(format!("<redacted by kudo-diag: {len} bytes>"));
-            }
-        }
-    }
-    if let Some(ann) = obj
-        .pointer_mut("/metadata/annotations")
-        .and_then(Value::as_object_mut)
-    {
-        if ann.remove(LAST_APPLIED).is_some() {
-            ann.insert(
-                LAST_APPLIED.to_string(),
-                Value::String("<redacted by kudo-diag>".into()),
-            );
-        }
-    }
+    redact_k8s_object(obj);
 }
 
 /// An object as YAML (one document, no leading `---`).
@@ -79,7 +54,7 @@ mod tests {
         let mut o = json!({
             "kind": "Secret",
             "metadata": {"name": "s", "annotations": {
-                "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"aHVudGVyMg==\"}}",
+                "kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Secret\",\"data\":{\"password\":\"aHVudGVyMg==\"}}",
                 "team": "db"}},
             "data": {"password": "aHVudGVyMg=="},
             "stringData": {"token": "hunter2"}
@@ -88,7 +63,7 @@ mod tests {
         let text = String::from_utf8(to_yaml(&o)).unwrap();
         assert!(!text.contains("aHVudGVyMg=="), "{text}");
         assert!(!text.contains("hunter2"), "{text}");
-        assert!(text.contains("password: '<redacted by kudo-diag: 12 bytes>'"), "{text}");
+        assert!(text.contains("password: '**REDACTED**'"), "{text}");
         assert!(text.contains("team: db"));
     }
 }

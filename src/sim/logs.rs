@@ -365,7 +365,6 @@ mod tests {
     use super::*;
     use crate::sim::scenario::{GeneratedLog, Scenario};
     use serde_json::json;
-    use std::sync::Arc;
 
     fn pod() -> Value {
         json!({
@@ -407,7 +406,7 @@ mod tests {
             source: LogSource::Inline("java.lang.OutOfMemoryError: Java heap space\n".into()),
         });
         sc.faults.stall_logs_after_bytes = stall;
-        SimState { scenario: Arc::new(sc) }
+        SimState::new(sc, None).expect("scenario indexes")
     }
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -480,7 +479,7 @@ mod tests {
         p["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CrashLoopBackOff"}});
         let mut sc = (*state(None).scenario).clone();
         sc.logs.retain(|l| l.previous);
-        let st = SimState { scenario: Arc::new(sc) };
+        let st = SimState::new(sc, None).expect("scenario indexes");
         let (code, b) = body(serve_log(&st, &p, &q(&[("container", "cassandra")]))).await;
         assert_eq!(code, 200);
         assert!(b.contains("OutOfMemoryError"));
