@@ -17,9 +17,6 @@ pub fn builtin(name: &str) -> Option<&'static str> {
     BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
-/// The variables every run provides to templates (besides fan-out bindings).
-pub const RUN_VARIABLES: &[&str] = &["instance", "namespace", "kudoNamespace"];
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
@@ -65,6 +62,29 @@ mod tests {
             Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
             Value::Object(m) => m.values().for_each(|v| strings(v, out)),
             _ => {}
+        }
+    }
+
+    /// The pipeline owner's loader and validator accept every built-in pipeline, merged with
+    /// its base (written out without `extends`, so this does not depend on the loader's table
+    /// of built-ins), against a registry of the collect kinds.
+    #[test]
+    fn the_pipeline_validator_accepts_every_builtin() {
+        let reg = registry();
+        for (name, _) in BUILTIN {
+            let d = doc(name);
+            let flat = PipelineDoc {
+                spec: crate::pipeline::PipelineSpec {
+                    extends: None,
+                    operators: d.spec.operators.clone(),
+                    tasks: merged(name),
+                },
+                ..d
+            };
+            let text = serde_yaml::to_string(&flat).unwrap();
+            if let Err(e) = crate::pipeline::load::load_str(&format!("builtin:{name}"), &text, &reg) {
+                panic!("{name}:\n{e}");
+            }
         }
     }
 
@@ -117,7 +137,7 @@ mod tests {
                 for n in &t.needs {
                     assert!(names.contains(n.as_str()), "{name}: {} needs unknown {n}", t.name);
                 }
-                let mut scope: Vec<&str> = RUN_VARIABLES.to_vec();
+                let mut scope: Vec<&str> = template::GLOBALS.to_vec();
                 if let Some(fe) = &t.for_each {
                     assert!(names.contains(fe.task.as_str()), "{name}: {} fans out over unknown {}", t.name, fe.task);
                     assert!(t.needs.contains(&fe.task), "{name}: {} fans out over {} without needing it", t.name, fe.task);
@@ -157,11 +177,9 @@ mod tests {
                         if let Some(n) = &fe.then {
                             binds.push(&n.bind);
                         }
-                        // A fan-out over a single object (the instance) is keyed by nature.
-                        let single = ["instance", "operatorversion"].contains(&fe.task.as_str());
                         for b in binds {
                             assert!(
-                                single || vars.iter().any(|v| v.split('.').next() == Some(b)),
+                                vars.iter().any(|v| v.split('.').next() == Some(b)),
                                 "{name}: {} writes {o} for every {b} without {b} in the path",
                                 t.name
                             );

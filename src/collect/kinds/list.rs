@@ -13,9 +13,10 @@
 //! lists nothing fans out over (events can be tens of thousands).
 //!
 //! Two filters express what label selectors cannot, for KUDO's instance dependencies, which are
-//! marked by ownerReferences: `ownedBy: OBJECT` keeps objects with an ownerReference to that
-//! object's uid (child instances), `ownersOf: OBJECT` keeps the objects that object names in its
-//! ownerReferences (the parent instance).
+//! marked by ownerReferences: `ownedBy: REF` keeps objects with an ownerReference to that
+//! object's uid (child instances), `ownersOf: REF` keeps the objects that object names in its
+//! ownerReferences (the parent instance). REF is the object itself (`"{{inst}}"`) or a reference
+//! `{apiVersion, kind, name}`, fetched first.
 
 use std::io::Write;
 
@@ -23,6 +24,7 @@ use kube::core::params::ListParams;
 use serde_json::Value;
 
 use crate::bundle::sink::ArtifactWriter;
+use crate::collect::kinds::get;
 use crate::collect::{api, object, params, resources};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 
@@ -107,21 +109,28 @@ fn uid_of(obj: &Value) -> Option<&str> {
     obj.pointer("/metadata/uid").and_then(Value::as_str)
 }
 
-/// The ownerReference filters, as a predicate.
-fn keep(p: &Value, obj: &Value) -> bool {
-    if let Some(owner) = p.get("ownedBy").filter(|v| v.is_object()) {
+/// The ownerReference filters, as a predicate over resolved objects.
+fn keep(owner: Option<&Value>, child: Option<&Value>, obj: &Value) -> bool {
+    if let Some(owner) = owner {
         match uid_of(owner) {
             Some(uid) if owner_uids(obj).contains(&uid) => {}
             _ => return false,
         }
     }
-    if let Some(child) = p.get("ownersOf").filter(|v| v.is_object()) {
+    if let Some(child) = child {
         match uid_of(obj) {
             Some(uid) if owner_uids(child).contains(&uid) => {}
             _ => return false,
         }
     }
     true
+}
+
+async fn filter_ref(ctx: &TaskContext, name: &str) -> Result<Option<Value>, TaskError> {
+    match ctx.params.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(r) => get::resolve_ref(ctx, name, r).await.map(Some),
+    }
 }
 
 /// Lists page by page (`limit` from `lp`, following `continue`), handing each object, sanitized
@@ -222,11 +231,13 @@ impl TaskKind for List {
             ),
             None => None,
         };
+        let owned_by = filter_ref(ctx, "ownedBy").await?;
+        let owners_of = filter_ref(ctx, "ownersOf").await?;
         let mut writer = ListWriter { out, count: 0 };
         let mut items = Vec::new();
         let url = resources::collection_path(&r, ns);
         for_each_object(ctx, &r, &url, lp, &what, |obj| {
-            if !keep(p, &obj) {
+            if !keep(owned_by.as_ref(), owners_of.as_ref(), &obj) {
                 return Ok(());
             }
             writer.push(&obj).map_err(io_err)?;
@@ -262,13 +273,11 @@ mod tests {
         let parent = json!({"metadata": {"name": "zk", "uid": "u-parent"}});
         let child = json!({"metadata": {"name": "zk-child", "uid": "u-child", "ownerReferences": [{"uid": "u-parent"}]}});
         let other = json!({"metadata": {"name": "x", "uid": "u-x"}});
-        let by_parent = json!({"ownedBy": parent});
-        assert!(keep(&by_parent, &child));
-        assert!(!keep(&by_parent, &other));
-        assert!(!keep(&by_parent, &parent));
-        let of_child = json!({"ownersOf": child});
-        assert!(keep(&of_child, &parent));
-        assert!(!keep(&of_child, &other));
-        assert!(keep(&json!({}), &other));
+        assert!(keep(Some(&parent), None, &child));
+        assert!(!keep(Some(&parent), None, &other));
+        assert!(!keep(Some(&parent), None, &parent));
+        assert!(keep(None, Some(&child), &parent));
+        assert!(!keep(None, Some(&child), &other));
+        assert!(keep(None, None, &other));
     }
 }
