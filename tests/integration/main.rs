@@ -3,4 +3,5 @@
 
 mod bundle;
 mod cli;
+mod collect;
 mod support;

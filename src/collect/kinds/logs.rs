@@ -116,6 +116,11 @@ impl TaskKind for Logs {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
+    /// Log streams hold a connection each for as long as the log takes: the engine bounds them
+    /// apart from quick gets and lists.
+    fn class(&self) -> &'static str {
+        "logs"
+    }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let p = &ctx.params;
         let pod = params::pod_ref(p, "pod")?;
