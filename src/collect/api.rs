@@ -254,7 +254,9 @@ mod tests {
         );
         assert!(e.transient);
         assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
-        assert!(e.message.starts_with("list pods: 429 too many requests: too many requests"));
+        assert!(e
+            .message
+            .starts_with("list pods: 429 too many requests: too many requests"));
     }
 
     #[test]
@@ -286,7 +288,11 @@ mod tests {
             "get pod cassandra-9",
         );
         assert!(!e.transient);
-        assert!(e.message.contains(r#"pods "cassandra-9" not found"#), "{}", e.message);
+        assert!(
+            e.message.contains(r#"pods "cassandra-9" not found"#),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("check the name and namespace"));
         let e = status_error(
             StatusCode::FORBIDDEN,
@@ -320,9 +326,9 @@ mod tests {
         );
         assert!(e.transient);
         let e = kube_error(
-            kube::Error::UpgradeConnection(
-                kube::client::UpgradeConnectionError::ProtocolSwitch(StatusCode::FORBIDDEN),
-            ),
+            kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
+                StatusCode::FORBIDDEN,
+            )),
             "exec in pod p",
         );
         assert!(!e.transient);

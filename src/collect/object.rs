@@ -44,7 +44,8 @@ mod tests {
 
     #[test]
     fn trims_managed_fields() {
-        let mut o = json!({"kind": "Pod", "metadata": {"name": "p", "managedFields": [{"manager": "x"}]}});
+        let mut o =
+            json!({"kind": "Pod", "metadata": {"name": "p", "managedFields": [{"manager": "x"}]}});
         sanitize(&mut o);
         assert_eq!(o, json!({"kind": "Pod", "metadata": {"name": "p"}}));
     }

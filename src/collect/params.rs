@@ -7,7 +7,9 @@ use crate::engine::TaskError;
 /// A required string parameter.
 pub fn str_req<'a>(p: &'a Value, name: &str) -> Result<&'a str, TaskError> {
     str_opt(p, name)?.ok_or_else(|| {
-        TaskError::permanent(format!("missing parameter `{name}`: add it to the task's params"))
+        TaskError::permanent(format!(
+            "missing parameter `{name}`: add it to the task's params"
+        ))
     })
 }
 

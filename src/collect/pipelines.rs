@@ -82,7 +82,8 @@ mod tests {
                 ..d
             };
             let text = serde_yaml::to_string(&flat).unwrap();
-            if let Err(e) = crate::pipeline::load::load_str(&format!("builtin:{name}"), &text, &reg) {
+            if let Err(e) = crate::pipeline::load::load_str(&format!("builtin:{name}"), &text, &reg)
+            {
                 panic!("{name}:\n{e}");
             }
         }
@@ -107,9 +108,9 @@ mod tests {
         let reg = registry();
         for (name, _) in BUILTIN {
             for t in merged(name) {
-                let kind = reg
-                    .get(&t.kind)
-                    .unwrap_or_else(|| panic!("{name}: task {} uses unknown kind {}", t.name, t.kind));
+                let kind = reg.get(&t.kind).unwrap_or_else(|| {
+                    panic!("{name}: task {} uses unknown kind {}", t.name, t.kind)
+                });
                 let specs = kind.params();
                 let given = t.params.as_object().cloned().unwrap_or_default();
                 for k in given.keys() {
@@ -121,7 +122,12 @@ mod tests {
                     );
                 }
                 for s in specs.iter().filter(|s| s.required) {
-                    assert!(given.contains_key(s.name), "{name}: task {} lacks {}", t.name, s.name);
+                    assert!(
+                        given.contains_key(s.name),
+                        "{name}: task {} lacks {}",
+                        t.name,
+                        s.name
+                    );
                 }
             }
         }
@@ -135,12 +141,26 @@ mod tests {
             assert_eq!(names.len(), tasks.len(), "{name}: duplicate task names");
             for t in &tasks {
                 for n in &t.needs {
-                    assert!(names.contains(n.as_str()), "{name}: {} needs unknown {n}", t.name);
+                    assert!(
+                        names.contains(n.as_str()),
+                        "{name}: {} needs unknown {n}",
+                        t.name
+                    );
                 }
                 let mut scope: Vec<&str> = template::GLOBALS.to_vec();
                 if let Some(fe) = &t.for_each {
-                    assert!(names.contains(fe.task.as_str()), "{name}: {} fans out over unknown {}", t.name, fe.task);
-                    assert!(t.needs.contains(&fe.task), "{name}: {} fans out over {} without needing it", t.name, fe.task);
+                    assert!(
+                        names.contains(fe.task.as_str()),
+                        "{name}: {} fans out over unknown {}",
+                        t.name,
+                        fe.task
+                    );
+                    assert!(
+                        t.needs.contains(&fe.task),
+                        "{name}: {} fans out over {} without needing it",
+                        t.name,
+                        fe.task
+                    );
                     scope.push(&fe.bind);
                     if let Some(n) = &fe.then {
                         scope.push(&n.bind);
@@ -152,7 +172,11 @@ mod tests {
                 for text in texts {
                     for var in template::variables(&text).unwrap() {
                         let root = var.split('.').next().unwrap();
-                        assert!(scope.contains(&root), "{name}: task {} uses {{{{{var}}}}} outside its scope {scope:?}", t.name);
+                        assert!(
+                            scope.contains(&root),
+                            "{name}: task {} uses {{{{{var}}}}} outside its scope {scope:?}",
+                            t.name
+                        );
                     }
                 }
             }
@@ -166,7 +190,11 @@ mod tests {
             for t in merged(name) {
                 let mut outs: Vec<String> = t.output.iter().cloned().collect();
                 if let Some(e) = t.params.get("outputEach").and_then(Value::as_str) {
-                    assert!(e.contains("{name}"), "{name}: {} outputEach must contain {{name}}", t.name);
+                    assert!(
+                        e.contains("{name}"),
+                        "{name}: {} outputEach must contain {{name}}",
+                        t.name
+                    );
                     outs.push(e.to_string());
                 }
                 for o in outs {

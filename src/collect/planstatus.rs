@@ -24,7 +24,10 @@ struct Tree {
 
 impl Tree {
     fn leaf(label: String) -> Self {
-        Tree { label, children: Vec::new() }
+        Tree {
+            label,
+            children: Vec::new(),
+        }
     }
 
     fn draw(&self, prefix: &str, last: bool, out: &mut String) {
@@ -71,7 +74,11 @@ pub fn active_plan(instance: &Value) -> Option<&str> {
     instance
         .pointer("/status/aggregatedStatus/activePlanName")
         .and_then(Value::as_str)
-        .or_else(|| instance.pointer("/spec/planExecution/planName").and_then(Value::as_str))
+        .or_else(|| {
+            instance
+                .pointer("/spec/planExecution/planName")
+                .and_then(Value::as_str)
+        })
         .filter(|p| !p.is_empty())
         .or_else(|| {
             instance
@@ -86,8 +93,14 @@ pub fn active_plan(instance: &Value) -> Option<&str> {
 /// Renders the plan status tree of `instance`; `operator_version` adds strategies and plans
 /// that never ran.
 pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
-    let name = instance.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("<unnamed>");
-    let ns = instance.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+    let name = instance
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>");
+    let ns = instance
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let ov_name = instance
         .pointer("/spec/operatorVersion/name")
         .and_then(Value::as_str)
@@ -111,9 +124,19 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
     for plan in names {
         let st = statuses.get(plan);
         let def = ov_plans.get(plan);
-        let mut label = format!("Plan {plan}{} {}", strategy(def), status_label(st.unwrap_or(&Value::Null)));
-        if let Some(t) = st.map(|p| s(p, "lastUpdatedTimestamp")).filter(|t| !t.is_empty()) {
-            label.push_str(&format!(", last updated {}", t.replace('T', " ").trim_end_matches('Z')));
+        let mut label = format!(
+            "Plan {plan}{} {}",
+            strategy(def),
+            status_label(st.unwrap_or(&Value::Null))
+        );
+        if let Some(t) = st
+            .map(|p| s(p, "lastUpdatedTimestamp"))
+            .filter(|t| !t.is_empty())
+        {
+            label.push_str(&format!(
+                ", last updated {}",
+                t.replace('T', " ").trim_end_matches('Z')
+            ));
         }
         label.push_str(&message_suffix(st.unwrap_or(&Value::Null)));
         let def_phases = def.and_then(|d| d.get("phases")).and_then(Value::as_array);
@@ -123,8 +146,7 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
         let mut phase_nodes = Vec::new();
         for phase in phases.into_iter().flatten() {
             let pname = s(phase, "name");
-            let pdef = def_phases
-                .and_then(|d| d.iter().find(|p| s(p, "name") == pname));
+            let pdef = def_phases.and_then(|d| d.iter().find(|p| s(p, "name") == pname));
             let from_status = st_phases.is_some_and(|sp| sp.iter().any(|p| std::ptr::eq(p, phase)));
             let pstatus = if from_status { phase } else { &Value::Null };
             let steps = phase.get("steps").and_then(Value::as_array);
@@ -151,7 +173,10 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
                 children: step_nodes,
             });
         }
-        plans.push(Tree { label, children: phase_nodes });
+        plans.push(Tree {
+            label,
+            children: phase_nodes,
+        });
     }
 
     let mut head = format!("{name} (Operator-Version: \"{ov_name}\"");
@@ -159,7 +184,10 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
         Some(p) => head.push_str(&format!(" Active-Plan: \"{p}\")")),
         None => head.push(')'),
     }
-    let root = Tree { label: head, children: plans };
+    let root = Tree {
+        label: head,
+        children: plans,
+    };
     let mut out = if ns.is_empty() {
         format!("Plan(s) for \"{name}\":\n.\n")
     } else {
@@ -169,7 +197,10 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
     if root.children.is_empty() {
         out.push_str("\nNo plan has a status yet: the KUDO manager has not processed this instance (is it running?).\n");
     }
-    if let Some(conds) = instance.pointer("/status/conditions").and_then(Value::as_array) {
+    if let Some(conds) = instance
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+    {
         if !conds.is_empty() {
             out.push_str("\nConditions:\n");
             for c in conds {
@@ -193,8 +224,14 @@ pub struct PlanStatus;
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec::required("instance", "the Instance object (\"{{inst}}\") or its name"),
-    ParamSpec::optional("namespace", "the instance's namespace (default: the object's, else the run's)"),
-    ParamSpec::optional("operatorVersion", "the OperatorVersion object; fetched when absent"),
+    ParamSpec::optional(
+        "namespace",
+        "the instance's namespace (default: the object's, else the run's)",
+    ),
+    ParamSpec::optional(
+        "operatorVersion",
+        "the OperatorVersion object; fetched when absent",
+    ),
 ];
 
 /// Fetches a KUDO object by name, turning "not there" and "not allowed" into `None` (the plan
@@ -236,19 +273,25 @@ impl TaskKind for PlanStatus {
             }
         };
         let ns = params::str_opt(p, "namespace")?
-            .or(instance.pointer("/metadata/namespace").and_then(Value::as_str))
+            .or(instance
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str))
             .or(params::namespace(p, &ctx.vars)?)
             .unwrap_or("default")
             .to_string();
         let mut note = None;
         let ov = match p.get("operatorVersion") {
             Some(ov @ Value::Object(_)) => Some(ov.clone()),
-            _ => match instance.pointer("/spec/operatorVersion/name").and_then(Value::as_str) {
+            _ => match instance
+                .pointer("/spec/operatorVersion/name")
+                .and_then(Value::as_str)
+            {
                 Some(ov_name) if ctx.env.kube.is_some() => {
                     match fetch_optional(ctx, "OperatorVersion", &ns, ov_name).await? {
                         Ok(ov) => Some(ov),
                         Err(why) => {
-                            note = Some(format!("strategies and never-run plans are missing: {why}"));
+                            note =
+                                Some(format!("strategies and never-run plans are missing: {why}"));
                             None
                         }
                     }
@@ -267,7 +310,11 @@ impl TaskKind for PlanStatus {
         let summary: Map<String, Value> = instance
             .pointer("/status/planStatus")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), json!(s(v, "status")))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), json!(s(v, "status"))))
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(TaskOutput {
             items: vec![json!({"plans": summary, "activePlan": active_plan(&instance)})],
@@ -322,7 +369,10 @@ Conditions:
     #[test]
     fn renders_without_the_operator_version() {
         let got = render(&instance(IN_PROGRESS), None);
-        assert!(got.contains("├── Plan deploy [IN_PROGRESS], last updated 2020-06-10 12:03:17\n"), "{got}");
+        assert!(
+            got.contains("├── Plan deploy [IN_PROGRESS], last updated 2020-06-10 12:03:17\n"),
+            "{got}"
+        );
         assert!(!got.contains("backup"), "{got}");
         assert!(!got.contains("strategy"), "{got}");
     }
@@ -334,23 +384,39 @@ Conditions:
         ));
         let got = render(&failed, None);
         assert!(got.starts_with("Plan(s) for \"<unnamed>\":\n"), "{got}");
-        assert!(got.contains("(Operator-Version: \"job-timeout-operator-1.7.9-0.1.0\")"), "{got}");
+        assert!(
+            got.contains("(Operator-Version: \"job-timeout-operator-1.7.9-0.1.0\")"),
+            "{got}"
+        );
         assert!(got.contains("└── Plan deploy [FATAL_ERROR]\n"), "{got}");
 
-        let two = instance(include_str!("../../tests/data/planstatus/plan-trigger__01-assert.yaml"));
+        let two = instance(include_str!(
+            "../../tests/data/planstatus/plan-trigger__01-assert.yaml"
+        ));
         let got = render(&two, None);
         // Plans in name order, the last one drawn with the closing branch.
-        assert!(got.contains("    ├── Plan custom [COMPLETE]\n    └── Plan deploy [COMPLETE]\n"), "{got}");
+        assert!(
+            got.contains("    ├── Plan custom [COMPLETE]\n    └── Plan deploy [COMPLETE]\n"),
+            "{got}"
+        );
 
-        let ready = instance(include_str!("../../tests/data/planstatus/readiness__00-assert.yaml"));
+        let ready = instance(include_str!(
+            "../../tests/data/planstatus/readiness__00-assert.yaml"
+        ));
         let got = render(&ready, None);
-        assert!(got.contains("first-operator (Operator-Version: \"unknown\")"), "{got}");
+        assert!(
+            got.contains("first-operator (Operator-Version: \"unknown\")"),
+            "{got}"
+        );
         assert!(got.ends_with("Conditions:\n  Ready=True\n"), "{got}");
     }
 
     #[test]
     fn an_instance_without_status_says_so() {
-        let got = render(&serde_json::json!({"metadata": {"name": "x", "namespace": "y"}}), None);
+        let got = render(
+            &serde_json::json!({"metadata": {"name": "x", "namespace": "y"}}),
+            None,
+        );
         assert!(got.contains("No plan has a status yet"), "{got}");
     }
 

@@ -27,7 +27,12 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
     ("v1", "ConfigMap", "configmaps", true),
     ("v1", "Secret", "secrets", true),
     ("v1", "ServiceAccount", "serviceaccounts", true),
-    ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
+    (
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+    ),
     ("v1", "PersistentVolume", "persistentvolumes", false),
     ("v1", "Event", "events", true),
     ("v1", "Node", "nodes", false),
@@ -40,15 +45,40 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
     ("apps/v1", "DaemonSet", "daemonsets", true),
     ("batch/v1", "Job", "jobs", true),
     ("batch/v1", "CronJob", "cronjobs", true),
-    ("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", true),
+    (
+        "policy/v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+    ),
     ("events.k8s.io/v1", "Event", "events", true),
     ("networking.k8s.io/v1", "Ingress", "ingresses", true),
-    ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true),
+    (
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
     ("storage.k8s.io/v1", "StorageClass", "storageclasses", false),
     ("rbac.authorization.k8s.io/v1", "Role", "roles", true),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+    ),
     (
         "apiextensions.k8s.io/v1",
         "CustomResourceDefinition",
@@ -69,7 +99,12 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
     ),
     ("kudo.dev/v1beta1", "Instance", "instances", true),
     ("kudo.dev/v1beta1", "Operator", "operators", true),
-    ("kudo.dev/v1beta1", "OperatorVersion", "operatorversions", true),
+    (
+        "kudo.dev/v1beta1",
+        "OperatorVersion",
+        "operatorversions",
+        true,
+    ),
 ];
 
 /// Looks `apiVersion` + `kind` or `resource` (plural, case-insensitive) up in the static table.
@@ -162,7 +197,12 @@ mod tests {
         let sts = lookup("apps/v1", Some("StatefulSet"), None).unwrap();
         assert_eq!(sts.resource.plural, "statefulsets");
         assert!(sts.namespaced);
-        let crd = lookup("apiextensions.k8s.io/v1", None, Some("CustomResourceDefinitions")).unwrap();
+        let crd = lookup(
+            "apiextensions.k8s.io/v1",
+            None,
+            Some("CustomResourceDefinitions"),
+        )
+        .unwrap();
         assert!(!crd.namespaced);
         assert_eq!(crd.resource.kind, "CustomResourceDefinition");
         assert!(lookup("apps/v1", Some("Pod"), None).is_none());
@@ -171,7 +211,10 @@ mod tests {
     #[test]
     fn paths_follow_the_api_layout() {
         let pod = lookup("v1", Some("Pod"), None).unwrap();
-        assert_eq!(collection_path(&pod, Some("prod")), "/api/v1/namespaces/prod/pods");
+        assert_eq!(
+            collection_path(&pod, Some("prod")),
+            "/api/v1/namespaces/prod/pods"
+        );
         assert_eq!(collection_path(&pod, None), "/api/v1/pods");
         let inst = lookup("kudo.dev/v1beta1", Some("Instance"), None).unwrap();
         assert_eq!(

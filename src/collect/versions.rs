@@ -28,10 +28,19 @@ use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 pub struct Versions;
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::optional("instance", "the instance's name (default: the run's `instance`)"),
+    ParamSpec::optional(
+        "instance",
+        "the instance's name (default: the run's `instance`)",
+    ),
     ParamSpec::optional("namespace", "the instance's namespace (default: the run's)"),
-    ParamSpec::optional("kudoNamespace", "where the KUDO manager runs (default: the run's `kudoNamespace`, else kudo-system)"),
-    ParamSpec::optional("tools", "tool versions to record as they are, e.g. {kubectl: v1.32.0}"),
+    ParamSpec::optional(
+        "kudoNamespace",
+        "where the KUDO manager runs (default: the run's `kudoNamespace`, else kudo-system)",
+    ),
+    ParamSpec::optional(
+        "tools",
+        "tool versions to record as they are, e.g. {kubectl: v1.32.0}",
+    ),
 ];
 
 /// The tag of an image reference (`repo/name:tag@digest` -> `tag`); `latest` when it has none.
@@ -65,10 +74,17 @@ async fn pods(
     }
     let what = format!("list pods in namespace {ns}");
     let mut out = Vec::new();
-    list::for_each_object(ctx, &r, &resources::collection_path(&r, Some(ns)), lp, &what, |p| {
-        out.push(p);
-        Ok(())
-    })
+    list::for_each_object(
+        ctx,
+        &r,
+        &resources::collection_path(&r, Some(ns)),
+        lp,
+        &what,
+        |p| {
+            out.push(p);
+            Ok(())
+        },
+    )
     .await?;
     Ok(out)
 }
@@ -76,12 +92,14 @@ async fn pods(
 fn images(pods: &[Value]) -> BTreeSet<String> {
     pods.iter()
         .flat_map(|p| {
-            ["initContainers", "containers"].into_iter().flat_map(move |f| {
-                p.pointer(&format!("/spec/{f}"))
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-            })
+            ["initContainers", "containers"]
+                .into_iter()
+                .flat_map(move |f| {
+                    p.pointer(&format!("/spec/{f}"))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
         })
         .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_string))
         .collect()
@@ -129,7 +147,12 @@ impl TaskKind for Versions {
     }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let p = &ctx.params;
-        let var = |k: &str| ctx.vars.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let var = |k: &str| {
+            ctx.vars
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
         let instance = params::str_opt(p, "instance")?.or(var("instance"));
         let ns = params::namespace(p, &ctx.vars)?;
         let kudo_ns = params::str_opt(p, "kudoNamespace")?
@@ -152,14 +175,21 @@ impl TaskKind for Versions {
 
         let (operator, application) = match (instance, ns) {
             (Some(inst), Some(ns)) => {
-                let inst_obj = soft(get::get_named(ctx, "kudo.dev/v1beta1", "Instance", Some(ns), inst).await)?;
+                let inst_obj = soft(
+                    get::get_named(ctx, "kudo.dev/v1beta1", "Instance", Some(ns), inst).await,
+                )?;
                 let ov_name = inst_obj
                     .pointer("/spec/operatorVersion/name")
                     .and_then(Value::as_str)
                     .map(str::to_string);
                 let ov = match &ov_name {
-                    Some(n) => soft(get::get_named(ctx, "kudo.dev/v1beta1", "OperatorVersion", Some(ns), n).await)?,
-                    None => json!({"error": inst_obj.get("error").cloned().unwrap_or(json!("the instance names no operatorVersion"))}),
+                    Some(n) => soft(
+                        get::get_named(ctx, "kudo.dev/v1beta1", "OperatorVersion", Some(ns), n)
+                            .await,
+                    )?,
+                    None => {
+                        json!({"error": inst_obj.get("error").cloned().unwrap_or(json!("the instance names no operatorVersion"))})
+                    }
                 };
                 let spec = ov.get("spec").cloned().unwrap_or(Value::Null);
                 let operator = if let Some(err) = ov.get("error") {
@@ -186,7 +216,8 @@ impl TaskKind for Versions {
                 (operator, application)
             }
             _ => {
-                let why = json!({"error": "no instance given: run with --instance and --namespace"});
+                let why =
+                    json!({"error": "no instance given: run with --instance and --namespace"});
                 (why.clone(), why)
             }
         };
@@ -212,7 +243,10 @@ mod tests {
     fn image_tags() {
         assert_eq!(image_tag("kudobuilder/controller:v0.19.0"), "v0.19.0");
         assert_eq!(image_tag("registry:5000/cassandra"), "latest");
-        assert_eq!(image_tag("registry:5000/mesosphere/cassandra:3.11.6-1.0.0@sha256:ab"), "3.11.6-1.0.0");
+        assert_eq!(
+            image_tag("registry:5000/mesosphere/cassandra:3.11.6-1.0.0@sha256:ab"),
+            "3.11.6-1.0.0"
+        );
     }
 
     #[test]
@@ -221,6 +255,9 @@ mod tests {
             json!({"spec": {"initContainers": [{"image": "busybox:1"}], "containers": [{"image": "c:3"}]}}),
             json!({"spec": {"containers": [{"image": "c:3"}]}}),
         ];
-        assert_eq!(images(&pods).into_iter().collect::<Vec<_>>(), vec!["busybox:1", "c:3"]);
+        assert_eq!(
+            images(&pods).into_iter().collect::<Vec<_>>(),
+            vec!["busybox:1", "c:3"]
+        );
     }
 }

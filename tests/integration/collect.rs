@@ -42,7 +42,10 @@ fn registry() -> Registry {
 
 fn env(sim: &SimHandle, settings: Value) -> TaskEnv {
     TaskEnv {
-        kube: Some(sim.kube_client().expect("a client for the simulated cluster")),
+        kube: Some(
+            sim.kube_client()
+                .expect("a client for the simulated cluster"),
+        ),
         settings: settings.as_object().cloned().unwrap_or_default(),
     }
 }
@@ -160,16 +163,24 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
         }
         assert!(get(&files, &format!("pods/{pod}/pod.yaml")).contains(&format!("name: {pod}")));
     }
-    assert!(get(&files, "pods/cassandra-node-1/logs/cassandra.previous.log")
-        .contains("OutOfMemoryError"));
+    assert!(
+        get(&files, "pods/cassandra-node-1/logs/cassandra.previous.log")
+            .contains("OutOfMemoryError")
+    );
     let previous: Vec<&str> = files
         .iter()
         .map(|(p, _)| p.as_str())
         .filter(|p| p.ends_with(".previous.log"))
         .collect();
-    assert_eq!(previous, ["pods/cassandra-node-1/logs/cassandra.previous.log"]);
-    assert!(get(&files, "kudo/pods/kudo-controller-manager-0/logs/manager.log")
-        .contains("plan deploy COMPLETE"));
+    assert_eq!(
+        previous,
+        ["pods/cassandra-node-1/logs/cassandra.previous.log"]
+    );
+    assert!(get(
+        &files,
+        "kudo/pods/kudo-controller-manager-0/logs/manager.log"
+    )
+    .contains("plan deploy COMPLETE"));
 
     // nodetool from every node, and the configuration files.
     for pod in ["cassandra-node-0", "cassandra-node-1"] {
@@ -189,8 +200,11 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
                 .contains("num_tokens: 256")
         );
     }
-    assert!(get(&files, "apps/cassandra/cassandra-node-0/nodetool-status.txt")
-        .contains("UN  192.168.0.42"));
+    assert!(get(
+        &files,
+        "apps/cassandra/cassandra-node-0/nodetool-status.txt"
+    )
+    .contains("UN  192.168.0.42"));
 
     // The workload, KUDO and the cluster.
     assert!(get(&files, "workload/statefulsets.yaml").contains("name: cassandra-node"));
@@ -198,7 +212,9 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     assert!(get(&files, "workload/pods.yaml").starts_with("apiVersion: v1\nkind: List\nitems:\n"));
     assert!(get(&files, "cluster/version.yaml").contains("v1.32.4"));
     assert!(get(&files, "cluster/nodes.yaml").contains("name: worker-1"));
-    assert!(get(&files, "kudo/crds/instances.kudo.dev.yaml").contains("kind: CustomResourceDefinition"));
+    assert!(
+        get(&files, "kudo/crds/instances.kudo.dev.yaml").contains("kind: CustomResourceDefinition")
+    );
 
     // versions.yaml names every component.
     let versions: Value = serde_yaml::from_str(get(&files, "versions.yaml")).unwrap();
@@ -216,8 +232,14 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     // The Secret's key is there, its value is not, in any form, anywhere.
     assert!(get(&files, "workload/secrets.yaml").contains("password:"));
     for (path, content) in &files {
-        assert!(!content.contains(PLANTED), "{path} holds the planted secret in clear");
-        assert!(!content.contains(PLANTED_B64), "{path} holds the planted secret (base64)");
+        assert!(
+            !content.contains(PLANTED),
+            "{path} holds the planted secret in clear"
+        );
+        assert!(
+            !content.contains(PLANTED_B64),
+            "{path} holds the planted secret (base64)"
+        );
     }
     sim.shutdown().await;
 }
@@ -335,7 +357,10 @@ async fn server_errors_are_transient() {
         .await;
     let e = r.unwrap_err();
     assert!(e.transient, "{e}");
-    assert!(e.message.starts_with("list pods in namespace prod: 50"), "{e}");
+    assert!(
+        e.message.starts_with("list pods in namespace prod: 50"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -353,7 +378,8 @@ async fn a_missing_object_is_permanent_with_the_apis_message() {
     let e = r.unwrap_err();
     assert!(!e.transient);
     assert!(
-        e.message.starts_with("get instance nope in namespace prod: 404 not found"),
+        e.message
+            .starts_with("get instance nope in namespace prod: 404 not found"),
         "{e}"
     );
     assert!(e.message.contains("\"nope\" not found"), "{e}");
@@ -413,8 +439,10 @@ async fn exec_writes_stdout_and_stderr_apart_and_fails_on_a_non_zero_exit() {
     );
     sc.exec.insert(
         0,
-        serde_yaml::from_str("{exact: [nodetool, ring], stdout: \"ring\\n\", stderr: \"warn: slow\\n\"}")
-            .unwrap(),
+        serde_yaml::from_str(
+            "{exact: [nodetool, ring], stdout: \"ring\\n\", stderr: \"warn: slow\\n\"}",
+        )
+        .unwrap(),
     );
     let sim = start(sc).await;
     let p = Probe::new(&sim, json!({}));
@@ -426,9 +454,18 @@ async fn exec_writes_stdout_and_stderr_apart_and_fails_on_a_non_zero_exit() {
             Some("ring.txt"),
         )
         .await;
-    assert_eq!(r.unwrap().items, vec![json!({"exitCode": 0, "stdoutBytes": 5, "stderrBytes": 11})]);
-    let got: Vec<(&str, &str)> = arts.iter().map(|(r, c)| (r.path.as_str(), c.as_str())).collect();
-    assert_eq!(got, [("ring.txt", "ring\n"), ("ring.txt.stderr", "warn: slow\n")]);
+    assert_eq!(
+        r.unwrap().items,
+        vec![json!({"exitCode": 0, "stdoutBytes": 5, "stderrBytes": 11})]
+    );
+    let got: Vec<(&str, &str)> = arts
+        .iter()
+        .map(|(r, c)| (r.path.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("ring.txt", "ring\n"), ("ring.txt.stderr", "warn: slow\n")]
+    );
 
     let (r, _) = p
         .run(
@@ -440,7 +477,11 @@ async fn exec_writes_stdout_and_stderr_apart_and_fails_on_a_non_zero_exit() {
         .await;
     let e = r.unwrap_err();
     assert!(!e.transient);
-    assert!(e.message.contains("exited with code 2: error: keyspace missing"), "{e}");
+    assert!(
+        e.message
+            .contains("exited with code 2: error: keyspace missing"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -471,7 +512,11 @@ async fn list_pages_through_large_collections() {
         .iter()
         .map(|o| o["metadata"]["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 1234, "no object twice, none missing across pages");
+    assert_eq!(
+        names.len(),
+        1234,
+        "no object twice, none missing across pages"
+    );
     let list: Value = serde_yaml::from_str(&arts[0].1).unwrap();
     assert_eq!(list["kind"], "List");
     assert_eq!(list["items"].as_array().unwrap().len(), 1234);
@@ -540,7 +585,10 @@ async fn a_stalled_log_stream_is_kept_with_a_marker() {
         .await;
     r.unwrap();
     let log = &arts[0].1;
-    assert!(log.contains("[kudo-diag: the log stream sent nothing for 300ms"), "{log}");
+    assert!(
+        log.contains("[kudo-diag: the log stream sent nothing for 300ms"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -556,8 +604,12 @@ async fn the_plan_status_and_versions_kinds_fetch_what_they_are_not_given() {
         )
         .await;
     assert_eq!(r.unwrap().items[0]["plans"]["deploy"], "COMPLETE");
-    assert!(arts[0].1.contains("└── cassandra (Operator-Version: \"cassandra-3.11.7-1.0.3\")"));
-    assert!(arts[0].1.contains("Phase nodes (serial strategy) [COMPLETE]"));
+    assert!(arts[0]
+        .1
+        .contains("└── cassandra (Operator-Version: \"cassandra-3.11.7-1.0.3\")"));
+    assert!(arts[0]
+        .1
+        .contains("Phase nodes (serial strategy) [COMPLETE]"));
 
     // With the KUDO manager somewhere else, versions.yaml says so and keeps the rest.
     let (r, arts) = p
@@ -570,7 +622,10 @@ async fn the_plan_status_and_versions_kinds_fetch_what_they_are_not_given() {
         .await;
     r.unwrap();
     let v: Value = serde_yaml::from_str(&arts[0].1).unwrap();
-    assert!(v["kudo"]["error"].as_str().unwrap().contains("no KUDO manager pod found in namespace elsewhere"));
+    assert!(v["kudo"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no KUDO manager pod found in namespace elsewhere"));
     assert_eq!(v["operator"]["version"], "1.0.3");
 }
 

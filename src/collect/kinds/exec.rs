@@ -26,8 +26,14 @@ pub const MAX_STDERR: usize = 1024 * 1024;
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec::required("pod", "the pod: its name, or the Pod object (\"{{pod}}\")"),
-    ParamSpec::optional("container", "the container (default: the pod's only or default container)"),
-    ParamSpec::optional("namespace", "the pod's namespace (default: the Pod object's, else the run's)"),
+    ParamSpec::optional(
+        "container",
+        "the container (default: the pod's only or default container)",
+    ),
+    ParamSpec::optional(
+        "namespace",
+        "the pod's namespace (default: the Pod object's, else the run's)",
+    ),
     ParamSpec::required("command", "the argv, e.g. [nodetool, status]"),
 ];
 
@@ -44,7 +50,11 @@ pub fn exit_code(status: Option<&Value>) -> Option<i64> {
         .flatten()
         .find(|c| c.get("reason").and_then(Value::as_str) == Some("ExitCode"))
         .and_then(|c| c.get("message"))
-        .and_then(|m| m.as_str().and_then(|m| m.parse().ok()).or_else(|| m.as_i64()))
+        .and_then(|m| {
+            m.as_str()
+                .and_then(|m| m.parse().ok())
+                .or_else(|| m.as_i64())
+        })
 }
 
 #[async_trait::async_trait]
@@ -71,7 +81,9 @@ impl TaskKind for Exec {
             None => pod.namespace.or(params::namespace(p, &ctx.vars)?),
         };
         let ns = ns.ok_or_else(|| {
-            TaskError::permanent("the pod's namespace is unknown: add `namespace` or run with --namespace")
+            TaskError::permanent(
+                "the pod's namespace is unknown: add `namespace` or run with --namespace",
+            )
         })?;
         let Some(out_path) = &ctx.output else {
             return Err(TaskError::permanent(
@@ -82,11 +94,16 @@ impl TaskKind for Exec {
             "exec `{}` in pod {}{} (namespace {ns})",
             command.join(" "),
             pod.name,
-            container.map(|c| format!(" container {c}")).unwrap_or_default()
+            container
+                .map(|c| format!(" container {c}"))
+                .unwrap_or_default()
         );
         let client = api::client(ctx)?;
         let pods: Api<Pod> = Api::namespaced(client, ns);
-        let mut ap = AttachParams::default().stdin(false).stdout(true).stderr(true);
+        let mut ap = AttachParams::default()
+            .stdin(false)
+            .stdout(true)
+            .stderr(true);
         if let Some(c) = container {
             ap = ap.container(c);
         }
@@ -105,7 +122,9 @@ impl TaskKind for Exec {
             .sink
             .create(out_path)
             .map_err(|e| TaskError::permanent(e.to_string()))?;
-        let wr = |e: std::io::Error| TaskError::permanent(format!("{what}: writing the artifact failed: {e}"));
+        let wr = |e: std::io::Error| {
+            TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
+        };
 
         // Read both streams at once: a command blocked writing a full stderr pipe would
         // otherwise never finish its stdout.
@@ -113,10 +132,9 @@ impl TaskKind for Exec {
             let mut buf = vec![0u8; 64 * 1024];
             let mut n_out: u64 = 0;
             loop {
-                let n = stdout
-                    .read(&mut buf)
-                    .await
-                    .map_err(|e| TaskError::transient(format!("{what}: reading stdout failed: {e}")))?;
+                let n = stdout.read(&mut buf).await.map_err(|e| {
+                    TaskError::transient(format!("{what}: reading stdout failed: {e}"))
+                })?;
                 if n == 0 {
                     break;
                 }
@@ -146,7 +164,9 @@ impl TaskKind for Exec {
             }
         };
         let status = match status {
-            Some(s) => s.await.map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
+            Some(s) => s
+                .await
+                .map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
             None => None,
         };
         let _ = proc.join().await;
@@ -158,7 +178,11 @@ impl TaskKind for Exec {
                 let tail = tail(stderr_text.trim(), 500);
                 return Err(TaskError::permanent(format!(
                     "{what}: exited with code {c}{}",
-                    if tail.is_empty() { String::new() } else { format!(": {tail}") }
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {tail}")
+                    }
                 )));
             }
             None => {
@@ -176,7 +200,8 @@ impl TaskKind for Exec {
                 });
             }
         }
-        w.finish().map_err(|e| TaskError::permanent(e.to_string()))?;
+        w.finish()
+            .map_err(|e| TaskError::permanent(e.to_string()))?;
         if !err.is_empty() {
             ctx.sink
                 .put(&format!("{out_path}.stderr"), &err)

@@ -18,12 +18,24 @@ use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 pub struct Get;
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::required("apiVersion", "API group/version, e.g. v1, apps/v1, kudo.dev/v1beta1"),
+    ParamSpec::required(
+        "apiVersion",
+        "API group/version, e.g. v1, apps/v1, kudo.dev/v1beta1",
+    ),
     ParamSpec::optional("kind", "the object's kind, e.g. Pod (this or `resource`)"),
-    ParamSpec::optional("resource", "the plural resource name, e.g. pods (this or `kind`)"),
-    ParamSpec::optional("namespace", "namespace of a namespaced object (default: the run's namespace)"),
+    ParamSpec::optional(
+        "resource",
+        "the plural resource name, e.g. pods (this or `kind`)",
+    ),
+    ParamSpec::optional(
+        "namespace",
+        "namespace of a namespaced object (default: the run's namespace)",
+    ),
     ParamSpec::optional("name", "the object's name (this or `nameFrom`)"),
-    ParamSpec::optional("nameFrom", "{apiVersion, kind, name, field}: take the name from a field of that object"),
+    ParamSpec::optional(
+        "nameFrom",
+        "{apiVersion, kind, name, field}: take the name from a field of that object",
+    ),
 ];
 
 /// A reference to an object in the static resource table: `{apiVersion, kind, name,
@@ -58,7 +70,9 @@ async fn target_name(ctx: &TaskContext) -> Result<String, TaskError> {
         ));
     };
     let pointer = from.get("field").and_then(Value::as_str).ok_or_else(|| {
-        TaskError::permanent("`nameFrom.field` is missing: give a JSON pointer such as /spec/operatorVersion/name")
+        TaskError::permanent(
+            "`nameFrom.field` is missing: give a JSON pointer such as /spec/operatorVersion/name",
+        )
     })?;
     let source = resolve_ref(ctx, "nameFrom", from).await?;
     source
@@ -69,7 +83,10 @@ async fn target_name(ctx: &TaskContext) -> Result<String, TaskError> {
         .ok_or_else(|| {
             TaskError::permanent(format!(
                 "{} {} has no string at {pointer}, so the object to get is unknown",
-                source.get("kind").and_then(Value::as_str).unwrap_or("object"),
+                source
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("object"),
                 object::name_of(&source)
             ))
         })
@@ -88,7 +105,10 @@ pub async fn fetch(ctx: &TaskContext) -> Result<Value, TaskError> {
         )));
     }
     let what = match (r.namespaced, ns) {
-        (true, Some(ns)) => format!("get {} {name} in namespace {ns}", r.resource.kind.to_lowercase()),
+        (true, Some(ns)) => format!(
+            "get {} {name} in namespace {ns}",
+            r.resource.kind.to_lowercase()
+        ),
         _ => format!("get {} {name}", r.resource.kind.to_lowercase()),
     };
     let req = kube::core::Request::new(resources::collection_path(&r, ns))
@@ -109,7 +129,9 @@ pub async fn get_named(
     name: &str,
 ) -> Result<Value, TaskError> {
     let r = resources::lookup(api_version, Some(kind), None).ok_or_else(|| {
-        TaskError::permanent(format!("{kind} in {api_version} is not in the resource table"))
+        TaskError::permanent(format!(
+            "{kind} in {api_version} is not in the resource table"
+        ))
     })?;
     let what = match namespace {
         Some(ns) if r.namespaced => format!("get {} {name} in namespace {ns}", kind.to_lowercase()),

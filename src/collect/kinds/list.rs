@@ -37,14 +37,29 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::required("apiVersion", "API group/version, e.g. v1, apps/v1"),
     ParamSpec::optional("kind", "the objects' kind, e.g. Pod (this or `resource`)"),
     ParamSpec::optional("resource", "the plural resource name (this or `kind`)"),
-    ParamSpec::optional("namespace", "namespace to list in (default: the run's namespace)"),
+    ParamSpec::optional(
+        "namespace",
+        "namespace to list in (default: the run's namespace)",
+    ),
     ParamSpec::optional("allNamespaces", "list across all namespaces (true/false)"),
     ParamSpec::optional("labelSelector", "e.g. kudo.dev/instance={{instance}}"),
     ParamSpec::optional("fieldSelector", "e.g. involvedObject.kind=Pod"),
-    ParamSpec::optional("outputEach", "one file per object, e.g. workload/pods/{name}.yaml"),
-    ParamSpec::optional("returnItems", "return the objects for fan-out (default true)"),
-    ParamSpec::optional("ownedBy", "keep only objects owned by this object (its uid in ownerReferences)"),
-    ParamSpec::optional("ownersOf", "keep only the objects this object lists in its ownerReferences"),
+    ParamSpec::optional(
+        "outputEach",
+        "one file per object, e.g. workload/pods/{name}.yaml",
+    ),
+    ParamSpec::optional(
+        "returnItems",
+        "return the objects for fan-out (default true)",
+    ),
+    ParamSpec::optional(
+        "ownedBy",
+        "keep only objects owned by this object (its uid in ownerReferences)",
+    ),
+    ParamSpec::optional(
+        "ownersOf",
+        "keep only the objects this object lists in its ownerReferences",
+    ),
 ];
 
 /// Writes a `kind: List` incrementally: the `items:` sequence grows one object at a time.
@@ -75,7 +90,8 @@ impl ListWriter {
                 w.write_all(b"apiVersion: v1\nkind: List\nitems: []\n")
                     .map_err(io_err)?;
             }
-            w.finish().map_err(|e| TaskError::permanent(e.to_string()))?;
+            w.finish()
+                .map_err(|e| TaskError::permanent(e.to_string()))?;
         }
         Ok(())
     }
@@ -265,7 +281,10 @@ mod tests {
     #[test]
     fn each_path_fills_placeholders() {
         let o = json!({"kind": "Pod", "metadata": {"name": "c-0", "namespace": "db"}});
-        assert_eq!(each_path("workload/{kind}s/{namespace}/{name}.yaml", &o), "workload/pods/db/c-0.yaml");
+        assert_eq!(
+            each_path("workload/{kind}s/{namespace}/{name}.yaml", &o),
+            "workload/pods/db/c-0.yaml"
+        );
     }
 
     #[test]

@@ -26,9 +26,15 @@ pub struct Logs;
 const PARAMS: &[ParamSpec] = &[
     ParamSpec::required("pod", "the pod: its name, or the Pod object (\"{{pod}}\")"),
     ParamSpec::required("container", "the container's name"),
-    ParamSpec::optional("namespace", "the pod's namespace (default: the Pod object's, else the run's)"),
+    ParamSpec::optional(
+        "namespace",
+        "the pod's namespace (default: the Pod object's, else the run's)",
+    ),
     ParamSpec::optional("previous", "true, false (default) or ifRestarted"),
-    ParamSpec::optional("timestamps", "prefix each line with its RFC 3339 timestamp (true/false)"),
+    ParamSpec::optional(
+        "timestamps",
+        "prefix each line with its RFC 3339 timestamp (true/false)",
+    ),
 ];
 
 /// Default for `logIdleTimeout`.
@@ -64,13 +70,20 @@ fn bad_previous(found: &str) -> TaskError {
 
 /// The container's restart count in a Pod object (regular, init or ephemeral container).
 pub fn restart_count(pod: &Value, container: &str) -> Option<u64> {
-    ["containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"]
-        .iter()
-        .filter_map(|f| pod.pointer(&format!("/status/{f}")).and_then(Value::as_array))
-        .flatten()
-        .find(|s| s.get("name").and_then(Value::as_str) == Some(container))
-        .and_then(|s| s.get("restartCount"))
-        .and_then(params::as_u64)
+    [
+        "containerStatuses",
+        "initContainerStatuses",
+        "ephemeralContainerStatuses",
+    ]
+    .iter()
+    .filter_map(|f| {
+        pod.pointer(&format!("/status/{f}"))
+            .and_then(Value::as_array)
+    })
+    .flatten()
+    .find(|s| s.get("name").and_then(Value::as_str) == Some(container))
+    .and_then(|s| s.get("restartCount"))
+    .and_then(params::as_u64)
 }
 
 /// A duration setting: `90`, `"90"` (seconds) or `"1h30m"`.
@@ -96,11 +109,16 @@ pub fn duration_setting(
     }
 }
 
-fn u64_setting(settings: &serde_json::Map<String, Value>, name: &str) -> Result<Option<u64>, TaskError> {
+fn u64_setting(
+    settings: &serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<Option<u64>, TaskError> {
     match settings.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => params::as_u64(v).map(Some).ok_or_else(|| {
-            TaskError::permanent(format!("setting `{name}` must be a non-negative integer, found {v}"))
+            TaskError::permanent(format!(
+                "setting `{name}` must be a non-negative integer, found {v}"
+            ))
         }),
     }
 }
@@ -130,15 +148,17 @@ impl TaskKind for Logs {
             None => pod.namespace.or(params::namespace(p, &ctx.vars)?),
         };
         let ns = ns.ok_or_else(|| {
-            TaskError::permanent("the pod's namespace is unknown: add `namespace` or run with --namespace")
+            TaskError::permanent(
+                "the pod's namespace is unknown: add `namespace` or run with --namespace",
+            )
         })?;
         let previous = previous_param(p)?;
         if previous == Previous::IfRestarted {
             // The pod object: the parameter itself, else the fan-out's `pod` variable.
             let obj = pod.object.or_else(|| {
-                ctx.vars
-                    .get("pod")
-                    .filter(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(pod.name))
+                ctx.vars.get("pod").filter(|o| {
+                    o.pointer("/metadata/name").and_then(Value::as_str) == Some(pod.name)
+                })
             });
             let Some(obj) = obj else {
                 return Err(TaskError::permanent(
@@ -189,11 +209,15 @@ impl TaskKind for Logs {
             .sink
             .create(out_path)
             .map_err(|e| TaskError::permanent(e.to_string()))?;
-        let wr = |e: std::io::Error| TaskError::permanent(format!("{what}: writing the artifact failed: {e}"));
+        let wr = |e: std::io::Error| {
+            TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
+        };
         let mut written: u64 = 0;
         let mut ending = None;
         loop {
-            let chunk = match tokio::time::timeout(idle, api::next_chunk(ctx, &mut body, &what)).await {
+            let chunk = match tokio::time::timeout(idle, api::next_chunk(ctx, &mut body, &what))
+                .await
+            {
                 Err(_) => {
                     ending = Some(format!(
                         "\n[kudo-diag: the log stream sent nothing for {}; closed after {written} bytes]\n",
@@ -223,7 +247,8 @@ impl TaskKind for Logs {
         if let Some(e) = &ending {
             w.write_all(e.as_bytes()).map_err(wr)?;
         }
-        w.finish().map_err(|e| TaskError::permanent(e.to_string()))?;
+        w.finish()
+            .map_err(|e| TaskError::permanent(e.to_string()))?;
         Ok(TaskOutput {
             items: vec![json!({"bytes": written, "truncated": ending.is_some()})],
         })
@@ -248,8 +273,14 @@ mod tests {
     #[test]
     fn previous_accepts_the_three_forms() {
         assert_eq!(previous_param(&json!({})).unwrap(), Previous::No);
-        assert_eq!(previous_param(&json!({"previous": true})).unwrap(), Previous::Yes);
-        assert_eq!(previous_param(&json!({"previous": "ifRestarted"})).unwrap(), Previous::IfRestarted);
+        assert_eq!(
+            previous_param(&json!({"previous": true})).unwrap(),
+            Previous::Yes
+        );
+        assert_eq!(
+            previous_param(&json!({"previous": "ifRestarted"})).unwrap(),
+            Previous::IfRestarted
+        );
         assert!(previous_param(&json!({"previous": "sometimes"})).is_err());
     }
 
@@ -259,8 +290,14 @@ mod tests {
         s.insert("a".into(), json!(90));
         s.insert("b".into(), json!("2h"));
         s.insert("c".into(), json!("soon"));
-        assert_eq!(duration_setting(&s, "a").unwrap(), Some(Duration::from_secs(90)));
-        assert_eq!(duration_setting(&s, "b").unwrap(), Some(Duration::from_secs(7200)));
+        assert_eq!(
+            duration_setting(&s, "a").unwrap(),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            duration_setting(&s, "b").unwrap(),
+            Some(Duration::from_secs(7200))
+        );
         assert!(duration_setting(&s, "c").is_err());
         assert_eq!(duration_setting(&s, "d").unwrap(), None);
     }

@@ -23,8 +23,18 @@ const PARAMS: &[ParamSpec] = &[
 ];
 
 /// The proxy URL for a target.
-pub fn proxy_url(ns: &str, resource: &str, name: &str, scheme: Option<&str>, port: &str, path: &str) -> String {
-    let scheme = scheme.filter(|s| *s != "http").map(|s| format!("{s}:")).unwrap_or_default();
+pub fn proxy_url(
+    ns: &str,
+    resource: &str,
+    name: &str,
+    scheme: Option<&str>,
+    port: &str,
+    path: &str,
+) -> String {
+    let scheme = scheme
+        .filter(|s| *s != "http")
+        .map(|s| format!("{s}:"))
+        .unwrap_or_default();
     format!(
         "/api/v1/namespaces/{ns}/{resource}/{scheme}{name}:{port}/proxy/{}",
         path.trim_start_matches('/')
@@ -64,16 +74,26 @@ impl TaskKind for Proxy {
             Some(ns) => Some(ns),
             None => pod_ns.or(params::namespace(p, &ctx.vars)?),
         }
-        .ok_or_else(|| TaskError::permanent("the namespace is unknown: add `namespace` or run with --namespace"))?;
+        .ok_or_else(|| {
+            TaskError::permanent(
+                "the namespace is unknown: add `namespace` or run with --namespace",
+            )
+        })?;
         let path = params::str_opt(p, "path")?.unwrap_or("");
         let scheme = params::str_opt(p, "scheme")?;
         let url = proxy_url(ns, resource, name, scheme, &port, path);
-        let what = format!("GET /{} on {} {name}:{port} (namespace {ns})", path.trim_start_matches('/'), &resource[..resource.len() - 1]);
+        let what = format!(
+            "GET /{} on {} {name}:{port} (namespace {ns})",
+            path.trim_start_matches('/'),
+            &resource[..resource.len() - 1]
+        );
         let req = hyper::Request::get(url)
             .body(Vec::new())
             .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
         let Some(out_path) = &ctx.output else {
-            return Err(TaskError::permanent("k8s.proxy needs an `output` path for the response"));
+            return Err(TaskError::permanent(
+                "k8s.proxy needs an `output` path for the response",
+            ));
         };
         let res = api::send(ctx, req, &what).await?;
         let mut body = res.into_body();
@@ -84,11 +104,13 @@ impl TaskKind for Proxy {
         let mut n: u64 = 0;
         while let Some(chunk) = api::next_chunk(ctx, &mut body, &what).await {
             let chunk = chunk?;
-            w.write_all(&chunk)
-                .map_err(|e| TaskError::permanent(format!("{what}: writing the artifact failed: {e}")))?;
+            w.write_all(&chunk).map_err(|e| {
+                TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
+            })?;
             n += chunk.len() as u64;
         }
-        w.finish().map_err(|e| TaskError::permanent(e.to_string()))?;
+        w.finish()
+            .map_err(|e| TaskError::permanent(e.to_string()))?;
         Ok(TaskOutput {
             items: vec![json!({"bytes": n})],
         })
@@ -102,11 +124,25 @@ mod tests {
     #[test]
     fn urls_for_services_and_pods() {
         assert_eq!(
-            proxy_url("es", "services", "coordinator-hs", None, "9200", "/_cat/nodes?v"),
+            proxy_url(
+                "es",
+                "services",
+                "coordinator-hs",
+                None,
+                "9200",
+                "/_cat/nodes?v"
+            ),
             "/api/v1/namespaces/es/services/coordinator-hs:9200/proxy/_cat/nodes?v"
         );
         assert_eq!(
-            proxy_url("es", "pods", "master-0", Some("https"), "http", "_cluster/health"),
+            proxy_url(
+                "es",
+                "pods",
+                "master-0",
+                Some("https"),
+                "http",
+                "_cluster/health"
+            ),
             "/api/v1/namespaces/es/pods/https:master-0:http/proxy/_cluster/health"
         );
     }
