@@ -648,3 +648,92 @@ async fn without_a_cluster_kinds_say_how_to_give_one() {
     let e = reg.get("k8s.list").unwrap().run(&ctx).await.unwrap_err();
     assert!(e.message.contains("needs a Kubernetes cluster"), "{e}");
 }
+
+/// The simulated cluster has no service proxy, so `k8s.proxy` is checked against a tiny API
+/// server that records the path it was asked for.
+#[tokio::test]
+async fn proxy_gets_through_the_service_proxy_and_maps_backend_errors() {
+    use axum::extract::{OriginalUri, State};
+    use axum::http::StatusCode;
+    use std::sync::Mutex;
+
+    type Seen = Arc<Mutex<Vec<String>>>;
+    async fn answer(
+        State(seen): State<Seen>,
+        OriginalUri(uri): OriginalUri,
+    ) -> (StatusCode, String) {
+        seen.lock().unwrap().push(uri.to_string());
+        if uri.path().contains("_cluster/health") {
+            (StatusCode::SERVICE_UNAVAILABLE, "no master".into())
+        } else {
+            (
+                StatusCode::OK,
+                "ip heap.percent name\n10.0.0.1 42 es-master-0\n".into(),
+            )
+        }
+    }
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
+    let client = kube::Client::try_from(config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = ArtifactStore::open(dir.path()).unwrap();
+    let reg = registry();
+    let run = |params: Value, out: &str| {
+        let sink = store.node_sink(out);
+        let ctx = TaskContext {
+            node: out.into(),
+            task: "es".into(),
+            params,
+            vars: vars(),
+            output: Some(out.into()),
+            sink: sink.clone(),
+            attempt: 1,
+            env: Arc::new(TaskEnv {
+                kube: Some(client.clone()),
+                settings: Default::default(),
+            }),
+            cancel: CancellationToken::new(),
+        };
+        let kind = reg.get("k8s.proxy").unwrap().clone();
+        async move { (kind.run(&ctx).await, sink.records()) }
+    };
+
+    let (r, recs) = run(
+        json!({"service": "es-master-hs", "port": 9200, "path": "_cat/nodes?v"}),
+        "apps/elastic/cat-nodes.txt",
+    )
+    .await;
+    r.unwrap();
+    let mut content = Vec::new();
+    store.copy_content(&recs[0], &mut content).unwrap();
+    assert_eq!(
+        String::from_utf8(content).unwrap(),
+        "ip heap.percent name\n10.0.0.1 42 es-master-0\n"
+    );
+
+    let (r, recs) = run(
+        json!({"service": "es-master-hs", "port": 9200, "path": "_cluster/health?pretty"}),
+        "apps/elastic/cluster-health.json",
+    )
+    .await;
+    let e = r.unwrap_err();
+    assert!(e.transient, "{e}");
+    assert!(e.message.contains("503"), "{e}");
+    assert!(e.message.contains("no master"), "{e}");
+    assert!(recs.is_empty());
+
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "/api/v1/namespaces/prod/services/es-master-hs:9200/proxy/_cat/nodes?v",
+            "/api/v1/namespaces/prod/services/es-master-hs:9200/proxy/_cluster/health?pretty",
+        ]
+    );
+    server.abort();
+}
