@@ -16,6 +16,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::discovery::{not_found_page, unknown_resource};
+use super::protobuf;
 use super::resources::ResourceInfo;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::state::SimState;
@@ -33,6 +34,9 @@ pub const SIM_USER: &str = "kudo-diag-sim";
 /// Largest request body accepted (access reviews, dry-run writes).
 const MAX_BODY: usize = 4 << 20;
 
+/// An early answer (404 page, Status) from a helper, boxed to keep `Result`s small.
+type Rejection = Box<Response>;
+
 /// What a resource path names.
 #[derive(Debug, Clone)]
 struct Target {
@@ -44,21 +48,21 @@ struct Target {
 }
 
 /// Parses `/api/v1/...` or `/apis/G/V/...`; `Err` is the response for a bad path.
-fn parse_path(st: &SimState, path: &str) -> Result<Target, Response> {
+fn parse_path(st: &SimState, path: &str) -> Result<Target, Rejection> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
-        _ => return Err(not_found_page()),
+        _ => return Err(Box::new(not_found_page())),
     };
     let reg = &st.store.registry;
     if reg.in_group_version(group, version).next().is_none() {
-        return Err(not_found_page());
+        return Err(Box::new(not_found_page()));
     }
-    let lookup = |plural: &str| -> Result<ResourceInfo, Response> {
+    let lookup = |plural: &str| -> Result<ResourceInfo, Rejection> {
         reg.find(group, version, plural)
             .cloned()
-            .ok_or_else(unknown_resource)
+            .ok_or_else(|| Box::new(unknown_resource()))
     };
     let namespaced_resource = |plural: &str| {
         reg.find(group, version, plural)
@@ -93,14 +97,14 @@ fn parse_path(st: &SimState, path: &str) -> Result<Target, Response> {
                     name: owned(name),
                     subresource: owned(sub),
                 },
-                _ => return Err(not_found_page()),
+                _ => return Err(Box::new(not_found_page())),
             }
         }
         [plural, name, tail @ ..] if tail.len() <= 1 => {
             let info = lookup(plural)?;
             if info.namespaced {
                 // A namespaced resource named without its namespace has no route.
-                return Err(not_found_page());
+                return Err(Box::new(not_found_page()));
             }
             Target {
                 info,
@@ -109,14 +113,14 @@ fn parse_path(st: &SimState, path: &str) -> Result<Target, Response> {
                 subresource: tail.first().map(|s| s.to_string()),
             }
         }
-        _ => return Err(not_found_page()),
+        _ => return Err(Box::new(not_found_page())),
     };
     if let Some(sub) = &t.subresource {
         if reg
             .find(group, version, &format!("{}/{sub}", t.info.plural))
             .is_none()
         {
-            return Err(unknown_resource());
+            return Err(Box::new(unknown_resource()));
         }
     }
     Ok(t)
@@ -171,7 +175,7 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
     let (mut parts, body) = req.into_parts();
     let t = match parse_path(&st, parts.uri.path()) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let pairs: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
         .map(|q| q.0)
@@ -206,14 +210,14 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
         (Method::GET, Some("log")) => {
             let pod = match lookup_pod(&st, &t) {
                 Ok(p) => p,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             serve_log(&st, &pod, &query)
         }
         (Method::GET | Method::POST, Some("exec")) => {
             let pod = match lookup_pod(&st, &t) {
                 Ok(p) => p,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
                 Ok(ws) => serve_exec(st.clone(), pod, pairs, ws),
@@ -235,15 +239,27 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
             list(&st, &t, &parts.headers, &query)
         }
         (Method::POST, None) if is_review && t.name.is_none() => {
-            match read_json(body).await {
+            let bytes = match read_bytes(body).await {
+                Ok(b) => b,
+                Err(r) => return *r,
+            };
+            // kubectl's typed client sends access reviews as protobuf.
+            let review = if protobuf::is_protobuf(&bytes) {
+                protobuf::self_subject_access_review(&bytes).ok_or_else(|| {
+                    Box::new(ApiStatus::bad_request("the protobuf SelfSubjectAccessReview could not be decoded; send it as JSON").into_response())
+                })
+            } else {
+                parse_json(&bytes)
+            };
+            match review {
                 Ok(v) => access_review(&st, v),
-                Err(r) => r,
+                Err(r) => *r,
             }
         }
         (Method::POST | Method::PUT | Method::PATCH, None) if dry_run(&query) => {
             let v = match read_json(body).await {
                 Ok(v) => v,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             dry_run_write(&st, &t, &parts.method, v)
         }
@@ -264,25 +280,36 @@ fn dry_run(query: &HashMap<String, String>) -> bool {
     query.get("dryRun").is_some_and(|v| v == "All")
 }
 
-async fn read_json(body: Body) -> Result<Value, Response> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
-        ApiStatus::bad_request(format!("failed to read the request body: {e}")).into_response()
-    })?;
+async fn read_bytes(body: Body) -> Result<bytes::Bytes, Rejection> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+        Box::new(
+            ApiStatus::bad_request(format!("failed to read the request body: {e}")).into_response(),
+        )
+    })
+}
+
+async fn read_json(body: Body) -> Result<Value, Rejection> {
+    parse_json(&read_bytes(body).await?)
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, Rejection> {
     // kubectl sends JSON; YAML is a superset, so accept it too.
-    serde_json::from_slice(&bytes)
-        .or_else(|_| serde_yaml::from_slice(&bytes))
+    serde_json::from_slice(bytes)
+        .or_else(|_| serde_yaml::from_slice(bytes))
         .map_err(|e| {
-            ApiStatus::bad_request(format!("the request body is not valid JSON or YAML: {e}"))
-                .into_response()
+            Box::new(
+                ApiStatus::bad_request(format!("the request body is not valid JSON or YAML: {e}"))
+                    .into_response(),
+            )
         })
 }
 
-fn lookup_pod(st: &SimState, t: &Target) -> Result<Value, Response> {
+fn lookup_pod(st: &SimState, t: &Target) -> Result<Value, Rejection> {
     let ns = t.namespace.as_deref().unwrap_or_default();
     let name = t.name.as_deref().unwrap_or_default();
     st.pod(ns, name)
         .map(|p| (*p).clone())
-        .ok_or_else(|| ApiStatus::not_found("pods", name).into_response())
+        .ok_or_else(|| Box::new(ApiStatus::not_found("pods", name).into_response()))
 }
 
 /// Whether the client asked for the Table form.
@@ -292,6 +319,24 @@ fn wants_table(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("as=Table") && v.contains("g=meta.k8s.io"))
+}
+
+/// Whether the client asked for metadata only (`as=PartialObjectMetadata[List]`, kube-rs
+/// `list_metadata`/`get_metadata`).
+fn wants_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("as=PartialObjectMetadata") && v.contains("g=meta.k8s.io"))
+}
+
+fn partial(o: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": o["metadata"],
+    })
 }
 
 fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
@@ -332,6 +377,9 @@ fn get_one(
             Utc::now(),
         );
         return axum::Json(tab).into_response();
+    }
+    if wants_metadata(headers) {
+        return axum::Json(partial(&obj)).into_response();
     }
     match serde_json::to_vec(&*obj) {
         Ok(b) => json_bytes(StatusCode::OK, b),
@@ -460,6 +508,16 @@ fn list_inner(
             Utc::now(),
         );
         return Ok(axum::Json(tab).into_response());
+    }
+    if wants_metadata(headers) {
+        let items: Vec<Value> = page.iter().map(|o| partial(o)).collect();
+        return Ok(axum::Json(json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": meta,
+            "items": items,
+        }))
+        .into_response());
     }
     // Written piecewise so that a big list is not cloned into one Value first.
     let mut out = Vec::with_capacity(page.len() * 2048 + 256);

@@ -305,13 +305,14 @@ pub struct Generator {
     seed: u64,
     start: DateTime<Utc>,
     interval: Duration,
-    /// How many lines the log has.
-    total: u64,
+    /// At most this many lines.
+    max_lines: u64,
+    /// At most this many bytes (lines with their newlines); a line that would cross it is left out.
+    max_bytes: u64,
 }
 
 impl Generator {
-    /// Prepares a generated log. When it is capped by bytes the line count is found by
-    /// summing line lengths (no rendering, no allocation).
+    /// Prepares a generated log. Nothing is rendered or counted until a window asks for it.
     pub fn new(g: &GeneratedLog, anchor: DateTime<Utc>) -> io::Result<Self> {
         let sources: Vec<&str> = if g.templates.is_empty() {
             vec![g.template.as_str()]
@@ -323,12 +324,12 @@ impl Generator {
             seed: g.seed,
             start: anchor,
             interval: Duration::milliseconds(g.interval_ms as i64),
-            total: 0,
-        };
-        gen.total = match (g.lines, g.bytes) {
-            (Some(l), None) => l,
-            (l, Some(b)) => gen.count_lines_within(b, l.unwrap_or(u64::MAX)),
-            (None, None) => DEFAULT_GENERATED_LINES,
+            max_lines: match (g.lines, g.bytes) {
+                (Some(l), _) => l,
+                (None, Some(_)) => u64::MAX,
+                (None, None) => DEFAULT_GENERATED_LINES,
+            },
+            max_bytes: g.bytes.unwrap_or(u64::MAX),
         };
         gen.start = match &g.start {
             Some(s) => DateTime::parse_from_rfc3339(s)
@@ -340,28 +341,41 @@ impl Generator {
                 })?
                 .with_timezone(&Utc),
             // Without a start, the log ends at the anchor, like a container still running.
-            None => anchor - gen.interval * (gen.total.saturating_sub(1).min(i32::MAX as u64) as i32),
+            // A log capped by bytes estimates its line count from a sample, so that opening it
+            // costs nothing; it ends near the anchor.
+            None => {
+                let lines = if gen.max_bytes == u64::MAX {
+                    gen.max_lines
+                } else {
+                    let sample: u64 = (0..64).map(|n| gen.line_len(n) as u64 + 1).sum();
+                    gen.max_lines.min(gen.max_bytes / (sample / 64).max(1))
+                };
+                anchor - gen.interval * (lines.saturating_sub(1).min(i32::MAX as u64) as i32)
+            }
         };
         Ok(gen)
     }
 
-    /// Number of lines in the log.
+    /// Number of lines in the log (sums line lengths, without rendering, when capped by bytes).
     pub fn total_lines(&self) -> u64 {
-        self.total
+        self.lines_within(u64::MAX).0
     }
 
-    fn count_lines_within(&self, bytes: u64, max_lines: u64) -> u64 {
-        let mut used = 0u64;
-        let mut n = 0u64;
-        while n < max_lines {
+    /// Lines (and their bytes) from the start, up to line `until` or the caps.
+    fn lines_within(&self, until: u64) -> (u64, u64) {
+        if self.max_bytes == u64::MAX {
+            return (self.max_lines.min(until), 0);
+        }
+        let (mut n, mut used) = (0u64, 0u64);
+        while n < self.max_lines && n < until {
             let len = self.line_len(n) as u64 + 1;
-            if used + len > bytes {
+            if used + len > self.max_bytes {
                 break;
             }
             used += len;
             n += 1;
         }
-        n
+        (n, used)
     }
 
     fn time_of(&self, n: u64) -> DateTime<Utc> {
@@ -418,10 +432,11 @@ impl Generator {
         }
     }
 
-    /// The first line number inside `window`.
-    pub fn first_line(&self, window: LogWindow) -> u64 {
+    /// The first line number of `window`, and the bytes of the log before it (for the cap).
+    /// `since` maps to a line in O(1); `tail` needs the line count.
+    fn first_line(&self, window: LogWindow) -> (u64, u64) {
         let mut first = match window.tail {
-            Some(t) => self.total.saturating_sub(t),
+            Some(t) => self.total_lines().saturating_sub(t),
             None => 0,
         };
         if let Some(since) = window.since {
@@ -431,13 +446,22 @@ impl Generator {
                 first = first.max(ms.div_ceil(step));
             }
         }
-        first.min(self.total)
+        if first == 0 {
+            return (0, 0);
+        }
+        let (n, used) = self.lines_within(first);
+        if n < first {
+            // The window starts after the end of the log.
+            (u64::MAX, 0)
+        } else {
+            (n, used)
+        }
     }
 
     /// Iterates the lines of `window`.
     pub fn window(self, window: LogWindow) -> GeneratedLines {
-        let next = self.first_line(window);
-        GeneratedLines { gen: self, next }
+        let (next, used) = self.first_line(window);
+        GeneratedLines { gen: self, next, used }
     }
 }
 
@@ -445,18 +469,25 @@ impl Generator {
 pub struct GeneratedLines {
     gen: Generator,
     next: u64,
+    used: u64,
 }
 
 impl GeneratedLines {
     /// Renders the next line into `out`, returning its time; `None` at the end. Lets a caller
     /// stream gigabytes without an allocation per line.
     pub fn next_into(&mut self, out: &mut String) -> Option<DateTime<Utc>> {
-        if self.next >= self.gen.total {
+        if self.next >= self.gen.max_lines {
             return None;
         }
         let n = self.next;
-        self.next += 1;
         self.gen.render(n, out);
+        let len = out.len() as u64 + 1;
+        if self.used.saturating_add(len) > self.gen.max_bytes {
+            self.next = u64::MAX;
+            return None;
+        }
+        self.used += len;
+        self.next += 1;
         Some(self.gen.time_of(n))
     }
 }
@@ -545,6 +576,19 @@ mod tests {
     }
 
     #[test]
+    fn tail_and_since_on_a_log_capped_by_bytes() {
+        let mut g = gen(None, Some(50_000), 2);
+        g.start = Some("2026-11-27T10:00:00Z".into());
+        let src = LogSource::Generate(g);
+        let all = collect(&src, LogWindow::default());
+        assert_eq!(collect(&src, LogWindow { tail: Some(7), since: None }), all[all.len() - 7..]);
+        let since = all[100].time;
+        assert_eq!(collect(&src, LogWindow { tail: None, since: Some(since) }), all[100..]);
+        let after_end = all.last().unwrap().time + Duration::seconds(10);
+        assert!(collect(&src, LogWindow { tail: None, since: Some(after_end) }).is_empty());
+    }
+
+    #[test]
     fn several_templates_are_all_used() {
         let mut g = gen(Some(200), None, 11);
         g.templates = vec!["alpha {n}".into(), "beta {n}".into()];
@@ -617,7 +661,8 @@ mod tests {
         const GIB: u64 = 1 << 30;
         let mut g = gen(None, Some(GIB), 42);
         // Lines without {time}: formatting dates would dominate and says nothing about memory.
-        g.template = "{level} [CompactionExecutor:{int}] line {n}: {word} {word} {word} {word}".into();
+        // Long lines as in real Java logs (fewer of them keeps this unoptimized test quick).
+        g.template = "{level} [CompactionExecutor:{int}] CompactionTask.java:255 - Compacted (8a1f0c2e) 4 sstables to [/var/lib/cassandra/data/analytics/orders-7d6f/md-{n}-big,] to level=0. {word} {word} {word}".into();
         g.start = Some("2026-11-27T00:00:00Z".into());
         let before = rss();
         let gen = Generator::new(&g, anchor()).unwrap();
@@ -630,7 +675,7 @@ mod tests {
         }
         let grown = rss().saturating_sub(before);
         assert!(bytes <= GIB && bytes > GIB - 200, "{bytes}");
-        assert!(count > 10_000_000, "{count}");
+        assert!(count > 5_000_000, "{count}");
         assert!(grown < 32 << 20, "memory grew by {grown} bytes while streaming 1 GiB");
     }
 }

@@ -246,13 +246,13 @@ fn prepare(
         .to_string();
     let q = LogQuery::parse(&name, query)?;
     let container = resolve_container(pod, q.container.as_deref(), true)?;
-    if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) && pod["status"]["phase"].as_str() == Some("Pending") {
-        // An unscheduled pod has no kubelet to ask.
-        return Err(ApiStatus::bad_request(format!(
-            "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
-        )));
-    }
-    let source = choose_source(state, &ns, &name, &container, container_status(pod, &container), q.previous)?;
+    // An unscheduled pod has no kubelet to ask: the API server answers an empty log.
+    let scheduled = pod["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty());
+    let source = if scheduled {
+        choose_source(state, &ns, &name, &container, container_status(pod, &container), q.previous)?
+    } else {
+        None
+    };
     let now = Utc::now();
     let since = q
         .since_time

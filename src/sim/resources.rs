@@ -123,6 +123,16 @@ const BUILTINS: &[Builtin] = &[
         categories: NONE,
     },
     b("", "v1", "Service", "services", &["svc"], true, ALL),
+    // Not used by KUDO, but `kubectl cluster-info dump` and `get all` list them.
+    b(
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        &["rc"],
+        true,
+        ALL,
+    ),
     b("", "v1", "Endpoints", "endpoints", &["ep"], true, NONE),
     b("", "v1", "ConfigMap", "configmaps", &["cm"], true, NONE),
     b("", "v1", "Secret", "secrets", &[], true, NONE),

@@ -69,6 +69,7 @@ impl Store {
                 problems.push(format!("object {}: {e}", i + 1));
             }
         }
+        store.link_events();
         if problems.is_empty() {
             Ok(store)
         } else {
@@ -146,6 +147,45 @@ impl Store {
             .or_default()
             .insert((namespace, name), Arc::new(obj));
         Ok(())
+    }
+
+    /// Gives events the uid of the object they are about, when the scenario left it out: a real
+    /// event always carries it, and `kubectl describe` selects events by it.
+    fn link_events(&mut self) {
+        let mut uids = std::collections::HashMap::new();
+        for objs in self.objects.values() {
+            for ((ns, name), o) in objs {
+                if let (Some(kind), Some(uid)) = (o["kind"].as_str(), o["metadata"]["uid"].as_str())
+                {
+                    uids.insert(
+                        (kind.to_string(), ns.clone(), name.clone()),
+                        uid.to_string(),
+                    );
+                }
+            }
+        }
+        let Some(events) = self.objects.get_mut(&Gvr::new("", "v1", "events")) else {
+            return;
+        };
+        for ((ev_ns, _), ev) in events.iter_mut() {
+            let io = &ev["involvedObject"];
+            if io["uid"].is_string() || !io.is_object() {
+                continue;
+            }
+            let kind = io["kind"].as_str().unwrap_or_default().to_string();
+            let name = io["name"].as_str().unwrap_or_default().to_string();
+            let ns = io["namespace"].as_str().map(str::to_string);
+            let found = uids
+                .get(&(
+                    kind.clone(),
+                    ns.clone().unwrap_or_else(|| ev_ns.clone()),
+                    name.clone(),
+                ))
+                .or_else(|| uids.get(&(kind, String::new(), name)));
+            if let Some(uid) = found {
+                Arc::make_mut(ev)["involvedObject"]["uid"] = json!(uid);
+            }
+        }
     }
 
     /// The resourceVersion of lists.
@@ -252,6 +292,19 @@ mod tests {
         let n = s.get(&Gvr::new("", "v1", "nodes"), "", "n1").unwrap();
         assert!(n["metadata"].get("namespace").is_none());
         assert_eq!(s.resource_version(), "1003");
+    }
+
+    #[test]
+    fn events_get_the_uid_of_their_object() {
+        let objs = vec![
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}),
+            json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "a.1"},
+                   "involvedObject": {"kind": "Pod", "name": "a"}}),
+        ];
+        let s = Store::new(&objs, "main", now()).unwrap();
+        let pod_uid = s.pod("main", "a").unwrap()["metadata"]["uid"].clone();
+        let ev = s.get(&Gvr::new("", "v1", "events"), "main", "a.1").unwrap();
+        assert_eq!(ev["involvedObject"]["uid"], pod_uid);
     }
 
     #[test]

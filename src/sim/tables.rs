@@ -176,12 +176,18 @@ fn builtin_columns(info: &ResourceInfo) -> Vec<Col> {
             Col("Images", "string", 1),
             Col("Selector", "string", 1),
         ],
-        (g, _) if g.contains('.') && g != "rbac.authorization.k8s.io" && g != "storage.k8s.io" => {
+        (g, _) if is_custom(g) => {
             // Custom resources without printer columns, as the CRD handler prints them.
             vec![name, age]
         }
         _ => vec![name, Col("Created At", "date", 0)],
     }
+}
+
+/// Whether a group is a custom resource's (served by the CRD handler, which prints Name/Age),
+/// not a built-in one (`*.k8s.io` and the core group, which print Name/Created At).
+fn is_custom(group: &str) -> bool {
+    group.contains('.') && !group.ends_with(".k8s.io")
 }
 
 fn s(v: &Value) -> &str {
@@ -309,7 +315,7 @@ fn builtin_row(info: &ResourceInfo, o: &Value, now: DateTime<Utc>) -> Vec<Value>
                 json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
             ]
         }
-        (g, _) if g.contains('.') && g != "rbac.authorization.k8s.io" && g != "storage.k8s.io" => {
+        (g, _) if is_custom(g) => {
             vec![name, age(o, now)]
         }
         _ => vec![name, o["metadata"]["creationTimestamp"].clone()],

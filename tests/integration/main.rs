@@ -4,4 +4,5 @@
 mod bundle;
 mod cli;
 mod collect;
+mod sim;
 mod support;

@@ -1,0 +1,391 @@
+//! The scale generator: a KUDO instance with any number of pods, for benchmarks and tests of
+//! collection at scale (`kudo-diag sim --generate cassandra --pods 5000 --containers 2
+//! --log-bytes 1MiB`).
+//!
+//! Objects are built directly as JSON (no YAML parsing per pod), so thousands of pods take
+//! milliseconds. The Operator and OperatorVersion are the real ones of the built-in scenarios,
+//! the KUDO CRDs, the KUDO manager and a cluster of nodes sized for the pods are included, and
+//! every container's log is a [`LogSource::Generate`] of the requested size, produced only when
+//! someone reads it.
+
+use serde_json::{json, Value};
+
+use super::scenario::{ExecHandler, ExecMatch, GeneratedLog, LogSource, LogSpec, Scenario};
+use super::scenarios;
+use super::SimError;
+
+/// The applications the generator knows, with their main container and log line templates.
+struct App {
+    name: &'static str,
+    container: &'static str,
+    image: &'static str,
+    operator_file: &'static str,
+    templates: &'static [&'static str],
+}
+
+const APPS: &[App] = &[
+    App {
+        name: "cassandra",
+        container: "cassandra",
+        image: "mesosphere/cassandra:3.11.7-1.0.3",
+        operator_file: "cassandra-operator.yaml",
+        templates: &[
+            "INFO  [CompactionExecutor:{int}] {time} CompactionTask.java:255 - Compacted {int} sstables to [/var/lib/cassandra/data/{word}/{word}-{int}] to level=0. {int} bytes in {int}ms.",
+            "INFO  [GossipStage:1] {time} Gossiper.java:1105 - Node /{word} state jump to NORMAL",
+            "{level} [Service Thread] {time} GCInspector.java:285 - ParNew GC in {int}ms.  CMS Old Gen: {int} -> {int};",
+            "INFO  [PerDiskMemtableFlushWriter_0:{int}] {time} Memtable.java:477 - Writing Memtable-{word}@{int}({int} KiB serialized bytes, {int} ops)",
+        ],
+    },
+    App {
+        name: "kafka",
+        container: "k8skafka",
+        image: "mesosphere/kafka:2.5.1-1.3.1",
+        operator_file: "kafka-operator.yaml",
+        templates: &[
+            "[{time}] INFO [Log partition={word}-{int}, dir=/var/lib/kafka/data] Rolled new log segment at offset {int} in {int} ms. (kafka.log.Log)",
+            "[{time}] {level} [ReplicaFetcher replicaId={int}, leaderId={int}, fetcherId=0] {word} {word} (kafka.server.ReplicaFetcherThread)",
+        ],
+    },
+    App {
+        name: "zookeeper",
+        container: "kubernetes-zookeeper",
+        image: "zookeeper:3.6.2",
+        operator_file: "zookeeper-operator.yaml",
+        templates: &[
+            "{time} [myid:1] - INFO  [NIOWorkerThread-{int}:NIOServerCnxn@{int}] - Processing {word} command from /127.0.0.1:{int}",
+            "{time} [myid:1] - {level}  [QuorumPeer[myid=1]:Follower@{int}] - {word} {word} zxid 0x10000{int}",
+        ],
+    },
+];
+
+/// Pods per simulated node: keeps node lists realistic for thousands of pods.
+const PODS_PER_NODE: usize = 100;
+
+/// Namespace of generated instances.
+pub const GENERATED_NAMESPACE: &str = "generated";
+
+/// Generates a scenario with one KUDO instance of `app` with `pods` pods of `containers`
+/// containers each, every container logging `log_bytes` bytes. Unknown apps fall back to
+/// `cassandra` in [`scenario_from_generate_flags`], which validates the name.
+pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed: u64) -> Scenario {
+    let app = APPS.iter().find(|a| a.name == app).unwrap_or(&APPS[0]);
+    let ns = GENERATED_NAMESPACE;
+    let inst = format!("scale-{}", app.name);
+    let sts = format!("{inst}-node");
+    let containers = containers.max(1);
+
+    let mut objects = Vec::with_capacity(pods * 3 + 64);
+    // Shared, real material: CRDs, the KUDO manager, the operator package.
+    for file in ["kudo-crds.yaml", "kudo-system.yaml", app.operator_file] {
+        let text = scenarios::embedded_file(file).unwrap_or_default();
+        // Embedded files are checked by the built-in scenario tests; an error here is a bug.
+        let _ = scenarios::read_documents(text, file, &mut objects);
+    }
+    objects.retain(|o| {
+        // The operator files hold every operator a scenario needs; keep only this app's.
+        o["kind"] != "Operator" && o["kind"] != "OperatorVersion" || o["metadata"]["name"].as_str().is_some_and(|n| n.starts_with(app.name))
+    });
+    let (ov_name, op_version, plans) = objects
+        .iter()
+        .find(|o| o["kind"] == "OperatorVersion")
+        .map(|ov| {
+            (
+                ov["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                ov["spec"]["version"].as_str().unwrap_or_default().to_string(),
+                ov["spec"]["plans"].clone(),
+            )
+        })
+        .unwrap_or_default();
+    for o in &mut objects {
+        if o["kind"] == "Operator" || o["kind"] == "OperatorVersion" {
+            o["metadata"]["namespace"] = json!(ns);
+        }
+        // The KUDO manager runs on one of this cluster's nodes.
+        if o["kind"] == "Pod" {
+            o["spec"]["nodeName"] = json!(node_name(0));
+        }
+    }
+
+    let nodes = pods.div_ceil(PODS_PER_NODE).max(3);
+    for n in 0..nodes {
+        objects.push(node(n));
+    }
+    objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "status": {"phase": "Active"}}));
+    objects.push(json!({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "gp2", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": "kubernetes.io/aws-ebs", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"
+    }));
+
+    let kudo_labels = json!({"heritage": "kudo", "kudo.dev/instance": inst, "kudo.dev/operator": app.name});
+    let kudo_ann = json!({"kudo.dev/operator-version": op_version, "kudo.dev/plan": "deploy"});
+    objects.push(json!({
+        "apiVersion": "kudo.dev/v1beta1", "kind": "Instance",
+        "metadata": {"name": inst, "namespace": ns, "labels": {"kudo.dev/operator": app.name}, "creationTimestamp": "2026-11-27T08:00:00Z"},
+        "spec": {"operatorVersion": {"name": ov_name}, "parameters": {"NODE_COUNT": pods.to_string()}},
+        "status": {"planStatus": complete_plans(&plans), "aggregatedStatus": {"status": "COMPLETE", "activePlanName": "deploy"}}
+    }));
+    let owner_instance = json!([{"apiVersion": "kudo.dev/v1beta1", "kind": "Instance", "name": inst, "controller": true, "blockOwnerDeletion": true}]);
+    let selector = json!({"app": inst, "kudo.dev/instance": inst});
+    let mut pod_labels = kudo_labels.clone();
+    pod_labels["app"] = json!(inst);
+    let container_names: Vec<String> = (0..containers)
+        .map(|c| if c == 0 { app.container.to_string() } else { format!("sidecar-{c}") })
+        .collect();
+    let container_specs: Vec<Value> = container_names
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c, "image": app.image, "imagePullPolicy": "IfNotPresent",
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+            })
+        })
+        .collect();
+    objects.push(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": sts, "namespace": ns, "labels": kudo_labels, "annotations": kudo_ann, "ownerReferences": owner_instance},
+        "spec": {"replicas": pods, "serviceName": format!("{inst}-svc"), "selector": {"matchLabels": selector},
+                 "template": {"metadata": {"labels": pod_labels}, "spec": {"containers": container_specs}}},
+        "status": {"replicas": pods, "readyReplicas": pods, "currentReplicas": pods, "updatedReplicas": pods, "availableReplicas": pods}
+    }));
+    objects.push(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": format!("{inst}-svc"), "namespace": ns, "labels": kudo_labels, "ownerReferences": owner_instance},
+        "spec": {"clusterIP": "None", "selector": selector, "ports": [{"name": "main", "port": 9042, "protocol": "TCP"}]}
+    }));
+    objects.push(json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": format!("{inst}-pdb"), "namespace": ns, "labels": kudo_labels, "ownerReferences": owner_instance},
+        "spec": {"selector": {"matchLabels": selector}, "maxUnavailable": 1},
+        "status": {"currentHealthy": pods, "desiredHealthy": pods.saturating_sub(1), "disruptionsAllowed": 1, "expectedPods": pods}
+    }));
+
+    let sts_owner = json!([{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": sts, "controller": true, "blockOwnerDeletion": true}]);
+    let templates: Vec<String> = app.templates.iter().map(|t| t.to_string()).collect();
+    let mut logs = Vec::with_capacity(pods * containers);
+    for i in 0..pods {
+        let name = format!("{sts}-{i}");
+        let node_name = node_name(i % nodes);
+        let ip = format!("10.{}.{}.{}", 64 + i / 65536, (i / 256) % 256, i % 256);
+        let mut labels = pod_labels.clone();
+        labels["statefulset.kubernetes.io/pod-name"] = json!(name);
+        let statuses: Vec<Value> = container_names
+            .iter()
+            .map(|c| {
+                json!({"name": c, "image": app.image, "ready": true, "started": true, "restartCount": 0,
+                       "containerID": format!("containerd://{:016x}{:016x}", seed ^ i as u64, mix(seed, i as u64, c.len() as u64)),
+                       "state": {"running": {"startedAt": "2026-11-27T08:05:00Z"}}, "lastState": {}})
+            })
+            .collect();
+        objects.push(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": kudo_ann, "ownerReferences": sts_owner,
+                         "creationTimestamp": "2026-11-27T08:04:00Z"},
+            "spec": {"nodeName": node_name, "hostname": name, "subdomain": format!("{inst}-svc"), "containers": container_specs},
+            "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": format!("10.0.{}.{}", (i % nodes) / 256, (i % nodes) % 256),
+                       "startTime": "2026-11-27T08:04:00Z", "qosClass": "Burstable",
+                       "conditions": [{"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"},
+                                      {"type": "Initialized", "status": "True"}, {"type": "PodScheduled", "status": "True"}],
+                       "containerStatuses": statuses}
+        }));
+        for (c, cname) in container_names.iter().enumerate() {
+            logs.push(LogSpec {
+                namespace: None,
+                pod: name.clone(),
+                container: cname.clone(),
+                previous: false,
+                source: LogSource::Generate(GeneratedLog {
+                    lines: None,
+                    bytes: Some(log_bytes),
+                    seed: mix(seed, i as u64, c as u64),
+                    template: templates[0].clone(),
+                    start: None,
+                    interval_ms: 1000,
+                    templates: templates.clone(),
+                }),
+            });
+        }
+    }
+
+    let mut sc = Scenario {
+        name: format!("generated-{}", app.name),
+        description: format!("generated: a KUDO {} instance with {pods} pods of {containers} containers, {log_bytes} log bytes each", app.name),
+        namespace: ns.to_string(),
+        objects,
+        logs,
+        exec: exec_handlers(app, &sts),
+        ..Default::default()
+    };
+    scenarios::normalize(&mut sc);
+    sc
+}
+
+/// What `kudo-diag sim --generate APP --pods N --containers C --log-bytes SIZE --seed S`
+/// builds, with the flags validated. SIZE takes a unit: `512`, `64KiB`, `1MiB`, `2GiB`, `1MB`.
+pub fn scenario_from_generate_flags(app: &str, pods: usize, containers: usize, log_bytes: &str, seed: u64) -> Result<Scenario, SimError> {
+    if !APPS.iter().any(|a| a.name == app) {
+        let names: Vec<&str> = APPS.iter().map(|a| a.name).collect();
+        return Err(SimError::Message(format!("cannot generate {app:?}: choose one of {}", names.join(", "))));
+    }
+    if pods == 0 {
+        return Err(SimError::Message("--pods must be at least 1".into()));
+    }
+    if containers == 0 {
+        return Err(SimError::Message("--containers must be at least 1".into()));
+    }
+    let bytes = parse_size(log_bytes)?;
+    Ok(generate(app, pods, containers, bytes, seed))
+}
+
+/// Parses a byte size with an optional unit (B, K/KB, KiB, M/MB, MiB, G/GB, GiB).
+pub fn parse_size(s: &str) -> Result<u64, SimError> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" | "ki" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" | "mi" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" | "gi" => 1 << 30,
+        _ => return Err(SimError::Message(format!("cannot read size {s:?}: use a number with an optional unit, like 512, 64KiB, 1MiB or 2GiB"))),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| SimError::Message(format!("cannot read size {s:?}: use a number with an optional unit, like 512, 64KiB, 1MiB or 2GiB")))?;
+    Ok((n * factor as f64) as u64)
+}
+
+fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z = seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z ^ (z >> 31)
+}
+
+fn node_name(n: usize) -> String {
+    format!("ip-10-0-{}-{}.ec2.internal", n / 256, n % 256)
+}
+
+fn node(n: usize) -> Value {
+    let name = node_name(n);
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": "m5.4xlarge"}},
+        "status": {
+            "capacity": {"cpu": "16", "memory": "65021196Ki", "pods": "110", "ephemeral-storage": "104845292Ki"},
+            "allocatable": {"cpu": "15890m", "memory": "63870220Ki", "pods": "110", "ephemeral-storage": "95551679541"},
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory"},
+                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure"},
+                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID"},
+                {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}
+            ],
+            "addresses": [{"type": "InternalIP", "address": format!("10.0.{}.{}", n / 256, n % 256)}, {"type": "Hostname", "address": name}],
+            "nodeInfo": {"kubeletVersion": "v1.32.4", "containerRuntimeVersion": "containerd://1.7.22", "osImage": "Amazon Linux 2", "architecture": "amd64", "operatingSystem": "linux"}
+        }
+    })
+}
+
+fn complete_plans(plans: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, plan) in plans.as_object().into_iter().flatten() {
+        let status = if name == "deploy" { "COMPLETE" } else { "NEVER_RUN" };
+        let phases: Vec<Value> = plan["phases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|ph| {
+                let steps: Vec<Value> = ph["steps"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|s| json!({"name": s["name"], "status": status}))
+                    .collect();
+                json!({"name": ph["name"], "status": status, "steps": steps})
+            })
+            .collect();
+        out.insert(name.clone(), json!({"name": name, "status": status, "phases": phases}));
+    }
+    Value::Object(out)
+}
+
+fn exec_handlers(app: &App, sts: &str) -> Vec<ExecHandler> {
+    let (regex, stdout) = match app.name {
+        "cassandra" => (r"(^|[ /])nodetool( \S+)* version$", "ReleaseVersion: 3.11.7\n"),
+        "kafka" => (r"kafka-topics(\.sh)? .*--list", "orders\npayments\n"),
+        _ => (r"echo ruok \| (nc|ncat) (localhost|127\.0\.0\.1) 2181$", "imok"),
+    };
+    vec![ExecHandler {
+        pod: Some(format!("{sts}-[0-9]+")),
+        container: Some(app.container.to_string()),
+        matcher: ExecMatch::Regex(regex.to_string()),
+        stdout: stdout.to_string(),
+        stderr: String::new(),
+        exit_code: 0,
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::exec::run_command;
+    use crate::sim::loglines::{self, LogWindow};
+
+    #[test]
+    fn generates_a_consistent_instance() {
+        let sc = generate("cassandra", 250, 2, 4096, 9);
+        assert!(scenarios::problems(&sc).is_empty(), "{:#?}", scenarios::problems(&sc));
+        let pods: Vec<&Value> = sc.objects.iter().filter(|o| o["kind"] == "Pod" && o["metadata"]["namespace"] == GENERATED_NAMESPACE).collect();
+        assert_eq!(pods.len(), 250);
+        assert_eq!(pods[0]["spec"]["containers"].as_array().unwrap().len(), 2);
+        assert_eq!(pods[0]["metadata"]["labels"]["kudo.dev/instance"], "scale-cassandra");
+        assert_eq!(sc.logs.len(), 500);
+        assert!(sc.objects.iter().any(|o| o["kind"] == "OperatorVersion" && o["metadata"]["namespace"] == GENERATED_NAMESPACE));
+        assert_eq!(sc.objects.iter().filter(|o| o["kind"] == "Node").count(), 3);
+        let out = run_command(&sc, "scale-cassandra-node-17", "cassandra", &["nodetool".into(), "version".into()]);
+        assert_eq!(out.exit_code, 0);
+    }
+
+    #[test]
+    fn logs_have_the_requested_size_and_differ_per_container() {
+        let sc = generate("kafka", 3, 2, 10_000, 1);
+        let read = |i: usize| -> String {
+            let lines = loglines::open(&sc.logs[i].source, chrono::Utc::now(), LogWindow::default()).unwrap();
+            lines.map(|l| l.unwrap().text + "\n").collect()
+        };
+        let a = read(0);
+        assert!(a.len() <= 10_000 && a.len() > 9_000, "{}", a.len());
+        assert_ne!(a, read(1));
+    }
+
+    #[test]
+    fn generation_is_deterministic() {
+        let a = serde_json::to_string(&generate("zookeeper", 20, 1, 100, 5).objects).unwrap();
+        let b = serde_json::to_string(&generate("zookeeper", 20, 1, 100, 5).objects).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn five_thousand_pods_are_quick() {
+        let started = std::time::Instant::now();
+        let sc = generate("cassandra", 5000, 2, 1 << 20, 42);
+        let took = started.elapsed();
+        assert_eq!(sc.logs.len(), 10_000);
+        // Generous for an unoptimized test build on a shared machine; release is far faster.
+        assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    }
+
+    #[test]
+    fn flags_are_validated() {
+        assert!(scenario_from_generate_flags("elastic", 3, 1, "1KiB", 0).unwrap_err().to_string().contains("choose one of cassandra, kafka, zookeeper"));
+        assert!(scenario_from_generate_flags("cassandra", 0, 1, "1KiB", 0).is_err());
+        assert!(scenario_from_generate_flags("cassandra", 3, 1, "1 parsec", 0).unwrap_err().to_string().contains("64KiB"));
+        assert_eq!(parse_size("1MiB").unwrap(), 1 << 20);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("10k").unwrap(), 10_000);
+        assert_eq!(parse_size("512").unwrap(), 512);
+        assert_eq!(parse_size("1.5KiB").unwrap(), 1536);
+    }
+}
