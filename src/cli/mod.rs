@@ -10,6 +10,7 @@ use crate::exit;
 pub mod bundle;
 pub mod completions;
 pub mod pipelines;
+pub mod progress;
 pub mod run;
 pub mod sim;
 pub mod unbuilt;

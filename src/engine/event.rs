@@ -13,7 +13,8 @@ use super::journal::NodeState;
 pub enum Event {
     /// The static part of the plan is known: `nodes` nodes (fan-out adds more later).
     Planned { nodes: usize, resumed: bool },
-    /// A fan-out task was expanded into `nodes` nodes.
+    /// A task got its nodes after the initial plan: a fan-out task whose source finished (one
+    /// node per item), or a task that needs one. Planned + Expanded counts add up to all nodes.
     Expanded { task: String, nodes: usize },
     /// An attempt of a node started.
     Started { node: String, attempt: u32 },

@@ -164,7 +164,10 @@ impl Claim {
 
 impl Journal {
     /// Opens (creating if needed) the journal in `dir`. Returns the meta record if there is one.
-    pub fn open(dir: &Path, policy: FlushPolicy) -> Result<(Journal, Option<JournalMeta>), EngineError> {
+    pub fn open(
+        dir: &Path,
+        policy: FlushPolicy,
+    ) -> Result<(Journal, Option<JournalMeta>), EngineError> {
         let db = sled::Config::new()
             .path(dir)
             .open()

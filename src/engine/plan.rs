@@ -38,7 +38,10 @@ pub enum NodeStatus {
 
 impl NodeStatus {
     pub fn is_terminal(self) -> bool {
-        matches!(self, NodeStatus::Done | NodeStatus::Failed | NodeStatus::Skipped)
+        matches!(
+            self,
+            NodeStatus::Done | NodeStatus::Failed | NodeStatus::Skipped
+        )
     }
 }
 
@@ -443,7 +446,10 @@ impl Plan {
                         )
                     })
                     .collect();
-                Settled::Skip { nodes: skip, reason }
+                Settled::Skip {
+                    nodes: skip,
+                    reason,
+                }
             }
         }
     }
@@ -516,7 +522,10 @@ mod tests {
             item_key(&json!({"metadata": {"namespace": "ns", "name": "p"}}), 0),
             "ns/p"
         );
-        assert_eq!(item_key(&json!({"metadata": {"name": "node-1"}}), 0), "node-1");
+        assert_eq!(
+            item_key(&json!({"metadata": {"name": "node-1"}}), 0),
+            "node-1"
+        );
         assert_eq!(item_key(&json!({"name": "c"}), 4), "c");
         assert_eq!(item_key(&json!(17), 4), "4");
     }

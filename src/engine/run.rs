@@ -395,7 +395,10 @@ impl Reporter for LogFile {
     fn event(&self, event: &Event) {
         let text = match event {
             Event::Planned { nodes, resumed } => {
-                format!("planned {nodes} nodes{}", if *resumed { " (resumed)" } else { "" })
+                format!(
+                    "planned {nodes} nodes{}",
+                    if *resumed { " (resumed)" } else { "" }
+                )
             }
             Event::Expanded { task, nodes } => format!("expanded {task} into {nodes} nodes"),
             Event::Started { .. } => return,
@@ -425,7 +428,10 @@ impl Reporter for LogFile {
             Event::Reused { node, bytes } => format!("reused {node} bytes={bytes}"),
             Event::Invalidated { node, reason } => format!("re-running {node}: {reason}"),
             Event::Archived { path, bytes, files } => {
-                format!("archived {files} files, {bytes} bytes, to {}", path.display())
+                format!(
+                    "archived {files} files, {bytes} bytes, to {}",
+                    path.display()
+                )
             }
             Event::Interrupted { in_flight } => {
                 format!("interrupted with {in_flight} attempts in flight")

@@ -80,7 +80,14 @@ impl SplitMix {
 const LEVELS: [&str; 4] = ["INFO", "INFO", "WARN", "DEBUG"];
 const COMPONENTS: [&str; 5] = ["gossip", "compaction", "storage", "client", "repair"];
 const WORDS: [&str; 8] = [
-    "flushed", "memtable", "segment", "peer", "handshake", "completed", "queued", "latency",
+    "flushed",
+    "memtable",
+    "segment",
+    "peer",
+    "handshake",
+    "completed",
+    "queued",
+    "latency",
 ];
 
 /// Writes exactly `len` bytes of log-like text derived from `seed`.

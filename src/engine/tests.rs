@@ -93,10 +93,7 @@ fn config(p: &Pipeline, out: &Path) -> RunConfig {
     c
 }
 
-async fn go(
-    c: RunConfig,
-    reg: &Registry,
-) -> (Result<Summary, EngineError>, Vec<Event>) {
+async fn go(c: RunConfig, reg: &Registry) -> (Result<Summary, EngineError>, Vec<Event>) {
     let log = EventLog::new();
     let r = run(c, reg, &log, CancellationToken::new()).await;
     (r, log.events())
@@ -139,11 +136,17 @@ fn position(events: &[Event], pred: impl Fn(&Event) -> bool) -> usize {
 }
 
 fn started(events: &[Event], node: &str) -> usize {
-    position(events, |e| matches!(e, Event::Started { node: n, .. } if n == node))
+    position(
+        events,
+        |e| matches!(e, Event::Started { node: n, .. } if n == node),
+    )
 }
 
 fn finished(events: &[Event], node: &str) -> usize {
-    position(events, |e| matches!(e, Event::Finished { node: n, .. } if n == node))
+    position(
+        events,
+        |e| matches!(e, Event::Finished { node: n, .. } if n == node),
+    )
 }
 
 fn out_in(dir: &tempfile::TempDir) -> PathBuf {
@@ -201,7 +204,11 @@ async fn in_flight_never_exceeds_the_global_limit() {
     c.limits.global = 5;
     let (r, ev) = go(c, &reg).await;
     assert_eq!(r.unwrap().counts.done, 41);
-    assert_eq!(high.load(Ordering::SeqCst), 5, "the limit is reached, never exceeded");
+    assert_eq!(
+        high.load(Ordering::SeqCst),
+        5,
+        "the limit is reached, never exceeded"
+    );
     assert!(ev.contains(&Event::Expanded {
         task: "track".into(),
         nodes: 40
@@ -231,7 +238,11 @@ async fn a_class_limit_bounds_its_class_only() {
     let (r, _) = go(c, &reg).await;
     assert_eq!(r.unwrap().counts.done, 25);
     assert_eq!(exec_high.load(Ordering::SeqCst), 2);
-    assert_eq!(track_high.load(Ordering::SeqCst), 6, "the rest of the global limit");
+    assert_eq!(
+        track_high.load(Ordering::SeqCst),
+        6,
+        "the rest of the global limit"
+    );
 }
 
 // flaky (fails twice, transiently), rate (asks to come back after 300ms), hard (permanent),
@@ -269,7 +280,10 @@ async fn transient_errors_are_retried_with_backoff_and_permanent_ones_are_not() 
     assert_eq!(delays("rate"), vec![Duration::from_millis(300)]);
     assert!(delays("hard").is_empty());
     assert_eq!(delays("never").len(), 1, "retries: 1 means two attempts");
-    assert!(start.elapsed() >= Duration::from_millis(300), "the waits really happen");
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "the waits really happen"
+    );
     assert!(ev.iter().any(|e| matches!(e, Event::Finished {
         node, state: NodeState::Failed, attempts: 1, error: Some(msg), ..
     } if node == "hard" && msg == "no such thing")));
@@ -392,6 +406,22 @@ async fn fan_out_and_nested_fan_out_expand_from_items() {
     for i in 0..3 {
         assert!(finished(&ev, &format!("per-pod[item-{i}]")) < started(&ev, "summary"));
     }
+    // The reporter can know the total: the initial plan plus every later expansion.
+    let announced: usize = ev
+        .iter()
+        .map(|e| match e {
+            Event::Planned { nodes, .. } | Event::Expanded { nodes, .. } => *nodes,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(announced, 11);
+    assert!(matches!(
+        ev[0],
+        Event::Planned {
+            nodes: 1,
+            resumed: false
+        }
+    ));
     // Different seeds give different content.
     let h = |p: &str| files.iter().find(|f| f.0 == p).unwrap().1.clone();
     assert_ne!(h("ns/item-0/pod.log"), h("ns/item-1/pod.log"));
@@ -432,7 +462,9 @@ async fn continue_reruns_a_node_whose_artifact_is_corrupt_and_reuses_the_rest() 
         .unwrap()
         .1;
     drop(journal);
-    let art = partial_dir(&out).join("artifacts").join(&rec.artifacts[0].file);
+    let art = partial_dir(&out)
+        .join("artifacts")
+        .join(&rec.artifacts[0].file);
     std::fs::write(&art, b"garbage").unwrap();
 
     c.resume = ResumeMode::Continue;
@@ -519,11 +551,17 @@ async fn continue_on_a_finished_collection_does_nothing_and_without_one_is_an_er
     let s = r.unwrap();
     assert_eq!(s.ending, Ending::AlreadyFinished);
     assert!(ev.is_empty(), "no work at all: {ev:?}");
-    assert_eq!(std::fs::metadata(&out).unwrap().modified().unwrap(), modified);
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().modified().unwrap(),
+        modified
+    );
 
     // And a fresh run does not overwrite a finished bundle.
     let msg = go(fresh, &registry()).await.0.unwrap_err().to_string();
-    assert!(msg.contains("already exists") && msg.contains("--force"), "{msg}");
+    assert!(
+        msg.contains("already exists") && msg.contains("--force"),
+        "{msg}"
+    );
 }
 
 // items --> slow[item-0..19]; cancelled mid-run, then continued.
@@ -584,6 +622,42 @@ async fn a_template_that_cannot_render_fails_its_node_with_the_reason() {
     );
     let (r, _) = go(config(&p, &out_in(&dir)), &registry()).await;
     assert_eq!(r.unwrap().counts.failed, 1);
-    let reason = errors(&out_in(&dir))[0]["reason"].as_str().unwrap().to_string();
+    let reason = errors(&out_in(&dir))[0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(reason.contains("unknown variable `nope`"), "{reason}");
+}
+
+// a --> b, c (fails)
+// Regression: on --continue, b becomes ready through the reused a and is queued before its own
+// journal record says it is done too; that stale queue entry used to stop the scheduler before c,
+// queued behind it, was started ("the run stopped with N nodes unfinished").
+#[tokio::test]
+async fn a_stale_queue_entry_does_not_stall_the_nodes_behind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_in(&dir);
+    let p = pipeline(
+        "stale",
+        r#"
+- {name: a, kind: synthetic.sleep, params: {ms: 0}, output: a.txt}
+- {name: b, kind: synthetic.sleep, params: {ms: 0}, needs: [a], output: b.txt}
+- {name: c, kind: synthetic.fail, params: {message: still broken}}
+"#,
+    );
+    let mut c = config(&p, &out);
+    c.keep_partial = true;
+    go(c.clone(), &registry()).await.0.unwrap();
+    std::fs::remove_file(&out).unwrap();
+    c.resume = ResumeMode::Continue;
+    let (r, ev) = go(c, &registry()).await;
+    let s = r.unwrap();
+    assert_eq!((s.counts.reused, s.counts.failed), (2, 1));
+    assert!(
+        ev.contains(&Event::Started {
+            node: "c".into(),
+            attempt: 1
+        }),
+        "c ran again: {ev:#?}"
+    );
 }

@@ -4,5 +4,6 @@
 mod bundle;
 mod cli;
 mod collect;
+mod engine;
 mod sim;
 mod support;

@@ -1,0 +1,116 @@
+//! Engine benchmarks (criterion): scheduling a 100,000-node DAG of no-op synthetic tasks end to
+//! end (plan, scheduler, journal, empty bundle), and the journal's cost per node commit with a
+//! group commit (the engine's default) and with an fsync per commit.
+//!
+//! Run: `cargo bench --bench engine`; numbers and the machine go in docs/PERFORMANCE.md.
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use kudo_diag::engine::journal::{FlushPolicy, Journal, NodeRecord, NodeState, Status};
+use kudo_diag::engine::{self, synthetic, Registry, RunConfig, Silent};
+use kudo_diag::pipeline::{Pipeline, TaskSpec};
+
+/// One `synthetic.items` node fanning out into `n - 1` no-op `synthetic.sleep` nodes.
+fn noop_pipeline(n: usize) -> Pipeline {
+    let yaml = format!(
+        r#"
+- {{name: items, kind: synthetic.items, params: {{count: {}}}}}
+- {{name: noop, kind: synthetic.sleep, params: {{ms: 0}}, forEach: {{task: items, as: it}}}}
+"#,
+        n - 1
+    );
+    let tasks: Vec<TaskSpec> = serde_yaml::from_str(&yaml).expect("bench pipeline parses");
+    Pipeline::new("bench", vec!["bench".into()], tasks)
+}
+
+fn schedule(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut registry = Registry::new();
+    synthetic::register(&mut registry);
+    let mut group = c.benchmark_group("engine");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    for n in [10_000usize, 100_000] {
+        let pipeline = noop_pipeline(n);
+        group.bench_function(format!("schedule_{n}_noop_nodes"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = tempfile::tempdir().unwrap();
+                    let config = RunConfig::new(
+                        pipeline.clone(),
+                        json!({"cluster": "none"}),
+                        json!({}),
+                        dir.path().join("bench.zip"),
+                    );
+                    let start = Instant::now();
+                    let summary = rt
+                        .block_on(engine::run(
+                            config,
+                            &registry,
+                            &Silent,
+                            CancellationToken::new(),
+                        ))
+                        .unwrap();
+                    total += start.elapsed();
+                    assert_eq!(summary.counts.done, n);
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+fn journal_commit(c: &mut Criterion) {
+    let mut group = c.benchmark_group("journal");
+    group.sample_size(20);
+    for (name, policy) in [
+        ("commit_group_flushed", FlushPolicy::Batched),
+        ("commit_fsync_each", FlushPolicy::EachCommit),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(&dir.path().join("journal"), policy).unwrap();
+        let record = NodeRecord {
+            task: "logs".into(),
+            state: NodeState::Done,
+            attempts: 1,
+            error: None,
+            artifacts: vec![kudo_diag::bundle::sink::ArtifactRecord {
+                path: "pods/cassandra-0/logs/cassandra.log".into(),
+                bytes: 123_456,
+                blake3: "0".repeat(64),
+                file: "0".repeat(32) + ".art",
+            }],
+            items: vec![],
+            optional: false,
+        };
+        let mut i = 0u64;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i += 1;
+                let Status::Pending(claim) = journal.status(&format!("logs[ns/pod-{i}]")).unwrap()
+                else {
+                    unreachable!("fresh keys are pending")
+                };
+                claim.commit(&record).unwrap();
+                // The scheduler flushes once per loop turn; with 8 in flight a turn typically
+                // handles a handful of commits, so flush every 8th here.
+                if policy == FlushPolicy::Batched && i.is_multiple_of(8) {
+                    journal.flush().unwrap();
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, schedule, journal_commit);
+criterion_main!(benches);

@@ -1,0 +1,457 @@
+//! `kudo-diag run` end to end with synthetic pipelines: exit codes, resume modes, Ctrl-C, and the
+//! crash test (SIGKILL at random points, resume with `--continue`, compare with an uninterrupted
+//! run hash for hash).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use crate::support::{bin, run_in, stderr, stdout};
+
+fn write_pipeline(dir: &Path, name: &str, tasks: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.yaml"));
+    let text = format!(
+        "apiVersion: kudo-diag.dev/v1\nkind: Pipeline\nmetadata:\n  name: {name}\nspec:\n  tasks:\n{tasks}"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const GOOD: &str = r#"
+    - {name: pods, kind: synthetic.items, params: {count: 3}, output: pods.json}
+    - name: logs
+      kind: synthetic.write
+      forEach: {task: pods, as: pod}
+      params: {bytes: 5000, seed: "{{pod.index}}"}
+      output: "logs/{{pod.name}}.log"
+"#;
+
+/// path -> (bytes, blake3, task), from the bundle's manifest, after checking that every entry is
+/// in the zip exactly once with the content the manifest claims.
+fn bundle_files(zip_path: &Path) -> BTreeMap<String, (u64, String, String)> {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let mut manifest = String::new();
+    z.by_name("manifest.json")
+        .unwrap()
+        .read_to_string(&mut manifest)
+        .unwrap();
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    let mut names: Vec<String> = z.file_names().map(str::to_string).collect();
+    names.sort();
+    let mut out = BTreeMap::new();
+    for f in manifest["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap().to_string();
+        assert_eq!(
+            names.iter().filter(|n| **n == path).count(),
+            1,
+            "{path} must be in the zip exactly once"
+        );
+        let mut content = Vec::new();
+        z.by_name(&path).unwrap().read_to_end(&mut content).unwrap();
+        let hash = blake3::hash(&content).to_hex().to_string();
+        assert_eq!(
+            hash,
+            f["blake3"].as_str().unwrap(),
+            "{path}: content matches the manifest"
+        );
+        let prev = out.insert(
+            path.clone(),
+            (
+                f["bytes"].as_u64().unwrap(),
+                hash,
+                f["task"].as_str().unwrap().to_string(),
+            ),
+        );
+        assert!(prev.is_none(), "{path} listed twice in the manifest");
+    }
+    out
+}
+
+fn errors_json(zip_path: &Path) -> Value {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let mut s = String::new();
+    z.by_name("errors.json")
+        .unwrap()
+        .read_to_string(&mut s)
+        .unwrap();
+    serde_json::from_str(&s).unwrap()
+}
+
+#[test]
+fn run_writes_a_bundle_and_exits_0_or_3_when_a_task_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(dir.path(), "good", GOOD);
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p.to_str().unwrap(),
+            "-o",
+            "good.zip",
+            "--progress",
+            "plain",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("collection complete: 4 done"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("bundle: good.zip"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("done    logs[item-2]"),
+        "{}",
+        stderr(&o)
+    );
+    let files = bundle_files(&dir.path().join("good.zip"));
+    assert_eq!(files.len(), 4);
+    assert!(!dir.path().join("good.zip.partial").exists());
+
+    let bad = write_pipeline(
+        dir.path(),
+        "bad",
+        &format!("{GOOD}    - {{name: broken, kind: synthetic.fail, params: {{message: nope}}}}\n    - {{name: after, kind: synthetic.sleep, params: {{ms: 0}}, needs: [broken]}}\n"),
+    );
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            bad.to_str().unwrap(),
+            "-o",
+            "bad.zip",
+            "--progress",
+            "none",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).is_empty(),
+        "--progress none is silent: {}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("1 failed, 1 skipped"), "{}", stdout(&o));
+    let errs = errors_json(&dir.path().join("bad.zip"));
+    assert_eq!(errs[1]["node"], "broken");
+    assert_eq!(errs[0]["reason"], "needs broken which failed: nope");
+}
+
+#[test]
+fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(dir.path(), "good", GOOD);
+    let p = p.to_str().unwrap();
+    let args = [
+        "run",
+        "--pipeline",
+        p,
+        "-n",
+        "prod",
+        "--instance",
+        "cass",
+        "--output-dir",
+        "out",
+        "--progress",
+        "none",
+    ];
+    let o = run_in(dir.path(), &[&args[..], &["--keep-partial"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let bundle = names
+        .iter()
+        .find(|n| n.ends_with(".zip"))
+        .expect("a bundle")
+        .clone();
+    let re = regex::Regex::new(r"^kudo-diag_prod_cass_\d{8}T\d{6}Z\.zip$").unwrap();
+    assert!(re.is_match(&bundle), "{bundle}");
+
+    // The bundle is gone but the partial stays: a fresh run with -o of that name is refused.
+    std::fs::remove_file(dir.path().join("out").join(&bundle)).unwrap();
+    let out = format!("out/{bundle}");
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-n",
+            "prod",
+            "--instance",
+            "cass",
+            "-o",
+            &out,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--continue") && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
+    // --continue with only the directory finds it by namespace and instance.
+    let o = run_in(dir.path(), &[&args[..], &["--continue"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("0 done, 4 reused"), "{}", stdout(&o));
+    // Another instance has nothing to continue there.
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-n",
+            "prod",
+            "--instance",
+            "other",
+            "--output-dir",
+            "out",
+            "--continue",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nothing to continue"), "{}", stderr(&o));
+}
+
+#[test]
+fn cluster_kinds_say_collection_is_not_built_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(
+        dir.path(),
+        "k8s",
+        "    - {name: pods, kind: k8s.list, params: {apiVersion: v1, kind: Pod}}\n",
+    );
+    let o = run_in(
+        dir.path(),
+        &["run", "--pipeline", p.to_str().unwrap(), "-o", "x.zip"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cluster collection is not built yet"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_in(dir.path(), &["run", "-o", "x.zip"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--pipeline FILE"), "{}", stderr(&o));
+}
+
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kudo-diag")
+}
+
+fn wait_output(child: Child) -> std::process::Output {
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_stops_flushes_and_prints_the_command_that_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(
+        dir.path(),
+        "slow",
+        r#"
+    - {name: items, kind: synthetic.items, params: {count: 40}}
+    - name: nap
+      kind: synthetic.sleep
+      forEach: {task: items, as: it}
+      params: {ms: 100}
+      output: "naps/{{it.name}}.txt"
+"#,
+    );
+    let p = p.to_str().unwrap();
+    let child = spawn(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "slow.zip",
+            "--progress",
+            "none",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = wait_output(child);
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let expected =
+        format!("to continue: kudo-diag run --pipeline {p} -o slow.zip --progress none --continue");
+    assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
+    assert!(!dir.path().join("slow.zip").exists());
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "slow.zip",
+            "--progress",
+            "none",
+            "--continue",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("reused"), "{}", stdout(&o));
+    assert_eq!(bundle_files(&dir.path().join("slow.zip")).len(), 40);
+}
+
+/// 1 items + 50 writes + 150 nested sleeps + 50 summaries + a retried task + a failing task and
+/// its skipped dependent: 254 nodes.
+const CRASH: &str = r#"
+    - {name: pods, kind: synthetic.items, params: {count: 50, children: 3}, output: pods.json}
+    - name: logs
+      kind: synthetic.write
+      forEach: {task: pods, as: pod}
+      params: {bytes: 3000, seed: "{{pod.index}}"}
+      output: "pods/{{pod.name}}/pod.log"
+    - name: exec
+      kind: synthetic.sleep
+      forEach: {task: pods, as: pod, then: {path: children, as: c}}
+      params: {ms: 40}
+      output: "pods/{{pod.name}}/{{c.name}}.txt"
+    - name: digest
+      kind: synthetic.write
+      forEach: {task: pods, as: pod}
+      needs: [logs]
+      params: {bytes: 700, seed: 99}
+      output: "digest/{{pod.name}}.txt"
+    - {name: flaky, kind: synthetic.fail, params: {transient: true, times: 1}}
+    - {name: broken, kind: synthetic.fail, params: {message: always}}
+    - {name: after, kind: synthetic.sleep, params: {ms: 1}, needs: [broken]}
+"#;
+
+#[test]
+fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
+    let seed: u64 = std::env::var("KUDO_DIAG_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("crash test seed: {seed} (rerun with KUDO_DIAG_CRASH_SEED={seed})");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(dir.path(), "crash", CRASH);
+    let p = p.to_str().unwrap();
+
+    let t0 = Instant::now();
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "clean.zip",
+            "--progress",
+            "none",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let clean_time = t0.elapsed();
+    let clean = bundle_files(&dir.path().join("clean.zip"));
+    assert_eq!(clean.len(), 1 + 50 + 150 + 50);
+    println!("uninterrupted run: {clean_time:?}");
+
+    let mut kills = 0;
+    let mut runs = 0;
+    let t1 = Instant::now();
+    while kills < 12 && runs < 60 {
+        runs += 1;
+        let mut args = vec![
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "crash.zip",
+            "--progress",
+            "none",
+        ];
+        if dir.path().join("crash.zip.partial").exists() {
+            args.push("--continue");
+        }
+        let mut child = spawn(dir.path(), &args);
+        let delay = Duration::from_millis(rng.random_range(20..160));
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+            println!("run {runs}: SIGKILL after {delay:?}");
+        }
+        let o = wait_output(child);
+        if o.status.code().is_some() {
+            // It finished before the kill: the collection is complete.
+            assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+            break;
+        }
+    }
+    assert!(
+        kills >= 10,
+        "only {kills} kills landed mid-run (seed {seed})"
+    );
+    // Finish it.
+    let mut last = None;
+    for _ in 0..3 {
+        if dir.path().join("crash.zip").exists() && !dir.path().join("crash.zip.partial").exists() {
+            break;
+        }
+        let o = run_in(
+            dir.path(),
+            &[
+                "run",
+                "--pipeline",
+                p,
+                "-o",
+                "crash.zip",
+                "--progress",
+                "none",
+                "--continue",
+            ],
+        );
+        last = Some(o);
+    }
+    if let Some(o) = &last {
+        assert_eq!(o.status.code(), Some(3), "{}\n{}", stdout(o), stderr(o));
+    }
+    println!(
+        "{kills} kills, {runs} runs, resumed to the end in {:?}",
+        t1.elapsed()
+    );
+
+    let resumed = bundle_files(&dir.path().join("crash.zip"));
+    assert_eq!(
+        resumed, clean,
+        "same artifacts, once each, same hashes (seed {seed})"
+    );
+    assert_eq!(
+        errors_json(&dir.path().join("crash.zip")),
+        errors_json(&dir.path().join("clean.zip"))
+    );
+}
