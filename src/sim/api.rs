@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::Utc;
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::discovery::{not_found_page, unknown_resource};
@@ -229,12 +230,10 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
         }
         (Method::GET, None) => {
             if verb == "watch" {
-                return ApiStatus::new(
-                    405,
-                    "MethodNotAllowed",
-                    "the simulated cluster does not serve watches; list instead",
-                )
-                .into_response();
+                return match watch(&st, &t, &parts.headers, &query) {
+                    Ok(r) => r,
+                    Err(s) => s.into_response(),
+                };
             }
             list(&st, &t, &parts.headers, &query)
         }
@@ -538,6 +537,85 @@ fn list_inner(
     }
     out.extend_from_slice(b"]}");
     Ok(json_bytes(StatusCode::OK, out))
+}
+
+/// A watch. The store never changes, so a watch from a list's resourceVersion only waits (until
+/// `timeoutSeconds`, as a real server closes watches), and one from nothing (or `0`, or with
+/// `sendInitialEvents=true`) first sends every matching object as ADDED.
+fn watch(
+    st: &SimState,
+    t: &Target,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Response, ApiStatus> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+    let fields = FieldSelector::parse(
+        query.get("fieldSelector").map_or("", String::as_str),
+        &t.info.plural,
+    )?;
+    let timeout = match query.get("timeoutSeconds").filter(|v| !v.is_empty()) {
+        Some(v) => v.parse::<u64>().map_err(|_| {
+            ApiStatus::bad_request(format!("timeoutSeconds must be a whole number, not {v:?}"))
+        })?,
+        // Real servers pick 30 to 60 minutes.
+        None => 1800,
+    };
+    let initial_events = query.get("sendInitialEvents").is_some_and(|v| v == "true");
+    let from_now = query
+        .get("resourceVersion")
+        .is_some_and(|rv| !rv.is_empty() && rv != "0")
+        && !initial_events;
+    let is_pods = t.info.plural == "pods" && t.info.group.is_empty();
+    let table_form = wants_table(headers);
+    let mut frames: Vec<Result<bytes::Bytes, std::io::Error>> = Vec::new();
+    if !from_now {
+        for o in st.store.list(&gvr(t), t.namespace.as_deref()) {
+            let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
+            let name = o["metadata"]["name"].as_str().unwrap_or_default();
+            if (is_pods && st.faults.is_vanished(ns, name))
+                || !labels.matches(o)
+                || !fields.matches(o)
+            {
+                continue;
+            }
+            let object = if table_form {
+                table(
+                    &t.info,
+                    &[o],
+                    json!({}),
+                    IncludeObject::parse(query.get("includeObject").map(String::as_str)),
+                    Utc::now(),
+                )
+            } else {
+                (**o).clone()
+            };
+            let mut line = serde_json::to_vec(&json!({"type": "ADDED", "object": object}))
+                .map_err(|e| ApiStatus::internal(e.to_string()))?;
+            line.push(b'\n');
+            frames.push(Ok(line.into()));
+        }
+    }
+    if initial_events {
+        let bookmark = json!({"type": "BOOKMARK", "object": {
+            "kind": t.info.kind, "apiVersion": t.info.api_version(),
+            "metadata": {"resourceVersion": st.store.resource_version(),
+                         "annotations": {"k8s.io/initial-events-end": "true"}}}});
+        let mut line =
+            serde_json::to_vec(&bookmark).map_err(|e| ApiStatus::internal(e.to_string()))?;
+        line.push(b'\n');
+        frames.push(Ok(line.into()));
+    }
+    let wait = futures::stream::once(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(timeout)).await;
+    })
+    .filter_map(|_| async { None::<Result<bytes::Bytes, std::io::Error>> });
+    let body = Body::from_stream(futures::stream::iter(frames).chain(wait));
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
 }
 
 /// `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, answered from the scenario's

@@ -544,6 +544,54 @@ async fn kube_rs_gets_lists_and_pages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_discovery_and_metadata_lists() {
+    let h = start(scenario()).await;
+    let client = h.kube_client().unwrap();
+    // kube-rs discovers group by group (the legacy documents), unlike kubectl.
+    let discovery = kube::Discovery::new(client.clone()).run().await.unwrap();
+    let (ar, caps) = discovery
+        .groups()
+        .find(|g| g.name() == "kudo.dev")
+        .expect("kudo.dev discovered")
+        .recommended_kind("Instance")
+        .expect("Instance discovered");
+    assert_eq!(ar.plural, "instances");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    let apps = discovery.groups().find(|g| g.name() == "apps").unwrap();
+    assert!(apps.recommended_kind("StatefulSet").is_some());
+    let v = client.apiserver_version().await.unwrap();
+    assert_eq!((v.major.as_str(), v.minor.as_str()), ("1", "32"));
+
+    let pods: Api<Pod> = Api::default_namespaced(client);
+    let meta = pods
+        .list_metadata(&ListParams::default().limit(2))
+        .await
+        .unwrap();
+    assert_eq!(meta.items.len(), 2);
+    assert!(meta.items[0].metadata.uid.is_some());
+    assert!(meta.metadata.continue_.is_some());
+    // A watch from nothing sends every match as ADDED, then waits (here 1 s) and closes.
+    use futures::TryStreamExt;
+    let events: Vec<_> = pods
+        .watch(
+            &kube::api::WatchParams::default().labels("idx=1").timeout(1),
+            "0",
+        )
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        matches!(&events[0], kube::api::WatchEvent::Added(p) if p.metadata.name.as_deref() == Some("cassandra-node-1"))
+    );
+    let one = pods.get_metadata("cassandra-node-1").await.unwrap();
+    assert_eq!(one.metadata.labels.unwrap()["idx"], "1");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_rs_without_the_token_gets_401_status() {
     let h = start(scenario()).await;
     let mut cfg = h.kube_config();
