@@ -209,3 +209,64 @@ fn warn_unchecked(err: &mut dyn Write, registry: &Registry) -> std::io::Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> std::io::Result<u8>,
+    ) -> (u8, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = f(&mut out, &mut err).unwrap();
+        let s = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        (code, s(out), s(err))
+    }
+
+    #[test]
+    fn kinds_lists_each_kind_with_its_parameters() {
+        let mut registry = Registry::new();
+        crate::pipeline::registry::test_kinds::register(&mut registry);
+        let (code, out, err) = run(|o, e| kinds(o, e, &registry));
+        assert_eq!((code, err.as_str()), (exit::OK, ""));
+        assert!(
+            out.contains("synthetic.write  (class: default)\n  writes `bytes` pseudo-random bytes from `seed` to the task's output\n  bytes  required  how many bytes to write\n  seed   optional  seed of the generated content\n"),
+            "{out}"
+        );
+        assert!(out.contains("synthetic.items"), "{out}");
+    }
+
+    #[test]
+    fn kinds_with_no_kinds_says_so() {
+        let (code, out, err) = run(|o, e| kinds(o, e, &Registry::new()));
+        assert_eq!(code, exit::OK);
+        assert!(out.is_empty());
+        assert_eq!(err, "this build registers no task kinds yet\n");
+    }
+
+    #[test]
+    fn validate_warns_when_kinds_cannot_be_checked() {
+        let (code, out, err) = run(|o, e| validate(o, e, &["selftest".into()], &Registry::new()));
+        assert_eq!(code, exit::OK);
+        assert_eq!(out, "selftest: ok: 4 tasks\n");
+        assert!(
+            err.starts_with("warning: this build registers no task kinds yet"),
+            "{err}"
+        );
+        let (_, _, err) = run(|o, e| validate(o, e, &["selftest".into()], &default_registry()));
+        assert_eq!(err, "");
+    }
+
+    #[test]
+    fn list_aligns_its_columns() {
+        let registry = default_registry();
+        let (code, out, _) = run(|o, _| list(o, &registry));
+        assert_eq!(code, exit::OK);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "NAME      OPERATORS  TASKS  DESCRIPTION");
+        assert!(
+            lines[1].starts_with("selftest  -          4      Synthetic tasks only"),
+            "{out}"
+        );
+    }
+}

@@ -24,7 +24,7 @@ pub fn load_file(path: &Path, registry: &Registry) -> Result<Pipeline, PipelineE
             source: source.clone(),
             line: None,
             column: None,
-            message: format!("cannot read the file: {e}"),
+            message: format!("cannot read the pipeline file: {e}; check the path"),
         }],
     })?;
     load_str(&source, &text, registry)
@@ -37,7 +37,7 @@ pub fn load_str(source: &str, text: &str, registry: &Registry) -> Result<Pipelin
     let merged = load_doc(
         source,
         text,
-        Origin::File(Path::new(source)),
+        Place::File(Path::new(source)),
         &mut Vec::new(),
         &mut problems,
     );
@@ -72,12 +72,15 @@ pub fn resolve(spec: &[String], registry: &Registry) -> Result<Pipeline, Pipelin
                 Ok(text) => load_doc(
                     s,
                     &text,
-                    Origin::File(Path::new(s)),
+                    Place::File(Path::new(s)),
                     &mut Vec::new(),
                     &mut problems,
                 ),
                 Err(e) => {
-                    problems.push(plain(s, format!("cannot read the pipeline file: {e}")));
+                    problems.push(plain(
+                        s,
+                        format!("cannot read the pipeline file: {e}; check the path, or run `kudo-diag pipelines list` for the built-in names"),
+                    ));
                     None
                 }
             }
@@ -85,7 +88,7 @@ pub fn resolve(spec: &[String], registry: &Registry) -> Result<Pipeline, Pipelin
             load_doc(
                 &builtin::source_name(b.name),
                 b.text,
-                Origin::Builtin,
+                Place::Builtin,
                 &mut Vec::new(),
                 &mut problems,
             )
@@ -154,8 +157,9 @@ impl Merged {
     }
 }
 
+/// Where a document comes from: which decides what its `extends` may name.
 #[derive(Clone, Copy)]
-enum Origin<'a> {
+enum Place<'a> {
     Builtin,
     File(&'a Path),
 }
@@ -165,21 +169,21 @@ enum Origin<'a> {
 fn load_doc(
     source: &str,
     text: &str,
-    origin: Origin,
+    place: Place,
     stack: &mut Vec<(String, String)>,
     problems: &mut Vec<Problem>,
 ) -> Option<Merged> {
     let (doc, found) = parse::parse(source, text);
     problems.extend(found);
     let doc = doc?;
-    let identity = match origin {
-        Origin::Builtin => source.to_string(),
-        Origin::File(p) => identity_of(p),
+    let identity = match place {
+        Place::Builtin => source.to_string(),
+        Place::File(p) => identity_of(p),
     };
     stack.push((identity, source.to_string()));
     let base = match &doc.extends {
         None => Some(None),
-        Some(ext) => load_base(source, &doc, ext, origin, stack, problems).map(Some),
+        Some(ext) => load_base(source, &doc, ext, place, stack, problems).map(Some),
     };
     stack.pop();
     let own = Merged {
@@ -203,7 +207,7 @@ fn load_base(
     source: &str,
     doc: &parse::ParsedDoc,
     ext: &str,
-    origin: Origin,
+    place: Place,
     stack: &mut Vec<(String, String)>,
     problems: &mut Vec<Problem>,
 ) -> Option<Merged> {
@@ -213,13 +217,20 @@ fn load_base(
         File(PathBuf),
     }
     let (id, display, target) = if is_file_spec(ext) {
-        let Origin::File(p) = origin else {
+        let Place::File(p) = place else {
             problems.push(problem(format!(
                 "a built-in pipeline can only extend another built-in pipeline, not the file `{ext}`"
             )));
             return None;
         };
-        let path = p.parent().unwrap_or(Path::new("")).join(ext);
+        // `./` parts are dropped so that messages show the path a person would write.
+        let path: PathBuf = p
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(ext)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
         (
             identity_of(&path),
             path.display().to_string(),
@@ -241,9 +252,9 @@ fn load_base(
         return None;
     }
     match target {
-        Target::Builtin(b) => load_doc(&display, b.text, Origin::Builtin, stack, problems),
+        Target::Builtin(b) => load_doc(&display, b.text, Place::Builtin, stack, problems),
         Target::File(path) => match std::fs::read_to_string(&path) {
-            Ok(text) => load_doc(&display, &text, Origin::File(&path), stack, problems),
+            Ok(text) => load_doc(&display, &text, Place::File(&path), stack, problems),
             Err(e) => {
                 problems.push(problem(format!(
                     "cannot read `{display}`, which {source} extends: {e}; `extends` takes a built-in name or a path relative to this file"

@@ -25,10 +25,30 @@ struct Ln {
     text: String,
 }
 
+/// A line seen from some column on (an item's content after its `- `).
+#[derive(Debug, Clone, Copy)]
+struct View<'a> {
+    line: usize,
+    col: usize,
+    text: &'a str,
+}
+
+/// Part of the document: an optional first line seen from a column on (`lines[idx]` from byte
+/// `off` of its text, at column `col`), then `lines[start..end]`.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    head: Option<(usize, usize, usize)>,
+    start: usize,
+    end: usize,
+}
+
 /// The lines of one YAML document, ready for `locate`.
 #[derive(Debug, Clone, Default)]
 pub struct Locator {
     lines: Vec<Ln>,
+    /// Where each item of `spec.tasks` is, found once: nearly every problem is located inside
+    /// a task, and a pipeline may have thousands.
+    tasks: Vec<((usize, usize), Region)>,
 }
 
 impl Locator {
@@ -52,18 +72,45 @@ impl Locator {
                 text: trimmed.to_string(),
             });
         }
-        Locator { lines }
+        let mut locator = Locator {
+            lines,
+            tasks: Vec::new(),
+        };
+        let whole = Region {
+            head: None,
+            start: 0,
+            end: locator.lines.len(),
+        };
+        locator.tasks = locator
+            .find_key(whole, "spec")
+            .and_then(|(_, spec)| locator.find_key(spec, "tasks"))
+            .map(|(_, tasks)| locator.items(tasks))
+            .unwrap_or_default();
+        locator
     }
 
     /// The 1-based line and column of the key or item at `path`, when the text is block style
     /// down to it. For an item, the column is that of its content (after `- `).
     pub fn locate(&self, path: &[Seg]) -> Option<(usize, usize)> {
-        let mut region = self.lines.clone();
-        let mut found = None;
-        for seg in path {
+        let (mut found, mut region, rest) = match path {
+            [Seg::Key("spec"), Seg::Key("tasks"), Seg::Index(i), rest @ ..] => {
+                let (at, r) = *self.tasks.get(*i)?;
+                (Some(at), r, rest)
+            }
+            _ => (
+                None,
+                Region {
+                    head: None,
+                    start: 0,
+                    end: self.lines.len(),
+                },
+                path,
+            ),
+        };
+        for seg in rest {
             let (at, child) = match seg {
-                Seg::Key(k) => find_key(&region, k)?,
-                Seg::Index(i) => find_index(&region, *i)?,
+                Seg::Key(k) => self.find_key(region, k)?,
+                Seg::Index(i) => *self.items(region).get(*i)?,
             };
             found = Some(at);
             region = child;
@@ -71,16 +118,138 @@ impl Locator {
         found
     }
 
-    /// Like `locate`, but never gives up entirely: falls back to the deepest prefix of `path`
-    /// that can be found, so a problem inside a flow mapping still points at its key's line.
-    pub fn locate_near(&self, path: &[Seg]) -> Option<(usize, usize)> {
-        (0..=path.len()).rev().find_map(|n| {
-            if n == 0 {
-                None
-            } else {
-                self.locate(&path[..n])
+    fn view(&self, i: usize) -> View<'_> {
+        let l = &self.lines[i];
+        View {
+            line: l.line,
+            col: l.col,
+            text: &l.text,
+        }
+    }
+
+    /// The views of a region, each with the index of the first line after it.
+    fn views(&self, r: Region) -> impl Iterator<Item = (usize, View<'_>)> + '_ {
+        r.head
+            .map(|(idx, col, off)| {
+                let l = &self.lines[idx];
+                let head = View {
+                    line: l.line,
+                    col,
+                    text: &l.text[off..],
+                };
+                (r.start, head)
+            })
+            .into_iter()
+            .chain((r.start..r.end).map(move |i| (i + 1, self.view(i))))
+    }
+
+    /// The end of the lines from `from` that satisfy `keep`, within `end`.
+    fn scan(&self, from: usize, end: usize, keep: impl Fn(&Ln) -> bool) -> usize {
+        (from..end).find(|&i| !keep(&self.lines[i])).unwrap_or(end)
+    }
+
+    /// Finds `key` among the keys of the mapping that `region` holds; returns its position and
+    /// the lines of its value.
+    fn find_key(&self, r: Region, key: &str) -> Option<((usize, usize), Region)> {
+        let base = self.views(r).next()?.1.col;
+        for (next, l) in self.views(r) {
+            if l.col < base {
+                break;
             }
-        })
+            if l.col != base || key_of(l.text) != Some(key) {
+                continue;
+            }
+            // The value's lines are indented deeper, or are `- ` items at the key's own
+            // indentation (YAML allows a block list not to be indented under its key).
+            let end = self.scan(next, r.end, |m| {
+                m.col > base || (m.col == base && is_item(&m.text))
+            });
+            let child = Region {
+                head: None,
+                start: next,
+                end,
+            };
+            return Some(((l.line, l.col + 1), child));
+        }
+        None
+    }
+
+    /// Every item of the block list that `region` holds: the position of its content and its
+    /// lines (its first line seen from after the `- `).
+    fn items(&self, r: Region) -> Vec<((usize, usize), Region)> {
+        let mut out = Vec::new();
+        let Some((_, first)) = self.views(r).next() else {
+            return out;
+        };
+        let base = first.col;
+        for (next, l) in self.views(r) {
+            if l.col < base || (l.col == base && !is_item(l.text)) {
+                break;
+            }
+            if l.col != base {
+                continue;
+            }
+            let rest = &l.text[1..];
+            let content = rest.trim_start_matches(' ');
+            let content_col = base + 1 + (rest.len() - content.len());
+            // The head refers to the line by index: `next - 1` is this line unless it is
+            // itself the region's head (an item of a list nested in an item, `- - x`).
+            let head = (!content.is_empty()).then(|| {
+                let (idx, off) = match r.head {
+                    Some((idx, col, off)) if next == r.start => (idx, off + (content_col - col)),
+                    _ => (next - 1, content_col - self.lines[next - 1].col),
+                };
+                (idx, content_col, off)
+            });
+            let end = self.scan(next, r.end, |m| m.col > base);
+            let child = Region {
+                head,
+                start: next,
+                end,
+            };
+            let at = match self.views(child).next() {
+                Some((_, first)) => (first.line, first.col + 1),
+                None => (l.line, base + 1),
+            };
+            out.push((at, child));
+        }
+        out
+    }
+
+    /// Like `locate`, but never gives up entirely: falls back to the deepest prefix of `path`
+    /// that can be found, so a problem inside a flow mapping still points at its line; when the
+    /// next step is a key written inline on that line (`params: {bytes: 1}`), at that key.
+    pub fn locate_near(&self, path: &[Seg]) -> Option<(usize, usize)> {
+        for n in (1..=path.len()).rev() {
+            let Some((line, col)) = self.locate(&path[..n]) else {
+                continue;
+            };
+            if let Some(Seg::Key(k)) = path.get(n) {
+                if let Some(inline) = self.inline_key(line, col, k) {
+                    return Some(inline);
+                }
+            }
+            return Some((line, col));
+        }
+        None
+    }
+
+    /// The 1-based position of `key:` written in flow style on `line`, after column `col`.
+    fn inline_key(&self, line: usize, col: usize, key: &str) -> Option<(usize, usize)> {
+        let ln = self.lines.iter().find(|l| l.line == line)?;
+        let from = (col - 1).checked_sub(ln.col)?;
+        let text = &ln.text;
+        let mut search = from;
+        while let Some(p) = text[search..].find(key) {
+            let start = search + p;
+            let before = text[..start].chars().next_back();
+            let after = text[start + key.len()..].trim_start();
+            if matches!(before, Some('{' | ',' | ' ')) && after.starts_with(':') {
+                return Some((line, ln.col + start + 1));
+            }
+            search = start + key.len();
+        }
+        None
     }
 
     /// Where `value` appears as an item of the list at `list` (`needs: [a, b]` or a block list):
@@ -122,69 +291,6 @@ fn key_of(text: &str) -> Option<&str> {
         .find(": ")
         .or_else(|| text.ends_with(':').then(|| text.len() - 1))?;
     Some(text[..pos].trim_end())
-}
-
-/// Finds `key` among the keys of the mapping that `region` holds; returns its position and the
-/// lines of its value.
-fn find_key(region: &[Ln], key: &str) -> Option<((usize, usize), Vec<Ln>)> {
-    let base = region.first()?.col;
-    for (i, l) in region.iter().enumerate() {
-        if l.col < base {
-            break;
-        }
-        if l.col != base || key_of(&l.text) != Some(key) {
-            continue;
-        }
-        // The value's lines are indented deeper, or are `- ` items at the key's own indentation
-        // (YAML allows a block list not to be indented under its key).
-        let child = region[i + 1..]
-            .iter()
-            .take_while(|m| m.col > base || (m.col == base && is_item(&m.text)))
-            .cloned()
-            .collect();
-        return Some(((l.line, l.col + 1), child));
-    }
-    None
-}
-
-/// Finds the `index`th item of the block list that `region` holds; returns the position of its
-/// content and the lines of the item (its first line starting after the `- `).
-fn find_index(region: &[Ln], index: usize) -> Option<((usize, usize), Vec<Ln>)> {
-    let base = region.first()?.col;
-    let mut n = 0;
-    for (i, l) in region.iter().enumerate() {
-        if l.col < base || (l.col == base && !is_item(&l.text)) {
-            break;
-        }
-        if l.col != base {
-            continue;
-        }
-        if n < index {
-            n += 1;
-            continue;
-        }
-        let rest = &l.text[1..];
-        let content = rest.trim_start_matches(' ');
-        let content_col = base + 1 + (rest.len() - content.len());
-        let mut child = Vec::new();
-        if !content.is_empty() {
-            child.push(Ln {
-                line: l.line,
-                col: content_col,
-                text: content.to_string(),
-            });
-        }
-        child.extend(region[i + 1..].iter().take_while(|m| m.col > base).cloned());
-        let at = if content.is_empty() {
-            child
-                .first()
-                .map_or((l.line, base + 1), |c| (c.line, c.col + 1))
-        } else {
-            (l.line, content_col + 1)
-        };
-        return Some((at, child));
-    }
-    None
 }
 
 #[cfg(test)]
@@ -241,7 +347,9 @@ spec:
         let l = Locator::new(DOC);
         let task = [Key("spec"), Key("tasks"), Index(1), Key("params"), Key("x")];
         assert_eq!(l.locate(&task), None);
-        assert_eq!(l.locate_near(&task), Some((13, 7)));
+        assert_eq!(l.locate_near(&task), Some((13, 16)));
+        let missing = [Key("spec"), Key("tasks"), Index(1), Key("params"), Key("y")];
+        assert_eq!(l.locate_near(&missing), Some((13, 7)));
         let needs = [Key("spec"), Key("tasks"), Index(2), Key("needs")];
         assert_eq!(l.locate_item(&needs, 1, "b"), Some((16, 16)));
     }

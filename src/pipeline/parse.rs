@@ -129,6 +129,12 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
     }
     let locator = Arc::new(Locator::new(text));
     let at = |path: &[Seg]| locator.locate_near(path);
+    if root.is_null() {
+        let message = format!(
+            "the file is empty; a pipeline needs `apiVersion: {API_VERSION}`, `kind: {KIND}`, `metadata` and `spec` (see docs/pipelines.md)"
+        );
+        return (None, vec![located(source, Some((1, 1)), message)]);
+    }
     let Value::Mapping(map) = root else {
         let message = format!(
             "a pipeline must be a YAML mapping with `apiVersion: {API_VERSION}`, `kind: {KIND}`, `metadata` and `spec`"
@@ -439,8 +445,10 @@ fn scalar_text(v: &Value) -> String {
 /// serde_yaml appends "at line L column C" to its messages; the location is already in the
 /// `file:line:column` prefix.
 fn strip_location(message: &str) -> String {
-    let re = regex::Regex::new(r" at line \d+ column \d+").expect("static regex");
-    re.replacen(message, 1, "").into_owned()
+    static AT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r" at line \d+ column \d+").expect("static regex")
+    });
+    AT.replacen(message, 1, "").into_owned()
 }
 
 /// The field names serde accepts for a struct, read from its `Deserialize` impl, so that the

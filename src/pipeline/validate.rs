@@ -21,15 +21,75 @@ use super::template::{self, GLOBALS};
 use super::Problem;
 use crate::engine::Registry;
 
-/// The closest of `candidates` to `word`, if one is close enough to be a likely typo.
+/// The closest of `candidates` to `word`, if one is close enough to be a likely typo: at most a
+/// third of the word's length in edits (at least 2), counting a swap of two neighbours as one.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= limit && *d < word.chars().count().max(c.chars().count()))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    let w: Vec<char> = word.chars().collect();
+    let limit = (w.len() / 3).max(2);
+    let mut best: Option<(usize, &str)> = None;
+    let mut c: Vec<char> = Vec::new();
+    let mut rows = [Vec::new(), Vec::new(), Vec::new()];
+    for cand in candidates {
+        c.clear();
+        c.extend(cand.chars());
+        // Never "correct" a word into something entirely different (`a` into `b`).
+        let bound = best
+            .map_or(limit, |(d, _)| d.saturating_sub(1))
+            .min(w.len().max(c.len()).saturating_sub(1));
+        // Once a name one edit away is known only an exact match could beat it: that needs no
+        // table (keeps thousands of unknown names against thousands of tasks quick).
+        if bound == 0 {
+            if w == c {
+                best = Some((0, cand));
+            }
+            continue;
+        }
+        if let Some(d) = bounded_distance(&w, &c, bound, &mut rows) {
+            best = Some((d, cand));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// The optimal-string-alignment distance between `a` and `b` if it is at most `bound`. Gives up
+/// as soon as a whole row exceeds the bound, and reuses `rows`, so that checking a name against
+/// thousands of tasks stays cheap.
+fn bounded_distance(
+    a: &[char],
+    b: &[char],
+    bound: usize,
+    rows: &mut [Vec<usize>; 3],
+) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > bound {
+        return None;
+    }
+    for r in rows.iter_mut() {
+        r.clear();
+        r.resize(b.len() + 1, 0);
+    }
+    let [prev2, prev, cur] = rows;
+    for (j, v) in prev.iter_mut().enumerate() {
+        *v = j;
+    }
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d;
+            row_min = row_min.min(d);
+        }
+        if row_min > bound {
+            return None;
+        }
+        std::mem::swap(prev2, prev);
+        std::mem::swap(prev, cur);
+    }
+    Some(prev[b.len()]).filter(|d| *d <= bound)
 }
 
 fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
@@ -448,4 +508,39 @@ fn cycle_from(
     }
     dfs(graph, start, members, &mut path, &mut visited);
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_distance_agrees_with_strsim_within_the_bound() {
+        let words = [
+            "", "a", "ab", "ba", "pods", "pod", "k8s.list", "k8s.lst", "k8s.logs", "items",
+            "itmes", "xyz",
+        ];
+        let mut rows = [Vec::new(), Vec::new(), Vec::new()];
+        for a in words {
+            for b in words {
+                let want = strsim::osa_distance(a, b);
+                let (ac, bc): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+                for bound in 0..4 {
+                    let got = bounded_distance(&ac, &bc, bound, &mut rows);
+                    assert_eq!(
+                        got,
+                        (want <= bound).then_some(want),
+                        "{a:?} {b:?} bound {bound}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn closest_prefers_the_first_of_equally_close_names() {
+        assert_eq!(closest("itemz", ["items", "itemx"]), Some("items"));
+        assert_eq!(closest("itmes", ["nodes", "items"]), Some("items"));
+        assert_eq!(closest("", ["ab"]), None);
+    }
 }

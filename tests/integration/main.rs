@@ -5,5 +5,6 @@ mod bundle;
 mod cli;
 mod collect;
 mod engine;
+mod pipelines;
 mod sim;
 mod support;
