@@ -77,12 +77,15 @@ pub struct LineState {
     yaml_block: Option<usize>,
 }
 
-/// The built-in rules: (name, pattern). Key names that end in a secret word, then `=` or `:`,
-/// then a double-quoted, escaped-quoted (JSON inside a JSON string), single-quoted or bare value.
+/// Key names that end in a secret word (the `key-value` rule matches them, then `=` or `:`, then
+/// a double-quoted, escaped-quoted (JSON inside a JSON string), single-quoted or bare value).
+/// Ending matters: `num_tokens: 256` is not a secret, `initial_token: x` is.
 const SECRET_KEY: &str = r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?)";
 
 const PEM_BEGIN: &str = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----";
 
+/// The built-in rules, (name, pattern), in the order they are applied. Word boundaries are ASCII
+/// (`(?-u:\b)`) because Unicode ones make the fast regex engines give up on non-ASCII lines.
 fn builtin_rules() -> Vec<(&'static str, String)> {
     vec![
         (
@@ -93,24 +96,24 @@ fn builtin_rules() -> Vec<(&'static str, String)> {
         ),
         (
             "url-credentials",
-            r"(?i)\b[a-z][a-z0-9+.-]*://[^:/?#\s@]+:(?P<secret>[^@/?#\s]+)@".to_string(),
+            r"(?i)(?-u:\b)[a-z][a-z0-9+.-]*://[^:/?#\s@]+:(?P<secret>[^@/?#\s]+)@".to_string(),
         ),
         (
             "authorization",
-            r#"(?i)\b(?:proxy-)?authorization\\?["']?\s*[:=]\s*\\?["']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?(?P<secret>[^\s"'\\,;]+)"#
+            r#"(?i)(?-u:\b)(?:proxy-)?authorization\\?["']?\s*[:=]\s*\\?["']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?(?P<secret>[^\s"'\\,;]+)"#
                 .to_string(),
         ),
         (
             "bearer-token",
-            r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/-]{16,}=*)".to_string(),
+            r"(?i)(?-u:\b)bearer\s+(?P<secret>[A-Za-z0-9._~+/-]{16,}=*)".to_string(),
         ),
         (
             "jwt",
-            r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*".to_string(),
+            r"(?-u:\b)eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*".to_string(),
         ),
         (
             "aws-access-key-id",
-            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b".to_string(),
+            r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?-u:\b)".to_string(),
         ),
         (
             "aws-secret-access-key",
@@ -120,7 +123,7 @@ fn builtin_rules() -> Vec<(&'static str, String)> {
         (
             "key-value",
             format!(
-                r#"(?i)\b{SECRET_KEY}(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\"(?P<secret_esc>(?:[^"\\]|\\\\)*)\\"|"(?P<secret_dq>(?:[^"\\]|\\.)*)"|'(?P<secret_sq>[^']*)'|(?P<secret_bare>[^\s"'&,;}}\]]+))"#
+                r#"(?i)(?-u:\b){SECRET_KEY}(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\"(?P<secret_esc>(?:[^"\\]|\\\\)*)\\"|"(?P<secret_dq>(?:[^"\\]|\\.)*)"|'(?P<secret_sq>[^']*)'|(?P<secret_bare>[^\s"'&,;}}\]]+))"#
             ),
         ),
         (
