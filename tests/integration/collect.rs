@@ -244,13 +244,17 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     sim.shutdown().await;
 }
 
-/// The simulated cluster's own built-in `cassandra` scenario (3 nodes, KUDO in kudo-system, a
-/// Secret with a planted password), collected with the built-in pipelines as a user would.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn collects_the_builtin_cassandra_scenario() {
-    const PLANTED: &str = "kudo-diag-planted-secret-4242";
-    const PLANTED_B64: &str = "a3Vkby1kaWFnLXBsYW50ZWQtc2VjcmV0LTQyNDI=";
-    let mut sc = kudo_diag::sim::scenarios::load("cassandra").expect("the built-in scenario loads");
+/// Collects a built-in scenario of the simulated cluster with a built-in pipeline, as a user
+/// would; returns the bundle's files and the failed (optional) nodes. Required tasks must all
+/// succeed, and no file may hold `planted` (nor its base64) in clear.
+async fn collect_builtin(
+    scenario: &str,
+    pipeline: &str,
+    instance: &str,
+    namespace: &str,
+    planted: Option<(&str, &str)>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut sc = kudo_diag::sim::scenarios::load(scenario).expect("the built-in scenario loads");
     // The server does not serve admissionregistration.k8s.io yet and refuses to start with
     // such objects; drop them until it does (the `kudo-webhooks` task is optional).
     sc.objects
@@ -258,13 +262,13 @@ async fn collects_the_builtin_cassandra_scenario() {
     let sim = start(sc).await;
     let dir = tempfile::tempdir().unwrap();
     let reg = registry();
-    let pipeline = builtin_pipeline("cassandra", dir.path(), &reg);
-    let out = dir.path().join("analytics.zip");
+    let pipeline = builtin_pipeline(pipeline, dir.path(), &reg);
+    let out = dir.path().join("bundle.zip");
     let globals = json!({
-        "instance": "analytics-cassandra", "namespace": "production", "kudoNamespace": "kudo-system",
-        "operator": "cassandra", "operatorVersion": "", "appVersion": "", "kudoVersion": ""
+        "instance": instance, "namespace": namespace, "kudoNamespace": "kudo-system",
+        "operator": "", "operatorVersion": "", "appVersion": "", "kudoVersion": ""
     });
-    let target = json!({"server": sim.base_url(), "namespace": "production", "instance": "analytics-cassandra"});
+    let target = json!({"server": sim.base_url(), "namespace": namespace, "instance": instance});
     let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
     config.env = env(&sim, json!({}));
     let events = engine::EventLog::new();
@@ -285,7 +289,7 @@ async fn collects_the_builtin_cassandra_scenario() {
         })
         .collect();
     eprintln!(
-        "built-in cassandra: {} nodes done, {} bytes in {:?}; optional failures:\n{}",
+        "built-in {scenario}: {} nodes done, {} bytes in {:?}; optional failures:\n{}",
         summary.counts.done,
         summary.counts.bytes,
         started.elapsed(),
@@ -296,15 +300,23 @@ async fn collects_the_builtin_cassandra_scenario() {
         "required tasks failed:\n{}",
         failed.join("\n")
     );
-
     let mut bundle = BundleReader::open(&out, ReaderLimits::default()).unwrap();
     let files = read_all(&mut bundle);
-    assert!(get(&files, "instance/instance.yaml").contains("name: analytics-cassandra"));
-    assert!(get(&files, "instance/plan-status.txt").contains("Plan deploy"));
+    if let Some((clear, b64)) = planted {
+        for (path, content) in &files {
+            assert!(
+                !content.contains(clear),
+                "{path} holds the planted secret in clear"
+            );
+            assert!(
+                !content.contains(b64),
+                "{path} holds the planted secret (base64)"
+            );
+        }
+    }
+    // Every container of every pod of the instance has its log.
     let pods: Value = serde_yaml::from_str(get(&files, "workload/pods.yaml")).unwrap();
-    let pods = pods["items"].as_array().unwrap();
-    assert!(pods.len() >= 3, "{} pods", pods.len());
-    for pod in pods {
+    for pod in pods["items"].as_array().unwrap() {
         let name = pod["metadata"]["name"].as_str().unwrap();
         for section in ["initContainers", "containers"] {
             for c in pod["spec"][section].as_array().into_iter().flatten() {
@@ -313,6 +325,28 @@ async fn collects_the_builtin_cassandra_scenario() {
             }
         }
     }
+    assert!(get(&files, &format!("instance/instance.yaml")).contains(&format!("name: {instance}")));
+    get(&files, "instance/plan-status.txt");
+    sim.shutdown().await;
+    (files, failed)
+}
+
+/// The simulated cluster's own `cassandra` scenario (3 nodes, KUDO in kudo-system, a Secret
+/// with a planted password).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collects_the_builtin_cassandra_scenario() {
+    let (files, _) = collect_builtin(
+        "cassandra",
+        "cassandra",
+        "analytics-cassandra",
+        "production",
+        Some((
+            "kudo-diag-planted-secret-4242",
+            "a3Vkby1kaWFnLXBsYW50ZWQtc2VjcmV0LTQyNDI=",
+        )),
+    )
+    .await;
+    assert!(get(&files, "instance/plan-status.txt").contains("Plan deploy"));
     for i in 0..3 {
         let status = get(
             &files,
@@ -327,17 +361,39 @@ async fn collects_the_builtin_cassandra_scenario() {
         versions["application"]["version"].is_string(),
         "{versions:#?}"
     );
-    for (path, content) in &files {
+}
+
+/// The `kafka` scenario: the Kafka tools through exec on the first broker, and the ZooKeeper it
+/// runs as a child instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collects_the_builtin_kafka_scenario() {
+    let (files, _) = collect_builtin("kafka", "kafka", "kafka", "kafka", None).await;
+    assert!(get(&files, "instance/child-instances.yaml").contains("name: kafka-zookeeper"));
+    for f in [
+        "topics.txt",
+        "consumer-groups.txt",
+        "log-dirs.json",
+        "broker-api-versions.txt",
+    ] {
         assert!(
-            !content.contains(PLANTED),
-            "{path} holds the planted secret in clear"
-        );
-        assert!(
-            !content.contains(PLANTED_B64),
-            "{path} holds the planted secret (base64)"
+            !get(&files, &format!("apps/kafka/{f}")).is_empty(),
+            "{f} is empty"
         );
     }
-    sim.shutdown().await;
+}
+
+/// The `kafka` scenario's ZooKeeper child instance, with the zookeeper pipeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collects_the_builtin_zookeeper_of_the_kafka_scenario() {
+    let (files, _) = collect_builtin("kafka", "zookeeper", "kafka-zookeeper", "kafka", None).await;
+    assert!(get(&files, "instance/parent-instances.yaml").contains("name: kafka\n"));
+    for i in 0..3 {
+        let srvr = get(
+            &files,
+            &format!("apps/zookeeper/kafka-zookeeper-zookeeper-{i}/srvr.txt"),
+        );
+        assert!(srvr.contains("Zookeeper version"), "{srvr}");
+    }
 }
 
 /// One node attempt of a kind, outside the engine, with its sink in a temp folder.

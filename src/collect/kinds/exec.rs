@@ -92,7 +92,7 @@ impl TaskKind for Exec {
         };
         let what = format!(
             "exec `{}` in pod {}{} (namespace {ns})",
-            command.join(" "),
+            shell_words(&command),
             pod.name,
             container
                 .map(|c| format!(" container {c}"))
@@ -213,6 +213,22 @@ impl TaskKind for Exec {
     }
 }
 
+/// The argv as a person would type it: words with spaces or quotes single-quoted.
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && !a.contains(|c: char| c.is_whitespace() || "'\"\\$`|&;<>()".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The last `max` bytes of `s`, on a character boundary.
 fn tail(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -238,6 +254,18 @@ mod tests {
         let no_start = json!({"status": "Failure", "message": "container not found"});
         assert_eq!(exit_code(Some(&no_start)), None);
         assert_eq!(exit_code(None), None);
+    }
+
+    #[test]
+    fn commands_are_shown_as_typed() {
+        let argv: Vec<String> = ["sh", "-c", "echo srvr | nc 127.0.0.1 2181", "it's"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            shell_words(&argv),
+            r#"sh -c 'echo srvr | nc 127.0.0.1 2181' 'it'\''s'"#
+        );
     }
 
     #[test]
