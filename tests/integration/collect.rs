@@ -244,6 +244,14 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     sim.shutdown().await;
 }
 
+/// The server does not serve admissionregistration.k8s.io yet and refuses to start with such
+/// objects, which the built-in scenarios have; drop them until it does (the `kudo-webhooks` task
+/// that would read them is optional).
+fn drop_unserved(sc: &mut Scenario) {
+    sc.objects
+        .retain(|o| o["apiVersion"] != "admissionregistration.k8s.io/v1");
+}
+
 /// Collects a built-in scenario of the simulated cluster with a built-in pipeline, as a user
 /// would; returns the bundle's files and the failed (optional) nodes. Required tasks must all
 /// succeed, and no file may hold `planted` (nor its base64) in clear.
@@ -255,10 +263,7 @@ async fn collect_builtin(
     planted: Option<(&str, &str)>,
 ) -> (Vec<(String, String)>, Vec<String>) {
     let mut sc = kudo_diag::sim::scenarios::load(scenario).expect("the built-in scenario loads");
-    // The server does not serve admissionregistration.k8s.io yet and refuses to start with
-    // such objects; drop them until it does (the `kudo-webhooks` task is optional).
-    sc.objects
-        .retain(|o| o["apiVersion"] != "admissionregistration.k8s.io/v1");
+    drop_unserved(&mut sc);
     let sim = start(sc).await;
     let dir = tempfile::tempdir().unwrap();
     let reg = registry();
@@ -888,4 +893,43 @@ async fn proxy_gets_through_the_service_proxy_and_maps_backend_errors() {
         ]
     );
     server.abort();
+}
+
+/// Scale: the base `kudo` pipeline over a generated instance of 1,000 pods with 2 containers
+/// each and 64 KiB per log (about 4,000 nodes, 128 MiB of logs). Ignored by default (it takes
+/// seconds, not milliseconds); run with `cargo test --test integration collect::scale --
+/// --ignored --nocapture` for the numbers in the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn scale_collects_a_thousand_pods() {
+    let mut sc = kudo_diag::sim::generate::generate("cassandra", 1000, 2, 64 * 1024, 7);
+    drop_unserved(&mut sc);
+    let sim = start(sc).await;
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/kudo.yaml");
+    let pipeline = pipeline::load::resolve(&[root.display().to_string()], &reg).unwrap();
+    let out = dir.path().join("scale.zip");
+    let ns = kudo_diag::sim::generate::GENERATED_NAMESPACE;
+    let globals = json!({"instance": "scale-cassandra", "namespace": ns, "kudoNamespace": "kudo-system",
+        "operator": "", "operatorVersion": "", "appVersion": "", "kudoVersion": ""});
+    let target = json!({"server": sim.base_url(), "namespace": ns, "instance": "scale-cassandra"});
+    let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
+    config.env = env(&sim, json!({}));
+    let started = Instant::now();
+    let summary = engine::run(config, &reg, &engine::Silent, CancellationToken::new())
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let bundle = std::fs::metadata(&out).unwrap().len();
+    eprintln!(
+        "scale: {} nodes done, {} failed, {} MiB collected, bundle {} MiB, in {elapsed:?} ({:.0} nodes/s)",
+        summary.counts.done,
+        summary.counts.failed,
+        summary.counts.bytes >> 20,
+        bundle >> 20,
+        summary.counts.done as f64 / elapsed.as_secs_f64()
+    );
+    assert!(!summary.has_problems());
+    assert!(summary.counts.done >= 4000, "2 logs and 2 previous-log checks per pod");
 }
