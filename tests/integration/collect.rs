@@ -330,7 +330,8 @@ async fn collect_builtin(
             }
         }
     }
-    assert!(get(&files, &format!("instance/instance.yaml")).contains(&format!("name: {instance}")));
+    let inst = get(&files, "instance/instance.yaml");
+    assert!(inst.contains(&format!("name: {instance}")), "{inst}");
     get(&files, "instance/plan-status.txt");
     sim.shutdown().await;
     (files, failed)
@@ -931,5 +932,8 @@ async fn scale_collects_a_thousand_pods() {
         summary.counts.done as f64 / elapsed.as_secs_f64()
     );
     assert!(!summary.has_problems());
-    assert!(summary.counts.done >= 4000, "2 logs and 2 previous-log checks per pod");
+    assert!(
+        summary.counts.done >= 4000,
+        "2 logs and 2 previous-log checks per pod"
+    );
 }
