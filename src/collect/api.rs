@@ -188,6 +188,10 @@ pub fn status_error(
     let hint = match n {
         401 => "; the credentials were refused: refresh the kubeconfig's token or certificate",
         403 => "; the collector's user lacks this permission: grant it (see `kudo-diag preflight`) or mark the task optional",
+        // A list has no name to get wrong: a 404 means the resource type is not served.
+        404 if what.starts_with("list ") => {
+            "; the cluster does not serve this resource: check apiVersion and kind, or install its CRD"
+        }
         404 => "; it does not exist (any more): check the name and namespace",
         429 => "; the API server is throttling requests: will retry after its Retry-After",
         _ if transient => "; the API server is unavailable or overloaded: will retry",
@@ -303,6 +307,21 @@ mod tests {
         assert!(!e.transient);
         assert!(e.message.contains("cannot list resource"));
         assert!(e.message.contains("grant it"));
+    }
+
+    #[test]
+    fn a_list_of_an_unserved_resource_says_so() {
+        let e = status_error(
+            StatusCode::NOT_FOUND,
+            None,
+            b"404 page not found",
+            "list widgets",
+        );
+        assert!(
+            e.message.contains("does not serve this resource"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl TaskKind for Exec {
             ap = ap.container(c);
         }
         let mut proc = tokio::select! {
-            r = pods.exec(pod.name, command.clone(), &ap) => r.map_err(|e| api::kube_error(e, &what))?,
+            r = pods.exec(pod.name, command.clone(), &ap) => r.map_err(|e| upgrade_error(e, &what))?,
             _ = ctx.cancel.cancelled() => return Err(TaskError::transient(format!("{what}: cancelled"))),
         };
         let mut stdout = proc
@@ -211,6 +211,19 @@ impl TaskKind for Exec {
             items: vec![json!({"exitCode": 0, "stdoutBytes": n_out, "stderrBytes": err.len()})],
         })
     }
+}
+
+/// Maps a failed exec upgrade. The WebSocket handshake's error body is not kept by the client,
+/// so a 400 (the API server's answer for a container that is not running) gets its likely
+/// cause spelled out.
+fn upgrade_error(e: kube::Error, what: &str) -> TaskError {
+    let mut err = api::kube_error(e, what);
+    if err.message.contains(": 400 ") {
+        err.message.push_str(
+            ": the container is probably not running (waiting, crash-looping or terminated); its state is in the pod's pod.yaml",
+        );
+    }
+    err
 }
 
 /// The argv as a person would type it: words with spaces or quotes single-quoted.

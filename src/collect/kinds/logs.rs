@@ -123,6 +123,12 @@ fn u64_setting(
     }
 }
 
+/// Whether a log request failed because the container has not started: the API server answers
+/// 400 with "is waiting to start" (ContainerCreating, PodInitializing, image pull errors).
+fn not_started(message: &str) -> bool {
+    message.contains(": 400 ") && message.contains("is waiting to start")
+}
+
 #[async_trait::async_trait]
 impl TaskKind for Logs {
     fn name(&self) -> &'static str {
@@ -203,7 +209,20 @@ impl TaskKind for Logs {
         let req = kube::core::Request::new(format!("/api/v1/namespaces/{ns}/pods"))
             .logs(pod.name, &lp)
             .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
-        let res = api::send(ctx, req, &what).await?;
+        let res = match api::send(ctx, req, &what).await {
+            Ok(res) => res,
+            // A container that has not started (pending pod, image pull failure, init containers
+            // still running) has no log yet: that is the cluster's state, which pod.yaml shows,
+            // not a failure to collect.
+            Err(e) if !lp.previous && not_started(&e.message) => {
+                let note = format!("no log: {}", e.message);
+                tracing::info!(node = %ctx.node, "{note}");
+                return Ok(TaskOutput {
+                    items: vec![json!({"skipped": true, "note": note})],
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let mut body = res.into_body();
         let mut w = ctx
             .sink
@@ -268,6 +287,17 @@ mod tests {
         assert_eq!(restart_count(&pod, "cassandra"), Some(2));
         assert_eq!(restart_count(&pod, "init"), Some(0));
         assert_eq!(restart_count(&pod, "nope"), None);
+    }
+
+    #[test]
+    fn a_container_waiting_to_start_has_no_log_yet() {
+        assert!(not_started(
+            "log of container cassandra in pod p (namespace n): 400 bad request: container \"cassandra\" in pod \"p\" is waiting to start: ContainerCreating"
+        ));
+        assert!(!not_started("log of ...: 400 bad request: previous terminated container \"c\" in pod \"p\" not found"));
+        assert!(!not_started(
+            "log of ...: 404 not found: pods \"p\" not found"
+        ));
     }
 
     #[test]
