@@ -228,6 +228,7 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
         .as_array()
         .unwrap()
         .contains(&json!("mesosphere/cassandra:3.11.7-1.0.3")));
+    assert_eq!(versions["tools"]["nodetool"], "ReleaseVersion: 3.11.7");
 
     // The Secret's key is there, its value is not, in any form, anywhere.
     assert!(get(&files, "workload/secrets.yaml").contains("password:"));
@@ -387,6 +388,12 @@ async fn collects_the_builtin_cassandra_scenario() {
     assert!(versions["kudo"]["version"].is_string(), "{versions:#?}");
     assert!(
         versions["application"]["version"].is_string(),
+        "{versions:#?}"
+    );
+    assert!(
+        versions["tools"]["nodetool"]
+            .as_str()
+            .is_some_and(|v| v.contains("ReleaseVersion")),
         "{versions:#?}"
     );
 }
