@@ -17,7 +17,7 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<SimCommand>,
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub serve: Box<ServeArgs>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Seed of the fault dice, to reproduce a run.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// A pod (NAME or NAMESPACE/NAME) that vanishes (404) once a list has returned it; repeat
+    /// for more.
+    #[arg(long = "vanish-pod", value_name = "POD")]
+    pub vanish_pods: Vec<String>,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -89,7 +93,8 @@ impl ServeArgs {
             || self.error_rate.is_some()
             || self.throttle_rate.is_some()
             || self.reset_rate.is_some()
-            || self.seed.is_some();
+            || self.seed.is_some()
+            || !self.vanish_pods.is_empty();
         if !any {
             return None;
         }
@@ -112,6 +117,7 @@ impl ServeArgs {
         if let Some(v) = self.seed {
             f.seed = v;
         }
+        f.vanish_pods.extend(self.vanish_pods.iter().cloned());
         Some(f)
     }
 }
@@ -153,6 +159,9 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         token: a.token.clone(),
         faults,
     };
+    // Listen for signals before announcing the server: a client that reads the export line
+    // and stops us at once must find the handlers installed.
+    let interrupted = Interrupt::install()?;
     let handle = SimServer::start(scenario, opts).await?;
     let (path, temporary) = match &a.kubeconfig_out {
         Some(p) => (p.clone(), false),
@@ -169,7 +178,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         handle.base_url()
     );
     println!("export KUBECONFIG={}", path.display());
-    wait_for_interrupt().await;
+    interrupted.wait().await;
     eprintln!("stopping the simulated cluster");
     handle.shutdown().await;
     if temporary {
@@ -178,18 +187,42 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
     Ok(crate::exit::OK)
 }
 
-/// Ctrl-C, or SIGTERM on unix (how process managers and tests stop it).
-async fn wait_for_interrupt() {
+/// Ctrl-C, or SIGTERM on unix (how process managers and tests stop it), registered when
+/// installed rather than when first awaited.
+struct Interrupt {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupt {
+    fn install() -> crate::Result<Interrupt> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let fail = |e: std::io::Error| {
+                crate::Error::Other(format!("failed to listen for Ctrl-C and SIGTERM: {e}"))
+            };
+            Ok(Interrupt {
+                int: signal(SignalKind::interrupt()).map_err(fail)?,
+                term: signal(SignalKind::terminate()).map_err(fail)?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Interrupt {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -578,6 +578,10 @@ fn watch(
             {
                 continue;
             }
+            if is_pods {
+                // Initial events are a list too: a vanishing pod is gone after them.
+                st.faults.note_listed(ns, name);
+            }
             let object = if table_form {
                 table(
                     &t.info,
