@@ -138,6 +138,22 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
         summary.counts.done, summary.counts.bytes
     );
 
+    // Bounded, economical load on the API server: never more requests at once than the
+    // engine's concurrency, one log request per container (plus one previous log, for the one
+    // container that restarted: `ifRestarted` asks for no other), one exec per command.
+    let m = sim.state().metrics.snapshot();
+    eprintln!("API requests: {m:?}");
+    assert!(
+        m.max_in_flight <= engine::DEFAULT_CONCURRENCY as u64,
+        "{m:?}"
+    );
+    assert_eq!(m.logs, 2 * 3 + 1 + 1, "{m:?}");
+    assert_eq!(
+        m.execs,
+        2 * 10 + 1,
+        "7 nodetool + 3 config files per node, and nodetool version for versions.yaml: {m:?}"
+    );
+
     let mut bundle = BundleReader::open(&out, ReaderLimits::default()).unwrap();
     assert!(bundle.verify().is_clean());
     let files = read_all(&mut bundle);
@@ -996,6 +1012,7 @@ async fn scale_collects_a_thousand_pods() {
         bundle >> 20,
         summary.counts.done as f64 / elapsed.as_secs_f64()
     );
+    eprintln!("API requests: {:?}", sim.state().metrics.snapshot());
     assert!(!summary.has_problems());
     assert!(
         summary.counts.done >= 4000,
