@@ -263,6 +263,14 @@ impl TaskKind for Logs {
                 break;
             }
         }
+        if let (None, Some(max)) = (&ending, limit) {
+            // The server applies limitBytes itself and cuts silently: say so in the log.
+            if written >= max {
+                ending = Some(format!(
+                    "\n[kudo-diag: log truncated at {max} bytes (setting logLimitBytes)]\n"
+                ));
+            }
+        }
         if let Some(e) = &ending {
             w.write_all(e.as_bytes()).map_err(wr)?;
         }
