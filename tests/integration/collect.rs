@@ -777,7 +777,24 @@ async fn logs_honour_the_byte_limit_and_skip_previous_logs_of_containers_that_ne
     r.unwrap();
     assert_eq!(
         arts[0].1,
-        "INFO  [main]\n[kudo-diag: log truncated at 12 bytes (setting logLimitBytes)]\n"
+        "INFO  [main]\n[kudo-diag: log truncated at 12 bytes (limitBytes, or the logLimitBytes setting)]\n"
+    );
+    // A task's own limit overrides the setting.
+    let (r, arts) = p
+        .run(
+            "k8s.logs",
+            json!({"pod": "cassandra-node-1", "container": "cassandra", "limitBytes": 4}),
+            vars(),
+            Some("c4.log"),
+        )
+        .await;
+    r.unwrap();
+    assert!(
+        arts[0]
+            .1
+            .starts_with("INFO\n[kudo-diag: log truncated at 4 bytes"),
+        "{}",
+        arts[0].1
     );
 
     let p = Probe::new(&sim, json!({}));
