@@ -1038,3 +1038,40 @@ async fn scale_collects_a_thousand_pods() {
         "2 logs and 2 previous-log checks per pod"
     );
 }
+
+/// A kind missing from the static resource table is found through discovery.
+#[tokio::test]
+async fn kinds_outside_the_table_are_discovered() {
+    let mut sc = scenario();
+    sc.objects.push(json!({
+        "apiVersion": "v1", "kind": "ReplicationController",
+        "metadata": {"name": "legacy", "namespace": "prod"},
+        "spec": {"replicas": 1, "selector": {"app": "legacy"}}
+    }));
+    let sim = start(sc).await;
+    let p = Probe::new(&sim, json!({}));
+    let (r, arts) = p
+        .run(
+            "k8s.list",
+            json!({"apiVersion": "v1", "kind": "ReplicationController"}),
+            vars(),
+            Some("rc.yaml"),
+        )
+        .await;
+    assert_eq!(r.unwrap().items.len(), 1);
+    assert!(arts[0].1.contains("name: legacy"), "{}", arts[0].1);
+    let (r, _) = p
+        .run(
+            "k8s.list",
+            json!({"apiVersion": "example.com/v1", "kind": "Widget"}),
+            vars(),
+            Some("w.yaml"),
+        )
+        .await;
+    let e = r.unwrap_err();
+    assert!(!e.transient, "{e}");
+    assert!(
+        e.message.contains("discover Widget in example.com/v1"),
+        "{e}"
+    );
+}
