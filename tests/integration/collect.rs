@@ -1071,7 +1071,9 @@ async fn kinds_outside_the_table_are_discovered() {
     let e = r.unwrap_err();
     assert!(!e.transient, "{e}");
     assert!(
-        e.message.contains("discover Widget in example.com/v1"),
+        e.message.contains(
+            "discover Widget in example.com/v1: the cluster does not serve example.com/v1"
+        ),
         "{e}"
     );
 }
