@@ -108,6 +108,7 @@ fn journal_commit(c: &mut Criterion) {
                 bytes: 123_456,
                 blake3: "0".repeat(64),
                 file: "0".repeat(32) + ".art",
+                ..Default::default()
             }],
             items: vec![],
             optional: false,

@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod collect;
 pub mod engine;
 pub mod error;
 pub mod exit;

@@ -3,6 +3,7 @@
 
 mod bundle;
 mod cli;
+mod collect;
 mod engine;
 mod pipelines;
 mod preflight;

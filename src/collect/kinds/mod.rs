@@ -1,0 +1,22 @@
+//! The Kubernetes task kinds: `k8s.get`, `k8s.list`, `k8s.logs`, `k8s.exec`, `k8s.proxy`,
+//! `k8s.version`. Each is stateless; the client and settings come from the `TaskContext`.
+
+pub mod exec;
+pub mod get;
+pub mod list;
+pub mod logs;
+pub mod proxy;
+pub mod version;
+
+use crate::engine::Registry;
+
+/// Registers the Kubernetes kinds.
+pub fn register(registry: &mut Registry) {
+    registry
+        .register(get::Get)
+        .register(list::List)
+        .register(logs::Logs)
+        .register(exec::Exec)
+        .register(proxy::Proxy)
+        .register(version::Version);
+}

@@ -1,0 +1,31 @@
+//! Collection: the task kinds that talk to Kubernetes and KUDO, and what they share.
+//!
+//! - `kinds`: `k8s.get`, `k8s.list`, `k8s.logs`, `k8s.exec`, `k8s.proxy`, `k8s.version`.
+//! - `planstatus`: an Instance's plan status as a tree, and the `kudo.planstatus` kind.
+//! - `versions`: `versions.yaml`, the `kudo.versions` kind.
+//! - `api`: sending requests and mapping failures to transient/permanent `TaskError`s.
+//! - `resources`: apiVersion/kind -> API resource (a static table, discovery as a fallback).
+//! - `object`: what every object goes through (no managedFields, no Secret values).
+//! - `params`: reading rendered task parameters.
+//!
+//! The built-in pipelines that use these kinds are in `pipelines/` (see `pipelines`), and the
+//! bundle paths they write are listed in docs/collect-artifacts.md.
+
+pub mod api;
+pub mod kinds;
+pub mod object;
+pub mod params;
+pub mod pipelines;
+pub mod planstatus;
+pub mod resources;
+pub mod versions;
+
+use crate::engine::Registry;
+
+/// Registers every collect kind.
+pub fn register(registry: &mut Registry) {
+    kinds::register(registry);
+    registry
+        .register(planstatus::PlanStatus)
+        .register(versions::Versions);
+}

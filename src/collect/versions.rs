@@ -1,0 +1,341 @@
+//! `kudo.versions`: `versions.yaml`, the versions of every component KEP-22 asks a bundle to
+//! report: the collector, Kubernetes, KUDO (the manager's image tag), the operator and its
+//! OperatorVersion, the application (OperatorVersion `appVersion` and the images the instance's
+//! pods run) and tools, when the pipeline names them: `tools: {kubectl: v1.32.0}` records a
+//! value as given, `tools: {nodetool: {container: cassandra, command: [nodetool, version]}}`
+//! runs the command in the first running pod of the instance that has that container and
+//! records what it printed.
+//!
+//! Each part is looked up on its own: a part that cannot be found (no KUDO manager in
+//! `kudoNamespace`, no permission to read OperatorVersions) is written as `error: why` and
+//! the rest is still reported. Only transient API errors fail the task, so the engine retries it.
+//!
+//! ```yaml
+//! collector: {name: kudo-diag, version: 0.1.0, gitCommit: abc123}
+//! kubernetes: {version: v1.32.4, platform: linux/amd64}
+//! kudo: {version: 0.19.0, image: kudobuilder/controller:v0.19.0, namespace: kudo-system}
+//! operator: {name: cassandra, version: 1.0.0, operatorVersion: cassandra-3.11.6-1.0.0, kudoVersion: 0.10.0}
+//! application: {name: cassandra, version: 3.11.6, images: [mesosphere/cassandra:3.11.6-1.0.0]}
+//! tools: {nodetool: "ReleaseVersion: 3.11.6"}
+//! ```
+
+use std::collections::BTreeSet;
+
+use kube::core::params::ListParams;
+use serde_json::{json, Map, Value};
+
+use crate::collect::kinds::{exec, get, list, version};
+use crate::collect::{object, params, resources};
+use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+
+pub struct Versions;
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec::optional(
+        "instance",
+        "the instance's name (default: the run's `instance`)",
+    ),
+    ParamSpec::optional("namespace", "the instance's namespace (default: the run's)"),
+    ParamSpec::optional(
+        "kudoNamespace",
+        "where the KUDO manager runs (default: the run's `kudoNamespace`, else kudo-system)",
+    ),
+    ParamSpec::optional(
+        "tools",
+        "tool versions to record as they are, e.g. {kubectl: v1.32.0}",
+    ),
+];
+
+/// The tag of an image reference (`repo/name:tag@digest` -> `tag`); `latest` when it has none.
+pub fn image_tag(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, tag)) => tag,
+        None => "latest",
+    }
+}
+
+/// `Ok(v)` stays, a permanent error becomes `{error: message}`, a transient one is returned.
+fn soft(r: Result<Value, TaskError>) -> Result<Value, TaskError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e) if e.transient => Err(e),
+        Err(e) => Ok(json!({"error": e.message})),
+    }
+}
+
+async fn pods(
+    ctx: &TaskContext,
+    ns: &str,
+    selector: Option<&str>,
+) -> Result<Vec<Value>, TaskError> {
+    let r = resources::lookup("v1", Some("Pod"), None).expect("pods are in the table");
+    let mut lp = ListParams::default();
+    if let Some(s) = selector {
+        lp = lp.labels(s);
+    }
+    let what = format!("list pods in namespace {ns}");
+    let mut out = Vec::new();
+    list::for_each_object(
+        ctx,
+        &r,
+        &resources::collection_path(&r, Some(ns)),
+        lp,
+        &what,
+        |p| {
+            out.push(p);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(out)
+}
+
+fn images(pods: &[Value]) -> BTreeSet<String> {
+    pods.iter()
+        .flat_map(|p| {
+            ["initContainers", "containers"]
+                .into_iter()
+                .flat_map(move |f| {
+                    p.pointer(&format!("/spec/{f}"))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
+        })
+        .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// The KUDO manager: a pod in `ns` whose container is called `manager` (KUDO's statefulset
+/// `kudo-controller-manager`), else any pod labelled `app: kudo-manager`.
+async fn kudo_part(ctx: &TaskContext, ns: &str) -> Result<Value, TaskError> {
+    let pods = pods(ctx, ns, None).await?;
+    let manager = pods.iter().find_map(|p| {
+        let name = object::name_of(p);
+        let is_manager = name.starts_with("kudo-controller-manager")
+            || p.pointer("/metadata/labels/app").and_then(Value::as_str) == Some("kudo-manager");
+        p.pointer("/spec/containers")
+            .and_then(Value::as_array)?
+            .iter()
+            .find(|c| {
+                c.get("name").and_then(Value::as_str) == Some("manager")
+                    || (is_manager && c.get("image").is_some())
+            })
+            .and_then(|c| c.get("image").and_then(Value::as_str))
+    });
+    match manager {
+        Some(image) => Ok(json!({
+            "version": image_tag(image).trim_start_matches('v'),
+            "image": image,
+            "namespace": ns,
+        })),
+        None => Err(TaskError::permanent(format!(
+            "no KUDO manager pod found in namespace {ns}: is KUDO installed there? (set kudoNamespace)"
+        ))),
+    }
+}
+
+/// Longest tool output kept in versions.yaml: a version, not a report.
+const MAX_TOOL_OUTPUT: usize = 4096;
+
+/// The first running pod that has `container`.
+fn pod_with_container<'a>(pods: &'a [Value], container: &str) -> Option<&'a Value> {
+    pods.iter().find(|p| {
+        p.pointer("/status/phase").and_then(Value::as_str) == Some("Running")
+            && p.pointer("/spec/containers")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.get("name").and_then(Value::as_str) == Some(container))
+                })
+    })
+}
+
+/// One `tools` entry: a value as given, or the output of a command run in the instance's pods.
+async fn tool_version(
+    ctx: &TaskContext,
+    ns: Option<&str>,
+    pods: &[Value],
+    spec: &Value,
+) -> Result<Value, TaskError> {
+    let Some(obj) = spec.as_object() else {
+        return Ok(spec.clone());
+    };
+    let container = obj.get("container").and_then(Value::as_str);
+    let argv = params::string_list(spec, "command");
+    let (Some(container), Ok(argv)) = (container, argv) else {
+        return Ok(json!({"error": "a tool is a value or {container, command: [argv...]}"}));
+    };
+    let (Some(ns), Some(pod)) = (ns, pod_with_container(pods, container)) else {
+        return Ok(
+            json!({"error": format!("no running pod of the instance has a container {container}")}),
+        );
+    };
+    let mut out = Vec::new();
+    let r = exec::run_command(
+        ctx,
+        ns,
+        object::name_of(pod),
+        Some(container),
+        &argv,
+        &mut out,
+    )
+    .await;
+    soft(r.map(|_| {
+        let text = String::from_utf8_lossy(&out);
+        Value::String(crate::collect::api::truncate(text.trim(), MAX_TOOL_OUTPUT).to_string())
+    }))
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Versions {
+    fn name(&self) -> &'static str {
+        "kudo.versions"
+    }
+    fn description(&self) -> &'static str {
+        "versions.yaml: collector, Kubernetes, KUDO, operator, application and tool versions"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
+        let p = &ctx.params;
+        let var = |k: &str| {
+            ctx.vars
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let instance = params::str_opt(p, "instance")?.or(var("instance"));
+        let ns = params::namespace(p, &ctx.vars)?;
+        let kudo_ns = params::str_opt(p, "kudoNamespace")?
+            .or(var("kudoNamespace"))
+            .unwrap_or("kudo-system");
+
+        let mut doc = Map::new();
+        doc.insert(
+            "collector".into(),
+            json!({"name": "kudo-diag", "version": crate::VERSION, "gitCommit": crate::GIT_COMMIT}),
+        );
+        let k8s = soft(version::server_version(ctx).await.map(|v| {
+            json!({
+                "version": v.get("gitVersion").cloned().unwrap_or(Value::Null),
+                "platform": v.get("platform").cloned().unwrap_or(Value::Null),
+            })
+        }))?;
+        doc.insert("kubernetes".into(), k8s);
+        doc.insert("kudo".into(), soft(kudo_part(ctx, kudo_ns).await)?);
+
+        let mut instance_pods = Vec::new();
+        let (operator, application) = match (instance, ns) {
+            (Some(inst), Some(ns)) => {
+                let inst_obj = soft(
+                    get::get_named(ctx, "kudo.dev/v1beta1", "Instance", Some(ns), inst).await,
+                )?;
+                let ov_name = inst_obj
+                    .pointer("/spec/operatorVersion/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let ov = match &ov_name {
+                    Some(n) => soft(
+                        get::get_named(ctx, "kudo.dev/v1beta1", "OperatorVersion", Some(ns), n)
+                            .await,
+                    )?,
+                    None => {
+                        json!({"error": inst_obj.get("error").cloned().unwrap_or(json!("the instance names no operatorVersion"))})
+                    }
+                };
+                let spec = ov.get("spec").cloned().unwrap_or(Value::Null);
+                let operator = if let Some(err) = ov.get("error") {
+                    json!({"operatorVersion": ov_name, "error": err})
+                } else {
+                    json!({
+                        "name": spec.pointer("/operator/name"),
+                        "version": spec.get("version"),
+                        "operatorVersion": ov_name,
+                        "kudoVersion": spec.get("kudoVersion"),
+                    })
+                };
+                let selector = format!("kudo.dev/instance={inst}");
+                let imgs = match pods(ctx, ns, Some(&selector)).await {
+                    Ok(list) => {
+                        instance_pods = list;
+                        json!(images(&instance_pods))
+                    }
+                    Err(e) if e.transient => return Err(e),
+                    Err(e) => json!({"error": e.message}),
+                };
+                let application = json!({
+                    "name": spec.pointer("/operator/name"),
+                    "version": spec.get("appVersion"),
+                    "images": imgs,
+                });
+                (operator, application)
+            }
+            _ => {
+                let why =
+                    json!({"error": "no instance given: run with --instance and --namespace"});
+                (why.clone(), why)
+            }
+        };
+        doc.insert("operator".into(), operator);
+        doc.insert("application".into(), application);
+        if let Some(tools) = p.get("tools").and_then(Value::as_object) {
+            let mut out = Map::new();
+            for (name, spec) in tools {
+                out.insert(
+                    name.clone(),
+                    tool_version(ctx, ns, &instance_pods, spec).await?,
+                );
+            }
+            doc.insert("tools".into(), Value::Object(out));
+        }
+        let doc = Value::Object(doc);
+        let out = ctx.output.as_deref().unwrap_or("versions.yaml");
+        ctx.sink
+            .put(out, &object::to_yaml(&doc))
+            .map_err(|e| TaskError::permanent(e.to_string()))?;
+        Ok(TaskOutput { items: vec![doc] })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_tags() {
+        assert_eq!(image_tag("kudobuilder/controller:v0.19.0"), "v0.19.0");
+        assert_eq!(image_tag("registry:5000/cassandra"), "latest");
+        assert_eq!(
+            image_tag("registry:5000/mesosphere/cassandra:3.11.6-1.0.0@sha256:ab"),
+            "3.11.6-1.0.0"
+        );
+    }
+
+    #[test]
+    fn tools_run_in_the_first_running_pod_with_the_container() {
+        let pods = vec![
+            json!({"metadata": {"name": "a"}, "status": {"phase": "Pending"}, "spec": {"containers": [{"name": "cassandra"}]}}),
+            json!({"metadata": {"name": "b"}, "status": {"phase": "Running"}, "spec": {"containers": [{"name": "exporter"}]}}),
+            json!({"metadata": {"name": "c"}, "status": {"phase": "Running"}, "spec": {"containers": [{"name": "cassandra"}]}}),
+        ];
+        let p = pod_with_container(&pods, "cassandra").unwrap();
+        assert_eq!(p["metadata"]["name"], "c");
+        assert!(pod_with_container(&pods, "nodetool").is_none());
+    }
+
+    #[test]
+    fn images_are_unique_and_include_init_containers() {
+        let pods = vec![
+            json!({"spec": {"initContainers": [{"image": "busybox:1"}], "containers": [{"image": "c:3"}]}}),
+            json!({"spec": {"containers": [{"image": "c:3"}]}}),
+        ];
+        assert_eq!(
+            images(&pods).into_iter().collect::<Vec<_>>(),
+            vec!["busybox:1", "c:3"]
+        );
+    }
+}
