@@ -86,6 +86,32 @@ const SECRET_KEY: &str = r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|t
 
 const PEM_BEGIN: &str = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----";
 
+/// A bare value after a secret-looking key that is plainly not a secret: a number (Cassandra's
+/// `initial_token=-9223372036854775808`, `flush of token: 12 KiB`) or prose in parentheses
+/// (`Token : (invoke with -T/--tokens ...)` in `nodetool info`). Redacting those hides what a
+/// diagnosis needs and protects nothing.
+fn not_a_secret_word(value: &[u8]) -> bool {
+    value.first() == Some(&b'(')
+        || (value.iter().any(u8::is_ascii_digit)
+            && value
+                .iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')))
+}
+
+/// Whether the key part of a key-value match (`initial_token=`, `"token": `) names a token, the
+/// one secret word that Cassandra also uses for plain numbers (ring positions).
+fn key_is_token(key_part: &[u8]) -> bool {
+    let key: Vec<u8> = key_part
+        .iter()
+        .rev()
+        .skip_while(|b| !b.is_ascii_alphanumeric())
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-' || **b == b'.')
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    // `key` is reversed.
+    key.starts_with(b"nekot") || key.starts_with(b"snekot")
+}
+
 /// The built-in rules, (name, pattern), in the order they are applied. Word boundaries are ASCII
 /// (`(?-u:\b)`) because Unicode ones make the fast regex engines give up on non-ASCII lines.
 fn builtin_rules() -> Vec<(&'static str, String)> {
@@ -303,7 +329,11 @@ impl Redactor {
                     let quoted_key = caps
                         .name("q")
                         .is_some_and(|q| q.as_bytes().ends_with(b"\""));
-                    if quoted_key || matches!(value, b"true" | b"false" | b"null") {
+                    if quoted_key
+                        || matches!(value, b"true" | b"false" | b"null")
+                        || (key_is_token(&cur[whole.start()..g.start()])
+                            && not_a_secret_word(value))
+                    {
                         return whole.as_bytes().to_vec();
                     }
                 }
@@ -659,6 +689,26 @@ mod tests {
         assert!(
             c.get(rule).copied().unwrap_or(0) >= 1,
             "{rule} not counted: {c:?}"
+        );
+    }
+
+    #[test]
+    fn numbers_and_parenthesised_prose_after_token_keys_stay() {
+        let r = Redactor::builtin();
+        for line in [
+            "JVM_OPTS=\"$JVM_OPTS -Dcassandra.initial_token=-9223372036854775808\"",
+            "Enqueuing flush of token: 12 KiB (5%) on-heap",
+            "Token                  : (invoke with -T/--tokens to see all 256 tokens)",
+        ] {
+            let (out, counts) = r.redact_text(line.as_bytes());
+            assert_eq!(String::from_utf8(out).unwrap(), line, "{counts:?}");
+        }
+        let (out, _) = r.redact_text(b"token: 9f8e7d6c5b4a");
+        assert_eq!(String::from_utf8(out).unwrap(), "token: \"**REDACTED**\"");
+        let (out, _) = r.redact_text(b"password: 123456");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "password: \"**REDACTED**\""
         );
     }
 

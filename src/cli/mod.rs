@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 use crate::exit;
 
 pub mod bundle;
+pub mod cluster;
 pub mod completions;
+pub mod demo;
 pub mod pipelines;
 pub mod preflight;
 pub mod progress;
@@ -63,7 +65,7 @@ pub enum Command {
     /// Serve a collected bundle read-only through the simulated API, for kubectl.
     Serve(unbuilt::Args),
     /// Start the simulated cluster and collect a bundle from it, to see the tool work.
-    Demo(unbuilt::Args),
+    Demo(demo::Args),
     /// List, show, validate and draw pipelines.
     Pipelines(pipelines::Args),
     /// Verify and inspect bundles.
@@ -115,7 +117,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Preflight(a) => preflight::exec(a, &g).await,
         Command::Sim(a) => sim::exec(a, &g).await,
         Command::Serve(_) => unbuilt::exec("serve"),
-        Command::Demo(_) => unbuilt::exec("demo"),
+        Command::Demo(a) => demo::exec(a, &g).await,
         Command::Pipelines(a) => pipelines::exec(a, &g).await,
         Command::Bundle(a) => bundle::exec(a, &g).await,
         Command::Version(a) => version::exec(a),

@@ -72,33 +72,6 @@ pub async fn exec(args: Args, g: &Global) -> crate::Result<u8> {
 /// A client from the kubeconfig (`--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`) and
 /// `--context`, or the in-cluster service account; and the context's namespace.
 pub async fn connect(g: &Global) -> crate::Result<(kube::Client, String)> {
-    let opts = kube::config::KubeConfigOptions {
-        context: g.context.clone(),
-        ..Default::default()
-    };
-    let fail = |e: String| {
-        crate::Error::Usage(format!(
-            "failed to load the kubeconfig: {e}; give one with --kubeconfig FILE or $KUBECONFIG"
-        ))
-    };
-    let config = match &g.kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .map_err(|e| fail(format!("{}: {e}", path.display())))?;
-            kube::Config::from_custom_kubeconfig(kc, &opts)
-                .await
-                .map_err(|e| fail(e.to_string()))?
-        }
-        None => match kube::Config::from_kubeconfig(&opts).await {
-            Ok(c) => c,
-            Err(e) => kube::Config::incluster().map_err(|_| fail(e.to_string()))?,
-        },
-    };
-    let ns = config.default_namespace.clone();
-    let client = kube::Client::try_from(config).map_err(|e| {
-        crate::Error::Other(format!(
-            "failed to make a Kubernetes client: {e}; check the kubeconfig's server and credentials"
-        ))
-    })?;
-    Ok((client, ns))
+    let c = super::cluster::connect(g, None).await?;
+    Ok((c.client, c.namespace))
 }

@@ -10,20 +10,27 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::run::{find_partials, partial_dir};
+use std::sync::Arc;
+
+use crate::bundle::redact::Redactor;
+use crate::collect::target;
 use crate::engine::{
-    self, synthetic, Ending, Limits, Registry, ResumeMode, RunConfig, DEFAULT_CONCURRENCY,
+    self, Ending, Limits, Registry, ResumeMode, RunConfig, TaskEnv, DEFAULT_CONCURRENCY,
 };
 use crate::exit;
-use crate::pipeline::{load, Pipeline};
+use crate::pipeline::registry::default_registry;
+use crate::pipeline::Pipeline;
 
 use super::progress::{self, Progress, ProgressMode};
 
 /// Collect a diagnostics bundle by running a pipeline.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  kudo-diag run --pipeline demo.yaml --instance demo -o demo.zip
-  kudo-diag run --pipeline demo.yaml --instance demo -o demo.zip --continue   resume after Ctrl-C or a crash
-  kudo-diag run --pipeline demo.yaml --instance demo --output-dir bundles --concurrency 4 --progress plain
+  kudo-diag run --instance cassandra -n prod                  collect with the pipeline chosen for the operator
+  kudo-diag run --instance cassandra -n prod --continue       resume the unfinished collection in this folder
+  kudo-diag run --instance cassandra -n prod -o c.zip --log-since 24h --log-limit-bytes 50MiB
+  kudo-diag run --instance kafka -n prod --pipeline kafka --pipeline extra.yaml   add tasks of your own
+  kudo-diag run --pipeline selftest -o selftest.zip           the engine alone, no cluster (synthetic tasks)
 
 Without -o the bundle is named kudo-diag_<namespace>_<instance>_<UTC time>.zip in --output-dir
 (default: the current directory); with --continue and no -o, the unfinished collection of the
@@ -32,9 +39,10 @@ same namespace and instance in that directory is resumed.
 Exit codes: 0 complete, 3 bundle written but some tasks failed or were skipped (see errors.json),
 1 error, 2 usage, 130 interrupted.")]
 pub struct Args {
-    /// Pipeline file to run (YAML). Only `synthetic.*` task kinds run in this version.
-    #[arg(long = "pipeline", value_name = "FILE")]
-    pub pipelines: Vec<PathBuf>,
+    /// Pipeline to run: a built-in name (`kudo-diag pipelines list`) or a YAML file. Repeatable:
+    /// later ones extend earlier ones. Default: the built-in pipeline for the instance's operator.
+    #[arg(long = "pipeline", value_name = "NAME|FILE")]
+    pub pipelines: Vec<String>,
     /// The bundle to write.
     #[arg(
         short = 'o',
@@ -65,23 +73,180 @@ pub struct Args {
     /// How to show progress (on stderr).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
-    /// The KUDO operator instance to collect (default: the pipeline's name, for synthetic runs).
+    /// The KUDO operator instance to collect (required with a cluster; for synthetic pipelines
+    /// it defaults to the pipeline's name).
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
+    /// Only log lines newer than this (e.g. `30m`, `24h`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub log_since: Option<std::time::Duration>,
+    /// Only the last LINES lines of each log.
+    #[arg(long, value_name = "LINES")]
+    pub log_tail: Option<u64>,
+    /// At most SIZE bytes of each log (e.g. `10MiB`, `500k`).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub log_limit_bytes: Option<u64>,
+    /// Another regular expression whose matches are redacted in every artifact. Repeatable.
+    #[arg(long = "redact-pattern", value_name = "REGEX")]
+    pub redact_patterns: Vec<String>,
+    /// Write artifacts without redacting secrets. Only for bundles that never leave your hands.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Namespace where KUDO's manager runs.
+    #[arg(long, value_name = "NS", default_value = "kudo-system")]
+    pub kudo_namespace: String,
+    /// Give up on an API request after this long (and on an unreachable API server).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e}; write e.g. 30s, 15m or 24h"))
+}
+
+/// Sizes as people write them: `1048576`, `500k`, `10MiB`, `2G`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: write e.g. 1048576, 500k or 10MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "ki" | "kib" => 1 << 10,
+        "m" | "mb" | "mi" | "mib" => 1 << 20,
+        "g" | "gb" | "gi" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {s:?}: use k, MiB or GiB"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
-    let mut registry = Registry::new();
-    synthetic::register(&mut registry);
-    let pipeline = load_pipeline(&args.pipelines, &registry)?;
+    let registry = default_registry();
+    let prepared = prepare(&args, g, &registry).await?;
+    run_prepared(args, prepared, &registry).await
+}
 
-    let namespace = g.namespace.clone().unwrap_or_else(|| "default".to_string());
-    let instance = args
-        .instance
-        .clone()
-        .unwrap_or_else(|| pipeline.name.clone());
-    let target = json!({"cluster": "none", "namespace": namespace, "instance": instance});
-    let globals = json!({"namespace": namespace, "instance": instance});
+/// What a run needs once the flags are checked and the cluster (if any) was asked.
+pub struct Prepared {
+    pub pipeline: Pipeline,
+    pub target: serde_json::Value,
+    pub globals: serde_json::Value,
+    pub namespace: String,
+    pub instance: String,
+    pub env: TaskEnv,
+    pub redactor: Option<Arc<Redactor>>,
+}
+
+/// Resolves the pipeline and, when it needs a cluster, connects, finds the instance and picks
+/// the operator's pipeline. Writes nothing.
+pub async fn prepare(
+    args: &Args,
+    g: &super::Global,
+    registry: &Registry,
+) -> crate::Result<Prepared> {
+    let explicit = if args.pipelines.is_empty() {
+        None
+    } else {
+        Some(crate::pipeline::resolve(&args.pipelines, registry)?)
+    };
+    let synthetic_only = explicit
+        .as_ref()
+        .is_some_and(|p| p.tasks.iter().all(|t| t.kind.starts_with("synthetic.")));
+    if synthetic_only {
+        let pipeline = explicit.expect("checked above");
+        let namespace = g.namespace.clone().unwrap_or_else(|| "default".to_string());
+        let instance = args
+            .instance
+            .clone()
+            .unwrap_or_else(|| pipeline.name.clone());
+        return Ok(Prepared {
+            target: json!({"cluster": "none", "namespace": namespace, "instance": instance}),
+            globals: json!({"namespace": namespace, "instance": instance}),
+            pipeline,
+            namespace,
+            instance,
+            env: TaskEnv::default(),
+            redactor: None,
+        });
+    }
+    let Some(instance) = args.instance.clone() else {
+        return Err(crate::Error::Usage(
+            "which instance? pass --instance NAME (and -n NAMESPACE); `kubectl get instances.kudo.dev -A` lists them".into(),
+        ));
+    };
+    let cluster = super::cluster::connect(g, Some(args.request_timeout)).await?;
+    let namespace = g.namespace.clone().unwrap_or(cluster.namespace.clone());
+    let found = target::resolve(
+        &cluster.client,
+        &cluster.server,
+        &namespace,
+        &instance,
+        args.request_timeout,
+    )
+    .await
+    .map_err(|e| crate::Error::Other(e.to_string()))?;
+    for note in &found.notes {
+        eprintln!("note: {note}");
+    }
+    let pipeline = match explicit {
+        Some(p) => p,
+        None => crate::pipeline::resolve(&[found.pipeline.clone()], registry)?,
+    };
+    let redactor = if args.no_redact {
+        eprintln!("warning: --no-redact: secrets are written to the bundle in clear");
+        None
+    } else {
+        Some(Arc::new(
+            Redactor::new(&args.redact_patterns, &found.secret_values)
+                .map_err(|e| crate::Error::Usage(e.to_string()))?,
+        ))
+    };
+    let mut settings = serde_json::Map::new();
+    if let Some(d) = args.log_since {
+        settings.insert("logSince".into(), json!(d.as_secs()));
+    }
+    if let Some(n) = args.log_tail {
+        settings.insert("logTail".into(), json!(n));
+    }
+    if let Some(n) = args.log_limit_bytes {
+        settings.insert("logLimitBytes".into(), json!(n));
+    }
+    Ok(Prepared {
+        target: json!({"cluster": cluster.server, "namespace": namespace, "instance": instance}),
+        globals: found.globals(&args.kudo_namespace),
+        pipeline,
+        namespace,
+        instance,
+        env: TaskEnv {
+            kube: Some(cluster.client),
+            settings,
+        },
+        redactor,
+    })
+}
+
+/// Runs a prepared collection with the flags' output, resume and limit settings.
+pub async fn run_prepared(
+    args: Args,
+    prepared: Prepared,
+    registry: &Registry,
+) -> crate::Result<u8> {
+    let Prepared {
+        pipeline,
+        target,
+        globals,
+        namespace,
+        instance,
+        env,
+        redactor,
+    } = prepared;
     let resume = match (args.resume, args.force) {
         (true, _) => ResumeMode::Continue,
         (false, true) => ResumeMode::Force,
@@ -124,6 +289,8 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
     }
 
     let mut config = RunConfig::new(pipeline, target, globals, output);
+    config.env = env;
+    config.redactor = redactor;
     config.resume = resume;
     config.keep_partial = args.keep_partial;
     config.limits = limits;
@@ -131,7 +298,7 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
     let cancel = CancellationToken::new();
     let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
     let reporter = Progress::new(args.progress);
-    let result = engine::run(config, &registry, &reporter, cancel).await;
+    let result = engine::run(config, registry, &reporter, cancel).await;
     signals.abort();
     reporter.finish();
     let summary = result?;
@@ -145,57 +312,6 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         Ending::Complete if summary.has_problems() => exit::PARTIAL,
         Ending::Complete => exit::OK,
     })
-}
-
-/// Loads the pipeline to run. For a pipeline with other than synthetic kinds, says that cluster
-/// collection is not built yet rather than a confusing "unknown kind".
-fn load_pipeline(files: &[PathBuf], registry: &Registry) -> crate::Result<Pipeline> {
-    let file = match files {
-        [] => {
-            return Err(crate::Error::Usage(
-                "no pipeline given: pass `--pipeline FILE` (built-in pipelines come with cluster collection)".into(),
-            ))
-        }
-        [one] => one,
-        _ => {
-            return Err(crate::Error::Usage(
-                "several `--pipeline` files cannot be merged yet: pass one file that lists every task".into(),
-            ))
-        }
-    };
-    let loaded = load::load_file(file, registry);
-    match loaded {
-        Ok(p) => {
-            if let Some(kind) = cluster_kind(p.tasks.iter().map(|t| t.kind.clone())) {
-                return Err(cluster_not_built(file, &kind));
-            }
-            Ok(p)
-        }
-        Err(e) => {
-            // If the file only failed because it names cluster kinds, say what is really missing.
-            let raw = std::fs::read_to_string(file)
-                .ok()
-                .and_then(|t| serde_yaml::from_str::<crate::pipeline::PipelineDoc>(&t).ok());
-            if let Some(doc) = raw {
-                if let Some(kind) = cluster_kind(doc.spec.tasks.into_iter().map(|t| t.kind)) {
-                    return Err(cluster_not_built(file, &kind));
-                }
-            }
-            Err(e.into())
-        }
-    }
-}
-
-/// The first task kind that needs a cluster.
-fn cluster_kind(mut kinds: impl Iterator<Item = String>) -> Option<String> {
-    kinds.find(|k| !k.starts_with("synthetic."))
-}
-
-fn cluster_not_built(file: &Path, kind: &str) -> crate::Error {
-    crate::Error::Other(format!(
-        "cluster collection is not built yet: {} uses task kind {kind}; this version runs pipelines of `synthetic.*` kinds only",
-        file.display()
-    ))
 }
 
 fn parse_class_limit(spec: &str) -> crate::Result<(String, usize)> {

@@ -18,6 +18,7 @@ pub mod params;
 pub mod pipelines;
 pub mod planstatus;
 pub mod resources;
+pub mod target;
 pub mod versions;
 
 use crate::engine::Registry;

@@ -3,18 +3,9 @@
 //! `extends: kudo`. The pipeline loader (`crate::pipeline::load`) owns parsing and merging;
 //! this module only owns the texts.
 
-/// (name, YAML) of every built-in collection pipeline, base first.
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("kudo", include_str!("../../pipelines/kudo.yaml")),
-    ("cassandra", include_str!("../../pipelines/cassandra.yaml")),
-    ("kafka", include_str!("../../pipelines/kafka.yaml")),
-    ("zookeeper", include_str!("../../pipelines/zookeeper.yaml")),
-    ("elastic", include_str!("../../pipelines/elastic.yaml")),
-];
-
-/// The text of a built-in pipeline.
+/// The text of a built-in pipeline (the table is `crate::pipeline::builtin::BUILTINS`).
 pub fn builtin(name: &str) -> Option<&'static str> {
-    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    crate::pipeline::builtin::get(name).map(|b| b.text)
 }
 
 #[cfg(test)]
@@ -27,6 +18,9 @@ mod tests {
     use crate::engine::Registry;
     use crate::pipeline::template;
     use crate::pipeline::{PipelineDoc, TaskSpec};
+
+    /// The collection pipelines (the built-ins other than the engine's selftest).
+    const COLLECTION: &[&str] = &["kudo", "cassandra", "kafka", "zookeeper", "elastic"];
 
     fn registry() -> Registry {
         let mut r = Registry::new();
@@ -71,7 +65,7 @@ mod tests {
     #[test]
     fn the_pipeline_validator_accepts_every_builtin() {
         let reg = registry();
-        for (name, _) in BUILTIN {
+        for name in COLLECTION {
             let d = doc(name);
             let flat = PipelineDoc {
                 spec: crate::pipeline::PipelineSpec {
@@ -91,7 +85,7 @@ mod tests {
 
     #[test]
     fn every_builtin_pipeline_parses_and_names_itself() {
-        for (name, _) in BUILTIN {
+        for name in COLLECTION {
             let d = doc(name);
             assert_eq!(d.api_version, crate::pipeline::model::API_VERSION, "{name}");
             assert_eq!(d.kind, crate::pipeline::model::KIND, "{name}");
@@ -106,7 +100,7 @@ mod tests {
     #[test]
     fn every_task_uses_a_collect_kind_with_known_and_required_params() {
         let reg = registry();
-        for (name, _) in BUILTIN {
+        for name in COLLECTION {
             for t in merged(name) {
                 let kind = reg.get(&t.kind).unwrap_or_else(|| {
                     panic!("{name}: task {} uses unknown kind {}", t.name, t.kind)
@@ -135,7 +129,7 @@ mod tests {
 
     #[test]
     fn references_and_template_variables_resolve() {
-        for (name, _) in BUILTIN {
+        for name in COLLECTION {
             let tasks = merged(name);
             let names: BTreeSet<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
             assert_eq!(names.len(), tasks.len(), "{name}: duplicate task names");
@@ -185,7 +179,7 @@ mod tests {
 
     #[test]
     fn output_paths_are_distinct_and_fan_outs_are_keyed() {
-        for (name, _) in BUILTIN {
+        for name in COLLECTION {
             let mut seen: BTreeMap<String, String> = BTreeMap::new();
             for t in merged(name) {
                 let mut outs: Vec<String> = t.output.iter().cloned().collect();

@@ -63,6 +63,10 @@ pub struct RunConfig {
     pub limits: Limits,
     pub retry: RetryPolicy,
     pub env: TaskEnv,
+    /// Applied to every artifact before it is hashed; `None` writes artifacts as tasks give them
+    /// (engine tests and synthetic runs; a cluster collection always has one unless the user
+    /// turned redaction off explicitly).
+    pub redactor: Option<std::sync::Arc<crate::bundle::redact::Redactor>>,
 }
 
 impl RunConfig {
@@ -78,6 +82,7 @@ impl RunConfig {
             limits: Limits::default(),
             retry: RetryPolicy::default(),
             env: TaskEnv::default(),
+            redactor: None,
         }
     }
 }
@@ -236,8 +241,11 @@ pub async fn run(
             meta
         }
     };
-    let store = ArtifactStore::open(&partial.join("artifacts"))
-        .map_err(|e| EngineError::Message(e.to_string()))?;
+    let store = match &config.redactor {
+        Some(r) => ArtifactStore::open_with(&partial.join("artifacts"), r.clone()),
+        None => ArtifactStore::open(&partial.join("artifacts")),
+    }
+    .map_err(|e| EngineError::Message(e.to_string()))?;
     let log_path = partial.join("collection.log");
     let log = LogFile::open(&log_path)?;
     log.line(&format!(

@@ -11,10 +11,32 @@ pub struct Builtin {
 }
 
 /// Every built-in pipeline, by name.
-pub static BUILTINS: &[Builtin] = &[Builtin {
-    name: "selftest",
-    text: include_str!("../../pipelines/selftest.yaml"),
-}];
+pub static BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "kudo",
+        text: include_str!("../../pipelines/kudo.yaml"),
+    },
+    Builtin {
+        name: "cassandra",
+        text: include_str!("../../pipelines/cassandra.yaml"),
+    },
+    Builtin {
+        name: "kafka",
+        text: include_str!("../../pipelines/kafka.yaml"),
+    },
+    Builtin {
+        name: "zookeeper",
+        text: include_str!("../../pipelines/zookeeper.yaml"),
+    },
+    Builtin {
+        name: "elastic",
+        text: include_str!("../../pipelines/elastic.yaml"),
+    },
+    Builtin {
+        name: "selftest",
+        text: include_str!("../../pipelines/selftest.yaml"),
+    },
+];
 
 /// The built-in pipeline called `name`.
 pub fn get(name: &str) -> Option<&'static Builtin> {

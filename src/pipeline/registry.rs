@@ -1,20 +1,14 @@
-//! The task kinds the `pipelines` commands and pipeline loading validate against, created in
-//! ONE place, `default_registry`, so that wiring in the real kinds is a one-line change.
-//!
-//! Integration point: the engine's synthetic kinds (`crate::engine::synthetic::register`) and
-//! the collect kinds (`k8s.*`) are written on other branches. Until they are registered here, a
-//! non-test build has no kinds, and validation says that it cannot check kinds and parameters
-//! (see `validate`). Tests use the kinds below, which mirror the synthetic kinds' names and
-//! parameters so that pipelines/selftest.yaml is validated for real.
+//! The task kinds the `pipelines` commands, pipeline loading and `run` use, created in ONE
+//! place, `default_registry`: the engine's synthetic kinds and the collect kinds (`k8s.*`,
+//! `kudo.*`).
 
 use crate::engine::Registry;
 
 /// The registry of every task kind this build can run.
 pub fn default_registry() -> Registry {
-    #[allow(unused_mut)] // only the test build registers kinds for now (see the module doc)
     let mut registry = Registry::new();
-    #[cfg(test)]
-    test_kinds::register(&mut registry);
+    crate::engine::synthetic::register(&mut registry);
+    crate::collect::register(&mut registry);
     registry
 }
 

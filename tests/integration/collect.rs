@@ -110,9 +110,8 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
         .await
         .expect("the run completes");
     let elapsed = started.elapsed();
-    // What the simulated cluster does not serve yet (admissionregistration.k8s.io): optional
-    // tasks a real cluster answers.
-    const SIM_GAPS: &[&str] = &["kudo-webhooks"];
+    // Every task succeeds now that the simulated cluster serves admissionregistration.k8s.io.
+    const SIM_GAPS: &[&str] = &[];
     let problems: Vec<String> = events
         .events()
         .iter()
@@ -261,14 +260,6 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     sim.shutdown().await;
 }
 
-/// The server does not serve admissionregistration.k8s.io yet and refuses to start with such
-/// objects, which the built-in scenarios have; drop them until it does (the `kudo-webhooks` task
-/// that would read them is optional).
-fn drop_unserved(sc: &mut Scenario) {
-    sc.objects
-        .retain(|o| o["apiVersion"] != "admissionregistration.k8s.io/v1");
-}
-
 /// Collects a built-in scenario of the simulated cluster with a built-in pipeline, as a user
 /// would; returns the bundle's files and the failed (optional) nodes. Required tasks must all
 /// succeed, and no file may hold `planted` (nor its base64) in clear.
@@ -304,8 +295,7 @@ async fn collect_builtin_allowing(
     namespace: &str,
     allowed: impl Fn(&str) -> bool,
 ) -> (Vec<(String, String)>, Vec<String>) {
-    let mut sc = kudo_diag::sim::scenarios::load(scenario).expect("the built-in scenario loads");
-    drop_unserved(&mut sc);
+    let sc = kudo_diag::sim::scenarios::load(scenario).expect("the built-in scenario loads");
     let sim = start(sc).await;
     let dir = tempfile::tempdir().unwrap();
     let reg = registry();
@@ -1003,8 +993,7 @@ async fn proxy_gets_through_the_service_proxy_and_maps_backend_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn scale_collects_a_thousand_pods() {
-    let mut sc = kudo_diag::sim::generate::generate("cassandra", 1000, 2, 64 * 1024, 7);
-    drop_unserved(&mut sc);
+    let sc = kudo_diag::sim::generate::generate("cassandra", 1000, 2, 64 * 1024, 7);
     let sim = start(sc).await;
     let dir = tempfile::tempdir().unwrap();
     let reg = registry();

@@ -223,26 +223,37 @@ fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
 }
 
 #[test]
-fn cluster_kinds_say_collection_is_not_built_yet() {
+fn cluster_kinds_need_an_instance_and_a_pipeline_that_loads() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_pipeline(
         dir.path(),
         "k8s",
-        "    - {name: pods, kind: k8s.list, params: {apiVersion: v1, kind: Pod}}\n",
+        "    - {name: pods, kind: k8s.list, params: {apiVersion: v1, kind: Pod}, output: pods.yaml}\n",
     );
+    // A pipeline of cluster kinds is a collection: it needs an instance before anything else.
     let o = run_in(
         dir.path(),
         &["run", "--pipeline", p.to_str().unwrap(), "-o", "x.zip"],
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("cluster collection is not built yet"),
+        stderr(&o).contains("pass --instance NAME"),
         "{}",
         stderr(&o)
     );
-    let o = run_in(dir.path(), &["run", "-o", "x.zip"]);
+    // A pipeline that does not load says why, with its location.
+    let bad = write_pipeline(dir.path(), "bad", "    - {name: pods, kind: k8s.lst}\n");
+    let o = run_in(
+        dir.path(),
+        &["run", "--pipeline", bad.to_str().unwrap(), "-o", "x.zip"],
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--pipeline FILE"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did you mean `k8s.list`?"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("x.zip").exists());
 }
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {

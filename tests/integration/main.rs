@@ -7,6 +7,7 @@ mod collect;
 mod engine;
 mod pipelines;
 mod preflight;
+mod run;
 mod sim;
 mod simdata;
 mod support;

@@ -143,7 +143,9 @@ fn show_an_unknown_name_lists_the_builtins() {
     let err = stderr(&o);
     assert!(err.contains("did you mean `selftest`?"), "{err}");
     assert!(
-        err.contains("the built-in pipelines are: selftest"),
+        err.contains(
+            "the built-in pipelines are: kudo, cassandra, kafka, zookeeper, elastic, selftest"
+        ),
         "{err}"
     );
 }

@@ -208,9 +208,14 @@ def kudo_system():
     objs.append(pod)
     objs.append({'apiVersion':'v1','kind':'Secret','metadata':{'name':'kudo-webhook-server-secret','namespace':ns},'type':'kubernetes.io/tls',
                  'data':{'tls.crt':'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMuLi4gKHNpbXVsYXRlZCkKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=','tls.key':'LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCmt1ZG8tZGlhZy1wbGFudGVkLXdlYmhvb2sta2V5Ci0tLS0tRU5EIFBSSVZBVEUgS0VZLS0tLS0K'}})
-    # The MutatingWebhookConfiguration KUDO installs is left out until the simulated cluster
-    # serves admissionregistration.k8s.io.
     objs.append(event(ns,'Pod','kudo-controller-manager-0','Started','Started container manager',minute=0,host=NODES[0],field='spec.containers{manager}'))
+    # The instance admission webhook `kubectl kudo init` registers.
+    objs.append({'apiVersion':'admissionregistration.k8s.io/v1','kind':'MutatingWebhookConfiguration',
+                 'metadata':{'name':'kudo-manager-instance-admission-webhook-config','creationTimestamp':'2026-11-20T10:05:00Z'},
+                 'webhooks':[{'name':'instance-admission.kudo.dev','admissionReviewVersions':['v1','v1beta1'],'sideEffects':'None',
+                              'failurePolicy':'Fail','matchPolicy':'Equivalent',
+                              'clientConfig':{'service':{'name':'kudo-controller-manager-service','namespace':ns,'path':'/admit-kudo-dev-v1beta1-instance'}},
+                              'rules':[{'apiGroups':['kudo.dev'],'apiVersions':['v1beta1'],'operations':['CREATE','UPDATE'],'resources':['instances'],'scope':'Namespaced'}]}]})
     return objs
 
 def crds():

@@ -1,0 +1,187 @@
+//! `kudo-diag demo`: the whole tool in one command, with no cluster. It starts the simulated
+//! cluster in this process with a built-in scenario, collects the scenario's KUDO instance into a
+//! bundle in the current folder exactly as `kudo-diag run` would against a real cluster (same
+//! kubeconfig path, same pipeline choice, same redaction), and says what is in the bundle.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::bundle::reader::{BundleReader, Limits as ReaderLimits};
+use crate::pipeline::registry::default_registry;
+use crate::sim::scenarios;
+use crate::sim::server::{SimOptions, SimServer};
+
+/// Collect a bundle from the built-in simulated cluster, to see the tool work.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kudo-diag demo                              the cassandra scenario, bundle in this folder
+  kudo-diag demo --scenario broken-cassandra  an instance with planted faults
+  kudo-diag sim list                          the scenarios there are")]
+pub struct Args {
+    /// Built-in scenario (`kudo-diag sim list`) or a scenario file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "cassandra")]
+    pub scenario: String,
+    /// Where to write the bundle.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub output_dir: PathBuf,
+    /// How to show progress (on stderr).
+    #[arg(long, value_enum, default_value_t = super::progress::ProgressMode::Auto)]
+    pub progress: super::progress::ProgressMode,
+}
+
+/// Lets the demo build `run`'s flags the way a user would type them.
+#[derive(Parser)]
+struct RunFlags {
+    #[command(flatten)]
+    run: super::run::Args,
+}
+
+pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
+    let scenario = scenarios::load(&args.scenario)?;
+    let instance = main_instance(&scenario).ok_or_else(|| {
+        crate::Error::Usage(format!(
+            "scenario {} has no KUDO Instance in its namespace {}; pick one that has (`kudo-diag sim list`)",
+            scenario.name, scenario.namespace
+        ))
+    })?;
+    let namespace = scenario.namespace.clone();
+    let name = scenario.name.clone();
+    let sim = SimServer::start(scenario, SimOptions::default()).await?;
+    let kubeconfig = tempfile_path()?;
+    sim.write_kubeconfig(kubeconfig.path())?;
+    eprintln!(
+        "started the simulated cluster (scenario {name}) at {}",
+        sim.base_url()
+    );
+
+    let progress = match args.progress {
+        super::progress::ProgressMode::Auto => "auto",
+        super::progress::ProgressMode::Bars => "bars",
+        super::progress::ProgressMode::Plain => "plain",
+        super::progress::ProgressMode::None => "none",
+    };
+    let out_dir = args.output_dir.display().to_string();
+    let flags = RunFlags::try_parse_from([
+        "run",
+        "--instance",
+        &instance,
+        "--output-dir",
+        &out_dir,
+        "--progress",
+        progress,
+    ])
+    .map_err(|e| crate::Error::Other(format!("demo flags: {e}")))?;
+    let global = super::Global {
+        kubeconfig: Some(kubeconfig.path().to_path_buf()),
+        context: None,
+        namespace: Some(namespace.clone()),
+        verbose: g.verbose,
+    };
+    let registry = default_registry();
+    let before = bundles_in(&args.output_dir);
+    let prepared = super::run::prepare(&flags.run, &global, &registry).await;
+    let code = match prepared {
+        Ok(p) => super::run::run_prepared(flags.run, p, &registry).await,
+        Err(e) => Err(e),
+    };
+    sim.shutdown().await;
+    let code = code?;
+
+    let after = bundles_in(&args.output_dir);
+    if let Some(bundle) = after.into_iter().find(|b| !before.contains(b)) {
+        println!();
+        println!(
+            "The bundle of instance {instance} (namespace {namespace}) is {}",
+            bundle.display()
+        );
+        describe(&bundle)?;
+        println!();
+        println!("Next: `kudo-diag bundle ls {}` lists every file; `kudo-diag bundle verify` checks every hash;", bundle.display());
+        println!("      `kudo-diag run --instance NAME -n NS` does the same against your cluster.");
+    }
+    Ok(code)
+}
+
+/// The scenario's top-level KUDO Instance: one in the main namespace that no other instance owns.
+fn main_instance(scenario: &crate::sim::Scenario) -> Option<String> {
+    scenario
+        .objects
+        .iter()
+        .filter(|o| {
+            o["kind"] == "Instance"
+                && o["apiVersion"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("kudo.dev/"))
+                && o["metadata"]["namespace"]
+                    .as_str()
+                    .is_none_or(|n| n == scenario.namespace)
+        })
+        .find(|o| {
+            !o["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|refs| refs.iter().any(|r| r["kind"] == "Instance"))
+        })
+        .and_then(|o| o["metadata"]["name"].as_str().map(str::to_string))
+}
+
+fn bundles_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What is in the bundle: files per top-level folder, and the collection's problems.
+fn describe(path: &std::path::Path) -> crate::Result<()> {
+    let reader = BundleReader::open(path, ReaderLimits::default())?;
+    let mut by_dir: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for f in &reader.manifest().files {
+        let top = f.path.split('/').next().unwrap_or("").to_string();
+        let e = by_dir.entry(top).or_default();
+        e.0 += 1;
+        e.1 += f.bytes;
+    }
+    println!("{:<14} {:>6} {:>12}", "folder", "files", "bytes");
+    for (dir, (n, bytes)) in &by_dir {
+        println!("{dir:<14} {n:>6} {bytes:>12}");
+    }
+    let errors = reader.errors();
+    if !errors.is_empty() {
+        println!(
+            "{} task(s) did not finish (errors.json says why):",
+            errors.len()
+        );
+        for e in errors.iter().take(10) {
+            println!("  {} ({}): {}", e.node, e.status, e.reason);
+        }
+    }
+    Ok(())
+}
+
+/// A private temporary file for the demo's kubeconfig, removed when dropped.
+fn tempfile_path() -> crate::Result<TempPath> {
+    let dir = std::env::temp_dir().join(format!("kudo-diag-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::Error::io(&dir, e))?;
+    Ok(TempPath(dir.join("kubeconfig")))
+}
+
+struct TempPath(PathBuf);
+
+impl TempPath {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! Before a collection starts: find the instance and what it runs, so the run can pick its
+//! pipeline, fill the template variables and redact the instance's secrets.
+//!
+//! Everything here happens before the output folder is created, so a wrong instance name, a
+//! cluster without KUDO or an unreachable API server fails fast and leaves nothing behind.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{json, Value};
+
+use crate::pipeline;
+
+/// What the run needs to know about its target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub namespace: String,
+    pub instance: String,
+    /// The KUDO Operator's name (`cassandra`), when the instance names one.
+    pub operator: Option<String>,
+    /// The OperatorVersion's name (`cassandra-1.0.0`).
+    pub operator_version: Option<String>,
+    pub app_version: Option<String>,
+    /// The built-in pipeline chosen for the operator (`kudo` when none is specific to it).
+    pub pipeline: String,
+    /// Every value of the namespace's Secrets, decoded: redacted wherever they appear.
+    pub secret_values: Vec<String>,
+    /// Notes for the user (e.g. Secrets that could not be read).
+    pub notes: Vec<String>,
+}
+
+impl Target {
+    /// The template variables of a run (`pipeline::template::GLOBALS`).
+    pub fn globals(&self, kudo_namespace: &str) -> Value {
+        json!({
+            "instance": self.instance,
+            "namespace": self.namespace,
+            "kudoNamespace": kudo_namespace,
+            "operator": self.operator.clone().unwrap_or_default(),
+            "operatorVersion": self.operator_version.clone().unwrap_or_default(),
+            "appVersion": self.app_version.clone().unwrap_or_default(),
+            "kudoVersion": "",
+        })
+    }
+}
+
+/// Errors before the collection starts, each with what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("cannot reach the Kubernetes API server at {server}: {reason}; check that the cluster is up and that --kubeconfig/--context point at it (nothing was written)")]
+    Unreachable { server: String, reason: String },
+    #[error("this cluster has no KUDO: the API group kudo.dev/v1beta1 (instances.kudo.dev) is not served; install KUDO (`kubectl kudo init`) or point --context at a cluster that runs it")]
+    NoKudo,
+    #[error("instance {instance:?} not found in namespace {namespace:?}; {choices}")]
+    NoInstance {
+        instance: String,
+        namespace: String,
+        choices: String,
+    },
+    #[error("{0}")]
+    Api(String),
+}
+
+fn instance_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("kudo.dev", "v1beta1", "Instance"),
+        "instances",
+    )
+}
+
+fn operator_version_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("kudo.dev", "v1beta1", "OperatorVersion"),
+        "operatorversions",
+    )
+}
+
+/// Finds the instance and its operator; `timeout` bounds each request so an unreachable server
+/// fails within it.
+pub async fn resolve(
+    client: &kube::Client,
+    server: &str,
+    namespace: &str,
+    instance: &str,
+    timeout: Duration,
+) -> Result<Target, TargetError> {
+    let unreachable = |reason: String| TargetError::Unreachable {
+        server: server.to_string(),
+        reason,
+    };
+    let timed = |what: &'static str| {
+        move |_| TargetError::Unreachable {
+            server: String::new(),
+            reason: format!(
+                "no answer to {what} within {}",
+                humantime::format_duration(timeout)
+            ),
+        }
+    };
+    // The server answers at all, and serves KUDO.
+    let groups = tokio::time::timeout(timeout, client.list_api_groups())
+        .await
+        .map_err(timed("the API group discovery"))
+        .map_err(|e| fill_server(e, server))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    let kudo = groups
+        .groups
+        .iter()
+        .any(|g| g.name == "kudo.dev" && g.versions.iter().any(|v| v.version == "v1beta1"));
+    if !kudo {
+        return Err(TargetError::NoKudo);
+    }
+    // The group is served exactly when KUDO's CRDs are installed; ask for the Instance CRD too,
+    // so an API server that serves the group without the CRD (a half-removed KUDO) says so.
+    // Not being allowed to read CRDs is not a reason to stop.
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    if let Ok(Ok(None)) = tokio::time::timeout(timeout, crds.get_opt("instances.kudo.dev")).await {
+        return Err(TargetError::NoKudo);
+    }
+
+    let instances: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &instance_resource());
+    let inst = tokio::time::timeout(timeout, instances.get_opt(instance))
+        .await
+        .map_err(timed("the instance lookup"))
+        .map_err(|e| fill_server(e, server))?
+        .map_err(|e| TargetError::Api(format!("failed to get instance {instance}: {e}")))?;
+    let Some(inst) = inst else {
+        let names: Vec<String> = match instances.list(&ListParams::default()).await {
+            Ok(l) => l
+                .items
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let choices = if names.is_empty() {
+            format!("namespace {namespace:?} has no KUDO instances; pick another with -n")
+        } else {
+            format!("instances there: {}", names.join(", "))
+        };
+        return Err(TargetError::NoInstance {
+            instance: instance.to_string(),
+            namespace: namespace.to_string(),
+            choices,
+        });
+    };
+    let inst = serde_json::to_value(&inst).unwrap_or(Value::Null);
+
+    let ov_name = inst["spec"]["operatorVersion"]["name"]
+        .as_str()
+        .map(str::to_string);
+    let mut operator = inst["metadata"]["labels"]["kudo.dev/operator"]
+        .as_str()
+        .map(str::to_string);
+    let mut app_version = None;
+    let mut notes = Vec::new();
+    if let Some(ov) = &ov_name {
+        let ovs: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), namespace, &operator_version_resource());
+        match tokio::time::timeout(timeout, ovs.get_opt(ov)).await {
+            Ok(Ok(Some(o))) => {
+                let o = serde_json::to_value(&o).unwrap_or(Value::Null);
+                if let Some(name) = o["spec"]["operator"]["name"].as_str() {
+                    operator = Some(name.to_string());
+                }
+                app_version = o["spec"]["appVersion"].as_str().map(str::to_string);
+            }
+            Ok(Ok(None)) => notes.push(format!(
+                "the instance's OperatorVersion {ov} is missing from namespace {namespace}"
+            )),
+            Ok(Err(e)) => notes.push(format!("could not read OperatorVersion {ov}: {e}")),
+            Err(_) => notes.push(format!("no answer reading OperatorVersion {ov}")),
+        }
+    }
+    let pipeline = operator
+        .as_deref()
+        .and_then(pipeline::select_for_operator)
+        .unwrap_or("kudo")
+        .to_string();
+
+    let (mut secret_values, note) = secret_values(client, namespace, timeout).await;
+    notes.extend(note);
+    // A Secret value that is also the name of the instance, its operator or its namespace (the
+    // Cassandra operator's default keystore password is `cassandra`) would erase every mention of
+    // the thing being diagnosed. Such a value is public anyway: keep the names, and say so.
+    let names: Vec<String> = [Some(instance), Some(namespace), operator.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let before = secret_values.len();
+    secret_values.retain(|v| !names.contains(&v.to_ascii_lowercase()));
+    if secret_values.len() < before {
+        notes.push(format!(
+            "a Secret in namespace {namespace} holds the name of the instance, its operator or its namespace as a value (a default password?); that value is redacted in Secret objects but not wherever the name appears"
+        ));
+    }
+    Ok(Target {
+        namespace: namespace.to_string(),
+        instance: instance.to_string(),
+        operator,
+        operator_version: ov_name,
+        app_version,
+        pipeline,
+        secret_values,
+        notes,
+    })
+}
+
+fn fill_server(e: TargetError, server: &str) -> TargetError {
+    match e {
+        TargetError::Unreachable { reason, .. } => TargetError::Unreachable {
+            server: server.to_string(),
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// Values shorter than this are not redacted as literals: they would match everywhere (`true`,
+/// `1`) and hide nothing worth hiding.
+const MIN_SECRET_LEN: usize = 4;
+
+/// Every value held in the namespace's Secrets, decoded, so the redactor can remove them from
+/// logs and command output too. A namespace whose Secrets cannot be read is noted, not fatal:
+/// the objects are still redacted by key.
+async fn secret_values(
+    client: &kube::Client,
+    namespace: &str,
+    timeout: Duration,
+) -> (Vec<String>, Option<String>) {
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), namespace);
+    let list = match tokio::time::timeout(timeout, secrets.list(&ListParams::default())).await {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => {
+            return (
+                Vec::new(),
+                Some(format!(
+                    "could not read the Secrets of namespace {namespace} ({e}); their values are redacted in objects but cannot be looked for in logs"
+                )),
+            )
+        }
+        Err(_) => return (Vec::new(), Some("no answer listing Secrets".into())),
+    };
+    let mut values = Vec::new();
+    for s in list.items {
+        for v in s.data.into_iter().flat_map(|d| d.into_values()) {
+            if let Ok(text) = String::from_utf8(v.0) {
+                push_value(&mut values, text);
+            }
+        }
+        for v in s.string_data.into_iter().flat_map(|d| d.into_values()) {
+            push_value(&mut values, v);
+        }
+    }
+    values.sort();
+    values.dedup();
+    (values, None)
+}
+
+fn push_value(values: &mut Vec<String>, v: String) {
+    let t = v.trim();
+    if t.len() >= MIN_SECRET_LEN {
+        values.push(t.to_string());
+        // A base64 value stored as text (double-encoded) is also worth catching.
+        if let Ok(inner) = base64::engine::general_purpose::STANDARD.decode(t) {
+            if let Ok(inner) = String::from_utf8(inner) {
+                if inner.trim().len() >= MIN_SECRET_LEN && inner.is_ascii() {
+                    values.push(inner.trim().to_string());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_values_are_not_literals_and_nested_base64_is_decoded() {
+        let mut v = Vec::new();
+        push_value(&mut v, "ab".into());
+        push_value(&mut v, "  hunter22 ".into());
+        push_value(&mut v, "c2VjcmV0LXZhbHVl".into()); // "secret-value"
+        assert_eq!(v, vec!["hunter22", "c2VjcmV0LXZhbHVl", "secret-value"]);
+    }
+
+    #[test]
+    fn globals_name_every_run_variable() {
+        let t = Target {
+            namespace: "prod".into(),
+            instance: "cassandra".into(),
+            operator: Some("cassandra".into()),
+            operator_version: Some("cassandra-1.0.0".into()),
+            app_version: None,
+            pipeline: "cassandra".into(),
+            secret_values: vec![],
+            notes: vec![],
+        };
+        let g = t.globals("kudo-system");
+        for name in crate::pipeline::template::GLOBALS {
+            assert!(g.get(*name).is_some(), "missing global {name}");
+        }
+        assert_eq!(g["operator"], "cassandra");
+        assert_eq!(g["appVersion"], "");
+    }
+}

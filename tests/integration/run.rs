@@ -1,0 +1,352 @@
+//! `kudo-diag run` and `kudo-diag demo` through the real binary against the simulated cluster,
+//! as a user runs them: target errors that name the fix and leave nothing behind, a complete
+//! collection with the operator's pipeline chosen automatically, no secret in clear, and a
+//! collection killed at random points that `--continue` finishes with the same artifacts.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kudo_diag::sim::scenario::{FaultConfig, Scenario};
+use kudo_diag::sim::{scenarios, SimHandle, SimOptions, SimServer};
+use serde_json::Value;
+
+use crate::support::{bin, stderr, stdout};
+
+/// The password the built-in cassandra scenario plants in its Secret.
+const PLANTED: &str = "kudo-diag-planted-secret-4242";
+
+async fn start(sc: Scenario, faults: Option<FaultConfig>) -> SimHandle {
+    SimServer::start(
+        sc,
+        SimOptions {
+            faults,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .expect("the simulated cluster starts")
+}
+
+/// Runs the binary off the async runtime (the simulated cluster lives on it).
+async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
+    let dir = dir.to_path_buf();
+    let kubeconfig = kubeconfig.map(Path::to_path_buf);
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut c = bin();
+        c.args(&args).current_dir(&dir).env_remove("KUBECONFIG");
+        if let Some(k) = kubeconfig {
+            c.env("KUBECONFIG", k);
+        }
+        c.output().expect("run kudo-diag")
+    })
+    .await
+    .unwrap()
+}
+
+fn zips(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every entry of a bundle, uncompressed.
+fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut a = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    let mut out = BTreeMap::new();
+    for i in 0..a.len() {
+        let mut f = a.by_index(i).unwrap();
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).unwrap();
+        out.insert(f.name().to_string(), buf);
+    }
+    out
+}
+
+/// (path, blake3) of every artifact the manifest lists.
+fn manifest_files(zip: &Path) -> BTreeMap<String, String> {
+    let e = entries(zip);
+    let m: Value = serde_json::from_slice(&e["manifest.json"]).unwrap();
+    m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["blake3"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_pipeline_needs_an_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = kudo_diag(
+        dir.path(),
+        None,
+        &["run", "--pipeline", "kudo", "-o", "x.zip"],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("pass --instance NAME"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(zips(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_server_fails_fast_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context: {{cluster: c, user: u, namespace: prod}}\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let started = Instant::now();
+    let o = kudo_diag(
+        &out,
+        Some(&kc),
+        &["run", "--instance", "cassandra", "--request-timeout", "3s"],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let err = stderr(&o);
+    assert!(
+        err.contains("cannot reach the Kubernetes API server"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        0,
+        "left files behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_instance_lists_the_instances_and_a_cluster_without_kudo_says_so() {
+    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(dir.path(), Some(&kc), &["run", "--instance", "cassandra"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("instance \"cassandra\" not found in namespace \"production\"")
+            && err.contains("instances there: analytics-cassandra"),
+        "{err}"
+    );
+    assert!(zips(dir.path()).is_empty());
+    sim.shutdown().await;
+
+    let bare: Scenario = serde_yaml::from_str(
+        "name: bare\nnamespace: prod\nobjects:\n- {apiVersion: v1, kind: Namespace, metadata: {name: prod}}\n",
+    )
+    .unwrap();
+    let sim = start(bare, None).await;
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(dir.path(), Some(&kc), &["run", "--instance", "x"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("this cluster has no KUDO"),
+        "{}",
+        stderr(&o)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_collects_the_cassandra_scenario_without_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = kudo_diag(dir.path(), None, &["demo", "--progress", "none"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("The bundle of instance analytics-cassandra (namespace production)"),
+        "{out}"
+    );
+    let bundles = zips(dir.path());
+    assert_eq!(bundles.len(), 1);
+    let files = entries(&bundles[0]);
+    for needed in [
+        "instance/instance.yaml",
+        "instance/plan-status.txt",
+        "versions.yaml",
+        "workload/pods.yaml",
+        "manifest.json",
+        "redactions.json",
+    ] {
+        assert!(files.contains_key(needed), "no {needed}");
+    }
+    assert!(files.keys().any(|k| k.contains("nodetool-status")));
+    for (path, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(PLANTED), "{path} holds the planted secret");
+    }
+    // Nothing left behind but the bundle.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
+/// Issue 4 item 8 (a): a collection against a cluster, killed with SIGKILL at random points and
+/// resumed with `--continue` each time, ends with exactly the artifacts (paths and hashes) of an
+/// uninterrupted collection of the same scenario.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle() {
+    // Latency makes every request slow enough that the kills land mid-collection.
+    let faults = FaultConfig {
+        latency_ms: 60,
+        jitter_ms: 20,
+        seed: 7,
+        ..FaultConfig::default()
+    };
+    let sim = start(scenarios::load("cassandra").unwrap(), Some(faults)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let args = |out: &str| -> Vec<String> {
+        [
+            "run",
+            "--instance",
+            "analytics-cassandra",
+            "-o",
+            out,
+            "--progress",
+            "none",
+            "--concurrency",
+            "2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+
+    let reference = kudo_diag(
+        dir.path(),
+        Some(&kc),
+        &args("ref.zip")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(reference.status.code(), Some(0), "{}", stderr(&reference));
+    let want = manifest_files(&dir.path().join("ref.zip"));
+
+    let seed: u64 = std::env::var("KUDO_DIAG_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    eprintln!("crash seed {seed} (KUDO_DIAG_CRASH_SEED to repeat)");
+    let mut rng = seed;
+    let mut next = move || {
+        // xorshift: enough randomness for kill delays, and repeatable from the seed.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let out = dir.path().join("crash.zip");
+    let mut kills = 0;
+    for round in 0..40 {
+        if out.exists() {
+            break;
+        }
+        let mut a = args("crash.zip");
+        if round > 0 {
+            a.push("--continue".into());
+        }
+        let delay = Duration::from_millis(300 + next() % 500);
+        let kc2 = kc.clone();
+        let cwd = dir.path().to_path_buf();
+        let finished = tokio::task::spawn_blocking(move || {
+            let mut child = bin()
+                .args(&a)
+                .current_dir(&cwd)
+                .env("KUBECONFIG", &kc2)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + delay;
+            while Instant::now() < deadline {
+                if let Some(status) = child.try_wait().unwrap() {
+                    return Some(status);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+            None
+        })
+        .await
+        .unwrap();
+        match finished {
+            Some(status) => assert!(status.success(), "round {round} exited {status}"),
+            None => kills += 1,
+        }
+    }
+    if !out.exists() {
+        let o = kudo_diag(
+            dir.path(),
+            Some(&kc),
+            &args("crash.zip")
+                .iter()
+                .map(String::as_str)
+                .chain(["--continue"])
+                .collect::<Vec<_>>(),
+        )
+        .await;
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    assert!(
+        kills >= 10,
+        "only {kills} kills landed; the collection is too fast for this test"
+    );
+    let got = manifest_files(&out);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "artifact sets differ after {kills} kills"
+    );
+    let differing: Vec<&String> = got
+        .iter()
+        .filter(|(p, h)| want.get(*p) != Some(h))
+        .map(|(p, _)| p)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "after {kills} kills these differ from the uninterrupted run: {differing:?}"
+    );
+    eprintln!("{kills} kills, {} artifacts identical", got.len());
+    sim.shutdown().await;
+}
