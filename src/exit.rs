@@ -10,6 +10,8 @@ pub const ERROR: u8 = 1;
 pub const USAGE: u8 = 2;
 /// The bundle was written, but some tasks failed or were skipped: see errors.json in it.
 pub const PARTIAL: u8 = 3;
+/// `analyze` found findings at or above its `--fail-on` severity (default: error).
+pub const FINDINGS: u8 = 6;
 /// The collection was interrupted (Ctrl-C); `--continue` picks it up.
 pub const INTERRUPTED: u8 = 130;
 

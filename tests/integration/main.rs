@@ -8,3 +8,4 @@ mod engine;
 mod pipelines;
 mod sim;
 mod support;
+mod analyze;

@@ -1,0 +1,157 @@
+//! The collection itself: tasks that failed or were skipped (errors.json) and files that could
+//! not be read, each with what that hides from the analysis. Never above warning: a gap in the
+//! evidence is not a fault of the instance, but the reader must know what was not checked.
+
+use std::collections::BTreeMap;
+
+use crate::analyze::context::Ctx;
+use crate::analyze::model::{Evidence, Line, ObjectRef, Severity};
+
+pub fn run(ctx: &mut Ctx) {
+    ctx.ran("collection.task-failed");
+    ctx.ran("collection.unreadable");
+    // task -> (status, optional) -> [(target, reason)]
+    let mut groups: BTreeMap<(String, String, bool), Vec<(String, String)>> = BTreeMap::new();
+    for e in ctx.src.errors() {
+        let target = e
+            .node
+            .split_once('[')
+            .map(|(_, t)| t.trim_end_matches(']').to_string())
+            .unwrap_or_default();
+        groups
+            .entry((e.task.clone(), e.status.clone(), e.optional))
+            .or_default()
+            .push((target, e.reason.clone()));
+    }
+    let errors_text = ctx.src.text("errors.json");
+    for ((task, status, optional), items) in groups {
+        let targets: Vec<String> = items
+            .iter()
+            .map(|(t, _)| t.clone())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let on = if targets.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " for {}",
+                targets
+                    .iter()
+                    .map(|t| t.rsplit('/').next().unwrap_or(t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let hides = hides(&task);
+        let not_running: Vec<String> = targets
+            .iter()
+            .filter_map(|t| {
+                let pod = t.rsplit('/').next()?;
+                ctx.explained
+                    .iter()
+                    .any(|(p, _)| p == pod)
+                    .then(|| pod.to_string())
+            })
+            .collect();
+        let mut explanation = format!(
+            "{hides} is missing from the bundle, so it was not checked. The collector says: {}",
+            items[0].1
+        );
+        if items.len() > 1 && items.iter().any(|(_, r)| *r != items[0].1) {
+            explanation.push_str(&format!(" (and {} more, see errors.json)", items.len() - 1));
+        }
+        if !not_running.is_empty() {
+            explanation.push_str(&format!(
+                ". Pods {} are not running (see their findings), so nothing could be executed in them: this gap follows from those faults.",
+                not_running.join(", ")
+            ));
+        }
+        let sev = if optional && status == "failed" {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        let lines = errors_text
+            .as_deref()
+            .map(|t| {
+                t.lines()
+                    .enumerate()
+                    .filter(|(_, l)| l.contains(&format!("\"node\": \"{task}")))
+                    .take(5)
+                    .map(|(i, l)| Line {
+                        line: i + 1,
+                        text: l.trim().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ctx.add(
+            "collection.task-failed",
+            sev,
+            ObjectRef::new("Task", "", &task),
+            format!("collection task {task} {status}{on}{}", if optional { " (optional)" } else { "" }),
+            explanation,
+            if not_running.is_empty() {
+                "Fix what the collector's error says (permissions, a missing tool in the image, a timeout) and collect again with `kudo-diag run ... --continue` to fill the gap.".into()
+            } else {
+                "Fix the pods first; a later collection will then include this evidence.".into()
+            },
+            vec![Evidence { path: "errors.json".into(), lines, note: None }],
+        );
+    }
+    let unreadable = std::mem::take(&mut ctx.src.unreadable);
+    for (path, why) in &unreadable {
+        ctx.add(
+            "collection.unreadable",
+            Severity::Warning,
+            ObjectRef::new("File", "", path),
+            format!("bundle file {path} could not be read"),
+            format!("The analyzers skipped it: {why}."),
+            "Collect again; if it repeats, report it with the bundle.".into(),
+            vec![Evidence {
+                path: path.clone(),
+                lines: Vec::new(),
+                note: Some(why.clone()),
+            }],
+        );
+    }
+    ctx.src.unreadable = unreadable;
+}
+
+/// What a failed task's output would have shown.
+pub fn hides(task: &str) -> String {
+    let t = task;
+    if let Some(cmd) = t.strip_prefix("nodetool-") {
+        return format!("Cassandra's own view (`nodetool {cmd}`) from those nodes");
+    }
+    if t.starts_with("zk-") {
+        return format!(
+            "ZooKeeper's own state (`{}`) from those servers",
+            t.trim_start_matches("zk-")
+        );
+    }
+    if t.starts_with("kafka-") {
+        return "Kafka's own view (topics, consumer groups, broker configuration)".to_string();
+    }
+    if t.starts_with("cassandra-") {
+        return "the Cassandra configuration file".to_string();
+    }
+    match t {
+        "instance" => {
+            "the instance object (plans, parameters): the KUDO plan rules could not run".into()
+        }
+        "plan-status" => "the plan status summary".into(),
+        "operatorversion" => {
+            "the OperatorVersion (plans, tasks, parameters of the operator)".into()
+        }
+        "operator" => "the Operator object".into(),
+        "pods" => "the list of the instance's pods: the pod rules could not run".into(),
+        "pod-logs" | "pod-logs-previous" => "container logs".into(),
+        "events" | "kudo-events" => "events: scheduling failures, probe failures and kills".into(),
+        "nodes" => "the cluster's nodes: node conditions were not checked".into(),
+        "kudo-pods" | "kudo-logs" => "the KUDO manager's pods or logs".into(),
+        "kudo-webhooks" => "KUDO's admission webhook configuration".into(),
+        "versions" => "versions.yaml (component versions)".into(),
+        _ => format!("the output of task {t}"),
+    }
+}
