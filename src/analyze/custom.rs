@@ -311,7 +311,13 @@ pub fn run(ctx: &mut Ctx, rules: &[Rule]) {
                 let mut count = 0u64;
                 let mut examples = Vec::new();
                 let (mut first, mut last) = (None::<String>, None::<String>);
+                // Lines without a time of their own (stack traces, continuation lines) take
+                // the time of the last line before them that had one.
+                let mut seen_time: Option<String> = None;
                 for (i, l) in t.lines().enumerate() {
+                    if let Some(ts) = line_time(&time_re, l) {
+                        seen_time = Some(ts);
+                    }
                     if !re.is_match(l) {
                         continue;
                     }
@@ -322,11 +328,11 @@ pub fn run(ctx: &mut Ctx, rules: &[Rule]) {
                             text: clip(l),
                         });
                     }
-                    if let Some(ts) = line_time(&time_re, l) {
+                    if let Some(ts) = &seen_time {
                         if first.is_none() {
                             first = Some(ts.clone());
                         }
-                        last = Some(ts);
+                        last = Some(ts.clone());
                     }
                 }
                 if count < spec.min_count.unwrap_or(1) {
@@ -432,6 +438,20 @@ pub fn run(ctx: &mut Ctx, rules: &[Rule]) {
                 };
                 ObjectRef::new("Pod", &ns, &pod)
             };
+            // The current and previous logs of one container are one finding with two pieces
+            // of evidence (the previous log often repeats what the current one shows).
+            if !container.is_empty() {
+                if let Some(f) = ctx.findings.iter_mut().find(|f| {
+                    f.rule == spec.name
+                        && f.object == object
+                        && f.evidence
+                            .iter()
+                            .any(|e| pod_container(&e.path).1 == container)
+                }) {
+                    f.evidence.push(evidence);
+                    continue;
+                }
+            }
             let (title, explanation, next) = (
                 fill(&spec.title),
                 fill(&spec.explanation),

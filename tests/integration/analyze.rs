@@ -1,14 +1,23 @@
 //! Analysis end to end: every built-in scenario of the simulated cluster is collected once per
-//! test run (in-process sim + engine + the collect kinds, as collect.rs does) and analyzed.
+//! test run (in-process sim + engine + the collect kinds, as collect.rs does) and analyzed:
+//! broken-cassandra must yield exactly its planted faults as errors, the healthy scenarios none.
+//! Then the command line (formats, exit codes, `--rules`), the HTML rendered by headless
+//! Chromium, and hostile bundles (traversal, bomb, truncation, wrong hashes).
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
+
+use kudo_diag::analyze::{self, Report, Severity};
 
 use kudo_diag::engine::{self, Registry, TaskEnv};
 use kudo_diag::pipeline::{self, Pipeline, PipelineDoc};
 use kudo_diag::sim::{SimOptions, SimServer};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+
+use crate::support::{run_in, stderr, stdout};
 
 /// (scenario, pipeline, instance, namespace)
 const SCENARIOS: &[(&str, &str, &str, &str)] = &[
@@ -105,12 +114,415 @@ fn bundle(name: &str) -> &'static Path {
     &bundles().iter().find(|(n, _)| n == name).unwrap().1
 }
 
+fn report(name: &str) -> Report {
+    analyze::analyze_bundle(bundle(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn errors(r: &Report) -> Vec<(String, String)> {
+    r.findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.rule.clone(), f.object.to_string()))
+        .collect()
+}
+
 #[test]
-fn dump_bundles_for_inspection() {
-    if let Ok(d) = std::env::var("KUDO_DIAG_DUMP") {
-        for (n, p) in bundles() {
-            std::fs::copy(p, Path::new(&d).join(format!("{n}.zip"))).unwrap();
+fn broken_cassandra_yields_exactly_its_planted_faults() {
+    let r = report("broken-cassandra");
+    let mut got = errors(&r);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "cassandra.node-down".to_string(),
+                "CassandraRing production/analytics-cassandra".to_string()
+            ),
+            (
+                "kudo.plan-failed".into(),
+                "Instance production/analytics-cassandra".into()
+            ),
+            (
+                "pod.crash-loop".into(),
+                "Pod production/analytics-cassandra-node-1".into()
+            ),
+            (
+                "pod.pending".into(),
+                "Pod production/analytics-cassandra-node-2".into()
+            ),
+        ],
+        "{}",
+        analyze::render_text(&r, false)
+    );
+    let by = |rule: &str| r.findings.iter().find(|f| f.rule == rule).unwrap();
+    let crash = by("pod.crash-loop");
+    assert!(crash.title.contains("OOMKilled"), "{}", crash.title);
+    assert!(
+        crash.explanation.contains("exit code 137"),
+        "{}",
+        crash.explanation
+    );
+    let pending = by("pod.pending");
+    assert!(
+        pending.title.contains("3 Insufficient memory"),
+        "{}",
+        pending.title
+    );
+    assert!(
+        pending.explanation.contains("cassandra requests 16384Mi"),
+        "{}",
+        pending.explanation
+    );
+    let plan = by("kudo.plan-failed");
+    assert!(
+        plan.title.contains("FATAL_ERROR at phase nodes, step node"),
+        "{}",
+        plan.title
+    );
+    assert!(
+        plan.explanation.contains("failed to become healthy"),
+        "{}",
+        plan.explanation
+    );
+    let dn = by("cassandra.node-down");
+    assert!(
+        dn.title
+            .contains("192.168.1.77 (analytics-cassandra-node-1) DN"),
+        "{}",
+        dn.title
+    );
+    // Every error quotes the bundle: a path it has and at least one line.
+    for f in r.findings.iter().filter(|f| f.severity == Severity::Error) {
+        assert!(
+            f.evidence.iter().any(|e| !e.lines.is_empty()),
+            "{}: no evidence lines",
+            f.rule
+        );
+    }
+    // The derived problems are there as warnings, and the gaps in the collection as notes.
+    let warnings: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .map(|f| f.rule.as_str())
+        .collect();
+    for w in [
+        "workload.replicas",
+        "workload.pdb",
+        "logs.out-of-memory",
+        "pod.probe-failing",
+    ] {
+        assert!(warnings.contains(&w), "{w} missing from {warnings:?}");
+    }
+    assert!(r.findings.iter().any(|f| f.rule == "collection.task-failed"
+        && f.title.contains("nodetool-status")
+        && f.title
+            .contains("analytics-cassandra-node-1, analytics-cassandra-node-2")));
+    assert_eq!(r.header.completeness.status, "partial");
+    assert_eq!(r.header.operator_version, "1.0.3");
+    assert_eq!(r.header.app_version, "3.11.7");
+    assert_eq!(r.header.kubernetes_version, "v1.32.4");
+    // The timeline has the restart, the scheduling failures and the plan.
+    for kind in ["restart", "event", "plan"] {
+        assert!(
+            r.timeline.iter().any(|t| t.kind == kind),
+            "no {kind} on the timeline"
+        );
+    }
+}
+
+#[test]
+fn healthy_scenarios_yield_no_errors() {
+    for name in ["cassandra", "zookeeper", "kafka"] {
+        let r = report(name);
+        assert_eq!(
+            errors(&r),
+            Vec::<(String, String)>::new(),
+            "{name}:\n{}",
+            analyze::render_text(&r, false)
+        );
+        // Warnings only about gaps in what the simulated cluster could answer.
+        for f in r
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+        {
+            assert_eq!(f.rule, "collection.task-failed", "{name}: {}", f.title);
+        }
+        assert!(r.rules_run.len() > 20, "{name}: {:?}", r.rules_run);
+    }
+    assert!(report("cassandra")
+        .rules_run
+        .contains(&"cassandra.node-down".to_string()));
+    assert!(report("kafka")
+        .rules_run
+        .contains(&"kafka.offline-partitions".to_string()));
+}
+
+#[test]
+fn the_command_prints_text_json_and_html_and_sets_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = bundle("broken-cassandra").display().to_string();
+    let healthy = bundle("cassandra").display().to_string();
+
+    let o = run_in(dir.path(), &["analyze", &broken]);
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("ERROR container cassandra of pod analytics-cassandra-node-1 is crash-looping: OOMKilled"), "{text}");
+    assert!(!text.contains('\x1b'), "no colour when not on a terminal");
+    let o = run_in(dir.path(), &["analyze", &broken, "--color", "always"]);
+    assert!(stdout(&o).contains("\x1b[1;31mERROR\x1b[0m"));
+
+    let o = run_in(
+        dir.path(),
+        &["analyze", &broken, "--fail-on", "never", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["schemaVersion"], analyze::REPORT_SCHEMA_VERSION);
+    assert_eq!(v["counts"]["error"], 4);
+    assert_eq!(v["findings"][0]["severity"], "error");
+    assert!(
+        v["findings"][0]["evidence"][0]["lines"][0]["line"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    let o = run_in(dir.path(), &["analyze", &healthy]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let zk = bundle("zookeeper").display().to_string();
+    let o = run_in(dir.path(), &["analyze", &zk, "--fail-on", "warning"]);
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "zookeeper has a warning (a failed task)"
+    );
+
+    let html = dir.path().join("r.html");
+    let o = run_in(
+        dir.path(),
+        &[
+            "analyze",
+            &broken,
+            "--format",
+            "html",
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(6));
+    assert!(stdout(&o).is_empty());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg"));
+    assert!(
+        !page.contains("http://") || !page.contains("src=\"http"),
+        "self-contained"
+    );
+    assert!(!page.contains("<script"), "no scripts");
+    // Nothing else was written next to it.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn operator_developer_rules_from_yaml_run_and_bad_ones_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("cassandra.rules.yaml");
+    // The worked example of docs/analyzers.md.
+    std::fs::write(&rules, include_str!("../data/analyze/cassandra.rules.yaml")).unwrap();
+    let broken = bundle("broken-cassandra").display().to_string();
+    let o = run_in(
+        dir.path(),
+        &[
+            "analyze",
+            &broken,
+            "--format",
+            "json",
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+    );
+    let v: Value =
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let rules_of = |v: &Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let got = rules_of(&v);
+    for r in [
+        "example.gc-pauses",
+        "example.pods-pending",
+        "example.heap-too-big",
+    ] {
+        assert!(got.contains(&r.to_string()), "{r} not in {got:?}");
+    }
+    let healthy = bundle("cassandra").display().to_string();
+    let o = run_in(
+        dir.path(),
+        &[
+            "analyze",
+            &healthy,
+            "--format",
+            "json",
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let got = rules_of(&v);
+    assert!(!got.iter().any(|r| r.starts_with("example.")), "{got:?}");
+
+    let bad = dir.path().join("bad.rules.yaml");
+    std::fs::write(&bad, "rules:\n- name: x\n  severity: error\n  files: ['*.log']\n  regex: '('\n  title: t\n  explanation: e\n  nextStep: n\n").unwrap();
+    let o = run_in(
+        dir.path(),
+        &["analyze", &broken, "--rules", bad.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("bad.rules.yaml: rule 1 (x): bad regex"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Copies a bundle, changing entries with `edit` (name, content) -> Some(new name, content) or
+/// None to drop it, and adding `extra` entries.
+fn rewrite(
+    src: &Path,
+    dst: &Path,
+    edit: impl Fn(&str, Vec<u8>) -> Option<(String, Vec<u8>)>,
+    extra: &[(&str, &[u8])],
+) {
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut zout = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().to_string();
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).unwrap();
+        if let Some((n, c)) = edit(&name, buf) {
+            zout.start_file(n, opts).unwrap();
+            zout.write_all(&c).unwrap();
         }
     }
-    assert!(bundle("broken-cassandra").exists());
+    for (n, c) in extra {
+        zout.start_file(*n, opts).unwrap();
+        zout.write_all(c).unwrap();
+    }
+    zout.finish().unwrap();
+}
+
+#[test]
+fn hostile_and_damaged_bundles_are_rejected_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = bundle("cassandra");
+    let analyze_err = |p: &Path| -> String {
+        let o = run_in(dir.path(), &["analyze", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}: {}", p.display(), stdout(&o));
+        stderr(&o)
+    };
+
+    // Wrong hashes: one artifact changed after collection.
+    let tampered = dir.path().join("tampered.zip");
+    rewrite(
+        good,
+        &tampered,
+        |n, c| {
+            if n == "workload/pods.yaml" {
+                Some((
+                    n.to_string(),
+                    String::from_utf8(c)
+                        .unwrap()
+                        .replace("Running", "Pending")
+                        .into_bytes(),
+                ))
+            } else {
+                Some((n.to_string(), c))
+            }
+        },
+        &[],
+    );
+    let e = analyze_err(&tampered);
+    assert!(
+        e.contains("does not match its manifest") && e.contains("mismatch: workload/pods.yaml"),
+        "{e}"
+    );
+
+    // Path traversal.
+    let traversal = dir.path().join("traversal.zip");
+    rewrite(
+        good,
+        &traversal,
+        |n, c| Some((n.to_string(), c)),
+        &[("../../etc/cron.d/evil", b"x")],
+    );
+    let e = analyze_err(&traversal);
+    assert!(
+        e.contains("\"../../etc/cron.d/evil\" is an unsafe path"),
+        "{e}"
+    );
+
+    // Truncated.
+    let truncated = dir.path().join("truncated.zip");
+    let bytes = std::fs::read(good).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let e = analyze_err(&truncated);
+    assert!(
+        e.contains("is not a readable zip (truncated or corrupt"),
+        "{e}"
+    );
+
+    // Missing manifest.
+    let nomanifest = dir.path().join("nomanifest.zip");
+    rewrite(
+        good,
+        &nomanifest,
+        |n, c| (n != "manifest.json").then(|| (n.to_string(), c)),
+        &[],
+    );
+    let e = analyze_err(&nomanifest);
+    assert!(e.contains("has no manifest.json"), "{e}");
+
+    // A zip bomb: an entry that inflates far past the size its headers declare.
+    let bomb = dir.path().join("bomb.zip");
+    let zeros = vec![b'0'; 64 << 20];
+    rewrite(
+        good,
+        &bomb,
+        |n, c| Some((n.to_string(), c)),
+        &[("pods/bomb.log", &zeros)],
+    );
+    let mut b = std::fs::read(&bomb).unwrap();
+    assert!(b.len() < 8 << 20);
+    for (sig, name_off, size_off) in [
+        (&b"PK\x03\x04"[..], 30usize, 22usize),
+        (&b"PK\x01\x02"[..], 46, 24),
+    ] {
+        let mut i = 0;
+        while let Some(j) = b[i..].windows(4).position(|w| w == sig) {
+            let h = i + j;
+            if b.get(h + name_off..h + name_off + 13) == Some(&b"pods/bomb.log"[..]) {
+                b[h + size_off..h + size_off + 4].copy_from_slice(&1000u32.to_le_bytes());
+            }
+            i = h + 4;
+        }
+    }
+    std::fs::write(&bomb, &b).unwrap();
+    let e = analyze_err(&bomb);
+    assert!(e.contains("pods/bomb.log"), "{e}");
+    assert!(
+        e.contains("decompresses to more than its declared 1000 bytes") || e.contains("unlisted"),
+        "{e}"
+    );
 }

@@ -24,54 +24,8 @@ pub fn run(ctx: &mut Ctx) {
             .push((target, e.reason.clone()));
     }
     let errors_text = ctx.src.text("errors.json");
-    for ((task, status, optional), items) in groups {
-        let targets: Vec<String> = items
-            .iter()
-            .map(|(t, _)| t.clone())
-            .filter(|t| !t.is_empty())
-            .collect();
-        let on = if targets.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " for {}",
-                targets
-                    .iter()
-                    .map(|t| t.rsplit('/').next().unwrap_or(t))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let hides = hides(&task);
-        let not_running: Vec<String> = targets
-            .iter()
-            .filter_map(|t| {
-                let pod = t.rsplit('/').next()?;
-                ctx.explained
-                    .iter()
-                    .any(|(p, _)| p == pod)
-                    .then(|| pod.to_string())
-            })
-            .collect();
-        let mut explanation = format!(
-            "{hides} is missing from the bundle, so it was not checked. The collector says: {}",
-            items[0].1
-        );
-        if items.len() > 1 && items.iter().any(|(_, r)| *r != items[0].1) {
-            explanation.push_str(&format!(" (and {} more, see errors.json)", items.len() - 1));
-        }
-        if !not_running.is_empty() {
-            explanation.push_str(&format!(
-                ". Pods {} are not running (see their findings), so nothing could be executed in them: this gap follows from those faults.",
-                not_running.join(", ")
-            ));
-        }
-        let sev = if optional && status == "failed" {
-            Severity::Info
-        } else {
-            Severity::Warning
-        };
-        let lines = errors_text
+    let lines_for = |task: &str| -> Vec<Line> {
+        errors_text
             .as_deref()
             .map(|t| {
                 t.lines()
@@ -84,18 +38,80 @@ pub fn run(ctx: &mut Ctx) {
                     })
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    // Gaps that follow from pods already found broken (nothing can be executed in a pod that
+    // does not run) are gathered in one note, so they do not bury the faults themselves.
+    let mut follows: Vec<(String, Vec<String>)> = Vec::new();
+    for ((task, status, optional), items) in groups {
+        let targets: Vec<String> = items
+            .iter()
+            .map(|(t, _)| t.rsplit('/').next().unwrap_or(t).to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let broken_pod = |p: &String| ctx.explained.iter().any(|(x, _)| x == p);
+        if !targets.is_empty() && targets.iter().all(broken_pod) {
+            follows.push((task, targets));
+            continue;
+        }
+        let on = if targets.is_empty() {
+            String::new()
+        } else {
+            format!(" for {}", targets.join(", "))
+        };
+        let hides = hides(&task);
+        let mut explanation = format!(
+            "{hides} is missing from the bundle, so it was not checked. The collector says: {}",
+            items[0].1
+        );
+        if items.len() > 1 && items.iter().any(|(_, r)| *r != items[0].1) {
+            explanation.push_str(&format!(" (and {} more, see errors.json)", items.len() - 1));
+        }
+        let sev = if optional && status == "failed" {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        let lines = lines_for(&task);
         ctx.add(
             "collection.task-failed",
             sev,
             ObjectRef::new("Task", "", &task),
-            format!("collection task {task} {status}{on}{}", if optional { " (optional)" } else { "" }),
+            format!(
+                "collection task {task} {status}{on}{}: {hides} is missing",
+                if optional { " (optional)" } else { "" }
+            ),
             explanation,
-            if not_running.is_empty() {
-                "Fix what the collector's error says (permissions, a missing tool in the image, a timeout) and collect again with `kudo-diag run ... --continue` to fill the gap.".into()
-            } else {
-                "Fix the pods first; a later collection will then include this evidence.".into()
-            },
+            "Fix what the collector's error says (permissions, a missing tool in the image, a timeout) and collect again to fill the gap.".into(),
+            vec![Evidence { path: "errors.json".into(), lines, note: None }],
+        );
+    }
+    if !follows.is_empty() {
+        let mut pods: Vec<String> = follows.iter().flat_map(|(_, t)| t.clone()).collect();
+        pods.sort();
+        pods.dedup();
+        let tasks: Vec<&str> = follows.iter().map(|(t, _)| t.as_str()).collect();
+        let lines = follows
+            .iter()
+            .flat_map(|(t, _)| lines_for(t))
+            .take(10)
+            .collect();
+        ctx.add(
+            "collection.task-failed",
+            Severity::Info,
+            ObjectRef::new("Task", "", &tasks.join(",")),
+            format!(
+                "{} collection tasks could not run in pods {} because they are not running: {} missing from them",
+                tasks.len(),
+                pods.join(", "),
+                tasks.join(", ")
+            ),
+            format!(
+                "The pods {} are broken (see their findings), so commands could not be executed in them; what those tasks show ({}) is missing for them.",
+                pods.join(", "),
+                follows.iter().map(|(t, _)| hides(t)).collect::<Vec<_>>().join("; ")
+            ),
+            "Fix the pods first; a later collection will then include this evidence.".into(),
             vec![Evidence { path: "errors.json".into(), lines, note: None }],
         );
     }
