@@ -526,3 +526,152 @@ fn hostile_and_damaged_bundles_are_rejected_with_clear_errors() {
         "{e}"
     );
 }
+
+/// A decoded 8-bit RGB(A) PNG: (width, height, channels, pixels row by row).
+fn decode_png(bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let (mut w, mut h, mut ch) = (0usize, 0usize, 0usize);
+    let mut idat = Vec::new();
+    let mut i = 8;
+    while i + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap()) as usize;
+        let kind = &bytes[i + 4..i + 8];
+        let data = &bytes[i + 8..i + 8 + len];
+        match kind {
+            b"IHDR" => {
+                w = u32::from_be_bytes(data[0..4].try_into().unwrap()) as usize;
+                h = u32::from_be_bytes(data[4..8].try_into().unwrap()) as usize;
+                assert_eq!(data[8], 8, "8-bit depth");
+                ch = match data[9] {
+                    2 => 3,
+                    6 => 4,
+                    t => panic!("colour type {t} not handled"),
+                };
+                assert_eq!(data[12], 0, "not interlaced");
+            }
+            b"IDAT" => idat.extend_from_slice(data),
+            b"IEND" => break,
+            _ => {}
+        }
+        i += 12 + len;
+    }
+    let mut raw = Vec::new();
+    flate2::read::ZlibDecoder::new(&idat[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    let stride = w * ch;
+    let mut px = vec![0u8; h * stride];
+    for y in 0..h {
+        let f = raw[y * (stride + 1)];
+        let src = &raw[y * (stride + 1) + 1..(y + 1) * (stride + 1)];
+        for x in 0..stride {
+            let a = if x >= ch {
+                px[y * stride + x - ch] as i32
+            } else {
+                0
+            };
+            let b = if y > 0 {
+                px[(y - 1) * stride + x] as i32
+            } else {
+                0
+            };
+            let c = if x >= ch && y > 0 {
+                px[(y - 1) * stride + x - ch] as i32
+            } else {
+                0
+            };
+            let pred = match f {
+                0 => 0,
+                1 => a,
+                2 => b,
+                3 => (a + b) / 2,
+                4 => {
+                    let p = a + b - c;
+                    let (pa, pb, pc) = ((p - a).abs(), (p - b).abs(), (p - c).abs());
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
+                }
+                _ => panic!("bad PNG filter {f}"),
+            };
+            px[y * stride + x] = (src[x] as i32 + pred) as u8;
+        }
+    }
+    (w, h, ch, px)
+}
+
+/// The HTML report as a person sees it: headless Chromium renders it to a PNG, which must show
+/// a page (many colours, mostly white background) with the error colour of the badges and
+/// findings. Needs Debian's `chromium` (`apt-get install -y chromium`).
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let r = report("broken-cassandra");
+    std::fs::write(&html, analyze::render_html(&r)).unwrap();
+    let png = dir.path().join("report.png");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let mut child = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--hide-scrollbars",
+            "--window-size=1280,1400",
+        ])
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {chromium} ({e}): install it with `apt-get install -y chromium` or set CHROMIUM"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish rendering in 90 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "chromium failed: {status}");
+    let (w, h, ch, px) = decode_png(&std::fs::read(&png).unwrap());
+    assert_eq!((w, h), (1280, 1400));
+    let mut colours = std::collections::HashSet::new();
+    let (mut white, mut red) = (0usize, 0usize);
+    for p in px.chunks(ch) {
+        colours.insert((p[0], p[1], p[2]));
+        if p[0] > 245 && p[1] > 245 && p[2] > 245 {
+            white += 1;
+        }
+        // #c62828, the error colour.
+        if (p[0] as i32 - 0xc6).abs() < 20 && p[1] < 70 && p[2] < 70 {
+            red += 1;
+        }
+    }
+    let total = w * h;
+    assert!(
+        colours.len() > 50,
+        "a blank or flat image: {} colours",
+        colours.len()
+    );
+    assert!(
+        white > total / 3 && white < total * 98 / 100,
+        "white {white} of {total}"
+    );
+    assert!(
+        red > 500,
+        "the error badges and borders are not drawn ({red} red pixels)"
+    );
+    if let Ok(keep) = std::env::var("KUDO_DIAG_KEEP_PNG") {
+        std::fs::copy(&png, keep).unwrap();
+    }
+}

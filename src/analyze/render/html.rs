@@ -205,7 +205,7 @@ pub fn timeline_svg(items: &[TimelineItem]) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"timeline\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100%\" style=\"max-width:{width}px\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"timeline\">"
     );
     let _ = write!(
         o,
@@ -218,7 +218,14 @@ pub fn timeline_svg(items: &[TimelineItem]) -> String {
             o,
             "<rect x=\"0\" y=\"{y}\" width=\"{width}\" height=\"{lane_h}\" fill=\"{fill}\"/>"
         );
-        let label: String = name.chars().take(44).collect();
+        let short = name
+            .replace("PersistentVolumeClaim ", "PVC ")
+            .replace("PodDisruptionBudget ", "PDB ");
+        let label: String = if short.chars().count() > 42 {
+            format!("{}…", short.chars().take(41).collect::<String>())
+        } else {
+            short
+        };
         let _ = write!(
             o,
             "<text x=\"6\" y=\"{}\" font-size=\"12\" fill=\"#24292e\">{}</text>",
@@ -236,9 +243,14 @@ pub fn timeline_svg(items: &[TimelineItem]) -> String {
             top - 4.0,
             height - 24.0
         );
+        let anchor = match k {
+            0 => "start",
+            4 => "end",
+            _ => "middle",
+        };
         let _ = write!(
             o,
-            "<text x=\"{xx}\" y=\"{}\" font-size=\"11\" fill=\"#586069\" text-anchor=\"middle\">{}</text>",
+            "<text x=\"{xx}\" y=\"{}\" font-size=\"11\" fill=\"#586069\" text-anchor=\"{anchor}\">{}</text>",
             top - 10.0,
             t.format("%m-%d %H:%M")
         );
