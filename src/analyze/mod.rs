@@ -17,6 +17,9 @@ pub mod rules;
 pub mod source;
 pub mod timeline;
 
+#[cfg(test)]
+mod tests;
+
 pub use analysis::{analyze_bundle, analyze_bundle_with, analyze_source, Options};
 pub use model::{Finding, Report, Severity, REPORT_SCHEMA_VERSION};
 pub use render::html::render_html;

@@ -63,6 +63,12 @@ impl Source {
         }
     }
 
+    /// Replaces the manifest (in-memory sources have an empty one).
+    pub fn with_manifest(mut self, m: Manifest) -> Self {
+        self.manifest = m;
+        self
+    }
+
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }

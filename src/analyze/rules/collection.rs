@@ -44,12 +44,17 @@ pub fn run(ctx: &mut Ctx) {
     // does not run) are gathered in one note, so they do not bury the faults themselves.
     let mut follows: Vec<(String, Vec<String>)> = Vec::new();
     for ((task, status, optional), items) in groups {
+        // Targets are `namespace/pod` or `namespace/pod/container`: shown without the
+        // namespace; the pod is what is compared with the broken pods.
         let targets: Vec<String> = items
             .iter()
-            .map(|(t, _)| t.rsplit('/').next().unwrap_or(t).to_string())
+            .map(|(t, _)| t.split_once('/').map(|(_, r)| r).unwrap_or(t).to_string())
             .filter(|t| !t.is_empty())
             .collect();
-        let broken_pod = |p: &String| ctx.explained.iter().any(|(x, _)| x == p);
+        let broken_pod = |t: &String| {
+            let pod = t.split('/').next().unwrap_or(t);
+            ctx.explained.iter().any(|(x, _)| x == pod)
+        };
         if !targets.is_empty() && targets.iter().all(broken_pod) {
             follows.push((task, targets));
             continue;
@@ -87,7 +92,13 @@ pub fn run(ctx: &mut Ctx) {
         );
     }
     if !follows.is_empty() {
-        let mut pods: Vec<String> = follows.iter().flat_map(|(_, t)| t.clone()).collect();
+        let mut pods: Vec<String> = follows
+            .iter()
+            .flat_map(|(_, t)| {
+                t.iter()
+                    .map(|x| x.split('/').next().unwrap_or(x).to_string())
+            })
+            .collect();
         pods.sort();
         pods.dedup();
         let tasks: Vec<&str> = follows.iter().map(|(t, _)| t.as_str()).collect();
