@@ -71,7 +71,7 @@ impl Ctx {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "a finding has that many parts; a builder would only move them")]
     pub fn add(
         &mut self,
         rule: &str,

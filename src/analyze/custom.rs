@@ -287,7 +287,7 @@ pub fn run(ctx: &mut Ctx, rules: &[Rule]) {
         Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?").expect("static regex");
     for rule in rules {
         let spec = &rule.spec;
-        if !spec.operators.is_empty() && !spec.operators.iter().any(|o| *o == ctx.operator) {
+        if !spec.operators.is_empty() && !spec.operators.contains(&ctx.operator) {
             continue;
         }
         ctx.ran(&spec.name);
@@ -413,7 +413,7 @@ pub fn run(ctx: &mut Ctx, rules: &[Rule]) {
                 let lines = ctx
                     .src
                     .text(path)
-                    .map(|t| super::source::find_lines(&t, None, &format!("{line_key}"), 3))
+                    .map(|t| super::source::find_lines(&t, None, &line_key, 3))
                     .unwrap_or_default();
                 evidence = Evidence {
                     path: path.clone(),

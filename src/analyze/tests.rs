@@ -372,7 +372,12 @@ fn nodetool_parsers_read_real_output() {
     let part = parse_partition("\tTopic: orders\tPartition: 3\tLeader: -1\tReplicas: 0,1,2\tIsr: ")
         .unwrap();
     assert_eq!(
-        (part.0.as_str(), part.2.as_str(), part.3.len(), part.4.len()),
+        (
+            part.topic.as_str(),
+            part.leader.as_str(),
+            part.replicas.len(),
+            part.isr.len()
+        ),
         ("orders", "-1", 3, 0)
     );
 }

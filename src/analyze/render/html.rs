@@ -157,13 +157,16 @@ pub fn render_html(r: &Report) -> String {
     o
 }
 
+/// A timeline item with its parsed start and end.
+type Timed<'a> = (&'a TimelineItem, DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// Most lanes drawn; the rest are summarized in a caption.
 const MAX_LANES: usize = 40;
 
 /// The timeline as inline SVG: one lane per object, points and spans coloured by severity,
 /// each with a tooltip (`<title>`).
 pub fn timeline_svg(items: &[TimelineItem]) -> String {
-    let parsed: Vec<(&TimelineItem, DateTime<Utc>, Option<DateTime<Utc>>)> = items
+    let parsed: Vec<Timed> = items
         .iter()
         .filter_map(|i| {
             Some((

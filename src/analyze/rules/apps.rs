@@ -258,8 +258,17 @@ fn zookeeper(ctx: &mut Ctx) {
     );
 }
 
-/// One partition line of `kafka-topics --describe`: (topic, partition, leader, replicas, isr).
-pub fn parse_partition(line: &str) -> Option<(String, String, String, Vec<String>, Vec<String>)> {
+/// One partition line of `kafka-topics --describe`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    pub topic: String,
+    pub partition: String,
+    pub leader: String,
+    pub replicas: Vec<String>,
+    pub isr: Vec<String>,
+}
+
+pub fn parse_partition(line: &str) -> Option<Partition> {
     let re = Regex::new(
         r"Topic:\s*(\S+)\s+Partition:\s*(\d+)\s+Leader:\s*(\S+)\s+Replicas:\s*(\S*)\s+Isr:\s*(\S*)",
     )
@@ -271,13 +280,13 @@ pub fn parse_partition(line: &str) -> Option<(String, String, String, Vec<String
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
-    Some((
-        c[1].to_string(),
-        c[2].to_string(),
-        c[3].to_string(),
-        list(&c[4]),
-        list(&c[5]),
-    ))
+    Some(Partition {
+        topic: c[1].to_string(),
+        partition: c[2].to_string(),
+        leader: c[3].to_string(),
+        replicas: list(&c[4]),
+        isr: list(&c[5]),
+    })
 }
 
 fn kafka(ctx: &mut Ctx) {
@@ -288,19 +297,14 @@ fn kafka(ctx: &mut Ctx) {
     let mut offline: BTreeMap<String, Vec<(String, usize, String)>> = BTreeMap::new();
     let mut under: BTreeMap<String, Vec<(String, usize, String)>> = BTreeMap::new();
     for (i, l) in t.lines().enumerate() {
-        let Some((topic, part, leader, replicas, isr)) = parse_partition(l) else {
+        let Some(p) = parse_partition(l) else {
             continue;
         };
-        if leader == "-1" || leader.eq_ignore_ascii_case("none") {
-            offline
-                .entry(topic)
-                .or_default()
-                .push((part, i + 1, l.trim().to_string()));
-        } else if isr.len() < replicas.len() {
-            under
-                .entry(topic)
-                .or_default()
-                .push((part, i + 1, l.trim().to_string()));
+        let entry = (p.partition, i + 1, l.trim().to_string());
+        if p.leader == "-1" || p.leader.eq_ignore_ascii_case("none") {
+            offline.entry(p.topic).or_default().push(entry);
+        } else if p.isr.len() < p.replicas.len() {
+            under.entry(p.topic).or_default().push(entry);
         }
     }
     for (rule, sev, map, what, expl, next) in [

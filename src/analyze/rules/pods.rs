@@ -407,18 +407,8 @@ fn probes(ctx: &mut Ctx) {
     }
     for (key, evs) in per_pod {
         let count: i64 = evs.iter().map(|e| n(e, "/count").unwrap_or(1)).sum();
-        let first = evs
-            .iter()
-            .map(|e| event_first(e))
-            .min()
-            .unwrap_or("")
-            .to_string();
-        let last = evs
-            .iter()
-            .map(|e| event_last(e))
-            .max()
-            .unwrap_or("")
-            .to_string();
+        let first = evs.iter().map(event_first).min().unwrap_or("").to_string();
+        let last = evs.iter().map(event_last).max().unwrap_or("").to_string();
         let evidence: Vec<Evidence> = evs.iter().take(3).map(|e| ctx.event_evidence(e)).collect();
         if let Some(name) = key.strip_prefix("\0evicted\0") {
             let msg = s(&evs[0], "/message").to_string();
