@@ -71,7 +71,10 @@ impl Ctx {
         }
     }
 
-    #[expect(clippy::too_many_arguments, reason = "a finding has that many parts; a builder would only move them")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a finding has that many parts; a builder would only move them"
+    )]
     pub fn add(
         &mut self,
         rule: &str,
