@@ -692,3 +692,68 @@ fn the_html_report_renders_in_headless_chromium() {
         std::fs::copy(&png, keep).unwrap();
     }
 }
+
+/// Scale: a generated instance of 1,000 pods (one container, 64 KiB of log each) collected with
+/// the `kudo` pipeline, then analyzed; prints the times. Run by hand (release build advised):
+/// `cargo test --test integration analyze::scale -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check: takes minutes in a debug build"]
+fn scale_analysis_of_a_thousand_pods() {
+    let pods: usize = std::env::var("KUDO_DIAG_SCALE_PODS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = rt.block_on(async {
+        let mut sc = kudo_diag::sim::generate::generate("cassandra", pods, 1, 64 << 10, 1);
+        sc.objects
+            .retain(|o| o["apiVersion"].as_str() != Some("admissionregistration.k8s.io/v1"));
+        let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
+        let reg = registry();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+        let pipeline =
+            pipeline::load::resolve(&[root.join("kudo.yaml").display().to_string()], &reg).unwrap();
+        let out = dir.path().join("scale.zip");
+        let ns = kudo_diag::sim::generate::GENERATED_NAMESPACE;
+        let globals =
+            json!({"instance": "scale-cassandra", "namespace": ns, "kudoNamespace": "kudo-system"});
+        let mut config = engine::RunConfig::new(
+            pipeline,
+            json!({"namespace": ns, "instance": "scale-cassandra"}),
+            globals,
+            out.clone(),
+        );
+        config.env = TaskEnv {
+            kube: Some(sim.kube_client().unwrap()),
+            settings: Default::default(),
+        };
+        let t = std::time::Instant::now();
+        engine::run(
+            config,
+            &reg,
+            &engine::EventLog::new(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        eprintln!("collected {pods} pods in {:?}", t.elapsed());
+        sim.shutdown().await;
+        out
+    });
+    let size = std::fs::metadata(&out).unwrap().len();
+    let t = std::time::Instant::now();
+    let r = analyze::analyze_bundle(&out).unwrap();
+    let took = t.elapsed();
+    let html = analyze::render_html(&r);
+    eprintln!(
+        "analyzed {pods} pods ({size} bytes zipped, {} findings, {} timeline items) in {took:?}; HTML {} bytes",
+        r.findings.len(),
+        r.timeline.len(),
+        html.len()
+    );
+}
