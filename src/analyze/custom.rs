@@ -280,192 +280,212 @@ fn line_time(re: &Regex, l: &str) -> Option<String> {
         .map(|m| m.as_str().replace('T', " ").replace(',', "."))
 }
 
-/// Runs the YAML rules against the bundle.
+/// Runs the YAML rules against the bundle. Value and count rules read small YAML/JSON files
+/// (cached); regex rules are applied file by file, every rule that reads a file at once, so a
+/// log is decompressed once and not kept in memory.
 pub fn run(ctx: &mut Ctx, rules: &[Rule]) {
     let paths = ctx.src.paths();
     let time_re =
         Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?").expect("static regex");
-    for rule in rules {
-        let spec = &rule.spec;
-        if !spec.operators.is_empty() && !spec.operators.contains(&ctx.operator) {
-            continue;
-        }
-        ctx.ran(&spec.name);
-        for path in paths
-            .iter()
-            .filter(|p| rule.globs.iter().any(|g| g.is_match(p)))
-        {
-            let (pod, container) = pod_container(path);
-            let mut vars: Vec<(&str, String)> = vec![
-                ("file", path.clone()),
-                ("pod", pod.clone()),
-                ("container", container.clone()),
-                ("instance", ctx.instance.clone()),
-                ("namespace", ctx.namespace.clone()),
-            ];
-            let evidence;
-            if let Some(re) = &rule.regex {
-                let Some(t) = ctx.src.text(path) else {
-                    continue;
-                };
-                let mut count = 0u64;
-                let mut examples = Vec::new();
-                let (mut first, mut last) = (None::<String>, None::<String>);
-                // Lines without a time of their own (stack traces, continuation lines) take
-                // the time of the last line before them that had one.
-                let mut seen_time: Option<String> = None;
-                for (i, l) in t.lines().enumerate() {
-                    if let Some(ts) = line_time(&time_re, l) {
-                        seen_time = Some(ts);
-                    }
-                    if !re.is_match(l) {
-                        continue;
-                    }
-                    count += 1;
-                    if examples.len() < 3 {
-                        examples.push(Line {
-                            line: i + 1,
-                            text: clip(l),
-                        });
-                    }
-                    if let Some(ts) = &seen_time {
-                        if first.is_none() {
-                            first = Some(ts.clone());
-                        }
-                        last = Some(ts.clone());
-                    }
-                }
-                if count < spec.min_count.unwrap_or(1) {
-                    continue;
-                }
-                vars.push(("count", count.to_string()));
-                vars.push((
-                    "first",
-                    first.clone().unwrap_or_else(|| "an unknown time".into()),
-                ));
-                vars.push((
-                    "last",
-                    last.clone().unwrap_or_else(|| "an unknown time".into()),
-                ));
-                let note = match (&first, &last) {
-                    (Some(f), Some(l)) => {
-                        format!("{count} matching lines, first at {f}, last at {l}")
-                    }
-                    _ => format!("{count} matching lines"),
-                };
-                evidence = Evidence {
-                    path: path.clone(),
-                    lines: examples,
-                    note: Some(note),
-                };
-            } else {
-                let Some(doc) = ctx.src.yaml(path) else {
-                    continue;
-                };
-                let op = spec.op.expect("checked when parsed");
-                let (got, line_key) = if let Some(p) = &spec.path {
-                    let v = doc.pointer(&pointer(p)).cloned();
-                    let key = pointer(p).rsplit('/').next().unwrap_or("").to_string();
-                    (v, key)
-                } else {
-                    let c = spec.count.as_ref().expect("one check");
-                    let list = doc
-                        .pointer(&pointer(c.items.as_deref().unwrap_or("/items")))
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
-                    let n = list
-                        .iter()
-                        .filter(|it| match &c.filter {
-                            None => true,
-                            Some(w) => {
-                                let re = (w.op == Op::Matches)
-                                    .then(|| w.value.as_str().and_then(|s| Regex::new(s).ok()))
-                                    .flatten();
-                                compare(
-                                    w.op,
-                                    it.pointer(&pointer(&w.path)),
-                                    Some(&w.value),
-                                    re.as_ref(),
-                                )
-                            }
-                        })
-                        .count();
-                    let key = c
-                        .filter
-                        .as_ref()
-                        .map(|w| {
-                            pointer(&w.path)
-                                .rsplit('/')
-                                .next()
-                                .unwrap_or("")
-                                .to_string()
-                        })
-                        .unwrap_or_default();
-                    (Some(Value::from(n as u64)), key)
-                };
-                if !compare(op, got.as_ref(), spec.value.as_ref(), rule.matches.as_ref()) {
-                    continue;
-                }
-                let shown = got.as_ref().map(text_of).unwrap_or_default();
-                vars.push(("value", shown.clone()));
-                vars.push(("count", shown));
-                let lines = ctx
-                    .src
-                    .text(path)
-                    .map(|t| super::source::find_lines(&t, None, &line_key, 3))
-                    .unwrap_or_default();
-                evidence = Evidence {
-                    path: path.clone(),
-                    lines,
-                    note: None,
-                };
+    let active: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| r.spec.operators.is_empty() || r.spec.operators.contains(&ctx.operator))
+        .collect();
+    for r in &active {
+        ctx.ran(&r.spec.name);
+    }
+    let reads = |r: &Rule, p: &str| r.globs.iter().any(|g| g.is_match(p));
+    for rule in active.iter().filter(|r| r.regex.is_none()) {
+        for path in paths.iter().filter(|p| reads(rule, p)) {
+            if let Some((vars, ev)) = value_check(ctx, rule, path) {
+                emit(ctx, rule, path, vars, ev);
             }
-            let fill = |s: &str| {
-                let mut s = s.to_string();
-                for (k, v) in &vars {
-                    s = s.replace(&format!("{{{k}}}"), v);
-                }
-                s
-            };
-            let object = if pod.is_empty() {
-                ObjectRef::new("File", "", path)
-            } else {
-                let ns = if path.starts_with("kudo/") {
-                    "kudo-system".to_string()
-                } else {
-                    ctx.namespace.clone()
-                };
-                ObjectRef::new("Pod", &ns, &pod)
-            };
-            // The current and previous logs of one container are one finding with two pieces
-            // of evidence (the previous log often repeats what the current one shows).
-            if !container.is_empty() {
-                if let Some(f) = ctx.findings.iter_mut().find(|f| {
-                    f.rule == spec.name
-                        && f.object == object
-                        && f.evidence
-                            .iter()
-                            .any(|e| pod_container(&e.path).1 == container)
-                }) {
-                    f.evidence.push(evidence);
-                    continue;
-                }
-            }
-            let (title, explanation, next) = (
-                fill(&spec.title),
-                fill(&spec.explanation),
-                fill(&spec.next_step),
-            );
-            ctx.add(
-                &spec.name,
-                spec.severity,
-                object,
-                title,
-                explanation,
-                next,
-                vec![evidence],
-            );
         }
     }
+    for path in &paths {
+        let regex_rules: Vec<&Rule> = active
+            .iter()
+            .filter(|r| r.regex.is_some() && reads(r, path))
+            .copied()
+            .collect();
+        if regex_rules.is_empty() {
+            continue;
+        }
+        let Some(text) = ctx.src.text_uncached(path) else {
+            continue;
+        };
+        for rule in regex_rules {
+            if let Some((vars, ev)) = regex_check(rule, path, &text, &time_re) {
+                emit(ctx, rule, path, vars, ev);
+            }
+        }
+    }
+}
+
+type Vars = Vec<(&'static str, String)>;
+
+/// Counts a regex rule's lines in one file: the placeholders and the evidence, or None when
+/// there are fewer than `minCount`.
+fn regex_check(rule: &Rule, path: &str, text: &str, time_re: &Regex) -> Option<(Vars, Evidence)> {
+    let re = rule.regex.as_ref()?;
+    let mut count = 0u64;
+    let mut examples = Vec::new();
+    let (mut first, mut last) = (None::<String>, None::<String>);
+    // Lines without a time of their own (stack traces, continuation lines) take the time of the
+    // last line before them that had one.
+    let mut seen_time: Option<String> = None;
+    for (i, l) in text.lines().enumerate() {
+        if let Some(ts) = line_time(time_re, l) {
+            seen_time = Some(ts);
+        }
+        if !re.is_match(l) {
+            continue;
+        }
+        count += 1;
+        if examples.len() < 3 {
+            examples.push(Line {
+                line: i + 1,
+                text: clip(l),
+            });
+        }
+        if let Some(ts) = &seen_time {
+            if first.is_none() {
+                first = Some(ts.clone());
+            }
+            last = Some(ts.clone());
+        }
+    }
+    if count < rule.spec.min_count.unwrap_or(1) {
+        return None;
+    }
+    let note = match (&first, &last) {
+        (Some(f), Some(l)) => format!("{count} matching lines, first at {f}, last at {l}"),
+        _ => format!("{count} matching lines"),
+    };
+    let unknown = || "an unknown time".to_string();
+    let vars = vec![
+        ("count", count.to_string()),
+        ("first", first.unwrap_or_else(unknown)),
+        ("last", last.unwrap_or_else(unknown)),
+    ];
+    let ev = Evidence {
+        path: path.to_string(),
+        lines: examples,
+        note: Some(note),
+    };
+    Some((vars, ev))
+}
+
+/// Checks a path or count rule against one YAML/JSON file.
+fn value_check(ctx: &mut Ctx, rule: &Rule, path: &str) -> Option<(Vars, Evidence)> {
+    let spec = &rule.spec;
+    let doc = ctx.src.yaml(path)?;
+    let op = spec.op.expect("checked when parsed");
+    let last_key = |p: &str| pointer(p).rsplit('/').next().unwrap_or("").to_string();
+    let (got, line_key) = if let Some(p) = &spec.path {
+        (doc.pointer(&pointer(p)).cloned(), last_key(p))
+    } else {
+        let c = spec.count.as_ref().expect("one check");
+        let list = doc
+            .pointer(&pointer(c.items.as_deref().unwrap_or("/items")))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let re = c
+            .filter
+            .as_ref()
+            .filter(|w| w.op == Op::Matches)
+            .and_then(|w| w.value.as_str().and_then(|s| Regex::new(s).ok()));
+        let n = list
+            .iter()
+            .filter(|it| match &c.filter {
+                None => true,
+                Some(w) => compare(
+                    w.op,
+                    it.pointer(&pointer(&w.path)),
+                    Some(&w.value),
+                    re.as_ref(),
+                ),
+            })
+            .count();
+        let key = c
+            .filter
+            .as_ref()
+            .map(|w| last_key(&w.path))
+            .unwrap_or_default();
+        (Some(Value::from(n as u64)), key)
+    };
+    if !compare(op, got.as_ref(), spec.value.as_ref(), rule.matches.as_ref()) {
+        return None;
+    }
+    let shown = got.as_ref().map(text_of).unwrap_or_default();
+    let lines = ctx
+        .src
+        .text(path)
+        .map(|t| super::source::find_lines(&t, None, &line_key, 3))
+        .unwrap_or_default();
+    let ev = Evidence {
+        path: path.to_string(),
+        lines,
+        note: None,
+    };
+    Some((vec![("value", shown.clone()), ("count", shown)], ev))
+}
+
+/// Makes (or extends) the finding of `rule` for `path`.
+fn emit(ctx: &mut Ctx, rule: &Rule, path: &str, mut vars: Vars, evidence: Evidence) {
+    let spec = &rule.spec;
+    let (pod, container) = pod_container(path);
+    vars.extend([
+        ("file", path.to_string()),
+        ("pod", pod.clone()),
+        ("container", container.clone()),
+        ("instance", ctx.instance.clone()),
+        ("namespace", ctx.namespace.clone()),
+    ]);
+    let fill = |s: &str| {
+        let mut s = s.to_string();
+        for (k, v) in &vars {
+            s = s.replace(&format!("{{{k}}}"), v);
+        }
+        s
+    };
+    let object = if pod.is_empty() {
+        ObjectRef::new("File", "", path)
+    } else {
+        let ns = if path.starts_with("kudo/") {
+            "kudo-system".to_string()
+        } else {
+            ctx.namespace.clone()
+        };
+        ObjectRef::new("Pod", &ns, &pod)
+    };
+    // The current and previous logs of one container are one finding with two pieces of
+    // evidence (the previous log often repeats what the current one shows).
+    if !container.is_empty() {
+        if let Some(f) = ctx.findings.iter_mut().find(|f| {
+            f.rule == spec.name
+                && f.object == object
+                && f.evidence
+                    .iter()
+                    .any(|e| pod_container(&e.path).1 == container)
+        }) {
+            f.evidence.push(evidence);
+            return;
+        }
+    }
+    let (title, explanation, next) = (
+        fill(&spec.title),
+        fill(&spec.explanation),
+        fill(&spec.next_step),
+    );
+    ctx.add(
+        &spec.name,
+        spec.severity,
+        object,
+        title,
+        explanation,
+        next,
+        vec![evidence],
+    );
 }

@@ -118,6 +118,17 @@ impl Source {
         got
     }
 
+    /// The file's text like [`Source::text`], without keeping it: for logs, read once by every
+    /// rule that wants them.
+    pub fn text_uncached(&mut self, path: &str) -> Option<Rc<str>> {
+        if self.cache.contains_key(path) {
+            return self.text(path);
+        }
+        let t = self.text(path);
+        self.cache.remove(path);
+        t
+    }
+
     /// The file parsed as YAML (JSON is YAML), or None when missing or malformed.
     pub fn yaml(&mut self, path: &str) -> Option<Value> {
         let t = self.text(path)?;
