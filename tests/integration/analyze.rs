@@ -697,7 +697,7 @@ fn the_html_report_renders_in_headless_chromium() {
 /// the `kudo` pipeline, then analyzed; prints the times. Run by hand (release build advised):
 /// `cargo test --test integration analyze::scale -- --ignored --nocapture`.
 #[test]
-#[ignore = "a measurement, not a check: takes minutes in a debug build"]
+#[ignore = "a measurement, not a check: about a minute for 2,000 pods in a debug build"]
 fn scale_analysis_of_a_thousand_pods() {
     let pods: usize = std::env::var("KUDO_DIAG_SCALE_PODS")
         .ok()
