@@ -52,8 +52,12 @@ fn log_text(seed: u64, len: usize) -> Vec<u8> {
             rng.random_range(0..60),
             rng.random_range(0..60),
             rng.random_range(0..1000),
-            ["main", "CompactionExecutor:1", "GossipStage:1", "Native-Transport-Requests-3"]
-                [rng.random_range(0..4)],
+            [
+                "main",
+                "CompactionExecutor:1",
+                "GossipStage:1",
+                "Native-Transport-Requests-3"
+            ][rng.random_range(0..4)],
             classes[rng.random_range(0..classes.len())],
         );
         for part in msg.split('%').enumerate() {
@@ -78,7 +82,11 @@ fn meta() -> BundleMeta {
 }
 
 /// Writes the artifacts through the sink, on `threads` threads (tasks collecting concurrently).
-fn collect(store: &ArtifactStore, data: &[Vec<u8>], threads: usize) -> Vec<(String, ArtifactRecord)> {
+fn collect(
+    store: &ArtifactStore,
+    data: &[Vec<u8>],
+    threads: usize,
+) -> Vec<(String, ArtifactRecord)> {
     let per = data.len().div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = data
@@ -102,7 +110,10 @@ fn collect(store: &ArtifactStore, data: &[Vec<u8>], threads: usize) -> Vec<(Stri
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     })
 }
 
@@ -173,20 +184,23 @@ fn bench_bundle(c: &mut Criterion) {
         )
     });
     for threads in [1, 2] {
-        g.bench_function(format!("collect/new_sink_deflate1_blake3_{threads}_threads"), |b| {
-            b.iter_batched(
-                || {
-                    let d = tempfile::tempdir().unwrap();
-                    let s = ArtifactStore::open(d.path()).unwrap();
-                    (d, s)
-                },
-                |(d, s)| {
-                    collect(&s, &data, threads);
-                    d
-                },
-                BatchSize::PerIteration,
-            )
-        });
+        g.bench_function(
+            format!("collect/new_sink_deflate1_blake3_{threads}_threads"),
+            |b| {
+                b.iter_batched(
+                    || {
+                        let d = tempfile::tempdir().unwrap();
+                        let s = ArtifactStore::open(d.path()).unwrap();
+                        (d, s)
+                    },
+                    |(d, s)| {
+                        collect(&s, &data, threads);
+                        d
+                    },
+                    BatchSize::PerIteration,
+                )
+            },
+        );
     }
     g.bench_function("collect_and_bundle/new_2_threads", |b| {
         b.iter_batched(
@@ -214,10 +228,8 @@ fn bench_bundle(c: &mut Criterion) {
     for level in [1u32, 6] {
         g.bench_function(format!("level_{level}"), |b| {
             b.iter(|| {
-                let mut e = flate2::write::DeflateEncoder::new(
-                    io::sink(),
-                    flate2::Compression::new(level),
-                );
+                let mut e =
+                    flate2::write::DeflateEncoder::new(io::sink(), flate2::Compression::new(level));
                 e.write_all(&sample).unwrap();
                 e.finish().unwrap();
             })
@@ -246,6 +258,7 @@ fn bench_redact(c: &mut Criterion) {
             text[at..at + secret.len()].copy_from_slice(secret);
         }
     }
+    let clean = log_text(99, 64 << 20);
     let lits: Vec<String> = (0..50).map(|i| format!("literal-secret-{i:04}")).collect();
     let mut g = c.benchmark_group("redact_64MiB");
     g.sample_size(10);
@@ -253,7 +266,10 @@ fn bench_redact(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(text.len() as u64));
     for (name, r) in [
         ("builtin", Arc::new(Redactor::builtin())),
-        ("builtin_plus_50_literals", Arc::new(Redactor::new(&[], &lits).unwrap())),
+        (
+            "builtin_plus_50_literals",
+            Arc::new(Redactor::new(&[], &lits).unwrap()),
+        ),
     ] {
         g.bench_function(name, |b| {
             b.iter(|| {

@@ -27,6 +27,18 @@ fn noop_pipeline(n: usize) -> Pipeline {
     Pipeline::new("bench", vec!["bench".into()], tasks)
 }
 
+/// CPU time (user + system) this process has used so far, from /proc (Linux); the machine the
+/// benchmarks run on is shared, so wall time alone overstates what the engine costs.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime), counted from the state field (3rd) here.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn schedule(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -42,6 +54,7 @@ fn schedule(c: &mut Criterion) {
         group.bench_function(format!("schedule_{n}_noop_nodes"), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
+                let cpu_before = cpu_time();
                 for _ in 0..iters {
                     let dir = tempfile::tempdir().unwrap();
                     let config = RunConfig::new(
@@ -61,6 +74,13 @@ fn schedule(c: &mut Criterion) {
                         .unwrap();
                     total += start.elapsed();
                     assert_eq!(summary.counts.done, n);
+                }
+                if let (Some(a), Some(b)) = (cpu_before, cpu_time()) {
+                    eprintln!(
+                        "schedule_{n}: {iters} run(s), wall {:?}/run, cpu {:?}/run",
+                        total / iters as u32,
+                        (b - a) / iters as u32
+                    );
                 }
                 total
             })
@@ -88,6 +108,7 @@ fn journal_commit(c: &mut Criterion) {
                 bytes: 123_456,
                 blake3: "0".repeat(64),
                 file: "0".repeat(32) + ".art",
+                ..Default::default()
             }],
             items: vec![],
             optional: false,

@@ -23,7 +23,7 @@ use std::io::{self, Write};
 use std::ops::Deref;
 
 use base64::Engine as _;
-use regex::bytes::{Captures, Regex, RegexSet};
+use regex::bytes::{Captures, Regex, RegexBuilder};
 
 use super::BundleError;
 
@@ -54,9 +54,11 @@ struct Rule {
 /// through the explicit [`LineState`].
 pub struct Redactor {
     rules: Vec<Rule>,
-    /// One pass over a chunk tells whether any rule could match it at all (the common case for
-    /// logs is "no"), so clean chunks are passed through without per-line work.
-    prefilter: RegexSet,
+    /// Every rule (and the start of a private key block) in one regex, searched over whole
+    /// chunks: lines before its next match are passed through untouched, so per-line work is
+    /// only done on lines that may hold a secret. `None` when the combination is too big to
+    /// compile: then every line is checked.
+    any: Option<Regex>,
     pem_begin: Regex,
     pem_end: Regex,
 }
@@ -176,18 +178,24 @@ impl Redactor {
                 secret_groups,
             });
         }
-        // The prefilter also looks for the start of a private key block, which the one-line
-        // rule alone does not see.
-        let prefilter = RegexSet::new(
-            specs
-                .iter()
-                .map(|(_, p)| p.as_str())
-                .chain(std::iter::once(PEM_BEGIN)),
-        )
-        .map_err(|e| BundleError::Message(format!("redaction rules do not compile: {e}")))?;
+        // Group names are dropped (they would clash) and each rule is made multi-line, so that
+        // `^`/`$` mean what they mean on one line. The start of a private key block is included:
+        // the one-line rule alone does not see it.
+        let group = regex::Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>").expect("group regex");
+        let combined = specs
+            .iter()
+            .map(|(_, p)| p.as_str())
+            .chain(std::iter::once(PEM_BEGIN))
+            .map(|p| format!("(?m:{})", group.replace_all(p, "(?:")))
+            .collect::<Vec<_>>()
+            .join("|");
+        let any = RegexBuilder::new(&combined)
+            .size_limit(64 << 20)
+            .build()
+            .ok();
         Ok(Redactor {
             rules,
-            prefilter,
+            any,
             pem_begin: Regex::new(PEM_BEGIN).expect("pem begin"),
             pem_end: Regex::new(r"-----END[A-Z0-9 ]*PRIVATE KEY-----").expect("pem end"),
         })
@@ -215,9 +223,18 @@ impl Redactor {
         String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
     }
 
-    /// Whether any rule could match `chunk` (a cheap single pass).
-    fn might_match(&self, chunk: &[u8]) -> bool {
-        self.prefilter.is_match(chunk)
+    /// Where the next line that may hold a secret starts, at or after `from`.
+    fn next_candidate(&self, chunk: &[u8], from: usize) -> Option<usize> {
+        let Some(any) = &self.any else {
+            return Some(from);
+        };
+        let m = any.find_at(chunk, from)?;
+        Some(
+            chunk[from..m.start()]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(from, |i| from + i + 1),
+        )
     }
 
     /// Redacts one line (without its `\n`), appending the result to `out`.
@@ -389,30 +406,39 @@ impl<W: Write, R: Deref<Target = Redactor>> RedactingWriter<W, R> {
     /// writes it on.
     fn process(&mut self, chunk_len: usize) -> io::Result<()> {
         let chunk = &self.buf[..chunk_len];
-        let plain = self.state.in_private_key
-            || self.state.yaml_block.is_some()
-            || self.redactor.might_match(chunk);
-        if !plain {
-            self.inner.write_all(chunk)?;
-        } else {
-            self.out.clear();
-            let mut rest = chunk;
-            while !rest.is_empty() {
-                let (line, nl) = match rest.iter().position(|b| *b == b'\n') {
-                    Some(i) => (&rest[..i], true),
-                    None => (rest, false),
-                };
-                self.redactor
-                    .redact_line(line, &mut self.state, &mut self.counts, &mut self.out);
-                if nl {
-                    self.out.push(b'\n');
-                    rest = &rest[line.len() + 1..];
-                } else {
-                    rest = &[];
+        self.out.clear();
+        let mut pos = 0;
+        while pos < chunk.len() {
+            let in_block = self.state.in_private_key || self.state.yaml_block.is_some();
+            let start = if in_block {
+                pos
+            } else {
+                match self.redactor.next_candidate(chunk, pos) {
+                    Some(s) => s,
+                    None => chunk.len(),
                 }
+            };
+            // Lines without any possible match go through as they are.
+            self.out.extend_from_slice(&chunk[pos..start]);
+            if start >= chunk.len() {
+                break;
             }
-            self.inner.write_all(&self.out)?;
+            let (end, nl) = match chunk[start..].iter().position(|b| *b == b'\n') {
+                Some(i) => (start + i, true),
+                None => (chunk.len(), false),
+            };
+            self.redactor.redact_line(
+                &chunk[start..end],
+                &mut self.state,
+                &mut self.counts,
+                &mut self.out,
+            );
+            if nl {
+                self.out.push(b'\n');
+            }
+            pos = end + usize::from(nl);
         }
+        self.inner.write_all(&self.out)?;
         self.buf.drain(..chunk_len);
         Ok(())
     }
@@ -440,7 +466,7 @@ impl<W: Write, R: Deref<Target = Redactor>> RedactingWriter<W, R> {
 impl<W: Write, R: Deref<Target = Redactor>> Write for RedactingWriter<W, R> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.buf.extend_from_slice(data);
-        // Process everything up to the last newline in one go: the prefilter then runs over big
+        // Process everything up to the last newline in one go: the combined search then runs over big
         // chunks, and clean chunks cost one scan.
         if let Some(last_nl) = self.buf.iter().rposition(|b| *b == b'\n') {
             self.process(last_nl + 1)?;
@@ -737,6 +763,24 @@ mod tests {
         assert_eq!(c["literal"], 2);
         let e = Redactor::new(&["(".to_string()], &[]).unwrap_err();
         assert!(e.to_string().contains("invalid --redact-pattern"), "{e}");
+    }
+
+    #[test]
+    fn anchored_extra_patterns_apply_on_every_line() {
+        // The combined search spans lines: `^` must still mean the start of each line.
+        let r = Redactor::new(&[r"^pin (?P<secret>\d+)".to_string()], &[]).unwrap();
+        let (out, c) = r.redact_text(b"a\npin 1234\nb pin 99\n");
+        assert_eq!(out, b"a\npin **REDACTED**\nb pin 99\n");
+        assert_eq!(c["pattern-1"], 1);
+    }
+
+    #[test]
+    fn many_literals_compile_and_match() {
+        let lits: Vec<String> = (0..5000).map(|i| format!("value-{i:05}-x")).collect();
+        let r = Redactor::new(&[], &lits).unwrap();
+        let (out, c) = r.redact_text(b"got value-04321-x and value-00000-x\n");
+        assert_eq!(out, b"got **REDACTED** and **REDACTED**\n");
+        assert_eq!(c["literal"], 2);
     }
 
     #[test]

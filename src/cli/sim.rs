@@ -1,23 +1,22 @@
 //! `kudo-diag sim`: serve a scenario as a simulated Kubernetes cluster until interrupted, and
 //! write a kubeconfig for it once it accepts connections.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::sim::scenario::{FaultConfig, Scenario};
 use crate::sim::server::{SimOptions, SimServer};
-use crate::sim::SimError;
 
 /// Run the simulated Kubernetes cluster.
 #[derive(Debug, clap::Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  kudo-diag sim --scenario my-scenario.yaml --kubeconfig-out sim.kubeconfig\n  kudo-diag sim --scenario s.yaml --latency-ms 50 --jitter-ms 20 --throttle-rate 0.05 --seed 7"
+    after_help = "Examples:\n  kudo-diag sim --scenario cassandra --kubeconfig-out sim.kubeconfig\n  kudo-diag sim --scenario my-scenario.yaml --latency-ms 50 --jitter-ms 20 --throttle-rate 0.05 --seed 7\n  kudo-diag sim --generate cassandra --pods 5000 --containers 2 --log-bytes 1MiB\n  kudo-diag sim list"
 )]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<SimCommand>,
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub serve: Box<ServeArgs>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -28,9 +27,12 @@ pub enum SimCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// A built-in scenario's name or a scenario YAML file.
-    #[arg(long, value_name = "NAME|FILE")]
+    /// A built-in scenario's name (see `kudo-diag sim list`) or a scenario YAML file.
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "generate")]
     pub scenario: Option<String>,
+    /// Flags of a generated instance (boxed: they would make every `Command` large).
+    #[command(flatten)]
+    pub gen: Box<GenerateArgs>,
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub addr: std::net::SocketAddr,
@@ -63,9 +65,35 @@ pub struct ServeArgs {
     /// Share of responses cut off in the middle of the body (0.0 to 1.0).
     #[arg(long, value_name = "F", value_parser = rate)]
     pub reset_rate: Option<f64>,
-    /// Seed of the fault dice, to reproduce a run.
+    /// Seed of the fault dice (and of generated logs), to reproduce a run.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// A pod (NAME or NAMESPACE/NAME) that vanishes (404) once a list has returned it; repeat
+    /// for more.
+    #[arg(long = "vanish-pod", value_name = "POD")]
+    pub vanish_pods: Vec<String>,
+}
+
+/// `--generate APP --pods N --containers C --log-bytes SIZE`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Generate an instance of this application (cassandra, kafka, zookeeper) instead.
+    #[arg(long, value_name = "APP")]
+    pub generate: Option<String>,
+    /// Pods of the generated instance.
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "generate")]
+    pub pods: usize,
+    /// Containers per generated pod.
+    #[arg(long, value_name = "C", default_value_t = 1, requires = "generate")]
+    pub containers: usize,
+    /// Log size of every generated container (512, 64KiB, 1MiB, 2GiB, ...).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "1MiB",
+        requires = "generate"
+    )]
+    pub log_bytes: String,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -89,7 +117,8 @@ impl ServeArgs {
             || self.error_rate.is_some()
             || self.throttle_rate.is_some()
             || self.reset_rate.is_some()
-            || self.seed.is_some();
+            || self.seed.is_some()
+            || !self.vanish_pods.is_empty();
         if !any {
             return None;
         }
@@ -112,39 +141,37 @@ impl ServeArgs {
         if let Some(v) = self.seed {
             f.seed = v;
         }
+        f.vanish_pods.extend(self.vanish_pods.iter().cloned());
         Some(f)
     }
 }
 
-/// MERGE: replaced by `crate::sim::scenarios::load(name_or_path)` (built-in names and files)
-/// when the scenario owner's branch is merged. Reads a scenario YAML file.
-fn load_scenario(name_or_path: &str) -> Result<Scenario, SimError> {
-    let path = Path::new(name_or_path);
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        SimError::Message(format!(
-            "failed to read scenario {name_or_path:?}: {e}; give a scenario YAML file (built-in scenario names are not available in this build)"
-        ))
-    })?;
-    serde_yaml::from_str(&text).map_err(|e| {
-        SimError::Message(format!(
-            "scenario {name_or_path:?} is not valid: {e}; see docs/scenarios.md"
-        ))
-    })
-}
-
 pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
     if let Some(SimCommand::List) = args.command {
-        // MERGE: the scenario owner fills this in (`kudo-diag sim list`).
-        return Err(crate::Error::NotImplemented("sim list"));
+        print!("{}", crate::sim::scenarios::list_text());
+        return Ok(crate::exit::OK);
     }
     let a = args.serve;
-    let Some(name) = a.scenario.as_deref() else {
-        return Err(crate::Error::Usage(
-            "no scenario given; pass --scenario FILE (a scenario YAML, see docs/scenarios.md)"
-                .into(),
-        ));
+    let scenario: Scenario = match (a.scenario.as_deref(), a.gen.generate.as_deref()) {
+        (Some(name), _) => crate::sim::scenarios::load(name)?,
+        (None, Some(app)) => crate::sim::generate::scenario_from_generate_flags(
+            app,
+            a.gen.pods,
+            a.gen.containers,
+            &a.gen.log_bytes,
+            a.seed.unwrap_or(0),
+        )?,
+        (None, None) => {
+            return Err(crate::Error::Usage(
+                "no scenario given; pass --scenario FILE (a scenario YAML, see docs/scenarios.md) or a built-in NAME (see `kudo-diag sim list`), or --generate APP"
+                    .into(),
+            ))
+        }
     };
-    let scenario = load_scenario(name)?;
+    // Inconsistencies are worth knowing but need not stop a hand-written scenario.
+    for problem in crate::sim::scenarios::problems(&scenario) {
+        eprintln!("warning: scenario {}: {problem}", scenario.name);
+    }
     let faults = a.faults(&scenario.faults);
     let scenario_name = scenario.name.clone();
     let opts = SimOptions {
@@ -153,6 +180,9 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         token: a.token.clone(),
         faults,
     };
+    // Listen for signals before announcing the server: a client that reads the export line
+    // and stops us at once must find the handlers installed.
+    let interrupted = Interrupt::install()?;
     let handle = SimServer::start(scenario, opts).await?;
     let (path, temporary) = match &a.kubeconfig_out {
         Some(p) => (p.clone(), false),
@@ -169,7 +199,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         handle.base_url()
     );
     println!("export KUBECONFIG={}", path.display());
-    wait_for_interrupt().await;
+    interrupted.wait().await;
     eprintln!("stopping the simulated cluster");
     handle.shutdown().await;
     if temporary {
@@ -178,18 +208,42 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
     Ok(crate::exit::OK)
 }
 
-/// Ctrl-C, or SIGTERM on unix (how process managers and tests stop it).
-async fn wait_for_interrupt() {
+/// Ctrl-C, or SIGTERM on unix (how process managers and tests stop it), registered when
+/// installed rather than when first awaited.
+struct Interrupt {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupt {
+    fn install() -> crate::Result<Interrupt> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let fail = |e: std::io::Error| {
+                crate::Error::Other(format!("failed to listen for Ctrl-C and SIGTERM: {e}"))
+            };
+            Ok(Interrupt {
+                int: signal(SignalKind::interrupt()).map_err(fail)?,
+                term: signal(SignalKind::terminate()).map_err(fail)?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Interrupt {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -184,12 +184,20 @@ pub fn status_error(
     } else {
         format!(": {api_message}")
     };
-    let transient = n == 429 || n == 408 || code.is_server_error();
+    // 410 Gone on a paged list: the continue token expired (etcd compacted past it). A new
+    // attempt starts the list over, which is the documented remedy.
+    let expired_page = n == 410 && what.starts_with("list ");
+    let transient = n == 429 || n == 408 || code.is_server_error() || expired_page;
     let hint = match n {
         401 => "; the credentials were refused: refresh the kubeconfig's token or certificate",
         403 => "; the collector's user lacks this permission: grant it (see `kudo-diag preflight`) or mark the task optional",
+        // A list has no name to get wrong: a 404 means the resource type is not served.
+        404 if what.starts_with("list ") => {
+            "; the cluster does not serve this resource: check apiVersion and kind, or install its CRD"
+        }
         404 => "; it does not exist (any more): check the name and namespace",
         429 => "; the API server is throttling requests: will retry after its Retry-After",
+        410 if expired_page => "; the list changed too much while paging: will start it over",
         _ if transient => "; the API server is unavailable or overloaded: will retry",
         _ => "",
     };
@@ -303,6 +311,34 @@ mod tests {
         assert!(!e.transient);
         assert!(e.message.contains("cannot list resource"));
         assert!(e.message.contains("grant it"));
+    }
+
+    #[test]
+    fn an_expired_continue_token_restarts_the_list() {
+        let e = status_error(
+            StatusCode::GONE,
+            None,
+            br#"{"kind":"Status","message":"The provided continue parameter is too old to display a consistent list result.","reason":"Expired","code":410}"#,
+            "list pods in namespace prod",
+        );
+        assert!(e.transient, "{}", e.message);
+        assert!(e.message.contains("start it over"), "{}", e.message);
+        assert!(!status_error(StatusCode::GONE, None, b"", "get pod x").transient);
+    }
+
+    #[test]
+    fn a_list_of_an_unserved_resource_says_so() {
+        let e = status_error(
+            StatusCode::NOT_FOUND,
+            None,
+            b"404 page not found",
+            "list widgets",
+        );
+        assert!(
+            e.message.contains("does not serve this resource"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! `kudo.versions`: `versions.yaml`, the versions of every component KEP-22 asks a bundle to
 //! report: the collector, Kubernetes, KUDO (the manager's image tag), the operator and its
 //! OperatorVersion, the application (OperatorVersion `appVersion` and the images the instance's
-//! pods run) and tools, when the pipeline names them.
+//! pods run) and tools, when the pipeline names them: `tools: {kubectl: v1.32.0}` records a
+//! value as given, `tools: {nodetool: {container: cassandra, command: [nodetool, version]}}`
+//! runs the command in the first running pod of the instance that has that container and
+//! records what it printed.
 //!
 //! Each part is looked up on its own: a part that cannot be found (no KUDO manager in
 //! `kudoNamespace`, no permission to read OperatorVersions) is written as `error: why` and
@@ -21,7 +24,7 @@ use std::collections::BTreeSet;
 use kube::core::params::ListParams;
 use serde_json::{json, Map, Value};
 
-use crate::collect::kinds::{get, list, version};
+use crate::collect::kinds::{exec, get, list, version};
 use crate::collect::{object, params, resources};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 
@@ -134,6 +137,58 @@ async fn kudo_part(ctx: &TaskContext, ns: &str) -> Result<Value, TaskError> {
     }
 }
 
+/// Longest tool output kept in versions.yaml: a version, not a report.
+const MAX_TOOL_OUTPUT: usize = 4096;
+
+/// The first running pod that has `container`.
+fn pod_with_container<'a>(pods: &'a [Value], container: &str) -> Option<&'a Value> {
+    pods.iter().find(|p| {
+        p.pointer("/status/phase").and_then(Value::as_str) == Some("Running")
+            && p.pointer("/spec/containers")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.get("name").and_then(Value::as_str) == Some(container))
+                })
+    })
+}
+
+/// One `tools` entry: a value as given, or the output of a command run in the instance's pods.
+async fn tool_version(
+    ctx: &TaskContext,
+    ns: Option<&str>,
+    pods: &[Value],
+    spec: &Value,
+) -> Result<Value, TaskError> {
+    let Some(obj) = spec.as_object() else {
+        return Ok(spec.clone());
+    };
+    let container = obj.get("container").and_then(Value::as_str);
+    let argv = params::string_list(spec, "command");
+    let (Some(container), Ok(argv)) = (container, argv) else {
+        return Ok(json!({"error": "a tool is a value or {container, command: [argv...]}"}));
+    };
+    let (Some(ns), Some(pod)) = (ns, pod_with_container(pods, container)) else {
+        return Ok(
+            json!({"error": format!("no running pod of the instance has a container {container}")}),
+        );
+    };
+    let mut out = Vec::new();
+    let r = exec::run_command(
+        ctx,
+        ns,
+        object::name_of(pod),
+        Some(container),
+        &argv,
+        &mut out,
+    )
+    .await;
+    soft(r.map(|_| {
+        let text = String::from_utf8_lossy(&out);
+        Value::String(crate::collect::api::truncate(text.trim(), MAX_TOOL_OUTPUT).to_string())
+    }))
+}
+
 #[async_trait::async_trait]
 impl TaskKind for Versions {
     fn name(&self) -> &'static str {
@@ -173,6 +228,7 @@ impl TaskKind for Versions {
         doc.insert("kubernetes".into(), k8s);
         doc.insert("kudo".into(), soft(kudo_part(ctx, kudo_ns).await)?);
 
+        let mut instance_pods = Vec::new();
         let (operator, application) = match (instance, ns) {
             (Some(inst), Some(ns)) => {
                 let inst_obj = soft(
@@ -204,7 +260,10 @@ impl TaskKind for Versions {
                 };
                 let selector = format!("kudo.dev/instance={inst}");
                 let imgs = match pods(ctx, ns, Some(&selector)).await {
-                    Ok(pods) => json!(images(&pods)),
+                    Ok(list) => {
+                        instance_pods = list;
+                        json!(images(&instance_pods))
+                    }
                     Err(e) if e.transient => return Err(e),
                     Err(e) => json!({"error": e.message}),
                 };
@@ -223,8 +282,15 @@ impl TaskKind for Versions {
         };
         doc.insert("operator".into(), operator);
         doc.insert("application".into(), application);
-        if let Some(tools) = p.get("tools").filter(|t| t.is_object()) {
-            doc.insert("tools".into(), tools.clone());
+        if let Some(tools) = p.get("tools").and_then(Value::as_object) {
+            let mut out = Map::new();
+            for (name, spec) in tools {
+                out.insert(
+                    name.clone(),
+                    tool_version(ctx, ns, &instance_pods, spec).await?,
+                );
+            }
+            doc.insert("tools".into(), Value::Object(out));
         }
         let doc = Value::Object(doc);
         let out = ctx.output.as_deref().unwrap_or("versions.yaml");
@@ -247,6 +313,18 @@ mod tests {
             image_tag("registry:5000/mesosphere/cassandra:3.11.6-1.0.0@sha256:ab"),
             "3.11.6-1.0.0"
         );
+    }
+
+    #[test]
+    fn tools_run_in_the_first_running_pod_with_the_container() {
+        let pods = vec![
+            json!({"metadata": {"name": "a"}, "status": {"phase": "Pending"}, "spec": {"containers": [{"name": "cassandra"}]}}),
+            json!({"metadata": {"name": "b"}, "status": {"phase": "Running"}, "spec": {"containers": [{"name": "exporter"}]}}),
+            json!({"metadata": {"name": "c"}, "status": {"phase": "Running"}, "spec": {"containers": [{"name": "cassandra"}]}}),
+        ];
+        let p = pod_with_container(&pods, "cassandra").unwrap();
+        assert_eq!(p["metadata"]["name"], "c");
+        assert!(pod_with_container(&pods, "nodetool").is_none());
     }
 
     #[test]

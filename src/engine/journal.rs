@@ -10,7 +10,8 @@
 //! [`Claim::commit`] writes a final state. The engine commits after the node's artifacts were
 //! synced and renamed by the sink, so the journal never names an artifact that is not whole.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -101,7 +102,8 @@ pub struct Journal {
     db: sled::Db,
     nodes: sled::Tree,
     policy: FlushPolicy,
-    dir: PathBuf,
+    // Shared: every claim carries a handle to the journal.
+    dir: Arc<Path>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -177,7 +179,7 @@ impl Journal {
             db,
             nodes,
             policy,
-            dir: dir.to_path_buf(),
+            dir: Arc::from(dir),
         };
         let meta = journal.meta()?;
         Ok((journal, meta))

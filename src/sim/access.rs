@@ -76,8 +76,12 @@ fn rule_matches(
     namespace: Option<&str>,
 ) -> bool {
     let verb_ok = rule.verbs.iter().any(|v| v == "*" || v == verb);
-    let group_ok = rule.api_groups.is_empty() || rule.api_groups.iter().any(|g| g == "*" || g == group);
-    let resource_ok = rule.resources.iter().any(|r| resource_matches(r, resource, subresource));
+    let group_ok =
+        rule.api_groups.is_empty() || rule.api_groups.iter().any(|g| g == "*" || g == group);
+    let resource_ok = rule
+        .resources
+        .iter()
+        .any(|r| resource_matches(r, resource, subresource));
     let ns_ok = match namespace {
         _ if rule.namespaces.is_empty() => true,
         Some(ns) => rule.namespaces.iter().any(|n| n == ns),
@@ -108,7 +112,12 @@ fn resource_matches(pattern: &str, resource: &str, subresource: Option<&str>) ->
 mod tests {
     use super::*;
 
-    fn rule(verbs: &[&str], resources: &[&str], namespaces: &[&str], groups: &[&str]) -> AccessRule {
+    fn rule(
+        verbs: &[&str],
+        resources: &[&str],
+        namespaces: &[&str],
+        groups: &[&str],
+    ) -> AccessRule {
         AccessRule {
             verbs: verbs.iter().map(|s| s.to_string()).collect(),
             resources: resources.iter().map(|s| s.to_string()).collect(),
@@ -125,38 +134,89 @@ mod tests {
 
     #[test]
     fn subresources_are_distinct_from_their_resource() {
-        let p = Permissions { deny: vec![rule(&["create"], &["pods/exec"], &[], &[])] };
-        assert!(!allowed(&p, "create", "", "pods", Some("exec"), Some("demo")));
+        let p = Permissions {
+            deny: vec![rule(&["create"], &["pods/exec"], &[], &[])],
+        };
+        assert!(!allowed(
+            &p,
+            "create",
+            "",
+            "pods",
+            Some("exec"),
+            Some("demo")
+        ));
         assert!(allowed(&p, "get", "", "pods", Some("exec"), Some("demo")));
         assert!(allowed(&p, "create", "", "pods", None, Some("demo")));
         assert!(allowed(&p, "get", "", "pods", Some("log"), Some("demo")));
 
-        let p = Permissions { deny: vec![rule(&["get"], &["pods"], &[], &[])] };
+        let p = Permissions {
+            deny: vec![rule(&["get"], &["pods"], &[], &[])],
+        };
         assert!(!allowed(&p, "get", "", "pods", None, Some("demo")));
         assert!(allowed(&p, "get", "", "pods", Some("log"), Some("demo")));
     }
 
     #[test]
     fn wildcards_cover_what_rbac_covers() {
-        let p = Permissions { deny: vec![rule(&["*"], &["pods/*"], &[], &[])] };
+        let p = Permissions {
+            deny: vec![rule(&["*"], &["pods/*"], &[], &[])],
+        };
         assert!(!allowed(&p, "get", "", "pods", Some("log"), Some("a")));
         assert!(allowed(&p, "get", "", "pods", None, Some("a")));
-        let p = Permissions { deny: vec![rule(&["get"], &["*/log"], &[], &[])] };
+        let p = Permissions {
+            deny: vec![rule(&["get"], &["*/log"], &[], &[])],
+        };
         assert!(!allowed(&p, "get", "", "pods", Some("log"), Some("a")));
-        let p = Permissions { deny: vec![rule(&["list"], &["*"], &[], &[])] };
-        assert!(!allowed(&p, "list", "apps", "statefulsets", None, Some("a")));
+        let p = Permissions {
+            deny: vec![rule(&["list"], &["*"], &[], &[])],
+        };
+        assert!(!allowed(
+            &p,
+            "list",
+            "apps",
+            "statefulsets",
+            None,
+            Some("a")
+        ));
         assert!(allowed(&p, "get", "apps", "statefulsets", None, Some("a")));
     }
 
     #[test]
     fn groups_and_namespaces_narrow_a_rule() {
-        let p = Permissions { deny: vec![rule(&["get", "list"], &["secrets"], &["kudo-system"], &[""])] };
-        assert!(!allowed(&p, "list", "", "secrets", None, Some("kudo-system")));
+        let p = Permissions {
+            deny: vec![rule(
+                &["get", "list"],
+                &["secrets"],
+                &["kudo-system"],
+                &[""],
+            )],
+        };
+        assert!(!allowed(
+            &p,
+            "list",
+            "",
+            "secrets",
+            None,
+            Some("kudo-system")
+        ));
         assert!(allowed(&p, "list", "", "secrets", None, Some("demo")));
         // Across all namespaces would reveal kudo-system's secrets.
         assert!(!allowed(&p, "list", "", "secrets", None, None));
-        assert!(allowed(&p, "list", "other.io", "secrets", None, Some("kudo-system")));
-        assert_eq!(denied_by(&p, "get", "", "secrets", None, Some("kudo-system")).unwrap().verbs.len(), 2);
+        assert!(allowed(
+            &p,
+            "list",
+            "other.io",
+            "secrets",
+            None,
+            Some("kudo-system")
+        ));
+        assert_eq!(
+            denied_by(&p, "get", "", "secrets", None, Some("kudo-system"))
+                .unwrap()
+                .verbs
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -222,7 +222,11 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
             };
             match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
                 Ok(ws) => serve_exec(st.clone(), pod, pairs, ws),
-                Err(_) => ApiStatus::bad_request("Upgrade request required").into_response(),
+                // The exec's own error first: kubectl retries a refused websocket with SPDY.
+                Err(_) => crate::sim::exec::validate_exec(&pod, &pairs)
+                    .err()
+                    .unwrap_or_else(|| ApiStatus::bad_request("Upgrade request required"))
+                    .into_response(),
             }
         }
         (Method::GET, Some("status")) | (Method::GET, None) if t.name.is_some() => {
@@ -577,6 +581,10 @@ fn watch(
                 || !fields.matches(o)
             {
                 continue;
+            }
+            if is_pods {
+                // Initial events are a list too: a vanishing pod is gone after them.
+                st.faults.note_listed(ns, name);
             }
             let object = if table_form {
                 table(

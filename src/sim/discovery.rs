@@ -230,6 +230,19 @@ fn aggregated(st: &SimState, core: bool) -> Value {
     })
 }
 
+/// `/openapi/v2`: an empty OpenAPI document in the protobuf form kubectl asks for (an empty
+/// message is a valid `openapi_v2.Document`). kubectl then finds no schema for any kind and
+/// skips client-side validation, so `kubectl apply --dry-run=server` works without
+/// `--validate=false`. `/openapi/v3` stays 404, which sends kubectl to v2.
+pub async fn openapi_v2() -> Response {
+    let mut r = (axum::http::StatusCode::OK, Vec::<u8>::new()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    r
+}
+
 /// What a real server answers for a path it has no handler for.
 pub fn not_found_page() -> Response {
     let mut r = (axum::http::StatusCode::NOT_FOUND, "404 page not found\n").into_response();
@@ -248,4 +261,68 @@ pub fn unknown_resource() -> Response {
         "the server could not find the requested resource",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubectl_accept_header_selects_the_aggregated_form() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+            ),
+        );
+        assert!(wants_aggregated(&h));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, */*"),
+        );
+        assert!(!wants_aggregated(&h));
+    }
+
+    #[test]
+    fn aggregated_document_nests_subresources_and_splits_core() {
+        let st = SimState::new(
+            crate::sim::Scenario {
+                name: "t".into(),
+                namespace: "ns".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        let core = aggregated(&st, true);
+        assert_eq!(core["items"].as_array().unwrap().len(), 1);
+        assert_eq!(core["items"][0]["metadata"]["name"], "");
+        let pods = core["items"][0]["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "pods")
+            .unwrap();
+        assert_eq!(pods["scope"], "Namespaced");
+        assert_eq!(pods["shortNames"], json!(["po"]));
+        let subs: Vec<&str> = pods["subresources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["subresource"].as_str().unwrap())
+            .collect();
+        assert_eq!(subs, ["log", "exec", "status"]);
+        let groups = aggregated(&st, false);
+        assert!(groups["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["metadata"]["name"] == "kudo.dev"));
+        assert!(groups["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["metadata"]["name"] != ""));
+    }
 }

@@ -2,7 +2,7 @@
 //! the Kubernetes channel protocol (`v5.channel.k8s.io`, `v4.channel.k8s.io`).
 //!
 //! Every binary message starts with a channel byte: 0 stdin, 1 stdout, 2 stderr, 3 status (a
-//! `metav1.Status` JSON with the exit code), 4 resize; v5 adds 255 "close" (`[255, channel]`).
+//! `metav1.Status` JSON with the exit code), 4 resize; v5 adds 255 "close" (`[255, channel]`, client to server).
 //! The answer comes from the scenario's exec handlers (exact argv, prefix or regex, narrowed by
 //! pod regex and container). Two commands work without a handler because kubectl and the
 //! collector rely on them: `tar cf - PATH` (what `kubectl cp` runs) writes a real tar stream of
@@ -10,6 +10,7 @@
 //! container runtime: `executable file not found in $PATH` with exit code 127 (126 when the
 //! path is a file that is not executable).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -28,7 +29,9 @@ pub const STDOUT: u8 = 1;
 pub const STDERR: u8 = 2;
 pub const STATUS: u8 = 3;
 pub const RESIZE: u8 = 4;
-/// v5 only: `[CLOSE, channel]` says a channel reached its end.
+/// v5 only: `[CLOSE, channel]`, sent by the client when its stdin ends. The server never sends
+/// it: the status message and the websocket close end the output (kubectl logs "Unknown stream
+/// id 255" otherwise).
 pub const CLOSE: u8 = 255;
 
 /// The subprotocols spoken, preferred first.
@@ -44,7 +47,11 @@ pub struct ExecOutcome {
 
 impl ExecOutcome {
     fn fail(stderr: String, exit_code: i32) -> Self {
-        ExecOutcome { stdout: Vec::new(), stderr: stderr.into_bytes(), exit_code }
+        ExecOutcome {
+            stdout: Vec::new(),
+            stderr: stderr.into_bytes(),
+            exit_code,
+        }
     }
 }
 
@@ -61,10 +68,22 @@ pub struct ExecQuery {
 
 impl ExecQuery {
     pub fn parse(query: &[(String, String)]) -> Self {
-        let flag = |k: &str| query.iter().any(|(n, v)| n == k && (v == "true" || v == "1"));
+        let flag = |k: &str| {
+            query
+                .iter()
+                .any(|(n, v)| n == k && (v == "true" || v == "1"))
+        };
         ExecQuery {
-            command: query.iter().filter(|(k, _)| k == "command").map(|(_, v)| v.clone()).collect(),
-            container: query.iter().find(|(k, _)| k == "container").map(|(_, v)| v.clone()).filter(|c| !c.is_empty()),
+            command: query
+                .iter()
+                .filter(|(k, _)| k == "command")
+                .map(|(_, v)| v.clone())
+                .collect(),
+            container: query
+                .iter()
+                .find(|(k, _)| k == "container")
+                .map(|(_, v)| v.clone())
+                .filter(|c| !c.is_empty()),
             stdin: flag("stdin"),
             stdout: flag("stdout"),
             stderr: flag("stderr"),
@@ -79,7 +98,8 @@ fn name_matches(pattern: &str, value: &str) -> bool {
 }
 
 fn handler_applies(h: &ExecHandler, pod: &str, container: &str) -> bool {
-    h.pod.as_deref().is_none_or(|p| name_matches(p, pod)) && h.container.as_deref().is_none_or(|c| c == container)
+    h.pod.as_deref().is_none_or(|p| name_matches(p, pod))
+        && h.container.as_deref().is_none_or(|c| c == container)
 }
 
 fn argv_matches(m: &ExecMatch, argv: &[String]) -> bool {
@@ -91,15 +111,25 @@ fn argv_matches(m: &ExecMatch, argv: &[String]) -> bool {
 }
 
 /// The first handler (in scenario order) that answers `argv` in this pod and container.
-pub fn find_handler<'a>(sc: &'a Scenario, pod: &str, container: &str, argv: &[String]) -> Option<&'a ExecHandler> {
+pub fn find_handler<'a>(
+    sc: &'a Scenario,
+    pod: &str,
+    container: &str,
+    argv: &[String],
+) -> Option<&'a ExecHandler> {
     sc.exec
         .iter()
         .find(|h| handler_applies(h, pod, container) && argv_matches(&h.matcher, argv))
 }
 
-fn files_in<'a>(sc: &'a Scenario, pod: &'a str, container: &'a str) -> impl Iterator<Item = &'a FileSpec> + 'a {
+fn files_in<'a>(
+    sc: &'a Scenario,
+    pod: &'a str,
+    container: &'a str,
+) -> impl Iterator<Item = &'a FileSpec> + 'a {
     sc.files.iter().filter(move |f| {
-        f.pod.as_deref().is_none_or(|p| name_matches(p, pod)) && f.container.as_deref().is_none_or(|c| c == container)
+        f.pod.as_deref().is_none_or(|p| name_matches(p, pod))
+            && f.container.as_deref().is_none_or(|c| c == container)
     })
 }
 
@@ -107,17 +137,39 @@ fn files_in<'a>(sc: &'a Scenario, pod: &'a str, container: &'a str) -> impl Iter
 /// container runtime's error. `sh -c SCRIPT`/`bash -c SCRIPT` also finds a handler written for
 /// the script's words, so handlers need not care how the collector wraps its commands.
 pub fn run_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> ExecOutcome {
+    run_command_with_env(sc, pod, container, argv, &HashMap::new())
+}
+
+/// [`run_command`] in a container with environment `env`, which `sh -c` scripts expand
+/// (`$VAR`, `${VAR}`; unknown variables are empty, as in a shell).
+pub fn run_command_with_env(
+    sc: &Scenario,
+    pod: &str,
+    container: &str,
+    argv: &[String],
+    env: &HashMap<String, String>,
+) -> ExecOutcome {
     if let Some(h) = find_handler(sc, pod, container, argv) {
-        return ExecOutcome { stdout: h.stdout.clone().into_bytes(), stderr: h.stderr.clone().into_bytes(), exit_code: h.exit_code };
+        return ExecOutcome {
+            stdout: h.stdout.clone().into_bytes(),
+            stderr: h.stderr.clone().into_bytes(),
+            exit_code: h.exit_code,
+        };
     }
     if let Some(script) = shell_script(argv) {
-        let words: Vec<String> = script.split_whitespace().map(str::to_string).collect();
+        let words: Vec<String> = expand_env(script, env)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         if !words.is_empty() && shell_script(&words).is_none() {
-            return run_command(sc, pod, container, &words);
+            return run_command_with_env(sc, pod, container, &words, env);
         }
     }
     let Some(program) = argv.first() else {
-        return ExecOutcome::fail("you must specify at least one command for the container\n".into(), 1);
+        return ExecOutcome::fail(
+            "you must specify at least one command for the container\n".into(),
+            1,
+        );
     };
     let base = program.rsplit('/').next().unwrap_or(program);
     match base {
@@ -126,7 +178,11 @@ pub fn run_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -
         _ => {}
     }
     // A program some handler knows, called with arguments none expects: say so plainly.
-    if sc.exec.iter().any(|h| handler_applies(h, pod, container) && handler_program(h) == Some(program.as_str())) {
+    if sc
+        .exec
+        .iter()
+        .any(|h| handler_applies(h, pod, container) && handler_program(h) == Some(program.as_str()))
+    {
         return ExecOutcome::fail(
             format!("{program}: the simulated cluster has no scripted answer for {:?}; add an exec handler to the scenario\n", argv.join(" ")),
             1,
@@ -138,7 +194,10 @@ pub fn run_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -
             126,
         );
     }
-    ExecOutcome::fail(format!("exec: \"{program}\": executable file not found in $PATH\n"), 127)
+    ExecOutcome::fail(
+        format!("exec: \"{program}\": executable file not found in $PATH\n"),
+        127,
+    )
 }
 
 fn handler_program(h: &ExecHandler) -> Option<&str> {
@@ -150,9 +209,43 @@ fn handler_program(h: &ExecHandler) -> Option<&str> {
 
 fn shell_script(argv: &[String]) -> Option<&str> {
     match argv {
-        [sh, c, script] if c == "-c" && matches!(sh.rsplit('/').next(), Some("sh" | "bash")) => Some(script),
+        [sh, c, script] if c == "-c" && matches!(sh.rsplit('/').next(), Some("sh" | "bash")) => {
+            Some(script)
+        }
         _ => None,
     }
+}
+
+/// Expands `$VAR` and `${VAR}` from `env`; enough for the one-line scripts collectors run.
+fn expand_env(script: &str, env: &HashMap<String, String>) -> String {
+    let re = Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+        .expect("a valid regex");
+    re.replace_all(script, |c: &regex::Captures| {
+        let name = c
+            .get(1)
+            .or_else(|| c.get(2))
+            .map(|m| m.as_str())
+            .unwrap_or_default();
+        env.get(name).cloned().unwrap_or_default()
+    })
+    .into_owned()
+}
+
+/// The literal environment of a pod's container (`env[].value`; references are left out).
+pub fn container_env(pod: &Value, container: &str) -> HashMap<String, String> {
+    ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| pod["spec"][k].as_array())
+        .flatten()
+        .filter(|c| c["name"].as_str() == Some(container))
+        .flat_map(|c| c["env"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| {
+            Some((
+                e["name"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 fn cat_command(sc: &Scenario, pod: &str, container: &str, paths: &[String]) -> ExecOutcome {
@@ -161,7 +254,8 @@ fn cat_command(sc: &Scenario, pod: &str, container: &str, paths: &[String]) -> E
         match files_in(sc, pod, container).find(|f| f.path == *p) {
             Some(f) => out.stdout.extend_from_slice(f.content.as_bytes()),
             None => {
-                out.stderr.extend_from_slice(format!("cat: {p}: No such file or directory\n").as_bytes());
+                out.stderr
+                    .extend_from_slice(format!("cat: {p}: No such file or directory\n").as_bytes());
                 out.exit_code = 1;
             }
         }
@@ -172,10 +266,14 @@ fn cat_command(sc: &Scenario, pod: &str, container: &str, paths: &[String]) -> E
 /// `tar cf - PATH...` (also `tar -cf -`, `tar cf - -C DIR PATH` is not needed by kubectl).
 fn tar_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> ExecOutcome {
     let args = &argv[1..];
-    let create_to_stdout = matches!(args, [mode, dash, ..] if (mode == "cf" || mode == "-cf") && dash == "-");
+    let create_to_stdout =
+        matches!(args, [mode, dash, ..] if (mode == "cf" || mode == "-cf") && dash == "-");
     if !create_to_stdout {
         return ExecOutcome::fail(
-            format!("tar: the simulated cluster only supports `tar cf - PATH` (got {:?})\n", argv.join(" ")),
+            format!(
+                "tar: the simulated cluster only supports `tar cf - PATH` (got {:?})\n",
+                argv.join(" ")
+            ),
             2,
         );
     }
@@ -188,7 +286,9 @@ fn tar_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> Ex
             .collect();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         if entries.is_empty() {
-            out.stderr.extend_from_slice(format!("tar: {path}: Cannot stat: No such file or directory\n").as_bytes());
+            out.stderr.extend_from_slice(
+                format!("tar: {path}: Cannot stat: No such file or directory\n").as_bytes(),
+            );
             out.exit_code = 2;
             continue;
         }
@@ -200,7 +300,8 @@ fn tar_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> Ex
         }
     }
     if out.exit_code != 0 {
-        out.stderr.extend_from_slice(b"tar: Exiting with failure status due to previous errors\n");
+        out.stderr
+            .extend_from_slice(b"tar: Exiting with failure status due to previous errors\n");
     }
     out.stdout = tar.finish();
     out
@@ -235,7 +336,12 @@ impl TarWriter {
         put(&mut h, 108, 8, b"0000000\0");
         put(&mut h, 116, 8, b"0000000\0");
         put(&mut h, 124, 12, format!("{size:011o}\0").as_bytes());
-        put(&mut h, 136, 12, format!("{:011o}\0", 1_764_000_000u64).as_bytes());
+        put(
+            &mut h,
+            136,
+            12,
+            format!("{:011o}\0", 1_764_000_000u64).as_bytes(),
+        );
         h[156] = kind;
         put(&mut h, 257, 6, b"ustar\0");
         put(&mut h, 263, 2, b"00");
@@ -295,28 +401,57 @@ pub fn frames(channel: u8, data: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Answers an exec request on `pod` (the full pod object).
-pub fn serve_exec(state: Arc<SimState>, pod: Value, query: Vec<(String, String)>, ws: WebSocketUpgrade) -> Response {
-    let q = ExecQuery::parse(&query);
-    let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_string();
+/// Checks an exec request against its pod as the API server and kubelet do, before any
+/// upgrade: a client whose websocket upgrade is refused retries with SPDY (kubectl does), and
+/// that retry must get the same error, so the router answers a non-websocket request with this
+/// error when there is one. Returns the parsed query and the container.
+pub fn validate_exec(
+    pod: &Value,
+    query: &[(String, String)],
+) -> Result<(ExecQuery, String), ApiStatus> {
+    let q = ExecQuery::parse(query);
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
     if q.command.is_empty() {
-        return ApiStatus::bad_request("you must specify at least 1 command").into_response();
+        return Err(ApiStatus::bad_request(
+            "you must specify at least 1 command",
+        ));
     }
     if !(q.stdin || q.stdout || q.stderr) {
-        return ApiStatus::bad_request("you must specify at least 1 of stdin, stdout, stderr").into_response();
+        return Err(ApiStatus::bad_request(
+            "you must specify at least 1 of stdin, stdout, stderr",
+        ));
     }
-    let container = match resolve_container(&pod, q.container.as_deref(), false) {
-        Ok(c) => c,
+    let container = resolve_container(pod, q.container.as_deref(), false)?;
+    if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
+        return Err(ApiStatus::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
+    let running =
+        container_status(pod, &container).is_none_or(|s| s["state"]["running"].is_object());
+    if !running {
+        return Err(ApiStatus::bad_request(format!(
+            "unable to upgrade connection: container not found (\"{container}\")"
+        )));
+    }
+    Ok((q, container))
+}
+
+/// Answers an exec request on `pod` (the full pod object).
+pub fn serve_exec(
+    state: Arc<SimState>,
+    pod: Value,
+    query: Vec<(String, String)>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let (q, container) = match validate_exec(&pod, &query) {
+        Ok(v) => v,
         Err(e) => return e.into_response(),
     };
-    if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
-        return ApiStatus::bad_request(format!("pod {name} does not have a host assigned")).into_response();
-    }
-    let running = container_status(&pod, &container).is_none_or(|s| s["state"]["running"].is_object());
-    if !running {
-        return ApiStatus::bad_request(format!("unable to upgrade connection: container not found (\"{container}\")"))
-            .into_response();
-    }
+    let name = pod["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let ws = ws.protocols(PROTOCOLS);
     if ws.selected_protocol().is_none() {
         return ApiStatus::bad_request(format!(
@@ -325,15 +460,15 @@ pub fn serve_exec(state: Arc<SimState>, pod: Value, query: Vec<(String, String)>
         ))
         .into_response();
     }
+    let env = container_env(&pod, &container);
     ws.on_upgrade(move |socket| async move {
-        let outcome = run_command(&state.scenario, &name, &container, &q.command);
+        let outcome = run_command_with_env(&state.scenario, &name, &container, &q.command, &env);
         session(socket, q, outcome).await;
     })
 }
 
 async fn session(socket: WebSocket, q: ExecQuery, outcome: ExecOutcome) {
     use futures::{SinkExt, StreamExt};
-    let v5 = socket.protocol().is_some_and(|p| p.as_bytes() == PROTOCOLS[0].as_bytes());
     let mut messages = Vec::new();
     if q.stdout {
         messages.extend(frames(STDOUT, &outcome.stdout));
@@ -358,13 +493,11 @@ async fn session(socket: WebSocket, q: ExecQuery, outcome: ExecOutcome) {
             return;
         }
     }
-    if v5 {
-        for ch in [STDOUT, STDERR] {
-            let _ = tx.send(Message::Binary(vec![CLOSE, ch].into())).await;
-        }
-    }
     let _ = tx
-        .send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() })))
+        .send(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "".into(),
+        })))
         .await;
     // Give the client a moment to answer the close, then let go.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reader).await;
@@ -375,7 +508,13 @@ mod tests {
     use super::*;
     use crate::sim::scenario::ExecHandler;
 
-    fn handler(pod: Option<&str>, container: Option<&str>, m: ExecMatch, out: &str, code: i32) -> ExecHandler {
+    fn handler(
+        pod: Option<&str>,
+        container: Option<&str>,
+        m: ExecMatch,
+        out: &str,
+        code: i32,
+    ) -> ExecHandler {
         ExecHandler {
             pod: pod.map(str::to_string),
             container: container.map(str::to_string),
@@ -391,15 +530,49 @@ mod tests {
     }
 
     fn scenario() -> Scenario {
-        let mut sc = Scenario { name: "t".into(), namespace: "demo".into(), ..Default::default() };
+        let mut sc = Scenario {
+            name: "t".into(),
+            namespace: "demo".into(),
+            ..Default::default()
+        };
         sc.exec = vec![
-            handler(Some("cassandra-[0-9]+"), Some("cassandra"), ExecMatch::Exact(argv("nodetool status")), "UN 10.0.0.1\n", 0),
-            handler(Some("cassandra-2"), None, ExecMatch::Prefix(argv("nodetool")), "down\n", 2),
-            handler(None, None, ExecMatch::Regex("^nodetool (info|version)$".into()), "ReleaseVersion: 3.11.7\n", 0),
+            handler(
+                Some("cassandra-[0-9]+"),
+                Some("cassandra"),
+                ExecMatch::Exact(argv("nodetool status")),
+                "UN 10.0.0.1\n",
+                0,
+            ),
+            handler(
+                Some("cassandra-2"),
+                None,
+                ExecMatch::Prefix(argv("nodetool")),
+                "down\n",
+                2,
+            ),
+            handler(
+                None,
+                None,
+                ExecMatch::Regex("^nodetool (info|version)$".into()),
+                "ReleaseVersion: 3.11.7\n",
+                0,
+            ),
         ];
         sc.files = vec![
-            FileSpec { pod: None, container: None, path: "/etc/cassandra/cassandra.yaml".into(), content: "cluster_name: demo\n".into(), mode: None },
-            FileSpec { pod: None, container: None, path: "/etc/cassandra/jvm.options".into(), content: "-Xmx1G\n".into(), mode: None },
+            FileSpec {
+                pod: None,
+                container: None,
+                path: "/etc/cassandra/cassandra.yaml".into(),
+                content: "cluster_name: demo\n".into(),
+                mode: None,
+            },
+            FileSpec {
+                pod: None,
+                container: None,
+                path: "/etc/cassandra/jvm.options".into(),
+                content: "-Xmx1G\n".into(),
+                mode: None,
+            },
         ];
         sc
     }
@@ -408,7 +581,10 @@ mod tests {
     fn handlers_match_by_argv_pod_and_container() {
         let sc = scenario();
         let r = run_command(&sc, "cassandra-0", "cassandra", &argv("nodetool status"));
-        assert_eq!((r.stdout.as_slice(), r.exit_code), (&b"UN 10.0.0.1\n"[..], 0));
+        assert_eq!(
+            (r.stdout.as_slice(), r.exit_code),
+            (&b"UN 10.0.0.1\n"[..], 0)
+        );
         // Exact for pods 0-9 comes first; cassandra-2 has its own prefix answer for the rest.
         let r = run_command(&sc, "cassandra-2", "cassandra", &argv("nodetool tpstats"));
         assert_eq!(r.exit_code, 2);
@@ -417,24 +593,69 @@ mod tests {
         let r = run_command(&sc, "x", "y", &argv("nodetool version"));
         assert_eq!(r.exit_code, 0);
         // The pod regex must match the whole name.
-        let r = run_command(&sc, "old-cassandra-0", "cassandra", &argv("nodetool status"));
+        let r = run_command(
+            &sc,
+            "old-cassandra-0",
+            "cassandra",
+            &argv("nodetool status"),
+        );
         assert_ne!(r.stdout, b"UN 10.0.0.1\n");
     }
 
     #[test]
     fn shell_wrapped_commands_find_their_handler() {
         let sc = scenario();
-        let cmd = vec!["sh".to_string(), "-c".to_string(), "nodetool status".to_string()];
-        assert_eq!(run_command(&sc, "cassandra-1", "cassandra", &cmd).stdout, b"UN 10.0.0.1\n");
+        let cmd = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            "nodetool status".to_string(),
+        ];
+        assert_eq!(
+            run_command(&sc, "cassandra-1", "cassandra", &cmd).stdout,
+            b"UN 10.0.0.1\n"
+        );
+    }
+
+    #[test]
+    fn shell_scripts_expand_the_container_environment() {
+        let sc = scenario();
+        let env: HashMap<String, String> =
+            [("CONF".to_string(), "/etc/cassandra".to_string())].into();
+        let cmd = vec![
+            "sh".into(),
+            "-c".into(),
+            "cat ${CONF}/cassandra.yaml $UNSET".into(),
+        ];
+        let r = run_command_with_env(&sc, "p", "c", &cmd, &env);
+        assert_eq!(r.stdout, b"cluster_name: demo\n");
+        let pod = json!({"spec": {"containers": [{"name": "c", "env": [
+            {"name": "A", "value": "1"}, {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}]}]}});
+        assert_eq!(
+            container_env(&pod, "c"),
+            HashMap::from([("A".to_string(), "1".to_string())])
+        );
     }
 
     #[test]
     fn unknown_commands_fail_like_a_container_runtime() {
         let sc = scenario();
-        let r = run_command(&sc, "cassandra-0", "cassandra", &argv("kafka-topics.sh --list"));
+        let r = run_command(
+            &sc,
+            "cassandra-0",
+            "cassandra",
+            &argv("kafka-topics.sh --list"),
+        );
         assert_eq!(r.exit_code, 127);
-        assert_eq!(String::from_utf8_lossy(&r.stderr), "exec: \"kafka-topics.sh\": executable file not found in $PATH\n");
-        let r = run_command(&sc, "cassandra-0", "cassandra", &argv("/etc/cassandra/jvm.options"));
+        assert_eq!(
+            String::from_utf8_lossy(&r.stderr),
+            "exec: \"kafka-topics.sh\": executable file not found in $PATH\n"
+        );
+        let r = run_command(
+            &sc,
+            "cassandra-0",
+            "cassandra",
+            &argv("/etc/cassandra/jvm.options"),
+        );
         assert_eq!(r.exit_code, 126);
         let r = run_command(&sc, "cassandra-0", "cassandra", &argv("nodetool ring"));
         assert_eq!(r.exit_code, 1);
@@ -445,7 +666,10 @@ mod tests {
     fn cat_prints_scenario_files() {
         let sc = scenario();
         let r = run_command(&sc, "p", "c", &argv("cat /etc/cassandra/cassandra.yaml"));
-        assert_eq!((r.stdout.as_slice(), r.exit_code), (&b"cluster_name: demo\n"[..], 0));
+        assert_eq!(
+            (r.stdout.as_slice(), r.exit_code),
+            (&b"cluster_name: demo\n"[..], 0)
+        );
         assert_eq!(run_command(&sc, "p", "c", &argv("cat /nope")).exit_code, 1);
     }
 
@@ -458,9 +682,24 @@ mod tests {
             if h.iter().all(|&b| b == 0) {
                 break;
             }
-            let field = |a: usize, b: usize| String::from_utf8_lossy(&h[a..b]).trim_end_matches('\0').trim().to_string();
+            let field = |a: usize, b: usize| {
+                String::from_utf8_lossy(&h[a..b])
+                    .trim_end_matches('\0')
+                    .trim()
+                    .to_string()
+            };
             let stored = u32::from_str_radix(field(148, 154).trim(), 8).unwrap();
-            let sum: u32 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
+            let sum: u32 = h
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| {
+                    if (148..156).contains(&i) {
+                        32
+                    } else {
+                        b as u32
+                    }
+                })
+                .sum();
             assert_eq!(stored, sum, "checksum");
             let name = field(0, 100);
             let size = u64::from_str_radix(&field(124, 135), 8).unwrap() as usize;
@@ -475,16 +714,37 @@ mod tests {
     #[test]
     fn tar_of_a_file_and_a_directory() {
         let sc = scenario();
-        let r = run_command(&sc, "p", "c", &argv("tar cf - /etc/cassandra/cassandra.yaml"));
+        let r = run_command(
+            &sc,
+            "p",
+            "c",
+            &argv("tar cf - /etc/cassandra/cassandra.yaml"),
+        );
         assert_eq!(r.exit_code, 0);
         let entries = untar(&r.stdout);
-        assert_eq!(entries, vec![("etc/cassandra/cassandra.yaml".to_string(), b'0', b"cluster_name: demo\n".to_vec())]);
+        assert_eq!(
+            entries,
+            vec![(
+                "etc/cassandra/cassandra.yaml".to_string(),
+                b'0',
+                b"cluster_name: demo\n".to_vec()
+            )]
+        );
         let r = run_command(&sc, "p", "c", &argv("tar cf - /etc/cassandra"));
         let names: Vec<_> = untar(&r.stdout).into_iter().map(|e| e.0).collect();
-        assert_eq!(names, ["etc/cassandra/", "etc/cassandra/cassandra.yaml", "etc/cassandra/jvm.options"]);
+        assert_eq!(
+            names,
+            [
+                "etc/cassandra/",
+                "etc/cassandra/cassandra.yaml",
+                "etc/cassandra/jvm.options"
+            ]
+        );
         let r = run_command(&sc, "p", "c", &argv("tar cf - /var/nope"));
         assert_eq!(r.exit_code, 2);
-        assert!(String::from_utf8_lossy(&r.stderr).contains("Cannot stat: No such file or directory"));
+        assert!(
+            String::from_utf8_lossy(&r.stderr).contains("Cannot stat: No such file or directory")
+        );
     }
 
     #[test]
@@ -494,7 +754,8 @@ mod tests {
         t.file(&long, b"x", 0o644);
         let data = t.finish();
         assert_eq!(String::from_utf8_lossy(&data[0..60]), "f".repeat(60));
-        assert!(String::from_utf8_lossy(&data[345..500]).starts_with(&format!("data/{}", "d".repeat(80))));
+        assert!(String::from_utf8_lossy(&data[345..500])
+            .starts_with(&format!("data/{}", "d".repeat(80))));
     }
 
     #[test]
@@ -502,7 +763,10 @@ mod tests {
         assert_eq!(status_json(0)["status"], "Success");
         let s = status_json(3);
         assert_eq!(s["reason"], "NonZeroExitCode");
-        assert_eq!(s["details"]["causes"][0], json!({"reason": "ExitCode", "message": "3"}));
+        assert_eq!(
+            s["details"]["causes"][0],
+            json!({"reason": "ExitCode", "message": "3"})
+        );
         let data = vec![7u8; 70 * 1024];
         let f = frames(STDOUT, &data);
         assert_eq!(f.len(), 3);
@@ -513,10 +777,16 @@ mod tests {
 
     #[test]
     fn query_parsing_keeps_repeated_commands() {
-        let q: Vec<(String, String)> = [("command", "nodetool"), ("command", "status"), ("container", "cassandra"), ("stdout", "true"), ("tty", "false")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let q: Vec<(String, String)> = [
+            ("command", "nodetool"),
+            ("command", "status"),
+            ("container", "cassandra"),
+            ("stdout", "true"),
+            ("tty", "false"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         let q = ExecQuery::parse(&q);
         assert_eq!(q.command, ["nodetool", "status"]);
         assert_eq!(q.container.as_deref(), Some("cassandra"));

@@ -154,27 +154,74 @@ pub async fn middleware(State(state): State<Arc<SimState>>, req: Request, next: 
     }
 }
 
-/// Buffers the body, sends its first half and then fails the stream: hyper aborts the
-/// connection (HTTP/1.1) or resets the stream (HTTP/2), as a dropped connection looks.
+/// Bytes sent before the cut when the body's length is not known (streams: logs, watches).
+const CUT_UNKNOWN_LENGTH_AT: u64 = 16 * 1024;
+
+/// Sends the first half of the body (or its first 16 KiB when its length is unknown) and then
+/// fails the stream: hyper aborts the connection (HTTP/1.1) or resets the stream (HTTP/2), which
+/// is what a dropped connection looks like to the client. Streams are cut without buffering.
 async fn cut_in_half(resp: Response) -> Response {
+    if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
+        // An upgraded connection (exec) has no body to cut.
+        return resp;
+    }
     let (mut parts, body) = resp.into_parts();
-    let bytes = match axum::body::to_bytes(body, 64 << 20).await {
-        Ok(b) => b,
-        Err(_) => bytes::Bytes::new(),
-    };
-    let half = bytes.slice(..bytes.len() / 2);
+    let limit = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(CUT_UNKNOWN_LENGTH_AT, |n| n / 2);
     // The client must not know the real length, or it could tell the body is short before
     // reading it; a chunked body that errors is what a reset connection looks like.
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    let stream = futures::stream::iter(vec![
-        Ok::<_, std::io::Error>(half),
-        Err(std::io::Error::new(
+    let stream = truncate_then_fail(body.into_data_stream(), limit);
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// Passes `limit` bytes of `inner` through, then ends with a connection-reset error.
+fn truncate_then_fail<S>(
+    inner: S,
+    limit: u64,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, axum::Error>> + Send + 'static,
+{
+    let reset = || {
+        std::io::Error::new(
             std::io::ErrorKind::ConnectionReset,
             "injected fault: connection reset in the middle of the body",
-        )),
-    ])
-    .boxed();
-    Response::from_parts(parts, Body::from_stream(stream))
+        )
+    };
+    futures::stream::unfold(
+        (Box::pin(inner), 0u64, false),
+        move |(mut inner, sent, done)| async move {
+            if done {
+                return None;
+            }
+            if sent >= limit {
+                return Some((Err(reset()), (inner, sent, true)));
+            }
+            match inner.next().await {
+                Some(Ok(chunk)) => {
+                    let room = usize::try_from(limit - sent).unwrap_or(usize::MAX);
+                    let chunk = if chunk.len() > room {
+                        chunk.slice(..room)
+                    } else {
+                        chunk
+                    };
+                    let sent = sent + chunk.len() as u64;
+                    Some((Ok(chunk), (inner, sent, false)))
+                }
+                Some(Err(e)) => Some((
+                    Err(std::io::Error::other(e.to_string())),
+                    (inner, sent, true),
+                )),
+                // Shorter than the cut point: still fail at the end, the body never completes.
+                None => Some((Err(reset()), (inner, sent, true))),
+            }
+        },
+    )
 }
 
 #[cfg(test)]
@@ -204,6 +251,24 @@ mod tests {
             .count();
         assert!((120..280).contains(&errors), "{errors}");
         assert!(ra.iter().all(|r| r.delay <= Duration::from_millis(5)));
+    }
+
+    #[tokio::test]
+    async fn truncated_streams_send_the_limit_then_fail() {
+        let chunks = vec![
+            Ok(bytes::Bytes::from_static(b"0123456789")),
+            Ok(bytes::Bytes::from_static(b"abcdefghij")),
+        ];
+        let out: Vec<_> = truncate_then_fail(futures::stream::iter(chunks), 15)
+            .collect()
+            .await;
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].as_ref().unwrap().as_ref(), b"0123456789");
+        assert_eq!(out[1].as_ref().unwrap().as_ref(), b"abcde");
+        assert_eq!(
+            out[2].as_ref().unwrap_err().kind(),
+            std::io::ErrorKind::ConnectionReset
+        );
     }
 
     #[test]

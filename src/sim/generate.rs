@@ -83,15 +83,24 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
     }
     objects.retain(|o| {
         // The operator files hold every operator a scenario needs; keep only this app's.
-        o["kind"] != "Operator" && o["kind"] != "OperatorVersion" || o["metadata"]["name"].as_str().is_some_and(|n| n.starts_with(app.name))
+        o["kind"] != "Operator" && o["kind"] != "OperatorVersion"
+            || o["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with(app.name))
     });
     let (ov_name, op_version, plans) = objects
         .iter()
         .find(|o| o["kind"] == "OperatorVersion")
         .map(|ov| {
             (
-                ov["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-                ov["spec"]["version"].as_str().unwrap_or_default().to_string(),
+                ov["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                ov["spec"]["version"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 ov["spec"]["plans"].clone(),
             )
         })
@@ -117,7 +126,8 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
         "provisioner": "kubernetes.io/aws-ebs", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"
     }));
 
-    let kudo_labels = json!({"heritage": "kudo", "kudo.dev/instance": inst, "kudo.dev/operator": app.name});
+    let kudo_labels =
+        json!({"heritage": "kudo", "kudo.dev/instance": inst, "kudo.dev/operator": app.name});
     let kudo_ann = json!({"kudo.dev/operator-version": op_version, "kudo.dev/plan": "deploy"});
     objects.push(json!({
         "apiVersion": "kudo.dev/v1beta1", "kind": "Instance",
@@ -130,7 +140,13 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
     let mut pod_labels = kudo_labels.clone();
     pod_labels["app"] = json!(inst);
     let container_names: Vec<String> = (0..containers)
-        .map(|c| if c == 0 { app.container.to_string() } else { format!("sidecar-{c}") })
+        .map(|c| {
+            if c == 0 {
+                app.container.to_string()
+            } else {
+                format!("sidecar-{c}")
+            }
+        })
         .collect();
     let container_specs: Vec<Value> = container_names
         .iter()
@@ -222,10 +238,19 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
 
 /// What `kudo-diag sim --generate APP --pods N --containers C --log-bytes SIZE --seed S`
 /// builds, with the flags validated. SIZE takes a unit: `512`, `64KiB`, `1MiB`, `2GiB`, `1MB`.
-pub fn scenario_from_generate_flags(app: &str, pods: usize, containers: usize, log_bytes: &str, seed: u64) -> Result<Scenario, SimError> {
+pub fn scenario_from_generate_flags(
+    app: &str,
+    pods: usize,
+    containers: usize,
+    log_bytes: &str,
+    seed: u64,
+) -> Result<Scenario, SimError> {
     if !APPS.iter().any(|a| a.name == app) {
         let names: Vec<&str> = APPS.iter().map(|a| a.name).collect();
-        return Err(SimError::Message(format!("cannot generate {app:?}: choose one of {}", names.join(", "))));
+        return Err(SimError::Message(format!(
+            "cannot generate {app:?}: choose one of {}",
+            names.join(", ")
+        )));
     }
     if pods == 0 {
         return Err(SimError::Message("--pods must be at least 1".into()));
@@ -240,7 +265,9 @@ pub fn scenario_from_generate_flags(app: &str, pods: usize, containers: usize, l
 /// Parses a byte size with an optional unit (B, K/KB, KiB, M/MB, MiB, G/GB, GiB).
 pub fn parse_size(s: &str) -> Result<u64, SimError> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -259,7 +286,8 @@ pub fn parse_size(s: &str) -> Result<u64, SimError> {
 }
 
 fn mix(seed: u64, a: u64, b: u64) -> u64 {
-    let mut z = seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let mut z =
+        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z ^ (z >> 31)
 }
@@ -291,7 +319,11 @@ fn node(n: usize) -> Value {
 fn complete_plans(plans: &Value) -> Value {
     let mut out = serde_json::Map::new();
     for (name, plan) in plans.as_object().into_iter().flatten() {
-        let status = if name == "deploy" { "COMPLETE" } else { "NEVER_RUN" };
+        let status = if name == "deploy" {
+            "COMPLETE"
+        } else {
+            "NEVER_RUN"
+        };
         let phases: Vec<Value> = plan["phases"]
             .as_array()
             .into_iter()
@@ -306,16 +338,25 @@ fn complete_plans(plans: &Value) -> Value {
                 json!({"name": ph["name"], "status": status, "steps": steps})
             })
             .collect();
-        out.insert(name.clone(), json!({"name": name, "status": status, "phases": phases}));
+        out.insert(
+            name.clone(),
+            json!({"name": name, "status": status, "phases": phases}),
+        );
     }
     Value::Object(out)
 }
 
 fn exec_handlers(app: &App, sts: &str) -> Vec<ExecHandler> {
     let (regex, stdout) = match app.name {
-        "cassandra" => (r"(^|[ /])nodetool( \S+)* version$", "ReleaseVersion: 3.11.7\n"),
+        "cassandra" => (
+            r"(^|[ /])nodetool( \S+)* version$",
+            "ReleaseVersion: 3.11.7\n",
+        ),
         "kafka" => (r"kafka-topics(\.sh)? .*--list", "orders\npayments\n"),
-        _ => (r"echo ruok \| (nc|ncat) (localhost|127\.0\.0\.1) 2181$", "imok"),
+        _ => (
+            r"echo ruok \| (nc|ncat) (localhost|127\.0\.0\.1) 2181$",
+            "imok",
+        ),
     };
     vec![ExecHandler {
         pod: Some(format!("{sts}-[0-9]+")),
@@ -336,15 +377,35 @@ mod tests {
     #[test]
     fn generates_a_consistent_instance() {
         let sc = generate("cassandra", 250, 2, 4096, 9);
-        assert!(scenarios::problems(&sc).is_empty(), "{:#?}", scenarios::problems(&sc));
-        let pods: Vec<&Value> = sc.objects.iter().filter(|o| o["kind"] == "Pod" && o["metadata"]["namespace"] == GENERATED_NAMESPACE).collect();
+        assert!(
+            scenarios::problems(&sc).is_empty(),
+            "{:#?}",
+            scenarios::problems(&sc)
+        );
+        let pods: Vec<&Value> = sc
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Pod" && o["metadata"]["namespace"] == GENERATED_NAMESPACE)
+            .collect();
         assert_eq!(pods.len(), 250);
         assert_eq!(pods[0]["spec"]["containers"].as_array().unwrap().len(), 2);
-        assert_eq!(pods[0]["metadata"]["labels"]["kudo.dev/instance"], "scale-cassandra");
+        assert_eq!(
+            pods[0]["metadata"]["labels"]["kudo.dev/instance"],
+            "scale-cassandra"
+        );
         assert_eq!(sc.logs.len(), 500);
-        assert!(sc.objects.iter().any(|o| o["kind"] == "OperatorVersion" && o["metadata"]["namespace"] == GENERATED_NAMESPACE));
+        assert!(sc
+            .objects
+            .iter()
+            .any(|o| o["kind"] == "OperatorVersion"
+                && o["metadata"]["namespace"] == GENERATED_NAMESPACE));
         assert_eq!(sc.objects.iter().filter(|o| o["kind"] == "Node").count(), 3);
-        let out = run_command(&sc, "scale-cassandra-node-17", "cassandra", &["nodetool".into(), "version".into()]);
+        let out = run_command(
+            &sc,
+            "scale-cassandra-node-17",
+            "cassandra",
+            &["nodetool".into(), "version".into()],
+        );
         assert_eq!(out.exit_code, 0);
     }
 
@@ -352,7 +413,9 @@ mod tests {
     fn logs_have_the_requested_size_and_differ_per_container() {
         let sc = generate("kafka", 3, 2, 10_000, 1);
         let read = |i: usize| -> String {
-            let lines = loglines::open(&sc.logs[i].source, chrono::Utc::now(), LogWindow::default()).unwrap();
+            let lines =
+                loglines::open(&sc.logs[i].source, chrono::Utc::now(), LogWindow::default())
+                    .unwrap();
             lines.map(|l| l.unwrap().text + "\n").collect()
         };
         let a = read(0);
@@ -379,9 +442,17 @@ mod tests {
 
     #[test]
     fn flags_are_validated() {
-        assert!(scenario_from_generate_flags("elastic", 3, 1, "1KiB", 0).unwrap_err().to_string().contains("choose one of cassandra, kafka, zookeeper"));
+        assert!(scenario_from_generate_flags("elastic", 3, 1, "1KiB", 0)
+            .unwrap_err()
+            .to_string()
+            .contains("choose one of cassandra, kafka, zookeeper"));
         assert!(scenario_from_generate_flags("cassandra", 0, 1, "1KiB", 0).is_err());
-        assert!(scenario_from_generate_flags("cassandra", 3, 1, "1 parsec", 0).unwrap_err().to_string().contains("64KiB"));
+        assert!(
+            scenario_from_generate_flags("cassandra", 3, 1, "1 parsec", 0)
+                .unwrap_err()
+                .to_string()
+                .contains("64KiB")
+        );
         assert_eq!(parse_size("1MiB").unwrap(), 1 << 20);
         assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
         assert_eq!(parse_size("10k").unwrap(), 10_000);

@@ -50,7 +50,9 @@ pub fn format_timestamp(t: &DateTime<Utc>) -> String {
 /// when its lines carry no timestamps of their own.
 pub fn open(source: &LogSource, anchor: DateTime<Utc>, window: LogWindow) -> io::Result<LineIter> {
     match source {
-        LogSource::Inline(text) => Ok(Box::new(inline_lines(text, anchor, window).into_iter().map(Ok))),
+        LogSource::Inline(text) => Ok(Box::new(
+            inline_lines(text, anchor, window).into_iter().map(Ok),
+        )),
         LogSource::File(path) => open_file(path, anchor, window),
         LogSource::Generate(g) => Ok(Box::new(Generator::new(g, anchor)?.window(window))),
     }
@@ -73,7 +75,8 @@ fn split_timestamp(line: &str) -> Option<(DateTime<Utc>, &str)> {
 
 fn inline_lines(text: &str, anchor: DateTime<Utc>, window: LogWindow) -> Vec<LogLine> {
     let raw: Vec<&str> = text.lines().collect();
-    let stamped: Vec<Option<(DateTime<Utc>, &str)>> = raw.iter().map(|l| split_timestamp(l)).collect();
+    let stamped: Vec<Option<(DateTime<Utc>, &str)>> =
+        raw.iter().map(|l| split_timestamp(l)).collect();
     let any_stamp = stamped.iter().flatten().next().map(|(t, _)| *t);
     let count = raw.len() as i64;
     let mut last = any_stamp;
@@ -91,7 +94,10 @@ fn inline_lines(text: &str, anchor: DateTime<Utc>, window: LogWindow) -> Vec<Log
                 None => (anchor - Duration::seconds(count - 1 - i as i64), *line),
             },
         };
-        lines.push(LogLine { time, text: text.to_string() });
+        lines.push(LogLine {
+            time,
+            text: text.to_string(),
+        });
     }
     if let Some(n) = window.tail {
         let skip = lines.len().saturating_sub(n as usize);
@@ -105,7 +111,10 @@ fn inline_lines(text: &str, anchor: DateTime<Utc>, window: LogWindow) -> Vec<Log
 
 fn open_file(path: &Path, anchor: DateTime<Utc>, window: LogWindow) -> io::Result<LineIter> {
     let mut file = File::open(path).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot open log file {}: {e}", path.display()))
+        io::Error::new(
+            e.kind(),
+            format!("cannot open log file {}: {e}", path.display()),
+        )
     })?;
     if let Some(n) = window.tail {
         let start = tail_offset(&mut file, n)?;
@@ -203,18 +212,77 @@ impl Iterator for FileLines {
     }
 }
 
+/// Generated logs up to this size count their lines exactly to end exactly at the anchor.
+const EXACT_COUNT_BYTES: u64 = 16 << 20;
+
 /// Lines when a generated log gives neither `lines` nor `bytes`.
 const DEFAULT_GENERATED_LINES: u64 = 100;
 
 const WORDS: &[&str] = &[
-    "compaction", "memtable", "flush", "gossip", "handshake", "segment", "commitlog", "hint",
-    "repair", "stream", "session", "keyspace", "table", "token", "ring", "replica", "quorum",
-    "snapshot", "index", "cache", "heap", "buffer", "partition", "sstable", "bloom", "filter",
-    "request", "response", "timeout", "peer", "endpoint", "leader", "follower", "epoch", "zxid",
-    "broker", "topic", "offset", "consumer", "producer", "group", "rebalance", "fetch", "append",
-    "checkpoint", "schema", "migration", "digest", "mutation", "read", "write", "batch", "queue",
-    "thread", "pool", "socket", "channel", "client", "server", "node", "cluster", "state",
-    "update", "complete",
+    "compaction",
+    "memtable",
+    "flush",
+    "gossip",
+    "handshake",
+    "segment",
+    "commitlog",
+    "hint",
+    "repair",
+    "stream",
+    "session",
+    "keyspace",
+    "table",
+    "token",
+    "ring",
+    "replica",
+    "quorum",
+    "snapshot",
+    "index",
+    "cache",
+    "heap",
+    "buffer",
+    "partition",
+    "sstable",
+    "bloom",
+    "filter",
+    "request",
+    "response",
+    "timeout",
+    "peer",
+    "endpoint",
+    "leader",
+    "follower",
+    "epoch",
+    "zxid",
+    "broker",
+    "topic",
+    "offset",
+    "consumer",
+    "producer",
+    "group",
+    "rebalance",
+    "fetch",
+    "append",
+    "checkpoint",
+    "schema",
+    "migration",
+    "digest",
+    "mutation",
+    "read",
+    "write",
+    "batch",
+    "queue",
+    "thread",
+    "pool",
+    "socket",
+    "channel",
+    "client",
+    "server",
+    "node",
+    "cluster",
+    "state",
+    "update",
+    "complete",
 ];
 
 /// Levels with weights out of 100: mostly INFO, as real logs are.
@@ -237,7 +305,13 @@ fn compile(template: &str) -> Vec<Part> {
     while let Some(i) = rest.find('{') {
         lit.push_str(&rest[..i]);
         rest = &rest[i..];
-        let known = [("{n}", Part::N), ("{word}", Part::Word), ("{level}", Part::Level), ("{time}", Part::Time), ("{int}", Part::Int)];
+        let known = [
+            ("{n}", Part::N),
+            ("{word}", Part::Word),
+            ("{level}", Part::Level),
+            ("{time}", Part::Time),
+            ("{int}", Part::Int),
+        ];
         match known.into_iter().find(|(k, _)| rest.starts_with(k)) {
             Some((k, p)) => {
                 if !lit.is_empty() {
@@ -309,6 +383,9 @@ pub struct Generator {
     max_lines: u64,
     /// At most this many bytes (lines with their newlines); a line that would cross it is left out.
     max_bytes: u64,
+    /// The last second rendered by `{time}` and its text (`2026-11-27 08:00:00`): formatting
+    /// a date is most of a line's cost, and consecutive lines mostly share their second.
+    time_cache: std::cell::RefCell<(i64, String)>,
 }
 
 impl Generator {
@@ -330,6 +407,7 @@ impl Generator {
                 (None, None) => DEFAULT_GENERATED_LINES,
             },
             max_bytes: g.bytes.unwrap_or(u64::MAX),
+            time_cache: std::cell::RefCell::new((i64::MIN, String::new())),
         };
         gen.start = match &g.start {
             Some(s) => DateTime::parse_from_rfc3339(s)
@@ -341,14 +419,17 @@ impl Generator {
                 })?
                 .with_timezone(&Utc),
             // Without a start, the log ends at the anchor, like a container still running.
-            // A log capped by bytes estimates its line count from a sample, so that opening it
-            // costs nothing; it ends near the anchor.
+            // A log capped by bytes counts its lines (lengths only) when it is small enough for
+            // that to be cheap, and otherwise estimates the count from a sample, so that
+            // opening a huge log costs nothing; it then ends near the anchor.
             None => {
                 let lines = if gen.max_bytes == u64::MAX {
                     gen.max_lines
+                } else if gen.max_bytes <= EXACT_COUNT_BYTES {
+                    gen.total_lines()
                 } else {
-                    let sample: u64 = (0..64).map(|n| gen.line_len(n) as u64 + 1).sum();
-                    gen.max_lines.min(gen.max_bytes / (sample / 64).max(1))
+                    let sample: u64 = (0..1024).map(|n| gen.line_len(n) as u64 + 1).sum();
+                    gen.max_lines.min(gen.max_bytes / (sample / 1024).max(1))
                 };
                 anchor - gen.interval * (lines.saturating_sub(1).min(i32::MAX as u64) as i32)
             }
@@ -423,7 +504,19 @@ impl Generator {
                 Part::Word => out.push_str(WORDS[(rng.next() % WORDS.len() as u64) as usize]),
                 Part::Level => out.push_str(rng.level()),
                 Part::Time => {
-                    let _ = write!(out, "{}", self.time_of(n).format("%Y-%m-%d %H:%M:%S,%3f"));
+                    let t = self.time_of(n);
+                    let mut cache = self.time_cache.borrow_mut();
+                    if cache.0 != t.timestamp() {
+                        cache.1.clear();
+                        let _ = write!(cache.1, "{}", t.format("%Y-%m-%d %H:%M:%S"));
+                        cache.0 = t.timestamp();
+                    }
+                    out.push_str(&cache.1);
+                    let ms = t.timestamp_subsec_millis();
+                    out.push(',');
+                    out.push(char::from(b'0' + (ms / 100) as u8));
+                    out.push(char::from(b'0' + (ms / 10 % 10) as u8));
+                    out.push(char::from(b'0' + (ms % 10) as u8));
                 }
                 Part::Int => {
                     let _ = write!(out, "{}", rng.next() % 100_000);
@@ -461,7 +554,11 @@ impl Generator {
     /// Iterates the lines of `window`.
     pub fn window(self, window: LogWindow) -> GeneratedLines {
         let (next, used) = self.first_line(window);
-        GeneratedLines { gen: self, next, used }
+        GeneratedLines {
+            gen: self,
+            next,
+            used,
+        }
     }
 }
 
@@ -508,7 +605,9 @@ mod tests {
     use std::io::Write;
 
     fn anchor() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn gen(lines: Option<u64>, bytes: Option<u64>, seed: u64) -> GeneratedLog {
@@ -524,14 +623,26 @@ mod tests {
     }
 
     fn collect(src: &LogSource, w: LogWindow) -> Vec<LogLine> {
-        open(src, anchor(), w).unwrap().map(|l| l.unwrap()).collect()
+        open(src, anchor(), w)
+            .unwrap()
+            .map(|l| l.unwrap())
+            .collect()
     }
 
     #[test]
     fn generated_logs_are_deterministic_and_seeded() {
-        let a = collect(&LogSource::Generate(gen(Some(50), None, 7)), LogWindow::default());
-        let b = collect(&LogSource::Generate(gen(Some(50), None, 7)), LogWindow::default());
-        let c = collect(&LogSource::Generate(gen(Some(50), None, 8)), LogWindow::default());
+        let a = collect(
+            &LogSource::Generate(gen(Some(50), None, 7)),
+            LogWindow::default(),
+        );
+        let b = collect(
+            &LogSource::Generate(gen(Some(50), None, 7)),
+            LogWindow::default(),
+        );
+        let c = collect(
+            &LogSource::Generate(gen(Some(50), None, 8)),
+            LogWindow::default(),
+        );
         assert_eq!(a.len(), 50);
         assert_eq!(a, b);
         assert_ne!(a, c);
@@ -539,7 +650,9 @@ mod tests {
         // The log ends at the anchor, one line per second.
         assert_eq!(a[49].time, anchor());
         assert_eq!(a[0].time, anchor() - Duration::seconds(49));
-        assert!(a[0].text.contains(&a[0].time.format("%Y-%m-%d %H:%M:%S,000").to_string()));
+        assert!(a[0]
+            .text
+            .contains(&a[0].time.format("%Y-%m-%d %H:%M:%S,000").to_string()));
     }
 
     #[test]
@@ -564,15 +677,40 @@ mod tests {
     fn generated_tail_and_since_skip_without_rendering_the_rest() {
         let src = LogSource::Generate(gen(Some(1000), None, 5));
         let all = collect(&src, LogWindow::default());
-        let tail = collect(&src, LogWindow { tail: Some(5), since: None });
+        let tail = collect(
+            &src,
+            LogWindow {
+                tail: Some(5),
+                since: None,
+            },
+        );
         assert_eq!(tail, all[995..]);
         let since = anchor() - Duration::seconds(9);
-        let recent = collect(&src, LogWindow { tail: None, since: Some(since) });
+        let recent = collect(
+            &src,
+            LogWindow {
+                tail: None,
+                since: Some(since),
+            },
+        );
         assert_eq!(recent, all[990..]);
         // tail then since: the later bound wins.
-        let both = collect(&src, LogWindow { tail: Some(50), since: Some(since) });
+        let both = collect(
+            &src,
+            LogWindow {
+                tail: Some(50),
+                since: Some(since),
+            },
+        );
         assert_eq!(both.len(), 10);
-        assert!(collect(&src, LogWindow { tail: Some(0), since: None }).is_empty());
+        assert!(collect(
+            &src,
+            LogWindow {
+                tail: Some(0),
+                since: None
+            }
+        )
+        .is_empty());
     }
 
     #[test]
@@ -581,11 +719,45 @@ mod tests {
         g.start = Some("2026-11-27T10:00:00Z".into());
         let src = LogSource::Generate(g);
         let all = collect(&src, LogWindow::default());
-        assert_eq!(collect(&src, LogWindow { tail: Some(7), since: None }), all[all.len() - 7..]);
+        assert_eq!(
+            collect(
+                &src,
+                LogWindow {
+                    tail: Some(7),
+                    since: None
+                }
+            ),
+            all[all.len() - 7..]
+        );
         let since = all[100].time;
-        assert_eq!(collect(&src, LogWindow { tail: None, since: Some(since) }), all[100..]);
+        assert_eq!(
+            collect(
+                &src,
+                LogWindow {
+                    tail: None,
+                    since: Some(since)
+                }
+            ),
+            all[100..]
+        );
         let after_end = all.last().unwrap().time + Duration::seconds(10);
-        assert!(collect(&src, LogWindow { tail: None, since: Some(after_end) }).is_empty());
+        assert!(collect(
+            &src,
+            LogWindow {
+                tail: None,
+                since: Some(after_end)
+            }
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_log_capped_by_bytes_ends_at_the_anchor() {
+        let all = collect(
+            &LogSource::Generate(gen(None, Some(200_000), 4)),
+            LogWindow::default(),
+        );
+        assert_eq!(all.last().unwrap().time, anchor());
     }
 
     #[test]
@@ -606,10 +778,27 @@ mod tests {
         assert_eq!(all[0].text, "first");
         assert_eq!(all[2].text, "continued");
         assert_eq!(all[2].time, all[1].time);
-        let since = DateTime::parse_from_rfc3339("2026-11-27T10:00:05Z").unwrap().with_timezone(&Utc);
-        let recent = collect(&src, LogWindow { since: Some(since), tail: None });
-        assert_eq!(recent.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["second", "continued", "third"]);
-        let tail = collect(&src, LogWindow { tail: Some(1), since: None });
+        let since = DateTime::parse_from_rfc3339("2026-11-27T10:00:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let recent = collect(
+            &src,
+            LogWindow {
+                since: Some(since),
+                tail: None,
+            },
+        );
+        assert_eq!(
+            recent.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(),
+            ["second", "continued", "third"]
+        );
+        let tail = collect(
+            &src,
+            LogWindow {
+                tail: Some(1),
+                since: None,
+            },
+        );
         assert_eq!(tail[0].text, "third");
     }
 
@@ -627,33 +816,89 @@ mod tests {
         let mut f = File::create(&path).unwrap();
         // Several 64 KiB blocks, so the backwards scan crosses block boundaries.
         for i in 0..20_000 {
-            writeln!(f, "2026-11-27T10:00:00Z line number {i} with some padding text").unwrap();
+            writeln!(
+                f,
+                "2026-11-27T10:00:00Z line number {i} with some padding text"
+            )
+            .unwrap();
         }
         drop(f);
         let src = LogSource::File(path.clone());
-        let tail = collect(&src, LogWindow { tail: Some(3), since: None });
-        assert_eq!(tail.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), [
-            "line number 19997 with some padding text",
-            "line number 19998 with some padding text",
-            "line number 19999 with some padding text"
-        ]);
-        assert_eq!(collect(&src, LogWindow { tail: Some(19_000), since: None }).len(), 19_000);
-        assert_eq!(collect(&src, LogWindow { tail: Some(50_000), since: None }).len(), 20_000);
+        let tail = collect(
+            &src,
+            LogWindow {
+                tail: Some(3),
+                since: None,
+            },
+        );
+        assert_eq!(
+            tail.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(),
+            [
+                "line number 19997 with some padding text",
+                "line number 19998 with some padding text",
+                "line number 19999 with some padding text"
+            ]
+        );
+        assert_eq!(
+            collect(
+                &src,
+                LogWindow {
+                    tail: Some(19_000),
+                    since: None
+                }
+            )
+            .len(),
+            19_000
+        );
+        assert_eq!(
+            collect(
+                &src,
+                LogWindow {
+                    tail: Some(50_000),
+                    since: None
+                }
+            )
+            .len(),
+            20_000
+        );
         // A last line without a newline still counts.
         std::fs::write(&path, "a\nb\nc").unwrap();
-        assert_eq!(collect(&src, LogWindow { tail: Some(2), since: None }).iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(
+            collect(
+                &src,
+                LogWindow {
+                    tail: Some(2),
+                    since: None
+                }
+            )
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>(),
+            ["b", "c"]
+        );
     }
 
     #[test]
     fn missing_file_names_the_path() {
-        let err = open(&LogSource::File("/nonexistent/x.log".into()), anchor(), LogWindow::default()).err().unwrap();
+        let err = open(
+            &LogSource::File("/nonexistent/x.log".into()),
+            anchor(),
+            LogWindow::default(),
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("/nonexistent/x.log"), "{err}");
     }
 
     /// Resident memory in bytes (Linux), to check that streaming does not grow with log size.
     fn rss() -> u64 {
         let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-        statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096
+        statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 4096
     }
 
     #[test]
@@ -676,6 +921,9 @@ mod tests {
         let grown = rss().saturating_sub(before);
         assert!(bytes <= GIB && bytes > GIB - 200, "{bytes}");
         assert!(count > 5_000_000, "{count}");
-        assert!(grown < 32 << 20, "memory grew by {grown} bytes while streaming 1 GiB");
+        assert!(
+            grown < 32 << 20,
+            "memory grew by {grown} bytes while streaming 1 GiB"
+        );
     }
 }

@@ -57,7 +57,9 @@ impl LogQuery {
             match q.get(k) {
                 None => Ok(None),
                 Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-                    ApiStatus::bad_request(format!("invalid value {v:?} for query parameter {k}: expected an integer"))
+                    ApiStatus::bad_request(format!(
+                        "invalid value {v:?} for query parameter {k}: expected an integer"
+                    ))
                 }),
             }
         };
@@ -69,7 +71,13 @@ impl LogQuery {
             )
         };
         let tail_lines = match int("tailLines")? {
-            Some(v) if v < 0 => return Err(invalid("tailLines", v, "must be greater than or equal to 0")),
+            Some(v) if v < 0 => {
+                return Err(invalid(
+                    "tailLines",
+                    v,
+                    "must be greater than or equal to 0",
+                ))
+            }
             v => v.map(|v| v as u64),
         };
         let since_seconds = match int("sinceSeconds")? {
@@ -117,7 +125,11 @@ pub fn container_names(pod: &Value) -> (Vec<String>, Vec<String>) {
     let names = |key: &str| -> Vec<String> {
         pod["spec"][key]
             .as_array()
-            .map(|a| a.iter().filter_map(|c| c["name"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     (names("containers"), names("initContainers"))
@@ -125,7 +137,11 @@ pub fn container_names(pod: &Value) -> (Vec<String>, Vec<String>) {
 
 /// Picks the container a request means, with the API server's errors: a pod with one
 /// container needs no name; several need one.
-pub fn resolve_container(pod: &Value, requested: Option<&str>, with_init: bool) -> Result<String, ApiStatus> {
+pub fn resolve_container(
+    pod: &Value,
+    requested: Option<&str>,
+    with_init: bool,
+) -> Result<String, ApiStatus> {
     let name = pod["metadata"]["name"].as_str().unwrap_or_default();
     let (containers, inits) = container_names(pod);
     match requested {
@@ -133,7 +149,9 @@ pub fn resolve_container(pod: &Value, requested: Option<&str>, with_init: bool) 
             if containers.iter().any(|x| x == c) || inits.iter().any(|x| x == c) {
                 Ok(c.to_string())
             } else {
-                Err(ApiStatus::bad_request(format!("container {c} is not valid for pod {name}")))
+                Err(ApiStatus::bad_request(format!(
+                    "container {c} is not valid for pod {name}"
+                )))
             }
         }
         None if containers.len() == 1 => Ok(containers[0].clone()),
@@ -143,7 +161,10 @@ pub fn resolve_container(pod: &Value, requested: Option<&str>, with_init: bool) 
                 containers.join(" ")
             );
             if with_init && !inits.is_empty() {
-                msg.push_str(&format!(" or one of the init containers: [{}]", inits.join(" ")));
+                msg.push_str(&format!(
+                    " or one of the init containers: [{}]",
+                    inits.join(" ")
+                ));
             }
             Err(ApiStatus::bad_request(msg))
         }
@@ -159,7 +180,13 @@ pub fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value
         .find(|s| s["name"].as_str() == Some(container))
 }
 
-fn find_log<'a>(state: &'a SimState, ns: &str, pod: &str, container: &str, previous: bool) -> Option<&'a LogSpec> {
+fn find_log<'a>(
+    state: &'a SimState,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    previous: bool,
+) -> Option<&'a LogSpec> {
     let sc = &state.scenario;
     sc.logs.iter().find(|l| {
         l.pod == pod
@@ -193,7 +220,9 @@ fn choose_source(
     if let Some(src) = spec(false) {
         return Ok(Some(src));
     }
-    let Some(status) = status else { return Ok(None) };
+    let Some(status) = status else {
+        return Ok(None);
+    };
     let state_of = &status["state"];
     if state_of["running"].is_object() || state_of["terminated"].is_object() {
         return Ok(None);
@@ -239,7 +268,10 @@ fn prepare(
     query: &HashMap<String, String>,
     follow_idle: Duration,
 ) -> Result<Response, ApiStatus> {
-    let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let name = pod["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let ns = pod["metadata"]["namespace"]
         .as_str()
         .unwrap_or(&state.scenario.namespace)
@@ -247,9 +279,18 @@ fn prepare(
     let q = LogQuery::parse(&name, query)?;
     let container = resolve_container(pod, q.container.as_deref(), true)?;
     // An unscheduled pod has no kubelet to ask: the API server answers an empty log.
-    let scheduled = pod["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty());
+    let scheduled = pod["spec"]["nodeName"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
     let source = if scheduled {
-        choose_source(state, &ns, &name, &container, container_status(pod, &container), q.previous)?
+        choose_source(
+            state,
+            &ns,
+            &name,
+            &container,
+            container_status(pod, &container),
+            q.previous,
+        )?
     } else {
         None
     };
@@ -257,13 +298,19 @@ fn prepare(
     let since = q
         .since_time
         .or_else(|| q.since_seconds.map(|s| now - chrono::Duration::seconds(s)));
-    let window = LogWindow { since, tail: q.tail_lines };
+    let window = LogWindow {
+        since,
+        tail: q.tail_lines,
+    };
     let anchor = log_anchor(state);
     let lines = match &source {
-        Some(src) => Some(loglines::open(src, anchor, window).map_err(|e| ApiStatus::internal(e.to_string()))?),
+        Some(src) => Some(
+            loglines::open(src, anchor, window).map_err(|e| ApiStatus::internal(e.to_string()))?,
+        ),
         None => None,
     };
-    let stall = state.scenario.faults.stall_logs_after_bytes;
+    // The effective faults: the scenario's, overridden by the server's flags.
+    let stall = state.faults.config.stall_logs_after_bytes;
     let limit = match (q.limit_bytes, stall) {
         (Some(l), Some(s)) => Some(l.min(s)),
         (l, s) => l.or(s),
@@ -299,16 +346,17 @@ fn prepare(
     });
     let mut resp = Response::new(Body::from_stream(stream));
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain"),
+    );
     Ok(resp)
 }
 
-/// The moment logs without timestamps end: the scenario's start, taken once per process so
-/// that repeated requests agree.
-fn log_anchor(_state: &SimState) -> DateTime<Utc> {
-    static ANCHOR: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
-    *ANCHOR.get_or_init(Utc::now)
+/// The moment logs without timestamps end: when the simulated cluster started, so that
+/// repeated requests agree and `sinceSeconds` finds the recent lines.
+fn log_anchor(state: &SimState) -> DateTime<Utc> {
+    state.started
 }
 
 enum Ending {
@@ -382,7 +430,11 @@ mod tests {
     }
 
     fn state(stall: Option<u64>) -> SimState {
-        let mut sc = Scenario { name: "t".into(), namespace: "demo".into(), ..Default::default() };
+        let mut sc = Scenario {
+            name: "t".into(),
+            namespace: "demo".into(),
+            ..Default::default()
+        };
         sc.logs.push(LogSpec {
             namespace: None,
             pod: "cassandra-0".into(),
@@ -406,16 +458,21 @@ mod tests {
             source: LogSource::Inline("java.lang.OutOfMemoryError: Java heap space\n".into()),
         });
         sc.faults.stall_logs_after_bytes = stall;
-        SimState::new(sc, None).expect("scenario indexes")
+        SimState::new(sc, None).unwrap()
     }
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     async fn body(resp: Response) -> (u16, String) {
         let code = resp.status().as_u16();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
         (code, String::from_utf8(bytes.to_vec()).unwrap())
     }
 
@@ -424,51 +481,121 @@ mod tests {
         let (code, b) = body(serve_log(&state(None), &pod(), &q(&[]))).await;
         assert_eq!(code, 400);
         assert!(b.contains("a container name must be specified for pod cassandra-0, choose one of: [cassandra exporter] or one of the init containers: [init]"), "{b}");
-        let (code, b) = body(serve_log(&state(None), &pod(), &q(&[("container", "nope")]))).await;
+        let (code, b) = body(serve_log(
+            &state(None),
+            &pod(),
+            &q(&[("container", "nope")]),
+        ))
+        .await;
         assert_eq!(code, 400);
-        assert!(b.contains("container nope is not valid for pod cassandra-0"), "{b}");
+        assert!(
+            b.contains("container nope is not valid for pod cassandra-0"),
+            "{b}"
+        );
     }
 
     #[tokio::test]
     async fn tail_timestamps_and_limit() {
         let st = state(None);
-        let (code, b) = body(serve_log(&st, &pod(), &q(&[("container", "cassandra"), ("tailLines", "2")]))).await;
+        let (code, b) = body(serve_log(
+            &st,
+            &pod(),
+            &q(&[("container", "cassandra"), ("tailLines", "2")]),
+        ))
+        .await;
         assert_eq!((code, b.as_str()), (200, "line 98\nline 99\n"));
-        let (_, b) = body(serve_log(&st, &pod(), &q(&[("container", "cassandra"), ("tailLines", "1"), ("timestamps", "true")]))).await;
+        let (_, b) = body(serve_log(
+            &st,
+            &pod(),
+            &q(&[
+                ("container", "cassandra"),
+                ("tailLines", "1"),
+                ("timestamps", "true"),
+            ]),
+        ))
+        .await;
         assert_eq!(b, "2026-11-27T10:01:39.000000000Z line 99\n");
-        let (_, b) = body(serve_log(&st, &pod(), &q(&[("container", "cassandra"), ("limitBytes", "10")]))).await;
+        let (_, b) = body(serve_log(
+            &st,
+            &pod(),
+            &q(&[("container", "cassandra"), ("limitBytes", "10")]),
+        ))
+        .await;
         assert_eq!(b, "line 0\nlin");
-        let (_, b) = body(serve_log(&st, &pod(), &q(&[("container", "cassandra"), ("sinceTime", "2026-11-27T10:01:38Z")]))).await;
+        let (_, b) = body(serve_log(
+            &st,
+            &pod(),
+            &q(&[
+                ("container", "cassandra"),
+                ("sinceTime", "2026-11-27T10:01:38Z"),
+            ]),
+        ))
+        .await;
         assert_eq!(b, "line 98\nline 99\n");
     }
 
     #[tokio::test]
     async fn previous_and_missing_previous() {
         let st = state(None);
-        let (code, b) = body(serve_log(&st, &pod(), &q(&[("container", "cassandra"), ("previous", "true")]))).await;
+        let (code, b) = body(serve_log(
+            &st,
+            &pod(),
+            &q(&[("container", "cassandra"), ("previous", "true")]),
+        ))
+        .await;
         assert_eq!(code, 200);
         assert!(b.contains("OutOfMemoryError"));
-        let (code, b) = body(serve_log(&st, &pod(), &q(&[("container", "exporter"), ("previous", "true")]))).await;
+        let (code, b) = body(serve_log(
+            &st,
+            &pod(),
+            &q(&[("container", "exporter"), ("previous", "true")]),
+        ))
+        .await;
         assert_eq!(code, 400);
-        assert!(b.contains(r#"previous terminated container \"exporter\" in pod \"cassandra-0\" not found"#), "{b}");
+        assert!(
+            b.contains(
+                r#"previous terminated container \"exporter\" in pod \"cassandra-0\" not found"#
+            ),
+            "{b}"
+        );
     }
 
     #[tokio::test]
     async fn invalid_parameters_are_rejected() {
         let st = state(None);
-        for (k, v) in [("tailLines", "-1"), ("sinceSeconds", "0"), ("limitBytes", "0")] {
-            let (code, b) = body(serve_log(&st, &pod(), &q(&[("container", "cassandra"), (k, v)]))).await;
+        for (k, v) in [
+            ("tailLines", "-1"),
+            ("sinceSeconds", "0"),
+            ("limitBytes", "0"),
+        ] {
+            let (code, b) = body(serve_log(
+                &st,
+                &pod(),
+                &q(&[("container", "cassandra"), (k, v)]),
+            ))
+            .await;
             assert_eq!(code, 422, "{k}={v}: {b}");
         }
-        let (code, _) = body(serve_log(&st, &pod(), &q(&[("container", "cassandra"), ("tailLines", "x")]))).await;
+        let (code, _) = body(serve_log(
+            &st,
+            &pod(),
+            &q(&[("container", "cassandra"), ("tailLines", "x")]),
+        ))
+        .await;
         assert_eq!(code, 400);
     }
 
     #[tokio::test]
     async fn waiting_container_without_previous_has_no_log() {
         let mut p = pod();
-        p["status"]["containerStatuses"][1]["state"] = json!({"waiting": {"reason": "PodInitializing"}});
-        let (code, b) = body(serve_log(&state(None), &p, &q(&[("container", "exporter")]))).await;
+        p["status"]["containerStatuses"][1]["state"] =
+            json!({"waiting": {"reason": "PodInitializing"}});
+        let (code, b) = body(serve_log(
+            &state(None),
+            &p,
+            &q(&[("container", "exporter")]),
+        ))
+        .await;
         assert_eq!(code, 400);
         assert!(b.contains("is waiting to start: PodInitializing"), "{b}");
     }
@@ -476,10 +603,11 @@ mod tests {
     #[tokio::test]
     async fn crash_looping_container_shows_its_last_instance() {
         let mut p = pod();
-        p["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CrashLoopBackOff"}});
+        p["status"]["containerStatuses"][0]["state"] =
+            json!({"waiting": {"reason": "CrashLoopBackOff"}});
         let mut sc = (*state(None).scenario).clone();
         sc.logs.retain(|l| l.previous);
-        let st = SimState::new(sc, None).expect("scenario indexes");
+        let st = SimState::new(sc, None).unwrap();
         let (code, b) = body(serve_log(&st, &p, &q(&[("container", "cassandra")]))).await;
         assert_eq!(code, 200);
         assert!(b.contains("OutOfMemoryError"));
@@ -489,13 +617,24 @@ mod tests {
     async fn follow_stays_open_until_idle() {
         let idle = Duration::from_millis(200);
         let started = tokio::time::Instant::now();
-        let resp = serve_log_with_idle(&state(None), &pod(), &q(&[("container", "cassandra"), ("follow", "true")]), idle);
+        let resp = serve_log_with_idle(
+            &state(None),
+            &pod(),
+            &q(&[("container", "cassandra"), ("follow", "true")]),
+            idle,
+        );
         let (_, b) = body(resp).await;
         assert!(b.ends_with("line 99\n"));
         assert!(started.elapsed() >= idle);
         // Without follow the stream ends at once.
         let started = tokio::time::Instant::now();
-        let _ = body(serve_log_with_idle(&state(None), &pod(), &q(&[("container", "cassandra")]), idle)).await;
+        let _ = body(serve_log_with_idle(
+            &state(None),
+            &pod(),
+            &q(&[("container", "cassandra")]),
+            idle,
+        ))
+        .await;
         assert!(started.elapsed() < idle);
     }
 

@@ -14,6 +14,7 @@ pub mod faults;
 pub mod generate;
 pub mod loglines;
 pub mod logs;
+pub mod metrics;
 pub mod protobuf;
 pub mod resources;
 pub mod scenario;

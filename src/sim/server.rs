@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use super::scenario::{FaultConfig, Scenario};
 use super::state::SimState;
 use super::status::ApiStatus;
-use super::{api, discovery, faults, tls, SimError};
+use super::{api, discovery, faults, metrics, tls, SimError};
 
 /// How to serve a scenario.
 #[derive(Debug, Clone)]
@@ -128,6 +128,7 @@ pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
         .route("/healthz", get(discovery::healthz))
         .route("/readyz", get(discovery::healthz))
         .route("/livez", get(discovery::healthz))
+        .route("/openapi/v2", get(discovery::openapi_v2))
         .route("/api", get(discovery::api))
         .route("/apis", get(discovery::apis))
         .route("/api/v1", get(discovery::core_resources))
@@ -139,6 +140,10 @@ pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
             faults::middleware,
         ))
         .layer(middleware::from_fn_with_state(token, authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -241,10 +246,19 @@ impl SimHandle {
         self.addr
     }
 
-    /// `https://127.0.0.1:PORT` (or `http://` with `insecure_http`).
+    /// `https://127.0.0.1:PORT` (or `http://` with `insecure_http`). A server bound to every
+    /// interface (`0.0.0.0`, `::`) is reached through loopback, which its certificate names.
     pub fn base_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}", self.addr)
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("{scheme}://{addr}")
     }
 
     /// The bearer token clients must send.
@@ -267,36 +281,24 @@ impl SimHandle {
     pub fn kubeconfig_yaml(&self, namespace: Option<&str>) -> String {
         use base64::Engine;
         let ns = namespace.unwrap_or(&self.namespace);
-        let ca = if self.tls {
-            format!(
-                "\n    certificate-authority-data: {}",
+        let mut cluster = serde_json::json!({"server": self.base_url()});
+        if self.tls {
+            cluster["certificate-authority-data"] = serde_json::json!(
                 base64::engine::general_purpose::STANDARD.encode(self.ca_pem.as_bytes())
-            )
-        } else {
-            String::new()
-        };
-        format!(
-            "apiVersion: v1\n\
-             kind: Config\n\
-             clusters:\n\
-             - name: kudo-diag-sim\n  \
-               cluster:\n    \
-                 server: {server}{ca}\n\
-             users:\n\
-             - name: kudo-diag-sim\n  \
-               user:\n    \
-                 token: {token}\n\
-             contexts:\n\
-             - name: kudo-diag-sim\n  \
-               context:\n    \
-                 cluster: kudo-diag-sim\n    \
-                 user: kudo-diag-sim\n    \
-                 namespace: {ns}\n\
-             current-context: kudo-diag-sim\n\
-             preferences: {{}}\n",
-            server = self.base_url(),
-            token = self.token,
-        )
+            );
+        }
+        let doc = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "kudo-diag-sim", "cluster": cluster}],
+            "users": [{"name": "kudo-diag-sim", "user": {"token": self.token}}],
+            "contexts": [{"name": "kudo-diag-sim", "context": {
+                "cluster": "kudo-diag-sim", "user": "kudo-diag-sim", "namespace": ns}}],
+            "current-context": "kudo-diag-sim",
+            "preferences": {},
+        });
+        // Serialising a JSON value to YAML cannot fail; quoting is serde_yaml's business.
+        serde_yaml::to_string(&doc).unwrap_or_default()
     }
 
     /// Writes the kubeconfig (main namespace) to `path`, readable by the owner only (it holds

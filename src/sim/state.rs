@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::faults::Faults;
+use super::metrics::Metrics;
 use super::scenario::{FaultConfig, Scenario};
 use super::store::Store;
 use super::SimError;
@@ -22,6 +23,8 @@ pub struct SimState {
     pub faults: Faults,
     /// When the server started: the clock "now" of AGE columns and defaulted timestamps.
     pub started: DateTime<Utc>,
+    /// Request counts and the most requests in flight at once, for load checks in tests.
+    pub metrics: Metrics,
 }
 
 impl SimState {
@@ -35,6 +38,7 @@ impl SimState {
             store,
             faults,
             started,
+            metrics: Metrics::default(),
         })
     }
 

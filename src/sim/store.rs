@@ -69,6 +69,7 @@ impl Store {
                 problems.push(format!("object {}: {e}", i + 1));
             }
         }
+        store.add_missing_namespaces(default_namespace, now);
         store.link_events();
         if problems.is_empty() {
             Ok(store)
@@ -147,6 +148,43 @@ impl Store {
             .or_default()
             .insert((namespace, name), Arc::new(obj));
         Ok(())
+    }
+
+    /// Namespaces every cluster has, and those the scenario's objects live in, exist even when
+    /// the scenario does not list them: a real cluster could not hold the objects otherwise.
+    fn add_missing_namespaces(&mut self, main: &str, now: DateTime<Utc>) {
+        let ns_gvr = Gvr::new("", "v1", "namespaces");
+        let mut wanted: std::collections::BTreeSet<String> = [
+            "default",
+            "kube-system",
+            "kube-public",
+            "kube-node-lease",
+            main,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for objs in self.objects.values() {
+            wanted.extend(
+                objs.keys()
+                    .map(|(ns, _)| ns.clone())
+                    .filter(|ns| !ns.is_empty()),
+            );
+        }
+        for ns in wanted {
+            if self.get(&ns_gvr, "", &ns).is_some() {
+                continue;
+            }
+            let obj = json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            });
+            // Cannot fail: a well-formed Namespace not yet stored.
+            let _ = self.insert(obj, main, now);
+        }
     }
 
     /// Gives events the uid of the object they are about, when the scenario left it out: a real
@@ -288,10 +326,25 @@ mod tests {
         assert_eq!(a["metadata"]["uid"].as_str().unwrap().len(), 36);
         assert_eq!(a["metadata"]["resourceVersion"], "1001");
         assert_eq!(s.list(&Gvr::pods(), None).count(), 2);
+        let namespaces: Vec<String> = s
+            .list(&Gvr::new("", "v1", "namespaces"), None)
+            .map(|n| n["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            namespaces,
+            [
+                "default",
+                "kube-node-lease",
+                "kube-public",
+                "kube-system",
+                "main",
+                "other"
+            ]
+        );
         assert_eq!(s.list(&Gvr::pods(), Some("other")).count(), 1);
         let n = s.get(&Gvr::new("", "v1", "nodes"), "", "n1").unwrap();
         assert!(n["metadata"].get("namespace").is_none());
-        assert_eq!(s.resource_version(), "1003");
+        assert_eq!(s.resource_version(), "1009");
     }
 
     #[test]

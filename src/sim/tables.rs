@@ -153,6 +153,59 @@ fn builtin_columns(info: &ResourceInfo) -> Vec<Col> {
             Col("VolumeMode", "string", 1),
         ],
         ("", "configmaps") => vec![name, Col("Data", "integer", 0), age],
+        ("", "serviceaccounts") => vec![name, Col("Secrets", "string", 0), age],
+        ("", "endpoints") => vec![name, Col("Endpoints", "string", 0), age],
+        ("", "persistentvolumes") => vec![
+            name,
+            Col("Capacity", "string", 0),
+            Col("Access Modes", "string", 0),
+            Col("Reclaim Policy", "string", 0),
+            Col("Status", "string", 0),
+            Col("Claim", "string", 0),
+            Col("StorageClass", "string", 0),
+            Col("VolumeAttributesClass", "string", 0),
+            Col("Reason", "string", 0),
+            age,
+            Col("VolumeMode", "string", 1),
+        ],
+        ("storage.k8s.io", "storageclasses") => vec![
+            name,
+            Col("Provisioner", "string", 0),
+            Col("ReclaimPolicy", "string", 0),
+            Col("VolumeBindingMode", "string", 0),
+            Col("AllowVolumeExpansion", "string", 0),
+            age,
+        ],
+        ("policy", "poddisruptionbudgets") => vec![
+            name,
+            Col("Min Available", "string", 0),
+            Col("Max Unavailable", "string", 0),
+            Col("Allowed Disruptions", "integer", 0),
+            age,
+        ],
+        ("apps", "replicasets") => vec![
+            name,
+            Col("Desired", "integer", 0),
+            Col("Current", "integer", 0),
+            Col("Ready", "integer", 0),
+            age,
+            Col("Containers", "string", 1),
+            Col("Images", "string", 1),
+            Col("Selector", "string", 1),
+        ],
+        ("apps", "daemonsets") => vec![
+            name,
+            Col("Desired", "integer", 0),
+            Col("Current", "integer", 0),
+            Col("Ready", "integer", 0),
+            Col("Up-to-date", "integer", 0),
+            Col("Available", "integer", 0),
+            Col("Node Selector", "string", 0),
+            age,
+            Col("Containers", "string", 1),
+            Col("Images", "string", 1),
+            Col("Selector", "string", 1),
+        ],
         ("", "secrets") => vec![
             name,
             Col("Type", "string", 0),
@@ -279,6 +332,81 @@ fn builtin_row(info: &ResourceInfo, o: &Value, now: DateTime<Utc>) -> Vec<Value>
                 + o["binaryData"].as_object().map_or(0, |m| m.len());
             vec![name, json!(n), age(o, now)]
         }
+        ("", "serviceaccounts") => vec![
+            name,
+            json!(arr(&o["secrets"]).len().to_string()),
+            age(o, now),
+        ],
+        ("", "endpoints") => vec![name, json!(endpoints_cell(o)), age(o, now)],
+        ("", "persistentvolumes") => pv_row(o, now),
+        ("storage.k8s.io", "storageclasses") => {
+            let default = o["metadata"]["annotations"]
+                ["storageclass.kubernetes.io/is-default-class"]
+                == "true";
+            let shown = if default {
+                format!("{} (default)", s(&o["metadata"]["name"]))
+            } else {
+                s(&o["metadata"]["name"]).to_string()
+            };
+            vec![
+                json!(shown),
+                json!(s(&o["provisioner"])),
+                json!(o["reclaimPolicy"].as_str().unwrap_or("Delete")),
+                json!(o["volumeBindingMode"].as_str().unwrap_or("Immediate")),
+                json!(o["allowVolumeExpansion"]
+                    .as_bool()
+                    .unwrap_or(false)
+                    .to_string()),
+                age(o, now),
+            ]
+        }
+        ("policy", "poddisruptionbudgets") => {
+            let int_or_str = |v: &Value| match v {
+                Value::Null => "N/A".to_string(),
+                Value::String(x) => x.clone(),
+                other => other.to_string(),
+            };
+            vec![
+                name,
+                json!(int_or_str(&o["spec"]["minAvailable"])),
+                json!(int_or_str(&o["spec"]["maxUnavailable"])),
+                json!(o["status"]["disruptionsAllowed"].as_i64().unwrap_or(0)),
+                age(o, now),
+            ]
+        }
+        ("apps", "replicasets") => {
+            let (c, i) = containers_images(o);
+            vec![
+                name,
+                json!(o["spec"]["replicas"].as_i64().unwrap_or(1)),
+                json!(o["status"]["replicas"].as_i64().unwrap_or(0)),
+                json!(o["status"]["readyReplicas"].as_i64().unwrap_or(0)),
+                age(o, now),
+                json!(c),
+                json!(i),
+                json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
+            ]
+        }
+        ("apps", "daemonsets") => {
+            let (c, i) = containers_images(o);
+            let st = &o["status"];
+            let n = |k: &str| json!(st[k].as_i64().unwrap_or(0));
+            vec![
+                name,
+                n("desiredNumberScheduled"),
+                n("currentNumberScheduled"),
+                n("numberReady"),
+                n("updatedNumberScheduled"),
+                n("numberAvailable"),
+                json!(selector_string(
+                    &o["spec"]["template"]["spec"]["nodeSelector"]
+                )),
+                age(o, now),
+                json!(c),
+                json!(i),
+                json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
+            ]
+        }
         ("", "secrets") => {
             let n = o["data"].as_object().map_or(0, |m| m.len());
             let t = o["type"].as_str().unwrap_or("Opaque");
@@ -320,6 +448,78 @@ fn builtin_row(info: &ResourceInfo, o: &Value, now: DateTime<Utc>) -> Vec<Value>
         }
         _ => vec![name, o["metadata"]["creationTimestamp"].clone()],
     }
+}
+
+/// `10.1.0.1:9042,10.1.0.2:9042 + 1 more...`, as the endpoints printer shortens them.
+fn endpoints_cell(o: &Value) -> String {
+    let mut all = Vec::new();
+    for subset in arr(&o["subsets"]) {
+        let ports = arr(&subset["ports"]);
+        for a in arr(&subset["addresses"]) {
+            let ip = s(&a["ip"]);
+            if ports.is_empty() {
+                all.push(ip.to_string());
+            }
+            for p in ports {
+                all.push(format!("{ip}:{}", p["port"]));
+            }
+        }
+    }
+    match all.len() {
+        0 => "<none>".into(),
+        n if n <= 3 => all.join(","),
+        n => format!("{} + {} more...", all[..3].join(","), n - 3),
+    }
+}
+
+fn access_modes(v: &Value) -> String {
+    arr(v)
+        .iter()
+        .map(|m| match s(m) {
+            "ReadWriteOnce" => "RWO",
+            "ReadOnlyMany" => "ROX",
+            "ReadWriteMany" => "RWX",
+            "ReadWriteOncePod" => "RWOP",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn pv_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let spec = &o["spec"];
+    let claim = match spec["claimRef"].as_object() {
+        Some(c) => format!(
+            "{}/{}",
+            c.get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            c.get("name").and_then(Value::as_str).unwrap_or_default()
+        ),
+        None => String::new(),
+    };
+    let phase = if o["metadata"]["deletionTimestamp"].is_string() {
+        "Terminating"
+    } else {
+        s(&o["status"]["phase"])
+    };
+    vec![
+        json!(s(&o["metadata"]["name"])),
+        json!(s(&spec["capacity"]["storage"])),
+        json!(access_modes(&spec["accessModes"])),
+        json!(spec["persistentVolumeReclaimPolicy"]
+            .as_str()
+            .unwrap_or("Retain")),
+        json!(phase),
+        json!(claim),
+        json!(s(&spec["storageClassName"])),
+        json!(spec["volumeAttributesClassName"]
+            .as_str()
+            .unwrap_or("<unset>")),
+        json!(s(&o["status"]["reason"])),
+        age(o, now),
+        json!(spec["volumeMode"].as_str().unwrap_or("<unset>")),
+    ]
 }
 
 fn containers_images(o: &Value) -> (String, String) {
@@ -621,16 +821,7 @@ fn pvc_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         s(&st["phase"])
     };
     let bound = phase == "Bound";
-    let modes: Vec<&str> = arr(&st["accessModes"])
-        .iter()
-        .map(|m| match s(m) {
-            "ReadWriteOnce" => "RWO",
-            "ReadOnlyMany" => "ROX",
-            "ReadWriteMany" => "RWX",
-            "ReadWriteOncePod" => "RWOP",
-            other => other,
-        })
-        .collect();
+    let modes = access_modes(&st["accessModes"]);
     let class = spec["storageClassName"].as_str().unwrap_or_else(|| {
         s(&o["metadata"]["annotations"]["volume.beta.kubernetes.io/storage-class"])
     });
@@ -643,11 +834,7 @@ fn pvc_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         } else {
             ""
         }),
-        json!(if bound {
-            modes.join(",")
-        } else {
-            String::new()
-        }),
+        json!(if bound { modes } else { String::new() }),
         json!(class),
         json!(spec["volumeAttributesClassName"]
             .as_str()
@@ -756,6 +943,48 @@ mod tests {
         assert_eq!(row[5], "10.0.0.5");
         assert_eq!(row[6], "n1");
         assert_eq!(row[7], "<none>");
+    }
+
+    #[test]
+    fn pod_status_covers_init_terminating_and_exit_codes() {
+        let init = json!({
+            "metadata": {"name": "p"},
+            "spec": {"initContainers": [{"name": "i1"}, {"name": "i2"}], "containers": [{"name": "c"}]},
+            "status": {"phase": "Pending", "initContainerStatuses": [
+                {"name": "i1", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+                {"name": "i2", "state": {"running": {}}}
+            ]}
+        });
+        assert_eq!(pod_row(&init, now())[2], "Init:1/2");
+        let failed_init = json!({
+            "metadata": {"name": "p"},
+            "spec": {"initContainers": [{"name": "i1"}], "containers": [{"name": "c"}]},
+            "status": {"phase": "Pending", "initContainerStatuses": [
+                {"name": "i1", "restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+            ]}
+        });
+        assert_eq!(pod_row(&failed_init, now())[2], "Init:CrashLoopBackOff");
+        let exited = json!({
+            "metadata": {"name": "p", "deletionTimestamp": "2026-01-01T00:59:00Z"},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Running", "containerStatuses": [
+                {"name": "c", "state": {"terminated": {"exitCode": 2}}}
+            ]}
+        });
+        assert_eq!(pod_row(&exited, now())[2], "Terminating");
+        let mut exited = exited;
+        exited["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("deletionTimestamp");
+        assert_eq!(pod_row(&exited, now())[2], "ExitCode:2");
+        let evicted = json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Failed", "reason": "Evicted"}
+        });
+        assert_eq!(pod_row(&evicted, now())[2], "Evicted");
+        assert_eq!(pod_row(&evicted, now())[1], "0/1");
     }
 
     #[test]

@@ -8,4 +8,5 @@ mod collect;
 mod engine;
 mod pipelines;
 mod sim;
+mod simdata;
 mod support;

@@ -108,6 +108,22 @@ fn scenario() -> Scenario {
                "reason": "FailedScheduling", "message": "0/1 nodes are available: 1 Insufficient memory.", "type": "Warning",
                "count": 1, "firstTimestamp": ago(chrono::Duration::hours(1)), "lastTimestamp": ago(chrono::Duration::hours(1)),
                "source": {"component": "default-scheduler"}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"name": "data-cassandra-node-0", "namespace": NS},
+               "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard", "volumeName": "pv-0",
+                        "resources": {"requests": {"storage": "10Gi"}}},
+               "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"}}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-0"},
+               "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "standard",
+                        "claimRef": {"namespace": NS, "name": "data-cassandra-node-0"}},
+               "status": {"phase": "Bound"}}),
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+               "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+               "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"}),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "cassandra-pdb", "namespace": NS},
+               "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "cassandra"}}},
+               "status": {"disruptionsAllowed": 0}}),
         json!({"apiVersion": "kudo.dev/v1beta1", "kind": "Instance",
                "metadata": {"name": "cassandra", "namespace": NS, "labels": {"kudo.dev/operator": "cassandra"}},
                "spec": {"operatorVersion": {"name": "cassandra-3.11-1.0.0"}},
@@ -321,6 +337,30 @@ async fn kubectl_gets_kudo_instances_and_every_kind() {
     );
     let nodes = k.ok(&["get", "nodes"]).await;
     assert_eq!(row(&nodes, "node-1")[1..3], ["Ready", "worker"]);
+    let pvc = k.ok(&["get", "pvc"]).await;
+    assert_eq!(
+        row(&pvc, "data-cassandra-node-0")[1..6],
+        ["Bound", "pv-0", "10Gi", "RWO", "standard"]
+    );
+    let pv = k.ok(&["get", "pv"]).await;
+    assert_eq!(
+        row(&pv, "pv-0")[1..7],
+        [
+            "10Gi",
+            "RWO",
+            "Delete",
+            "Bound",
+            "demo/data-cassandra-node-0",
+            "standard"
+        ]
+    );
+    let sc = k.ok(&["get", "sc"]).await;
+    assert_eq!(
+        row(&sc, "standard")[1..3],
+        ["(default)", "rancher.io/local-path"]
+    );
+    let pdb = k.ok(&["get", "pdb"]).await;
+    assert_eq!(row(&pdb, "cassandra-pdb")[1..4], ["N/A", "1", "0"]);
     let events = k.ok(&["get", "events"]).await;
     assert!(
         events.contains("pod/cassandra-node-2") && events.contains("FailedScheduling"),
@@ -409,7 +449,6 @@ async fn kubectl_auth_can_i_and_logs_and_dry_run() {
         .ok(&[
             "apply",
             "--dry-run=server",
-            "--validate=false",
             "-f",
             manifest.to_str().unwrap(),
         ])
@@ -417,6 +456,25 @@ async fn kubectl_auth_can_i_and_logs_and_dry_run() {
     assert!(
         out.contains("configmap/x created (server dry run)"),
         "{out}"
+    );
+    // An existing object: kubectl patches it, the server answers the merged object.
+    let inst = k.dir.path().join("inst.yaml");
+    std::fs::write(&inst, "apiVersion: kudo.dev/v1beta1\nkind: Instance\nmetadata:\n  name: cassandra\nspec:\n  parameters:\n    NODE_COUNT: \"5\"\n").unwrap();
+    let out = k
+        .ok(&[
+            "apply",
+            "--dry-run=server",
+            "-o",
+            "json",
+            "-f",
+            inst.to_str().unwrap(),
+        ])
+        .await;
+    let merged: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(merged["spec"]["parameters"]["NODE_COUNT"], "5");
+    assert_eq!(
+        merged["spec"]["operatorVersion"]["name"],
+        "cassandra-3.11-1.0.0"
     );
     // Dry-run only: nothing was stored.
     assert!(!k.run(&["get", "configmap", "x"]).await.status.success());
@@ -655,7 +713,11 @@ async fn faults_throttle_error_and_reset_requests() {
     .await;
     let pods: Api<Pod> = Api::default_namespaced(resetting.kube_client().unwrap());
     let r = pods.list(&ListParams::default()).await;
-    assert!(r.is_err(), "a reset body must not decode: {r:?}");
+    // Not a Status: the body broke off, as when a connection drops.
+    assert!(
+        matches!(&r, Err(e) if !matches!(e, kube::Error::Api(_))),
+        "a reset body must fail as a transport error: {r:?}"
+    );
     resetting.shutdown().await;
 }
 
@@ -672,6 +734,13 @@ async fn faults_latency_is_added_and_pods_vanish_once_listed() {
         pods.get("cassandra-node-2").await.is_ok(),
         "not listed yet: still there"
     );
+    // Four gets at once, each held 60 ms by the latency fault: the server sees them together.
+    let before = h.state().metrics.snapshot();
+    let four = futures::future::join_all((0..4).map(|_| pods.get("cassandra-node-0"))).await;
+    assert!(four.iter().all(Result::is_ok));
+    let after = h.state().metrics.snapshot();
+    assert_eq!(after.gets - before.gets, 4);
+    assert!(after.max_in_flight >= 2, "{after:?}");
     let t = std::time::Instant::now();
     let listed = pods.list(&ListParams::default()).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(60));
@@ -706,7 +775,14 @@ async fn sim_command_writes_kubeconfig_once_serving() {
         .arg(&scenario_file)
         .arg("--kubeconfig-out")
         .arg(&kc)
-        .args(["--latency-ms", "1", "--seed", "3"])
+        .args([
+            "--latency-ms",
+            "1",
+            "--seed",
+            "3",
+            "--vanish-pod",
+            "demo/cassandra-node-1",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -745,6 +821,17 @@ async fn sim_command_writes_kubeconfig_once_serving() {
             "pod/cassandra-node-2"
         ]
     );
+    // Listed above, so the vanishing pod is gone now.
+    let gone = tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .args(["get", "pod", "cassandra-node-1"])
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("pods \"cassandra-node-1\" not found"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -753,7 +840,51 @@ async fn sim_command_writes_kubeconfig_once_serving() {
             0o600
         );
     }
-    child.kill().await.unwrap();
+    // SIGTERM (as a process manager stops it): a clean exit.
+    let code = terminate(&mut child).await;
+    assert_eq!(code, Some(0));
+    assert!(kc.exists(), "an asked-for kubeconfig stays");
+
+    // Without --kubeconfig-out the kubeconfig is a temporary file, removed at exit.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kudo-diag"))
+        .args(["sim", "--scenario"])
+        .arg(&scenario_file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let temp = PathBuf::from(
+        line.strip_prefix("export KUBECONFIG=")
+            .expect("export line"),
+    );
+    assert!(temp.exists());
+    assert_eq!(terminate(&mut child).await, Some(0));
+    assert!(
+        !temp.exists(),
+        "the temporary kubeconfig is removed at exit"
+    );
+}
+
+/// Sends SIGTERM and waits (bounded) for the exit code.
+async fn terminate(child: &mut tokio::process::Child) -> Option<i32> {
+    let pid = child.id().expect("still running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("sim stops on SIGTERM")
+        .unwrap()
+        .code()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -951,5 +1082,110 @@ async fn perf_lists_and_gets_of_1000_pods() {
         "concurrent gets (16 in flight): {:.0} requests/s",
         f64::from(total) / t.elapsed().as_secs_f64()
     );
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insecure_http_serves_plain_http_still_with_the_token() {
+    let h = SimServer::start(
+        scenario(),
+        SimOptions {
+            insecure_http: true,
+            token: Some("fixed-token".into()),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(h.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(h.token(), "fixed-token");
+    assert!(h.ca_pem().is_empty());
+    let kc: Value = serde_yaml::from_str(&h.kubeconfig_yaml(Some("other"))).unwrap();
+    assert_eq!(kc["contexts"][0]["context"]["namespace"], "other");
+    assert!(kc["clusters"][0]["cluster"]
+        .get("certificate-authority-data")
+        .is_none());
+    let pods: Api<Pod> = Api::default_namespaced(h.kube_client().unwrap());
+    assert_eq!(
+        pods.list(&ListParams::default()).await.unwrap().items.len(),
+        3
+    );
+    h.shutdown().await;
+}
+
+#[test]
+fn sim_command_rejects_bad_input_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = crate::support::run_in(dir.path(), &["sim"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::support::stderr(&o).contains("pass --scenario FILE"));
+    let o = crate::support::run_in(
+        dir.path(),
+        &["sim", "--scenario", "s.yaml", "--error-rate", "2"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::support::stderr(&o).contains("outside 0.0..=1.0"));
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "name: x
+namespace: d
+objects:
+- {apiVersion: v1, kind: Pod}
+",
+    )
+    .unwrap();
+    let o = crate::support::run_in(dir.path(), &["sim", "--scenario", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&o).contains("has no metadata.name"),
+        "{}",
+        crate::support::stderr(&o)
+    );
+}
+
+/// client-go speaks HTTP/2: the server must offer it by ALPN (and still HTTP/1.1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_offers_h2_and_http1_by_alpn_and_the_ca_verifies() {
+    let h = SimServer::start(
+        scenario(),
+        SimOptions {
+            addr: "0.0.0.0:0".parse().unwrap(),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        h.base_url().starts_with("https://127.0.0.1:"),
+        "{}",
+        h.base_url()
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = rustls::pki_types::pem::PemObject::from_pem_slice(h.ca_pem().as_bytes()).unwrap();
+    roots.add(ca).unwrap();
+    for (offer, want) in [
+        (vec![b"h2".to_vec(), b"http/1.1".to_vec()], b"h2".to_vec()),
+        (vec![b"http/1.1".to_vec()], b"http/1.1".to_vec()),
+    ] {
+        let mut cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+        cfg.alpn_protocols = offer;
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg));
+        let port = h.addr().port();
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = connector
+            .connect(name, tcp)
+            .await
+            .expect("the CA verifies the serving certificate");
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(want.as_slice()));
+    }
     h.shutdown().await;
 }

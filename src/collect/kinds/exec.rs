@@ -90,127 +90,184 @@ impl TaskKind for Exec {
                 "k8s.exec needs an `output` path for the command's stdout",
             ));
         };
-        let what = format!(
-            "exec `{}` in pod {}{} (namespace {ns})",
-            command.join(" "),
-            pod.name,
-            container
-                .map(|c| format!(" container {c}"))
-                .unwrap_or_default()
-        );
-        let client = api::client(ctx)?;
-        let pods: Api<Pod> = Api::namespaced(client, ns);
-        let mut ap = AttachParams::default()
-            .stdin(false)
-            .stdout(true)
-            .stderr(true);
-        if let Some(c) = container {
-            ap = ap.container(c);
-        }
-        let mut proc = tokio::select! {
-            r = pods.exec(pod.name, command.clone(), &ap) => r.map_err(|e| api::kube_error(e, &what))?,
-            _ = ctx.cancel.cancelled() => return Err(TaskError::transient(format!("{what}: cancelled"))),
-        };
-        let mut stdout = proc
-            .stdout()
-            .ok_or_else(|| TaskError::permanent(format!("{what}: no stdout stream")))?;
-        let mut stderr = proc
-            .stderr()
-            .ok_or_else(|| TaskError::permanent(format!("{what}: no stderr stream")))?;
-        let status = proc.take_status();
         let mut w = ctx
             .sink
             .create(out_path)
             .map_err(|e| TaskError::permanent(e.to_string()))?;
-        let wr = |e: std::io::Error| {
-            TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
-        };
-
-        // Read both streams at once: a command blocked writing a full stderr pipe would
-        // otherwise never finish its stdout.
-        let copy_out = async {
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut n_out: u64 = 0;
-            loop {
-                let n = stdout.read(&mut buf).await.map_err(|e| {
-                    TaskError::transient(format!("{what}: reading stdout failed: {e}"))
-                })?;
-                if n == 0 {
-                    break;
-                }
-                w.write_all(&buf[..n]).map_err(wr)?;
-                n_out += n as u64;
-            }
-            Ok::<_, TaskError>(n_out)
-        };
-        let read_err = async {
-            let mut err = Vec::new();
-            let mut buf = vec![0u8; 16 * 1024];
-            loop {
-                let n = stderr.read(&mut buf).await.unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                let room = MAX_STDERR.saturating_sub(err.len());
-                err.extend_from_slice(&buf[..n.min(room)]);
-            }
-            err
-        };
-        let (n_out, err) = tokio::select! {
-            r = async { tokio::join!(copy_out, read_err) } => (r.0?, r.1),
-            _ = ctx.cancel.cancelled() => {
-                proc.abort();
-                return Err(TaskError::transient(format!("{what}: cancelled (the task's timeout expired or the run was interrupted)")));
-            }
-        };
-        let status = match status {
-            Some(s) => s
-                .await
-                .map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
-            None => None,
-        };
-        let _ = proc.join().await;
-        let code = exit_code(status.as_ref());
-        let stderr_text = String::from_utf8_lossy(&err);
-        match code {
-            Some(0) => {}
-            Some(c) => {
-                let tail = tail(stderr_text.trim(), 500);
-                return Err(TaskError::permanent(format!(
-                    "{what}: exited with code {c}{}",
-                    if tail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {tail}")
-                    }
-                )));
-            }
-            None => {
-                // No exit status: the process failed to start (no such container, no such
-                // binary) and the Status message says why, or the connection dropped.
-                let msg = status
-                    .as_ref()
-                    .and_then(|s| s.get("message"))
-                    .and_then(Value::as_str);
-                return Err(match msg {
-                    Some(m) => TaskError::permanent(format!("{what}: {m}")),
-                    None => TaskError::transient(format!(
-                        "{what}: the connection closed before the command's exit status arrived; will retry"
-                    )),
-                });
-            }
-        }
+        let done = run_command(ctx, ns, pod.name, container, &command, &mut w).await?;
         w.finish()
             .map_err(|e| TaskError::permanent(e.to_string()))?;
-        if !err.is_empty() {
+        if !done.stderr.is_empty() {
             ctx.sink
-                .put(&format!("{out_path}.stderr"), &err)
+                .put(&format!("{out_path}.stderr"), &done.stderr)
                 .map_err(|e| TaskError::permanent(e.to_string()))?;
         }
         Ok(TaskOutput {
-            items: vec![json!({"exitCode": 0, "stdoutBytes": n_out, "stderrBytes": err.len()})],
+            items: vec![json!({
+                "exitCode": 0,
+                "stdoutBytes": done.stdout_bytes,
+                "stderrBytes": done.stderr.len(),
+            })],
         })
     }
+}
+
+/// A command that exited 0.
+#[derive(Debug)]
+pub struct Finished {
+    pub stdout_bytes: u64,
+    /// At most [`MAX_STDERR`] bytes.
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `argv` in a container, copying its stdout to `out` as it arrives. A non-zero exit is a
+/// permanent error with the end of stderr; no exit status at all (the connection dropped) is
+/// transient. Shared by `k8s.exec` and the kinds that run a command for a value
+/// (`kudo.versions` tools).
+pub async fn run_command(
+    ctx: &TaskContext,
+    ns: &str,
+    pod: &str,
+    container: Option<&str>,
+    argv: &[String],
+    out: &mut (dyn Write + Send),
+) -> Result<Finished, TaskError> {
+    let what = format!(
+        "exec `{}` in pod {pod}{} (namespace {ns})",
+        shell_words(argv),
+        container
+            .map(|c| format!(" container {c}"))
+            .unwrap_or_default()
+    );
+    let client = api::client(ctx)?;
+    let pods: Api<Pod> = Api::namespaced(client, ns);
+    let mut ap = AttachParams::default()
+        .stdin(false)
+        .stdout(true)
+        .stderr(true);
+    if let Some(c) = container {
+        ap = ap.container(c);
+    }
+    let mut proc = tokio::select! {
+        r = pods.exec(pod, argv.to_vec(), &ap) => r.map_err(|e| upgrade_error(e, &what))?,
+        _ = ctx.cancel.cancelled() => return Err(TaskError::transient(format!("{what}: cancelled"))),
+    };
+    let mut stdout = proc
+        .stdout()
+        .ok_or_else(|| TaskError::permanent(format!("{what}: no stdout stream")))?;
+    let mut stderr = proc
+        .stderr()
+        .ok_or_else(|| TaskError::permanent(format!("{what}: no stderr stream")))?;
+    let status = proc.take_status();
+    let wr =
+        |e: std::io::Error| TaskError::permanent(format!("{what}: writing the output failed: {e}"));
+
+    // Read both streams at once: a command blocked writing a full stderr pipe would otherwise
+    // never finish its stdout.
+    let copy_out = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut n_out: u64 = 0;
+        loop {
+            let n = stdout
+                .read(&mut buf)
+                .await
+                .map_err(|e| TaskError::transient(format!("{what}: reading stdout failed: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n]).map_err(wr)?;
+            n_out += n as u64;
+        }
+        Ok::<_, TaskError>(n_out)
+    };
+    let read_err = async {
+        let mut err = Vec::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = stderr.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            let room = MAX_STDERR.saturating_sub(err.len());
+            err.extend_from_slice(&buf[..n.min(room)]);
+        }
+        err
+    };
+    let (n_out, err) = tokio::select! {
+        r = async { tokio::join!(copy_out, read_err) } => (r.0?, r.1),
+        _ = ctx.cancel.cancelled() => {
+            proc.abort();
+            return Err(TaskError::transient(format!("{what}: cancelled (the task's timeout expired or the run was interrupted)")));
+        }
+    };
+    let status = match status {
+        Some(s) => s
+            .await
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
+        None => None,
+    };
+    let _ = proc.join().await;
+    match exit_code(status.as_ref()) {
+        Some(0) => Ok(Finished {
+            stdout_bytes: n_out,
+            stderr: err,
+        }),
+        Some(c) => {
+            let stderr_text = String::from_utf8_lossy(&err);
+            let tail = tail(stderr_text.trim(), 500);
+            Err(TaskError::permanent(format!(
+                "{what}: exited with code {c}{}",
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {tail}")
+                }
+            )))
+        }
+        None => {
+            // No exit status: the process failed to start (no such container, no such
+            // binary) and the Status message says why, or the connection dropped.
+            let msg = status
+                .as_ref()
+                .and_then(|s| s.get("message"))
+                .and_then(Value::as_str);
+            Err(match msg {
+                Some(m) => TaskError::permanent(format!("{what}: {m}")),
+                None => TaskError::transient(format!(
+                    "{what}: the connection closed before the command's exit status arrived; will retry"
+                )),
+            })
+        }
+    }
+}
+
+/// Maps a failed exec upgrade. The WebSocket handshake's error body is not kept by the client,
+/// so a 400 (the API server's answer for a container that is not running) gets its likely
+/// cause spelled out.
+fn upgrade_error(e: kube::Error, what: &str) -> TaskError {
+    let mut err = api::kube_error(e, what);
+    if err.message.contains(": 400 ") {
+        err.message.push_str(
+            ": the container is probably not running (waiting, crash-looping or terminated); its state is in the pod's pod.yaml",
+        );
+    }
+    err
+}
+
+/// The argv as a person would type it: words with spaces or quotes single-quoted.
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && !a.contains(|c: char| c.is_whitespace() || "'\"\\$`|&;<>()".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The last `max` bytes of `s`, on a character boundary.
@@ -238,6 +295,18 @@ mod tests {
         let no_start = json!({"status": "Failure", "message": "container not found"});
         assert_eq!(exit_code(Some(&no_start)), None);
         assert_eq!(exit_code(None), None);
+    }
+
+    #[test]
+    fn commands_are_shown_as_typed() {
+        let argv: Vec<String> = ["sh", "-c", "echo srvr | nc 127.0.0.1 2181", "it's"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            shell_words(&argv),
+            r#"sh -c 'echo srvr | nc 127.0.0.1 2181' 'it'\''s'"#
+        );
     }
 
     #[test]

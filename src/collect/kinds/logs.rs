@@ -8,7 +8,8 @@
 //!
 //! Run settings: `logSince` (a duration, `24h`, or seconds) -> `sinceSeconds`, `logTail` (lines)
 //! -> `tailLines`, `logLimitBytes` -> `limitBytes` (also enforced here, in case a server ignores
-//! it; a cut log ends with a marker line), `logIdleTimeout` (default 30s): a stream that sends
+//! it; a cut log ends with a marker line); a task's own `sinceSeconds`, `tailLines` and
+//! `limitBytes` parameters override them for that task; `logIdleTimeout` (default 30s): a stream that sends
 //! nothing for that long is closed and kept, with a marker line, rather than failing the task
 //! (a hung kubelet must not cost the whole log we already have).
 
@@ -34,6 +35,18 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::optional(
         "timestamps",
         "prefix each line with its RFC 3339 timestamp (true/false)",
+    ),
+    ParamSpec::optional(
+        "sinceSeconds",
+        "only lines newer than this (overrides the logSince setting)",
+    ),
+    ParamSpec::optional(
+        "tailLines",
+        "only the last lines (overrides the logTail setting)",
+    ),
+    ParamSpec::optional(
+        "limitBytes",
+        "at most this many bytes (overrides the logLimitBytes setting)",
     ),
 ];
 
@@ -123,6 +136,12 @@ fn u64_setting(
     }
 }
 
+/// Whether a log request failed because the container has not started: the API server answers
+/// 400 with "is waiting to start" (ContainerCreating, PodInitializing, image pull errors).
+fn not_started(message: &str) -> bool {
+    message.contains(": 400 ") && message.contains("is waiting to start")
+}
+
 #[async_trait::async_trait]
 impl TaskKind for Logs {
     fn name(&self) -> &'static str {
@@ -184,13 +203,25 @@ impl TaskKind for Logs {
         };
 
         let settings = &ctx.env.settings;
-        let limit = u64_setting(settings, "logLimitBytes")?;
+        let limit = match params::u64_opt(p, "limitBytes")? {
+            Some(n) => Some(n),
+            None => u64_setting(settings, "logLimitBytes")?,
+        };
+        let since = match params::u64_opt(p, "sinceSeconds")? {
+            Some(n) => Some(n),
+            None => duration_setting(settings, "logSince")?.map(|d| d.as_secs()),
+        };
+        let tail = match params::u64_opt(p, "tailLines")? {
+            Some(n) => Some(n),
+            None => u64_setting(settings, "logTail")?,
+        };
         let lp = LogParams {
             container: Some(container.to_string()),
             previous: previous != Previous::No,
-            since_seconds: duration_setting(settings, "logSince")?.map(|d| d.as_secs() as i64),
-            tail_lines: u64_setting(settings, "logTail")?.map(|n| n as i64),
-            limit_bytes: limit.map(|n| n as i64),
+            // The API refuses 0 for both: 0 seconds or bytes would mean "nothing" anyway.
+            since_seconds: since.filter(|n| *n > 0).map(|n| n as i64),
+            tail_lines: tail.map(|n| n as i64),
+            limit_bytes: limit.filter(|n| *n > 0).map(|n| n as i64),
             timestamps: params::bool_opt(p, "timestamps")?.unwrap_or(false),
             ..LogParams::default()
         };
@@ -203,7 +234,20 @@ impl TaskKind for Logs {
         let req = kube::core::Request::new(format!("/api/v1/namespaces/{ns}/pods"))
             .logs(pod.name, &lp)
             .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
-        let res = api::send(ctx, req, &what).await?;
+        let res = match api::send(ctx, req, &what).await {
+            Ok(res) => res,
+            // A container that has not started (pending pod, image pull failure, init containers
+            // still running) has no log yet: that is the cluster's state, which pod.yaml shows,
+            // not a failure to collect.
+            Err(e) if !lp.previous && not_started(&e.message) => {
+                let note = format!("no log: {}", e.message);
+                tracing::info!(node = %ctx.node, "{note}");
+                return Ok(TaskOutput {
+                    items: vec![json!({"skipped": true, "note": note})],
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let mut body = res.into_body();
         let mut w = ctx
             .sink
@@ -229,12 +273,12 @@ impl TaskKind for Logs {
                 Ok(Some(c)) => c?,
             };
             let mut data = &chunk[..];
-            if let Some(max) = limit {
+            if let Some(max) = limit.filter(|n| *n > 0) {
                 let room = max.saturating_sub(written) as usize;
                 if data.len() > room {
                     data = &data[..room];
                     ending = Some(format!(
-                        "\n[kudo-diag: log truncated at {max} bytes (setting logLimitBytes)]\n"
+                        "\n[kudo-diag: log truncated at {max} bytes (limitBytes, or the logLimitBytes setting)]\n"
                     ));
                 }
             }
@@ -242,6 +286,14 @@ impl TaskKind for Logs {
             written += data.len() as u64;
             if ending.is_some() {
                 break;
+            }
+        }
+        if let (None, Some(max)) = (&ending, limit.filter(|n| *n > 0)) {
+            // The server applies limitBytes itself and cuts silently: say so in the log.
+            if written >= max {
+                ending = Some(format!(
+                    "\n[kudo-diag: log truncated at {max} bytes (limitBytes, or the logLimitBytes setting)]\n"
+                ));
             }
         }
         if let Some(e) = &ending {
@@ -268,6 +320,17 @@ mod tests {
         assert_eq!(restart_count(&pod, "cassandra"), Some(2));
         assert_eq!(restart_count(&pod, "init"), Some(0));
         assert_eq!(restart_count(&pod, "nope"), None);
+    }
+
+    #[test]
+    fn a_container_waiting_to_start_has_no_log_yet() {
+        assert!(not_started(
+            "log of container cassandra in pod p (namespace n): 400 bad request: container \"cassandra\" in pod \"p\" is waiting to start: ContainerCreating"
+        ));
+        assert!(!not_started("log of ...: 400 bad request: previous terminated container \"c\" in pod \"p\" not found"));
+        assert!(!not_started(
+            "log of ...: 404 not found: pods \"p\" not found"
+        ));
     }
 
     #[test]

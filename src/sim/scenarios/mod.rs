@@ -18,17 +18,35 @@ use super::SimError;
 /// Embedded files: built-in scenarios and the object files they share.
 const EMBEDDED: &[(&str, &str)] = &[
     ("cassandra.yaml", include_str!("cassandra.yaml")),
-    ("broken-cassandra.yaml", include_str!("broken-cassandra.yaml")),
-    ("broken-cassandra-objects.yaml", include_str!("broken-cassandra-objects.yaml")),
+    (
+        "broken-cassandra.yaml",
+        include_str!("broken-cassandra.yaml"),
+    ),
+    (
+        "broken-cassandra-objects.yaml",
+        include_str!("broken-cassandra-objects.yaml"),
+    ),
     ("zookeeper.yaml", include_str!("zookeeper.yaml")),
     ("kafka.yaml", include_str!("kafka.yaml")),
     ("kudo-crds.yaml", include_str!("kudo-crds.yaml")),
     ("kudo-system.yaml", include_str!("kudo-system.yaml")),
     ("cluster.yaml", include_str!("cluster.yaml")),
-    ("cassandra-operator.yaml", include_str!("cassandra-operator.yaml")),
-    ("cassandra-objects.yaml", include_str!("cassandra-objects.yaml")),
-    ("zookeeper-operator.yaml", include_str!("zookeeper-operator.yaml")),
-    ("zookeeper-objects.yaml", include_str!("zookeeper-objects.yaml")),
+    (
+        "cassandra-operator.yaml",
+        include_str!("cassandra-operator.yaml"),
+    ),
+    (
+        "cassandra-objects.yaml",
+        include_str!("cassandra-objects.yaml"),
+    ),
+    (
+        "zookeeper-operator.yaml",
+        include_str!("zookeeper-operator.yaml"),
+    ),
+    (
+        "zookeeper-objects.yaml",
+        include_str!("zookeeper-objects.yaml"),
+    ),
     ("kafka-operator.yaml", include_str!("kafka-operator.yaml")),
     ("kafka-objects.yaml", include_str!("kafka-objects.yaml")),
 ];
@@ -73,8 +91,16 @@ enum Origin<'a> {
 pub fn load(name_or_path: &str) -> Result<Scenario, SimError> {
     if BUILTINS.iter().any(|(n, _)| *n == name_or_path) {
         let file = format!("{name_or_path}.yaml");
-        let text = embedded(&file).ok_or_else(|| SimError::Message(format!("built-in scenario {name_or_path} is missing its file {file}")))?;
-        return parse(text, &format!("built-in scenario {name_or_path}"), Origin::Embedded);
+        let text = embedded(&file).ok_or_else(|| {
+            SimError::Message(format!(
+                "built-in scenario {name_or_path} is missing its file {file}"
+            ))
+        })?;
+        return parse(
+            text,
+            &format!("built-in scenario {name_or_path}"),
+            Origin::Embedded,
+        );
     }
     let path = Path::new(name_or_path);
     if !path.exists() {
@@ -91,9 +117,13 @@ pub fn load(name_or_path: &str) -> Result<Scenario, SimError> {
             names.join(", ")
         )));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SimError::Message(format!("cannot read scenario file {}: {e}", path.display())))?;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SimError::Message(format!("cannot read scenario file {}: {e}", path.display()))
+    })?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     parse(&text, &path.display().to_string(), Origin::Dir(&dir))
 }
@@ -105,7 +135,11 @@ pub fn parse_str(text: &str, origin_name: &str, base_dir: &Path) -> Result<Scena
 
 fn yaml_error(file: &str, e: &serde_yaml::Error) -> SimError {
     match e.location() {
-        Some(loc) => SimError::Message(format!("{file}: line {} column {}: {e}", loc.line(), loc.column())),
+        Some(loc) => SimError::Message(format!(
+            "{file}: line {} column {}: {e}",
+            loc.line(),
+            loc.column()
+        )),
         None => SimError::Message(format!("{file}: {e}")),
     }
 }
@@ -115,13 +149,17 @@ fn parse(text: &str, file: &str, origin: Origin) -> Result<Scenario, SimError> {
     let inline = std::mem::take(&mut sc.objects);
     let mut objects = Vec::new();
     for (i, o) in inline.into_iter().enumerate() {
-        flatten_into(o, &mut objects, &|why| format!("{file}: objects[{i}]: {why}"))?;
+        flatten_into(o, &mut objects, &|why| {
+            format!("{file}: objects[{i}]: {why}")
+        })?;
     }
     for of in std::mem::take(&mut sc.object_files) {
         let (name, content) = match origin {
             Origin::Embedded => {
                 let n = of.display().to_string();
-                let t = embedded(&n).ok_or_else(|| SimError::Message(format!("{file}: object file {n} is not embedded")))?;
+                let t = embedded(&n).ok_or_else(|| {
+                    SimError::Message(format!("{file}: object file {n} is not embedded"))
+                })?;
                 (n, t.to_string())
             }
             Origin::Dir(dir) => {
@@ -160,7 +198,9 @@ pub fn read_documents(text: &str, file: &str, out: &mut Vec<Value>) -> Result<()
         if v.is_null() {
             continue;
         }
-        flatten_into(v, out, &|why| format!("{file}: document starting at line {line}: {why}"))?;
+        flatten_into(v, out, &|why| {
+            format!("{file}: document starting at line {line}: {why}")
+        })?;
     }
     Ok(())
 }
@@ -180,7 +220,12 @@ fn document_lines(text: &str) -> Vec<usize> {
     let mut starts = vec![1];
     for (i, l) in text.lines().enumerate() {
         if l.trim_end() == "---" || l.starts_with("--- ") {
-            if i == 0 || text.lines().take(i).all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            if i == 0
+                || text
+                    .lines()
+                    .take(i)
+                    .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+            {
                 // A leading separator does not start a second document.
                 starts[0] = i + 2;
             } else {
@@ -191,7 +236,11 @@ fn document_lines(text: &str) -> Vec<usize> {
     starts
 }
 
-fn flatten_into(v: Value, out: &mut Vec<Value>, at: &dyn Fn(&str) -> String) -> Result<(), SimError> {
+fn flatten_into(
+    v: Value,
+    out: &mut Vec<Value>,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), SimError> {
     let kind = v["kind"].as_str().unwrap_or_default();
     if kind.ends_with("List") && v["items"].is_array() {
         let api = v["apiVersion"].clone();
@@ -205,11 +254,15 @@ fn flatten_into(v: Value, out: &mut Vec<Value>, at: &dyn Fn(&str) -> String) -> 
     }
     for field in ["apiVersion", "kind"] {
         if !v[field].is_string() {
-            return Err(SimError::Message(at(&format!("the object has no {field}; every object needs apiVersion, kind and metadata.name"))));
+            return Err(SimError::Message(at(&format!(
+                "the object has no {field}; every object needs apiVersion, kind and metadata.name"
+            ))));
         }
     }
     if !v["metadata"]["name"].is_string() {
-        return Err(SimError::Message(at(&format!("the {kind} has no metadata.name; every object needs one"))));
+        return Err(SimError::Message(at(&format!(
+            "the {kind} has no metadata.name; every object needs one"
+        ))));
     }
     out.push(v);
     Ok(())
@@ -219,9 +272,19 @@ fn flatten_into(v: Value, out: &mut Vec<Value>, at: &dyn Fn(&str) -> String) -> 
 pub fn cluster_scoped(kind: &str) -> bool {
     matches!(
         kind,
-        "Node" | "PersistentVolume" | "StorageClass" | "Namespace" | "ClusterRole" | "ClusterRoleBinding"
-            | "CustomResourceDefinition" | "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
-            | "PriorityClass" | "APIService" | "CSIDriver" | "VolumeAttachment"
+        "Node"
+            | "PersistentVolume"
+            | "StorageClass"
+            | "Namespace"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "CustomResourceDefinition"
+            | "MutatingWebhookConfiguration"
+            | "ValidatingWebhookConfiguration"
+            | "PriorityClass"
+            | "APIService"
+            | "CSIDriver"
+            | "VolumeAttachment"
     )
 }
 
@@ -230,7 +293,14 @@ pub fn stable_uid(kind: &str, namespace: &str, name: &str) -> String {
     let h = blake3::hash(format!("{kind}/{namespace}/{name}").as_bytes());
     let b = h.as_bytes();
     let hex: String = b[..16].iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 /// Fills what an API server would: namespaces, uids, owner uids.
@@ -241,8 +311,14 @@ pub fn normalize(sc: &mut Scenario) {
             o["metadata"]["namespace"] = Value::String(sc.namespace.clone());
         }
         if !o["metadata"]["uid"].is_string() {
-            let ns = o["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
-            let name = o["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let ns = o["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let name = o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             o["metadata"]["uid"] = Value::String(stable_uid(&kind, &ns, &name));
         }
     }
@@ -253,22 +329,38 @@ pub fn normalize(sc: &mut Scenario) {
             (
                 (
                     o["kind"].as_str().unwrap_or_default().to_string(),
-                    o["metadata"]["namespace"].as_str().unwrap_or_default().to_string(),
-                    o["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                    o["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    o["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                 ),
-                o["metadata"]["uid"].as_str().unwrap_or_default().to_string(),
+                o["metadata"]["uid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect();
     for o in &mut sc.objects {
-        let ns = o["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        let ns = o["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if let Some(refs) = o["metadata"]["ownerReferences"].as_array_mut() {
             for r in refs {
                 if r["uid"].is_string() {
                     continue;
                 }
                 let kind = r["kind"].as_str().unwrap_or_default().to_string();
-                let key_ns = if cluster_scoped(&kind) { String::new() } else { ns.clone() };
+                let key_ns = if cluster_scoped(&kind) {
+                    String::new()
+                } else {
+                    ns.clone()
+                };
                 let name = r["name"].as_str().unwrap_or_default().to_string();
                 if let Some(uid) = index.get(&(kind, key_ns, name)) {
                     r["uid"] = Value::String(uid.clone());
@@ -283,10 +375,16 @@ pub fn normalize(sc: &mut Scenario) {
 /// labels name no instance.
 pub fn problems(sc: &Scenario) -> Vec<String> {
     let mut out = Vec::new();
-    let uids: std::collections::HashSet<&str> = sc.objects.iter().filter_map(|o| o["metadata"]["uid"].as_str()).collect();
+    let uids: std::collections::HashSet<&str> = sc
+        .objects
+        .iter()
+        .filter_map(|o| o["metadata"]["uid"].as_str())
+        .collect();
     let find = |kind: &str, ns: &str, name: &str| {
         sc.objects.iter().find(|o| {
-            o["kind"] == kind && o["metadata"]["name"] == name && o["metadata"]["namespace"].as_str().unwrap_or_default() == ns
+            o["kind"] == kind
+                && o["metadata"]["name"] == name
+                && o["metadata"]["namespace"].as_str().unwrap_or_default() == ns
         })
     };
     for o in &sc.objects {
@@ -296,9 +394,16 @@ pub fn problems(sc: &Scenario) -> Vec<String> {
             o["metadata"]["namespace"].as_str().unwrap_or_default(),
             o["metadata"]["name"].as_str().unwrap_or_default()
         );
-        for r in o["metadata"]["ownerReferences"].as_array().into_iter().flatten() {
+        for r in o["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             if !r["uid"].as_str().is_some_and(|u| uids.contains(u)) {
-                out.push(format!("{id}: owner {} {} does not exist", r["kind"], r["name"]));
+                out.push(format!(
+                    "{id}: owner {} {} does not exist",
+                    r["kind"], r["name"]
+                ));
             }
         }
         if o["kind"] == "Pod" {
@@ -310,11 +415,17 @@ pub fn problems(sc: &Scenario) -> Vec<String> {
             let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
             if let Some(inst) = o["metadata"]["labels"]["kudo.dev/instance"].as_str() {
                 match find("Instance", ns, inst) {
-                    None => out.push(format!("{id}: label kudo.dev/instance={inst} names no Instance")),
+                    None => out.push(format!(
+                        "{id}: label kudo.dev/instance={inst} names no Instance"
+                    )),
                     Some(i) => {
-                        let op = o["metadata"]["labels"]["kudo.dev/operator"].as_str().unwrap_or_default();
+                        let op = o["metadata"]["labels"]["kudo.dev/operator"]
+                            .as_str()
+                            .unwrap_or_default();
                         if i["metadata"]["labels"]["kudo.dev/operator"].as_str() != Some(op) {
-                            out.push(format!("{id}: label kudo.dev/operator={op} differs from its Instance's"));
+                            out.push(format!(
+                                "{id}: label kudo.dev/operator={op} differs from its Instance's"
+                            ));
                         }
                     }
                 }
@@ -328,17 +439,42 @@ pub fn problems(sc: &Scenario) -> Vec<String> {
             Some(p) => {
                 let (c, i) = super::logs::container_names(p);
                 if !c.contains(&l.container) && !i.contains(&l.container) {
-                    out.push(format!("log for pod {ns}/{}: no container {}", l.pod, l.container));
+                    out.push(format!(
+                        "log for pod {ns}/{}: no container {}",
+                        l.pod, l.container
+                    ));
                 }
             }
         }
     }
-    for (i, h) in sc.exec.iter().enumerate() {
-        if let Some(p) = &h.pod {
-            if regex::Regex::new(&format!("^(?:{p})$")).is_err() {
-                out.push(format!("exec[{i}]: pod pattern {p:?} is not a valid regex"));
+    let pod_names: Vec<&str> = sc
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Pod")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .collect();
+    let patterns = sc
+        .exec
+        .iter()
+        .map(|h| ("exec", &h.pod))
+        .chain(sc.files.iter().map(|f| ("files", &f.pod)));
+    let mut counts = std::collections::HashMap::new();
+    for (section, pod) in patterns {
+        let i = counts.entry(section).or_insert(0usize);
+        if let Some(p) = pod {
+            match regex::Regex::new(&format!("^(?:{p})$")) {
+                Err(_) => out.push(format!(
+                    "{section}[{i}]: pod pattern {p:?} is not a valid regex"
+                )),
+                Ok(re) if !pod_names.iter().any(|n| re.is_match(n)) => {
+                    out.push(format!("{section}[{i}]: pod pattern {p:?} matches no pod"))
+                }
+                Ok(_) => {}
             }
         }
+        *i += 1;
+    }
+    for (i, h) in sc.exec.iter().enumerate() {
         if let super::scenario::ExecMatch::Regex(r) = &h.matcher {
             if regex::Regex::new(r).is_err() {
                 out.push(format!("exec[{i}]: regex {r:?} is not valid"));

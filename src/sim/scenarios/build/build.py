@@ -208,11 +208,8 @@ def kudo_system():
     objs.append(pod)
     objs.append({'apiVersion':'v1','kind':'Secret','metadata':{'name':'kudo-webhook-server-secret','namespace':ns},'type':'kubernetes.io/tls',
                  'data':{'tls.crt':'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMuLi4gKHNpbXVsYXRlZCkKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=','tls.key':'LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCmt1ZG8tZGlhZy1wbGFudGVkLXdlYmhvb2sta2V5Ci0tLS0tRU5EIFBSSVZBVEUgS0VZLS0tLS0K'}})
-    objs.append({'apiVersion':'admissionregistration.k8s.io/v1','kind':'MutatingWebhookConfiguration','metadata':{'name':'kudo-manager-instance-admission-webhook-config','creationTimestamp':'2026-11-20T10:05:00Z'},
-                 'webhooks':[{'name':'instance-admission.kudo.dev','admissionReviewVersions':['v1','v1beta1'],'sideEffects':'None','failurePolicy':'Fail','matchPolicy':'Equivalent','timeoutSeconds':10,
-                   'clientConfig':{'service':{'name':'kudo-controller-manager-service','namespace':ns,'path':'/admit-kudo-dev-v1beta1-instance','port':443},'caBundle':'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCihzaW11bGF0ZWQpCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K'},
-                   'rules':[{'apiGroups':['kudo.dev'],'apiVersions':['v1beta1'],'operations':['CREATE','UPDATE'],'resources':['instances'],'scope':'*'}],
-                   'namespaceSelector':{},'objectSelector':{},'reinvocationPolicy':'Never'}]})
+    # The MutatingWebhookConfiguration KUDO installs is left out until the simulated cluster
+    # serves admissionregistration.k8s.io.
     objs.append(event(ns,'Pod','kudo-controller-manager-0','Started','Started container manager',minute=0,host=NODES[0],field='spec.containers{manager}'))
     return objs
 
@@ -516,6 +513,8 @@ def cassandra_scenario(broken):
             "data_file_directories:\n  - /var/lib/cassandra/data\ncommitlog_directory: /var/lib/cassandra/commitlog\n")
         files.append({'pod':pods[i],'container':'cassandra','path':'/etc/cassandra/cassandra.yaml','content':cy})
     files.append({'pod':sel,'container':'cassandra','path':'/etc/cassandra/jvm.options','content':jvm})
+    env_sh=[o for o in objs if o['kind']=='ConfigMap' and o['metadata']['name'].endswith('cassandra-env-sh')][0]['data']['cassandra-env.sh']
+    files.append({'pod':sel,'container':'cassandra','path':'/etc/cassandra/cassandra-env.sh','content':env_sh})
     files.append({'pod':sel,'container':'cassandra','path':'/etc/cassandra/cassandra-rackdc.properties','content':'dc=datacenter1\nrack=rack1\n'})
     return name, ns, objs, logs, exec_, files
 
@@ -613,21 +612,31 @@ def zk_scenario_parts(ns, inst, owner=None, minute0=2, seed0=300):
         conf=(f"clientPort=2181\nsecureClientPort=-1\ndataDir=/var/lib/zookeeper/data/version-2\ndataDirSize=67108880\ndataLogDir=/var/lib/zookeeper/log/version-2\ndataLogSize=67108880\n"
               f"tickTime=2000\nmaxClientCnxns=60\nminSessionTimeout=4000\nmaxSessionTimeout=40000\nclientPortListenBacklog=-1\nserverId={i+1}\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\n"
               "electionPort=3888\nquorumPort=2888\npeerType=0\nmembership: \n"+''.join(f"server.{k+1}={pods[k]}.{hs}:2888:3888:participant\n" for k in range(3))+"version=100000000\n")
-        for w,out in [('srvr',head+body),('stat',head+clients+body),('mntr',mntr),('conf',conf),('ruok','imok')]:
+        # The operator's zoo.cfg whitelists only srvr and ruok (4lw.commands.whitelist), so the
+        # other words answer what ZooKeeper 3.6 answers for them.
+        nw=lambda w: f"{w} is not executed because it is not in the whitelist.\n"
+        for w,out in [('srvr',head+body),('stat',nw('stat')),('mntr',nw('mntr')),('conf',nw('conf')),('ruok','imok')]:
             exec_.append({'pod':p,'container':'kubernetes-zookeeper','regex':f"echo {w} \\| (nc|ncat) (localhost|127\\.0\\.0\\.1) 2181$",'stdout':out})
         logs.append({'namespace':ns,'pod':p,'container':'kubernetes-zookeeper','generate':{'lines':1500,'seed':seed0+i,'intervalMs':2000,'templates':[
             "{time} [myid:"+str(i+1)+"] - INFO  [NIOWorkerThread-{int}:NIOServerCnxn@{int}] - Processing srvr command from /127.0.0.1:{int}",
             "{time} [myid:"+str(i+1)+"] - INFO  [SyncThread:"+str(i+1)+":FileTxnLog@{int}] - Creating new log file: log.10000{int}",
             "{time} [myid:"+str(i+1)+"] - {level}  [QuorumPeer[myid="+str(i+1)+"](plain=0.0.0.0:2181)(secure=disabled):"+("Leader" if mode=='leader' else "Follower")+"@{int}] - {word} {word} zxid 0x10000{int}",
             "{time} [myid:"+str(i+1)+"] - INFO  [NIOServerCxnFactory.AcceptThread:0.0.0.0/0.0.0.0:2181:NIOServerCnxnFactory$AcceptThread@{int}] - Accepted socket connection from /192.168.{int}"]}})
-    return [operator, ov, instobj]+objs, exec_, logs, pods
+    files=[]
+    for i,p in enumerate(pods):
+        cfg=("clientPort=2181\ndataDir=/var/lib/zookeeper/data\ndataLogDir=/var/lib/zookeeper/log\ntickTime=2000\ninitLimit=10\nsyncLimit=5\nmaxClientCnxns=60\n"
+             "minSessionTimeout=4000\nmaxSessionTimeout=40000\nautopurge.snapRetainCount=3\nautopurge.purgeInteval=12\n4lw.commands.whitelist=srvr, ruok\n"
+             +''.join(f"server.{k+1}={pods[k]}.{hs}:2888:3888\n" for k in range(3)))
+        files.append({'pod':p,'container':'kubernetes-zookeeper','path':'/conf/zoo.cfg','content':cfg})
+        files.append({'pod':p,'container':'kubernetes-zookeeper','path':'/var/lib/zookeeper/data/myid','content':f"{i+1}\n"})
+    return [operator, ov, instobj]+objs, exec_, logs, pods, files
 
 def zookeeper_scenario():
     ns='my-namespace'
-    objs, exec_, logs, pods = zk_scenario_parts(ns,'zookeeper-instance')
+    objs, exec_, logs, pods, files = zk_scenario_parts(ns,'zookeeper-instance')
     for l in logs: l.pop('namespace',None)
     logs.append(dict({'namespace':'kudo-system','pod':'kudo-controller-manager-0','container':'manager'},**glog([t.replace('production/analytics-cassandra',f'{ns}/zookeeper-instance') for t in KUDO_TEMPLATES],8,3000)))
-    return 'zookeeper', ns, objs, logs, exec_, []
+    return 'zookeeper', ns, objs, logs, exec_, files
 
 def kafka_scenario():
     ns='kafka'; inst='kafka'
@@ -641,7 +650,7 @@ def kafka_scenario():
     params={'BROKER_COUNT':'3','ZOOKEEPER_URI':zk_hosts,'ZOOKEEPER_PATH':'/kafka'}
     P=dict(defaults); P.update(params)
     instobj=instance(inst, ns, 'kafka', ovname, params, meta['plans'])
-    zk_objs, zk_exec, zk_logs, zk_pods = zk_scenario_parts(ns,'kafka-zookeeper',owner=inst,minute0=2,seed0=400)
+    zk_objs, zk_exec, zk_logs, zk_pods, zk_files = zk_scenario_parts(ns,'kafka-zookeeper',owner=inst,minute0=2,seed0=400)
     sts=f'{inst}-kafka'
     conts=[{'name':'kafka-node-exporter','image':'quay.io/prometheus/node-exporter:v0.18.1','resources':{'requests':{'cpu':'100m','memory':'128Mi'},'limits':{'cpu':'500m','memory':'512Mi'}},
             'ports':[{'containerPort':9096,'name':'ne-metrics','protocol':'TCP'}],'args':['--web.listen-address=:9096','--path.procfs=/host/proc','--path.sysfs=/host/sys']},
@@ -649,7 +658,9 @@ def kafka_scenario():
             'resources':{'requests':{'memory':P['BROKER_MEM'],'cpu':P['BROKER_CPUS']},'limits':{'memory':P['BROKER_MEM_LIMIT'],'cpu':P['BROKER_CPUS_LIMIT']}},
             'ports':[{'containerPort':9093,'name':'server','protocol':'TCP'},{'containerPort':9092,'name':'client','protocol':'TCP'},{'containerPort':9094,'name':'metrics','protocol':'TCP'}],
             'command':['bash','-c','/bootstrap/bootstrap.sh && exec /opt/kafka/bin/kafka-server-start.sh /config/server.properties'],
-            'env':[{'name':'POD_NAME','valueFrom':{'fieldRef':{'fieldPath':'metadata.name'}}},{'name':'KAFKA_HEAP_OPTS','value':'-Xmx1536M -Xms1536M'},{'name':'KAFKA_OPTS','value':'-javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent-0.1.0.jar=9094:/metrics/metrics.properties'}],
+            # KAFKA_HOME comes from the image (mesosphere/kafka); it is spelled out here so that
+            # `sh -c "${KAFKA_HOME}/bin/..."` expands in the simulated container.
+            'env':[{'name':'KAFKA_HOME','value':'/opt/kafka'},{'name':'POD_NAME','valueFrom':{'fieldRef':{'fieldPath':'metadata.name'}}},{'name':'KAFKA_HEAP_OPTS','value':'-Xmx1536M -Xms1536M'},{'name':'KAFKA_OPTS','value':'-javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent-0.1.0.jar=9094:/metrics/metrics.properties'}],
             'livenessProbe':{'exec':{'command':['bash','-c','/health-check-script/health-check.sh']},'initialDelaySeconds':30,'periodSeconds':10,'timeoutSeconds':5,'failureThreshold':3},
             'readinessProbe':{'tcpSocket':{'port':9093},'initialDelaySeconds':20,'periodSeconds':10,'timeoutSeconds':5},
             'volumeMounts':[{'name':'kafka-datadir','mountPath':'/var/lib/kafka'}]}]
@@ -703,8 +714,12 @@ def kafka_scenario():
     logs+=zk_logs
     for l in logs: l.pop('namespace',None)
     logs.append(dict({'namespace':'kudo-system','pod':'kudo-controller-manager-0','container':'manager'},**glog([t.replace('production/analytics-cassandra','kafka/kafka') for t in KUDO_TEMPLATES]+["{time} InstanceController: Instance kafka/kafka-zookeeper is a dependency of kafka/kafka; its plan deploy is COMPLETE"],9,3000)))
-    files=[{'pod':f'{sts}-[0-9]+','container':'k8skafka','path':'/config/server.properties','content':
-            render(open(f'{FX}/kudo-operators/kafka/templates/server.properties.yaml').read(),P,inst,ns,'kafka').split('server.properties: |',1)[-1].replace('\n    ','\n').strip()+"\n"}]
+    props=render(open(f'{FX}/kudo-operators/kafka/templates/server.properties.yaml').read(),P,inst,ns,'kafka').split('server.properties: |',1)[-1].replace('\n    ','\n').strip()+"\n"
+    files=[{'pod':f'{sts}-[0-9]+','container':'k8skafka','path':'/config/server.properties','content':props}]
+    # bootstrap.sh writes ${KAFKA_HOME}/server.properties: the ConfigMap's plus the broker's own settings.
+    for i,b in enumerate(brokers):
+        files.append({'pod':b,'container':'k8skafka','path':'/opt/kafka/server.properties','content':props+f"broker.id={i}\nadvertised.listeners=INTERNAL://{bs(i)}\n"})
+    files+=zk_files
     return 'kafka', ns, allobjs, logs, exec_, files
 
 # ---------- write ----------
