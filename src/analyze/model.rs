@@ -160,6 +160,23 @@ pub struct Counts {
     pub info: usize,
 }
 
+/// Where a rule sits, lowest first: within a severity, causes low in the stack (pods, nodes)
+/// come before what they cause higher up (workloads, KUDO plans, the application), so a reader
+/// meets the root cause first.
+fn layer(rule: &str) -> u8 {
+    match rule.split('.').next().unwrap_or("") {
+        "pod" => 0,
+        "node" => 1,
+        "workload" => 2,
+        "kudo" => 3,
+        "logs" => 5,
+        "collection" => 7,
+        _ if rule.contains(".log-") => 5,
+        "cassandra" | "zookeeper" | "kafka" | "elastic" => 4,
+        _ => 6,
+    }
+}
+
 /// The whole analysis of one bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -167,7 +184,9 @@ pub struct Report {
     pub schema_version: u32,
     pub header: Header,
     pub counts: Counts,
-    /// Sorted: errors first, then warnings, then info; within a severity by rule and object.
+    /// Sorted: errors first, then warnings, then info; within a severity from the bottom of the
+    /// stack up (pods, nodes, workloads, KUDO, the application, logs, the collection), then by
+    /// rule and object.
     pub findings: Vec<Finding>,
     #[serde(default)]
     pub timeline: Vec<TimelineItem>,
@@ -182,6 +201,7 @@ impl Report {
         self.findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
+                .then_with(|| layer(&a.rule).cmp(&layer(&b.rule)))
                 .then_with(|| a.rule.cmp(&b.rule))
                 .then_with(|| a.object.cmp(&b.object))
                 .then_with(|| a.title.cmp(&b.title))

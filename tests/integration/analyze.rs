@@ -227,7 +227,7 @@ fn broken_cassandra_yields_exactly_its_planted_faults() {
     assert_eq!(gap.severity, Severity::Info);
     assert!(
         gap.title
-            .contains("in pods analytics-cassandra-node-1 because they are not running"),
+            .contains("could not run in pod analytics-cassandra-node-1 (not running)"),
         "{}",
         gap.title
     );

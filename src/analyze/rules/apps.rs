@@ -142,8 +142,12 @@ fn cassandra(ctx: &mut Ctx) {
             ObjectRef::new("CassandraRing", &ctx.namespace.clone(), &ctx.instance.clone()),
             format!("{} Cassandra node{} not Up/Normal: {}", down.len(), if down.len() == 1 { " is" } else { "s are" }, nodes.join(", ")),
             format!(
-                "nodetool status shows {dn} node(s) Down (D*) and {} in another state than Normal. Queries at QUORUM fail when a replica set loses its majority; writes pile up as hints.",
-                down.len() - dn
+                "nodetool status shows {dn} node{} Down (D*){}. Queries at QUORUM fail when a replica set loses its majority; writes for the down nodes pile up as hints.",
+                if dn == 1 { "" } else { "s" },
+                match down.len() - dn {
+                    0 => String::new(),
+                    k => format!(" and {k} Up but not Normal (joining, leaving or moving)"),
+                }
             ),
             "Bring the down nodes back (see the findings about their pods); once they run, `nodetool status` should show UN for all. If a node is gone for good, replace it (`nodetool removenode` / replace_address) instead of waiting.".into(),
             ev,

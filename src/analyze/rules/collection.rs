@@ -102,6 +102,14 @@ pub fn run(ctx: &mut Ctx) {
         pods.sort();
         pods.dedup();
         let tasks: Vec<&str> = follows.iter().map(|(t, _)| t.as_str()).collect();
+        let one = pods.len() == 1;
+        let mut hidden: Vec<String> = Vec::new();
+        for (t, _) in &follows {
+            let h = hides(t);
+            if !hidden.contains(&h) {
+                hidden.push(h);
+            }
+        }
         let lines = follows
             .iter()
             .flat_map(|(t, _)| lines_for(t))
@@ -112,15 +120,23 @@ pub fn run(ctx: &mut Ctx) {
             Severity::Info,
             ObjectRef::new("Task", "", &tasks.join(",")),
             format!(
-                "{} collection tasks could not run in pods {} because they are not running: {} missing from them",
+                "{} collection task{} could not run in {} {} (not running), so {} output is missing: {}",
                 tasks.len(),
+                if tasks.len() == 1 { "" } else { "s" },
+                if pods.len() == 1 { "pod" } else { "pods" },
                 pods.join(", "),
+                if tasks.len() == 1 { "its" } else { "their" },
                 tasks.join(", ")
             ),
             format!(
-                "The pods {} are broken (see their findings), so commands could not be executed in them; what those tasks show ({}) is missing for them.",
+                "{} {} {} broken (see {} findings), so commands could not be executed in {}; what those tasks show ({}) is missing for {}.",
+                if one { "Pod" } else { "Pods" },
                 pods.join(", "),
-                follows.iter().map(|(t, _)| hides(t)).collect::<Vec<_>>().join("; ")
+                if one { "is" } else { "are" },
+                if one { "its" } else { "their" },
+                if one { "it" } else { "them" },
+                hidden.join("; "),
+                if one { "it" } else { "them" },
             ),
             "Fix the pods first; a later collection will then include this evidence.".into(),
             vec![Evidence { path: "errors.json".into(), lines, note: None }],
