@@ -166,6 +166,18 @@ fn broken_cassandra_yields_exactly_its_planted_faults() {
         "{}",
         crash.explanation
     );
+    // The end of the crashed run's log is quoted: the JVM's OutOfMemoryError.
+    let last = crash
+        .evidence
+        .iter()
+        .find(|e| e.path.ends_with("cassandra.previous.log"))
+        .expect("the previous log as evidence");
+    assert!(
+        last.lines
+            .iter()
+            .any(|l| l.text.contains("java.lang.OutOfMemoryError")),
+        "{last:?}"
+    );
     let pending = by("pod.pending");
     assert!(
         pending.title.contains("3 Insufficient memory"),

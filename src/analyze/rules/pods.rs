@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use crate::analyze::context::{event_first, event_last, Ctx};
-use crate::analyze::model::{Evidence, ObjectRef, Severity};
-use crate::analyze::source::{n, s};
+use crate::analyze::model::{Evidence, Line, ObjectRef, Severity};
+use crate::analyze::source::{clip, n, s};
 
 /// Restarts at or above this are reported even when the container runs now.
 pub const HIGH_RESTARTS: i64 = 5;
@@ -61,12 +61,38 @@ fn memory_limit(pod: &Value, container: &str) -> Option<String> {
         })
 }
 
-fn previous_log(ctx: &Ctx, pod: &str, container: &str) -> Option<Evidence> {
+/// How many of the last lines of a crashed run's log are quoted.
+const LAST_LINES: usize = 4;
+
+/// The log of the run before the last restart, with its last lines: what the process did (or
+/// said) just before it died.
+fn previous_log(ctx: &mut Ctx, pod: &str, container: &str) -> Option<Evidence> {
     let p = format!("pods/{pod}/logs/{container}.previous.log");
-    ctx.src.contains(&p).then(|| Evidence {
+    if !ctx.src.contains(&p) {
+        return None;
+    }
+    let lines = ctx
+        .src
+        .text_uncached(&p)
+        .map(|t| {
+            let all: Vec<(usize, &str)> = t
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .collect();
+            all[all.len().saturating_sub(LAST_LINES)..]
+                .iter()
+                .map(|(i, l)| Line {
+                    line: i + 1,
+                    text: clip(l),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Evidence {
         path: p,
-        lines: Vec::new(),
-        note: Some("the container's log before its last restart".into()),
+        lines,
+        note: Some("the end of the container's log before its last restart".into()),
     })
 }
 
