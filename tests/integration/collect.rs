@@ -1077,3 +1077,64 @@ async fn kinds_outside_the_table_are_discovered() {
         "{e}"
     );
 }
+
+/// A pod deleted while the collection runs (listed, then 404): its log and commands are skipped
+/// with a note, not failed; a pod named directly that does not exist still fails.
+#[tokio::test]
+async fn a_pod_that_vanishes_mid_collection_is_skipped_not_failed() {
+    let mut sc = scenario();
+    sc.faults.vanish_pods = vec!["cassandra-node-0".into()];
+    let sim = start(sc).await;
+    let p = Probe::new(&sim, json!({}));
+    let (r, _) = p
+        .run(
+            "k8s.list",
+            json!({"apiVersion": "v1", "kind": "Pod", "labelSelector": "app=cassandra"}),
+            vars(),
+            None,
+        )
+        .await;
+    let pods = r.unwrap().items;
+    let pod0 = pods
+        .iter()
+        .find(|p| p["metadata"]["name"] == "cassandra-node-0")
+        .unwrap()
+        .clone();
+    let (r, arts) = p
+        .run(
+            "k8s.logs",
+            json!({"pod": pod0, "container": "cassandra"}),
+            vars(),
+            Some("c.log"),
+        )
+        .await;
+    let out = r.unwrap();
+    assert!(arts.is_empty());
+    assert!(
+        out.items[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("deleted during the collection"),
+        "{:?}",
+        out.items
+    );
+    let (r, arts) = p
+        .run(
+            "k8s.exec",
+            json!({"pod": pod0, "container": "cassandra", "command": ["nodetool", "status"]}),
+            vars(),
+            Some("n.txt"),
+        )
+        .await;
+    assert_eq!(r.unwrap().items[0]["skipped"], true);
+    assert!(arts.is_empty());
+    let (r, _) = p
+        .run(
+            "k8s.logs",
+            json!({"pod": "cassandra-node-0", "container": "cassandra"}),
+            vars(),
+            Some("c.log"),
+        )
+        .await;
+    assert!(r.unwrap_err().message.contains("404"));
+}

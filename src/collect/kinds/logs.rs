@@ -246,6 +246,19 @@ impl TaskKind for Logs {
                     items: vec![json!({"skipped": true, "note": note})],
                 });
             }
+            // The pod came from a list (its object was passed) and is gone now: deleted or
+            // replaced while the collection ran. Its object is in the bundle; its log is not
+            // there to collect.
+            Err(e) if pod.object.is_some() && params::gone(&e) => {
+                let note = format!(
+                    "no log: the pod was deleted during the collection ({})",
+                    e.message
+                );
+                tracing::info!(node = %ctx.node, "{note}");
+                return Ok(TaskOutput {
+                    items: vec![json!({"skipped": true, "note": note})],
+                });
+            }
             Err(e) => return Err(e),
         };
         let mut body = res.into_body();
