@@ -14,6 +14,8 @@ pub const PARTIAL: u8 = 3;
 pub const PREFLIGHT_WARN: u8 = 4;
 /// `preflight`: at least one check failed (the install would not fit or not be allowed).
 pub const PREFLIGHT_FAIL: u8 = 5;
+/// `analyze` found findings at or above its `--fail-on` severity (default: error).
+pub const FINDINGS: u8 = 6;
 /// The collection was interrupted (Ctrl-C); `--continue` picks it up.
 pub const INTERRUPTED: u8 = 130;
 

@@ -6,6 +6,7 @@
 //! (`sim`) is part of the product so that all three can be demonstrated and tested without a
 //! cluster. See docs/ARCHITECTURE.md for the map of modules and the data flow.
 
+pub mod analyze;
 pub mod bundle;
 pub mod cli;
 pub mod collect;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::exit;
 
+pub mod analyze;
 pub mod bundle;
 pub mod cluster;
 pub mod completions;
@@ -57,7 +58,7 @@ pub enum Command {
     #[command(visible_alias = "collect")]
     Run(run::Args),
     /// Explain what is wrong, from a bundle.
-    Analyze(unbuilt::Args),
+    Analyze(analyze::Args),
     /// Check whether an operator with given parameters fits and is allowed, before installing.
     Preflight(preflight::Args),
     /// Run the simulated Kubernetes cluster.
@@ -113,7 +114,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
     let g = cli.global;
     match cli.command {
         Command::Run(a) => run::exec(a, &g).await,
-        Command::Analyze(_) => unbuilt::exec("analyze"),
+        Command::Analyze(a) => analyze::exec(a),
         Command::Preflight(a) => preflight::exec(a, &g).await,
         Command::Sim(a) => sim::exec(a, &g).await,
         Command::Serve(_) => unbuilt::exec("serve"),

@@ -1,6 +1,7 @@
 //! The one integration test binary: a module per feature, driving the real `kudo-diag` binary
 //! and the library against the simulated cluster.
 
+mod analyze;
 mod bundle;
 mod cli;
 mod collect;

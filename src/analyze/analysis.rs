@@ -1,0 +1,126 @@
+//! Running the analysis: open the bundle through the hostile-input reader, verify every hash
+//! in its manifest, run the built-in and YAML rules, and assemble the report with its header.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::context::Ctx;
+use super::custom::{self, Rule};
+use super::model::{Completeness, Header, Report, REPORT_SCHEMA_VERSION};
+use super::rules;
+use super::source::{s, Source};
+use crate::bundle::reader::{BundleReader, Limits};
+use crate::Error;
+
+/// Options of one analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Extra YAML rules (operator developers'), already parsed.
+    pub extra_rules: Vec<Rule>,
+    /// Reader caps (default: `Limits::default()`).
+    pub limits: Option<Limits>,
+}
+
+/// Analyzes the bundle at `path` with the built-in rules.
+pub fn analyze_bundle(path: &Path) -> crate::Result<Report> {
+    analyze_bundle_with(path, &Options::default())
+}
+
+/// Analyzes the bundle at `path`: rejects hostile or damaged bundles (unsafe paths, bombs,
+/// truncation, a bad manifest, hashes that do not match) with an error that says so.
+pub fn analyze_bundle_with(path: &Path, opts: &Options) -> crate::Result<Report> {
+    let mut reader = BundleReader::open(path, opts.limits.unwrap_or_default())?;
+    let rep = reader.verify();
+    if !rep.is_clean() {
+        let problems = rep.problems();
+        let shown: Vec<&String> = problems.iter().take(10).collect();
+        return Err(Error::Usage(format!(
+            "bundle {} does not match its manifest ({} problem{}), so its evidence cannot be trusted:\n  {}{}\nit was changed or damaged after collection; collect it again, or run `kudo-diag bundle verify {}` for the full list",
+            path.display(),
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "),
+            if problems.len() > shown.len() { format!("\n  ... and {} more", problems.len() - shown.len()) } else { String::new() },
+            path.display()
+        )));
+    }
+    let mut report = analyze_source(Source::from_reader(reader), &opts.extra_rules)?;
+    report.header.bundle = path.display().to_string();
+    Ok(report)
+}
+
+/// Analyzes already opened files (a bundle or hand-made inputs).
+pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report> {
+    let builtin = custom::parse_rules("analyzers/builtin.rules.yaml", custom::BUILTIN_RULES)
+        .map_err(|e| Error::Other(format!("the built-in rules are invalid (a bug): {e}")))?;
+    let mut ctx = Ctx::new(src);
+    rules::pods::run(&mut ctx);
+    rules::workload::run(&mut ctx);
+    rules::kudo::run(&mut ctx);
+    rules::apps::run(&mut ctx);
+    custom::run(&mut ctx, &builtin);
+    custom::run(&mut ctx, extra_rules);
+    rules::collection::run(&mut ctx);
+    super::timeline::build(&mut ctx);
+    let header = header(&mut ctx);
+    let mut report = Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        header,
+        counts: Default::default(),
+        findings: std::mem::take(&mut ctx.findings),
+        timeline: std::mem::take(&mut ctx.timeline),
+        rules_run: std::mem::take(&mut ctx.rules_run),
+    };
+    report.finish();
+    Ok(report)
+}
+
+fn header(ctx: &mut Ctx) -> Header {
+    let v = ctx.src.yaml("versions.yaml").unwrap_or(Value::Null);
+    let meta = ctx.src.manifest().meta.clone();
+    let or_unknown = |x: &str| {
+        if x.is_empty() {
+            "unknown".to_string()
+        } else {
+            x.to_string()
+        }
+    };
+    let errors = ctx.src.errors();
+    let failed_required = errors
+        .iter()
+        .filter(|e| e.status == "failed" && !e.optional)
+        .count();
+    let failed_optional = errors
+        .iter()
+        .filter(|e| e.status == "failed" && e.optional)
+        .count();
+    let skipped = errors.iter().filter(|e| e.status != "failed").count();
+    let files = ctx.src.manifest().files.len();
+    Header {
+        bundle: String::new(),
+        instance: or_unknown(&ctx.instance),
+        namespace: or_unknown(&ctx.namespace),
+        operator: or_unknown(s(&v, "/operator/name")),
+        operator_version: or_unknown(s(&v, "/operator/version")),
+        app_name: or_unknown(s(&v, "/application/name")),
+        app_version: or_unknown(s(&v, "/application/version")),
+        kudo_version: or_unknown(s(&v, "/kudo/version")),
+        kubernetes_version: or_unknown(s(&v, "/kubernetes/version")),
+        collected_started: or_unknown(&meta.started),
+        collected_finished: or_unknown(&meta.finished),
+        collector_version: or_unknown(&meta.tool_version),
+        completeness: Completeness {
+            files,
+            failed_required,
+            failed_optional,
+            skipped,
+            status: if failed_required + skipped == 0 {
+                "complete"
+            } else {
+                "partial"
+            }
+            .to_string(),
+        },
+    }
+}

@@ -1,0 +1,238 @@
+//! The analysis context every rule reads from and writes to: the bundle's files, the objects
+//! most rules need (the instance's pods and events) parsed once, the findings so far and the
+//! timeline items.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::model::{Evidence, Finding, ObjectRef, Severity, TimelineItem};
+use super::source::{line_in_object, s, Source};
+
+pub struct Ctx {
+    pub src: Source,
+    pub namespace: String,
+    pub instance: String,
+    /// The operator's name (from versions.yaml or the instance's labels), for rules that apply
+    /// to one application only.
+    pub operator: String,
+    pub pods: Vec<Value>,
+    pub events: Vec<Value>,
+    /// When the collection started: "now" for age checks.
+    pub collected_at: Option<DateTime<Utc>>,
+    pub findings: Vec<Finding>,
+    pub timeline: Vec<TimelineItem>,
+    /// (pod, container) pairs a specific finding already explains, so that broader rules
+    /// (not ready, high restarts) do not repeat it.
+    pub explained: BTreeSet<(String, String)>,
+    pub rules_run: Vec<String>,
+}
+
+impl Ctx {
+    pub fn new(mut src: Source) -> Self {
+        let target = src.manifest().meta.target.clone();
+        let mut namespace = s(&target, "/namespace").to_string();
+        let mut instance = s(&target, "/instance").to_string();
+        let inst = src.yaml("instance/instance.yaml").unwrap_or(Value::Null);
+        if instance.is_empty() {
+            instance = s(&inst, "/metadata/name").to_string();
+        }
+        if namespace.is_empty() {
+            namespace = s(&inst, "/metadata/namespace").to_string();
+        }
+        let versions = src.yaml("versions.yaml").unwrap_or(Value::Null);
+        let mut operator = s(&versions, "/operator/name").to_string();
+        if operator.is_empty() {
+            operator = s(&inst, "/metadata/labels/kudo.dev~1operator").to_string();
+        }
+        let pods = src.items("workload/pods.yaml");
+        let mut events = src.items("workload/events.yaml");
+        events.extend(src.items("kudo/events.yaml"));
+        let collected_at = parse_time(&src.manifest().meta.started);
+        Ctx {
+            src,
+            namespace,
+            instance,
+            operator,
+            pods,
+            events,
+            collected_at,
+            findings: Vec::new(),
+            timeline: Vec::new(),
+            explained: BTreeSet::new(),
+            rules_run: Vec::new(),
+        }
+    }
+
+    pub fn ran(&mut self, rule: &str) {
+        if !self.rules_run.iter().any(|r| r == rule) {
+            self.rules_run.push(rule.to_string());
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a finding has that many parts; a builder would only move them"
+    )]
+    pub fn add(
+        &mut self,
+        rule: &str,
+        severity: Severity,
+        object: ObjectRef,
+        title: String,
+        explanation: String,
+        next_step: String,
+        evidence: Vec<Evidence>,
+    ) {
+        self.findings.push(Finding {
+            rule: rule.to_string(),
+            severity,
+            title,
+            object,
+            explanation,
+            next_step,
+            evidence,
+        });
+    }
+
+    /// Where a pod's object is: its own file when the collection wrote one, else the list.
+    pub fn pod_file(&self, pod: &str) -> String {
+        let own = format!("pods/{pod}/pod.yaml");
+        if self.src.contains(&own) {
+            own
+        } else {
+            "workload/pods.yaml".to_string()
+        }
+    }
+
+    /// Evidence in a pod's YAML: the first line containing each needle (after the pod's name
+    /// in the list file).
+    pub fn pod_evidence(&mut self, pod: &str, needles: &[&str]) -> Evidence {
+        let path = self.pod_file(pod);
+        self.object_evidence(&path, pod, needles)
+    }
+
+    /// Evidence in an object list (or single-object) file.
+    pub fn object_evidence(&mut self, path: &str, name: &str, needles: &[&str]) -> Evidence {
+        let mut lines = Vec::new();
+        if let Some(t) = self.src.text(path) {
+            for n in needles {
+                for l in line_in_object(&t, name, n) {
+                    if !lines.contains(&l) {
+                        lines.push(l);
+                    }
+                }
+            }
+        }
+        lines.sort_by_key(|l| l.line);
+        Evidence {
+            path: path.to_string(),
+            lines,
+            note: None,
+        }
+    }
+
+    /// The events about one object (kind and name), oldest first.
+    pub fn events_for(&self, kind: &str, name: &str) -> Vec<&Value> {
+        let mut v: Vec<&Value> = self
+            .events
+            .iter()
+            .filter(|e| {
+                s(e, "/involvedObject/kind") == kind && s(e, "/involvedObject/name") == name
+            })
+            .collect();
+        v.sort_by_key(|e| event_last(e).to_string());
+        v
+    }
+
+    /// The file an event is in (workload or kudo events).
+    pub fn event_file(&self, e: &Value) -> &'static str {
+        if s(e, "/metadata/namespace") == "kudo-system" && self.namespace != "kudo-system" {
+            "kudo/events.yaml"
+        } else {
+            "workload/events.yaml"
+        }
+    }
+
+    /// Evidence for one event: its message line in the events file.
+    pub fn event_evidence(&mut self, e: &Value) -> Evidence {
+        let path = self.event_file(e);
+        let name = s(e, "/metadata/name").to_string();
+        let msg = s(e, "/message");
+        let first = msg
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(60)
+            .collect::<String>();
+        self.object_evidence(path, &name, &["message: ", &first])
+            .dedup_message(&first)
+    }
+}
+
+impl Evidence {
+    /// Keeps the line with the message when both the key and the text matched it.
+    fn dedup_message(mut self, first: &str) -> Self {
+        if self.lines.iter().any(|l| l.text.contains(first)) {
+            self.lines
+                .retain(|l| l.text.contains(first) || !l.text.contains("message:"));
+        }
+        self
+    }
+}
+
+/// The latest time of an event (lastTimestamp, eventTime, firstTimestamp, creation).
+pub fn event_last(e: &Value) -> &str {
+    for p in [
+        "/lastTimestamp",
+        "/eventTime",
+        "/firstTimestamp",
+        "/metadata/creationTimestamp",
+    ] {
+        let v = s(e, p);
+        if !v.is_empty() {
+            return v;
+        }
+    }
+    ""
+}
+
+/// The earliest time of an event.
+pub fn event_first(e: &Value) -> &str {
+    for p in [
+        "/firstTimestamp",
+        "/eventTime",
+        "/lastTimestamp",
+        "/metadata/creationTimestamp",
+    ] {
+        let v = s(e, p);
+        if !v.is_empty() {
+            return v;
+        }
+    }
+    ""
+}
+
+/// Parses RFC 3339 (and `YYYY-MM-DD HH:MM:SS[,mmm]`, taken as UTC).
+pub fn parse_time(t: &str) -> Option<DateTime<Utc>> {
+    let t = t.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Some(d.with_timezone(&Utc));
+    }
+    let t2 = t.replace(',', ".");
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(&t2, f) {
+            return Some(d.and_utc());
+        }
+    }
+    None
+}

@@ -1,0 +1,8 @@
+//! The built-in analyzers written in Rust, one file per area. Rules that are a regex over files
+//! or a comparison of one value live in YAML instead (`super::custom`).
+
+pub mod apps;
+pub mod collection;
+pub mod kudo;
+pub mod pods;
+pub mod workload;

@@ -1,0 +1,229 @@
+//! Where the analyzers read from: a bundle opened through the hostile-input reader
+//! (`crate::bundle::reader`), or an in-memory set of files for unit tests. Files are read once
+//! and cached; YAML/JSON parsing and locating evidence lines live here so every rule quotes the
+//! bundle the same way.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use super::model::Line;
+use crate::bundle::reader::BundleReader;
+use crate::bundle::writer::{ErrorEntry, Manifest};
+
+/// Largest file the analyzers read whole (bigger logs are read up to this much, from the start:
+/// the reader already capped what the bundle may make us inflate).
+pub const MAX_ANALYZED_FILE: u64 = 256 << 20;
+
+enum Backing {
+    Zip(Box<BundleReader>),
+    Memory(BTreeMap<String, String>),
+}
+
+/// The files of one bundle, for the analyzers.
+pub struct Source {
+    backing: Backing,
+    cache: HashMap<String, Option<Rc<str>>>,
+    manifest: Manifest,
+    errors: Vec<ErrorEntry>,
+    /// Files that could not be read (path, why): reported as missing evidence.
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Source {
+    pub fn from_reader(r: BundleReader) -> Self {
+        Source {
+            manifest: r.manifest().clone(),
+            errors: r.errors().to_vec(),
+            backing: Backing::Zip(Box::new(r)),
+            cache: HashMap::new(),
+            unreadable: Vec::new(),
+        }
+    }
+
+    /// An in-memory bundle (tests, hand-made inputs).
+    pub fn from_files<I, K, V>(files: I, errors: Vec<ErrorEntry>) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Source {
+            backing: Backing::Memory(
+                files
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ),
+            cache: HashMap::new(),
+            manifest: Manifest::default(),
+            errors,
+            unreadable: Vec::new(),
+        }
+    }
+
+    /// Replaces the manifest (in-memory sources have an empty one).
+    pub fn with_manifest(mut self, m: Manifest) -> Self {
+        self.manifest = m;
+        self
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn errors(&self) -> &[ErrorEntry] {
+        &self.errors
+    }
+
+    /// Every file path, sorted.
+    pub fn paths(&self) -> Vec<String> {
+        match &self.backing {
+            Backing::Zip(r) => r.entries().map(|e| e.path.clone()).collect(),
+            Backing::Memory(m) => m.keys().cloned().collect(),
+        }
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        match &self.backing {
+            Backing::Zip(r) => r.contains(path),
+            Backing::Memory(m) => m.contains_key(path),
+        }
+    }
+
+    /// The file's text (lossy UTF-8), or None when the bundle does not have it or it cannot be
+    /// read (then recorded in `unreadable`).
+    pub fn text(&mut self, path: &str) -> Option<Rc<str>> {
+        if let Some(c) = self.cache.get(path) {
+            return c.clone();
+        }
+        let got: Option<Rc<str>> = match &mut self.backing {
+            Backing::Memory(m) => m.get(path).map(|s| Rc::from(s.as_str())),
+            Backing::Zip(r) => {
+                if !r.contains(path) {
+                    None
+                } else {
+                    match read_capped(r, path) {
+                        Ok(b) => Some(Rc::from(String::from_utf8_lossy(&b).as_ref())),
+                        Err(e) => {
+                            self.unreadable.push((path.to_string(), e));
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        self.cache.insert(path.to_string(), got.clone());
+        got
+    }
+
+    /// The file's text like [`Source::text`], without keeping it: for logs, read once by every
+    /// rule that wants them.
+    pub fn text_uncached(&mut self, path: &str) -> Option<Rc<str>> {
+        if self.cache.contains_key(path) {
+            return self.text(path);
+        }
+        let t = self.text(path);
+        self.cache.remove(path);
+        t
+    }
+
+    /// The file parsed as YAML (JSON is YAML), or None when missing or malformed.
+    pub fn yaml(&mut self, path: &str) -> Option<Value> {
+        let t = self.text(path)?;
+        match serde_yaml::from_str::<Value>(&t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.unreadable
+                    .push((path.to_string(), format!("not valid YAML/JSON: {e}")));
+                None
+            }
+        }
+    }
+
+    /// The `items` of a `kind: List` file (empty when missing).
+    pub fn items(&mut self, path: &str) -> Vec<Value> {
+        match self.yaml(path) {
+            Some(Value::Object(mut m)) => match m.remove("items") {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn read_capped(r: &mut BundleReader, path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut rd = r.reader(path).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    (&mut rd)
+        .take(MAX_ANALYZED_FILE)
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Lines of `text` containing `needle`, searching from the first line that contains `anchor`
+/// (when given), at most `max` of them.
+pub fn find_lines(text: &str, anchor: Option<&str>, needle: &str, max: usize) -> Vec<Line> {
+    let mut started = anchor.is_none();
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if !started {
+            if l.contains(anchor.unwrap_or_default()) {
+                started = true;
+            } else {
+                continue;
+            }
+        }
+        if l.contains(needle) {
+            out.push(Line {
+                line: i + 1,
+                text: clip(l.trim_end()),
+            });
+            if out.len() >= max {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The first line containing `needle` after the object named `name` begins in a YAML list.
+pub fn line_in_object(text: &str, name: &str, needle: &str) -> Vec<Line> {
+    let anchor = format!("name: {name}");
+    let mut v = find_lines(text, Some(&anchor), needle, 1);
+    if v.is_empty() {
+        v = find_lines(text, None, needle, 1);
+    }
+    v
+}
+
+/// Long lines are shortened for the report (the bundle has them whole).
+pub fn clip(s: &str) -> String {
+    const MAX: usize = 400;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// A string field by JSON pointer, or "".
+pub fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
+    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
+}
+
+/// An integer field by JSON pointer (numbers or numeric strings).
+pub fn n(v: &Value, ptr: &str) -> Option<i64> {
+    match v.pointer(ptr)? {
+        Value::Number(x) => x.as_i64(),
+        Value::String(x) => x.parse().ok(),
+        _ => None,
+    }
+}
