@@ -98,6 +98,13 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         );
         describe(&bundle)?;
         println!();
+        println!("What the analysis of the bundle says (`kudo-diag analyze {}`):", bundle.display());
+        println!();
+        let report = crate::analyze::analyze_bundle(&bundle)?;
+        let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", crate::analyze::render_text(&report, color));
+        println!();
         println!("Next: `kudo-diag bundle ls {}` lists every file; `kudo-diag bundle verify` checks every hash;", bundle.display());
         println!("      `kudo-diag run --instance NAME -n NS` does the same against your cluster.");
     }
