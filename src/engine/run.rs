@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use crate::bundle::redact::Redactor;
 use crate::bundle::sink::ArtifactStore;
 use crate::bundle::writer::{write_bundle, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
 use crate::pipeline::Pipeline;
@@ -63,6 +64,10 @@ pub struct RunConfig {
     pub limits: Limits,
     pub retry: RetryPolicy,
     pub env: TaskEnv,
+    /// Applied to every artifact before it is hashed and stored (built-in rules, the user's
+    /// patterns, an operator's `diagnostics.bundle.redact` and its Secrets' values); `None`
+    /// writes artifacts as they come (synthetic runs, engine tests).
+    pub redactor: Option<Arc<Redactor>>,
 }
 
 impl RunConfig {
@@ -78,6 +83,7 @@ impl RunConfig {
             limits: Limits::default(),
             retry: RetryPolicy::default(),
             env: TaskEnv::default(),
+            redactor: None,
         }
     }
 }
@@ -236,8 +242,11 @@ pub async fn run(
             meta
         }
     };
-    let store = ArtifactStore::open(&partial.join("artifacts"))
-        .map_err(|e| EngineError::Message(e.to_string()))?;
+    let store = match &config.redactor {
+        Some(r) => ArtifactStore::open_with(&partial.join("artifacts"), r.clone()),
+        None => ArtifactStore::open(&partial.join("artifacts")),
+    }
+    .map_err(|e| EngineError::Message(e.to_string()))?;
     let log_path = partial.join("collection.log");
     let log = LogFile::open(&log_path)?;
     log.line(&format!(
