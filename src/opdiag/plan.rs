@@ -140,12 +140,41 @@ fn invalid(task_name: &str, entry: &str, message: &str) -> TaskSpec {
     )
 }
 
+/// KUDO's template forms that an operator developer writes in operator.yaml (`{{ .Name }}`,
+/// `{{ $.Name }}`, `{{ .Namespace }}`, `{{ .OperatorName }}`) as pipeline variables, so an
+/// entry can name `{{ .Name }}-cs` as the package's own templates do.
+pub fn kudo_templates(v: &Value) -> Value {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\{\{-?\s*\$?\.(Name|Namespace|OperatorName)\s*-?\}\}").expect("regex")
+    });
+    match v {
+        Value::String(s) => Value::String(
+            RE.replace_all(s, |c: &regex::Captures| match &c[1] {
+                "Name" => "{{instance}}",
+                "Namespace" => "{{namespace}}",
+                _ => "{{operator}}",
+            })
+            .into_owned(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(kudo_templates).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), kudo_templates(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn tasks_for(e: &ResourceEntry) -> Result<Vec<TaskSpec>, String> {
     if e.name.trim().is_empty() {
         return Err("has no `name`: give each entry a name, it names its artifacts".into());
     }
     let n = safe(&e.name);
-    let spec = e.spec.as_object().cloned().unwrap_or_default();
+    let spec = kudo_templates(&e.spec)
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     match e.kind.as_str() {
         "Copy" => {
             let paths = string_or_list(&spec, "path")?;
@@ -368,6 +397,17 @@ bundle:
         assert!(p.problems[1].contains("unknown kind \"Telnet\": use Copy, Command or Request"));
         assert!(p.problems[2].contains("spec.selector.matchLabels is missing"));
         assert!(p.problems[0].contains("regex"), "{}", p.problems[0]);
+    }
+
+    #[test]
+    fn kudo_template_forms_become_pipeline_variables() {
+        let v = kudo_templates(
+            &json!({"a": ["{{ .Name }}-cs", "{{ $.OperatorName }}/{{.Namespace}}"]}),
+        );
+        assert_eq!(
+            v,
+            json!({"a": ["{{instance}}-cs", "{{operator}}/{{namespace}}"]})
+        );
     }
 
     #[test]
