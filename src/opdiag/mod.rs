@@ -19,12 +19,14 @@
 pub mod kinds;
 pub mod model;
 pub mod plan;
+pub mod prepare;
 pub mod redact;
 pub mod source;
 pub mod tar;
 
 pub use model::{Diagnostics, RedactEntry, ResourceEntry};
 pub use plan::{plan, DiagnosticsPlan, Sourced};
+pub use prepare::{prepare, Prepared, Target};
 
 use crate::engine::Registry;
 

@@ -132,7 +132,7 @@ fn task(name: String, kind: &str, params: Value) -> TaskSpec {
     }
 }
 
-fn invalid(task_name: &str, entry: &str, message: &str) -> TaskSpec {
+pub(crate) fn invalid(task_name: &str, entry: &str, message: &str) -> TaskSpec {
     task(
         task_name.to_string(),
         "opdiag.invalid",

@@ -204,13 +204,32 @@ pub async fn gather(
                 extra.patterns.push(re.to_string());
                 continue;
             }
-            let oref = &r.spec["objectRef"];
+            // KUDO's template forms name the instance's objects (`{{ .Name }}-credentials`).
+            let spec = super::plan::kudo_templates(&r.spec);
+            let mut oref = spec["objectRef"].clone();
+            if let Some(m) = oref.as_object_mut() {
+                for v in m.values_mut() {
+                    if let Some(t) = v.as_str() {
+                        *v = Value::String(
+                            t.replace("{{instance}}", instance)
+                                .replace("{{namespace}}", namespace),
+                        );
+                    }
+                }
+            }
+            let oref = &oref;
             let jp = r.spec["jsonPath"].as_str().unwrap_or("");
             let got = match object_url(namespace, oref) {
                 Ok(url) => get_json(client, &url).await,
                 Err(e) => Err(e),
             };
             match got.and_then(|obj| json_path_values(&decode_secret(obj), jp)) {
+                Ok(vals) if vals.is_empty() => extra.problems.push(format!(
+                    "{}: redact entry {name}: {jp} names no value in {} {}; fix spec.jsonPath",
+                    s.origin,
+                    oref["kind"].as_str().unwrap_or(""),
+                    oref["name"].as_str().unwrap_or("")
+                )),
                 Ok(vals) => extra.literals.extend(vals),
                 Err(e) => extra.problems.push(format!(
                     "{}: redact entry {name}: reading {} {}: {e}; fix spec.objectRef",
