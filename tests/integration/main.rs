@@ -5,6 +5,7 @@ mod bundle;
 mod cli;
 mod collect;
 mod engine;
+mod opdiag;
 mod pipelines;
 mod sim;
 mod simdata;
