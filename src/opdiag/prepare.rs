@@ -75,3 +75,19 @@ pub async fn prepare(
         problems,
     })
 }
+
+/// `base` with the tasks of a package's `diagnostics` key merged in, without a cluster (for
+/// `pipelines show|graph --operator-package`). Bad entries appear as `opdiag.invalid` tasks.
+pub fn merge_package(
+    base: &crate::pipeline::Pipeline,
+    package: &Path,
+) -> Result<crate::pipeline::Pipeline, String> {
+    let sources: Vec<Sourced> = source::from_package(package)?.into_iter().collect();
+    if sources.is_empty() {
+        return Err(format!(
+            "{}: operator.yaml has no `diagnostics` key; see docs/operator-developers.md",
+            package.display()
+        ));
+    }
+    Ok(plan(&sources).merge_into(base))
+}
