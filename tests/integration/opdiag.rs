@@ -340,3 +340,54 @@ async fn the_cassandra_package_collects_nodetool_and_config_files() {
         .unwrap();
     assert!(String::from_utf8_lossy(&status).contains("UN"));
 }
+
+/// `pipelines show --operator-package` shows the package's generated tasks, from a folder and
+/// from a .tgz as `kubectl kudo package create` writes it.
+#[test]
+fn pipelines_show_merges_a_packages_diagnostics_from_a_folder_or_a_tgz() {
+    let dir = tempfile::tempdir().unwrap();
+    let tgz = dir.path().join("zookeeper-0.3.3.tgz");
+    let st = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(data(""))
+        .arg("zookeeper")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for pkg in [data("zookeeper"), tgz] {
+        let o = crate::support::run_in(
+            dir.path(),
+            &[
+                "pipelines",
+                "show",
+                "selftest",
+                "--operator-package",
+                pkg.to_str().unwrap(),
+            ],
+        );
+        let out = crate::support::stdout(&o);
+        assert!(o.status.success(), "{}", crate::support::stderr(&o));
+        for t in [
+            "diag-zookeeper-config",
+            "diag-zookeeper-srvr",
+            "diag-zookeeper-stat",
+        ] {
+            assert!(out.contains(&format!("name: {t}\n")), "{t} missing:\n{out}");
+        }
+        assert!(out.contains("service: '{{instance}}-cs'"), "{out}");
+    }
+    let o = crate::support::run_in(
+        dir.path(),
+        &[
+            "pipelines",
+            "show",
+            "selftest",
+            "--operator-package",
+            "missing-dir",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::support::stderr(&o).contains("cannot read operator package missing-dir"));
+}
