@@ -16,6 +16,7 @@
 //!
 //! docs/operator-developers.md is the reference for operator developers.
 
+pub mod describe;
 pub mod kinds;
 pub mod model;
 pub mod plan;
@@ -36,5 +37,6 @@ pub fn register(registry: &mut Registry) {
         .register(kinds::Pods)
         .register(kinds::Copy)
         .register(kinds::Request)
-        .register(kinds::Invalid);
+        .register(kinds::Invalid)
+        .register(describe::Describe);
 }

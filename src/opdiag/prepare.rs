@@ -60,6 +60,8 @@ pub async fn prepare(
     .await;
     sources.extend(found);
     let mut plan = plan(&sources);
+    // Describe-style text is part of the implicit collection, with or without a key.
+    plan.tasks.extend(super::describe::tasks());
     let redaction = gather(client, target.namespace, target.instance, &sources).await;
     problems.extend(redaction.problems.iter().cloned());
     // Each problem also becomes a failing task, so it is in the bundle's errors.json.

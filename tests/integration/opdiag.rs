@@ -261,6 +261,35 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
         assert!(!text.contains(SECRET_VALUE), "{p} holds the Secret's value");
         assert!(!text.contains(DIGEST), "{p} holds the digest credential");
     }
+    // Describe-style text beside the YAML: containers and their states, volumes, ports.
+    let pod = read(
+        &mut bundle,
+        "pods/zookeeper-instance-zookeeper-0/describe.txt",
+    );
+    for want in [
+        "Containers:",
+        "kubernetes-zookeeper:",
+        "State:          Running",
+        "Restart Count:",
+        "Volumes:",
+        "Conditions:",
+    ] {
+        assert!(pod.contains(want), "{want:?} missing:\n{pod}");
+    }
+    let all_pods = read(&mut bundle, "workload/pods.describe.txt");
+    assert_eq!(
+        all_pods
+            .matches("Name:         zookeeper-instance-zookeeper-")
+            .count(),
+        3,
+        "{all_pods}"
+    );
+    let svc = read(&mut bundle, "workload/services.describe.txt");
+    assert!(svc.contains("admin 8080/TCP -> 8080"), "{svc}");
+    let sts = read(&mut bundle, "workload/statefulsets.describe.txt");
+    assert!(sts.contains("Replicas:     3 desired"), "{sts}");
+    let pvcs = read(&mut bundle, "workload/pvcs.describe.txt");
+    assert!(pvcs.contains("Status:       Bound"), "{pvcs}");
     let report = read(&mut bundle, "redactions.json");
     assert!(
         report.contains("pattern-1") && report.contains("literal"),
