@@ -32,7 +32,7 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-fn namespace<'a>(ctx: &'a TaskContext) -> Result<&'a str, TaskError> {
+fn namespace(ctx: &TaskContext) -> Result<&str, TaskError> {
     params::namespace(&ctx.params, &ctx.vars)?.ok_or_else(|| {
         TaskError::permanent("the namespace is unknown: add `namespace` or run with --namespace")
     })
