@@ -202,6 +202,20 @@ fn bench_bundle(c: &mut Criterion) {
             },
         );
     }
+    g.bench_function("collect/new_sink_redacted_deflate1_blake3_2_threads", |b| {
+        b.iter_batched(
+            || {
+                let d = tempfile::tempdir().unwrap();
+                let s = ArtifactStore::open_with(d.path(), Arc::new(Redactor::builtin())).unwrap();
+                (d, s)
+            },
+            |(d, s)| {
+                collect(&s, &data, 2);
+                d
+            },
+            BatchSize::PerIteration,
+        )
+    });
     g.bench_function("collect_and_bundle/new_2_threads", |b| {
         b.iter_batched(
             || {
@@ -264,17 +278,23 @@ fn bench_redact(c: &mut Criterion) {
     g.sample_size(10);
     g.warm_up_time(std::time::Duration::from_millis(500));
     g.throughput(Throughput::Bytes(text.len() as u64));
-    for (name, r) in [
-        ("builtin", Arc::new(Redactor::builtin())),
+    for (name, r, input) in [
+        ("builtin_no_secrets", Arc::new(Redactor::builtin()), &clean),
         (
-            "builtin_plus_50_literals",
+            "builtin_secret_every_100KB",
+            Arc::new(Redactor::builtin()),
+            &text,
+        ),
+        (
+            "builtin_plus_50_literals_secret_every_100KB",
             Arc::new(Redactor::new(&[], &lits).unwrap()),
+            &text,
         ),
     ] {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut w = RedactingWriter::new(io::sink(), r.clone());
-                for piece in text.chunks(64 << 10) {
+                for piece in input.chunks(64 << 10) {
                     w.write_all(piece).unwrap();
                 }
                 w.finish().unwrap().1

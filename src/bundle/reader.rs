@@ -68,8 +68,12 @@ pub struct BundleReader {
     entries: BTreeMap<String, EntryInfo>,
     manifest: Manifest,
     errors: Vec<ErrorEntry>,
-    /// Uncompressed bytes read so far through this reader (the total cap).
+    /// Distinct uncompressed bytes read so far through this reader (the total cap): each entry
+    /// counts with the most that was read of it, so reading a file twice (verify, then
+    /// analyze) does not count twice.
     total_read: u64,
+    /// The most read of each entry, by zip index.
+    read_max: Vec<u64>,
 }
 
 impl std::fmt::Debug for BundleReader {
@@ -248,7 +252,9 @@ impl BundleReader {
             manifest: Manifest::default(),
             errors: Vec::new(),
             total_read: 0,
+            read_max: Vec::new(),
         };
+        r.read_max = vec![0; r.zip.len()];
         if !r.entries.contains_key("manifest.json") {
             return Err(err(format!(
                 "bundle {shown} has no manifest.json: it is not a kudo-diag bundle, or it was cut short; collect it again"
@@ -371,6 +377,7 @@ impl BundleReader {
             max_total: self.limits.max_total_bytes,
             read: 0,
             total_read: &mut self.total_read,
+            read_max: &mut self.read_max[info.index],
         })
     }
 
@@ -443,6 +450,7 @@ pub struct EntryReader<'a> {
     max_total: u64,
     read: u64,
     total_read: &'a mut u64,
+    read_max: &'a mut u64,
 }
 
 impl EntryReader<'_> {
@@ -463,11 +471,18 @@ impl Read for EntryReader<'_> {
             .declared
             .min(self.max_entry)
             .saturating_sub(self.read)
-            .min(self.max_total.saturating_sub(*self.total_read));
+            .min(
+                self.max_total
+                    .saturating_sub(*self.total_read)
+                    .saturating_add(self.read_max.saturating_sub(self.read)),
+            );
         let want = (allowed.saturating_add(1)).min(buf.len() as u64) as usize;
         let n = self.inner.read(&mut buf[..want])?;
         self.read += n as u64;
-        *self.total_read += n as u64;
+        if self.read > *self.read_max {
+            *self.total_read += self.read - *self.read_max;
+            *self.read_max = self.read;
+        }
         if self.read > self.declared {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -757,6 +772,22 @@ mod tests {
         };
         let e = BundleReader::open(&p, total).unwrap_err().to_string();
         assert!(e.contains("more than the total limit"), "{e}");
+    }
+
+    #[test]
+    fn total_cap_counts_each_entry_once() {
+        let d = tempfile::tempdir().unwrap();
+        let p = good(d.path(), &[("a.log", &[b'a'; 1000][..])]);
+        let limits = Limits {
+            max_total_bytes: 4096,
+            ..Limits::default()
+        };
+        let mut r = BundleReader::open(&p, limits).unwrap();
+        for _ in 0..20 {
+            assert_eq!(r.read("a.log").unwrap().len(), 1000);
+        }
+        assert!(r.verify().is_clean());
+        assert!(r.total_read <= 4096, "{}", r.total_read);
     }
 
     #[test]

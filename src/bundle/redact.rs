@@ -125,7 +125,7 @@ fn builtin_rules() -> Vec<(&'static str, String)> {
         (
             "key-value",
             format!(
-                r#"(?i)(?-u:\b){SECRET_KEY}(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\"(?P<secret_esc>(?:[^"\\]|\\\\)*)\\"|"(?P<secret_dq>(?:[^"\\]|\\.)*)"|'(?P<secret_sq>[^']*)'|(?P<secret_bare>[^\s"'&,;}}\]]+))"#
+                r#"(?i)(?-u:\b){SECRET_KEY}(?P<q>\\?["'])?[ \t]*[:=][ \t]*(?:\\"(?P<secret_esc>(?:[^"\\]|\\\\)*)\\"|"(?P<secret_dq>(?:[^"\\]|\\.)*)"|'(?P<secret_sq>[^']*)'|(?P<secret_bare>[^\s"'&,;{{}}\[\]]+))"#
             ),
         ),
         (
@@ -276,6 +276,7 @@ impl Redactor {
         }
         let mut cur: Vec<u8> = line.to_vec();
         let mut opens_yaml_block = false;
+        let mut changed = false;
         for rule in &self.rules {
             if !rule.re.is_match(&cur) {
                 continue;
@@ -295,6 +296,17 @@ impl Redactor {
                 if value == REDACTED.as_bytes() || value.is_empty() {
                     return whole.as_bytes().to_vec();
                 }
+                // Keep JSON valid: after a quoted key, an unquoted value is a number, a
+                // boolean or null (`"automountServiceAccountToken": true`), not a secret
+                // string; and `true`/`false`/`null` are never secrets.
+                if rule.name == "key-value" && caps.name("secret_bare").is_some() {
+                    let quoted_key = caps
+                        .name("q")
+                        .is_some_and(|q| q.as_bytes().ends_with(b"\""));
+                    if quoted_key || matches!(value, b"true" | b"false" | b"null") {
+                        return whole.as_bytes().to_vec();
+                    }
+                }
                 // `password: |` opens a YAML block scalar: the secret is on the next lines.
                 if rule.name == "key-value"
                     && is_block_indicator(value)
@@ -311,10 +323,14 @@ impl Redactor {
                 v
             });
             if n > 0 {
+                changed = true;
                 let next = replaced.into_owned();
                 *counts.entry(rule.name.clone()).or_default() += n;
                 cur = next;
             }
+        }
+        if changed {
+            quote_bare_marker(&mut cur);
         }
         // A private key block that starts on this line and does not end on it.
         if let Some(b) = self.pem_begin.find_iter(&cur).last() {
@@ -338,6 +354,27 @@ impl Redactor {
             *counts.entry("key-value".to_string()).or_default() += 1;
         }
         out.extend_from_slice(&cur);
+    }
+}
+
+/// When a replaced value was a whole YAML plain scalar (`key: **REDACTED**`, `- **REDACTED**`),
+/// quotes the marker: a plain scalar starting with `*` is a YAML alias, and the file would no
+/// longer parse.
+fn quote_bare_marker(line: &mut Vec<u8>) {
+    let end = trimmed_len(line);
+    let m = REDACTED.as_bytes();
+    if end < m.len() || &line[end - m.len()..end] != m {
+        return;
+    }
+    let start = end - m.len();
+    let before = &line[..start];
+    let value_start = before.ends_with(b": ")
+        || before.ends_with(b":\t")
+        || before.ends_with(b"- ")
+        || before.iter().all(|b| *b == b' ' || *b == b'\t');
+    if value_start {
+        line.insert(end, b'"');
+        line.insert(start, b'"');
     }
 }
 
@@ -646,7 +683,7 @@ mod tests {
             "login password=**REDACTED** ok",
             "key-value",
         );
-        assert_rule("passwd: hunter2", "passwd: **REDACTED**", "key-value");
+        assert_rule("passwd: hunter2", "passwd: \"**REDACTED**\"", "key-value");
         assert_rule("SECRET=abc123", "SECRET=**REDACTED**", "key-value");
         assert_rule("token=abc&user=x", "token=**REDACTED**&user=x", "key-value");
         assert_rule(
@@ -669,9 +706,31 @@ mod tests {
             "  api_key: '**REDACTED**'",
             "key-value",
         );
+        // Objects and JSON scalars after a secret-looking key stay valid JSON.
+        let pod = r#"{"volumes":[{"name":"v","secret":{"secretName":"x"}}],"automountServiceAccountToken":true,"token":12,"secret":[1]}"#;
+        assert_eq!(red(pod).0, pod);
+        serde_json::from_str::<serde_json::Value>(&red(pod).0).unwrap();
+        assert_rule(
+            "password: 123456",
+            "password: \"**REDACTED**\"",
+            "key-value",
+        );
         // Counting words are not secrets.
         assert_eq!(red("num_tokens: 256").0, "num_tokens: 256");
         assert_eq!(red("secretName: foo").0, "secretName: foo");
+    }
+
+    #[test]
+    fn redacted_yaml_still_parses() {
+        let r = Redactor::new(&[], &["literalvalue".to_string()]).unwrap();
+        let yaml = "a:\n  password: hunter2\n  jwt: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc\n  id: AKIAIOSFODNN7EXAMPLE\n  list:\n  - literalvalue\n  url: http://u:p4ss@h/\n";
+        let (out, c) = r.redact_text(yaml.as_bytes());
+        let out = String::from_utf8(out).unwrap();
+        let v: serde_yaml::Value =
+            serde_yaml::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(v["a"]["password"].as_str(), Some(REDACTED));
+        assert_eq!(v["a"]["list"][0].as_str(), Some(REDACTED));
+        assert_eq!(c.values().sum::<u64>(), 5, "{c:?}");
     }
 
     #[test]
@@ -825,6 +884,52 @@ mod tests {
         let env = &sts["items"][0]["spec"]["template"]["spec"]["containers"][0]["env"];
         assert_eq!(env[0]["value"], REDACTED);
         assert_eq!(env[1]["value"], "1G");
+    }
+
+    /// A planted value in a Secret or a secret-looking env var, anywhere in a random object
+    /// tree (and in its last-applied annotation), never survives `redact_k8s_object`.
+    #[test]
+    fn planted_values_never_survive_in_k8s_objects() {
+        use serde_json::json;
+        let secret = "Pl4ntedK8sValue";
+        let names = [
+            "DB_PASSWORD",
+            "api_token",
+            "AWS_SECRET_ACCESS_KEY",
+            "tls.key",
+            "Auth",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        for round in 0..200 {
+            let name = names[rng.random_range(0..names.len())];
+            let env = json!([{"name": "PLAIN", "value": "1"}, {"name": name, "value": secret}]);
+            let container = json!({"name": "c", "image": "x", "env": env});
+            let pod_spec =
+                json!({"containers": [container.clone()], "initContainers": [container]});
+            let mut obj = match rng.random_range(0..4) {
+                0 => json!({"kind": "Secret", "metadata": {"name": "s"},
+                            "data": {name: secret}, "stringData": {"other": secret}}),
+                1 => json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": pod_spec}),
+                2 => json!({"kind": "StatefulSet", "metadata": {"name": "s"},
+                            "spec": {"template": {"spec": pod_spec}}}),
+                _ => json!({"kind": "CronJob", "spec": {"jobTemplate": {"spec":
+                            {"template": {"spec": pod_spec}}}}}),
+            };
+            if rng.random_bool(0.5) {
+                let applied = obj.to_string();
+                obj["metadata"]["annotations"] = json!({ LAST_APPLIED: applied });
+            }
+            if rng.random_bool(0.5) {
+                obj = json!({"kind": "List", "items": [obj]});
+            }
+            let n = redact_k8s_object(&mut obj);
+            let text = obj.to_string();
+            assert!(n > 0 && !text.contains(secret), "round {round}: {text}");
+            assert!(
+                text.contains("\"PLAIN\"") || text.contains("Secret"),
+                "{text}"
+            );
+        }
     }
 
     /// A planted secret, in many shapes and positions, split across writes at random points,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::sim::scenario::{FaultConfig, Scenario};
+use crate::sim::scenario::{FaultConfig, RouteLatency, Scenario};
 use crate::sim::server::{SimOptions, SimServer};
 
 /// Run the simulated Kubernetes cluster.
@@ -72,6 +72,25 @@ pub struct ServeArgs {
     /// for more.
     #[arg(long = "vanish-pod", value_name = "POD")]
     pub vanish_pods: Vec<String>,
+    /// Extra latency in milliseconds for paths matching a regex, e.g. `/log$=200`; repeat for
+    /// more (the first match applies).
+    #[arg(long = "route-latency", value_name = "REGEX=MS", value_parser = route_latency)]
+    pub route_latency: Vec<RouteLatency>,
+}
+
+fn route_latency(s: &str) -> Result<RouteLatency, String> {
+    let (path, ms) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{s:?} is not REGEX=MS; write e.g. /log$=200"))?;
+    let latency_ms = ms
+        .parse()
+        .map_err(|_| format!("{ms:?} is not a number of milliseconds; write e.g. /log$=200"))?;
+    regex::Regex::new(path).map_err(|e| format!("{path:?} is not a valid regex: {e}"))?;
+    Ok(RouteLatency {
+        path: path.to_string(),
+        latency_ms,
+        jitter_ms: 0,
+    })
 }
 
 /// `--generate APP --pods N --containers C --log-bytes SIZE`.
@@ -118,7 +137,8 @@ impl ServeArgs {
             || self.throttle_rate.is_some()
             || self.reset_rate.is_some()
             || self.seed.is_some()
-            || !self.vanish_pods.is_empty();
+            || !self.vanish_pods.is_empty()
+            || !self.route_latency.is_empty();
         if !any {
             return None;
         }
@@ -142,6 +162,9 @@ impl ServeArgs {
             f.seed = v;
         }
         f.vanish_pods.extend(self.vanish_pods.iter().cloned());
+        // Flag rules come first: they win over the scenario's for the same paths.
+        f.route_latency
+            .splice(0..0, self.route_latency.iter().cloned());
         Some(f)
     }
 }

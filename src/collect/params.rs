@@ -122,6 +122,11 @@ pub fn pod_ref<'a>(p: &'a Value, name: &str) -> Result<PodRef<'a>, TaskError> {
     }
 }
 
+/// Whether a request failed because its object does not exist (404 Not Found).
+pub fn gone(e: &TaskError) -> bool {
+    !e.transient && e.message.contains(": 404 ")
+}
+
 /// The namespace a namespaced request goes to: the `namespace` parameter, else the run's
 /// `namespace` variable.
 pub fn namespace<'a>(p: &'a Value, vars: &'a Value) -> Result<Option<&'a str>, TaskError> {

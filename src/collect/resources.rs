@@ -165,6 +165,9 @@ pub async fn resolve(ctx: &TaskContext) -> Result<Resolved, TaskError> {
             kube::Error::Discovery(d) => TaskError::permanent(format!(
                 "{what}: the cluster does not serve it ({d}); check apiVersion and kind, or install its CRD"
             )),
+            kube::Error::Api(e) if e.code == 404 => TaskError::permanent(format!(
+                "{what}: the cluster does not serve {api_version}; check apiVersion and kind, or install its CRD"
+            )),
             other => super::api::kube_error(other, &what),
         })?,
         _ = ctx.cancel.cancelled() => return Err(TaskError::transient(format!("{what}: cancelled"))),

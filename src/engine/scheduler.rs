@@ -134,6 +134,10 @@ pub(crate) struct Outcome {
     pub errors: Vec<ErrorEntry>,
 }
 
+fn flush_panicked(e: tokio::task::JoinError) -> EngineError {
+    EngineError::Message(format!("the journal flush stopped: {e}"))
+}
+
 enum Msg {
     Attempt {
         idx: NodeIndex,
@@ -224,6 +228,7 @@ impl<'a> Scheduler<'a> {
         });
         self.admit_all(first, false)?;
         let mut last_flush = Instant::now();
+        let mut flushing: Option<tokio::task::JoinHandle<Result<(), EngineError>>> = None;
         loop {
             self.start_ready()?;
             if self.jobs.is_empty() {
@@ -244,10 +249,21 @@ impl<'a> Scheduler<'a> {
             // FLUSH_INTERVAL. Flushing every turn cost an fsync per handful of nodes (12 s for
             // 100,000 no-op nodes); a kill loses at most the last interval's commits, and those
             // nodes simply run again.
-            if last_flush.elapsed() >= FLUSH_INTERVAL {
-                self.journal.flush()?;
+            // The fsync runs on the blocking pool, one at a time, so a slow disk delays
+            // durability, not scheduling.
+            if flushing.as_ref().is_some_and(|h| h.is_finished()) {
+                if let Some(h) = flushing.take() {
+                    h.await.map_err(flush_panicked)??;
+                }
+            }
+            if flushing.is_none() && last_flush.elapsed() >= FLUSH_INTERVAL {
+                let journal = self.journal.clone();
+                flushing = Some(tokio::task::spawn_blocking(move || journal.flush()));
                 last_flush = Instant::now();
             }
+        }
+        if let Some(h) = flushing.take() {
+            h.await.map_err(flush_panicked)??;
         }
         self.journal.flush()?;
         if !self.plan.finished() {

@@ -680,6 +680,18 @@ fn dry_run_write(st: &SimState, t: &Target, method: &Method, body: Value) -> Res
     if obj["metadata"]["name"].as_str().is_none() {
         return ApiStatus::new(422, "Invalid", format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", t.info.plural)).into_response();
     }
+    if *method == Method::POST {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        if st.store.get(&gvr(t), ns, name).is_some() {
+            let mut s = ApiStatus::new(
+                409,
+                "AlreadyExists",
+                format!("{} \"{name}\" already exists", t.info.plural),
+            );
+            s.details = Some((t.info.plural.clone(), name.to_string()));
+            return s.into_response();
+        }
+    }
     obj["apiVersion"] = json!(t.info.api_version());
     obj["kind"] = json!(t.info.kind);
     if t.info.namespaced {

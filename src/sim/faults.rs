@@ -20,6 +20,7 @@ use rand::{Rng, SeedableRng};
 use super::scenario::FaultConfig;
 use super::state::SimState;
 use super::status::ApiStatus;
+use super::SimError;
 
 /// What the dice said for one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,18 +46,47 @@ pub struct Faults {
     /// The effective configuration (scenario, then flag overrides).
     pub config: FaultConfig,
     rng: Mutex<StdRng>,
+    /// `config.route_latency`, compiled.
+    routes: Vec<(regex::Regex, u64, u64)>,
     /// (namespace, name) of vanishing pods that a list has returned: they are gone now.
     vanished: Mutex<HashSet<(String, String)>>,
 }
 
 impl Faults {
-    pub fn new(config: FaultConfig) -> Faults {
+    /// Checks the configuration (shares between 0 and 1, route regexes) and seeds the dice.
+    pub fn new(config: FaultConfig) -> Result<Faults, SimError> {
+        for (name, v) in [
+            ("errorRate", config.error_rate),
+            ("throttleRate", config.throttle_rate),
+            ("resetRate", config.reset_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(SimError::Message(format!(
+                    "fault {name} is {v}; give a share between 0.0 and 1.0"
+                )));
+            }
+        }
+        let routes = config
+            .route_latency
+            .iter()
+            .map(|r| {
+                regex::Regex::new(&r.path)
+                    .map(|re| (re, r.latency_ms, r.jitter_ms))
+                    .map_err(|e| {
+                        SimError::Message(format!(
+                            "fault routeLatency path {:?} is not a valid regex: {e}",
+                            r.path
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let rng = StdRng::seed_from_u64(config.seed);
-        Faults {
+        Ok(Faults {
             config,
             rng: Mutex::new(rng),
+            routes,
             vanished: Mutex::new(HashSet::new()),
-        }
+        })
     }
 
     /// Whether any request-level fault is configured (the middleware is a no-op otherwise).
@@ -64,6 +94,7 @@ impl Faults {
         let c = &self.config;
         c.latency_ms > 0
             || c.jitter_ms > 0
+            || !self.routes.is_empty()
             || c.error_rate > 0.0
             || c.throttle_rate > 0.0
             || c.reset_rate > 0.0
@@ -72,14 +103,25 @@ impl Faults {
     /// Draws the fate of one request. Errors are drawn before throttling, then resets, each
     /// from one uniform number so the shares add up as configured.
     pub fn roll(&self) -> Roll {
+        self.roll_for("")
+    }
+
+    /// Like `roll`, with the latency of the first `route_latency` rule matching `path` added.
+    pub fn roll_for(&self, path: &str) -> Roll {
         let c = &self.config;
+        let (route_ms, route_jitter) = self
+            .routes
+            .iter()
+            .find(|(re, _, _)| re.is_match(path))
+            .map_or((0, 0), |(_, l, j)| (*l, *j));
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-        let jitter = if c.jitter_ms > 0 {
-            rng.random_range(0..=c.jitter_ms)
+        let jitter_max = c.jitter_ms + route_jitter;
+        let jitter = if jitter_max > 0 {
+            rng.random_range(0..=jitter_max)
         } else {
             0
         };
-        let delay = Duration::from_millis(c.latency_ms + jitter);
+        let delay = Duration::from_millis(c.latency_ms + route_ms + jitter);
         let x: f64 = rng.random();
         let outcome = if x < c.error_rate {
             Outcome::Error(if rng.random_bool(0.5) { 500 } else { 503 })
@@ -128,7 +170,7 @@ pub async fn middleware(State(state): State<Arc<SimState>>, req: Request, next: 
     if !faults.active() || matches!(path, "/healthz" | "/readyz" | "/livez") {
         return next.run(req).await;
     }
-    let roll = faults.roll();
+    let roll = faults.roll_for(path);
     if !roll.delay.is_zero() {
         tokio::time::sleep(roll.delay).await;
     }
@@ -238,8 +280,8 @@ mod tests {
             jitter_ms: 5,
             ..FaultConfig::default()
         };
-        let a = Faults::new(cfg.clone());
-        let b = Faults::new(cfg);
+        let a = Faults::new(cfg.clone()).unwrap();
+        let b = Faults::new(cfg).unwrap();
         let ra: Vec<Roll> = (0..2000).map(|_| a.roll()).collect();
         let rb: Vec<Roll> = (0..2000).map(|_| b.roll()).collect();
         assert_eq!(ra, rb);
@@ -272,11 +314,46 @@ mod tests {
     }
 
     #[test]
+    fn route_latency_adds_to_the_matching_paths_only() {
+        let f = Faults::new(FaultConfig {
+            latency_ms: 5,
+            route_latency: vec![super::super::scenario::RouteLatency {
+                path: "/log$".into(),
+                latency_ms: 100,
+                jitter_ms: 0,
+            }],
+            ..FaultConfig::default()
+        })
+        .unwrap();
+        assert!(f.active());
+        assert_eq!(
+            f.roll_for("/api/v1/namespaces/n/pods/p/log").delay,
+            Duration::from_millis(105)
+        );
+        assert_eq!(f.roll_for("/api/v1/pods").delay, Duration::from_millis(5));
+        let bad = Faults::new(FaultConfig {
+            route_latency: vec![super::super::scenario::RouteLatency {
+                path: "(".into(),
+                latency_ms: 1,
+                jitter_ms: 0,
+            }],
+            ..FaultConfig::default()
+        });
+        assert!(bad.unwrap_err().to_string().contains("not a valid regex"));
+        let bad = Faults::new(FaultConfig {
+            error_rate: 1.5,
+            ..FaultConfig::default()
+        });
+        assert!(bad.unwrap_err().to_string().contains("between 0.0 and 1.0"));
+    }
+
+    #[test]
     fn pods_vanish_only_once_listed() {
         let f = Faults::new(FaultConfig {
             vanish_pods: vec!["p1".into(), "ns2/p2".into()],
             ..FaultConfig::default()
-        });
+        })
+        .unwrap();
         assert!(!f.is_vanished("ns", "p1"));
         f.note_listed("ns", "p1");
         f.note_listed("ns", "p2");

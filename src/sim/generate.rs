@@ -436,6 +436,7 @@ mod tests {
         let sc = generate("cassandra", 5000, 2, 1 << 20, 42);
         let took = started.elapsed();
         assert_eq!(sc.logs.len(), 10_000);
+        eprintln!("generated 5,000 pods x 2 containers in {took:?}");
         // Generous for an unoptimized test build on a shared machine; release is far faster.
         assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
     }

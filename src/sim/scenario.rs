@@ -244,6 +244,21 @@ pub struct FaultConfig {
     /// Pods that vanish (404) once they have been listed.
     #[serde(default)]
     pub vanish_pods: Vec<String>,
+    /// Latency for requests whose path matches a regex (`/log$`, `^/apis/kudo.dev/`), added to
+    /// `latency_ms`/`jitter_ms`; the first matching rule applies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route_latency: Vec<RouteLatency>,
+}
+
+/// Latency of the requests whose path matches `path` (a regex).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteLatency {
+    pub path: String,
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub jitter_ms: u64,
 }
 
 fn default_retry_after() -> u64 {

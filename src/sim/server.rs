@@ -372,3 +372,105 @@ impl Drop for SimHandle {
         self.cancel.cancel();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request as HttpRequest, StatusCode};
+    use tower::ServiceExt;
+
+    fn state(faults: FaultConfig) -> Arc<SimState> {
+        let scenario = Scenario {
+            name: "t".into(),
+            namespace: "ns".into(),
+            objects: vec![
+                serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}),
+            ],
+            ..Scenario::default()
+        };
+        Arc::new(SimState::new(scenario, Some(faults)).unwrap())
+    }
+
+    async fn call(router: Router, token: Option<&str>, path: &str) -> Response {
+        let mut req = HttpRequest::get(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        router
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn tokens_are_checked_before_anything_else() {
+        let r = router(state(FaultConfig::default()), Arc::from("secret"));
+        let missing = call(r.clone(), None, "/api/v1/pods").await;
+        assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+        let body = axum::body::to_bytes(missing.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (v["kind"].as_str(), v["reason"].as_str()),
+            (Some("Status"), Some("Unauthorized"))
+        );
+        assert_eq!(
+            call(r.clone(), Some("wrong"), "/version").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            call(r.clone(), None, "/healthz").await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(r, Some("secret"), "/api/v1/namespaces/ns/pods/p")
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_answers_429_with_retry_after() {
+        let r = router(
+            state(FaultConfig {
+                throttle_rate: 1.0,
+                retry_after_seconds: 4,
+                ..FaultConfig::default()
+            }),
+            Arc::from("t"),
+        );
+        let resp = call(r.clone(), Some("t"), "/api/v1/pods").await;
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "4");
+        // Health checks are spared.
+        assert_eq!(call(r, None, "/readyz").await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn bad_requests_are_statuses() {
+        let r = router(state(FaultConfig::default()), Arc::from("t"));
+        for (path, code) in [
+            ("/api/v1/pods?labelSelector=a%20b%20c", 400),
+            ("/api/v1/pods?limit=x", 400),
+            ("/api/v1/pods?continue=garbage", 400),
+            ("/api/v1/widgets", 404),
+            ("/apis/nope/v1/things", 404),
+        ] {
+            let resp = call(r.clone(), Some("t"), path).await;
+            assert_eq!(resp.status().as_u16(), code, "{path}");
+        }
+        let resp = r
+            .oneshot(
+                HttpRequest::delete("/api/v1/namespaces/ns/pods/p")
+                    .header(header::AUTHORIZATION, "Bearer t")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+}

@@ -30,9 +30,15 @@ pub struct SimState {
 impl SimState {
     /// Indexes the scenario's objects; `faults` replaces `scenario.faults` when given.
     pub fn new(scenario: Scenario, faults: Option<FaultConfig>) -> Result<SimState, SimError> {
+        if scenario.namespace.trim().is_empty() {
+            return Err(SimError::Message(format!(
+                "scenario {:?} has no namespace; set `namespace:` to the namespace its objects live in",
+                scenario.name
+            )));
+        }
         let started = Utc::now();
         let store = Store::new(&scenario.objects, &scenario.namespace, started)?;
-        let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()));
+        let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()))?;
         Ok(SimState {
             scenario: Arc::new(scenario),
             store,
@@ -48,5 +54,51 @@ impl SimState {
             return None;
         }
         self.store.pod(namespace, name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_needs_a_namespace() {
+        let e = SimState::new(
+            Scenario {
+                name: "x".into(),
+                ..Scenario::default()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("set `namespace:`"), "{e}");
+    }
+
+    #[test]
+    fn flag_faults_replace_the_scenario_s() {
+        let s = Scenario {
+            name: "x".into(),
+            namespace: "ns".into(),
+            faults: FaultConfig {
+                latency_ms: 5,
+                ..FaultConfig::default()
+            },
+            ..Scenario::default()
+        };
+        assert_eq!(
+            SimState::new(s.clone(), None)
+                .unwrap()
+                .faults
+                .config
+                .latency_ms,
+            5
+        );
+        let over = FaultConfig {
+            error_rate: 0.5,
+            ..FaultConfig::default()
+        };
+        let st = SimState::new(s, Some(over)).unwrap();
+        assert_eq!(st.faults.config.latency_ms, 0);
+        assert_eq!(st.faults.config.error_rate, 0.5);
     }
 }

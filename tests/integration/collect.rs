@@ -775,8 +775,27 @@ async fn logs_honour_the_byte_limit_and_skip_previous_logs_of_containers_that_ne
         )
         .await;
     r.unwrap();
-    assert!(arts[0].1.starts_with("INFO  [main]"), "{}", arts[0].1);
-    assert!(arts[0].1.len() < 120, "{}", arts[0].1);
+    assert_eq!(
+        arts[0].1,
+        "INFO  [main]\n[kudo-diag: log truncated at 12 bytes (limitBytes, or the logLimitBytes setting)]\n"
+    );
+    // A task's own limit overrides the setting.
+    let (r, arts) = p
+        .run(
+            "k8s.logs",
+            json!({"pod": "cassandra-node-1", "container": "cassandra", "limitBytes": 4}),
+            vars(),
+            Some("c4.log"),
+        )
+        .await;
+    r.unwrap();
+    assert!(
+        arts[0]
+            .1
+            .starts_with("INFO\n[kudo-diag: log truncated at 4 bytes"),
+        "{}",
+        arts[0].1
+    );
 
     let p = Probe::new(&sim, json!({}));
     let pod = json!({"metadata": {"name": "cassandra-node-0", "namespace": "prod"},
@@ -1018,4 +1037,104 @@ async fn scale_collects_a_thousand_pods() {
         summary.counts.done >= 4000,
         "2 logs and 2 previous-log checks per pod"
     );
+}
+
+/// A kind missing from the static resource table is found through discovery.
+#[tokio::test]
+async fn kinds_outside_the_table_are_discovered() {
+    let mut sc = scenario();
+    sc.objects.push(json!({
+        "apiVersion": "v1", "kind": "ReplicationController",
+        "metadata": {"name": "legacy", "namespace": "prod"},
+        "spec": {"replicas": 1, "selector": {"app": "legacy"}}
+    }));
+    let sim = start(sc).await;
+    let p = Probe::new(&sim, json!({}));
+    let (r, arts) = p
+        .run(
+            "k8s.list",
+            json!({"apiVersion": "v1", "kind": "ReplicationController"}),
+            vars(),
+            Some("rc.yaml"),
+        )
+        .await;
+    assert_eq!(r.unwrap().items.len(), 1);
+    assert!(arts[0].1.contains("name: legacy"), "{}", arts[0].1);
+    let (r, _) = p
+        .run(
+            "k8s.list",
+            json!({"apiVersion": "example.com/v1", "kind": "Widget"}),
+            vars(),
+            Some("w.yaml"),
+        )
+        .await;
+    let e = r.unwrap_err();
+    assert!(!e.transient, "{e}");
+    assert!(
+        e.message.contains(
+            "discover Widget in example.com/v1: the cluster does not serve example.com/v1"
+        ),
+        "{e}"
+    );
+}
+
+/// A pod deleted while the collection runs (listed, then 404): its log and commands are skipped
+/// with a note, not failed; a pod named directly that does not exist still fails.
+#[tokio::test]
+async fn a_pod_that_vanishes_mid_collection_is_skipped_not_failed() {
+    let mut sc = scenario();
+    sc.faults.vanish_pods = vec!["cassandra-node-0".into()];
+    let sim = start(sc).await;
+    let p = Probe::new(&sim, json!({}));
+    let (r, _) = p
+        .run(
+            "k8s.list",
+            json!({"apiVersion": "v1", "kind": "Pod", "labelSelector": "app=cassandra"}),
+            vars(),
+            None,
+        )
+        .await;
+    let pods = r.unwrap().items;
+    let pod0 = pods
+        .iter()
+        .find(|p| p["metadata"]["name"] == "cassandra-node-0")
+        .unwrap()
+        .clone();
+    let (r, arts) = p
+        .run(
+            "k8s.logs",
+            json!({"pod": pod0, "container": "cassandra"}),
+            vars(),
+            Some("c.log"),
+        )
+        .await;
+    let out = r.unwrap();
+    assert!(arts.is_empty());
+    assert!(
+        out.items[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("deleted during the collection"),
+        "{:?}",
+        out.items
+    );
+    let (r, arts) = p
+        .run(
+            "k8s.exec",
+            json!({"pod": pod0, "container": "cassandra", "command": ["nodetool", "status"]}),
+            vars(),
+            Some("n.txt"),
+        )
+        .await;
+    assert_eq!(r.unwrap().items[0]["skipped"], true);
+    assert!(arts.is_empty());
+    let (r, _) = p
+        .run(
+            "k8s.logs",
+            json!({"pod": "cassandra-node-0", "container": "cassandra"}),
+            vars(),
+            Some("c.log"),
+        )
+        .await;
+    assert!(r.unwrap_err().message.contains("404"));
 }

@@ -331,7 +331,7 @@ const CRASH: &str = r#"
     - name: exec
       kind: synthetic.sleep
       forEach: {task: pods, as: pod, then: {path: children, as: c}}
-      params: {ms: 40}
+      params: {ms: 80}
       output: "pods/{{pod.name}}/{{c.name}}.txt"
     - name: digest
       kind: synthetic.write
@@ -398,7 +398,9 @@ fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
             args.push("--continue");
         }
         let mut child = spawn(dir.path(), &args);
-        let delay = Duration::from_millis(rng.random_range(20..160));
+        // The sleeps alone need 150 x 80 ms / 8 = 1.5 s of run time; 12 kills at these delays
+        // give at most about 1.4 s, so even a fast machine cannot finish before the 12th kill.
+        let delay = Duration::from_millis(rng.random_range(20..120));
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();

@@ -476,6 +476,17 @@ async fn kubectl_auth_can_i_and_logs_and_dry_run() {
         merged["spec"]["operatorVersion"]["name"],
         "cassandra-3.11-1.0.0"
     );
+    // Creating what exists is a conflict, as on a real server.
+    let svc = k.dir.path().join("svc.yaml");
+    std::fs::write(&svc, "apiVersion: v1\nkind: Service\nmetadata:\n  name: cassandra-svc\nspec:\n  ports:\n  - port: 1\n").unwrap();
+    let o = k
+        .run(&["create", "--dry-run=server", "-f", svc.to_str().unwrap()])
+        .await;
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("services \"cassandra-svc\" already exists"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // Dry-run only: nothing was stored.
     assert!(!k.run(&["get", "configmap", "x"]).await.status.success());
     h.shutdown().await;
@@ -725,6 +736,11 @@ async fn faults_throttle_error_and_reset_requests() {
 async fn faults_latency_is_added_and_pods_vanish_once_listed() {
     let h = start_with_faults(FaultConfig {
         latency_ms: 60,
+        route_latency: vec![kudo_diag::sim::scenario::RouteLatency {
+            path: "/nodes$".into(),
+            latency_ms: 150,
+            jitter_ms: 0,
+        }],
         vanish_pods: vec!["cassandra-node-2".into()],
         ..FaultConfig::default()
     })
@@ -757,6 +773,17 @@ async fn faults_latency_is_added_and_pods_vanish_once_listed() {
         Err(kube::Error::Api(e)) => assert_eq!(e.code, 404),
         other => panic!("expected 404 on the vanished pod's log, got {other:?}"),
     }
+    // The route rule slows node lists only.
+    let t = std::time::Instant::now();
+    Api::<Node>::all(h.kube_client().unwrap())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(210),
+        "{:?}",
+        t.elapsed()
+    );
     h.shutdown().await;
 }
 
@@ -1125,6 +1152,12 @@ fn sim_command_rejects_bad_input_with_the_fix() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(crate::support::stderr(&o).contains("outside 0.0..=1.0"));
+    let o = crate::support::run_in(
+        dir.path(),
+        &["sim", "--scenario", "s.yaml", "--route-latency", "(=5"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::support::stderr(&o).contains("is not a valid regex"));
     std::fs::write(
         dir.path().join("bad.yaml"),
         "name: x

@@ -94,7 +94,21 @@ impl TaskKind for Exec {
             .sink
             .create(out_path)
             .map_err(|e| TaskError::permanent(e.to_string()))?;
-        let done = run_command(ctx, ns, pod.name, container, &command, &mut w).await?;
+        let done = match run_command(ctx, ns, pod.name, container, &command, &mut w).await {
+            Ok(done) => done,
+            // As for logs: a pod from a list that is gone now was deleted during the collection.
+            Err(e) if pod.object.is_some() && params::gone(&e) => {
+                let note = format!(
+                    "not run: the pod was deleted during the collection ({})",
+                    e.message
+                );
+                tracing::info!(node = %ctx.node, "{note}");
+                return Ok(TaskOutput {
+                    items: vec![json!({"skipped": true, "note": note})],
+                });
+            }
+            Err(e) => return Err(e),
+        };
         w.finish()
             .map_err(|e| TaskError::permanent(e.to_string()))?;
         if !done.stderr.is_empty() {

@@ -8,7 +8,8 @@
 //!
 //! Run settings: `logSince` (a duration, `24h`, or seconds) -> `sinceSeconds`, `logTail` (lines)
 //! -> `tailLines`, `logLimitBytes` -> `limitBytes` (also enforced here, in case a server ignores
-//! it; a cut log ends with a marker line), `logIdleTimeout` (default 30s): a stream that sends
+//! it; a cut log ends with a marker line); a task's own `sinceSeconds`, `tailLines` and
+//! `limitBytes` parameters override them for that task; `logIdleTimeout` (default 30s): a stream that sends
 //! nothing for that long is closed and kept, with a marker line, rather than failing the task
 //! (a hung kubelet must not cost the whole log we already have).
 
@@ -34,6 +35,18 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::optional(
         "timestamps",
         "prefix each line with its RFC 3339 timestamp (true/false)",
+    ),
+    ParamSpec::optional(
+        "sinceSeconds",
+        "only lines newer than this (overrides the logSince setting)",
+    ),
+    ParamSpec::optional(
+        "tailLines",
+        "only the last lines (overrides the logTail setting)",
+    ),
+    ParamSpec::optional(
+        "limitBytes",
+        "at most this many bytes (overrides the logLimitBytes setting)",
     ),
 ];
 
@@ -190,13 +203,25 @@ impl TaskKind for Logs {
         };
 
         let settings = &ctx.env.settings;
-        let limit = u64_setting(settings, "logLimitBytes")?;
+        let limit = match params::u64_opt(p, "limitBytes")? {
+            Some(n) => Some(n),
+            None => u64_setting(settings, "logLimitBytes")?,
+        };
+        let since = match params::u64_opt(p, "sinceSeconds")? {
+            Some(n) => Some(n),
+            None => duration_setting(settings, "logSince")?.map(|d| d.as_secs()),
+        };
+        let tail = match params::u64_opt(p, "tailLines")? {
+            Some(n) => Some(n),
+            None => u64_setting(settings, "logTail")?,
+        };
         let lp = LogParams {
             container: Some(container.to_string()),
             previous: previous != Previous::No,
-            since_seconds: duration_setting(settings, "logSince")?.map(|d| d.as_secs() as i64),
-            tail_lines: u64_setting(settings, "logTail")?.map(|n| n as i64),
-            limit_bytes: limit.map(|n| n as i64),
+            // The API refuses 0 for both: 0 seconds or bytes would mean "nothing" anyway.
+            since_seconds: since.filter(|n| *n > 0).map(|n| n as i64),
+            tail_lines: tail.map(|n| n as i64),
+            limit_bytes: limit.filter(|n| *n > 0).map(|n| n as i64),
             timestamps: params::bool_opt(p, "timestamps")?.unwrap_or(false),
             ..LogParams::default()
         };
@@ -216,6 +241,19 @@ impl TaskKind for Logs {
             // not a failure to collect.
             Err(e) if !lp.previous && not_started(&e.message) => {
                 let note = format!("no log: {}", e.message);
+                tracing::info!(node = %ctx.node, "{note}");
+                return Ok(TaskOutput {
+                    items: vec![json!({"skipped": true, "note": note})],
+                });
+            }
+            // The pod came from a list (its object was passed) and is gone now: deleted or
+            // replaced while the collection ran. Its object is in the bundle; its log is not
+            // there to collect.
+            Err(e) if pod.object.is_some() && params::gone(&e) => {
+                let note = format!(
+                    "no log: the pod was deleted during the collection ({})",
+                    e.message
+                );
                 tracing::info!(node = %ctx.node, "{note}");
                 return Ok(TaskOutput {
                     items: vec![json!({"skipped": true, "note": note})],
@@ -248,12 +286,12 @@ impl TaskKind for Logs {
                 Ok(Some(c)) => c?,
             };
             let mut data = &chunk[..];
-            if let Some(max) = limit {
+            if let Some(max) = limit.filter(|n| *n > 0) {
                 let room = max.saturating_sub(written) as usize;
                 if data.len() > room {
                     data = &data[..room];
                     ending = Some(format!(
-                        "\n[kudo-diag: log truncated at {max} bytes (setting logLimitBytes)]\n"
+                        "\n[kudo-diag: log truncated at {max} bytes (limitBytes, or the logLimitBytes setting)]\n"
                     ));
                 }
             }
@@ -261,6 +299,14 @@ impl TaskKind for Logs {
             written += data.len() as u64;
             if ending.is_some() {
                 break;
+            }
+        }
+        if let (None, Some(max)) = (&ending, limit.filter(|n| *n > 0)) {
+            // The server applies limitBytes itself and cuts silently: say so in the log.
+            if written >= max {
+                ending = Some(format!(
+                    "\n[kudo-diag: log truncated at {max} bytes (limitBytes, or the logLimitBytes setting)]\n"
+                ));
             }
         }
         if let Some(e) = &ending {
