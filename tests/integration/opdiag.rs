@@ -168,6 +168,10 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
         .await
         .expect("the run completes");
 
+    // One exec per pod and entry: a Copy of two files is one `tar`, not one exec per file.
+    let m = sim.state().metrics.snapshot();
+    eprintln!("API requests: {m:?}; {} nodes done", summary.counts.done);
+    assert_eq!(m.execs, 3 * 3, "copy, srvr and ruok in 3 servers: {m:?}");
     let mut failed: Vec<(String, String)> = events
         .events()
         .iter()
