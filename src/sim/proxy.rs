@@ -49,6 +49,25 @@ fn split_target(target: &str) -> (&str, &str) {
 
 fn answer(st: &SimState, ns: &str, target: &str, path: &str, query: Option<&str>) -> Response {
     let (name, port) = split_target(target);
+    if !super::access::allowed(
+        &st.scenario.permissions,
+        "get",
+        "",
+        "services",
+        Some("proxy"),
+        Some(ns),
+    ) {
+        let mut s = ApiStatus::forbidden(super::api::forbidden_message(
+            "get",
+            "",
+            "services",
+            Some("proxy"),
+            Some(name),
+            Some(ns),
+        ));
+        s.details = Some(("services".into(), name.to_string()));
+        return s.into_response();
+    }
     let Some(svc) = st.store.get(&Gvr::new("", "v1", "services"), ns, name) else {
         return ApiStatus::not_found("services", name).into_response();
     };
