@@ -424,3 +424,55 @@ fn pipelines_show_merges_a_packages_diagnostics_from_a_folder_or_a_tgz() {
     assert_eq!(o.status.code(), Some(1));
     assert!(crate::support::stderr(&o).contains("cannot read operator package missing-dir"));
 }
+
+/// Without `get` on `services/proxy`, a Request entry fails with the API server's 403 and the
+/// permission to ask for, and the other entries are still collected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_service_proxy_fails_only_the_request_entry() {
+    let mut sc = scenario();
+    sc.permissions =
+        serde_yaml::from_str("deny: [{verbs: [get], resources: [services/proxy]}]").unwrap();
+    let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
+    let client = sim.kube_client().unwrap();
+    let reg = registry();
+    let src = opdiag::source::from_package(&data("zookeeper"))
+        .unwrap()
+        .unwrap();
+    let plan = opdiag::plan(&[src]);
+    let p = plan.merge_into(&kudo_diag::pipeline::Pipeline::new("zk", vec![], vec![]));
+    let dir = tempfile::tempdir().unwrap();
+    let globals = json!({"instance": INSTANCE, "namespace": NS});
+    let mut config = engine::RunConfig::new(
+        p,
+        json!({"namespace": NS}),
+        globals,
+        dir.path().join("z.zip"),
+    );
+    config.env = TaskEnv {
+        kube: Some(client),
+        settings: Default::default(),
+    };
+    let events = engine::EventLog::new();
+    let summary = engine::run(config, &reg, &events, CancellationToken::new())
+        .await
+        .unwrap();
+    let failed: Vec<String> = events
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            engine::Event::Finished {
+                node,
+                error: Some(err),
+                ..
+            } => Some(format!("{node}: {err}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(
+        failed[0].starts_with("diag-zookeeper-stat: ") && failed[0].contains("services/proxy"),
+        "{}",
+        failed[0]
+    );
+    assert_eq!(summary.counts.done, 2 + 2 * 3, "{:?}", summary.counts);
+}
