@@ -47,8 +47,18 @@ fn entry(ctx: &TaskContext) -> &str {
 
 pub struct Pods;
 
+/// Kinds whose `spec.selector.matchLabels` can stand for their pods in an entry's selector.
+pub const WORKLOAD_KINDS: &[&str] = &["StatefulSet", "Deployment", "DaemonSet", "ReplicaSet"];
+
 const POD_PARAMS: &[ParamSpec] = &[
-    ParamSpec::required("labelSelector", "the entry's matchLabels as k=v,k2=v2"),
+    ParamSpec::optional(
+        "labelSelector",
+        "the entry's matchLabels as k=v,k2=v2 (this or `workload`)",
+    ),
+    ParamSpec::optional(
+        "workload",
+        "{kind, name} of a StatefulSet, Deployment, DaemonSet or ReplicaSet whose pods to use",
+    ),
     ParamSpec::optional("entry", "the diagnostics entry's name, for messages"),
     ParamSpec::optional("namespace", "the namespace (default: the run's)"),
 ];
@@ -65,9 +75,16 @@ impl TaskKind for Pods {
         POD_PARAMS
     }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
-        let sel = params::str_req(&ctx.params, "labelSelector")?;
         let ns = namespace(ctx)?;
         let entry = entry(ctx);
+        let from_workload;
+        let sel = match ctx.params.get("workload") {
+            Some(w) => {
+                from_workload = workload_selector(ctx, ns, entry, w).await?;
+                from_workload.as_str()
+            }
+            None => params::str_req(&ctx.params, "labelSelector")?,
+        };
         let instance = ctx.vars.get("instance").and_then(Value::as_str);
         let scoped = match instance {
             Some(i) => format!("kudo.dev/instance={i},{sel}"),
@@ -134,6 +151,50 @@ impl TaskKind for Pods {
         }
         Ok(TaskOutput { items: running })
     }
+}
+
+/// The label selector of a workload named by an entry (`{kind, name}`), as k=v,k2=v2.
+async fn workload_selector(
+    ctx: &TaskContext,
+    ns: &str,
+    entry: &str,
+    w: &Value,
+) -> Result<String, TaskError> {
+    let kind = w.get("kind").and_then(Value::as_str).unwrap_or("");
+    let name = w.get("name").and_then(Value::as_str).unwrap_or("");
+    if !WORKLOAD_KINDS.contains(&kind) || name.is_empty() {
+        return Err(TaskError::permanent(format!(
+            "diagnostics entry {entry}: spec.selector must name a workload as {{kind, name}} with kind one of {}",
+            WORKLOAD_KINDS.join(", ")
+        )));
+    }
+    let plural = format!("{}s", kind.to_ascii_lowercase());
+    let what = format!("get {kind} {name} in namespace {ns}");
+    let req = hyper::Request::get(format!("/apis/apps/v1/namespaces/{ns}/{plural}/{name}"))
+        .body(Vec::new())
+        .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+    let obj = api::send_json(ctx, req, &what).await.map_err(|mut e| {
+        if e.message.contains("404") || e.message.contains("not found") {
+            e.message = format!(
+                "diagnostics entry {entry}: {kind} {name} does not exist in namespace {ns}; fix spec.selector.name"
+            );
+        }
+        e
+    })?;
+    let labels = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| {
+            TaskError::permanent(format!(
+                "diagnostics entry {entry}: {kind} {name} has no spec.selector.matchLabels to find its pods by; use matchLabels in the entry"
+            ))
+        })?;
+    Ok(labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(&v.to_string())))
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 pub struct Copy;

@@ -309,12 +309,35 @@ fn copy_container(spec: &Map<String, Value>, params: &mut Value) -> Result<(), S
 /// The `opdiag.pods` task: the instance's pods (label `kudo.dev/instance`) matching the entry's
 /// `spec.selector.matchLabels`.
 fn pods_task(n: &str, entry: &str, spec: &Map<String, Value>) -> Result<Vec<TaskSpec>, String> {
+    // A workload standing for the pods it selects: `selector: {kind: StatefulSet, name: x}`.
+    if let Some(kind) = spec
+        .get("selector")
+        .and_then(|s| s.get("kind"))
+        .and_then(Value::as_str)
+    {
+        if !super::kinds::WORKLOAD_KINDS.contains(&kind) {
+            return Err(format!(
+                "spec.selector.kind {kind:?} cannot stand for pods: use one of {}",
+                super::kinds::WORKLOAD_KINDS.join(", ")
+            ));
+        }
+        let name = spec["selector"]
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or("spec.selector.name is missing: name the workload whose pods to use")?;
+        return Ok(vec![task(
+            format!("diag-{n}-pods"),
+            "opdiag.pods",
+            json!({"workload": {"kind": kind, "name": name}, "entry": entry}),
+        )]);
+    }
     let labels = spec
         .get("selector")
         .and_then(|s| s.get("matchLabels"))
         .and_then(Value::as_object)
         .filter(|m| !m.is_empty())
-        .ok_or("spec.selector.matchLabels is missing: say which of the instance's pods to use, e.g. {app: zookeeper}")?;
+        .ok_or("spec.selector.matchLabels is missing: say which of the instance's pods to use, e.g. {app: zookeeper}, or name a workload, {kind: StatefulSet, name: x}")?;
     let mut parts = Vec::new();
     for (k, v) in labels {
         let v = match v {

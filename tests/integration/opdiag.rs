@@ -81,6 +81,9 @@ bundle:
   - name: nobody
     kind: Command
     spec: {command: [ls], selector: {matchLabels: {app: kafka}}}
+  - name: myid
+    kind: Command
+    spec: {command: [cat, /var/lib/zookeeper/data/myid], selector: {kind: StatefulSet, name: "{{ .Name }}-zookeeper"}}
   - name: wrong-port
     kind: Request
     spec: {serviceRef: {name: "{{ .Name }}-cs", port: http}, path: /}
@@ -171,7 +174,11 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
     // One exec per pod and entry: a Copy of two files is one `tar`, not one exec per file.
     let m = sim.state().metrics.snapshot();
     eprintln!("API requests: {m:?}; {} nodes done", summary.counts.done);
-    assert_eq!(m.execs, 3 * 3, "copy, srvr and ruok in 3 servers: {m:?}");
+    assert_eq!(
+        m.execs,
+        4 * 3,
+        "copy, srvr, ruok and myid in 3 servers: {m:?}"
+    );
     let mut failed: Vec<(String, String)> = events
         .events()
         .iter()
@@ -249,6 +256,12 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
         "diagnostics/zookeeper-ruok/zookeeper-instance-zookeeper-0.txt",
     );
     assert_eq!(ruok.trim(), "imok");
+    // A workload's selector stood for its pods.
+    let myid = read(
+        &mut bundle,
+        "diagnostics/myid/zookeeper-instance-zookeeper-2.txt",
+    );
+    assert_eq!(myid.trim(), "3");
     // Request: the service port's answer, with the digest and the Secret's value redacted.
     let stat = read(&mut bundle, "diagnostics/zookeeper-stat.txt");
     assert!(stat.contains("\"server_state\" : \"leader\""), "{stat}");
