@@ -13,6 +13,7 @@ pub mod collect;
 pub mod engine;
 pub mod error;
 pub mod exit;
+pub mod opdiag;
 pub mod pipeline;
 pub mod preflight;
 pub mod sim;

@@ -32,6 +32,9 @@ pub enum Sub {
         /// Built-in pipeline names or files (a path contains `/` or ends in .yaml/.yml).
         #[arg(required = true, value_name = "NAME|FILE")]
         pipelines: Vec<String>,
+        /// Merge in the tasks of this operator package's `diagnostics` key (folder or .tgz).
+        #[arg(long, value_name = "DIR|TGZ")]
+        operator_package: Option<std::path::PathBuf>,
     },
     /// Check pipeline files; prints "ok: N tasks" or every problem (exit 1).
     Validate {
@@ -44,6 +47,9 @@ pub enum Sub {
         /// Built-in pipeline names or files, merged in order.
         #[arg(required = true, value_name = "NAME|FILE")]
         pipelines: Vec<String>,
+        /// Merge in the tasks of this operator package's `diagnostics` key (folder or .tgz).
+        #[arg(long, value_name = "DIR|TGZ")]
+        operator_package: Option<std::path::PathBuf>,
     },
     /// Describe the task kinds this build can run, with their parameters.
     Kinds,
@@ -56,9 +62,27 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
     let mut err = std::io::stderr();
     let code = match args.command {
         Sub::List => list(&mut out, &registry),
-        Sub::Show { pipelines } => show(&mut out, &mut err, &pipelines, &registry),
+        Sub::Show {
+            pipelines,
+            operator_package,
+        } => show_with(
+            &mut out,
+            &mut err,
+            &pipelines,
+            operator_package.as_deref(),
+            &registry,
+        ),
         Sub::Validate { files } => validate(&mut out, &mut err, &files, &registry),
-        Sub::Graph { pipelines } => graph(&mut out, &mut err, &pipelines, &registry),
+        Sub::Graph {
+            pipelines,
+            operator_package,
+        } => graph_with(
+            &mut out,
+            &mut err,
+            &pipelines,
+            operator_package.as_deref(),
+            &registry,
+        ),
         Sub::Kinds => kinds(&mut out, &mut err, &registry),
     };
     code.map_err(|e| crate::Error::Other(format!("failed to write the output: {e}")))
@@ -123,6 +147,63 @@ pub fn show(
             Ok(exit::OK)
         }
         Err(e) => report(err, &e),
+    }
+}
+
+/// `pipelines show|graph` with an operator package's `diagnostics` tasks merged in (issue 8).
+fn resolve_with(
+    err: &mut dyn Write,
+    specs: &[String],
+    package: Option<&std::path::Path>,
+    registry: &Registry,
+) -> std::io::Result<Result<crate::pipeline::Pipeline, u8>> {
+    let p = match load::resolve(specs, registry) {
+        Ok(p) => p,
+        Err(e) => return report(err, &e).map(Err),
+    };
+    let Some(pkg) = package else { return Ok(Ok(p)) };
+    match crate::opdiag::prepare::merge_package(&p, pkg) {
+        Ok(p) => Ok(Ok(p)),
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            Ok(Err(exit::ERROR))
+        }
+    }
+}
+
+/// `pipelines show [--operator-package DIR|TGZ]`.
+pub fn show_with(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    specs: &[String],
+    package: Option<&std::path::Path>,
+    registry: &Registry,
+) -> std::io::Result<u8> {
+    match resolve_with(err, specs, package, registry)? {
+        Ok(p) => {
+            warn_unchecked(err, registry)?;
+            out.write_all(load::to_yaml(&p).as_bytes())?;
+            Ok(exit::OK)
+        }
+        Err(code) => Ok(code),
+    }
+}
+
+/// `pipelines graph [--operator-package DIR|TGZ]`.
+pub fn graph_with(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    specs: &[String],
+    package: Option<&std::path::Path>,
+    registry: &Registry,
+) -> std::io::Result<u8> {
+    match resolve_with(err, specs, package, registry)? {
+        Ok(p) => {
+            warn_unchecked(err, registry)?;
+            out.write_all(graph::to_dot(&p).as_bytes())?;
+            Ok(exit::OK)
+        }
+        Err(code) => Ok(code),
     }
 }
 

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use crate::bundle::redact::Redactor;
 use crate::bundle::sink::ArtifactStore;
 use crate::bundle::writer::{write_bundle, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
 use crate::pipeline::Pipeline;
@@ -63,10 +64,10 @@ pub struct RunConfig {
     pub limits: Limits,
     pub retry: RetryPolicy,
     pub env: TaskEnv,
-    /// Applied to every artifact before it is hashed; `None` writes artifacts as tasks give them
-    /// (engine tests and synthetic runs; a cluster collection always has one unless the user
-    /// turned redaction off explicitly).
-    pub redactor: Option<std::sync::Arc<crate::bundle::redact::Redactor>>,
+    /// Applied to every artifact before it is hashed and stored (built-in rules, the user's
+    /// patterns, an operator's `diagnostics.bundle.redact` and its Secrets' values); `None`
+    /// writes artifacts as they come (synthetic runs, engine tests).
+    pub redactor: Option<Arc<Redactor>>,
 }
 
 impl RunConfig {
@@ -446,22 +447,5 @@ impl Reporter for LogFile {
             }
         };
         self.line(&text);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_partial_folder_sits_beside_its_bundle_and_maps_back() {
-        let out = Path::new("dir/kudo-diag_ns_i_20260101T000000Z.zip");
-        let partial = partial_dir(out);
-        assert_eq!(
-            partial,
-            Path::new("dir/kudo-diag_ns_i_20260101T000000Z.zip.partial")
-        );
-        assert_eq!(output_of_partial(&partial).as_deref(), Some(out));
-        assert_eq!(output_of_partial(Path::new("dir/other")), None);
     }
 }

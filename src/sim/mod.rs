@@ -16,6 +16,7 @@ pub mod loglines;
 pub mod logs;
 pub mod metrics;
 pub mod protobuf;
+pub mod proxy;
 pub mod resources;
 pub mod scenario;
 pub mod scenarios;

@@ -39,6 +39,31 @@ pub struct Scenario {
     /// Files inside containers, for `tar cf - PATH` (what `kubectl cp` runs) and `cat PATH`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileSpec>,
+    /// Scripted HTTP answers behind services' ports, served through the API server's service
+    /// proxy (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<HttpHandler>,
+}
+
+/// A scripted HTTP answer of a service's port, reached through the service proxy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpHandler {
+    /// The namespace; the scenario's when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The Service's name.
+    pub service: String,
+    /// The port as the request names it (a port name or number of the Service).
+    pub port: String,
+    /// The path with its query, without the leading `/` (`commands/stat`); any path when absent.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// HTTP status (default 200).
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub body: String,
 }
 
 /// A file inside the containers of matching pods.

@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use super::scenario::{FaultConfig, Scenario};
 use super::state::SimState;
 use super::status::ApiStatus;
-use super::{api, discovery, faults, metrics, tls, SimError};
+use super::{api, discovery, faults, metrics, proxy, tls, SimError};
 
 /// How to serve a scenario.
 #[derive(Debug, Clone)]
@@ -134,6 +134,14 @@ pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
         .route("/api/v1", get(discovery::core_resources))
         .route("/apis/{group}", get(discovery::group))
         .route("/apis/{group}/{version}", get(discovery::group_resources))
+        .route(
+            "/api/v1/namespaces/{ns}/services/{target}/proxy",
+            get(proxy::service_root),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/services/{target}/proxy/{*path}",
+            get(proxy::service),
+        )
         .fallback(api::resource)
         .layer(middleware::from_fn_with_state(
             state.clone(),

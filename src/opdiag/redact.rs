@@ -1,0 +1,396 @@
+//! The `diagnostics` key's redaction, on top of the built-in rules: `bundle.redact[]` entries
+//! (`spec.regex`, or `spec.objectRef` + `spec.jsonPath` naming values in a cluster object) and
+//! `redactSecrets` (every value of the instance's Secrets, and its base64 form). The result is
+//! one [`Redactor`] for `RunConfig::redactor`, so the bundle's redactions.json reports these
+//! rules like the built-in ones (`pattern-N` for regexes, `literal` for values).
+
+use serde_json::Value;
+
+use super::plan::Sourced;
+use crate::bundle::redact::Redactor;
+
+/// Whether a redact entry is usable; the error says how to fix it.
+pub fn check_entry(spec: &Value) -> Result<(), String> {
+    if let Some(re) = spec.get("regex") {
+        let re = re.as_str().ok_or("spec.regex must be a string")?;
+        return regex::bytes::Regex::new(re)
+            .map(|_| ())
+            .map_err(|e| format!("spec.regex {re:?} is not a valid regular expression ({}); fix it (Rust regex syntax)", e.to_string().lines().last().unwrap_or("")));
+    }
+    let oref = spec
+        .get("objectRef")
+        .ok_or("give spec.regex, or spec.objectRef with spec.jsonPath")?;
+    for k in ["kind", "name"] {
+        if oref
+            .get(k)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(format!("spec.objectRef.{k} is missing"));
+        }
+    }
+    let jp = spec
+        .get("jsonPath")
+        .and_then(Value::as_str)
+        .ok_or("spec.jsonPath is missing: name the values to redact, e.g. {.data.password}")?;
+    json_path_steps(jp).map(|_| ())
+}
+
+#[derive(Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+    All,
+}
+
+/// `{.data.password}`, `$.data['a.b']`, `.spec.items[0].x`, `.data.*`.
+fn json_path_steps(jp: &str) -> Result<Vec<Step>, String> {
+    let bad = |why: &str| format!("spec.jsonPath {jp:?} {why}; write it like {{.data.password}}");
+    let s = jp
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim();
+    let s = s.strip_prefix('$').unwrap_or(s);
+    let mut steps = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let key = &r[..end];
+            if key.is_empty() {
+                return Err(bad("has an empty field name"));
+            }
+            steps.push(if key == "*" {
+                Step::All
+            } else {
+                Step::Key(key.to_string())
+            });
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').ok_or_else(|| bad("has an unclosed ["))?;
+            let inner = r[..end].trim();
+            let step = if inner == "*" {
+                Step::All
+            } else if let Ok(i) = inner.parse() {
+                Step::Index(i)
+            } else {
+                Step::Key(inner.trim_matches(|c| c == '\'' || c == '"').to_string())
+            };
+            steps.push(step);
+            rest = &r[end + 1..];
+        } else {
+            return Err(bad("must start with . or $"));
+        }
+    }
+    if steps.is_empty() {
+        return Err(bad("names nothing"));
+    }
+    Ok(steps)
+}
+
+/// The string values `jp` names in `obj` (numbers and booleans as text; objects contribute
+/// their leaves).
+pub fn json_path_values(obj: &Value, jp: &str) -> Result<Vec<String>, String> {
+    let steps = json_path_steps(jp)?;
+    let mut cur = vec![obj];
+    for s in &steps {
+        let mut next = Vec::new();
+        for v in cur {
+            match s {
+                Step::Key(k) => next.extend(v.get(k)),
+                Step::Index(i) => next.extend(v.get(*i)),
+                Step::All => match v {
+                    Value::Object(m) => next.extend(m.values()),
+                    Value::Array(a) => next.extend(a.iter()),
+                    _ => {}
+                },
+            }
+        }
+        cur = next;
+    }
+    let mut out = Vec::new();
+    fn leaves(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Number(n) => out.push(n.to_string()),
+            Value::Bool(b) => out.push(b.to_string()),
+            Value::Array(a) => a.iter().for_each(|v| leaves(v, out)),
+            Value::Object(m) => m.values().for_each(|v| leaves(v, out)),
+            Value::Null => {}
+        }
+    }
+    cur.into_iter().for_each(|v| leaves(v, &mut out));
+    Ok(out)
+}
+
+/// What the key's redaction adds to the built-in rules.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Extra {
+    /// Regular expressions (`spec.regex`).
+    pub patterns: Vec<String>,
+    /// Values that must never appear (object reference values, Secret values).
+    pub literals: Vec<String>,
+    /// Entries that could not be applied, one line each.
+    pub problems: Vec<String>,
+}
+
+impl Extra {
+    /// The built-in rules plus these.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(&self.patterns, &self.literals).expect("patterns were checked by check_entry")
+    }
+}
+
+/// Whether the instance's Secret values are redacted: yes unless every source turns it off.
+pub fn redact_secrets(sources: &[Sourced]) -> bool {
+    sources.is_empty() || sources.iter().any(|s| s.diagnostics.redact_secrets)
+}
+
+async fn get_json(client: &kube::Client, url: &str) -> Result<Value, String> {
+    let req = hyper::Request::get(url)
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    client
+        .request::<Value>(req)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The plural REST path of a kind for an object reference.
+fn object_url(ns: &str, oref: &Value) -> Result<String, String> {
+    let kind = oref["kind"].as_str().unwrap_or("");
+    let name = oref["name"].as_str().unwrap_or("");
+    let ns = oref.get("namespace").and_then(Value::as_str).unwrap_or(ns);
+    let api_version = oref
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("v1");
+    let plural = match kind {
+        "ConfigMap" => "configmaps".to_string(),
+        "Secret" => "secrets".to_string(),
+        "Service" => "services".to_string(),
+        "Pod" => "pods".to_string(),
+        k => format!("{}s", k.to_ascii_lowercase()),
+    };
+    let base = if api_version.contains('/') {
+        format!("/apis/{api_version}")
+    } else {
+        format!("/api/{api_version}")
+    };
+    Ok(format!("{base}/namespaces/{ns}/{plural}/{name}"))
+}
+
+/// Reads the cluster for what the sources' redaction names: the objects of `objectRef`
+/// entries, and (unless turned off) the values of the instance's Secrets: those labelled
+/// `kudo.dev/instance=INSTANCE` and those its pods mount or read in env.
+pub async fn gather(
+    client: &kube::Client,
+    namespace: &str,
+    instance: &str,
+    sources: &[Sourced],
+) -> Extra {
+    let mut extra = Extra::default();
+    for s in sources {
+        for (i, r) in s.diagnostics.bundle.redact.iter().enumerate() {
+            let name = r
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("redact-{}", i + 1));
+            if check_entry(&r.spec).is_err() {
+                continue; // reported by plan() as a failing task
+            }
+            if let Some(re) = r.spec.get("regex").and_then(Value::as_str) {
+                extra.patterns.push(re.to_string());
+                continue;
+            }
+            // KUDO's template forms name the instance's objects (`{{ .Name }}-credentials`).
+            let spec = super::plan::kudo_templates(&r.spec);
+            let mut oref = spec["objectRef"].clone();
+            if let Some(m) = oref.as_object_mut() {
+                for v in m.values_mut() {
+                    if let Some(t) = v.as_str() {
+                        *v = Value::String(
+                            t.replace("{{instance}}", instance)
+                                .replace("{{namespace}}", namespace),
+                        );
+                    }
+                }
+            }
+            let oref = &oref;
+            let jp = r.spec["jsonPath"].as_str().unwrap_or("");
+            let got = match object_url(namespace, oref) {
+                Ok(url) => get_json(client, &url).await,
+                Err(e) => Err(e),
+            };
+            match got.and_then(|obj| json_path_values(&decode_secret(obj), jp)) {
+                Ok(vals) if vals.is_empty() => extra.problems.push(format!(
+                    "{}: redact entry {name}: {jp} names no value in {} {}; fix spec.jsonPath",
+                    s.origin,
+                    oref["kind"].as_str().unwrap_or(""),
+                    oref["name"].as_str().unwrap_or("")
+                )),
+                Ok(vals) => extra.literals.extend(vals),
+                Err(e) => extra.problems.push(format!(
+                    "{}: redact entry {name}: reading {} {}: {e}; fix spec.objectRef",
+                    s.origin,
+                    oref["kind"].as_str().unwrap_or(""),
+                    oref["name"].as_str().unwrap_or("")
+                )),
+            }
+        }
+    }
+    if redact_secrets(sources) {
+        match secret_values(client, namespace, instance).await {
+            Ok(v) => extra.literals.extend(v),
+            Err(e) => extra.problems.push(format!(
+                "redactSecrets: listing the instance's Secrets in namespace {namespace} failed: {e}; Secret values are only caught by the built-in rules"
+            )),
+        }
+    }
+    extra.literals.sort();
+    extra.literals.dedup();
+    extra
+}
+
+/// A Secret's `data` decoded, so JSONPath values are the clear values an artifact would hold.
+fn decode_secret(mut obj: Value) -> Value {
+    use base64::Engine as _;
+    if obj.get("kind").and_then(Value::as_str) == Some("Secret") {
+        if let Some(m) = obj.get_mut("data").and_then(Value::as_object_mut) {
+            for v in m.values_mut() {
+                if let Some(s) = v.as_str() {
+                    if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(s) {
+                        *v = Value::String(String::from_utf8_lossy(&b).into_owned());
+                    }
+                }
+            }
+        }
+    }
+    obj
+}
+
+/// Clear values of the instance's Secrets.
+pub async fn secret_values(
+    client: &kube::Client,
+    namespace: &str,
+    instance: &str,
+) -> Result<Vec<String>, String> {
+    let sel = format!("kudo.dev%2Finstance%3D{instance}");
+    let mut names: Vec<String> = Vec::new();
+    let pods = get_json(
+        client,
+        &format!("/api/v1/namespaces/{namespace}/pods?labelSelector={sel}"),
+    )
+    .await?;
+    for p in pods["items"].as_array().into_iter().flatten() {
+        collect_secret_refs(p, &mut names);
+    }
+    let labelled = get_json(
+        client,
+        &format!("/api/v1/namespaces/{namespace}/secrets?labelSelector={sel}"),
+    )
+    .await?;
+    let mut secrets: Vec<Value> = labelled["items"].as_array().cloned().unwrap_or_default();
+    names.sort();
+    names.dedup();
+    for n in names {
+        if secrets
+            .iter()
+            .any(|s| s.pointer("/metadata/name").and_then(Value::as_str) == Some(&n))
+        {
+            continue;
+        }
+        // A referenced Secret may be missing (the pod would not start); that is not our error.
+        if let Ok(s) = get_json(
+            client,
+            &format!("/api/v1/namespaces/{namespace}/secrets/{n}"),
+        )
+        .await
+        {
+            secrets.push(s);
+        }
+    }
+    let mut out = Vec::new();
+    for s in secrets {
+        let d = decode_secret(s);
+        for key in ["data", "stringData"] {
+            if let Some(m) = d.get(key).and_then(Value::as_object) {
+                out.extend(m.values().filter_map(Value::as_str).map(str::to_string));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Names of Secrets a pod reads: volumes, env `secretKeyRef`, `envFrom.secretRef`.
+fn collect_secret_refs(pod: &Value, out: &mut Vec<String>) {
+    for v in pod
+        .pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(n) = v.pointer("/secret/secretName").and_then(Value::as_str) {
+            out.push(n.to_string());
+        }
+    }
+    for list in ["/spec/containers", "/spec/initContainers"] {
+        for c in pod
+            .pointer(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(n) = e
+                    .pointer("/valueFrom/secretKeyRef/name")
+                    .and_then(Value::as_str)
+                {
+                    out.push(n.to_string());
+                }
+            }
+            for e in c
+                .get("envFrom")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(n) = e.pointer("/secretRef/name").and_then(Value::as_str) {
+                    out.push(n.to_string());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_paths_name_values() {
+        let cm = json!({"data": {"password": "p4ss", "a.b": "x"}, "list": [{"v": 1}, {"v": 2}]});
+        assert_eq!(json_path_values(&cm, "{.data.password}").unwrap(), ["p4ss"]);
+        assert_eq!(json_path_values(&cm, "$.data['a.b']").unwrap(), ["x"]);
+        assert_eq!(json_path_values(&cm, ".list[*].v").unwrap(), ["1", "2"]);
+        assert!(json_path_values(&cm, "data")
+            .unwrap_err()
+            .contains("must start with"));
+    }
+
+    #[test]
+    fn entries_are_checked() {
+        assert!(check_entry(&json!({"regex": "a+"})).is_ok());
+        assert!(check_entry(&json!({"regex": "(a"}))
+            .unwrap_err()
+            .contains("not a valid regular expression"));
+        assert!(
+            check_entry(&json!({"objectRef": {"kind": "ConfigMap", "name": "x"}}))
+                .unwrap_err()
+                .contains("jsonPath")
+        );
+        assert!(check_entry(&json!({})).is_err());
+    }
+}
