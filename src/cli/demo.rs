@@ -98,7 +98,10 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         );
         describe(&bundle)?;
         println!();
-        println!("What the analysis of the bundle says (`kudo-diag analyze {}`):", bundle.display());
+        println!(
+            "What the analysis of the bundle says (`kudo-diag analyze {}`):",
+            bundle.display()
+        );
         println!();
         let report = crate::analyze::analyze_bundle(&bundle)?;
         let color = std::io::IsTerminal::is_terminal(&std::io::stdout())

@@ -92,6 +92,11 @@ pub struct Args {
     /// Write artifacts without redacting secrets. Only for bundles that never leave your hands.
     #[arg(long)]
     pub no_redact: bool,
+    /// An operator package (folder or .tgz) whose operator.yaml `diagnostics` key adds tasks and
+    /// redaction (docs/operator-developers.md). The cluster's OperatorVersion and labelled
+    /// ConfigMaps are read too, with or without this flag.
+    #[arg(long, value_name = "DIR|TGZ")]
+    pub operator_package: Option<PathBuf>,
     /// Namespace where KUDO's manager runs.
     #[arg(long, value_name = "NS", default_value = "kudo-system")]
     pub kudo_namespace: String,
@@ -199,13 +204,46 @@ pub async fn prepare(
         Some(p) => p,
         None => crate::pipeline::resolve(&[found.pipeline.clone()], registry)?,
     };
+    // What the operator publishes about itself (its `diagnostics` key), merged in.
+    let published = crate::opdiag::prepare(
+        &cluster.client,
+        &crate::opdiag::Target {
+            namespace: &namespace,
+            kudo_namespace: &args.kudo_namespace,
+            instance: &instance,
+            operator: found.operator.as_deref().unwrap_or(""),
+            operator_version: found.operator_version.as_deref(),
+        },
+        args.operator_package.as_deref(),
+    )
+    .await
+    .map_err(crate::Error::Usage)?;
+    for p in &published.problems {
+        eprintln!("note: {p}");
+    }
+    let pipeline = published.plan.merge_into(&pipeline);
     let redactor = if args.no_redact {
         eprintln!("warning: --no-redact: secrets are written to the bundle in clear");
         None
     } else {
+        let mut patterns = args.redact_patterns.clone();
+        patterns.extend(published.redaction.patterns.iter().cloned());
+        let mut literals = published.redaction.literals.clone();
+        if crate::opdiag::redact::redact_secrets(&published.sources) {
+            literals.extend(found.secret_values.iter().cloned());
+        }
+        literals.sort();
+        literals.dedup();
+        target::drop_public_names(
+            &mut literals,
+            &[
+                Some(instance.as_str()),
+                Some(namespace.as_str()),
+                found.operator.as_deref(),
+            ],
+        );
         Some(Arc::new(
-            Redactor::new(&args.redact_patterns, &found.secret_values)
-                .map_err(|e| crate::Error::Usage(e.to_string()))?,
+            Redactor::new(&patterns, &literals).map_err(|e| crate::Error::Usage(e.to_string()))?,
         ))
     };
     let mut settings = serde_json::Map::new();
@@ -264,17 +302,15 @@ pub async fn run_prepared(
                 match find_to_continue(&dir, &target, &namespace, &instance)? {
                     Some(o) => o,
                     None => {
-                        return Err(crate::Error::Usage(format!(
-                            "nothing to continue: {} holds no unfinished collection for instance {instance} in namespace {namespace}; start one without `--continue`",
+                        eprintln!(
+                            "note: {} holds no unfinished collection of instance {instance} in namespace {namespace}: starting a new one",
                             dir.display()
-                        )))
+                        );
+                        default_bundle_path(&dir, &namespace, &instance)
                     }
                 }
             } else {
-                dir.join(format!(
-                    "kudo-diag_{namespace}_{instance}_{}.zip",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-                ))
+                default_bundle_path(&dir, &namespace, &instance)
             }
         }
     };
@@ -312,6 +348,15 @@ pub async fn run_prepared(
         Ending::Complete if summary.has_problems() => exit::PARTIAL,
         Ending::Complete => exit::OK,
     })
+}
+
+/// `DIR/kudo-diag_<namespace>_<instance>_<UTC time>.zip`: unique per run, so scheduled runs
+/// never collide.
+fn default_bundle_path(dir: &Path, namespace: &str, instance: &str) -> PathBuf {
+    dir.join(format!(
+        "kudo-diag_{namespace}_{instance}_{}.zip",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    ))
 }
 
 fn parse_class_limit(spec: &str) -> crate::Result<(String, usize)> {

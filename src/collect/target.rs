@@ -184,17 +184,10 @@ pub async fn resolve(
 
     let (mut secret_values, note) = secret_values(client, namespace, timeout).await;
     notes.extend(note);
-    // A Secret value that is also the name of the instance, its operator or its namespace (the
-    // Cassandra operator's default keystore password is `cassandra`) would erase every mention of
-    // the thing being diagnosed. Such a value is public anyway: keep the names, and say so.
-    let names: Vec<String> = [Some(instance), Some(namespace), operator.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(str::to_ascii_lowercase)
-        .collect();
-    let before = secret_values.len();
-    secret_values.retain(|v| !names.contains(&v.to_ascii_lowercase()));
-    if secret_values.len() < before {
+    if drop_public_names(
+        &mut secret_values,
+        &[Some(instance), Some(namespace), operator.as_deref()],
+    ) {
         notes.push(format!(
             "a Secret in namespace {namespace} holds the name of the instance, its operator or its namespace as a value (a default password?); that value is redacted in Secret objects but not wherever the name appears"
         ));
@@ -209,6 +202,22 @@ pub async fn resolve(
         secret_values,
         notes,
     })
+}
+
+/// Removes from `values` those equal (ignoring case) to one of `names`, and says whether any was.
+///
+/// A Secret value that is also the name of the instance, its operator or its namespace (the
+/// Cassandra operator's default keystore password is `cassandra`) would erase every mention of
+/// the thing being diagnosed. Such a value is public anyway: keep the names.
+pub fn drop_public_names(values: &mut Vec<String>, names: &[Option<&str>]) -> bool {
+    let names: Vec<String> = names
+        .iter()
+        .flatten()
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
+    let before = values.len();
+    values.retain(|v| !names.contains(&v.to_ascii_lowercase()));
+    values.len() < before
 }
 
 fn fill_server(e: TargetError, server: &str) -> TargetError {

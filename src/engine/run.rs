@@ -212,10 +212,10 @@ pub async fn run(
                         elapsed: started_at.elapsed(),
                     });
                 }
-                return Err(EngineError::Message(format!(
-                    "nothing to continue: there is no unfinished collection for {out} (no {}); start one without `--continue`",
-                    partial.display()
-                )));
+                // Like `wget --continue` on a file that is not there yet: nothing was collected
+                // (a run killed before its first write), so continuing means starting. This
+                // keeps `--continue` always safe to repeat after a kill.
+                tracing::info!("nothing to continue for {out}: starting a new collection");
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The task kinds the `pipelines` commands, pipeline loading and `run` use, created in ONE
 //! place, `default_registry`: the engine's synthetic kinds and the collect kinds (`k8s.*`,
-//! `kudo.*`).
+//! `kudo.*`) and the kinds behind operators' own `diagnostics` (`opdiag.*`, `k8s.describe`).
 
 use crate::engine::Registry;
 
@@ -9,6 +9,7 @@ pub fn default_registry() -> Registry {
     let mut registry = Registry::new();
     crate::engine::synthetic::register(&mut registry);
     crate::collect::register(&mut registry);
+    crate::opdiag::register(&mut registry);
     registry
 }
 

@@ -288,13 +288,15 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
         let delay = Duration::from_millis(300 + next() % 500);
         let kc2 = kc.clone();
         let cwd = dir.path().to_path_buf();
+        let errlog = dir.path().join(format!("round-{round}.stderr"));
+        let errfile = std::fs::File::create(&errlog).unwrap();
         let finished = tokio::task::spawn_blocking(move || {
             let mut child = bin()
                 .args(&a)
                 .current_dir(&cwd)
                 .env("KUBECONFIG", &kc2)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(errfile)
                 .spawn()
                 .unwrap();
             let deadline = Instant::now() + delay;
@@ -311,7 +313,11 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
         .await
         .unwrap();
         match finished {
-            Some(status) => assert!(status.success(), "round {round} exited {status}"),
+            Some(status) => assert!(
+                status.success(),
+                "round {round} exited {status}: {}",
+                std::fs::read_to_string(&errlog).unwrap_or_default()
+            ),
             None => kills += 1,
         }
     }
