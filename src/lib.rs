@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod exit;
 pub mod pipeline;
+pub mod ship;
 pub mod sim;
 
 pub use error::{Error, Result};
