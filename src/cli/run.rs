@@ -68,6 +68,15 @@ pub struct Args {
     /// The KUDO operator instance to collect (default: the pipeline's name, for synthetic runs).
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
+    /// Upload the finished bundle to s3://BUCKET/PREFIX (see `kudo-diag bundle upload --help`).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub upload: Option<String>,
+    /// Keep only the newest N bundles of this instance in the output directory, removing older
+    /// ones after the new bundle is complete.
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub keep: Option<usize>,
+    #[command(flatten)]
+    pub store: super::upload::StoreFlags,
 }
 
 pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
@@ -75,6 +84,13 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
     synthetic::register(&mut registry);
     let pipeline = load_pipeline(&args.pipelines, &registry)?;
 
+    // A bad destination is a usage error before anything is collected, not after.
+    let upload_dest = args
+        .upload
+        .as_deref()
+        .map(crate::ship::upload::S3Url::parse)
+        .transpose()
+        .map_err(|e| crate::Error::Usage(e.to_string()))?;
     let namespace = g.namespace.clone().unwrap_or_else(|| "default".to_string());
     let instance = args
         .instance
@@ -123,7 +139,7 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         limits.classes.insert(class, n);
     }
 
-    let mut config = RunConfig::new(pipeline, target, globals, output);
+    let mut config = RunConfig::new(pipeline, target, globals, output.clone());
     config.resume = resume;
     config.keep_partial = args.keep_partial;
     config.limits = limits;
@@ -136,6 +152,9 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
     reporter.finish();
     let summary = result?;
     println!("{}", progress::summary(&summary));
+    if matches!(summary.ending, Ending::Complete | Ending::AlreadyFinished) {
+        ship_bundle(&args, &output, upload_dest.as_ref(), &namespace, &instance).await?;
+    }
     Ok(match summary.ending {
         Ending::Interrupted => {
             eprintln!("to continue: {}", continue_command());
@@ -145,6 +164,32 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         Ending::Complete if summary.has_problems() => exit::PARTIAL,
         Ending::Complete => exit::OK,
     })
+}
+
+/// After a complete bundle: prune old bundles (`--keep`), then upload (`--upload`).
+async fn ship_bundle(
+    args: &Args,
+    output: &Path,
+    dest: Option<&crate::ship::upload::S3Url>,
+    namespace: &str,
+    instance: &str,
+) -> crate::Result<()> {
+    if let Some(keep) = args.keep {
+        let dir = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let removed = crate::ship::retention::keep_newest(dir, namespace, instance, keep)
+            .map_err(|e| crate::Error::Other(e.to_string()))?;
+        for r in removed {
+            eprintln!("removed old bundle {} (--keep {keep})", r.display());
+        }
+    }
+    if let Some(dest) = dest {
+        let up = super::upload::run_upload(output, dest, &args.store, args.resume).await?;
+        super::upload::print_uploaded(&up, super::bundle::Format::Text);
+    }
+    Ok(())
 }
 
 /// Loads the pipeline to run. For a pipeline with other than synthetic kinds, says that cluster
