@@ -6,5 +6,6 @@ mod cli;
 mod collect;
 mod engine;
 mod pipelines;
+mod ship;
 mod sim;
 mod support;
