@@ -771,3 +771,89 @@ async fn airgapped_inner() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+// ---------------------------------------------------------------------------------------------
+// in-cluster configuration (what the CronJob's pod uses)
+
+/// kube-rs reads the service account from the fixed path
+/// /var/run/secrets/kubernetes.io/serviceaccount, so the inner test runs in a user + mount
+/// namespace where a private tmpfs over /run holds the simulated cluster's token, CA and
+/// namespace; KUBERNETES_SERVICE_HOST/PORT point at the simulated cluster. Nothing on the host
+/// changes. Skips loudly where such namespaces are not permitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_cluster_config_reaches_the_simulated_cluster() {
+    let probe = Command::new("unshare")
+        .args(["-rm", "mount", "-t", "tmpfs", "tmpfs", "/run"])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        other => {
+            assert!(
+                std::env::var("KUDO_DIAG_REQUIRE_NETNS").as_deref() != Ok("1"),
+                "KUDO_DIAG_REQUIRE_NETNS=1 but `unshare -rm` is not permitted: {other:?}"
+            );
+            eprintln!("SKIPPED: cannot create a mount namespace (`unshare -rm`): {other:?}");
+            return;
+        }
+    }
+    let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
+    let sim = kudo_diag::sim::SimServer::start(sc, kudo_diag::sim::SimOptions::default())
+        .await
+        .unwrap();
+    let sa = tempfile::tempdir().unwrap();
+    std::fs::write(sa.path().join("token"), sim.token()).unwrap();
+    std::fs::write(sa.path().join("ca.crt"), sim.ca_pem()).unwrap();
+    std::fs::write(sa.path().join("namespace"), "prod").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let me = std::env::current_exe().unwrap();
+    let script = "mount -t tmpfs tmpfs /run \
+        && mkdir -p /run/secrets/kubernetes.io/serviceaccount \
+        && cp \"$SA\"/token \"$SA\"/ca.crt \"$SA\"/namespace /run/secrets/kubernetes.io/serviceaccount/ \
+        && exec \"$@\"";
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-rm", "sh", "-c", script, "sh"])
+        .arg(me)
+        .args([
+            "--exact",
+            "ship::in_cluster_inner",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("SA", sa.path())
+        .env("KUDO_DIAG_IN_CLUSTER_INNER", "1")
+        .env("KUBERNETES_SERVICE_HOST", sim.addr().ip().to_string())
+        .env("KUBERNETES_SERVICE_PORT", sim.addr().port().to_string())
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG");
+    let o = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let out = format!("{}\n{}", stdout(&o), stderr(&o));
+    assert!(o.status.success(), "inner test failed:\n{out}");
+    assert!(out.contains("1 passed"), "the inner test ran:\n{out}");
+}
+
+/// Inside the mount namespace: with no kubeconfig, `kube::Config::infer()` (what collection
+/// uses to find its cluster) takes the in-cluster path: the service-account token and CA, the
+/// namespace file as default namespace, and the API server from KUBERNETES_SERVICE_HOST/PORT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run inside a mount namespace by in_cluster_config_reaches_the_simulated_cluster"]
+async fn in_cluster_inner() {
+    if std::env::var("KUDO_DIAG_IN_CLUSTER_INNER").as_deref() != Ok("1") {
+        return;
+    }
+    let config = kube::Config::infer().await.expect("in-cluster config");
+    assert_eq!(config.default_namespace, "prod");
+    let client = kube::Client::try_from(config).unwrap();
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::default_namespaced(client);
+    let list = pods.list(&Default::default()).await.expect("list pods");
+    assert!(
+        list.items.iter().any(|p| p
+            .metadata
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("cassandra"))),
+        "the simulated cluster's pods are listed"
+    );
+}
