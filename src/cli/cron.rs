@@ -54,9 +54,18 @@ pub struct ManifestArgs {
     /// How late a missed run may still start.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
     pub starting_deadline: std::time::Duration,
+    /// Output format: a YAML stream, or one JSON `v1/List` (for tools).
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    pub format: Format,
     /// How long one collection may run before it is ended.
     #[arg(long, value_name = "DURATION", default_value = "50m", value_parser = humantime::parse_duration)]
     pub active_deadline: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
 }
 
 fn default_image() -> String {
@@ -65,6 +74,7 @@ fn default_image() -> String {
 
 pub fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
     let Command::Manifest(a) = args.command;
+    let format = a.format;
     let namespace = g.namespace.clone().ok_or_else(|| {
         crate::Error::Usage(
             "no namespace given: pass -n NAMESPACE, the namespace of the instance".into(),
@@ -87,7 +97,17 @@ pub fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         starting_deadline_seconds: a.starting_deadline.as_secs().max(10),
         active_deadline_seconds: a.active_deadline.as_secs().max(60),
     };
-    let yaml = cron::manifest_yaml(&spec).map_err(|e| crate::Error::Usage(e.to_string()))?;
-    print!("{yaml}");
+    let usage = |e: cron::CronError| crate::Error::Usage(e.to_string());
+    match format {
+        Format::Yaml => print!("{}", cron::manifest_yaml(&spec).map_err(usage)?),
+        Format::Json => {
+            let items = cron::manifest_objects(&spec).map_err(usage)?;
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).expect("manifest serializes")
+            );
+        }
+    }
     Ok(crate::exit::OK)
 }

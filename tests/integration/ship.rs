@@ -203,6 +203,22 @@ async fn cron_manifest_is_accepted_by_kubectl_and_grants_only_reads() {
         let back = roundtrip(d);
         assert_eq!(&back, d, "{} does not match its schema", d["kind"]);
     }
+    // -o json: the same objects as one v1 List.
+    let mut args_json: Vec<&str> =
+        vec!["cron", "manifest", "--instance", "cassandra", "-n", "prod"];
+    args_json.extend([
+        "--pipeline",
+        "cassandra",
+        "--schedule",
+        "0 * * * *",
+        "-o",
+        "json",
+    ]);
+    let o = run_in(dir.path(), &args_json);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().unwrap().len(), docs.len());
     let mut child = Command::new(&kubectl)
         .args(["--kubeconfig"])
         .arg(&kubeconfig)
