@@ -59,7 +59,7 @@ pub enum UploadError {
     NoBucket { bucket: String, endpoint: String },
     #[error("cannot configure the object store: {0}; check the endpoint, region and credentials settings")]
     Config(String),
-    #[error("failed to {step} {key}: {detail}; run the same command with --continue to retry (nothing was written under the final key)")]
+    #[error("failed to {step} {key}: {detail}; run the same command with --continue to retry (nothing half-written is left under the final key)")]
     Store {
         step: &'static str,
         key: String,
