@@ -19,6 +19,12 @@ if ldd "$BIN" >"$WORK/ldd.txt" 2>&1; then
 fi
 cat "$WORK/ldd.txt"
 
+echo "== no OpenSSL anywhere in the dependency graph"
+if cargo tree --locked --target all -i openssl-sys >/dev/null 2>&1; then
+  cargo tree --locked --target all -i openssl-sys; echo "FAIL: openssl-sys is a dependency" >&2; exit 1
+fi
+echo "openssl-sys: not a dependency"
+
 echo "== version"
 "$BIN" version | tee "$WORK/version.txt"
 grep -q "^target: x86_64-unknown-linux-musl" "$WORK/version.txt"
