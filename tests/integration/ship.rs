@@ -873,3 +873,63 @@ async fn in_cluster_inner() {
         "the simulated cluster's pods are listed"
     );
 }
+
+/// No AWS_* credentials or endpoint in the environment: a named profile of the shared files
+/// gives them (keys from `credentials`, region and endpoint_url from `config`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_region_and_endpoint_come_from_a_named_profile() {
+    let Some(s3) = moto() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    bundle_file(dir.path(), "p.zip", 2048);
+    std::fs::write(
+        dir.path().join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = nobody\naws_secret_access_key = nothing\n\n[diag]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            s3.key_id, s3.secret
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("config"),
+        format!(
+            "[profile diag]\nregion = us-east-1\nendpoint_url = {}\n",
+            s3.endpoint
+        ),
+    )
+    .unwrap();
+    let o = bin()
+        .current_dir(dir.path())
+        .env_remove("KUBECONFIG")
+        .env("HOME", dir.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_REGION")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("credentials"),
+        )
+        .env("AWS_CONFIG_FILE", dir.path().join("config"))
+        .env("AWS_PROFILE", "diag")
+        .args(["bundle", "upload", "p.zip"])
+        .arg(format!("s3://{}/profiles", s3.bucket))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(s3.keys().await, ["profiles/p.zip"]);
+    // A profile that does not exist is named in the error.
+    let o = bin()
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("credentials"),
+        )
+        .env("AWS_CONFIG_FILE", dir.path().join("config"))
+        .args(["bundle", "upload", "p.zip", "s3://any-bucket/x"])
+        .args(["--s3-profile", "nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("\"nosuch\""), "{}", stderr(&o));
+}
