@@ -14,10 +14,13 @@ trap cleanup EXIT
 echo "== static: $BIN"
 file "$BIN" | tee "$WORK/file.txt"
 grep -q "statically linked\|static-pie linked" "$WORK/file.txt" || { echo "FAIL: not statically linked" >&2; exit 1; }
-if ldd "$BIN" >"$WORK/ldd.txt" 2>&1; then
-  cat "$WORK/ldd.txt"; echo "FAIL: ldd finds dynamic dependencies" >&2; exit 1
-fi
+# glibc's ldd says "not a dynamic executable" for a classic static binary and "statically
+# linked" for a static PIE (what rustc builds for musl by default); either way, no library.
+ldd "$BIN" >"$WORK/ldd.txt" 2>&1 || true
 cat "$WORK/ldd.txt"
+if grep -q "=>" "$WORK/ldd.txt" || ! grep -q "not a dynamic executable\|statically linked" "$WORK/ldd.txt"; then
+  echo "FAIL: ldd finds dynamic dependencies" >&2; exit 1
+fi
 
 echo "== no OpenSSL anywhere in the dependency graph"
 if cargo tree --locked --target all -i openssl-sys >/dev/null 2>&1; then
@@ -43,7 +46,9 @@ if command -v kubectl >/dev/null; then
 fi
 
 echo "== collection with the static binary"
-"$BIN" run --pipeline pipelines/selftest.yaml -o "$WORK/selftest.zip" --progress plain
+"$BIN" run --pipeline pipelines/selftest.yaml -o "$WORK/selftest.zip" --progress plain >"$WORK/self.log" 2>&1 \
+  || { cat "$WORK/self.log"; echo "FAIL: synthetic collection with the static binary" >&2; exit 1; }
+grep "^collection complete" "$WORK/self.log"
 "$BIN" bundle verify "$WORK/selftest.zip"
 # Cluster collection through the static binary's TLS client, once `run` collects from clusters.
 set +e
@@ -51,7 +56,9 @@ set +e
   -o "$WORK/cassandra.zip" --progress plain >"$WORK/run.log" 2>&1
 rc=$?
 set -e
-if grep -q "not built yet\|only .synthetic" "$WORK/run.log"; then
+# Until `run` takes built-in pipeline names and collects from clusters (branch collect), it
+# answers with one of these; the cluster path is then covered by the library tests only.
+if grep -q "not built yet\|cannot read the pipeline file" "$WORK/run.log"; then
   echo "NOTE: SKIPPED cluster collection with the static binary: this version's \`run\` does not collect from clusters yet:"
   cat "$WORK/run.log"
 elif [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ]; then
