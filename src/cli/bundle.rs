@@ -46,6 +46,8 @@ pub enum Command {
         /// Path of the file inside the bundle (see `bundle ls`).
         path: String,
     },
+    /// Upload a bundle to S3-compatible object storage and verify it.
+    Upload(super::upload::Args),
 }
 
 pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
@@ -53,6 +55,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         Command::Verify { file, format } => verify(file, format),
         Command::Ls { file, format } => ls(file, format),
         Command::Cat { file, path } => cat(file, &path),
+        Command::Upload(a) => super::upload::exec(a).await,
     }
 }
 

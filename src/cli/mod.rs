@@ -11,13 +11,16 @@ pub mod analyze;
 pub mod bundle;
 pub mod cluster;
 pub mod completions;
+pub mod cron;
 pub mod demo;
+pub mod man;
 pub mod pipelines;
 pub mod preflight;
 pub mod progress;
 pub mod run;
 pub mod sim;
 pub mod unbuilt;
+pub mod upload;
 pub mod version;
 
 /// Diagnostics for KUDO operators: preflight, collect, analyze.
@@ -75,6 +78,11 @@ pub enum Command {
     Version(version::Args),
     /// Print shell completions.
     Completions(completions::Args),
+    /// Scheduled collection in the cluster: print the CronJob and its read-only RBAC.
+    Cron(cron::Args),
+    /// Print the man page generated from this command line (or write all pages with --dir).
+    #[command(hide = true)]
+    Man(man::Args),
 }
 
 /// Parses the process's arguments, runs the command and returns its exit code.
@@ -123,6 +131,8 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Bundle(a) => bundle::exec(a, &g).await,
         Command::Version(a) => version::exec(a),
         Command::Completions(a) => completions::exec(a),
+        Command::Cron(a) => cron::exec(a, &g),
+        Command::Man(a) => man::exec(a),
     }
 }
 
@@ -134,8 +144,13 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KUDO_DIAG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org).
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -103,6 +103,15 @@ pub struct Args {
     /// Give up on an API request after this long (and on an unreachable API server).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: std::time::Duration,
+    /// Upload the finished bundle to s3://BUCKET/PREFIX (see `kudo-diag bundle upload --help`).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub upload: Option<String>,
+    /// Keep only the newest N bundles of this instance in the output directory, removing older
+    /// ones after the new bundle is complete.
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub keep: Option<usize>,
+    #[command(flatten)]
+    pub store: super::upload::StoreFlags,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -133,6 +142,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
+    // A bad upload destination is a usage error before anything is collected, not after.
+    if let Some(u) = args.upload.as_deref() {
+        crate::ship::upload::S3Url::parse(u).map_err(|e| crate::Error::Usage(e.to_string()))?;
+    }
     let registry = default_registry();
     let prepared = prepare(&args, g, &registry).await?;
     run_prepared(args, prepared, &registry).await
@@ -324,7 +337,13 @@ pub async fn run_prepared(
         limits.classes.insert(class, n);
     }
 
-    let mut config = RunConfig::new(pipeline, target, globals, output);
+    let upload_dest = args
+        .upload
+        .as_deref()
+        .map(crate::ship::upload::S3Url::parse)
+        .transpose()
+        .map_err(|e| crate::Error::Usage(e.to_string()))?;
+    let mut config = RunConfig::new(pipeline, target, globals, output.clone());
     config.env = env;
     config.redactor = redactor;
     config.resume = resume;
@@ -339,6 +358,9 @@ pub async fn run_prepared(
     reporter.finish();
     let summary = result?;
     println!("{}", progress::summary(&summary));
+    if matches!(summary.ending, Ending::Complete | Ending::AlreadyFinished) {
+        ship_bundle(&args, &output, upload_dest.as_ref(), &namespace, &instance).await?;
+    }
     Ok(match summary.ending {
         Ending::Interrupted => {
             eprintln!("to continue: {}", continue_command());
@@ -348,6 +370,32 @@ pub async fn run_prepared(
         Ending::Complete if summary.has_problems() => exit::PARTIAL,
         Ending::Complete => exit::OK,
     })
+}
+
+/// After a complete bundle: prune old bundles (`--keep`), then upload (`--upload`).
+async fn ship_bundle(
+    args: &Args,
+    output: &Path,
+    dest: Option<&crate::ship::upload::S3Url>,
+    namespace: &str,
+    instance: &str,
+) -> crate::Result<()> {
+    if let Some(keep) = args.keep {
+        let dir = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let removed = crate::ship::retention::keep_newest(dir, namespace, instance, keep)
+            .map_err(|e| crate::Error::Other(e.to_string()))?;
+        for r in removed {
+            eprintln!("removed old bundle {} (--keep {keep})", r.display());
+        }
+    }
+    if let Some(dest) = dest {
+        let up = super::upload::run_upload(output, dest, &args.store, args.resume).await?;
+        super::upload::print_uploaded(&up, super::bundle::Format::Text);
+    }
+    Ok(())
 }
 
 /// `DIR/kudo-diag_<namespace>_<instance>_<UTC time>.zip`: unique per run, so scheduled runs

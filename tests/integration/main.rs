@@ -10,6 +10,7 @@ mod opdiag;
 mod pipelines;
 mod preflight;
 mod run;
+mod ship;
 mod sim;
 mod simdata;
 mod support;

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Checks the static binary (`make static`): fully static, prints its version, serves the
+# simulated cluster over TLS (kubectl talks to it), runs a collection and verifies the bundle,
+# and uploads to S3 through a host name (musl's resolver, rustls) when moto_server is present.
+# Usage: .ci/static-test.sh [BINARY]   (default target/x86_64-unknown-linux-musl/release/kudo-diag)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(realpath "${1:-target/x86_64-unknown-linux-musl/release/kudo-diag}")
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "== static: $BIN"
+file "$BIN" | tee "$WORK/file.txt"
+grep -q "statically linked\|static-pie linked" "$WORK/file.txt" || { echo "FAIL: not statically linked" >&2; exit 1; }
+# glibc's ldd says "not a dynamic executable" for a classic static binary and "statically
+# linked" for a static PIE (what rustc builds for musl by default); either way, no library.
+ldd "$BIN" >"$WORK/ldd.txt" 2>&1 || true
+cat "$WORK/ldd.txt"
+if grep -q "=>" "$WORK/ldd.txt" || ! grep -q "not a dynamic executable\|statically linked" "$WORK/ldd.txt"; then
+  echo "FAIL: ldd finds dynamic dependencies" >&2; exit 1
+fi
+
+echo "== no OpenSSL anywhere in the dependency graph"
+if cargo tree --locked --target all -i openssl-sys >/dev/null 2>&1; then
+  cargo tree --locked --target all -i openssl-sys; echo "FAIL: openssl-sys is a dependency" >&2; exit 1
+fi
+echo "openssl-sys: not a dependency"
+
+echo "== version"
+"$BIN" version | tee "$WORK/version.txt"
+grep -q "^target: x86_64-unknown-linux-musl" "$WORK/version.txt"
+grep -q "^bundle format: " "$WORK/version.txt"
+grep -q "^journal format: " "$WORK/version.txt"
+
+echo "== simulated cluster served by the static binary (TLS server)"
+"$BIN" sim --scenario tests/data/collect/cassandra-scenario.yaml --kubeconfig-out "$WORK/kubeconfig" \
+  >"$WORK/sim.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 200); do [ -s "$WORK/kubeconfig" ] && break; sleep 0.05; done
+[ -s "$WORK/kubeconfig" ] || { cat "$WORK/sim.log"; echo "FAIL: sim wrote no kubeconfig" >&2; exit 1; }
+if command -v kubectl >/dev/null; then
+  kubectl --kubeconfig "$WORK/kubeconfig" -n prod get pods -o name | tee "$WORK/pods.txt"
+  grep -q "^pod/" "$WORK/pods.txt"
+fi
+
+echo "== collection with the static binary"
+"$BIN" run --pipeline pipelines/selftest.yaml -o "$WORK/selftest.zip" --progress plain >"$WORK/self.log" 2>&1 \
+  || { cat "$WORK/self.log"; echo "FAIL: synthetic collection with the static binary" >&2; exit 1; }
+grep "^collection complete" "$WORK/self.log"
+"$BIN" bundle verify "$WORK/selftest.zip"
+# Cluster collection through the static binary's TLS client, once `run` collects from clusters.
+set +e
+"$BIN" --kubeconfig "$WORK/kubeconfig" -n prod run --instance cassandra --pipeline cassandra \
+  -o "$WORK/cassandra.zip" --progress plain >"$WORK/run.log" 2>&1
+rc=$?
+set -e
+# Until `run` takes built-in pipeline names and collects from clusters (branch collect), it
+# answers with one of these; the cluster path is then covered by the library tests only.
+if grep -q "not built yet\|cannot read the pipeline file" "$WORK/run.log"; then
+  echo "NOTE: SKIPPED cluster collection with the static binary: this version's \`run\` does not collect from clusters yet:"
+  cat "$WORK/run.log"
+elif [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ]; then
+  "$BIN" bundle verify "$WORK/cassandra.zip"
+else
+  cat "$WORK/run.log"; echo "FAIL: cluster collection with the static binary exited $rc" >&2; exit 1
+fi
+
+echo "== upload through a host name (musl resolver) with the static binary"
+if command -v moto_server >/dev/null; then
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  INITIAL_NO_AUTH_ACTION_COUNT=3 moto_server -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break; sleep 0.1; done
+  read -r AK SK < <(python3 .ci/s3-bootstrap.py "http://127.0.0.1:$PORT" static-test)
+  AWS_ENDPOINT_URL="http://localhost:$PORT" AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID="$AK" AWS_SECRET_ACCESS_KEY="$SK" \
+    "$BIN" bundle upload "$WORK/selftest.zip" s3://static-test/ci
+elif [ "${KUDO_DIAG_REQUIRE_S3:-}" = 1 ]; then
+  echo "FAIL: KUDO_DIAG_REQUIRE_S3=1 but moto_server is missing" >&2; exit 1
+else
+  echo "NOTE: SKIPPED upload: moto_server not installed (pip install 'moto[server]')"
+fi
+echo "static binary OK"
