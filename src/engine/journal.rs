@@ -288,6 +288,11 @@ impl Journal {
         &self.dir
     }
 
+    /// True when batched commits wait in memory for the next [`Journal::flush`].
+    pub fn has_unflushed(&self) -> bool {
+        !self.pending_lock().is_empty()
+    }
+
     fn pending_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Vec<u8>>>> {
         // A panic while holding the lock leaves the map whole (inserts and takes only).
         self.pending.lock().unwrap_or_else(|e| e.into_inner())

@@ -240,6 +240,11 @@ impl<'a> Scheduler<'a> {
         self.admit_all(first, false)?;
         let mut last_flush = Instant::now();
         let mut flushing: Option<tokio::task::JoinHandle<Result<(), EngineError>>> = None;
+        // Wakes a loop that waits on long attempts, so batched commits reach the disk within
+        // about FLUSH_INTERVAL even when nothing else finishes (they are only in memory until
+        // then). One timer, reset once per flush, not one per turn.
+        let flush_timer = tokio::time::sleep_until((last_flush + FLUSH_INTERVAL).into());
+        tokio::pin!(flush_timer);
         loop {
             self.start_ready()?;
             if self.jobs.is_empty() && self.inline.is_empty() {
@@ -250,6 +255,7 @@ impl<'a> Scheduler<'a> {
                 _ = self.cancel.cancelled() => return self.interrupt().await,
                 Some(m) = self.inline.next(), if !self.inline.is_empty() => Some(Ok(m)),
                 Some(r) = self.jobs.join_next(), if !self.jobs.is_empty() => Some(r),
+                _ = &mut flush_timer, if self.journal.has_unflushed() => None,
                 else => None,
             };
             if let Some(r) = first {
@@ -273,10 +279,18 @@ impl<'a> Scheduler<'a> {
                     h.await.map_err(flush_panicked)??;
                 }
             }
-            if flushing.is_none() && last_flush.elapsed() >= FLUSH_INTERVAL {
+            if flushing.is_none()
+                && last_flush.elapsed() >= FLUSH_INTERVAL
+                && self.journal.has_unflushed()
+            {
                 let journal = self.journal.clone();
                 flushing = Some(tokio::task::spawn_blocking(move || journal.flush()));
                 last_flush = Instant::now();
+            }
+            if flush_timer.is_elapsed() {
+                // Fired (or due) while a flush was still running: try again one interval on.
+                let next = Instant::now().max(last_flush) + FLUSH_INTERVAL;
+                flush_timer.as_mut().reset(next.into());
             }
         }
         if let Some(h) = flushing.take() {
