@@ -410,6 +410,48 @@ mod tests {
     }
 
     #[test]
+    fn batched_commits_are_seen_at_once_and_durable_only_after_a_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        {
+            let (j, _) = Journal::open(&path, FlushPolicy::Batched).unwrap();
+            j.write_meta(&meta()).unwrap();
+            for node in ["a", "b"] {
+                let Status::Pending(claim) = j.status(node).unwrap() else {
+                    panic!("{node} is new")
+                };
+                claim.commit(&record(NodeState::Done)).unwrap();
+            }
+            // Held in memory, yet status already answers from the buffer.
+            assert!(j.has_unflushed());
+            assert!(matches!(j.status("a").unwrap(), Status::Done(_)));
+            j.flush().unwrap();
+            assert!(!j.has_unflushed());
+            // A redo and a commit after the last flush: lost when the process dies now.
+            let Status::Done(done) = j.status("a").unwrap() else {
+                panic!("a was committed")
+            };
+            let _ = done.redo().unwrap();
+            assert!(matches!(j.status("a").unwrap(), Status::Pending(_)));
+            let Status::Pending(claim) = j.status("c").unwrap() else {
+                panic!("c is new")
+            };
+            claim.commit(&record(NodeState::Done)).unwrap();
+            assert_eq!(j.records().unwrap().len(), 2, "b and c, a was forgotten");
+            // A commit after the last write to sled, then the journal goes away unflushed (as
+            // on a kill; sled may still persist what it already had, so only d is checked).
+            let Status::Pending(claim) = j.status("d").unwrap() else {
+                panic!("d is new")
+            };
+            claim.commit(&record(NodeState::Done)).unwrap();
+        }
+        let (j, _) = Journal::open(&path, FlushPolicy::Batched).unwrap();
+        assert!(matches!(j.status("b").unwrap(), Status::Done(_)));
+        // d was only in the buffer when the journal went away: it runs again.
+        assert!(matches!(j.status("d").unwrap(), Status::Pending(_)));
+    }
+
+    #[test]
     fn another_format_version_is_refused_with_advice() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal");
