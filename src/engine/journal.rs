@@ -10,8 +10,9 @@
 //! [`Claim::commit`] writes a final state. The engine commits after the node's artifacts were
 //! synced and renamed by the sink, so the journal never names an artifact that is not whole.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -89,9 +90,10 @@ pub struct NodeRecord {
 pub enum FlushPolicy {
     /// Every `Claim::commit` fsyncs before it returns.
     EachCommit,
-    /// Commits are buffered; the caller calls [`Journal::flush`] (the scheduler does so once per
-    /// turn of its loop, a group commit). A kill loses at most the commits since that flush,
-    /// and those nodes simply run again.
+    /// Commits are buffered in memory; the caller calls [`Journal::flush`] (the scheduler does
+    /// so at most every `FLUSH_INTERVAL`, a group commit), which writes them to sled as one
+    /// batch and fsyncs. A kill loses at most the commits since the last completed flush, and
+    /// those nodes simply run again.
     #[default]
     Batched,
 }
@@ -104,6 +106,10 @@ pub struct Journal {
     policy: FlushPolicy,
     // Shared: every claim carries a handle to the journal.
     dir: Arc<Path>,
+    /// Batched commits not yet written to sled, by node id (`None`: a removal). One
+    /// `apply_batch` per flush costs far less than a sled insert per node (about 16% of the
+    /// scheduler's time at 100,000 nodes).
+    pending: Arc<Mutex<HashMap<String, Option<Vec<u8>>>>>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -130,11 +136,17 @@ pub struct DoneNode {
 impl DoneNode {
     /// Forgets the done record (its artifacts are missing or corrupt) so the node runs again.
     pub fn redo(self) -> Result<Claim, EngineError> {
-        self.claim
-            .journal
-            .nodes
-            .remove(self.claim.node.as_bytes())
-            .map_err(|e| db_err(&self.claim.journal.dir, e))?;
+        let j = &self.claim.journal;
+        match j.policy {
+            FlushPolicy::EachCommit => {
+                j.nodes
+                    .remove(self.claim.node.as_bytes())
+                    .map_err(|e| db_err(&j.dir, e))?;
+            }
+            FlushPolicy::Batched => {
+                j.pending_lock().insert(self.claim.node.clone(), None);
+            }
+        }
         Ok(self.claim)
     }
 }
@@ -154,13 +166,18 @@ impl Claim {
     pub fn commit(self, record: &NodeRecord) -> Result<(), EngineError> {
         let bytes = serde_json::to_vec(record).expect("node records serialize");
         let j = &self.journal;
-        j.nodes
-            .insert(self.node.as_bytes(), bytes)
-            .map_err(|e| db_err(&j.dir, e))?;
-        if j.policy == FlushPolicy::EachCommit {
-            j.flush()?;
+        match j.policy {
+            FlushPolicy::EachCommit => {
+                j.nodes
+                    .insert(self.node.as_bytes(), bytes)
+                    .map_err(|e| db_err(&j.dir, e))?;
+                j.flush()
+            }
+            FlushPolicy::Batched => {
+                j.pending_lock().insert(self.node, Some(bytes));
+                Ok(())
+            }
         }
-        Ok(())
     }
 }
 
@@ -180,6 +197,7 @@ impl Journal {
             nodes,
             policy,
             dir: Arc::from(dir),
+            pending: Arc::default(),
         };
         let meta = journal.meta()?;
         Ok((journal, meta))
@@ -225,12 +243,19 @@ impl Journal {
             node: node.to_string(),
             journal: self.clone(),
         };
-        let Some(raw) = self
-            .nodes
-            .get(node.as_bytes())
-            .map_err(|e| db_err(&self.dir, e))?
-        else {
-            return Ok(Status::Pending(claim));
+        // A batched commit (or removal) not flushed yet is the node's latest state.
+        let buffered = self.pending_lock().get(node).cloned();
+        let raw = match buffered {
+            Some(Some(bytes)) => bytes,
+            Some(None) => return Ok(Status::Pending(claim)),
+            None => match self
+                .nodes
+                .get(node.as_bytes())
+                .map_err(|e| db_err(&self.dir, e))?
+            {
+                Some(raw) => raw.to_vec(),
+                None => return Ok(Status::Pending(claim)),
+            },
         };
         let record: NodeRecord = serde_json::from_slice(&raw).map_err(|e| corrupt(&self.dir, e))?;
         Ok(match record.state {
@@ -242,6 +267,7 @@ impl Journal {
 
     /// Every node record, in node-id order.
     pub fn records(&self) -> Result<Vec<(String, NodeRecord)>, EngineError> {
+        self.write_pending()?;
         let mut out = Vec::new();
         for kv in self.nodes.iter() {
             let (k, v) = kv.map_err(|e| db_err(&self.dir, e))?;
@@ -253,12 +279,43 @@ impl Journal {
 
     /// Makes every commit so far durable.
     pub fn flush(&self) -> Result<(), EngineError> {
+        self.write_pending()?;
         self.db.flush().map_err(|e| db_err(&self.dir, e))?;
         Ok(())
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// True when batched commits wait in memory for the next [`Journal::flush`].
+    pub fn has_unflushed(&self) -> bool {
+        !self.pending_lock().is_empty()
+    }
+
+    fn pending_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Vec<u8>>>> {
+        // A panic while holding the lock leaves the map whole (inserts and takes only).
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves the buffered commits into sled as one batch (not yet durable: `flush` fsyncs).
+    fn write_pending(&self) -> Result<(), EngineError> {
+        // The lock is held until sled has the batch, so `status` never sees a commit in
+        // neither place.
+        let mut pending = self.pending_lock();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for (node, value) in pending.drain() {
+            match value {
+                Some(bytes) => batch.insert(node.as_bytes(), bytes),
+                None => batch.remove(node.as_bytes()),
+            }
+        }
+        self.nodes
+            .apply_batch(batch)
+            .map_err(|e| db_err(&self.dir, e))
     }
 }
 
@@ -350,6 +407,48 @@ mod tests {
         }
         // failed nodes are pending again on resume
         assert!(matches!(j.status("b").unwrap(), Status::Pending(_)));
+    }
+
+    #[test]
+    fn batched_commits_are_seen_at_once_and_durable_only_after_a_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        {
+            let (j, _) = Journal::open(&path, FlushPolicy::Batched).unwrap();
+            j.write_meta(&meta()).unwrap();
+            for node in ["a", "b"] {
+                let Status::Pending(claim) = j.status(node).unwrap() else {
+                    panic!("{node} is new")
+                };
+                claim.commit(&record(NodeState::Done)).unwrap();
+            }
+            // Held in memory, yet status already answers from the buffer.
+            assert!(j.has_unflushed());
+            assert!(matches!(j.status("a").unwrap(), Status::Done(_)));
+            j.flush().unwrap();
+            assert!(!j.has_unflushed());
+            // A redo and a commit after the last flush: lost when the process dies now.
+            let Status::Done(done) = j.status("a").unwrap() else {
+                panic!("a was committed")
+            };
+            let _ = done.redo().unwrap();
+            assert!(matches!(j.status("a").unwrap(), Status::Pending(_)));
+            let Status::Pending(claim) = j.status("c").unwrap() else {
+                panic!("c is new")
+            };
+            claim.commit(&record(NodeState::Done)).unwrap();
+            assert_eq!(j.records().unwrap().len(), 2, "b and c, a was forgotten");
+            // A commit after the last write to sled, then the journal goes away unflushed (as
+            // on a kill; sled may still persist what it already had, so only d is checked).
+            let Status::Pending(claim) = j.status("d").unwrap() else {
+                panic!("d is new")
+            };
+            claim.commit(&record(NodeState::Done)).unwrap();
+        }
+        let (j, _) = Journal::open(&path, FlushPolicy::Batched).unwrap();
+        assert!(matches!(j.status("b").unwrap(), Status::Done(_)));
+        // d was only in the buffer when the journal went away: it runs again.
+        assert!(matches!(j.status("d").unwrap(), Status::Pending(_)));
     }
 
     #[test]

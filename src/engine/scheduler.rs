@@ -1,7 +1,9 @@
 //! The scheduler: runs a [`Plan`] to the end.
 //!
 //! One coordinating loop owns the plan, the journal claims and the ready queues; node attempts run
-//! as tokio tasks in a `JoinSet` and send their result back. The loop starts ready nodes while
+//! as tokio tasks in a `JoinSet` and send their result back, except the attempts of kinds that
+//! say they are cheap (`TaskKind::inline`), which the loop polls itself in a
+//! `FuturesUnordered`: no spawn, no cross-thread wake-up per node. The loop starts ready nodes while
 //! the global limit and the node's class limit allow, handles every finished attempt (journal
 //! commit, dependents, fan-out expansion), then flushes the journal once for the whole turn
 //! (group commit, at most every `FLUSH_INTERVAL`) before waiting again.
@@ -16,6 +18,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use petgraph::graph::NodeIndex;
 use rand::Rng;
 use tokio::task::JoinSet;
@@ -145,6 +150,9 @@ enum Msg {
         result: Result<TaskOutput, TaskError>,
         sink: NodeSink,
         elapsed: Duration,
+        // Handed back so the node keeps them for a retry without a copy per attempt.
+        params: serde_json::Value,
+        vars: serde_json::Value,
     },
     RetryDue {
         idx: NodeIndex,
@@ -173,6 +181,8 @@ pub(crate) struct Scheduler<'a> {
     running: usize,
     running_class: HashMap<&'static str, usize>,
     jobs: JoinSet<Msg>,
+    /// Attempts of inline kinds, polled by the loop itself.
+    inline: FuturesUnordered<BoxFuture<'static, Msg>>,
     counts: Counts,
 }
 
@@ -213,6 +223,7 @@ impl<'a> Scheduler<'a> {
             running: 0,
             running_class: HashMap::new(),
             jobs: JoinSet::new(),
+            inline: FuturesUnordered::new(),
             counts: Counts::default(),
         }
     }
@@ -229,18 +240,30 @@ impl<'a> Scheduler<'a> {
         self.admit_all(first, false)?;
         let mut last_flush = Instant::now();
         let mut flushing: Option<tokio::task::JoinHandle<Result<(), EngineError>>> = None;
+        // Wakes a loop that waits on long attempts, so batched commits reach the disk within
+        // about FLUSH_INTERVAL even when nothing else finishes (they are only in memory until
+        // then). One timer, reset once per flush, not one per turn.
+        let flush_timer = tokio::time::sleep_until((last_flush + FLUSH_INTERVAL).into());
+        tokio::pin!(flush_timer);
         loop {
             self.start_ready()?;
-            if self.jobs.is_empty() {
+            if self.jobs.is_empty() && self.inline.is_empty() {
                 break;
             }
             let first = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => return self.interrupt().await,
-                r = self.jobs.join_next() => r,
+                Some(m) = self.inline.next(), if !self.inline.is_empty() => Some(Ok(m)),
+                Some(r) = self.jobs.join_next(), if !self.jobs.is_empty() => Some(r),
+                _ = &mut flush_timer, if self.journal.has_unflushed() => None,
+                else => None,
             };
             if let Some(r) = first {
                 self.handle(r)?;
+            }
+            // Everything else already finished, without waiting again.
+            while let Some(Some(m)) = self.inline.next().now_or_never() {
+                self.handle(Ok(m))?;
             }
             while let Some(r) = self.jobs.try_join_next() {
                 self.handle(r)?;
@@ -256,10 +279,18 @@ impl<'a> Scheduler<'a> {
                     h.await.map_err(flush_panicked)??;
                 }
             }
-            if flushing.is_none() && last_flush.elapsed() >= FLUSH_INTERVAL {
+            if flushing.is_none()
+                && last_flush.elapsed() >= FLUSH_INTERVAL
+                && self.journal.has_unflushed()
+            {
                 let journal = self.journal.clone();
                 flushing = Some(tokio::task::spawn_blocking(move || journal.flush()));
                 last_flush = Instant::now();
+            }
+            if flush_timer.is_elapsed() {
+                // Fired (or due) while a flush was still running: try again one interval on.
+                let next = Instant::now().max(last_flush) + FLUSH_INTERVAL;
+                flush_timer.as_mut().reset(next.into());
             }
         }
         if let Some(h) = flushing.take() {
@@ -286,6 +317,8 @@ impl<'a> Scheduler<'a> {
         let in_flight = self.running;
         self.jobs.abort_all();
         while self.jobs.join_next().await.is_some() {}
+        // Dropping an inline attempt stops it where it waits, like an abort.
+        self.inline.clear();
         self.journal.flush()?;
         self.reporter.event(&Event::Interrupted { in_flight });
         Ok(self.outcome(true))
@@ -465,13 +498,17 @@ impl<'a> Scheduler<'a> {
             return self.fail(idx, e);
         };
         let timeout = spec.timeout.unwrap_or(self.retry.timeout);
+        let task = spec.name.clone();
         self.attempts[idx.index()] += 1;
         let attempt = self.attempts[idx.index()];
+        let node = self.plan.node_mut(idx);
         let ctx = TaskContext {
             node: node.id.clone(),
-            task: spec.name.clone(),
-            params: node.params.clone(),
-            vars: node.vars.clone(),
+            task,
+            // Moved out, not cloned (the globals plus the item, per node): the attempt's message
+            // brings them back for a retry.
+            params: std::mem::take(&mut node.params),
+            vars: std::mem::take(&mut node.vars),
             output: node.output.clone(),
             sink: self.store.node_sink(&node.id),
             attempt,
@@ -485,7 +522,8 @@ impl<'a> Scheduler<'a> {
         self.plan.start(idx);
         self.running += 1;
         *self.running_class.entry(class).or_insert(0) += 1;
-        self.jobs.spawn(async move {
+        let inline = kind.inline();
+        let attempt_fut = async move {
             let start = Instant::now();
             let result = match tokio::time::timeout(timeout, kind.run(&ctx)).await {
                 Ok(r) => r,
@@ -503,8 +541,15 @@ impl<'a> Scheduler<'a> {
                 result,
                 sink: ctx.sink,
                 elapsed: start.elapsed(),
+                params: ctx.params,
+                vars: ctx.vars,
             }
-        });
+        };
+        if inline {
+            self.inline.push(attempt_fut.boxed());
+        } else {
+            self.jobs.spawn(attempt_fut);
+        }
         Ok(())
     }
 
@@ -523,7 +568,12 @@ impl<'a> Scheduler<'a> {
                 result,
                 sink,
                 elapsed,
+                params,
+                vars,
             } => {
+                let node = self.plan.node_mut(idx);
+                node.params = params;
+                node.vars = vars;
                 self.running -= 1;
                 let class = self.class_of(idx);
                 if let Some(n) = self.running_class.get_mut(class) {

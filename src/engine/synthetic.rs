@@ -131,6 +131,10 @@ impl TaskKind for WriteKind {
     fn name(&self) -> &'static str {
         "synthetic.write"
     }
+    // Its file I/O runs on the blocking pool; the rest is a few map lookups.
+    fn inline(&self) -> bool {
+        true
+    }
     fn description(&self) -> &'static str {
         "writes `bytes` deterministic log-like bytes from `seed` to the task's output (no cluster)"
     }
@@ -262,6 +266,10 @@ pub struct SleepKind;
 impl TaskKind for SleepKind {
     fn name(&self) -> &'static str {
         "synthetic.sleep"
+    }
+    // Its file I/O runs on the blocking pool; the rest is a few map lookups.
+    fn inline(&self) -> bool {
+        true
     }
     fn description(&self) -> &'static str {
         "sleeps `ms` milliseconds (0 makes a no-op task); writes one line to its output if given"

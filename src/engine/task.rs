@@ -127,6 +127,14 @@ pub trait TaskKind: Send + Sync + 'static {
     fn class(&self) -> &'static str {
         "default"
     }
+    /// True for a kind whose attempts do little CPU work and keep every blocking call (file
+    /// I/O, fsync, compression) on the blocking pool: the scheduler then polls its attempts on
+    /// its own task instead of spawning one tokio task per attempt, which at 100,000 cheap
+    /// nodes cost more than the work (spawning, waking other worker threads). A kind that
+    /// computes much or blocks must keep the default, or it would stall scheduling.
+    fn inline(&self) -> bool {
+        false
+    }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError>;
 }
 
