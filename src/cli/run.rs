@@ -215,7 +215,7 @@ pub async fn prepare(
     }
     let pipeline = match explicit {
         Some(p) => p,
-        None => crate::pipeline::resolve(&[found.pipeline.clone()], registry)?,
+        None => crate::pipeline::resolve(std::slice::from_ref(&found.pipeline), registry)?,
     };
     // What the operator publishes about itself (its `diagnostics` key), merged in.
     let published = crate::opdiag::prepare(

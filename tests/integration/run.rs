@@ -356,3 +356,70 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
     eprintln!("{kills} kills, {} artifacts identical", got.len());
     sim.shutdown().await;
 }
+
+/// Issue 4 item 9: installed as `kubectl-kudo-diagnostics` on PATH, the command KEP-22 writes,
+/// `kubectl kudo diagnostics collect --instance X --namespace Y`, collects through real kubectl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_kudo_diagnostics_collect_works_as_kep_22_writes_it() {
+    if std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("KUDO_DIAG_REQUIRE_KUBECTL").as_deref() != Ok("1"),
+            "kubectl is not on PATH but KUDO_DIAG_REQUIRE_KUBECTL=1"
+        );
+        eprintln!("SKIPPED: kubectl is not on PATH");
+        return;
+    }
+    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let plugins = dir.path().join("bin");
+    std::fs::create_dir(&plugins).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_kudo-diag"),
+        plugins.join("kubectl-kudo-diagnostics"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        plugins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cwd = dir.path().to_path_buf();
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("kubectl")
+            .args([
+                "kudo",
+                "diagnostics",
+                "collect",
+                "--instance",
+                "analytics-cassandra",
+                "--namespace",
+                "production",
+                "--progress",
+                "none",
+            ])
+            .current_dir(&cwd)
+            .env("PATH", path)
+            .env("KUBECONFIG", &kc)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bundles = zips(dir.path());
+    assert_eq!(bundles.len(), 1, "{}", stdout(&o));
+    assert!(bundles[0]
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("kudo-diag_production_analytics-cassandra_"));
+    sim.shutdown().await;
+}
