@@ -394,22 +394,7 @@ impl TaskKind for Request {
         let req = hyper::Request::get(url)
             .body(Vec::new())
             .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
-        let res = api::send(ctx, req, &what).await?;
-        let mut body = res.into_body();
-        let mut w = ctx
-            .sink
-            .create(out)
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
-        let mut n: u64 = 0;
-        while let Some(chunk) = api::next_chunk(ctx, &mut body, &what).await {
-            let chunk = chunk?;
-            w.write_all(&chunk).map_err(|e| {
-                TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
-            })?;
-            n += chunk.len() as u64;
-        }
-        w.finish()
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
+        let n = crate::collect::kinds::proxy::stream_to_artifact(ctx, req, &what, out).await?;
         Ok(TaskOutput {
             items: vec![json!({"bytes": n})],
         })

@@ -95,26 +95,39 @@ impl TaskKind for Proxy {
                 "k8s.proxy needs an `output` path for the response",
             ));
         };
-        let res = api::send(ctx, req, &what).await?;
-        let mut body = res.into_body();
-        let mut w = ctx
-            .sink
-            .create(out_path)
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
-        let mut n: u64 = 0;
-        while let Some(chunk) = api::next_chunk(ctx, &mut body, &what).await {
-            let chunk = chunk?;
-            w.write_all(&chunk).map_err(|e| {
-                TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
-            })?;
-            n += chunk.len() as u64;
-        }
-        w.finish()
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
+        let n = stream_to_artifact(ctx, req, &what, out_path).await?;
         Ok(TaskOutput {
             items: vec![json!({"bytes": n})],
         })
     }
+}
+
+/// Sends `req` and streams the 2xx body into the artifact `out_path`; returns its size. Shared by
+/// every kind whose artifact is one HTTP response (`k8s.proxy`, the `Request` of an operator's
+/// `diagnostics` key).
+pub async fn stream_to_artifact(
+    ctx: &TaskContext,
+    req: hyper::Request<Vec<u8>>,
+    what: &str,
+    out_path: &str,
+) -> Result<u64, TaskError> {
+    let res = api::send(ctx, req, what).await?;
+    let mut body = res.into_body();
+    let mut w = ctx
+        .sink
+        .create(out_path)
+        .map_err(|e| TaskError::permanent(e.to_string()))?;
+    let mut n: u64 = 0;
+    while let Some(chunk) = api::next_chunk(ctx, &mut body, what).await {
+        let chunk = chunk?;
+        w.write_all(&chunk).map_err(|e| {
+            TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
+        })?;
+        n += chunk.len() as u64;
+    }
+    w.finish()
+        .map_err(|e| TaskError::permanent(e.to_string()))?;
+    Ok(n)
 }
 
 #[cfg(test)]
