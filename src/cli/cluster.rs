@@ -15,6 +15,15 @@ pub struct Cluster {
 /// Loads the configuration and makes a client whose requests give up after `timeout` (so an
 /// unreachable API server fails within it). Nothing is sent yet.
 pub async fn connect(g: &Global, timeout: Option<Duration>) -> crate::Result<Cluster> {
+    connect_limited(g, timeout, None).await
+}
+
+/// `connect`, with at most `qps` requests per second (`run --qps`).
+pub async fn connect_limited(
+    g: &Global,
+    timeout: Option<Duration>,
+    qps: Option<f64>,
+) -> crate::Result<Cluster> {
     let opts = kube::config::KubeConfigOptions {
         context: g.context.clone(),
         ..Default::default()
@@ -43,11 +52,15 @@ pub async fn connect(g: &Global, timeout: Option<Duration>) -> crate::Result<Clu
     }
     let namespace = config.default_namespace.clone();
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(|e| {
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| {
         crate::Error::Other(format!(
             "failed to make a Kubernetes client: {e}; check the kubeconfig's server and credentials"
         ))
     })?;
+    let client = match qps {
+        Some(q) => builder.with_layer(&super::qps::QpsLayer::new(q)).build(),
+        None => builder.build(),
+    };
     Ok(Cluster {
         client,
         namespace,

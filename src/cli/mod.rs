@@ -17,6 +17,7 @@ pub mod man;
 pub mod pipelines;
 pub mod preflight;
 pub mod progress;
+pub mod qps;
 pub mod run;
 pub mod sim;
 pub mod unbuilt;

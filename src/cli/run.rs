@@ -100,6 +100,10 @@ pub struct Args {
     /// Namespace where KUDO's manager runs.
     #[arg(long, value_name = "NS", default_value = "kudo-system")]
     pub kudo_namespace: String,
+    /// At most this many API requests per second (a token bucket; bursts up to one second's
+    /// worth), to keep a struggling API server safe. 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = 50.0)]
+    pub qps: f64,
     /// Give up on an API request after this long (and on an unreachable API server).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: std::time::Duration,
@@ -199,7 +203,14 @@ pub async fn prepare(
             "which instance? pass --instance NAME (and -n NAMESPACE); `kubectl get instances.kudo.dev -A` lists them".into(),
         ));
     };
-    let cluster = super::cluster::connect(g, Some(args.request_timeout)).await?;
+    if !(args.qps >= 0.0 && args.qps.is_finite()) {
+        return Err(crate::Error::Usage(format!(
+            "invalid --qps {}: give a number of requests per second, or 0 for no limit",
+            args.qps
+        )));
+    }
+    let qps = (args.qps > 0.0).then_some(args.qps);
+    let cluster = super::cluster::connect_limited(g, Some(args.request_timeout), qps).await?;
     let namespace = g.namespace.clone().unwrap_or(cluster.namespace.clone());
     let found = target::resolve(
         &cluster.client,

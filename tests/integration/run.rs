@@ -423,3 +423,50 @@ async fn kubectl_kudo_diagnostics_collect_works_as_kep_22_writes_it() {
         .starts_with("kudo-diag_production_analytics-cassandra_"));
     sim.shutdown().await;
 }
+
+/// Issue 4 item 6: `--qps` bounds the requests per second the API server sees (a token bucket
+/// with one second's worth of burst): N requests at 20/s take at least (N - 20) / 20 seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qps_bounds_the_request_rate_the_server_sees() {
+    let sim = start(scenarios::load("zookeeper").unwrap(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let instance = sim
+        .state()
+        .scenario
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "Instance")
+        .and_then(|o| o["metadata"]["name"].as_str())
+        .unwrap()
+        .to_string();
+    let before = sim.state().metrics.snapshot().requests;
+    let started = Instant::now();
+    let o = kudo_diag(
+        dir.path(),
+        Some(&kc),
+        &[
+            "run",
+            "--instance",
+            &instance,
+            "--qps",
+            "20",
+            "--progress",
+            "none",
+            "-o",
+            "z.zip",
+        ],
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+    let requests = sim.state().metrics.snapshot().requests - before;
+    assert!(requests > 40, "only {requests} requests");
+    let floor = Duration::from_secs_f64((requests as f64 - 20.0) / 20.0);
+    assert!(
+        took >= floor,
+        "{requests} requests in {took:?}: faster than 20 per second allows ({floor:?})"
+    );
+    sim.shutdown().await;
+}
