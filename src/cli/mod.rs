@@ -60,7 +60,7 @@ pub struct Global {
 pub enum Command {
     /// Collect a diagnostics bundle from an operator instance.
     #[command(visible_alias = "collect")]
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// Explain what is wrong, from a bundle.
     Analyze(analyze::Args),
     /// Check whether an operator with given parameters fits and is allowed, before installing.
@@ -122,7 +122,7 @@ pub fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> crate::Result<u8> {
     let g = cli.global;
     match cli.command {
-        Command::Run(a) => run::exec(a, &g).await,
+        Command::Run(a) => run::exec(*a, &g).await,
         Command::Analyze(a) => analyze::exec(a),
         Command::Preflight(a) => preflight::exec(a, &g).await,
         Command::Sim(a) => sim::exec(a, &g).await,
