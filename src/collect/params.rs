@@ -122,6 +122,22 @@ pub fn pod_ref<'a>(p: &'a Value, name: &str) -> Result<PodRef<'a>, TaskError> {
     }
 }
 
+impl<'a> PodRef<'a> {
+    /// The namespace a pod request goes to: the `namespace` parameter, else the pod object's
+    /// own, else the run's `namespace` variable.
+    pub fn namespace_in(&self, p: &'a Value, vars: &'a Value) -> Result<&'a str, TaskError> {
+        let ns = match str_opt(p, "namespace")? {
+            Some(ns) => Some(ns),
+            None => self.namespace.or(namespace(p, vars)?),
+        };
+        ns.ok_or_else(|| {
+            TaskError::permanent(
+                "the pod's namespace is unknown: add `namespace` or run with --namespace",
+            )
+        })
+    }
+}
+
 /// Whether a request failed because its object does not exist (404 Not Found).
 pub fn gone(e: &TaskError) -> bool {
     !e.transient && e.message.contains(": 404 ")

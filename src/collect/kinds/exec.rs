@@ -76,15 +76,7 @@ impl TaskKind for Exec {
         let pod = params::pod_ref(p, "pod")?;
         let container = params::str_opt(p, "container")?;
         let command = params::string_list(p, "command")?;
-        let ns = match params::str_opt(p, "namespace")? {
-            Some(ns) => Some(ns),
-            None => pod.namespace.or(params::namespace(p, &ctx.vars)?),
-        };
-        let ns = ns.ok_or_else(|| {
-            TaskError::permanent(
-                "the pod's namespace is unknown: add `namespace` or run with --namespace",
-            )
-        })?;
+        let ns = pod.namespace_in(p, &ctx.vars)?;
         let Some(out_path) = &ctx.output else {
             return Err(TaskError::permanent(
                 "k8s.exec needs an `output` path for the command's stdout",

@@ -162,15 +162,7 @@ impl TaskKind for Logs {
         let p = &ctx.params;
         let pod = params::pod_ref(p, "pod")?;
         let container = params::str_req(p, "container")?;
-        let ns = match params::str_opt(p, "namespace")? {
-            Some(ns) => Some(ns),
-            None => pod.namespace.or(params::namespace(p, &ctx.vars)?),
-        };
-        let ns = ns.ok_or_else(|| {
-            TaskError::permanent(
-                "the pod's namespace is unknown: add `namespace` or run with --namespace",
-            )
-        })?;
+        let ns = pod.namespace_in(p, &ctx.vars)?;
         let previous = previous_param(p)?;
         if previous == Previous::IfRestarted {
             // The pod object: the parameter itself, else the fan-out's `pod` variable.
