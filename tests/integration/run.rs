@@ -361,17 +361,7 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
 /// `kubectl kudo diagnostics collect --instance X --namespace Y`, collects through real kubectl.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_kudo_diagnostics_collect_works_as_kep_22_writes_it() {
-    if std::process::Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var("KUDO_DIAG_REQUIRE_KUBECTL").as_deref() != Ok("1"),
-            "kubectl is not on PATH but KUDO_DIAG_REQUIRE_KUBECTL=1"
-        );
-        eprintln!("SKIPPED: kubectl is not on PATH");
+    if !crate::support::have_kubectl() {
         return;
     }
     let sim = start(scenarios::load("cassandra").unwrap(), None).await;

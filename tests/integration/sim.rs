@@ -6,13 +6,14 @@
 //! loudly otherwise.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kudo_diag::sim::scenario::{FaultConfig, LogSource, LogSpec, Scenario};
 use kudo_diag::sim::{SimHandle, SimOptions, SimServer};
+
+use crate::support::{have_kubectl, Kubectl};
 use serde_json::{json, Value};
 
 const NS: &str = "demo";
@@ -149,63 +150,6 @@ async fn start(s: Scenario) -> SimHandle {
     SimServer::start(s, SimOptions::default())
         .await
         .expect("start the simulated cluster")
-}
-
-/// Whether kubectl can be run; fails the test in CI (`KUDO_DIAG_REQUIRE_KUBECTL=1`).
-fn have_kubectl() -> bool {
-    let ok = std::process::Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("KUDO_DIAG_REQUIRE_KUBECTL").as_deref() == Ok("1") {
-            panic!("kubectl is not on PATH but KUDO_DIAG_REQUIRE_KUBECTL=1: install kubectl v1.32 or unset the variable");
-        }
-        eprintln!(
-            "!!!!! SKIPPED: kubectl is not on PATH; this kubectl fidelity test did not run !!!!!"
-        );
-    }
-    ok
-}
-
-/// kubectl pointed at one simulated cluster, with its own discovery cache and HOME.
-struct Kubectl {
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-impl Kubectl {
-    fn new(h: &SimHandle) -> Kubectl {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        h.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
-        Kubectl { dir, kubeconfig }
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args)
-            .env("HOME", self.dir.path())
-            .env_remove("KUBECONFIG")
-            .output()
-            .await
-            .expect("run kubectl")
-    }
-
-    /// Runs and expects success; returns stdout.
-    async fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args).await;
-        assert!(
-            o.status.success(),
-            "kubectl {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
 }
 
 /// The whitespace-separated cells of the row starting with `name`.

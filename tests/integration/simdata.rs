@@ -5,8 +5,6 @@
 //! kubectl missing: these tests fail when `KUDO_DIAG_REQUIRE_KUBECTL=1` (CI) and skip loudly
 //! otherwise.
 
-use std::path::PathBuf;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
@@ -15,6 +13,8 @@ use kube::api::{Api, AttachParams, ListParams, LogParams};
 use kudo_diag::sim::loglines::{self, LogWindow};
 use kudo_diag::sim::scenario::{ExecHandler, ExecMatch, FaultConfig, Scenario};
 use kudo_diag::sim::{generate, scenarios, SimHandle, SimOptions, SimServer};
+
+use crate::support::{have_kubectl, Kubectl};
 
 const CASS_POD: &str = "analytics-cassandra-node-0";
 
@@ -26,61 +26,6 @@ async fn start(s: Scenario) -> SimHandle {
 
 fn builtin(name: &str) -> Scenario {
     scenarios::load(name).unwrap_or_else(|e| panic!("load {name}: {e}"))
-}
-
-/// Whether kubectl can be run; fails the test in CI (`KUDO_DIAG_REQUIRE_KUBECTL=1`).
-fn have_kubectl() -> bool {
-    let ok = std::process::Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("KUDO_DIAG_REQUIRE_KUBECTL").as_deref() == Ok("1") {
-            panic!("kubectl is not on PATH but KUDO_DIAG_REQUIRE_KUBECTL=1: install kubectl v1.32 or unset the variable");
-        }
-        eprintln!("!!!!! SKIPPED: kubectl is not on PATH; this kubectl test did not run !!!!!");
-    }
-    ok
-}
-
-/// kubectl pointed at one simulated cluster, with its own cache and HOME.
-struct Kubectl {
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-impl Kubectl {
-    fn new(h: &SimHandle) -> Kubectl {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        h.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
-        Kubectl { dir, kubeconfig }
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .env_remove("KUBECONFIG")
-            .output()
-            .await
-            .expect("run kubectl")
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args).await;
-        assert!(
-            o.status.success(),
-            "kubectl {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
 }
 
 /// The last `n` lines of a scenario log, computed directly (what the server must answer).

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: running the real binary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use kudo_diag::sim::SimHandle;
 use std::process::{Command, Output};
 
 /// The `kudo-diag` binary cargo built for these tests.
@@ -24,4 +26,60 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Whether kubectl can be run; fails the test in CI (`KUDO_DIAG_REQUIRE_KUBECTL=1`), where
+/// .ci/run makes sure it is there, and skips loudly elsewhere.
+pub fn have_kubectl() -> bool {
+    let ok = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("KUDO_DIAG_REQUIRE_KUBECTL").as_deref() == Ok("1") {
+            panic!("kubectl is not on PATH but KUDO_DIAG_REQUIRE_KUBECTL=1: install kubectl v1.32 or unset the variable");
+        }
+        eprintln!("!!!!! SKIPPED: kubectl is not on PATH; this kubectl test did not run !!!!!");
+    }
+    ok
+}
+
+/// kubectl pointed at one simulated cluster, with its own cache and HOME.
+pub struct Kubectl {
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+}
+
+impl Kubectl {
+    pub fn new(h: &SimHandle) -> Kubectl {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        h.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
+        Kubectl { dir, kubeconfig }
+    }
+
+    pub async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env_remove("KUBECONFIG")
+            .output()
+            .await
+            .expect("run kubectl")
+    }
+
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args).await;
+        assert!(
+            o.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
 }
