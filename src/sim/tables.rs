@@ -98,8 +98,11 @@ fn col_def(name: &str, typ: &str, priority: u8, is_name: bool) -> Value {
 /// One entry per resource keeps the columns and their cells side by side.
 struct Printer {
     columns: &'static [Col],
-    row: fn(&Value, DateTime<Utc>) -> Vec<Value>,
+    row: RowFn,
 }
+
+/// Fills one row's cells from an object (and the time ages are counted to).
+type RowFn = fn(&Value, DateTime<Utc>) -> Vec<Value>;
 
 const NAME: Col = Col("Name", "string", 0);
 const AGE: Col = Col("Age", "string", 0);
@@ -108,181 +111,181 @@ const IMAGES: Col = Col("Images", "string", 1);
 const SELECTOR: Col = Col("Selector", "string", 1);
 
 fn printer(info: &ResourceInfo) -> Printer {
-    let (columns, row): (&'static [Col], fn(&Value, DateTime<Utc>) -> Vec<Value>) =
-        match (info.group.as_str(), info.plural.as_str()) {
-            ("", "pods") => (
-                &[
-                    NAME,
-                    Col("Ready", "string", 0),
-                    Col("Status", "string", 0),
-                    Col("Restarts", "string", 0),
-                    AGE,
-                    Col("IP", "string", 1),
-                    Col("Node", "string", 1),
-                    Col("Nominated Node", "string", 1),
-                    Col("Readiness Gates", "string", 1),
-                ],
-                pod_row,
-            ),
-            ("", "nodes") => (
-                &[
-                    NAME,
-                    Col("Status", "string", 0),
-                    Col("Roles", "string", 0),
-                    AGE,
-                    Col("Version", "string", 0),
-                    Col("Internal-IP", "string", 1),
-                    Col("External-IP", "string", 1),
-                    Col("OS-Image", "string", 1),
-                    Col("Kernel-Version", "string", 1),
-                    Col("Container-Runtime", "string", 1),
-                ],
-                node_row,
-            ),
-            ("", "services") => (
-                &[
-                    NAME,
-                    Col("Type", "string", 0),
-                    Col("Cluster-IP", "string", 0),
-                    Col("External-IP", "string", 0),
-                    Col("Port(s)", "string", 0),
-                    AGE,
-                    SELECTOR,
-                ],
-                service_row,
-            ),
-            ("", "namespaces") => (&[NAME, Col("Status", "string", 0), AGE], namespace_row),
-            ("", "events") => (
-                &[
-                    Col("Last Seen", "string", 0),
-                    Col("Type", "string", 0),
-                    Col("Reason", "string", 0),
-                    Col("Object", "string", 0),
-                    Col("Subobject", "string", 1),
-                    Col("Source", "string", 1),
-                    Col("Message", "string", 0),
-                    Col("First Seen", "string", 1),
-                    Col("Count", "integer", 1),
-                    Col("Name", "string", 1),
-                ],
-                event_row,
-            ),
-            ("", "persistentvolumeclaims") => (
-                &[
-                    NAME,
-                    Col("Status", "string", 0),
-                    Col("Volume", "string", 0),
-                    Col("Capacity", "string", 0),
-                    Col("Access Modes", "string", 0),
-                    Col("StorageClass", "string", 0),
-                    Col("VolumeAttributesClass", "string", 0),
-                    AGE,
-                    Col("VolumeMode", "string", 1),
-                ],
-                pvc_row,
-            ),
-            ("", "configmaps") => (&[NAME, Col("Data", "integer", 0), AGE], configmap_row),
-            ("", "serviceaccounts") => (
-                &[NAME, Col("Secrets", "string", 0), AGE],
-                serviceaccount_row,
-            ),
-            ("", "endpoints") => (&[NAME, Col("Endpoints", "string", 0), AGE], endpoints_row),
-            ("", "persistentvolumes") => (
-                &[
-                    NAME,
-                    Col("Capacity", "string", 0),
-                    Col("Access Modes", "string", 0),
-                    Col("Reclaim Policy", "string", 0),
-                    Col("Status", "string", 0),
-                    Col("Claim", "string", 0),
-                    Col("StorageClass", "string", 0),
-                    Col("VolumeAttributesClass", "string", 0),
-                    Col("Reason", "string", 0),
-                    AGE,
-                    Col("VolumeMode", "string", 1),
-                ],
-                pv_row,
-            ),
-            ("", "secrets") => (
-                &[
-                    NAME,
-                    Col("Type", "string", 0),
-                    Col("Data", "integer", 0),
-                    AGE,
-                ],
-                secret_row,
-            ),
-            ("storage.k8s.io", "storageclasses") => (
-                &[
-                    NAME,
-                    Col("Provisioner", "string", 0),
-                    Col("ReclaimPolicy", "string", 0),
-                    Col("VolumeBindingMode", "string", 0),
-                    Col("AllowVolumeExpansion", "string", 0),
-                    AGE,
-                ],
-                storageclass_row,
-            ),
-            ("policy", "poddisruptionbudgets") => (
-                &[
-                    NAME,
-                    Col("Min Available", "string", 0),
-                    Col("Max Unavailable", "string", 0),
-                    Col("Allowed Disruptions", "integer", 0),
-                    AGE,
-                ],
-                pdb_row,
-            ),
-            ("apps", "replicasets") => (
-                &[
-                    NAME,
-                    Col("Desired", "integer", 0),
-                    Col("Current", "integer", 0),
-                    Col("Ready", "integer", 0),
-                    AGE,
-                    CONTAINERS,
-                    IMAGES,
-                    SELECTOR,
-                ],
-                replicaset_row,
-            ),
-            ("apps", "daemonsets") => (
-                &[
-                    NAME,
-                    Col("Desired", "integer", 0),
-                    Col("Current", "integer", 0),
-                    Col("Ready", "integer", 0),
-                    Col("Up-to-date", "integer", 0),
-                    Col("Available", "integer", 0),
-                    Col("Node Selector", "string", 0),
-                    AGE,
-                    CONTAINERS,
-                    IMAGES,
-                    SELECTOR,
-                ],
-                daemonset_row,
-            ),
-            ("apps", "statefulsets") => (
-                &[NAME, Col("Ready", "string", 0), AGE, CONTAINERS, IMAGES],
-                statefulset_row,
-            ),
-            ("apps", "deployments") => (
-                &[
-                    NAME,
-                    Col("Ready", "string", 0),
-                    Col("Up-to-date", "integer", 0),
-                    Col("Available", "integer", 0),
-                    AGE,
-                    CONTAINERS,
-                    IMAGES,
-                    SELECTOR,
-                ],
-                deployment_row,
-            ),
-            // Custom resources without printer columns, as the CRD handler prints them.
-            (g, _) if is_custom(g) => (&[NAME, AGE], name_age_row),
-            _ => (&[NAME, Col("Created At", "date", 0)], name_created_row),
-        };
+    let (columns, row): (&'static [Col], RowFn) = match (info.group.as_str(), info.plural.as_str())
+    {
+        ("", "pods") => (
+            &[
+                NAME,
+                Col("Ready", "string", 0),
+                Col("Status", "string", 0),
+                Col("Restarts", "string", 0),
+                AGE,
+                Col("IP", "string", 1),
+                Col("Node", "string", 1),
+                Col("Nominated Node", "string", 1),
+                Col("Readiness Gates", "string", 1),
+            ],
+            pod_row,
+        ),
+        ("", "nodes") => (
+            &[
+                NAME,
+                Col("Status", "string", 0),
+                Col("Roles", "string", 0),
+                AGE,
+                Col("Version", "string", 0),
+                Col("Internal-IP", "string", 1),
+                Col("External-IP", "string", 1),
+                Col("OS-Image", "string", 1),
+                Col("Kernel-Version", "string", 1),
+                Col("Container-Runtime", "string", 1),
+            ],
+            node_row,
+        ),
+        ("", "services") => (
+            &[
+                NAME,
+                Col("Type", "string", 0),
+                Col("Cluster-IP", "string", 0),
+                Col("External-IP", "string", 0),
+                Col("Port(s)", "string", 0),
+                AGE,
+                SELECTOR,
+            ],
+            service_row,
+        ),
+        ("", "namespaces") => (&[NAME, Col("Status", "string", 0), AGE], namespace_row),
+        ("", "events") => (
+            &[
+                Col("Last Seen", "string", 0),
+                Col("Type", "string", 0),
+                Col("Reason", "string", 0),
+                Col("Object", "string", 0),
+                Col("Subobject", "string", 1),
+                Col("Source", "string", 1),
+                Col("Message", "string", 0),
+                Col("First Seen", "string", 1),
+                Col("Count", "integer", 1),
+                Col("Name", "string", 1),
+            ],
+            event_row,
+        ),
+        ("", "persistentvolumeclaims") => (
+            &[
+                NAME,
+                Col("Status", "string", 0),
+                Col("Volume", "string", 0),
+                Col("Capacity", "string", 0),
+                Col("Access Modes", "string", 0),
+                Col("StorageClass", "string", 0),
+                Col("VolumeAttributesClass", "string", 0),
+                AGE,
+                Col("VolumeMode", "string", 1),
+            ],
+            pvc_row,
+        ),
+        ("", "configmaps") => (&[NAME, Col("Data", "integer", 0), AGE], configmap_row),
+        ("", "serviceaccounts") => (
+            &[NAME, Col("Secrets", "string", 0), AGE],
+            serviceaccount_row,
+        ),
+        ("", "endpoints") => (&[NAME, Col("Endpoints", "string", 0), AGE], endpoints_row),
+        ("", "persistentvolumes") => (
+            &[
+                NAME,
+                Col("Capacity", "string", 0),
+                Col("Access Modes", "string", 0),
+                Col("Reclaim Policy", "string", 0),
+                Col("Status", "string", 0),
+                Col("Claim", "string", 0),
+                Col("StorageClass", "string", 0),
+                Col("VolumeAttributesClass", "string", 0),
+                Col("Reason", "string", 0),
+                AGE,
+                Col("VolumeMode", "string", 1),
+            ],
+            pv_row,
+        ),
+        ("", "secrets") => (
+            &[
+                NAME,
+                Col("Type", "string", 0),
+                Col("Data", "integer", 0),
+                AGE,
+            ],
+            secret_row,
+        ),
+        ("storage.k8s.io", "storageclasses") => (
+            &[
+                NAME,
+                Col("Provisioner", "string", 0),
+                Col("ReclaimPolicy", "string", 0),
+                Col("VolumeBindingMode", "string", 0),
+                Col("AllowVolumeExpansion", "string", 0),
+                AGE,
+            ],
+            storageclass_row,
+        ),
+        ("policy", "poddisruptionbudgets") => (
+            &[
+                NAME,
+                Col("Min Available", "string", 0),
+                Col("Max Unavailable", "string", 0),
+                Col("Allowed Disruptions", "integer", 0),
+                AGE,
+            ],
+            pdb_row,
+        ),
+        ("apps", "replicasets") => (
+            &[
+                NAME,
+                Col("Desired", "integer", 0),
+                Col("Current", "integer", 0),
+                Col("Ready", "integer", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            replicaset_row,
+        ),
+        ("apps", "daemonsets") => (
+            &[
+                NAME,
+                Col("Desired", "integer", 0),
+                Col("Current", "integer", 0),
+                Col("Ready", "integer", 0),
+                Col("Up-to-date", "integer", 0),
+                Col("Available", "integer", 0),
+                Col("Node Selector", "string", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            daemonset_row,
+        ),
+        ("apps", "statefulsets") => (
+            &[NAME, Col("Ready", "string", 0), AGE, CONTAINERS, IMAGES],
+            statefulset_row,
+        ),
+        ("apps", "deployments") => (
+            &[
+                NAME,
+                Col("Ready", "string", 0),
+                Col("Up-to-date", "integer", 0),
+                Col("Available", "integer", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            deployment_row,
+        ),
+        // Custom resources without printer columns, as the CRD handler prints them.
+        (g, _) if is_custom(g) => (&[NAME, AGE], name_age_row),
+        _ => (&[NAME, Col("Created At", "date", 0)], name_created_row),
+    };
     Printer { columns, row }
 }
 
