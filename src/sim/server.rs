@@ -49,6 +49,9 @@ pub struct SimOptions {
     pub token: Option<String>,
     /// Replaces the scenario's faults when given.
     pub faults: Option<FaultConfig>,
+    /// Refuse every write, exec and dry-run with a Status naming a read-only bundle
+    /// (`kudo-diag serve`); reads and access reviews are answered as usual.
+    pub read_only: bool,
 }
 
 impl Default for SimOptions {
@@ -58,6 +61,7 @@ impl Default for SimOptions {
             insecure_http: false,
             token: None,
             faults: None,
+            read_only: false,
         }
     }
 }
@@ -70,7 +74,9 @@ impl SimServer {
     /// handle is dropped). Connections are accepted once this returns.
     pub async fn start(scenario: Scenario, opts: SimOptions) -> Result<SimHandle, SimError> {
         let namespace = scenario.namespace.clone();
-        let state = Arc::new(SimState::new(scenario, opts.faults.clone())?);
+        let mut state = SimState::new(scenario, opts.faults.clone())?;
+        state.read_only = opts.read_only;
+        let state = Arc::new(state);
         let token = opts.token.clone().unwrap_or_else(random_token);
         if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(SimError::Message(
