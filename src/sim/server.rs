@@ -456,6 +456,103 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_read_only_server_refuses_writes_dry_runs_and_exec_but_reads() {
+        let mut st = SimState::new(
+            Scenario {
+                name: "t".into(),
+                namespace: "ns".into(),
+                objects: vec![serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}})],
+                ..Scenario::default()
+            },
+            None,
+        )
+        .unwrap();
+        st.read_only = true;
+        let r = router(Arc::new(st), Arc::from("t"));
+        let send = |method: &str, path: &str, body: &str| {
+            let req = HttpRequest::builder()
+                .method(method)
+                .uri(path)
+                .header(header::AUTHORIZATION, "Bearer t")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let r = r.clone();
+            async move {
+                let resp = r.oneshot(req).await.unwrap();
+                let code = resp.status().as_u16();
+                let b = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                    .await
+                    .unwrap();
+                (
+                    code,
+                    serde_json::from_slice::<serde_json::Value>(&b).unwrap_or_default(),
+                )
+            }
+        };
+        let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q"}}"#;
+        for (method, path, body, code, reason) in [
+            (
+                "DELETE",
+                "/api/v1/namespaces/ns/pods/p",
+                "",
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/ns/pods/p",
+                "{}",
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/ns/pods?dryRun=All",
+                pod,
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/ns/pods/p/exec?command=ls",
+                "",
+                403,
+                "Forbidden",
+            ),
+            (
+                "GET",
+                "/api/v1/namespaces/ns/pods/p/exec?command=ls",
+                "",
+                403,
+                "Forbidden",
+            ),
+        ] {
+            let (got, v) = send(method, path, body).await;
+            assert_eq!(
+                (got, v["reason"].as_str()),
+                (code, Some(reason)),
+                "{method} {path}"
+            );
+            let msg = v["message"].as_str().unwrap_or_default();
+            assert!(msg.contains("read-only bundle"), "{method} {path}: {msg}");
+        }
+        let (code, v) = send("GET", "/api/v1/namespaces/ns/pods/p", "").await;
+        assert_eq!((code, v["metadata"]["name"].as_str()), (200, Some("p")));
+        let review = |verb: &str| {
+            format!(
+                r#"{{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{{"resourceAttributes":{{"verb":"{verb}","resource":"pods","namespace":"ns"}}}}}}"#
+            )
+        };
+        let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+        let (code, v) = send("POST", path, &review("delete")).await;
+        assert_eq!((code, v["status"]["allowed"].as_bool()), (201, Some(false)));
+        let (_, v) = send("POST", path, &review("list")).await;
+        assert_eq!(v["status"]["allowed"].as_bool(), Some(true));
+    }
+
+    #[tokio::test]
     async fn bad_requests_are_statuses() {
         let r = router(state(FaultConfig::default()), Arc::from("t"));
         for (path, code) in [
