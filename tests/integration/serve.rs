@@ -450,3 +450,96 @@ fn bad_bundles_exit_1_naming_the_problem_and_the_fix() {
     // A missing argument is a usage error.
     assert_eq!(run_in(d, &["serve"]).status.code(), Some(2));
 }
+
+/// Scale: a generated instance of 1,000 pods (one container, 64 KiB of log each) collected with
+/// the `kudo` pipeline, then loaded (open, verify every hash, map) and served; prints the times
+/// of each step and of kubectl reading it. Run by hand:
+/// `cargo test --test integration serve::scale -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check: about a minute for 1,000 pods in a debug build"]
+fn scale_serving_a_thousand_pod_bundle() {
+    let pods: usize = std::env::var("KUDO_DIAG_SCALE_PODS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sc = kudo_diag::sim::generate::generate("cassandra", pods, 1, 64 << 10, 1);
+        let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
+        let reg = default_registry();
+        let pipeline = kudo_diag::pipeline::resolve(&["kudo".into()], &reg).unwrap();
+        let out = dir.path().join("scale.zip");
+        let ns = kudo_diag::sim::generate::GENERATED_NAMESPACE;
+        let mut config = engine::RunConfig::new(
+            pipeline,
+            json!({"namespace": ns, "instance": "scale-cassandra"}),
+            json!({"instance": "scale-cassandra", "namespace": ns, "kudoNamespace": "kudo-system"}),
+            out.clone(),
+        );
+        config.env = TaskEnv {
+            kube: Some(sim.kube_client().unwrap()),
+            settings: Default::default(),
+        };
+        let t = std::time::Instant::now();
+        engine::run(config, &reg, &engine::EventLog::new(), CancellationToken::new())
+            .await
+            .unwrap();
+        eprintln!("collected {pods} pods in {:?}", t.elapsed());
+        sim.shutdown().await;
+
+        let size = std::fs::metadata(&out).unwrap().len();
+        let inflated: u64 = BundleReader::open(&out, Limits::default())
+            .unwrap()
+            .manifest()
+            .files
+            .iter()
+            .map(|f| f.bytes)
+            .sum();
+        let t = std::time::Instant::now();
+        let path = out.clone();
+        let b = tokio::task::spawn_blocking(move || from_bundle::load(&path))
+            .await
+            .unwrap()
+            .unwrap();
+        let loaded = t.elapsed();
+        let summary = b.summary.lines().join("; ");
+        let t = std::time::Instant::now();
+        let h = SimServer::start(
+            b.scenario,
+            SimOptions {
+                read_only: true,
+                ..SimOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let started = t.elapsed();
+        eprintln!(
+            "bundle of {size} bytes ({inflated} uncompressed): loaded (open, verify, map) in {loaded:?}, server started in {started:?}: {summary}"
+        );
+        if have_kubectl() {
+            let k = Kubectl::new(&h);
+            let t = std::time::Instant::now();
+            let list = k.ok(&["get", "pods", "-n", ns, "--no-headers"]).await;
+            eprintln!(
+                "kubectl get pods: {} rows in {:?}",
+                list.lines().count(),
+                t.elapsed()
+            );
+            let first = list.split_whitespace().next().unwrap().to_string();
+            let t = std::time::Instant::now();
+            let tail = k.ok(&["logs", &first, "-n", ns, "--tail", "10"]).await;
+            eprintln!(
+                "kubectl logs --tail 10: {} lines in {:?}",
+                tail.lines().count(),
+                t.elapsed()
+            );
+        }
+        h.shutdown().await;
+    });
+}
