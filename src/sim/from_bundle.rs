@@ -17,7 +17,10 @@
 //! - `cluster/version.yaml` is what `/version` answers.
 //!
 //! Values the collection redacted stay redacted: the bundle never holds them, and nothing here
-//! tries to restore them. Logs are held in memory (a bundle's logs are capped by the collection's
+//! tries to restore them. A Secret's `data` is bytes in base64 on a real API server, and kubectl
+//! decodes it (`describe secret` fails on anything else), so a redacted value (`**REDACTED**`,
+//! not base64) is served as the base64 of the marker itself: decoded, it still reads
+//! `**REDACTED**`. Logs are held in memory (a bundle's logs are capped by the collection's
 //! `logLimitBytes`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -263,7 +266,7 @@ pub fn from_files(
                 }
             }
             if seen.insert(key) {
-                objects.push(o);
+                objects.push(encode_redacted_secret_data(o));
             }
         }
     }
@@ -399,6 +402,26 @@ pub fn from_files(
     })
 }
 
+/// A Secret's `data` values that are not base64 (the redaction marker) encoded as base64, so
+/// that they decode, as every value of a real Secret does, to what the bundle holds.
+fn encode_redacted_secret_data(mut o: Value) -> Value {
+    use base64::Engine;
+    if o["kind"] != "Secret" || o["apiVersion"] != "v1" {
+        return o;
+    }
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    if let Some(data) = o.get_mut("data").and_then(Value::as_object_mut) {
+        for v in data.values_mut() {
+            if let Some(text) = v.as_str() {
+                if b64.decode(text).is_err() {
+                    *v = Value::from(b64.encode(text));
+                }
+            }
+        }
+    }
+    o
+}
+
 /// `/version` as collected (`cluster/version.yaml`), when it has the three fields served.
 fn server_version_of(doc: &Value) -> Option<ServerVersion> {
     let s = |k: &str| doc[k].as_str().map(str::to_string);
@@ -496,7 +519,7 @@ spec: {nodeName: n1, containers: [{name: manager}]}
             ("versions.yaml", "collector: {version: 0.1.0}\n"),
             ("apps/cassandra/cass-0/conf/cassandra.yaml", "cluster_name: x\nnum_tokens: 256\n"),
             ("workload/pods.yaml", PODS),
-            ("workload/secrets.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s, namespace: prod}\n  data: {password: '**REDACTED**'}\n"),
+            ("workload/secrets.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s, namespace: prod}\n  data: {password: '**REDACTED**', user: YWRtaW4=}\n"),
             ("workload/widgets.yaml", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: example.com/v1, kind: Widget, metadata: {name: w}}\n"),
             ("workload/cronjobs.yaml", "apiVersion: v1\nkind: List\nitems: []\n"),
         ]
@@ -558,9 +581,10 @@ spec: {nodeName: n1, containers: [{name: manager}]}
             log("kudo-controller-manager-0", false),
             ("kudo-system".into(), "manager".into(), "m1\nm2\n".into())
         );
-        // Redacted values stay as they were collected.
+        // Redacted values stay redacted, encoded as a Secret's bytes are; valid base64 is kept.
         let secret = sc.objects.iter().find(|o| o["kind"] == "Secret").unwrap();
-        assert_eq!(secret["data"]["password"], "**REDACTED**");
+        assert_eq!(secret["data"]["password"], "KipSRURBQ1RFRCoq");
+        assert_eq!(secret["data"]["user"], "YWRtaW4=");
         // The whole thing is servable.
         crate::sim::SimState::new(sc.clone(), None).unwrap();
     }

@@ -314,21 +314,32 @@ async fn writes_and_exec_are_refused_and_secrets_stay_redacted() {
         "{said}"
     );
 
-    // Secrets hold only the redacted values the bundle holds.
+    // Secrets hold only the redacted values the bundle holds (base64, as Secret bytes are).
+    let collected = yaml(&b, "workload/secrets.yaml");
     let secrets: Value =
         serde_yaml::from_str(&k.ok(&["get", "secrets", "-n", NS, "-o", "yaml"]).await).unwrap();
     let items = secrets["items"].as_array().unwrap();
-    assert!(!items.is_empty());
+    assert_eq!(items.len(), collected["items"].as_array().unwrap().len());
     let mut values = 0;
     for s in items {
         for (key, v) in s["data"].as_object().into_iter().flatten() {
-            assert_eq!(v, "**REDACTED**", "{key}");
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap())
+                .unwrap();
+            assert_eq!(String::from_utf8(raw).unwrap(), "**REDACTED**", "{key}");
             values += 1;
         }
     }
     assert!(values > 0);
+    // kubectl's typed decoding (describe) accepts them.
+    let desc = k.ok(&["describe", "secrets", "-n", NS]).await;
+    assert!(desc.contains("planted_password:"), "{desc}");
     let all = k.ok(&["get", "secrets", "-A", "-o", "json"]).await;
-    assert!(!all.contains("kudo-diag-planted-secret-4242"));
+    use base64::Engine;
+    let planted = "kudo-diag-planted-secret-4242";
+    assert!(!all.contains(planted));
+    assert!(!all.contains(&base64::engine::general_purpose::STANDARD.encode(planted)));
     h.shutdown().await;
 }
 
