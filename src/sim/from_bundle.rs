@@ -20,8 +20,7 @@
 //! tries to restore them. A Secret's `data` is bytes in base64 on a real API server, and kubectl
 //! decodes it (`describe secret` fails on anything else), so a redacted value (`**REDACTED**`,
 //! not base64) is served as the base64 of the marker itself: decoded, it still reads
-//! `**REDACTED**`. Logs are held in memory (a bundle's logs are capped by the collection's
-//! `logLimitBytes`).
+//! `**REDACTED**`. Objects and logs are held in memory, up to [`MAX_IN_MEMORY`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
@@ -95,6 +94,14 @@ pub fn load(path: &Path) -> crate::Result<BundleScenario> {
 /// (safe paths, caps, a manifest of a format this version understands), verifies every hash,
 /// then maps its artifacts to a scenario (see the module doc).
 pub fn load_with(path: &Path, limits: Limits) -> crate::Result<BundleScenario> {
+    load_capped(path, limits, MAX_IN_MEMORY)
+}
+
+/// Most bytes of objects and logs kept in memory to serve (the reader's caps are about what a
+/// bundle may make us inflate; this is about what we keep).
+pub const MAX_IN_MEMORY: u64 = 4 << 30;
+
+fn load_capped(path: &Path, limits: Limits, max_in_memory: u64) -> crate::Result<BundleScenario> {
     check_zip_magic(path)?;
     let mut reader = BundleReader::open(path, limits)?;
     let report = reader.verify();
@@ -116,13 +123,31 @@ pub fn load_with(path: &Path, limits: Limits) -> crate::Result<BundleScenario> {
         )));
     }
     let manifest = reader.manifest().clone();
+    let wanted: Vec<&str> = manifest
+        .files
+        .iter()
+        .filter(|f| is_object_file(&f.path) || log_path(&f.path).is_some())
+        .map(|f| f.path.as_str())
+        .collect();
+    // The sizes are the manifest's, which verification just confirmed.
+    let total: u64 = manifest
+        .files
+        .iter()
+        .filter(|f| wanted.contains(&f.path.as_str()))
+        .map(|f| f.bytes)
+        .sum();
+    if total > max_in_memory {
+        return Err(Error::Usage(format!(
+            "bundle {} holds {} MiB of objects and logs, more than the {} MiB serve keeps in memory; collect a smaller bundle (`kudo-diag run --log-limit-bytes 50MiB` or `--log-tail N`), or read it with `kudo-diag analyze` and unzip",
+            path.display(),
+            total >> 20,
+            max_in_memory >> 20
+        )));
+    }
     let mut files = Vec::new();
-    for f in &manifest.files {
-        if !(is_object_file(&f.path) || log_path(&f.path).is_some()) {
-            continue;
-        }
-        let bytes = reader.read(&f.path)?;
-        files.push((f.path.clone(), bytes));
+    for path in wanted {
+        let bytes = reader.read(path)?;
+        files.push((path.to_string(), bytes));
     }
     let name = path
         .file_name()
@@ -682,6 +707,20 @@ spec: {nodeName: n1, containers: [{name: manager}]}
             e.contains(
                 "holds no Kubernetes objects (a selftest bundle holds synthetic files only)"
             ) && e.contains("kudo-diag run --instance NAME"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bundle_too_big_to_hold_is_refused_before_reading() {
+        let d = tempfile::tempdir().unwrap();
+        let p = bundle(d.path(), "cassandra", &files());
+        let e = load_capped(&p, Limits::default(), 64)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("more than the 0 MiB serve keeps in memory")
+                && e.contains("collect a smaller bundle"),
             "{e}"
         );
     }
