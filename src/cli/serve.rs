@@ -10,7 +10,7 @@ use crate::sim::server::SimOptions;
 /// Serve a collected bundle read-only through the simulated API, for kubectl.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  kudo-diag serve cassandra.zip\n  kudo-diag serve cassandra.zip --kubeconfig-out bundle.kubeconfig &   then: KUBECONFIG=bundle.kubeconfig kubectl get pods\n  kudo-diag serve cassandra.zip --addr 127.0.0.1:6443 --kubeconfig-out bundle.kubeconfig\n\nkubectl get, describe and logs (with --previous where a previous log was collected) answer\nfrom the bundle; writes are refused (405), exec is forbidden (403). See docs/serve.md."
+    after_help = "Examples:\n  kudo-diag serve cassandra.zip\n  kudo-diag serve cassandra.zip --kubeconfig-out kc &\n  KUBECONFIG=kc kubectl get pods -A\n  kudo-diag serve cassandra.zip --addr 127.0.0.1:6443 --kubeconfig-out bundle.kubeconfig\n\nkubectl get, describe and logs (with --previous where a previous log was collected) answer\nfrom the bundle; writes are refused (405), exec is forbidden (403). See docs/serve.md."
 )]
 pub struct Args {
     /// The bundle written by `kudo-diag run`.
