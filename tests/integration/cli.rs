@@ -1,4 +1,4 @@
-//! The command line's conventions: exit codes, help, version, commands not built yet.
+//! The command line's conventions: exit codes, help, version.
 
 use crate::support::{run_in, stderr, stdout};
 
@@ -19,13 +19,4 @@ fn usage_errors_exit_2() {
     let o = run_in(dir.path(), &["no-such-command"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no-such-command"));
-}
-
-#[test]
-fn unbuilt_commands_say_so_and_fail() {
-    let dir = tempfile::tempdir().unwrap();
-    // `analyze` is built now (tests/integration/analyze.rs); `serve` is not yet.
-    let o = run_in(dir.path(), &["serve", "x.zip"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not implemented yet"), "{}", stderr(&o));
 }

@@ -10,6 +10,7 @@ mod opdiag;
 mod pipelines;
 mod preflight;
 mod run;
+mod serve;
 mod ship;
 mod sim;
 mod simdata;
