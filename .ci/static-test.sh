@@ -94,10 +94,11 @@ if command -v buildah >/dev/null; then
   IMG=localhost/kudo-diag:static-test
   make -s image-build STATIC_BIN="$BIN" IMAGE="$IMG"
   CTR=$("${BUILDAH[@]}" from "$IMG")
-  "${BUILDAH[@]}" inspect --type image --format '{{json .OCIv1.Config}}' "$IMG" >"$WORK/config.json"
+  "${BUILDAH[@]}" inspect --type image "$IMG" >"$WORK/inspect.json"
   # The image's own entrypoint and default command, and the user the CronJob runs as.
-  mapfile -t ENTRY < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print("\n".join(c["Entrypoint"]+c.get("Cmd",[])))' "$WORK/config.json")
-  python3 -c 'import json,sys; u=json.load(open(sys.argv[1]))["User"]; sys.exit(u!="65532:65532" and "image user is "+u)' "$WORK/config.json"
+  CONFIG='import json,sys; c=json.load(open(sys.argv[1]))["OCIv1"]["config"]'
+  mapfile -t ENTRY < <(python3 -c "$CONFIG"'; print("\n".join(c["Entrypoint"]+c.get("Cmd",[])))' "$WORK/inspect.json")
+  python3 -c "$CONFIG"'; sys.exit(c.get("User")!="65532:65532" and "image user is %r" % c.get("User"))' "$WORK/inspect.json"
   "${BUILDAH[@]}" run --isolation chroot "$CTR" -- "${ENTRY[@]}" | tee "$WORK/image-version.txt"
   grep -q "^kudo-diag [0-9]" "$WORK/image-version.txt"
   grep -q "^target: x86_64-unknown-linux-musl" "$WORK/image-version.txt"
