@@ -799,7 +799,7 @@ async fn airgapped_inner() {
 /// (where the kubelet puts them; /var/run links to /run as on the nodes), and everything else
 /// read-only, as `readOnlyRootFilesystem: true` makes it. Nothing on the host changes.
 const POD_ROOT: &str = r#"set -eu
-R=$(mktemp -d)
+R=$POD_ROOT
 mount -t tmpfs -o mode=0755 pod-root "$R"
 for d in usr etc dev proc sys; do mkdir "$R/$d"; mount --rbind "/$d" "$R/$d"; done
 for l in bin sbin lib lib64; do
@@ -816,16 +816,19 @@ mount -t tmpfs bin "$R/usr/local/bin"
 touch "$R/usr/local/bin/kudo-diag"
 mount --bind "$KUDO_DIAG" "$R/usr/local/bin/kudo-diag"
 mount -o remount,ro "$R"
-unset SA BUNDLES KUDO_DIAG
+unset SA BUNDLES KUDO_DIAG POD_ROOT
 exec chroot "$R" /bin/sh -c 'cd /bundles && exec /usr/local/bin/kudo-diag "$@"' sh "$@"
 "#;
 
 /// Whether `unshare -rm` may mount and chroot here; else skips loudly, or fails under
 /// KUDO_DIAG_REQUIRE_NETNS=1 (set by .ci/run where namespaces work).
 fn can_build_pod_root() -> bool {
+    let dir = tempfile::tempdir().unwrap();
     let probe = Command::new("unshare")
         .args(["-rm", "sh", "-c"])
-        .arg("d=$(mktemp -d) && mount -t tmpfs probe \"$d\" && chroot / true")
+        .arg("mount -t tmpfs probe \"$1\" && chroot / true")
+        .arg("sh")
+        .arg(dir.path())
         .env("PATH", pod_path())
         .output();
     match probe {
@@ -851,6 +854,8 @@ fn pod_path() -> String {
 /// address in KUBERNETES_SERVICE_HOST/PORT. No kubeconfig anywhere.
 struct Pod<'a> {
     sim: &'a kudo_diag::sim::SimHandle,
+    /// An empty folder the pod's root is mounted on (in the namespace only).
+    root: PathBuf,
     sa: PathBuf,
     bundles: PathBuf,
     env: Vec<(String, String)>,
@@ -864,6 +869,7 @@ impl Pod<'_> {
             .args(args)
             .env_clear()
             .env("PATH", pod_path())
+            .env("POD_ROOT", &self.root)
             .env("SA", &self.sa)
             .env("BUNDLES", &self.bundles)
             .env("KUDO_DIAG", env!("CARGO_BIN_EXE_kudo-diag"))
@@ -972,8 +978,11 @@ async fn in_cluster_run_of_the_cronjob_command_line_collects_from_the_simulated_
     // The pod root provides exactly these; a new mount in the manifest must be added there.
     assert_eq!(mounts, ["/bundles", "/tmp"]);
     assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    let root = work.path().join("root");
+    std::fs::create_dir(&root).unwrap();
     let pod = Pod {
         sim: &sim,
+        root,
         sa: sa.clone(),
         bundles: bundles.clone(),
         env,
