@@ -1119,9 +1119,10 @@ async fn credentials_region_and_endpoint_come_from_a_named_profile() {
 /// The static binary's checks (.ci/static-test.sh): a classic static executable (ldd: "not a
 /// dynamic executable"), no OpenSSL, `version`, the simulated cluster served over TLS to kubectl,
 /// a collection and its verification, an upload through a host name, and the FROM scratch image
-/// built with buildah running `version` and an in-cluster collection (when buildah is there). Ignored by default because `make static` is a release musl build (48 min
-/// cold on a loaded 2-core machine); `.ci/run` runs `make static-test`, or run this test with
-/// `--ignored` after `make static`.
+/// built with buildah running `version` and an in-cluster collection (when buildah is there).
+/// Ignored by default because `make static` is a release musl build (21 to 48 min cold on a
+/// loaded 2-core machine); `.ci/run` runs `make static-test`, or run this test with `--ignored`
+/// after `make static`.
 #[test]
 #[ignore = "needs `make static` first (a slow release musl build)"]
 fn static_binary_passes_its_checks() {
