@@ -20,3 +20,25 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no-such-command"));
 }
+
+#[test]
+fn no_kubeconfig_and_no_service_account_names_both_and_the_fixes() {
+    let home = tempfile::tempdir().unwrap();
+    let o = crate::support::bin()
+        .args(["run", "--instance", "cassandra", "-n", "prod"])
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no cluster configuration found"), "{err}");
+    assert!(err.contains("not a pod with a service account"), "{err}");
+    assert!(err.contains("--kubeconfig FILE"), "{err}");
+    // Nothing is left behind for a collection that never reached a cluster.
+    let left: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
