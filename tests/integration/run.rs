@@ -16,9 +16,9 @@ use serde_json::Value;
 use crate::support::{bin, stderr, stdout};
 
 /// The password the built-in cassandra scenario plants in its Secret.
-const PLANTED: &str = "kudo-diag-planted-secret-4242";
+pub(crate) const PLANTED: &str = "kudo-diag-planted-secret-4242";
 
-async fn start(sc: Scenario, faults: Option<FaultConfig>) -> SimHandle {
+pub(crate) async fn start(sc: Scenario, faults: Option<FaultConfig>) -> SimHandle {
     SimServer::start(
         sc,
         SimOptions {
@@ -31,7 +31,7 @@ async fn start(sc: Scenario, faults: Option<FaultConfig>) -> SimHandle {
 }
 
 /// Runs the binary off the async runtime (the simulated cluster lives on it).
-async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
+pub(crate) async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
     let dir = dir.to_path_buf();
     let kubeconfig = kubeconfig.map(Path::to_path_buf);
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -47,7 +47,7 @@ async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Outp
     .unwrap()
 }
 
-fn zips(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn zips(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -58,7 +58,7 @@ fn zips(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Every entry of a bundle, uncompressed.
-fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut a = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
     let mut out = BTreeMap::new();
     for i in 0..a.len() {
@@ -71,7 +71,7 @@ fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// (path, blake3) of every artifact the manifest lists.
-fn manifest_files(zip: &Path) -> BTreeMap<String, String> {
+pub(crate) fn manifest_files(zip: &Path) -> BTreeMap<String, String> {
     let e = entries(zip);
     let m: Value = serde_json::from_slice(&e["manifest.json"]).unwrap();
     m["files"]
