@@ -149,3 +149,54 @@ async fn every_fault_at_once_still_gives_the_fault_free_bundle() {
     );
     sim.shutdown().await;
 }
+
+/// Issue 4 item 3 at scale: a generated 50-pod Cassandra instance collected with the pipeline
+/// chosen from its operator (cassandra: nodetool and config files in every node) records no
+/// failure at all, because the generator scripts every command that pipeline runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_fifty_pod_cassandra_collects_without_a_single_failure() {
+    let sc = kudo_diag::sim::generate::generate("cassandra", 50, 1, 2048, 11);
+    let sim = start(sc, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let started = Instant::now();
+    let o = kudo_diag(
+        dir.path(),
+        Some(&kc),
+        &[
+            "run",
+            "--instance",
+            "scale-cassandra",
+            "-n",
+            kudo_diag::sim::generate::GENERATED_NAMESPACE,
+            "-o",
+            "scale.zip",
+            "--progress",
+            "none",
+        ],
+    )
+    .await;
+    let took = started.elapsed();
+    let zip = dir.path().join("scale.zip");
+    let e = entries(&zip);
+    let errors: serde_json::Value = serde_json::from_slice(&e["errors.json"]).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}\n{errors:#}", stderr(&o));
+    assert_eq!(
+        errors,
+        serde_json::json!([]),
+        "no task may fail or be skipped"
+    );
+    let execs = sim.state().metrics.snapshot().execs;
+    // 7 nodetool commands and 3 config files in each of the 50 nodes, nodetool version once.
+    assert_eq!(execs, 50 * 10 + 1, "exec requests");
+    let status =
+        String::from_utf8_lossy(&e["apps/cassandra/scale-cassandra-node-49/nodetool-status.txt"])
+            .into_owned();
+    assert_eq!(status.lines().filter(|l| l.starts_with("UN  ")).count(), 50);
+    eprintln!(
+        "50 pods: {} entries, {execs} execs, no failure, in {took:?}",
+        e.len()
+    );
+    sim.shutdown().await;
+}
