@@ -7,10 +7,11 @@
 use std::path::Path;
 use std::time::Instant;
 
-use kudo_diag::sim::scenario::FaultConfig;
+use kudo_diag::sim::scenario::{AccessRule, ExecHandler, ExecMatch, FaultConfig, LogSource};
 use kudo_diag::sim::scenarios;
+use serde_json::Value;
 
-use crate::run::{entries, kudo_diag, manifest_files, start};
+use crate::run::{entries, kudo_diag, manifest_files, start, PLANTED};
 use crate::support::stderr;
 
 /// The arguments of a collection of the built-in cassandra scenario's instance into `out`.
@@ -198,5 +199,246 @@ async fn a_generated_fifty_pod_cassandra_collects_without_a_single_failure() {
         "50 pods: {} entries, {execs} execs, no failure, in {took:?}",
         e.len()
     );
+    sim.shutdown().await;
+}
+
+/// Issue 4 item 8 (e): Ctrl-C (SIGINT to the real binary) in the middle of a cluster
+/// collection stops it with exit 130 and no bundle, and `--continue` finishes it with exactly
+/// the artifacts of an uninterrupted collection, reusing what was done.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_then_continue_finishes_the_cluster_collection() {
+    // Latency so that the collection is still running when the signal comes.
+    let faults = FaultConfig {
+        latency_ms: 40,
+        ..FaultConfig::default()
+    };
+    let sim = start(scenarios::load("cassandra").unwrap(), Some(faults)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("ref.zip", &[])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let want = manifest_files(&dir.path().join("ref.zip"));
+
+    let (cwd, kc2) = (dir.path().to_path_buf(), kc.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        let child = crate::support::bin()
+            .args(cassandra_args("int.zip", &["--concurrency", "2"]))
+            .current_dir(&cwd)
+            .env("KUBECONFIG", &kc2)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--continue"),
+        "says how to continue: {}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("int.zip").exists());
+
+    let o = kudo_diag(
+        dir.path(),
+        Some(&kc),
+        &cassandra_args("int.zip", &["--concurrency", "2", "--continue"]),
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log =
+        String::from_utf8_lossy(&entries(&dir.path().join("int.zip"))["kudo-diag/collection.log"])
+            .into_owned();
+    assert!(
+        log.contains("reused "),
+        "the continued run reused nothing:\n{log}"
+    );
+    assert_eq!(manifest_files(&dir.path().join("int.zip")), want);
+    sim.shutdown().await;
+}
+
+/// Issue 4 item 8 (d): the collector's user may not read Secrets. The denial is recorded with
+/// the API's Forbidden in errors.json, and everything else is collected as without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_secrets_are_recorded_and_the_rest_is_collected() {
+    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("all.zip", &[])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let all = manifest_files(&dir.path().join("all.zip"));
+    sim.shutdown().await;
+
+    let mut sc = scenarios::load("cassandra").unwrap();
+    sc.permissions.deny.push(AccessRule {
+        verbs: vec!["get".into(), "list".into(), "watch".into()],
+        resources: vec!["secrets".into()],
+        namespaces: Vec::new(),
+        api_groups: vec![String::new()],
+    });
+    let sim = start(sc, None).await;
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("denied.zip", &[])).await;
+    let zip = dir.path().join("denied.zip");
+    let e = entries(&zip);
+    let errors: Value = serde_json::from_slice(&e["errors.json"]).unwrap();
+    // Two records, both with the API's Forbidden: the optional `secrets` task, and the
+    // operator's redaction (redactSecrets) that could not learn the Secret values, which is
+    // required (values it would redact may now reach the bundle) and makes the exit code 3.
+    assert_eq!(o.status.code(), Some(3), "{}\n{errors:#}", stderr(&o));
+    let failed: Vec<(&str, bool, &str)> = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["node"].as_str().unwrap(),
+                f["optional"].as_bool().unwrap(),
+                f["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(failed.len(), 2, "{errors:#}");
+    let secrets = failed
+        .iter()
+        .find(|f| f.0 == "secrets")
+        .expect("secrets recorded");
+    assert!(secrets.1, "the secrets task is optional");
+    assert!(
+        secrets.2.contains("403") && secrets.2.contains("forbidden"),
+        "the API's Forbidden: {}",
+        secrets.2
+    );
+    let redaction = failed.iter().find(|f| f.0 != "secrets").unwrap();
+    assert!(
+        redaction.2.contains("redactSecrets") && redaction.2.contains("forbidden"),
+        "{}",
+        redaction.2
+    );
+    // Not being able to read Secrets also means their values cannot be looked for elsewhere:
+    // the user is told.
+    assert!(stderr(&o).contains("Secrets"), "{}", stderr(&o));
+    let got = manifest_files(&zip);
+    let missing: Vec<&String> = all.keys().filter(|p| !got.contains_key(*p)).collect();
+    assert_eq!(
+        missing,
+        ["workload/secrets.yaml"],
+        "only the Secrets are missing"
+    );
+    sim.shutdown().await;
+}
+
+/// Issue 4 item 8 (f): a planted value in a Secret (and so its base64), in a container's env, in
+/// a log line and in a command's output appears in no entry of the bundle, checked on the
+/// uncompressed bytes of every entry; redactions.json shows each place was redacted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_secret_is_in_no_entry_of_the_bundle() {
+    use base64::Engine as _;
+    let mut sc = scenarios::load("cassandra").unwrap();
+    // The Secret of the built-in scenario holds PLANTED already.
+    let secret_holds_it = sc.objects.iter().any(|o| {
+        o["kind"] == "Secret"
+            && o["data"].as_object().is_some_and(|d| {
+                d.values().any(|v| {
+                    v.as_str()
+                        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                        == Some(PLANTED.as_bytes().to_vec())
+                })
+            })
+    });
+    assert!(
+        secret_holds_it,
+        "the scenario's Secret no longer holds the planted value"
+    );
+    // An env var of node-0's cassandra container.
+    let pod = sc
+        .objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == "analytics-cassandra-node-0")
+        .unwrap();
+    let c = pod["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["name"] == "cassandra")
+        .unwrap();
+    if !c["env"].is_array() {
+        c["env"] = serde_json::json!([]);
+    }
+    c["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "APP_SETTING", "value": PLANTED}));
+    // A log line of node-1's cassandra container.
+    let log = sc
+        .logs
+        .iter_mut()
+        .find(|l| {
+            l.pod == "analytics-cassandra-node-1" && l.container == "cassandra" && !l.previous
+        })
+        .unwrap();
+    log.source = LogSource::Inline(format!(
+        "INFO  [main] 2026-11-27 08:05:00,000 Server.java:42 - starting\nINFO  [main] 2026-11-27 08:05:01,000 Auth.java:7 - connected with {PLANTED}\n"
+    ));
+    // A command's output in node-2.
+    sc.exec.insert(
+        0,
+        ExecHandler {
+            pod: Some("analytics-cassandra-node-2".into()),
+            container: Some("cassandra".into()),
+            matcher: ExecMatch::Regex(r"(^|[ /])nodetool( \S+)* tpstats$".into()),
+            stdout: format!("Pool Name  Active\nReadStage  0\n# dumped config: {PLANTED}\n"),
+            stderr: String::new(),
+            exit_code: 0,
+        },
+    );
+    let sim = start(sc, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("b.zip", &[])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = entries(&dir.path().join("b.zip"));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(PLANTED);
+    let needles = [PLANTED.as_bytes(), b64.as_bytes()];
+    for (path, bytes) in &e {
+        for n in needles {
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == n),
+                "{path} holds the planted secret {}",
+                String::from_utf8_lossy(n)
+            );
+        }
+    }
+    // Each place it was planted reached the bundle, redacted (so the test can fail).
+    let redactions: Value = serde_json::from_slice(&e["redactions.json"]).unwrap();
+    let redacted: Vec<&str> = redactions["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    for path in [
+        "pods/analytics-cassandra-node-1/logs/cassandra.log",
+        "apps/cassandra/analytics-cassandra-node-2/nodetool-tpstats.txt",
+        "pods/analytics-cassandra-node-0/pod.yaml",
+    ] {
+        assert!(e.contains_key(path), "no {path}");
+        assert!(
+            redacted.contains(&path),
+            "{path} not in redactions.json: {redacted:?}"
+        );
+    }
     sim.shutdown().await;
 }
