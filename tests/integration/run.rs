@@ -460,3 +460,72 @@ async fn qps_bounds_the_request_rate_the_server_sees() {
     );
     sim.shutdown().await;
 }
+
+/// Issue 4 item 2, PVCs: a StatefulSet's claims carry the pod template's labels, not the
+/// instance label (the built-in cassandra scenario's, like KUDO's cassandra operator). The
+/// bundle still has the instance's claims, found through the pods' volumes, and their volumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instances_claims_and_volumes_are_collected_without_the_instance_label() {
+    let sc = scenarios::load("cassandra").unwrap();
+    let claims: Vec<&Value> = sc
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "PersistentVolumeClaim")
+        .collect();
+    assert_eq!(claims.len(), 3);
+    assert!(
+        claims
+            .iter()
+            .all(|c| c["metadata"]["labels"]["kudo.dev/instance"].is_null()),
+        "the scenario's claims must not carry the instance label for this test to mean anything"
+    );
+    let sim = start(sc, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(
+        dir.path(),
+        Some(&kc),
+        &[
+            "run",
+            "--instance",
+            "analytics-cassandra",
+            "-o",
+            "b.zip",
+            "--progress",
+            "none",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = entries(&dir.path().join("b.zip"));
+    let names = |path: &str| -> Vec<String> {
+        let list: Value = serde_yaml::from_slice(&e[path]).unwrap();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let pvcs = names("workload/persistentvolumeclaims.yaml");
+    assert_eq!(
+        pvcs,
+        (0..3)
+            .map(|i| format!("var-lib-cassandra-analytics-cassandra-node-{i}"))
+            .collect::<Vec<_>>()
+    );
+    let pvs: Value = serde_yaml::from_slice(&e["workload/persistentvolumes.yaml"]).unwrap();
+    let bound: Vec<&str> = pvs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pv| pv["spec"]["claimRef"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(bound.len(), 3, "{pvs:#}");
+    assert!(
+        bound.iter().all(|c| pvcs.iter().any(|p| p == c)),
+        "{bound:?}"
+    );
+    sim.shutdown().await;
+}
