@@ -51,6 +51,8 @@ pub struct Faults {
     routes: Vec<(regex::Regex, u64, u64)>,
     /// (namespace, name) of vanishing pods that a list has returned: they are gone now.
     vanished: Mutex<HashSet<(String, String)>>,
+    /// How many lists returned each vanishing pod so far (see `vanish_after_lists`).
+    listed: Mutex<std::collections::HashMap<(String, String), u32>>,
     /// Request-level faults are switched off while false (see [`Faults::set_enabled`]).
     enabled: AtomicBool,
     /// How many requests each fault hit, for tests and benchmarks to report.
@@ -104,6 +106,7 @@ impl Faults {
             rng: Mutex::new(rng),
             routes,
             vanished: Mutex::new(HashSet::new()),
+            listed: Mutex::new(std::collections::HashMap::new()),
             enabled: AtomicBool::new(true),
             errors: AtomicU64::new(0),
             throttles: AtomicU64::new(0),
@@ -182,9 +185,18 @@ impl Faults {
             .any(|p| p == name || *p == format!("{namespace}/{name}"))
     }
 
-    /// Called with the pods a list returned: vanishing ones are gone from now on.
+    /// Called with the pods a list returned: vanishing ones are gone from now on, or after
+    /// `vanish_after_lists` lists.
     pub fn note_listed(&self, namespace: &str, name: &str) {
         if self.vanishes(namespace, name) {
+            let key = (namespace.to_string(), name.to_string());
+            let mut listed = self.listed.lock().unwrap_or_else(|p| p.into_inner());
+            let n = listed.entry(key).or_insert(0);
+            *n += 1;
+            if *n < self.config.vanish_after_lists.unwrap_or(1).max(1) {
+                return;
+            }
+            drop(listed);
             self.vanished
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -420,5 +432,16 @@ mod tests {
         assert!(!f.is_vanished("ns", "p2"));
         assert!(f.is_vanished("ns2", "p2"));
         assert!(!f.is_vanished("ns", "other"));
+
+        let f = Faults::new(FaultConfig {
+            vanish_pods: vec!["p1".into()],
+            vanish_after_lists: Some(2),
+            ..FaultConfig::default()
+        })
+        .unwrap();
+        f.note_listed("ns", "p1");
+        assert!(!f.is_vanished("ns", "p1"), "still there after one list");
+        f.note_listed("ns", "p1");
+        assert!(f.is_vanished("ns", "p1"));
     }
 }

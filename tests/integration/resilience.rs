@@ -442,3 +442,55 @@ async fn a_planted_secret_is_in_no_entry_of_the_bundle() {
     }
     sim.shutdown().await;
 }
+
+/// Issue 4 item 8 (c): a pod that disappears in the middle of the collection, after the
+/// engine listed it (its pod.yaml is in the bundle) and before its logs and commands ran.
+/// Everything else is collected. Its logs and commands are skipped with a note (commit d26dcdb:
+/// a pod deleted during the collection is the cluster's state, not a failure to collect), so
+/// the run exits 0 with nothing in errors.json; the issue's wording (failed with the API's 404,
+/// exit 3) asks for more; which one holds is the maintainers' call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_vanishing_mid_collection_loses_only_its_own_logs_and_commands() {
+    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let args = |out| cassandra_args(out, &["--concurrency", "1"]);
+    let o = kudo_diag(dir.path(), Some(&kc), &args("all.zip")).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let all = manifest_files(&dir.path().join("all.zip"));
+    sim.shutdown().await;
+
+    let gone = "analytics-cassandra-node-1";
+    let faults = FaultConfig {
+        vanish_pods: vec![gone.into()],
+        // Returned by the redaction's look at the pods before the engine starts and by the
+        // engine's first two lists (one task at a time): gone after them.
+        vanish_after_lists: Some(3),
+        ..FaultConfig::default()
+    };
+    let sim = start(scenarios::load("cassandra").unwrap(), Some(faults)).await;
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(dir.path(), Some(&kc), &args("v.zip")).await;
+    let zip = dir.path().join("v.zip");
+    let e = entries(&zip);
+    let errors: Value = serde_json::from_slice(&e["errors.json"]).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}\n{errors:#}", stderr(&o));
+    assert_eq!(errors, serde_json::json!([]));
+    let got = manifest_files(&zip);
+    let missing: Vec<&String> = all.keys().filter(|p| !got.contains_key(*p)).collect();
+    assert!(
+        got.contains_key(&format!("pods/{gone}/pod.yaml")),
+        "the pod vanished before the engine listed it: {missing:#?}"
+    );
+    assert!(
+        missing.contains(&&format!("pods/{gone}/logs/cassandra.log")),
+        "the pod did not vanish before its logs were read: {missing:#?}"
+    );
+    assert!(
+        missing.iter().all(|p| p.contains(gone)),
+        "only the vanished pod's artifacts may be missing: {missing:#?}"
+    );
+    assert!(got.keys().all(|p| all.contains_key(p)), "nothing new");
+    sim.shutdown().await;
+}
