@@ -22,6 +22,10 @@ struct App {
     container: &'static str,
     image: &'static str,
     operator_file: &'static str,
+    /// The operator's statefulset is `INSTANCE-SUFFIX` (its pods `INSTANCE-SUFFIX-N`).
+    sts_suffix: &'static str,
+    /// The pods' `app` label; the instance's name when `None` (KUDO's cassandra).
+    app_label: Option<&'static str>,
     templates: &'static [&'static str],
 }
 
@@ -31,6 +35,8 @@ const APPS: &[App] = &[
         container: "cassandra",
         image: "mesosphere/cassandra:3.11.7-1.0.3",
         operator_file: "cassandra-operator.yaml",
+        sts_suffix: "node",
+        app_label: None,
         templates: &[
             "INFO  [CompactionExecutor:{int}] {time} CompactionTask.java:255 - Compacted {int} sstables to [/var/lib/cassandra/data/{word}/{word}-{int}] to level=0. {int} bytes in {int}ms.",
             "INFO  [GossipStage:1] {time} Gossiper.java:1105 - Node /{word} state jump to NORMAL",
@@ -43,6 +49,8 @@ const APPS: &[App] = &[
         container: "k8skafka",
         image: "mesosphere/kafka:2.5.1-1.3.1",
         operator_file: "kafka-operator.yaml",
+        sts_suffix: "kafka",
+        app_label: Some("kafka"),
         templates: &[
             "[{time}] INFO [Log partition={word}-{int}, dir=/var/lib/kafka/data] Rolled new log segment at offset {int} in {int} ms. (kafka.log.Log)",
             "[{time}] {level} [ReplicaFetcher replicaId={int}, leaderId={int}, fetcherId=0] {word} {word} (kafka.server.ReplicaFetcherThread)",
@@ -53,6 +61,8 @@ const APPS: &[App] = &[
         container: "kubernetes-zookeeper",
         image: "zookeeper:3.6.2",
         operator_file: "zookeeper-operator.yaml",
+        sts_suffix: "zookeeper",
+        app_label: Some("zookeeper"),
         templates: &[
             "{time} [myid:1] - INFO  [NIOWorkerThread-{int}:NIOServerCnxn@{int}] - Processing {word} command from /127.0.0.1:{int}",
             "{time} [myid:1] - {level}  [QuorumPeer[myid=1]:Follower@{int}] - {word} {word} zxid 0x10000{int}",
@@ -73,7 +83,8 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
     let app = APPS.iter().find(|a| a.name == app).unwrap_or(&APPS[0]);
     let ns = GENERATED_NAMESPACE;
     let inst = format!("scale-{}", app.name);
-    let sts = format!("{inst}-node");
+    // Named and labelled like the real operators' statefulsets, which their pipelines address.
+    let sts = format!("{inst}-{}", app.sts_suffix);
     let containers = containers.max(1);
 
     let mut objects = Vec::with_capacity(pods * 3 + 64);
@@ -138,9 +149,9 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
         "status": {"planStatus": complete_plans(&plans), "aggregatedStatus": {"status": "COMPLETE", "activePlanName": "deploy"}}
     }));
     let owner_instance = json!([{"apiVersion": "kudo.dev/v1beta1", "kind": "Instance", "name": inst, "controller": true, "blockOwnerDeletion": true}]);
-    let selector = json!({"app": inst, "kudo.dev/instance": inst});
+    let selector = json!({"app": app.app_label.unwrap_or(&inst), "kudo.dev/instance": inst});
     let mut pod_labels = kudo_labels.clone();
-    pod_labels["app"] = json!(inst);
+    pod_labels["app"] = json!(app.app_label.unwrap_or(&inst));
     let container_names: Vec<String> = (0..containers)
         .map(|c| {
             if c == 0 {
@@ -421,31 +432,149 @@ fn scripted(
     let all = format!("{sts}-[0-9]+");
     match app.name {
         "cassandra" => cassandra_scripts(inst, &all, members),
-        "kafka" => (
-            vec![ExecHandler {
-                pod: Some(all),
-                container: Some(app.container.to_string()),
-                matcher: ExecMatch::Regex(r"kafka-topics(\.sh)? .*--list".into()),
-                stdout: "orders\npayments\n".into(),
-                stderr: String::new(),
-                exit_code: 0,
-            }],
-            Vec::new(),
-        ),
-        _ => (
-            vec![ExecHandler {
-                pod: Some(all),
-                container: Some(app.container.to_string()),
-                matcher: ExecMatch::Regex(
-                    r"echo ruok \| (nc|ncat) (localhost|127\.0\.0\.1) 2181$".into(),
-                ),
-                stdout: "imok".into(),
-                stderr: String::new(),
-                exit_code: 0,
-            }],
-            Vec::new(),
-        ),
+        "kafka" => kafka_scripts(app.container, &all, members),
+        _ => zookeeper_scripts(app.container, &all, members),
     }
+}
+
+/// A handler answering commands whose argv (joined with spaces) matches `regex` in `pod`.
+fn answer(pod: &str, container: &str, regex: &str, stdout: String) -> ExecHandler {
+    ExecHandler {
+        pod: Some(pod.to_string()),
+        container: Some(container.to_string()),
+        matcher: ExecMatch::Regex(regex.to_string()),
+        stdout,
+        stderr: String::new(),
+        exit_code: 0,
+    }
+}
+
+/// pipelines/kafka.yaml: the cluster-wide tools on the first broker, server.properties on each.
+fn kafka_scripts(
+    container: &str,
+    all: &str,
+    members: &[Member],
+) -> (Vec<ExecHandler>, Vec<FileSpec>) {
+    use std::fmt::Write as _;
+    let first = &members[0].pod;
+    let brokers: Vec<String> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("{}:9093 (id: {i} rack: null)", m.ip))
+        .collect();
+    let mut topics = String::new();
+    let mut dirs = Vec::new();
+    for topic in ["orders", "payments"] {
+        let _ = writeln!(
+            topics,
+            "Topic: {topic}\tPartitionCount: 3\tReplicationFactor: {rf}\tConfigs: segment.bytes=1073741824",
+            rf = members.len().min(3)
+        );
+        for part in 0..3 {
+            let replicas: Vec<String> = (0..members.len().min(3))
+                .map(|r| ((part + r) % members.len()).to_string())
+                .collect();
+            let _ = writeln!(
+                topics,
+                "\tTopic: {topic}\tPartition: {part}\tLeader: {}\tReplicas: {}\tIsr: {}",
+                replicas[0],
+                replicas.join(","),
+                replicas.join(",")
+            );
+        }
+    }
+    for (i, _) in members.iter().enumerate() {
+        dirs.push(format!(
+            r#"{{"broker":{i},"logDirs":[{{"logDir":"/var/lib/kafka/data","error":null,"partitions":[]}}]}}"#
+        ));
+    }
+    let mut exec = vec![
+        answer(first, container, r"kafka-topics(\.sh)? .*--describe", topics),
+        answer(
+            first,
+            container,
+            r"kafka-consumer-groups(\.sh)? .*--describe",
+            "\nGROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID\nbilling         orders          0          1200            1200            0               -               -               -\n".into(),
+        ),
+        answer(
+            first,
+            container,
+            r"kafka-log-dirs(\.sh)? .*--describe",
+            format!(
+                "Querying brokers for log directories information\nReceived log directory information from brokers {}\n{{\"version\":1,\"brokers\":[{}]}}\n",
+                (0..members.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+                dirs.join(",")
+            ),
+        ),
+        answer(
+            first,
+            container,
+            r"kafka-broker-api-versions(\.sh)? ",
+            brokers
+                .iter()
+                .map(|b| format!("{b} -> (\n\tProduce(0): 0 to 8 [usable: 8],\n\tFetch(1): 0 to 11 [usable: 11]\n)\n"))
+                .collect(),
+        ),
+        answer(all, container, r"kafka-topics(\.sh)? .*--list", "orders\npayments\n".into()),
+    ];
+    for (i, m) in members.iter().enumerate() {
+        exec.push(answer(
+            &m.pod,
+            container,
+            r"^(sh|bash) -c cat \S*/server\.properties$",
+            format!(
+                "broker.id={i}\nlisteners=INTERNAL://{ip}:9093\nadvertised.listeners=INTERNAL://{pod}.{svc}:9093\nlog.dirs=/var/lib/kafka/data\nzookeeper.connect=zookeeper-instance-zookeeper-0.zookeeper-instance-hs:2181\nnum.partitions=3\ndefault.replication.factor={rf}\n",
+                ip = m.ip,
+                pod = m.pod,
+                svc = all.trim_end_matches("-[0-9]+"),
+                rf = members.len().min(3),
+            ),
+        ));
+    }
+    (exec, Vec::new())
+}
+
+/// pipelines/zookeeper.yaml: srvr, stat, mntr and conf from every server (the first one leads),
+/// and each server's zoo.cfg.
+fn zookeeper_scripts(
+    container: &str,
+    all: &str,
+    members: &[Member],
+) -> (Vec<ExecHandler>, Vec<FileSpec>) {
+    let fourlw = |word: &str| format!(r"echo {word} \| (nc|ncat) (localhost|127\.0\.0\.1) 2181$");
+    let mut exec = vec![answer(all, container, &fourlw("ruok"), "imok".into())];
+    let servers: String = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("server.{}={}:2888:3888\n", i + 1, m.ip))
+        .collect();
+    let mut files = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let mode = if i == 0 { "leader" } else { "follower" };
+        let srvr = format!(
+            "Zookeeper version: 3.6.2--803c7f1a12f85978cb049af5e4ef23bd8b688715, built on 09/04/2020 12:44 GMT\nLatency min/avg/max: 0/0.4/12\nReceived: {r}\nSent: {r}\nConnections: 3\nOutstanding: 0\nZxid: 0x100000{i:03x}\nMode: {mode}\nNode count: 27\n",
+            r = 1000 + i,
+        );
+        exec.push(answer(&m.pod, container, &fourlw("srvr"), srvr));
+        for word in ["stat", "mntr", "conf"] {
+            // The operator whitelists only srvr and ruok; the server says so for the others.
+            exec.push(answer(
+                &m.pod,
+                container,
+                &fourlw(word),
+                format!("{word} is not executed because it is not in the whitelist.\n"),
+            ));
+        }
+        files.push(file(
+            &m.pod,
+            container,
+            "/conf/zoo.cfg",
+            format!(
+                "#This file was autogenerated by bootstrap.sh\nclientPort=2181\ndataDir=/var/lib/zookeeper/data\ntickTime=2000\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=srvr, ruok\n{servers}"
+            ),
+        ));
+    }
+    (exec, files)
 }
 
 /// Schema version every generated node agrees on.
@@ -713,6 +842,65 @@ mod tests {
         // Seeded: the same seed gives the same host IDs, another seed others.
         assert_eq!(host_id(3, 1), host_id(3, 1));
         assert_ne!(host_id(3, 1), host_id(4, 1));
+    }
+
+    /// Every exec task of pipelines/kafka.yaml and zookeeper.yaml succeeds in the pods it
+    /// addresses (a named pod, or every pod its list selects), with the operators' pod names.
+    #[test]
+    fn every_kafka_and_zookeeper_pipeline_command_is_scripted() {
+        for (app, text) in [
+            ("kafka", include_str!("../../pipelines/kafka.yaml")),
+            ("zookeeper", include_str!("../../pipelines/zookeeper.yaml")),
+        ] {
+            let sc = generate(app, 4, 1, 100, 2);
+            let inst = format!("scale-{app}");
+            let pods: Vec<String> = (0..4).map(|i| format!("{inst}-{app}-{i}")).collect();
+            for p in &pods {
+                let obj = sc
+                    .objects
+                    .iter()
+                    .find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == *p)
+                    .unwrap_or_else(|| panic!("no pod {p}"));
+                assert_eq!(obj["metadata"]["labels"]["app"], app);
+            }
+            let pipeline: Value = serde_yaml::from_str(text).unwrap();
+            let mut ran = 0;
+            for t in pipeline["spec"]["tasks"].as_array().unwrap() {
+                if t["kind"] != "k8s.exec" {
+                    continue;
+                }
+                let argv: Vec<String> = t["params"]["command"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| w.as_str().unwrap().to_string())
+                    .collect();
+                let container = t["params"]["container"].as_str().unwrap();
+                let targets: Vec<String> = match t["params"]["pod"].as_str().unwrap() {
+                    "{{pod}}" => pods.clone(),
+                    named => vec![named.replace("{{instance}}", &inst)],
+                };
+                for pod in targets {
+                    let out = run_command(&sc, &pod, container, &argv);
+                    assert_eq!(
+                        out.exit_code,
+                        0,
+                        "{app} {pod}: {argv:?}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    assert!(!out.stdout.is_empty(), "{pod}: {argv:?} printed nothing");
+                    ran += 1;
+                }
+            }
+            assert!(ran >= 4, "{app}: only {ran} commands");
+        }
+        let zk = generate("zookeeper", 3, 1, 100, 2);
+        let srvr = |pod: &str| {
+            let argv = ["sh", "-c", "echo srvr | nc 127.0.0.1 2181"].map(String::from);
+            String::from_utf8(run_command(&zk, pod, "kubernetes-zookeeper", &argv).stdout).unwrap()
+        };
+        assert!(srvr("scale-zookeeper-zookeeper-0").contains("Mode: leader"));
+        assert!(srvr("scale-zookeeper-zookeeper-2").contains("Mode: follower"));
     }
 
     #[test]

@@ -494,3 +494,56 @@ async fn a_pod_vanishing_mid_collection_loses_only_its_own_logs_and_commands() {
     assert!(got.keys().all(|p| all.contains_key(p)), "nothing new");
     sim.shutdown().await;
 }
+
+/// Issue 4 item 3 for the other generated kinds: generated Kafka and ZooKeeper instances are
+/// named and labelled like the real operators' (`INSTANCE-kafka-N`, `app: kafka`), so their
+/// pipelines find the pods, and every command those pipelines run is scripted: no failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_kafka_and_zookeeper_collect_without_a_failure() {
+    for app in ["kafka", "zookeeper"] {
+        let sim = start(kudo_diag::sim::generate::generate(app, 4, 1, 1024, 5), None).await;
+        let dir = tempfile::tempdir().unwrap();
+        let kc = dir.path().join("kubeconfig");
+        sim.write_kubeconfig(&kc).unwrap();
+        let instance = format!("scale-{app}");
+        let o = kudo_diag(
+            dir.path(),
+            Some(&kc),
+            &[
+                "run",
+                "--instance",
+                &instance,
+                "-n",
+                kudo_diag::sim::generate::GENERATED_NAMESPACE,
+                "-o",
+                "b.zip",
+                "--progress",
+                "none",
+            ],
+        )
+        .await;
+        let e = entries(&dir.path().join("b.zip"));
+        let errors: Value = serde_json::from_slice(&e["errors.json"]).unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{app}: {}\n{errors:#}",
+            stderr(&o)
+        );
+        assert_eq!(errors, serde_json::json!([]), "{app}");
+        let app_files = e
+            .keys()
+            .filter(|k| k.starts_with(&format!("apps/{app}/")))
+            .count();
+        // kafka: 4 cluster-wide tools + server.properties of 4 brokers; zookeeper: 4 words and
+        // zoo.cfg of 4 servers.
+        let want = if app == "kafka" { 4 + 4 } else { 5 * 4 };
+        assert_eq!(
+            app_files,
+            want,
+            "{app}: {:#?}",
+            e.keys().collect::<Vec<_>>()
+        );
+        sim.shutdown().await;
+    }
+}
