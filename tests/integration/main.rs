@@ -9,6 +9,7 @@ mod engine;
 mod opdiag;
 mod pipelines;
 mod preflight;
+mod resilience;
 mod run;
 mod serve;
 mod ship;
