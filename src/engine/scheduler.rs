@@ -175,6 +175,8 @@ pub(crate) struct Scheduler<'a> {
     attempts: Vec<u32>,
     queued: Vec<bool>,
     artifacts: Vec<Vec<ArtifactRecord>>,
+    /// Concurrency class of each task (by task index), filled as tasks are first seen.
+    task_class: Vec<Option<&'static str>>,
     // Scheduling state.
     ready: HashMap<&'static str, VecDeque<NodeIndex>>,
     class_order: Vec<&'static str>,
@@ -218,6 +220,7 @@ impl<'a> Scheduler<'a> {
             attempts: Vec::new(),
             queued: Vec::new(),
             artifacts: Vec::new(),
+            task_class: Vec::new(),
             ready: HashMap::new(),
             class_order: Vec::new(),
             running: 0,
@@ -316,10 +319,13 @@ impl<'a> Scheduler<'a> {
     async fn interrupt(mut self) -> Result<Outcome, EngineError> {
         let in_flight = self.running;
         self.jobs.abort_all();
+        // Finished nodes first: in-flight attempts never commit, and stopping them can take a
+        // while (a task blocked in a system call); a second Ctrl-C during that wait exits at
+        // once and must not lose what was already done.
+        self.journal.flush()?;
         while self.jobs.join_next().await.is_some() {}
         // Dropping an inline attempt stops it where it waits, like an abort.
         self.inline.clear();
-        self.journal.flush()?;
         self.reporter.event(&Event::Interrupted { in_flight });
         Ok(self.outcome(true))
     }
@@ -435,9 +441,19 @@ impl<'a> Scheduler<'a> {
         Ok(())
     }
 
-    fn class_of(&self, idx: NodeIndex) -> &'static str {
-        let kind = &self.plan.spec(self.plan.node(idx).task).kind;
-        self.registry.get(kind).map_or("default", |k| k.class())
+    fn class_of(&mut self, idx: NodeIndex) -> &'static str {
+        let task = self.plan.node(idx).task;
+        // Looked up once per task, not twice per node (a hashed registry lookup each).
+        if task >= self.task_class.len() {
+            self.task_class.resize(task + 1, None);
+        }
+        if let Some(c) = self.task_class[task] {
+            return c;
+        }
+        let kind = &self.plan.spec(task).kind;
+        let class = self.registry.get(kind).map_or("default", |k| k.class());
+        self.task_class[task] = Some(class);
+        class
     }
 
     fn enqueue(&mut self, idx: NodeIndex) {
@@ -571,9 +587,15 @@ impl<'a> Scheduler<'a> {
                 params,
                 vars,
             } => {
-                let node = self.plan.node_mut(idx);
-                node.params = params;
-                node.vars = vars;
+                if result.is_err() {
+                    // Kept for a retry; a done node never needs them again, and freeing them
+                    // now keeps a large run's memory flat.
+                    let node = self.plan.node_mut(idx);
+                    node.params = params;
+                    node.vars = vars;
+                } else {
+                    drop((params, vars));
+                }
                 self.running -= 1;
                 let class = self.class_of(idx);
                 if let Some(n) = self.running_class.get_mut(class) {
@@ -586,18 +608,20 @@ impl<'a> Scheduler<'a> {
                         self.counts.done += 1;
                         self.counts.bytes += bytes;
                         let spec = self.plan.spec(self.plan.node(idx).task);
+                        // Moved into the record and back out after the commit: a fan-out
+                        // source's items (100,000 objects) are not copied.
                         let record = NodeRecord {
                             task: spec.name.clone(),
                             state: NodeState::Done,
                             attempts: attempt,
                             error: None,
-                            artifacts: records.clone(),
-                            items: out.items.clone(),
+                            artifacts: records,
+                            items: out.items,
                             optional: spec.optional,
                         };
                         self.commit(idx, &record)?;
-                        self.artifacts[idx.index()] = records;
-                        self.plan.node_mut(idx).items = out.items;
+                        self.artifacts[idx.index()] = record.artifacts;
+                        self.plan.node_mut(idx).items = record.items;
                         self.reporter.event(&Event::Finished {
                             node: self.plan.node(idx).id.clone(),
                             state: NodeState::Done,
