@@ -402,6 +402,11 @@ impl LogFile {
     }
 
     fn line(&self, text: &str) {
+        self.line_args(format_args!("{text}"));
+    }
+
+    /// Writes a line formatted straight into the buffer (no String per line).
+    fn line_args(&self, text: std::fmt::Arguments<'_>) {
         let mut out = self.out.lock().expect("log lock");
         let t = chrono::Utc::now();
         if t.timestamp() != out.second {
@@ -445,12 +450,16 @@ impl Reporter for LogFile {
                 bytes,
                 elapsed,
                 error,
-            } => format!(
-                "{} {node} attempts={attempts} bytes={bytes} ms={}{}",
-                state.as_str(),
-                elapsed.as_millis(),
-                error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
-            ),
+            } => {
+                // One per node: formatted straight into the log's buffer.
+                return self.line_args(format_args!(
+                    "{} {node} attempts={attempts} bytes={bytes} ms={}{}{}",
+                    state.as_str(),
+                    elapsed.as_millis(),
+                    if error.is_some() { ": " } else { "" },
+                    error.as_deref().unwrap_or("")
+                ));
+            }
             Event::Skipped { node, reason } => format!("skipped {node}: {reason}"),
             Event::Reused { node, bytes } => format!("reused {node} bytes={bytes}"),
             Event::Invalidated { node, reason } => format!("re-running {node}: {reason}"),
