@@ -288,7 +288,7 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
 "#,
     );
     let p = p.to_str().unwrap();
-    let child = spawn(
+    let mut child = spawn(
         dir.path(),
         &[
             "run",
@@ -297,20 +297,26 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
             "-o",
             "slow.zip",
             "--progress",
-            "none",
+            "plain",
         ],
     );
-    std::thread::sleep(Duration::from_millis(300));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let o = wait_output(child);
-    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
-    let expected =
-        format!("to continue: kudo-diag run --pipeline {p} -o slow.zip --progress none --continue");
-    assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
+    // Interrupted once the naps run (not after a fixed delay, which a loaded machine can make
+    // land before the run started or after it finished).
+    let lines = stderr_lines(&mut child);
+    let mut seen = Vec::new();
+    wait_for_line(&lines, "expanded nap into 40 nodes", &mut seen);
+    sigint(&child);
+    let status = child.wait().unwrap();
+    seen.extend(lines.iter());
+    assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
+    let expected = format!(
+        "to continue: kudo-diag run --pipeline {p} -o slow.zip --progress plain --continue"
+    );
+    assert!(
+        seen.iter().any(|l| l.contains(&expected)),
+        "{}",
+        seen.join("\n")
+    );
     assert!(!dir.path().join("slow.zip").exists());
     let o = run_in(
         dir.path(),
