@@ -539,6 +539,14 @@ impl SignalWatch {
     }
 }
 
+impl Drop for SignalWatch {
+    // A run future dropped before `stop` (its caller gave up on it) must not leave the thread
+    // waiting for a signal for the rest of the process.
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
 /// SIGINT or SIGTERM (Ctrl-C elsewhere).
 struct Interrupts {
     #[cfg(unix)]
