@@ -362,10 +362,10 @@ pub async fn run_prepared(
     config.limits = limits;
 
     let cancel = CancellationToken::new();
-    let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
+    let signals = SignalWatch::start(cancel.clone());
     let reporter = Progress::new(args.progress);
     let result = engine::run(config, registry, &reporter, cancel).await;
-    signals.abort();
+    signals.stop();
     reporter.finish();
     let summary = result?;
     println!("{}", progress::summary(&summary));
@@ -460,29 +460,138 @@ fn find_to_continue(
     Ok(bundles.pop())
 }
 
-/// Cancels `token` on SIGINT or SIGTERM.
-async fn cancel_on_signal(token: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let term = signal(SignalKind::terminate());
-        match term {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+/// Watches SIGINT and SIGTERM on a thread of its own with its own small runtime, so a shutdown
+/// that is stuck (a task blocked in a system call, a slow disk) still hears the next signal.
+/// The first signal cancels the run: in-flight work stops, the journal is flushed and the
+/// command that continues is printed. A second one during that shutdown exits at once with
+/// 130: everything journaled before it stays, and `--continue` re-runs the rest.
+struct SignalWatch {
+    stop: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SignalWatch {
+    /// Returns once the signal handlers are installed, so no signal falls between the start of
+    /// the run and the handlers.
+    fn start(cancel: CancellationToken) -> SignalWatch {
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("kudo-diag-signals".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::warn!("cannot watch for Ctrl-C ({e}): it will stop the run without saving it");
+                        let _ = ready_tx.send(());
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let mut signals = Interrupts::install();
+                    let _ = ready_tx.send(());
+                    tokio::select! {
+                        _ = stopped.cancelled() => return,
+                        _ = signals.next() => {}
+                    }
+                    eprintln!(
+                        "\ninterrupted: stopping in-flight work and saving the journal (press Ctrl-C again to exit at once)"
+                    );
+                    cancel.cancel();
+                    tokio::select! {
+                        _ = stopped.cancelled() => {}
+                        _ = signals.next() => {
+                            eprintln!(
+                                "\ninterrupted again: exiting at once; what was journaled is kept, the rest runs again with --continue\nto continue: {}",
+                                continue_command()
+                            );
+                            std::process::exit(i32::from(exit::INTERRUPTED));
+                        }
+                    }
+                });
+            });
+        let thread = match thread {
+            Ok(t) => {
+                // Err: the thread ended before installing (its warning says why).
+                let _ = ready_rx.recv();
+                Some(t)
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            Err(e) => {
+                tracing::warn!(
+                    "cannot watch for Ctrl-C ({e}): it will stop the run without saving it"
+                );
+                None
             }
+        };
+        SignalWatch { stop, thread }
+    }
+
+    /// Stops watching (the run is over; what is left is printing the summary).
+    fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+}
+
+impl Drop for SignalWatch {
+    // A run future dropped before `stop` (its caller gave up on it) must not leave the thread
+    // waiting for a signal for the rest of the process.
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
-    token.cancel();
+}
+
+/// SIGINT or SIGTERM (Ctrl-C elsewhere).
+struct Interrupts {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    fn install() -> Interrupts {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Interrupts {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Interrupts {}
+        }
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(&mut self.int) => {}
+                _ = recv(&mut self.term) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// This process's command line with `--continue` (and without `--force`), quoted for a shell.

@@ -34,7 +34,7 @@ fn version_prints_semver_commit_target_and_format_versions() {
         "commit: ",
         "target: x86_64-",
         "bundle format: 1",
-        "journal format: 1",
+        "journal format: 2",
     ] {
         assert!(text.contains(field), "{field} missing from:\n{text}");
     }
