@@ -33,7 +33,7 @@ use super::progress::{self, Progress, ProgressMode};
   kudo-diag run --pipeline selftest -o selftest.zip           the engine alone, no cluster (synthetic tasks)
 
 Without -o the bundle is named kudo-diag_<namespace>_<instance>_<UTC time>.zip in --output-dir
-(default: the current directory); with --continue and no -o, the unfinished collection of the
+(default: the current directory; a second run in the same second adds -2, -3, ...); with --continue and no -o, the unfinished collection of the
 same namespace and instance in that directory is resumed.
 
 Exit codes: 0 complete, 3 bundle written but some tasks failed or were skipped (see errors.json),
@@ -410,12 +410,19 @@ async fn ship_bundle(
 }
 
 /// `DIR/kudo-diag_<namespace>_<instance>_<UTC time>.zip`: unique per run, so scheduled runs
-/// never collide.
+/// never collide; a second run started in the same second gets `..._<UTC time>-2.zip`, and so
+/// on (`ship::retention::run_order` orders them).
 fn default_bundle_path(dir: &Path, namespace: &str, instance: &str) -> PathBuf {
-    dir.join(format!(
-        "kudo-diag_{namespace}_{instance}_{}.zip",
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-    ))
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let taken = |p: &Path| p.exists() || partial_dir(p).exists();
+    let first = dir.join(format!("kudo-diag_{namespace}_{instance}_{stamp}.zip"));
+    if !taken(&first) {
+        return first;
+    }
+    (2u32..)
+        .map(|n| dir.join(format!("kudo-diag_{namespace}_{instance}_{stamp}-{n}.zip")))
+        .find(|p| !taken(p))
+        .expect("a free run number")
 }
 
 fn parse_class_limit(spec: &str) -> crate::Result<(String, usize)> {
@@ -445,18 +452,8 @@ fn find_to_continue(
     if let Some(last) = found.last() {
         return Ok(Some(last.clone()));
     }
-    let prefix = format!("kudo-diag_{namespace}_{instance}_");
-    let mut bundles: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| crate::Error::io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".zip"))
-                && !partial_dir(p).exists()
-        })
-        .collect();
-    bundles.sort();
+    let mut bundles = crate::ship::retention::bundles_of(dir, namespace, instance)
+        .map_err(|e| crate::Error::Other(e.to_string()))?;
     Ok(bundles.pop())
 }
 
@@ -632,6 +629,31 @@ mod tests {
         for bad in ["exec", "exec=0", "=3", "exec=x"] {
             let msg = parse_class_limit(bad).unwrap_err().to_string();
             assert!(msg.contains("CLASS=N"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn default_names_never_collide_within_a_second() {
+        let d = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let p = default_bundle_path(d.path(), "prod", "cass");
+            assert!(!seen.contains(&p), "{p:?} given twice");
+            // A finished bundle and an unfinished collection both hold their name.
+            if seen.len() == 1 {
+                std::fs::create_dir(partial_dir(&p)).unwrap();
+            } else {
+                std::fs::write(&p, b"").unwrap();
+            }
+            seen.push(p);
+        }
+        // The runs may straddle a second; each name is a bundle name retention knows.
+        for p in &seen {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            assert!(
+                crate::ship::retention::is_bundle_of(name, "prod", "cass"),
+                "{name}"
+            );
         }
     }
 
