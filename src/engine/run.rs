@@ -220,7 +220,13 @@ pub async fn run(
         }
     }
 
-    fs::create_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
+    fs::create_dir_all(&partial).map_err(|e| {
+        EngineError::Message(format!(
+            "cannot create the collection's working folder {}: {e}; write the bundle somewhere \
+             writable with -o FILE.zip or --output-dir DIR",
+            partial.display()
+        ))
+    })?;
     let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;
     let resumed = existing.is_some();
     let meta = match existing {

@@ -42,3 +42,25 @@ fn no_kubeconfig_and_no_service_account_names_both_and_the_fixes() {
     let left: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn an_output_folder_that_cannot_be_made_says_how_to_choose_another() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file"), b"").unwrap();
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            "selftest",
+            "-o",
+            "file/b.zip",
+            "--progress",
+            "none",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("file/b.zip.partial"), "{err}");
+    assert!(err.contains("-o FILE.zip or --output-dir DIR"), "{err}");
+}
