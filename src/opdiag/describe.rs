@@ -7,9 +7,11 @@
 //! pod YAML's redaction would hide.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use serde_json::{json, Value};
 
+use crate::collect::kinds::list::PAGE_SIZE;
 use crate::collect::{api, params, retry};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 use crate::pipeline::TaskSpec;
@@ -108,92 +110,129 @@ impl TaskKind for Describe {
             )
         })?;
         let sel = params::str_opt(p, "labelSelector")?;
+        let each = params::str_opt(p, "outputEach")?;
+        // Events are a garnish: a user not allowed to list them still gets the description.
+        // A transient failure is not that: "<none>" would be a wrong answer, so retry it.
+        let mut events = Vec::new();
+        let events_url = format!("/api/v1/namespaces/{ns}/events");
+        let events_what = format!("list events in namespace {ns}");
+        match for_each_item(ctx, &events_url, &events_what, |e| {
+            events.push(e);
+            Ok(())
+        })
+        .await
+        {
+            Ok(()) => {}
+            Err(e) if e.transient => return Err(e),
+            Err(_) => events.clear(),
+        }
+        // Objects are described page by page as they arrive and written straight to the
+        // artifact: thousands of pods are never held at once (at 5,000 pods the whole list and
+        // a copy of it were the collection's largest holder of memory).
+        let mut out = Described {
+            writer: match &ctx.output {
+                Some(o) => Some(
+                    ctx.sink
+                        .create(o)
+                        .map_err(|e| TaskError::permanent(e.to_string()))?,
+                ),
+                None => None,
+            },
+            count: 0,
+            names: Vec::new(),
+        };
         let mut url = format!("{prefix}/namespaces/{ns}/{plural}");
         if let Some(s) = sel {
             url.push_str(&format!("?labelSelector={}", enc(s)));
         }
-        let mut objects = get(ctx, &url, &format!("list {plural} in namespace {ns}")).await?;
+        let what = format!("list {plural} in namespace {ns}");
+        for_each_item(ctx, &url, &what, |o| out.add(ctx, kind, &o, &events, each)).await?;
         if let Some(ps) = params::str_opt(p, "podSelector")? {
             // Claims the selected pods mount, beside the labelled ones.
-            let pods = get(
-                ctx,
-                &format!("/api/v1/namespaces/{ns}/pods?labelSelector={}", enc(ps)),
-                &format!("list pods with labels {ps} in namespace {ns}"),
-            )
-            .await?;
-            let mut claims: Vec<&str> = pods
-                .iter()
-                .flat_map(|p| {
-                    p.pointer("/spec/volumes")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                })
-                .filter_map(|v| {
+            let mut claims: Vec<String> = Vec::new();
+            let pods_url = format!("/api/v1/namespaces/{ns}/pods?labelSelector={}", enc(ps));
+            let pods_what = format!("list pods with labels {ps} in namespace {ns}");
+            for_each_item(ctx, &pods_url, &pods_what, |pod| {
+                let volumes = pod.pointer("/spec/volumes").and_then(Value::as_array);
+                claims.extend(volumes.into_iter().flatten().filter_map(|v| {
                     v.pointer("/persistentVolumeClaim/claimName")
                         .and_then(Value::as_str)
-                })
-                .collect();
+                        .map(str::to_string)
+                }));
+                Ok(())
+            })
+            .await?;
             claims.sort();
             claims.dedup();
             if !claims.is_empty() {
-                let all = get(
-                    ctx,
-                    &format!("{prefix}/namespaces/{ns}/{plural}"),
-                    &format!("list {plural} in namespace {ns}"),
-                )
-                .await?;
-                for c in all {
+                let all_url = format!("{prefix}/namespaces/{ns}/{plural}");
+                for_each_item(ctx, &all_url, &what, |c| {
                     let name = s(&c, "/metadata/name");
-                    let known = objects.iter().any(|o| s(o, "/metadata/name") == name);
-                    if claims.contains(&name) && !known {
-                        objects.push(c);
+                    let known = out.names.iter().any(|n| n == name);
+                    if claims.binary_search_by(|x| x.as_str().cmp(name)).is_ok() && !known {
+                        out.add(ctx, kind, &c, &events, each)?;
                     }
-                }
+                    Ok(())
+                })
+                .await?;
             }
         }
-        // Events are a garnish: a user not allowed to list them still gets the description.
-        // A transient failure is not that: "<none>" would be a wrong answer, so retry it.
-        let events_url = format!("/api/v1/namespaces/{ns}/events");
-        let events_what = format!("list events in namespace {ns}");
-        let events = match get(ctx, &events_url, &events_what).await {
-            Ok(v) => v,
-            Err(e) if e.transient => return Err(e),
-            Err(_) => Vec::new(),
-        };
-        let mut all = String::new();
-        let items = objects;
-        for (i, o) in items.iter().enumerate() {
-            let text = describe(kind, o, &events);
-            if i > 0 {
-                all.push_str("\n\n");
+        let count = out.count;
+        if let Some(mut w) = out.writer {
+            if count == 0 {
+                let none = format!(
+                    "No {plural} found in namespace {ns}{}.\n",
+                    sel.map(|s| format!(" with labels {s}")).unwrap_or_default()
+                );
+                w.write_all(none.as_bytes()).map_err(write_err)?;
             }
-            all.push_str(&text);
-            if let Some(each) = params::str_opt(p, "outputEach")? {
-                let name = o
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                ctx.sink
-                    .put(&each.replace("{name}", name), text.as_bytes())
-                    .map_err(|e| TaskError::permanent(e.to_string()))?;
-            }
-        }
-        if items.is_empty() {
-            all = format!(
-                "No {plural} found in namespace {ns}{}.\n",
-                sel.map(|s| format!(" with labels {s}")).unwrap_or_default()
-            );
-        }
-        if let Some(out) = &ctx.output {
-            ctx.sink
-                .put(out, all.as_bytes())
+            w.finish()
                 .map_err(|e| TaskError::permanent(e.to_string()))?;
         }
         Ok(TaskOutput {
-            items: vec![json!({"objects": items.len()})],
+            items: vec![json!({"objects": count})],
         })
     }
+}
+
+/// The describe text being written: the artifact, how many objects it holds and their names
+/// (to add a claim only once).
+struct Described {
+    writer: Option<crate::bundle::sink::ArtifactWriter>,
+    count: usize,
+    names: Vec<String>,
+}
+
+impl Described {
+    fn add(
+        &mut self,
+        ctx: &TaskContext,
+        kind: &str,
+        o: &Value,
+        events: &[Value],
+        each: Option<&str>,
+    ) -> Result<(), TaskError> {
+        let text = describe(kind, o, events);
+        if let Some(w) = self.writer.as_mut() {
+            if self.count > 0 {
+                w.write_all(b"\n\n").map_err(write_err)?;
+            }
+            w.write_all(text.as_bytes()).map_err(write_err)?;
+        }
+        let name = s(o, "/metadata/name");
+        if let Some(each) = each {
+            ctx.sink
+                .put(&each.replace("{name}", name), text.as_bytes())
+                .map_err(|e| TaskError::permanent(e.to_string()))?;
+        }
+        self.names.push(name.to_string());
+        self.count += 1;
+        Ok(())
+    }
+}
+
+fn write_err(e: std::io::Error) -> TaskError {
+    TaskError::permanent(format!("write the describe text: {e}"))
 }
 
 fn enc(s: &str) -> String {
@@ -208,17 +247,37 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// The items of a list, each request retried on its own (a describe makes up to four).
-async fn get(ctx: &TaskContext, url: &str, what: &str) -> Result<Vec<Value>, TaskError> {
-    retry::within(ctx, || get_once(ctx, url, what)).await
+/// Every item of a list, one page at a time, handed to `f` as it arrives; each page request is
+/// retried on its own (a describe makes up to four lists), so a retry never repeats an item.
+async fn for_each_item(
+    ctx: &TaskContext,
+    url: &str,
+    what: &str,
+    mut f: impl FnMut(Value) -> Result<(), TaskError>,
+) -> Result<(), TaskError> {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let mut page_url = format!("{url}{sep}limit={PAGE_SIZE}");
+    loop {
+        let mut page = retry::within(ctx, || get_page(ctx, &page_url, what)).await?;
+        if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
+            for item in items {
+                f(item)?;
+            }
+        }
+        match page.pointer("/metadata/continue").and_then(Value::as_str) {
+            Some(c) if !c.is_empty() => {
+                page_url = format!("{url}{sep}limit={PAGE_SIZE}&continue={}", enc(c));
+            }
+            _ => return Ok(()),
+        }
+    }
 }
 
-async fn get_once(ctx: &TaskContext, url: &str, what: &str) -> Result<Vec<Value>, TaskError> {
+async fn get_page(ctx: &TaskContext, url: &str, what: &str) -> Result<Value, TaskError> {
     let req = hyper::Request::get(url)
         .body(Vec::new())
         .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
-    let v = api::send_json(ctx, req, what).await?;
-    Ok(v["items"].as_array().cloned().unwrap_or_default())
+    api::send_json(ctx, req, what).await
 }
 
 fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {

@@ -37,6 +37,8 @@ async fn start(sc: Scenario) -> SimHandle {
 fn registry() -> Registry {
     let mut r = Registry::new();
     kudo_diag::collect::register(&mut r);
+    // k8s.describe, which the collection pipelines use beside the collect kinds.
+    kudo_diag::opdiag::register(&mut r);
     r
 }
 
@@ -1123,4 +1125,31 @@ async fn a_pod_that_vanishes_mid_collection_fails_its_tasks_with_the_api_error()
         )
         .await;
     assert!(r.unwrap_err().message.contains("404"));
+}
+
+/// `k8s.describe` over more pods than one list page (500): every pod is described exactly once,
+/// page after page, and the claims the pods mount are added once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_pages_through_more_pods_than_one_list_page() {
+    let n = 520;
+    let sim = start(kudo_diag::sim::generate::generate("cassandra", n, 1, 0, 3)).await;
+    let p = Probe::new(&sim, json!({}));
+    let vars = json!({"instance": "scale-cassandra", "namespace": "generated"});
+    let (r, arts) = p
+        .run(
+            "k8s.describe",
+            json!({"kind": "Pod", "labelSelector": "kudo.dev/instance=scale-cassandra"}),
+            vars.clone(),
+            Some("pods.describe.txt"),
+        )
+        .await;
+    assert_eq!(r.unwrap().items[0]["objects"], n, "{:?}", arts.len());
+    let text = &arts[0].1;
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Name:"))
+        .map(str::trim)
+        .collect();
+    let unique: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!((names.len(), unique.len()), (n, n));
 }
