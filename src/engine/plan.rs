@@ -52,10 +52,12 @@ pub struct Node {
     pub id: String,
     /// Index of its task in the pipeline.
     pub task: usize,
-    /// The run's globals plus the fan-out bindings.
-    pub vars: Value,
-    /// Parameters with templates rendered (Null if rendering failed).
-    pub params: Value,
+    /// Where its fan-out values come from. Its vars (the run's globals plus the bindings) and
+    /// rendered parameters are built by [`Plan::context`] when it starts, not kept here: with
+    /// every node holding its own copy of its item twice (in `vars` and in `params`), the nodes
+    /// of a 200-pod fan-out held about 70 MiB before any of them ran (docs/PERFORMANCE.md,
+    /// Collection).
+    binding: Binding,
     /// Output path, rendered.
     pub output: Option<String>,
     /// Why the templates could not be rendered: the node fails without running.
@@ -86,6 +88,22 @@ pub struct Expansion {
     pub task: usize,
     pub fan_out: bool,
     pub nodes: Vec<NodeIndex>,
+}
+
+/// Which item (and nested element) a fan-out node is bound to: an index into its source node's
+/// `items`, which hold each item once however many tasks fan out over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Binding {
+    /// Not a fan-out node: the globals only.
+    Globals,
+    Item {
+        /// The source node whose `items` hold it.
+        source: NodeIndex,
+        /// Its index in that node's `items`.
+        item: usize,
+        /// With `forEach.then`: which of the `+`-separated paths, and the element's index there.
+        nested: Option<(usize, usize)>,
+    },
 }
 
 /// The expanded DAG and its run state.
@@ -274,50 +292,51 @@ impl Plan {
     fn create_nodes(&mut self, t: usize) -> Vec<NodeIndex> {
         let spec = self.tasks[t].spec.clone();
         let blocked = self.blocked_by(t);
-        // (id, vars) for each node of the task.
-        let bindings: Vec<(String, Value)> = match &spec.for_each {
-            None => vec![(spec.name.clone(), Value::Object(self.globals.clone()))],
+        // (id, binding) for each node of the task. Items are read in place, never collected or
+        // cloned: the nodes only remember where their item is.
+        let bindings: Vec<(String, Binding)> = match &spec.for_each {
+            None => vec![(spec.name.clone(), Binding::Globals)],
             Some(_) if blocked.is_some() => {
                 // The source did not finish well: there are no items to expand. One placeholder
                 // node, named after the task, records the skip.
-                vec![(spec.name.clone(), Value::Object(self.globals.clone()))]
+                vec![(spec.name.clone(), Binding::Globals)]
             }
             Some(fe) => {
                 let src = self.task_index(&fe.task);
-                let items: Vec<Value> = self.tasks[src]
-                    .nodes
-                    .as_deref()
-                    .unwrap_or(&[])
-                    .iter()
-                    .flat_map(|&n| self.graph[n].items.iter().cloned())
-                    .collect();
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.into_iter().enumerate() {
-                    let key = item_key(&item, i);
-                    match &fe.then {
-                        None => {
-                            let mut vars = self.globals.clone();
-                            // Moved, not cloned: at 100,000 items the copies showed in profiles.
-                            vars.insert(fe.bind.clone(), item);
-                            out.push((format!("{}[{key}]", spec.name), Value::Object(vars)));
-                        }
-                        Some(nested) => {
-                            let mut j = 0;
-                            for path in nested.path.split('+').map(str::trim) {
-                                let elems = lookup(&item, path)
-                                    .and_then(Value::as_array)
-                                    .cloned()
-                                    .unwrap_or_default();
-                                for elem in elems {
-                                    let inner = item_key(&elem, j);
-                                    j += 1;
-                                    let mut vars = self.globals.clone();
-                                    vars.insert(fe.bind.clone(), item.clone());
-                                    vars.insert(nested.bind.clone(), elem);
-                                    out.push((
-                                        format!("{}[{key}/{inner}]", spec.name),
-                                        Value::Object(vars),
-                                    ));
+                let mut out = Vec::new();
+                let mut i = 0;
+                for &source in self.tasks[src].nodes.as_deref().unwrap_or(&[]) {
+                    for (item_idx, item) in self.graph[source].items.iter().enumerate() {
+                        let key = item_key(item, i);
+                        i += 1;
+                        match &fe.then {
+                            None => out.push((
+                                format!("{}[{key}]", spec.name),
+                                Binding::Item {
+                                    source,
+                                    item: item_idx,
+                                    nested: None,
+                                },
+                            )),
+                            Some(nested) => {
+                                let mut j = 0;
+                                for (p, path) in nested.path.split('+').map(str::trim).enumerate() {
+                                    let elems = lookup(item, path)
+                                        .and_then(Value::as_array)
+                                        .map(Vec::as_slice)
+                                        .unwrap_or_default();
+                                    for (e, elem) in elems.iter().enumerate() {
+                                        let inner = item_key(elem, j);
+                                        j += 1;
+                                        out.push((
+                                            format!("{}[{key}/{inner}]", spec.name),
+                                            Binding::Item {
+                                                source,
+                                                item: item_idx,
+                                                nested: Some((p, e)),
+                                            },
+                                        ));
+                                    }
                                 }
                             }
                         }
@@ -337,11 +356,14 @@ impl Plan {
             .filter(|&&n| self.graph[n].status != NodeStatus::Done)
             .count();
         let mut created = Vec::with_capacity(bindings.len());
-        for (id, vars) in bindings {
+        for (id, binding) in bindings {
             let id = self.unique_id(id);
-            let (params, output, render_error) = match render_node(&spec, &vars) {
-                Ok((p, o)) => (p, o, None),
-                Err(e) => (Value::Null, None, Some(e)),
+            // Rendered now so that a template error fails the node before it runs and the output
+            // path is known; the parameters are dropped and rendered again by `context`.
+            let vars = self.vars_of(&spec, binding);
+            let (output, render_error) = match render_node(&spec, &vars) {
+                Ok((_, o)) => (o, None),
+                Err(e) => (None, Some(e)),
             };
             let status = if blocked.is_some() {
                 NodeStatus::Skipped
@@ -353,8 +375,7 @@ impl Plan {
             let idx = self.graph.add_node(Node {
                 id,
                 task: t,
-                vars,
-                params,
+                binding,
                 output,
                 render_error,
                 status,
@@ -374,6 +395,48 @@ impl Plan {
             .count();
         ts.nodes = Some(created.clone());
         created
+    }
+
+    /// The run's globals plus a node's fan-out bindings.
+    fn vars_of(&self, spec: &TaskSpec, binding: Binding) -> Value {
+        let mut vars = self.globals.clone();
+        if let (
+            Binding::Item {
+                source,
+                item,
+                nested,
+            },
+            Some(fe),
+        ) = (binding, &spec.for_each)
+        {
+            let item = &self.graph[source].items[item];
+            vars.insert(fe.bind.clone(), item.clone());
+            if let (Some((p, e)), Some(then)) = (nested, &fe.then) {
+                let elem = then
+                    .path
+                    .split('+')
+                    .map(str::trim)
+                    .nth(p)
+                    .and_then(|path| lookup(item, path))
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.get(e))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                vars.insert(then.bind.clone(), elem);
+            }
+        }
+        Value::Object(vars)
+    }
+
+    /// A node's rendered parameters and its vars, built for an attempt (each attempt builds its
+    /// own, so no node keeps a copy of its item while it waits or after it finished). Errors only
+    /// if the templates do not render, which `Node::render_error` reported when it was created.
+    pub fn context(&self, i: NodeIndex) -> Result<(Value, Value), String> {
+        let node = &self.graph[i];
+        let spec = &self.tasks[node.task].spec;
+        let vars = self.vars_of(spec, node.binding);
+        let (params, _) = render_node(spec, &vars)?;
+        Ok((params, vars))
     }
 
     fn unique_id(&mut self, id: String) -> String {
@@ -575,6 +638,44 @@ mod tests {
             .nodes
             .iter()
             .all(|&n| plan.node(n).status == NodeStatus::Ready));
+    }
+
+    #[test]
+    fn a_fan_out_node_gets_its_item_and_element_rendered_when_it_starts() {
+        // The item stays in its source node only; `context` builds vars and params from it.
+        let mut logs = task("logs", &["pods"]);
+        logs.for_each = Some(ForEach {
+            task: "pods".into(),
+            bind: "pod".into(),
+            then: Some(Nested {
+                path: "spec.initContainers+spec.containers".into(),
+                bind: "c".into(),
+            }),
+        });
+        logs.params = json!({"pod": "{{pod}}", "container": "{{c.name}}", "ns": "{{ns}}"});
+        let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
+        let mut plan = Plan::new(&p, &json!({"ns": "prod"})).unwrap();
+        let pods = plan.expand()[0].nodes[0];
+        let pod = json!({"metadata": {"namespace": "prod", "name": "c-0"},
+            "spec": {"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}});
+        plan.node_mut(pods).items = vec![pod.clone()];
+        plan.settle(pods, NodeStatus::Done);
+        let nodes = plan.expand()[0].nodes.clone();
+        assert_eq!(nodes.len(), 3);
+        let (params, vars) = plan.context(nodes[2]).unwrap();
+        assert_eq!(
+            params,
+            json!({"pod": pod, "container": "side", "ns": "prod"})
+        );
+        assert_eq!(
+            vars,
+            json!({"ns": "prod", "pod": pod, "c": {"name": "side"}})
+        );
+        let (params, _) = plan.context(nodes[0]).unwrap();
+        assert_eq!(params["container"], "init");
+        // A task without forEach sees the globals only.
+        let (_, vars) = plan.context(pods).unwrap();
+        assert_eq!(vars, json!({"ns": "prod"}));
     }
 
     #[test]

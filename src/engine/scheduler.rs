@@ -150,9 +150,6 @@ enum Msg {
         result: Result<TaskOutput, TaskError>,
         sink: NodeSink,
         elapsed: Duration,
-        // Handed back so the node keeps them for a retry without a copy per attempt.
-        params: serde_json::Value,
-        vars: serde_json::Value,
     },
     RetryDue {
         idx: NodeIndex,
@@ -488,7 +485,13 @@ impl<'a> Scheduler<'a> {
         if let Some(e) = node.render_error.clone() {
             return self.fail(idx, e);
         }
-        let spec = self.plan.spec(node.task);
+        // Built for this attempt and dropped with it: nodes do not keep their item (see
+        // `Plan::context`).
+        let (params, vars) = match self.plan.context(idx) {
+            Ok(c) => c,
+            Err(e) => return self.fail(idx, e),
+        };
+        let spec = self.plan.spec(self.plan.node(idx).task);
         let Some(kind) = self.registry.get(&spec.kind).cloned() else {
             let e = format!(
                 "unknown task kind {}: this kudo-diag knows {}",
@@ -505,10 +508,8 @@ impl<'a> Scheduler<'a> {
         let ctx = TaskContext {
             node: node.id.clone(),
             task,
-            // Moved out, not cloned (the globals plus the item, per node): the attempt's message
-            // brings them back for a retry.
-            params: std::mem::take(&mut node.params),
-            vars: std::mem::take(&mut node.vars),
+            params,
+            vars,
             output: node.output.clone(),
             sink: self.store.node_sink(&node.id),
             attempt,
@@ -541,8 +542,6 @@ impl<'a> Scheduler<'a> {
                 result,
                 sink: ctx.sink,
                 elapsed: start.elapsed(),
-                params: ctx.params,
-                vars: ctx.vars,
             }
         };
         if inline {
@@ -568,12 +567,7 @@ impl<'a> Scheduler<'a> {
                 result,
                 sink,
                 elapsed,
-                params,
-                vars,
             } => {
-                let node = self.plan.node_mut(idx);
-                node.params = params;
-                node.vars = vars;
                 self.running -= 1;
                 let class = self.class_of(idx);
                 if let Some(n) = self.running_class.get_mut(class) {
