@@ -65,8 +65,11 @@ pub struct Node {
     pub status: NodeStatus,
     /// Nodes it needs that are not done yet.
     pending: usize,
-    /// Items it produced (for fan-out), once done.
-    pub items: Vec<Value>,
+    /// Items it produced (for fan-out), once done ([`Plan::set_items`]), each kept as compact
+    /// JSON text: a Pod is about 1.7 KB as text and about 14 KiB as a `serde_json::Value`, and
+    /// the items of every list a pipeline fans out over stay until the run ends. They are parsed
+    /// again, one at a time, when the fan-out expands and when a node bound to one starts.
+    items: Vec<Box<str>>,
     /// Why it failed or was skipped.
     pub reason: Option<String>,
 }
@@ -195,6 +198,19 @@ impl Plan {
         &mut self.graph[i]
     }
 
+    /// Records the items a node produced, for the fan-outs over its task.
+    pub fn set_items(&mut self, i: NodeIndex, items: Vec<Value>) {
+        self.graph[i].items = items
+            .iter()
+            .map(|v| v.to_string().into_boxed_str())
+            .collect();
+    }
+
+    /// The items a node produced, parsed.
+    pub fn items(&self, i: NodeIndex) -> impl Iterator<Item = Value> + '_ {
+        self.graph[i].items.iter().map(|s| parse_item(s))
+    }
+
     pub fn spec(&self, task: usize) -> &TaskSpec {
         &self.tasks[task].spec
     }
@@ -306,7 +322,8 @@ impl Plan {
                 let mut out = Vec::new();
                 let mut i = 0;
                 for &source in self.tasks[src].nodes.as_deref().unwrap_or(&[]) {
-                    for (item_idx, item) in self.graph[source].items.iter().enumerate() {
+                    for (item_idx, item) in self.items(source).enumerate() {
+                        let item = &item;
                         let key = item_key(item, i);
                         i += 1;
                         match &fe.then {
@@ -409,20 +426,25 @@ impl Plan {
             Some(fe),
         ) = (binding, &spec.for_each)
         {
-            let item = &self.graph[source].items[item];
-            vars.insert(fe.bind.clone(), item.clone());
-            if let (Some((p, e)), Some(then)) = (nested, &fe.then) {
-                let elem = then
-                    .path
-                    .split('+')
-                    .map(str::trim)
-                    .nth(p)
-                    .and_then(|path| lookup(item, path))
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.get(e))
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                vars.insert(then.bind.clone(), elem);
+            let item = parse_item(&self.graph[source].items[item]);
+            let elem = match (nested, &fe.then) {
+                (Some((p, e)), Some(then)) => Some((
+                    then.bind.clone(),
+                    then.path
+                        .split('+')
+                        .map(str::trim)
+                        .nth(p)
+                        .and_then(|path| lookup(&item, path))
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.get(e))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )),
+                _ => None,
+            };
+            vars.insert(fe.bind.clone(), item);
+            if let Some((bind, elem)) = elem {
+                vars.insert(bind, elem);
             }
         }
         Value::Object(vars)
@@ -541,6 +563,11 @@ fn render_node(spec: &TaskSpec, vars: &Value) -> Result<(Value, Option<String>),
     Ok((params, output))
 }
 
+/// An item as `set_items` stored it (text it wrote itself, so it parses).
+fn parse_item(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or(Value::Null)
+}
+
 /// The fan-out key of an item: `namespace/name` of a Kubernetes object, else its `name`, else
 /// its index.
 pub fn item_key(item: &Value, index: usize) -> String {
@@ -612,12 +639,15 @@ mod tests {
         let first = plan.expand();
         assert_eq!(first.len(), 1, "only pods can expand before it finished");
         let pods = first[0].nodes[0];
-        plan.node_mut(pods).items = vec![
-            json!({"metadata": {"namespace": "prod", "name": "c-0"},
+        plan.set_items(
+            pods,
+            vec![
+                json!({"metadata": {"namespace": "prod", "name": "c-0"},
                    "spec": {"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}}),
-            json!({"metadata": {"namespace": "prod", "name": "c-1"},
+                json!({"metadata": {"namespace": "prod", "name": "c-1"},
                    "spec": {"containers": [{"name": "app"}]}}),
-        ];
+            ],
+        );
         plan.settle(pods, NodeStatus::Done);
         let second = plan.expand();
         assert_eq!(second.len(), 1);
@@ -658,7 +688,7 @@ mod tests {
         let pods = plan.expand()[0].nodes[0];
         let pod = json!({"metadata": {"namespace": "prod", "name": "c-0"},
             "spec": {"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}});
-        plan.node_mut(pods).items = vec![pod.clone()];
+        plan.set_items(pods, vec![pod.clone()]);
         plan.settle(pods, NodeStatus::Done);
         let nodes = plan.expand()[0].nodes.clone();
         assert_eq!(nodes.len(), 3);
