@@ -1,11 +1,19 @@
 # A minimal image of the static kudo-diag binary, for scheduled collection in the cluster
-# (`kudo-diag cron manifest`). Build the binary first: `make static` (or `make image`).
+# (`kudo-diag cron manifest`). Build it with `make image`, which builds the binary (`make
+# static`) and this file's context, target/image (`make image-context`), then runs
+# `buildah bud` (or `docker build`) with that context:
 #
-# distroless/static has no shell and no package manager, only CA certificates (for uploads to
-# object storage over TLS), /etc/passwd with the nonroot user, and tzdata.
-FROM gcr.io/distroless/static-debian12:nonroot
+#   buildah --storage-driver vfs bud --isolation chroot -t kudo-diag:VERSION -f Dockerfile target/image
+#
+# FROM scratch: nothing is pulled (airgapped builds work) and the image holds only the binary
+# (static: no libc, no loader), the CA bundle for uploads to object storage over TLS (rustls
+# reads the platform's roots from /etc/ssl/certs), /etc/passwd and /etc/group naming the
+# nonroot user, a sticky /tmp (HOME in the CronJob) and /bundles. No shell, no package manager.
+FROM scratch
 
-COPY target/x86_64-unknown-linux-musl/release/kudo-diag /usr/local/bin/kudo-diag
+COPY rootfs/ /
+COPY --chown=65532:65532 bundles/ /bundles/
+COPY kudo-diag /usr/local/bin/kudo-diag
 
 # The CronJob mounts its bundles volume here; the user matches its securityContext.
 WORKDIR /bundles

@@ -21,9 +21,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A command that exists in the interface but is not built yet. Exits non-zero.
-    #[error("`kudo-diag {0}` is not implemented yet in this version")]
-    NotImplemented(&'static str),
     /// Bad input from the user, with the fix in the message.
     #[error("{0}")]
     Usage(String),

@@ -43,7 +43,16 @@ pub async fn connect_limited(
         }
         None => match kube::Config::from_kubeconfig(&opts).await {
             Ok(c) => c,
-            Err(e) => kube::Config::incluster().map_err(|_| fail(e.to_string()))?,
+            // Neither a kubeconfig nor a pod's service account: say both, since a CronJob's pod
+            // without its token mount fails here just as a laptop without ~/.kube does.
+            Err(e) => kube::Config::incluster().map_err(|ie| {
+                crate::Error::Usage(format!(
+                    "no cluster configuration found: the kubeconfig could not be loaded ({e}), \
+                     and this is not a pod with a service account ({ie}); give a kubeconfig with \
+                     --kubeconfig FILE or $KUBECONFIG, or run inside the cluster with a mounted \
+                     service-account token (see `kudo-diag cron manifest`)"
+                ))
+            })?,
         },
     };
     if let Some(t) = timeout {

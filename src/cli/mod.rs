@@ -19,8 +19,8 @@ pub mod preflight;
 pub mod progress;
 pub mod qps;
 pub mod run;
+pub mod serve;
 pub mod sim;
-pub mod unbuilt;
 pub mod upload;
 pub mod version;
 
@@ -68,7 +68,7 @@ pub enum Command {
     /// Run the simulated Kubernetes cluster.
     Sim(sim::Args),
     /// Serve a collected bundle read-only through the simulated API, for kubectl.
-    Serve(unbuilt::Args),
+    Serve(serve::Args),
     /// Start the simulated cluster and collect a bundle from it, to see the tool work.
     Demo(demo::Args),
     /// List, show, validate and draw pipelines.
@@ -126,7 +126,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Analyze(a) => analyze::exec(a),
         Command::Preflight(a) => preflight::exec(a, &g).await,
         Command::Sim(a) => sim::exec(a, &g).await,
-        Command::Serve(_) => unbuilt::exec("serve"),
+        Command::Serve(a) => serve::exec(a, &g).await,
         Command::Demo(a) => demo::exec(a, &g).await,
         Command::Pipelines(a) => pipelines::exec(a, &g).await,
         Command::Bundle(a) => bundle::exec(a, &g).await,

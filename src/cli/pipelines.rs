@@ -65,23 +65,25 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         Sub::Show {
             pipelines,
             operator_package,
-        } => show_with(
+        } => print_resolved(
             &mut out,
             &mut err,
             &pipelines,
             operator_package.as_deref(),
             &registry,
+            load::to_yaml,
         ),
         Sub::Validate { files } => validate(&mut out, &mut err, &files, &registry),
         Sub::Graph {
             pipelines,
             operator_package,
-        } => graph_with(
+        } => print_resolved(
             &mut out,
             &mut err,
             &pipelines,
             operator_package.as_deref(),
             &registry,
+            graph::to_dot,
         ),
         Sub::Kinds => kinds(&mut out, &mut err, &registry),
     };
@@ -171,36 +173,20 @@ fn resolve_with(
     }
 }
 
-/// `pipelines show [--operator-package DIR|TGZ]`.
-pub fn show_with(
+/// `pipelines show` (the merged YAML) and `pipelines graph` (Graphviz DOT), with or without
+/// `--operator-package DIR|TGZ`: resolves the pipelines, then prints them with `render`.
+pub fn print_resolved(
     out: &mut dyn Write,
     err: &mut dyn Write,
     specs: &[String],
     package: Option<&std::path::Path>,
     registry: &Registry,
+    render: fn(&crate::pipeline::Pipeline) -> String,
 ) -> std::io::Result<u8> {
     match resolve_with(err, specs, package, registry)? {
         Ok(p) => {
             warn_unchecked(err, registry)?;
-            out.write_all(load::to_yaml(&p).as_bytes())?;
-            Ok(exit::OK)
-        }
-        Err(code) => Ok(code),
-    }
-}
-
-/// `pipelines graph [--operator-package DIR|TGZ]`.
-pub fn graph_with(
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-    specs: &[String],
-    package: Option<&std::path::Path>,
-    registry: &Registry,
-) -> std::io::Result<u8> {
-    match resolve_with(err, specs, package, registry)? {
-        Ok(p) => {
-            warn_unchecked(err, registry)?;
-            out.write_all(graph::to_dot(&p).as_bytes())?;
+            out.write_all(render(&p).as_bytes())?;
             Ok(exit::OK)
         }
         Err(code) => Ok(code),

@@ -33,7 +33,7 @@ use super::progress::{self, Progress, ProgressMode};
   kudo-diag run --pipeline selftest -o selftest.zip           the engine alone, no cluster (synthetic tasks)
 
 Without -o the bundle is named kudo-diag_<namespace>_<instance>_<UTC time>.zip in --output-dir
-(default: the current directory); with --continue and no -o, the unfinished collection of the
+(default: the current directory; a second run in the same second adds -2, -3, ...); with --continue and no -o, the unfinished collection of the
 same namespace and instance in that directory is resumed.
 
 Exit codes: 0 complete, 3 bundle written but some tasks failed or were skipped (see errors.json),
@@ -362,10 +362,10 @@ pub async fn run_prepared(
     config.limits = limits;
 
     let cancel = CancellationToken::new();
-    let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
+    let signals = SignalWatch::start(cancel.clone());
     let reporter = Progress::new(args.progress);
     let result = engine::run(config, registry, &reporter, cancel).await;
-    signals.abort();
+    signals.stop();
     reporter.finish();
     let summary = result?;
     println!("{}", progress::summary(&summary));
@@ -410,12 +410,19 @@ async fn ship_bundle(
 }
 
 /// `DIR/kudo-diag_<namespace>_<instance>_<UTC time>.zip`: unique per run, so scheduled runs
-/// never collide.
+/// never collide; a second run started in the same second gets `..._<UTC time>-2.zip`, and so
+/// on (`ship::retention::run_order` orders them).
 fn default_bundle_path(dir: &Path, namespace: &str, instance: &str) -> PathBuf {
-    dir.join(format!(
-        "kudo-diag_{namespace}_{instance}_{}.zip",
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-    ))
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let taken = |p: &Path| p.exists() || partial_dir(p).exists();
+    let first = dir.join(format!("kudo-diag_{namespace}_{instance}_{stamp}.zip"));
+    if !taken(&first) {
+        return first;
+    }
+    (2u32..)
+        .map(|n| dir.join(format!("kudo-diag_{namespace}_{instance}_{stamp}-{n}.zip")))
+        .find(|p| !taken(p))
+        .expect("a free run number")
 }
 
 fn parse_class_limit(spec: &str) -> crate::Result<(String, usize)> {
@@ -445,44 +452,143 @@ fn find_to_continue(
     if let Some(last) = found.last() {
         return Ok(Some(last.clone()));
     }
-    let prefix = format!("kudo-diag_{namespace}_{instance}_");
-    let mut bundles: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| crate::Error::io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".zip"))
-                && !partial_dir(p).exists()
-        })
-        .collect();
-    bundles.sort();
+    let mut bundles = crate::ship::retention::bundles_of(dir, namespace, instance)
+        .map_err(|e| crate::Error::Other(e.to_string()))?;
     Ok(bundles.pop())
 }
 
-/// Cancels `token` on SIGINT or SIGTERM.
-async fn cancel_on_signal(token: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let term = signal(SignalKind::terminate());
-        match term {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+/// Watches SIGINT and SIGTERM on a thread of its own with its own small runtime, so a shutdown
+/// that is stuck (a task blocked in a system call, a slow disk) still hears the next signal.
+/// The first signal cancels the run: in-flight work stops, the journal is flushed and the
+/// command that continues is printed. A second one during that shutdown exits at once with
+/// 130: everything journaled before it stays, and `--continue` re-runs the rest.
+struct SignalWatch {
+    stop: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SignalWatch {
+    /// Returns once the signal handlers are installed, so no signal falls between the start of
+    /// the run and the handlers.
+    fn start(cancel: CancellationToken) -> SignalWatch {
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("kudo-diag-signals".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::warn!("cannot watch for Ctrl-C ({e}): it will stop the run without saving it");
+                        let _ = ready_tx.send(());
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let mut signals = Interrupts::install();
+                    let _ = ready_tx.send(());
+                    tokio::select! {
+                        _ = stopped.cancelled() => return,
+                        _ = signals.next() => {}
+                    }
+                    eprintln!(
+                        "\ninterrupted: stopping in-flight work and saving the journal (press Ctrl-C again to exit at once)"
+                    );
+                    cancel.cancel();
+                    tokio::select! {
+                        _ = stopped.cancelled() => {}
+                        _ = signals.next() => {
+                            eprintln!(
+                                "\ninterrupted again: exiting at once; what was journaled is kept, the rest runs again with --continue\nto continue: {}",
+                                continue_command()
+                            );
+                            std::process::exit(i32::from(exit::INTERRUPTED));
+                        }
+                    }
+                });
+            });
+        let thread = match thread {
+            Ok(t) => {
+                // Err: the thread ended before installing (its warning says why).
+                let _ = ready_rx.recv();
+                Some(t)
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            Err(e) => {
+                tracing::warn!(
+                    "cannot watch for Ctrl-C ({e}): it will stop the run without saving it"
+                );
+                None
             }
+        };
+        SignalWatch { stop, thread }
+    }
+
+    /// Stops watching (the run is over; what is left is printing the summary).
+    fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+}
+
+impl Drop for SignalWatch {
+    // A run future dropped before `stop` (its caller gave up on it) must not leave the thread
+    // waiting for a signal for the rest of the process.
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
-    token.cancel();
+}
+
+/// SIGINT or SIGTERM (Ctrl-C elsewhere).
+struct Interrupts {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    fn install() -> Interrupts {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Interrupts {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Interrupts {}
+        }
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(&mut self.int) => {}
+                _ = recv(&mut self.term) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// This process's command line with `--continue` (and without `--force`), quoted for a shell.
@@ -523,6 +629,31 @@ mod tests {
         for bad in ["exec", "exec=0", "=3", "exec=x"] {
             let msg = parse_class_limit(bad).unwrap_err().to_string();
             assert!(msg.contains("CLASS=N"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn default_names_never_collide_within_a_second() {
+        let d = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let p = default_bundle_path(d.path(), "prod", "cass");
+            assert!(!seen.contains(&p), "{p:?} given twice");
+            // A finished bundle and an unfinished collection both hold their name.
+            if seen.len() == 1 {
+                std::fs::create_dir(partial_dir(&p)).unwrap();
+            } else {
+                std::fs::write(&p, b"").unwrap();
+            }
+            seen.push(p);
+        }
+        // The runs may straddle a second; each name is a bundle name retention knows.
+        for p in &seen {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            assert!(
+                crate::ship::retention::is_bundle_of(name, "prod", "cass"),
+                "{name}"
+            );
         }
     }
 

@@ -196,19 +196,32 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         eprintln!("warning: scenario {}: {problem}", scenario.name);
     }
     let faults = a.faults(&scenario.faults);
-    let scenario_name = scenario.name.clone();
+    let what = format!("simulated cluster {:?}", scenario.name);
     let opts = SimOptions {
         addr: a.addr,
         insecure_http: a.insecure_http,
         token: a.token.clone(),
         faults,
+        read_only: false,
     };
+    serve_until_interrupted(scenario, opts, a.kubeconfig_out.as_deref(), &what).await
+}
+
+/// Starts the server, writes its kubeconfig (to `kubeconfig_out`, else a temporary file removed
+/// at exit) once it accepts connections, prints `export KUBECONFIG=...` on stdout, and serves
+/// until Ctrl-C or SIGTERM. `what` names the server on stderr. Shared by `sim` and `serve`.
+pub(crate) async fn serve_until_interrupted(
+    scenario: Scenario,
+    opts: SimOptions,
+    kubeconfig_out: Option<&std::path::Path>,
+    what: &str,
+) -> crate::Result<u8> {
     // Listen for signals before announcing the server: a client that reads the export line
     // and stops us at once must find the handlers installed.
     let interrupted = Interrupt::install()?;
     let handle = SimServer::start(scenario, opts).await?;
-    let (path, temporary) = match &a.kubeconfig_out {
-        Some(p) => (p.clone(), false),
+    let (path, temporary) = match kubeconfig_out {
+        Some(p) => (p.to_path_buf(), false),
         None => (
             std::env::temp_dir().join(format!("kudo-diag-sim-{}.kubeconfig", handle.addr().port())),
             true,
@@ -217,13 +230,10 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
     // Written only now: the listener is bound, so a client reading it can connect at once.
     handle.write_kubeconfig(&path)?;
     let path = std::fs::canonicalize(&path).unwrap_or(path);
-    eprintln!(
-        "simulated cluster {scenario_name:?} serving at {} (Ctrl-C to stop)",
-        handle.base_url()
-    );
+    eprintln!("{what} serving at {} (Ctrl-C to stop)", handle.base_url());
     println!("export KUBECONFIG={}", path.display());
     interrupted.wait().await;
-    eprintln!("stopping the simulated cluster");
+    eprintln!("stopping the {what}");
     handle.shutdown().await;
     if temporary {
         let _ = std::fs::remove_file(&path);

@@ -177,6 +177,9 @@ pub fn status_error(
                 .and_then(|s| s.pointer("/details/retryAfterSeconds"))
                 .and_then(Value::as_u64)
         })
+        // A 429 whose Retry-After the client could not see (exec's upgrade error keeps only
+        // the status code) waits the API server's default second, not a shorter backoff.
+        .or((code == StatusCode::TOO_MANY_REQUESTS).then_some(1))
         .map(Duration::from_secs);
     let n = code.as_u16();
     let detail = if api_message.is_empty() {
@@ -276,6 +279,9 @@ mod tests {
             "get x",
         );
         assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
+        // Neither header nor details (exec's upgrade error): the API server's default second.
+        let e = status_error(StatusCode::TOO_MANY_REQUESTS, None, b"", "exec x");
+        assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - `resources`: apiVersion/kind -> API resource (a static table, discovery as a fallback).
 //! - `object`: what every object goes through (no managedFields, no Secret values).
 //! - `params`: reading rendered task parameters.
+//! - `retry`: retries of the requests made before the engine runs (target, redaction).
 //!
 //! The built-in pipelines that use these kinds are in `pipelines/` (see `pipelines`), and the
 //! bundle paths they write are listed in docs/collect-artifacts.md.
@@ -18,6 +19,7 @@ pub mod params;
 pub mod pipelines;
 pub mod planstatus;
 pub mod resources;
+pub mod retry;
 pub mod target;
 pub mod versions;
 

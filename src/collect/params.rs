@@ -143,6 +143,15 @@ pub fn gone(e: &TaskError) -> bool {
     !e.transient && e.message.contains(": 404 ")
 }
 
+/// The error of a task whose pod, listed earlier, was deleted before the task ran: the API's
+/// own error, said in the cluster's terms, never retried.
+pub fn deleted_during_collection(e: TaskError) -> TaskError {
+    TaskError::permanent(format!(
+        "the pod was deleted during the collection: {}",
+        e.message
+    ))
+}
+
 /// The namespace a namespaced request goes to: the `namespace` parameter, else the run's
 /// `namespace` variable.
 pub fn namespace<'a>(p: &'a Value, vars: &'a Value) -> Result<Option<&'a str>, TaskError> {

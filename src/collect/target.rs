@@ -11,6 +11,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{json, Value};
 
+use super::retry::retrying;
 use crate::pipeline;
 
 /// What the run needs to know about its target.
@@ -100,7 +101,7 @@ pub async fn resolve(
         }
     };
     // The server answers at all, and serves KUDO.
-    let groups = tokio::time::timeout(timeout, client.list_api_groups())
+    let groups = tokio::time::timeout(timeout, retrying(|| client.list_api_groups()))
         .await
         .map_err(timed("the API group discovery"))
         .map_err(|e| fill_server(e, server))?
@@ -117,19 +118,22 @@ pub async fn resolve(
     // Not being allowed to read CRDs is not a reason to stop.
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(client.clone());
-    if let Ok(Ok(None)) = tokio::time::timeout(timeout, crds.get_opt("instances.kudo.dev")).await {
+    if let Ok(Ok(None)) =
+        tokio::time::timeout(timeout, retrying(|| crds.get_opt("instances.kudo.dev"))).await
+    {
         return Err(TargetError::NoKudo);
     }
 
     let instances: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &instance_resource());
-    let inst = tokio::time::timeout(timeout, instances.get_opt(instance))
+    let inst = tokio::time::timeout(timeout, retrying(|| instances.get_opt(instance)))
         .await
         .map_err(timed("the instance lookup"))
         .map_err(|e| fill_server(e, server))?
         .map_err(|e| TargetError::Api(format!("failed to get instance {instance}: {e}")))?;
     let Some(inst) = inst else {
-        let names: Vec<String> = match instances.list(&ListParams::default()).await {
+        let all = ListParams::default();
+        let names: Vec<String> = match retrying(|| instances.list(&all)).await {
             Ok(l) => l
                 .items
                 .into_iter()
@@ -161,7 +165,7 @@ pub async fn resolve(
     if let Some(ov) = &ov_name {
         let ovs: Api<DynamicObject> =
             Api::namespaced_with(client.clone(), namespace, &operator_version_resource());
-        match tokio::time::timeout(timeout, ovs.get_opt(ov)).await {
+        match tokio::time::timeout(timeout, retrying(|| ovs.get_opt(ov))).await {
             Ok(Ok(Some(o))) => {
                 let o = serde_json::to_value(&o).unwrap_or(Value::Null);
                 if let Some(name) = o["spec"]["operator"]["name"].as_str() {
@@ -244,7 +248,11 @@ async fn secret_values(
 ) -> (Vec<String>, Option<String>) {
     let secrets: Api<k8s_openapi::api::core::v1::Secret> =
         Api::namespaced(client.clone(), namespace);
-    let list = match tokio::time::timeout(timeout, secrets.list(&ListParams::default())).await {
+    let all = ListParams::default();
+    let list = match tokio::time::timeout(
+        timeout,
+        retrying(|| secrets.list(&all)),
+    ).await {
         Ok(Ok(l)) => l,
         Ok(Err(e)) => {
             return (

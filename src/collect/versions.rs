@@ -25,7 +25,7 @@ use kube::core::params::ListParams;
 use serde_json::{json, Map, Value};
 
 use crate::collect::kinds::{exec, get, list, version};
-use crate::collect::{object, params, resources};
+use crate::collect::{object, params, resources, retry};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 
 pub struct Versions;
@@ -203,17 +203,22 @@ async fn tool_version(
             json!({"error": format!("no running pod of the instance has a container {container}")}),
         );
     };
-    let mut out = Vec::new();
-    let r = exec::run_command(
-        ctx,
-        ns,
-        object::name_of(pod),
-        Some(container),
-        &argv,
-        &mut out,
-    )
+    // Each attempt starts a fresh buffer: a dropped connection may have sent part of the output.
+    let r = retry::within(ctx, || async {
+        let mut out = Vec::new();
+        exec::run_command(
+            ctx,
+            ns,
+            object::name_of(pod),
+            Some(container),
+            &argv,
+            &mut out,
+        )
+        .await
+        .map(|_| out)
+    })
     .await;
-    soft(r.map(|_| {
+    soft(r.map(|out| {
         let text = String::from_utf8_lossy(&out);
         Value::String(crate::collect::api::truncate(text.trim(), MAX_TOOL_OUTPUT).to_string())
     }))
@@ -249,20 +254,30 @@ impl TaskKind for Versions {
             "collector".into(),
             json!({"name": "kudo-diag", "version": crate::VERSION, "gitCommit": crate::GIT_COMMIT}),
         );
-        let k8s = soft(version::server_version(ctx).await.map(|v| {
-            json!({
-                "version": v.get("gitVersion").cloned().unwrap_or(Value::Null),
-                "platform": v.get("platform").cloned().unwrap_or(Value::Null),
-            })
-        }))?;
+        let k8s = soft(
+            retry::within(ctx, || version::server_version(ctx))
+                .await
+                .map(|v| {
+                    json!({
+                        "version": v.get("gitVersion").cloned().unwrap_or(Value::Null),
+                        "platform": v.get("platform").cloned().unwrap_or(Value::Null),
+                    })
+                }),
+        )?;
         doc.insert("kubernetes".into(), k8s);
-        doc.insert("kudo".into(), soft(kudo_part(ctx, kudo_ns).await)?);
+        doc.insert(
+            "kudo".into(),
+            soft(retry::within(ctx, || kudo_part(ctx, kudo_ns)).await)?,
+        );
 
         let mut instance_pods = Vec::new();
         let (operator, application) = match (instance, ns) {
             (Some(inst), Some(ns)) => {
                 let inst_obj = soft(
-                    get::get_named(ctx, "kudo.dev/v1beta1", "Instance", Some(ns), inst).await,
+                    retry::within(ctx, || {
+                        get::get_named(ctx, "kudo.dev/v1beta1", "Instance", Some(ns), inst)
+                    })
+                    .await,
                 )?;
                 let ov_name = inst_obj
                     .pointer("/spec/operatorVersion/name")
@@ -270,8 +285,10 @@ impl TaskKind for Versions {
                     .map(str::to_string);
                 let ov = match &ov_name {
                     Some(n) => soft(
-                        get::get_named(ctx, "kudo.dev/v1beta1", "OperatorVersion", Some(ns), n)
-                            .await,
+                        retry::within(ctx, || {
+                            get::get_named(ctx, "kudo.dev/v1beta1", "OperatorVersion", Some(ns), n)
+                        })
+                        .await,
                     )?,
                     None => {
                         json!({"error": inst_obj.get("error").cloned().unwrap_or(json!("the instance names no operatorVersion"))})
@@ -289,7 +306,7 @@ impl TaskKind for Versions {
                     })
                 };
                 let selector = format!("kudo.dev/instance={inst}");
-                let imgs = match pods(ctx, ns, Some(&selector)).await {
+                let imgs = match retry::within(ctx, || pods(ctx, ns, Some(&selector))).await {
                     Ok(list) => {
                         instance_pods = list;
                         json!(images(&instance_pods))

@@ -6,7 +6,7 @@
 //! | `synthetic.write`  | `bytes` (required), `seed`               | writes `bytes` deterministic log-like bytes to the task's `output` |
 //! | `synthetic.items`  | `count` (required), `children`           | returns `count` items `{name: "item-N"}` (with `children` elements `{name: "child-M"}` each, for nested fan-out); writes them as JSON to `output` if given |
 //! | `synthetic.fail`   | `message`, `transient`, `times`, `retryAfterMs` | fails; `transient: true` marks the error retryable; `times: N` fails only the first N attempts, then succeeds |
-//! | `synthetic.sleep`  | `ms` (required)                          | sleeps (honouring cancellation); writes one line to `output` if given |
+//! | `synthetic.sleep`  | `ms` (required), `stopMs`                | sleeps (honouring cancellation); writes one line to `output` if given; with `stopMs`, an attempt stopped early (Ctrl-C, timeout) blocks its thread that long while it stops |
 //!
 //! The same params always give the same bytes, so an interrupted and resumed collection can be
 //! compared with an uninterrupted one hash for hash.
@@ -275,16 +275,32 @@ impl TaskKind for SleepKind {
         "sleeps `ms` milliseconds (0 makes a no-op task); writes one line to its output if given"
     }
     fn params(&self) -> &'static [ParamSpec] {
-        const P: &[ParamSpec] = &[ParamSpec::required("ms", "how long to sleep")];
+        const P: &[ParamSpec] = &[
+            ParamSpec::required("ms", "how long to sleep"),
+            ParamSpec::optional(
+                "stopMs",
+                "when stopped early, block this long while stopping (a task stuck in a system call)",
+            ),
+        ];
         P
     }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let ms = u64_param(ctx, "ms")?.unwrap_or(0);
+        // Armed until the sleep ends; an attempt dropped before that (aborted on Ctrl-C, timed
+        // out) runs its Drop, which blocks like a task that cannot be stopped at once. This is
+        // what a second Ctrl-C is for, and how the tests make a shutdown slow.
+        let mut slow_stop = u64_param(ctx, "stopMs")?.map(|ms| SlowStop {
+            block: Duration::from_millis(ms),
+            armed: true,
+        });
         if ms > 0 {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
                 _ = ctx.cancel.cancelled() => return Err(TaskError::transient("cancelled")),
             }
+        }
+        if let Some(s) = slow_stop.as_mut() {
+            s.armed = false;
         }
         if let Some(path) = &ctx.output {
             let line = format!("{} slept {ms} ms\n", ctx.node);
@@ -295,6 +311,21 @@ impl TaskKind for SleepKind {
                 .map_err(|e| TaskError::permanent(format!("the writer stopped: {e}")))??;
         }
         Ok(TaskOutput::default())
+    }
+}
+
+/// Blocks its thread for `block` when dropped while armed (see `stopMs`); disarmed when the
+/// sleep ends normally.
+struct SlowStop {
+    block: Duration,
+    armed: bool,
+}
+
+impl Drop for SlowStop {
+    fn drop(&mut self) {
+        if self.armed {
+            std::thread::sleep(self.block);
+        }
     }
 }
 

@@ -3,6 +3,9 @@
 //! Time: these use short real durations (tens of ms) rather than `start_paused`, because tokio's
 //! `test-util` feature is not part of the prebuilt dependency set and enabling it rebuilds the
 //! whole tree; the waits are kept small so the module runs in well under a second of sleeping.
+//! No assertion depends on a timer racing the engine: an interruption is triggered by an event
+//! (the n-th finished node), and timing checks are lower bounds (a wait really happened) or
+//! computed delays, which a loaded machine cannot break.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,12 +16,31 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::event::{Event, EventLog};
+use super::event::{Event, EventLog, Reporter};
 use super::journal::NodeState;
 use super::run::{partial_dir, run, Ending, ResumeMode, RunConfig, Summary};
 use super::task::{ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput};
 use super::{synthetic, EngineError};
 use crate::pipeline::{Pipeline, TaskSpec};
+
+/// Keeps every event and cancels the run when the `finished`-th node finishes.
+struct CancelAfter {
+    finished: usize,
+    seen: AtomicUsize,
+    cancel: CancellationToken,
+    log: EventLog,
+}
+
+impl Reporter for CancelAfter {
+    fn event(&self, event: &Event) {
+        if matches!(event, Event::Finished { .. })
+            && self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.finished
+        {
+            self.cancel.cancel();
+        }
+        self.log.event(event);
+    }
+}
 
 /// A kind that measures how many of its attempts run at once (high-water mark).
 struct Track {
@@ -245,7 +267,7 @@ async fn a_class_limit_bounds_its_class_only() {
     );
 }
 
-// flaky (fails twice, transiently), rate (asks to come back after 300ms), hard (permanent),
+// flaky (fails twice, transiently), rate (asks to come back after 100ms), hard (permanent),
 // never (always transient, one retry)
 #[tokio::test]
 async fn transient_errors_are_retried_with_backoff_and_permanent_ones_are_not() {
@@ -254,7 +276,7 @@ async fn transient_errors_are_retried_with_backoff_and_permanent_ones_are_not() 
         "retry",
         r#"
 - {name: flaky, kind: synthetic.fail, params: {transient: true, times: 2}, output: flaky.txt}
-- {name: rate, kind: synthetic.fail, params: {transient: true, times: 1, retryAfterMs: 300}}
+- {name: rate, kind: synthetic.fail, params: {transient: true, times: 1, retryAfterMs: 100}}
 - {name: hard, kind: synthetic.fail, params: {message: no such thing}}
 - {name: never, kind: synthetic.fail, params: {transient: true}, retries: 1}
 "#,
@@ -277,11 +299,11 @@ async fn transient_errors_are_retried_with_backoff_and_permanent_ones_are_not() 
     assert_eq!(flaky.len(), 2);
     assert!(flaky[0] >= Duration::from_millis(20) && flaky[0] <= Duration::from_millis(40));
     assert!(flaky[1] >= Duration::from_millis(40) && flaky[1] <= Duration::from_millis(80));
-    assert_eq!(delays("rate"), vec![Duration::from_millis(300)]);
+    assert_eq!(delays("rate"), vec![Duration::from_millis(100)]);
     assert!(delays("hard").is_empty());
     assert_eq!(delays("never").len(), 1, "retries: 1 means two attempts");
     assert!(
-        start.elapsed() >= Duration::from_millis(300),
+        start.elapsed() >= Duration::from_millis(100),
         "the waits really happen"
     );
     assert!(ev.iter().any(|e| matches!(e, Event::Finished {
@@ -586,21 +608,21 @@ async fn an_interrupted_run_writes_no_bundle_and_continue_finishes_it() {
     let mut c = config(&p, &out);
     c.limits.global = 4;
     let cancel = CancellationToken::new();
-    let log = EventLog::new();
-    let canceller = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(80)).await;
-            cancel.cancel();
-        })
+    // Cancelled when the 6th node (items and 5 sleeps) finishes, not after a wall-clock delay:
+    // on a loaded machine a timer could fire before anything or after everything finished.
+    let log = CancelAfter {
+        finished: 6,
+        seen: AtomicUsize::new(0),
+        cancel: cancel.clone(),
+        log: EventLog::new(),
     };
     let s = run(c.clone(), &registry(), &log, cancel).await.unwrap();
-    canceller.await.unwrap();
+    let log = log.log;
     assert_eq!(s.ending, Ending::Interrupted);
     assert!(s.bundle.is_none() && !out.exists());
     assert!(partial_dir(&out).join("journal").is_dir());
     let done_before = s.counts.done;
-    assert!(done_before > 1 && done_before < 21, "{done_before}");
+    assert!((6..21).contains(&done_before), "{done_before}");
     assert!(log
         .events()
         .iter()

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::collect::{api, params};
+use crate::collect::{api, params, retry};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 use crate::pipeline::TaskSpec;
 
@@ -152,13 +152,15 @@ impl TaskKind for Describe {
                 }
             }
         }
-        let events = get(
-            ctx,
-            &format!("/api/v1/namespaces/{ns}/events"),
-            &format!("list events in namespace {ns}"),
-        )
-        .await
-        .unwrap_or_default();
+        // Events are a garnish: a user not allowed to list them still gets the description.
+        // A transient failure is not that: "<none>" would be a wrong answer, so retry it.
+        let events_url = format!("/api/v1/namespaces/{ns}/events");
+        let events_what = format!("list events in namespace {ns}");
+        let events = match get(ctx, &events_url, &events_what).await {
+            Ok(v) => v,
+            Err(e) if e.transient => return Err(e),
+            Err(_) => Vec::new(),
+        };
         let mut all = String::new();
         let items = objects;
         for (i, o) in items.iter().enumerate() {
@@ -206,7 +208,12 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
+/// The items of a list, each request retried on its own (a describe makes up to four).
 async fn get(ctx: &TaskContext, url: &str, what: &str) -> Result<Vec<Value>, TaskError> {
+    retry::within(ctx, || get_once(ctx, url, what)).await
+}
+
+async fn get_once(ctx: &TaskContext, url: &str, what: &str) -> Result<Vec<Value>, TaskError> {
     let req = hyper::Request::get(url)
         .body(Vec::new())
         .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;

@@ -151,8 +151,8 @@ async fn get_json(client: &kube::Client, url: &str) -> Result<Value, String> {
     let req = hyper::Request::get(url)
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
-    client
-        .request::<Value>(req)
+    // Transient failures are retried: a Secret left unread would leave its values unredacted.
+    crate::collect::retry::retrying(|| client.request::<Value>(req.clone()))
         .await
         .map_err(|e| e.to_string())
 }

@@ -123,7 +123,8 @@ async fn get_json(client: &kube::Client, url: &str) -> Result<Option<Value>, Str
     let req = hyper::Request::get(url)
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
-    match client.request::<Value>(req).await {
+    // Transient failures (503, 429, a dropped connection) are retried like the engine's.
+    match crate::collect::retry::retrying(|| client.request::<Value>(req.clone())).await {
         Ok(v) => Ok(Some(v)),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
         Err(e) => Err(e.to_string()),

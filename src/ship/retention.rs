@@ -1,7 +1,7 @@
 //! Keeping the newest N bundles of an instance in an output directory (`--keep N`).
 //!
-//! Bundles are recognised by the default name `kudo-diag_<namespace>_<instance>_<UTC time>.zip`
-//! (the time sorts as text). A bundle whose collection is unfinished (a `.partial` folder beside
+//! Bundles are recognised by the default name `kudo-diag_<namespace>_<instance>_<UTC time>.zip`,
+//! or `..._<UTC time>-N.zip` for the Nth run started in the same second (ordered by time, then N). A bundle whose collection is unfinished (a `.partial` folder beside
 //! it) is never counted nor removed, and the caller prunes only after the new bundle is complete,
 //! so a failed collection never costs the last good bundle.
 
@@ -24,22 +24,32 @@ pub enum RetentionError {
     KeepZero,
 }
 
-/// True for `kudo-diag_<namespace>_<instance>_YYYYMMDDTHHMMSSZ.zip` of this instance (the time
-/// part checked exactly, so instance `a` never matches the bundles of an instance `a_b`).
+/// True for `kudo-diag_<namespace>_<instance>_YYYYMMDDTHHMMSSZ[-N].zip` of this instance (the
+/// time part checked exactly, so instance `a` never matches the bundles of an instance `a_b`).
 pub fn is_bundle_of(name: &str, namespace: &str, instance: &str) -> bool {
-    let prefix = format!("kudo-diag_{namespace}_{instance}_");
-    let Some(rest) = name.strip_prefix(&prefix) else {
-        return false;
-    };
-    let Some(stamp) = rest.strip_suffix(".zip") else {
-        return false;
+    run_order(name, namespace, instance).is_some()
+}
+
+/// Where a bundle of this instance stands among its runs: its UTC time stamp and, for a run
+/// started in the same second as an earlier one, its number N (`-N`; 1 without a suffix).
+/// Names do not sort as text once a `-N` is there (`Z-2.zip` < `Z.zip`), so order by this.
+pub fn run_order<'a>(name: &'a str, namespace: &str, instance: &str) -> Option<(&'a str, u32)> {
+    let rest = name.strip_prefix(&format!("kudo-diag_{namespace}_{instance}_"))?;
+    let rest = rest.strip_suffix(".zip")?;
+    let (stamp, n) = match rest.split_once('-') {
+        Some((stamp, n)) if !n.starts_with('0') && n.bytes().all(|c| c.is_ascii_digit()) => {
+            (stamp, n.parse::<u32>().ok().filter(|n| *n >= 2)?)
+        }
+        Some(_) => return None,
+        None => (rest, 1),
     };
     let b = stamp.as_bytes();
-    b.len() == 16
+    let ok = b.len() == 16
         && b[8] == b'T'
         && b[15] == b'Z'
         && b[..8].iter().all(u8::is_ascii_digit)
-        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[9..15].iter().all(u8::is_ascii_digit);
+    ok.then_some((stamp, n))
 }
 
 /// The finished bundles of the instance in `dir`, oldest first.
@@ -62,7 +72,10 @@ pub fn bundles_of(
                 && !crate::engine::run::partial_dir(p).exists()
         })
         .collect();
-    out.sort();
+    out.sort_by_cached_key(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        run_order(name, namespace, instance).map(|(t, n)| (t.to_string(), n))
+    });
     Ok(out)
 }
 
@@ -127,6 +140,29 @@ mod tests {
             keep_newest(dir, "prod", "cass", 0),
             Err(RetentionError::KeepZero)
         ));
+    }
+
+    #[test]
+    fn runs_in_the_same_second_are_ordered_by_their_number() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        let names = [
+            "kudo-diag_prod_cass_20260101T000000Z.zip",
+            "kudo-diag_prod_cass_20260101T000000Z-2.zip",
+            "kudo-diag_prod_cass_20260101T000000Z-10.zip",
+            "kudo-diag_prod_cass_20260101T000001Z.zip",
+        ];
+        for n in names {
+            touch(dir, n);
+        }
+        let all = bundles_of(dir, "prod", "cass").unwrap();
+        assert_eq!(all, names.map(|n| dir.join(n)).to_vec());
+        let removed = keep_newest(dir, "prod", "cass", 2).unwrap();
+        assert_eq!(removed, vec![dir.join(names[0]), dir.join(names[1])]);
+        for bad in ["Z-1", "Z-02", "Z-", "Z-x", "Z-2-3"] {
+            let name = format!("kudo-diag_prod_cass_20260101T000000{bad}.zip");
+            assert!(!is_bundle_of(&name, "prod", "cass"), "{name}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Resource requests: `/api/v1/...` and `/apis/G/V/...` parsed into (resource, namespace, name,
 //! subresource), checked against the scenario's permissions, then answered: get, list (label and
 //! field selectors, `limit`/`continue`), the Table form, pod logs and exec (routed to the
-//! scenario owner's handlers), SelfSubjectAccessReviews, and dry-run writes.
+//! scenario owner's handlers), SelfSubjectAccessReviews, and dry-run writes; with
+//! `SimState::read_only` (a served bundle) every write, dry-run and exec is refused instead.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -185,6 +186,11 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
     let verb = verb(&parts.method, &t, &query);
     let group = t.info.group.clone();
     let is_review = t.info.plural == "selfsubjectaccessreviews";
+    if st.read_only && !is_review {
+        if let Some(refusal) = read_only_refusal(verb, &t) {
+            return refusal.into_response();
+        }
+    }
     if !is_review
         && !allowed(
             &st.scenario.permissions,
@@ -277,6 +283,49 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
         .into_response(),
         _ => ApiStatus::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource").into_response(),
     }
+}
+
+/// Whether a verb only reads (what a read-only bundle still answers).
+fn reads_only(verb: &str) -> bool {
+    matches!(verb, "get" | "list" | "watch")
+}
+
+/// The answer of a read-only bundle (`kudo-diag serve`) to a request that would change or run
+/// something, or `None` for a read. A write (dry-run too: there is nothing to check it against
+/// that could change) is 405 MethodNotAllowed, as a real API server answers a verb a resource
+/// does not support. Exec (and attach, port-forward) is 403 Forbidden, as when RBAC denies
+/// `pods/exec`: kubectl prints the message of either, and neither is retried.
+fn read_only_refusal(verb: &str, t: &Target) -> Option<ApiStatus> {
+    if reads_only(verb) {
+        return None;
+    }
+    let name = t.name.as_deref().unwrap_or_default();
+    let mut s = match t.subresource.as_deref() {
+        Some(sub @ ("exec" | "attach" | "portforward")) => ApiStatus::forbidden(format!(
+            "{} \"{name}\" is forbidden: {sub} is not available in a read-only bundle served by kudo-diag serve: no container runs in it; the output of the commands the collection ran is in the bundle (apps/...)",
+            t.info.plural
+        )),
+        sub => {
+            let what = match sub {
+                Some(sub) => format!("{}/{sub}", t.info.plural),
+                None => t.info.plural.clone(),
+            };
+            let object = if name.is_empty() {
+                String::new()
+            } else {
+                format!(" \"{name}\"")
+            };
+            ApiStatus::new(
+                405,
+                "MethodNotAllowed",
+                format!(
+                    "{verb} on {what}{object} is not allowed: this is a read-only bundle served by kudo-diag serve, which shows what was collected and cannot be changed; make the change in the live cluster"
+                ),
+            )
+        }
+    };
+    s.details = Some((t.info.plural.clone(), name.to_string()));
+    Some(s)
 }
 
 fn dry_run(query: &HashMap<String, String>) -> bool {
@@ -647,12 +696,23 @@ fn access_review(st: &SimState, review: Value) -> Response {
         // Non-resource URLs (/healthz, /version) are open to every authenticated user.
         None => true,
     };
+    // A read-only bundle allows reads only, and says so to `kubectl auth can-i`.
+    let verb = spec["resourceAttributes"]["verb"]
+        .as_str()
+        .unwrap_or_default();
+    let refused_write = st.read_only && spec["resourceAttributes"].is_object() && !reads_only(verb);
+    let allowed_now = allowed_now && !refused_write;
+    let mut status = json!({"allowed": allowed_now});
+    if refused_write {
+        status["reason"] =
+            json!("a read-only bundle served by kudo-diag serve allows get, list and watch only");
+    }
     let body = json!({
         "kind": "SelfSubjectAccessReview",
         "apiVersion": "authorization.k8s.io/v1",
         "metadata": {"creationTimestamp": null},
         "spec": spec,
-        "status": {"allowed": allowed_now},
+        "status": status,
     });
     (StatusCode::CREATED, axum::Json(body)).into_response()
 }

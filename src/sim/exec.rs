@@ -94,7 +94,18 @@ impl ExecQuery {
 
 /// Whether `pattern` (a name or a regex) names `value`; the regex must match all of it.
 fn name_matches(pattern: &str, value: &str) -> bool {
-    pattern == value || Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value))
+    if pattern == value {
+        return true;
+    }
+    // A plain name cannot match another name; skipping the regex keeps scenarios with a
+    // handler per pod (generated ones have thousands) fast, since each exec scans them all.
+    if pattern
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return false;
+    }
+    Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value))
 }
 
 fn handler_applies(h: &ExecHandler, pod: &str, container: &str) -> bool {

@@ -6,6 +6,7 @@
 //! `Faults` holds the state; `middleware` applies it to every request of the router.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,6 +51,25 @@ pub struct Faults {
     routes: Vec<(regex::Regex, u64, u64)>,
     /// (namespace, name) of vanishing pods that a list has returned: they are gone now.
     vanished: Mutex<HashSet<(String, String)>>,
+    /// How many lists returned each vanishing pod so far (see `vanish_after_lists`).
+    listed: Mutex<std::collections::HashMap<(String, String), u32>>,
+    /// Request-level faults are switched off while false (see [`Faults::set_enabled`]).
+    enabled: AtomicBool,
+    /// How many requests each fault hit, for tests and benchmarks to report.
+    errors: AtomicU64,
+    throttles: AtomicU64,
+    resets: AtomicU64,
+}
+
+/// How many requests the faults hit so far (see [`Faults::injected`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Injected {
+    /// Answered 500 or 503.
+    pub errors: u64,
+    /// Answered 429.
+    pub throttles: u64,
+    /// Cut in the middle of the body (upgraded exec connections are not cut).
+    pub resets: u64,
 }
 
 impl Faults {
@@ -86,18 +106,40 @@ impl Faults {
             rng: Mutex::new(rng),
             routes,
             vanished: Mutex::new(HashSet::new()),
+            listed: Mutex::new(std::collections::HashMap::new()),
+            enabled: AtomicBool::new(true),
+            errors: AtomicU64::new(0),
+            throttles: AtomicU64::new(0),
+            resets: AtomicU64::new(0),
         })
     }
 
     /// Whether any request-level fault is configured (the middleware is a no-op otherwise).
     pub fn active(&self) -> bool {
         let c = &self.config;
-        c.latency_ms > 0
-            || c.jitter_ms > 0
-            || !self.routes.is_empty()
-            || c.error_rate > 0.0
-            || c.throttle_rate > 0.0
-            || c.reset_rate > 0.0
+        self.enabled.load(Ordering::Relaxed)
+            && (c.latency_ms > 0
+                || c.jitter_ms > 0
+                || !self.routes.is_empty()
+                || c.error_rate > 0.0
+                || c.throttle_rate > 0.0
+                || c.reset_rate > 0.0)
+    }
+
+    /// Switches the request-level faults (latency, errors, throttling, resets) off or back on,
+    /// so one server can answer a fault-free run and then a faulty one with the same content
+    /// (its logs and timestamps are anchored at its start). Vanishing pods are not affected.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
+    }
+
+    /// How many requests each fault has hit since the server started.
+    pub fn injected(&self) -> Injected {
+        Injected {
+            errors: self.errors.load(Ordering::Relaxed),
+            throttles: self.throttles.load(Ordering::Relaxed),
+            resets: self.resets.load(Ordering::Relaxed),
+        }
     }
 
     /// Draws the fate of one request. Errors are drawn before throttling, then resets, each
@@ -143,9 +185,18 @@ impl Faults {
             .any(|p| p == name || *p == format!("{namespace}/{name}"))
     }
 
-    /// Called with the pods a list returned: vanishing ones are gone from now on.
+    /// Called with the pods a list returned: vanishing ones are gone from now on, or after
+    /// `vanish_after_lists` lists.
     pub fn note_listed(&self, namespace: &str, name: &str) {
         if self.vanishes(namespace, name) {
+            let key = (namespace.to_string(), name.to_string());
+            let mut listed = self.listed.lock().unwrap_or_else(|p| p.into_inner());
+            let n = listed.entry(key).or_insert(0);
+            *n += 1;
+            if *n < self.config.vanish_after_lists.unwrap_or(1).max(1) {
+                return;
+            }
+            drop(listed);
             self.vanished
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -174,13 +225,20 @@ pub async fn middleware(State(state): State<Arc<SimState>>, req: Request, next: 
     if !roll.delay.is_zero() {
         tokio::time::sleep(roll.delay).await;
     }
+    let count = |c: &AtomicU64| {
+        c.fetch_add(1, Ordering::Relaxed);
+    };
     match roll.outcome {
         Outcome::Pass => next.run(req).await,
-        Outcome::Error(500) => ApiStatus::internal(
+        Outcome::Error(500) => {
+            count(&faults.errors);
+            ApiStatus::internal(
             "an error on the server (\"injected fault\") has prevented the request from succeeding",
-        )
-        .into_response(),
+            )
+            .into_response()
+        }
         Outcome::Error(_) => {
+            count(&faults.errors);
             let mut s = ApiStatus::new(
                 503,
                 "ServiceUnavailable",
@@ -190,9 +248,16 @@ pub async fn middleware(State(state): State<Arc<SimState>>, req: Request, next: 
             s.into_response()
         }
         Outcome::Throttle => {
+            count(&faults.throttles);
             ApiStatus::too_many_requests(faults.config.retry_after_seconds).into_response()
         }
-        Outcome::Reset => cut_in_half(next.run(req).await).await,
+        Outcome::Reset => {
+            let resp = next.run(req).await;
+            if resp.status() != axum::http::StatusCode::SWITCHING_PROTOCOLS {
+                count(&faults.resets);
+            }
+            cut_in_half(resp).await
+        }
     }
 }
 
@@ -326,6 +391,10 @@ mod tests {
         })
         .unwrap();
         assert!(f.active());
+        f.set_enabled(false);
+        assert!(!f.active());
+        f.set_enabled(true);
+        assert!(f.active());
         assert_eq!(
             f.roll_for("/api/v1/namespaces/n/pods/p/log").delay,
             Duration::from_millis(105)
@@ -363,5 +432,16 @@ mod tests {
         assert!(!f.is_vanished("ns", "p2"));
         assert!(f.is_vanished("ns2", "p2"));
         assert!(!f.is_vanished("ns", "other"));
+
+        let f = Faults::new(FaultConfig {
+            vanish_pods: vec!["p1".into()],
+            vanish_after_lists: Some(2),
+            ..FaultConfig::default()
+        })
+        .unwrap();
+        f.note_listed("ns", "p1");
+        assert!(!f.is_vanished("ns", "p1"), "still there after one list");
+        f.note_listed("ns", "p1");
+        assert!(f.is_vanished("ns", "p1"));
     }
 }

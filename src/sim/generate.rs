@@ -10,7 +10,9 @@
 
 use serde_json::{json, Value};
 
-use super::scenario::{ExecHandler, ExecMatch, GeneratedLog, LogSource, LogSpec, Scenario};
+use super::scenario::{
+    ExecHandler, ExecMatch, FileSpec, GeneratedLog, LogSource, LogSpec, Scenario,
+};
 use super::scenarios;
 use super::SimError;
 
@@ -20,6 +22,10 @@ struct App {
     container: &'static str,
     image: &'static str,
     operator_file: &'static str,
+    /// The operator's statefulset is `INSTANCE-SUFFIX` (its pods `INSTANCE-SUFFIX-N`).
+    sts_suffix: &'static str,
+    /// The pods' `app` label; the instance's name when `None` (KUDO's cassandra).
+    app_label: Option<&'static str>,
     templates: &'static [&'static str],
 }
 
@@ -29,6 +35,8 @@ const APPS: &[App] = &[
         container: "cassandra",
         image: "mesosphere/cassandra:3.11.7-1.0.3",
         operator_file: "cassandra-operator.yaml",
+        sts_suffix: "node",
+        app_label: None,
         templates: &[
             "INFO  [CompactionExecutor:{int}] {time} CompactionTask.java:255 - Compacted {int} sstables to [/var/lib/cassandra/data/{word}/{word}-{int}] to level=0. {int} bytes in {int}ms.",
             "INFO  [GossipStage:1] {time} Gossiper.java:1105 - Node /{word} state jump to NORMAL",
@@ -41,6 +49,8 @@ const APPS: &[App] = &[
         container: "k8skafka",
         image: "mesosphere/kafka:2.5.1-1.3.1",
         operator_file: "kafka-operator.yaml",
+        sts_suffix: "kafka",
+        app_label: Some("kafka"),
         templates: &[
             "[{time}] INFO [Log partition={word}-{int}, dir=/var/lib/kafka/data] Rolled new log segment at offset {int} in {int} ms. (kafka.log.Log)",
             "[{time}] {level} [ReplicaFetcher replicaId={int}, leaderId={int}, fetcherId=0] {word} {word} (kafka.server.ReplicaFetcherThread)",
@@ -51,6 +61,8 @@ const APPS: &[App] = &[
         container: "kubernetes-zookeeper",
         image: "zookeeper:3.6.2",
         operator_file: "zookeeper-operator.yaml",
+        sts_suffix: "zookeeper",
+        app_label: Some("zookeeper"),
         templates: &[
             "{time} [myid:1] - INFO  [NIOWorkerThread-{int}:NIOServerCnxn@{int}] - Processing {word} command from /127.0.0.1:{int}",
             "{time} [myid:1] - {level}  [QuorumPeer[myid=1]:Follower@{int}] - {word} {word} zxid 0x10000{int}",
@@ -71,7 +83,8 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
     let app = APPS.iter().find(|a| a.name == app).unwrap_or(&APPS[0]);
     let ns = GENERATED_NAMESPACE;
     let inst = format!("scale-{}", app.name);
-    let sts = format!("{inst}-node");
+    // Named and labelled like the real operators' statefulsets, which their pipelines address.
+    let sts = format!("{inst}-{}", app.sts_suffix);
     let containers = containers.max(1);
 
     let mut objects = Vec::with_capacity(pods * 3 + 64);
@@ -136,9 +149,9 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
         "status": {"planStatus": complete_plans(&plans), "aggregatedStatus": {"status": "COMPLETE", "activePlanName": "deploy"}}
     }));
     let owner_instance = json!([{"apiVersion": "kudo.dev/v1beta1", "kind": "Instance", "name": inst, "controller": true, "blockOwnerDeletion": true}]);
-    let selector = json!({"app": inst, "kudo.dev/instance": inst});
+    let selector = json!({"app": app.app_label.unwrap_or(&inst), "kudo.dev/instance": inst});
     let mut pod_labels = kudo_labels.clone();
-    pod_labels["app"] = json!(inst);
+    pod_labels["app"] = json!(app.app_label.unwrap_or(&inst));
     let container_names: Vec<String> = (0..containers)
         .map(|c| {
             if c == 0 {
@@ -179,10 +192,17 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
     let sts_owner = json!([{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": sts, "controller": true, "blockOwnerDeletion": true}]);
     let templates: Vec<String> = app.templates.iter().map(|t| t.to_string()).collect();
     let mut logs = Vec::with_capacity(pods * containers);
+    let mut members = Vec::with_capacity(pods);
     for i in 0..pods {
         let name = format!("{sts}-{i}");
         let node_name = node_name(i % nodes);
-        let ip = format!("10.{}.{}.{}", 64 + i / 65536, (i / 256) % 256, i % 256);
+        let ip = pod_ip(i);
+        members.push(Member {
+            pod: name.clone(),
+            ip: ip.clone(),
+            host_id: host_id(seed, i),
+            load_kib: 150.0 + (mix(seed, i as u64, 7) % 15_000) as f64 / 100.0,
+        });
         let mut labels = pod_labels.clone();
         labels["statefulset.kubernetes.io/pod-name"] = json!(name);
         let statuses: Vec<Value> = container_names
@@ -223,13 +243,15 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
         }
     }
 
+    let (exec, files) = scripted(app, &inst, &sts, &members);
     let mut sc = Scenario {
         name: format!("generated-{}", app.name),
         description: format!("generated: a KUDO {} instance with {pods} pods of {containers} containers, {log_bytes} log bytes each", app.name),
         namespace: ns.to_string(),
         objects,
         logs,
-        exec: exec_handlers(app, &sts),
+        exec,
+        files,
         ..Default::default()
     };
     scenarios::normalize(&mut sc);
@@ -346,27 +368,359 @@ fn complete_plans(plans: &Value) -> Value {
     Value::Object(out)
 }
 
-fn exec_handlers(app: &App, sts: &str) -> Vec<ExecHandler> {
-    let (regex, stdout) = match app.name {
-        "cassandra" => (
-            r"(^|[ /])nodetool( \S+)* version$",
-            "ReleaseVersion: 3.11.7\n",
-        ),
-        "kafka" => (r"kafka-topics(\.sh)? .*--list", "orders\npayments\n"),
-        _ => (
-            r"echo ruok \| (nc|ncat) (localhost|127\.0\.0\.1) 2181$",
-            "imok",
-        ),
-    };
-    vec![ExecHandler {
-        pod: Some(format!("{sts}-[0-9]+")),
-        container: Some(app.container.to_string()),
-        matcher: ExecMatch::Regex(regex.to_string()),
-        stdout: stdout.to_string(),
+/// One generated pod as the application sees it: its address and (Cassandra) host ID and load.
+struct Member {
+    pod: String,
+    ip: String,
+    host_id: String,
+    load_kib: f64,
+}
+
+/// The pod IP of generated pod `i` (10.64.0.0/10: 4 million pods before a clash).
+fn pod_ip(i: usize) -> String {
+    format!("10.{}.{}.{}", 64 + i / 65536, (i / 256) % 256, i % 256)
+}
+
+/// A seeded, UUID-shaped Cassandra host ID.
+fn host_id(seed: u64, i: usize) -> String {
+    let a = mix(seed, i as u64, 0x1d);
+    let b = mix(seed, i as u64, 0x2e);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// A handler for `nodetool CMD` (also with `-h HOST`-style options, as the built-in scenarios
+/// script it) in `pod` (a name or a regex).
+fn nodetool(pod: &str, cmd: &str, stdout: String) -> ExecHandler {
+    ExecHandler {
+        pod: Some(pod.to_string()),
+        container: Some("cassandra".into()),
+        matcher: ExecMatch::Regex(format!(r"(^|[ /])nodetool( \S+)* {cmd}$")),
+        stdout,
         stderr: String::new(),
         exit_code: 0,
-    }]
+    }
 }
+
+fn file(pod: &str, container: &str, path: &str, content: String) -> FileSpec {
+    FileSpec {
+        pod: Some(pod.to_string()),
+        container: Some(container.to_string()),
+        path: path.to_string(),
+        content,
+        mode: None,
+    }
+}
+
+/// Every command the application's built-in pipeline runs in the generated pods, answered
+/// consistently with them (pipelines/cassandra.yaml, kafka.yaml, zookeeper.yaml), so a
+/// collection at scale records no exec failure that a real healthy cluster would not have.
+/// Answers shared by all pods match a pod regex; the per-pod ones (nodetool info, the node's
+/// cassandra.yaml) name their pod, which the simulated exec matches without a regex.
+fn scripted(
+    app: &App,
+    inst: &str,
+    sts: &str,
+    members: &[Member],
+) -> (Vec<ExecHandler>, Vec<FileSpec>) {
+    let all = format!("{sts}-[0-9]+");
+    match app.name {
+        "cassandra" => cassandra_scripts(inst, &all, members),
+        "kafka" => kafka_scripts(app.container, &all, members),
+        _ => zookeeper_scripts(app.container, &all, members),
+    }
+}
+
+/// A handler answering commands whose argv (joined with spaces) matches `regex` in `pod`.
+fn answer(pod: &str, container: &str, regex: &str, stdout: String) -> ExecHandler {
+    ExecHandler {
+        pod: Some(pod.to_string()),
+        container: Some(container.to_string()),
+        matcher: ExecMatch::Regex(regex.to_string()),
+        stdout,
+        stderr: String::new(),
+        exit_code: 0,
+    }
+}
+
+/// pipelines/kafka.yaml: the cluster-wide tools on the first broker, server.properties on each.
+fn kafka_scripts(
+    container: &str,
+    all: &str,
+    members: &[Member],
+) -> (Vec<ExecHandler>, Vec<FileSpec>) {
+    use std::fmt::Write as _;
+    let first = &members[0].pod;
+    let brokers: Vec<String> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("{}:9093 (id: {i} rack: null)", m.ip))
+        .collect();
+    let mut topics = String::new();
+    let mut dirs = Vec::new();
+    for topic in ["orders", "payments"] {
+        let _ = writeln!(
+            topics,
+            "Topic: {topic}\tPartitionCount: 3\tReplicationFactor: {rf}\tConfigs: segment.bytes=1073741824",
+            rf = members.len().min(3)
+        );
+        for part in 0..3 {
+            let replicas: Vec<String> = (0..members.len().min(3))
+                .map(|r| ((part + r) % members.len()).to_string())
+                .collect();
+            let _ = writeln!(
+                topics,
+                "\tTopic: {topic}\tPartition: {part}\tLeader: {}\tReplicas: {}\tIsr: {}",
+                replicas[0],
+                replicas.join(","),
+                replicas.join(",")
+            );
+        }
+    }
+    for (i, _) in members.iter().enumerate() {
+        dirs.push(format!(
+            r#"{{"broker":{i},"logDirs":[{{"logDir":"/var/lib/kafka/data","error":null,"partitions":[]}}]}}"#
+        ));
+    }
+    let mut exec = vec![
+        answer(first, container, r"kafka-topics(\.sh)? .*--describe", topics),
+        answer(
+            first,
+            container,
+            r"kafka-consumer-groups(\.sh)? .*--describe",
+            "\nGROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID\nbilling         orders          0          1200            1200            0               -               -               -\n".into(),
+        ),
+        answer(
+            first,
+            container,
+            r"kafka-log-dirs(\.sh)? .*--describe",
+            format!(
+                "Querying brokers for log directories information\nReceived log directory information from brokers {}\n{{\"version\":1,\"brokers\":[{}]}}\n",
+                (0..members.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+                dirs.join(",")
+            ),
+        ),
+        answer(
+            first,
+            container,
+            r"kafka-broker-api-versions(\.sh)? ",
+            brokers
+                .iter()
+                .map(|b| format!("{b} -> (\n\tProduce(0): 0 to 8 [usable: 8],\n\tFetch(1): 0 to 11 [usable: 11]\n)\n"))
+                .collect(),
+        ),
+        answer(all, container, r"kafka-topics(\.sh)? .*--list", "orders\npayments\n".into()),
+    ];
+    for (i, m) in members.iter().enumerate() {
+        exec.push(answer(
+            &m.pod,
+            container,
+            r"^(sh|bash) -c cat \S*/server\.properties$",
+            format!(
+                "broker.id={i}\nlisteners=INTERNAL://{ip}:9093\nadvertised.listeners=INTERNAL://{pod}.{svc}:9093\nlog.dirs=/var/lib/kafka/data\nzookeeper.connect=zookeeper-instance-zookeeper-0.zookeeper-instance-hs:2181\nnum.partitions=3\ndefault.replication.factor={rf}\n",
+                ip = m.ip,
+                pod = m.pod,
+                svc = all.trim_end_matches("-[0-9]+"),
+                rf = members.len().min(3),
+            ),
+        ));
+    }
+    (exec, Vec::new())
+}
+
+/// pipelines/zookeeper.yaml: srvr, stat, mntr and conf from every server (the first one leads),
+/// and each server's zoo.cfg.
+fn zookeeper_scripts(
+    container: &str,
+    all: &str,
+    members: &[Member],
+) -> (Vec<ExecHandler>, Vec<FileSpec>) {
+    let fourlw = |word: &str| format!(r"echo {word} \| (nc|ncat) (localhost|127\.0\.0\.1) 2181$");
+    let mut exec = vec![answer(all, container, &fourlw("ruok"), "imok".into())];
+    let servers: String = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("server.{}={}:2888:3888\n", i + 1, m.ip))
+        .collect();
+    let mut files = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let mode = if i == 0 { "leader" } else { "follower" };
+        let srvr = format!(
+            "Zookeeper version: 3.6.2--803c7f1a12f85978cb049af5e4ef23bd8b688715, built on 09/04/2020 12:44 GMT\nLatency min/avg/max: 0/0.4/12\nReceived: {r}\nSent: {r}\nConnections: 3\nOutstanding: 0\nZxid: 0x100000{i:03x}\nMode: {mode}\nNode count: 27\n",
+            r = 1000 + i,
+        );
+        exec.push(answer(&m.pod, container, &fourlw("srvr"), srvr));
+        for word in ["stat", "mntr", "conf"] {
+            // The operator whitelists only srvr and ruok; the server says so for the others.
+            exec.push(answer(
+                &m.pod,
+                container,
+                &fourlw(word),
+                format!("{word} is not executed because it is not in the whitelist.\n"),
+            ));
+        }
+        files.push(file(
+            &m.pod,
+            container,
+            "/conf/zoo.cfg",
+            format!(
+                "#This file was autogenerated by bootstrap.sh\nclientPort=2181\ndataDir=/var/lib/zookeeper/data\ntickTime=2000\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=srvr, ruok\n{servers}"
+            ),
+        ));
+    }
+    (exec, files)
+}
+
+/// Schema version every generated node agrees on.
+const SCHEMA_VERSION: &str = "2207c2a9-f598-3971-986b-2926e09e239d";
+
+fn cassandra_scripts(
+    inst: &str,
+    all: &str,
+    members: &[Member],
+) -> (Vec<ExecHandler>, Vec<FileSpec>) {
+    use std::fmt::Write as _;
+    let n = members.len();
+    // With the operator's replication factor of 3, each node owns 3/n of the ring.
+    let owns = 100.0 * (n.min(3) as f64) / n as f64;
+    let mut status = String::from(
+        "Datacenter: datacenter1\n=======================\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n--  Address          Load       Tokens       Owns (effective)  Host ID                               Rack\n",
+    );
+    let mut gossip = String::new();
+    for (i, m) in members.iter().enumerate() {
+        let _ = writeln!(
+            status,
+            "UN  {:<16} {:<10} {:<12} {:<17} {}  rack1",
+            m.ip,
+            format!("{:.2} KiB", m.load_kib),
+            256,
+            format!("{owns:.1}%"),
+            m.host_id
+        );
+        let _ = write!(
+            gossip,
+            "/{ip}\n  generation:{gen}\n  heartbeat:9000\n  STATUS:25:NORMAL,-9000000000000000000\n  LOAD:9000:{load:.1}\n  SCHEMA:14:{SCHEMA_VERSION}\n  DC:8:datacenter1\n  RACK:10:rack1\n  RELEASE_VERSION:4:3.11.7\n  INTERNAL_IP:6:{ip}\n  RPC_ADDRESS:3:{ip}\n  NET_VERSION:1:11\n  HOST_ID:2:{id}\n  RPC_READY:40:true\n  TOKENS:24:<hidden>\n",
+            ip = m.ip,
+            gen = 1_764_230_400 + i as u64,
+            load = m.load_kib * 1024.0,
+            id = m.host_id,
+        );
+    }
+    let ips: Vec<&str> = members.iter().map(|m| m.ip.as_str()).collect();
+    let describe = format!(
+        "Cluster Information:\n\tName: {inst}\n\tSnitch: org.apache.cassandra.locator.GossipingPropertyFileSnitch\n\tDynamicEndPointSnitch: enabled\n\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\tSchema versions:\n\t\t{SCHEMA_VERSION}: [{}]\n\n",
+        ips.join(", ")
+    );
+    let mut exec = vec![
+        nodetool(all, "status", status),
+        nodetool(all, "version", "ReleaseVersion: 3.11.7\n".into()),
+        nodetool(all, "describecluster", describe),
+        nodetool(all, "tpstats", TPSTATS.into()),
+        nodetool(all, "compactionstats", "pending tasks: 0\n".into()),
+        nodetool(all, "gossipinfo", gossip),
+    ];
+    let seeds: Vec<String> = members
+        .iter()
+        .take(3)
+        .map(|m| {
+            format!(
+                "{}.{inst}-svc.{GENERATED_NAMESPACE}.svc.cluster.local",
+                m.pod
+            )
+        })
+        .collect();
+    let mut files = vec![
+        file(
+            all,
+            "cassandra",
+            "/etc/cassandra/jvm.options",
+            JVM_OPTIONS.into(),
+        ),
+        file(
+            all,
+            "cassandra",
+            "/etc/cassandra/cassandra-env.sh",
+            CASSANDRA_ENV.into(),
+        ),
+        file(
+            all,
+            "cassandra",
+            "/etc/cassandra/cassandra-rackdc.properties",
+            "dc=datacenter1\nrack=rack1\n".into(),
+        ),
+    ];
+    for (i, m) in members.iter().enumerate() {
+        exec.push(nodetool(
+            &m.pod,
+            "info",
+            format!(
+                "ID                     : {id}\nGossip active          : true\nThrift active          : false\nNative Transport active: true\nLoad                   : {load:.2} KiB\nGeneration No          : {gen}\nUptime (seconds)       : {up}\nHeap Memory (MB)       : 512.41 / 2048.00\nOff Heap Memory (MB)   : 0.21\nData Center            : datacenter1\nRack                   : rack1\nExceptions             : 0\nPercent Repaired       : 100.0%\nToken                  : (invoke with -T/--tokens to see all 256 tokens)\n",
+                id = m.host_id,
+                load = m.load_kib,
+                gen = 1_764_230_400 + i as u64,
+                up = 3600 - (i as u64 % 600),
+            ),
+        ));
+        files.push(file(
+            &m.pod,
+            "cassandra",
+            "/etc/cassandra/cassandra.yaml",
+            format!(
+                "# cassandra.yaml as generated by /etc/cassandra/generate-cassandra-yaml.sh (abridged)\ncluster_name: {inst}\nnum_tokens: 256\nseed_provider:\n  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n    parameters:\n      - seeds: \"{seeds}\"\nlisten_address: {ip}\nrpc_address: 0.0.0.0\nbroadcast_rpc_address: {ip}\nendpoint_snitch: GossipingPropertyFileSnitch\nnative_transport_port: 9042\nstorage_port: 7000\ndata_file_directories:\n  - /var/lib/cassandra/data\ncommitlog_directory: /var/lib/cassandra/commitlog\n",
+                seeds = seeds.join(","),
+                ip = m.ip,
+            ),
+        ));
+    }
+    (exec, files)
+}
+
+/// `nodetool tpstats` of an idle, healthy node (Cassandra 3.11 layout).
+const TPSTATS: &str =
+    "Pool Name                         Active   Pending      Completed   Blocked  All time blocked
+ReadStage                              0         0          12847         0                 0
+MiscStage                              0         0              0         0                 0
+CompactionExecutor                     0         0           4312         0                 0
+MutationStage                          0         0          98213         0                 0
+MemtableReclaimMemory                  0         0             61         0                 0
+PendingRangeCalculator                 0         0              6         0                 0
+GossipStage                            0         0          21933         0                 0
+RequestResponseStage                   0         0          67120         0                 0
+Native-Transport-Requests              0         0          45519         0                 0
+MigrationStage                         0         0              9         0                 0
+MemtablePostFlush                      0         0             83         0                 0
+MemtableFlushWriter                    0         0             61         0                 0
+
+Message type           Dropped
+READ                         0
+RANGE_SLICE                  0
+MUTATION                     0
+REQUEST_RESPONSE             0
+";
+
+/// The start of the image's jvm.options (abridged).
+const JVM_OPTIONS: &str = "# jvm.options (abridged)
+-XX:+UnlockExperimentalVMOptions
+-XX:+UseCGroupMemoryLimitForHeap
+-Xss256k
+-XX:+UseG1GC
+-XX:G1RSetUpdatingPauseTimePercent=5
+-XX:MaxGCPauseMillis=500
+";
+
+/// The image's cassandra-env.sh (abridged).
+const CASSANDRA_ENV: &str = "# cassandra-env.sh (abridged)
+MAX_HEAP_SIZE=\"2048M\"
+HEAP_NEWSIZE=\"100M\"
+JMX_PORT=\"7199\"
+LOCAL_JMX=yes
+";
 
 #[cfg(test)]
 mod tests {
@@ -407,6 +761,146 @@ mod tests {
             &["nodetool".into(), "version".into()],
         );
         assert_eq!(out.exit_code, 0);
+    }
+
+    /// Every command pipelines/cassandra.yaml runs (and `nodetool version` for versions.yaml)
+    /// answers in every generated node, consistently with the generated pods.
+    #[test]
+    fn every_cassandra_pipeline_command_is_scripted_consistently() {
+        let sc = generate("cassandra", 5, 1, 100, 3);
+        let pipeline: Value =
+            serde_yaml::from_str(include_str!("../../pipelines/cassandra.yaml")).unwrap();
+        let commands: Vec<Vec<String>> = pipeline["spec"]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| {
+                let c = t["params"]["command"]
+                    .as_array()
+                    .or(t["params"]["tools"]["nodetool"]["command"].as_array())?;
+                Some(c.iter().map(|w| w.as_str().unwrap().to_string()).collect())
+            })
+            .collect();
+        assert!(commands.len() >= 10, "{commands:?}");
+        let pods: Vec<&Value> = sc
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Pod" && o["metadata"]["namespace"] == GENERATED_NAMESPACE)
+            .collect();
+        let mut ids = std::collections::BTreeSet::new();
+        for pod in &pods {
+            let name = pod["metadata"]["name"].as_str().unwrap();
+            let ip = pod["status"]["podIP"].as_str().unwrap();
+            for argv in &commands {
+                let out = run_command(&sc, name, "cassandra", argv);
+                assert_eq!(
+                    out.exit_code,
+                    0,
+                    "{name}: {argv:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(!out.stdout.is_empty(), "{name}: {argv:?} printed nothing");
+            }
+            let status = run_command(
+                &sc,
+                name,
+                "cassandra",
+                &["nodetool".into(), "status".into()],
+            );
+            let status = String::from_utf8(status.stdout).unwrap();
+            // Every node, from every node, is Up/Normal with its pod's IP.
+            for other in &pods {
+                let other_ip = other["status"]["podIP"].as_str().unwrap();
+                assert!(status.contains(&format!("UN  {other_ip} ")), "{status}");
+            }
+            let info = run_command(&sc, name, "cassandra", &["nodetool".into(), "info".into()]);
+            let info = String::from_utf8(info.stdout).unwrap();
+            let id = info
+                .lines()
+                .next()
+                .unwrap()
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .to_string();
+            assert!(
+                status.contains(&id),
+                "{name}'s host ID {id} is not in the ring"
+            );
+            ids.insert(id);
+            let yaml = run_command(
+                &sc,
+                name,
+                "cassandra",
+                &["cat".into(), "/etc/cassandra/cassandra.yaml".into()],
+            );
+            assert!(String::from_utf8(yaml.stdout)
+                .unwrap()
+                .contains(&format!("listen_address: {ip}")));
+        }
+        assert_eq!(ids.len(), pods.len(), "host IDs must differ: {ids:?}");
+        // Seeded: the same seed gives the same host IDs, another seed others.
+        assert_eq!(host_id(3, 1), host_id(3, 1));
+        assert_ne!(host_id(3, 1), host_id(4, 1));
+    }
+
+    /// Every exec task of pipelines/kafka.yaml and zookeeper.yaml succeeds in the pods it
+    /// addresses (a named pod, or every pod its list selects), with the operators' pod names.
+    #[test]
+    fn every_kafka_and_zookeeper_pipeline_command_is_scripted() {
+        for (app, text) in [
+            ("kafka", include_str!("../../pipelines/kafka.yaml")),
+            ("zookeeper", include_str!("../../pipelines/zookeeper.yaml")),
+        ] {
+            let sc = generate(app, 4, 1, 100, 2);
+            let inst = format!("scale-{app}");
+            let pods: Vec<String> = (0..4).map(|i| format!("{inst}-{app}-{i}")).collect();
+            for p in &pods {
+                let obj = sc
+                    .objects
+                    .iter()
+                    .find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == *p)
+                    .unwrap_or_else(|| panic!("no pod {p}"));
+                assert_eq!(obj["metadata"]["labels"]["app"], app);
+            }
+            let pipeline: Value = serde_yaml::from_str(text).unwrap();
+            let mut ran = 0;
+            for t in pipeline["spec"]["tasks"].as_array().unwrap() {
+                if t["kind"] != "k8s.exec" {
+                    continue;
+                }
+                let argv: Vec<String> = t["params"]["command"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| w.as_str().unwrap().to_string())
+                    .collect();
+                let container = t["params"]["container"].as_str().unwrap();
+                let targets: Vec<String> = match t["params"]["pod"].as_str().unwrap() {
+                    "{{pod}}" => pods.clone(),
+                    named => vec![named.replace("{{instance}}", &inst)],
+                };
+                for pod in targets {
+                    let out = run_command(&sc, &pod, container, &argv);
+                    assert_eq!(
+                        out.exit_code,
+                        0,
+                        "{app} {pod}: {argv:?}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    assert!(!out.stdout.is_empty(), "{pod}: {argv:?} printed nothing");
+                    ran += 1;
+                }
+            }
+            assert!(ran >= 4, "{app}: only {ran} commands");
+        }
+        let zk = generate("zookeeper", 3, 1, 100, 2);
+        let srvr = |pod: &str| {
+            let argv = ["sh", "-c", "echo srvr | nc 127.0.0.1 2181"].map(String::from);
+            String::from_utf8(run_command(&zk, pod, "kubernetes-zookeeper", &argv).stdout).unwrap()
+        };
+        assert!(srvr("scale-zookeeper-zookeeper-0").contains("Mode: leader"));
+        assert!(srvr("scale-zookeeper-zookeeper-2").contains("Mode: follower"));
     }
 
     #[test]

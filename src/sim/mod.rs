@@ -11,6 +11,7 @@ pub mod api;
 pub mod discovery;
 pub mod exec;
 pub mod faults;
+pub mod from_bundle;
 pub mod generate;
 pub mod loglines;
 pub mod logs;

@@ -244,6 +244,10 @@ pub struct FaultConfig {
     /// Pods that vanish (404) once they have been listed.
     #[serde(default)]
     pub vanish_pods: Vec<String>,
+    /// How many lists return a vanishing pod before it is gone (default 1): more lets it
+    /// vanish in the middle of a collection rather than at its first look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vanish_after_lists: Option<u32>,
     /// Latency for requests whose path matches a regex (`/log$`, `^/apis/kudo.dev/`), added to
     /// `latency_ms`/`jitter_ms`; the first matching rule applies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -49,6 +49,9 @@ pub struct SimOptions {
     pub token: Option<String>,
     /// Replaces the scenario's faults when given.
     pub faults: Option<FaultConfig>,
+    /// Refuse every write, exec and dry-run with a Status naming a read-only bundle
+    /// (`kudo-diag serve`); reads and access reviews are answered as usual.
+    pub read_only: bool,
 }
 
 impl Default for SimOptions {
@@ -58,6 +61,7 @@ impl Default for SimOptions {
             insecure_http: false,
             token: None,
             faults: None,
+            read_only: false,
         }
     }
 }
@@ -70,7 +74,9 @@ impl SimServer {
     /// handle is dropped). Connections are accepted once this returns.
     pub async fn start(scenario: Scenario, opts: SimOptions) -> Result<SimHandle, SimError> {
         let namespace = scenario.namespace.clone();
-        let state = Arc::new(SimState::new(scenario, opts.faults.clone())?);
+        let mut state = SimState::new(scenario, opts.faults.clone())?;
+        state.read_only = opts.read_only;
+        let state = Arc::new(state);
         let token = opts.token.clone().unwrap_or_else(random_token);
         if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(SimError::Message(
@@ -447,6 +453,103 @@ mod tests {
         assert_eq!(resp.headers()[header::RETRY_AFTER], "4");
         // Health checks are spared.
         assert_eq!(call(r, None, "/readyz").await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_read_only_server_refuses_writes_dry_runs_and_exec_but_reads() {
+        let mut st = SimState::new(
+            Scenario {
+                name: "t".into(),
+                namespace: "ns".into(),
+                objects: vec![serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}})],
+                ..Scenario::default()
+            },
+            None,
+        )
+        .unwrap();
+        st.read_only = true;
+        let r = router(Arc::new(st), Arc::from("t"));
+        let send = |method: &str, path: &str, body: &str| {
+            let req = HttpRequest::builder()
+                .method(method)
+                .uri(path)
+                .header(header::AUTHORIZATION, "Bearer t")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let r = r.clone();
+            async move {
+                let resp = r.oneshot(req).await.unwrap();
+                let code = resp.status().as_u16();
+                let b = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                    .await
+                    .unwrap();
+                (
+                    code,
+                    serde_json::from_slice::<serde_json::Value>(&b).unwrap_or_default(),
+                )
+            }
+        };
+        let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q"}}"#;
+        for (method, path, body, code, reason) in [
+            (
+                "DELETE",
+                "/api/v1/namespaces/ns/pods/p",
+                "",
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/ns/pods/p",
+                "{}",
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/ns/pods?dryRun=All",
+                pod,
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/ns/pods/p/exec?command=ls",
+                "",
+                403,
+                "Forbidden",
+            ),
+            (
+                "GET",
+                "/api/v1/namespaces/ns/pods/p/exec?command=ls",
+                "",
+                403,
+                "Forbidden",
+            ),
+        ] {
+            let (got, v) = send(method, path, body).await;
+            assert_eq!(
+                (got, v["reason"].as_str()),
+                (code, Some(reason)),
+                "{method} {path}"
+            );
+            let msg = v["message"].as_str().unwrap_or_default();
+            assert!(msg.contains("read-only bundle"), "{method} {path}: {msg}");
+        }
+        let (code, v) = send("GET", "/api/v1/namespaces/ns/pods/p", "").await;
+        assert_eq!((code, v["metadata"]["name"].as_str()), (200, Some("p")));
+        let review = |verb: &str| {
+            format!(
+                r#"{{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{{"resourceAttributes":{{"verb":"{verb}","resource":"pods","namespace":"ns"}}}}}}"#
+            )
+        };
+        let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+        let (code, v) = send("POST", path, &review("delete")).await;
+        assert_eq!((code, v["status"]["allowed"].as_bool()), (201, Some(false)));
+        let (_, v) = send("POST", path, &review("list")).await;
+        assert_eq!(v["status"]["allowed"].as_bool(), Some(true));
     }
 
     #[tokio::test]

@@ -25,6 +25,8 @@ pub struct SimState {
     pub started: DateTime<Utc>,
     /// Request counts and the most requests in flight at once, for load checks in tests.
     pub metrics: Metrics,
+    /// A served bundle (`kudo-diag serve`): writes, exec and dry-runs are refused.
+    pub read_only: bool,
 }
 
 impl SimState {
@@ -45,6 +47,7 @@ impl SimState {
             faults,
             started,
             metrics: Metrics::default(),
+            read_only: false,
         })
     }
 

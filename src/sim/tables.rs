@@ -40,10 +40,12 @@ pub fn table(
     let (cols, cells): (Vec<Value>, Vec<Vec<Value>>) = if !info.printer_columns.is_empty() {
         crd_columns(info, objects, now)
     } else {
-        let cols = builtin_columns(info);
-        let rows = objects.iter().map(|o| builtin_row(info, o, now)).collect();
+        let printer = printer(info);
+        let rows = objects.iter().map(|o| (printer.row)(o, now)).collect();
         (
-            cols.iter()
+            printer
+                .columns
+                .iter()
                 .map(|c| col_def(c.0, c.1, c.2, c.0 == "Name"))
                 .collect(),
             rows,
@@ -92,149 +94,199 @@ fn col_def(name: &str, typ: &str, priority: u8, is_name: bool) -> Value {
     c
 }
 
-fn builtin_columns(info: &ResourceInfo) -> Vec<Col> {
-    let age = Col("Age", "string", 0);
-    let name = Col("Name", "string", 0);
-    match (info.group.as_str(), info.plural.as_str()) {
-        ("", "pods") => vec![
-            name,
-            Col("Ready", "string", 0),
-            Col("Status", "string", 0),
-            Col("Restarts", "string", 0),
-            age,
-            Col("IP", "string", 1),
-            Col("Node", "string", 1),
-            Col("Nominated Node", "string", 1),
-            Col("Readiness Gates", "string", 1),
-        ],
-        ("", "nodes") => vec![
-            name,
-            Col("Status", "string", 0),
-            Col("Roles", "string", 0),
-            age,
-            Col("Version", "string", 0),
-            Col("Internal-IP", "string", 1),
-            Col("External-IP", "string", 1),
-            Col("OS-Image", "string", 1),
-            Col("Kernel-Version", "string", 1),
-            Col("Container-Runtime", "string", 1),
-        ],
-        ("", "services") => vec![
-            name,
-            Col("Type", "string", 0),
-            Col("Cluster-IP", "string", 0),
-            Col("External-IP", "string", 0),
-            Col("Port(s)", "string", 0),
-            age,
-            Col("Selector", "string", 1),
-        ],
-        ("", "namespaces") => vec![name, Col("Status", "string", 0), age],
-        ("", "events") => vec![
-            Col("Last Seen", "string", 0),
-            Col("Type", "string", 0),
-            Col("Reason", "string", 0),
-            Col("Object", "string", 0),
-            Col("Subobject", "string", 1),
-            Col("Source", "string", 1),
-            Col("Message", "string", 0),
-            Col("First Seen", "string", 1),
-            Col("Count", "integer", 1),
-            Col("Name", "string", 1),
-        ],
-        ("", "persistentvolumeclaims") => vec![
-            name,
-            Col("Status", "string", 0),
-            Col("Volume", "string", 0),
-            Col("Capacity", "string", 0),
-            Col("Access Modes", "string", 0),
-            Col("StorageClass", "string", 0),
-            Col("VolumeAttributesClass", "string", 0),
-            age,
-            Col("VolumeMode", "string", 1),
-        ],
-        ("", "configmaps") => vec![name, Col("Data", "integer", 0), age],
-        ("", "serviceaccounts") => vec![name, Col("Secrets", "string", 0), age],
-        ("", "endpoints") => vec![name, Col("Endpoints", "string", 0), age],
-        ("", "persistentvolumes") => vec![
-            name,
-            Col("Capacity", "string", 0),
-            Col("Access Modes", "string", 0),
-            Col("Reclaim Policy", "string", 0),
-            Col("Status", "string", 0),
-            Col("Claim", "string", 0),
-            Col("StorageClass", "string", 0),
-            Col("VolumeAttributesClass", "string", 0),
-            Col("Reason", "string", 0),
-            age,
-            Col("VolumeMode", "string", 1),
-        ],
-        ("storage.k8s.io", "storageclasses") => vec![
-            name,
-            Col("Provisioner", "string", 0),
-            Col("ReclaimPolicy", "string", 0),
-            Col("VolumeBindingMode", "string", 0),
-            Col("AllowVolumeExpansion", "string", 0),
-            age,
-        ],
-        ("policy", "poddisruptionbudgets") => vec![
-            name,
-            Col("Min Available", "string", 0),
-            Col("Max Unavailable", "string", 0),
-            Col("Allowed Disruptions", "integer", 0),
-            age,
-        ],
-        ("apps", "replicasets") => vec![
-            name,
-            Col("Desired", "integer", 0),
-            Col("Current", "integer", 0),
-            Col("Ready", "integer", 0),
-            age,
-            Col("Containers", "string", 1),
-            Col("Images", "string", 1),
-            Col("Selector", "string", 1),
-        ],
-        ("apps", "daemonsets") => vec![
-            name,
-            Col("Desired", "integer", 0),
-            Col("Current", "integer", 0),
-            Col("Ready", "integer", 0),
-            Col("Up-to-date", "integer", 0),
-            Col("Available", "integer", 0),
-            Col("Node Selector", "string", 0),
-            age,
-            Col("Containers", "string", 1),
-            Col("Images", "string", 1),
-            Col("Selector", "string", 1),
-        ],
-        ("", "secrets") => vec![
-            name,
-            Col("Type", "string", 0),
-            Col("Data", "integer", 0),
-            age,
-        ],
-        ("apps", "statefulsets") => vec![
-            name,
-            Col("Ready", "string", 0),
-            age,
-            Col("Containers", "string", 1),
-            Col("Images", "string", 1),
-        ],
-        ("apps", "deployments") => vec![
-            name,
-            Col("Ready", "string", 0),
-            Col("Up-to-date", "integer", 0),
-            Col("Available", "integer", 0),
-            age,
-            Col("Containers", "string", 1),
-            Col("Images", "string", 1),
-            Col("Selector", "string", 1),
-        ],
-        (g, _) if is_custom(g) => {
-            // Custom resources without printer columns, as the CRD handler prints them.
-            vec![name, age]
-        }
-        _ => vec![name, Col("Created At", "date", 0)],
-    }
+/// How the server prints one built-in resource: its columns and the function that fills a row.
+/// One entry per resource keeps the columns and their cells side by side.
+struct Printer {
+    columns: &'static [Col],
+    row: RowFn,
+}
+
+/// Fills one row's cells from an object (and the time ages are counted to).
+type RowFn = fn(&Value, DateTime<Utc>) -> Vec<Value>;
+
+const NAME: Col = Col("Name", "string", 0);
+const AGE: Col = Col("Age", "string", 0);
+const CONTAINERS: Col = Col("Containers", "string", 1);
+const IMAGES: Col = Col("Images", "string", 1);
+const SELECTOR: Col = Col("Selector", "string", 1);
+
+fn printer(info: &ResourceInfo) -> Printer {
+    let (columns, row): (&'static [Col], RowFn) = match (info.group.as_str(), info.plural.as_str())
+    {
+        ("", "pods") => (
+            &[
+                NAME,
+                Col("Ready", "string", 0),
+                Col("Status", "string", 0),
+                Col("Restarts", "string", 0),
+                AGE,
+                Col("IP", "string", 1),
+                Col("Node", "string", 1),
+                Col("Nominated Node", "string", 1),
+                Col("Readiness Gates", "string", 1),
+            ],
+            pod_row,
+        ),
+        ("", "nodes") => (
+            &[
+                NAME,
+                Col("Status", "string", 0),
+                Col("Roles", "string", 0),
+                AGE,
+                Col("Version", "string", 0),
+                Col("Internal-IP", "string", 1),
+                Col("External-IP", "string", 1),
+                Col("OS-Image", "string", 1),
+                Col("Kernel-Version", "string", 1),
+                Col("Container-Runtime", "string", 1),
+            ],
+            node_row,
+        ),
+        ("", "services") => (
+            &[
+                NAME,
+                Col("Type", "string", 0),
+                Col("Cluster-IP", "string", 0),
+                Col("External-IP", "string", 0),
+                Col("Port(s)", "string", 0),
+                AGE,
+                SELECTOR,
+            ],
+            service_row,
+        ),
+        ("", "namespaces") => (&[NAME, Col("Status", "string", 0), AGE], namespace_row),
+        ("", "events") => (
+            &[
+                Col("Last Seen", "string", 0),
+                Col("Type", "string", 0),
+                Col("Reason", "string", 0),
+                Col("Object", "string", 0),
+                Col("Subobject", "string", 1),
+                Col("Source", "string", 1),
+                Col("Message", "string", 0),
+                Col("First Seen", "string", 1),
+                Col("Count", "integer", 1),
+                Col("Name", "string", 1),
+            ],
+            event_row,
+        ),
+        ("", "persistentvolumeclaims") => (
+            &[
+                NAME,
+                Col("Status", "string", 0),
+                Col("Volume", "string", 0),
+                Col("Capacity", "string", 0),
+                Col("Access Modes", "string", 0),
+                Col("StorageClass", "string", 0),
+                Col("VolumeAttributesClass", "string", 0),
+                AGE,
+                Col("VolumeMode", "string", 1),
+            ],
+            pvc_row,
+        ),
+        ("", "configmaps") => (&[NAME, Col("Data", "integer", 0), AGE], configmap_row),
+        ("", "serviceaccounts") => (
+            &[NAME, Col("Secrets", "string", 0), AGE],
+            serviceaccount_row,
+        ),
+        ("", "endpoints") => (&[NAME, Col("Endpoints", "string", 0), AGE], endpoints_row),
+        ("", "persistentvolumes") => (
+            &[
+                NAME,
+                Col("Capacity", "string", 0),
+                Col("Access Modes", "string", 0),
+                Col("Reclaim Policy", "string", 0),
+                Col("Status", "string", 0),
+                Col("Claim", "string", 0),
+                Col("StorageClass", "string", 0),
+                Col("VolumeAttributesClass", "string", 0),
+                Col("Reason", "string", 0),
+                AGE,
+                Col("VolumeMode", "string", 1),
+            ],
+            pv_row,
+        ),
+        ("", "secrets") => (
+            &[
+                NAME,
+                Col("Type", "string", 0),
+                Col("Data", "integer", 0),
+                AGE,
+            ],
+            secret_row,
+        ),
+        ("storage.k8s.io", "storageclasses") => (
+            &[
+                NAME,
+                Col("Provisioner", "string", 0),
+                Col("ReclaimPolicy", "string", 0),
+                Col("VolumeBindingMode", "string", 0),
+                Col("AllowVolumeExpansion", "string", 0),
+                AGE,
+            ],
+            storageclass_row,
+        ),
+        ("policy", "poddisruptionbudgets") => (
+            &[
+                NAME,
+                Col("Min Available", "string", 0),
+                Col("Max Unavailable", "string", 0),
+                Col("Allowed Disruptions", "integer", 0),
+                AGE,
+            ],
+            pdb_row,
+        ),
+        ("apps", "replicasets") => (
+            &[
+                NAME,
+                Col("Desired", "integer", 0),
+                Col("Current", "integer", 0),
+                Col("Ready", "integer", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            replicaset_row,
+        ),
+        ("apps", "daemonsets") => (
+            &[
+                NAME,
+                Col("Desired", "integer", 0),
+                Col("Current", "integer", 0),
+                Col("Ready", "integer", 0),
+                Col("Up-to-date", "integer", 0),
+                Col("Available", "integer", 0),
+                Col("Node Selector", "string", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            daemonset_row,
+        ),
+        ("apps", "statefulsets") => (
+            &[NAME, Col("Ready", "string", 0), AGE, CONTAINERS, IMAGES],
+            statefulset_row,
+        ),
+        ("apps", "deployments") => (
+            &[
+                NAME,
+                Col("Ready", "string", 0),
+                Col("Up-to-date", "integer", 0),
+                Col("Available", "integer", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            deployment_row,
+        ),
+        // Custom resources without printer columns, as the CRD handler prints them.
+        (g, _) if is_custom(g) => (&[NAME, AGE], name_age_row),
+        _ => (&[NAME, Col("Created At", "date", 0)], name_created_row),
+    };
+    Printer { columns, row }
 }
 
 /// Whether a group is a custom resource's (served by the CRD handler, which prints Name/Age),
@@ -318,136 +370,151 @@ fn arr(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
-fn builtin_row(info: &ResourceInfo, o: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let name = json!(s(&o["metadata"]["name"]));
-    match (info.group.as_str(), info.plural.as_str()) {
-        ("", "pods") => pod_row(o, now),
-        ("", "nodes") => node_row(o, now),
-        ("", "services") => service_row(o, now),
-        ("", "namespaces") => vec![name, json!(s(&o["status"]["phase"])), age(o, now)],
-        ("", "events") => event_row(o, now),
-        ("", "persistentvolumeclaims") => pvc_row(o, now),
-        ("", "configmaps") => {
-            let n = o["data"].as_object().map_or(0, |m| m.len())
-                + o["binaryData"].as_object().map_or(0, |m| m.len());
-            vec![name, json!(n), age(o, now)]
-        }
-        ("", "serviceaccounts") => vec![
-            name,
-            json!(arr(&o["secrets"]).len().to_string()),
-            age(o, now),
-        ],
-        ("", "endpoints") => vec![name, json!(endpoints_cell(o)), age(o, now)],
-        ("", "persistentvolumes") => pv_row(o, now),
-        ("storage.k8s.io", "storageclasses") => {
-            let default = o["metadata"]["annotations"]
-                ["storageclass.kubernetes.io/is-default-class"]
-                == "true";
-            let shown = if default {
-                format!("{} (default)", s(&o["metadata"]["name"]))
-            } else {
-                s(&o["metadata"]["name"]).to_string()
-            };
-            vec![
-                json!(shown),
-                json!(s(&o["provisioner"])),
-                json!(o["reclaimPolicy"].as_str().unwrap_or("Delete")),
-                json!(o["volumeBindingMode"].as_str().unwrap_or("Immediate")),
-                json!(o["allowVolumeExpansion"]
-                    .as_bool()
-                    .unwrap_or(false)
-                    .to_string()),
-                age(o, now),
-            ]
-        }
-        ("policy", "poddisruptionbudgets") => {
-            let int_or_str = |v: &Value| match v {
-                Value::Null => "N/A".to_string(),
-                Value::String(x) => x.clone(),
-                other => other.to_string(),
-            };
-            vec![
-                name,
-                json!(int_or_str(&o["spec"]["minAvailable"])),
-                json!(int_or_str(&o["spec"]["maxUnavailable"])),
-                json!(o["status"]["disruptionsAllowed"].as_i64().unwrap_or(0)),
-                age(o, now),
-            ]
-        }
-        ("apps", "replicasets") => {
-            let (c, i) = containers_images(o);
-            vec![
-                name,
-                json!(o["spec"]["replicas"].as_i64().unwrap_or(1)),
-                json!(o["status"]["replicas"].as_i64().unwrap_or(0)),
-                json!(o["status"]["readyReplicas"].as_i64().unwrap_or(0)),
-                age(o, now),
-                json!(c),
-                json!(i),
-                json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
-            ]
-        }
-        ("apps", "daemonsets") => {
-            let (c, i) = containers_images(o);
-            let st = &o["status"];
-            let n = |k: &str| json!(st[k].as_i64().unwrap_or(0));
-            vec![
-                name,
-                n("desiredNumberScheduled"),
-                n("currentNumberScheduled"),
-                n("numberReady"),
-                n("updatedNumberScheduled"),
-                n("numberAvailable"),
-                json!(selector_string(
-                    &o["spec"]["template"]["spec"]["nodeSelector"]
-                )),
-                age(o, now),
-                json!(c),
-                json!(i),
-                json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
-            ]
-        }
-        ("", "secrets") => {
-            let n = o["data"].as_object().map_or(0, |m| m.len());
-            let t = o["type"].as_str().unwrap_or("Opaque");
-            vec![name, json!(t), json!(n), age(o, now)]
-        }
-        ("apps", "statefulsets") => {
-            let (c, i) = containers_images(o);
-            vec![
-                name,
-                json!(format!(
-                    "{}/{}",
-                    o["status"]["readyReplicas"].as_i64().unwrap_or(0),
-                    o["spec"]["replicas"].as_i64().unwrap_or(1)
-                )),
-                age(o, now),
-                json!(c),
-                json!(i),
-            ]
-        }
-        ("apps", "deployments") => {
-            let (c, i) = containers_images(o);
-            vec![
-                name,
-                json!(format!(
-                    "{}/{}",
-                    o["status"]["readyReplicas"].as_i64().unwrap_or(0),
-                    o["spec"]["replicas"].as_i64().unwrap_or(1)
-                )),
-                json!(o["status"]["updatedReplicas"].as_i64().unwrap_or(0)),
-                json!(o["status"]["availableReplicas"].as_i64().unwrap_or(0)),
-                age(o, now),
-                json!(c),
-                json!(i),
-                json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
-            ]
-        }
-        (g, _) if is_custom(g) => {
-            vec![name, age(o, now)]
-        }
-        _ => vec![name, o["metadata"]["creationTimestamp"].clone()],
-    }
+fn name_cell(o: &Value) -> Value {
+    json!(s(&o["metadata"]["name"]))
+}
+
+fn name_age_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![name_cell(o), age(o, now)]
+}
+
+fn name_created_row(o: &Value, _now: DateTime<Utc>) -> Vec<Value> {
+    vec![name_cell(o), o["metadata"]["creationTimestamp"].clone()]
+}
+
+fn namespace_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![name_cell(o), json!(s(&o["status"]["phase"])), age(o, now)]
+}
+
+fn configmap_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let n = o["data"].as_object().map_or(0, |m| m.len())
+        + o["binaryData"].as_object().map_or(0, |m| m.len());
+    vec![name_cell(o), json!(n), age(o, now)]
+}
+
+fn serviceaccount_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let secrets = arr(&o["secrets"]).len().to_string();
+    vec![name_cell(o), json!(secrets), age(o, now)]
+}
+
+fn endpoints_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![name_cell(o), json!(endpoints_cell(o)), age(o, now)]
+}
+
+fn secret_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let n = o["data"].as_object().map_or(0, |m| m.len());
+    let t = o["type"].as_str().unwrap_or("Opaque");
+    vec![name_cell(o), json!(t), json!(n), age(o, now)]
+}
+
+fn storageclass_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let default =
+        o["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true";
+    let name = s(&o["metadata"]["name"]);
+    let shown = if default {
+        format!("{name} (default)")
+    } else {
+        name.to_string()
+    };
+    vec![
+        json!(shown),
+        json!(s(&o["provisioner"])),
+        json!(o["reclaimPolicy"].as_str().unwrap_or("Delete")),
+        json!(o["volumeBindingMode"].as_str().unwrap_or("Immediate")),
+        json!(o["allowVolumeExpansion"]
+            .as_bool()
+            .unwrap_or(false)
+            .to_string()),
+        age(o, now),
+    ]
+}
+
+fn pdb_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let int_or_str = |v: &Value| match v {
+        Value::Null => "N/A".to_string(),
+        Value::String(x) => x.clone(),
+        other => other.to_string(),
+    };
+    vec![
+        name_cell(o),
+        json!(int_or_str(&o["spec"]["minAvailable"])),
+        json!(int_or_str(&o["spec"]["maxUnavailable"])),
+        json!(o["status"]["disruptionsAllowed"].as_i64().unwrap_or(0)),
+        age(o, now),
+    ]
+}
+
+/// A status or spec count, 0 (or `default`) when absent, as the printers show it.
+fn count(v: &Value, default: i64) -> Value {
+    json!(v.as_i64().unwrap_or(default))
+}
+
+/// READY of statefulsets and deployments: `ready/desired`.
+fn ready_of_desired(o: &Value) -> Value {
+    json!(format!(
+        "{}/{}",
+        o["status"]["readyReplicas"].as_i64().unwrap_or(0),
+        o["spec"]["replicas"].as_i64().unwrap_or(1)
+    ))
+}
+
+fn replicaset_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let (c, i) = containers_images(o);
+    vec![
+        name_cell(o),
+        count(&o["spec"]["replicas"], 1),
+        count(&o["status"]["replicas"], 0),
+        count(&o["status"]["readyReplicas"], 0),
+        age(o, now),
+        json!(c),
+        json!(i),
+        json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
+    ]
+}
+
+fn daemonset_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let (c, i) = containers_images(o);
+    let st = &o["status"];
+    vec![
+        name_cell(o),
+        count(&st["desiredNumberScheduled"], 0),
+        count(&st["currentNumberScheduled"], 0),
+        count(&st["numberReady"], 0),
+        count(&st["updatedNumberScheduled"], 0),
+        count(&st["numberAvailable"], 0),
+        json!(selector_string(
+            &o["spec"]["template"]["spec"]["nodeSelector"]
+        )),
+        age(o, now),
+        json!(c),
+        json!(i),
+        json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
+    ]
+}
+
+fn statefulset_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let (c, i) = containers_images(o);
+    vec![
+        name_cell(o),
+        ready_of_desired(o),
+        age(o, now),
+        json!(c),
+        json!(i),
+    ]
+}
+
+fn deployment_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let (c, i) = containers_images(o);
+    vec![
+        name_cell(o),
+        ready_of_desired(o),
+        count(&o["status"]["updatedReplicas"], 0),
+        count(&o["status"]["availableReplicas"], 0),
+        age(o, now),
+        json!(c),
+        json!(i),
+        json!(selector_string(&o["spec"]["selector"]["matchLabels"])),
+    ]
 }
 
 /// `10.1.0.1:9042,10.1.0.2:9042 + 1 more...`, as the endpoints printer shortens them.
@@ -504,7 +571,7 @@ fn pv_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         s(&o["status"]["phase"])
     };
     vec![
-        json!(s(&o["metadata"]["name"])),
+        name_cell(o),
         json!(s(&spec["capacity"]["storage"])),
         json!(access_modes(&spec["accessModes"])),
         json!(spec["persistentVolumeReclaimPolicy"]
@@ -652,7 +719,7 @@ fn pod_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         format!("{true_gates}/{}", gates.len())
     };
     vec![
-        json!(s(&o["metadata"]["name"])),
+        name_cell(o),
         json!(format!("{ready}/{total}")),
         json!(reason),
         json!(restarts_cell),
@@ -700,7 +767,7 @@ fn node_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     };
     let info = &st["nodeInfo"];
     vec![
-        json!(s(&o["metadata"]["name"])),
+        name_cell(o),
         json!(status),
         or_none(&roles.join(",")),
         age(o, now),
@@ -760,7 +827,7 @@ fn service_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         })
         .collect();
     vec![
-        json!(s(&o["metadata"]["name"])),
+        name_cell(o),
         json!(typ),
         cluster_ip,
         json!(external_cell),
@@ -808,7 +875,7 @@ fn event_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         json!(s(&o["message"]).trim()),
         json!(since(first_ts, now)),
         json!(count),
-        json!(s(&o["metadata"]["name"])),
+        name_cell(o),
     ]
 }
 
@@ -826,7 +893,7 @@ fn pvc_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         s(&o["metadata"]["annotations"]["volume.beta.kubernetes.io/storage-class"])
     });
     vec![
-        json!(s(&o["metadata"]["name"])),
+        name_cell(o),
         json!(phase),
         json!(s(&spec["volumeName"])),
         json!(if bound {
@@ -863,7 +930,7 @@ fn crd_columns(
     let rows = objects
         .iter()
         .map(|o| {
-            let mut cells = vec![json!(s(&o["metadata"]["name"]))];
+            let mut cells = vec![name_cell(o)];
             for c in &info.printer_columns {
                 let v = json_path(o, s(&c["jsonPath"]));
                 cells.push(match (c["type"].as_str(), v) {
@@ -985,6 +1052,96 @@ mod tests {
         });
         assert_eq!(pod_row(&evicted, now())[2], "Evicted");
         assert_eq!(pod_row(&evicted, now())[1], "0/1");
+    }
+
+    fn info(group: &str, plural: &str) -> ResourceInfo {
+        ResourceInfo {
+            group: group.into(),
+            version: "v1".into(),
+            kind: "K".into(),
+            plural: plural.into(),
+            singular: plural.trim_end_matches('s').into(),
+            short_names: vec![],
+            namespaced: true,
+            verbs: vec![],
+            categories: vec![],
+            printer_columns: vec![],
+        }
+    }
+
+    #[test]
+    fn every_printer_fills_one_cell_per_column() {
+        // An empty object and a filled one: rows must line up with their columns either way,
+        // or kubectl prints cells under the wrong headers.
+        let filled = json!({
+            "metadata": {"name": "x", "creationTimestamp": "2026-01-01T00:00:00Z",
+                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "spec": {"replicas": 3, "containers": [{"name": "c"}], "ports": [{"port": 80}],
+                     "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
+            "status": {"phase": "Running", "readyReplicas": 2},
+            "data": {"k": "v"}, "secrets": [{}], "subsets": [], "involvedObject": {"kind": "Pod"}
+        });
+        let kinds = [
+            ("", "pods", 9),
+            ("", "nodes", 10),
+            ("", "services", 7),
+            ("", "namespaces", 3),
+            ("", "events", 10),
+            ("", "persistentvolumeclaims", 9),
+            ("", "configmaps", 3),
+            ("", "serviceaccounts", 3),
+            ("", "endpoints", 3),
+            ("", "persistentvolumes", 11),
+            ("", "secrets", 4),
+            ("storage.k8s.io", "storageclasses", 6),
+            ("policy", "poddisruptionbudgets", 5),
+            ("apps", "replicasets", 8),
+            ("apps", "daemonsets", 11),
+            ("apps", "statefulsets", 5),
+            ("apps", "deployments", 8),
+            ("kudo.dev", "operators", 2),
+            ("rbac.authorization.k8s.io", "roles", 2),
+        ];
+        for (group, plural, n) in kinds {
+            let info = info(group, plural);
+            for o in [json!({}), filled.clone()] {
+                let t = table(&info, &[&o], json!({}), IncludeObject::None, now());
+                let cols = t["columnDefinitions"].as_array().unwrap().len();
+                let cells = t["rows"][0]["cells"].as_array().unwrap().len();
+                assert_eq!((cols, cells), (n, n), "{group}/{plural}");
+            }
+        }
+        let sts = table(
+            &info("apps", "statefulsets"),
+            &[&filled],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(
+            sts["rows"][0]["cells"],
+            json!(["x", "2/3", "60m", "c", "i"])
+        );
+        let sc = table(
+            &info("storage.k8s.io", "storageclasses"),
+            &[&filled],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(sc["rows"][0]["cells"][0], "x (default)");
+        let role = table(
+            &info("rbac.authorization.k8s.io", "roles"),
+            &[&filled],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(role["columnDefinitions"][1]["name"], "Created At");
+        assert_eq!(
+            role["rows"][0]["cells"],
+            json!(["x", "2026-01-01T00:00:00Z"])
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The command line's conventions: exit codes, help, version, commands not built yet.
+//! The command line's conventions: exit codes, help, version.
 
 use crate::support::{run_in, stderr, stdout};
 
@@ -22,10 +22,45 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn unbuilt_commands_say_so_and_fail() {
+fn no_kubeconfig_and_no_service_account_names_both_and_the_fixes() {
+    let home = tempfile::tempdir().unwrap();
+    let o = crate::support::bin()
+        .args(["run", "--instance", "cassandra", "-n", "prod"])
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no cluster configuration found"), "{err}");
+    assert!(err.contains("not a pod with a service account"), "{err}");
+    assert!(err.contains("--kubeconfig FILE"), "{err}");
+    // Nothing is left behind for a collection that never reached a cluster.
+    let left: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_made_says_how_to_choose_another() {
     let dir = tempfile::tempdir().unwrap();
-    // `analyze` is built now (tests/integration/analyze.rs); `serve` is not yet.
-    let o = run_in(dir.path(), &["serve", "x.zip"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not implemented yet"), "{}", stderr(&o));
+    std::fs::write(dir.path().join("file"), b"").unwrap();
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            "selftest",
+            "-o",
+            "file/b.zip",
+            "--progress",
+            "none",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("file/b.zip.partial"), "{err}");
+    assert!(err.contains("-o FILE.zip or --output-dir DIR"), "{err}");
 }

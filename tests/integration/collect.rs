@@ -1067,10 +1067,11 @@ async fn kinds_outside_the_table_are_discovered() {
     );
 }
 
-/// A pod deleted while the collection runs (listed, then 404): its log and commands are skipped
-/// with a note, not failed; a pod named directly that does not exist still fails.
+/// A pod deleted while the collection runs (listed, then 404): its log and commands fail with
+/// the API's error, said as a deletion and never retried; a pod named directly that does not
+/// exist fails too.
 #[tokio::test]
-async fn a_pod_that_vanishes_mid_collection_is_skipped_not_failed() {
+async fn a_pod_that_vanishes_mid_collection_fails_its_tasks_with_the_api_error() {
     let mut sc = scenario();
     sc.faults.vanish_pods = vec!["cassandra-node-0".into()];
     let sim = start(sc).await;
@@ -1097,16 +1098,11 @@ async fn a_pod_that_vanishes_mid_collection_is_skipped_not_failed() {
             Some("c.log"),
         )
         .await;
-    let out = r.unwrap();
+    let e = r.unwrap_err();
     assert!(arts.is_empty());
-    assert!(
-        out.items[0]["note"]
-            .as_str()
-            .unwrap()
-            .contains("deleted during the collection"),
-        "{:?}",
-        out.items
-    );
+    assert!(!e.transient, "{e}");
+    assert!(e.message.contains("deleted during the collection"), "{e}");
+    assert!(e.message.contains("404"), "{e}");
     let (r, arts) = p
         .run(
             "k8s.exec",
@@ -1115,7 +1111,8 @@ async fn a_pod_that_vanishes_mid_collection_is_skipped_not_failed() {
             Some("n.txt"),
         )
         .await;
-    assert_eq!(r.unwrap().items[0]["skipped"], true);
+    let e = r.unwrap_err();
+    assert!(e.message.contains("deleted during the collection"), "{e}");
     assert!(arts.is_empty());
     let (r, _) = p
         .run(

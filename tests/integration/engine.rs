@@ -288,7 +288,7 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
 "#,
     );
     let p = p.to_str().unwrap();
-    let child = spawn(
+    let mut child = spawn(
         dir.path(),
         &[
             "run",
@@ -297,20 +297,26 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
             "-o",
             "slow.zip",
             "--progress",
-            "none",
+            "plain",
         ],
     );
-    std::thread::sleep(Duration::from_millis(300));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let o = wait_output(child);
-    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
-    let expected =
-        format!("to continue: kudo-diag run --pipeline {p} -o slow.zip --progress none --continue");
-    assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
+    // Interrupted once the naps run (not after a fixed delay, which a loaded machine can make
+    // land before the run started or after it finished).
+    let lines = stderr_lines(&mut child);
+    let mut seen = Vec::new();
+    wait_for_line(&lines, "expanded nap into 40 nodes", &mut seen);
+    sigint(&child);
+    let status = child.wait().unwrap();
+    seen.extend(lines.iter());
+    assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
+    let expected = format!(
+        "to continue: kudo-diag run --pipeline {p} -o slow.zip --progress plain --continue"
+    );
+    assert!(
+        seen.iter().any(|l| l.contains(&expected)),
+        "{}",
+        seen.join("\n")
+    );
     assert!(!dir.path().join("slow.zip").exists());
     let o = run_in(
         dir.path(),
@@ -328,6 +334,120 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("reused"), "{}", stdout(&o));
     assert_eq!(bundle_files(&dir.path().join("slow.zip")).len(), 40);
+}
+
+/// Collects a child's stderr lines as they come, so a test can wait for one.
+#[cfg(unix)]
+fn stderr_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (up to a generous bound, for a loaded machine) for a line containing `needle`; returns
+/// every line seen so far.
+#[cfg(unix)]
+fn wait_for_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !seen.iter().any(|l| l.contains(needle)) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!(
+                "no line with {needle:?} on stderr; got:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn sigint(child: &Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+// items -> nap[item-0..item-11], each nap stuck for 20 s when stopped: the first Ctrl-C's
+// shutdown would take 8 x 20 s, the second one must end it at once.
+#[cfg(unix)]
+#[test]
+fn a_second_sigint_during_a_stuck_shutdown_exits_at_once_and_continue_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(
+        dir.path(),
+        "stuck",
+        r#"
+    - {name: items, kind: synthetic.items, params: {count: 12}, output: items.json}
+    - name: nap
+      kind: synthetic.sleep
+      forEach: {task: items, as: it}
+      params: {ms: 300, stopMs: 20000}
+      output: "naps/{{it.name}}.txt"
+"#,
+    );
+    let p = p.to_str().unwrap();
+    let args = [
+        "run",
+        "--pipeline",
+        p,
+        "-o",
+        "stuck.zip",
+        "--progress",
+        "plain",
+    ];
+    let mut child = spawn(dir.path(), &args);
+    let lines = stderr_lines(&mut child);
+    let mut seen = Vec::new();
+    // The naps start the moment their fan-out is announced (the signal handlers are installed
+    // before the run starts).
+    wait_for_line(&lines, "expanded nap into 12 nodes", &mut seen);
+    sigint(&child);
+    wait_for_line(&lines, "press Ctrl-C again", &mut seen);
+    let second = Instant::now();
+    sigint(&child);
+    let status = child.wait().unwrap();
+    let took = second.elapsed();
+    wait_for_line(&lines, "interrupted again: exiting at once", &mut seen);
+    wait_for_line(&lines, "to continue: kudo-diag run", &mut seen);
+    assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
+    // One stuck attempt alone blocks for 20 s.
+    assert!(
+        took < Duration::from_secs(10),
+        "exited {took:?} after the second SIGINT"
+    );
+    assert!(!dir.path().join("stuck.zip").exists());
+    assert!(dir.path().join("stuck.zip.partial").is_dir());
+
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            p,
+            "-o",
+            "stuck.zip",
+            "--progress",
+            "none",
+            "--continue",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let files = bundle_files(&dir.path().join("stuck.zip"));
+    let mut expected: Vec<String> = (0..12).map(|i| format!("naps/item-{i}.txt")).collect();
+    expected.push("items.json".into());
+    expected.sort();
+    assert_eq!(files.keys().cloned().collect::<Vec<_>>(), expected);
 }
 
 /// 1 items + 50 writes + 150 nested sleeps + 50 summaries + a retried task + a failing task and

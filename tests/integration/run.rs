@@ -16,9 +16,9 @@ use serde_json::Value;
 use crate::support::{bin, stderr, stdout};
 
 /// The password the built-in cassandra scenario plants in its Secret.
-const PLANTED: &str = "kudo-diag-planted-secret-4242";
+pub(crate) const PLANTED: &str = "kudo-diag-planted-secret-4242";
 
-async fn start(sc: Scenario, faults: Option<FaultConfig>) -> SimHandle {
+pub(crate) async fn start(sc: Scenario, faults: Option<FaultConfig>) -> SimHandle {
     SimServer::start(
         sc,
         SimOptions {
@@ -31,7 +31,7 @@ async fn start(sc: Scenario, faults: Option<FaultConfig>) -> SimHandle {
 }
 
 /// Runs the binary off the async runtime (the simulated cluster lives on it).
-async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
+pub(crate) async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
     let dir = dir.to_path_buf();
     let kubeconfig = kubeconfig.map(Path::to_path_buf);
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -47,7 +47,7 @@ async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Outp
     .unwrap()
 }
 
-fn zips(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn zips(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -58,7 +58,7 @@ fn zips(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Every entry of a bundle, uncompressed.
-fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut a = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
     let mut out = BTreeMap::new();
     for i in 0..a.len() {
@@ -71,7 +71,7 @@ fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// (path, blake3) of every artifact the manifest lists.
-fn manifest_files(zip: &Path) -> BTreeMap<String, String> {
+pub(crate) fn manifest_files(zip: &Path) -> BTreeMap<String, String> {
     let e = entries(zip);
     let m: Value = serde_json::from_slice(&e["manifest.json"]).unwrap();
     m["files"]
@@ -457,6 +457,75 @@ async fn qps_bounds_the_request_rate_the_server_sees() {
     assert!(
         took >= floor,
         "{requests} requests in {took:?}: faster than 20 per second allows ({floor:?})"
+    );
+    sim.shutdown().await;
+}
+
+/// Issue 4 item 2, PVCs: a StatefulSet's claims carry the pod template's labels, not the
+/// instance label (the built-in cassandra scenario's, like KUDO's cassandra operator). The
+/// bundle still has the instance's claims, found through the pods' volumes, and their volumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instances_claims_and_volumes_are_collected_without_the_instance_label() {
+    let sc = scenarios::load("cassandra").unwrap();
+    let claims: Vec<&Value> = sc
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "PersistentVolumeClaim")
+        .collect();
+    assert_eq!(claims.len(), 3);
+    assert!(
+        claims
+            .iter()
+            .all(|c| c["metadata"]["labels"]["kudo.dev/instance"].is_null()),
+        "the scenario's claims must not carry the instance label for this test to mean anything"
+    );
+    let sim = start(sc, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let o = kudo_diag(
+        dir.path(),
+        Some(&kc),
+        &[
+            "run",
+            "--instance",
+            "analytics-cassandra",
+            "-o",
+            "b.zip",
+            "--progress",
+            "none",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = entries(&dir.path().join("b.zip"));
+    let names = |path: &str| -> Vec<String> {
+        let list: Value = serde_yaml::from_slice(&e[path]).unwrap();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let pvcs = names("workload/persistentvolumeclaims.yaml");
+    assert_eq!(
+        pvcs,
+        (0..3)
+            .map(|i| format!("var-lib-cassandra-analytics-cassandra-node-{i}"))
+            .collect::<Vec<_>>()
+    );
+    let pvs: Value = serde_yaml::from_slice(&e["workload/persistentvolumes.yaml"]).unwrap();
+    let bound: Vec<&str> = pvs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pv| pv["spec"]["claimRef"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(bound.len(), 3, "{pvs:#}");
+    assert!(
+        bound.iter().all(|c| pvcs.iter().any(|p| p == c)),
+        "{bound:?}"
     );
     sim.shutdown().await;
 }

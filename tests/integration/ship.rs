@@ -34,7 +34,7 @@ fn version_prints_semver_commit_target_and_format_versions() {
         "commit: ",
         "target: x86_64-",
         "bundle format: 1",
-        "journal format: 1",
+        "journal format: 2",
     ] {
         assert!(text.contains(field), "{field} missing from:\n{text}");
     }
@@ -789,90 +789,272 @@ async fn airgapped_inner() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// in-cluster configuration (what the CronJob's pod uses)
+// in-cluster configuration: the CronJob's own command line, run as its pod would run it
 
-/// kube-rs reads the service account from the fixed path
-/// /var/run/secrets/kubernetes.io/serviceaccount, so the inner test runs in a user + mount
-/// namespace where a private tmpfs over /run holds the simulated cluster's token, CA and
-/// namespace; KUBERNETES_SERVICE_HOST/PORT point at the simulated cluster. Nothing on the host
-/// changes. Skips loudly where such namespaces are not permitted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_cluster_config_reaches_the_simulated_cluster() {
+/// Builds, inside a user + mount namespace, a root file system shaped like the CronJob's pod and
+/// runs `kudo-diag "$@"` in it: the host's /usr, /etc, /dev, /proc and /sys (the debug binary is
+/// dynamically linked), the binary at /usr/local/bin/kudo-diag (where the image puts it), an
+/// empty tmpfs at /tmp (the `tmp` emptyDir), $BUNDLES at /bundles (the `bundles` volume), the
+/// service-account files bind-mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount
+/// (where the kubelet puts them; /var/run links to /run as on the nodes), and everything else
+/// read-only, as `readOnlyRootFilesystem: true` makes it. Nothing on the host changes.
+const POD_ROOT: &str = r#"set -eu
+R=$POD_ROOT
+mount -t tmpfs -o mode=0755 pod-root "$R"
+for d in usr etc dev proc sys; do mkdir "$R/$d"; mount --rbind "/$d" "$R/$d"; done
+for l in bin sbin lib lib64; do
+  if [ -L "/$l" ]; then cp -P "/$l" "$R/$l"
+  elif [ -d "/$l" ]; then mkdir "$R/$l"; mount --rbind "/$l" "$R/$l"; fi
+done
+mkdir -p "$R/tmp" "$R/bundles" "$R/run/secrets/kubernetes.io/serviceaccount" "$R/var"
+ln -s /run "$R/var/run"
+mount -t tmpfs -o mode=1777 tmp "$R/tmp"
+mount --bind "$BUNDLES" "$R/bundles"
+mount --bind "$SA" "$R/run/secrets/kubernetes.io/serviceaccount"
+mount -o remount,bind,ro "$R/run/secrets/kubernetes.io/serviceaccount"
+mount -t tmpfs bin "$R/usr/local/bin"
+touch "$R/usr/local/bin/kudo-diag"
+mount --bind "$KUDO_DIAG" "$R/usr/local/bin/kudo-diag"
+mount -o remount,ro "$R"
+unset SA BUNDLES KUDO_DIAG POD_ROOT
+exec chroot "$R" /bin/sh -c 'cd /bundles && exec /usr/local/bin/kudo-diag "$@"' sh "$@"
+"#;
+
+/// Whether `unshare -rm` may mount and chroot here; else skips loudly, or fails under
+/// KUDO_DIAG_REQUIRE_NETNS=1 (set by .ci/run where namespaces work).
+fn can_build_pod_root() -> bool {
+    let dir = tempfile::tempdir().unwrap();
     let probe = Command::new("unshare")
-        .args(["-rm", "mount", "-t", "tmpfs", "tmpfs", "/run"])
+        .args(["-rm", "sh", "-c"])
+        .arg("mount -t tmpfs probe \"$1\" && chroot / true")
+        .arg("sh")
+        .arg(dir.path())
+        .env("PATH", pod_path())
         .output();
     match probe {
-        Ok(o) if o.status.success() => {}
+        Ok(o) if o.status.success() => true,
         other => {
             assert!(
                 std::env::var("KUDO_DIAG_REQUIRE_NETNS").as_deref() != Ok("1"),
-                "KUDO_DIAG_REQUIRE_NETNS=1 but `unshare -rm` is not permitted: {other:?}"
+                "KUDO_DIAG_REQUIRE_NETNS=1 but `unshare -rm` cannot mount and chroot: {other:?}"
             );
-            eprintln!("SKIPPED: cannot create a mount namespace (`unshare -rm`): {other:?}");
-            return;
+            eprintln!("SKIPPED: cannot mount and chroot in a namespace (`unshare -rm`): {other:?}");
+            false
         }
+    }
+}
+
+/// The host's PATH with the sbin folders (chroot lives there) that a non-login PATH may lack.
+fn pod_path() -> String {
+    let host = std::env::var("PATH").unwrap_or_default();
+    format!("{host}:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin")
+}
+
+/// What the CronJob's pod gets from the kubelet: the service-account files and the API server's
+/// address in KUBERNETES_SERVICE_HOST/PORT. No kubeconfig anywhere.
+struct Pod<'a> {
+    sim: &'a kudo_diag::sim::SimHandle,
+    /// An empty folder the pod's root is mounted on (in the namespace only).
+    root: PathBuf,
+    sa: PathBuf,
+    bundles: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Pod<'_> {
+    /// Runs `kudo-diag ARGS` in the pod's root with only the container's environment.
+    async fn run(&self, args: &[String]) -> std::process::Output {
+        let mut cmd = tokio::process::Command::new("unshare");
+        cmd.args(["-rm", "sh", "-c", POD_ROOT, "sh"])
+            .args(args)
+            .env_clear()
+            .env("PATH", pod_path())
+            .env("POD_ROOT", &self.root)
+            .env("SA", &self.sa)
+            .env("BUNDLES", &self.bundles)
+            .env("KUDO_DIAG", env!("CARGO_BIN_EXE_kudo-diag"))
+            .env("KUBERNETES_SERVICE_HOST", self.sim.addr().ip().to_string())
+            .env(
+                "KUBERNETES_SERVICE_PORT",
+                self.sim.addr().port().to_string(),
+            )
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.output().await.expect("unshare runs")
+    }
+}
+
+/// Opens a bundle, checks it verifies clean and holds the instance, and returns its target.
+fn verified_target(path: &Path) -> serde_json::Value {
+    use kudo_diag::bundle::reader::{BundleReader, Limits};
+    let mut r = BundleReader::open(path, Limits::default()).unwrap();
+    let report = r.verify();
+    assert!(report.is_clean(), "{:?}", report.problems());
+    assert!(r.contains("instance/instance.yaml"), "instance collected");
+    assert!(r.errors().is_empty(), "tasks failed: {:?}", r.errors());
+    r.manifest().meta.target.clone()
+}
+
+/// The CronJob's pod, reproduced: `cron manifest` gives the container's arguments, environment
+/// and mounts; the binary runs those exact arguments in a pod-shaped root (see POD_ROOT) with
+/// the simulated cluster's token, CA and namespace where the kubelet puts them and its address
+/// in KUBERNETES_SERVICE_HOST/PORT, no KUBECONFIG and no ~/.kube. First a run without -n (the
+/// namespace comes from the service-account file) leaves an older bundle on the volume, then
+/// the manifest's run with `--keep 1` replaces it: both bundles verify and name the sim and
+/// namespace `prod`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_cluster_run_of_the_cronjob_command_line_collects_from_the_simulated_cluster() {
+    if !can_build_pod_root() {
+        return;
     }
     let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
     let sim = kudo_diag::sim::SimServer::start(sc, kudo_diag::sim::SimOptions::default())
         .await
         .unwrap();
-    let sa = tempfile::tempdir().unwrap();
-    std::fs::write(sa.path().join("token"), sim.token()).unwrap();
-    std::fs::write(sa.path().join("ca.crt"), sim.ca_pem()).unwrap();
-    std::fs::write(sa.path().join("namespace"), "prod").unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let me = std::env::current_exe().unwrap();
-    let script = "mount -t tmpfs tmpfs /run \
-        && mkdir -p /run/secrets/kubernetes.io/serviceaccount \
-        && cp \"$SA\"/token \"$SA\"/ca.crt \"$SA\"/namespace /run/secrets/kubernetes.io/serviceaccount/ \
-        && exec \"$@\"";
-    let mut cmd = Command::new("unshare");
-    cmd.args(["-rm", "sh", "-c", script, "sh"])
-        .arg(me)
-        .args([
-            "--exact",
-            "ship::in_cluster_inner",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("SA", sa.path())
-        .env("KUDO_DIAG_IN_CLUSTER_INNER", "1")
-        .env("KUBERNETES_SERVICE_HOST", sim.addr().ip().to_string())
-        .env("KUBERNETES_SERVICE_PORT", sim.addr().port().to_string())
-        .env("HOME", home.path())
-        .env_remove("KUBECONFIG");
-    let o = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .unwrap()
-        .unwrap();
-    let out = format!("{}\n{}", stdout(&o), stderr(&o));
-    assert!(o.status.success(), "inner test failed:\n{out}");
-    assert!(out.contains("1 passed"), "the inner test ran:\n{out}");
-}
+    let work = tempfile::tempdir().unwrap();
+    let sa = work.path().join("serviceaccount");
+    let bundles = work.path().join("bundles");
+    std::fs::create_dir_all(&sa).unwrap();
+    std::fs::create_dir_all(&bundles).unwrap();
+    std::fs::write(sa.join("token"), sim.token()).unwrap();
+    std::fs::write(sa.join("ca.crt"), sim.ca_pem()).unwrap();
+    std::fs::write(sa.join("namespace"), "prod").unwrap();
 
-/// Inside the mount namespace: with no kubeconfig, `kube::Config::infer()` (what collection
-/// uses to find its cluster) takes the in-cluster path: the service-account token and CA, the
-/// namespace file as default namespace, and the API server from KUBERNETES_SERVICE_HOST/PORT.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "run inside a mount namespace by in_cluster_config_reaches_the_simulated_cluster"]
-async fn in_cluster_inner() {
-    if std::env::var("KUDO_DIAG_IN_CLUSTER_INNER").as_deref() != Ok("1") {
-        return;
-    }
-    let config = kube::Config::infer().await.expect("in-cluster config");
-    assert_eq!(config.default_namespace, "prod");
-    let client = kube::Client::try_from(config).unwrap();
-    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::default_namespaced(client);
-    let list = pods.list(&Default::default()).await.expect("list pods");
+    // The container as the manifest describes it.
+    let o = run_in(
+        work.path(),
+        &[
+            "cron",
+            "manifest",
+            "--instance",
+            "cassandra",
+            "-n",
+            "prod",
+            "--pipeline",
+            "cassandra",
+            "--schedule",
+            "0 * * * *",
+            "--keep",
+            "1",
+            "--volume-claim",
+            "diag",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cron = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "CronJob")
+        .expect("a CronJob");
+    let c = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    assert!(c["command"].is_null(), "the image's entrypoint runs");
+    let args: Vec<String> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    let env: Vec<(String, String)> = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut mounts: Vec<&str> = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mountPath"].as_str().unwrap())
+        .collect();
+    mounts.sort();
+    // The pod root provides exactly these; a new mount in the manifest must be added there.
+    assert_eq!(mounts, ["/bundles", "/tmp"]);
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    let root = work.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let pod = Pod {
+        sim: &sim,
+        root,
+        sa: sa.clone(),
+        bundles: bundles.clone(),
+        env,
+    };
+
+    // Without -n: the namespace is the service account's (a name in the past, so the
+    // scheduled run below counts it as an older bundle of this instance).
+    let older = "kudo-diag_prod_cassandra_20200101T000000Z.zip";
+    let o = pod
+        .run(&[
+            "run".into(),
+            "--instance".into(),
+            "cassandra".into(),
+            "-o".into(),
+            format!("/bundles/{older}"),
+            "--progress".into(),
+            "plain".into(),
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let target = verified_target(&bundles.join(older));
+    assert_eq!(target["namespace"], "prod");
+    assert_eq!(target["instance"], "cassandra");
+    assert_eq!(
+        target["cluster"].as_str().unwrap().trim_end_matches('/'),
+        sim.base_url(),
+        "the in-cluster server was used"
+    );
+
+    // The CronJob's command line, unchanged.
+    let o = pod.run(&args).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The summary is a result (stdout); progress and pruning notes are logs (stderr).
+    assert!(stdout(&o).contains("collection complete"), "{}", stdout(&o));
     assert!(
-        list.items.iter().any(|p| p
-            .metadata
-            .name
-            .as_deref()
-            .is_some_and(|n| n.starts_with("cassandra"))),
-        "the simulated cluster's pods are listed"
+        stderr(&o)
+            .contains("removed old bundle /bundles/kudo-diag_prod_cassandra_20200101T000000Z.zip"),
+        "{}",
+        stderr(&o)
+    );
+    let left: Vec<String> = std::fs::read_dir(&bundles)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "--keep 1 leaves the new bundle only: {left:?}"
+    );
+    assert_ne!(left[0], older);
+    assert!(
+        kudo_diag::ship::retention::is_bundle_of(&left[0], "prod", "cassandra"),
+        "{left:?}"
+    );
+    let target = verified_target(&bundles.join(&left[0]));
+    assert_eq!(target["namespace"], "prod");
+    assert_eq!(target["instance"], "cassandra");
+
+    // The service account's namespace really is what a run without -n uses.
+    std::fs::write(sa.join("namespace"), "elsewhere").unwrap();
+    let o = pod
+        .run(&["run".into(), "--instance".into(), "cassandra".into()])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("namespace \"elsewhere\""),
+        "{}",
+        stderr(&o)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
 
 /// No AWS_* credentials or endpoint in the environment: a named profile of the shared files
 /// gives them (keys from `credentials`, region and endpoint_url from `config`).
@@ -934,11 +1116,13 @@ async fn credentials_region_and_endpoint_come_from_a_named_profile() {
     assert!(stderr(&o).contains("\"nosuch\""), "{}", stderr(&o));
 }
 
-/// The static binary's checks (.ci/static-test.sh): static linking, no OpenSSL, `version`, the
-/// simulated cluster served over TLS to kubectl, a collection and its verification, an upload
-/// through a host name. Ignored by default because `make static` is a release musl build (48 min
-/// cold on a loaded 2-core machine); `.ci/run` runs `make static-test`, or run this test with
-/// `--ignored` after `make static`.
+/// The static binary's checks (.ci/static-test.sh): a classic static executable (ldd: "not a
+/// dynamic executable"), no OpenSSL, `version`, the simulated cluster served over TLS to kubectl,
+/// a collection and its verification, an upload through a host name, and the FROM scratch image
+/// built with buildah running `version` and an in-cluster collection (when buildah is there).
+/// Ignored by default because `make static` is a release musl build (21 to 48 min cold on a
+/// loaded 2-core machine); `.ci/run` runs `make static-test`, or run this test with `--ignored`
+/// after `make static`.
 #[test]
 #[ignore = "needs `make static` first (a slow release musl build)"]
 fn static_binary_passes_its_checks() {

@@ -528,7 +528,7 @@ async fn sim_command_lists_builtins_and_serves_a_generated_instance() {
     };
     let o = run(&["get", "pods", "-o", "name"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 7);
-    let o = run(&["logs", "scale-zookeeper-node-6", "-c", "sidecar-1"]);
+    let o = run(&["logs", "scale-zookeeper-zookeeper-6", "-c", "sidecar-1"]);
     let log = String::from_utf8_lossy(&o.stdout);
     assert!(log.len() <= 4096 && log.len() > 3500, "{}", log.len());
     child.kill().await.unwrap();

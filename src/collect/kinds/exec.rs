@@ -88,16 +88,11 @@ impl TaskKind for Exec {
             .map_err(|e| TaskError::permanent(e.to_string()))?;
         let done = match run_command(ctx, ns, pod.name, container, &command, &mut w).await {
             Ok(done) => done,
-            // As for logs: a pod from a list that is gone now was deleted during the collection.
+            // A pod from a list that is gone now was deleted during the collection: the task
+            // fails with the API's error (the bundle says what could not be collected and why;
+            // the pod's object, listed before, is in it).
             Err(e) if pod.object.is_some() && params::gone(&e) => {
-                let note = format!(
-                    "not run: the pod was deleted during the collection ({})",
-                    e.message
-                );
-                tracing::info!(node = %ctx.node, "{note}");
-                return Ok(TaskOutput {
-                    items: vec![json!({"skipped": true, "note": note})],
-                });
+                return Err(params::deleted_during_collection(e));
             }
             Err(e) => return Err(e),
         };

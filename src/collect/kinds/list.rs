@@ -17,6 +17,12 @@
 //! object's uid (child instances), `ownersOf: REF` keeps the objects that object names in its
 //! ownerReferences (the parent instance). REF is the object itself (`"{{inst}}"`) or a reference
 //! `{apiVersion, kind, name}`, fetched first.
+//!
+//! `claimedBy: PODSELECTOR` finds storage that labels do not: a StatefulSet's claims carry its
+//! pod template's labels (KUDO's cassandra: `app`, `cassandra`), not the instance label. For
+//! PersistentVolumeClaims it keeps the claims the selected pods mount (`spec.volumes[]
+//! .persistentVolumeClaim.claimName`) and, when `labelSelector` is given too, those it matches;
+//! for PersistentVolumes it keeps the volumes bound (`spec.claimRef`) to those claims.
 
 use std::io::Write;
 
@@ -59,6 +65,10 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::optional(
         "ownersOf",
         "keep only the objects this object lists in its ownerReferences",
+    ),
+    ParamSpec::optional(
+        "claimedBy",
+        "PersistentVolumeClaim/PersistentVolume only: the claims pods with these labels mount (or / and the volumes bound to them)",
     ),
 ];
 
@@ -140,6 +150,104 @@ fn keep(owner: Option<&Value>, child: Option<&Value>, obj: &Value) -> bool {
         }
     }
     true
+}
+
+/// Whether `obj`'s labels satisfy an equality-based selector (`a=b,c==d,e!=f`); set-based
+/// selectors (`in`, `notin`, `!key`) are refused with the fix.
+fn labels_match(selector: &str, obj: &Value) -> Result<bool, TaskError> {
+    let labels = obj.pointer("/metadata/labels");
+    for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let (key, want, equal) = if let Some((k, v)) = term.split_once("!=") {
+            (k, v, false)
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            (k, v, true)
+        } else {
+            return Err(TaskError::permanent(format!(
+                "labelSelector {selector:?} with claimedBy: only key=value and key!=value terms are supported; list the labels as key=value"
+            )));
+        };
+        let have = labels
+            .and_then(|l| l.get(key.trim()))
+            .and_then(Value::as_str);
+        if (have == Some(want.trim())) != equal {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The claims the pods matching `selector` in `ns` mount, sorted.
+async fn claims_of_pods(
+    ctx: &TaskContext,
+    ns: &str,
+    selector: &str,
+) -> Result<Vec<String>, TaskError> {
+    let r = resources::lookup("v1", Some("Pod"), None).expect("pods are in the table");
+    let what = format!("list pods with labels {selector} in namespace {ns} (claimedBy)");
+    let mut claims = Vec::new();
+    for_each_object(
+        ctx,
+        &r,
+        &resources::collection_path(&r, Some(ns)),
+        ListParams::default().labels(selector),
+        &what,
+        |pod| {
+            for v in pod
+                .pointer("/spec/volumes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(c) = v
+                    .pointer("/persistentVolumeClaim/claimName")
+                    .and_then(Value::as_str)
+                {
+                    claims.push(c.to_string());
+                }
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    claims.sort();
+    claims.dedup();
+    Ok(claims)
+}
+
+/// The `claimedBy` filter, once its claims are known.
+enum Claimed {
+    /// Claims in the namespace that the pods mount, or (when set) labelled by the selector.
+    Claims {
+        names: Vec<String>,
+        labelled: Option<String>,
+    },
+    /// Volumes bound to one of these claims of namespace `ns`.
+    Volumes { ns: String, names: Vec<String> },
+}
+
+impl Claimed {
+    fn keeps(&self, obj: &Value) -> Result<bool, TaskError> {
+        match self {
+            Claimed::Claims { names, labelled } => {
+                if names
+                    .binary_search(&object::name_of(obj).to_string())
+                    .is_ok()
+                {
+                    return Ok(true);
+                }
+                labelled
+                    .as_deref()
+                    .map_or(Ok(false), |sel| labels_match(sel, obj))
+            }
+            Claimed::Volumes { ns, names } => {
+                let r = obj.pointer("/spec/claimRef");
+                let in_ns =
+                    r.and_then(|r| r.get("namespace")).and_then(Value::as_str) == Some(ns.as_str());
+                let name = r.and_then(|r| r.get("name")).and_then(Value::as_str);
+                Ok(in_ns && name.is_some_and(|n| names.binary_search(&n.to_string()).is_ok()))
+            }
+        }
+    }
 }
 
 async fn filter_ref(ctx: &TaskContext, name: &str) -> Result<Option<Value>, TaskError> {
@@ -228,8 +336,13 @@ impl TaskKind for List {
         let return_items = params::bool_opt(p, "returnItems")?.unwrap_or(true);
         let each = params::str_opt(p, "outputEach")?;
         let mut lp = ListParams::default().limit(PAGE_SIZE);
-        if let Some(l) = params::str_opt(p, "labelSelector")? {
-            lp = lp.labels(l);
+        let claimed_by = params::str_opt(p, "claimedBy")?;
+        let label_selector = params::str_opt(p, "labelSelector")?;
+        if let Some(l) = label_selector {
+            // With claimedBy the selector widens the claims kept, so it filters here instead.
+            if claimed_by.is_none() {
+                lp = lp.labels(l);
+            }
         }
         if let Some(f) = params::str_opt(p, "fieldSelector")? {
             lp = lp.fields(f);
@@ -247,6 +360,32 @@ impl TaskKind for List {
             ),
             None => None,
         };
+        let claimed = match claimed_by {
+            None => None,
+            Some(pods) => {
+                let pod_ns = params::namespace(p, &ctx.vars)?.ok_or_else(|| {
+                    TaskError::permanent(
+                        "claimedBy needs the pods' namespace: add `namespace` or run with --namespace",
+                    )
+                })?;
+                let names = claims_of_pods(ctx, pod_ns, pods).await?;
+                Some(match r.resource.kind.as_str() {
+                    "PersistentVolumeClaim" => Claimed::Claims {
+                        names,
+                        labelled: label_selector.map(str::to_string),
+                    },
+                    "PersistentVolume" => Claimed::Volumes {
+                        ns: pod_ns.to_string(),
+                        names,
+                    },
+                    other => {
+                        return Err(TaskError::permanent(format!(
+                            "claimedBy applies to PersistentVolumeClaim and PersistentVolume, not {other}; remove it or use labelSelector"
+                        )))
+                    }
+                })
+            }
+        };
         let owned_by = filter_ref(ctx, "ownedBy").await?;
         let owners_of = filter_ref(ctx, "ownersOf").await?;
         let mut writer = ListWriter { out, count: 0 };
@@ -255,6 +394,11 @@ impl TaskKind for List {
         for_each_object(ctx, &r, &url, lp, &what, |obj| {
             if !keep(owned_by.as_ref(), owners_of.as_ref(), &obj) {
                 return Ok(());
+            }
+            if let Some(c) = &claimed {
+                if !c.keeps(&obj)? {
+                    return Ok(());
+                }
             }
             writer.push(&obj).map_err(io_err)?;
             if let Some(pattern) = each {
@@ -285,6 +429,38 @@ mod tests {
             each_path("workload/{kind}s/{namespace}/{name}.yaml", &o),
             "workload/pods/db/c-0.yaml"
         );
+    }
+
+    #[test]
+    fn claimed_by_keeps_mounted_or_labelled_claims_and_their_volumes() {
+        let claims = Claimed::Claims {
+            names: vec!["data-c-0".into(), "data-c-1".into()],
+            labelled: Some("kudo.dev/instance=c".into()),
+        };
+        let pvc = |name: &str, labels: Value| json!({"metadata": {"name": name, "labels": labels}});
+        assert!(claims.keeps(&pvc("data-c-1", json!({"app": "c"}))).unwrap());
+        assert!(claims
+            .keeps(&pvc("other", json!({"kudo.dev/instance": "c"})))
+            .unwrap());
+        assert!(!claims.keeps(&pvc("other", json!({"app": "c"}))).unwrap());
+        let volumes = Claimed::Volumes {
+            ns: "prod".into(),
+            names: vec!["data-c-0".into()],
+        };
+        let pv =
+            |ns: &str, name: &str| json!({"spec": {"claimRef": {"namespace": ns, "name": name}}});
+        assert!(volumes.keeps(&pv("prod", "data-c-0")).unwrap());
+        assert!(!volumes.keeps(&pv("test", "data-c-0")).unwrap());
+        assert!(!volumes.keeps(&pv("prod", "data-c-9")).unwrap());
+        assert!(!volumes.keeps(&json!({"spec": {}})).unwrap());
+        let o = pvc("x", json!({"a": "1", "b": "2"}));
+        assert!(labels_match("a=1, b==2", &o).unwrap());
+        assert!(!labels_match("a=1,b!=2", &o).unwrap());
+        assert!(labels_match("c!=3", &o).unwrap());
+        assert!(labels_match("a in (1)", &o)
+            .unwrap_err()
+            .message
+            .contains("key=value"));
     }
 
     #[test]

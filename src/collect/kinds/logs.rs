@@ -238,18 +238,11 @@ impl TaskKind for Logs {
                     items: vec![json!({"skipped": true, "note": note})],
                 });
             }
-            // The pod came from a list (its object was passed) and is gone now: deleted or
-            // replaced while the collection ran. Its object is in the bundle; its log is not
-            // there to collect.
+            // A pod from a list that is gone now was deleted during the collection: the task
+            // fails with the API's error (the bundle says what could not be collected and why;
+            // the pod's object, listed before, is in it).
             Err(e) if pod.object.is_some() && params::gone(&e) => {
-                let note = format!(
-                    "no log: the pod was deleted during the collection ({})",
-                    e.message
-                );
-                tracing::info!(node = %ctx.node, "{note}");
-                return Ok(TaskOutput {
-                    items: vec![json!({"skipped": true, "note": note})],
-                });
+                return Err(params::deleted_during_collection(e));
             }
             Err(e) => return Err(e),
         };

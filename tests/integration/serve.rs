@@ -1,0 +1,556 @@
+//! `kudo-diag serve`: bundles of the built-in cassandra and broken-cassandra scenarios, collected
+//! in-process, served read-only and read with the real kubectl (get with Table columns and
+//! -o yaml, describe with events, logs with --tail and --previous), writes and exec refused,
+//! secrets still redacted; the binary's start, export line, SIGTERM and bad-input exits.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use kudo_diag::bundle::reader::{BundleReader, Limits};
+use kudo_diag::engine::{self, TaskEnv};
+use kudo_diag::pipeline::registry::default_registry;
+use kudo_diag::sim::{from_bundle, SimHandle, SimOptions, SimServer};
+use serde_json::{json, Value};
+use tokio::io::AsyncBufReadExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{have_kubectl, run_in, stderr, Kubectl};
+
+const NS: &str = "production";
+const INSTANCE: &str = "analytics-cassandra";
+
+/// Collects a built-in scenario's instance with the cassandra pipeline, as `kudo-diag run`
+/// would, into `dir/SCENARIO.zip`.
+async fn collect(scenario: &str, dir: &Path) -> PathBuf {
+    let sc = kudo_diag::sim::scenarios::load(scenario).unwrap();
+    let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
+    let reg = default_registry();
+    let pipeline = kudo_diag::pipeline::resolve(&["cassandra".into()], &reg).unwrap();
+    let out = dir.join(format!("{scenario}.zip"));
+    let globals = json!({"instance": INSTANCE, "namespace": NS, "kudoNamespace": "kudo-system"});
+    let target = json!({"server": sim.base_url(), "namespace": NS, "instance": INSTANCE});
+    let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
+    config.env = TaskEnv {
+        kube: Some(sim.kube_client().unwrap()),
+        settings: Default::default(),
+    };
+    engine::run(
+        config,
+        &reg,
+        &engine::EventLog::new(),
+        CancellationToken::new(),
+    )
+    .await
+    .expect("the collection completes");
+    sim.shutdown().await;
+    out
+}
+
+/// The cassandra and broken-cassandra bundles, collected once per test binary run.
+fn bundle(name: &str) -> PathBuf {
+    static B: OnceLock<(tempfile::TempDir, Vec<PathBuf>)> = OnceLock::new();
+    let (_, paths) = B.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let paths = ["cassandra", "broken-cassandra"]
+            .iter()
+            .map(|s| rt.block_on(collect(s, dir.path())))
+            .collect();
+        (dir, paths)
+    });
+    paths
+        .iter()
+        .find(|p| p.file_stem().is_some_and(|s| s == name))
+        .unwrap()
+        .clone()
+}
+
+/// Serves a bundle in-process, read-only, as `kudo-diag serve` does.
+async fn serve(bundle: &Path) -> SimHandle {
+    let b = from_bundle::load(bundle).unwrap();
+    SimServer::start(
+        b.scenario,
+        SimOptions {
+            read_only: true,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn read(bundle: &Path, path: &str) -> String {
+    let mut r = BundleReader::open(bundle, Limits::default()).unwrap();
+    String::from_utf8(r.read(path).unwrap()).unwrap()
+}
+
+fn yaml(bundle: &Path, path: &str) -> Value {
+    serde_yaml::from_str(&read(bundle, path)).unwrap()
+}
+
+/// READY and RESTARTS of a pod as the bundle's pod.yaml has them.
+fn ready_and_restarts(pod: &Value) -> (String, i64) {
+    // A pod not scheduled yet has no container statuses.
+    let none = Vec::new();
+    let st = pod["status"]["containerStatuses"]
+        .as_array()
+        .unwrap_or(&none);
+    let ready = st.iter().filter(|c| c["ready"] == true).count();
+    let total = pod["spec"]["containers"].as_array().unwrap().len();
+    let restarts = st.iter().filter_map(|c| c["restartCount"].as_i64()).sum();
+    (format!("{ready}/{total}"), restarts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_describe_and_logs_show_what_was_collected() {
+    if !have_kubectl() {
+        return;
+    }
+    let b = tokio::task::spawn_blocking(|| bundle("broken-cassandra"))
+        .await
+        .unwrap();
+    let h = serve(&b).await;
+    let k = Kubectl::new(&h);
+
+    // get pods: the Table columns as collected.
+    let out = k.ok(&["get", "pods", "-n", NS, "--no-headers"]).await;
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    for (row, status) in rows.iter().zip(["Running", "CrashLoopBackOff", "Pending"]) {
+        let pod = yaml(&b, &format!("pods/{}/pod.yaml", row[0]));
+        let (ready, restarts) = ready_and_restarts(&pod);
+        assert_eq!(
+            (row[1], row[2], row[3]),
+            (ready.as_str(), status, restarts.to_string().as_str()),
+            "{out}"
+        );
+    }
+    assert!(out.contains("1/2   CrashLoopBackOff   7 ("), "{out}");
+
+    // Every kind the bundle holds, incl. KUDO's, in -o yaml as collected.
+    let inst: Value = serde_yaml::from_str(
+        &k.ok(&[
+            "get",
+            "instances.kudo.dev",
+            INSTANCE,
+            "-n",
+            NS,
+            "-o",
+            "yaml",
+        ])
+        .await,
+    )
+    .unwrap();
+    let collected = yaml(&b, "instance/instance.yaml");
+    assert_eq!(inst["spec"], collected["spec"]);
+    assert_eq!(inst["status"], collected["status"]);
+    assert_eq!(inst["metadata"]["uid"], collected["metadata"]["uid"]);
+    let wide = k.ok(&["get", "pods", "-n", NS, "-o", "wide"]).await;
+    assert!(wide.contains("ip-10-0-2-37.ec2.internal"), "{wide}");
+    let sts = k.ok(&["get", "statefulsets", "-n", NS]).await;
+    assert!(sts.contains("analytics-cassandra-node   1/3"), "{sts}");
+    let ov = k
+        .ok(&["get", "operatorversions.kudo.dev", "-n", NS, "-o", "name"])
+        .await;
+    assert!(ov.contains("cassandra-3.11.7-1.0.3"), "{ov}");
+    // A kind the bundle does not hold lists empty; discovery still names it.
+    let none = k.run(&["get", "jobs", "-n", NS]).await;
+    assert!(none.status.success());
+    assert!(
+        stderr(&none).contains("No resources found"),
+        "{}",
+        stderr(&none)
+    );
+    let kinds = k.ok(&["api-resources", "-o", "name"]).await;
+    for kind in ["jobs.batch", "cronjobs.batch", "instances.kudo.dev", "pods"] {
+        assert!(kinds.lines().any(|l| l == kind), "{kind}: {kinds}");
+    }
+
+    // describe pod: with the pod's events.
+    let desc = k
+        .ok(&["describe", "pod", "analytics-cassandra-node-1", "-n", NS])
+        .await;
+    assert!(desc.contains("Events:"), "{desc}");
+    assert!(
+        desc.contains("Back-off restarting failed container cassandra"),
+        "{desc}"
+    );
+
+    // logs: the tail of the collected log, and the previous instance's.
+    let collected = read(&b, "pods/analytics-cassandra-node-0/logs/cassandra.log");
+    let last3: Vec<&str> = collected.lines().rev().take(3).collect::<Vec<_>>();
+    let got = k
+        .ok(&[
+            "logs",
+            "analytics-cassandra-node-0",
+            "-c",
+            "cassandra",
+            "--tail",
+            "3",
+            "-n",
+            NS,
+        ])
+        .await;
+    assert_eq!(
+        got.lines().collect::<Vec<_>>(),
+        last3.into_iter().rev().collect::<Vec<_>>()
+    );
+    let prev = k
+        .ok(&[
+            "logs",
+            "analytics-cassandra-node-1",
+            "-c",
+            "cassandra",
+            "--previous",
+            "-n",
+            NS,
+        ])
+        .await;
+    assert_eq!(
+        prev,
+        read(
+            &b,
+            "pods/analytics-cassandra-node-1/logs/cassandra.previous.log"
+        )
+    );
+    assert!(prev.contains("OutOfMemoryError"), "{prev}");
+    // No previous log was collected for a container that never restarted.
+    let none = k
+        .run(&[
+            "logs",
+            "analytics-cassandra-node-0",
+            "-c",
+            "cassandra",
+            "--previous",
+            "-n",
+            NS,
+        ])
+        .await;
+    assert!(!none.status.success());
+    assert!(
+        stderr(&none).contains("previous terminated container"),
+        "{}",
+        stderr(&none)
+    );
+    // The KUDO manager's log, in its own namespace.
+    let m = k
+        .ok(&[
+            "logs",
+            "kudo-controller-manager-0",
+            "-n",
+            "kudo-system",
+            "--tail",
+            "1",
+        ])
+        .await;
+    let collected = read(&b, "kudo/pods/kudo-controller-manager-0/logs/manager.log");
+    assert_eq!(m.trim_end(), collected.lines().last().unwrap());
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_and_exec_are_refused_and_secrets_stay_redacted() {
+    if !have_kubectl() {
+        return;
+    }
+    let b = tokio::task::spawn_blocking(|| bundle("cassandra"))
+        .await
+        .unwrap();
+    let h = serve(&b).await;
+    let k = Kubectl::new(&h);
+    let pod = "analytics-cassandra-node-0";
+    for args in [
+        vec!["delete", "pod", pod, "-n", NS],
+        vec!["label", "pod", pod, "a=b", "-n", NS],
+        vec!["annotate", "pod", pod, "a=b", "-n", NS, "--dry-run=server"],
+        vec![
+            "exec",
+            pod,
+            "-c",
+            "cassandra",
+            "-n",
+            NS,
+            "--",
+            "nodetool",
+            "status",
+        ],
+    ] {
+        let o = k.run(&args).await;
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let e = stderr(&o);
+        assert!(e.contains("read-only bundle"), "{args:?}: {e}");
+        let reason = if args[0] == "exec" {
+            "(Forbidden)"
+        } else {
+            "(MethodNotAllowed)"
+        };
+        assert!(e.contains(reason), "{args:?}: {e}");
+    }
+    // The pod is still there, unchanged.
+    let labels = k
+        .ok(&[
+            "get",
+            "pod",
+            pod,
+            "-n",
+            NS,
+            "-o",
+            "jsonpath={.metadata.labels}",
+        ])
+        .await;
+    assert!(!labels.contains("\"a\":\"b\""), "{labels}");
+    let can = k.run(&["auth", "can-i", "delete", "pods", "-n", NS]).await;
+    let said = String::from_utf8_lossy(&can.stdout);
+    assert!(
+        said.starts_with("no - ") && said.contains("read-only bundle"),
+        "{said}"
+    );
+
+    // Secrets hold only the redacted values the bundle holds (base64, as Secret bytes are).
+    let collected = yaml(&b, "workload/secrets.yaml");
+    let secrets: Value =
+        serde_yaml::from_str(&k.ok(&["get", "secrets", "-n", NS, "-o", "yaml"]).await).unwrap();
+    let items = secrets["items"].as_array().unwrap();
+    assert_eq!(items.len(), collected["items"].as_array().unwrap().len());
+    let mut values = 0;
+    for s in items {
+        for (key, v) in s["data"].as_object().into_iter().flatten() {
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap())
+                .unwrap();
+            assert_eq!(String::from_utf8(raw).unwrap(), "**REDACTED**", "{key}");
+            values += 1;
+        }
+    }
+    assert!(values > 0);
+    // kubectl's typed decoding (describe) accepts them.
+    let desc = k.ok(&["describe", "secrets", "-n", NS]).await;
+    assert!(desc.contains("planted_password:"), "{desc}");
+    let all = k.ok(&["get", "secrets", "-A", "-o", "json"]).await;
+    use base64::Engine;
+    let planted = "kudo-diag-planted-secret-4242";
+    assert!(!all.contains(planted));
+    assert!(!all.contains(&base64::engine::general_purpose::STANDARD.encode(planted)));
+    h.shutdown().await;
+}
+
+/// Sends SIGTERM and waits (bounded) for the exit code.
+async fn terminate(child: &mut tokio::process::Child) -> Option<i32> {
+    let pid = child.id().expect("still running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("serve stops on SIGTERM")
+        .unwrap()
+        .code()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_announces_the_kubeconfig_like_sim_and_stops_on_sigterm() {
+    let b = tokio::task::spawn_blocking(|| bundle("cassandra"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kc");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kudo-diag"))
+        .arg("serve")
+        .arg(&b)
+        .arg("--kubeconfig-out")
+        .arg(&kc)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("serve prints export KUBECONFIG in time")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "export KUBECONFIG={}",
+            std::fs::canonicalize(&kc).unwrap().display()
+        )
+    );
+    if have_kubectl() {
+        let out = tokio::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .args(["get", "pods", "-o", "name"])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            3,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(terminate(&mut child).await, Some(0));
+    let mut err = String::new();
+    use tokio::io::AsyncReadExt;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
+    assert!(
+        err.contains("pipeline cassandra, instance production/analytics-cassandra"),
+        "{err}"
+    );
+    assert!(err.contains("read-only bundle"), "{err}");
+}
+
+#[test]
+fn bad_bundles_exit_1_naming_the_problem_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("notes.zip"), "not a zip at all\n").unwrap();
+    let good = std::fs::read(bundle("cassandra")).unwrap();
+    std::fs::write(d.join("cut.zip"), &good[..good.len() / 2]).unwrap();
+    // A synthetic collection: a real bundle, without any Kubernetes object.
+    let o = run_in(
+        d,
+        &[
+            "run",
+            "--pipeline",
+            "selftest",
+            "-o",
+            "selftest.zip",
+            "--progress",
+            "none",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (file, want) in [
+        ("notes.zip", "is not a zip file"),
+        ("missing.zip", "cannot open bundle"),
+        ("cut.zip", "truncated or corrupt"),
+        (
+            "selftest.zip",
+            "holds no Kubernetes objects (a selftest bundle",
+        ),
+    ] {
+        let o = run_in(d, &["serve", file]);
+        assert_eq!(o.status.code(), Some(1), "{file}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.starts_with("error: ") && e.contains(want), "{file}: {e}");
+        assert!(o.stdout.is_empty(), "{file}: nothing announced");
+    }
+    // A missing argument is a usage error.
+    assert_eq!(run_in(d, &["serve"]).status.code(), Some(2));
+}
+
+/// Scale: a generated instance of 1,000 pods (one container, 64 KiB of log each) collected with
+/// the `kudo` pipeline, then loaded (open, verify every hash, map) and served; prints the times
+/// of each step and of kubectl reading it. Run by hand:
+/// `cargo test --test integration serve::scale -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check: about a minute for 1,000 pods in a debug build"]
+fn scale_serving_a_thousand_pod_bundle() {
+    let pods: usize = std::env::var("KUDO_DIAG_SCALE_PODS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sc = kudo_diag::sim::generate::generate("cassandra", pods, 1, 64 << 10, 1);
+        let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
+        let reg = default_registry();
+        let pipeline = kudo_diag::pipeline::resolve(&["kudo".into()], &reg).unwrap();
+        let out = dir.path().join("scale.zip");
+        let ns = kudo_diag::sim::generate::GENERATED_NAMESPACE;
+        let mut config = engine::RunConfig::new(
+            pipeline,
+            json!({"namespace": ns, "instance": "scale-cassandra"}),
+            json!({"instance": "scale-cassandra", "namespace": ns, "kudoNamespace": "kudo-system"}),
+            out.clone(),
+        );
+        config.env = TaskEnv {
+            kube: Some(sim.kube_client().unwrap()),
+            settings: Default::default(),
+        };
+        let t = std::time::Instant::now();
+        engine::run(config, &reg, &engine::EventLog::new(), CancellationToken::new())
+            .await
+            .unwrap();
+        eprintln!("collected {pods} pods in {:?}", t.elapsed());
+        sim.shutdown().await;
+
+        let size = std::fs::metadata(&out).unwrap().len();
+        let inflated: u64 = BundleReader::open(&out, Limits::default())
+            .unwrap()
+            .manifest()
+            .files
+            .iter()
+            .map(|f| f.bytes)
+            .sum();
+        let t = std::time::Instant::now();
+        let path = out.clone();
+        let b = tokio::task::spawn_blocking(move || from_bundle::load(&path))
+            .await
+            .unwrap()
+            .unwrap();
+        let loaded = t.elapsed();
+        let summary = b.summary.lines().join("; ");
+        let t = std::time::Instant::now();
+        let h = SimServer::start(
+            b.scenario,
+            SimOptions {
+                read_only: true,
+                ..SimOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let started = t.elapsed();
+        eprintln!(
+            "bundle of {size} bytes ({inflated} uncompressed): loaded (open, verify, map) in {loaded:?}, server started in {started:?}: {summary}"
+        );
+        if have_kubectl() {
+            let k = Kubectl::new(&h);
+            let t = std::time::Instant::now();
+            let list = k.ok(&["get", "pods", "-n", ns, "--no-headers"]).await;
+            eprintln!(
+                "kubectl get pods: {} rows in {:?}",
+                list.lines().count(),
+                t.elapsed()
+            );
+            let first = list.split_whitespace().next().unwrap().to_string();
+            let t = std::time::Instant::now();
+            let tail = k.ok(&["logs", &first, "-n", ns, "--tail", "10"]).await;
+            eprintln!(
+                "kubectl logs --tail 10: {} lines in {:?}",
+                tail.lines().count(),
+                t.elapsed()
+            );
+        }
+        h.shutdown().await;
+    });
+}
