@@ -69,7 +69,7 @@ pub struct Node {
     /// JSON text: a Pod is about 1.7 KB as text and about 14 KiB as a `serde_json::Value`, and
     /// the items of every list a pipeline fans out over stay until the run ends. They are parsed
     /// again, one at a time, when the fan-out expands and when a node bound to one starts.
-    items: Vec<Box<str>>,
+    items: ItemTexts,
     /// Why it failed or was skipped.
     pub reason: Option<String>,
 }
@@ -204,15 +204,13 @@ impl Plan {
 
     /// Records the items a node produced, for the fan-outs over its task.
     pub fn set_items(&mut self, i: NodeIndex, items: Vec<Value>) {
-        self.graph[i].items = items
-            .iter()
-            .map(|v| v.to_string().into_boxed_str())
-            .collect();
+        self.graph[i].items = ItemTexts::new(&items);
     }
 
     /// The items a node produced, parsed.
     pub fn items(&self, i: NodeIndex) -> impl Iterator<Item = Value> + '_ {
-        self.graph[i].items.iter().map(|s| parse_item(s))
+        let texts = &self.graph[i].items;
+        (0..texts.len()).map(|n| parse_item(texts.get(n)))
     }
 
     pub fn spec(&self, task: usize) -> &TaskSpec {
@@ -409,7 +407,7 @@ impl Plan {
                 render_error,
                 status,
                 pending,
-                items: Vec::new(),
+                items: ItemTexts::default(),
                 reason: blocked.clone(),
             });
             for &d in &dep_nodes {
@@ -438,7 +436,7 @@ impl Plan {
             Some(fe),
         ) = (binding, &spec.for_each)
         {
-            let item = parse_item(&self.graph[source].items[item]);
+            let item = parse_item(self.graph[source].items.get(item));
             let elem = match (nested, &fe.then) {
                 (Some((p, e)), Some(then)) => Some((
                     then.bind.clone(),
@@ -587,6 +585,39 @@ fn render_params(spec: &TaskSpec, vars: &Value, templated: bool) -> Result<Value
             .map_err(|e| format!("cannot render the parameters of task {}: {e}", spec.name))
     } else {
         Ok(spec.params.clone())
+    }
+}
+
+/// A node's items as compact JSON text, all in one string: one allocation per node, not one per
+/// item (100,000 boxed strings cost 11% of a 100,000-node run in allocation and formatting).
+#[derive(Debug, Clone, Default)]
+struct ItemTexts {
+    text: String,
+    /// Where each item's text ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl ItemTexts {
+    fn new(items: &[Value]) -> Self {
+        let mut buf = Vec::new();
+        let mut ends = Vec::with_capacity(items.len());
+        for v in items {
+            // Writing a `Value` to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut buf, v);
+            ends.push(buf.len());
+        }
+        // serde_json writes UTF-8 only; the fallback is never taken.
+        let text = String::from_utf8(buf).unwrap_or_default();
+        Self { text, ends }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, n: usize) -> &str {
+        let start = if n == 0 { 0 } else { self.ends[n - 1] };
+        self.text.get(start..self.ends[n]).unwrap_or("null")
     }
 }
 
