@@ -52,10 +52,12 @@ pub struct Node {
     pub id: String,
     /// Index of its task in the pipeline.
     pub task: usize,
-    /// The run's globals plus the fan-out bindings.
-    pub vars: Value,
-    /// Parameters with templates rendered (Null if rendering failed).
-    pub params: Value,
+    /// Where its fan-out values come from. Its vars (the run's globals plus the bindings) and
+    /// rendered parameters are built by [`Plan::context`] when it starts, not kept here: with
+    /// every node holding its own copy of its item twice (in `vars` and in `params`), the nodes
+    /// of a 200-pod fan-out held about 70 MiB before any of them ran (docs/PERFORMANCE.md,
+    /// Collection).
+    binding: Binding,
     /// Output path, rendered.
     pub output: Option<String>,
     /// Why the templates could not be rendered: the node fails without running.
@@ -63,8 +65,11 @@ pub struct Node {
     pub status: NodeStatus,
     /// Nodes it needs that are not done yet.
     pending: usize,
-    /// Items it produced (for fan-out), once done.
-    pub items: Vec<Value>,
+    /// Items it produced (for fan-out), once done ([`Plan::set_items`]), each kept as compact
+    /// JSON text: a Pod is about 1.7 KB as text and about 14 KiB as a `serde_json::Value`, and
+    /// the items of every list a pipeline fans out over stay until the run ends. They are parsed
+    /// again, one at a time, when the fan-out expands and when a node bound to one starts.
+    items: ItemTexts,
     /// Why it failed or was skipped.
     pub reason: Option<String>,
 }
@@ -89,6 +94,22 @@ pub struct Expansion {
     pub task: usize,
     pub fan_out: bool,
     pub nodes: Vec<NodeIndex>,
+}
+
+/// Which item (and nested element) a fan-out node is bound to: an index into its source node's
+/// `items`, which hold each item once however many tasks fan out over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Binding {
+    /// Not a fan-out node: the globals only.
+    Globals,
+    Item {
+        /// The source node whose `items` hold it.
+        source: NodeIndex,
+        /// Its index in that node's `items`.
+        item: usize,
+        /// With `forEach.then`: which of the `+`-separated paths, and the element's index there.
+        nested: Option<(usize, usize)>,
+    },
 }
 
 /// The expanded DAG and its run state.
@@ -179,6 +200,17 @@ impl Plan {
 
     pub fn node_mut(&mut self, i: NodeIndex) -> &mut Node {
         &mut self.graph[i]
+    }
+
+    /// Records the items a node produced, for the fan-outs over its task.
+    pub fn set_items(&mut self, i: NodeIndex, items: Vec<Value>) {
+        self.graph[i].items = ItemTexts::new(&items);
+    }
+
+    /// The items a node produced, parsed.
+    pub fn items(&self, i: NodeIndex) -> impl Iterator<Item = Value> + '_ {
+        let texts = &self.graph[i].items;
+        (0..texts.len()).map(|n| parse_item(texts.get(n)))
     }
 
     pub fn spec(&self, task: usize) -> &TaskSpec {
@@ -278,62 +310,54 @@ impl Plan {
     fn create_nodes(&mut self, t: usize) -> Vec<NodeIndex> {
         let spec = self.tasks[t].spec.clone();
         let templated = self.tasks[t].templated;
+        let needs_vars = templated || spec.output.as_deref().is_some_and(|o| o.contains("{{"));
         let blocked = self.blocked_by(t);
-        // (id, vars) for each node of the task.
-        let bindings: Vec<(String, Value)> = match &spec.for_each {
-            None => vec![(spec.name.clone(), Value::Object(self.globals.clone()))],
+        // (id, binding) for each node of the task. Items are read in place, never collected or
+        // cloned: the nodes only remember where their item is.
+        let bindings: Vec<(String, Binding)> = match &spec.for_each {
+            None => vec![(spec.name.clone(), Binding::Globals)],
             Some(_) if blocked.is_some() => {
                 // The source did not finish well: there are no items to expand. One placeholder
                 // node, named after the task, records the skip.
-                vec![(spec.name.clone(), Value::Object(self.globals.clone()))]
+                vec![(spec.name.clone(), Binding::Globals)]
             }
             Some(fe) => {
                 let src = self.task_index(&fe.task);
-                // The last task to fan out over this source takes its items instead of copying
-                // them (100,000 JSON objects showed in profiles); nothing else reads them (a
-                // resumed run reads them from the journal).
-                let last_use = !self.unexpanded.iter().any(|&u| {
-                    self.tasks[u]
-                        .spec
-                        .for_each
-                        .as_ref()
-                        .is_some_and(|f| f.task == fe.task)
-                });
-                let mut items: Vec<Value> = Vec::new();
-                for &n in self.tasks[src].nodes.as_deref().unwrap_or(&[]) {
-                    if last_use {
-                        items.append(&mut self.graph[n].items);
-                    } else {
-                        items.extend(self.graph[n].items.iter().cloned());
-                    }
-                }
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.into_iter().enumerate() {
-                    let key = item_key(&item, i);
-                    match &fe.then {
-                        None => {
-                            let mut vars = self.globals.clone();
-                            // Moved, not cloned: at 100,000 items the copies showed in profiles.
-                            vars.insert(fe.bind.clone(), item);
-                            out.push((format!("{}[{key}]", spec.name), Value::Object(vars)));
-                        }
-                        Some(nested) => {
-                            let mut j = 0;
-                            for path in nested.path.split('+').map(str::trim) {
-                                let elems = lookup(&item, path)
-                                    .and_then(Value::as_array)
-                                    .cloned()
-                                    .unwrap_or_default();
-                                for elem in elems {
-                                    let inner = item_key(&elem, j);
-                                    j += 1;
-                                    let mut vars = self.globals.clone();
-                                    vars.insert(fe.bind.clone(), item.clone());
-                                    vars.insert(nested.bind.clone(), elem);
-                                    out.push((
-                                        format!("{}[{key}/{inner}]", spec.name),
-                                        Value::Object(vars),
-                                    ));
+                let mut out = Vec::new();
+                let mut i = 0;
+                for &source in self.tasks[src].nodes.as_deref().unwrap_or(&[]) {
+                    for (item_idx, item) in self.items(source).enumerate() {
+                        let item = &item;
+                        let key = item_key(item, i);
+                        i += 1;
+                        match &fe.then {
+                            None => out.push((
+                                format!("{}[{key}]", spec.name),
+                                Binding::Item {
+                                    source,
+                                    item: item_idx,
+                                    nested: None,
+                                },
+                            )),
+                            Some(nested) => {
+                                let mut j = 0;
+                                for (p, path) in nested.path.split('+').map(str::trim).enumerate() {
+                                    let elems = lookup(item, path)
+                                        .and_then(Value::as_array)
+                                        .map(Vec::as_slice)
+                                        .unwrap_or_default();
+                                    for (e, elem) in elems.iter().enumerate() {
+                                        let inner = item_key(elem, j);
+                                        j += 1;
+                                        out.push((
+                                            format!("{}[{key}/{inner}]", spec.name),
+                                            Binding::Item {
+                                                source,
+                                                item: item_idx,
+                                                nested: Some((p, e)),
+                                            },
+                                        ));
+                                    }
                                 }
                             }
                         }
@@ -353,11 +377,20 @@ impl Plan {
             .filter(|&&n| self.graph[n].status != NodeStatus::Done)
             .count();
         let mut created = Vec::with_capacity(bindings.len());
-        for (id, vars) in bindings {
+        for (id, binding) in bindings {
             let id = self.unique_id(id);
-            let (params, output, render_error) = match render_node(&spec, &vars, templated) {
-                Ok((p, o)) => (p, o, None),
-                Err(e) => (Value::Null, None, Some(e)),
+            // Rendered now so that a template error fails the node before it runs and the output
+            // path is known; the parameters are dropped and rendered again by `context`. Without
+            // a template there is nothing to render or check, so the item is not even parsed
+            // (100,000 no-op nodes).
+            let (output, render_error) = if needs_vars {
+                let vars = self.vars_of(&spec, binding);
+                match render_node(&spec, &vars, templated) {
+                    Ok((_, o)) => (o, None),
+                    Err(e) => (None, Some(e)),
+                }
+            } else {
+                (spec.output.clone(), None)
             };
             let status = if blocked.is_some() {
                 NodeStatus::Skipped
@@ -369,13 +402,12 @@ impl Plan {
             let idx = self.graph.add_node(Node {
                 id,
                 task: t,
-                vars,
-                params,
+                binding,
                 output,
                 render_error,
                 status,
                 pending,
-                items: Vec::new(),
+                items: ItemTexts::default(),
                 reason: blocked.clone(),
             });
             for &d in &dep_nodes {
@@ -390,6 +422,54 @@ impl Plan {
             .count();
         ts.nodes = Some(created.clone());
         created
+    }
+
+    /// The run's globals plus a node's fan-out bindings.
+    fn vars_of(&self, spec: &TaskSpec, binding: Binding) -> Value {
+        let mut vars = self.globals.clone();
+        if let (
+            Binding::Item {
+                source,
+                item,
+                nested,
+            },
+            Some(fe),
+        ) = (binding, &spec.for_each)
+        {
+            let item = parse_item(self.graph[source].items.get(item));
+            let elem = match (nested, &fe.then) {
+                (Some((p, e)), Some(then)) => Some((
+                    then.bind.clone(),
+                    then.path
+                        .split('+')
+                        .map(str::trim)
+                        .nth(p)
+                        .and_then(|path| lookup(&item, path))
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.get(e))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )),
+                _ => None,
+            };
+            vars.insert(fe.bind.clone(), item);
+            if let Some((bind, elem)) = elem {
+                vars.insert(bind, elem);
+            }
+        }
+        Value::Object(vars)
+    }
+
+    /// A node's rendered parameters and its vars, built for an attempt (each attempt builds its
+    /// own, so no node keeps a copy of its item while it waits or after it finished). Errors only
+    /// if the templates do not render, which `Node::render_error` reported when it was created.
+    pub fn context(&self, i: NodeIndex) -> Result<(Value, Value), String> {
+        let node = &self.graph[i];
+        let spec = &self.tasks[node.task].spec;
+        let vars = self.vars_of(spec, node.binding);
+        // Only the parameters: the output path was rendered when the node was created.
+        let params = render_params(spec, &vars, self.tasks[node.task].templated)?;
+        Ok((params, vars))
     }
 
     fn unique_id(&mut self, id: String) -> String {
@@ -487,12 +567,7 @@ fn render_node(
     vars: &Value,
     templated: bool,
 ) -> Result<(Value, Option<String>), String> {
-    let params = if templated {
-        render_value(&spec.params, vars)
-            .map_err(|e| format!("cannot render the parameters of task {}: {e}", spec.name))?
-    } else {
-        spec.params.clone()
-    };
+    let params = render_params(spec, vars, templated)?;
     let output = spec
         .output
         .as_deref()
@@ -500,6 +575,55 @@ fn render_node(
         .transpose()
         .map_err(|e| format!("cannot render the output path of task {}: {e}", spec.name))?;
     Ok((params, output))
+}
+
+/// A task's parameters for one node: rendered if they hold a template, else copied (copying
+/// costs less than rendering: 100,000 renders of `{ms: 0}` showed in profiles).
+fn render_params(spec: &TaskSpec, vars: &Value, templated: bool) -> Result<Value, String> {
+    if templated {
+        render_value(&spec.params, vars)
+            .map_err(|e| format!("cannot render the parameters of task {}: {e}", spec.name))
+    } else {
+        Ok(spec.params.clone())
+    }
+}
+
+/// A node's items as compact JSON text, all in one string: one allocation per node, not one per
+/// item (100,000 boxed strings cost 11% of a 100,000-node run in allocation and formatting).
+#[derive(Debug, Clone, Default)]
+struct ItemTexts {
+    text: String,
+    /// Where each item's text ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl ItemTexts {
+    fn new(items: &[Value]) -> Self {
+        let mut buf = Vec::new();
+        let mut ends = Vec::with_capacity(items.len());
+        for v in items {
+            // Writing a `Value` to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut buf, v);
+            ends.push(buf.len());
+        }
+        // serde_json writes UTF-8 only; the fallback is never taken.
+        let text = String::from_utf8(buf).unwrap_or_default();
+        Self { text, ends }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, n: usize) -> &str {
+        let start = if n == 0 { 0 } else { self.ends[n - 1] };
+        self.text.get(start..self.ends[n]).unwrap_or("null")
+    }
+}
+
+/// An item as `set_items` stored it (text it wrote itself, so it parses).
+fn parse_item(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or(Value::Null)
 }
 
 /// True when a string anywhere in `v` holds `{{` (what `render_value` would expand).
@@ -589,12 +713,15 @@ mod tests {
         let first = plan.expand();
         assert_eq!(first.len(), 1, "only pods can expand before it finished");
         let pods = first[0].nodes[0];
-        plan.node_mut(pods).items = vec![
-            json!({"metadata": {"namespace": "prod", "name": "c-0"},
+        plan.set_items(
+            pods,
+            vec![
+                json!({"metadata": {"namespace": "prod", "name": "c-0"},
                    "spec": {"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}}),
-            json!({"metadata": {"namespace": "prod", "name": "c-1"},
+                json!({"metadata": {"namespace": "prod", "name": "c-1"},
                    "spec": {"containers": [{"name": "app"}]}}),
-        ];
+            ],
+        );
         plan.settle(pods, NodeStatus::Done);
         let second = plan.expand();
         assert_eq!(second.len(), 1);
@@ -615,6 +742,44 @@ mod tests {
             .nodes
             .iter()
             .all(|&n| plan.node(n).status == NodeStatus::Ready));
+    }
+
+    #[test]
+    fn a_fan_out_node_gets_its_item_and_element_rendered_when_it_starts() {
+        // The item stays in its source node only; `context` builds vars and params from it.
+        let mut logs = task("logs", &["pods"]);
+        logs.for_each = Some(ForEach {
+            task: "pods".into(),
+            bind: "pod".into(),
+            then: Some(Nested {
+                path: "spec.initContainers+spec.containers".into(),
+                bind: "c".into(),
+            }),
+        });
+        logs.params = json!({"pod": "{{pod}}", "container": "{{c.name}}", "ns": "{{ns}}"});
+        let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
+        let mut plan = Plan::new(&p, &json!({"ns": "prod"})).unwrap();
+        let pods = plan.expand()[0].nodes[0];
+        let pod = json!({"metadata": {"namespace": "prod", "name": "c-0"},
+            "spec": {"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}});
+        plan.set_items(pods, vec![pod.clone()]);
+        plan.settle(pods, NodeStatus::Done);
+        let nodes = plan.expand()[0].nodes.clone();
+        assert_eq!(nodes.len(), 3);
+        let (params, vars) = plan.context(nodes[2]).unwrap();
+        assert_eq!(
+            params,
+            json!({"pod": pod, "container": "side", "ns": "prod"})
+        );
+        assert_eq!(
+            vars,
+            json!({"ns": "prod", "pod": pod, "c": {"name": "side"}})
+        );
+        let (params, _) = plan.context(nodes[0]).unwrap();
+        assert_eq!(params["container"], "init");
+        // A task without forEach sees the globals only.
+        let (_, vars) = plan.context(pods).unwrap();
+        assert_eq!(vars, json!({"ns": "prod"}));
     }
 
     #[test]

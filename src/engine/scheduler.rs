@@ -150,9 +150,6 @@ enum Msg {
         result: Result<TaskOutput, TaskError>,
         sink: NodeSink,
         elapsed: Duration,
-        // Handed back so the node keeps them for a retry without a copy per attempt.
-        params: serde_json::Value,
-        vars: serde_json::Value,
     },
     RetryDue {
         idx: NodeIndex,
@@ -416,7 +413,7 @@ impl<'a> Scheduler<'a> {
                         let bytes = done.record.artifacts.iter().map(|a| a.bytes).sum();
                         self.attempts[idx.index()] = done.record.attempts;
                         self.artifacts[idx.index()] = done.record.artifacts;
-                        self.plan.node_mut(idx).items = done.record.items;
+                        self.plan.set_items(idx, done.record.items);
                         self.counts.reused += 1;
                         self.reporter.event(&Event::Reused { node: id, bytes });
                         return self.settle(idx, NodeStatus::Done);
@@ -519,7 +516,13 @@ impl<'a> Scheduler<'a> {
         if let Some(e) = node.render_error.clone() {
             return self.fail(idx, e);
         }
-        let spec = self.plan.spec(node.task);
+        // Built for this attempt and dropped with it: nodes do not keep their item (see
+        // `Plan::context`).
+        let (params, vars) = match self.plan.context(idx) {
+            Ok(c) => c,
+            Err(e) => return self.fail(idx, e),
+        };
+        let spec = self.plan.spec(self.plan.node(idx).task);
         let Some(kind) = self.registry.get(&spec.kind).cloned() else {
             let e = format!(
                 "unknown task kind {}: this kudo-diag knows {}",
@@ -536,10 +539,8 @@ impl<'a> Scheduler<'a> {
         let ctx = TaskContext {
             node: node.id.clone(),
             task,
-            // Moved out, not cloned (the globals plus the item, per node): the attempt's message
-            // brings them back for a retry.
-            params: std::mem::take(&mut node.params),
-            vars: std::mem::take(&mut node.vars),
+            params,
+            vars,
             output: node.output.clone(),
             sink: self.store.node_sink(&node.id),
             attempt,
@@ -572,8 +573,6 @@ impl<'a> Scheduler<'a> {
                 result,
                 sink: ctx.sink,
                 elapsed: start.elapsed(),
-                params: ctx.params,
-                vars: ctx.vars,
             }
         };
         if inline {
@@ -599,18 +598,7 @@ impl<'a> Scheduler<'a> {
                 result,
                 sink,
                 elapsed,
-                params,
-                vars,
             } => {
-                if result.is_err() {
-                    // Kept for a retry; a done node never needs them again, and freeing them
-                    // now keeps a large run's memory flat.
-                    let node = self.plan.node_mut(idx);
-                    node.params = params;
-                    node.vars = vars;
-                } else {
-                    drop((params, vars));
-                }
                 self.running -= 1;
                 let class = self.class_of(idx);
                 self.classes[class].running -= 1;
@@ -622,7 +610,8 @@ impl<'a> Scheduler<'a> {
                         self.counts.bytes += bytes;
                         let spec = self.plan.spec(self.plan.node(idx).task);
                         // Moved into the record and back out after the commit: a fan-out
-                        // source's items (100,000 objects) are not copied.
+                        // source's items (100,000 objects; a list of 1,000 pods is about 13 MiB
+                        // as JSON values) are not copied.
                         let record = NodeRecord {
                             task: spec.name.clone(),
                             state: NodeState::Done,
@@ -634,7 +623,7 @@ impl<'a> Scheduler<'a> {
                         };
                         self.commit(idx, &record)?;
                         self.artifacts[idx.index()] = record.artifacts;
-                        self.plan.node_mut(idx).items = record.items;
+                        self.plan.set_items(idx, record.items);
                         self.reporter.event(&Event::Finished {
                             node: self.plan.node(idx).id.clone(),
                             state: NodeState::Done,
