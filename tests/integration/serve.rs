@@ -343,21 +343,6 @@ async fn writes_and_exec_are_refused_and_secrets_stay_redacted() {
     h.shutdown().await;
 }
 
-/// Sends SIGTERM and waits (bounded) for the exit code.
-async fn terminate(child: &mut tokio::process::Child) -> Option<i32> {
-    let pid = child.id().expect("still running").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("serve stops on SIGTERM")
-        .unwrap()
-        .code()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_announces_the_kubeconfig_like_sim_and_stops_on_sigterm() {
     let b = tokio::task::spawn_blocking(|| bundle("cassandra"))
@@ -405,7 +390,7 @@ async fn the_binary_announces_the_kubeconfig_like_sim_and_stops_on_sigterm() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(terminate(&mut child).await, Some(0));
+    assert_eq!(crate::support::terminate(&mut child).await, Some(0));
     let mut err = String::new();
     use tokio::io::AsyncReadExt;
     child

@@ -810,7 +810,7 @@ async fn sim_command_writes_kubeconfig_once_serving() {
         );
     }
     // SIGTERM (as a process manager stops it): a clean exit.
-    let code = terminate(&mut child).await;
+    let code = crate::support::terminate(&mut child).await;
     assert_eq!(code, Some(0));
     assert!(kc.exists(), "an asked-for kubeconfig stays");
 
@@ -834,26 +834,11 @@ async fn sim_command_writes_kubeconfig_once_serving() {
             .expect("export line"),
     );
     assert!(temp.exists());
-    assert_eq!(terminate(&mut child).await, Some(0));
+    assert_eq!(crate::support::terminate(&mut child).await, Some(0));
     assert!(
         !temp.exists(),
         "the temporary kubeconfig is removed at exit"
     );
-}
-
-/// Sends SIGTERM and waits (bounded) for the exit code.
-async fn terminate(child: &mut tokio::process::Child) -> Option<i32> {
-    let pid = child.id().expect("still running").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("sim stops on SIGTERM")
-        .unwrap()
-        .code()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,3 +83,16 @@ impl Kubectl {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 }
+
+/// Sends SIGTERM to a kudo-diag child (a `sim` or `serve` running until interrupted) and waits,
+/// at most 20 s, for its exit code.
+pub async fn terminate(child: &mut tokio::process::Child) -> Option<i32> {
+    let pid = child.id().expect("still running").to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
+    tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("kudo-diag stops on SIGTERM")
+        .unwrap()
+        .code()
+}
