@@ -5,14 +5,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use kudo_diag::bundle::reader::{BundleReader, Limits};
 use kudo_diag::engine::{self, TaskEnv};
 use kudo_diag::pipeline::registry::default_registry;
 use kudo_diag::sim::{from_bundle, SimHandle, SimOptions, SimServer};
 use serde_json::{json, Value};
-use tokio::io::AsyncBufReadExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{have_kubectl, run_in, stderr, Kubectl};
@@ -360,19 +358,8 @@ async fn the_binary_announces_the_kubeconfig_like_sim_and_stops_on_sigterm() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("serve prints export KUBECONFIG in time")
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        line,
-        format!(
-            "export KUBECONFIG={}",
-            std::fs::canonicalize(&kc).unwrap().display()
-        )
-    );
+    let (announced, _lines) = crate::support::announced_kubeconfig(&mut child).await;
+    assert_eq!(announced, std::fs::canonicalize(&kc).unwrap());
     if have_kubectl() {
         let out = tokio::process::Command::new("kubectl")
             .arg("--kubeconfig")
@@ -465,7 +452,7 @@ fn scale_serving_a_thousand_pod_bundle() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let sc = kudo_diag::sim::generate::generate("cassandra", pods, 1, 64 << 10, 1);
+        let sc = kudo_diag::sim::generate::generate(&kudo_diag::sim::generate::Spec { containers: 1, log_bytes: 64 << 10, seed: 1, ..kudo_diag::sim::generate::Spec::new("cassandra", pods) });
         let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
         let reg = default_registry();
         let pipeline = kudo_diag::pipeline::resolve(&["kudo".into()], &reg).unwrap();

@@ -5,7 +5,7 @@
 //! kubectl missing: the kubectl tests fail when `KUDO_DIAG_REQUIRE_KUBECTL=1` (CI) and skip
 //! loudly otherwise.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -734,7 +734,6 @@ async fn sim_command_writes_kubeconfig_once_serving() {
     if !have_kubectl() {
         return;
     }
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let scenario_file = dir.path().join("s.yaml");
     std::fs::write(&scenario_file, serde_yaml::to_string(&scenario()).unwrap()).unwrap();
@@ -757,20 +756,8 @@ async fn sim_command_writes_kubeconfig_once_serving() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("sim prints export KUBECONFIG in time")
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        line,
-        format!(
-            "export KUBECONFIG={}",
-            std::fs::canonicalize(&kc).unwrap().display()
-        )
-    );
+    let (announced, _lines) = crate::support::announced_kubeconfig(&mut child).await;
+    assert_eq!(announced, std::fs::canonicalize(&kc).unwrap());
     let out = tokio::process::Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(&kc)
@@ -823,16 +810,7 @@ async fn sim_command_writes_kubeconfig_once_serving() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let temp = PathBuf::from(
-        line.strip_prefix("export KUBECONFIG=")
-            .expect("export line"),
-    );
+    let (temp, _lines) = crate::support::announced_kubeconfig(&mut child).await;
     assert!(temp.exists());
     assert_eq!(crate::support::terminate(&mut child).await, Some(0));
     assert!(

@@ -84,6 +84,27 @@ impl Kubectl {
     }
 }
 
+/// The rest of a child's standard output, kept open: a child whose stdout is closed fails its
+/// next print.
+pub type ChildLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// Waits, at most 30 s, for the first line a `sim` or `serve` child prints,
+/// `export KUBECONFIG=PATH`, and returns PATH with the rest of the child's output.
+pub async fn announced_kubeconfig(child: &mut tokio::process::Child) -> (PathBuf, ChildLines) {
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the child prints `export KUBECONFIG=` in time")
+        .expect("the child's stdout reads")
+        .expect("the child prints a line before exiting");
+    let path = line
+        .strip_prefix("export KUBECONFIG=")
+        .unwrap_or_else(|| panic!("first line is not `export KUBECONFIG=PATH`: {line}"));
+    (PathBuf::from(path), lines)
+}
+
 /// Sends SIGTERM to a kudo-diag child (a `sim` or `serve` running until interrupted) and waits,
 /// at most 20 s, for its exit code.
 pub async fn terminate(child: &mut tokio::process::Child) -> Option<i32> {
