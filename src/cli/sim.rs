@@ -10,7 +10,7 @@ use crate::sim::server::{SimOptions, SimServer};
 #[derive(Debug, clap::Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  kudo-diag sim --scenario cassandra --kubeconfig-out sim.kubeconfig\n  kudo-diag sim --scenario my-scenario.yaml --latency-ms 50 --jitter-ms 20 --throttle-rate 0.05 --seed 7\n  kudo-diag sim --generate cassandra --pods 5000 --containers 2 --log-bytes 1MiB\n  kudo-diag sim list"
+    after_help = "Examples:\n  kudo-diag sim --scenario cassandra --kubeconfig-out sim.kubeconfig\n  kudo-diag sim --scenario my-scenario.yaml --latency-ms 50 --jitter-ms 20 --throttle-rate 0.05 --seed 7\n  kudo-diag sim --generate cassandra --pods 5000 --containers 2 --log-bytes 1MiB --peers 50\n  kudo-diag sim list"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -113,6 +113,11 @@ pub struct GenerateArgs {
         requires = "generate"
     )]
     pub log_bytes: String,
+    /// List only the first N pods in the application's cluster-wide views (nodetool status,
+    /// gossipinfo, zoo.cfg's servers, Kafka's broker lists); every pod when left out. Each pod
+    /// lists the whole cluster, so a collection's output grows with pods squared without it.
+    #[arg(long, value_name = "N", requires = "generate")]
+    pub peers: Option<usize>,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -183,6 +188,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
             a.gen.containers,
             &a.gen.log_bytes,
             a.seed.unwrap_or(0),
+            a.gen.peers,
         )?,
         (None, None) => {
             return Err(crate::Error::Usage(

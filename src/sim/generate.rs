@@ -76,11 +76,50 @@ const PODS_PER_NODE: usize = 100;
 /// Namespace of generated instances.
 pub const GENERATED_NAMESPACE: &str = "generated";
 
-/// Generates a scenario with one KUDO instance of `app` with `pods` pods of `containers`
-/// containers each, every container logging `log_bytes` bytes. Unknown apps fall back to
-/// `cassandra` in [`scenario_from_generate_flags`], which validates the name.
-pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed: u64) -> Scenario {
-    let app = APPS.iter().find(|a| a.name == app).unwrap_or(&APPS[0]);
+/// What to generate: one KUDO instance of `app` with `pods` pods of `containers` containers
+/// each, every container logging `log_bytes` bytes.
+#[derive(Debug, Clone)]
+pub struct Spec<'a> {
+    /// cassandra, kafka or zookeeper; unknown names fall back to cassandra here and are
+    /// refused by [`scenario_from_generate_flags`].
+    pub app: &'a str,
+    pub pods: usize,
+    pub containers: usize,
+    pub log_bytes: u64,
+    /// Seeds host IDs, loads, container IDs and log contents.
+    pub seed: u64,
+    /// How many members the applications' cluster-wide views list (`nodetool status`,
+    /// `gossipinfo` and `describecluster`, zoo.cfg's servers, Kafka's broker lists); `None`
+    /// lists every pod, as the real tools do. Each pod's answer lists the whole cluster, so a
+    /// collection's output grows with pods squared (about 13 GB of nodetool output at 5,000
+    /// Cassandra pods); a bound keeps scale runs about the collector rather than about that.
+    pub peers: Option<usize>,
+}
+
+impl<'a> Spec<'a> {
+    /// `pods` pods of `app` with one container, no log, seed 0, every member listed.
+    pub fn new(app: &'a str, pods: usize) -> Self {
+        Spec {
+            app,
+            pods,
+            containers: 1,
+            log_bytes: 0,
+            seed: 0,
+            peers: None,
+        }
+    }
+}
+
+/// Generates the scenario `spec` describes.
+pub fn generate(spec: &Spec) -> Scenario {
+    let Spec {
+        pods,
+        containers,
+        log_bytes,
+        seed,
+        ..
+    } = *spec;
+    let app = APPS.iter().find(|a| a.name == spec.app).unwrap_or(&APPS[0]);
     let ns = GENERATED_NAMESPACE;
     let inst = format!("scale-{}", app.name);
     // Named and labelled like the real operators' statefulsets, which their pipelines address.
@@ -243,7 +282,10 @@ pub fn generate(app: &str, pods: usize, containers: usize, log_bytes: u64, seed:
         }
     }
 
-    let (exec, files) = scripted(app, &inst, &sts, &members);
+    // The pods' own entries (nodetool info, cassandra.yaml, server.properties) stay per pod;
+    // only what each pod lists of the others is bounded.
+    let listed = spec.peers.unwrap_or(pods).clamp(1, pods.max(1));
+    let (exec, files) = scripted(app, &inst, &sts, &members, listed);
     let mut sc = Scenario {
         name: format!("generated-{}", app.name),
         description: format!("generated: a KUDO {} instance with {pods} pods of {containers} containers, {log_bytes} log bytes each", app.name),
@@ -266,6 +308,7 @@ pub fn scenario_from_generate_flags(
     containers: usize,
     log_bytes: &str,
     seed: u64,
+    peers: Option<usize>,
 ) -> Result<Scenario, SimError> {
     if !APPS.iter().any(|a| a.name == app) {
         let names: Vec<&str> = APPS.iter().map(|a| a.name).collect();
@@ -280,8 +323,20 @@ pub fn scenario_from_generate_flags(
     if containers == 0 {
         return Err(SimError::Message("--containers must be at least 1".into()));
     }
-    let bytes = parse_size(log_bytes)?;
-    Ok(generate(app, pods, containers, bytes, seed))
+    if peers == Some(0) {
+        return Err(SimError::Message(
+            "--peers must be at least 1 (leave it out to list every pod)".into(),
+        ));
+    }
+    let log_bytes = parse_size(log_bytes)?;
+    Ok(generate(&Spec {
+        app,
+        pods,
+        containers,
+        log_bytes,
+        seed,
+        peers,
+    }))
 }
 
 /// Parses a byte size with an optional unit (B, K/KB, KiB, M/MB, MiB, G/GB, GiB).
@@ -428,12 +483,15 @@ fn scripted(
     inst: &str,
     sts: &str,
     members: &[Member],
+    listed: usize,
 ) -> (Vec<ExecHandler>, Vec<FileSpec>) {
     let all = format!("{sts}-[0-9]+");
+    // What every pod lists of the cluster ([`Spec::peers`]).
+    let peers = &members[..listed.min(members.len())];
     match app.name {
-        "cassandra" => cassandra_scripts(inst, &all, members),
-        "kafka" => kafka_scripts(app.container, &all, members),
-        _ => zookeeper_scripts(app.container, &all, members),
+        "cassandra" => cassandra_scripts(inst, &all, members, peers),
+        "kafka" => kafka_scripts(app.container, &all, members, peers),
+        _ => zookeeper_scripts(app.container, &all, members, peers),
     }
 }
 
@@ -454,10 +512,11 @@ fn kafka_scripts(
     container: &str,
     all: &str,
     members: &[Member],
+    peers: &[Member],
 ) -> (Vec<ExecHandler>, Vec<FileSpec>) {
     use std::fmt::Write as _;
     let first = &members[0].pod;
-    let brokers: Vec<String> = members
+    let brokers: Vec<String> = peers
         .iter()
         .enumerate()
         .map(|(i, m)| format!("{}:9093 (id: {i} rack: null)", m.ip))
@@ -483,7 +542,7 @@ fn kafka_scripts(
             );
         }
     }
-    for (i, _) in members.iter().enumerate() {
+    for (i, _) in peers.iter().enumerate() {
         dirs.push(format!(
             r#"{{"broker":{i},"logDirs":[{{"logDir":"/var/lib/kafka/data","error":null,"partitions":[]}}]}}"#
         ));
@@ -502,7 +561,7 @@ fn kafka_scripts(
             r"kafka-log-dirs(\.sh)? .*--describe",
             format!(
                 "Querying brokers for log directories information\nReceived log directory information from brokers {}\n{{\"version\":1,\"brokers\":[{}]}}\n",
-                (0..members.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+                (0..peers.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(","),
                 dirs.join(",")
             ),
         ),
@@ -540,10 +599,11 @@ fn zookeeper_scripts(
     container: &str,
     all: &str,
     members: &[Member],
+    peers: &[Member],
 ) -> (Vec<ExecHandler>, Vec<FileSpec>) {
     let fourlw = |word: &str| format!(r"echo {word} \| (nc|ncat) (localhost|127\.0\.0\.1) 2181$");
     let mut exec = vec![answer(all, container, &fourlw("ruok"), "imok".into())];
-    let servers: String = members
+    let servers: String = peers
         .iter()
         .enumerate()
         .map(|(i, m)| format!("server.{}={}:2888:3888\n", i + 1, m.ip))
@@ -584,6 +644,7 @@ fn cassandra_scripts(
     inst: &str,
     all: &str,
     members: &[Member],
+    peers: &[Member],
 ) -> (Vec<ExecHandler>, Vec<FileSpec>) {
     use std::fmt::Write as _;
     let n = members.len();
@@ -593,7 +654,7 @@ fn cassandra_scripts(
         "Datacenter: datacenter1\n=======================\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n--  Address          Load       Tokens       Owns (effective)  Host ID                               Rack\n",
     );
     let mut gossip = String::new();
-    for (i, m) in members.iter().enumerate() {
+    for (i, m) in peers.iter().enumerate() {
         let _ = writeln!(
             status,
             "UN  {:<16} {:<10} {:<12} {:<17} {}  rack1",
@@ -612,7 +673,7 @@ fn cassandra_scripts(
             id = m.host_id,
         );
     }
-    let ips: Vec<&str> = members.iter().map(|m| m.ip.as_str()).collect();
+    let ips: Vec<&str> = peers.iter().map(|m| m.ip.as_str()).collect();
     let describe = format!(
         "Cluster Information:\n\tName: {inst}\n\tSnitch: org.apache.cassandra.locator.GossipingPropertyFileSnitch\n\tDynamicEndPointSnitch: enabled\n\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\tSchema versions:\n\t\t{SCHEMA_VERSION}: [{}]\n\n",
         ips.join(", ")
@@ -730,7 +791,12 @@ mod tests {
 
     #[test]
     fn generates_a_consistent_instance() {
-        let sc = generate("cassandra", 250, 2, 4096, 9);
+        let sc = generate(&Spec {
+            containers: 2,
+            log_bytes: 4096,
+            seed: 9,
+            ..Spec::new("cassandra", 250)
+        });
         assert!(
             scenarios::problems(&sc).is_empty(),
             "{:#?}",
@@ -767,7 +833,12 @@ mod tests {
     /// answers in every generated node, consistently with the generated pods.
     #[test]
     fn every_cassandra_pipeline_command_is_scripted_consistently() {
-        let sc = generate("cassandra", 5, 1, 100, 3);
+        let sc = generate(&Spec {
+            containers: 1,
+            log_bytes: 100,
+            seed: 3,
+            ..Spec::new("cassandra", 5)
+        });
         let pipeline: Value =
             serde_yaml::from_str(include_str!("../../pipelines/cassandra.yaml")).unwrap();
         let commands: Vec<Vec<String>> = pipeline["spec"]["tasks"]
@@ -852,7 +923,12 @@ mod tests {
             ("kafka", include_str!("../../pipelines/kafka.yaml")),
             ("zookeeper", include_str!("../../pipelines/zookeeper.yaml")),
         ] {
-            let sc = generate(app, 4, 1, 100, 2);
+            let sc = generate(&Spec {
+                containers: 1,
+                log_bytes: 100,
+                seed: 2,
+                ..Spec::new(app, 4)
+            });
             let inst = format!("scale-{app}");
             let pods: Vec<String> = (0..4).map(|i| format!("{inst}-{app}-{i}")).collect();
             for p in &pods {
@@ -894,7 +970,12 @@ mod tests {
             }
             assert!(ran >= 4, "{app}: only {ran} commands");
         }
-        let zk = generate("zookeeper", 3, 1, 100, 2);
+        let zk = generate(&Spec {
+            containers: 1,
+            log_bytes: 100,
+            seed: 2,
+            ..Spec::new("zookeeper", 3)
+        });
         let srvr = |pod: &str| {
             let argv = ["sh", "-c", "echo srvr | nc 127.0.0.1 2181"].map(String::from);
             String::from_utf8(run_command(&zk, pod, "kubernetes-zookeeper", &argv).stdout).unwrap()
@@ -905,7 +986,12 @@ mod tests {
 
     #[test]
     fn logs_have_the_requested_size_and_differ_per_container() {
-        let sc = generate("kafka", 3, 2, 10_000, 1);
+        let sc = generate(&Spec {
+            containers: 2,
+            log_bytes: 10_000,
+            seed: 1,
+            ..Spec::new("kafka", 3)
+        });
         let read = |i: usize| -> String {
             let lines =
                 loglines::open(&sc.logs[i].source, chrono::Utc::now(), LogWindow::default())
@@ -919,15 +1005,124 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic() {
-        let a = serde_json::to_string(&generate("zookeeper", 20, 1, 100, 5).objects).unwrap();
-        let b = serde_json::to_string(&generate("zookeeper", 20, 1, 100, 5).objects).unwrap();
+        let a = serde_json::to_string(
+            &generate(&Spec {
+                containers: 1,
+                log_bytes: 100,
+                seed: 5,
+                ..Spec::new("zookeeper", 20)
+            })
+            .objects,
+        )
+        .unwrap();
+        let b = serde_json::to_string(
+            &generate(&Spec {
+                containers: 1,
+                log_bytes: 100,
+                seed: 5,
+                ..Spec::new("zookeeper", 20)
+            })
+            .objects,
+        )
+        .unwrap();
         assert_eq!(a, b);
+    }
+
+    /// `peers` bounds what each pod lists of the cluster and nothing else: every pod still
+    /// answers for itself, and the listed members are the first ones.
+    #[test]
+    fn peers_bound_the_cluster_wide_views() {
+        let run = |sc: &Scenario, pod: &str, container: &str, cmd: &str| {
+            let argv: Vec<String> = cmd.split(' ').map(String::from).collect();
+            let out = run_command(sc, pod, container, &argv);
+            assert_eq!(out.exit_code, 0, "{pod}: {cmd}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let cassandra = |peers| {
+            generate(&Spec {
+                peers,
+                ..Spec::new("cassandra", 40)
+            })
+        };
+        let (all, bounded) = (cassandra(None), cassandra(Some(5)));
+        let last = "scale-cassandra-node-39";
+        let count = |text: &str, needle: &str| text.matches(needle).count();
+        assert_eq!(
+            count(&run(&all, last, "cassandra", "nodetool status"), "\nUN  "),
+            40
+        );
+        assert_eq!(
+            count(
+                &run(&bounded, last, "cassandra", "nodetool status"),
+                "\nUN  "
+            ),
+            5
+        );
+        assert_eq!(
+            count(
+                &run(&bounded, last, "cassandra", "nodetool gossipinfo"),
+                "HOST_ID:"
+            ),
+            5
+        );
+        let describe = run(&bounded, last, "cassandra", "nodetool describecluster");
+        assert!(
+            describe.contains("[10.64.0.0, 10.64.0.1, 10.64.0.2, 10.64.0.3, 10.64.0.4]"),
+            "{describe}"
+        );
+        // The last pod still answers for itself.
+        let info = run(&bounded, last, "cassandra", "nodetool info");
+        assert_eq!(info, run(&all, last, "cassandra", "nodetool info"));
+
+        let zk = generate(&Spec {
+            peers: Some(2),
+            ..Spec::new("zookeeper", 7)
+        });
+        let cfg = run(
+            &zk,
+            "scale-zookeeper-zookeeper-6",
+            "kubernetes-zookeeper",
+            "cat /conf/zoo.cfg",
+        );
+        assert_eq!(count(&cfg, "server."), 2, "{cfg}");
+
+        let kafka = generate(&Spec {
+            peers: Some(3),
+            ..Spec::new("kafka", 9)
+        });
+        let versions = run(
+            &kafka,
+            "scale-kafka-kafka-0",
+            "k8skafka",
+            "kafka-broker-api-versions.sh --bootstrap-server localhost:9093",
+        );
+        assert_eq!(count(&versions, "(id: "), 3, "{versions}");
+        // server.properties stays per broker, for every broker.
+        let props = run(
+            &kafka,
+            "scale-kafka-kafka-8",
+            "k8skafka",
+            "sh -c cat /opt/kafka/config/server.properties",
+        );
+        assert!(props.starts_with("broker.id=8\n"), "{props}");
+
+        assert!(
+            scenario_from_generate_flags("cassandra", 3, 1, "1KiB", 0, Some(0))
+                .unwrap_err()
+                .to_string()
+                .contains("--peers must be at least 1")
+        );
     }
 
     #[test]
     fn five_thousand_pods_are_quick() {
         let started = std::time::Instant::now();
-        let sc = generate("cassandra", 5000, 2, 1 << 20, 42);
+        let sc = generate(&Spec {
+            containers: 2,
+            log_bytes: 1 << 20,
+            seed: 42,
+            ..Spec::new("cassandra", 5000)
+        });
         let took = started.elapsed();
         assert_eq!(sc.logs.len(), 10_000);
         eprintln!("generated 5,000 pods x 2 containers in {took:?}");
@@ -937,13 +1132,15 @@ mod tests {
 
     #[test]
     fn flags_are_validated() {
-        assert!(scenario_from_generate_flags("elastic", 3, 1, "1KiB", 0)
-            .unwrap_err()
-            .to_string()
-            .contains("choose one of cassandra, kafka, zookeeper"));
-        assert!(scenario_from_generate_flags("cassandra", 0, 1, "1KiB", 0).is_err());
         assert!(
-            scenario_from_generate_flags("cassandra", 3, 1, "1 parsec", 0)
+            scenario_from_generate_flags("elastic", 3, 1, "1KiB", 0, None)
+                .unwrap_err()
+                .to_string()
+                .contains("choose one of cassandra, kafka, zookeeper")
+        );
+        assert!(scenario_from_generate_flags("cassandra", 0, 1, "1KiB", 0, None).is_err());
+        assert!(
+            scenario_from_generate_flags("cassandra", 3, 1, "1 parsec", 0, None)
                 .unwrap_err()
                 .to_string()
                 .contains("64KiB")

@@ -754,7 +754,12 @@ fn scale_analysis_of_a_thousand_pods() {
         .build()
         .unwrap();
     let out = rt.block_on(async {
-        let mut sc = kudo_diag::sim::generate::generate("cassandra", pods, 1, 64 << 10, 1);
+        let mut sc = kudo_diag::sim::generate::generate(&kudo_diag::sim::generate::Spec {
+            containers: 1,
+            log_bytes: 64 << 10,
+            seed: 1,
+            ..kudo_diag::sim::generate::Spec::new("cassandra", pods)
+        });
         sc.objects
             .retain(|o| o["apiVersion"].as_str() != Some("admissionregistration.k8s.io/v1"));
         let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();

@@ -995,7 +995,12 @@ async fn proxy_gets_through_the_service_proxy_and_maps_backend_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn scale_collects_a_thousand_pods() {
-    let sc = kudo_diag::sim::generate::generate("cassandra", 1000, 2, 64 * 1024, 7);
+    let sc = kudo_diag::sim::generate::generate(&kudo_diag::sim::generate::Spec {
+        containers: 2,
+        log_bytes: 64 * 1024,
+        seed: 7,
+        ..kudo_diag::sim::generate::Spec::new("cassandra", 1000)
+    });
     let sim = start(sc).await;
     let dir = tempfile::tempdir().unwrap();
     let reg = registry();
@@ -1132,7 +1137,15 @@ async fn a_pod_that_vanishes_mid_collection_fails_its_tasks_with_the_api_error()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_pages_through_more_pods_than_one_list_page() {
     let n = 520;
-    let sim = start(kudo_diag::sim::generate::generate("cassandra", n, 1, 0, 3)).await;
+    let sim = start(kudo_diag::sim::generate::generate(
+        &kudo_diag::sim::generate::Spec {
+            containers: 1,
+            log_bytes: 0,
+            seed: 3,
+            ..kudo_diag::sim::generate::Spec::new("cassandra", n)
+        },
+    ))
+    .await;
     let p = Probe::new(&sim, json!({}));
     let vars = json!({"instance": "scale-cassandra", "namespace": "generated"});
     let (r, arts) = p

@@ -156,7 +156,12 @@ async fn every_fault_at_once_still_gives_the_fault_free_bundle() {
 /// failure at all, because the generator scripts every command that pipeline runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generated_fifty_pod_cassandra_collects_without_a_single_failure() {
-    let sc = kudo_diag::sim::generate::generate("cassandra", 50, 1, 2048, 11);
+    let sc = kudo_diag::sim::generate::generate(&kudo_diag::sim::generate::Spec {
+        containers: 1,
+        log_bytes: 2048,
+        seed: 11,
+        ..kudo_diag::sim::generate::Spec::new("cassandra", 50)
+    });
     let sim = start(sc, None).await;
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
@@ -509,7 +514,16 @@ async fn a_pod_vanishing_mid_collection_fails_only_its_own_tasks_with_exit_3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_kafka_and_zookeeper_collect_without_a_failure() {
     for app in ["kafka", "zookeeper"] {
-        let sim = start(kudo_diag::sim::generate::generate(app, 4, 1, 1024, 5), None).await;
+        let sim = start(
+            kudo_diag::sim::generate::generate(&kudo_diag::sim::generate::Spec {
+                containers: 1,
+                log_bytes: 1024,
+                seed: 5,
+                ..kudo_diag::sim::generate::Spec::new(app, 4)
+            }),
+            None,
+        )
+        .await;
         let dir = tempfile::tempdir().unwrap();
         let kc = dir.path().join("kubeconfig");
         sim.write_kubeconfig(&kc).unwrap();

@@ -437,7 +437,8 @@ async fn stalled_log_stream_stops_after_its_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_instance_serves_pods_and_large_logs() {
     let started = Instant::now();
-    let sc = generate::scenario_from_generate_flags("cassandra", 1000, 2, "64MiB", 7).unwrap();
+    let sc =
+        generate::scenario_from_generate_flags("cassandra", 1000, 2, "64MiB", 7, None).unwrap();
     let gen_time = started.elapsed();
     let h = start(sc).await;
     let client = h.kube_client().unwrap();
@@ -497,7 +498,6 @@ async fn sim_command_lists_builtins_and_serves_a_generated_instance() {
     if !have_kubectl() {
         return;
     }
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kc");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kudo-diag"))
@@ -517,11 +517,7 @@ async fn sim_command_lists_builtins_and_serves_a_generated_instance() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("sim prints export KUBECONFIG in time")
-        .unwrap();
+    let (_, _lines) = crate::support::announced_kubeconfig(&mut child).await;
     let run = |args: &[&str]| {
         std::process::Command::new("kubectl")
             .arg("--kubeconfig")
@@ -548,7 +544,12 @@ async fn sim_command_lists_builtins_and_serves_a_generated_instance() {
 #[ignore = "a measurement, run by hand"]
 async fn perf_logs_of_1000_pods() {
     let t = Instant::now();
-    let sc = generate::generate("cassandra", 1000, 1, 256 << 10, 3);
+    let sc = generate::generate(&generate::Spec {
+        containers: 1,
+        log_bytes: 256 << 10,
+        seed: 3,
+        ..generate::Spec::new("cassandra", 1000)
+    });
     let gen_time = t.elapsed();
     let h = start(sc).await;
     let pods: Api<Pod> = Api::namespaced(h.kube_client().unwrap(), generate::GENERATED_NAMESPACE);

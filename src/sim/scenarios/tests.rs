@@ -376,8 +376,16 @@ fn builtins_and_generated_scenarios_are_servable() {
         let name = sc.name.clone();
         crate::sim::SimState::new(sc, None).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    crate::sim::SimState::new(crate::sim::generate::generate("kafka", 10, 2, 100, 1), None)
-        .unwrap();
+    crate::sim::SimState::new(
+        crate::sim::generate::generate(&crate::sim::generate::Spec {
+            containers: 2,
+            log_bytes: 100,
+            seed: 1,
+            ..crate::sim::generate::Spec::new("kafka", 10)
+        }),
+        None,
+    )
+    .unwrap();
 }
 
 #[test]
