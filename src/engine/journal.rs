@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::bundle::sink::ArtifactRecord;
 
+use super::task::Items;
 use super::EngineError;
 
 /// Version of the journal's on-disk format. Bumped on any incompatible change; a journal of
@@ -86,9 +87,10 @@ pub struct NodeRecord {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<ArtifactRecord>,
-    /// The items a fan-out source produced, so a resumed run expands the same nodes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub items: Vec<Value>,
+    /// The items a fan-out source produced, so a resumed run expands the same nodes. Kept as
+    /// compact text in memory, written as a JSON array (the format did not change with it).
+    #[serde(default, skip_serializing_if = "Items::is_empty")]
+    pub items: Items,
     #[serde(default)]
     pub optional: bool,
 }
@@ -460,7 +462,7 @@ mod tests {
             attempts: 1,
             error: None,
             artifacts: vec![],
-            items: vec![json!({"name": "a"})],
+            items: vec![json!({"name": "a"})].into(),
             optional: false,
         }
     }
@@ -492,7 +494,7 @@ mod tests {
         assert_eq!(m, Some(meta()));
         match j.status("a").unwrap() {
             Status::Done(d) => {
-                assert_eq!(d.record.items, vec![json!({"name": "a"})]);
+                assert_eq!(d.record.items.to_values(), vec![json!({"name": "a"})]);
                 // redo forgets it.
                 d.redo().unwrap();
                 assert!(matches!(j.status("a").unwrap(), Status::Pending(_)));
