@@ -564,6 +564,31 @@ mod tests {
     }
 
     #[test]
+    fn records_with_items_keep_the_bytes_of_journal_format_2() {
+        // A record as kudo-diag wrote it while `items` was a `Vec<Value>` (3fe486a): items are
+        // still written as the same JSON array, so journals of either build resume with the other
+        // and the format version did not change.
+        let written_by_3fe486a = br#"{"task":"pods","state":"done","attempts":1,"items":[{"metadata":{"name":"c-0","namespace":"prod"},"spec":{"containers":[{"name":"app"}]}},{"metadata":{"name":"c-1","namespace":"prod"}}],"optional":false}"#;
+        let rec: NodeRecord = serde_json::from_slice(written_by_3fe486a).unwrap();
+        assert_eq!(
+            rec.items.to_values(),
+            vec![
+                json!({"metadata": {"name": "c-0", "namespace": "prod"}, "spec": {"containers": [{"name": "app"}]}}),
+                json!({"metadata": {"name": "c-1", "namespace": "prod"}}),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_vec(&rec).unwrap(),
+            written_by_3fe486a.to_vec()
+        );
+        // No items: the field is left out, as before.
+        let none = br#"{"task":"t","state":"failed","attempts":2,"error":"boom","optional":true}"#;
+        let rec: NodeRecord = serde_json::from_slice(none).unwrap();
+        assert!(rec.items.is_empty());
+        assert_eq!(serde_json::to_vec(&rec).unwrap(), none.to_vec());
+    }
+
+    #[test]
     fn a_version_1_journal_is_refused_with_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal");
