@@ -113,7 +113,7 @@ fn journal_commit(c: &mut Criterion) {
                 file: "0".repeat(32) + ".art",
                 ..Default::default()
             }],
-            items: vec![],
+            items: Default::default(),
             optional: false,
         };
         let mut i = 0u64;

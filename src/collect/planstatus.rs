@@ -317,7 +317,7 @@ impl TaskKind for PlanStatus {
             })
             .unwrap_or_default();
         Ok(TaskOutput {
-            items: vec![json!({"plans": summary, "activePlan": active_plan(&instance)})],
+            items: vec![json!({"plans": summary, "activePlan": active_plan(&instance)})].into(),
         })
     }
 }

@@ -344,7 +344,9 @@ impl TaskKind for Versions {
         ctx.sink
             .put(out, &object::to_yaml(&doc))
             .map_err(|e| TaskError::permanent(e.to_string()))?;
-        Ok(TaskOutput { items: vec![doc] })
+        Ok(TaskOutput {
+            items: vec![doc].into(),
+        })
     }
 }
 

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::bundle::sink::ArtifactRecord;
 
+use super::task::Items;
 use super::EngineError;
 
 /// Version of the journal's on-disk format. Bumped on any incompatible change; a journal of
@@ -86,9 +87,10 @@ pub struct NodeRecord {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<ArtifactRecord>,
-    /// The items a fan-out source produced, so a resumed run expands the same nodes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub items: Vec<Value>,
+    /// The items a fan-out source produced, so a resumed run expands the same nodes. Kept as
+    /// compact text in memory, written as a JSON array (the format did not change with it).
+    #[serde(default, skip_serializing_if = "Items::is_empty")]
+    pub items: Items,
     #[serde(default)]
     pub optional: bool,
 }
@@ -460,7 +462,7 @@ mod tests {
             attempts: 1,
             error: None,
             artifacts: vec![],
-            items: vec![json!({"name": "a"})],
+            items: vec![json!({"name": "a"})].into(),
             optional: false,
         }
     }
@@ -492,7 +494,7 @@ mod tests {
         assert_eq!(m, Some(meta()));
         match j.status("a").unwrap() {
             Status::Done(d) => {
-                assert_eq!(d.record.items, vec![json!({"name": "a"})]);
+                assert_eq!(d.record.items.to_values(), vec![json!({"name": "a"})]);
                 // redo forgets it.
                 d.redo().unwrap();
                 assert!(matches!(j.status("a").unwrap(), Status::Pending(_)));
@@ -559,6 +561,31 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("format version 99"), "{msg}");
         assert!(msg.contains("--force"), "{msg}");
+    }
+
+    #[test]
+    fn records_with_items_keep_the_bytes_of_journal_format_2() {
+        // A record as kudo-diag wrote it while `items` was a `Vec<Value>` (3fe486a): items are
+        // still written as the same JSON array, so journals of either build resume with the other
+        // and the format version did not change.
+        let written_by_3fe486a = br#"{"task":"pods","state":"done","attempts":1,"items":[{"metadata":{"name":"c-0","namespace":"prod"},"spec":{"containers":[{"name":"app"}]}},{"metadata":{"name":"c-1","namespace":"prod"}}],"optional":false}"#;
+        let rec: NodeRecord = serde_json::from_slice(written_by_3fe486a).unwrap();
+        assert_eq!(
+            rec.items.to_values(),
+            vec![
+                json!({"metadata": {"name": "c-0", "namespace": "prod"}, "spec": {"containers": [{"name": "app"}]}}),
+                json!({"metadata": {"name": "c-1", "namespace": "prod"}}),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_vec(&rec).unwrap(),
+            written_by_3fe486a.to_vec()
+        );
+        // No items: the field is left out, as before.
+        let none = br#"{"task":"t","state":"failed","attempts":2,"error":"boom","optional":true}"#;
+        let rec: NodeRecord = serde_json::from_slice(none).unwrap();
+        assert!(rec.items.is_empty());
+        assert_eq!(serde_json::to_vec(&rec).unwrap(), none.to_vec());
     }
 
     #[test]

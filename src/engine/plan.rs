@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use crate::pipeline::template::{lookup, render, render_value};
 use crate::pipeline::{Pipeline, TaskSpec};
 
+use super::task::Items;
 use super::EngineError;
 
 /// Where a node stands in this run.
@@ -69,7 +70,7 @@ pub struct Node {
     /// JSON text: a Pod is about 1.7 KB as text and about 14 KiB as a `serde_json::Value`, and
     /// the items of every list a pipeline fans out over stay until the run ends. They are parsed
     /// again, one at a time, when the fan-out expands and when a node bound to one starts.
-    items: ItemTexts,
+    items: Items,
     /// Why it failed or was skipped.
     pub reason: Option<String>,
 }
@@ -203,14 +204,15 @@ impl Plan {
     }
 
     /// Records the items a node produced, for the fan-outs over its task.
-    pub fn set_items(&mut self, i: NodeIndex, items: Vec<Value>) {
-        self.graph[i].items = ItemTexts::new(&items);
+    /// Kept as they are (already text), moved, never copied or serialized again.
+    pub fn set_items(&mut self, i: NodeIndex, mut items: Items) {
+        items.shrink_to_fit();
+        self.graph[i].items = items;
     }
 
-    /// The items a node produced, parsed.
+    /// The items a node produced, parsed one at a time.
     pub fn items(&self, i: NodeIndex) -> impl Iterator<Item = Value> + '_ {
-        let texts = &self.graph[i].items;
-        (0..texts.len()).map(|n| parse_item(texts.get(n)))
+        self.graph[i].items.iter()
     }
 
     pub fn spec(&self, task: usize) -> &TaskSpec {
@@ -407,7 +409,7 @@ impl Plan {
                 render_error,
                 status,
                 pending,
-                items: ItemTexts::default(),
+                items: Items::default(),
                 reason: blocked.clone(),
             });
             for &d in &dep_nodes {
@@ -436,7 +438,7 @@ impl Plan {
             Some(fe),
         ) = (binding, &spec.for_each)
         {
-            let item = parse_item(self.graph[source].items.get(item));
+            let item = self.graph[source].items.value(item);
             let elem = match (nested, &fe.then) {
                 (Some((p, e)), Some(then)) => Some((
                     then.bind.clone(),
@@ -588,44 +590,6 @@ fn render_params(spec: &TaskSpec, vars: &Value, templated: bool) -> Result<Value
     }
 }
 
-/// A node's items as compact JSON text, all in one string: one allocation per node, not one per
-/// item (100,000 boxed strings cost 11% of a 100,000-node run in allocation and formatting).
-#[derive(Debug, Clone, Default)]
-struct ItemTexts {
-    text: String,
-    /// Where each item's text ends in `text`.
-    ends: Vec<usize>,
-}
-
-impl ItemTexts {
-    fn new(items: &[Value]) -> Self {
-        let mut buf = Vec::new();
-        let mut ends = Vec::with_capacity(items.len());
-        for v in items {
-            // Writing a `Value` to a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut buf, v);
-            ends.push(buf.len());
-        }
-        // serde_json writes UTF-8 only; the fallback is never taken.
-        let text = String::from_utf8(buf).unwrap_or_default();
-        Self { text, ends }
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn get(&self, n: usize) -> &str {
-        let start = if n == 0 { 0 } else { self.ends[n - 1] };
-        self.text.get(start..self.ends[n]).unwrap_or("null")
-    }
-}
-
-/// An item as `set_items` stored it (text it wrote itself, so it parses).
-fn parse_item(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or(Value::Null)
-}
-
 /// True when a string anywhere in `v` holds `{{` (what `render_value` would expand).
 fn has_template(v: &Value) -> bool {
     match v {
@@ -720,7 +684,8 @@ mod tests {
                    "spec": {"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}}),
                 json!({"metadata": {"namespace": "prod", "name": "c-1"},
                    "spec": {"containers": [{"name": "app"}]}}),
-            ],
+            ]
+            .into(),
         );
         plan.settle(pods, NodeStatus::Done);
         let second = plan.expand();
@@ -762,7 +727,7 @@ mod tests {
         let pods = plan.expand()[0].nodes[0];
         let pod = json!({"metadata": {"namespace": "prod", "name": "c-0"},
             "spec": {"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}});
-        plan.set_items(pods, vec![pod.clone()]);
+        plan.set_items(pods, vec![pod.clone()].into());
         plan.settle(pods, NodeStatus::Done);
         let nodes = plan.expand()[0].nodes.clone();
         assert_eq!(nodes.len(), 3);

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::task::{ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput};
+use super::task::{Items, ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput};
 
 /// Adds every synthetic kind to `registry`.
 pub fn register(registry: &mut Registry) {
@@ -190,7 +190,8 @@ impl TaskKind for ItemsKind {
             TaskError::permanent(format!("task {} needs the `count` parameter", ctx.task))
         })?;
         let children = u64_param(ctx, "children")?;
-        let items: Vec<Value> = (0..count)
+        // Each item is kept as text as soon as it is made (`Items::push`).
+        let items: Items = (0..count)
             .map(|i| {
                 let mut item = json!({"name": format!("item-{i}"), "index": i});
                 if let Some(c) = children {

@@ -190,7 +190,7 @@ impl TaskKind for Describe {
                 .map_err(|e| TaskError::permanent(e.to_string()))?;
         }
         Ok(TaskOutput {
-            items: vec![json!({"objects": count})],
+            items: vec![json!({"objects": count})].into(),
         })
     }
 }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::collect::kinds::exec::run_command;
 use crate::collect::kinds::proxy::proxy_url;
 use crate::collect::{api, params};
-use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+use crate::engine::{Items, ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 
 /// Percent-encodes a query value.
 fn enc(s: &str) -> String {
@@ -140,7 +140,7 @@ impl TaskKind for Pods {
             )));
         }
         let total = pods.len();
-        let running: Vec<Value> = pods
+        let running: Items = pods
             .into_iter()
             .filter(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"))
             .collect();
@@ -274,7 +274,7 @@ impl TaskKind for Copy {
                 pod.name
             ))
         })?;
-        let mut written = Vec::new();
+        let mut written = Items::new();
         for f in &files {
             let rel = f.path.trim_start_matches('/');
             if rel.split('/').any(|s| s == "..") {
@@ -284,7 +284,7 @@ impl TaskKind for Copy {
             ctx.sink
                 .put(&dest, &f.content)
                 .map_err(|e| TaskError::permanent(e.to_string()))?;
-            written.push(json!({"path": dest, "bytes": f.content.len()}));
+            written.push(&json!({"path": dest, "bytes": f.content.len()}));
         }
         Ok(TaskOutput { items: written })
     }
@@ -396,7 +396,7 @@ impl TaskKind for Request {
             .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
         let n = crate::collect::kinds::proxy::stream_to_artifact(ctx, req, &what, out).await?;
         Ok(TaskOutput {
-            items: vec![json!({"bytes": n})],
+            items: vec![json!({"bytes": n})].into(),
         })
     }
 }

@@ -686,7 +686,7 @@ async fn exec_writes_stdout_and_stderr_apart_and_fails_on_a_non_zero_exit() {
         )
         .await;
     assert_eq!(
-        r.unwrap().items,
+        r.unwrap().items.to_values(),
         vec![json!({"exitCode": 0, "stdoutBytes": 5, "stderrBytes": 11})]
     );
     let got: Vec<(&str, &str)> = arts
@@ -739,9 +739,9 @@ async fn list_pages_through_large_collections() {
     let items = r.unwrap().items;
     eprintln!("listed 1234 config maps in {:?}", started.elapsed());
     assert_eq!(items.len(), 1234);
-    let names: BTreeSet<&str> = items
+    let names: BTreeSet<String> = items
         .iter()
-        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
         names.len(),
@@ -802,7 +802,7 @@ async fn logs_honour_the_byte_limit_and_skip_previous_logs_of_containers_that_ne
         .await;
     let out = r.unwrap();
     assert!(arts.is_empty());
-    assert_eq!(out.items[0]["skipped"], true);
+    assert_eq!(out.items.value(0)["skipped"], true);
 
     // Asked for regardless, the API's refusal is a permanent failure.
     let (r, _) = p
@@ -853,7 +853,7 @@ async fn the_plan_status_and_versions_kinds_fetch_what_they_are_not_given() {
             Some("instance/plan-status.txt"),
         )
         .await;
-    assert_eq!(r.unwrap().items[0]["plans"]["deploy"], "COMPLETE");
+    assert_eq!(r.unwrap().items.value(0)["plans"]["deploy"], "COMPLETE");
     assert!(arts[0]
         .1
         .contains("└── cassandra (Operator-Version: \"cassandra-3.11.7-1.0.3\")"));
@@ -1156,7 +1156,7 @@ async fn describe_pages_through_more_pods_than_one_list_page() {
             Some("pods.describe.txt"),
         )
         .await;
-    assert_eq!(r.unwrap().items[0]["objects"], n, "{:?}", arts.len());
+    assert_eq!(r.unwrap().items.value(0)["objects"], n, "{:?}", arts.len());
     let text = &arts[0].1;
     let names: Vec<&str> = text
         .lines()

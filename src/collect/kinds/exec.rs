@@ -108,7 +108,8 @@ impl TaskKind for Exec {
                 "exitCode": 0,
                 "stdoutBytes": done.stdout_bytes,
                 "stderrBytes": done.stderr.len(),
-            })],
+            })]
+            .into(),
         })
     }
 }

@@ -163,6 +163,8 @@ impl TaskKind for Get {
                 .put(out, &object::to_yaml(&obj))
                 .map_err(|e| TaskError::permanent(e.to_string()))?;
         }
-        Ok(TaskOutput { items: vec![obj] })
+        Ok(TaskOutput {
+            items: vec![obj].into(),
+        })
     }
 }

@@ -32,7 +32,7 @@ use serde_json::Value;
 use crate::bundle::sink::ArtifactWriter;
 use crate::collect::kinds::get;
 use crate::collect::{api, object, params, resources};
-use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+use crate::engine::{Items, ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 
 pub struct List;
 
@@ -389,7 +389,9 @@ impl TaskKind for List {
         let owned_by = filter_ref(ctx, "ownedBy").await?;
         let owners_of = filter_ref(ctx, "ownersOf").await?;
         let mut writer = ListWriter { out, count: 0 };
-        let mut items = Vec::new();
+        // Each kept object is serialized into `items` at once and its value dropped with the
+        // page: a list of 5,000 Pods held as values cost 40 MiB, as text about 8.5 MB.
+        let mut items = Items::new();
         let url = resources::collection_path(&r, ns);
         for_each_object(ctx, &r, &url, lp, &what, |obj| {
             if !keep(owned_by.as_ref(), owners_of.as_ref(), &obj) {
@@ -407,7 +409,7 @@ impl TaskKind for List {
                     .map_err(|e| TaskError::permanent(e.to_string()))?;
             }
             if return_items {
-                items.push(obj);
+                items.push(&obj);
             }
             Ok(())
         })

@@ -184,7 +184,7 @@ impl TaskKind for Logs {
                 );
                 tracing::info!(node = %ctx.node, "{note}");
                 return Ok(TaskOutput {
-                    items: vec![json!({"skipped": true, "note": note})],
+                    items: vec![json!({"skipped": true, "note": note})].into(),
                 });
             }
         }
@@ -235,7 +235,7 @@ impl TaskKind for Logs {
                 let note = format!("no log: {}", e.message);
                 tracing::info!(node = %ctx.node, "{note}");
                 return Ok(TaskOutput {
-                    items: vec![json!({"skipped": true, "note": note})],
+                    items: vec![json!({"skipped": true, "note": note})].into(),
                 });
             }
             // A pod from a list that is gone now was deleted during the collection: the task
@@ -300,7 +300,7 @@ impl TaskKind for Logs {
         w.finish()
             .map_err(|e| TaskError::permanent(e.to_string()))?;
         Ok(TaskOutput {
-            items: vec![json!({"bytes": written, "truncated": ending.is_some()})],
+            items: vec![json!({"bytes": written, "truncated": ending.is_some()})].into(),
         })
     }
 }

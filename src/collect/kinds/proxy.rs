@@ -97,7 +97,7 @@ impl TaskKind for Proxy {
         };
         let n = stream_to_artifact(ctx, req, &what, out_path).await?;
         Ok(TaskOutput {
-            items: vec![json!({"bytes": n})],
+            items: vec![json!({"bytes": n})].into(),
         })
     }
 }

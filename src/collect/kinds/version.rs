@@ -33,6 +33,8 @@ impl TaskKind for Version {
                 .put(out, &object::to_yaml(&v))
                 .map_err(|e| TaskError::permanent(e.to_string()))?;
         }
-        Ok(TaskOutput { items: vec![v] })
+        Ok(TaskOutput {
+            items: vec![v].into(),
+        })
     }
 }
