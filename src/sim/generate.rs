@@ -1038,13 +1038,16 @@ mod tests {
             assert_eq!(out.exit_code, 0, "{pod}: {cmd}");
             String::from_utf8(out.stdout).unwrap()
         };
-        let cassandra = |peers| {
+        let with_peers = |app, pods, peers| {
             generate(&Spec {
                 peers,
-                ..Spec::new("cassandra", 40)
+                ..Spec::new(app, pods)
             })
         };
-        let (all, bounded) = (cassandra(None), cassandra(Some(5)));
+        let (all, bounded) = (
+            with_peers("cassandra", 40, None),
+            with_peers("cassandra", 40, Some(5)),
+        );
         let last = "scale-cassandra-node-39";
         let count = |text: &str, needle: &str| text.matches(needle).count();
         assert_eq!(
@@ -1074,10 +1077,7 @@ mod tests {
         let info = run(&bounded, last, "cassandra", "nodetool info");
         assert_eq!(info, run(&all, last, "cassandra", "nodetool info"));
 
-        let zk = generate(&Spec {
-            peers: Some(2),
-            ..Spec::new("zookeeper", 7)
-        });
+        let zk = with_peers("zookeeper", 7, Some(2));
         let cfg = run(
             &zk,
             "scale-zookeeper-zookeeper-6",
@@ -1086,10 +1086,7 @@ mod tests {
         );
         assert_eq!(count(&cfg, "server."), 2, "{cfg}");
 
-        let kafka = generate(&Spec {
-            peers: Some(3),
-            ..Spec::new("kafka", 9)
-        });
+        let kafka = with_peers("kafka", 9, Some(3));
         let versions = run(
             &kafka,
             "scale-kafka-kafka-0",
