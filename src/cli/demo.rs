@@ -110,6 +110,10 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         println!();
         println!("Next: `kudo-diag bundle ls {}` lists every file; `kudo-diag bundle verify` checks every hash;", bundle.display());
         println!("      `kudo-diag run --instance NAME -n NS` does the same against your cluster.");
+        if report.findings.is_empty() {
+            // A healthy instance shows collection but no diagnosis; point at one that has faults.
+            println!("      `kudo-diag demo --scenario broken-cassandra` shows a diagnosis of an instance with faults.");
+        }
     }
     Ok(code)
 }

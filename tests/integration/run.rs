@@ -207,9 +207,38 @@ async fn demo_collects_the_cassandra_scenario_without_its_secret() {
         let text = String::from_utf8_lossy(bytes);
         assert!(!text.contains(PLANTED), "{path} holds the planted secret");
     }
+    // The healthy scenario's analysis finds nothing, so the demo points at one with faults.
+    assert!(out.contains("nothing wrong found"), "{out}");
+    assert!(
+        out.contains("`kudo-diag demo --scenario broken-cassandra` shows a diagnosis"),
+        "{out}"
+    );
     // Nothing left behind but the bundle.
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_of_the_broken_scenario_shows_its_diagnosis() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = kudo_diag(
+        dir.path(),
+        None,
+        &[
+            "demo",
+            "--scenario",
+            "broken-cassandra",
+            "--progress",
+            "none",
+        ],
+    )
+    .await;
+    // The crash-looping node cannot answer its commands: a partial bundle, exit 3.
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("OOMKilled"), "{out}");
+    assert!(!out.contains("nothing wrong found"), "{out}");
+    assert!(!out.contains("--scenario broken-cassandra` shows"), "{out}");
 }
 
 /// Issue 4 item 8 (a): a collection against a cluster, killed with SIGKILL at random points and
