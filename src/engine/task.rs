@@ -173,15 +173,7 @@ fn parse(text: &str) -> Value {
 
 impl From<Vec<Value>> for Items {
     fn from(values: Vec<Value>) -> Self {
-        values.iter().collect()
-    }
-}
-
-impl<'a> FromIterator<&'a Value> for Items {
-    fn from_iter<I: IntoIterator<Item = &'a Value>>(iter: I) -> Self {
-        let mut items = Items::new();
-        items.extend(iter);
-        items
+        values.into_iter().collect()
     }
 }
 
@@ -190,14 +182,6 @@ impl FromIterator<Value> for Items {
         let mut items = Items::new();
         items.extend(iter);
         items
-    }
-}
-
-impl<'a> Extend<&'a Value> for Items {
-    fn extend<I: IntoIterator<Item = &'a Value>>(&mut self, iter: I) {
-        for v in iter {
-            self.push(v);
-        }
     }
 }
 

@@ -1005,26 +1005,14 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic() {
-        let a = serde_json::to_string(
-            &generate(&Spec {
-                containers: 1,
-                log_bytes: 100,
-                seed: 5,
-                ..Spec::new("zookeeper", 20)
-            })
-            .objects,
-        )
-        .unwrap();
-        let b = serde_json::to_string(
-            &generate(&Spec {
-                containers: 1,
-                log_bytes: 100,
-                seed: 5,
-                ..Spec::new("zookeeper", 20)
-            })
-            .objects,
-        )
-        .unwrap();
+        let spec = Spec {
+            containers: 1,
+            log_bytes: 100,
+            seed: 5,
+            ..Spec::new("zookeeper", 20)
+        };
+        let a = serde_json::to_string(&generate(&spec).objects).unwrap();
+        let b = serde_json::to_string(&generate(&spec).objects).unwrap();
         assert_eq!(a, b);
     }
 
