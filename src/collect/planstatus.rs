@@ -10,6 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::bundle::layout;
 use crate::collect::kinds::get;
 use crate::collect::params;
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
@@ -317,7 +318,7 @@ impl TaskKind for PlanStatus {
         if let Some(n) = &note {
             text.push_str(&format!("\nNote: {n}\n"));
         }
-        let out = ctx.output.as_deref().unwrap_or("instance/plan-status.txt");
+        let out = ctx.output.as_deref().unwrap_or(layout::PLAN_STATUS);
         ctx.sink
             .put(out, text.as_bytes())
             .map_err(|e| TaskError::permanent(e.to_string()))?;
