@@ -36,14 +36,6 @@ use super::BundleError;
 /// than the default 6 on log text for a slightly bigger bundle: see docs/PERFORMANCE.md.
 pub const ARTIFACT_DEFLATE_LEVEL: i64 = 1;
 
-/// Bundle paths the writer uses for its own files; no artifact may take them.
-pub const RESERVED_PATHS: &[&str] = &[
-    "manifest.json",
-    "errors.json",
-    "redactions.json",
-    "kudo-diag/collection.log",
-];
-
 /// One artifact as it is journaled and listed in the manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactRecord {
@@ -85,7 +77,7 @@ pub fn check_bundle_path(path: &str) -> Result<(), BundleError> {
 /// Checks a bundle path for an artifact: valid, and not one of the writer's own files.
 pub fn check_artifact_path(path: &str) -> Result<(), BundleError> {
     check_bundle_path(path)?;
-    if RESERVED_PATHS.contains(&path) {
+    if super::layout::OWN_FILES.contains(&path) {
         return Err(BundleError::Message(format!(
             "bundle path {path:?} is reserved for kudo-diag's own files; choose another `output` path"
         )));

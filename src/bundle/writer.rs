@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
+use super::layout;
 use super::redact::RedactionCounts;
 use super::sink::{check_artifact_path, ArtifactRecord, ArtifactStore, ARTIFACT_DEFLATE_LEVEL};
 use super::BundleError;
@@ -286,18 +287,13 @@ fn write_zip(
                 .metadata()
                 .map(|m| m.len() >= u32::MAX as u64)
                 .unwrap_or(true);
-            own.push(write_own(
-                &mut zip,
-                "kudo-diag/collection.log",
-                &mut f,
-                large,
-            )?);
+            own.push(write_own(&mut zip, layout::COLLECTION_LOG, &mut f, large)?);
         }
     }
     let errors_json = serde_json::to_vec_pretty(errors).expect("errors serialize");
     own.push(write_own(
         &mut zip,
-        "errors.json",
+        layout::ERRORS,
         &mut &errors_json[..],
         false,
     )?);
@@ -305,7 +301,7 @@ fn write_zip(
     let report_json = serde_json::to_vec_pretty(&report).expect("redactions serialize");
     own.push(write_own(
         &mut zip,
-        "redactions.json",
+        layout::REDACTIONS,
         &mut &report_json[..],
         false,
     )?);
@@ -315,8 +311,8 @@ fn write_zip(
         bundle_files: own,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
-    zip.start_file("manifest.json", own_file_options())
-        .map_err(zerr("manifest.json"))?;
+    zip.start_file(layout::MANIFEST, own_file_options())
+        .map_err(zerr(layout::MANIFEST))?;
     zip.write_all(&manifest_json).map_err(|e| io_err(tmp, e))?;
     let out = zip.finish().map_err(zerr("the zip's central directory"))?;
     let f = out.into_inner().map_err(|e| io_err(tmp, e.into_error()))?;

@@ -116,7 +116,7 @@ fn ls(file: PathBuf, format: Format) -> crate::Result<u8> {
             task: r
                 .manifest_entry(&e.path)
                 .map(|m| m.task.as_str())
-                .unwrap_or(if e.path == "manifest.json" {
+                .unwrap_or(if e.path == crate::bundle::layout::MANIFEST {
                     "kudo-diag"
                 } else {
                     "-"

@@ -10,6 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::bundle::layout;
 use crate::collect::kinds::get;
 use crate::collect::params;
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
@@ -119,65 +120,10 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
     let mut names: Vec<&String> = statuses.keys().chain(ov_plans.keys()).collect();
     names.sort();
     names.dedup();
-
-    let mut plans = Vec::new();
-    for plan in names {
-        let st = statuses.get(plan);
-        let def = ov_plans.get(plan);
-        let mut label = format!(
-            "Plan {plan}{} {}",
-            strategy(def),
-            status_label(st.unwrap_or(&Value::Null))
-        );
-        if let Some(t) = st
-            .map(|p| s(p, "lastUpdatedTimestamp"))
-            .filter(|t| !t.is_empty())
-        {
-            label.push_str(&format!(
-                ", last updated {}",
-                t.replace('T', " ").trim_end_matches('Z')
-            ));
-        }
-        label.push_str(&message_suffix(st.unwrap_or(&Value::Null)));
-        let def_phases = def.and_then(|d| d.get("phases")).and_then(Value::as_array);
-        let st_phases = st.and_then(|p| p.get("phases")).and_then(Value::as_array);
-        // Phases as the status lists them, else as the OperatorVersion defines them.
-        let phases = st_phases.filter(|p| !p.is_empty()).or(def_phases);
-        let mut phase_nodes = Vec::new();
-        for phase in phases.into_iter().flatten() {
-            let pname = s(phase, "name");
-            let pdef = def_phases.and_then(|d| d.iter().find(|p| s(p, "name") == pname));
-            let from_status = st_phases.is_some_and(|sp| sp.iter().any(|p| std::ptr::eq(p, phase)));
-            let pstatus = if from_status { phase } else { &Value::Null };
-            let steps = phase.get("steps").and_then(Value::as_array);
-            let step_nodes = steps
-                .into_iter()
-                .flatten()
-                .map(|step| {
-                    let sst = if from_status { step } else { &Value::Null };
-                    Tree::leaf(format!(
-                        "Step {} {}{}",
-                        s(step, "name"),
-                        status_label(sst),
-                        message_suffix(sst)
-                    ))
-                })
-                .collect();
-            phase_nodes.push(Tree {
-                label: format!(
-                    "Phase {pname}{} {}{}",
-                    strategy(pdef),
-                    status_label(pstatus),
-                    message_suffix(pstatus)
-                ),
-                children: step_nodes,
-            });
-        }
-        plans.push(Tree {
-            label,
-            children: phase_nodes,
-        });
-    }
+    let plans = names
+        .into_iter()
+        .map(|plan| plan_tree(plan, statuses.get(plan), ov_plans.get(plan)))
+        .collect();
 
     let mut head = format!("{name} (Operator-Version: \"{ov_name}\"");
     match active_plan(instance) {
@@ -197,26 +143,95 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
     if root.children.is_empty() {
         out.push_str("\nNo plan has a status yet: the KUDO manager has not processed this instance (is it running?).\n");
     }
-    if let Some(conds) = instance
+    write_conditions(instance, &mut out);
+    out
+}
+
+/// One plan: its status `st` (absent when it never ran) and its definition `def` in the
+/// OperatorVersion (absent without one).
+fn plan_tree(plan: &str, st: Option<&Value>, def: Option<&Value>) -> Tree {
+    let mut label = format!(
+        "Plan {plan}{} {}",
+        strategy(def),
+        status_label(st.unwrap_or(&Value::Null))
+    );
+    if let Some(t) = st
+        .map(|p| s(p, "lastUpdatedTimestamp"))
+        .filter(|t| !t.is_empty())
+    {
+        label.push_str(&format!(
+            ", last updated {}",
+            t.replace('T', " ").trim_end_matches('Z')
+        ));
+    }
+    label.push_str(&message_suffix(st.unwrap_or(&Value::Null)));
+    let def_phases = def.and_then(|d| d.get("phases")).and_then(Value::as_array);
+    let st_phases = st.and_then(|p| p.get("phases")).and_then(Value::as_array);
+    // Phases as the status lists them, else as the OperatorVersion defines them.
+    let phases = st_phases.filter(|p| !p.is_empty()).or(def_phases);
+    let mut phase_nodes = Vec::new();
+    for phase in phases.into_iter().flatten() {
+        let pname = s(phase, "name");
+        let pdef = def_phases.and_then(|d| d.iter().find(|p| s(p, "name") == pname));
+        let from_status = st_phases.is_some_and(|sp| sp.iter().any(|p| std::ptr::eq(p, phase)));
+        phase_nodes.push(phase_tree(phase, pdef, from_status));
+    }
+    Tree {
+        label,
+        children: phase_nodes,
+    }
+}
+
+/// One phase and its steps; without a status (`from_status` false) they show as never run.
+fn phase_tree(phase: &Value, pdef: Option<&Value>, from_status: bool) -> Tree {
+    let pstatus = if from_status { phase } else { &Value::Null };
+    let steps = phase.get("steps").and_then(Value::as_array);
+    let step_nodes = steps
+        .into_iter()
+        .flatten()
+        .map(|step| {
+            let sst = if from_status { step } else { &Value::Null };
+            Tree::leaf(format!(
+                "Step {} {}{}",
+                s(step, "name"),
+                status_label(sst),
+                message_suffix(sst)
+            ))
+        })
+        .collect();
+    Tree {
+        label: format!(
+            "Phase {}{} {}{}",
+            s(phase, "name"),
+            strategy(pdef),
+            status_label(pstatus),
+            message_suffix(pstatus)
+        ),
+        children: step_nodes,
+    }
+}
+
+/// The instance's conditions, one per line, after the tree.
+fn write_conditions(instance: &Value, out: &mut String) {
+    let Some(conds) = instance
         .pointer("/status/conditions")
         .and_then(Value::as_array)
-    {
-        if !conds.is_empty() {
-            out.push_str("\nConditions:\n");
-            for c in conds {
-                out.push_str(&format!("  {}={}", s(c, "type"), s(c, "status")));
-                let (reason, msg) = (s(c, "reason"), s(c, "message"));
-                if !reason.is_empty() {
-                    out.push_str(&format!(" ({reason})"));
-                }
-                if !msg.is_empty() {
-                    out.push_str(&format!(": {msg}"));
-                }
-                out.push('\n');
-            }
+        .filter(|c| !c.is_empty())
+    else {
+        return;
+    };
+    out.push_str("\nConditions:\n");
+    for c in conds {
+        out.push_str(&format!("  {}={}", s(c, "type"), s(c, "status")));
+        let (reason, msg) = (s(c, "reason"), s(c, "message"));
+        if !reason.is_empty() {
+            out.push_str(&format!(" ({reason})"));
         }
+        if !msg.is_empty() {
+            out.push_str(&format!(": {msg}"));
+        }
+        out.push('\n');
     }
-    out
 }
 
 /// `kudo.planstatus`: renders an Instance's plan status to the task's output.
@@ -303,7 +318,7 @@ impl TaskKind for PlanStatus {
         if let Some(n) = &note {
             text.push_str(&format!("\nNote: {n}\n"));
         }
-        let out = ctx.output.as_deref().unwrap_or("instance/plan-status.txt");
+        let out = ctx.output.as_deref().unwrap_or(layout::PLAN_STATUS);
         ctx.sink
             .put(out, text.as_bytes())
             .map_err(|e| TaskError::permanent(e.to_string()))?;

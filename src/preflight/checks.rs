@@ -1160,118 +1160,10 @@ fn limit_range(req: &Requirements, facts: &ClusterFacts) -> Check {
     for r in ranges {
         let rname = r["metadata"]["name"].as_str().unwrap_or_default();
         for item in r["spec"]["limits"].as_array().into_iter().flatten() {
-            let typ = item["type"].as_str().unwrap_or_default();
-            let bound = |which: &str, res: &str| -> Option<i64> {
-                let s = item[which][res]
-                    .as_str()
-                    .map(str::to_string)
-                    .or_else(|| item[which][res].as_i64().map(|n| n.to_string()))?;
-                if res == "cpu" {
-                    quantity::cpu_milli(&s)
-                } else {
-                    quantity::bytes(&s)
-                }
-            };
-            match typ {
-                "Container" => {
-                    for w in &req.workloads {
-                        for c in &w.containers {
-                            for (res, req_v, lim_v, set_r, set_l) in [
-                                (
-                                    "cpu",
-                                    c.requests.map(|r| r.cpu_milli),
-                                    c.limits.map(|l| l.cpu_milli),
-                                    c.set.cpu_request,
-                                    c.set.cpu_limit,
-                                ),
-                                (
-                                    "memory",
-                                    c.requests.map(|r| r.memory_bytes),
-                                    c.limits.map(|l| l.memory_bytes),
-                                    c.set.memory_request,
-                                    c.set.memory_limit,
-                                ),
-                            ] {
-                                let show = |v: i64| {
-                                    if res == "cpu" {
-                                        fmt_cpu(v)
-                                    } else {
-                                        fmt_bytes(v)
-                                    }
-                                };
-                                if let (Some(max), true, Some(l)) =
-                                    (bound("max", res), set_l, lim_v)
-                                {
-                                    if l > max {
-                                        problems.push(format!(
-                                            "{}/{}: {res} limit {} is over {rname}'s max {}",
-                                            w.name,
-                                            c.name,
-                                            show(l),
-                                            show(max)
-                                        ));
-                                    }
-                                }
-                                if let (Some(max), true, Some(v)) =
-                                    (bound("max", res), set_r, req_v)
-                                {
-                                    if v > max {
-                                        problems.push(format!(
-                                            "{}/{}: {res} request {} is over {rname}'s max {}",
-                                            w.name,
-                                            c.name,
-                                            show(v),
-                                            show(max)
-                                        ));
-                                    }
-                                }
-                                if let (Some(min), true, Some(v)) =
-                                    (bound("min", res), set_r, req_v)
-                                {
-                                    if v < min {
-                                        problems.push(format!(
-                                            "{}/{}: {res} request {} is under {rname}'s min {}",
-                                            w.name,
-                                            c.name,
-                                            show(v),
-                                            show(min)
-                                        ));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                "PersistentVolumeClaim" => {
-                    let all = req
-                        .workloads
-                        .iter()
-                        .flat_map(|w| w.claims.iter())
-                        .chain(req.claims.iter());
-                    for c in all {
-                        let Some(size) = c.size_bytes else { continue };
-                        if let Some(max) = bound("max", "storage") {
-                            if size > max {
-                                problems.push(format!(
-                                    "claim {}: {} is over {rname}'s max {}",
-                                    c.name,
-                                    fmt_bytes(size),
-                                    fmt_bytes(max)
-                                ));
-                            }
-                        }
-                        if let Some(min) = bound("min", "storage") {
-                            if size < min {
-                                problems.push(format!(
-                                    "claim {}: {} is under {rname}'s min {}",
-                                    c.name,
-                                    fmt_bytes(size),
-                                    fmt_bytes(min)
-                                ));
-                            }
-                        }
-                    }
-                }
+            let item = LimitItem { range: rname, item };
+            match item.item["type"].as_str().unwrap_or_default() {
+                "Container" => item.check_containers(req, &mut problems),
+                "PersistentVolumeClaim" => item.check_claims(req, &mut problems),
                 _ => {}
             }
         }
@@ -1288,6 +1180,119 @@ fn limit_range(req: &Requirements, facts: &ClusterFacts) -> Check {
             "change the operator's resource parameters to fit, or ask for the LimitRange to be widened",
         )
         .with(problems)
+    }
+}
+
+/// One entry of a LimitRange's `spec.limits`, and the LimitRange's name.
+struct LimitItem<'a> {
+    range: &'a str,
+    item: &'a Json,
+}
+
+impl LimitItem<'_> {
+    /// The `max` or `min` (`which`) of a resource, in millicores or bytes.
+    fn bound(&self, which: &str, res: &str) -> Option<i64> {
+        let v = &self.item[which][res];
+        let s = v
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| v.as_i64().map(|n| n.to_string()))?;
+        if res == "cpu" {
+            quantity::cpu_milli(&s)
+        } else {
+            quantity::bytes(&s)
+        }
+    }
+
+    /// Container requests and limits against max and min; only values the container sets
+    /// (a LimitRange's defaults fit by construction).
+    fn check_containers(&self, req: &Requirements, problems: &mut Vec<String>) {
+        let rname = self.range;
+        for w in &req.workloads {
+            for c in &w.containers {
+                for (res, req_v, lim_v, set_r, set_l) in [
+                    (
+                        "cpu",
+                        c.requests.map(|r| r.cpu_milli),
+                        c.limits.map(|l| l.cpu_milli),
+                        c.set.cpu_request,
+                        c.set.cpu_limit,
+                    ),
+                    (
+                        "memory",
+                        c.requests.map(|r| r.memory_bytes),
+                        c.limits.map(|l| l.memory_bytes),
+                        c.set.memory_request,
+                        c.set.memory_limit,
+                    ),
+                ] {
+                    let show = |v: i64| {
+                        if res == "cpu" {
+                            fmt_cpu(v)
+                        } else {
+                            fmt_bytes(v)
+                        }
+                    };
+                    let who = format!("{}/{}", w.name, c.name);
+                    let max = self.bound("max", res);
+                    if let (Some(max), Some(l)) = (max, lim_v.filter(|_| set_l)) {
+                        if l > max {
+                            problems.push(format!(
+                                "{who}: {res} limit {} is over {rname}'s max {}",
+                                show(l),
+                                show(max)
+                            ));
+                        }
+                    }
+                    let Some(v) = req_v.filter(|_| set_r) else {
+                        continue;
+                    };
+                    if let Some(max) = max.filter(|m| v > *m) {
+                        problems.push(format!(
+                            "{who}: {res} request {} is over {rname}'s max {}",
+                            show(v),
+                            show(max)
+                        ));
+                    }
+                    if let Some(min) = self.bound("min", res).filter(|m| v < *m) {
+                        problems.push(format!(
+                            "{who}: {res} request {} is under {rname}'s min {}",
+                            show(v),
+                            show(min)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Claim sizes (templates and standalone claims) against max and min storage.
+    fn check_claims(&self, req: &Requirements, problems: &mut Vec<String>) {
+        let rname = self.range;
+        let all = req
+            .workloads
+            .iter()
+            .flat_map(|w| w.claims.iter())
+            .chain(req.claims.iter());
+        for c in all {
+            let Some(size) = c.size_bytes else { continue };
+            if let Some(max) = self.bound("max", "storage").filter(|m| size > *m) {
+                problems.push(format!(
+                    "claim {}: {} is over {rname}'s max {}",
+                    c.name,
+                    fmt_bytes(size),
+                    fmt_bytes(max)
+                ));
+            }
+            if let Some(min) = self.bound("min", "storage").filter(|m| size < *m) {
+                problems.push(format!(
+                    "claim {}: {} is under {rname}'s min {}",
+                    c.name,
+                    fmt_bytes(size),
+                    fmt_bytes(min)
+                ));
+            }
+        }
     }
 }
 
@@ -1404,75 +1409,81 @@ pub fn pod_security_violations(level: &str, spec: &Json) -> Vec<String> {
         .flatten()
         .chain(spec["initContainers"].as_array().into_iter().flatten());
     for c in containers {
-        let cname = c["name"].as_str().unwrap_or_default();
-        let sc = &c["securityContext"];
-        if sc["privileged"].as_bool() == Some(true) {
-            v.push(format!("container {cname} is privileged"));
+        container_violations(level, c, pod_sc, &mut v);
+    }
+    v
+}
+
+/// What one container does that the level forbids; `pod_sc` is the pod's securityContext,
+/// whose seccomp and user settings containers inherit.
+fn container_violations(level: &str, c: &Json, pod_sc: &Json, v: &mut Vec<String>) {
+    let cname = c["name"].as_str().unwrap_or_default();
+    let sc = &c["securityContext"];
+    if sc["privileged"].as_bool() == Some(true) {
+        v.push(format!("container {cname} is privileged"));
+    }
+    for p in c["ports"].as_array().into_iter().flatten() {
+        if p["hostPort"].as_i64().is_some_and(|h| h != 0) {
+            v.push(format!("container {cname} uses hostPort {}", p["hostPort"]));
         }
-        for p in c["ports"].as_array().into_iter().flatten() {
-            if p["hostPort"].as_i64().is_some_and(|h| h != 0) {
-                v.push(format!("container {cname} uses hostPort {}", p["hostPort"]));
-            }
+    }
+    let added: Vec<&str> = sc["capabilities"]["add"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .collect();
+    let allowed: &[&str] = if level == "restricted" {
+        &["NET_BIND_SERVICE"]
+    } else {
+        &BASELINE_CAPS
+    };
+    let extra: Vec<&str> = added
+        .iter()
+        .copied()
+        .filter(|c| !allowed.contains(c))
+        .collect();
+    if !extra.is_empty() {
+        v.push(format!(
+            "container {cname} adds capabilities {}",
+            extra.join(", ")
+        ));
+    }
+    let seccomp = sc["seccompProfile"]["type"]
+        .as_str()
+        .or(pod_sc["seccompProfile"]["type"].as_str());
+    if seccomp == Some("Unconfined") {
+        v.push(format!("container {cname} runs with seccomp Unconfined"));
+    }
+    if level == "restricted" {
+        if sc["allowPrivilegeEscalation"].as_bool() != Some(false) {
+            v.push(format!(
+                "container {cname} does not set allowPrivilegeEscalation: false"
+            ));
         }
-        let added: Vec<&str> = sc["capabilities"]["add"]
+        let non_root = sc["runAsNonRoot"]
+            .as_bool()
+            .or(pod_sc["runAsNonRoot"].as_bool());
+        if non_root != Some(true) {
+            v.push(format!("container {cname} does not set runAsNonRoot: true"));
+        }
+        if sc["runAsUser"].as_i64().or(pod_sc["runAsUser"].as_i64()) == Some(0) {
+            v.push(format!("container {cname} runs as user 0"));
+        }
+        if !matches!(seccomp, Some("RuntimeDefault" | "Localhost")) {
+            v.push(format!(
+                "container {cname} does not set seccompProfile RuntimeDefault"
+            ));
+        }
+        let drops_all = sc["capabilities"]["drop"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(Json::as_str)
-            .collect();
-        let allowed: &[&str] = if level == "restricted" {
-            &["NET_BIND_SERVICE"]
-        } else {
-            &BASELINE_CAPS
-        };
-        let extra: Vec<&str> = added
-            .iter()
-            .copied()
-            .filter(|c| !allowed.contains(c))
-            .collect();
-        if !extra.is_empty() {
-            v.push(format!(
-                "container {cname} adds capabilities {}",
-                extra.join(", ")
-            ));
-        }
-        let seccomp = sc["seccompProfile"]["type"]
-            .as_str()
-            .or(pod_sc["seccompProfile"]["type"].as_str());
-        if seccomp == Some("Unconfined") {
-            v.push(format!("container {cname} runs with seccomp Unconfined"));
-        }
-        if level == "restricted" {
-            if sc["allowPrivilegeEscalation"].as_bool() != Some(false) {
-                v.push(format!(
-                    "container {cname} does not set allowPrivilegeEscalation: false"
-                ));
-            }
-            let non_root = sc["runAsNonRoot"]
-                .as_bool()
-                .or(pod_sc["runAsNonRoot"].as_bool());
-            if non_root != Some(true) {
-                v.push(format!("container {cname} does not set runAsNonRoot: true"));
-            }
-            if sc["runAsUser"].as_i64().or(pod_sc["runAsUser"].as_i64()) == Some(0) {
-                v.push(format!("container {cname} runs as user 0"));
-            }
-            if !matches!(seccomp, Some("RuntimeDefault" | "Localhost")) {
-                v.push(format!(
-                    "container {cname} does not set seccompProfile RuntimeDefault"
-                ));
-            }
-            let drops_all = sc["capabilities"]["drop"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|d| d == "ALL");
-            if !drops_all {
-                v.push(format!("container {cname} does not drop ALL capabilities"));
-            }
+            .any(|d| d == "ALL");
+        if !drops_all {
+            v.push(format!("container {cname} does not drop ALL capabilities"));
         }
     }
-    v
 }
 
 fn pod_security(req: &Requirements, facts: &ClusterFacts, ctx: &Context) -> Check {

@@ -6,7 +6,7 @@
 //! is unmarshalled before rendering. `Params` keeps that wire form and converts once for the
 //! templates.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_yaml::Value as Yaml;
 
@@ -147,28 +147,12 @@ impl Params {
     /// Resolves and validates; returns every problem found.
     pub fn resolve(pkg: &Package, input: &ParamInputs) -> Result<Params, Vec<ParamError>> {
         let mut errors = Vec::new();
-        let mut p = Params::default();
         let specs: BTreeMap<&str, &ParamSpec> = pkg
             .parameters
             .iter()
             .map(|s| (s.name.as_str(), s))
             .collect();
-        for s in &pkg.parameters {
-            let v = s.default.as_ref().and_then(wire_form);
-            let src = if v.is_some() {
-                Source::Default
-            } else {
-                Source::Unset
-            };
-            p.values.insert(s.name.clone(), v);
-            p.sources.insert(s.name.clone(), src);
-            p.types.insert(s.name.clone(), s.typ);
-        }
-        let unknown = |name: &str| ParamError::Unknown {
-            name: name.to_string(),
-            closest: closest(name, specs.keys().copied()),
-            package: pkg.name.clone(),
-        };
+        let mut p = Params::defaults(pkg);
         // The instance's values are where an update starts from.
         let mut before: BTreeMap<String, Option<String>> = p.values.clone();
         if let Some((_, iv)) = &input.instance {
@@ -180,80 +164,62 @@ impl Params {
                 }
             }
         }
-        let mut given: Vec<(String, Option<String>, Source)> = input
-            .file
-            .iter()
-            .map(|(k, v)| (k.clone(), wire_form(v), Source::ParamsFile))
-            .collect();
-        for raw in &input.cli {
-            match raw.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => given.push((
-                    k.trim().to_string(),
-                    Some(v.to_string()),
-                    Source::CommandLine,
-                )),
-                _ => errors.push(ParamError::Syntax(raw.clone())),
-            }
-        }
-        for (k, v, src) in given {
+        for (k, v, src) in given(input, &mut errors) {
             if !specs.contains_key(k.as_str()) {
-                errors.push(unknown(&k));
+                errors.push(ParamError::Unknown {
+                    closest: closest(&k, specs.keys().copied()),
+                    name: k,
+                    package: pkg.name.clone(),
+                });
                 continue;
             }
             p.values.insert(k.clone(), v);
             p.sources.insert(k, src);
         }
-        let mut overridden: BTreeSet<&str> = BTreeSet::new();
-        for (k, src) in &p.sources {
-            if matches!(src, Source::ParamsFile | Source::CommandLine) {
-                overridden.insert(k.as_str());
-            }
-        }
         for s in &pkg.parameters {
-            let v = p.values.get(&s.name).cloned().flatten();
-            match v {
-                None if s.required == Some(true) => {
-                    errors.push(ParamError::Required(s.name.clone()))
+            let Some(v) = p.values.get(&s.name).cloned().flatten() else {
+                if s.required == Some(true) {
+                    errors.push(ParamError::Required(s.name.clone()));
                 }
-                None => {}
-                Some(v) => {
-                    if let Err(e) = check_type(s, &v) {
-                        errors.push(e);
-                        continue;
-                    }
-                    if let Some(allowed) = &s.enum_values {
-                        let allowed: Vec<String> = allowed.iter().filter_map(wire_form).collect();
-                        if !allowed.is_empty() && !allowed.contains(&v) {
-                            errors.push(ParamError::NotInEnum {
-                                name: s.name.clone(),
-                                value: v.clone(),
-                                allowed,
-                            });
-                        }
-                    }
-                    if let (Some(true), Some((inst, _)), true) = (
-                        s.immutable,
-                        &input.instance,
-                        overridden.contains(s.name.as_str()),
-                    ) {
-                        let old = before.get(&s.name).cloned().flatten().unwrap_or_default();
-                        if old != v {
-                            errors.push(ParamError::Immutable {
-                                name: s.name.clone(),
-                                instance: inst.clone(),
-                                old,
-                                new: v,
-                            });
-                        }
-                    }
-                }
-            }
+                continue;
+            };
+            // An immutable parameter of an existing instance may not change on the command
+            // line or in a file.
+            let overridden = matches!(
+                p.sources.get(&s.name),
+                Some(Source::ParamsFile | Source::CommandLine)
+            );
+            let was = match &input.instance {
+                Some((inst, _)) if overridden => Some((
+                    inst.as_str(),
+                    before.get(&s.name).cloned().flatten().unwrap_or_default(),
+                )),
+                _ => None,
+            };
+            value_errors(s, v, was, &mut errors);
         }
         if errors.is_empty() {
             Ok(p)
         } else {
             Err(errors)
         }
+    }
+
+    /// Every parameter of the package at its default (unset when it has none).
+    fn defaults(pkg: &Package) -> Params {
+        let mut p = Params::default();
+        for s in &pkg.parameters {
+            let v = s.default.as_ref().and_then(wire_form);
+            let src = if v.is_some() {
+                Source::Default
+            } else {
+                Source::Unset
+            };
+            p.values.insert(s.name.clone(), v);
+            p.sources.insert(s.name.clone(), src);
+            p.types.insert(s.name.clone(), s.typ);
+        }
+        p
     }
 
     /// The value as templates see it: strings, or the parsed YAML of array and map parameters;
@@ -288,6 +254,64 @@ impl Params {
             .flatten()
             .and_then(|v| parse_bool(v.trim()))
             .unwrap_or(false)
+    }
+}
+
+/// The values given in `--params-file` and then `-p` (a later one wins), with where each comes
+/// from; a `-p` that is not NAME=VALUE is an error.
+fn given(
+    input: &ParamInputs,
+    errors: &mut Vec<ParamError>,
+) -> Vec<(String, Option<String>, Source)> {
+    let mut given: Vec<(String, Option<String>, Source)> = input
+        .file
+        .iter()
+        .map(|(k, v)| (k.clone(), wire_form(v), Source::ParamsFile))
+        .collect();
+    for raw in &input.cli {
+        match raw.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => given.push((
+                k.trim().to_string(),
+                Some(v.to_string()),
+                Source::CommandLine,
+            )),
+            _ => errors.push(ParamError::Syntax(raw.clone())),
+        }
+    }
+    given
+}
+
+/// What is wrong with value `v` of parameter `s`: its type, else its enum and, when `was` gives
+/// an existing instance and its value, a change to an immutable parameter.
+fn value_errors(
+    s: &ParamSpec,
+    v: String,
+    was: Option<(&str, String)>,
+    errors: &mut Vec<ParamError>,
+) {
+    if let Err(e) = check_type(s, &v) {
+        errors.push(e);
+        return;
+    }
+    if let Some(allowed) = &s.enum_values {
+        let allowed: Vec<String> = allowed.iter().filter_map(wire_form).collect();
+        if !allowed.is_empty() && !allowed.contains(&v) {
+            errors.push(ParamError::NotInEnum {
+                name: s.name.clone(),
+                value: v.clone(),
+                allowed,
+            });
+        }
+    }
+    if let (Some(true), Some((inst, old))) = (s.immutable, was) {
+        if old != v {
+            errors.push(ParamError::Immutable {
+                name: s.name.clone(),
+                instance: inst.to_string(),
+                old,
+                new: v,
+            });
+        }
     }
 }
 

@@ -264,94 +264,16 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
             continue;
         }
         let Some(n) = w.replicas else { continue };
-        // Per anti-affinity term, the topology domains where a pod it excludes already runs:
-        // computed once from the pods that were there, then grown as replicas are placed, so
-        // a replica costs O(nodes + placed) and not O(nodes x pods).
-        let mut blocked: Vec<BTreeSet<String>> = w
-            .anti_affinity
-            .iter()
-            .map(|t| {
-                nodes
-                    .iter()
-                    .filter(|x| {
-                        x.pod_labels
-                            .iter()
-                            .any(|l| selector_matches(&t.selector, l))
-                    })
-                    .filter_map(|x| x.topology_value(&t.topology_key))
-                    .collect()
-            })
-            .collect();
-        for (t, b) in w.anti_affinity.iter().zip(blocked.iter_mut()) {
-            for (idx, labels) in &placed_on {
-                if selector_matches(&t.selector, labels) {
-                    b.extend(nodes[*idx].topology_value(&t.topology_key));
-                }
-            }
-        }
-        let mut spread: Vec<Spread> = w
-            .spread
-            .iter()
-            .filter(|c| c.hard)
-            .map(|c| {
-                let mut counts = BTreeMap::new();
-                for node in nodes.iter().filter(|x| matches_node(w, x)) {
-                    let Some(d) = node.topology_value(&c.topology_key) else {
-                        continue;
-                    };
-                    let here = node
-                        .pod_labels
-                        .iter()
-                        .filter(|l| selector_matches(&c.selector, l))
-                        .count() as i64;
-                    *counts.entry(d).or_insert(0) += here;
-                }
-                for (idx, labels) in &placed_on {
-                    if selector_matches(&c.selector, labels) {
-                        if let Some(d) = nodes[*idx].topology_value(&c.topology_key) {
-                            if let Some(v) = counts.get_mut(&d) {
-                                *v += 1;
-                            }
-                        }
-                    }
-                }
-                Spread {
-                    key: c.topology_key.clone(),
-                    max_skew: c.max_skew.max(1),
-                    selector: c.selector.clone(),
-                    counts,
-                }
-            })
-            .collect();
+        let mut blocked = blocked_domains(w, &nodes, &placed_on);
+        let mut spread = hard_spreads(w, &nodes, &placed_on);
         for i in 0..n.max(0) {
             let pod = match w.kind.as_str() {
                 "Pod" => w.name.clone(),
                 _ => format!("{}-{i}", w.name),
             };
             let label = format!("{} {}", w.kind, w.name);
-            let mut best: Option<(f64, usize)> = None;
-            let mut reasons: Vec<(String, Reject)> = Vec::new();
-            for (idx, node) in nodes.iter().enumerate() {
-                match reject(w, node, &blocked, &spread) {
-                    Some(r) => reasons.push((node.name.clone(), r)),
-                    None => {
-                        let after = node.free();
-                        let score = share(
-                            after.cpu_milli - w.pod_requests.cpu_milli,
-                            node.allocatable.cpu_milli,
-                        )
-                        .min(share(
-                            after.memory_bytes - w.pod_requests.memory_bytes,
-                            node.allocatable.memory_bytes,
-                        ));
-                        if best.is_none_or(|(s, _)| score > s) {
-                            best = Some((score, idx));
-                        }
-                    }
-                }
-            }
-            match best {
-                Some((_, idx)) => {
+            match best_node(w, &nodes, &blocked, &spread) {
+                Ok(idx) => {
                     let node = &mut nodes[idx];
                     node.used = node.used.plus(w.pod_requests);
                     node.pods += 1;
@@ -374,7 +296,7 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
                         node: node.name.clone(),
                     });
                 }
-                None => {
+                Err(reasons) => {
                     let reason = explain(w, i, n, &reasons, &nodes);
                     out.unplaced.push(Unplaced {
                         pod: pod.clone(),
@@ -386,6 +308,110 @@ pub fn place(workloads: &[Workload], mut nodes: Vec<NodeState>) -> Placement {
         }
     }
     out
+}
+
+/// Per anti-affinity term of `w`, the topology domains where a pod it excludes already runs:
+/// computed once from the pods that were there and the replicas placed so far, then grown as
+/// replicas are placed, so a replica costs O(nodes + placed) and not O(nodes x pods).
+fn blocked_domains(
+    w: &Workload,
+    nodes: &[NodeState],
+    placed_on: &[(usize, &BTreeMap<String, String>)],
+) -> Vec<BTreeSet<String>> {
+    w.anti_affinity
+        .iter()
+        .map(|t| {
+            let mut b: BTreeSet<String> = nodes
+                .iter()
+                .filter(|x| {
+                    x.pod_labels
+                        .iter()
+                        .any(|l| selector_matches(&t.selector, l))
+                })
+                .filter_map(|x| x.topology_value(&t.topology_key))
+                .collect();
+            for (idx, labels) in placed_on {
+                if selector_matches(&t.selector, labels) {
+                    b.extend(nodes[*idx].topology_value(&t.topology_key));
+                }
+            }
+            b
+        })
+        .collect()
+}
+
+/// The hard topology spread constraints of `w`, with the matching pods per domain among the
+/// nodes its pods could go to (those there and the replicas placed so far).
+fn hard_spreads(
+    w: &Workload,
+    nodes: &[NodeState],
+    placed_on: &[(usize, &BTreeMap<String, String>)],
+) -> Vec<Spread> {
+    w.spread
+        .iter()
+        .filter(|c| c.hard)
+        .map(|c| {
+            let mut counts = BTreeMap::new();
+            for node in nodes.iter().filter(|x| matches_node(w, x)) {
+                let Some(d) = node.topology_value(&c.topology_key) else {
+                    continue;
+                };
+                let here = node
+                    .pod_labels
+                    .iter()
+                    .filter(|l| selector_matches(&c.selector, l))
+                    .count() as i64;
+                *counts.entry(d).or_insert(0) += here;
+            }
+            for (idx, labels) in placed_on {
+                if selector_matches(&c.selector, labels) {
+                    if let Some(d) = nodes[*idx].topology_value(&c.topology_key) {
+                        if let Some(v) = counts.get_mut(&d) {
+                            *v += 1;
+                        }
+                    }
+                }
+            }
+            Spread {
+                key: c.topology_key.clone(),
+                max_skew: c.max_skew.max(1),
+                selector: c.selector.clone(),
+                counts,
+            }
+        })
+        .collect()
+}
+
+/// The node that would have the largest share of its CPU and memory left after taking one pod
+/// of `w` (the first by name on a tie), or why each node refuses it.
+fn best_node(
+    w: &Workload,
+    nodes: &[NodeState],
+    blocked: &[BTreeSet<String>],
+    spread: &[Spread],
+) -> Result<usize, Vec<(String, Reject)>> {
+    let mut best: Option<(f64, usize)> = None;
+    let mut reasons: Vec<(String, Reject)> = Vec::new();
+    for (idx, node) in nodes.iter().enumerate() {
+        match reject(w, node, blocked, spread) {
+            Some(r) => reasons.push((node.name.clone(), r)),
+            None => {
+                let after = node.free();
+                let score = share(
+                    after.cpu_milli - w.pod_requests.cpu_milli,
+                    node.allocatable.cpu_milli,
+                )
+                .min(share(
+                    after.memory_bytes - w.pod_requests.memory_bytes,
+                    node.allocatable.memory_bytes,
+                ));
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, idx));
+                }
+            }
+        }
+    }
+    best.map(|(_, idx)| idx).ok_or(reasons)
 }
 
 /// A DaemonSet runs one pod on every node its selector, affinity and tolerations allow; a

@@ -359,147 +359,61 @@ fn scalar_text(v: &Json) -> Option<String> {
     }
 }
 
-fn extract(o: &RenderedObject, req: &mut Requirements) {
+/// The pod template of a pod-creating object and its replica count as written (`None` for a
+/// DaemonSet: one per node), or `None` for other kinds.
+fn pod_template(o: &RenderedObject) -> Option<(&Json, Option<Json>)> {
     let spec = &o.object["spec"];
-    let ns = o.namespace.clone().unwrap_or_default();
-    let (pod_template, replicas): (&Json, Option<Json>) = match o.kind.as_str() {
-        "StatefulSet" | "Deployment" | "ReplicaSet" => (
-            &spec["template"],
-            Some(spec.get("replicas").cloned().unwrap_or(Json::from(1))),
-        ),
-        "Job" => (
-            &spec["template"],
-            Some(spec.get("parallelism").cloned().unwrap_or(Json::from(1))),
-        ),
+    let count = |field: &str| Some(spec.get(field).cloned().unwrap_or(Json::from(1)));
+    Some(match o.kind.as_str() {
+        "StatefulSet" | "Deployment" | "ReplicaSet" => (&spec["template"], count("replicas")),
+        "Job" => (&spec["template"], count("parallelism")),
         "CronJob" => (
             &spec["jobTemplate"]["spec"]["template"],
             Some(Json::from(1)),
         ),
         "DaemonSet" => (&spec["template"], None),
         "Pod" => (&o.object, Some(Json::from(1))),
-        "PersistentVolumeClaim" => {
-            let c = claim(&o.name, None, spec, &o.template, req);
-            req.claims.push(c);
-            return;
-        }
-        _ => return,
+        _ => return None,
+    })
+}
+
+/// The replica count as a number, or why it is not known before install.
+fn replica_count(
+    o: &RenderedObject,
+    replicas: Option<Json>,
+    req: &mut Requirements,
+) -> Option<i64> {
+    let Some(r) = replicas else {
+        req.undetermined.push(format!(
+            "{} {} runs one pod per node it targets; placed on each such node",
+            o.kind, o.name
+        ));
+        return None;
     };
-    let replicas = match replicas {
-        None => {
-            req.undetermined.push(format!(
-                "{} {} runs one pod per node it targets; placed on each such node",
-                o.kind, o.name
-            ));
-            None
-        }
-        Some(r) => match scalar_text(&r).and_then(|t| t.trim().parse::<i64>().ok()) {
-            Some(n) => Some(n),
-            None => {
-                req.undetermined.push(format!(
-                    "replicas of {} {} ({}) is not a number before install",
-                    o.kind, o.name, r
-                ));
-                None
-            }
-        },
+    let n = scalar_text(&r).and_then(|t| t.trim().parse::<i64>().ok());
+    if n.is_none() {
+        req.undetermined.push(format!(
+            "replicas of {} {} ({}) is not a number before install",
+            o.kind, o.name, r
+        ));
+    }
+    n
+}
+
+fn extract(o: &RenderedObject, req: &mut Requirements) {
+    let spec = &o.object["spec"];
+    if o.kind == "PersistentVolumeClaim" {
+        let c = claim(&o.name, None, spec, &o.template, req);
+        req.claims.push(c);
+        return;
+    }
+    let Some((pod_template, replicas)) = pod_template(o) else {
+        return;
     };
+    let replicas = replica_count(o, replicas, req);
     let pod_spec = &pod_template["spec"];
     let labels = str_map(&pod_template["metadata"]["labels"]);
-    let mut containers = Vec::new();
-    let mut sum = Resources::default();
-    let mut init_max = Resources::default();
-    let mut lim = Resources::default();
-    for (list, init) in [("initContainers", true), ("containers", false)] {
-        for c in pod_spec[list].as_array().into_iter().flatten() {
-            let r = &c["resources"];
-            let cpu_r = scalar_text(&r["requests"]["cpu"]);
-            let mem_r = scalar_text(&r["requests"]["memory"]);
-            let cpu_l = scalar_text(&r["limits"]["cpu"]);
-            let mem_l = scalar_text(&r["limits"]["memory"]);
-            let name = c["name"].as_str().unwrap_or_default().to_string();
-            let mut parse = |what: &str, q: &Option<String>, cpu: bool| -> i64 {
-                let Some(q) = q else { return 0 };
-                let v = if cpu {
-                    quantity::cpu_milli(q)
-                } else {
-                    quantity::bytes(q)
-                };
-                v.unwrap_or_else(|| {
-                    req.undetermined.push(format!(
-                        "{what} {q:?} of container {name} in {} {} is not a quantity; counted as 0",
-                        o.kind, o.name
-                    ));
-                    0
-                })
-            };
-            // Kubernetes defaults requests to limits when only limits are set.
-            let requests = Resources {
-                cpu_milli: parse("cpu request", &cpu_r.clone().or(cpu_l.clone()), true),
-                memory_bytes: parse("memory request", &mem_r.clone().or(mem_l.clone()), false),
-            };
-            let limits = Resources {
-                cpu_milli: parse("cpu limit", &cpu_l, true),
-                memory_bytes: parse("memory limit", &mem_l, false),
-            };
-            if init {
-                init_max = init_max.max(requests);
-            } else {
-                sum = sum.plus(requests);
-                lim = lim.plus(limits);
-            }
-            let set = SetValues {
-                cpu_request: cpu_r.is_some() || cpu_l.is_some(),
-                memory_request: mem_r.is_some() || mem_l.is_some(),
-                cpu_limit: cpu_l.is_some(),
-                memory_limit: mem_l.is_some(),
-            };
-            containers.push(ContainerReq {
-                name,
-                init,
-                image: c["image"].as_str().unwrap_or_default().to_string(),
-                requests: (set.cpu_request || set.memory_request).then_some(requests),
-                limits: (set.cpu_limit || set.memory_limit).then_some(limits),
-                set,
-            });
-        }
-    }
-    let affinity = &pod_spec["affinity"];
-    let node_affinity = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-        ["nodeSelectorTerms"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            t["matchExpressions"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
-    let anti_affinity = affinity["podAntiAffinity"]
-        ["requiredDuringSchedulingIgnoredDuringExecution"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| AffinityTerm {
-            topology_key: t["topologyKey"].as_str().unwrap_or_default().to_string(),
-            selects_self: super::placement::selector_matches(&t["labelSelector"], &labels),
-            selector: t["labelSelector"].clone(),
-        })
-        .collect();
-    let spread = pod_spec["topologySpreadConstraints"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| SpreadConstraint {
-            topology_key: t["topologyKey"].as_str().unwrap_or_default().to_string(),
-            max_skew: scalar_text(&t["maxSkew"])
-                .and_then(|m| m.trim().parse().ok())
-                .unwrap_or(1),
-            hard: t["whenUnsatisfiable"].as_str() != Some("ScheduleAnyway"),
-            selector: t["labelSelector"].clone(),
-        })
-        .collect();
+    let pod = pod_containers(o, pod_spec, req);
     let mut claims = Vec::new();
     if o.kind == "StatefulSet" {
         for t in spec["volumeClaimTemplates"]
@@ -511,27 +425,157 @@ fn extract(o: &RenderedObject, req: &mut Requirements) {
             claims.push(claim(tname, Some(&o.name), &t["spec"], &o.template, req));
         }
     }
+    let affinity = &pod_spec["affinity"];
     req.workloads.push(Workload {
         kind: o.kind.clone(),
         name: o.name.clone(),
-        namespace: ns,
+        namespace: o.namespace.clone().unwrap_or_default(),
         template: o.template.clone(),
         replicas,
-        containers,
-        pod_requests: sum.max(init_max),
-        pod_limits: lim,
+        containers: pod.containers,
+        pod_requests: pod.requests,
+        pod_limits: pod.limits,
         node_selector: str_map(&pod_spec["nodeSelector"]),
         tolerations: pod_spec["tolerations"]
             .as_array()
             .cloned()
             .unwrap_or_default(),
-        node_affinity,
-        anti_affinity,
-        spread,
+        node_affinity: node_affinity(affinity),
+        anti_affinity: anti_affinity(affinity, &labels),
+        spread: spread(pod_spec),
         labels,
         claims,
         pod_spec: pod_spec.clone(),
     });
+}
+
+/// A pod's containers and what the scheduler reserves for it.
+struct PodContainers {
+    containers: Vec<ContainerReq>,
+    /// max(sum of the containers' requests, largest init container's).
+    requests: Resources,
+    /// Sum of the (non-init) containers' limits.
+    limits: Resources,
+}
+
+fn pod_containers(o: &RenderedObject, pod_spec: &Json, req: &mut Requirements) -> PodContainers {
+    let mut containers = Vec::new();
+    let mut sum = Resources::default();
+    let mut init_max = Resources::default();
+    let mut lim = Resources::default();
+    for (list, init) in [("initContainers", true), ("containers", false)] {
+        for c in pod_spec[list].as_array().into_iter().flatten() {
+            let cr = container(o, c, init, req);
+            let requests = cr.requests.unwrap_or_default();
+            if init {
+                init_max = init_max.max(requests);
+            } else {
+                sum = sum.plus(requests);
+                lim = lim.plus(cr.limits.unwrap_or_default());
+            }
+            containers.push(cr);
+        }
+    }
+    PodContainers {
+        containers,
+        requests: sum.max(init_max),
+        limits: lim,
+    }
+}
+
+/// One container's requests and limits; a value that is not a quantity counts as 0 and is
+/// listed as undetermined.
+fn container(o: &RenderedObject, c: &Json, init: bool, req: &mut Requirements) -> ContainerReq {
+    let r = &c["resources"];
+    let cpu_r = scalar_text(&r["requests"]["cpu"]);
+    let mem_r = scalar_text(&r["requests"]["memory"]);
+    let cpu_l = scalar_text(&r["limits"]["cpu"]);
+    let mem_l = scalar_text(&r["limits"]["memory"]);
+    let name = c["name"].as_str().unwrap_or_default().to_string();
+    let mut parse = |what: &str, q: &Option<String>, cpu: bool| -> i64 {
+        let Some(q) = q else { return 0 };
+        let v = if cpu {
+            quantity::cpu_milli(q)
+        } else {
+            quantity::bytes(q)
+        };
+        v.unwrap_or_else(|| {
+            req.undetermined.push(format!(
+                "{what} {q:?} of container {name} in {} {} is not a quantity; counted as 0",
+                o.kind, o.name
+            ));
+            0
+        })
+    };
+    // Kubernetes defaults requests to limits when only limits are set.
+    let requests = Resources {
+        cpu_milli: parse("cpu request", &cpu_r.clone().or(cpu_l.clone()), true),
+        memory_bytes: parse("memory request", &mem_r.clone().or(mem_l.clone()), false),
+    };
+    let limits = Resources {
+        cpu_milli: parse("cpu limit", &cpu_l, true),
+        memory_bytes: parse("memory limit", &mem_l, false),
+    };
+    let set = SetValues {
+        cpu_request: cpu_r.is_some() || cpu_l.is_some(),
+        memory_request: mem_r.is_some() || mem_l.is_some(),
+        cpu_limit: cpu_l.is_some(),
+        memory_limit: mem_l.is_some(),
+    };
+    ContainerReq {
+        name,
+        init,
+        image: c["image"].as_str().unwrap_or_default().to_string(),
+        requests: (set.cpu_request || set.memory_request).then_some(requests),
+        limits: (set.cpu_limit || set.memory_limit).then_some(limits),
+        set,
+    }
+}
+
+/// Required node affinity: terms (ORed) of match expressions (ANDed).
+fn node_affinity(affinity: &Json) -> Vec<Vec<Json>> {
+    affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            t["matchExpressions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Required pod anti-affinity terms; `labels` are the pod's own, to tell the terms that keep
+/// replicas apart.
+fn anti_affinity(affinity: &Json, labels: &BTreeMap<String, String>) -> Vec<AffinityTerm> {
+    affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| AffinityTerm {
+            topology_key: t["topologyKey"].as_str().unwrap_or_default().to_string(),
+            selects_self: super::placement::selector_matches(&t["labelSelector"], labels),
+            selector: t["labelSelector"].clone(),
+        })
+        .collect()
+}
+
+fn spread(pod_spec: &Json) -> Vec<SpreadConstraint> {
+    pod_spec["topologySpreadConstraints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| SpreadConstraint {
+            topology_key: t["topologyKey"].as_str().unwrap_or_default().to_string(),
+            max_skew: scalar_text(&t["maxSkew"])
+                .and_then(|m| m.trim().parse().ok())
+                .unwrap_or(1),
+            hard: t["whenUnsatisfiable"].as_str() != Some("ScheduleAnyway"),
+            selector: t["labelSelector"].clone(),
+        })
+        .collect()
 }
 
 fn claim(

@@ -10,7 +10,7 @@ use super::checks::{Check, Status};
 use super::params::Source;
 use super::placement::Placement;
 use super::quantity::{fmt_bytes, fmt_cpu};
-use super::render::Requirements;
+use super::render::{Requirements, Workload};
 
 /// The JSON schema's name and version; bump the version on any incompatible change.
 pub const SCHEMA: &str = "kudo-diag.preflight/v1";
@@ -113,6 +113,37 @@ impl Report {
     /// The report for a terminal: the plan, then one line per check with its details and fix.
     pub fn to_text(&self, verbose: bool) -> String {
         let mut s = String::new();
+        self.write_header(&mut s);
+        let _ = writeln!(s, "\nwhat it will create:");
+        for w in &self.requirements.workloads {
+            write_workload(&mut s, w);
+        }
+        let kinds: Vec<&str> = self.requirements.kinds.iter().map(String::as_str).collect();
+        let _ = writeln!(s, "  kinds: {}", kinds.join(", "));
+        let ns: Vec<&str> = self
+            .requirements
+            .namespaces
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(s, "  namespaces: {}", ns.join(", "));
+        let _ = writeln!(s, "\nchecks:");
+        for c in &self.checks {
+            write_check(&mut s, c, verbose);
+        }
+        let _ = writeln!(
+            s,
+            "\n{}: {} passed, {} warnings, {} failed",
+            self.status().as_str(),
+            self.summary.pass,
+            self.summary.warn,
+            self.summary.fail
+        );
+        s
+    }
+
+    /// The operator, where it goes, and the parameters given.
+    fn write_header(&self, s: &mut String) {
         let o = &self.operator;
         let _ = writeln!(
             s,
@@ -136,115 +167,99 @@ impl Report {
                     .unwrap_or_default()
             );
         }
-        let _ = writeln!(s, "\nwhat it will create:");
-        for w in &self.requirements.workloads {
-            let replicas = w
-                .replicas
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "?".into());
-            let limits = if w.containers.iter().any(|c| !c.init && c.limits.is_some()) {
-                format!(
-                    "limits {}, {}",
-                    fmt_cpu(w.pod_limits.cpu_milli),
-                    fmt_bytes(w.pod_limits.memory_bytes)
-                )
-            } else {
-                "no limits".to_string()
-            };
-            let _ = writeln!(
-                s,
-                "  {} {} x{}: each pod requests {}, {} ({limits})",
-                w.kind,
-                w.name,
-                replicas,
-                fmt_cpu(w.pod_requests.cpu_milli),
-                fmt_bytes(w.pod_requests.memory_bytes),
-            );
-            for c in &w.claims {
-                let _ = writeln!(
-                    s,
-                    "    volume {} {} (storage class {})",
-                    c.name,
-                    c.size,
-                    c.storage_class.as_deref().unwrap_or("default")
-                );
-            }
-            for a in &w.anti_affinity {
-                let _ = writeln!(
-                    s,
-                    "    required anti-affinity on {}{}",
-                    a.topology_key,
-                    if a.selects_self {
-                        " (one replica per domain)"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            for t in &w.spread {
-                let _ = writeln!(
-                    s,
-                    "    topology spread on {} (max skew {}, {})",
-                    t.topology_key,
-                    t.max_skew,
-                    if t.hard { "hard" } else { "soft" }
-                );
-            }
-            if !w.node_selector.is_empty() {
-                let sel: Vec<String> = w
-                    .node_selector
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                let _ = writeln!(s, "    node selector {}", sel.join(","));
-            }
-        }
-        let kinds: Vec<&str> = self.requirements.kinds.iter().map(String::as_str).collect();
-        let _ = writeln!(s, "  kinds: {}", kinds.join(", "));
-        let ns: Vec<&str> = self
-            .requirements
-            .namespaces
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let _ = writeln!(s, "  namespaces: {}", ns.join(", "));
-        let _ = writeln!(s, "\nchecks:");
-        for c in &self.checks {
-            let _ = writeln!(
-                s,
-                "  {:<4}  {:<20}  {}",
-                c.status.as_str().to_uppercase(),
-                c.id,
-                c.reason
-            );
-            let show_details = verbose || c.status != Status::Pass;
-            if show_details {
-                for d in c.details.iter().take(if verbose { usize::MAX } else { 12 }) {
-                    let _ = writeln!(s, "          - {d}");
-                }
-                if !verbose && c.details.len() > 12 {
-                    let _ = writeln!(
-                        s,
-                        "          ... {} more (-v shows all)",
-                        c.details.len() - 12
-                    );
-                }
-            }
-            if let Some(f) = &c.fix {
-                if c.status != Status::Pass {
-                    let _ = writeln!(s, "          fix: {f}");
-                }
-            }
-        }
+    }
+}
+
+/// One workload: replicas, what each pod requests, its volumes and placement rules.
+fn write_workload(s: &mut String, w: &Workload) {
+    let replicas = w
+        .replicas
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "?".into());
+    let limits = if w.containers.iter().any(|c| !c.init && c.limits.is_some()) {
+        format!(
+            "limits {}, {}",
+            fmt_cpu(w.pod_limits.cpu_milli),
+            fmt_bytes(w.pod_limits.memory_bytes)
+        )
+    } else {
+        "no limits".to_string()
+    };
+    let _ = writeln!(
+        s,
+        "  {} {} x{}: each pod requests {}, {} ({limits})",
+        w.kind,
+        w.name,
+        replicas,
+        fmt_cpu(w.pod_requests.cpu_milli),
+        fmt_bytes(w.pod_requests.memory_bytes),
+    );
+    for c in &w.claims {
         let _ = writeln!(
             s,
-            "\n{}: {} passed, {} warnings, {} failed",
-            self.status().as_str(),
-            self.summary.pass,
-            self.summary.warn,
-            self.summary.fail
+            "    volume {} {} (storage class {})",
+            c.name,
+            c.size,
+            c.storage_class.as_deref().unwrap_or("default")
         );
-        s
+    }
+    for a in &w.anti_affinity {
+        let _ = writeln!(
+            s,
+            "    required anti-affinity on {}{}",
+            a.topology_key,
+            if a.selects_self {
+                " (one replica per domain)"
+            } else {
+                ""
+            }
+        );
+    }
+    for t in &w.spread {
+        let _ = writeln!(
+            s,
+            "    topology spread on {} (max skew {}, {})",
+            t.topology_key,
+            t.max_skew,
+            if t.hard { "hard" } else { "soft" }
+        );
+    }
+    if !w.node_selector.is_empty() {
+        let sel: Vec<String> = w
+            .node_selector
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(s, "    node selector {}", sel.join(","));
+    }
+}
+
+/// One check: status, id and reason; details and fix unless it passed (all details with `verbose`).
+fn write_check(s: &mut String, c: &Check, verbose: bool) {
+    let _ = writeln!(
+        s,
+        "  {:<4}  {:<20}  {}",
+        c.status.as_str().to_uppercase(),
+        c.id,
+        c.reason
+    );
+    let show_details = verbose || c.status != Status::Pass;
+    if show_details {
+        for d in c.details.iter().take(if verbose { usize::MAX } else { 12 }) {
+            let _ = writeln!(s, "          - {d}");
+        }
+        if !verbose && c.details.len() > 12 {
+            let _ = writeln!(
+                s,
+                "          ... {} more (-v shows all)",
+                c.details.len() - 12
+            );
+        }
+    }
+    if let Some(f) = &c.fix {
+        if c.status != Status::Pass {
+            let _ = writeln!(s, "          fix: {f}");
+        }
     }
 }
 

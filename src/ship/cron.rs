@@ -343,8 +343,8 @@ fn check_schedule(s: &str) -> Result<(), CronError> {
     Ok(())
 }
 
-/// The manifest objects, in the order to create them.
-pub fn manifest_objects(spec: &CronSpec) -> Result<Vec<Value>, CronError> {
+/// The flags `cron` takes, checked before anything is generated.
+fn check_spec(spec: &CronSpec) -> Result<(), CronError> {
     check_name("instance", &spec.instance)?;
     check_name("namespace", &spec.namespace)?;
     check_name("KUDO namespace", &spec.kudo_namespace)?;
@@ -363,57 +363,71 @@ pub fn manifest_objects(spec: &CronSpec) -> Result<Vec<Value>, CronError> {
             why: "write it as s3://BUCKET or s3://BUCKET/PREFIX",
         })?;
     }
+    Ok(())
+}
+
+/// The manifest objects, in the order to create them.
+pub fn manifest_objects(spec: &CronSpec) -> Result<Vec<Value>, CronError> {
+    check_spec(spec)?;
     let tasks = pipeline_tasks(&spec.pipelines)?;
     let rules = derive_rules(&tasks, &spec.namespace, &spec.kudo_namespace);
     let name = format!("kudo-diag-{}", spec.instance);
-    // A ClusterRole's name is cluster-wide: qualify it with the namespace.
-    let cluster_name = format!("kudo-diag-{}-{}", spec.namespace, spec.instance);
     let labels = json!({
         "app.kubernetes.io/name": "kudo-diag",
         "app.kubernetes.io/instance": spec.instance,
         "app.kubernetes.io/component": "scheduled-collection",
         "app.kubernetes.io/version": crate::VERSION,
     });
-    let subject = json!([{"kind": "ServiceAccount", "name": name, "namespace": spec.namespace}]);
     let mut out = vec![json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {"name": name, "namespace": spec.namespace, "labels": labels},
     })];
-    for (scope, r) in &rules {
-        match scope {
-            Scope::Namespace(ns) => {
-                out.push(json!({
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "Role",
-                    "metadata": {"name": name, "namespace": ns, "labels": labels},
-                    "rules": rule_list(r),
-                }));
-                out.push(json!({
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "RoleBinding",
-                    "metadata": {"name": name, "namespace": ns, "labels": labels},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-                    "subjects": subject,
-                }));
-            }
-            Scope::Cluster => {
-                out.push(json!({
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "ClusterRole",
-                    "metadata": {"name": cluster_name, "labels": labels},
-                    "rules": rule_list(r),
-                }));
-                out.push(json!({
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "ClusterRoleBinding",
-                    "metadata": {"name": cluster_name, "labels": labels},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_name},
-                    "subjects": subject,
-                }));
-            }
-        }
+    out.extend(rbac_objects(spec, &name, &labels, &rules));
+    out.push(cron_job(spec, &name, &labels));
+    Ok(out)
+}
+
+/// A Role and RoleBinding per namespace, and a ClusterRole and ClusterRoleBinding for
+/// cluster-scoped reads, all bound to the ServiceAccount `name`.
+fn rbac_objects(spec: &CronSpec, name: &str, labels: &Value, rules: &Rules) -> Vec<Value> {
+    // A ClusterRole's name is cluster-wide: qualify it with the namespace.
+    let cluster_name = format!("kudo-diag-{}-{}", spec.namespace, spec.instance);
+    let subject = json!([{"kind": "ServiceAccount", "name": name, "namespace": spec.namespace}]);
+    let mut out = Vec::new();
+    for (scope, r) in rules {
+        let (role, binding, role_name, namespace) = match scope {
+            Scope::Namespace(ns) => ("Role", "RoleBinding", name, Some(ns)),
+            Scope::Cluster => (
+                "ClusterRole",
+                "ClusterRoleBinding",
+                cluster_name.as_str(),
+                None,
+            ),
+        };
+        let metadata = match namespace {
+            Some(ns) => json!({"name": role_name, "namespace": ns, "labels": labels}),
+            None => json!({"name": role_name, "labels": labels}),
+        };
+        out.push(json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": role,
+            "metadata": metadata,
+            "rules": rule_list(r),
+        }));
+        out.push(json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": binding,
+            "metadata": metadata,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role, "name": role_name},
+            "subjects": subject,
+        }));
     }
+    out
+}
+
+/// The `kudo-diag run` command line the Job's container runs.
+fn run_args(spec: &CronSpec) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "run".into(),
         "--instance".into(),
@@ -433,11 +447,16 @@ pub fn manifest_objects(spec: &CronSpec) -> Result<Vec<Value>, CronError> {
     if let Some(u) = &spec.upload {
         args.extend(["--upload".into(), u.clone()]);
     }
+    args
+}
+
+/// The Job's one container: non-root, read-only, bundles on the `bundles` volume.
+fn container(spec: &CronSpec) -> Value {
     let mut container = json!({
         "name": "kudo-diag",
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
-        "args": args,
+        "args": run_args(spec),
         // A restarted Job pod finds the partial collection on a persistent volume and resumes.
         "env": [
             {"name": "NO_COLOR", "value": "1"},
@@ -464,11 +483,16 @@ pub fn manifest_objects(spec: &CronSpec) -> Result<Vec<Value>, CronError> {
             .unwrap_or_else(|| "kudo-diag-s3".into());
         container["envFrom"] = json!([{"secretRef": {"name": secret, "optional": true}}]);
     }
+    container
+}
+
+/// The CronJob, running as the ServiceAccount `name`.
+fn cron_job(spec: &CronSpec, name: &str, labels: &Value) -> Value {
     let bundles = match &spec.volume_claim {
         Some(c) => json!({"name": "bundles", "persistentVolumeClaim": {"claimName": c}}),
         None => json!({"name": "bundles", "emptyDir": {}}),
     };
-    out.push(json!({
+    json!({
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "metadata": {"name": name, "namespace": spec.namespace, "labels": labels},
@@ -496,15 +520,14 @@ pub fn manifest_objects(spec: &CronSpec) -> Result<Vec<Value>, CronError> {
                                 "fsGroup": 65532,
                                 "seccompProfile": {"type": "RuntimeDefault"},
                             },
-                            "containers": [container],
+                            "containers": [container(spec)],
                             "volumes": [bundles, {"name": "tmp", "emptyDir": {}}],
                         },
                     },
                 },
             },
         },
-    }));
-    Ok(out)
+    })
 }
 
 /// The objects as one multi-document YAML stream.
