@@ -406,7 +406,7 @@ fn read_meta_of(db: &sled::Db, dir: &Path) -> Result<Option<JournalMeta>, Engine
         } else {
             "finish it with the newer kudo-diag that started it, or start over with `--force`"
         };
-        return Err(EngineError::Message(format!(
+        return Err(EngineError::Journal(format!(
             "the journal in {} has format version {found}, this kudo-diag reads version {}: {advice}",
             dir.display(),
             JOURNAL_FORMAT_VERSION
@@ -417,7 +417,7 @@ fn read_meta_of(db: &sled::Db, dir: &Path) -> Result<Option<JournalMeta>, Engine
 }
 
 fn unreadable(dir: &Path, why: &str) -> EngineError {
-    EngineError::Message(format!(
+    EngineError::Journal(format!(
         "the journal in {} is unreadable ({why}): start over with `--force`",
         dir.display()
     ))
@@ -430,14 +430,14 @@ fn open_err(dir: &Path, e: sled::Error) -> EngineError {
         }
         _ => "",
     };
-    EngineError::Message(format!(
+    EngineError::Journal(format!(
         "cannot open the journal in {}: {e}{hint}",
         dir.display()
     ))
 }
 
 fn db_err(dir: &Path, e: sled::Error) -> EngineError {
-    EngineError::Message(format!("journal in {}: {e}", dir.display()))
+    EngineError::Journal(format!("journal in {}: {e}", dir.display()))
 }
 
 fn corrupt(dir: &Path, e: serde_json::Error) -> EngineError {

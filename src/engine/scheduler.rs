@@ -140,7 +140,7 @@ pub(crate) struct Outcome {
 }
 
 fn flush_panicked(e: tokio::task::JoinError) -> EngineError {
-    EngineError::Message(format!("the journal flush stopped: {e}"))
+    EngineError::Journal(format!("the journal flush stopped: {e}"))
 }
 
 enum Msg {
@@ -314,7 +314,7 @@ impl<'a> Scheduler<'a> {
                 .filter(|n| !n.status.is_terminal())
                 .map(|n| format!("{} ({:?})", n.id, n.status))
                 .collect();
-            return Err(EngineError::Message(format!(
+            return Err(EngineError::Internal(format!(
                 "the run stopped with {} of {} nodes unfinished (first: {}); this is a bug in kudo-diag, please report it with the pipeline",
                 stuck.len(),
                 self.plan.len(),
@@ -590,7 +590,7 @@ impl<'a> Scheduler<'a> {
 
     fn handle(&mut self, joined: Result<Msg, tokio::task::JoinError>) -> Result<(), EngineError> {
         let msg = joined.map_err(|e| {
-            EngineError::Message(format!("a task panicked ({e}); this is a bug in its kind"))
+            EngineError::Internal(format!("a task panicked ({e}); this is a bug in its kind"))
         })?;
         match msg {
             Msg::RetryDue { idx } => {
@@ -741,7 +741,7 @@ impl<'a> Scheduler<'a> {
 
     fn commit(&mut self, idx: NodeIndex, record: &NodeRecord) -> Result<(), EngineError> {
         let claim = self.claims[idx.index()].take().ok_or_else(|| {
-            EngineError::Message(format!(
+            EngineError::Internal(format!(
                 "node {} finished twice; this is a bug in kudo-diag",
                 self.plan.node(idx).id
             ))
