@@ -106,6 +106,7 @@ fn journal_commit(c: &mut Criterion) {
             state: NodeState::Done,
             attempts: 1,
             error: None,
+            error_kind: None,
             artifacts: vec![kudo_diag::bundle::sink::ArtifactRecord {
                 path: "pods/cassandra-0/logs/cassandra.log".into(),
                 bytes: 123_456,

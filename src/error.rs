@@ -1,5 +1,6 @@
 //! The crate's error: one enum that wraps each module's own error, so `main` can print a message a
-//! person can act on and pick the exit code.
+//! person can act on and pick the exit code. Module errors are kept as they are (`#[from]`), not
+//! flattened to text, so a caller can still match on them; `Other` is for what is only printed.
 
 use std::path::PathBuf;
 
@@ -15,6 +16,14 @@ pub enum Error {
     Bundle(#[from] crate::bundle::BundleError),
     #[error(transparent)]
     Sim(#[from] crate::sim::SimError),
+    #[error(transparent)]
+    Target(#[from] crate::collect::target::TargetError),
+    #[error(transparent)]
+    Preflight(crate::preflight::PreflightError),
+    #[error(transparent)]
+    Upload(#[from] crate::ship::upload::UploadError),
+    #[error(transparent)]
+    Retention(#[from] crate::ship::retention::RetentionError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -24,6 +33,7 @@ pub enum Error {
     /// Bad input from the user, with the fix in the message.
     #[error("{0}")]
     Usage(String),
+    /// A failure only ever printed (writing to stdout, a signal handler), said in full.
     #[error("{0}")]
     Other(String),
 }

@@ -13,6 +13,8 @@ pub mod collect;
 pub mod engine;
 pub mod error;
 pub mod exit;
+pub mod failure;
+pub mod kubeapi;
 pub mod opdiag;
 pub mod pipeline;
 pub mod preflight;

@@ -296,6 +296,7 @@ fn kudo_rules_plans_operator_version_manager_and_children() {
         reason: "get operatorversions op-1.0.0: 404 not found".into(),
         attempts: 1,
         optional: false,
+        error_kind: None,
     }];
     let r = run_with(
         &[
@@ -563,6 +564,7 @@ fn collection_gaps_say_what_they_hide() {
             reason: "list nodes: 403 forbidden".into(),
             attempts: 1,
             optional: true,
+            error_kind: None,
         },
         ErrorEntry {
             node: "pod-logs[ns/p-0/app]".into(),
@@ -571,6 +573,7 @@ fn collection_gaps_say_what_they_hide() {
             reason: "dependency pods failed".into(),
             attempts: 0,
             optional: false,
+            error_kind: None,
         },
     ];
     let r = run_with(

@@ -63,6 +63,10 @@ pub struct ErrorEntry {
     pub reason: String,
     pub attempts: u32,
     pub optional: bool,
+    /// What a failed task ran into, as data (`{"kind": "api", "status": 404, "reason":
+    /// "NotFound"}`); absent for skips and in bundles written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<crate::failure::ErrorKind>,
 }
 
 /// `manifest.json`.
@@ -391,6 +395,7 @@ mod tests {
             reason: "pod p-0 not found".into(),
             attempts: 3,
             optional: false,
+            error_kind: Some(crate::failure::ErrorKind::api(404, "NotFound", None)),
         }];
         let dest = dir.join("bundle.zip");
         let info = write_bundle(&store, &arts, &errors, Some(&log), &meta(), &dest).unwrap();
@@ -427,6 +432,11 @@ mod tests {
         let entry = r.manifest_entry("pods/p-0/logs/c.log").unwrap();
         assert_eq!((entry.task.as_str(), entry.redactions), ("logs-p-0", 1));
         assert_eq!(r.errors().len(), 1);
+        // The error's kind and status survive the round trip as fields.
+        assert_eq!(
+            r.errors()[0].error_kind.as_ref().and_then(|k| k.status()),
+            Some(404)
+        );
         assert_eq!(
             r.read("kudo-diag/collection.log").unwrap(),
             b"run started\n"

@@ -219,8 +219,7 @@ pub async fn prepare(
         &instance,
         args.request_timeout,
     )
-    .await
-    .map_err(|e| crate::Error::Other(e.to_string()))?;
+    .await?;
     for note in &found.notes {
         eprintln!("note: {note}");
     }
@@ -396,8 +395,7 @@ async fn ship_bundle(
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let removed = crate::ship::retention::keep_newest(dir, namespace, instance, keep)
-            .map_err(|e| crate::Error::Other(e.to_string()))?;
+        let removed = crate::ship::retention::keep_newest(dir, namespace, instance, keep)?;
         for r in removed {
             eprintln!("removed old bundle {} (--keep {keep})", r.display());
         }
@@ -452,8 +450,7 @@ fn find_to_continue(
     if let Some(last) = found.last() {
         return Ok(Some(last.clone()));
     }
-    let mut bundles = crate::ship::retention::bundles_of(dir, namespace, instance)
-        .map_err(|e| crate::Error::Other(e.to_string()))?;
+    let mut bundles = crate::ship::retention::bundles_of(dir, namespace, instance)?;
     Ok(bundles.pop())
 }
 

@@ -127,9 +127,7 @@ pub async fn run_upload(
     resume: bool,
 ) -> crate::Result<Uploaded> {
     tracing::info!(file = %file.display(), %dest, "uploading");
-    upload::upload_bundle(file, dest, &flags.options(resume))
-        .await
-        .map_err(|e| crate::Error::Other(e.to_string()))
+    Ok(upload::upload_bundle(file, dest, &flags.options(resume)).await?)
 }
 
 pub fn print_uploaded(up: &Uploaded, format: super::bundle::Format) {

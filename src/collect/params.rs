@@ -7,7 +7,7 @@ use crate::engine::TaskError;
 /// A required string parameter.
 pub fn str_req<'a>(p: &'a Value, name: &str) -> Result<&'a str, TaskError> {
     str_opt(p, name)?.ok_or_else(|| {
-        TaskError::permanent(format!(
+        TaskError::invalid(format!(
             "missing parameter `{name}`: add it to the task's params"
         ))
     })
@@ -19,7 +19,7 @@ pub fn str_opt<'a>(p: &'a Value, name: &str) -> Result<Option<&'a str>, TaskErro
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(TaskError::permanent(format!(
+        Some(other) => Err(TaskError::invalid(format!(
             "parameter `{name}` must be a string, found {}",
             type_name(other)
         ))),
@@ -33,7 +33,7 @@ pub fn bool_opt(p: &Value, name: &str) -> Result<Option<bool>, TaskError> {
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(Value::String(s)) if s == "true" => Ok(Some(true)),
         Some(Value::String(s)) if s == "false" => Ok(Some(false)),
-        Some(other) => Err(TaskError::permanent(format!(
+        Some(other) => Err(TaskError::invalid(format!(
             "parameter `{name}` must be true or false, found {other}"
         ))),
     }
@@ -44,7 +44,7 @@ pub fn u64_opt(p: &Value, name: &str) -> Result<Option<u64>, TaskError> {
     match p.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => as_u64(v).map(Some).ok_or_else(|| {
-            TaskError::permanent(format!(
+            TaskError::invalid(format!(
                 "parameter `{name}` must be a non-negative integer, found {v}"
             ))
         }),
@@ -62,7 +62,7 @@ pub fn as_u64(v: &Value) -> Option<u64> {
 /// A list of strings (an argv).
 pub fn string_list(p: &Value, name: &str) -> Result<Vec<String>, TaskError> {
     let bad = || {
-        TaskError::permanent(format!(
+        TaskError::invalid(format!(
             "parameter `{name}` must be a list of strings, e.g. [nodetool, status]"
         ))
     };
@@ -75,7 +75,7 @@ pub fn string_list(p: &Value, name: &str) -> Result<Vec<String>, TaskError> {
                 _ => Err(bad()),
             })
             .collect(),
-        None => Err(TaskError::permanent(format!(
+        None => Err(TaskError::invalid(format!(
             "missing parameter `{name}`: add it to the task's params"
         ))),
         _ => Err(bad()),
@@ -102,7 +102,7 @@ pub fn pod_ref<'a>(p: &'a Value, name: &str) -> Result<PodRef<'a>, TaskError> {
                 .pointer("/metadata/name")
                 .and_then(Value::as_str)
                 .ok_or_else(|| {
-                    TaskError::permanent(format!(
+                    TaskError::invalid(format!(
                         "parameter `{name}` is an object without metadata.name: pass a Pod or its name"
                     ))
                 })?;
@@ -112,10 +112,10 @@ pub fn pod_ref<'a>(p: &'a Value, name: &str) -> Result<PodRef<'a>, TaskError> {
                 object: Some(obj),
             })
         }
-        None | Some(Value::Null) => Err(TaskError::permanent(format!(
+        None | Some(Value::Null) => Err(TaskError::invalid(format!(
             "missing parameter `{name}`: give the pod's name or the pod object (`{name}: \"{{{{pod}}}}\"`)"
         ))),
-        Some(other) => Err(TaskError::permanent(format!(
+        Some(other) => Err(TaskError::invalid(format!(
             "parameter `{name}` must be a pod name or a Pod object, found {}",
             type_name(other)
         ))),
@@ -131,25 +131,25 @@ impl<'a> PodRef<'a> {
             None => self.namespace.or(namespace(p, vars)?),
         };
         ns.ok_or_else(|| {
-            TaskError::permanent(
+            TaskError::invalid(
                 "the pod's namespace is unknown: add `namespace` or run with --namespace",
             )
         })
     }
 }
 
-/// Whether a request failed because its object does not exist (404 Not Found).
+/// Whether a request failed because its object does not exist: the API server answered 404.
 pub fn gone(e: &TaskError) -> bool {
-    !e.transient && e.message.contains(": 404 ")
+    e.status() == Some(404)
 }
 
 /// The error of a task whose pod, listed earlier, was deleted before the task ran: the API's
-/// own error, said in the cluster's terms, never retried.
+/// own error, said in the cluster's terms, never retried. The API's answer (404) stays its kind.
 pub fn deleted_during_collection(e: TaskError) -> TaskError {
-    TaskError::permanent(format!(
-        "the pod was deleted during the collection: {}",
-        e.message
-    ))
+    TaskError::new(
+        e.kind,
+        format!("the pod was deleted during the collection: {}", e.message),
+    )
 }
 
 /// The namespace a namespaced request goes to: the `namespace` parameter, else the run's

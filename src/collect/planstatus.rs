@@ -259,7 +259,7 @@ async fn fetch_optional(
 ) -> Result<Result<Value, String>, TaskError> {
     match get::get_named(ctx, "kudo.dev/v1beta1", kind, Some(ns), name).await {
         Ok(v) => Ok(Ok(v)),
-        Err(e) if e.transient => Err(e),
+        Err(e) if e.is_transient() => Err(e),
         Err(e) => Ok(Err(e.message)),
     }
 }
@@ -282,7 +282,7 @@ impl TaskKind for PlanStatus {
             _ => {
                 let name = params::str_req(p, "instance")?;
                 let ns = params::namespace(p, &ctx.vars)?.ok_or_else(|| {
-                    TaskError::permanent("the instance's namespace is unknown: add `namespace` or run with --namespace")
+                    TaskError::failed("the instance's namespace is unknown: add `namespace` or run with --namespace")
                 })?;
                 get::get_named(ctx, "kudo.dev/v1beta1", "Instance", Some(ns), name).await?
             }
@@ -321,7 +321,7 @@ impl TaskKind for PlanStatus {
         let out = ctx.output.as_deref().unwrap_or(layout::PLAN_STATUS);
         ctx.sink
             .put(out, text.as_bytes())
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
+            .map_err(|e| TaskError::failed(e.to_string()))?;
         let summary: Map<String, Value> = instance
             .pointer("/status/planStatus")
             .and_then(Value::as_object)

@@ -10,7 +10,7 @@
 
 use kube::core::{ApiResource, GroupVersionKind};
 
-use crate::engine::{TaskContext, TaskError};
+use crate::engine::{ErrorKind, TaskContext, TaskError};
 
 /// A resolved resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +143,7 @@ pub async fn resolve(ctx: &TaskContext) -> Result<Resolved, TaskError> {
     let kind = super::params::str_opt(p, "kind")?;
     let resource = super::params::str_opt(p, "resource")?;
     if kind.is_none() && resource.is_none() {
-        return Err(TaskError::permanent(
+        return Err(TaskError::failed(
             "the task names no resource: give `kind` (e.g. Pod) or `resource` (e.g. pods)",
         ));
     }
@@ -151,7 +151,7 @@ pub async fn resolve(ctx: &TaskContext) -> Result<Resolved, TaskError> {
         return Ok(r);
     }
     let Some(kind) = kind else {
-        return Err(TaskError::permanent(format!(
+        return Err(TaskError::failed(format!(
             "unknown resource {:?} in {api_version}: give `kind` instead so it can be discovered",
             resource.unwrap_or_default()
         )));
@@ -162,15 +162,15 @@ pub async fn resolve(ctx: &TaskContext) -> Result<Resolved, TaskError> {
     let what = format!("discover {kind} in {api_version}");
     let (ar, caps) = tokio::select! {
         r = kube::discovery::pinned_kind(&client, &gvk) => r.map_err(|e| match e {
-            kube::Error::Discovery(d) => TaskError::permanent(format!(
+            kube::Error::Discovery(d) => TaskError::invalid(format!(
                 "{what}: the cluster does not serve it ({d}); check apiVersion and kind, or install its CRD"
             )),
-            kube::Error::Api(e) if e.code == 404 => TaskError::permanent(format!(
+            kube::Error::Api(e) if e.code == 404 => TaskError::new(ErrorKind::api(404, e.reason, None), format!(
                 "{what}: the cluster does not serve {api_version}; check apiVersion and kind, or install its CRD"
             )),
             other => super::api::kube_error(other, &what),
         })?,
-        _ = ctx.cancel.cancelled() => return Err(TaskError::transient(format!("{what}: cancelled"))),
+        _ = ctx.cancel.cancelled() => return Err(super::api::cancelled(&what)),
     };
     Ok(Resolved {
         resource: ar,
@@ -180,15 +180,8 @@ pub async fn resolve(ctx: &TaskContext) -> Result<Resolved, TaskError> {
 
 /// The URL path of a collection: `/api/v1/namespaces/NS/pods`, `/apis/apps/v1/statefulsets`.
 pub fn collection_path(r: &Resolved, namespace: Option<&str>) -> String {
-    let base = if r.resource.group.is_empty() {
-        format!("/api/{}", r.resource.version)
-    } else {
-        format!("/apis/{}/{}", r.resource.group, r.resource.version)
-    };
-    match namespace {
-        Some(ns) if r.namespaced => format!("{base}/namespaces/{ns}/{}", r.resource.plural),
-        _ => format!("{base}/{}", r.resource.plural),
-    }
+    let ns = namespace.filter(|_| r.namespaced);
+    crate::kubeapi::path::collection(&r.resource.api_version, ns, &r.resource.plural)
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub fn image_tag(image: &str) -> &str {
 fn soft(r: Result<Value, TaskError>) -> Result<Value, TaskError> {
     match r {
         Ok(v) => Ok(v),
-        Err(e) if e.transient => Err(e),
+        Err(e) if e.is_transient() => Err(e),
         Err(e) => Ok(json!({"error": e.message})),
     }
 }
@@ -161,7 +161,7 @@ async fn kudo_part(ctx: &TaskContext, ns: &str) -> Result<Value, TaskError> {
             "image": image,
             "namespace": ns,
         })),
-        None => Err(TaskError::permanent(format!(
+        None => Err(TaskError::failed(format!(
             "no KUDO manager pod found in namespace {ns}: is KUDO installed there? (set kudoNamespace)"
         ))),
     }
@@ -311,7 +311,7 @@ impl TaskKind for Versions {
                         instance_pods = list;
                         json!(images(&instance_pods))
                     }
-                    Err(e) if e.transient => return Err(e),
+                    Err(e) if e.is_transient() => return Err(e),
                     Err(e) => json!({"error": e.message}),
                 };
                 let application = json!({
@@ -343,7 +343,7 @@ impl TaskKind for Versions {
         let out = ctx.output.as_deref().unwrap_or("versions.yaml");
         ctx.sink
             .put(out, &object::to_yaml(&doc))
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
+            .map_err(|e| TaskError::failed(e.to_string()))?;
         Ok(TaskOutput {
             items: vec![doc].into(),
         })

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::bundle::sink::ArtifactRecord;
 
-use super::task::Items;
+use super::task::{ErrorKind, Items};
 use super::EngineError;
 
 /// Version of the journal's on-disk format. Bumped on any incompatible change; a journal of
@@ -85,6 +85,11 @@ pub struct NodeRecord {
     /// Why it failed or was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What a failed node ran into (`{"kind": "api", "status": 404, ...}`). Absent in records
+    /// written before it was kept, and for skips; readers of either version ignore what they
+    /// do not know, so the format version did not change with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<ArtifactRecord>,
     /// The items a fan-out source produced, so a resumed run expands the same nodes. Kept as
@@ -401,7 +406,7 @@ fn read_meta_of(db: &sled::Db, dir: &Path) -> Result<Option<JournalMeta>, Engine
         } else {
             "finish it with the newer kudo-diag that started it, or start over with `--force`"
         };
-        return Err(EngineError::Message(format!(
+        return Err(EngineError::Journal(format!(
             "the journal in {} has format version {found}, this kudo-diag reads version {}: {advice}",
             dir.display(),
             JOURNAL_FORMAT_VERSION
@@ -412,7 +417,7 @@ fn read_meta_of(db: &sled::Db, dir: &Path) -> Result<Option<JournalMeta>, Engine
 }
 
 fn unreadable(dir: &Path, why: &str) -> EngineError {
-    EngineError::Message(format!(
+    EngineError::Journal(format!(
         "the journal in {} is unreadable ({why}): start over with `--force`",
         dir.display()
     ))
@@ -425,14 +430,14 @@ fn open_err(dir: &Path, e: sled::Error) -> EngineError {
         }
         _ => "",
     };
-    EngineError::Message(format!(
+    EngineError::Journal(format!(
         "cannot open the journal in {}: {e}{hint}",
         dir.display()
     ))
 }
 
 fn db_err(dir: &Path, e: sled::Error) -> EngineError {
-    EngineError::Message(format!("journal in {}: {e}", dir.display()))
+    EngineError::Journal(format!("journal in {}: {e}", dir.display()))
 }
 
 fn corrupt(dir: &Path, e: serde_json::Error) -> EngineError {
@@ -461,6 +466,7 @@ mod tests {
             state,
             attempts: 1,
             error: None,
+            error_kind: None,
             artifacts: vec![],
             items: vec![json!({"name": "a"})].into(),
             optional: false,
@@ -586,6 +592,52 @@ mod tests {
         let rec: NodeRecord = serde_json::from_slice(none).unwrap();
         assert!(rec.items.is_empty());
         assert_eq!(serde_json::to_vec(&rec).unwrap(), none.to_vec());
+    }
+
+    #[test]
+    fn a_journal_written_before_error_kinds_were_kept_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        {
+            // What the build before error kinds left behind: format 2, one batch whose records
+            // have no `errorKind`.
+            let db = sled::open(&path).unwrap();
+            db.insert(META_KEY, serde_json::to_vec(&meta()).unwrap())
+                .unwrap();
+            let mut batch = Vec::new();
+            let done = br#"{"task":"pods","state":"done","attempts":1,"items":[{"name":"a"}],"optional":false}"#;
+            let failed = br#"{"task":"logs","state":"failed","attempts":3,"error":"log of x: 503 service unavailable","optional":true}"#;
+            encode_entry(&mut batch, "pods", Some(done));
+            encode_entry(&mut batch, "logs[a]", Some(failed));
+            db.open_tree(BATCHES_TREE)
+                .unwrap()
+                .insert(0u64.to_be_bytes(), batch)
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let (j, m) = Journal::open(&path, FlushPolicy::EachCommit).unwrap();
+        assert_eq!(m, Some(meta()));
+        let Status::Done(d) = j.status("pods").unwrap() else {
+            panic!("the done node is reused")
+        };
+        assert_eq!(d.record.items.to_values(), vec![json!({"name": "a"})]);
+        assert_eq!(d.record.error_kind, None);
+        // The failed node runs again; its new failure is kept with its kind.
+        let Status::Pending(claim) = j.status("logs[a]").unwrap() else {
+            panic!("a failed node runs again")
+        };
+        let mut rec = record(NodeState::Failed);
+        rec.error = Some("log of x: 404 not found".into());
+        rec.error_kind = Some(ErrorKind::api(404, "NotFound", None));
+        claim.commit(&rec).unwrap();
+        let st = j.state_lock();
+        let back: NodeRecord = serde_json::from_slice(&st.records["logs[a]"]).unwrap();
+        assert_eq!(back.error_kind, Some(ErrorKind::api(404, "NotFound", None)));
+        let text = String::from_utf8(st.records["logs[a]"].clone()).unwrap();
+        assert!(
+            text.contains(r#""errorKind":{"kind":"api","status":404,"reason":"NotFound"}"#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl Plan {
             Value::Object(m) => m.clone(),
             Value::Null => Map::new(),
             other => {
-                return Err(EngineError::Message(format!(
+                return Err(EngineError::Plan(format!(
                     "run variables must be a JSON object, got {other}"
                 )))
             }
@@ -144,7 +144,7 @@ impl Plan {
             .map(|(i, t)| (t.name.as_str(), i))
             .collect();
         if index.len() != pipeline.tasks.len() {
-            return Err(EngineError::Message(format!(
+            return Err(EngineError::Plan(format!(
                 "pipeline {} has two tasks with the same name: give each task a unique name",
                 pipeline.name
             )));
@@ -162,7 +162,7 @@ impl Plan {
                 .chain(spec.for_each.as_ref().map(|f| &f.task));
             for name in names {
                 let Some(&d) = index.get(name.as_str()) else {
-                    return Err(EngineError::Message(format!(
+                    return Err(EngineError::Plan(format!(
                         "task {} needs {name}, which is not a task of pipeline {}: fix the name in `needs`/`forEach`",
                         spec.name, pipeline.name
                     )));
@@ -181,7 +181,7 @@ impl Plan {
             });
         }
         if petgraph::algo::is_cyclic_directed(&task_graph) {
-            return Err(EngineError::Message(format!(
+            return Err(EngineError::Plan(format!(
                 "the tasks of pipeline {} form a cycle: run `kudo-diag pipelines validate` to see it and break it",
                 pipeline.name
             )));

@@ -181,15 +181,13 @@ pub async fn run(
     match config.resume {
         ResumeMode::Fresh => {
             if partial.exists() {
-                return Err(EngineError::Message(format!(
-                    "an unfinished collection for {out} exists in {}: resume it with `--continue`, or discard it with `--force`",
-                    partial.display()
-                )));
+                return Err(EngineError::PartialExists {
+                    output: out,
+                    partial,
+                });
             }
             if config.output.exists() {
-                return Err(EngineError::Message(format!(
-                    "{out} already exists: choose another output, or replace it with `--force`"
-                )));
+                return Err(EngineError::OutputExists { output: out });
             }
         }
         ResumeMode::Force => {
@@ -220,12 +218,9 @@ pub async fn run(
         }
     }
 
-    fs::create_dir_all(&partial).map_err(|e| {
-        EngineError::Message(format!(
-            "cannot create the collection's working folder {}: {e}; write the bundle somewhere \
-             writable with -o FILE.zip or --output-dir DIR",
-            partial.display()
-        ))
+    fs::create_dir_all(&partial).map_err(|source| EngineError::WorkingFolder {
+        path: partial.clone(),
+        source,
     })?;
     let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;
     let resumed = existing.is_some();
@@ -251,8 +246,7 @@ pub async fn run(
     let store = match &config.redactor {
         Some(r) => ArtifactStore::open_with(&partial.join("artifacts"), r.clone()),
         None => ArtifactStore::open(&partial.join("artifacts")),
-    }
-    .map_err(|e| EngineError::Message(e.to_string()))?;
+    }?;
     let log_path = partial.join("collection.log");
     let log = LogFile::open(&log_path)?;
     log.line(&format!(
@@ -321,8 +315,8 @@ pub async fn run(
         )
     })
     .await
-    .map_err(|e| EngineError::Message(format!("the bundle writer stopped: {e}")))?
-    .map_err(|e| EngineError::Message(format!("cannot write the bundle: {e}")))?;
+    .map_err(|e| EngineError::Internal(format!("the bundle writer stopped: {e}")))?
+    .map_err(EngineError::WriteBundle)?;
     tee.event(&Event::Archived {
         path: info.path.clone(),
         bytes: info.bytes,
@@ -345,7 +339,7 @@ pub async fn run(
 
 fn check_same(meta: &JournalMeta, config: &RunConfig, partial: &Path) -> Result<(), EngineError> {
     if meta.target != config.target {
-        return Err(EngineError::Message(format!(
+        return Err(EngineError::OtherCollection(format!(
             "the unfinished collection in {} is for target {}, not {}: continue it with the same cluster, namespace and instance, or start over with `--force`",
             partial.display(),
             meta.target,
@@ -353,7 +347,7 @@ fn check_same(meta: &JournalMeta, config: &RunConfig, partial: &Path) -> Result<
         )));
     }
     if meta.pipeline_hash != config.pipeline.hash {
-        return Err(EngineError::Message(format!(
+        return Err(EngineError::OtherCollection(format!(
             "the unfinished collection in {} was started with pipeline {} (hash {}), not {} (hash {}): continue it with the same pipeline files, or start over with `--force`",
             partial.display(),
             meta.pipeline,
@@ -373,8 +367,11 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> EngineError {
-    EngineError::Message(format!("{}: {e}", path.display()))
+fn io_err(path: &Path, source: std::io::Error) -> EngineError {
+    EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The collection's own log, `collection.log` in the partial folder: one line per event that

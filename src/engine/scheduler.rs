@@ -14,7 +14,7 @@
 //! reason; everything else still runs. On cancellation in-flight attempts are aborted, the
 //! journal is flushed and the loop returns `interrupted`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,7 @@ use crate::bundle::writer::ErrorEntry;
 use super::event::{Event, Reporter};
 use super::journal::{Claim, Journal, NodeRecord, NodeState, Status};
 use super::plan::{Expansion, NodeStatus, Plan, Settled};
-use super::task::{Items, Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
+use super::task::{ErrorKind, Items, Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
 use super::EngineError;
 
 /// The default number of node attempts in flight at once (`--concurrency`).
@@ -140,7 +140,7 @@ pub(crate) struct Outcome {
 }
 
 fn flush_panicked(e: tokio::task::JoinError) -> EngineError {
-    EngineError::Message(format!("the journal flush stopped: {e}"))
+    EngineError::Journal(format!("the journal flush stopped: {e}"))
 }
 
 enum Msg {
@@ -178,6 +178,9 @@ pub(crate) struct Scheduler<'a> {
     // Per node, indexed by NodeIndex::index().
     claims: Vec<Option<Claim>>,
     attempts: Vec<u32>,
+    /// What the failed nodes ran into, for errors.json (only failures: most nodes never have
+    /// one, and a 100,000-node run should not carry a slot each).
+    failures: HashMap<usize, ErrorKind>,
     queued: Vec<bool>,
     artifacts: Vec<Vec<ArtifactRecord>>,
     /// Concurrency class of each task (an index into `classes`), filled as tasks are first
@@ -224,6 +227,7 @@ impl<'a> Scheduler<'a> {
             resumed,
             claims: Vec::new(),
             attempts: Vec::new(),
+            failures: HashMap::new(),
             queued: Vec::new(),
             artifacts: Vec::new(),
             task_class: Vec::new(),
@@ -310,7 +314,7 @@ impl<'a> Scheduler<'a> {
                 .filter(|n| !n.status.is_terminal())
                 .map(|n| format!("{} ({:?})", n.id, n.status))
                 .collect();
-            return Err(EngineError::Message(format!(
+            return Err(EngineError::Internal(format!(
                 "the run stopped with {} of {} nodes unfinished (first: {}); this is a bug in kudo-diag, please report it with the pipeline",
                 stuck.len(),
                 self.plan.len(),
@@ -356,6 +360,7 @@ impl<'a> Scheduler<'a> {
                     reason: node.reason.clone().unwrap_or_default(),
                     attempts: self.attempts[i],
                     optional: spec.optional,
+                    error_kind: self.failures.get(&i).cloned(),
                 }),
                 _ => {}
             }
@@ -561,7 +566,7 @@ impl<'a> Scheduler<'a> {
                 Ok(r) => r,
                 Err(_) => {
                     ctx.cancel.cancel();
-                    Err(TaskError::transient(format!(
+                    Err(TaskError::timeout(format!(
                         "timed out after {}",
                         humantime::format_duration(timeout)
                     )))
@@ -585,7 +590,7 @@ impl<'a> Scheduler<'a> {
 
     fn handle(&mut self, joined: Result<Msg, tokio::task::JoinError>) -> Result<(), EngineError> {
         let msg = joined.map_err(|e| {
-            EngineError::Message(format!("a task panicked ({e}); this is a bug in its kind"))
+            EngineError::Internal(format!("a task panicked ({e}); this is a bug in its kind"))
         })?;
         match msg {
             Msg::RetryDue { idx } => {
@@ -617,6 +622,7 @@ impl<'a> Scheduler<'a> {
                             state: NodeState::Done,
                             attempts: attempt,
                             error: None,
+                            error_kind: None,
                             artifacts: records,
                             items: out.items,
                             optional: spec.optional,
@@ -638,8 +644,8 @@ impl<'a> Scheduler<'a> {
                         sink.discard();
                         let spec = self.plan.spec(self.plan.node(idx).task);
                         let max = 1 + spec.retries.unwrap_or(self.retry.retries);
-                        if err.transient && attempt < max && !self.cancel.is_cancelled() {
-                            let delay = self.retry.delay(attempt, err.retry_after);
+                        if err.is_transient() && attempt < max && !self.cancel.is_cancelled() {
+                            let delay = self.retry.delay(attempt, err.retry_after());
                             self.reporter.event(&Event::Retrying {
                                 node: self.plan.node(idx).id.clone(),
                                 attempt,
@@ -665,7 +671,7 @@ impl<'a> Scheduler<'a> {
                                 elapsed,
                                 error: Some(message.clone()),
                             });
-                            self.record_failure(idx, message)?;
+                            self.record_failure(idx, TaskError::new(err.kind, message))?;
                         }
                     }
                 }
@@ -674,7 +680,7 @@ impl<'a> Scheduler<'a> {
         Ok(())
     }
 
-    /// Fails a node that could not even start.
+    /// Fails a node that could not even start: its parameters or kind are wrong.
     fn fail(&mut self, idx: NodeIndex, message: String) -> Result<(), EngineError> {
         self.plan.node_mut(idx).reason = Some(message.clone());
         self.reporter.event(&Event::Finished {
@@ -685,16 +691,18 @@ impl<'a> Scheduler<'a> {
             elapsed: Duration::ZERO,
             error: Some(message.clone()),
         });
-        self.record_failure(idx, message)
+        self.record_failure(idx, TaskError::invalid(message))
     }
 
-    fn record_failure(&mut self, idx: NodeIndex, message: String) -> Result<(), EngineError> {
+    fn record_failure(&mut self, idx: NodeIndex, error: TaskError) -> Result<(), EngineError> {
         let spec = self.plan.spec(self.plan.node(idx).task);
+        self.failures.insert(idx.index(), error.kind.clone());
         let record = NodeRecord {
             task: spec.name.clone(),
             state: NodeState::Failed,
             attempts: self.attempts[idx.index()],
-            error: Some(message),
+            error: Some(error.message),
+            error_kind: Some(error.kind),
             artifacts: vec![],
             items: Items::default(),
             optional: spec.optional,
@@ -714,6 +722,7 @@ impl<'a> Scheduler<'a> {
             state: NodeState::Skipped,
             attempts: 0,
             error: Some(reason.clone()),
+            error_kind: None,
             artifacts: vec![],
             items: Items::default(),
             optional: spec.optional,
@@ -732,7 +741,7 @@ impl<'a> Scheduler<'a> {
 
     fn commit(&mut self, idx: NodeIndex, record: &NodeRecord) -> Result<(), EngineError> {
         let claim = self.claims[idx.index()].take().ok_or_else(|| {
-            EngineError::Message(format!(
+            EngineError::Internal(format!(
                 "node {} finished twice; this is a bug in kudo-diag",
                 self.plan.node(idx).id
             ))

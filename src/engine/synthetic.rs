@@ -5,7 +5,7 @@
 //! |--------------------|------------------------------------------|------|
 //! | `synthetic.write`  | `bytes` (required), `seed`               | writes `bytes` deterministic log-like bytes to the task's `output` |
 //! | `synthetic.items`  | `count` (required), `children`           | returns `count` items `{name: "item-N"}` (with `children` elements `{name: "child-M"}` each, for nested fan-out); writes them as JSON to `output` if given |
-//! | `synthetic.fail`   | `message`, `transient`, `times`, `retryAfterMs` | fails; `transient: true` marks the error retryable; `times: N` fails only the first N attempts, then succeeds |
+//! | `synthetic.fail`   | `message`, `transient`, `times`, `retryAfterMs` | fails; `transient: true` marks the error retryable (a transport error, or with `retryAfterMs` a 429 that asks to wait that long); `times: N` fails only the first N attempts, then succeeds |
 //! | `synthetic.sleep`  | `ms` (required), `stopMs`                | sleeps (honouring cancellation); writes one line to `output` if given; with `stopMs`, an attempt stopped early (Ctrl-C, timeout) blocks its thread that long while it stops |
 //!
 //! The same params always give the same bytes, so an interrupted and resumed collection can be
@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::task::{Items, ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput};
+use super::task::{
+    ErrorKind, Items, ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput,
+};
 
 /// Adds every synthetic kind to `registry`.
 pub fn register(registry: &mut Registry) {
@@ -34,7 +36,7 @@ fn u64_param(ctx: &TaskContext, name: &str) -> Result<Option<u64>, TaskError> {
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             .map(Some)
             .ok_or_else(|| {
-                TaskError::permanent(format!(
+                TaskError::failed(format!(
                     "parameter `{name}` of task {} must be a non-negative integer, got {v}",
                     ctx.task
                 ))
@@ -52,7 +54,7 @@ fn bool_param(ctx: &TaskContext, name: &str) -> bool {
 
 fn required_output(ctx: &TaskContext) -> Result<&str, TaskError> {
     ctx.output.as_deref().ok_or_else(|| {
-        TaskError::permanent(format!(
+        TaskError::failed(format!(
             "task {} has no `output`: give it the bundle path to write to",
             ctx.task
         ))
@@ -60,7 +62,7 @@ fn required_output(ctx: &TaskContext) -> Result<&str, TaskError> {
 }
 
 fn sink_err(e: impl std::fmt::Display) -> TaskError {
-    TaskError::permanent(format!("cannot write the artifact: {e}"))
+    TaskError::failed(format!("cannot write the artifact: {e}"))
 }
 
 /// A small, fast, seedable generator (splitmix64): deterministic across platforms and versions,
@@ -148,7 +150,7 @@ impl TaskKind for WriteKind {
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let path = required_output(ctx)?.to_string();
         let bytes = u64_param(ctx, "bytes")?.ok_or_else(|| {
-            TaskError::permanent(format!("task {} needs the `bytes` parameter", ctx.task))
+            TaskError::failed(format!("task {} needs the `bytes` parameter", ctx.task))
         })?;
         let seed = u64_param(ctx, "seed")?.unwrap_or(0);
         let sink = ctx.sink.clone();
@@ -160,7 +162,7 @@ impl TaskKind for WriteKind {
             Ok(TaskOutput::default())
         })
         .await
-        .map_err(|e| TaskError::permanent(format!("the writer stopped: {e}")))?
+        .map_err(|e| TaskError::failed(format!("the writer stopped: {e}")))?
     }
 }
 
@@ -187,7 +189,7 @@ impl TaskKind for ItemsKind {
     }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let count = u64_param(ctx, "count")?.ok_or_else(|| {
-            TaskError::permanent(format!("task {} needs the `count` parameter", ctx.task))
+            TaskError::failed(format!("task {} needs the `count` parameter", ctx.task))
         })?;
         let children = u64_param(ctx, "children")?;
         // Each item is kept as text as soon as it is made (`Items::push`).
@@ -208,7 +210,7 @@ impl TaskKind for ItemsKind {
             let path = path.clone();
             tokio::task::spawn_blocking(move || sink.put(&path, &body).map_err(sink_err))
                 .await
-                .map_err(|e| TaskError::permanent(format!("the writer stopped: {e}")))??;
+                .map_err(|e| TaskError::failed(format!("the writer stopped: {e}")))??;
         }
         Ok(TaskOutput { items })
     }
@@ -250,13 +252,15 @@ impl TaskKind for FailKind {
             .and_then(Value::as_str)
             .unwrap_or("synthetic failure")
             .to_string();
-        let mut err = if bool_param(ctx, "transient") {
-            TaskError::transient(message)
-        } else {
-            TaskError::permanent(message)
+        // A retryable failure stands for a dropped connection, or for a throttling API server
+        // when it asks to come back later.
+        let retry_after = u64_param(ctx, "retryAfterMs")?.map(Duration::from_millis);
+        let kind = match (bool_param(ctx, "transient"), retry_after) {
+            (false, _) => ErrorKind::Failed,
+            (true, None) => ErrorKind::Transport,
+            (true, Some(d)) => ErrorKind::api(429, "TooManyRequests", Some(d)),
         };
-        err.retry_after = u64_param(ctx, "retryAfterMs")?.map(Duration::from_millis);
-        Err(err)
+        Err(TaskError::new(kind, message))
     }
 }
 
@@ -297,7 +301,7 @@ impl TaskKind for SleepKind {
         if ms > 0 {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
-                _ = ctx.cancel.cancelled() => return Err(TaskError::transient("cancelled")),
+                _ = ctx.cancel.cancelled() => return Err(TaskError::cancelled("cancelled")),
             }
         }
         if let Some(s) = slow_stop.as_mut() {
@@ -309,7 +313,7 @@ impl TaskKind for SleepKind {
             let path = path.clone();
             tokio::task::spawn_blocking(move || sink.put(&path, line.as_bytes()).map_err(sink_err))
                 .await
-                .map_err(|e| TaskError::permanent(format!("the writer stopped: {e}")))??;
+                .map_err(|e| TaskError::failed(format!("the writer stopped: {e}")))??;
         }
         Ok(TaskOutput::default())
     }

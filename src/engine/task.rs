@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::bundle::sink::NodeSink;
+pub use crate::failure::ErrorKind;
 
 /// One parameter a task kind accepts. Validation rejects parameters not listed here and
 /// reports required ones that are missing.
@@ -231,31 +232,57 @@ impl<'de> serde::Deserialize<'de> for Items {
     }
 }
 
-/// Why an attempt failed, and whether trying again may help.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why an attempt failed: what happened as data ([`ErrorKind`]: the API's status, a dropped
+/// connection, a timeout, ...) and a message a person can act on. Whether trying again may help
+/// is the kind's to say ([`ErrorKind::is_transient`]), never the message's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct TaskError {
+    pub kind: ErrorKind,
     pub message: String,
-    /// Worth retrying (API 429/5xx, connection reset, timeout).
-    pub transient: bool,
-    /// The server said when to come back (429 Retry-After).
-    pub retry_after: Option<Duration>,
 }
 
 impl TaskError {
-    pub fn permanent(message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         TaskError {
+            kind,
             message: message.into(),
-            transient: false,
-            retry_after: None,
         }
     }
-    pub fn transient(message: impl Into<String>) -> Self {
-        TaskError {
-            message: message.into(),
-            transient: true,
-            retry_after: None,
-        }
+    /// Bad input: a parameter, a setting, an answer that cannot be read.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+    /// The work failed for good (a command exited non-zero, an artifact could not be written).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Failed, message)
+    }
+    /// No answer: the connection failed or closed early.
+    pub fn transport(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Transport, message)
+    }
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Cancelled, message)
+    }
+    /// Worth retrying: see [`ErrorKind::is_transient`].
+    pub fn is_transient(&self) -> bool {
+        self.kind.is_transient()
+    }
+    /// When the server asked to be asked again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.kind.retry_after()
+    }
+    /// The API server's status code, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        self.kind.status()
+    }
+    /// The same error with `more` appended to its message.
+    pub fn context(mut self, more: &str) -> Self {
+        self.message.push_str(more);
+        self
     }
 }
 

@@ -317,6 +317,10 @@ async fn transient_errors_are_retried_with_backoff_and_permanent_ones_are_not() 
         .unwrap()
         .contains("after 2 attempts"));
     assert_eq!(manifest_files(&out_in(&dir))[0].0, "flaky.txt");
+    // errors.json keeps what happened as fields beside the reason.
+    assert_eq!(never["errorKind"], json!({"kind": "transport"}));
+    let hard = errs.iter().find(|e| e["node"] == "hard").unwrap();
+    assert_eq!(hard["errorKind"], json!({"kind": "failed"}));
 }
 
 // slow (sleeps 10 min, timeout 200ms, no retries)
@@ -335,6 +339,7 @@ async fn an_attempt_that_runs_too_long_times_out() {
     assert!(start.elapsed() < Duration::from_secs(10));
     let errs = errors(&out_in(&dir));
     assert_eq!(errs[0]["reason"], "timed out after 200ms");
+    assert_eq!(errs[0]["errorKind"], json!({"kind": "timeout"}));
 }
 
 //   broken --> child --> grandchild

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::collect::kinds::list::PAGE_SIZE;
 use crate::collect::{api, params, retry};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+use crate::kubeapi::path;
 use crate::pipeline::TaskSpec;
 
 /// Events shown per object (the most recent).
@@ -43,11 +44,11 @@ const PARAMS: &[ParamSpec] = &[
 
 fn api_path(kind: &str) -> Option<(&'static str, &'static str)> {
     Some(match kind {
-        "Pod" => ("/api/v1", "pods"),
-        "StatefulSet" => ("/apis/apps/v1", "statefulsets"),
-        "Deployment" => ("/apis/apps/v1", "deployments"),
-        "Service" => ("/api/v1", "services"),
-        "PersistentVolumeClaim" => ("/api/v1", "persistentvolumeclaims"),
+        "Pod" => ("v1", "pods"),
+        "StatefulSet" => ("apps/v1", "statefulsets"),
+        "Deployment" => ("apps/v1", "deployments"),
+        "Service" => ("v1", "services"),
+        "PersistentVolumeClaim" => ("v1", "persistentvolumeclaims"),
         _ => return None,
     })
 }
@@ -99,22 +100,20 @@ impl TaskKind for Describe {
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let p = &ctx.params;
         let kind = params::str_req(p, "kind")?;
-        let (prefix, plural) = api_path(kind).ok_or_else(|| {
-            TaskError::permanent(format!(
+        let (api_version, plural) = api_path(kind).ok_or_else(|| {
+            TaskError::failed(format!(
                 "k8s.describe cannot describe {kind}: use Pod, StatefulSet, Deployment, Service or PersistentVolumeClaim"
             ))
         })?;
         let ns = params::namespace(p, &ctx.vars)?.ok_or_else(|| {
-            TaskError::permanent(
-                "the namespace is unknown: add `namespace` or run with --namespace",
-            )
+            TaskError::failed("the namespace is unknown: add `namespace` or run with --namespace")
         })?;
         let sel = params::str_opt(p, "labelSelector")?;
         let each = params::str_opt(p, "outputEach")?;
         // Events are a garnish: a user not allowed to list them still gets the description.
         // A transient failure is not that: "<none>" would be a wrong answer, so retry it.
         let mut events = Vec::new();
-        let events_url = format!("/api/v1/namespaces/{ns}/events");
+        let events_url = path::collection("v1", Some(ns), "events");
         let events_what = format!("list events in namespace {ns}");
         match for_each_item(ctx, &events_url, &events_what, |e| {
             events.push(e);
@@ -123,7 +122,7 @@ impl TaskKind for Describe {
         .await
         {
             Ok(()) => {}
-            Err(e) if e.transient => return Err(e),
+            Err(e) if e.is_transient() => return Err(e),
             Err(_) => events.clear(),
         }
         // Objects are described page by page as they arrive and written straight to the
@@ -134,23 +133,24 @@ impl TaskKind for Describe {
                 Some(o) => Some(
                     ctx.sink
                         .create(o)
-                        .map_err(|e| TaskError::permanent(e.to_string()))?,
+                        .map_err(|e| TaskError::failed(e.to_string()))?,
                 ),
                 None => None,
             },
             count: 0,
             names: Vec::new(),
         };
-        let mut url = format!("{prefix}/namespaces/{ns}/{plural}");
-        if let Some(s) = sel {
-            url.push_str(&format!("?labelSelector={}", enc(s)));
-        }
+        let all_url = path::collection(api_version, Some(ns), plural);
+        let url = path::with_query(&all_url, &[("labelSelector", sel.unwrap_or(""))]);
         let what = format!("list {plural} in namespace {ns}");
         for_each_item(ctx, &url, &what, |o| out.add(ctx, kind, &o, &events, each)).await?;
         if let Some(ps) = params::str_opt(p, "podSelector")? {
             // Claims the selected pods mount, beside the labelled ones.
             let mut claims: Vec<String> = Vec::new();
-            let pods_url = format!("/api/v1/namespaces/{ns}/pods?labelSelector={}", enc(ps));
+            let pods_url = path::with_query(
+                &path::collection("v1", Some(ns), "pods"),
+                &[("labelSelector", ps)],
+            );
             let pods_what = format!("list pods with labels {ps} in namespace {ns}");
             for_each_item(ctx, &pods_url, &pods_what, |pod| {
                 let volumes = pod.pointer("/spec/volumes").and_then(Value::as_array);
@@ -165,7 +165,6 @@ impl TaskKind for Describe {
             claims.sort();
             claims.dedup();
             if !claims.is_empty() {
-                let all_url = format!("{prefix}/namespaces/{ns}/{plural}");
                 for_each_item(ctx, &all_url, &what, |c| {
                     let name = s(&c, "/metadata/name");
                     let known = out.names.iter().any(|n| n == name);
@@ -186,8 +185,7 @@ impl TaskKind for Describe {
                 );
                 w.write_all(none.as_bytes()).map_err(write_err)?;
             }
-            w.finish()
-                .map_err(|e| TaskError::permanent(e.to_string()))?;
+            w.finish().map_err(|e| TaskError::failed(e.to_string()))?;
         }
         Ok(TaskOutput {
             items: vec![json!({"objects": count})].into(),
@@ -223,7 +221,7 @@ impl Described {
         if let Some(each) = each {
             ctx.sink
                 .put(&each.replace("{name}", name), text.as_bytes())
-                .map_err(|e| TaskError::permanent(e.to_string()))?;
+                .map_err(|e| TaskError::failed(e.to_string()))?;
         }
         self.names.push(name.to_string());
         self.count += 1;
@@ -232,19 +230,7 @@ impl Described {
 }
 
 fn write_err(e: std::io::Error) -> TaskError {
-    TaskError::permanent(format!("write the describe text: {e}"))
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    TaskError::failed(format!("write the describe text: {e}"))
 }
 
 /// Every item of a list, one page at a time, handed to `f` as it arrives; each page request is
@@ -255,8 +241,8 @@ async fn for_each_item(
     what: &str,
     mut f: impl FnMut(Value) -> Result<(), TaskError>,
 ) -> Result<(), TaskError> {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let mut page_url = format!("{url}{sep}limit={PAGE_SIZE}");
+    let limit = PAGE_SIZE.to_string();
+    let mut page_url = path::with_query(url, &[("limit", &limit)]);
     loop {
         let mut page = retry::within(ctx, || get_page(ctx, &page_url, what)).await?;
         if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
@@ -266,7 +252,7 @@ async fn for_each_item(
         }
         match page.pointer("/metadata/continue").and_then(Value::as_str) {
             Some(c) if !c.is_empty() => {
-                page_url = format!("{url}{sep}limit={PAGE_SIZE}&continue={}", enc(c));
+                page_url = path::with_query(url, &[("limit", &limit), ("continue", c)]);
             }
             _ => return Ok(()),
         }
@@ -276,8 +262,8 @@ async fn for_each_item(
 async fn get_page(ctx: &TaskContext, url: &str, what: &str) -> Result<Value, TaskError> {
     let req = hyper::Request::get(url)
         .body(Vec::new())
-        .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
-    api::send_json(ctx, req, what).await
+        .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
+    api::list_json(ctx, req, what).await
 }
 
 fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {

@@ -18,23 +18,11 @@ use crate::collect::kinds::exec::run_command;
 use crate::collect::kinds::proxy::proxy_url;
 use crate::collect::{api, params};
 use crate::engine::{Items, ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+use crate::kubeapi::path;
 
 fn namespace(ctx: &TaskContext) -> Result<&str, TaskError> {
     params::namespace(&ctx.params, &ctx.vars)?.ok_or_else(|| {
-        TaskError::permanent("the namespace is unknown: add `namespace` or run with --namespace")
+        TaskError::failed("the namespace is unknown: add `namespace` or run with --namespace")
     })
 }
 
@@ -92,15 +80,15 @@ impl TaskKind for Pods {
         };
         let list = |selector: String| {
             let what = format!("list pods with labels {selector} in namespace {ns}");
-            let url = format!(
-                "/api/v1/namespaces/{ns}/pods?labelSelector={}",
-                enc(&selector)
+            let url = path::with_query(
+                &path::collection("v1", Some(ns), "pods"),
+                &[("labelSelector", &selector)],
             );
             async move {
                 let req = hyper::Request::get(url)
                     .body(Vec::new())
-                    .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
-                let v = api::send_json(ctx, req, &what).await?;
+                    .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
+                let v = api::list_json(ctx, req, &what).await?;
                 Ok::<_, TaskError>(v["items"].as_array().cloned().unwrap_or_default())
             }
         };
@@ -135,7 +123,7 @@ impl TaskKind for Pods {
                 }
                 None => String::new(),
             };
-            return Err(TaskError::permanent(format!(
+            return Err(TaskError::failed(format!(
                 "diagnostics entry {entry}: selector {sel} matches none of the instance's pods in namespace {ns}{hint}; fix spec.selector.matchLabels"
             )));
         }
@@ -145,7 +133,7 @@ impl TaskKind for Pods {
             .filter(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"))
             .collect();
         if running.is_empty() {
-            return Err(TaskError::permanent(format!(
+            return Err(TaskError::failed(format!(
                 "diagnostics entry {entry}: {total} pods match {sel} but none is running, so there is nothing to exec into; their state is in their pod.yaml"
             )));
         }
@@ -163,18 +151,18 @@ async fn workload_selector(
     let kind = w.get("kind").and_then(Value::as_str).unwrap_or("");
     let name = w.get("name").and_then(Value::as_str).unwrap_or("");
     if !WORKLOAD_KINDS.contains(&kind) || name.is_empty() {
-        return Err(TaskError::permanent(format!(
+        return Err(TaskError::failed(format!(
             "diagnostics entry {entry}: spec.selector must name a workload as {{kind, name}} with kind one of {}",
             WORKLOAD_KINDS.join(", ")
         )));
     }
     let plural = format!("{}s", kind.to_ascii_lowercase());
     let what = format!("get {kind} {name} in namespace {ns}");
-    let req = hyper::Request::get(format!("/apis/apps/v1/namespaces/{ns}/{plural}/{name}"))
+    let req = hyper::Request::get(path::object("apps/v1", Some(ns), &plural, name))
         .body(Vec::new())
-        .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+        .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
     let obj = api::send_json(ctx, req, &what).await.map_err(|mut e| {
-        if e.message.contains("404") || e.message.contains("not found") {
+        if e.status() == Some(404) {
             e.message = format!(
                 "diagnostics entry {entry}: {kind} {name} does not exist in namespace {ns}; fix spec.selector.name"
             );
@@ -186,7 +174,7 @@ async fn workload_selector(
         .and_then(Value::as_object)
         .filter(|m| !m.is_empty())
         .ok_or_else(|| {
-            TaskError::permanent(format!(
+            TaskError::failed(format!(
                 "diagnostics entry {entry}: {kind} {name} has no spec.selector.matchLabels to find its pods by; use matchLabels in the entry"
             ))
         })?;
@@ -259,7 +247,7 @@ impl TaskKind for Copy {
             },
         };
         let Some(out) = &ctx.output else {
-            return Err(TaskError::permanent(
+            return Err(TaskError::failed(
                 "opdiag.copy needs an `output` folder for the files",
             ));
         };
@@ -268,7 +256,8 @@ impl TaskKind for Copy {
         let mut buf = Limited(Vec::new());
         run_command(ctx, ns, pod.name, container, &argv, &mut buf).await?;
         let files = super::tar::read(&buf.0).map_err(|e| {
-            TaskError::transient(format!(
+            // A cut archive: the exec stream ended early.
+            TaskError::transport(format!(
                 "copy {} from pod {}: {e}",
                 paths.join(" "),
                 pod.name
@@ -283,7 +272,7 @@ impl TaskKind for Copy {
             let dest = format!("{}/{rel}", out.trim_end_matches('/'));
             ctx.sink
                 .put(&dest, &f.content)
-                .map_err(|e| TaskError::permanent(e.to_string()))?;
+                .map_err(|e| TaskError::failed(e.to_string()))?;
             written.push(&json!({"path": dest, "bytes": f.content.len()}));
         }
         Ok(TaskOutput { items: written })
@@ -365,11 +354,11 @@ impl TaskKind for Request {
         let ns = namespace(ctx)?;
         let entry = entry(ctx);
         let what = format!("get service {service} in namespace {ns}");
-        let req = hyper::Request::get(format!("/api/v1/namespaces/{ns}/services/{service}"))
+        let req = hyper::Request::get(path::object("v1", Some(ns), "services", service))
             .body(Vec::new())
-            .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+            .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
         let svc = api::send_json(ctx, req, &what).await.map_err(|mut e| {
-            if e.message.contains("404") || e.message.contains("not found") {
+            if e.status() == Some(404) {
                 e.message = format!(
                     "diagnostics entry {entry}: service {service} does not exist in namespace {ns}; fix spec.serviceRef.name"
                 );
@@ -377,12 +366,12 @@ impl TaskKind for Request {
             e
         })?;
         let port = find_port(&svc, &port).map_err(|why| {
-            TaskError::permanent(format!(
+            TaskError::failed(format!(
                 "diagnostics entry {entry}: service {service} {why}; fix spec.serviceRef.port"
             ))
         })?;
         let Some(out) = &ctx.output else {
-            return Err(TaskError::permanent(
+            return Err(TaskError::failed(
                 "opdiag.request needs an `output` path for the response",
             ));
         };
@@ -393,7 +382,7 @@ impl TaskKind for Request {
         );
         let req = hyper::Request::get(url)
             .body(Vec::new())
-            .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+            .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
         let n = crate::collect::kinds::proxy::stream_to_artifact(ctx, req, &what, out).await?;
         Ok(TaskOutput {
             items: vec![json!({"bytes": n})].into(),
@@ -420,10 +409,7 @@ impl TaskKind for Invalid {
         INVALID_PARAMS
     }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
-        Err(TaskError::permanent(params::str_req(
-            &ctx.params,
-            "message",
-        )?))
+        Err(TaskError::failed(params::str_req(&ctx.params, "message")?))
     }
 }
 
@@ -445,7 +431,7 @@ mod tests {
     #[test]
     fn selectors_are_percent_encoded() {
         assert_eq!(
-            enc("kudo.dev/instance=a,app=b"),
+            path::encode("kudo.dev/instance=a,app=b"),
             "kudo.dev%2Finstance%3Da%2Capp%3Db"
         );
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::plan::Sourced;
 use crate::bundle::redact::Redactor;
+use crate::kubeapi::path;
 
 /// Whether a redact entry is usable; the error says how to fix it.
 pub fn check_entry(spec: &Value) -> Result<(), String> {
@@ -152,7 +153,7 @@ async fn get_json(client: &kube::Client, url: &str) -> Result<Value, String> {
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
     // Transient failures are retried: a Secret left unread would leave its values unredacted.
-    crate::collect::retry::retrying(|| client.request::<Value>(req.clone()))
+    crate::kubeapi::retrying(|| client.request::<Value>(req.clone()))
         .await
         .map_err(|e| e.to_string())
 }
@@ -173,12 +174,7 @@ fn object_url(ns: &str, oref: &Value) -> Result<String, String> {
         "Pod" => "pods".to_string(),
         k => format!("{}s", k.to_ascii_lowercase()),
     };
-    let base = if api_version.contains('/') {
-        format!("/apis/{api_version}")
-    } else {
-        format!("/api/{api_version}")
-    };
-    Ok(format!("{base}/namespaces/{ns}/{plural}/{name}"))
+    Ok(path::object(api_version, Some(ns), &plural, name))
 }
 
 /// Reads the cluster for what the sources' redaction names: the objects of `objectRef`
@@ -276,21 +272,19 @@ pub async fn secret_values(
     namespace: &str,
     instance: &str,
 ) -> Result<Vec<String>, String> {
-    let sel = format!("kudo.dev%2Finstance%3D{instance}");
+    let sel = format!("kudo.dev/instance={instance}");
+    let labelled = |plural: &str| {
+        path::with_query(
+            &path::collection("v1", Some(namespace), plural),
+            &[("labelSelector", &sel)],
+        )
+    };
     let mut names: Vec<String> = Vec::new();
-    let pods = get_json(
-        client,
-        &format!("/api/v1/namespaces/{namespace}/pods?labelSelector={sel}"),
-    )
-    .await?;
+    let pods = get_json(client, &labelled("pods")).await?;
     for p in pods["items"].as_array().into_iter().flatten() {
         collect_secret_refs(p, &mut names);
     }
-    let labelled = get_json(
-        client,
-        &format!("/api/v1/namespaces/{namespace}/secrets?labelSelector={sel}"),
-    )
-    .await?;
+    let labelled = get_json(client, &labelled("secrets")).await?;
     let mut secrets: Vec<Value> = labelled["items"].as_array().cloned().unwrap_or_default();
     names.sort();
     names.dedup();
@@ -302,12 +296,7 @@ pub async fn secret_values(
             continue;
         }
         // A referenced Secret may be missing (the pod would not start); that is not our error.
-        if let Ok(s) = get_json(
-            client,
-            &format!("/api/v1/namespaces/{namespace}/secrets/{n}"),
-        )
-        .await
-        {
+        if let Ok(s) = get_json(client, &path::object("v1", Some(namespace), "secrets", &n)).await {
             secrets.push(s);
         }
     }

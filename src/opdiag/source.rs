@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::model::{from_operator_yaml, from_value, from_yaml};
 use super::plan::Sourced;
+use crate::kubeapi::path;
 
 /// The OperatorVersion annotation holding the key as YAML.
 pub const ANNOTATION: &str = "kudo-diag.dev/diagnostics";
@@ -124,7 +125,7 @@ async fn get_json(client: &kube::Client, url: &str) -> Result<Option<Value>, Str
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
     // Transient failures (503, 429, a dropped connection) are retried like the engine's.
-    match crate::collect::retry::retrying(|| client.request::<Value>(req.clone())).await {
+    match crate::kubeapi::retrying(|| client.request::<Value>(req.clone())).await {
         Ok(v) => Ok(Some(v)),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
         Err(e) => Err(e.to_string()),
@@ -145,7 +146,7 @@ pub async fn from_cluster(
     let mut found = Vec::new();
     let mut problems = Vec::new();
     if let Some(ov) = operator_version {
-        let url = format!("/apis/kudo.dev/v1beta1/namespaces/{namespace}/operatorversions/{ov}");
+        let url = path::object("kudo.dev/v1beta1", Some(namespace), "operatorversions", ov);
         match get_json(client, &url).await {
             Ok(Some(obj)) => match from_operator_version(&obj) {
                 Ok(Some(s)) => found.push(s),
@@ -161,9 +162,9 @@ pub async fn from_cluster(
         namespaces.push(namespace);
     }
     for ns in namespaces {
-        let url = format!(
-            "/api/v1/namespaces/{ns}/configmaps?labelSelector={}%3D{operator}",
-            CONFIGMAP_LABEL.replace('/', "%2F")
+        let url = path::with_query(
+            &path::collection("v1", Some(ns), "configmaps"),
+            &[("labelSelector", &format!("{CONFIGMAP_LABEL}={operator}"))],
         );
         match get_json(client, &url).await {
             Ok(Some(list)) => {

@@ -36,7 +36,7 @@ pub(crate) mod test_kinds {
             self.params
         }
         async fn run(&self, _ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
-            Err(TaskError::permanent(
+            Err(TaskError::failed(
                 "test kinds only describe parameters for validation tests; they cannot run",
             ))
         }

@@ -12,6 +12,8 @@ use axum::http::{Method, Request};
 use serde_json::{json, Value as Json};
 
 use super::PreflightError;
+use crate::failure::ErrorKind;
+use crate::kubeapi::{self, ApiError, Scope};
 
 /// A read that may have failed, with the reason as a person should read it.
 pub type Read<T> = Result<T, String>;
@@ -68,25 +70,12 @@ pub const KUDO_CRDS: [&str; 3] = [
 /// The namespace KUDO's manager runs in.
 pub const KUDO_NAMESPACE: &str = "kudo-system";
 
-/// A thin reader over a `kube::Client` that speaks raw API paths (any group, no discovery).
+/// A thin reader over a `kube::Client` that speaks raw API paths (any group, no discovery),
+/// through [`crate::kubeapi`]: its error classification, its retry rule (a 503 or a dropped
+/// connection is asked again, as a collection would) and its encoding of query values.
 #[derive(Clone)]
 pub struct ApiReader {
     client: kube::Client,
-}
-
-/// Why a read failed: not there, or another problem.
-#[derive(Debug)]
-pub enum ReadError {
-    NotFound(String),
-    Other(String),
-}
-
-impl ReadError {
-    fn text(self) -> String {
-        match self {
-            ReadError::NotFound(s) | ReadError::Other(s) => s,
-        }
-    }
 }
 
 impl ApiReader {
@@ -94,40 +83,26 @@ impl ApiReader {
         ApiReader { client }
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Json>,
-    ) -> Result<Json, ReadError> {
+    async fn send(&self, method: Method, path: &str, body: Option<Json>) -> Result<Json, ApiError> {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let mut req = Request::builder().method(method).uri(path);
         if !bytes.is_empty() {
             req = req.header("content-type", "application/json");
         }
-        let req = req
-            .body(bytes)
-            .map_err(|e| ReadError::Other(format!("bad request for {path}: {e}")))?;
-        match self.client.request::<Json>(req).await {
-            Ok(v) => Ok(v),
-            Err(kube::Error::Api(e)) if e.code == 404 => Err(ReadError::NotFound(format!(
-                "{path}: not found ({})",
-                e.message
-            ))),
-            Err(kube::Error::Api(e)) => Err(ReadError::Other(format!(
-                "{path}: {} {} ({})",
-                e.code, e.reason, e.message
-            ))),
-            Err(e) => Err(ReadError::Other(format!("{path}: {e}"))),
-        }
+        let req = req.body(bytes).map_err(|e| {
+            ApiError::new(ErrorKind::Invalid, format!("bad request for {path}: {e}"))
+        })?;
+        kubeapi::retrying(|| self.client.request::<Json>(req.clone()))
+            .await
+            .map_err(|e| kubeapi::kube_error(e, path, Scope::Object))
     }
 
     /// GET one object; `Ok(None)` when it does not exist.
     pub async fn get(&self, path: &str) -> Read<Option<Json>> {
         match self.send(Method::GET, path, None).await {
             Ok(v) => Ok(Some(v)),
-            Err(ReadError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.text()),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e.message),
         }
     }
 
@@ -136,15 +111,17 @@ impl ApiReader {
         let mut items = Vec::new();
         let mut cont: Option<String> = None;
         loop {
-            let sep = if path.contains('?') { '&' } else { '?' };
-            let url = match &cont {
-                Some(c) => format!("{path}{sep}limit=500&continue={}", encode(c)),
-                None => format!("{path}{sep}limit=500"),
-            };
+            let url = kubeapi::path::with_query(
+                path,
+                &[
+                    ("limit", "500"),
+                    ("continue", cont.as_deref().unwrap_or("")),
+                ],
+            );
             let page = self
                 .send(Method::GET, &url, None)
                 .await
-                .map_err(ReadError::text)?;
+                .map_err(|e| e.message)?;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["metadata"]["continue"]
                 .as_str()
@@ -162,8 +139,8 @@ impl ApiReader {
             .send(Method::GET, &format!("{path}?limit=500"), None)
             .await
         {
-            Err(ReadError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.text()),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e.message),
             Ok(_) => self.list(path).await.map(Some),
         }
     }
@@ -174,7 +151,7 @@ impl ApiReader {
         let apis = self
             .send(Method::GET, "/apis", None)
             .await
-            .map_err(ReadError::text)?;
+            .map_err(|e| e.message)?;
         for g in apis["groups"].as_array().into_iter().flatten() {
             for v in g["versions"].as_array().into_iter().flatten() {
                 if let Some(gv) = v["groupVersion"].as_str() {
@@ -187,15 +164,11 @@ impl ApiReader {
 
     /// The kinds served in one group version.
     pub async fn kinds(&self, api_version: &str) -> Read<BTreeSet<String>> {
-        let path = if api_version.contains('/') {
-            format!("/apis/{api_version}")
-        } else {
-            format!("/api/{api_version}")
-        };
+        let path = kubeapi::path::group_version(api_version);
         let list = self
             .send(Method::GET, &path, None)
             .await
-            .map_err(ReadError::text)?;
+            .map_err(|e| e.message)?;
         Ok(list["resources"]
             .as_array()
             .into_iter()
@@ -229,7 +202,7 @@ impl ApiReader {
                 Some(review),
             )
             .await
-            .map_err(ReadError::text)?;
+            .map_err(|e| e.message)?;
         Ok(answer["status"]["allowed"].as_bool().unwrap_or(false))
     }
 
@@ -240,24 +213,12 @@ impl ApiReader {
             .await
             .map_err(|e| {
                 PreflightError::Cluster(format!(
-                "failed to reach the Kubernetes API server: {}; check --kubeconfig and --context",
-                e.text()
-            ))
+                    "failed to reach the Kubernetes API server: {}; check --kubeconfig and --context",
+                    e.message
+                ))
             })?;
         Ok(v["gitVersion"].as_str().unwrap_or_default().to_string())
     }
-}
-
-/// Percent-encodes a query value (continue tokens are base64 with `=` and `/`).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// One access the install needs.
@@ -293,13 +254,13 @@ pub async fn gather(
     }
     let webhook_gv = "admissionregistration.k8s.io/v1";
     let webhooks_served = group_versions.as_ref().map(|g| g.contains(webhook_gv));
-    let ns_path = format!("/api/v1/namespaces/{namespace}");
-    let quota_path = format!("{ns_path}/resourcequotas");
-    let limits_path = format!("{ns_path}/limitranges");
-    let kudo_pods_path = format!("/api/v1/namespaces/{KUDO_NAMESPACE}/pods");
-    let instance_path =
-        format!("/apis/kudo.dev/v1beta1/namespaces/{namespace}/instances/{instance}");
-    let ovs_path = format!("/apis/kudo.dev/v1beta1/namespaces/{namespace}/operatorversions");
+    use kubeapi::path::{collection, object};
+    let ns_path = object("v1", None, "namespaces", namespace);
+    let quota_path = collection("v1", Some(namespace), "resourcequotas");
+    let limits_path = collection("v1", Some(namespace), "limitranges");
+    let kudo_pods_path = collection("v1", Some(KUDO_NAMESPACE), "pods");
+    let instance_path = object("kudo.dev/v1beta1", Some(namespace), "instances", instance);
+    let ovs_path = collection("kudo.dev/v1beta1", Some(namespace), "operatorversions");
     let kudo_served = !matches!(&group_versions, Ok(g) if !g.contains("kudo.dev/v1beta1"));
     let (nodes, pods, storage_classes, ns, quotas, limit_ranges, kudo_pods, webhooks, inst) = futures::join!(
         api.list("/api/v1/nodes"),
@@ -338,8 +299,11 @@ pub async fn gather(
     for name in KUDO_CRDS {
         crds.insert(
             name.to_string(),
-            api.get(&format!(
-                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
+            api.get(&object(
+                "apiextensions.k8s.io/v1",
+                None,
+                "customresourcedefinitions",
+                name,
             ))
             .await,
         );

@@ -38,7 +38,7 @@ impl From<PreflightError> for crate::Error {
             PreflightError::Params(_) | PreflightError::Package(_) => {
                 crate::Error::Usage(e.to_string())
             }
-            other => crate::Error::Other(other.to_string()),
+            other => crate::Error::Preflight(other),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kudo_diag::bundle::reader::{BundleReader, Limits as ReaderLimits};
 use kudo_diag::bundle::sink::{ArtifactRecord, ArtifactStore};
-use kudo_diag::engine::{self, Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
+use kudo_diag::engine::{self, ErrorKind, Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
 use kudo_diag::pipeline::{self, Pipeline, PipelineDoc};
 use kudo_diag::sim::scenario::{AccessRule, FaultConfig, Scenario};
 use kudo_diag::sim::{SimHandle, SimOptions, SimServer};
@@ -557,8 +557,9 @@ async fn throttling_is_transient_with_the_servers_retry_after() {
         )
         .await;
     let e = r.unwrap_err();
-    assert!(e.transient, "{e}");
-    assert_eq!(e.retry_after, Some(Duration::from_secs(7)), "{e}");
+    assert!(e.is_transient(), "{e}");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)), "{e}");
+    assert_eq!(e.status(), Some(429), "{e}");
     assert!(e.message.contains("429"), "{e}");
     assert!(arts.is_empty());
 }
@@ -587,7 +588,7 @@ async fn server_errors_are_transient() {
         )
         .await;
     let e = r.unwrap_err();
-    assert!(e.transient, "{e}");
+    assert!(e.is_transient(), "{e}");
     assert!(
         e.message.starts_with("list pods in namespace prod: 50"),
         "{e}"
@@ -607,7 +608,7 @@ async fn a_missing_object_is_permanent_with_the_apis_message() {
         )
         .await;
     let e = r.unwrap_err();
-    assert!(!e.transient);
+    assert!(!e.is_transient());
     assert!(
         e.message
             .starts_with("get instance nope in namespace prod: 404 not found"),
@@ -642,7 +643,7 @@ async fn a_denied_permission_is_permanent_and_says_what_to_grant() {
         )
         .await;
     let e = r.unwrap_err();
-    assert!(!e.transient);
+    assert!(!e.is_transient());
     assert!(e.message.contains("403"), "{e}");
     assert!(e.message.contains("grant it"), "{e}");
     let (r, _) = p
@@ -654,7 +655,7 @@ async fn a_denied_permission_is_permanent_and_says_what_to_grant() {
         )
         .await;
     let e = r.unwrap_err();
-    assert!(!e.transient, "{e}");
+    assert!(!e.is_transient(), "{e}");
     assert!(e.message.contains("403"), "{e}");
 }
 
@@ -707,7 +708,7 @@ async fn exec_writes_stdout_and_stderr_apart_and_fails_on_a_non_zero_exit() {
         )
         .await;
     let e = r.unwrap_err();
-    assert!(!e.transient);
+    assert!(!e.is_transient());
     assert!(
         e.message
             .contains("exited with code 2: error: keyspace missing"),
@@ -814,7 +815,7 @@ async fn logs_honour_the_byte_limit_and_skip_previous_logs_of_containers_that_ne
         )
         .await;
     let e = r.unwrap_err();
-    assert!(!e.transient);
+    assert!(!e.is_transient());
     assert!(e.message.contains("400"), "{e}");
 }
 
@@ -973,7 +974,7 @@ async fn proxy_gets_through_the_service_proxy_and_maps_backend_errors() {
     )
     .await;
     let e = r.unwrap_err();
-    assert!(e.transient, "{e}");
+    assert!(e.is_transient(), "{e}");
     assert!(e.message.contains("503"), "{e}");
     assert!(e.message.contains("no master"), "{e}");
     assert!(recs.is_empty());
@@ -1065,7 +1066,7 @@ async fn kinds_outside_the_table_are_discovered() {
         )
         .await;
     let e = r.unwrap_err();
-    assert!(!e.transient, "{e}");
+    assert!(!e.is_transient(), "{e}");
     assert!(
         e.message.contains(
             "discover Widget in example.com/v1: the cluster does not serve example.com/v1"
@@ -1107,9 +1108,10 @@ async fn a_pod_that_vanishes_mid_collection_fails_its_tasks_with_the_api_error()
         .await;
     let e = r.unwrap_err();
     assert!(arts.is_empty());
-    assert!(!e.transient, "{e}");
+    assert!(!e.is_transient(), "{e}");
     assert!(e.message.contains("deleted during the collection"), "{e}");
-    assert!(e.message.contains("404"), "{e}");
+    // The decision is made on the API's status, which the error keeps as data.
+    assert_eq!(e.status(), Some(404), "{e}");
     let (r, arts) = p
         .run(
             "k8s.exec",
@@ -1120,6 +1122,7 @@ async fn a_pod_that_vanishes_mid_collection_fails_its_tasks_with_the_api_error()
         .await;
     let e = r.unwrap_err();
     assert!(e.message.contains("deleted during the collection"), "{e}");
+    assert_eq!(e.status(), Some(404), "{e}");
     assert!(arts.is_empty());
     let (r, _) = p
         .run(
@@ -1165,4 +1168,79 @@ async fn describe_pages_through_more_pods_than_one_list_page() {
         .collect();
     let unique: BTreeSet<&str> = names.iter().copied().collect();
     assert_eq!((names.len(), unique.len()), (n, n));
+}
+
+/// A container waiting to start has no log: the API server refuses with 400, the pod's status
+/// says it is waiting, and the task succeeds with a note. A 400 for a container the pod does not
+/// have is the pipeline's mistake and fails.
+#[tokio::test]
+async fn a_400_on_a_waiting_container_is_a_skip_and_on_a_wrong_container_a_failure() {
+    let mut sc = scenario();
+    sc.objects.push(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "cassandra-node-9", "namespace": "prod", "labels": {"app": "late"}},
+        "spec": {"nodeName": "node-a", "containers": [{"name": "cassandra", "image": "cassandra:3.11"}]},
+        "status": {"phase": "Pending", "containerStatuses": [{"name": "cassandra", "ready": false,
+            "restartCount": 0, "image": "cassandra:3.11", "imageID": "",
+            "state": {"waiting": {"reason": "ContainerCreating"}}}]}
+    }));
+    let sim = start(sc).await;
+    let p = Probe::new(&sim, json!({}));
+    let (r, arts) = p
+        .run(
+            "k8s.logs",
+            json!({"pod": "cassandra-node-9", "container": "cassandra"}),
+            vars(),
+            Some("c.log"),
+        )
+        .await;
+    let out = r.unwrap();
+    assert!(arts.is_empty());
+    let item = out.items.value(0);
+    assert_eq!(item["skipped"], true, "{item}");
+    assert!(
+        item["note"].as_str().unwrap().contains("ContainerCreating"),
+        "{item}"
+    );
+    let (r, _) = p
+        .run(
+            "k8s.logs",
+            json!({"pod": "cassandra-node-9", "container": "nope"}),
+            vars(),
+            Some("c.log"),
+        )
+        .await;
+    let e = r.unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e}");
+    assert!(!e.is_transient(), "{e}");
+}
+
+/// A connection the server drops before answering is a transport error, worth another attempt.
+#[tokio::test]
+async fn a_dropped_connection_is_a_transient_transport_error() {
+    let sim = SimServer::start(
+        scenario(),
+        SimOptions {
+            faults: Some(FaultConfig {
+                reset_rate: 1.0,
+                ..FaultConfig::default()
+            }),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let p = Probe::new(&sim, json!({}));
+    let (r, _) = p
+        .run(
+            "k8s.get",
+            json!({"apiVersion": "v1", "kind": "Pod", "name": "cassandra-node-0"}),
+            vars(),
+            Some("x.yaml"),
+        )
+        .await;
+    let e = r.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transport, "{e}");
+    assert!(e.is_transient(), "{e}");
+    assert_eq!(e.status(), None);
 }

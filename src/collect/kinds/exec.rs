@@ -11,12 +11,13 @@
 use std::io::Write;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, AttachParams};
+use kube::api::{Api, AttachParams, AttachedProcess};
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
 use crate::collect::{api, params};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+use crate::kubeapi::path;
 
 pub struct Exec;
 
@@ -78,14 +79,14 @@ impl TaskKind for Exec {
         let command = params::string_list(p, "command")?;
         let ns = pod.namespace_in(p, &ctx.vars)?;
         let Some(out_path) = &ctx.output else {
-            return Err(TaskError::permanent(
+            return Err(TaskError::failed(
                 "k8s.exec needs an `output` path for the command's stdout",
             ));
         };
         let mut w = ctx
             .sink
             .create(out_path)
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
+            .map_err(|e| TaskError::failed(e.to_string()))?;
         let done = match run_command(ctx, ns, pod.name, container, &command, &mut w).await {
             Ok(done) => done,
             // A pod from a list that is gone now was deleted during the collection: the task
@@ -96,12 +97,11 @@ impl TaskKind for Exec {
             }
             Err(e) => return Err(e),
         };
-        w.finish()
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
+        w.finish().map_err(|e| TaskError::failed(e.to_string()))?;
         if !done.stderr.is_empty() {
             ctx.sink
                 .put(&format!("{out_path}.stderr"), &done.stderr)
-                .map_err(|e| TaskError::permanent(e.to_string()))?;
+                .map_err(|e| TaskError::failed(e.to_string()))?;
         }
         Ok(TaskOutput {
             items: vec![json!({
@@ -123,9 +123,9 @@ pub struct Finished {
 }
 
 /// Runs `argv` in a container, copying its stdout to `out` as it arrives. A non-zero exit is a
-/// permanent error with the end of stderr; no exit status at all (the connection dropped) is
-/// transient. Shared by `k8s.exec` and the kinds that run a command for a value
-/// (`kudo.versions` tools).
+/// permanent error with the end of stderr; no exit status at all (the connection dropped) is a
+/// transport error, worth another attempt. Shared by `k8s.exec` and the kinds that run a
+/// command for a value (`kudo.versions` tools).
 pub async fn run_command(
     ctx: &TaskContext,
     ns: &str,
@@ -141,6 +141,34 @@ pub async fn run_command(
             .map(|c| format!(" container {c}"))
             .unwrap_or_default()
     );
+    let mut proc = attach(ctx, ns, pod, container, argv, &what).await?;
+    let status = proc.take_status();
+    let (n_out, err) = match copy_streams(ctx, &mut proc, out, &what).await {
+        Ok(read) => read,
+        Err(e) => {
+            proc.abort();
+            return Err(e);
+        }
+    };
+    let status = match status {
+        Some(s) => s
+            .await
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
+        None => None,
+    };
+    let _ = proc.join().await;
+    finish(status.as_ref(), n_out, err, &what)
+}
+
+/// Starts `argv` in the container over the exec WebSocket.
+async fn attach(
+    ctx: &TaskContext,
+    ns: &str,
+    pod: &str,
+    container: Option<&str>,
+    argv: &[String],
+    what: &str,
+) -> Result<AttachedProcess, TaskError> {
     let client = api::client(ctx)?;
     let pods: Api<Pod> = Api::namespaced(client, ns);
     let mut ap = AttachParams::default()
@@ -150,22 +178,29 @@ pub async fn run_command(
     if let Some(c) = container {
         ap = ap.container(c);
     }
-    let mut proc = tokio::select! {
-        r = pods.exec(pod, argv.to_vec(), &ap) => r.map_err(|e| upgrade_error(e, &what))?,
-        _ = ctx.cancel.cancelled() => return Err(TaskError::transient(format!("{what}: cancelled"))),
-    };
+    let name = path::encode(pod);
+    tokio::select! {
+        r = pods.exec(&name, argv.to_vec(), &ap) => r.map_err(|e| upgrade_error(e, what)),
+        _ = ctx.cancel.cancelled() => Err(api::cancelled(what)),
+    }
+}
+
+/// Copies stdout to `out` and keeps at most [`MAX_STDERR`] bytes of stderr, reading both at
+/// once: a command blocked writing a full stderr pipe would otherwise never finish its stdout.
+async fn copy_streams(
+    ctx: &TaskContext,
+    proc: &mut AttachedProcess,
+    out: &mut (dyn Write + Send),
+    what: &str,
+) -> Result<(u64, Vec<u8>), TaskError> {
     let mut stdout = proc
         .stdout()
-        .ok_or_else(|| TaskError::permanent(format!("{what}: no stdout stream")))?;
+        .ok_or_else(|| TaskError::failed(format!("{what}: no stdout stream")))?;
     let mut stderr = proc
         .stderr()
-        .ok_or_else(|| TaskError::permanent(format!("{what}: no stderr stream")))?;
-    let status = proc.take_status();
+        .ok_or_else(|| TaskError::failed(format!("{what}: no stderr stream")))?;
     let wr =
-        |e: std::io::Error| TaskError::permanent(format!("{what}: writing the output failed: {e}"));
-
-    // Read both streams at once: a command blocked writing a full stderr pipe would otherwise
-    // never finish its stdout.
+        |e: std::io::Error| TaskError::failed(format!("{what}: writing the output failed: {e}"));
     let copy_out = async {
         let mut buf = vec![0u8; 64 * 1024];
         let mut n_out: u64 = 0;
@@ -173,7 +208,7 @@ pub async fn run_command(
             let n = stdout
                 .read(&mut buf)
                 .await
-                .map_err(|e| TaskError::transient(format!("{what}: reading stdout failed: {e}")))?;
+                .map_err(|e| TaskError::transport(format!("{what}: reading stdout failed: {e}")))?;
             if n == 0 {
                 break;
             }
@@ -195,29 +230,28 @@ pub async fn run_command(
         }
         err
     };
-    let (n_out, err) = tokio::select! {
-        r = async { tokio::join!(copy_out, read_err) } => (r.0?, r.1),
-        _ = ctx.cancel.cancelled() => {
-            proc.abort();
-            return Err(TaskError::transient(format!("{what}: cancelled (the task's timeout expired or the run was interrupted)")));
-        }
-    };
-    let status = match status {
-        Some(s) => s
-            .await
-            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
-        None => None,
-    };
-    let _ = proc.join().await;
-    match exit_code(status.as_ref()) {
+    tokio::select! {
+        r = async { tokio::join!(copy_out, read_err) } => Ok((r.0?, r.1)),
+        _ = ctx.cancel.cancelled() => Err(api::cancelled(what)),
+    }
+}
+
+/// The command's outcome from the Status that ended the exec.
+fn finish(
+    status: Option<&Value>,
+    stdout_bytes: u64,
+    stderr: Vec<u8>,
+    what: &str,
+) -> Result<Finished, TaskError> {
+    match exit_code(status) {
         Some(0) => Ok(Finished {
-            stdout_bytes: n_out,
-            stderr: err,
+            stdout_bytes,
+            stderr,
         }),
         Some(c) => {
-            let stderr_text = String::from_utf8_lossy(&err);
+            let stderr_text = String::from_utf8_lossy(&stderr);
             let tail = tail(stderr_text.trim(), 500);
-            Err(TaskError::permanent(format!(
+            Err(TaskError::failed(format!(
                 "{what}: exited with code {c}{}",
                 if tail.is_empty() {
                     String::new()
@@ -226,20 +260,19 @@ pub async fn run_command(
                 }
             )))
         }
-        None => {
-            // No exit status: the process failed to start (no such container, no such
-            // binary) and the Status message says why, or the connection dropped.
-            let msg = status
-                .as_ref()
+        // No exit status: the process failed to start (no such container, no such binary) and
+        // the Status message says why, or the connection dropped.
+        None => Err(
+            match status
                 .and_then(|s| s.get("message"))
-                .and_then(Value::as_str);
-            Err(match msg {
-                Some(m) => TaskError::permanent(format!("{what}: {m}")),
-                None => TaskError::transient(format!(
-                    "{what}: the connection closed before the command's exit status arrived; will retry"
-                )),
-            })
-        }
+                .and_then(Value::as_str)
+            {
+                Some(m) => TaskError::failed(format!("{what}: {m}")),
+                None => TaskError::transport(format!(
+                "{what}: the connection closed before the command's exit status arrived; will retry"
+            )),
+            },
+        ),
     }
 }
 
@@ -248,7 +281,7 @@ pub async fn run_command(
 /// cause spelled out.
 fn upgrade_error(e: kube::Error, what: &str) -> TaskError {
     let mut err = api::kube_error(e, what);
-    if err.message.contains(": 400 ") {
+    if err.status() == Some(400) {
         err.message.push_str(
             ": the container is probably not running (waiting, crash-looping or terminated); its state is in the pod's pod.yaml",
         );

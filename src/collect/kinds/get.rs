@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::collect::{api, object, params, resources};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+use crate::kubeapi::path;
 
 pub struct Get;
 
@@ -46,7 +47,7 @@ pub async fn resolve_ref(ctx: &TaskContext, param: &str, r: &Value) -> Result<Va
     }
     let field = |k: &str| {
         r.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| {
-            TaskError::permanent(format!(
+            TaskError::failed(format!(
                 "`{param}` must be an object or a reference {{apiVersion, kind, name}}; `{k}` is missing"
             ))
         })
@@ -65,12 +66,12 @@ async fn target_name(ctx: &TaskContext) -> Result<String, TaskError> {
         return Ok(n.to_string());
     }
     let Some(from) = ctx.params.get("nameFrom").filter(|v| v.is_object()) else {
-        return Err(TaskError::permanent(
+        return Err(TaskError::failed(
             "the task names no object: give `name`, or `nameFrom: {apiVersion, kind, name, field}`",
         ));
     };
     let pointer = from.get("field").and_then(Value::as_str).ok_or_else(|| {
-        TaskError::permanent(
+        TaskError::failed(
             "`nameFrom.field` is missing: give a JSON pointer such as /spec/operatorVersion/name",
         )
     })?;
@@ -81,7 +82,7 @@ async fn target_name(ctx: &TaskContext) -> Result<String, TaskError> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .ok_or_else(|| {
-            TaskError::permanent(format!(
+            TaskError::failed(format!(
                 "{} {} has no string at {pointer}, so the object to get is unknown",
                 source
                     .get("kind")
@@ -99,7 +100,7 @@ pub async fn fetch(ctx: &TaskContext) -> Result<Value, TaskError> {
     let name = name.as_str();
     let ns = params::namespace(&ctx.params, &ctx.vars)?;
     if r.namespaced && ns.is_none() {
-        return Err(TaskError::permanent(format!(
+        return Err(TaskError::failed(format!(
             "{} is namespaced but the task has no namespace: add `namespace` or run with --namespace",
             r.resource.kind
         )));
@@ -112,8 +113,8 @@ pub async fn fetch(ctx: &TaskContext) -> Result<Value, TaskError> {
         _ => format!("get {} {name}", r.resource.kind.to_lowercase()),
     };
     let req = kube::core::Request::new(resources::collection_path(&r, ns))
-        .get(name, &GetParams::default())
-        .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+        .get(&path::encode(name), &GetParams::default())
+        .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
     let mut obj = api::send_json(ctx, req, &what).await?;
     object::sanitize(&mut obj);
     Ok(obj)
@@ -129,7 +130,7 @@ pub async fn get_named(
     name: &str,
 ) -> Result<Value, TaskError> {
     let r = resources::lookup(api_version, Some(kind), None).ok_or_else(|| {
-        TaskError::permanent(format!(
+        TaskError::failed(format!(
             "{kind} in {api_version} is not in the resource table"
         ))
     })?;
@@ -138,8 +139,8 @@ pub async fn get_named(
         _ => format!("get {} {name}", kind.to_lowercase()),
     };
     let req = kube::core::Request::new(resources::collection_path(&r, namespace))
-        .get(name, &GetParams::default())
-        .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+        .get(&path::encode(name), &GetParams::default())
+        .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
     let mut obj = api::send_json(ctx, req, &what).await?;
     object::sanitize(&mut obj);
     Ok(obj)
@@ -161,7 +162,7 @@ impl TaskKind for Get {
         if let Some(out) = &ctx.output {
             ctx.sink
                 .put(out, &object::to_yaml(&obj))
-                .map_err(|e| TaskError::permanent(e.to_string()))?;
+                .map_err(|e| TaskError::failed(e.to_string()))?;
         }
         Ok(TaskOutput {
             items: vec![obj].into(),

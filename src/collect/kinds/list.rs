@@ -100,15 +100,14 @@ impl ListWriter {
                 w.write_all(b"apiVersion: v1\nkind: List\nitems: []\n")
                     .map_err(io_err)?;
             }
-            w.finish()
-                .map_err(|e| TaskError::permanent(e.to_string()))?;
+            w.finish().map_err(|e| TaskError::failed(e.to_string()))?;
         }
         Ok(())
     }
 }
 
 fn io_err(e: std::io::Error) -> TaskError {
-    TaskError::permanent(format!("writing the artifact failed: {e}"))
+    TaskError::failed(format!("writing the artifact failed: {e}"))
 }
 
 /// Fills `{name}`, `{namespace}`, `{kind}` in an `outputEach` pattern.
@@ -162,7 +161,7 @@ fn labels_match(selector: &str, obj: &Value) -> Result<bool, TaskError> {
         } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
             (k, v, true)
         } else {
-            return Err(TaskError::permanent(format!(
+            return Err(TaskError::failed(format!(
                 "labelSelector {selector:?} with claimedBy: only key=value and key!=value terms are supported; list the labels as key=value"
             )));
         };
@@ -273,13 +272,13 @@ pub async fn for_each_object(
     loop {
         let req = kube::core::Request::new(url)
             .list(&lp)
-            .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+            .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
         let mut page = api::send_json(ctx, req, what).await?;
         let page_items = match page.get_mut("items").map(Value::take) {
             Some(Value::Array(a)) => a,
             Some(Value::Null) | None => Vec::new(),
             Some(_) => {
-                return Err(TaskError::permanent(format!(
+                return Err(TaskError::failed(format!(
                     "{what}: the answer's `items` is not a list; is this a Kubernetes API server?"
                 )))
             }
@@ -325,7 +324,7 @@ impl TaskKind for List {
         let all = params::bool_opt(p, "allNamespaces")?.unwrap_or(false);
         let ns = if r.namespaced && !all {
             Some(params::namespace(p, &ctx.vars)?.ok_or_else(|| {
-                TaskError::permanent(format!(
+                TaskError::failed(format!(
                     "{} is namespaced but the task has no namespace: add `namespace`, `allNamespaces: true`, or run with --namespace",
                     r.resource.kind
                 ))
@@ -356,7 +355,7 @@ impl TaskKind for List {
             Some(path) => Some(
                 ctx.sink
                     .create(path)
-                    .map_err(|e| TaskError::permanent(e.to_string()))?,
+                    .map_err(|e| TaskError::failed(e.to_string()))?,
             ),
             None => None,
         };
@@ -364,7 +363,7 @@ impl TaskKind for List {
             None => None,
             Some(pods) => {
                 let pod_ns = params::namespace(p, &ctx.vars)?.ok_or_else(|| {
-                    TaskError::permanent(
+                    TaskError::failed(
                         "claimedBy needs the pods' namespace: add `namespace` or run with --namespace",
                     )
                 })?;
@@ -379,7 +378,7 @@ impl TaskKind for List {
                         names,
                     },
                     other => {
-                        return Err(TaskError::permanent(format!(
+                        return Err(TaskError::failed(format!(
                             "claimedBy applies to PersistentVolumeClaim and PersistentVolume, not {other}; remove it or use labelSelector"
                         )))
                     }
@@ -406,7 +405,7 @@ impl TaskKind for List {
             if let Some(pattern) = each {
                 ctx.sink
                     .put(&each_path(pattern, &obj), &object::to_yaml(&obj))
-                    .map_err(|e| TaskError::permanent(e.to_string()))?;
+                    .map_err(|e| TaskError::failed(e.to_string()))?;
             }
             if return_items {
                 items.push(&obj);

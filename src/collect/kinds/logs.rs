@@ -19,8 +19,9 @@ use std::time::Duration;
 use kube::core::subresource::LogParams;
 use serde_json::{json, Value};
 
-use crate::collect::{api, params};
+use crate::collect::{api, params, retry};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+use crate::kubeapi;
 
 pub struct Logs;
 
@@ -76,7 +77,7 @@ fn previous_param(p: &Value) -> Result<Previous, TaskError> {
 }
 
 fn bad_previous(found: &str) -> TaskError {
-    TaskError::permanent(format!(
+    TaskError::failed(format!(
         "parameter `previous` must be true, false or ifRestarted, found {found}"
     ))
 }
@@ -114,7 +115,7 @@ pub fn duration_setting(
                 .and_then(|s| humantime::parse_duration(s).ok())
                 .map(Some)
                 .ok_or_else(|| {
-                    TaskError::permanent(format!(
+                    TaskError::failed(format!(
                         "setting `{name}` must be a duration like 30s or 24h, found {v}"
                     ))
                 })
@@ -129,17 +130,161 @@ fn u64_setting(
     match settings.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => params::as_u64(v).map(Some).ok_or_else(|| {
-            TaskError::permanent(format!(
+            TaskError::failed(format!(
                 "setting `{name}` must be a non-negative integer, found {v}"
             ))
         }),
     }
 }
 
-/// Whether a log request failed because the container has not started: the API server answers
-/// 400 with "is waiting to start" (ContainerCreating, PodInitializing, image pull errors).
-fn not_started(message: &str) -> bool {
-    message.contains(": 400 ") && message.contains("is waiting to start")
+/// Why a container has no log yet, read from a Pod object: it is waiting (ContainerCreating,
+/// PodInitializing, an image pull error) and never ran, or the pod has no status for it yet.
+/// `None` when the pod does not have such a container, or when it ran (then it has a log, and
+/// a refusal has another cause).
+pub fn not_started(pod: &Value, container: &str) -> Option<String> {
+    let declared = ["containers", "initContainers", "ephemeralContainers"]
+        .iter()
+        .filter_map(|f| pod.pointer(&format!("/spec/{f}")).and_then(Value::as_array))
+        .flatten()
+        .any(|c| c.get("name").and_then(Value::as_str) == Some(container));
+    if !declared {
+        return None;
+    }
+    let status = [
+        "containerStatuses",
+        "initContainerStatuses",
+        "ephemeralContainerStatuses",
+    ]
+    .iter()
+    .filter_map(|f| {
+        pod.pointer(&format!("/status/{f}"))
+            .and_then(Value::as_array)
+    })
+    .flatten()
+    .find(|s| s.get("name").and_then(Value::as_str) == Some(container));
+    let Some(status) = status else {
+        return Some("no status yet".to_string());
+    };
+    if status
+        .pointer("/lastState/terminated")
+        .is_some_and(Value::is_object)
+    {
+        return None;
+    }
+    status
+        .pointer("/state/waiting")
+        .filter(|w| w.is_object())
+        .map(|w| {
+            w.get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("waiting")
+                .to_string()
+        })
+}
+
+/// The log settings of one request: the task's parameters over the run's settings.
+struct LogRequest {
+    params: LogParams,
+    /// Bytes kept at most (also enforced here, in case a server ignores `limitBytes`).
+    limit: Option<u64>,
+    /// How long a silent stream is waited for.
+    idle: Duration,
+}
+
+fn log_request(
+    ctx: &TaskContext,
+    container: &str,
+    previous: bool,
+) -> Result<LogRequest, TaskError> {
+    let p = &ctx.params;
+    let settings = &ctx.env.settings;
+    let limit = match params::u64_opt(p, "limitBytes")? {
+        Some(n) => Some(n),
+        None => u64_setting(settings, "logLimitBytes")?,
+    };
+    let since = match params::u64_opt(p, "sinceSeconds")? {
+        Some(n) => Some(n),
+        None => duration_setting(settings, "logSince")?.map(|d| d.as_secs()),
+    };
+    let tail = match params::u64_opt(p, "tailLines")? {
+        Some(n) => Some(n),
+        None => u64_setting(settings, "logTail")?,
+    };
+    let params = LogParams {
+        container: Some(container.to_string()),
+        previous,
+        // The API refuses 0 for both: 0 seconds or bytes would mean "nothing" anyway.
+        since_seconds: since.filter(|n| *n > 0).map(|n| n as i64),
+        tail_lines: tail.map(|n| n as i64),
+        limit_bytes: limit.filter(|n| *n > 0).map(|n| n as i64),
+        timestamps: params::bool_opt(p, "timestamps")?.unwrap_or(false),
+        ..LogParams::default()
+    };
+    let idle = duration_setting(settings, "logIdleTimeout")?.unwrap_or(DEFAULT_IDLE_TIMEOUT);
+    Ok(LogRequest {
+        params,
+        limit: limit.filter(|n| *n > 0),
+        idle,
+    })
+}
+
+/// A success with no artifact whose item says why.
+fn skipped(ctx: &TaskContext, note: String) -> TaskOutput {
+    tracing::info!(node = %ctx.node, "{note}");
+    TaskOutput {
+        items: vec![json!({"skipped": true, "note": note})].into(),
+    }
+}
+
+/// For `previous: ifRestarted`: the reason there is no previous log to ask for, when the
+/// container never restarted.
+fn never_restarted(
+    ctx: &TaskContext,
+    pod: &params::PodRef<'_>,
+    container: &str,
+) -> Result<Option<String>, TaskError> {
+    // The pod object: the parameter itself, else the fan-out's `pod` variable.
+    let obj = pod.object.or_else(|| {
+        ctx.vars
+            .get("pod")
+            .filter(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(pod.name))
+    });
+    let Some(obj) = obj else {
+        return Err(TaskError::invalid(
+            "`previous: ifRestarted` needs the Pod object to read restartCount: pass `pod: \"{{pod}}\"`",
+        ));
+    };
+    Ok((restart_count(obj, container).unwrap_or(0) == 0).then(|| {
+        format!(
+            "no previous log: container {container} of pod {} has not restarted",
+            pod.name
+        )
+    }))
+}
+
+/// After the API server refused a current log with 400: whether the container has not started,
+/// asked of the pod as it is now (the listed object may be older than the refusal). A
+/// transient failure of that question is the task's, so the engine asks again later.
+async fn waiting_now(
+    ctx: &TaskContext,
+    ns: &str,
+    pod: &str,
+    container: &str,
+) -> Result<bool, TaskError> {
+    let what = format!("get pod {pod} in namespace {ns}");
+    let url = kubeapi::path::object("v1", Some(ns), "pods", pod);
+    let got = retry::within(ctx, || async {
+        let req = hyper::Request::get(url.as_str())
+            .body(Vec::new())
+            .map_err(|e| TaskError::invalid(format!("{what}: {e}")))?;
+        api::send_json(ctx, req, &what).await
+    })
+    .await;
+    match got {
+        Ok(obj) => Ok(not_started(&obj, container).is_some()),
+        Err(e) if e.is_transient() => Err(e),
+        Err(_) => Ok(false),
+    }
 }
 
 #[async_trait::async_trait]
@@ -165,78 +310,35 @@ impl TaskKind for Logs {
         let ns = pod.namespace_in(p, &ctx.vars)?;
         let previous = previous_param(p)?;
         if previous == Previous::IfRestarted {
-            // The pod object: the parameter itself, else the fan-out's `pod` variable.
-            let obj = pod.object.or_else(|| {
-                ctx.vars.get("pod").filter(|o| {
-                    o.pointer("/metadata/name").and_then(Value::as_str) == Some(pod.name)
-                })
-            });
-            let Some(obj) = obj else {
-                return Err(TaskError::permanent(
-                    "`previous: ifRestarted` needs the Pod object to read restartCount: pass `pod: \"{{pod}}\"`",
-                ));
-            };
-            let restarts = restart_count(obj, container).unwrap_or(0);
-            if restarts == 0 {
-                let note = format!(
-                    "no previous log: container {container} of pod {} has not restarted",
-                    pod.name
-                );
-                tracing::info!(node = %ctx.node, "{note}");
-                return Ok(TaskOutput {
-                    items: vec![json!({"skipped": true, "note": note})].into(),
-                });
+            if let Some(note) = never_restarted(ctx, &pod, container)? {
+                return Ok(skipped(ctx, note));
             }
         }
         let Some(out_path) = &ctx.output else {
-            return Err(TaskError::permanent(
+            return Err(TaskError::invalid(
                 "k8s.logs needs an `output` path for the log (e.g. pods/{{pod.metadata.name}}/logs/{{container.name}}.log)",
             ));
         };
-
-        let settings = &ctx.env.settings;
-        let limit = match params::u64_opt(p, "limitBytes")? {
-            Some(n) => Some(n),
-            None => u64_setting(settings, "logLimitBytes")?,
-        };
-        let since = match params::u64_opt(p, "sinceSeconds")? {
-            Some(n) => Some(n),
-            None => duration_setting(settings, "logSince")?.map(|d| d.as_secs()),
-        };
-        let tail = match params::u64_opt(p, "tailLines")? {
-            Some(n) => Some(n),
-            None => u64_setting(settings, "logTail")?,
-        };
-        let lp = LogParams {
-            container: Some(container.to_string()),
-            previous: previous != Previous::No,
-            // The API refuses 0 for both: 0 seconds or bytes would mean "nothing" anyway.
-            since_seconds: since.filter(|n| *n > 0).map(|n| n as i64),
-            tail_lines: tail.map(|n| n as i64),
-            limit_bytes: limit.filter(|n| *n > 0).map(|n| n as i64),
-            timestamps: params::bool_opt(p, "timestamps")?.unwrap_or(false),
-            ..LogParams::default()
-        };
-        let idle = duration_setting(settings, "logIdleTimeout")?.unwrap_or(DEFAULT_IDLE_TIMEOUT);
+        let lr = log_request(ctx, container, previous != Previous::No)?;
         let what = format!(
             "{}log of container {container} in pod {} (namespace {ns})",
-            if lp.previous { "previous " } else { "" },
+            if lr.params.previous { "previous " } else { "" },
             pod.name
         );
-        let req = kube::core::Request::new(format!("/api/v1/namespaces/{ns}/pods"))
-            .logs(pod.name, &lp)
-            .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+        let req = kube::core::Request::new(kubeapi::path::collection("v1", Some(ns), "pods"))
+            .logs(&kubeapi::path::encode(pod.name), &lr.params)
+            .map_err(|e| TaskError::invalid(format!("{what}: {e}")))?;
         let res = match api::send(ctx, req, &what).await {
             Ok(res) => res,
             // A container that has not started (pending pod, image pull failure, init containers
             // still running) has no log yet: that is the cluster's state, which pod.yaml shows,
-            // not a failure to collect.
-            Err(e) if !lp.previous && not_started(&e.message) => {
-                let note = format!("no log: {}", e.message);
-                tracing::info!(node = %ctx.node, "{note}");
-                return Ok(TaskOutput {
-                    items: vec![json!({"skipped": true, "note": note})].into(),
-                });
+            // not a failure to collect. The API server says so with a 400; the pod's container
+            // status tells it from the other 400s (a container name that is not the pod's).
+            Err(e) if !lr.params.previous && e.status() == Some(400) => {
+                if waiting_now(ctx, ns, pod.name, container).await? {
+                    return Ok(skipped(ctx, format!("no log: {}", e.message)));
+                }
+                return Err(e);
             }
             // A pod from a list that is gone now was deleted during the collection: the task
             // fails with the API's error (the bundle says what could not be collected and why;
@@ -246,63 +348,83 @@ impl TaskKind for Logs {
             }
             Err(e) => return Err(e),
         };
-        let mut body = res.into_body();
         let mut w = ctx
             .sink
             .create(out_path)
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
-        let wr = |e: std::io::Error| {
-            TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
-        };
-        let mut written: u64 = 0;
-        let mut ending = None;
-        loop {
-            let chunk = match tokio::time::timeout(idle, api::next_chunk(ctx, &mut body, &what))
-                .await
-            {
-                Err(_) => {
-                    ending = Some(format!(
-                        "\n[kudo-diag: the log stream sent nothing for {}; closed after {written} bytes]\n",
-                        humantime::format_duration(idle)
-                    ));
-                    break;
-                }
-                Ok(None) => break,
-                Ok(Some(c)) => c?,
-            };
-            let mut data = &chunk[..];
-            if let Some(max) = limit.filter(|n| *n > 0) {
-                let room = max.saturating_sub(written) as usize;
-                if data.len() > room {
-                    data = &data[..room];
-                    ending = Some(format!(
-                        "\n[kudo-diag: log truncated at {max} bytes (limitBytes, or the logLimitBytes setting)]\n"
-                    ));
-                }
-            }
-            w.write_all(data).map_err(wr)?;
-            written += data.len() as u64;
-            if ending.is_some() {
-                break;
-            }
-        }
-        if let (None, Some(max)) = (&ending, limit.filter(|n| *n > 0)) {
-            // The server applies limitBytes itself and cuts silently: say so in the log.
-            if written >= max {
-                ending = Some(format!(
-                    "\n[kudo-diag: log truncated at {max} bytes (limitBytes, or the logLimitBytes setting)]\n"
-                ));
-            }
-        }
-        if let Some(e) = &ending {
-            w.write_all(e.as_bytes()).map_err(wr)?;
-        }
-        w.finish()
-            .map_err(|e| TaskError::permanent(e.to_string()))?;
+            .map_err(|e| TaskError::failed(e.to_string()))?;
+        let copied = copy_log(ctx, res.into_body(), &mut w, &lr, &what).await?;
+        w.finish().map_err(|e| TaskError::failed(e.to_string()))?;
         Ok(TaskOutput {
-            items: vec![json!({"bytes": written, "truncated": ending.is_some()})].into(),
+            items: vec![json!({"bytes": copied.written, "truncated": copied.cut})].into(),
         })
     }
+}
+
+/// What [`copy_log`] kept.
+struct Copied {
+    written: u64,
+    /// The log was cut (by the byte limit or a silent stream) and ends with a marker line.
+    cut: bool,
+}
+
+/// Streams a log body into `w` chunk by chunk, cutting it at the byte limit and closing a
+/// stream that sends nothing for the idle timeout; a cut log ends with a marker line.
+async fn copy_log(
+    ctx: &TaskContext,
+    mut body: kube::client::Body,
+    w: &mut (dyn Write + Send),
+    lr: &LogRequest,
+    what: &str,
+) -> Result<Copied, TaskError> {
+    let wr =
+        |e: std::io::Error| TaskError::failed(format!("{what}: writing the artifact failed: {e}"));
+    let truncated = |max: u64| {
+        format!(
+            "\n[kudo-diag: log truncated at {max} bytes (limitBytes, or the logLimitBytes setting)]\n"
+        )
+    };
+    let mut written: u64 = 0;
+    let mut ending = None;
+    loop {
+        let chunk = match tokio::time::timeout(lr.idle, api::next_chunk(ctx, &mut body, what)).await
+        {
+            Err(_) => {
+                ending = Some(format!(
+                    "\n[kudo-diag: the log stream sent nothing for {}; closed after {written} bytes]\n",
+                    humantime::format_duration(lr.idle)
+                ));
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(c)) => c?,
+        };
+        let mut data = &chunk[..];
+        if let Some(max) = lr.limit {
+            let room = max.saturating_sub(written) as usize;
+            if data.len() > room {
+                data = &data[..room];
+                ending = Some(truncated(max));
+            }
+        }
+        w.write_all(data).map_err(wr)?;
+        written += data.len() as u64;
+        if ending.is_some() {
+            break;
+        }
+    }
+    if let (None, Some(max)) = (&ending, lr.limit) {
+        // The server applies limitBytes itself and cuts silently: say so in the log.
+        if written >= max {
+            ending = Some(truncated(max));
+        }
+    }
+    if let Some(e) = &ending {
+        w.write_all(e.as_bytes()).map_err(wr)?;
+    }
+    Ok(Copied {
+        written,
+        cut: ending.is_some(),
+    })
 }
 
 #[cfg(test)]
@@ -322,13 +444,31 @@ mod tests {
 
     #[test]
     fn a_container_waiting_to_start_has_no_log_yet() {
-        assert!(not_started(
-            "log of container cassandra in pod p (namespace n): 400 bad request: container \"cassandra\" in pod \"p\" is waiting to start: ContainerCreating"
-        ));
-        assert!(!not_started("log of ...: 400 bad request: previous terminated container \"c\" in pod \"p\" not found"));
-        assert!(!not_started(
-            "log of ...: 404 not found: pods \"p\" not found"
-        ));
+        let pod = |statuses: Value| {
+            json!({"spec": {"containers": [{"name": "cassandra"}], "initContainers": [{"name": "init"}]},
+                "status": statuses})
+        };
+        let waiting = pod(json!({"containerStatuses": [
+            {"name": "cassandra", "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]}));
+        assert_eq!(
+            not_started(&waiting, "cassandra").as_deref(),
+            Some("ContainerCreating")
+        );
+        // Not scheduled yet: no status at all.
+        assert_eq!(
+            not_started(&pod(json!({"phase": "Pending"})), "init").as_deref(),
+            Some("no status yet")
+        );
+        // Running, or waiting to restart after it ran: it has a log.
+        let running = pod(json!({"containerStatuses": [
+            {"name": "cassandra", "state": {"running": {}}}]}));
+        assert_eq!(not_started(&running, "cassandra"), None);
+        let crashloop = pod(json!({"containerStatuses": [
+            {"name": "cassandra", "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+             "lastState": {"terminated": {"exitCode": 1}}}]}));
+        assert_eq!(not_started(&crashloop, "cassandra"), None);
+        // A container the pod does not have: the 400 is the pipeline's mistake.
+        assert_eq!(not_started(&waiting, "nope"), None);
     }
 
     #[test]

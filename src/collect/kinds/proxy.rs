@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::collect::{api, params};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+use crate::kubeapi::path::encode;
 
 pub struct Proxy;
 
@@ -35,8 +36,12 @@ pub fn proxy_url(
         .filter(|s| *s != "http")
         .map(|s| format!("{s}:"))
         .unwrap_or_default();
+    // The `[scheme:]name:port` segment is one segment: each part is encoded, the colons
+    // between them are not. The path after `proxy/` is the caller's, passed as is.
+    let target = format!("{scheme}{}:{}", encode(name), encode(port));
     format!(
-        "/api/v1/namespaces/{ns}/{resource}/{scheme}{name}:{port}/proxy/{}",
+        "{}/{target}/proxy/{}",
+        crate::kubeapi::path::collection("v1", Some(ns), resource),
         path.trim_start_matches('/')
     )
 }
@@ -65,7 +70,7 @@ impl TaskKind for Proxy {
                 ("pods", pod.name, pod.namespace)
             }
             _ => {
-                return Err(TaskError::permanent(
+                return Err(TaskError::failed(
                     "give exactly one of `service` or `pod` to proxy to",
                 ))
             }
@@ -75,9 +80,7 @@ impl TaskKind for Proxy {
             None => pod_ns.or(params::namespace(p, &ctx.vars)?),
         }
         .ok_or_else(|| {
-            TaskError::permanent(
-                "the namespace is unknown: add `namespace` or run with --namespace",
-            )
+            TaskError::failed("the namespace is unknown: add `namespace` or run with --namespace")
         })?;
         let path = params::str_opt(p, "path")?.unwrap_or("");
         let scheme = params::str_opt(p, "scheme")?;
@@ -89,9 +92,9 @@ impl TaskKind for Proxy {
         );
         let req = hyper::Request::get(url)
             .body(Vec::new())
-            .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+            .map_err(|e| TaskError::failed(format!("{what}: {e}")))?;
         let Some(out_path) = &ctx.output else {
-            return Err(TaskError::permanent(
+            return Err(TaskError::failed(
                 "k8s.proxy needs an `output` path for the response",
             ));
         };
@@ -116,17 +119,15 @@ pub async fn stream_to_artifact(
     let mut w = ctx
         .sink
         .create(out_path)
-        .map_err(|e| TaskError::permanent(e.to_string()))?;
+        .map_err(|e| TaskError::failed(e.to_string()))?;
     let mut n: u64 = 0;
     while let Some(chunk) = api::next_chunk(ctx, &mut body, what).await {
         let chunk = chunk?;
-        w.write_all(&chunk).map_err(|e| {
-            TaskError::permanent(format!("{what}: writing the artifact failed: {e}"))
-        })?;
+        w.write_all(&chunk)
+            .map_err(|e| TaskError::failed(format!("{what}: writing the artifact failed: {e}")))?;
         n += chunk.len() as u64;
     }
-    w.finish()
-        .map_err(|e| TaskError::permanent(e.to_string()))?;
+    w.finish().map_err(|e| TaskError::failed(e.to_string()))?;
     Ok(n)
 }
 

@@ -31,7 +31,7 @@ impl TaskKind for Version {
         if let Some(out) = &ctx.output {
             ctx.sink
                 .put(out, &object::to_yaml(&v))
-                .map_err(|e| TaskError::permanent(e.to_string()))?;
+                .map_err(|e| TaskError::failed(e.to_string()))?;
         }
         Ok(TaskOutput {
             items: vec![v].into(),
