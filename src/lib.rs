@@ -16,6 +16,7 @@ pub mod exit;
 pub mod opdiag;
 pub mod pipeline;
 pub mod preflight;
+pub mod registry;
 pub mod ship;
 pub mod sim;
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::bundle::reader::{BundleReader, Limits as ReaderLimits};
-use crate::pipeline::registry::default_registry;
+use crate::registry::default_registry;
 use crate::sim::scenarios;
 use crate::sim::server::{SimOptions, SimServer};
 

@@ -18,8 +18,8 @@ use crate::engine::{
     self, Ending, Limits, Registry, ResumeMode, RunConfig, TaskEnv, DEFAULT_CONCURRENCY,
 };
 use crate::exit;
-use crate::pipeline::registry::default_registry;
 use crate::pipeline::Pipeline;
+use crate::registry::default_registry;
 
 use super::progress::{self, Progress, ProgressMode};
 

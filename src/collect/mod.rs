@@ -9,14 +9,13 @@
 //! - `params`: reading rendered task parameters.
 //! - `retry`: retries of the requests made before the engine runs (target, redaction).
 //!
-//! The built-in pipelines that use these kinds are in `pipelines/` (see `pipelines`), and the
-//! bundle paths they write are listed in docs/collect-artifacts.md.
+//! The built-in pipelines that use these kinds are embedded from `pipelines/` by
+//! `crate::pipeline::builtin`; `crate::registry` puts these kinds beside the others.
 
 pub mod api;
 pub mod kinds;
 pub mod object;
 pub mod params;
-pub mod pipelines;
 pub mod planstatus;
 pub mod resources;
 pub mod retry;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use kudo_diag::bundle::reader::{BundleReader, Limits};
 use kudo_diag::engine::{self, TaskEnv};
-use kudo_diag::pipeline::registry::default_registry;
+use kudo_diag::registry::default_registry;
 use kudo_diag::sim::{from_bundle, SimHandle, SimOptions, SimServer};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;

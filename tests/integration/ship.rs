@@ -729,8 +729,8 @@ async fn airgapped_inner() {
     let mut reg = Registry::new();
     kudo_diag::collect::register(&mut reg);
     // The embedded texts, not files: what the binary carries.
-    let base = kudo_diag::collect::pipelines::builtin("kudo").unwrap();
-    let app = kudo_diag::collect::pipelines::builtin("cassandra").unwrap();
+    let base = kudo_diag::pipeline::builtin::get("kudo").unwrap().text;
+    let app = kudo_diag::pipeline::builtin::get("cassandra").unwrap().text;
     let mut doc: kudo_diag::pipeline::PipelineDoc = serde_yaml::from_str(app).unwrap();
     doc.spec.extends = None;
     std::fs::write(dir.path().join("kudo.yaml"), base).unwrap();
