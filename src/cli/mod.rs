@@ -17,7 +17,6 @@ pub mod man;
 pub mod pipelines;
 pub mod preflight;
 pub mod progress;
-pub mod qps;
 pub mod run;
 pub mod serve;
 pub mod sim;

@@ -8,17 +8,22 @@
 //! - `object`: what every object goes through (no managedFields, no Secret values).
 //! - `params`: reading rendered task parameters.
 //! - `retry`: retries of the requests made before the engine runs (target, redaction).
+//! - `session`: a collection set up from a typed request: pipeline, connection (`connect`,
+//!   `qps`), target (`target`), the operator's own diagnostics, redaction, the `RunConfig`.
 //!
 //! The built-in pipelines that use these kinds are embedded from `pipelines/` by
 //! `crate::pipeline::builtin`; `crate::registry` puts these kinds beside the others.
 
 pub mod api;
+pub mod connect;
 pub mod kinds;
 pub mod object;
 pub mod params;
 pub mod planstatus;
+pub mod qps;
 pub mod resources;
 pub mod retry;
+pub mod session;
 pub mod target;
 pub mod versions;
 

@@ -21,7 +21,9 @@ pub use event::{Event, EventLog, Reporter, Silent};
 pub use journal::{Journal, JournalMeta, NodeRecord, NodeState, JOURNAL_FORMAT_VERSION};
 pub use run::{run, Ending, ResumeMode, RunConfig, Summary};
 pub use scheduler::{Counts, Limits, RetryPolicy, DEFAULT_CONCURRENCY};
-pub use task::{Items, ParamSpec, Registry, TaskContext, TaskEnv, TaskError, TaskKind, TaskOutput};
+pub use task::{
+    Items, LogSettings, ParamSpec, Registry, TaskContext, TaskEnv, TaskError, TaskKind, TaskOutput,
+};
 
 /// Errors that stop a run as a whole (a single task's failure never does).
 #[derive(Debug, thiserror::Error)]

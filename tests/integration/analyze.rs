@@ -80,7 +80,10 @@ async fn collect_one(scenario: &str, pipe: &str, instance: &str, ns: &str, dir: 
     let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
     config.env = TaskEnv {
         kube: Some(sim.kube_client().unwrap()),
-        settings: json!({"logTail": 10000}).as_object().cloned().unwrap(),
+        logs: engine::LogSettings {
+            tail: Some(10000),
+            ..Default::default()
+        },
     };
     let events = engine::EventLog::new();
     engine::run(config, &reg, &events, CancellationToken::new())
@@ -779,7 +782,7 @@ fn scale_analysis_of_a_thousand_pods() {
         );
         config.env = TaskEnv {
             kube: Some(sim.kube_client().unwrap()),
-            settings: Default::default(),
+            logs: Default::default(),
         };
         let t = std::time::Instant::now();
         engine::run(

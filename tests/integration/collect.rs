@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kudo_diag::bundle::reader::{BundleReader, Limits as ReaderLimits};
 use kudo_diag::bundle::sink::{ArtifactRecord, ArtifactStore};
-use kudo_diag::engine::{self, Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
+use kudo_diag::engine::{self, LogSettings, Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
 use kudo_diag::pipeline::{self, Pipeline, PipelineDoc};
 use kudo_diag::sim::scenario::{AccessRule, FaultConfig, Scenario};
 use kudo_diag::sim::{SimHandle, SimOptions, SimServer};
@@ -42,13 +42,13 @@ fn registry() -> Registry {
     r
 }
 
-fn env(sim: &SimHandle, settings: Value) -> TaskEnv {
+fn env(sim: &SimHandle, logs: LogSettings) -> TaskEnv {
     TaskEnv {
         kube: Some(
             sim.kube_client()
                 .expect("a client for the simulated cluster"),
         ),
-        settings: settings.as_object().cloned().unwrap_or_default(),
+        logs,
     }
 }
 
@@ -105,7 +105,13 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     });
     let target = json!({"server": sim.base_url(), "namespace": "prod", "instance": "cassandra"});
     let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = env(&sim, json!({"logTail": 10000}));
+    config.env = env(
+        &sim,
+        LogSettings {
+            tail: Some(10000),
+            ..LogSettings::default()
+        },
+    );
     let events = engine::EventLog::new();
     let started = Instant::now();
     let summary = engine::run(config, &reg, &events, CancellationToken::new())
@@ -309,7 +315,7 @@ async fn collect_builtin_allowing(
     });
     let target = json!({"server": sim.base_url(), "namespace": namespace, "instance": instance});
     let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = env(&sim, json!({}));
+    config.env = env(&sim, LogSettings::default());
     let events = engine::EventLog::new();
     let started = Instant::now();
     let summary = engine::run(config, &reg, &events, CancellationToken::new())
@@ -483,13 +489,13 @@ struct Probe {
 }
 
 impl Probe {
-    fn new(sim: &SimHandle, settings: Value) -> Self {
+    fn new(sim: &SimHandle, logs: LogSettings) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = ArtifactStore::open(dir.path()).unwrap();
         Probe {
             _dir: dir,
             store,
-            env: Arc::new(env(sim, settings)),
+            env: Arc::new(env(sim, logs)),
         }
     }
 
@@ -547,7 +553,7 @@ async fn throttling_is_transient_with_the_servers_retry_after() {
     )
     .await
     .unwrap();
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "k8s.get",
@@ -577,7 +583,7 @@ async fn server_errors_are_transient() {
     )
     .await
     .unwrap();
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.list",
@@ -597,7 +603,7 @@ async fn server_errors_are_transient() {
 #[tokio::test]
 async fn a_missing_object_is_permanent_with_the_apis_message() {
     let sim = start(scenario()).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.get",
@@ -632,7 +638,7 @@ async fn a_denied_permission_is_permanent_and_says_what_to_grant() {
         api_groups: vec![],
     });
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.list",
@@ -676,7 +682,7 @@ async fn exec_writes_stdout_and_stderr_apart_and_fails_on_a_non_zero_exit() {
         .unwrap(),
     );
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "k8s.exec",
@@ -726,7 +732,7 @@ async fn list_pages_through_large_collections() {
         }));
     }
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let started = Instant::now();
     let (r, arts) = p
         .run(
@@ -757,7 +763,13 @@ async fn list_pages_through_large_collections() {
 #[tokio::test]
 async fn logs_honour_the_byte_limit_and_skip_previous_logs_of_containers_that_never_restarted() {
     let sim = start(scenario()).await;
-    let p = Probe::new(&sim, json!({"logLimitBytes": 12}));
+    let p = Probe::new(
+        &sim,
+        LogSettings {
+            limit_bytes: Some(12),
+            ..LogSettings::default()
+        },
+    );
     let (r, arts) = p
         .run(
             "k8s.logs",
@@ -789,7 +801,7 @@ async fn logs_honour_the_byte_limit_and_skip_previous_logs_of_containers_that_ne
         arts[0].1
     );
 
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let pod = json!({"metadata": {"name": "cassandra-node-0", "namespace": "prod"},
         "status": {"containerStatuses": [{"name": "cassandra", "restartCount": 0}]}});
     let (r, arts) = p
@@ -824,7 +836,13 @@ async fn a_stalled_log_stream_is_kept_with_a_marker() {
     let mut sc = scenario();
     sc.faults.stall_logs_after_bytes = Some(10);
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({"logIdleTimeout": "300ms"}));
+    let p = Probe::new(
+        &sim,
+        LogSettings {
+            idle_timeout: Some(Duration::from_millis(300)),
+            ..LogSettings::default()
+        },
+    );
     let (r, arts) = p
         .run(
             "k8s.logs",
@@ -844,7 +862,7 @@ async fn a_stalled_log_stream_is_kept_with_a_marker() {
 #[tokio::test]
 async fn the_plan_status_and_versions_kinds_fetch_what_they_are_not_given() {
     let sim = start(scenario()).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "kudo.planstatus",
@@ -946,7 +964,7 @@ async fn proxy_gets_through_the_service_proxy_and_maps_backend_errors() {
             attempt: 1,
             env: Arc::new(TaskEnv {
                 kube: Some(client.clone()),
-                settings: Default::default(),
+                logs: Default::default(),
             }),
             cancel: CancellationToken::new(),
         };
@@ -1012,7 +1030,7 @@ async fn scale_collects_a_thousand_pods() {
         "operator": "", "operatorVersion": "", "appVersion": "", "kudoVersion": ""});
     let target = json!({"server": sim.base_url(), "namespace": ns, "instance": "scale-cassandra"});
     let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = env(&sim, json!({}));
+    config.env = env(&sim, LogSettings::default());
     let started = Instant::now();
     let summary = engine::run(config, &reg, &engine::Silent, CancellationToken::new())
         .await
@@ -1045,7 +1063,7 @@ async fn kinds_outside_the_table_are_discovered() {
         "spec": {"replicas": 1, "selector": {"app": "legacy"}}
     }));
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "k8s.list",
@@ -1082,7 +1100,7 @@ async fn a_pod_that_vanishes_mid_collection_fails_its_tasks_with_the_api_error()
     let mut sc = scenario();
     sc.faults.vanish_pods = vec!["cassandra-node-0".into()];
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.list",
@@ -1146,7 +1164,7 @@ async fn describe_pages_through_more_pods_than_one_list_page() {
         },
     ))
     .await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let vars = json!({"instance": "scale-cassandra", "namespace": "generated"});
     let (r, arts) = p
         .run(

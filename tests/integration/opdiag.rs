@@ -163,7 +163,7 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
     let mut config = engine::RunConfig::new(merged, run_target, globals, out.clone());
     config.env = TaskEnv {
         kube: Some(client),
-        settings: Default::default(),
+        logs: Default::default(),
     };
     config.redactor = Some(prepared.redactor());
     let events = engine::EventLog::new();
@@ -357,7 +357,7 @@ async fn the_cassandra_package_collects_nodetool_and_config_files() {
         engine::RunConfig::new(p, json!({"namespace": "production"}), globals, out.clone());
     config.env = TaskEnv {
         kube: Some(client),
-        settings: Default::default(),
+        logs: Default::default(),
     };
     config.redactor = Some(prepared.redactor());
     let events = engine::EventLog::new();
@@ -463,7 +463,7 @@ async fn a_denied_service_proxy_fails_only_the_request_entry() {
     );
     config.env = TaskEnv {
         kube: Some(client),
-        settings: Default::default(),
+        logs: Default::default(),
     };
     let events = engine::EventLog::new();
     let summary = engine::run(config, &reg, &events, CancellationToken::new())

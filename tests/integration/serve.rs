@@ -31,7 +31,7 @@ async fn collect(scenario: &str, dir: &Path) -> PathBuf {
     let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
     config.env = TaskEnv {
         kube: Some(sim.kube_client().unwrap()),
-        settings: Default::default(),
+        logs: Default::default(),
     };
     engine::run(
         config,
@@ -466,7 +466,7 @@ fn scale_serving_a_thousand_pod_bundle() {
         );
         config.env = TaskEnv {
             kube: Some(sim.kube_client().unwrap()),
-            settings: Default::default(),
+            logs: Default::default(),
         };
         let t = std::time::Instant::now();
         engine::run(config, &reg, &engine::EventLog::new(), CancellationToken::new())

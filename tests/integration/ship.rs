@@ -751,7 +751,7 @@ async fn airgapped_inner() {
     let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
     config.env = engine::TaskEnv {
         kube: Some(sim.kube_client().unwrap()),
-        settings: Default::default(),
+        logs: Default::default(),
     };
     let summary = engine::run(config, &reg, &engine::Silent, Default::default())
         .await
