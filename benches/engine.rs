@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use tokio_util::sync::CancellationToken;
 
-use kudo_diag::collect::session::{Output, Pipelines, Request, Session};
 use kudo_diag::engine::journal::{FlushPolicy, Journal, NodeRecord, NodeState, Status};
 use kudo_diag::engine::{synthetic, Registry, Silent};
 use kudo_diag::pipeline::{Pipeline, TaskSpec};
+use kudo_diag::session::{Output, Pipelines, Request, Session};
 
 /// One `synthetic.items` node fanning out into `n - 1` no-op `synthetic.sleep` nodes.
 fn noop_pipeline(n: usize) -> Pipeline {

@@ -17,6 +17,7 @@ pub mod opdiag;
 pub mod pipeline;
 pub mod preflight;
 pub mod registry;
+pub mod session;
 pub mod ship;
 pub mod sim;
 

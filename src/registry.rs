@@ -4,7 +4,7 @@
 //!
 //! Architecture: this module sits above `engine`, `collect` and `opdiag` so that none of them
 //! (and not `pipeline`, which validates against whatever `engine::Registry` it is given) has to
-//! import the others to know every kind. `cli`, `collect::session`, the benches and the tests
+//! import the others to know every kind. `cli`, `session`, the benches and the tests
 //! take their registry from here.
 
 use crate::engine::Registry;

@@ -1,15 +1,15 @@
 //! `kudo-diag demo`: the whole tool in one command, with no cluster. It starts the simulated
 //! cluster in this process with a built-in scenario, collects the scenario's KUDO instance into a
 //! bundle in the current folder exactly as `kudo-diag run` would against a real cluster (same
-//! kubeconfig path, same pipeline choice, same redaction: the same `collect::session`), and says
+//! kubeconfig path, same pipeline choice, same redaction: the same `session`), and says
 //! what is in the bundle.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::bundle::reader::{BundleReader, Limits as ReaderLimits};
-use crate::collect::session::{Output, Request, Session};
 use crate::registry::default_registry;
+use crate::session::{Output, Request, Session};
 use crate::sim::scenarios;
 use crate::sim::server::{SimOptions, SimServer};
 

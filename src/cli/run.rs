@@ -1,4 +1,4 @@
-//! `kudo-diag run` (alias `collect`): turns the flags into a `collect::session::Request` (no
+//! `kudo-diag run` (alias `collect`): turns the flags into a `session::Request` (no
 //! I/O), opens the session, runs it with a progress reporter and Ctrl-C handling, prints the
 //! summary, ships the bundle (`--keep`, `--upload`) and picks the exit code.
 //!
@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::collect::session::{Output, Pipelines, Redaction, Request, RunTarget, Session};
 use crate::engine::{
     Ending, Limits, LogSettings, Registry, ResumeMode, Summary, DEFAULT_CONCURRENCY,
 };
 use crate::exit;
 use crate::registry::default_registry;
+use crate::session::{Output, Pipelines, Redaction, Request, RunTarget, Session};
 
 use super::progress::{self, Progress, ProgressMode};
 

@@ -7,10 +7,10 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use kudo_diag::bundle::redact::Redactor;
-use kudo_diag::collect::session::RunTarget;
 use kudo_diag::engine::{self, LogSettings, Reporter, RunConfig, Summary, TaskEnv};
 use kudo_diag::pipeline::Pipeline;
 use kudo_diag::registry::default_registry;
+use kudo_diag::session::RunTarget;
 use kudo_diag::sim::scenario::{FaultConfig, Scenario};
 use kudo_diag::sim::{scenarios, SimHandle, SimOptions, SimServer};
 use serde_json::{json, Value};

@@ -8,8 +8,9 @@
 //! tests all open their collections here, so a run is set up one way.
 //!
 //! Architecture: the CLI builds the `Request` from flags without I/O (`cli::run::request`);
-//! everything that asks the cluster or the file system is here or below (`target`,
-//! `connect`, `crate::opdiag::prepare`).
+//! everything that asks the cluster or the file system is here or below (`collect::target`,
+//! `collect::connect`, `opdiag::prepare`). The session sits above `collect` and `opdiag`
+//! because it needs both, and `opdiag`'s kinds are built on `collect`'s.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,10 +20,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::connect::{self, Connection};
-use super::target;
 use crate::bundle::redact::Redactor;
-use crate::engine::run::{find_partials, partial_dir};
+use crate::collect::connect::{self, Connection};
+use crate::collect::naming::{default_bundle_path, finished_bundles};
+use crate::collect::target;
+use crate::engine::run::find_partials;
 use crate::engine::{
     self, Limits, LogSettings, Registry, Reporter, ResumeMode, RunConfig, Summary, TaskEnv,
 };
@@ -363,22 +365,6 @@ fn output_path(req: &Request, target: &RunTarget, notes: &mut Vec<Note>) -> crat
     Ok(default_bundle_path(dir, namespace, instance))
 }
 
-/// `DIR/kudo-diag_<namespace>_<instance>_<UTC time>.zip`: unique per run, so scheduled runs
-/// never collide; a second run started in the same second gets `..._<UTC time>-2.zip`, and so
-/// on (`ship::retention::run_order` orders them).
-pub fn default_bundle_path(dir: &Path, namespace: &str, instance: &str) -> PathBuf {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let taken = |p: &Path| p.exists() || partial_dir(p).exists();
-    let first = dir.join(format!("kudo-diag_{namespace}_{instance}_{stamp}.zip"));
-    if !taken(&first) {
-        return first;
-    }
-    (2u32..)
-        .map(|n| dir.join(format!("kudo-diag_{namespace}_{instance}_{stamp}-{n}.zip")))
-        .find(|p| !taken(p))
-        .expect("a free run number")
-}
-
 /// The unfinished collection in `dir` for this target (the newest if several). If there is none
 /// but a finished bundle of the same namespace and instance is there, returns that bundle (the
 /// engine then reports there is nothing to do).
@@ -388,39 +374,14 @@ fn find_to_continue(dir: &Path, target: &RunTarget) -> crate::Result<Option<Path
     if let Some(last) = found.last() {
         return Ok(Some(last.clone()));
     }
-    let mut bundles = crate::ship::retention::bundles_of(dir, &target.namespace, &target.instance)
-        .map_err(|e| crate::Error::Other(e.to_string()))?;
+    let mut bundles = finished_bundles(dir, &target.namespace, &target.instance)
+        .map_err(|e| crate::Error::io(dir, e))?;
     Ok(bundles.pop())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_names_never_collide_within_a_second() {
-        let d = tempfile::tempdir().unwrap();
-        let mut seen = Vec::new();
-        for _ in 0..3 {
-            let p = default_bundle_path(d.path(), "prod", "cass");
-            assert!(!seen.contains(&p), "{p:?} given twice");
-            // A finished bundle and an unfinished collection both hold their name.
-            if seen.len() == 1 {
-                std::fs::create_dir(partial_dir(&p)).unwrap();
-            } else {
-                std::fs::write(&p, b"").unwrap();
-            }
-            seen.push(p);
-        }
-        // The runs may straddle a second; each name is a bundle name retention knows.
-        for p in &seen {
-            let name = p.file_name().unwrap().to_str().unwrap();
-            assert!(
-                crate::ship::retention::is_bundle_of(name, "prod", "cass"),
-                "{name}"
-            );
-        }
-    }
 
     /// The journal compares targets as JSON: the typed target must keep the form journals
     /// written before it hold, or `--continue` would refuse them.
