@@ -10,12 +10,12 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use kudo_diag::engine::journal::{FlushPolicy, Journal, NodeRecord, NodeState, Status};
-use kudo_diag::engine::{self, synthetic, Registry, RunConfig, Silent};
+use kudo_diag::engine::{synthetic, Registry, Silent};
 use kudo_diag::pipeline::{Pipeline, TaskSpec};
+use kudo_diag::session::{Output, Pipelines, Request, Session};
 
 /// One `synthetic.items` node fanning out into `n - 1` no-op `synthetic.sleep` nodes.
 fn noop_pipeline(n: usize) -> Pipeline {
@@ -60,20 +60,16 @@ fn schedule(c: &mut Criterion) {
                 let cpu_before = cpu_time();
                 for _ in 0..iters {
                     let dir = tempfile::tempdir().unwrap();
-                    let config = RunConfig::new(
-                        pipeline.clone(),
-                        json!({"cluster": "none"}),
-                        json!({}),
-                        dir.path().join("bench.zip"),
-                    );
+                    // Set up as `kudo-diag run --pipeline FILE -o bench.zip` would: no cluster.
+                    let request = Request {
+                        pipelines: Pipelines::Loaded(pipeline.clone()),
+                        output: Output::File(dir.path().join("bench.zip")),
+                        ..Request::new("bench")
+                    };
+                    let session = rt.block_on(Session::open(request, &registry)).unwrap();
                     let start = Instant::now();
                     let summary = rt
-                        .block_on(engine::run(
-                            config,
-                            &registry,
-                            &Silent,
-                            CancellationToken::new(),
-                        ))
+                        .block_on(session.run(&registry, &Silent, CancellationToken::new()))
                         .unwrap();
                     total += start.elapsed();
                     assert_eq!(summary.counts.done, n);

@@ -18,6 +18,8 @@ pub mod kubeapi;
 pub mod opdiag;
 pub mod pipeline;
 pub mod preflight;
+pub mod registry;
+pub mod session;
 pub mod ship;
 pub mod sim;
 

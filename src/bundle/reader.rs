@@ -453,13 +453,6 @@ pub struct EntryReader<'a> {
     read_max: &'a mut u64,
 }
 
-impl EntryReader<'_> {
-    /// The declared uncompressed size.
-    pub fn declared_bytes(&self) -> u64 {
-        self.declared
-    }
-}
-
 impl Read for EntryReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {

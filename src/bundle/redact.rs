@@ -240,15 +240,6 @@ impl Redactor {
         (out, counts)
     }
 
-    /// Redacts a string value (no line state): used for values inside structured objects.
-    pub fn redact_str(&self, s: &str, counts: &mut RedactionCounts) -> String {
-        let (out, c) = self.redact_text(s.as_bytes());
-        for (k, v) in c {
-            *counts.entry(k).or_default() += v;
-        }
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
-    }
-
     /// Where the next line that may hold a secret starts, at or after `from`.
     fn next_candidate(&self, chunk: &[u8], from: usize) -> Option<usize> {
         let Some(any) = &self.any else {

@@ -1,15 +1,15 @@
 //! `kudo-diag demo`: the whole tool in one command, with no cluster. It starts the simulated
 //! cluster in this process with a built-in scenario, collects the scenario's KUDO instance into a
 //! bundle in the current folder exactly as `kudo-diag run` would against a real cluster (same
-//! kubeconfig path, same pipeline choice, same redaction), and says what is in the bundle.
+//! kubeconfig path, same pipeline choice, same redaction: the same `session`), and says
+//! what is in the bundle.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::Parser;
-
 use crate::bundle::reader::{BundleReader, Limits as ReaderLimits};
-use crate::pipeline::registry::default_registry;
+use crate::registry::default_registry;
+use crate::session::{Output, Request, Session};
 use crate::sim::scenarios;
 use crate::sim::server::{SimOptions, SimServer};
 
@@ -31,14 +31,7 @@ pub struct Args {
     pub progress: super::progress::ProgressMode,
 }
 
-/// Lets the demo build `run`'s flags the way a user would type them.
-#[derive(Parser)]
-struct RunFlags {
-    #[command(flatten)]
-    run: super::run::Args,
-}
-
-pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
+pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
     let scenario = scenarios::load(&args.scenario)?;
     let instance = main_instance(&scenario).ok_or_else(|| {
         crate::Error::Usage(format!(
@@ -56,34 +49,20 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         sim.base_url()
     );
 
-    let progress = match args.progress {
-        super::progress::ProgressMode::Auto => "auto",
-        super::progress::ProgressMode::Bars => "bars",
-        super::progress::ProgressMode::Plain => "plain",
-        super::progress::ProgressMode::None => "none",
-    };
-    let out_dir = args.output_dir.display().to_string();
-    let flags = RunFlags::try_parse_from([
-        "run",
-        "--instance",
-        &instance,
-        "--output-dir",
-        &out_dir,
-        "--progress",
-        progress,
-    ])
-    .map_err(|e| crate::Error::Other(format!("demo flags: {e}")))?;
-    let global = super::Global {
-        kubeconfig: Some(kubeconfig.path().to_path_buf()),
-        context: None,
+    // What `kudo-diag run --instance NAME -n NS --output-dir DIR` asks, with the simulated
+    // cluster's kubeconfig.
+    let mut request = Request {
         namespace: Some(namespace.clone()),
-        verbose: g.verbose,
+        output: Output::Dir(args.output_dir.clone()),
+        ..Request::new(instance.clone())
     };
+    request.connection.kubeconfig = Some(kubeconfig.path().to_path_buf());
     let registry = default_registry();
     let before = bundles_in(&args.output_dir);
-    let prepared = super::run::prepare(&flags.run, &global, &registry).await;
-    let code = match prepared {
-        Ok(p) => super::run::run_prepared(flags.run, p, &registry).await,
+    let code = match Session::open(request, &registry).await {
+        Ok(session) => super::run::collect(session, args.progress, &registry)
+            .await
+            .map(|summary| super::run::exit_code(&summary)),
         Err(e) => Err(e),
     };
     sim.shutdown().await;

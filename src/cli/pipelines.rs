@@ -8,7 +8,8 @@ use clap::Subcommand;
 
 use crate::engine::Registry;
 use crate::exit;
-use crate::pipeline::{builtin, graph, load, registry::default_registry, PipelineError};
+use crate::pipeline::{builtin, graph, load, PipelineError};
+use crate::registry::default_registry;
 
 /// List, show, validate and draw pipelines.
 #[derive(Debug, clap::Args)]
@@ -73,7 +74,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
             &registry,
             load::to_yaml,
         ),
-        Sub::Validate { files } => validate(&mut out, &mut err, &files, &registry),
+        Sub::Validate { files } => validate(&mut out, &files, &registry),
         Sub::Graph {
             pipelines,
             operator_package,
@@ -85,7 +86,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
             &registry,
             graph::to_dot,
         ),
-        Sub::Kinds => kinds(&mut out, &mut err, &registry),
+        Sub::Kinds => kinds(&mut out, &registry),
     };
     code.map_err(|e| crate::Error::Other(format!("failed to write the output: {e}")))
 }
@@ -135,23 +136,6 @@ pub fn list(out: &mut dyn Write, registry: &Registry) -> std::io::Result<u8> {
     Ok(exit::OK)
 }
 
-/// `pipelines show`.
-pub fn show(
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-    specs: &[String],
-    registry: &Registry,
-) -> std::io::Result<u8> {
-    match load::resolve(specs, registry) {
-        Ok(p) => {
-            warn_unchecked(err, registry)?;
-            out.write_all(load::to_yaml(&p).as_bytes())?;
-            Ok(exit::OK)
-        }
-        Err(e) => report(err, &e),
-    }
-}
-
 /// `pipelines show|graph` with an operator package's `diagnostics` tasks merged in (issue 8).
 fn resolve_with(
     err: &mut dyn Write,
@@ -185,7 +169,6 @@ pub fn print_resolved(
 ) -> std::io::Result<u8> {
     match resolve_with(err, specs, package, registry)? {
         Ok(p) => {
-            warn_unchecked(err, registry)?;
             out.write_all(render(&p).as_bytes())?;
             Ok(exit::OK)
         }
@@ -194,13 +177,7 @@ pub fn print_resolved(
 }
 
 /// `pipelines validate`: each file on its own; exit 1 if any has a problem.
-pub fn validate(
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-    files: &[String],
-    registry: &Registry,
-) -> std::io::Result<u8> {
-    warn_unchecked(err, registry)?;
+pub fn validate(out: &mut dyn Write, files: &[String], registry: &Registry) -> std::io::Result<u8> {
     let mut code = exit::OK;
     for f in files {
         match load::resolve(std::slice::from_ref(f), registry) {
@@ -218,29 +195,8 @@ pub fn validate(
     Ok(code)
 }
 
-/// `pipelines graph`.
-pub fn graph(
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-    specs: &[String],
-    registry: &Registry,
-) -> std::io::Result<u8> {
-    match load::resolve(specs, registry) {
-        Ok(p) => {
-            warn_unchecked(err, registry)?;
-            out.write_all(graph::to_dot(&p).as_bytes())?;
-            Ok(exit::OK)
-        }
-        Err(e) => report(err, &e),
-    }
-}
-
 /// `pipelines kinds`.
-pub fn kinds(out: &mut dyn Write, err: &mut dyn Write, registry: &Registry) -> std::io::Result<u8> {
-    if registry.names().next().is_none() {
-        writeln!(err, "this build registers no task kinds yet")?;
-        return Ok(exit::OK);
-    }
+pub fn kinds(out: &mut dyn Write, registry: &Registry) -> std::io::Result<u8> {
     for (i, k) in registry.kinds().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -267,16 +223,6 @@ fn report(err: &mut dyn Write, e: &PipelineError) -> std::io::Result<u8> {
     Ok(exit::ERROR)
 }
 
-fn warn_unchecked(err: &mut dyn Write, registry: &Registry) -> std::io::Result<()> {
-    if registry.names().next().is_none() {
-        writeln!(
-            err,
-            "warning: this build registers no task kinds yet, so kinds and parameters were not checked"
-        )?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,35 +239,14 @@ mod tests {
     #[test]
     fn kinds_lists_each_kind_with_its_parameters() {
         let mut registry = Registry::new();
-        crate::pipeline::registry::test_kinds::register(&mut registry);
-        let (code, out, err) = run(|o, e| kinds(o, e, &registry));
+        crate::pipeline::test_kinds::register(&mut registry);
+        let (code, out, err) = run(|o, _| kinds(o, &registry));
         assert_eq!((code, err.as_str()), (exit::OK, ""));
         assert!(
             out.contains("synthetic.write  (class: default)\n  writes `bytes` pseudo-random bytes from `seed` to the task's output\n  bytes  required  how many bytes to write\n  seed   optional  seed of the generated content\n"),
             "{out}"
         );
         assert!(out.contains("synthetic.items"), "{out}");
-    }
-
-    #[test]
-    fn kinds_with_no_kinds_says_so() {
-        let (code, out, err) = run(|o, e| kinds(o, e, &Registry::new()));
-        assert_eq!(code, exit::OK);
-        assert!(out.is_empty());
-        assert_eq!(err, "this build registers no task kinds yet\n");
-    }
-
-    #[test]
-    fn validate_warns_when_kinds_cannot_be_checked() {
-        let (code, out, err) = run(|o, e| validate(o, e, &["selftest".into()], &Registry::new()));
-        assert_eq!(code, exit::OK);
-        assert_eq!(out, "selftest: ok: 4 tasks\n");
-        assert!(
-            err.starts_with("warning: this build registers no task kinds yet"),
-            "{err}"
-        );
-        let (_, _, err) = run(|o, e| validate(o, e, &["selftest".into()], &default_registry()));
-        assert_eq!(err, "");
     }
 
     #[test]

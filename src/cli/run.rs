@@ -1,25 +1,20 @@
-//! `kudo-diag run` (alias `collect`): turns the flags into a validated `RunConfig`, runs the
-//! engine with a progress reporter, prints the summary and picks the exit code.
+//! `kudo-diag run` (alias `collect`): turns the flags into a `session::Request` (no
+//! I/O), opens the session, runs it with a progress reporter and Ctrl-C handling, prints the
+//! summary, ships the bundle (`--keep`, `--upload`) and picks the exit code.
 //!
 //! Exit codes: 0 every task done, 3 bundle written but some task failed or was skipped, 1 error,
 //! 130 interrupted (the command that continues is printed).
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::run::{find_partials, partial_dir};
-use std::sync::Arc;
-
-use crate::bundle::redact::Redactor;
-use crate::collect::target;
 use crate::engine::{
-    self, Ending, Limits, Registry, ResumeMode, RunConfig, TaskEnv, DEFAULT_CONCURRENCY,
+    Ending, Limits, LogSettings, Registry, ResumeMode, Summary, DEFAULT_CONCURRENCY,
 };
 use crate::exit;
-use crate::pipeline::registry::default_registry;
-use crate::pipeline::Pipeline;
+use crate::registry::default_registry;
+use crate::session::{Output, Pipelines, Redaction, Request, RunTarget, Session};
 
 use super::progress::{self, Progress, ProgressMode};
 
@@ -147,197 +142,31 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
     // A bad upload destination is a usage error before anything is collected, not after.
-    if let Some(u) = args.upload.as_deref() {
-        crate::ship::upload::S3Url::parse(u).map_err(|e| crate::Error::Usage(e.to_string()))?;
-    }
+    let upload_dest = args
+        .upload
+        .as_deref()
+        .map(crate::ship::upload::S3Url::parse)
+        .transpose()
+        .map_err(|e| crate::Error::Usage(e.to_string()))?;
+    let request = request(&args, g)?;
     let registry = default_registry();
-    let prepared = prepare(&args, g, &registry).await?;
-    run_prepared(args, prepared, &registry).await
+    let session = Session::open(request, &registry).await?;
+    let target = session.target.clone();
+    let output = session.config.output.clone();
+    let summary = collect(session, args.progress, &registry).await?;
+    if matches!(summary.ending, Ending::Complete | Ending::AlreadyFinished) {
+        ship_bundle(&args, &output, upload_dest.as_ref(), &target).await?;
+    }
+    Ok(exit_code(&summary))
 }
 
-/// What a run needs once the flags are checked and the cluster (if any) was asked.
-pub struct Prepared {
-    pub pipeline: Pipeline,
-    pub target: serde_json::Value,
-    pub globals: serde_json::Value,
-    pub namespace: String,
-    pub instance: String,
-    pub env: TaskEnv,
-    pub redactor: Option<Arc<Redactor>>,
-}
-
-/// Resolves the pipeline and, when it needs a cluster, connects, finds the instance and picks
-/// the operator's pipeline. Writes nothing.
-pub async fn prepare(
-    args: &Args,
-    g: &super::Global,
-    registry: &Registry,
-) -> crate::Result<Prepared> {
-    let explicit = if args.pipelines.is_empty() {
-        None
-    } else {
-        Some(crate::pipeline::resolve(&args.pipelines, registry)?)
-    };
-    let synthetic_only = explicit
-        .as_ref()
-        .is_some_and(|p| p.tasks.iter().all(|t| t.kind.starts_with("synthetic.")));
-    if synthetic_only {
-        let pipeline = explicit.expect("checked above");
-        let namespace = g.namespace.clone().unwrap_or_else(|| "default".to_string());
-        let instance = args
-            .instance
-            .clone()
-            .unwrap_or_else(|| pipeline.name.clone());
-        return Ok(Prepared {
-            target: json!({"cluster": "none", "namespace": namespace, "instance": instance}),
-            globals: json!({"namespace": namespace, "instance": instance}),
-            pipeline,
-            namespace,
-            instance,
-            env: TaskEnv::default(),
-            redactor: None,
-        });
-    }
-    let Some(instance) = args.instance.clone() else {
-        return Err(crate::Error::Usage(
-            "which instance? pass --instance NAME (and -n NAMESPACE); `kubectl get instances.kudo.dev -A` lists them".into(),
-        ));
-    };
-    if !(args.qps >= 0.0 && args.qps.is_finite()) {
-        return Err(crate::Error::Usage(format!(
-            "invalid --qps {}: give a number of requests per second, or 0 for no limit",
-            args.qps
-        )));
-    }
-    let qps = (args.qps > 0.0).then_some(args.qps);
-    let cluster = super::cluster::connect_limited(g, Some(args.request_timeout), qps).await?;
-    let namespace = g.namespace.clone().unwrap_or(cluster.namespace.clone());
-    let found = target::resolve(
-        &cluster.client,
-        &cluster.server,
-        &namespace,
-        &instance,
-        args.request_timeout,
-    )
-    .await?;
-    for note in &found.notes {
-        eprintln!("note: {note}");
-    }
-    let pipeline = match explicit {
-        Some(p) => p,
-        None => crate::pipeline::resolve(std::slice::from_ref(&found.pipeline), registry)?,
-    };
-    // What the operator publishes about itself (its `diagnostics` key), merged in.
-    let published = crate::opdiag::prepare(
-        &cluster.client,
-        &crate::opdiag::Target {
-            namespace: &namespace,
-            kudo_namespace: &args.kudo_namespace,
-            instance: &instance,
-            operator: found.operator.as_deref().unwrap_or(""),
-            operator_version: found.operator_version.as_deref(),
-        },
-        args.operator_package.as_deref(),
-    )
-    .await
-    .map_err(crate::Error::Usage)?;
-    for p in &published.problems {
-        eprintln!("note: {p}");
-    }
-    let pipeline = published.plan.merge_into(&pipeline);
-    let redactor = if args.no_redact {
-        eprintln!("warning: --no-redact: secrets are written to the bundle in clear");
-        None
-    } else {
-        let mut patterns = args.redact_patterns.clone();
-        patterns.extend(published.redaction.patterns.iter().cloned());
-        let mut literals = published.redaction.literals.clone();
-        if crate::opdiag::redact::redact_secrets(&published.sources) {
-            literals.extend(found.secret_values.iter().cloned());
-        }
-        literals.sort();
-        literals.dedup();
-        target::drop_public_names(
-            &mut literals,
-            &[
-                Some(instance.as_str()),
-                Some(namespace.as_str()),
-                found.operator.as_deref(),
-            ],
-        );
-        Some(Arc::new(
-            Redactor::new(&patterns, &literals).map_err(|e| crate::Error::Usage(e.to_string()))?,
-        ))
-    };
-    let mut settings = serde_json::Map::new();
-    if let Some(d) = args.log_since {
-        settings.insert("logSince".into(), json!(d.as_secs()));
-    }
-    if let Some(n) = args.log_tail {
-        settings.insert("logTail".into(), json!(n));
-    }
-    if let Some(n) = args.log_limit_bytes {
-        settings.insert("logLimitBytes".into(), json!(n));
-    }
-    Ok(Prepared {
-        target: json!({"cluster": cluster.server, "namespace": namespace, "instance": instance}),
-        globals: found.globals(&args.kudo_namespace),
-        pipeline,
-        namespace,
-        instance,
-        env: TaskEnv {
-            kube: Some(cluster.client),
-            settings,
-        },
-        redactor,
-    })
-}
-
-/// Runs a prepared collection with the flags' output, resume and limit settings.
-pub async fn run_prepared(
-    args: Args,
-    prepared: Prepared,
-    registry: &Registry,
-) -> crate::Result<u8> {
-    let Prepared {
-        pipeline,
-        target,
-        globals,
-        namespace,
-        instance,
-        env,
-        redactor,
-    } = prepared;
+/// The flags as a collection request. Reads nothing: the session does.
+pub fn request(args: &Args, g: &super::Global) -> crate::Result<Request> {
     let resume = match (args.resume, args.force) {
         (true, _) => ResumeMode::Continue,
         (false, true) => ResumeMode::Force,
         (false, false) => ResumeMode::Fresh,
     };
-
-    let output = match &args.output {
-        Some(o) => o.clone(),
-        None => {
-            let dir = args
-                .output_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("."));
-            if resume == ResumeMode::Continue {
-                match find_to_continue(&dir, &target, &namespace, &instance)? {
-                    Some(o) => o,
-                    None => {
-                        eprintln!(
-                            "note: {} holds no unfinished collection of instance {instance} in namespace {namespace}: starting a new one",
-                            dir.display()
-                        );
-                        default_bundle_path(&dir, &namespace, &instance)
-                    }
-                }
-            } else {
-                default_bundle_path(&dir, &namespace, &instance)
-            }
-        }
-    };
-
     let mut limits = Limits {
         global: args.concurrency,
         ..Limits::default()
@@ -346,32 +175,73 @@ pub async fn run_prepared(
         let (class, n) = parse_class_limit(spec)?;
         limits.classes.insert(class, n);
     }
+    let pipelines = if args.pipelines.is_empty() {
+        Pipelines::ForOperator
+    } else {
+        Pipelines::Specs(args.pipelines.clone())
+    };
+    let redaction = if args.no_redact {
+        Redaction::Off
+    } else {
+        Redaction::On {
+            patterns: args.redact_patterns.clone(),
+        }
+    };
+    let output = match &args.output {
+        Some(o) => Output::File(o.clone()),
+        None => Output::Dir(
+            args.output_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(".")),
+        ),
+    };
+    // `--qps 0` turns the limit off; the session refuses a negative or non-finite rate.
+    let qps = (args.qps != 0.0).then_some(args.qps);
+    Ok(Request {
+        instance: args.instance.clone(),
+        namespace: g.namespace.clone(),
+        kudo_namespace: args.kudo_namespace.clone(),
+        pipelines,
+        operator_package: args.operator_package.clone(),
+        logs: LogSettings {
+            since: args.log_since,
+            tail: args.log_tail,
+            limit_bytes: args.log_limit_bytes,
+            idle_timeout: None,
+        },
+        redaction,
+        connection: super::cluster::connection(g, Some(args.request_timeout), qps),
+        resume,
+        limits,
+        keep_partial: args.keep_partial,
+        output,
+    })
+}
 
-    let upload_dest = args
-        .upload
-        .as_deref()
-        .map(crate::ship::upload::S3Url::parse)
-        .transpose()
-        .map_err(|e| crate::Error::Usage(e.to_string()))?;
-    let mut config = RunConfig::new(pipeline, target, globals, output.clone());
-    config.env = env;
-    config.redactor = redactor;
-    config.resume = resume;
-    config.keep_partial = args.keep_partial;
-    config.limits = limits;
-
+/// Runs an opened session with a progress display and Ctrl-C handling: prints its notes first
+/// and the summary last.
+pub async fn collect(
+    session: Session,
+    progress: ProgressMode,
+    registry: &Registry,
+) -> crate::Result<Summary> {
+    for note in &session.notes {
+        eprintln!("{note}");
+    }
     let cancel = CancellationToken::new();
     let signals = SignalWatch::start(cancel.clone());
-    let reporter = Progress::new(args.progress);
-    let result = engine::run(config, registry, &reporter, cancel).await;
+    let reporter = Progress::new(progress);
+    let result = session.run(registry, &reporter, cancel).await;
     signals.stop();
     reporter.finish();
     let summary = result?;
     println!("{}", progress::summary(&summary));
-    if matches!(summary.ending, Ending::Complete | Ending::AlreadyFinished) {
-        ship_bundle(&args, &output, upload_dest.as_ref(), &namespace, &instance).await?;
-    }
-    Ok(match summary.ending {
+    Ok(summary)
+}
+
+/// The exit code of a finished run; an interrupted one also says how to continue.
+pub fn exit_code(summary: &Summary) -> u8 {
+    match summary.ending {
         Ending::Interrupted => {
             eprintln!("to continue: {}", continue_command());
             exit::INTERRUPTED
@@ -379,7 +249,7 @@ pub async fn run_prepared(
         Ending::AlreadyFinished => exit::OK,
         Ending::Complete if summary.has_problems() => exit::PARTIAL,
         Ending::Complete => exit::OK,
-    })
+    }
 }
 
 /// After a complete bundle: prune old bundles (`--keep`), then upload (`--upload`).
@@ -387,9 +257,9 @@ async fn ship_bundle(
     args: &Args,
     output: &Path,
     dest: Option<&crate::ship::upload::S3Url>,
-    namespace: &str,
-    instance: &str,
+    target: &RunTarget,
 ) -> crate::Result<()> {
+    let (namespace, instance) = (target.namespace.as_str(), target.instance.as_str());
     if let Some(keep) = args.keep {
         let dir = match output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -407,22 +277,6 @@ async fn ship_bundle(
     Ok(())
 }
 
-/// `DIR/kudo-diag_<namespace>_<instance>_<UTC time>.zip`: unique per run, so scheduled runs
-/// never collide; a second run started in the same second gets `..._<UTC time>-2.zip`, and so
-/// on (`ship::retention::run_order` orders them).
-fn default_bundle_path(dir: &Path, namespace: &str, instance: &str) -> PathBuf {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let taken = |p: &Path| p.exists() || partial_dir(p).exists();
-    let first = dir.join(format!("kudo-diag_{namespace}_{instance}_{stamp}.zip"));
-    if !taken(&first) {
-        return first;
-    }
-    (2u32..)
-        .map(|n| dir.join(format!("kudo-diag_{namespace}_{instance}_{stamp}-{n}.zip")))
-        .find(|p| !taken(p))
-        .expect("a free run number")
-}
-
 fn parse_class_limit(spec: &str) -> crate::Result<(String, usize)> {
     let bad = || {
         crate::Error::Usage(format!(
@@ -435,23 +289,6 @@ fn parse_class_limit(spec: &str) -> crate::Result<(String, usize)> {
         return Err(bad());
     }
     Ok((class.trim().to_string(), n))
-}
-
-/// The unfinished collection in `dir` for this target (the newest if several). If there is none
-/// but a finished bundle of the same namespace and instance is there, returns that bundle (the
-/// engine then reports there is nothing to do).
-fn find_to_continue(
-    dir: &Path,
-    target: &serde_json::Value,
-    namespace: &str,
-    instance: &str,
-) -> crate::Result<Option<PathBuf>> {
-    let found = find_partials(dir, |meta| meta.target == *target)?;
-    if let Some(last) = found.last() {
-        return Ok(Some(last.clone()));
-    }
-    let mut bundles = crate::ship::retention::bundles_of(dir, namespace, instance)?;
-    Ok(bundles.pop())
 }
 
 /// Watches SIGINT and SIGTERM on a thread of its own with its own small runtime, so a shutdown
@@ -626,31 +463,6 @@ mod tests {
         for bad in ["exec", "exec=0", "=3", "exec=x"] {
             let msg = parse_class_limit(bad).unwrap_err().to_string();
             assert!(msg.contains("CLASS=N"), "{msg}");
-        }
-    }
-
-    #[test]
-    fn default_names_never_collide_within_a_second() {
-        let d = tempfile::tempdir().unwrap();
-        let mut seen = Vec::new();
-        for _ in 0..3 {
-            let p = default_bundle_path(d.path(), "prod", "cass");
-            assert!(!seen.contains(&p), "{p:?} given twice");
-            // A finished bundle and an unfinished collection both hold their name.
-            if seen.len() == 1 {
-                std::fs::create_dir(partial_dir(&p)).unwrap();
-            } else {
-                std::fs::write(&p, b"").unwrap();
-            }
-            seen.push(p);
-        }
-        // The runs may straddle a second; each name is a bundle name retention knows.
-        for p in &seen {
-            let name = p.file_name().unwrap().to_str().unwrap();
-            assert!(
-                crate::ship::retention::is_bundle_of(name, "prod", "cass"),
-                "{name}"
-            );
         }
     }
 

@@ -8,16 +8,21 @@
 //! - `object`: what every object goes through (no managedFields, no Secret values).
 //! - `params`: reading rendered task parameters.
 //! - `retry`: retries of the requests made before the engine runs (target, redaction).
+//! - `naming`: the default bundle name, and reading it back (`--continue`, `--keep`).
+//! - `connect`, `qps`: the client, as kubectl would connect, with a request rate limit.
+//! - `target`: the instance, its operator and its Secrets' values, asked before anything runs.
 //!
-//! The built-in pipelines that use these kinds are in `pipelines/` (see `pipelines`), and the
-//! bundle paths they write are listed in docs/collect-artifacts.md.
+//! The built-in pipelines that use these kinds are embedded from `pipelines/` by
+//! `crate::pipeline::builtin`; `crate::registry` puts these kinds beside the others.
 
 pub mod api;
+pub mod connect;
 pub mod kinds;
+pub mod naming;
 pub mod object;
 pub mod params;
-pub mod pipelines;
 pub mod planstatus;
+pub mod qps;
 pub mod resources;
 pub mod retry;
 pub mod target;

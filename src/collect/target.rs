@@ -87,99 +87,25 @@ pub async fn resolve(
     instance: &str,
     timeout: Duration,
 ) -> Result<Target, TargetError> {
-    let unreachable = |reason: String| TargetError::Unreachable {
-        server: server.to_string(),
-        reason,
-    };
-    let timed = |what: &'static str| {
-        move |_| TargetError::Unreachable {
-            server: String::new(),
-            reason: format!(
-                "no answer to {what} within {}",
-                humantime::format_duration(timeout)
-            ),
-        }
-    };
-    // The server answers at all, and serves KUDO.
-    let groups = tokio::time::timeout(timeout, retrying(|| client.list_api_groups()))
-        .await
-        .map_err(timed("the API group discovery"))
-        .map_err(|e| fill_server(e, server))?
-        .map_err(|e| unreachable(e.to_string()))?;
-    let kudo = groups
-        .groups
-        .iter()
-        .any(|g| g.name == "kudo.dev" && g.versions.iter().any(|v| v.version == "v1beta1"));
-    if !kudo {
-        return Err(TargetError::NoKudo);
-    }
-    // The group is served exactly when KUDO's CRDs are installed; ask for the Instance CRD too,
-    // so an API server that serves the group without the CRD (a half-removed KUDO) says so.
-    // Not being allowed to read CRDs is not a reason to stop.
-    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        Api::all(client.clone());
-    if let Ok(Ok(None)) =
-        tokio::time::timeout(timeout, retrying(|| crds.get_opt("instances.kudo.dev"))).await
-    {
-        return Err(TargetError::NoKudo);
-    }
-
-    let instances: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), namespace, &instance_resource());
-    let inst = tokio::time::timeout(timeout, retrying(|| instances.get_opt(instance)))
-        .await
-        .map_err(timed("the instance lookup"))
-        .map_err(|e| fill_server(e, server))?
-        .map_err(|e| TargetError::Api(format!("failed to get instance {instance}: {e}")))?;
-    let Some(inst) = inst else {
-        let all = ListParams::default();
-        let names: Vec<String> = match retrying(|| instances.list(&all)).await {
-            Ok(l) => l
-                .items
-                .into_iter()
-                .filter_map(|o| o.metadata.name)
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        let choices = if names.is_empty() {
-            format!("namespace {namespace:?} has no KUDO instances; pick another with -n")
-        } else {
-            format!("instances there: {}", names.join(", "))
-        };
-        return Err(TargetError::NoInstance {
-            instance: instance.to_string(),
-            namespace: namespace.to_string(),
-            choices,
-        });
-    };
-    let inst = serde_json::to_value(&inst).unwrap_or(Value::Null);
-
+    let ask = Asker { server, timeout };
+    ask.serves_kudo(client).await?;
+    let inst = ask.instance(client, namespace, instance).await?;
     let ov_name = inst["spec"]["operatorVersion"]["name"]
         .as_str()
         .map(str::to_string);
-    let mut operator = inst["metadata"]["labels"]["kudo.dev/operator"]
+    let label = inst["metadata"]["labels"]["kudo.dev/operator"]
         .as_str()
         .map(str::to_string);
-    let mut app_version = None;
     let mut notes = Vec::new();
-    if let Some(ov) = &ov_name {
-        let ovs: Api<DynamicObject> =
-            Api::namespaced_with(client.clone(), namespace, &operator_version_resource());
-        match tokio::time::timeout(timeout, retrying(|| ovs.get_opt(ov))).await {
-            Ok(Ok(Some(o))) => {
-                let o = serde_json::to_value(&o).unwrap_or(Value::Null);
-                if let Some(name) = o["spec"]["operator"]["name"].as_str() {
-                    operator = Some(name.to_string());
-                }
-                app_version = o["spec"]["appVersion"].as_str().map(str::to_string);
-            }
-            Ok(Ok(None)) => notes.push(format!(
-                "the instance's OperatorVersion {ov} is missing from namespace {namespace}"
-            )),
-            Ok(Err(e)) => notes.push(format!("could not read OperatorVersion {ov}: {e}")),
-            Err(_) => notes.push(format!("no answer reading OperatorVersion {ov}")),
+    let (operator, app_version) = match &ov_name {
+        Some(ov) => {
+            let (operator, app_version) = ask
+                .operator_version(client, namespace, ov, &mut notes)
+                .await;
+            (operator.or(label), app_version)
         }
-    }
+        None => (label, None),
+    };
     let pipeline = operator
         .as_deref()
         .and_then(pipeline::select_for_operator)
@@ -208,6 +134,121 @@ pub async fn resolve(
     })
 }
 
+/// The questions asked before a collection, each bounded by `timeout`.
+struct Asker<'a> {
+    server: &'a str,
+    timeout: Duration,
+}
+
+impl Asker<'_> {
+    fn unreachable(&self, reason: String) -> TargetError {
+        TargetError::Unreachable {
+            server: self.server.to_string(),
+            reason,
+        }
+    }
+
+    fn timed_out(&self, what: &str) -> TargetError {
+        self.unreachable(format!(
+            "no answer to {what} within {}",
+            humantime::format_duration(self.timeout)
+        ))
+    }
+
+    /// The server answers at all, and serves KUDO.
+    async fn serves_kudo(&self, client: &kube::Client) -> Result<(), TargetError> {
+        let groups = tokio::time::timeout(self.timeout, retrying(|| client.list_api_groups()))
+            .await
+            .map_err(|_| self.timed_out("the API group discovery"))?
+            .map_err(|e| self.unreachable(e.to_string()))?;
+        let kudo = groups
+            .groups
+            .iter()
+            .any(|g| g.name == "kudo.dev" && g.versions.iter().any(|v| v.version == "v1beta1"));
+        if !kudo {
+            return Err(TargetError::NoKudo);
+        }
+        // The group is served exactly when KUDO's CRDs are installed; ask for the Instance CRD
+        // too, so an API server that serves the group without the CRD (a half-removed KUDO)
+        // says so. Not being allowed to read CRDs is not a reason to stop.
+        let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+            Api::all(client.clone());
+        if let Ok(Ok(None)) = tokio::time::timeout(
+            self.timeout,
+            retrying(|| crds.get_opt("instances.kudo.dev")),
+        )
+        .await
+        {
+            return Err(TargetError::NoKudo);
+        }
+        Ok(())
+    }
+
+    /// The Instance object, or the instances there are to choose from.
+    async fn instance(
+        &self,
+        client: &kube::Client,
+        namespace: &str,
+        instance: &str,
+    ) -> Result<Value, TargetError> {
+        let instances: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), namespace, &instance_resource());
+        let inst = tokio::time::timeout(self.timeout, retrying(|| instances.get_opt(instance)))
+            .await
+            .map_err(|_| self.timed_out("the instance lookup"))?
+            .map_err(|e| TargetError::Api(format!("failed to get instance {instance}: {e}")))?;
+        let Some(inst) = inst else {
+            let all = ListParams::default();
+            let names: Vec<String> = match retrying(|| instances.list(&all)).await {
+                Ok(l) => l
+                    .items
+                    .into_iter()
+                    .filter_map(|o| o.metadata.name)
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let choices = if names.is_empty() {
+                format!("namespace {namespace:?} has no KUDO instances; pick another with -n")
+            } else {
+                format!("instances there: {}", names.join(", "))
+            };
+            return Err(TargetError::NoInstance {
+                instance: instance.to_string(),
+                namespace: namespace.to_string(),
+                choices,
+            });
+        };
+        Ok(serde_json::to_value(&inst).unwrap_or(Value::Null))
+    }
+
+    /// The operator's name and the application's version from the OperatorVersion `ov`; what
+    /// cannot be read is noted, not fatal.
+    async fn operator_version(
+        &self,
+        client: &kube::Client,
+        namespace: &str,
+        ov: &str,
+        notes: &mut Vec<String>,
+    ) -> (Option<String>, Option<String>) {
+        let ovs: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), namespace, &operator_version_resource());
+        match tokio::time::timeout(self.timeout, retrying(|| ovs.get_opt(ov))).await {
+            Ok(Ok(Some(o))) => {
+                let o = serde_json::to_value(&o).unwrap_or(Value::Null);
+                let operator = o["spec"]["operator"]["name"].as_str().map(str::to_string);
+                let app_version = o["spec"]["appVersion"].as_str().map(str::to_string);
+                return (operator, app_version);
+            }
+            Ok(Ok(None)) => notes.push(format!(
+                "the instance's OperatorVersion {ov} is missing from namespace {namespace}"
+            )),
+            Ok(Err(e)) => notes.push(format!("could not read OperatorVersion {ov}: {e}")),
+            Err(_) => notes.push(format!("no answer reading OperatorVersion {ov}")),
+        }
+        (None, None)
+    }
+}
+
 /// Removes from `values` those equal (ignoring case) to one of `names`, and says whether any was.
 ///
 /// A Secret value that is also the name of the instance, its operator or its namespace (the
@@ -222,16 +263,6 @@ pub fn drop_public_names(values: &mut Vec<String>, names: &[Option<&str>]) -> bo
     let before = values.len();
     values.retain(|v| !names.contains(&v.to_ascii_lowercase()));
     values.len() < before
-}
-
-fn fill_server(e: TargetError, server: &str) -> TargetError {
-    match e {
-        TargetError::Unreachable { reason, .. } => TargetError::Unreachable {
-            server: server.to_string(),
-            reason,
-        },
-        other => other,
-    }
 }
 
 /// Values shorter than this are not redacted as literals: they would match everywhere (`true`,

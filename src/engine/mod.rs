@@ -22,7 +22,8 @@ pub use journal::{Journal, JournalMeta, NodeRecord, NodeState, JOURNAL_FORMAT_VE
 pub use run::{run, Ending, ResumeMode, RunConfig, Summary};
 pub use scheduler::{Counts, Limits, RetryPolicy, DEFAULT_CONCURRENCY};
 pub use task::{
-    ErrorKind, Items, ParamSpec, Registry, TaskContext, TaskEnv, TaskError, TaskKind, TaskOutput,
+    ErrorKind, Items, LogSettings, ParamSpec, Registry, TaskContext, TaskEnv, TaskError, TaskKind,
+    TaskOutput,
 };
 
 /// Errors that stop a run as a whole (a single task's failure never does), by what a caller

@@ -44,15 +44,30 @@ impl ParamSpec {
 pub struct TaskEnv {
     /// The Kubernetes client, when the run targets a cluster.
     pub kube: Option<kube::Client>,
-    /// Settings for the collect kinds (log limits and the like), as a JSON object.
-    pub settings: serde_json::Map<String, Value>,
+    /// How much of each log the log kind fetches.
+    pub logs: LogSettings,
+}
+
+/// The run's log limits (`run --log-since/--log-tail/--log-limit-bytes`); a task's own
+/// `sinceSeconds`, `tailLines` and `limitBytes` parameters override them for that task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Only lines newer than this.
+    pub since: Option<std::time::Duration>,
+    /// Only the last lines.
+    pub tail: Option<u64>,
+    /// At most this many bytes of each log.
+    pub limit_bytes: Option<u64>,
+    /// A stream that sends nothing for this long is closed and kept with a marker line
+    /// (default: the log kind's own).
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for TaskEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TaskEnv")
             .field("kube", &self.kube.is_some())
-            .field("settings", &self.settings)
+            .field("logs", &self.logs)
             .finish()
     }
 }

@@ -1,7 +1,7 @@
 //! Pipelines: the YAML description of what a collection does (model), `{{var}}` templates
 //! (template), the built-in pipelines (builtin), loading files and merging `extends` (load),
 //! reading a document with every structural problem (parse, locate), validation against the task
-//! kinds (validate, registry) and the DAG as Graphviz DOT (graph). Every problem is reported as
+//! kinds of the `engine::Registry` it is given (validate) and the DAG as Graphviz DOT (graph). Every problem is reported as
 //! `file:line:column: message`. docs/pipelines.md is the user's reference.
 
 pub mod builtin;
@@ -10,10 +10,11 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod parse;
-pub mod registry;
 pub mod template;
 pub mod validate;
 
+#[cfg(test)]
+pub(crate) mod test_kinds;
 #[cfg(test)]
 mod tests;
 

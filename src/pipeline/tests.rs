@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use super::builtin::{self, Builtin};
-use super::registry::{default_registry, test_kinds::Described};
+use super::test_kinds::Described;
 use super::{graph, load_file, load_str, resolve, select_for_operator, Pipeline, Problem};
 use crate::engine::{ParamSpec, Registry};
 
-/// The synthetic kinds (mirrored in registry.rs) plus a `k8s.list`, for suggestions. Fixed here,
+/// The synthetic kinds (mirrored in test_kinds.rs) plus a `k8s.list`, for suggestions. Fixed here,
 /// not `default_registry()`, so that the messages that list kinds do not change when the real
 /// kinds are wired in.
 fn reg() -> Registry {
@@ -17,7 +17,7 @@ fn reg() -> Registry {
         ParamSpec::optional("labelSelector", "label selector"),
     ];
     let mut r = Registry::new();
-    super::registry::test_kinds::register(&mut r);
+    super::test_kinds::register(&mut r);
     r.register(Described {
         name: "k8s.list",
         description: "lists objects of one kind",
@@ -59,18 +59,6 @@ fn assert_problem(all: &[Problem], needle: &str, line: usize) -> Problem {
     );
     assert!(found[0].column.is_some(), "{:?}", found[0]);
     found[0].clone()
-}
-
-#[test]
-fn every_builtin_pipeline_is_valid() {
-    for b in builtin::BUILTINS {
-        // Against the build's own kinds: the built-ins must run with what the binary has.
-        let p = resolve(&[b.name.to_string()], &default_registry())
-            .unwrap_or_else(|e| panic!("{}: {e}", b.name));
-        assert!(!p.tasks.is_empty());
-        // Its own source last, after those of the pipelines it extends.
-        assert_eq!(p.sources.last(), Some(&format!("builtin:{}", b.name)));
-    }
 }
 
 #[test]
@@ -623,14 +611,6 @@ fn select_for_operator_uses_spec_operators() {
     );
     assert_eq!(builtin::select_in(TABLE, "kafka"), None);
     assert_eq!(select_for_operator("no-such-operator"), None);
-}
-
-#[test]
-fn an_empty_registry_checks_everything_but_kinds_and_params() {
-    let yaml = format!("{HEAD}    - name: a\n      kind: anything\n      params: {{whatever: 1}}\n      needs: [b]\n");
-    let err = load_str("t.yaml", &yaml, &Registry::new()).unwrap_err();
-    assert_eq!(err.problems.len(), 1, "{err}");
-    assert!(err.problems[0].message.contains("needs `b`"), "{err}");
 }
 
 /// The examples in docs/pipelines.md are valid (with `extends: kudo` dropped, since the KUDO base

@@ -106,10 +106,6 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
         .copied()
         .chain(unreadable.iter().map(String::as_str))
         .collect();
-    // An empty registry means this build has no task kinds wired in yet (see registry.rs);
-    // checking kinds against nothing would reject every pipeline, so kinds and parameters are
-    // left unchecked and the commands say so.
-    let check_kinds = registry.names().next().is_some();
 
     for t in tasks {
         let s = &t.spec;
@@ -127,7 +123,7 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
         }
 
         let kind = registry.get(&s.kind);
-        if check_kinds && kind.is_none() {
+        if kind.is_none() {
             let hint = match closest(&s.kind, registry.names()) {
                 Some(c) => format!("did you mean `{c}`?"),
                 None => format!(
@@ -224,7 +220,7 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
                 None
             }
         };
-        if let (Some(kind), true) = (kind, check_kinds) {
+        if let Some(kind) = kind {
             let specs = kind.params();
             let allowed: Vec<&str> = specs.iter().map(|p| p.name).collect();
             if let Some(params) = params {

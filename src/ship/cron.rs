@@ -94,8 +94,8 @@ fn merged(name: &str, depth: usize) -> Result<Vec<TaskSpec>, CronError> {
             why: "`extends` goes more than 8 levels deep (a cycle?)".into(),
         });
     }
-    let text = match crate::collect::pipelines::builtin(name) {
-        Some(t) => t.to_string(),
+    let text = match crate::pipeline::builtin::get(name) {
+        Some(b) => b.text.to_string(),
         None if std::path::Path::new(name).is_file() => {
             std::fs::read_to_string(name).map_err(|e| CronError::BadPipeline {
                 name: name.into(),

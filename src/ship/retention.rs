@@ -24,33 +24,7 @@ pub enum RetentionError {
     KeepZero,
 }
 
-/// True for `kudo-diag_<namespace>_<instance>_YYYYMMDDTHHMMSSZ[-N].zip` of this instance (the
-/// time part checked exactly, so instance `a` never matches the bundles of an instance `a_b`).
-pub fn is_bundle_of(name: &str, namespace: &str, instance: &str) -> bool {
-    run_order(name, namespace, instance).is_some()
-}
-
-/// Where a bundle of this instance stands among its runs: its UTC time stamp and, for a run
-/// started in the same second as an earlier one, its number N (`-N`; 1 without a suffix).
-/// Names do not sort as text once a `-N` is there (`Z-2.zip` < `Z.zip`), so order by this.
-pub fn run_order<'a>(name: &'a str, namespace: &str, instance: &str) -> Option<(&'a str, u32)> {
-    let rest = name.strip_prefix(&format!("kudo-diag_{namespace}_{instance}_"))?;
-    let rest = rest.strip_suffix(".zip")?;
-    let (stamp, n) = match rest.split_once('-') {
-        Some((stamp, n)) if !n.starts_with('0') && n.bytes().all(|c| c.is_ascii_digit()) => {
-            (stamp, n.parse::<u32>().ok().filter(|n| *n >= 2)?)
-        }
-        Some(_) => return None,
-        None => (rest, 1),
-    };
-    let b = stamp.as_bytes();
-    let ok = b.len() == 16
-        && b[8] == b'T'
-        && b[15] == b'Z'
-        && b[..8].iter().all(u8::is_ascii_digit)
-        && b[9..15].iter().all(u8::is_ascii_digit);
-    ok.then_some((stamp, n))
-}
+pub use crate::collect::naming::{is_bundle_of, run_order};
 
 /// The finished bundles of the instance in `dir`, oldest first.
 pub fn bundles_of(
@@ -58,25 +32,12 @@ pub fn bundles_of(
     namespace: &str,
     instance: &str,
 ) -> Result<Vec<PathBuf>, RetentionError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| RetentionError::List {
-        dir: dir.to_path_buf(),
-        source,
-    })?;
-    let mut out: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| is_bundle_of(n, namespace, instance))
-                && !crate::engine::run::partial_dir(p).exists()
-        })
-        .collect();
-    out.sort_by_cached_key(|p| {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        run_order(name, namespace, instance).map(|(t, n)| (t.to_string(), n))
-    });
-    Ok(out)
+    crate::collect::naming::finished_bundles(dir, namespace, instance).map_err(|source| {
+        RetentionError::List {
+            dir: dir.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// Removes all but the newest `keep` finished bundles of the instance; returns what it removed.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use super::resources::{split_api_version, Registry, ResourceInfo};
+use super::resources::{Registry, ResourceInfo};
 use super::SimError;
 
 /// A resource type: group (`""` for core), version, plural.
@@ -261,14 +261,6 @@ impl Store {
     /// The resource information of a type.
     pub fn info(&self, gvr: &Gvr) -> Option<&ResourceInfo> {
         self.registry.find(&gvr.group, &gvr.version, &gvr.plural)
-    }
-
-    /// The type an object of `apiVersion`/`kind` is stored under.
-    pub fn gvr_of(&self, api_version: &str, kind: &str) -> Option<Gvr> {
-        let (g, v) = split_api_version(api_version);
-        self.registry
-            .by_kind(api_version, kind)
-            .map(|r| Gvr::new(g, v, &r.plural))
     }
 
     /// How many objects are stored.

@@ -11,13 +11,12 @@ use std::sync::OnceLock;
 
 use kudo_diag::analyze::{self, Report, Severity};
 
-use kudo_diag::engine::{self, Registry, TaskEnv};
-use kudo_diag::pipeline::{self, Pipeline, PipelineDoc};
-use kudo_diag::sim::{SimOptions, SimServer};
+use kudo_diag::engine;
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
-use crate::support::{run_in, stderr, stdout};
+use crate::support::{
+    builtin_pipeline, run_in, runtime, scale_pods, stderr, stdout, Collection, Sim,
+};
 
 /// (scenario, pipeline, instance, namespace)
 const SCENARIOS: &[(&str, &str, &str, &str)] = &[
@@ -42,28 +41,6 @@ const SCENARIOS: &[(&str, &str, &str, &str)] = &[
     ("kafka", "kafka", "kafka", "kafka"),
 ];
 
-fn registry() -> Registry {
-    let mut r = Registry::new();
-    kudo_diag::collect::register(&mut r);
-    r
-}
-
-/// The built-in pipeline `name` merged over `kudo` through the pipeline loader (the loader's
-/// table of built-ins does not list the application pipelines yet, as in collect.rs).
-fn builtin_pipeline(name: &str, dir: &Path, registry: &Registry) -> Pipeline {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
-    let text = std::fs::read_to_string(root.join(format!("{name}.yaml"))).unwrap();
-    let mut doc: PipelineDoc = serde_yaml::from_str(&text).unwrap();
-    doc.spec.extends = None;
-    let flat = dir.join(format!("{name}.yaml"));
-    std::fs::write(&flat, serde_yaml::to_string(&doc).unwrap()).unwrap();
-    let specs = [
-        root.join("kudo.yaml").display().to_string(),
-        flat.display().to_string(),
-    ];
-    pipeline::load::resolve(&specs, registry).unwrap_or_else(|e| panic!("{e}"))
-}
-
 async fn collect_one(scenario: &str, pipe: &str, instance: &str, ns: &str, dir: &Path) -> PathBuf {
     let mut sc = kudo_diag::sim::scenarios::load(scenario).unwrap();
     // The simulated cluster does not serve admissionregistration.k8s.io yet, and refuses to
@@ -71,21 +48,16 @@ async fn collect_one(scenario: &str, pipe: &str, instance: &str, ns: &str, dir: 
     // the analysis must report as missing evidence, not as a fault).
     sc.objects
         .retain(|o| o["apiVersion"].as_str() != Some("admissionregistration.k8s.io/v1"));
-    let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
-    let reg = registry();
-    let pipeline = builtin_pipeline(pipe, dir, &reg);
+    let sim = Sim::new(sc).start().await;
     let out = dir.join(format!("{scenario}.zip"));
-    let globals = json!({"instance": instance, "namespace": ns, "kudoNamespace": "kudo-system"});
-    let target = json!({"server": sim.base_url(), "namespace": ns, "instance": instance});
-    let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = TaskEnv {
-        kube: Some(sim.kube_client().unwrap()),
-        settings: json!({"logTail": 10000}).as_object().cloned().unwrap(),
-    };
-    let events = engine::EventLog::new();
-    engine::run(config, &reg, &events, CancellationToken::new())
-        .await
-        .expect("the run completes");
+    Collection::new(&sim, builtin_pipeline(pipe), ns, instance)
+        .logs(engine::LogSettings {
+            tail: Some(10000),
+            ..Default::default()
+        })
+        .output(&out)
+        .run(&engine::EventLog::new())
+        .await;
     sim.shutdown().await;
     out
 }
@@ -95,11 +67,7 @@ fn bundles() -> &'static Vec<(String, PathBuf)> {
     static B: OnceLock<(tempfile::TempDir, Vec<(String, PathBuf)>)> = OnceLock::new();
     &B.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let mut out = Vec::new();
         for (sc, p, i, ns) in SCENARIOS {
             let b = rt.block_on(collect_one(sc, p, i, ns, dir.path()));
@@ -743,16 +711,9 @@ fn the_html_report_renders_in_headless_chromium() {
 #[test]
 #[ignore = "a measurement, not a check: about a minute for 2,000 pods in a debug build"]
 fn scale_analysis_of_a_thousand_pods() {
-    let pods: usize = std::env::var("KUDO_DIAG_SCALE_PODS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
+    let pods = scale_pods(1000);
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let out = rt.block_on(async {
         let mut sc = kudo_diag::sim::generate::generate(&kudo_diag::sim::generate::Spec {
             containers: 1,
@@ -762,34 +723,14 @@ fn scale_analysis_of_a_thousand_pods() {
         });
         sc.objects
             .retain(|o| o["apiVersion"].as_str() != Some("admissionregistration.k8s.io/v1"));
-        let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
-        let reg = registry();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
-        let pipeline =
-            pipeline::load::resolve(&[root.join("kudo.yaml").display().to_string()], &reg).unwrap();
+        let sim = Sim::new(sc).start().await;
         let out = dir.path().join("scale.zip");
         let ns = kudo_diag::sim::generate::GENERATED_NAMESPACE;
-        let globals =
-            json!({"instance": "scale-cassandra", "namespace": ns, "kudoNamespace": "kudo-system"});
-        let mut config = engine::RunConfig::new(
-            pipeline,
-            json!({"namespace": ns, "instance": "scale-cassandra"}),
-            globals,
-            out.clone(),
-        );
-        config.env = TaskEnv {
-            kube: Some(sim.kube_client().unwrap()),
-            settings: Default::default(),
-        };
         let t = std::time::Instant::now();
-        engine::run(
-            config,
-            &reg,
-            &engine::EventLog::new(),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+        Collection::new(&sim, builtin_pipeline("kudo"), ns, "scale-cassandra")
+            .output(&out)
+            .run(&engine::EventLog::new())
+            .await;
         eprintln!("collected {pods} pods in {:?}", t.elapsed());
         sim.shutdown().await;
         out

@@ -6,18 +6,21 @@
 //! log limits and stalled log streams.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kudo_diag::bundle::reader::{BundleReader, Limits as ReaderLimits};
 use kudo_diag::bundle::sink::{ArtifactRecord, ArtifactStore};
-use kudo_diag::engine::{self, ErrorKind, Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
-use kudo_diag::pipeline::{self, Pipeline, PipelineDoc};
+use kudo_diag::engine::{
+    self, ErrorKind, LogSettings, TaskContext, TaskEnv, TaskError, TaskOutput,
+};
+use kudo_diag::registry::default_registry;
 use kudo_diag::sim::scenario::{AccessRule, FaultConfig, Scenario};
-use kudo_diag::sim::{SimHandle, SimOptions, SimServer};
+use kudo_diag::sim::SimHandle;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+
+use crate::support::{builtin_pipeline, Collection, Sim};
 
 const SCENARIO: &str = include_str!("../data/collect/cassandra-scenario.yaml");
 /// The password planted in the scenario's Secret (base64 there) and in a pod's env.
@@ -29,45 +32,22 @@ fn scenario() -> Scenario {
 }
 
 async fn start(sc: Scenario) -> SimHandle {
-    SimServer::start(sc, SimOptions::default())
-        .await
-        .expect("the simulated cluster starts")
+    Sim::new(sc).start().await
 }
 
-fn registry() -> Registry {
-    let mut r = Registry::new();
-    kudo_diag::collect::register(&mut r);
-    // k8s.describe, which the collection pipelines use beside the collect kinds.
-    kudo_diag::opdiag::register(&mut r);
-    r
-}
-
-fn env(sim: &SimHandle, settings: Value) -> TaskEnv {
+fn env(sim: &SimHandle, logs: LogSettings) -> TaskEnv {
     TaskEnv {
         kube: Some(
             sim.kube_client()
                 .expect("a client for the simulated cluster"),
         ),
-        settings: settings.as_object().cloned().unwrap_or_default(),
+        logs,
     }
 }
 
-/// The built-in pipeline `name` (extending `kudo`) through the pipeline owner's loader: `kudo`
-/// from its file, then the application's tasks from a copy without `extends` (the loader's
-/// table of built-ins does not list these pipelines yet), merged by `pipeline::load::resolve`.
-fn builtin_pipeline(name: &str, dir: &Path, registry: &Registry) -> Pipeline {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
-    let text = std::fs::read_to_string(root.join(format!("{name}.yaml"))).unwrap();
-    let mut doc: PipelineDoc = serde_yaml::from_str(&text).unwrap();
-    assert_eq!(doc.spec.extends.as_deref(), Some("kudo"));
-    doc.spec.extends = None;
-    let flat = dir.join(format!("{name}.yaml"));
-    std::fs::write(&flat, serde_yaml::to_string(&doc).unwrap()).unwrap();
-    let specs = [
-        root.join("kudo.yaml").display().to_string(),
-        flat.display().to_string(),
-    ];
-    pipeline::load::resolve(&specs, registry).unwrap_or_else(|e| panic!("{e}"))
+/// The operator's variables of an instance whose operator is not known.
+fn no_operator() -> Value {
+    json!({"operator": "", "operatorVersion": "", "appVersion": "", "kudoVersion": ""})
 }
 
 fn read_all(bundle: &mut BundleReader) -> Vec<(String, String)> {
@@ -96,21 +76,15 @@ fn get<'a>(files: &'a [(String, String)], path: &str) -> &'a str {
 async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets() {
     let sim = start(scenario()).await;
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry();
-    let pipeline = builtin_pipeline("cassandra", dir.path(), &reg);
     let out = dir.path().join("cassandra.zip");
-    let globals = json!({
-        "instance": "cassandra", "namespace": "prod", "kudoNamespace": "kudo-system",
-        "operator": "cassandra", "operatorVersion": "1.0.3", "appVersion": "3.11.7", "kudoVersion": "0.19.0"
-    });
-    let target = json!({"server": sim.base_url(), "namespace": "prod", "instance": "cassandra"});
-    let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = env(&sim, json!({"logTail": 10000}));
     let events = engine::EventLog::new();
     let started = Instant::now();
-    let summary = engine::run(config, &reg, &events, CancellationToken::new())
-        .await
-        .expect("the run completes");
+    let summary = Collection::new(&sim, builtin_pipeline("cassandra"), "prod", "cassandra")
+        .globals(json!({"operator": "cassandra", "operatorVersion": "1.0.3", "appVersion": "3.11.7", "kudoVersion": "0.19.0"}))
+        .logs(LogSettings { tail: Some(10000), ..LogSettings::default() })
+        .output(&out)
+        .run(&events)
+        .await;
     let elapsed = started.elapsed();
     // Every task succeeds now that the simulated cluster serves admissionregistration.k8s.io.
     const SIM_GAPS: &[&str] = &[];
@@ -300,21 +274,14 @@ async fn collect_builtin_allowing(
     let sc = kudo_diag::sim::scenarios::load(scenario).expect("the built-in scenario loads");
     let sim = start(sc).await;
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry();
-    let pipeline = builtin_pipeline(pipeline, dir.path(), &reg);
     let out = dir.path().join("bundle.zip");
-    let globals = json!({
-        "instance": instance, "namespace": namespace, "kudoNamespace": "kudo-system",
-        "operator": "", "operatorVersion": "", "appVersion": "", "kudoVersion": ""
-    });
-    let target = json!({"server": sim.base_url(), "namespace": namespace, "instance": instance});
-    let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = env(&sim, json!({}));
     let events = engine::EventLog::new();
     let started = Instant::now();
-    let summary = engine::run(config, &reg, &events, CancellationToken::new())
-        .await
-        .expect("the run completes");
+    let summary = Collection::new(&sim, builtin_pipeline(pipeline), namespace, instance)
+        .globals(no_operator())
+        .output(&out)
+        .run(&events)
+        .await;
     let failed: Vec<String> = events
         .events()
         .iter()
@@ -483,13 +450,13 @@ struct Probe {
 }
 
 impl Probe {
-    fn new(sim: &SimHandle, settings: Value) -> Self {
+    fn new(sim: &SimHandle, logs: LogSettings) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = ArtifactStore::open(dir.path()).unwrap();
         Probe {
             _dir: dir,
             store,
-            env: Arc::new(env(sim, settings)),
+            env: Arc::new(env(sim, logs)),
         }
     }
 
@@ -500,7 +467,7 @@ impl Probe {
         vars: Value,
         output: Option<&str>,
     ) -> (Result<TaskOutput, TaskError>, Vec<(ArtifactRecord, String)>) {
-        let reg = registry();
+        let reg = default_registry();
         let k = reg.get(kind).unwrap().clone();
         let sink = self.store.node_sink(kind);
         let ctx = TaskContext {
@@ -534,20 +501,15 @@ fn vars() -> Value {
 
 #[tokio::test]
 async fn throttling_is_transient_with_the_servers_retry_after() {
-    let sim = SimServer::start(
-        scenario(),
-        SimOptions {
-            faults: Some(FaultConfig {
-                throttle_rate: 1.0,
-                retry_after_seconds: 7,
-                ..FaultConfig::default()
-            }),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let p = Probe::new(&sim, json!({}));
+    let sim = Sim::new(scenario())
+        .faults(FaultConfig {
+            throttle_rate: 1.0,
+            retry_after_seconds: 7,
+            ..FaultConfig::default()
+        })
+        .start()
+        .await;
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "k8s.get",
@@ -566,19 +528,14 @@ async fn throttling_is_transient_with_the_servers_retry_after() {
 
 #[tokio::test]
 async fn server_errors_are_transient() {
-    let sim = SimServer::start(
-        scenario(),
-        SimOptions {
-            faults: Some(FaultConfig {
-                error_rate: 1.0,
-                ..FaultConfig::default()
-            }),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let p = Probe::new(&sim, json!({}));
+    let sim = Sim::new(scenario())
+        .faults(FaultConfig {
+            error_rate: 1.0,
+            ..FaultConfig::default()
+        })
+        .start()
+        .await;
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.list",
@@ -598,7 +555,7 @@ async fn server_errors_are_transient() {
 #[tokio::test]
 async fn a_missing_object_is_permanent_with_the_apis_message() {
     let sim = start(scenario()).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.get",
@@ -633,7 +590,7 @@ async fn a_denied_permission_is_permanent_and_says_what_to_grant() {
         api_groups: vec![],
     });
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.list",
@@ -677,7 +634,7 @@ async fn exec_writes_stdout_and_stderr_apart_and_fails_on_a_non_zero_exit() {
         .unwrap(),
     );
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "k8s.exec",
@@ -727,7 +684,7 @@ async fn list_pages_through_large_collections() {
         }));
     }
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let started = Instant::now();
     let (r, arts) = p
         .run(
@@ -758,7 +715,13 @@ async fn list_pages_through_large_collections() {
 #[tokio::test]
 async fn logs_honour_the_byte_limit_and_skip_previous_logs_of_containers_that_never_restarted() {
     let sim = start(scenario()).await;
-    let p = Probe::new(&sim, json!({"logLimitBytes": 12}));
+    let p = Probe::new(
+        &sim,
+        LogSettings {
+            limit_bytes: Some(12),
+            ..LogSettings::default()
+        },
+    );
     let (r, arts) = p
         .run(
             "k8s.logs",
@@ -790,7 +753,7 @@ async fn logs_honour_the_byte_limit_and_skip_previous_logs_of_containers_that_ne
         arts[0].1
     );
 
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let pod = json!({"metadata": {"name": "cassandra-node-0", "namespace": "prod"},
         "status": {"containerStatuses": [{"name": "cassandra", "restartCount": 0}]}});
     let (r, arts) = p
@@ -825,7 +788,13 @@ async fn a_stalled_log_stream_is_kept_with_a_marker() {
     let mut sc = scenario();
     sc.faults.stall_logs_after_bytes = Some(10);
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({"logIdleTimeout": "300ms"}));
+    let p = Probe::new(
+        &sim,
+        LogSettings {
+            idle_timeout: Some(Duration::from_millis(300)),
+            ..LogSettings::default()
+        },
+    );
     let (r, arts) = p
         .run(
             "k8s.logs",
@@ -845,7 +814,7 @@ async fn a_stalled_log_stream_is_kept_with_a_marker() {
 #[tokio::test]
 async fn the_plan_status_and_versions_kinds_fetch_what_they_are_not_given() {
     let sim = start(scenario()).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "kudo.planstatus",
@@ -884,7 +853,7 @@ async fn the_plan_status_and_versions_kinds_fetch_what_they_are_not_given() {
 async fn without_a_cluster_kinds_say_how_to_give_one() {
     let dir = tempfile::tempdir().unwrap();
     let store = ArtifactStore::open(dir.path()).unwrap();
-    let reg = registry();
+    let reg = default_registry();
     let ctx = TaskContext {
         node: "n".into(),
         task: "pods".into(),
@@ -934,7 +903,7 @@ async fn proxy_gets_through_the_service_proxy_and_maps_backend_errors() {
     let client = kube::Client::try_from(config).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = ArtifactStore::open(dir.path()).unwrap();
-    let reg = registry();
+    let reg = default_registry();
     let run = |params: Value, out: &str| {
         let sink = store.node_sink(out);
         let ctx = TaskContext {
@@ -947,7 +916,7 @@ async fn proxy_gets_through_the_service_proxy_and_maps_backend_errors() {
             attempt: 1,
             env: Arc::new(TaskEnv {
                 kube: Some(client.clone()),
-                settings: Default::default(),
+                logs: Default::default(),
             }),
             cancel: CancellationToken::new(),
         };
@@ -1004,20 +973,14 @@ async fn scale_collects_a_thousand_pods() {
     });
     let sim = start(sc).await;
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/kudo.yaml");
-    let pipeline = pipeline::load::resolve(&[root.display().to_string()], &reg).unwrap();
     let out = dir.path().join("scale.zip");
     let ns = kudo_diag::sim::generate::GENERATED_NAMESPACE;
-    let globals = json!({"instance": "scale-cassandra", "namespace": ns, "kudoNamespace": "kudo-system",
-        "operator": "", "operatorVersion": "", "appVersion": "", "kudoVersion": ""});
-    let target = json!({"server": sim.base_url(), "namespace": ns, "instance": "scale-cassandra"});
-    let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = env(&sim, json!({}));
     let started = Instant::now();
-    let summary = engine::run(config, &reg, &engine::Silent, CancellationToken::new())
-        .await
-        .unwrap();
+    let summary = Collection::new(&sim, builtin_pipeline("kudo"), ns, "scale-cassandra")
+        .globals(no_operator())
+        .output(&out)
+        .run(&engine::Silent)
+        .await;
     let elapsed = started.elapsed();
     let bundle = std::fs::metadata(&out).unwrap().len();
     eprintln!(
@@ -1046,7 +1009,7 @@ async fn kinds_outside_the_table_are_discovered() {
         "spec": {"replicas": 1, "selector": {"app": "legacy"}}
     }));
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "k8s.list",
@@ -1083,7 +1046,7 @@ async fn a_pod_that_vanishes_mid_collection_fails_its_tasks_with_the_api_error()
     let mut sc = scenario();
     sc.faults.vanish_pods = vec!["cassandra-node-0".into()];
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.list",
@@ -1149,7 +1112,7 @@ async fn describe_pages_through_more_pods_than_one_list_page() {
         },
     ))
     .await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let vars = json!({"instance": "scale-cassandra", "namespace": "generated"});
     let (r, arts) = p
         .run(
@@ -1185,7 +1148,7 @@ async fn a_400_on_a_waiting_container_is_a_skip_and_on_a_wrong_container_a_failu
             "state": {"waiting": {"reason": "ContainerCreating"}}}]}
     }));
     let sim = start(sc).await;
-    let p = Probe::new(&sim, json!({}));
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, arts) = p
         .run(
             "k8s.logs",
@@ -1218,19 +1181,14 @@ async fn a_400_on_a_waiting_container_is_a_skip_and_on_a_wrong_container_a_failu
 /// A connection the server drops before answering is a transport error, worth another attempt.
 #[tokio::test]
 async fn a_dropped_connection_is_a_transient_transport_error() {
-    let sim = SimServer::start(
-        scenario(),
-        SimOptions {
-            faults: Some(FaultConfig {
-                reset_rate: 1.0,
-                ..FaultConfig::default()
-            }),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let p = Probe::new(&sim, json!({}));
+    let sim = Sim::new(scenario())
+        .faults(FaultConfig {
+            reset_rate: 1.0,
+            ..FaultConfig::default()
+        })
+        .start()
+        .await;
+    let p = Probe::new(&sim, LogSettings::default());
     let (r, _) = p
         .run(
             "k8s.get",

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use crate::support::{bin, run_in, stderr, stdout};
+use crate::support::{bin, run_in, stderr, stdout, RunArgs};
 
 fn write_pipeline(dir: &Path, name: &str, tasks: &str) -> PathBuf {
     let path = dir.join(format!("{name}.yaml"));
@@ -86,18 +86,11 @@ fn errors_json(zip_path: &Path) -> Value {
 fn run_writes_a_bundle_and_exits_0_or_3_when_a_task_failed() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_pipeline(dir.path(), "good", GOOD);
-    let o = run_in(
-        dir.path(),
-        &[
-            "run",
-            "--pipeline",
-            p.to_str().unwrap(),
-            "-o",
-            "good.zip",
-            "--progress",
-            "plain",
-        ],
-    );
+    let o = RunArgs::new()
+        .pipeline(p.to_str().unwrap())
+        .output("good.zip")
+        .progress("plain")
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("collection complete: 4 done"),
@@ -119,18 +112,11 @@ fn run_writes_a_bundle_and_exits_0_or_3_when_a_task_failed() {
         "bad",
         &format!("{GOOD}    - {{name: broken, kind: synthetic.fail, params: {{message: nope}}}}\n    - {{name: after, kind: synthetic.sleep, params: {{ms: 0}}, needs: [broken]}}\n"),
     );
-    let o = run_in(
-        dir.path(),
-        &[
-            "run",
-            "--pipeline",
-            bad.to_str().unwrap(),
-            "-o",
-            "bad.zip",
-            "--progress",
-            "none",
-        ],
-    );
+    let o = RunArgs::new()
+        .pipeline(bad.to_str().unwrap())
+        .output("bad.zip")
+        .progress("none")
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
         stderr(&o).is_empty(),
@@ -178,20 +164,12 @@ fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
     // The bundle is gone but the partial stays: a fresh run with -o of that name is refused.
     std::fs::remove_file(dir.path().join("out").join(&bundle)).unwrap();
     let out = format!("out/{bundle}");
-    let o = run_in(
-        dir.path(),
-        &[
-            "run",
-            "--pipeline",
-            p,
-            "-n",
-            "prod",
-            "--instance",
-            "cass",
-            "-o",
-            &out,
-        ],
-    );
+    let o = RunArgs::new()
+        .pipeline(p)
+        .args(&["-n", "prod"])
+        .instance("cass")
+        .output(&out)
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("--continue") && stderr(&o).contains("--force"),
@@ -203,21 +181,12 @@ fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("0 done, 4 reused"), "{}", stdout(&o));
     // Another instance has nothing to continue there: continuing is starting.
-    let o = run_in(
-        dir.path(),
-        &[
-            "run",
-            "--pipeline",
-            p,
-            "-n",
-            "prod",
-            "--instance",
-            "other",
-            "--output-dir",
-            "out",
-            "--continue",
-        ],
-    );
+    let o = RunArgs::new()
+        .pipeline(p)
+        .args(&["-n", "prod"])
+        .instance("other")
+        .args(&["--output-dir", "out", "--continue"])
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("starting a new one"), "{}", stderr(&o));
 }
@@ -231,10 +200,10 @@ fn cluster_kinds_need_an_instance_and_a_pipeline_that_loads() {
         "    - {name: pods, kind: k8s.list, params: {apiVersion: v1, kind: Pod}, output: pods.yaml}\n",
     );
     // A pipeline of cluster kinds is a collection: it needs an instance before anything else.
-    let o = run_in(
-        dir.path(),
-        &["run", "--pipeline", p.to_str().unwrap(), "-o", "x.zip"],
-    );
+    let o = RunArgs::new()
+        .pipeline(p.to_str().unwrap())
+        .output("x.zip")
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("pass --instance NAME"),
@@ -243,10 +212,10 @@ fn cluster_kinds_need_an_instance_and_a_pipeline_that_loads() {
     );
     // A pipeline that does not load says why, with its location.
     let bad = write_pipeline(dir.path(), "bad", "    - {name: pods, kind: k8s.lst}\n");
-    let o = run_in(
-        dir.path(),
-        &["run", "--pipeline", bad.to_str().unwrap(), "-o", "x.zip"],
-    );
+    let o = RunArgs::new()
+        .pipeline(bad.to_str().unwrap())
+        .output("x.zip")
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("did you mean `k8s.list`?"),
@@ -318,19 +287,12 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
         seen.join("\n")
     );
     assert!(!dir.path().join("slow.zip").exists());
-    let o = run_in(
-        dir.path(),
-        &[
-            "run",
-            "--pipeline",
-            p,
-            "-o",
-            "slow.zip",
-            "--progress",
-            "none",
-            "--continue",
-        ],
-    );
+    let o = RunArgs::new()
+        .pipeline(p)
+        .output("slow.zip")
+        .progress("none")
+        .args(&["--continue"])
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("reused"), "{}", stdout(&o));
     assert_eq!(bundle_files(&dir.path().join("slow.zip")).len(), 40);
@@ -429,19 +391,12 @@ fn a_second_sigint_during_a_stuck_shutdown_exits_at_once_and_continue_finishes()
     assert!(!dir.path().join("stuck.zip").exists());
     assert!(dir.path().join("stuck.zip.partial").is_dir());
 
-    let o = run_in(
-        dir.path(),
-        &[
-            "run",
-            "--pipeline",
-            p,
-            "-o",
-            "stuck.zip",
-            "--progress",
-            "none",
-            "--continue",
-        ],
-    );
+    let o = RunArgs::new()
+        .pipeline(p)
+        .output("stuck.zip")
+        .progress("none")
+        .args(&["--continue"])
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let files = bundle_files(&dir.path().join("stuck.zip"));
     let mut expected: Vec<String> = (0..12).map(|i| format!("naps/item-{i}.txt")).collect();
@@ -493,18 +448,11 @@ fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
     let p = p.to_str().unwrap();
 
     let t0 = Instant::now();
-    let o = run_in(
-        dir.path(),
-        &[
-            "run",
-            "--pipeline",
-            p,
-            "-o",
-            "clean.zip",
-            "--progress",
-            "none",
-        ],
-    );
+    let o = RunArgs::new()
+        .pipeline(p)
+        .output("clean.zip")
+        .progress("none")
+        .run_in(dir.path());
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let clean_time = t0.elapsed();
     let clean = bundle_files(&dir.path().join("clean.zip"));
@@ -555,19 +503,12 @@ fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
         if dir.path().join("crash.zip").exists() && !dir.path().join("crash.zip.partial").exists() {
             break;
         }
-        let o = run_in(
-            dir.path(),
-            &[
-                "run",
-                "--pipeline",
-                p,
-                "-o",
-                "crash.zip",
-                "--progress",
-                "none",
-                "--continue",
-            ],
-        );
+        let o = RunArgs::new()
+            .pipeline(p)
+            .output("crash.zip")
+            .progress("none")
+            .args(&["--continue"])
+            .run_in(dir.path());
         last = Some(o);
     }
     if let Some(o) = &last {

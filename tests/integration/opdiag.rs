@@ -9,13 +9,15 @@
 use std::path::Path;
 
 use kudo_diag::bundle::reader::{BundleReader, Limits as ReaderLimits};
-use kudo_diag::engine::{self, Registry, TaskEnv};
+use kudo_diag::engine;
 use kudo_diag::opdiag::{self, Target};
 use kudo_diag::pipeline::{self, PipelineDoc};
+use kudo_diag::registry::default_registry;
 use kudo_diag::sim::scenario::HttpHandler;
-use kudo_diag::sim::{Scenario, SimOptions, SimServer};
+use kudo_diag::sim::Scenario;
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
+
+use crate::support::{Collection, Sim};
 
 const NS: &str = "my-namespace";
 const INSTANCE: &str = "zookeeper-instance";
@@ -28,13 +30,6 @@ fn data(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/opdiag")
         .join(rel)
-}
-
-fn registry() -> Registry {
-    let mut r = Registry::new();
-    kudo_diag::collect::register(&mut r);
-    opdiag::register(&mut r);
-    r
 }
 
 /// The built-in zookeeper scenario plus what the package's entries reach: the AdminServer port
@@ -112,11 +107,9 @@ fn base64(s: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_reported() {
-    let sim = SimServer::start(scenario(), SimOptions::default())
-        .await
-        .expect("the simulated cluster starts");
+    let sim = Sim::new(scenario()).start().await;
     let client = sim.kube_client().unwrap();
-    let reg = registry();
+    let reg = default_registry();
     let target = Target {
         namespace: NS,
         kudo_namespace: "kudo-system",
@@ -159,17 +152,13 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
         "instance": INSTANCE, "namespace": NS, "kudoNamespace": "kudo-system",
         "operator": "zookeeper", "operatorVersion": "0.3.3", "appVersion": "3.6.2", "kudoVersion": "0.19.0"
     });
-    let run_target = json!({"server": sim.base_url(), "namespace": NS, "instance": INSTANCE});
-    let mut config = engine::RunConfig::new(merged, run_target, globals, out.clone());
-    config.env = TaskEnv {
-        kube: Some(client),
-        settings: Default::default(),
-    };
-    config.redactor = Some(prepared.redactor());
     let events = engine::EventLog::new();
-    let summary = engine::run(config, &reg, &events, CancellationToken::new())
-        .await
-        .expect("the run completes");
+    let summary = Collection::new(&sim, merged, NS, INSTANCE)
+        .globals(globals)
+        .redactor(prepared.redactor())
+        .output(&out)
+        .run(&events)
+        .await;
 
     // One exec per pod and entry: a Copy of two files is one `tar`, not one exec per file.
     let m = sim.state().metrics.snapshot();
@@ -319,14 +308,8 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
 /// names (through `{{ .Name }}`) is redacted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cassandra_package_collects_nodetool_and_config_files() {
-    let sim = SimServer::start(
-        kudo_diag::sim::scenarios::load("cassandra").unwrap(),
-        SimOptions::default(),
-    )
-    .await
-    .unwrap();
+    let sim = Sim::builtin("cassandra").start().await;
     let client = sim.kube_client().unwrap();
-    let reg = registry();
     let target = Target {
         namespace: "production",
         kudo_namespace: "kudo-system",
@@ -353,17 +336,13 @@ async fn the_cassandra_package_collects_nodetool_and_config_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("c.zip");
     let globals = json!({"instance": "analytics-cassandra", "namespace": "production", "operator": "cassandra"});
-    let mut config =
-        engine::RunConfig::new(p, json!({"namespace": "production"}), globals, out.clone());
-    config.env = TaskEnv {
-        kube: Some(client),
-        settings: Default::default(),
-    };
-    config.redactor = Some(prepared.redactor());
     let events = engine::EventLog::new();
-    let summary = engine::run(config, &reg, &events, CancellationToken::new())
-        .await
-        .unwrap();
+    let summary = Collection::new(&sim, p, "production", "analytics-cassandra")
+        .globals(globals)
+        .redactor(prepared.redactor())
+        .output(&out)
+        .run(&events)
+        .await;
     assert!(!summary.has_problems(), "{:#?}", events.events());
     let mut bundle = BundleReader::open(&out, ReaderLimits::default()).unwrap();
     let mut paths: Vec<String> = bundle.entries().map(|e| e.path.clone()).collect();
@@ -445,30 +424,18 @@ async fn a_denied_service_proxy_fails_only_the_request_entry() {
     let mut sc = scenario();
     sc.permissions =
         serde_yaml::from_str("deny: [{verbs: [get], resources: [services/proxy]}]").unwrap();
-    let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
-    let client = sim.kube_client().unwrap();
-    let reg = registry();
+    let sim = Sim::new(sc).start().await;
     let src = opdiag::source::from_package(&data("zookeeper"))
         .unwrap()
         .unwrap();
     let plan = opdiag::plan(&[src]);
     let p = plan.merge_into(&kudo_diag::pipeline::Pipeline::new("zk", vec![], vec![]));
     let dir = tempfile::tempdir().unwrap();
-    let globals = json!({"instance": INSTANCE, "namespace": NS});
-    let mut config = engine::RunConfig::new(
-        p,
-        json!({"namespace": NS}),
-        globals,
-        dir.path().join("z.zip"),
-    );
-    config.env = TaskEnv {
-        kube: Some(client),
-        settings: Default::default(),
-    };
     let events = engine::EventLog::new();
-    let summary = engine::run(config, &reg, &events, CancellationToken::new())
-        .await
-        .unwrap();
+    let summary = Collection::new(&sim, p, NS, INSTANCE)
+        .output(dir.path().join("z.zip"))
+        .run(&events)
+        .await;
     let failed: Vec<String> = events
         .events()
         .iter()

@@ -12,7 +12,7 @@ use kudo_diag::sim::scenarios;
 use serde_json::Value;
 
 use crate::run::{entries, kudo_diag, manifest_files, start, PLANTED};
-use crate::support::stderr;
+use crate::support::{stderr, Cluster, Sim};
 
 /// The arguments of a collection of the built-in cassandra scenario's instance into `out`.
 fn cassandra_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -56,10 +56,14 @@ async fn every_fault_at_once_still_gives_the_fault_free_bundle() {
     };
     // One server for both runs: its logs and timestamps are anchored at its start, so the two
     // bundles can be compared hash for hash. The faults are off for the first run.
-    let sim = start(scenarios::load("cassandra").unwrap(), Some(faults)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(scenarios::load("cassandra").unwrap())
+        .faults(faults)
+        .cluster()
+        .await;
 
     sim.state().faults.set_enabled(false);
     let started = Instant::now();
@@ -162,10 +166,11 @@ async fn a_generated_fifty_pod_cassandra_collects_without_a_single_failure() {
         seed: 11,
         ..kudo_diag::sim::generate::Spec::new("cassandra", 50)
     });
-    let sim = start(sc, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(sc).cluster().await;
     let started = Instant::now();
     let o = kudo_diag(
         dir.path(),
@@ -218,10 +223,14 @@ async fn ctrl_c_then_continue_finishes_the_cluster_collection() {
         latency_ms: 40,
         ..FaultConfig::default()
     };
-    let sim = start(scenarios::load("cassandra").unwrap(), Some(faults)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(scenarios::load("cassandra").unwrap())
+        .faults(faults)
+        .cluster()
+        .await;
     let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("ref.zip", &[])).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let want = manifest_files(&dir.path().join("ref.zip"));
@@ -276,10 +285,13 @@ async fn ctrl_c_then_continue_finishes_the_cluster_collection() {
 /// the API's Forbidden in errors.json, and everything else is collected as without it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forbidden_secrets_are_recorded_and_the_rest_is_collected() {
-    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(scenarios::load("cassandra").unwrap())
+        .cluster()
+        .await;
     let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("all.zip", &[])).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let all = manifest_files(&dir.path().join("all.zip"));
@@ -408,10 +420,11 @@ async fn a_planted_secret_is_in_no_entry_of_the_bundle() {
             exit_code: 0,
         },
     );
-    let sim = start(sc, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(sc).cluster().await;
     let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("b.zip", &[])).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let e = entries(&dir.path().join("b.zip"));
@@ -454,10 +467,13 @@ async fn a_planted_secret_is_in_no_entry_of_the_bundle() {
 /// with the API's 404, and the run exits 3 (bundle written, some tasks failed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_vanishing_mid_collection_fails_only_its_own_tasks_with_exit_3() {
-    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(scenarios::load("cassandra").unwrap())
+        .cluster()
+        .await;
     let args = |out| cassandra_args(out, &["--concurrency", "1"]);
     let o = kudo_diag(dir.path(), Some(&kc), &args("all.zip")).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -514,19 +530,20 @@ async fn a_pod_vanishing_mid_collection_fails_only_its_own_tasks_with_exit_3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_kafka_and_zookeeper_collect_without_a_failure() {
     for app in ["kafka", "zookeeper"] {
-        let sim = start(
-            kudo_diag::sim::generate::generate(&kudo_diag::sim::generate::Spec {
+        let Cluster {
+            sim,
+            dir,
+            kubeconfig: kc,
+        } = Sim::new(kudo_diag::sim::generate::generate(
+            &kudo_diag::sim::generate::Spec {
                 containers: 1,
                 log_bytes: 1024,
                 seed: 5,
                 ..kudo_diag::sim::generate::Spec::new(app, 4)
-            }),
-            None,
-        )
+            },
+        ))
+        .cluster()
         .await;
-        let dir = tempfile::tempdir().unwrap();
-        let kc = dir.path().join("kubeconfig");
-        sim.write_kubeconfig(&kc).unwrap();
         let instance = format!("scale-{app}");
         let o = kudo_diag(
             dir.path(),

@@ -6,45 +6,21 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use kudo_diag::sim::scenario::{FaultConfig, Scenario};
-use kudo_diag::sim::{scenarios, SimHandle, SimOptions, SimServer};
+use kudo_diag::sim::{scenarios, SimHandle};
 use serde_json::Value;
 
-use crate::support::{bin, stderr, stdout};
+pub(crate) use crate::support::kudo_diag;
+use crate::support::{bin, stderr, stdout, Cluster, Sim};
 
 /// The password the built-in cassandra scenario plants in its Secret.
 pub(crate) const PLANTED: &str = "kudo-diag-planted-secret-4242";
 
 pub(crate) async fn start(sc: Scenario, faults: Option<FaultConfig>) -> SimHandle {
-    SimServer::start(
-        sc,
-        SimOptions {
-            faults,
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .expect("the simulated cluster starts")
-}
-
-/// Runs the binary off the async runtime (the simulated cluster lives on it).
-pub(crate) async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
-    let dir = dir.to_path_buf();
-    let kubeconfig = kubeconfig.map(Path::to_path_buf);
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let mut c = bin();
-        c.args(&args).current_dir(&dir).env_remove("KUBECONFIG");
-        if let Some(k) = kubeconfig {
-            c.env("KUBECONFIG", k);
-        }
-        c.output().expect("run kudo-diag")
-    })
-    .await
-    .unwrap()
+    Sim::new(sc).maybe_faults(faults).start().await
 }
 
 pub(crate) fn zips(dir: &Path) -> Vec<PathBuf> {
@@ -148,10 +124,13 @@ async fn an_unreachable_api_server_fails_fast_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_instance_lists_the_instances_and_a_cluster_without_kudo_says_so() {
-    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(scenarios::load("cassandra").unwrap())
+        .cluster()
+        .await;
     let o = kudo_diag(dir.path(), Some(&kc), &["run", "--instance", "cassandra"]).await;
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -253,10 +232,14 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
         seed: 7,
         ..FaultConfig::default()
     };
-    let sim = start(scenarios::load("cassandra").unwrap(), Some(faults)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(scenarios::load("cassandra").unwrap())
+        .faults(faults)
+        .cluster()
+        .await;
     let args = |out: &str| -> Vec<String> {
         [
             "run",
@@ -393,10 +376,13 @@ async fn kubectl_kudo_diagnostics_collect_works_as_kep_22_writes_it() {
     if !crate::support::have_kubectl() {
         return;
     }
-    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(scenarios::load("cassandra").unwrap())
+        .cluster()
+        .await;
     let plugins = dir.path().join("bin");
     std::fs::create_dir(&plugins).unwrap();
     std::os::unix::fs::symlink(
@@ -447,10 +433,13 @@ async fn kubectl_kudo_diagnostics_collect_works_as_kep_22_writes_it() {
 /// with one second's worth of burst): N requests at 20/s take at least (N - 20) / 20 seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qps_bounds_the_request_rate_the_server_sees() {
-    let sim = start(scenarios::load("zookeeper").unwrap(), None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(scenarios::load("zookeeper").unwrap())
+        .cluster()
+        .await;
     let instance = sim
         .state()
         .scenario
@@ -508,10 +497,11 @@ async fn the_instances_claims_and_volumes_are_collected_without_the_instance_lab
             .all(|c| c["metadata"]["labels"]["kudo.dev/instance"].is_null()),
         "the scenario's claims must not carry the instance label for this test to mean anything"
     );
-    let sim = start(sc, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let Cluster {
+        sim,
+        dir,
+        kubeconfig: kc,
+    } = Sim::new(sc).cluster().await;
     let o = kudo_diag(
         dir.path(),
         Some(&kc),

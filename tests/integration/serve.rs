@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use kudo_diag::bundle::reader::{BundleReader, Limits};
-use kudo_diag::engine::{self, TaskEnv};
-use kudo_diag::pipeline::registry::default_registry;
-use kudo_diag::sim::{from_bundle, SimHandle, SimOptions, SimServer};
-use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
+use kudo_diag::engine;
+use kudo_diag::sim::{from_bundle, SimHandle};
+use serde_json::Value;
 
-use crate::support::{have_kubectl, run_in, stderr, Kubectl};
+use crate::support::{
+    builtin_pipeline, have_kubectl, kubectl_at, run_in, runtime, scale_pods, stderr, Collection,
+    Kubectl, Sim,
+};
 
 const NS: &str = "production";
 const INSTANCE: &str = "analytics-cassandra";
@@ -22,25 +23,12 @@ const INSTANCE: &str = "analytics-cassandra";
 /// would, into `dir/SCENARIO.zip`.
 async fn collect(scenario: &str, dir: &Path) -> PathBuf {
     let sc = kudo_diag::sim::scenarios::load(scenario).unwrap();
-    let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
-    let reg = default_registry();
-    let pipeline = kudo_diag::pipeline::resolve(&["cassandra".into()], &reg).unwrap();
+    let sim = Sim::new(sc).start().await;
     let out = dir.join(format!("{scenario}.zip"));
-    let globals = json!({"instance": INSTANCE, "namespace": NS, "kudoNamespace": "kudo-system"});
-    let target = json!({"server": sim.base_url(), "namespace": NS, "instance": INSTANCE});
-    let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = TaskEnv {
-        kube: Some(sim.kube_client().unwrap()),
-        settings: Default::default(),
-    };
-    engine::run(
-        config,
-        &reg,
-        &engine::EventLog::new(),
-        CancellationToken::new(),
-    )
-    .await
-    .expect("the collection completes");
+    Collection::new(&sim, builtin_pipeline("cassandra"), NS, INSTANCE)
+        .output(&out)
+        .run(&engine::EventLog::new())
+        .await;
     sim.shutdown().await;
     out
 }
@@ -50,11 +38,7 @@ fn bundle(name: &str) -> PathBuf {
     static B: OnceLock<(tempfile::TempDir, Vec<PathBuf>)> = OnceLock::new();
     let (_, paths) = B.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let paths = ["cassandra", "broken-cassandra"]
             .iter()
             .map(|s| rt.block_on(collect(s, dir.path())))
@@ -71,15 +55,7 @@ fn bundle(name: &str) -> PathBuf {
 /// Serves a bundle in-process, read-only, as `kudo-diag serve` does.
 async fn serve(bundle: &Path) -> SimHandle {
     let b = from_bundle::load(bundle).unwrap();
-    SimServer::start(
-        b.scenario,
-        SimOptions {
-            read_only: true,
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .unwrap()
+    Sim::new(b.scenario).read_only().start().await
 }
 
 fn read(bundle: &Path, path: &str) -> String {
@@ -361,15 +337,12 @@ async fn the_binary_announces_the_kubeconfig_like_sim_and_stops_on_sigterm() {
     let (announced, _lines) = crate::support::announced_kubeconfig(&mut child).await;
     assert_eq!(announced, std::fs::canonicalize(&kc).unwrap());
     if have_kubectl() {
-        let out = tokio::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&kc)
-            .arg("--cache-dir")
-            .arg(dir.path().join("cache"))
-            .args(["get", "pods", "-o", "name"])
-            .output()
-            .await
-            .unwrap();
+        let out = kubectl_at(
+            &kc,
+            &dir.path().join("cache"),
+            &["get", "pods", "-o", "name"],
+        )
+        .await;
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).lines().count(),
             3,
@@ -441,37 +414,19 @@ fn bad_bundles_exit_1_naming_the_problem_and_the_fix() {
 #[test]
 #[ignore = "a measurement, not a check: about a minute for 1,000 pods in a debug build"]
 fn scale_serving_a_thousand_pod_bundle() {
-    let pods: usize = std::env::var("KUDO_DIAG_SCALE_PODS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
+    let pods = scale_pods(1000);
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let sc = kudo_diag::sim::generate::generate(&kudo_diag::sim::generate::Spec { containers: 1, log_bytes: 64 << 10, seed: 1, ..kudo_diag::sim::generate::Spec::new("cassandra", pods) });
-        let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
-        let reg = default_registry();
-        let pipeline = kudo_diag::pipeline::resolve(&["kudo".into()], &reg).unwrap();
+        let sim = Sim::new(sc).start().await;
         let out = dir.path().join("scale.zip");
         let ns = kudo_diag::sim::generate::GENERATED_NAMESPACE;
-        let mut config = engine::RunConfig::new(
-            pipeline,
-            json!({"namespace": ns, "instance": "scale-cassandra"}),
-            json!({"instance": "scale-cassandra", "namespace": ns, "kudoNamespace": "kudo-system"}),
-            out.clone(),
-        );
-        config.env = TaskEnv {
-            kube: Some(sim.kube_client().unwrap()),
-            settings: Default::default(),
-        };
         let t = std::time::Instant::now();
-        engine::run(config, &reg, &engine::EventLog::new(), CancellationToken::new())
-            .await
-            .unwrap();
+        Collection::new(&sim, builtin_pipeline("kudo"), ns, "scale-cassandra")
+            .output(&out)
+            .run(&engine::EventLog::new())
+            .await;
         eprintln!("collected {pods} pods in {:?}", t.elapsed());
         sim.shutdown().await;
 
@@ -492,15 +447,7 @@ fn scale_serving_a_thousand_pod_bundle() {
         let loaded = t.elapsed();
         let summary = b.summary.lines().join("; ");
         let t = std::time::Instant::now();
-        let h = SimServer::start(
-            b.scenario,
-            SimOptions {
-                read_only: true,
-                ..SimOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+        let h = Sim::new(b.scenario).read_only().start().await;
         let started = t.elapsed();
         eprintln!(
             "bundle of {size} bytes ({inflated} uncompressed): loaded (open, verify, map) in {loaded:?}, server started in {started:?}: {summary}"

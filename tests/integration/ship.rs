@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{bin, run_in, stderr, stdout};
+use crate::support::{bin, run_in, stderr, stdout, Cluster, Collection, RunArgs, Sim};
 
 // ---------------------------------------------------------------------------------------------
 // version, completions, man, NO_COLOR
@@ -133,12 +133,11 @@ const SCENARIO: &str = include_str!("../data/collect/cassandra-scenario.yaml");
 async fn cron_manifest_is_accepted_by_kubectl_and_grants_only_reads() {
     let Some(kubectl) = kubectl() else { return };
     let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
-    let sim = kudo_diag::sim::SimServer::start(sc, kudo_diag::sim::SimOptions::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).unwrap();
+    let Cluster {
+        sim: _sim,
+        dir,
+        kubeconfig,
+    } = Sim::new(sc).cluster().await;
     let o = run_in(
         dir.path(),
         &[
@@ -601,20 +600,11 @@ fn run_keep_prunes_old_bundles_only_after_the_new_one_is_complete() {
     let dir = tempfile::tempdir().unwrap();
     let (old, unfinished) = old_bundles(dir.path());
     let p = selftest_pipeline();
-    let o = run_in(
-        dir.path(),
-        &[
-            "run",
-            "--pipeline",
-            p.to_str().unwrap(),
-            "--output-dir",
-            ".",
-            "--keep",
-            "2",
-            "--progress",
-            "plain",
-        ],
-    );
+    let o = RunArgs::new()
+        .pipeline(p.to_str().unwrap())
+        .args(&["--output-dir", ".", "--keep", "2"])
+        .progress("plain")
+        .run_in(dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!old[0].exists(), "the oldest finished bundle goes");
     assert!(
@@ -719,18 +709,14 @@ async fn airgapped_inner() {
     );
     assert!(outside.is_err(), "this namespace reaches the network");
 
-    use kudo_diag::engine::{self, Registry};
-    use serde_json::json;
+    use kudo_diag::engine;
     let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
-    let sim = kudo_diag::sim::SimServer::start(sc, kudo_diag::sim::SimOptions::default())
-        .await
-        .unwrap();
+    let sim = Sim::new(sc).start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut reg = Registry::new();
-    kudo_diag::collect::register(&mut reg);
+    let reg = kudo_diag::registry::default_registry();
     // The embedded texts, not files: what the binary carries.
-    let base = kudo_diag::collect::pipelines::builtin("kudo").unwrap();
-    let app = kudo_diag::collect::pipelines::builtin("cassandra").unwrap();
+    let base = kudo_diag::pipeline::builtin::get("kudo").unwrap().text;
+    let app = kudo_diag::pipeline::builtin::get("cassandra").unwrap().text;
     let mut doc: kudo_diag::pipeline::PipelineDoc = serde_yaml::from_str(app).unwrap();
     doc.spec.extends = None;
     std::fs::write(dir.path().join("kudo.yaml"), base).unwrap();
@@ -745,17 +731,10 @@ async fn airgapped_inner() {
     ];
     let pipeline = kudo_diag::pipeline::load::resolve(&specs, &reg).unwrap();
     let out = dir.path().join("airgapped.zip");
-    let globals =
-        json!({"instance": "cassandra", "namespace": "prod", "kudoNamespace": "kudo-system"});
-    let target = json!({"server": sim.base_url(), "namespace": "prod", "instance": "cassandra"});
-    let mut config = engine::RunConfig::new(pipeline, target, globals, out.clone());
-    config.env = engine::TaskEnv {
-        kube: Some(sim.kube_client().unwrap()),
-        settings: Default::default(),
-    };
-    let summary = engine::run(config, &reg, &engine::Silent, Default::default())
-        .await
-        .unwrap();
+    let summary = Collection::new(&sim, pipeline, "prod", "cassandra")
+        .output(&out)
+        .run(&engine::Silent)
+        .await;
     assert!(summary.bundle.is_some(), "a bundle is written");
     assert!(
         summary.counts.done > 20,
@@ -907,9 +886,7 @@ async fn in_cluster_run_of_the_cronjob_command_line_collects_from_the_simulated_
         return;
     }
     let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
-    let sim = kudo_diag::sim::SimServer::start(sc, kudo_diag::sim::SimOptions::default())
-        .await
-        .unwrap();
+    let sim = Sim::new(sc).start().await;
     let work = tempfile::tempdir().unwrap();
     let sa = work.path().join("serviceaccount");
     let bundles = work.path().join("bundles");

@@ -11,9 +11,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kudo_diag::sim::scenario::{FaultConfig, LogSource, LogSpec, Scenario};
-use kudo_diag::sim::{SimHandle, SimOptions, SimServer};
+use kudo_diag::sim::SimHandle;
 
-use crate::support::{have_kubectl, Kubectl};
+use crate::support::{have_kubectl, kubectl_at, Kubectl, Sim};
 use serde_json::{json, Value};
 
 const NS: &str = "demo";
@@ -147,9 +147,7 @@ fn scenario() -> Scenario {
 }
 
 async fn start(s: Scenario) -> SimHandle {
-    SimServer::start(s, SimOptions::default())
-        .await
-        .expect("start the simulated cluster")
+    Sim::new(s).start().await
 }
 
 /// The whitespace-separated cells of the row starting with `name`.
@@ -619,15 +617,7 @@ async fn kube_rs_without_the_token_gets_401_status() {
 }
 
 async fn start_with_faults(f: FaultConfig) -> SimHandle {
-    SimServer::start(
-        scenario(),
-        SimOptions {
-            faults: Some(f),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .unwrap()
+    Sim::new(scenario()).faults(f).start().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -758,15 +748,12 @@ async fn sim_command_writes_kubeconfig_once_serving() {
         .unwrap();
     let (announced, _lines) = crate::support::announced_kubeconfig(&mut child).await;
     assert_eq!(announced, std::fs::canonicalize(&kc).unwrap());
-    let out = tokio::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&kc)
-        .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
-        .args(["get", "pods", "-o", "name"])
-        .output()
-        .await
-        .unwrap();
+    let out = kubectl_at(
+        &kc,
+        &dir.path().join("cache"),
+        &["get", "pods", "-o", "name"],
+    )
+    .await;
     assert_eq!(
         String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -1019,16 +1006,13 @@ async fn perf_lists_and_gets_of_1000_pods() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insecure_http_serves_plain_http_still_with_the_token() {
-    let h = SimServer::start(
-        scenario(),
-        SimOptions {
-            insecure_http: true,
-            token: Some("fixed-token".into()),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let h = Sim::new(scenario())
+        .options(|o| {
+            o.insecure_http = true;
+            o.token = Some("fixed-token".into());
+        })
+        .start()
+        .await;
     assert!(h.base_url().starts_with("http://127.0.0.1:"));
     assert_eq!(h.token(), "fixed-token");
     assert!(h.ca_pem().is_empty());
@@ -1084,15 +1068,10 @@ objects:
 /// client-go speaks HTTP/2: the server must offer it by ALPN (and still HTTP/1.1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_offers_h2_and_http1_by_alpn_and_the_ca_verifies() {
-    let h = SimServer::start(
-        scenario(),
-        SimOptions {
-            addr: "0.0.0.0:0".parse().unwrap(),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let h = Sim::new(scenario())
+        .options(|o| o.addr = "0.0.0.0:0".parse().unwrap())
+        .start()
+        .await;
     assert!(
         h.base_url().starts_with("https://127.0.0.1:"),
         "{}",

@@ -1,9 +1,20 @@
-//! Helpers shared by the integration tests: running the real binary.
+//! What the integration tests share: running the real binary (`run_in`, `kudo_diag`,
+//! `RunArgs`), a simulated cluster with faults (`Sim`, `Cluster`), a collection by the library
+//! (`Collection`) and kubectl pointed at a simulated cluster (`Kubectl`).
 
 use std::path::{Path, PathBuf};
-
-use kudo_diag::sim::SimHandle;
 use std::process::{Command, Output};
+use std::sync::Arc;
+
+use kudo_diag::bundle::redact::Redactor;
+use kudo_diag::engine::{self, LogSettings, Reporter, RunConfig, Summary, TaskEnv};
+use kudo_diag::pipeline::Pipeline;
+use kudo_diag::registry::default_registry;
+use kudo_diag::session::RunTarget;
+use kudo_diag::sim::scenario::{FaultConfig, Scenario};
+use kudo_diag::sim::{scenarios, SimHandle, SimOptions, SimServer};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
 
 /// The `kudo-diag` binary cargo built for these tests.
 pub fn bin() -> Command {
@@ -116,4 +127,246 @@ pub async fn terminate(child: &mut tokio::process::Child) -> Option<i32> {
         .expect("kudo-diag stops on SIGTERM")
         .unwrap()
         .code()
+}
+
+/// A simulated cluster as a test wants it: a scenario, its faults, its options.
+/// `Sim::builtin("cassandra").faults(FaultConfig { error_rate: 1.0, ..Default::default() }).start()`.
+pub struct Sim {
+    scenario: Scenario,
+    options: SimOptions,
+}
+
+impl Sim {
+    pub fn new(scenario: Scenario) -> Sim {
+        Sim {
+            scenario,
+            options: SimOptions::default(),
+        }
+    }
+
+    /// A built-in scenario (`kudo-diag sim list`).
+    pub fn builtin(name: &str) -> Sim {
+        Sim::new(scenarios::load(name).expect("a built-in scenario"))
+    }
+
+    pub fn faults(mut self, faults: FaultConfig) -> Sim {
+        self.options.faults = Some(faults);
+        self
+    }
+
+    /// Faults when given; none otherwise.
+    pub fn maybe_faults(mut self, faults: Option<FaultConfig>) -> Sim {
+        self.options.faults = faults;
+        self
+    }
+
+    /// Refuses writes, dry-runs and exec, as `kudo-diag serve` does.
+    pub fn read_only(mut self) -> Sim {
+        self.options.read_only = true;
+        self
+    }
+
+    pub fn options(mut self, f: impl FnOnce(&mut SimOptions)) -> Sim {
+        f(&mut self.options);
+        self
+    }
+
+    pub async fn start(self) -> SimHandle {
+        SimServer::start(self.scenario, self.options)
+            .await
+            .expect("the simulated cluster starts")
+    }
+
+    /// Started, with its kubeconfig in a temp folder of its own.
+    pub async fn cluster(self) -> Cluster {
+        let sim = self.start().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        sim.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
+        Cluster {
+            sim,
+            dir,
+            kubeconfig,
+        }
+    }
+}
+
+/// A running simulated cluster, a temp folder and the kubeconfig in it.
+pub struct Cluster {
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+}
+
+/// Runs the binary in `dir` (with `kubeconfig` as $KUBECONFIG) off the async runtime.
+pub async fn kudo_diag(dir: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
+    let dir = dir.to_path_buf();
+    let kubeconfig = kubeconfig.map(Path::to_path_buf);
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut c = bin();
+        c.args(&args).current_dir(&dir).env_remove("KUBECONFIG");
+        if let Some(k) = kubeconfig {
+            c.env("KUBECONFIG", k);
+        }
+        c.output().expect("run kudo-diag")
+    })
+    .await
+    .unwrap()
+}
+
+/// The argv of `kudo-diag run` as a user types it:
+/// `RunArgs::new().pipeline(p).output("x.zip").progress("none").get()`.
+#[derive(Default)]
+pub struct RunArgs(Vec<String>);
+
+impl RunArgs {
+    pub fn new() -> RunArgs {
+        RunArgs(vec!["run".into()])
+    }
+
+    pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> RunArgs {
+        self.0.push(a.as_ref().to_string_lossy().into_owned());
+        self
+    }
+
+    pub fn flag(self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> RunArgs {
+        self.arg(name).arg(value)
+    }
+
+    pub fn pipeline(self, p: impl AsRef<std::ffi::OsStr>) -> RunArgs {
+        self.flag("--pipeline", p)
+    }
+
+    pub fn instance(self, i: &str) -> RunArgs {
+        self.flag("--instance", i)
+    }
+
+    pub fn output(self, o: impl AsRef<std::ffi::OsStr>) -> RunArgs {
+        self.flag("-o", o)
+    }
+
+    pub fn progress(self, mode: &str) -> RunArgs {
+        self.flag("--progress", mode)
+    }
+
+    pub fn args(mut self, more: &[&str]) -> RunArgs {
+        self.0.extend(more.iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub fn get(&self) -> Vec<&str> {
+        self.0.iter().map(String::as_str).collect()
+    }
+
+    /// Runs them in `dir` with no cluster.
+    pub fn run_in(&self, dir: &Path) -> Output {
+        run_in(dir, &self.get())
+    }
+}
+
+/// The built-in pipeline `name` (with what it extends), against every kind of the build.
+pub fn builtin_pipeline(name: &str) -> Pipeline {
+    kudo_diag::pipeline::resolve(&[name.to_string()], &default_registry())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A collection by the library (no binary) from a simulated cluster, set up as a test wants:
+/// `Collection::new(&sim, pipeline, "prod", "cassandra").output(path).run(&events)`.
+pub struct Collection {
+    config: RunConfig,
+}
+
+impl Collection {
+    /// `pipeline` for `instance` in `namespace`, with the globals a run has for them (more with
+    /// `globals`), into `namespace_instance.zip` in the current folder until `output` says.
+    pub fn new(sim: &SimHandle, pipeline: Pipeline, namespace: &str, instance: &str) -> Collection {
+        let target = RunTarget {
+            cluster: sim.base_url().to_string(),
+            namespace: namespace.into(),
+            instance: instance.into(),
+        };
+        let globals =
+            json!({"instance": instance, "namespace": namespace, "kudoNamespace": "kudo-system"});
+        let mut config = RunConfig::new(
+            pipeline,
+            target.to_value(),
+            globals,
+            PathBuf::from(format!("{namespace}_{instance}.zip")),
+        );
+        config.env = TaskEnv {
+            kube: Some(
+                sim.kube_client()
+                    .expect("a client for the simulated cluster"),
+            ),
+            logs: LogSettings::default(),
+        };
+        Collection { config }
+    }
+
+    pub fn output(mut self, path: impl Into<PathBuf>) -> Collection {
+        self.config.output = path.into();
+        self
+    }
+
+    /// More template variables (`operator`, `appVersion`, ...), over the defaults.
+    pub fn globals(mut self, more: Value) -> Collection {
+        if let (Some(g), Value::Object(more)) = (self.config.globals.as_object_mut(), more) {
+            g.extend(more);
+        }
+        self
+    }
+
+    pub fn logs(mut self, logs: LogSettings) -> Collection {
+        self.config.env.logs = logs;
+        self
+    }
+
+    pub fn redactor(mut self, r: Arc<Redactor>) -> Collection {
+        self.config.redactor = Some(r);
+        self
+    }
+
+    /// Runs to the end with every task kind of the build, reporting to `reporter`.
+    pub async fn run(self, reporter: &dyn Reporter) -> Summary {
+        engine::run(
+            self.config,
+            &default_registry(),
+            reporter,
+            CancellationToken::new(),
+        )
+        .await
+        .expect("the collection completes")
+    }
+}
+
+/// kubectl with this kubeconfig and its own discovery cache in `cache`.
+pub async fn kubectl_at(kubeconfig: &Path, cache: &Path, args: &[&str]) -> Output {
+    tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .output()
+        .await
+        .expect("run kubectl")
+}
+
+/// A runtime of two workers, for a test that collects before it checks (and for the bundles
+/// collected once per test binary run).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// How many pods a scale measurement generates: `KUDO_DIAG_SCALE_PODS`, else `default`.
+pub fn scale_pods(default: usize) -> usize {
+    std::env::var("KUDO_DIAG_SCALE_PODS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }

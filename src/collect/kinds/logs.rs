@@ -6,12 +6,13 @@
 //! fan-out variables): the API answers 400 for a container that never restarted, and that is
 //! not a failure of the collection. Skipping is a success with no artifact, and the item says why.
 //!
-//! Run settings: `logSince` (a duration, `24h`, or seconds) -> `sinceSeconds`, `logTail` (lines)
-//! -> `tailLines`, `logLimitBytes` -> `limitBytes` (also enforced here, in case a server ignores
-//! it; a cut log ends with a marker line); a task's own `sinceSeconds`, `tailLines` and
-//! `limitBytes` parameters override them for that task; `logIdleTimeout` (default 30s): a stream that sends
-//! nothing for that long is closed and kept, with a marker line, rather than failing the task
-//! (a hung kubelet must not cost the whole log we already have).
+//! The run's `engine::LogSettings` (`logSince`, `logTail`, `logLimitBytes` in the docs): `since`
+//! -> `sinceSeconds`, `tail` -> `tailLines`, `limit_bytes` -> `limitBytes` (also enforced here,
+//! in case a server ignores it; a cut log ends with a marker line); a task's own
+//! `sinceSeconds`, `tailLines` and `limitBytes` parameters override them for that task;
+//! `idle_timeout` (default 30s): a stream that sends nothing for that long is closed and kept,
+//! with a marker line, rather than failing the task (a hung kubelet must not cost the whole log
+//! we already have).
 
 use std::io::Write;
 use std::time::Duration;
@@ -100,43 +101,6 @@ pub fn restart_count(pod: &Value, container: &str) -> Option<u64> {
     .and_then(params::as_u64)
 }
 
-/// A duration setting: `90`, `"90"` (seconds) or `"1h30m"`.
-pub fn duration_setting(
-    settings: &serde_json::Map<String, Value>,
-    name: &str,
-) -> Result<Option<Duration>, TaskError> {
-    match settings.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => {
-            if let Some(secs) = params::as_u64(v) {
-                return Ok(Some(Duration::from_secs(secs)));
-            }
-            v.as_str()
-                .and_then(|s| humantime::parse_duration(s).ok())
-                .map(Some)
-                .ok_or_else(|| {
-                    TaskError::failed(format!(
-                        "setting `{name}` must be a duration like 30s or 24h, found {v}"
-                    ))
-                })
-        }
-    }
-}
-
-fn u64_setting(
-    settings: &serde_json::Map<String, Value>,
-    name: &str,
-) -> Result<Option<u64>, TaskError> {
-    match settings.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => params::as_u64(v).map(Some).ok_or_else(|| {
-            TaskError::failed(format!(
-                "setting `{name}` must be a non-negative integer, found {v}"
-            ))
-        }),
-    }
-}
-
 /// Why a container has no log yet, read from a Pod object: it is waiting (ContainerCreating,
 /// PodInitializing, an image pull error) and never ran, or the pod has no status for it yet.
 /// `None` when the pod does not have such a container, or when it ran (then it has a log, and
@@ -197,19 +161,10 @@ fn log_request(
     previous: bool,
 ) -> Result<LogRequest, TaskError> {
     let p = &ctx.params;
-    let settings = &ctx.env.settings;
-    let limit = match params::u64_opt(p, "limitBytes")? {
-        Some(n) => Some(n),
-        None => u64_setting(settings, "logLimitBytes")?,
-    };
-    let since = match params::u64_opt(p, "sinceSeconds")? {
-        Some(n) => Some(n),
-        None => duration_setting(settings, "logSince")?.map(|d| d.as_secs()),
-    };
-    let tail = match params::u64_opt(p, "tailLines")? {
-        Some(n) => Some(n),
-        None => u64_setting(settings, "logTail")?,
-    };
+    let settings = &ctx.env.logs;
+    let limit = params::u64_opt(p, "limitBytes")?.or(settings.limit_bytes);
+    let since = params::u64_opt(p, "sinceSeconds")?.or(settings.since.map(|d| d.as_secs()));
+    let tail = params::u64_opt(p, "tailLines")?.or(settings.tail);
     let params = LogParams {
         container: Some(container.to_string()),
         previous,
@@ -220,7 +175,7 @@ fn log_request(
         timestamps: params::bool_opt(p, "timestamps")?.unwrap_or(false),
         ..LogParams::default()
     };
-    let idle = duration_setting(settings, "logIdleTimeout")?.unwrap_or(DEFAULT_IDLE_TIMEOUT);
+    let idle = settings.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT);
     Ok(LogRequest {
         params,
         limit: limit.filter(|n| *n > 0),
@@ -483,23 +438,5 @@ mod tests {
             Previous::IfRestarted
         );
         assert!(previous_param(&json!({"previous": "sometimes"})).is_err());
-    }
-
-    #[test]
-    fn durations_take_seconds_or_humantime() {
-        let mut s = serde_json::Map::new();
-        s.insert("a".into(), json!(90));
-        s.insert("b".into(), json!("2h"));
-        s.insert("c".into(), json!("soon"));
-        assert_eq!(
-            duration_setting(&s, "a").unwrap(),
-            Some(Duration::from_secs(90))
-        );
-        assert_eq!(
-            duration_setting(&s, "b").unwrap(),
-            Some(Duration::from_secs(7200))
-        );
-        assert!(duration_setting(&s, "c").is_err());
-        assert_eq!(duration_setting(&s, "d").unwrap(), None);
     }
 }

@@ -128,11 +128,6 @@ pub fn load(name_or_path: &str) -> Result<Scenario, SimError> {
     parse(&text, &path.display().to_string(), Origin::Dir(&dir))
 }
 
-/// Parses scenario YAML text; `origin_name` names it in errors.
-pub fn parse_str(text: &str, origin_name: &str, base_dir: &Path) -> Result<Scenario, SimError> {
-    parse(text, origin_name, Origin::Dir(base_dir))
-}
-
 fn yaml_error(file: &str, e: &serde_yaml::Error) -> SimError {
     match e.location() {
         Some(loc) => SimError::Message(format!(

@@ -1,0 +1,82 @@
+//! The process's entry: parse the arguments, start logging and the runtime, run the
+//! subcommand and turn its result into the exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use super::{
+    analyze, bundle, completions, cron, demo, man, pipelines, preflight, run, serve, sim, version,
+    Cli, Command,
+};
+use crate::exit;
+
+/// Parses the process's arguments, runs the command and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return exit::code(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    init_tracing(cli.global.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return exit::code(exit::ERROR);
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => exit::code(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::code(exit::ERROR)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> crate::Result<u8> {
+    let g = cli.global;
+    match cli.command {
+        Command::Run(a) => run::exec(*a, &g).await,
+        Command::Analyze(a) => analyze::exec(a),
+        Command::Preflight(a) => preflight::exec(a, &g).await,
+        Command::Sim(a) => sim::exec(a, &g).await,
+        Command::Serve(a) => serve::exec(a, &g).await,
+        Command::Demo(a) => demo::exec(a, &g).await,
+        Command::Pipelines(a) => pipelines::exec(a, &g).await,
+        Command::Bundle(a) => bundle::exec(a, &g).await,
+        Command::Version(a) => version::exec(a),
+        Command::Completions(a) => completions::exec(a),
+        Command::Cron(a) => cron::exec(a, &g),
+        Command::Man(a) => man::exec(a),
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KUDO_DIAG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org).
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
