@@ -56,9 +56,11 @@ pub fn forbidden_message(
         Some(s) => format!("{resource}/{s}"),
         None => resource.to_string(),
     };
+    // apimachinery `errors.NewForbidden` names the resource with its group.
+    let qualified = super::status::qualified(group, resource);
     let subject = match name {
-        Some(n) => format!("{resource} \"{n}\" is forbidden"),
-        None => format!("{resource} is forbidden"),
+        Some(n) => format!("{qualified} \"{n}\" is forbidden"),
+        None => format!("{qualified} is forbidden"),
     };
     let scope = match namespace {
         Some(ns) => format!("in the namespace \"{ns}\""),

@@ -447,13 +447,21 @@ fn encode_redacted_secret_data(mut o: Value) -> Value {
     o
 }
 
-/// `/version` as collected (`cluster/version.yaml`), when it has the three fields served.
-fn server_version_of(doc: &Value) -> Option<ServerVersion> {
+/// `/version` as collected (`cluster/version.yaml`), when it has major, minor and gitVersion;
+/// its other fields are kept to be served as recorded.
+pub fn server_version_of(doc: &Value) -> Option<ServerVersion> {
     let s = |k: &str| doc[k].as_str().map(str::to_string);
+    let recorded = doc
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "major" | "minor" | "gitVersion"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     Some(ServerVersion {
         major: s("major")?,
         minor: s("minor")?,
         git_version: s("gitVersion")?,
+        recorded,
     })
 }
 

@@ -71,6 +71,21 @@ impl Store {
         }
         store.add_missing_namespaces(default_namespace, now);
         store.link_events();
+        // A list is at least as new as its newest item: recorded objects carry the etcd
+        // revisions they were read at.
+        let newest = store
+            .objects
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|o| {
+                o["metadata"]["resourceVersion"]
+                    .as_str()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        store.resource_version = store.resource_version.max(newest);
         if problems.is_empty() {
             Ok(store)
         } else {
@@ -231,6 +246,11 @@ impl Store {
         self.resource_version.to_string()
     }
 
+    /// The resourceVersion of lists, as a number.
+    pub fn revision(&self) -> u64 {
+        self.resource_version
+    }
+
     /// One object; `namespace` is ignored (pass `""`) for cluster-scoped resources.
     pub fn get(&self, gvr: &Gvr, namespace: &str, name: &str) -> Option<Arc<Value>> {
         self.objects
@@ -345,6 +365,25 @@ mod tests {
         let n = s.get(&Gvr::new("", "v1", "nodes"), "", "n1").unwrap();
         assert!(n["metadata"].get("namespace").is_none());
         assert_eq!(s.resource_version(), "1009");
+    }
+
+    #[test]
+    fn list_resource_version_is_at_least_the_newest_item_s() {
+        let objs = vec![
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "resourceVersion": "27050"}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}}),
+        ];
+        let s = Store::new(&objs, "main", now()).unwrap();
+        assert_eq!(s.resource_version(), "27050");
+        let b = s.pod("main", "b").unwrap();
+        assert!(
+            b["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                < 27050
+        );
     }
 
     #[test]

@@ -366,7 +366,13 @@ pub fn normalize(sc: &mut Scenario) {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        if let Some(refs) = o["metadata"]["ownerReferences"].as_array_mut() {
+        // `get_mut`, not indexing: indexing a missing key mutably inserts it (as null), and an
+        // object is served with the fields it was stored with, no more.
+        let refs = o
+            .get_mut("metadata")
+            .and_then(|m| m.get_mut("ownerReferences"))
+            .and_then(Value::as_array_mut);
+        if let Some(refs) = refs {
             for r in refs {
                 if r["uid"].is_string() {
                     continue;
