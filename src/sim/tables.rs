@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::jsonpath::{go_text, Template};
 use super::resources::ResourceInfo;
 
 /// A column: name as the server spells it (kubectl upper-cases it), type, priority (1 = wide).
@@ -911,13 +912,19 @@ fn pvc_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
-/// Columns of a CRD version's `additionalPrinterColumns`, after Name.
+/// Columns of a CRD version's `additionalPrinterColumns`, after Name, filled as the
+/// apiextensions-apiserver's table convertor does (`tableconvertor.New`, `cellForJSONValue`):
+/// the path is wrapped in braces and evaluated with missing keys allowed; no result is a null
+/// cell; a `string` column prints the first result as the JSONPath printer does (a map as
+/// `map[k:v]`); other types take the first result when it has that JSON type, else null;
+/// `date` is the age of an RFC 3339 time (`<invalid>` when it is not one).
 fn crd_columns(
     info: &ResourceInfo,
     objects: &[&Value],
     now: DateTime<Utc>,
 ) -> (Vec<Value>, Vec<Vec<Value>>) {
     let mut cols = vec![col_def("Name", "string", 0, true)];
+    let mut paths = Vec::new();
     for c in &info.printer_columns {
         cols.push(json!({
             "name": s(&c["name"]),
@@ -926,18 +933,16 @@ fn crd_columns(
             "description": s(&c["description"]),
             "priority": c["priority"].as_i64().unwrap_or(0),
         }));
+        // A column the API server could not compile would have been refused with its CRD.
+        paths.push(Template::parse(s(&c["jsonPath"])).ok());
     }
     let rows = objects
         .iter()
         .map(|o| {
             let mut cells = vec![name_cell(o)];
-            for c in &info.printer_columns {
-                let v = json_path(o, s(&c["jsonPath"]));
-                cells.push(match (c["type"].as_str(), v) {
-                    (Some("date"), Some(Value::String(t))) => json!(since(&t, now)),
-                    (_, Some(v)) => v,
-                    (_, None) => Value::Null,
-                });
+            for (c, path) in info.printer_columns.iter().zip(&paths) {
+                let v = path.as_ref().and_then(|p| p.first(o));
+                cells.push(cell_for_json_value(s(&c["type"]), v, now));
             }
             cells
         })
@@ -945,26 +950,24 @@ fn crd_columns(
     (cols, rows)
 }
 
-/// A simple JSONPath as CRDs use it: `.status.phase`, `.spec.items[0].name`.
-fn json_path(o: &Value, path: &str) -> Option<Value> {
-    let path = path.trim().trim_start_matches('{').trim_end_matches('}');
-    let mut cur = o;
-    for part in path.trim_start_matches('.').split('.') {
-        if part.is_empty() {
-            continue;
-        }
-        let (key, idx) = match part.split_once('[') {
-            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (part, None),
-        };
-        if !key.is_empty() {
-            cur = cur.get(key)?;
-        }
-        if let Some(i) = idx {
-            cur = cur.get(i)?;
-        }
+fn cell_for_json_value(typ: &str, v: Option<Value>, now: DateTime<Utc>) -> Value {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Value::Null;
+    };
+    match (typ, &v) {
+        ("string" | "", _) => json!(go_text(&v)),
+        ("integer", Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .map_or(Value::Null, |i| json!(i)),
+        ("number", Value::Number(n)) => n.as_f64().map_or(Value::Null, |f| json!(f)),
+        ("boolean", Value::Bool(_)) => v,
+        ("date", Value::String(t)) => match DateTime::parse_from_rfc3339(t) {
+            Ok(_) => json!(since(t, now)),
+            Err(_) => json!("<invalid>"),
+        },
+        _ => Value::Null,
     }
-    Some(cur.clone())
 }
 
 #[cfg(test)]
@@ -1167,5 +1170,38 @@ mod tests {
         assert_eq!(t["rows"][0]["cells"], json!(["w1", "Ok", "60m"]));
         assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(t["columnDefinitions"][1]["name"], "Phase");
+    }
+
+    /// Regression: the hand-written path subset dropped `['key']` steps, so Longhorn's health
+    /// columns printed the whole conditions map.
+    #[test]
+    fn crd_columns_read_bracket_keys_and_type_their_cells() {
+        let mut info = info("longhorn.io", "volumes");
+        info.printer_columns = vec![
+            json!({"name": "Scheduled", "type": "string", "jsonPath": ".status.conditions['scheduled']['status']"}),
+            json!({"name": "Size", "type": "integer", "jsonPath": ".spec.replicas"}),
+            json!({"name": "Ready", "type": "boolean", "jsonPath": ".status.ready"}),
+            json!({"name": "Ready2", "type": "integer", "jsonPath": ".status.ready"}),
+            json!({"name": "Conditions", "type": "string", "jsonPath": ".status.conditions.restore"}),
+            json!({"name": "Missing", "type": "string", "jsonPath": ".status.nope"}),
+            json!({"name": "When", "type": "date", "jsonPath": ".status.when"}),
+        ];
+        let o = json!({"metadata": {"name": "v"}, "spec": {"replicas": 3},
+            "status": {"ready": true, "when": "yesterday", "conditions": {
+                "scheduled": {"status": "True"}, "restore": {"status": "False", "reason": "x"}}}});
+        let t = table(&info, &[&o], json!({}), IncludeObject::None, now());
+        assert_eq!(
+            t["rows"][0]["cells"],
+            json!([
+                "v",
+                "True",
+                3,
+                true,
+                null,
+                "map[reason:x status:False]",
+                null,
+                "<invalid>"
+            ])
+        );
     }
 }
