@@ -338,13 +338,16 @@ mod tests {
             .iter()
             .map(|s| s["subresource"].as_str().unwrap())
             .collect();
-        assert_eq!(subs, ["log", "exec", "status"]);
+        for sub in ["log", "exec", "status", "eviction", "portforward"] {
+            assert!(subs.contains(&sub), "{subs:?}");
+        }
         let groups = aggregated(&st, false);
+        // No KUDO object, no kudo.dev group.
         assert!(groups["items"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|g| g["metadata"]["name"] == "kudo.dev"));
+            .all(|g| g["metadata"]["name"] != "kudo.dev"));
         assert!(groups["items"]
             .as_array()
             .unwrap()

@@ -297,7 +297,7 @@ pub fn from_files(
     }
 
     // Only what the simulated API serves (CRDs in the bundle add their kinds).
-    let registry = Registry::new(&objects);
+    let registry = Registry::new(&objects, server_version.minor_number().unwrap_or(32));
     let mut summary = Summary::default();
     objects.retain(|o| {
         let api_version = o["apiVersion"].as_str().unwrap_or_default();

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod api;
+pub mod builtins;
 pub mod discovery;
 pub mod exec;
 pub mod faults;

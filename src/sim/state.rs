@@ -39,7 +39,10 @@ impl SimState {
             )));
         }
         let started = Utc::now();
-        let store = Store::new(&scenario.objects, &scenario.namespace, started)?;
+        let minor = scenario.server_version.minor_number().unwrap_or(32);
+        let registry = super::resources::Registry::new(&scenario.objects, minor);
+        let store =
+            Store::with_registry(registry, &scenario.objects, &scenario.namespace, started)?;
         let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()))?;
         Ok(SimState {
             scenario: Arc::new(scenario),

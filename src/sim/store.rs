@@ -51,13 +51,32 @@ const FIRST_RESOURCE_VERSION: u64 = 1000;
 
 impl Store {
     /// Indexes `objects`; namespaced objects without a namespace go to `default_namespace`.
-    /// `now` is the creationTimestamp of objects that have none.
+    /// `now` is the creationTimestamp of objects that have none. A server of the default
+    /// minor serves them (see [`Store::with_registry`]).
     pub fn new(
         objects: &[Value],
         default_namespace: &str,
         now: DateTime<Utc>,
     ) -> Result<Store, SimError> {
-        let registry = Registry::new(objects);
+        let minor = super::scenario::ServerVersion::default()
+            .minor_number()
+            .unwrap_or(32);
+        Store::with_registry(
+            Registry::new(objects, minor),
+            objects,
+            default_namespace,
+            now,
+        )
+    }
+
+    /// Indexes `objects` under the resources of `registry` (a server version's built-ins and
+    /// the CRDs present, or a recorded discovery).
+    pub fn with_registry(
+        registry: Registry,
+        objects: &[Value],
+        default_namespace: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Store, SimError> {
         let mut store = Store {
             registry,
             objects: BTreeMap::new(),
