@@ -24,7 +24,7 @@ use super::selectors::{FieldSelector, LabelSelector};
 use super::state::SimState;
 use super::status::{qualified, ApiStatus, Details};
 use super::store::Gvr;
-use super::tables::{table, IncludeObject};
+use super::tables::{table_for, IncludeObject};
 
 use super::access::allowed;
 use super::exec::serve_exec;
@@ -414,8 +414,9 @@ fn get_one(
         return ApiStatus::not_found(&t.info.group, &t.info.plural, name).into_response();
     };
     if wants_table(headers) {
-        let tab = table(
+        let tab = table_for(
             &t.info,
+            st.minor(),
             &[&obj],
             json!({"resourceVersion": obj["metadata"]["resourceVersion"]}),
             IncludeObject::parse(query.get("includeObject").map(String::as_str)),
@@ -545,8 +546,9 @@ fn list_inner(
     }
     if wants_table(headers) {
         let objs: Vec<&Value> = page.iter().map(|a| a.as_ref()).collect();
-        let tab = table(
+        let tab = table_for(
             &t.info,
+            st.minor(),
             &objs,
             meta,
             IncludeObject::parse(query.get("includeObject").map(String::as_str)),
@@ -690,8 +692,9 @@ fn watch(
                 st.faults.note_listed(ns, name);
             }
             let object = if table_form {
-                table(
+                table_for(
                     &t.info,
+                    st.minor(),
                     &[o],
                     json!({}),
                     IncludeObject::parse(query.get("includeObject").map(String::as_str)),

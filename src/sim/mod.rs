@@ -18,6 +18,7 @@ pub mod jsonpath;
 pub mod loglines;
 pub mod logs;
 pub mod metrics;
+pub mod printers;
 pub mod protobuf;
 pub mod proxy;
 pub mod resources;

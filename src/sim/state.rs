@@ -54,6 +54,11 @@ impl SimState {
         })
     }
 
+    /// The minor version the server reports (what discovery and tables follow).
+    pub fn minor(&self) -> u32 {
+        self.scenario.server_version.minor_number().unwrap_or(32)
+    }
+
     /// Whether a pod exists for the client: stored, and not vanished by a fault.
     pub fn pod(&self, namespace: &str, name: &str) -> Option<Arc<serde_json::Value>> {
         if self.faults.is_vanished(namespace, name) {

@@ -10,7 +10,7 @@ use super::jsonpath::{go_text, Template};
 use super::resources::ResourceInfo;
 
 /// A column: name as the server spells it (kubectl upper-cases it), type, priority (1 = wide).
-struct Col(&'static str, &'static str, u8);
+pub struct Col(pub &'static str, pub &'static str, pub u8);
 
 /// What rows carry of their object (`includeObject`): kubectl asks for `Metadata` by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,9 +30,22 @@ impl IncludeObject {
     }
 }
 
-/// Builds a `meta.k8s.io/v1` Table of `objects`, `list_meta` being the list's metadata.
+/// Builds a `meta.k8s.io/v1` Table of `objects`, `list_meta` being the list's metadata, as
+/// a server of the default minor prints it.
 pub fn table(
     info: &ResourceInfo,
+    objects: &[&Value],
+    list_meta: Value,
+    include: IncludeObject,
+    now: DateTime<Utc>,
+) -> Value {
+    table_for(info, 32, objects, list_meta, include, now)
+}
+
+/// Builds the Table a server of `minor` prints: columns a later release added are left out.
+pub fn table_for(
+    info: &ResourceInfo,
+    minor: u32,
     objects: &[&Value],
     list_meta: Value,
     include: IncludeObject,
@@ -42,12 +55,28 @@ pub fn table(
         crd_columns(info, objects, now)
     } else {
         let printer = printer(info);
-        let rows = objects.iter().map(|o| (printer.row)(o, now)).collect();
+        let keep: Vec<bool> = printer
+            .columns
+            .iter()
+            .map(|c| super::printers::column_since(&info.group, &info.plural, c.0) <= minor)
+            .collect();
+        let rows = objects
+            .iter()
+            .map(|o| {
+                (printer.row)(o, now)
+                    .into_iter()
+                    .zip(&keep)
+                    .filter_map(|(cell, k)| k.then_some(cell))
+                    .collect()
+            })
+            .collect();
         (
             printer
                 .columns
                 .iter()
-                .map(|c| col_def(c.0, c.1, c.2, c.0 == "Name"))
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(c, _)| col_def(c.0, c.1, c.2, c.0 == "Name"))
                 .collect(),
             rows,
         )
@@ -112,8 +141,17 @@ const IMAGES: Col = Col("Images", "string", 1);
 const SELECTOR: Col = Col("Selector", "string", 1);
 
 fn printer(info: &ResourceInfo) -> Printer {
-    let (columns, row): (&'static [Col], RowFn) = match (info.group.as_str(), info.plural.as_str())
-    {
+    let (group, plural) = (info.group.as_str(), info.plural.as_str());
+    let (columns, row) = super::printers::printer(group, plural)
+        .or_else(|| core_printer(group, plural))
+        .or_else(|| apps_printer(group, plural))
+        .unwrap_or_else(|| fallback_printer(group));
+    Printer { columns, row }
+}
+
+/// Printers of the core group.
+fn core_printer(group: &str, plural: &str) -> Option<(&'static [Col], RowFn)> {
+    let p: (&'static [Col], RowFn) = match (group, plural) {
         ("", "pods") => (
             &[
                 NAME,
@@ -166,7 +204,7 @@ fn printer(info: &ResourceInfo) -> Printer {
                 Col("Source", "string", 1),
                 Col("Message", "string", 0),
                 Col("First Seen", "string", 1),
-                Col("Count", "integer", 1),
+                Col("Count", "string", 1),
                 Col("Name", "string", 1),
             ],
             event_row,
@@ -185,7 +223,8 @@ fn printer(info: &ResourceInfo) -> Printer {
             ],
             pvc_row,
         ),
-        ("", "configmaps") => (&[NAME, Col("Data", "integer", 0), AGE], configmap_row),
+        // printers.go declares Data a string column; its cell is the count.
+        ("", "configmaps") => (&[NAME, Col("Data", "string", 0), AGE], configmap_row),
         ("", "serviceaccounts") => (
             &[NAME, Col("Secrets", "string", 0), AGE],
             serviceaccount_row,
@@ -211,11 +250,19 @@ fn printer(info: &ResourceInfo) -> Printer {
             &[
                 NAME,
                 Col("Type", "string", 0),
-                Col("Data", "integer", 0),
+                Col("Data", "string", 0),
                 AGE,
             ],
             secret_row,
         ),
+        _ => return None,
+    };
+    Some(p)
+}
+
+/// Printers of the apps, storage and policy groups.
+fn apps_printer(group: &str, plural: &str) -> Option<(&'static [Col], RowFn)> {
+    let p: (&'static [Col], RowFn) = match (group, plural) {
         ("storage.k8s.io", "storageclasses") => (
             &[
                 NAME,
@@ -274,8 +321,8 @@ fn printer(info: &ResourceInfo) -> Printer {
             &[
                 NAME,
                 Col("Ready", "string", 0),
-                Col("Up-to-date", "integer", 0),
-                Col("Available", "integer", 0),
+                Col("Up-to-date", "string", 0),
+                Col("Available", "string", 0),
                 AGE,
                 CONTAINERS,
                 IMAGES,
@@ -283,11 +330,19 @@ fn printer(info: &ResourceInfo) -> Printer {
             ],
             deployment_row,
         ),
-        // Custom resources without printer columns, as the CRD handler prints them.
-        (g, _) if is_custom(g) => (&[NAME, AGE], name_age_row),
-        _ => (&[NAME, Col("Created At", "date", 0)], name_created_row),
+        _ => return None,
     };
-    Printer { columns, row }
+    Some(p)
+}
+
+/// Kinds without a printer: custom resources print Name/Age (the CRD handler's default),
+/// built-ins Name/Created At (the API server's default table convertor).
+fn fallback_printer(group: &str) -> (&'static [Col], RowFn) {
+    if is_custom(group) {
+        (&[NAME, AGE], name_age_row)
+    } else {
+        (&[NAME, Col("Created At", "date", 0)], name_created_row)
+    }
 }
 
 /// Whether a group is a custom resource's (served by the CRD handler, which prints Name/Age),
@@ -296,7 +351,7 @@ fn is_custom(group: &str) -> bool {
     group.contains('.') && !group.ends_with(".k8s.io")
 }
 
-fn s(v: &Value) -> &str {
+pub(super) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
 
@@ -308,7 +363,7 @@ fn or_none(x: &str) -> Value {
     }
 }
 
-fn age(o: &Value, now: DateTime<Utc>) -> Value {
+pub(super) fn age(o: &Value, now: DateTime<Utc>) -> Value {
     json!(since(s(&o["metadata"]["creationTimestamp"]), now))
 }
 
@@ -367,11 +422,11 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
-fn arr(v: &Value) -> &[Value] {
+pub(super) fn arr(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
-fn name_cell(o: &Value) -> Value {
+pub(super) fn name_cell(o: &Value) -> Value {
     json!(s(&o["metadata"]["name"]))
 }
 
@@ -591,7 +646,12 @@ fn pv_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
 }
 
 fn containers_images(o: &Value) -> (String, String) {
-    let cs = arr(&o["spec"]["template"]["spec"]["containers"]);
+    containers_images_of(&o["spec"]["template"])
+}
+
+/// Container names and images of a pod template, comma-joined.
+pub(super) fn containers_images_of(template: &Value) -> (String, String) {
+    let cs = arr(&template["spec"]["containers"]);
     let names: Vec<&str> = cs.iter().map(|c| s(&c["name"])).collect();
     let images: Vec<&str> = cs.iter().map(|c| s(&c["image"])).collect();
     (names.join(","), images.join(","))
@@ -838,7 +898,7 @@ fn service_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
-fn event_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+fn event_row<'a>(o: &'a Value, now: DateTime<Utc>) -> Vec<Value> {
     let first_ts = s(&o["firstTimestamp"]);
     let first_ts = if first_ts.is_empty() {
         s(&o["eventTime"])
@@ -861,10 +921,15 @@ fn event_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let io = &o["involvedObject"];
     let target = format!("{}/{}", s(&io["kind"]).to_lowercase(), s(&io["name"]));
     let src = &o["source"];
-    let source = match (s(&src["component"]), s(&src["host"])) {
-        ("", _) => s(&o["reportingComponent"]).to_string(),
-        (c, "") => c.to_string(),
-        (c, h) => format!("{c}, {h}"),
+    // `formatEventSource`: source.component or reportingComponent, then source.host or
+    // reportingInstance after a comma when there is one.
+    let first = |a: &'a str, b: &'a str| if a.is_empty() { b } else { a };
+    let component = first(s(&src["component"]), s(&o["reportingComponent"]));
+    let instance = first(s(&src["host"]), s(&o["reportingInstance"]));
+    let source = if instance.is_empty() {
+        component.to_string()
+    } else {
+        format!("{component}, {instance}")
     };
     vec![
         json!(since(last_ts, now)),
@@ -1145,6 +1210,55 @@ mod tests {
             role["rows"][0]["cells"],
             json!(["x", "2026-01-01T00:00:00Z"])
         );
+    }
+
+    #[test]
+    fn columns_follow_the_server_minor() {
+        let pvc = json!({"metadata": {"name": "data"}, "spec": {}, "status": {"phase": "Bound"}});
+        let names = |minor| -> Vec<String> {
+            let t = table_for(
+                &info("", "persistentvolumeclaims"),
+                minor,
+                &[&pvc],
+                json!({}),
+                IncludeObject::None,
+                now(),
+            );
+            assert_eq!(
+                t["rows"][0]["cells"].as_array().unwrap().len(),
+                t["columnDefinitions"].as_array().unwrap().len()
+            );
+            t["columnDefinitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(!names(24).contains(&"VolumeAttributesClass".to_string()));
+        assert!(names(29).contains(&"VolumeAttributesClass".to_string()));
+        let cm = table(
+            &info("", "configmaps"),
+            &[],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(cm["columnDefinitions"][1]["type"], "string");
+    }
+
+    #[test]
+    fn event_source_falls_back_to_the_reporting_controller_and_instance() {
+        let ev = json!({"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
+            "reportingComponent": "kubelet", "reportingInstance": "node-1", "source": {}});
+        let t = table(
+            &info("", "events"),
+            &[&ev],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(t["rows"][0]["cells"][5], "kubelet, node-1");
     }
 
     #[test]
