@@ -90,7 +90,8 @@ pub fn load(path: &Path) -> crate::Result<BundleScenario> {
     load_with(path, Limits::default())
 }
 
-/// Loads the bundle at `path`: checks it is a zip, opens it through the hostile-input reader
+/// Loads the bundle at `path` (a troubleshoot support bundle goes to `sim::troubleshoot`):
+/// checks it is a zip, opens it through the hostile-input reader
 /// (safe paths, caps, a manifest of a format this version understands), verifies every hash,
 /// then maps its artifacts to a scenario (see the module doc).
 pub fn load_with(path: &Path, limits: Limits) -> crate::Result<BundleScenario> {
@@ -102,6 +103,10 @@ pub fn load_with(path: &Path, limits: Limits) -> crate::Result<BundleScenario> {
 pub const MAX_IN_MEMORY: u64 = 4 << 30;
 
 fn load_capped(path: &Path, limits: Limits, max_in_memory: u64) -> crate::Result<BundleScenario> {
+    // A troubleshoot.sh support bundle (`.tar.gz` or its folder) is read by its own loader.
+    if super::troubleshoot::is_troubleshoot(path) {
+        return super::troubleshoot::load(path, &limits);
+    }
     check_zip_magic(path)?;
     let mut reader = BundleReader::open(path, limits)?;
     let report = reader.verify();

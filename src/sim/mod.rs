@@ -31,6 +31,7 @@ pub mod status;
 pub mod store;
 pub mod tables;
 pub mod tls;
+pub mod troubleshoot;
 
 pub use scenario::Scenario;
 pub use server::{SimHandle, SimOptions, SimServer};

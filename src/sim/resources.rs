@@ -118,6 +118,65 @@ impl Registry {
         reg
     }
 
+    /// The resources a cluster recorded in its discovery (`APIResourceList`s, in order), served
+    /// as recorded; the CRDs among `objects` give their versions' printer columns.
+    pub fn from_recorded(lists: &Value, objects: &[Value]) -> Registry {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        };
+        let mut reg = Registry::default();
+        for list in lists.as_array().into_iter().flatten() {
+            let gv = list["groupVersion"].as_str().unwrap_or_default();
+            let (group, version) = split_api_version(gv);
+            for r in list["resources"].as_array().into_iter().flatten() {
+                let Some(plural) = r["name"].as_str() else {
+                    continue;
+                };
+                reg.resources.push(ResourceInfo {
+                    group: group.into(),
+                    version: version.into(),
+                    kind: r["kind"].as_str().unwrap_or_default().into(),
+                    plural: plural.into(),
+                    singular: r["singularName"].as_str().unwrap_or_default().into(),
+                    short_names: strings(&r["shortNames"]),
+                    namespaced: r["namespaced"].as_bool().unwrap_or(false),
+                    verbs: strings(&r["verbs"]),
+                    categories: strings(&r["categories"]),
+                    printer_columns: Vec::new(),
+                });
+            }
+        }
+        for crd in objects
+            .iter()
+            .filter(|o| o["kind"] == "CustomResourceDefinition")
+        {
+            let spec = &crd["spec"];
+            let (Some(group), Some(plural)) =
+                (spec["group"].as_str(), spec["names"]["plural"].as_str())
+            else {
+                continue;
+            };
+            for ver in spec["versions"].as_array().into_iter().flatten() {
+                let version = ver["name"].as_str().unwrap_or_default();
+                if let Some(r) = reg
+                    .resources
+                    .iter_mut()
+                    .find(|r| r.group == group && r.version == version && r.plural == plural)
+                {
+                    r.printer_columns = ver["additionalPrinterColumns"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                }
+            }
+        }
+        reg
+    }
+
     /// Adds (or replaces, for the built-in KUDO kinds) the served versions of one CRD.
     fn add_crd(&mut self, crd: &Value) {
         let spec = &crd["spec"];

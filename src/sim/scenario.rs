@@ -43,6 +43,11 @@ pub struct Scenario {
     /// proxy (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<HttpHandler>,
+    /// The discovery a cluster recorded (a list of `APIResourceList`, as troubleshoot's
+    /// `resources.json`): when present, served exactly as recorded instead of the built-in
+    /// resources of `serverVersion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<Value>,
 }
 
 /// A scripted HTTP answer of a service's port, reached through the service proxy.

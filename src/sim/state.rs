@@ -40,7 +40,12 @@ impl SimState {
         }
         let started = Utc::now();
         let minor = scenario.server_version.minor_number().unwrap_or(32);
-        let registry = super::resources::Registry::new(&scenario.objects, minor);
+        let registry = match &scenario.discovery {
+            Some(recorded) => {
+                super::resources::Registry::from_recorded(recorded, &scenario.objects)
+            }
+            None => super::resources::Registry::new(&scenario.objects, minor),
+        };
         let store =
             Store::with_registry(registry, &scenario.objects, &scenario.namespace, started)?;
         let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()))?;
