@@ -173,7 +173,10 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
     let query: HashMap<String, String> = pairs.iter().cloned().collect();
     let verb = verb(&parts.method, &t, &query);
     let group = t.info.group.clone();
-    let is_review = t.info.plural == "selfsubjectaccessreviews";
+    let is_review = matches!(
+        t.info.plural.as_str(),
+        "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
+    );
     if st.read_only && !is_review {
         if let Some(refusal) = read_only_refusal(verb, &t) {
             return refusal.into_response();
@@ -240,6 +243,19 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
                 Ok(b) => b,
                 Err(r) => return *r,
             };
+            if t.info.plural == "selfsubjectrulesreviews" {
+                let review = if protobuf::is_protobuf(&bytes) {
+                    protobuf::self_subject_rules_review(&bytes).ok_or_else(|| {
+                        Box::new(ApiStatus::bad_request("the protobuf SelfSubjectRulesReview could not be decoded; send it as JSON").into_response())
+                    })
+                } else {
+                    parse_json(&bytes)
+                };
+                return match review {
+                    Ok(v) => super::access::rules_review(&st, &v).into_response(),
+                    Err(r) => *r,
+                };
+            }
             // kubectl's typed client sends access reviews as protobuf.
             let review = if protobuf::is_protobuf(&bytes) {
                 protobuf::self_subject_access_review(&bytes).ok_or_else(|| {

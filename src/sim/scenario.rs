@@ -48,6 +48,11 @@ pub struct Scenario {
     /// resources of `serverVersion`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery: Option<Value>,
+    /// The rules a cluster answered `SelfSubjectRulesReview` with, by namespace (troubleshoot's
+    /// `auth-cani-list/NS.json`: `resourceRules` and `nonResourceRules` entries mixed); when
+    /// absent, `kubectl auth can-i --list` is answered from `permissions`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub recorded_rules: std::collections::BTreeMap<String, Vec<Value>>,
 }
 
 /// A scripted HTTP answer of a service's port, reached through the service proxy.

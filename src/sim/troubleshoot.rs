@@ -9,7 +9,9 @@
 //! - `cluster-resources/pods/logs/NS/POD/CONTAINER.log` and `CONTAINER-previous.log`;
 //! - `cluster-info/cluster_version.json` (`info`): what `/version` answers, as recorded;
 //! - `cluster-resources/resources.json`: the cluster's discovery, served exactly as recorded
-//!   (`Scenario::discovery`).
+//!   (`Scenario::discovery`);
+//! - `cluster-resources/auth-cani-list/NS.json`: what `kubectl auth can-i --list` answered
+//!   (`Scenario::recorded_rules`).
 //!
 //! The archive is hostile input: entries are read only when regular files with relative paths
 //! free of `..`, and the entry count, each entry's size and the total are capped
@@ -267,12 +269,22 @@ pub fn from_files(name: &str, files: Vec<(String, Vec<u8>)>) -> BundleScenario {
     let mut discovery = None;
     let mut server_version = None;
     let mut logs = Vec::new();
+    let mut recorded_rules = std::collections::BTreeMap::new();
     for (rel, bytes) in &files {
         if let Some(l) = log_of(rel) {
             logs.push((l, bytes));
             continue;
         }
-        let skip = rel.contains("/auth-cani-list/") || rel.ends_with("/groups.json");
+        if let Some(ns) = rel
+            .strip_prefix("cluster-resources/auth-cani-list/")
+            .and_then(|f| f.strip_suffix(".json"))
+        {
+            if let Ok(Value::Array(rules)) = serde_json::from_slice(bytes) {
+                recorded_rules.insert(ns.to_string(), rules);
+            }
+            continue;
+        }
+        let skip = rel.ends_with("/groups.json");
         let Some(doc) = parse(rel, bytes).filter(|_| !skip) else {
             continue;
         };
@@ -367,6 +379,7 @@ pub fn from_files(name: &str, files: Vec<(String, Vec<u8>)>) -> BundleScenario {
             objects,
             logs: specs,
             discovery,
+            recorded_rules,
             ..Scenario::default()
         },
         summary,
@@ -414,6 +427,7 @@ mod tests {
         assert_eq!(sc.server_version.git_version, "v1.24.4+k3s1");
         assert_eq!(sc.server_version.recorded["platform"], "linux/arm64");
         assert!(sc.discovery.is_some());
+        assert!(sc.recorded_rules["kube-system"].len() > 1);
         assert!(b.summary.objects > 100, "{:?}", b.summary);
         assert!(b.summary.previous_logs > 0, "{:?}", b.summary);
         assert!(sc

@@ -131,7 +131,8 @@ async fn api_resources_are_the_recorded_discovery() {
 /// Jobs have COMPLETIONS and DURATION and no STATUS (added in 1.31); RoleBindings ROLE and, wide,
 /// their subjects; a
 /// CRD without printer columns prints NAME and AGE (the CRD handler's default); errors name the
-/// group; /version is the recorded one; `logs --previous` is the previous instance's log.
+/// group; `auth can-i --list` is the recorded auth-cani-list; /version is the recorded one;
+/// `logs --previous` is the previous instance's log.
 #[tokio::test]
 async fn tables_errors_version_and_previous_logs_answer_as_the_cluster() {
     if !have_kubectl() {
@@ -195,6 +196,19 @@ async fn tables_errors_version_and_previous_logs_answer_as_the_cluster() {
         .await;
     let err = String::from_utf8_lossy(&missing.stderr);
     assert!(err.contains("daemonsets.apps \"nope\" not found"), "{err}");
+    // auth-cani-list is what the cluster answered SelfSubjectRulesReview with.
+    let can = k
+        .ok(&["auth", "can-i", "--list", "-n", "kube-system"])
+        .await;
+    assert!(
+        can.lines()
+            .any(|l| l.starts_with("*.*") && l.trim_end().ends_with("[*]")),
+        "{can}"
+    );
+    assert!(
+        can.contains("selfsubjectrulesreviews.authorization.k8s.io"),
+        "{can}"
+    );
     let v: Value = serde_json::from_str(&k.ok(&["version", "-o", "json"]).await).unwrap();
     assert_eq!(
         v["serverVersion"]["gitCommit"],
