@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::sim::exec::run_command;
+use crate::sim::scenario::{LogSource, Scenario};
+use serde_json::Value;
 
 fn all() -> Vec<Scenario> {
     builtin_names()
