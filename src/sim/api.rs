@@ -238,37 +238,7 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
             }
             list(&st, &t, &parts.headers, &query)
         }
-        (Method::POST, None) if is_review && t.name.is_none() => {
-            let bytes = match read_bytes(body).await {
-                Ok(b) => b,
-                Err(r) => return *r,
-            };
-            if t.info.plural == "selfsubjectrulesreviews" {
-                let review = if protobuf::is_protobuf(&bytes) {
-                    protobuf::self_subject_rules_review(&bytes).ok_or_else(|| {
-                        Box::new(ApiStatus::bad_request("the protobuf SelfSubjectRulesReview could not be decoded; send it as JSON").into_response())
-                    })
-                } else {
-                    parse_json(&bytes)
-                };
-                return match review {
-                    Ok(v) => super::access::rules_review(&st, &v).into_response(),
-                    Err(r) => *r,
-                };
-            }
-            // kubectl's typed client sends access reviews as protobuf.
-            let review = if protobuf::is_protobuf(&bytes) {
-                protobuf::self_subject_access_review(&bytes).ok_or_else(|| {
-                    Box::new(ApiStatus::bad_request("the protobuf SelfSubjectAccessReview could not be decoded; send it as JSON").into_response())
-                })
-            } else {
-                parse_json(&bytes)
-            };
-            match review {
-                Ok(v) => access_review(&st, v),
-                Err(r) => *r,
-            }
-        }
+        (Method::POST, None) if is_review && t.name.is_none() => review(&st, &t, body).await,
         (Method::POST | Method::PUT | Method::PATCH, None) if dry_run(&query) => {
             let v = match read_json(body).await {
                 Ok(v) => v,
@@ -286,6 +256,50 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
         )
         .into_response(),
         _ => ApiStatus::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource").into_response(),
+    }
+}
+
+/// `POST` of a SelfSubjectAccessReview or SelfSubjectRulesReview, JSON or (as kubectl's typed
+/// client sends them) protobuf.
+async fn review(st: &SimState, t: &Target, body: Body) -> Response {
+    let bytes = match read_bytes(body).await {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if t.info.plural == "selfsubjectrulesreviews" {
+        let review = if protobuf::is_protobuf(&bytes) {
+            protobuf::self_subject_rules_review(&bytes).ok_or_else(|| {
+                Box::new(
+                    ApiStatus::bad_request(
+                        "the protobuf SelfSubjectRulesReview could not be decoded; send it as JSON",
+                    )
+                    .into_response(),
+                )
+            })
+        } else {
+            parse_json(&bytes)
+        };
+        return match review {
+            Ok(v) => super::access::rules_review(st, &v).into_response(),
+            Err(r) => *r,
+        };
+    }
+    // kubectl's typed client sends access reviews as protobuf.
+    let review = if protobuf::is_protobuf(&bytes) {
+        protobuf::self_subject_access_review(&bytes).ok_or_else(|| {
+            Box::new(
+                ApiStatus::bad_request(
+                    "the protobuf SelfSubjectAccessReview could not be decoded; send it as JSON",
+                )
+                .into_response(),
+            )
+        })
+    } else {
+        parse_json(&bytes)
+    };
+    match review {
+        Ok(v) => access_review(st, v),
+        Err(r) => *r,
     }
 }
 

@@ -765,20 +765,6 @@ fn pod_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         (Some(t), r) if r != 0 => format!("{r} ({} ago)", since(t, now)),
         _ => restarts.to_string(),
     };
-    let gates = arr(&spec["readinessGates"]);
-    let gates_cell = if gates.is_empty() {
-        "<none>".to_string()
-    } else {
-        let true_gates = gates
-            .iter()
-            .filter(|g| {
-                arr(&st["conditions"])
-                    .iter()
-                    .any(|c| c["type"] == g["conditionType"] && c["status"] == "True")
-            })
-            .count();
-        format!("{true_gates}/{}", gates.len())
-    };
     vec![
         name_cell(o),
         json!(format!("{ready}/{total}")),
@@ -788,8 +774,25 @@ fn pod_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         or_none(s(&st["podIP"])),
         or_none(s(&spec["nodeName"])),
         or_none(s(&st["nominatedNodeName"])),
-        json!(gates_cell),
+        json!(readiness_gates(o)),
     ]
+}
+
+/// `true/total` readiness gates, `<none>` without any.
+fn readiness_gates(o: &Value) -> String {
+    let gates = arr(&o["spec"]["readinessGates"]);
+    if gates.is_empty() {
+        return "<none>".to_string();
+    }
+    let true_gates = gates
+        .iter()
+        .filter(|g| {
+            arr(&o["status"]["conditions"])
+                .iter()
+                .any(|c| c["type"] == g["conditionType"] && c["status"] == "True")
+        })
+        .count();
+    format!("{true_gates}/{}", gates.len())
 }
 
 fn node_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {

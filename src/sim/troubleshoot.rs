@@ -321,21 +321,33 @@ pub fn from_files(name: &str, files: Vec<(String, Vec<u8>)>) -> BundleScenario {
         None => Registry::new(&objects, minor),
     };
     let mut summary = Summary::default();
-    objects.retain(|o| {
-        let (av, kind) = (
-            o["apiVersion"].as_str().unwrap_or_default(),
-            o["kind"].as_str().unwrap_or_default(),
-        );
-        let served = registry.by_kind(av, kind).is_some();
-        if !served {
-            *summary
-                .unserved
-                .entry(format!("{kind} ({av})"))
-                .or_default() += 1;
-        }
-        served
-    });
-    summary.objects = objects.len();
+    super::from_bundle::keep_served(&mut objects, &registry, &mut summary);
+    let specs = log_specs(&objects, logs, &mut summary);
+    BundleScenario {
+        scenario: Scenario {
+            name: format!("troubleshoot bundle {name}"),
+            description: format!(
+                "troubleshoot support bundle {name}, cluster {}",
+                server_version.git_version
+            ),
+            namespace: "default".into(),
+            server_version,
+            objects,
+            logs: specs,
+            discovery,
+            recorded_rules,
+            ..Scenario::default()
+        },
+        summary,
+    }
+}
+
+/// The logs of pods the bundle holds, counted in `summary`; the others are named as orphans.
+fn log_specs(
+    objects: &[Value],
+    logs: Vec<((&str, &str, &str, bool), &Vec<u8>)>,
+    summary: &mut Summary,
+) -> Vec<LogSpec> {
     let pods: HashSet<(&str, &str)> = objects
         .iter()
         .filter(|o| o["kind"] == "Pod")
@@ -367,23 +379,7 @@ pub fn from_files(name: &str, files: Vec<(String, Vec<u8>)>) -> BundleScenario {
             source: LogSource::Inline(String::from_utf8_lossy(bytes).into_owned()),
         });
     }
-    BundleScenario {
-        scenario: Scenario {
-            name: format!("troubleshoot bundle {name}"),
-            description: format!(
-                "troubleshoot support bundle {name}, cluster {}",
-                server_version.git_version
-            ),
-            namespace: "default".into(),
-            server_version,
-            objects,
-            logs: specs,
-            discovery,
-            recorded_rules,
-            ..Scenario::default()
-        },
-        summary,
-    }
+    specs
 }
 
 #[cfg(test)]
