@@ -34,82 +34,19 @@ pub fn check_entry(spec: &Value) -> Result<(), String> {
         .get("jsonPath")
         .and_then(Value::as_str)
         .ok_or("spec.jsonPath is missing: name the values to redact, e.g. {.data.password}")?;
-    json_path_steps(jp).map(|_| ())
+    parse_json_path(jp).map(|_| ())
 }
 
-#[derive(Debug, PartialEq)]
-enum Step {
-    Key(String),
-    Index(usize),
-    All,
-}
-
-/// `{.data.password}`, `$.data['a.b']`, `.spec.items[0].x`, `.data.*`.
-fn json_path_steps(jp: &str) -> Result<Vec<Step>, String> {
-    let bad = |why: &str| format!("spec.jsonPath {jp:?} {why}; write it like {{.data.password}}");
-    let s = jp
-        .trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .trim();
-    let s = s.strip_prefix('$').unwrap_or(s);
-    let mut steps = Vec::new();
-    let mut rest = s;
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let key = &r[..end];
-            if key.is_empty() {
-                return Err(bad("has an empty field name"));
-            }
-            steps.push(if key == "*" {
-                Step::All
-            } else {
-                Step::Key(key.to_string())
-            });
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']').ok_or_else(|| bad("has an unclosed ["))?;
-            let inner = r[..end].trim();
-            let step = if inner == "*" {
-                Step::All
-            } else if let Ok(i) = inner.parse() {
-                Step::Index(i)
-            } else {
-                Step::Key(inner.trim_matches(|c| c == '\'' || c == '"').to_string())
-            };
-            steps.push(step);
-            rest = &r[end + 1..];
-        } else {
-            return Err(bad("must start with . or $"));
-        }
-    }
-    if steps.is_empty() {
-        return Err(bad("names nothing"));
-    }
-    Ok(steps)
+/// `{.data.password}`, `$.data['a.b']`, `.spec.items[0].x`, `.data.*`: Kubernetes' JSONPath.
+fn parse_json_path(jp: &str) -> Result<crate::sim::jsonpath::Template, String> {
+    crate::sim::jsonpath::Template::parse(jp)
+        .map_err(|e| format!("spec.jsonPath {jp:?}: {e}; write it like {{.data.password}}"))
 }
 
 /// The string values `jp` names in `obj` (numbers and booleans as text; objects contribute
 /// their leaves).
 pub fn json_path_values(obj: &Value, jp: &str) -> Result<Vec<String>, String> {
-    let steps = json_path_steps(jp)?;
-    let mut cur = vec![obj];
-    for s in &steps {
-        let mut next = Vec::new();
-        for v in cur {
-            match s {
-                Step::Key(k) => next.extend(v.get(k)),
-                Step::Index(i) => next.extend(v.get(*i)),
-                Step::All => match v {
-                    Value::Object(m) => next.extend(m.values()),
-                    Value::Array(a) => next.extend(a.iter()),
-                    _ => {}
-                },
-            }
-        }
-        cur = next;
-    }
+    let cur = parse_json_path(jp)?.values(obj);
     let mut out = Vec::new();
     fn leaves(v: &Value, out: &mut Vec<String>) {
         match v {
@@ -121,7 +58,7 @@ pub fn json_path_values(obj: &Value, jp: &str) -> Result<Vec<String>, String> {
             Value::Null => {}
         }
     }
-    cur.into_iter().for_each(|v| leaves(v, &mut out));
+    cur.iter().for_each(|v| leaves(v, &mut out));
     Ok(out)
 }
 

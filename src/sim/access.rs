@@ -56,9 +56,11 @@ pub fn forbidden_message(
         Some(s) => format!("{resource}/{s}"),
         None => resource.to_string(),
     };
+    // apimachinery `errors.NewForbidden` names the resource with its group.
+    let qualified = super::status::qualified(group, resource);
     let subject = match name {
-        Some(n) => format!("{resource} \"{n}\" is forbidden"),
-        None => format!("{resource} is forbidden"),
+        Some(n) => format!("{qualified} \"{n}\" is forbidden"),
+        None => format!("{qualified} is forbidden"),
     };
     let scope = match namespace {
         Some(ns) => format!("in the namespace \"{ns}\""),
@@ -106,6 +108,43 @@ fn resource_matches(pattern: &str, resource: &str, subresource: Option<&str>) ->
         _ => false,
     };
     res_ok && sub_ok
+}
+
+#[cfg(test)]
+mod rules_tests {
+    use super::*;
+    use crate::sim::scenario::{AccessRule, Scenario};
+
+    #[test]
+    fn rules_review_from_permissions_says_when_denies_are_left_out() {
+        let mut sc = Scenario {
+            name: "t".into(),
+            namespace: "ns".into(),
+            ..Default::default()
+        };
+        let review = serde_json::json!({"spec": {"namespace": "ns"}});
+        let st = crate::sim::SimState::new(sc.clone(), None).unwrap();
+        let (_, body) = rules_review(&st, &review);
+        assert_eq!(
+            body.0["status"]["resourceRules"][0]["verbs"],
+            serde_json::json!(["*"])
+        );
+        assert_eq!(body.0["status"]["incomplete"], false);
+        sc.permissions.deny.push(AccessRule {
+            verbs: vec!["create".into()],
+            resources: vec!["pods/exec".into()],
+            namespaces: vec![],
+            api_groups: vec![],
+        });
+        let mut st = crate::sim::SimState::new(sc, None).unwrap();
+        st.read_only = true;
+        let (_, body) = rules_review(&st, &review);
+        assert_eq!(body.0["status"]["incomplete"], true);
+        assert_eq!(
+            body.0["status"]["resourceRules"][0]["verbs"],
+            serde_json::json!(["get", "list", "watch"])
+        );
+    }
 }
 
 #[cfg(test)]
@@ -230,4 +269,62 @@ mod tests {
             "nodes is forbidden: User \"u\" cannot list resource \"nodes\" in API group \"\" at the cluster scope"
         );
     }
+}
+
+/// `POST selfsubjectrulesreviews` (`kubectl auth can-i --list`): a cluster's recorded answer
+/// for the namespace when there is one (a troubleshoot bundle's `auth-cani-list`), else the
+/// scenario's permissions. Those allow everything but `deny` rules, which a rules review
+/// cannot express: it then says so with `incomplete` and `evaluationError`, as an authorizer
+/// that cannot list its rules does. A read-only bundle allows reads only.
+pub fn rules_review(
+    st: &super::state::SimState,
+    review: &serde_json::Value,
+) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    use serde_json::json;
+    let ns = review["spec"]["namespace"].as_str().unwrap_or_default();
+    let (resource_rules, non_resource_rules, incomplete, error) = match st
+        .scenario
+        .recorded_rules
+        .get(ns)
+    {
+        Some(rules) => {
+            let (non, res): (Vec<serde_json::Value>, Vec<serde_json::Value>) = rules
+                .iter()
+                .cloned()
+                .partition(|r| r.get("nonResourceURLs").is_some());
+            (res, non, false, None)
+        }
+        None => {
+            let verbs = if st.read_only {
+                json!(["get", "list", "watch"])
+            } else {
+                json!(["*"])
+            };
+            let denies = !st.scenario.permissions.deny.is_empty();
+            (
+                    vec![json!({"verbs": verbs, "apiGroups": ["*"], "resources": ["*"]})],
+                    vec![json!({"verbs": ["get"], "nonResourceURLs": ["*"]})],
+                    denies,
+                    denies.then(|| "the simulated cluster denies some requests (its scenario's permissions.deny), which a rules review cannot list; ask `kubectl auth can-i VERB RESOURCE`".to_string()),
+                )
+        }
+    };
+    let mut status = json!({
+        "resourceRules": resource_rules,
+        "nonResourceRules": non_resource_rules,
+        "incomplete": incomplete,
+    });
+    if let Some(e) = error {
+        status["evaluationError"] = json!(e);
+    }
+    (
+        axum::http::StatusCode::CREATED,
+        axum::Json(json!({
+            "kind": "SelfSubjectRulesReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "spec": {"namespace": ns},
+            "status": status,
+        })),
+    )
 }

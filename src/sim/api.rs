@@ -22,9 +22,9 @@ use super::protobuf;
 use super::resources::ResourceInfo;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::state::SimState;
-use super::status::ApiStatus;
+use super::status::{qualified, ApiStatus, Details};
 use super::store::Gvr;
-use super::tables::{table, IncludeObject};
+use super::tables::{table_for, IncludeObject};
 
 use super::access::allowed;
 use super::exec::serve_exec;
@@ -148,7 +148,7 @@ fn verb(method: &Method, t: &Target, query: &HashMap<String, String>) -> &'stati
     }
 }
 
-/// The 403 message a real API server writes.
+/// The 403 message a real API server writes, as the simulated cluster's user.
 pub fn forbidden_message(
     verb: &str,
     t_group: &str,
@@ -157,19 +157,7 @@ pub fn forbidden_message(
     name: Option<&str>,
     ns: Option<&str>,
 ) -> String {
-    let full = match sub {
-        Some(s) => format!("{resource}/{s}"),
-        None => resource.to_string(),
-    };
-    let subject = match name {
-        Some(n) => format!("{resource} \"{n}\" is forbidden"),
-        None => format!("{resource} is forbidden"),
-    };
-    let scope = match ns {
-        Some(ns) => format!("in the namespace \"{ns}\""),
-        None => "at the cluster scope".to_string(),
-    };
-    format!("{subject}: User \"{SIM_USER}\" cannot {verb} resource \"{full}\" in API group \"{t_group}\" {scope}")
+    super::access::forbidden_message(SIM_USER, verb, t_group, resource, sub, name, ns)
 }
 
 /// Every request under `/api/v1/` and `/apis/G/V/`.
@@ -185,7 +173,10 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
     let query: HashMap<String, String> = pairs.iter().cloned().collect();
     let verb = verb(&parts.method, &t, &query);
     let group = t.info.group.clone();
-    let is_review = t.info.plural == "selfsubjectaccessreviews";
+    let is_review = matches!(
+        t.info.plural.as_str(),
+        "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
+    );
     if st.read_only && !is_review {
         if let Some(refusal) = read_only_refusal(verb, &t) {
             return refusal.into_response();
@@ -209,7 +200,7 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
             t.name.as_deref(),
             t.namespace.as_deref(),
         ));
-        s.details = Some((t.info.plural.clone(), t.name.clone().unwrap_or_default()));
+        s.details = Some(details(&t, t.name.as_deref().unwrap_or_default()));
         return s.into_response();
     }
 
@@ -247,24 +238,7 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
             }
             list(&st, &t, &parts.headers, &query)
         }
-        (Method::POST, None) if is_review && t.name.is_none() => {
-            let bytes = match read_bytes(body).await {
-                Ok(b) => b,
-                Err(r) => return *r,
-            };
-            // kubectl's typed client sends access reviews as protobuf.
-            let review = if protobuf::is_protobuf(&bytes) {
-                protobuf::self_subject_access_review(&bytes).ok_or_else(|| {
-                    Box::new(ApiStatus::bad_request("the protobuf SelfSubjectAccessReview could not be decoded; send it as JSON").into_response())
-                })
-            } else {
-                parse_json(&bytes)
-            };
-            match review {
-                Ok(v) => access_review(&st, v),
-                Err(r) => *r,
-            }
-        }
+        (Method::POST, None) if is_review && t.name.is_none() => review(&st, &t, body).await,
         (Method::POST | Method::PUT | Method::PATCH, None) if dry_run(&query) => {
             let v = match read_json(body).await {
                 Ok(v) => v,
@@ -282,6 +256,50 @@ pub async fn resource(State(st): State<Arc<SimState>>, req: Request) -> Response
         )
         .into_response(),
         _ => ApiStatus::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource").into_response(),
+    }
+}
+
+/// `POST` of a SelfSubjectAccessReview or SelfSubjectRulesReview, JSON or (as kubectl's typed
+/// client sends them) protobuf.
+async fn review(st: &SimState, t: &Target, body: Body) -> Response {
+    let bytes = match read_bytes(body).await {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if t.info.plural == "selfsubjectrulesreviews" {
+        let review = if protobuf::is_protobuf(&bytes) {
+            protobuf::self_subject_rules_review(&bytes).ok_or_else(|| {
+                Box::new(
+                    ApiStatus::bad_request(
+                        "the protobuf SelfSubjectRulesReview could not be decoded; send it as JSON",
+                    )
+                    .into_response(),
+                )
+            })
+        } else {
+            parse_json(&bytes)
+        };
+        return match review {
+            Ok(v) => super::access::rules_review(st, &v).into_response(),
+            Err(r) => *r,
+        };
+    }
+    // kubectl's typed client sends access reviews as protobuf.
+    let review = if protobuf::is_protobuf(&bytes) {
+        protobuf::self_subject_access_review(&bytes).ok_or_else(|| {
+            Box::new(
+                ApiStatus::bad_request(
+                    "the protobuf SelfSubjectAccessReview could not be decoded; send it as JSON",
+                )
+                .into_response(),
+            )
+        })
+    } else {
+        parse_json(&bytes)
+    };
+    match review {
+        Ok(v) => access_review(st, v),
+        Err(r) => *r,
     }
 }
 
@@ -324,7 +342,7 @@ fn read_only_refusal(verb: &str, t: &Target) -> Option<ApiStatus> {
             )
         }
     };
-    s.details = Some((t.info.plural.clone(), name.to_string()));
+    s.details = Some(details(t, name));
     Some(s)
 }
 
@@ -361,7 +379,7 @@ fn lookup_pod(st: &SimState, t: &Target) -> Result<Value, Rejection> {
     let name = t.name.as_deref().unwrap_or_default();
     st.pod(ns, name)
         .map(|p| (*p).clone())
-        .ok_or_else(|| Box::new(ApiStatus::not_found("pods", name).into_response()))
+        .ok_or_else(|| Box::new(ApiStatus::not_found("", "pods", name).into_response()))
 }
 
 /// Whether the client asked for the Table form.
@@ -400,6 +418,11 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     r
 }
 
+/// The Status `details` of a request's object.
+fn details(t: &Target, name: &str) -> Details {
+    Details::new(&t.info.group, &t.info.plural, name)
+}
+
 fn gvr(t: &Target) -> Gvr {
     Gvr::new(&t.info.group, &t.info.version, &t.info.plural)
 }
@@ -418,11 +441,12 @@ fn get_one(
         st.store.get(&gvr(t), ns, name)
     };
     let Some(obj) = obj else {
-        return ApiStatus::not_found(&t.info.plural, name).into_response();
+        return ApiStatus::not_found(&t.info.group, &t.info.plural, name).into_response();
     };
     if wants_table(headers) {
-        let tab = table(
+        let tab = table_for(
             &t.info,
+            st.minor(),
             &[&obj],
             json!({"resourceVersion": obj["metadata"]["resourceVersion"]}),
             IncludeObject::parse(query.get("includeObject").map(String::as_str)),
@@ -509,7 +533,7 @@ fn list_inner(
         None => None,
     };
     let is_pods = t.info.plural == "pods" && t.info.group.is_empty();
-    let rv = st.store.resource_version();
+    let rv = list_revision(query, st.store.revision())?;
     let matching: Vec<&Arc<Value>> = st
         .store
         .list(&gvr(t), t.namespace.as_deref())
@@ -552,8 +576,9 @@ fn list_inner(
     }
     if wants_table(headers) {
         let objs: Vec<&Value> = page.iter().map(|a| a.as_ref()).collect();
-        let tab = table(
+        let tab = table_for(
             &t.info,
+            st.minor(),
             &objs,
             meta,
             IncludeObject::parse(query.get("includeObject").map(String::as_str)),
@@ -590,6 +615,67 @@ fn list_inner(
     }
     out.extend_from_slice(b"]}");
     Ok(json_bytes(StatusCode::OK, out))
+}
+
+/// The resourceVersion a list is served at, from `resourceVersion` and `resourceVersionMatch`
+/// as the API server reads them (apimachinery `ValidateListOptions`, then the storage's
+/// consistency rules). The store never changes, so its one revision answers `NotOlderThan`
+/// any revision up to it and `Exact` that revision; an older exact revision was compacted
+/// away (410 Expired), a newer one does not exist yet (504 Timeout, as the watch cache
+/// answers after waiting for it).
+fn list_revision(query: &HashMap<String, String>, current: u64) -> Result<String, ApiStatus> {
+    let get = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
+    let (rv, matching, cont) = (
+        get("resourceVersion"),
+        get("resourceVersionMatch"),
+        get("continue"),
+    );
+    let invalid = |why: &str| {
+        ApiStatus::new(
+            422,
+            "Invalid",
+            format!("ListOptions.meta.k8s.io \"\" is invalid: {why}"),
+        )
+    };
+    if !matching.is_empty() {
+        if rv.is_empty() {
+            return Err(invalid("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"));
+        }
+        if !cont.is_empty() {
+            return Err(invalid("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided"));
+        }
+        if matching != "Exact" && matching != "NotOlderThan" {
+            return Err(invalid(&format!("resourceVersionMatch: Unsupported value: {matching:?}: supported values: \"Exact\", \"NotOlderThan\", \"\"")));
+        }
+        if matching == "Exact" && rv == "0" {
+            return Err(invalid("resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+        }
+    }
+    if rv.is_empty() || rv == "0" {
+        return Ok(current.to_string());
+    }
+    let wanted: u64 = rv.parse().map_err(|_| {
+        ApiStatus::bad_request(format!(
+            "invalid resource version {rv:?}: a resourceVersion is a number the server gave; list without it for the current state"
+        ))
+    })?;
+    if wanted > current {
+        let mut s = ApiStatus::new(
+            504,
+            "Timeout",
+            format!("Timeout: Too large resource version: {wanted}, current: {current}"),
+        );
+        s.retry_after = Some(1);
+        return Err(s);
+    }
+    if matching == "Exact" && wanted < current {
+        return Err(ApiStatus::new(
+            410,
+            "Expired",
+            "The resourceVersion for the provided list is too old.",
+        ));
+    }
+    Ok(current.to_string())
 }
 
 /// A watch. The store never changes, so a watch from a list's resourceVersion only waits (until
@@ -636,8 +722,9 @@ fn watch(
                 st.faults.note_listed(ns, name);
             }
             let object = if table_form {
-                table(
+                table_for(
                     &t.info,
+                    st.minor(),
                     &[o],
                     json!({}),
                     IncludeObject::parse(query.get("includeObject").map(String::as_str)),
@@ -729,8 +816,12 @@ fn dry_run_write(st: &SimState, t: &Target, method: &Method, body: Value) -> Res
             merged
         }
         ("PATCH", None) | ("PUT", None) => {
-            return ApiStatus::not_found(&t.info.plural, t.name.as_deref().unwrap_or_default())
-                .into_response()
+            return ApiStatus::not_found(
+                &t.info.group,
+                &t.info.plural,
+                t.name.as_deref().unwrap_or_default(),
+            )
+            .into_response()
         }
         _ => body,
     };
@@ -738,7 +829,7 @@ fn dry_run_write(st: &SimState, t: &Target, method: &Method, body: Value) -> Res
         return ApiStatus::bad_request("the object must be a JSON object").into_response();
     }
     if obj["metadata"]["name"].as_str().is_none() {
-        return ApiStatus::new(422, "Invalid", format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", t.info.plural)).into_response();
+        return ApiStatus::new(422, "Invalid", format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", qualified(&t.info.group, &t.info.kind))).into_response();
     }
     if *method == Method::POST {
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
@@ -746,9 +837,12 @@ fn dry_run_write(st: &SimState, t: &Target, method: &Method, body: Value) -> Res
             let mut s = ApiStatus::new(
                 409,
                 "AlreadyExists",
-                format!("{} \"{name}\" already exists", t.info.plural),
+                format!(
+                    "{} \"{name}\" already exists",
+                    qualified(&t.info.group, &t.info.plural)
+                ),
             );
-            s.details = Some((t.info.plural.clone(), name.to_string()));
+            s.details = Some(details(t, name));
             return s.into_response();
         }
     }
@@ -802,6 +896,48 @@ mod tests {
         let back = decode_continue(&tok).unwrap();
         assert_eq!((back.ns.as_str(), back.name.as_str()), ("ns", "pod-3"));
         assert_eq!(decode_continue("garbage!").unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn resource_version_match_follows_the_api_server_s_rules() {
+        let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(list_revision(&q(&[]), 50).unwrap(), "50");
+        let not_older = q(&[
+            ("resourceVersion", "40"),
+            ("resourceVersionMatch", "NotOlderThan"),
+        ]);
+        assert_eq!(list_revision(&not_older, 50).unwrap(), "50");
+        let exact = q(&[("resourceVersion", "50"), ("resourceVersionMatch", "Exact")]);
+        assert_eq!(list_revision(&exact, 50).unwrap(), "50");
+        let old = q(&[("resourceVersion", "40"), ("resourceVersionMatch", "Exact")]);
+        assert_eq!(list_revision(&old, 50).unwrap_err().code, 410);
+        let future = q(&[
+            ("resourceVersion", "60"),
+            ("resourceVersionMatch", "NotOlderThan"),
+        ]);
+        let e = list_revision(&future, 50).unwrap_err();
+        assert_eq!((e.code, e.reason), (504, "Timeout"));
+        let alone = q(&[("resourceVersionMatch", "Exact")]);
+        let e = list_revision(&alone, 50).unwrap_err();
+        assert_eq!(e.code, 422);
+        assert!(
+            e.message
+                .contains("forbidden unless resourceVersion is provided"),
+            "{}",
+            e.message
+        );
+        let bad = q(&[("resourceVersion", "1"), ("resourceVersionMatch", "Newest")]);
+        assert!(list_revision(&bad, 50)
+            .unwrap_err()
+            .message
+            .contains("Unsupported value"));
+        let zero = q(&[("resourceVersion", "0"), ("resourceVersionMatch", "Exact")]);
+        assert_eq!(list_revision(&zero, 50).unwrap_err().code, 422);
     }
 
     #[test]

@@ -37,20 +37,33 @@ fn wants_aggregated(headers: &HeaderMap) -> bool {
         })
 }
 
+/// `/version` (and `/version/`, which the python client asks for): the recorded `version.Info`
+/// as it was. Fields a scenario did not record are empty strings, not made-up values: clients
+/// (the python one) require every field of `version.Info` to be present.
 pub async fn version(State(st): State<Arc<SimState>>) -> Response {
-    let v = &st.scenario.server_version;
-    axum::Json(json!({
+    axum::Json(version_info(&st.scenario.server_version)).into_response()
+}
+
+fn version_info(v: &crate::sim::scenario::ServerVersion) -> Value {
+    let mut out = json!({
         "major": v.major,
         "minor": v.minor,
         "gitVersion": v.git_version,
-        "gitCommit": "0000000000000000000000000000000000000000",
-        "gitTreeState": "clean",
-        "buildDate": "2025-01-01T00:00:00Z",
-        "goVersion": "go1.23.6",
-        "compiler": "gc",
-        "platform": "linux/amd64",
-    }))
-    .into_response()
+    });
+    for k in [
+        "gitCommit",
+        "gitTreeState",
+        "buildDate",
+        "goVersion",
+        "compiler",
+        "platform",
+    ] {
+        out[k] = v.recorded.get(k).cloned().unwrap_or_else(|| json!(""));
+    }
+    for (k, val) in &v.recorded {
+        out[k.as_str()] = val.clone();
+    }
+    out
 }
 
 pub async fn healthz() -> &'static str {
@@ -268,6 +281,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn version_serves_what_was_recorded_and_invents_nothing() {
+        let doc = json!({"major": "1", "minor": "24", "gitVersion": "v1.24.4+k3s1",
+            "gitCommit": "c3f830e9b9ed8a4d9d0e2aa663b4591b923a296e", "buildDate": "2022-08-25T03:46:35Z",
+            "goVersion": "go1.18.1", "compiler": "gc", "gitTreeState": "clean", "platform": "linux/arm64"});
+        let v = crate::sim::from_bundle::server_version_of(&doc).unwrap();
+        assert_eq!(version_info(&v), doc);
+        let plain = version_info(&crate::sim::scenario::ServerVersion::default());
+        assert_eq!(plain["gitVersion"], "v1.32.4");
+        assert_eq!(plain["gitCommit"], "");
+        assert_eq!(plain["goVersion"], "");
+    }
+
+    #[test]
     fn kubectl_accept_header_selects_the_aggregated_form() {
         let mut h = HeaderMap::new();
         h.insert(
@@ -312,13 +338,16 @@ mod tests {
             .iter()
             .map(|s| s["subresource"].as_str().unwrap())
             .collect();
-        assert_eq!(subs, ["log", "exec", "status"]);
+        for sub in ["log", "exec", "status", "eviction", "portforward"] {
+            assert!(subs.contains(&sub), "{subs:?}");
+        }
         let groups = aggregated(&st, false);
+        // No KUDO object, no kudo.dev group.
         assert!(groups["items"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|g| g["metadata"]["name"] == "kudo.dev"));
+            .all(|g| g["metadata"]["name"] != "kudo.dev"));
         assert!(groups["items"]
             .as_array()
             .unwrap()

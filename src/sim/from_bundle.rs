@@ -90,7 +90,8 @@ pub fn load(path: &Path) -> crate::Result<BundleScenario> {
     load_with(path, Limits::default())
 }
 
-/// Loads the bundle at `path`: checks it is a zip, opens it through the hostile-input reader
+/// Loads the bundle at `path` (a troubleshoot support bundle goes to `sim::troubleshoot`):
+/// checks it is a zip, opens it through the hostile-input reader
 /// (safe paths, caps, a manifest of a format this version understands), verifies every hash,
 /// then maps its artifacts to a scenario (see the module doc).
 pub fn load_with(path: &Path, limits: Limits) -> crate::Result<BundleScenario> {
@@ -102,6 +103,10 @@ pub fn load_with(path: &Path, limits: Limits) -> crate::Result<BundleScenario> {
 pub const MAX_IN_MEMORY: u64 = 4 << 30;
 
 fn load_capped(path: &Path, limits: Limits, max_in_memory: u64) -> crate::Result<BundleScenario> {
+    // A troubleshoot.sh support bundle (`.tar.gz` or its folder) is read by its own loader.
+    if super::troubleshoot::is_troubleshoot(path) {
+        return super::troubleshoot::load(path, &limits);
+    }
     check_zip_magic(path)?;
     let mut reader = BundleReader::open(path, limits)?;
     let report = reader.verify();
@@ -297,21 +302,9 @@ pub fn from_files(
     }
 
     // Only what the simulated API serves (CRDs in the bundle add their kinds).
-    let registry = Registry::new(&objects);
+    let registry = Registry::new(&objects, server_version.minor_number().unwrap_or(32));
     let mut summary = Summary::default();
-    objects.retain(|o| {
-        let api_version = o["apiVersion"].as_str().unwrap_or_default();
-        let kind = o["kind"].as_str().unwrap_or_default();
-        let served = registry.by_kind(api_version, kind).is_some();
-        if !served {
-            *summary
-                .unserved
-                .entry(format!("{kind} ({api_version})"))
-                .or_default() += 1;
-        }
-        served
-    });
-    summary.objects = objects.len();
+    keep_served(&mut objects, &registry, &mut summary);
     if objects.is_empty() {
         let pipeline = &manifest.meta.pipeline;
         let why = if pipeline == "selftest" {
@@ -344,9 +337,40 @@ pub fn from_files(
             .to_string()
     });
 
+    let specs = bundle_logs(
+        &objects,
+        logs,
+        &pod_dirs,
+        target_ns.as_deref(),
+        &mut summary,
+    );
+    let description = description(name, &namespace, manifest);
+    Ok(BundleScenario {
+        scenario: Scenario {
+            name: format!("bundle {name}"),
+            description,
+            namespace,
+            server_version,
+            objects,
+            logs: specs,
+            ..Scenario::default()
+        },
+        summary,
+    })
+}
+
+/// The logs of pods the bundle holds, each in its pod's namespace (from `pod.yaml` next to
+/// it, else the pod of that name); the others are named as orphans in `summary`.
+fn bundle_logs(
+    objects: &[Value],
+    logs: Vec<(&String, &Vec<u8>)>,
+    pod_dirs: &HashMap<String, String>,
+    target_ns: Option<&str>,
+    summary: &mut Summary,
+) -> Vec<LogSpec> {
     // Pods by name, for logs without a pod.yaml next to them.
     let mut pods_by_name: HashMap<&str, Vec<&str>> = HashMap::new();
-    for o in &objects {
+    for o in objects {
         if o["kind"] == "Pod" && o["apiVersion"] == "v1" {
             if let (Some(n), Some(ns)) = (
                 o["metadata"]["name"].as_str(),
@@ -363,14 +387,14 @@ pub fn from_files(
         };
         let ns = pod_dirs.get(pod_dir).cloned().or_else(|| {
             let candidates = pods_by_name.get(pod)?;
-            let ours = target_ns.as_deref().filter(|t| candidates.contains(t));
+            let ours = target_ns.filter(|t| candidates.contains(t));
             // Logs under `pods/` are the instance's; elsewhere (`kudo/pods/`) another
             // namespace's pod of the same name is the better guess.
             match (pod_dir == format!("pods/{pod}"), ours) {
                 (true, Some(t)) => Some(t.to_string()),
                 _ => candidates
                     .iter()
-                    .find(|c| Some(**c) != target_ns.as_deref())
+                    .find(|c| Some(**c) != target_ns)
                     .or(candidates.first())
                     .map(|c| c.to_string()),
             }
@@ -393,9 +417,32 @@ pub fn from_files(
         });
     }
 
+    specs
+}
+
+/// Keeps the objects the simulated API serves under `registry`, counting the others (by
+/// kind and apiVersion) and the kept ones in `summary`.
+pub fn keep_served(objects: &mut Vec<Value>, registry: &Registry, summary: &mut Summary) {
+    objects.retain(|o| {
+        let api_version = o["apiVersion"].as_str().unwrap_or_default();
+        let kind = o["kind"].as_str().unwrap_or_default();
+        let served = registry.by_kind(api_version, kind).is_some();
+        if !served {
+            *summary
+                .unserved
+                .entry(format!("{kind} ({api_version})"))
+                .or_default() += 1;
+        }
+        served
+    });
+    summary.objects = objects.len();
+}
+
+/// The scenario description of a bundle: pipeline, instance, when and by what it was collected.
+fn description(name: &str, namespace: &str, manifest: &Manifest) -> String {
     let meta = &manifest.meta;
     let instance = meta.target["instance"].as_str().unwrap_or_default();
-    let description = format!(
+    format!(
         "bundle {name}: pipeline {}, instance {namespace}/{instance}, collected {} by kudo-diag {}",
         if meta.pipeline.is_empty() {
             "?"
@@ -412,19 +459,7 @@ pub fn from_files(
         } else {
             &meta.tool_version
         },
-    );
-    Ok(BundleScenario {
-        scenario: Scenario {
-            name: format!("bundle {name}"),
-            description,
-            namespace,
-            server_version,
-            objects,
-            logs: specs,
-            ..Scenario::default()
-        },
-        summary,
-    })
+    )
 }
 
 /// A Secret's `data` values that are not base64 (the redaction marker) encoded as base64, so
@@ -447,13 +482,21 @@ fn encode_redacted_secret_data(mut o: Value) -> Value {
     o
 }
 
-/// `/version` as collected (`cluster/version.yaml`), when it has the three fields served.
-fn server_version_of(doc: &Value) -> Option<ServerVersion> {
+/// `/version` as collected (`cluster/version.yaml`), when it has major, minor and gitVersion;
+/// its other fields are kept to be served as recorded.
+pub fn server_version_of(doc: &Value) -> Option<ServerVersion> {
     let s = |k: &str| doc[k].as_str().map(str::to_string);
+    let recorded = doc
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "major" | "minor" | "gitVersion"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     Some(ServerVersion {
         major: s("major")?,
         minor: s("minor")?,
         git_version: s("gitVersion")?,
+        recorded,
     })
 }
 

@@ -125,59 +125,8 @@ pub fn generate(spec: &Spec) -> Scenario {
     // Named and labelled like the real operators' statefulsets, which their pipelines address.
     let sts = format!("{inst}-{}", app.sts_suffix);
     let containers = containers.max(1);
-
-    let mut objects = Vec::with_capacity(pods * 3 + 64);
-    // Shared, real material: CRDs, the KUDO manager, the operator package.
-    for file in ["kudo-crds.yaml", "kudo-system.yaml", app.operator_file] {
-        let text = scenarios::embedded_file(file).unwrap_or_default();
-        // Embedded files are checked by the built-in scenario tests; an error here is a bug.
-        let _ = scenarios::read_documents(text, file, &mut objects);
-    }
-    objects.retain(|o| {
-        // The operator files hold every operator a scenario needs; keep only this app's.
-        o["kind"] != "Operator" && o["kind"] != "OperatorVersion"
-            || o["metadata"]["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with(app.name))
-    });
-    let (ov_name, op_version, plans) = objects
-        .iter()
-        .find(|o| o["kind"] == "OperatorVersion")
-        .map(|ov| {
-            (
-                ov["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                ov["spec"]["version"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                ov["spec"]["plans"].clone(),
-            )
-        })
-        .unwrap_or_default();
-    for o in &mut objects {
-        if o["kind"] == "Operator" || o["kind"] == "OperatorVersion" {
-            o["metadata"]["namespace"] = json!(ns);
-        }
-        // The KUDO manager runs on one of this cluster's nodes.
-        if o["kind"] == "Pod" {
-            o["spec"]["nodeName"] = json!(node_name(0));
-        }
-    }
-
-    let nodes = pods.div_ceil(PODS_PER_NODE).max(3);
-    for n in 0..nodes {
-        objects.push(node(n));
-    }
-    objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "status": {"phase": "Active"}}));
-    objects.push(json!({
-        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-        "metadata": {"name": "gp2", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-        "provisioner": "kubernetes.io/aws-ebs", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"
-    }));
-
+    let (mut objects, (ov_name, op_version, plans)) = cluster_objects(app, ns, pods);
+    let nodes = node_count(pods);
     let kudo_labels =
         json!({"heritage": "kudo", "kudo.dev/instance": inst, "kudo.dev/operator": app.name});
     let kudo_ann = json!({"kudo.dev/operator-version": op_version, "kudo.dev/plan": "deploy"});
@@ -191,24 +140,7 @@ pub fn generate(spec: &Spec) -> Scenario {
     let selector = json!({"app": app.app_label.unwrap_or(&inst), "kudo.dev/instance": inst});
     let mut pod_labels = kudo_labels.clone();
     pod_labels["app"] = json!(app.app_label.unwrap_or(&inst));
-    let container_names: Vec<String> = (0..containers)
-        .map(|c| {
-            if c == 0 {
-                app.container.to_string()
-            } else {
-                format!("sidecar-{c}")
-            }
-        })
-        .collect();
-    let container_specs: Vec<Value> = container_names
-        .iter()
-        .map(|c| {
-            json!({
-                "name": c, "image": app.image, "imagePullPolicy": "IfNotPresent",
-                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
-            })
-        })
-        .collect();
+    let (container_names, container_specs) = containers_of(app, containers);
     objects.push(json!({
         "apiVersion": "apps/v1", "kind": "StatefulSet",
         "metadata": {"name": sts, "namespace": ns, "labels": kudo_labels, "annotations": kudo_ann, "ownerReferences": owner_instance},
@@ -298,6 +230,91 @@ pub fn generate(spec: &Spec) -> Scenario {
     };
     scenarios::normalize(&mut sc);
     sc
+}
+
+/// The cluster around a generated instance: KUDO's CRDs and manager, this app's operator
+/// package (in `ns`), the nodes and a default StorageClass; with the operator version's name,
+/// version and plans.
+fn cluster_objects(app: &App, ns: &str, pods: usize) -> (Vec<Value>, (String, String, Value)) {
+    let mut objects = Vec::with_capacity(pods * 3 + 64);
+    // Shared, real material: CRDs, the KUDO manager, the operator package.
+    for file in ["kudo-crds.yaml", "kudo-system.yaml", app.operator_file] {
+        let text = scenarios::embedded_file(file).unwrap_or_default();
+        // Embedded files are checked by the built-in scenario tests; an error here is a bug.
+        let _ = scenarios::read_documents(text, file, &mut objects);
+    }
+    objects.retain(|o| {
+        // The operator files hold every operator a scenario needs; keep only this app's.
+        o["kind"] != "Operator" && o["kind"] != "OperatorVersion"
+            || o["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with(app.name))
+    });
+    let (ov_name, op_version, plans) = objects
+        .iter()
+        .find(|o| o["kind"] == "OperatorVersion")
+        .map(|ov| {
+            (
+                ov["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                ov["spec"]["version"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                ov["spec"]["plans"].clone(),
+            )
+        })
+        .unwrap_or_default();
+    for o in &mut objects {
+        if o["kind"] == "Operator" || o["kind"] == "OperatorVersion" {
+            o["metadata"]["namespace"] = json!(ns);
+        }
+        // The KUDO manager runs on one of this cluster's nodes.
+        if o["kind"] == "Pod" {
+            o["spec"]["nodeName"] = json!(node_name(0));
+        }
+    }
+
+    for n in 0..node_count(pods) {
+        objects.push(node(n));
+    }
+    objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "status": {"phase": "Active"}}));
+    objects.push(json!({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "gp2", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": "kubernetes.io/aws-ebs", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"
+    }));
+    (objects, (ov_name, op_version, plans))
+}
+
+/// Nodes of a generated cluster: enough for its pods, at least three.
+fn node_count(pods: usize) -> usize {
+    pods.div_ceil(PODS_PER_NODE).max(3)
+}
+
+/// The generated pods' containers: the app's, then sidecars; names and specs.
+fn containers_of(app: &App, containers: usize) -> (Vec<String>, Vec<Value>) {
+    let container_names: Vec<String> = (0..containers)
+        .map(|c| {
+            if c == 0 {
+                app.container.to_string()
+            } else {
+                format!("sidecar-{c}")
+            }
+        })
+        .collect();
+    let container_specs: Vec<Value> = container_names
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c, "image": app.image, "imagePullPolicy": "IfNotPresent",
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+            })
+        })
+        .collect();
+    (container_names, container_specs)
 }
 
 /// What `kudo-diag sim --generate APP --pods N --containers C --log-bytes SIZE --seed S`

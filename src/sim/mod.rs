@@ -8,14 +8,17 @@
 
 pub mod access;
 pub mod api;
+pub mod builtins;
 pub mod discovery;
 pub mod exec;
 pub mod faults;
 pub mod from_bundle;
 pub mod generate;
+pub mod jsonpath;
 pub mod loglines;
 pub mod logs;
 pub mod metrics;
+pub mod printers;
 pub mod protobuf;
 pub mod proxy;
 pub mod resources;
@@ -28,6 +31,7 @@ pub mod status;
 pub mod store;
 pub mod tables;
 pub mod tls;
+pub mod troubleshoot;
 
 pub use scenario::Scenario;
 pub use server::{SimHandle, SimOptions, SimServer};

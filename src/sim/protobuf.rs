@@ -97,6 +97,15 @@ pub fn self_subject_access_review(body: &[u8]) -> Option<Value> {
     Some(json!({"spec": spec_json}))
 }
 
+/// A protobuf `SelfSubjectRulesReview` (what `kubectl auth can-i --list` sends) as the JSON
+/// review: only `spec.namespace` is asked.
+pub fn self_subject_rules_review(body: &[u8]) -> Option<Value> {
+    let unknown = fields(body.strip_prefix(MAGIC)?)?;
+    let review = fields(field(&unknown, 2)?)?;
+    let spec = fields(field(&review, 2).unwrap_or_default())?;
+    Some(json!({"spec": {"namespace": string(&spec, 1)}}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +114,18 @@ mod tests {
         let mut out = vec![(field << 3) | 2, v.len() as u8];
         out.extend_from_slice(v);
         out
+    }
+
+    #[test]
+    fn decodes_a_rules_review_namespace() {
+        let spec = ld(1, b"kube-system");
+        let review = ld(2, &spec);
+        let mut body = MAGIC.to_vec();
+        body.extend(ld(2, &review));
+        assert_eq!(
+            self_subject_rules_review(&body).unwrap(),
+            json!({"spec": {"namespace": "kube-system"}})
+        );
     }
 
     #[test]

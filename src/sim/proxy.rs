@@ -65,11 +65,11 @@ fn answer(st: &SimState, ns: &str, target: &str, path: &str, query: Option<&str>
             Some(name),
             Some(ns),
         ));
-        s.details = Some(("services".into(), name.to_string()));
+        s.details = Some(super::status::Details::new("", "services", name));
         return s.into_response();
     }
     let Some(svc) = st.store.get(&Gvr::new("", "v1", "services"), ns, name) else {
-        return ApiStatus::not_found("services", name).into_response();
+        return ApiStatus::not_found("", "services", name).into_response();
     };
     let ports: Vec<&Value> = svc
         .pointer("/spec/ports")

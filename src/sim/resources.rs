@@ -52,284 +52,12 @@ const RW: &[&str] = &[
     "watch",
 ];
 
-struct Builtin {
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
-    plural: &'static str,
-    short: &'static [&'static str],
-    namespaced: bool,
-    verbs: &'static [&'static str],
-    categories: &'static [&'static str],
-}
-
-const fn b(
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
-    plural: &'static str,
-    short: &'static [&'static str],
-    namespaced: bool,
-    categories: &'static [&'static str],
-) -> Builtin {
-    Builtin {
-        group,
-        version,
-        kind,
-        plural,
-        short,
-        namespaced,
-        verbs: RW,
-        categories,
-    }
-}
-
-const ALL: &[&str] = &["all"];
-const NONE: &[&str] = &[];
-const KUDO: &[&str] = &[];
-
-const BUILTINS: &[Builtin] = &[
-    b("", "v1", "Namespace", "namespaces", &["ns"], false, NONE),
-    b("", "v1", "Node", "nodes", &["no"], false, NONE),
-    b("", "v1", "Pod", "pods", &["po"], true, ALL),
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "Pod",
-        plural: "pods/log",
-        short: &[],
-        namespaced: true,
-        verbs: &["get"],
-        categories: NONE,
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "PodExecOptions",
-        plural: "pods/exec",
-        short: &[],
-        namespaced: true,
-        verbs: &["create", "get"],
-        categories: NONE,
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "Pod",
-        plural: "pods/status",
-        short: &[],
-        namespaced: true,
-        verbs: &["get", "patch", "update"],
-        categories: NONE,
-    },
-    b("", "v1", "Service", "services", &["svc"], true, ALL),
-    // Not used by KUDO, but `kubectl cluster-info dump` and `get all` list them.
-    b(
-        "",
-        "v1",
-        "ReplicationController",
-        "replicationcontrollers",
-        &["rc"],
-        true,
-        ALL,
-    ),
-    b("", "v1", "Endpoints", "endpoints", &["ep"], true, NONE),
-    b("", "v1", "ConfigMap", "configmaps", &["cm"], true, NONE),
-    b("", "v1", "Secret", "secrets", &[], true, NONE),
-    b(
-        "",
-        "v1",
-        "ServiceAccount",
-        "serviceaccounts",
-        &["sa"],
-        true,
-        NONE,
-    ),
-    b(
-        "",
-        "v1",
-        "PersistentVolumeClaim",
-        "persistentvolumeclaims",
-        &["pvc"],
-        true,
-        NONE,
-    ),
-    b(
-        "",
-        "v1",
-        "PersistentVolume",
-        "persistentvolumes",
-        &["pv"],
-        false,
-        NONE,
-    ),
-    b("", "v1", "Event", "events", &["ev"], true, NONE),
-    b(
-        "",
-        "v1",
-        "ResourceQuota",
-        "resourcequotas",
-        &["quota"],
-        true,
-        NONE,
-    ),
-    b(
-        "",
-        "v1",
-        "LimitRange",
-        "limitranges",
-        &["limits"],
-        true,
-        NONE,
-    ),
-    b(
-        "apps",
-        "v1",
-        "StatefulSet",
-        "statefulsets",
-        &["sts"],
-        true,
-        ALL,
-    ),
-    b(
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        &["deploy"],
-        true,
-        ALL,
-    ),
-    b(
-        "apps",
-        "v1",
-        "ReplicaSet",
-        "replicasets",
-        &["rs"],
-        true,
-        ALL,
-    ),
-    b("apps", "v1", "DaemonSet", "daemonsets", &["ds"], true, ALL),
-    b("batch", "v1", "Job", "jobs", &[], true, ALL),
-    b("batch", "v1", "CronJob", "cronjobs", &["cj"], true, ALL),
-    b(
-        "admissionregistration.k8s.io",
-        "v1",
-        "MutatingWebhookConfiguration",
-        "mutatingwebhookconfigurations",
-        &[],
-        false,
-        NONE,
-    ),
-    b(
-        "admissionregistration.k8s.io",
-        "v1",
-        "ValidatingWebhookConfiguration",
-        "validatingwebhookconfigurations",
-        &[],
-        false,
-        NONE,
-    ),
-    b(
-        "policy",
-        "v1",
-        "PodDisruptionBudget",
-        "poddisruptionbudgets",
-        &["pdb"],
-        true,
-        NONE,
-    ),
-    b(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "Role",
-        "roles",
-        &[],
-        true,
-        NONE,
-    ),
-    b(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "RoleBinding",
-        "rolebindings",
-        &[],
-        true,
-        NONE,
-    ),
-    b(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRole",
-        "clusterroles",
-        &[],
-        false,
-        NONE,
-    ),
-    b(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        &[],
-        false,
-        NONE,
-    ),
-    b(
-        "storage.k8s.io",
-        "v1",
-        "StorageClass",
-        "storageclasses",
-        &["sc"],
-        false,
-        NONE,
-    ),
-    b(
-        "apiextensions.k8s.io",
-        "v1",
-        "CustomResourceDefinition",
-        "customresourcedefinitions",
-        &["crd", "crds"],
-        false,
-        NONE,
-    ),
-    Builtin {
-        group: "authorization.k8s.io",
-        version: "v1",
-        kind: "SelfSubjectAccessReview",
-        plural: "selfsubjectaccessreviews",
-        short: &[],
-        namespaced: false,
-        verbs: &["create"],
-        categories: NONE,
-    },
-    b(
-        "kudo.dev",
-        "v1beta1",
-        "Operator",
-        "operators",
-        &[],
-        true,
-        KUDO,
-    ),
-    b(
-        "kudo.dev",
-        "v1beta1",
-        "OperatorVersion",
-        "operatorversions",
-        &[],
-        true,
-        KUDO,
-    ),
-    b(
-        "kudo.dev",
-        "v1beta1",
-        "Instance",
-        "instances",
-        &[],
-        true,
-        KUDO,
-    ),
+/// KUDO's kinds, served for a scenario that holds KUDO objects but not KUDO's CRDs (a CRD
+/// present replaces these with its own names and columns).
+const KUDO_KINDS: &[(&str, &str)] = &[
+    ("Operator", "operators"),
+    ("OperatorVersion", "operatorversions"),
+    ("Instance", "instances"),
 ];
 
 /// All resources served, in discovery order (groups in first-seen order).
@@ -339,30 +67,111 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The built-ins plus every CRD found among `objects`.
-    pub fn new(objects: &[Value]) -> Registry {
+    /// The built-ins of a server of `minor` (see `sim::builtins`) plus every CRD found among
+    /// `objects`. KUDO's group is served only when the objects hold KUDO's CRDs or objects.
+    pub fn new(objects: &[Value], minor: u32) -> Registry {
         let mut reg = Registry::default();
-        for bi in BUILTINS {
+        let singular = super::builtins::reports_singular(minor);
+        for bi in super::builtins::for_minor(minor) {
             reg.resources.push(ResourceInfo {
                 group: bi.group.into(),
                 version: bi.version.into(),
                 kind: bi.kind.into(),
                 plural: bi.plural.into(),
-                singular: if bi.plural.contains('/') {
-                    String::new()
-                } else {
+                singular: if singular && !bi.plural.contains('/') {
                     bi.kind.to_lowercase()
+                } else {
+                    String::new()
                 },
-                short_names: bi.short.iter().map(|s| s.to_string()).collect(),
+                short_names: bi.short_names.iter().map(|s| s.to_string()).collect(),
                 namespaced: bi.namespaced,
                 verbs: bi.verbs.iter().map(|s| s.to_string()).collect(),
                 categories: bi.categories.iter().map(|s| s.to_string()).collect(),
                 printer_columns: Vec::new(),
             });
         }
+        if objects.iter().any(|o| {
+            o["apiVersion"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("kudo.dev/"))
+        }) {
+            for (kind, plural) in KUDO_KINDS {
+                reg.resources.push(ResourceInfo {
+                    group: "kudo.dev".into(),
+                    version: "v1beta1".into(),
+                    kind: kind.to_string(),
+                    plural: plural.to_string(),
+                    singular: kind.to_lowercase(),
+                    short_names: Vec::new(),
+                    namespaced: true,
+                    verbs: RW.iter().map(|s| s.to_string()).collect(),
+                    categories: Vec::new(),
+                    printer_columns: Vec::new(),
+                });
+            }
+        }
         for o in objects {
             if o["kind"] == "CustomResourceDefinition" {
                 reg.add_crd(o);
+            }
+        }
+        reg
+    }
+
+    /// The resources a cluster recorded in its discovery (`APIResourceList`s, in order), served
+    /// as recorded; the CRDs among `objects` give their versions' printer columns.
+    pub fn from_recorded(lists: &Value, objects: &[Value]) -> Registry {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        };
+        let mut reg = Registry::default();
+        for list in lists.as_array().into_iter().flatten() {
+            let gv = list["groupVersion"].as_str().unwrap_or_default();
+            let (group, version) = split_api_version(gv);
+            for r in list["resources"].as_array().into_iter().flatten() {
+                let Some(plural) = r["name"].as_str() else {
+                    continue;
+                };
+                reg.resources.push(ResourceInfo {
+                    group: group.into(),
+                    version: version.into(),
+                    kind: r["kind"].as_str().unwrap_or_default().into(),
+                    plural: plural.into(),
+                    singular: r["singularName"].as_str().unwrap_or_default().into(),
+                    short_names: strings(&r["shortNames"]),
+                    namespaced: r["namespaced"].as_bool().unwrap_or(false),
+                    verbs: strings(&r["verbs"]),
+                    categories: strings(&r["categories"]),
+                    printer_columns: Vec::new(),
+                });
+            }
+        }
+        for crd in objects
+            .iter()
+            .filter(|o| o["kind"] == "CustomResourceDefinition")
+        {
+            let spec = &crd["spec"];
+            let (Some(group), Some(plural)) =
+                (spec["group"].as_str(), spec["names"]["plural"].as_str())
+            else {
+                continue;
+            };
+            for ver in spec["versions"].as_array().into_iter().flatten() {
+                let version = ver["name"].as_str().unwrap_or_default();
+                if let Some(r) = reg
+                    .resources
+                    .iter_mut()
+                    .find(|r| r.group == group && r.version == version && r.plural == plural)
+                {
+                    r.printer_columns = ver["additionalPrinterColumns"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                }
             }
         }
         reg
@@ -495,12 +304,27 @@ mod tests {
                 "names": {"kind": "Widget", "plural": "widgets", "shortNames": ["wd"], "categories": ["all"]},
                 "versions": [{"name": "v1", "served": true}, {"name": "v0", "served": false}]}
         });
-        let reg = Registry::new(&[crd]);
+        let reg = Registry::new(&[crd], 32);
         let r = reg.find("example.com", "v1", "widgets").expect("served");
         assert!(!r.namespaced);
         assert_eq!(r.short_names, vec!["wd"]);
         assert_eq!(r.singular, "widget");
         assert!(reg.find("example.com", "v0", "widgets").is_none());
         assert_eq!(reg.by_kind("v1", "Pod").unwrap().plural, "pods");
+        assert!(reg.groups().iter().all(|(g, _)| g != "kudo.dev"));
+    }
+
+    #[test]
+    fn kudo_is_served_only_when_the_cluster_has_it() {
+        let inst = serde_json::json!({"apiVersion": "kudo.dev/v1beta1", "kind": "Instance",
+            "metadata": {"name": "i"}});
+        let reg = Registry::new(&[inst], 24);
+        assert_eq!(
+            reg.by_kind("kudo.dev/v1beta1", "Instance").unwrap().plural,
+            "instances"
+        );
+        assert!(Registry::new(&[], 24)
+            .find("kudo.dev", "v1beta1", "instances")
+            .is_none());
     }
 }

@@ -43,6 +43,16 @@ pub struct Scenario {
     /// proxy (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<HttpHandler>,
+    /// The discovery a cluster recorded (a list of `APIResourceList`, as troubleshoot's
+    /// `resources.json`): when present, served exactly as recorded instead of the built-in
+    /// resources of `serverVersion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<Value>,
+    /// The rules a cluster answered `SelfSubjectRulesReview` with, by namespace (troubleshoot's
+    /// `auth-cani-list/NS.json`: `resourceRules` and `nonResourceRules` entries mixed); when
+    /// absent, `kubectl auth can-i --list` is answered from `permissions`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub recorded_rules: std::collections::BTreeMap<String, Vec<Value>>,
 }
 
 /// A scripted HTTP answer of a service's port, reached through the service proxy.
@@ -85,12 +95,29 @@ pub struct FileSpec {
     pub mode: Option<u32>,
 }
 
+/// What `/version` answers. A recorded version (a bundle's) keeps every field it had
+/// (`gitCommit`, `buildDate`, `goVersion`, `platform`, ...) in `recorded`, served as is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerVersion {
     pub major: String,
     pub minor: String,
     pub git_version: String,
+    /// The other fields of `version.Info` as recorded; nothing is made up for those absent.
+    #[serde(flatten)]
+    pub recorded: serde_json::Map<String, Value>,
+}
+
+impl ServerVersion {
+    /// The minor version as a number (`"24+"`, as some distributions report it, is 24).
+    pub fn minor_number(&self) -> Option<u32> {
+        let digits: String = self
+            .minor
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    }
 }
 
 impl Default for ServerVersion {
@@ -99,6 +126,7 @@ impl Default for ServerVersion {
             major: "1".into(),
             minor: "32".into(),
             git_version: "v1.32.4".into(),
+            recorded: serde_json::Map::new(),
         }
     }
 }

@@ -131,6 +131,7 @@ fn random_token() -> String {
 pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
     Router::new()
         .route("/version", get(discovery::version))
+        .route("/version/", get(discovery::version))
         .route("/healthz", get(discovery::healthz))
         .route("/readyz", get(discovery::healthz))
         .route("/livez", get(discovery::healthz))

@@ -39,7 +39,15 @@ impl SimState {
             )));
         }
         let started = Utc::now();
-        let store = Store::new(&scenario.objects, &scenario.namespace, started)?;
+        let minor = scenario.server_version.minor_number().unwrap_or(32);
+        let registry = match &scenario.discovery {
+            Some(recorded) => {
+                super::resources::Registry::from_recorded(recorded, &scenario.objects)
+            }
+            None => super::resources::Registry::new(&scenario.objects, minor),
+        };
+        let store =
+            Store::with_registry(registry, &scenario.objects, &scenario.namespace, started)?;
         let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()))?;
         Ok(SimState {
             scenario: Arc::new(scenario),
@@ -49,6 +57,11 @@ impl SimState {
             metrics: Metrics::default(),
             read_only: false,
         })
+    }
+
+    /// The minor version the server reports (what discovery and tables follow).
+    pub fn minor(&self) -> u32 {
+        self.scenario.server_version.minor_number().unwrap_or(32)
     }
 
     /// Whether a pod exists for the client: stored, and not vanished by a fault.

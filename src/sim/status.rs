@@ -11,8 +11,8 @@ pub struct ApiStatus {
     /// `NotFound`, `Forbidden`, `TooManyRequests`, `InternalError`, `BadRequest`, `Unauthorized`, ...
     pub reason: &'static str,
     pub message: String,
-    /// `details` of the Status: the object's kind and name, when there is one.
-    pub details: Option<(String, String)>,
+    /// `details` of the Status: the object's group, resource and name, when there is one.
+    pub details: Option<Details>,
     /// Seconds for Retry-After (429, 503).
     pub retry_after: Option<u64>,
 }
@@ -28,10 +28,15 @@ impl ApiStatus {
         }
     }
 
-    /// `pods "x" not found`, the way the API server phrases it.
-    pub fn not_found(resource: &str, name: &str) -> Self {
-        let mut s = Self::new(404, "NotFound", format!("{resource} \"{name}\" not found"));
-        s.details = Some((resource.to_string(), name.to_string()));
+    /// `pods "x" not found`, `daemonsets.apps "x" not found`: the API server names the
+    /// resource with its group (apimachinery `errors.NewNotFound`, `GroupResource.String()`).
+    pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
+        let mut s = Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", qualified(group, resource)),
+        );
+        s.details = Some(Details::new(group, resource, name));
         s
     }
 
@@ -72,13 +77,44 @@ impl ApiStatus {
             "reason": self.reason,
             "code": self.code,
         });
-        if let Some((kind, name)) = &self.details {
-            v["details"] = json!({"name": name, "kind": kind});
+        if let Some(d) = &self.details {
+            v["details"] = json!({"name": d.name, "kind": d.kind});
+            if !d.group.is_empty() {
+                v["details"]["group"] = json!(d.group);
+            }
         }
         if let Some(s) = self.retry_after {
             v["details"]["retryAfterSeconds"] = json!(s);
         }
         v
+    }
+}
+
+/// The `details` of a Status: `kind` is the resource (`daemonsets`), as the API server writes
+/// it, `group` is left out for the core group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Details {
+    pub group: String,
+    pub kind: String,
+    pub name: String,
+}
+
+impl Details {
+    pub fn new(group: &str, resource: &str, name: &str) -> Details {
+        Details {
+            group: group.into(),
+            kind: resource.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// `pods`, `daemonsets.apps`: a resource as messages name it (`GroupResource.String()`).
+pub fn qualified(group: &str, resource: &str) -> String {
+    if group.is_empty() {
+        resource.to_string()
+    } else {
+        format!("{resource}.{group}")
     }
 }
 
@@ -92,5 +128,23 @@ impl IntoResponse for ApiStatus {
             }
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_names_the_group_as_the_api_server_does() {
+        let s = ApiStatus::not_found("apps", "daemonsets", "x");
+        assert_eq!(s.message, "daemonsets.apps \"x\" not found");
+        assert_eq!(
+            s.body()["details"],
+            json!({"name": "x", "group": "apps", "kind": "daemonsets"})
+        );
+        let core = ApiStatus::not_found("", "pods", "p").body();
+        assert_eq!(core["message"], "pods \"p\" not found");
+        assert!(core["details"].get("group").is_none());
     }
 }

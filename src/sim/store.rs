@@ -51,13 +51,32 @@ const FIRST_RESOURCE_VERSION: u64 = 1000;
 
 impl Store {
     /// Indexes `objects`; namespaced objects without a namespace go to `default_namespace`.
-    /// `now` is the creationTimestamp of objects that have none.
+    /// `now` is the creationTimestamp of objects that have none. A server of the default
+    /// minor serves them (see [`Store::with_registry`]).
     pub fn new(
         objects: &[Value],
         default_namespace: &str,
         now: DateTime<Utc>,
     ) -> Result<Store, SimError> {
-        let registry = Registry::new(objects);
+        let minor = super::scenario::ServerVersion::default()
+            .minor_number()
+            .unwrap_or(32);
+        Store::with_registry(
+            Registry::new(objects, minor),
+            objects,
+            default_namespace,
+            now,
+        )
+    }
+
+    /// Indexes `objects` under the resources of `registry` (a server version's built-ins and
+    /// the CRDs present, or a recorded discovery).
+    pub fn with_registry(
+        registry: Registry,
+        objects: &[Value],
+        default_namespace: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Store, SimError> {
         let mut store = Store {
             registry,
             objects: BTreeMap::new(),
@@ -71,6 +90,21 @@ impl Store {
         }
         store.add_missing_namespaces(default_namespace, now);
         store.link_events();
+        // A list is at least as new as its newest item: recorded objects carry the etcd
+        // revisions they were read at.
+        let newest = store
+            .objects
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|o| {
+                o["metadata"]["resourceVersion"]
+                    .as_str()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        store.resource_version = store.resource_version.max(newest);
         if problems.is_empty() {
             Ok(store)
         } else {
@@ -231,6 +265,11 @@ impl Store {
         self.resource_version.to_string()
     }
 
+    /// The resourceVersion of lists, as a number.
+    pub fn revision(&self) -> u64 {
+        self.resource_version
+    }
+
     /// One object; `namespace` is ignored (pass `""`) for cluster-scoped resources.
     pub fn get(&self, gvr: &Gvr, namespace: &str, name: &str) -> Option<Arc<Value>> {
         self.objects
@@ -337,6 +376,25 @@ mod tests {
         let n = s.get(&Gvr::new("", "v1", "nodes"), "", "n1").unwrap();
         assert!(n["metadata"].get("namespace").is_none());
         assert_eq!(s.resource_version(), "1009");
+    }
+
+    #[test]
+    fn list_resource_version_is_at_least_the_newest_item_s() {
+        let objs = vec![
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "resourceVersion": "27050"}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}}),
+        ];
+        let s = Store::new(&objs, "main", now()).unwrap();
+        assert_eq!(s.resource_version(), "27050");
+        let b = s.pod("main", "b").unwrap();
+        assert!(
+            b["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                < 27050
+        );
     }
 
     #[test]

@@ -6,10 +6,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::jsonpath::{go_text, Template};
 use super::resources::ResourceInfo;
 
 /// A column: name as the server spells it (kubectl upper-cases it), type, priority (1 = wide).
-struct Col(&'static str, &'static str, u8);
+pub struct Col(pub &'static str, pub &'static str, pub u8);
 
 /// What rows carry of their object (`includeObject`): kubectl asks for `Metadata` by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,9 +30,22 @@ impl IncludeObject {
     }
 }
 
-/// Builds a `meta.k8s.io/v1` Table of `objects`, `list_meta` being the list's metadata.
+/// Builds a `meta.k8s.io/v1` Table of `objects`, `list_meta` being the list's metadata, as
+/// a server of the default minor prints it.
 pub fn table(
     info: &ResourceInfo,
+    objects: &[&Value],
+    list_meta: Value,
+    include: IncludeObject,
+    now: DateTime<Utc>,
+) -> Value {
+    table_for(info, 32, objects, list_meta, include, now)
+}
+
+/// Builds the Table a server of `minor` prints: columns a later release added are left out.
+pub fn table_for(
+    info: &ResourceInfo,
+    minor: u32,
     objects: &[&Value],
     list_meta: Value,
     include: IncludeObject,
@@ -41,12 +55,28 @@ pub fn table(
         crd_columns(info, objects, now)
     } else {
         let printer = printer(info);
-        let rows = objects.iter().map(|o| (printer.row)(o, now)).collect();
+        let keep: Vec<bool> = printer
+            .columns
+            .iter()
+            .map(|c| super::printers::column_since(&info.group, &info.plural, c.0) <= minor)
+            .collect();
+        let rows = objects
+            .iter()
+            .map(|o| {
+                (printer.row)(o, now)
+                    .into_iter()
+                    .zip(&keep)
+                    .filter_map(|(cell, k)| k.then_some(cell))
+                    .collect()
+            })
+            .collect();
         (
             printer
                 .columns
                 .iter()
-                .map(|c| col_def(c.0, c.1, c.2, c.0 == "Name"))
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(c, _)| col_def(c.0, c.1, c.2, c.0 == "Name"))
                 .collect(),
             rows,
         )
@@ -111,8 +141,17 @@ const IMAGES: Col = Col("Images", "string", 1);
 const SELECTOR: Col = Col("Selector", "string", 1);
 
 fn printer(info: &ResourceInfo) -> Printer {
-    let (columns, row): (&'static [Col], RowFn) = match (info.group.as_str(), info.plural.as_str())
-    {
+    let (group, plural) = (info.group.as_str(), info.plural.as_str());
+    let (columns, row) = super::printers::printer(group, plural)
+        .or_else(|| core_printer(group, plural))
+        .or_else(|| apps_printer(group, plural))
+        .unwrap_or_else(|| fallback_printer(group));
+    Printer { columns, row }
+}
+
+/// Printers of the core group.
+fn core_printer(group: &str, plural: &str) -> Option<(&'static [Col], RowFn)> {
+    let p: (&'static [Col], RowFn) = match (group, plural) {
         ("", "pods") => (
             &[
                 NAME,
@@ -165,7 +204,7 @@ fn printer(info: &ResourceInfo) -> Printer {
                 Col("Source", "string", 1),
                 Col("Message", "string", 0),
                 Col("First Seen", "string", 1),
-                Col("Count", "integer", 1),
+                Col("Count", "string", 1),
                 Col("Name", "string", 1),
             ],
             event_row,
@@ -184,7 +223,8 @@ fn printer(info: &ResourceInfo) -> Printer {
             ],
             pvc_row,
         ),
-        ("", "configmaps") => (&[NAME, Col("Data", "integer", 0), AGE], configmap_row),
+        // printers.go declares Data a string column; its cell is the count.
+        ("", "configmaps") => (&[NAME, Col("Data", "string", 0), AGE], configmap_row),
         ("", "serviceaccounts") => (
             &[NAME, Col("Secrets", "string", 0), AGE],
             serviceaccount_row,
@@ -210,11 +250,19 @@ fn printer(info: &ResourceInfo) -> Printer {
             &[
                 NAME,
                 Col("Type", "string", 0),
-                Col("Data", "integer", 0),
+                Col("Data", "string", 0),
                 AGE,
             ],
             secret_row,
         ),
+        _ => return None,
+    };
+    Some(p)
+}
+
+/// Printers of the apps, storage and policy groups.
+fn apps_printer(group: &str, plural: &str) -> Option<(&'static [Col], RowFn)> {
+    let p: (&'static [Col], RowFn) = match (group, plural) {
         ("storage.k8s.io", "storageclasses") => (
             &[
                 NAME,
@@ -273,8 +321,8 @@ fn printer(info: &ResourceInfo) -> Printer {
             &[
                 NAME,
                 Col("Ready", "string", 0),
-                Col("Up-to-date", "integer", 0),
-                Col("Available", "integer", 0),
+                Col("Up-to-date", "string", 0),
+                Col("Available", "string", 0),
                 AGE,
                 CONTAINERS,
                 IMAGES,
@@ -282,11 +330,19 @@ fn printer(info: &ResourceInfo) -> Printer {
             ],
             deployment_row,
         ),
-        // Custom resources without printer columns, as the CRD handler prints them.
-        (g, _) if is_custom(g) => (&[NAME, AGE], name_age_row),
-        _ => (&[NAME, Col("Created At", "date", 0)], name_created_row),
+        _ => return None,
     };
-    Printer { columns, row }
+    Some(p)
+}
+
+/// Kinds without a printer: custom resources print Name/Age (the CRD handler's default),
+/// built-ins Name/Created At (the API server's default table convertor).
+fn fallback_printer(group: &str) -> (&'static [Col], RowFn) {
+    if is_custom(group) {
+        (&[NAME, AGE], name_age_row)
+    } else {
+        (&[NAME, Col("Created At", "date", 0)], name_created_row)
+    }
 }
 
 /// Whether a group is a custom resource's (served by the CRD handler, which prints Name/Age),
@@ -295,7 +351,7 @@ fn is_custom(group: &str) -> bool {
     group.contains('.') && !group.ends_with(".k8s.io")
 }
 
-fn s(v: &Value) -> &str {
+pub(super) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
 
@@ -307,7 +363,7 @@ fn or_none(x: &str) -> Value {
     }
 }
 
-fn age(o: &Value, now: DateTime<Utc>) -> Value {
+pub(super) fn age(o: &Value, now: DateTime<Utc>) -> Value {
     json!(since(s(&o["metadata"]["creationTimestamp"]), now))
 }
 
@@ -366,11 +422,11 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
-fn arr(v: &Value) -> &[Value] {
+pub(super) fn arr(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
-fn name_cell(o: &Value) -> Value {
+pub(super) fn name_cell(o: &Value) -> Value {
     json!(s(&o["metadata"]["name"]))
 }
 
@@ -590,7 +646,12 @@ fn pv_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
 }
 
 fn containers_images(o: &Value) -> (String, String) {
-    let cs = arr(&o["spec"]["template"]["spec"]["containers"]);
+    containers_images_of(&o["spec"]["template"])
+}
+
+/// Container names and images of a pod template, comma-joined.
+pub(super) fn containers_images_of(template: &Value) -> (String, String) {
+    let cs = arr(&template["spec"]["containers"]);
     let names: Vec<&str> = cs.iter().map(|c| s(&c["name"])).collect();
     let images: Vec<&str> = cs.iter().map(|c| s(&c["image"])).collect();
     (names.join(","), images.join(","))
@@ -704,20 +765,6 @@ fn pod_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         (Some(t), r) if r != 0 => format!("{r} ({} ago)", since(t, now)),
         _ => restarts.to_string(),
     };
-    let gates = arr(&spec["readinessGates"]);
-    let gates_cell = if gates.is_empty() {
-        "<none>".to_string()
-    } else {
-        let true_gates = gates
-            .iter()
-            .filter(|g| {
-                arr(&st["conditions"])
-                    .iter()
-                    .any(|c| c["type"] == g["conditionType"] && c["status"] == "True")
-            })
-            .count();
-        format!("{true_gates}/{}", gates.len())
-    };
     vec![
         name_cell(o),
         json!(format!("{ready}/{total}")),
@@ -727,8 +774,25 @@ fn pod_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         or_none(s(&st["podIP"])),
         or_none(s(&spec["nodeName"])),
         or_none(s(&st["nominatedNodeName"])),
-        json!(gates_cell),
+        json!(readiness_gates(o)),
     ]
+}
+
+/// `true/total` readiness gates, `<none>` without any.
+fn readiness_gates(o: &Value) -> String {
+    let gates = arr(&o["spec"]["readinessGates"]);
+    if gates.is_empty() {
+        return "<none>".to_string();
+    }
+    let true_gates = gates
+        .iter()
+        .filter(|g| {
+            arr(&o["status"]["conditions"])
+                .iter()
+                .any(|c| c["type"] == g["conditionType"] && c["status"] == "True")
+        })
+        .count();
+    format!("{true_gates}/{}", gates.len())
 }
 
 fn node_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
@@ -837,7 +901,7 @@ fn service_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
-fn event_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+fn event_row<'a>(o: &'a Value, now: DateTime<Utc>) -> Vec<Value> {
     let first_ts = s(&o["firstTimestamp"]);
     let first_ts = if first_ts.is_empty() {
         s(&o["eventTime"])
@@ -860,10 +924,15 @@ fn event_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let io = &o["involvedObject"];
     let target = format!("{}/{}", s(&io["kind"]).to_lowercase(), s(&io["name"]));
     let src = &o["source"];
-    let source = match (s(&src["component"]), s(&src["host"])) {
-        ("", _) => s(&o["reportingComponent"]).to_string(),
-        (c, "") => c.to_string(),
-        (c, h) => format!("{c}, {h}"),
+    // `formatEventSource`: source.component or reportingComponent, then source.host or
+    // reportingInstance after a comma when there is one.
+    let first = |a: &'a str, b: &'a str| if a.is_empty() { b } else { a };
+    let component = first(s(&src["component"]), s(&o["reportingComponent"]));
+    let instance = first(s(&src["host"]), s(&o["reportingInstance"]));
+    let source = if instance.is_empty() {
+        component.to_string()
+    } else {
+        format!("{component}, {instance}")
     };
     vec![
         json!(since(last_ts, now)),
@@ -911,13 +980,19 @@ fn pvc_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
-/// Columns of a CRD version's `additionalPrinterColumns`, after Name.
+/// Columns of a CRD version's `additionalPrinterColumns`, after Name, filled as the
+/// apiextensions-apiserver's table convertor does (`tableconvertor.New`, `cellForJSONValue`):
+/// the path is wrapped in braces and evaluated with missing keys allowed; no result is a null
+/// cell; a `string` column prints the first result as the JSONPath printer does (a map as
+/// `map[k:v]`); other types take the first result when it has that JSON type, else null;
+/// `date` is the age of an RFC 3339 time (`<invalid>` when it is not one).
 fn crd_columns(
     info: &ResourceInfo,
     objects: &[&Value],
     now: DateTime<Utc>,
 ) -> (Vec<Value>, Vec<Vec<Value>>) {
     let mut cols = vec![col_def("Name", "string", 0, true)];
+    let mut paths = Vec::new();
     for c in &info.printer_columns {
         cols.push(json!({
             "name": s(&c["name"]),
@@ -926,18 +1001,16 @@ fn crd_columns(
             "description": s(&c["description"]),
             "priority": c["priority"].as_i64().unwrap_or(0),
         }));
+        // A column the API server could not compile would have been refused with its CRD.
+        paths.push(Template::parse(s(&c["jsonPath"])).ok());
     }
     let rows = objects
         .iter()
         .map(|o| {
             let mut cells = vec![name_cell(o)];
-            for c in &info.printer_columns {
-                let v = json_path(o, s(&c["jsonPath"]));
-                cells.push(match (c["type"].as_str(), v) {
-                    (Some("date"), Some(Value::String(t))) => json!(since(&t, now)),
-                    (_, Some(v)) => v,
-                    (_, None) => Value::Null,
-                });
+            for (c, path) in info.printer_columns.iter().zip(&paths) {
+                let v = path.as_ref().and_then(|p| p.first(o));
+                cells.push(cell_for_json_value(s(&c["type"]), v, now));
             }
             cells
         })
@@ -945,26 +1018,24 @@ fn crd_columns(
     (cols, rows)
 }
 
-/// A simple JSONPath as CRDs use it: `.status.phase`, `.spec.items[0].name`.
-fn json_path(o: &Value, path: &str) -> Option<Value> {
-    let path = path.trim().trim_start_matches('{').trim_end_matches('}');
-    let mut cur = o;
-    for part in path.trim_start_matches('.').split('.') {
-        if part.is_empty() {
-            continue;
-        }
-        let (key, idx) = match part.split_once('[') {
-            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (part, None),
-        };
-        if !key.is_empty() {
-            cur = cur.get(key)?;
-        }
-        if let Some(i) = idx {
-            cur = cur.get(i)?;
-        }
+fn cell_for_json_value(typ: &str, v: Option<Value>, now: DateTime<Utc>) -> Value {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Value::Null;
+    };
+    match (typ, &v) {
+        ("string" | "", _) => json!(go_text(&v)),
+        ("integer", Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .map_or(Value::Null, |i| json!(i)),
+        ("number", Value::Number(n)) => n.as_f64().map_or(Value::Null, |f| json!(f)),
+        ("boolean", Value::Bool(_)) => v,
+        ("date", Value::String(t)) => match DateTime::parse_from_rfc3339(t) {
+            Ok(_) => json!(since(t, now)),
+            Err(_) => json!("<invalid>"),
+        },
+        _ => Value::Null,
     }
-    Some(cur.clone())
 }
 
 #[cfg(test)]
@@ -1145,6 +1216,55 @@ mod tests {
     }
 
     #[test]
+    fn columns_follow_the_server_minor() {
+        let pvc = json!({"metadata": {"name": "data"}, "spec": {}, "status": {"phase": "Bound"}});
+        let names = |minor| -> Vec<String> {
+            let t = table_for(
+                &info("", "persistentvolumeclaims"),
+                minor,
+                &[&pvc],
+                json!({}),
+                IncludeObject::None,
+                now(),
+            );
+            assert_eq!(
+                t["rows"][0]["cells"].as_array().unwrap().len(),
+                t["columnDefinitions"].as_array().unwrap().len()
+            );
+            t["columnDefinitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(!names(24).contains(&"VolumeAttributesClass".to_string()));
+        assert!(names(29).contains(&"VolumeAttributesClass".to_string()));
+        let cm = table(
+            &info("", "configmaps"),
+            &[],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(cm["columnDefinitions"][1]["type"], "string");
+    }
+
+    #[test]
+    fn event_source_falls_back_to_the_reporting_controller_and_instance() {
+        let ev = json!({"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
+            "reportingComponent": "kubelet", "reportingInstance": "node-1", "source": {}});
+        let t = table(
+            &info("", "events"),
+            &[&ev],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(t["rows"][0]["cells"][5], "kubelet, node-1");
+    }
+
+    #[test]
     fn crd_printer_columns_follow_json_paths() {
         let info = ResourceInfo {
             group: "example.com".into(),
@@ -1167,5 +1287,38 @@ mod tests {
         assert_eq!(t["rows"][0]["cells"], json!(["w1", "Ok", "60m"]));
         assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(t["columnDefinitions"][1]["name"], "Phase");
+    }
+
+    /// Regression: the hand-written path subset dropped `['key']` steps, so Longhorn's health
+    /// columns printed the whole conditions map.
+    #[test]
+    fn crd_columns_read_bracket_keys_and_type_their_cells() {
+        let mut info = info("longhorn.io", "volumes");
+        info.printer_columns = vec![
+            json!({"name": "Scheduled", "type": "string", "jsonPath": ".status.conditions['scheduled']['status']"}),
+            json!({"name": "Size", "type": "integer", "jsonPath": ".spec.replicas"}),
+            json!({"name": "Ready", "type": "boolean", "jsonPath": ".status.ready"}),
+            json!({"name": "Ready2", "type": "integer", "jsonPath": ".status.ready"}),
+            json!({"name": "Conditions", "type": "string", "jsonPath": ".status.conditions.restore"}),
+            json!({"name": "Missing", "type": "string", "jsonPath": ".status.nope"}),
+            json!({"name": "When", "type": "date", "jsonPath": ".status.when"}),
+        ];
+        let o = json!({"metadata": {"name": "v"}, "spec": {"replicas": 3},
+            "status": {"ready": true, "when": "yesterday", "conditions": {
+                "scheduled": {"status": "True"}, "restore": {"status": "False", "reason": "x"}}}});
+        let t = table(&info, &[&o], json!({}), IncludeObject::None, now());
+        assert_eq!(
+            t["rows"][0]["cells"],
+            json!([
+                "v",
+                "True",
+                3,
+                true,
+                null,
+                "map[reason:x status:False]",
+                null,
+                "<invalid>"
+            ])
+        );
     }
 }

@@ -864,7 +864,7 @@ async fn exec_and_log_routes_look_the_pod_up_first() {
         other => panic!("expected 400, got {other:?}"),
     }
     match client
-        .request_text(req("/api/v1/namespaces/demo/pods/cassandra-node-0/attach"))
+        .request_text(req("/api/v1/namespaces/demo/pods/cassandra-node-0/nope"))
         .await
     {
         Err(kube::Error::Api(e)) => assert_eq!(e.code, 404),

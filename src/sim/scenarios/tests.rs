@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::sim::exec::run_command;
+use crate::sim::scenario::{LogSource, Scenario};
+use serde_json::Value;
 
 fn all() -> Vec<Scenario> {
     builtin_names()
@@ -411,4 +413,20 @@ fn problems_name_what_is_inconsistent() {
     ] {
         assert!(p.contains(want), "missing {want:?} in:\n{p}");
     }
+}
+
+/// Regression: normalizing owner uids once inserted `ownerReferences: null` into every object
+/// that had none, so served objects carried a field the cluster never had.
+#[test]
+fn normalizing_adds_no_field_an_object_did_not_have() {
+    let sc = parse_str(
+        "name: t\nnamespace: ns\nobjects:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {a: b}}\n",
+        "inline",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let meta = sc.objects[0]["metadata"].as_object().unwrap();
+    let mut keys: Vec<&str> = meta.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["name", "namespace", "uid"]);
 }

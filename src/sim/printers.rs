@@ -1,0 +1,538 @@
+//! Server-side table printers for the built-in kinds beyond the workload core in `tables`:
+//! Jobs, CronJobs, RBAC bindings, webhook configurations, ResourceQuotas,
+//! ReplicationControllers, Leases, Ingresses, PriorityClasses, EndpointSlices,
+//! ControllerRevisions and NetworkPolicies.
+//!
+//! Columns (name, type, priority) and cells follow the API server's printers
+//! (kubernetes `pkg/printers/internalversion/printers.go`, `AddHandlers` and the `print*`
+//! function of each kind); a column a release added is left out for older minors (see
+//! [`column_since`]).
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::tables::{age, arr, containers_images_of, human_duration, name_cell, s, since, Col};
+
+/// Columns and the row function of one kind.
+pub type Printer = (&'static [Col], fn(&Value, DateTime<Utc>) -> Vec<Value>);
+
+const NAME: Col = Col("Name", "string", 0);
+const AGE: Col = Col("Age", "string", 0);
+const CONTAINERS: Col = Col("Containers", "string", 1);
+const IMAGES: Col = Col("Images", "string", 1);
+const SELECTOR: Col = Col("Selector", "string", 1);
+
+/// The printer of a built-in resource this file knows, by group and plural.
+pub fn printer(group: &str, plural: &str) -> Option<Printer> {
+    let p: Printer = match (group, plural) {
+        ("batch", "jobs") => (
+            &[
+                NAME,
+                Col("Status", "string", 0),
+                Col("Completions", "string", 0),
+                Col("Duration", "string", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            job_row,
+        ),
+        ("batch", "cronjobs") => (
+            &[
+                NAME,
+                Col("Schedule", "string", 0),
+                Col("Timezone", "string", 0),
+                Col("Suspend", "boolean", 0),
+                Col("Active", "integer", 0),
+                Col("Last Schedule", "string", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            cronjob_row,
+        ),
+        ("rbac.authorization.k8s.io", "rolebindings" | "clusterrolebindings") => (
+            &[
+                NAME,
+                Col("Role", "string", 0),
+                AGE,
+                Col("Users", "string", 1),
+                Col("Groups", "string", 1),
+                Col("ServiceAccounts", "string", 1),
+            ],
+            binding_row,
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations" | "validatingwebhookconfigurations",
+        ) => (&[NAME, Col("Webhooks", "integer", 0), AGE], webhook_row),
+        ("", "resourcequotas") => (
+            &[
+                NAME,
+                AGE,
+                Col("Request", "string", 0),
+                Col("Limit", "string", 0),
+            ],
+            quota_row,
+        ),
+        ("", "replicationcontrollers") => (
+            &[
+                NAME,
+                Col("Desired", "integer", 0),
+                Col("Current", "integer", 0),
+                Col("Ready", "integer", 0),
+                AGE,
+                CONTAINERS,
+                IMAGES,
+                SELECTOR,
+            ],
+            rc_row,
+        ),
+        ("coordination.k8s.io", "leases") => (&[NAME, Col("Holder", "string", 0), AGE], lease_row),
+        ("networking.k8s.io", "ingresses") => (
+            &[
+                NAME,
+                Col("Class", "string", 0),
+                Col("Hosts", "string", 0),
+                Col("Address", "string", 0),
+                Col("Ports", "string", 0),
+                AGE,
+            ],
+            ingress_row,
+        ),
+        ("networking.k8s.io", "networkpolicies") => (
+            &[NAME, Col("Pod-Selector", "string", 0), AGE],
+            networkpolicy_row,
+        ),
+        ("scheduling.k8s.io", "priorityclasses") => (
+            &[
+                NAME,
+                Col("Value", "integer", 0),
+                Col("Global-Default", "boolean", 0),
+                AGE,
+                Col("PreemptionPolicy", "string", 0),
+            ],
+            priorityclass_row,
+        ),
+        ("discovery.k8s.io", "endpointslices") => (
+            &[
+                NAME,
+                Col("AddressType", "string", 0),
+                Col("Ports", "string", 0),
+                Col("Endpoints", "string", 0),
+                AGE,
+            ],
+            endpointslice_row,
+        ),
+        ("apps", "controllerrevisions") => (
+            &[
+                NAME,
+                Col("Controller", "string", 0),
+                Col("Revision", "string", 0),
+                AGE,
+            ],
+            controllerrevision_row,
+        ),
+        _ => return None,
+    };
+    Some(p)
+}
+
+/// The first minor whose printer has a column, for columns added after 1.19: PVC and PV
+/// VolumeAttributesClass came with 1.29 (KEP-3751), the Job Status column with 1.31, the
+/// CronJob Timezone column with 1.27 (the time zone field's GA).
+pub fn column_since(group: &str, plural: &str, column: &str) -> u32 {
+    match (group, plural, column) {
+        ("", "persistentvolumeclaims" | "persistentvolumes", "VolumeAttributesClass") => 29,
+        ("batch", "jobs", "Status") => 31,
+        ("batch", "cronjobs", "Timezone") => 27,
+        _ => 0,
+    }
+}
+
+fn has_condition(o: &Value, typ: &str) -> bool {
+    arr(&o["status"]["conditions"])
+        .iter()
+        .any(|c| c["type"] == typ && c["status"] == "True")
+}
+
+fn job_status(o: &Value) -> &'static str {
+    if has_condition(o, "Complete") {
+        "Complete"
+    } else if has_condition(o, "Failed") {
+        "Failed"
+    } else if o["metadata"]["deletionTimestamp"].is_string() {
+        "Terminating"
+    } else if has_condition(o, "Suspended") {
+        "Suspended"
+    } else if has_condition(o, "FailureTarget") {
+        "FailureTarget"
+    } else if has_condition(o, "SuccessCriteriaMet") {
+        "SuccessCriteriaMet"
+    } else {
+        "Running"
+    }
+}
+
+/// `printJob`: completions as `succeeded/completions` (or `/1`, `/1 of N` in parallel mode);
+/// duration from start to completion, or to now while it runs.
+fn job_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let spec = &o["spec"];
+    let succeeded = o["status"]["succeeded"].as_i64().unwrap_or(0);
+    let completions = match (spec["completions"].as_i64(), spec["parallelism"].as_i64()) {
+        (Some(c), _) => format!("{succeeded}/{c}"),
+        (None, Some(p)) if p > 1 => format!("{succeeded}/1 of {p}"),
+        _ => format!("{succeeded}/1"),
+    };
+    let time = |k: &str| DateTime::parse_from_rfc3339(s(&o["status"][k])).ok();
+    let duration = match (time("startTime"), time("completionTime")) {
+        (None, _) => String::new(),
+        (Some(st), None) => human_duration((now - st.with_timezone(&Utc)).num_seconds()),
+        (Some(st), Some(done)) => human_duration((done - st).num_seconds()),
+    };
+    let (c, i) = containers_images_of(&spec["template"]);
+    vec![
+        name_cell(o),
+        json!(job_status(o)),
+        json!(completions),
+        json!(duration),
+        age(o, now),
+        json!(c),
+        json!(i),
+        json!(label_selector(&spec["selector"])),
+    ]
+}
+
+fn bool_text(v: &Value) -> &'static str {
+    match v.as_bool() {
+        Some(true) => "True",
+        Some(false) => "False",
+        None => "<unset>",
+    }
+}
+
+fn cronjob_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let spec = &o["spec"];
+    let last = match s(&o["status"]["lastScheduleTime"]) {
+        "" => "<none>".to_string(),
+        t => since(t, now),
+    };
+    let job = &spec["jobTemplate"]["spec"];
+    let (c, i) = containers_images_of(&job["template"]);
+    vec![
+        name_cell(o),
+        json!(s(&spec["schedule"])),
+        json!(spec["timeZone"].as_str().unwrap_or("<none>")),
+        json!(bool_text(&spec["suspend"])),
+        json!(arr(&o["status"]["active"]).len()),
+        json!(last),
+        age(o, now),
+        json!(c),
+        json!(i),
+        json!(label_selector(&job["selector"])),
+    ]
+}
+
+/// `printRoleBinding`/`printClusterRoleBinding`: `Kind/name` of the role; subjects by kind,
+/// service accounts as `namespace:name`.
+fn binding_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let role = format!("{}/{}", s(&o["roleRef"]["kind"]), s(&o["roleRef"]["name"]));
+    let of_kind = |kind: &str| -> String {
+        arr(&o["subjects"])
+            .iter()
+            .filter(|x| x["kind"] == kind)
+            .map(|x| {
+                if kind == "ServiceAccount" {
+                    format!("{}:{}", s(&x["namespace"]), s(&x["name"]))
+                } else {
+                    s(&x["name"]).to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    vec![
+        name_cell(o),
+        json!(role),
+        age(o, now),
+        json!(of_kind("User")),
+        json!(of_kind("Group")),
+        json!(of_kind("ServiceAccount")),
+    ]
+}
+
+fn webhook_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![name_cell(o), json!(arr(&o["webhooks"]).len()), age(o, now)]
+}
+
+/// `printResourceQuota`: `resource: used/hard` for each resource of `spec.hard`, sorted;
+/// `limits.*` ones in Limit, the rest in Request. An absent quantity prints `0`.
+fn quota_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let mut names: Vec<&String> = o["spec"]["hard"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    names.sort();
+    let (mut request, mut limit) = (Vec::new(), Vec::new());
+    for n in names {
+        let q = |k: &str| match &o["status"][k][n.as_str()] {
+            Value::String(x) => x.clone(),
+            Value::Number(x) => x.to_string(),
+            _ => "0".into(),
+        };
+        let text = format!("{n}: {}/{}", q("used"), q("hard"));
+        if n.split('.').next() == Some("limits") && n.contains('.') {
+            limit.push(text);
+        } else {
+            request.push(text);
+        }
+    }
+    vec![
+        name_cell(o),
+        age(o, now),
+        json!(request.join(", ")),
+        json!(limit.join(", ")),
+    ]
+}
+
+fn rc_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let (c, i) = containers_images_of(&o["spec"]["template"]);
+    let selector = match o["spec"]["selector"].as_object() {
+        Some(m) if !m.is_empty() => {
+            let mut kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", s(v))).collect();
+            kv.sort();
+            kv.join(",")
+        }
+        _ => "<none>".into(),
+    };
+    vec![
+        name_cell(o),
+        json!(o["spec"]["replicas"].as_i64().unwrap_or(1)),
+        json!(o["status"]["replicas"].as_i64().unwrap_or(0)),
+        json!(o["status"]["readyReplicas"].as_i64().unwrap_or(0)),
+        age(o, now),
+        json!(c),
+        json!(i),
+        json!(selector),
+    ]
+}
+
+fn lease_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        name_cell(o),
+        json!(s(&o["spec"]["holderIdentity"])),
+        age(o, now),
+    ]
+}
+
+/// At most three entries, then ` + N more...` (the printers' `listWithMoreString`).
+fn at_most_three(list: &[String], empty: &str) -> String {
+    match list.len() {
+        0 => empty.to_string(),
+        n if n > 3 => format!("{} + {} more...", list[..3].join(","), n - 3),
+        _ => list.join(","),
+    }
+}
+
+fn ingress_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let hosts: Vec<String> = arr(&o["spec"]["rules"])
+        .iter()
+        .filter_map(|r| r["host"].as_str().filter(|h| !h.is_empty()))
+        .map(str::to_string)
+        .collect();
+    let address: Vec<&str> = arr(&o["status"]["loadBalancer"]["ingress"])
+        .iter()
+        .map(|i| i["ip"].as_str().or(i["hostname"].as_str()).unwrap_or(""))
+        .filter(|a| !a.is_empty())
+        .collect();
+    let ports = if arr(&o["spec"]["tls"]).is_empty() {
+        "80"
+    } else {
+        "80, 443"
+    };
+    vec![
+        name_cell(o),
+        json!(o["spec"]["ingressClassName"].as_str().unwrap_or("<none>")),
+        json!(at_most_three(&hosts, "*")),
+        json!(address.join(",")),
+        json!(ports),
+        age(o, now),
+    ]
+}
+
+fn networkpolicy_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        name_cell(o),
+        json!(label_selector(&o["spec"]["podSelector"])),
+        age(o, now),
+    ]
+}
+
+fn priorityclass_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        name_cell(o),
+        json!(o["value"].as_i64().unwrap_or(0)),
+        json!(o["globalDefault"].as_bool().unwrap_or(false)),
+        age(o, now),
+        json!(o["preemptionPolicy"].as_str().unwrap_or("<unset>")),
+    ]
+}
+
+fn endpointslice_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let ports: Vec<String> = arr(&o["ports"])
+        .iter()
+        .map(|p| match (&p["port"], p["name"].as_str()) {
+            (Value::Number(n), _) => n.to_string(),
+            (_, Some(name)) => name.to_string(),
+            _ => "*".into(),
+        })
+        .collect();
+    let addresses: Vec<String> = arr(&o["endpoints"])
+        .iter()
+        .flat_map(|e| arr(&e["addresses"]).iter().map(|a| s(a).to_string()))
+        .collect();
+    vec![
+        name_cell(o),
+        json!(s(&o["addressType"])),
+        json!(at_most_three(&ports, "<unset>")),
+        json!(at_most_three(&addresses, "<unset>")),
+        age(o, now),
+    ]
+}
+
+/// The controller as `kind.group/name`, lower-cased kind (`daemonset.apps/svclb`).
+fn controllerrevision_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let controller = arr(&o["metadata"]["ownerReferences"])
+        .iter()
+        .find(|r| r["controller"] == true)
+        .map(|r| {
+            let group = s(&r["apiVersion"])
+                .split_once('/')
+                .map(|(g, _)| g)
+                .unwrap_or("");
+            let kind = s(&r["kind"]).to_lowercase();
+            let gk = if group.is_empty() {
+                kind
+            } else {
+                format!("{kind}.{group}")
+            };
+            format!("{gk}/{}", s(&r["name"]))
+        })
+        .unwrap_or_else(|| "<none>".into());
+    vec![
+        name_cell(o),
+        json!(controller),
+        json!(o["revision"].as_i64().unwrap_or(0)),
+        age(o, now),
+    ]
+}
+
+/// `metav1.FormatLabelSelector`: `k=v` for matchLabels, then expressions (`k in (a,b)`,
+/// `k notin (a)`, `k`, `!k`), comma-joined; `<none>` for an empty selector.
+pub fn label_selector(sel: &Value) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(m) = sel["matchLabels"].as_object() {
+        let mut kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", s(v))).collect();
+        kv.sort();
+        parts.extend(kv);
+    }
+    for e in arr(&sel["matchExpressions"]) {
+        let key = s(&e["key"]);
+        let values: Vec<&str> = arr(&e["values"]).iter().map(s).collect();
+        parts.push(match s(&e["operator"]) {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            "DoesNotExist" => format!("!{key}"),
+            op => format!("{key} {op} ({})", values.join(",")),
+        });
+    }
+    if parts.is_empty() {
+        "<none>".into()
+    } else {
+        parts.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn jobs_show_completions_and_duration() {
+        let done = json!({"metadata": {"name": "j", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"completions": 1, "selector": {"matchLabels": {"job": "j"}},
+                     "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
+            "status": {"succeeded": 1, "startTime": "2026-01-01T00:00:00Z",
+                       "completionTime": "2026-01-01T00:00:25Z",
+                       "conditions": [{"type": "Complete", "status": "True"}]}});
+        let row = job_row(&done, now());
+        assert_eq!(
+            row,
+            vec![
+                json!("j"),
+                json!("Complete"),
+                json!("1/1"),
+                json!("25s"),
+                json!("60m"),
+                json!("c"),
+                json!("i"),
+                json!("job=j")
+            ]
+        );
+        let running = json!({"metadata": {"name": "r"}, "spec": {"parallelism": 3},
+            "status": {"startTime": "2026-01-01T00:58:00Z"}});
+        let row = job_row(&running, now());
+        assert_eq!(
+            (&row[1], &row[2], &row[3]),
+            (&json!("Running"), &json!("0/1 of 3"), &json!("2m"))
+        );
+    }
+
+    #[test]
+    fn bindings_quota_and_webhooks() {
+        let rb = json!({"metadata": {"name": "rb"}, "roleRef": {"kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "User", "name": "alice"}, {"kind": "ServiceAccount", "name": "sa", "namespace": "ns"},
+                         {"kind": "Group", "name": "devs"}]});
+        let row = binding_row(&rb, now());
+        assert_eq!(row[1], "ClusterRole/view");
+        assert_eq!(
+            (&row[3], &row[4], &row[5]),
+            (&json!("alice"), &json!("devs"), &json!("ns:sa"))
+        );
+        let q = json!({"metadata": {"name": "q"}, "spec": {"hard": {"pods": "10", "limits.cpu": "2", "requests.cpu": "1"}},
+            "status": {"hard": {"pods": "10", "limits.cpu": "2", "requests.cpu": "1"}, "used": {"pods": "3"}}});
+        let row = quota_row(&q, now());
+        assert_eq!(row[2], "pods: 3/10, requests.cpu: 0/1");
+        assert_eq!(row[3], "limits.cpu: 0/2");
+        let wh = json!({"metadata": {"name": "w"}, "webhooks": [{}, {}]});
+        assert_eq!(webhook_row(&wh, now())[1], 2);
+    }
+
+    #[test]
+    fn controller_revisions_name_their_controller_with_its_group() {
+        let cr = json!({"metadata": {"name": "x-1", "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "svclb", "controller": true}]},
+            "revision": 1});
+        assert_eq!(
+            controllerrevision_row(&cr, now())[1],
+            "daemonset.apps/svclb"
+        );
+    }
+
+    #[test]
+    fn selectors_print_expressions() {
+        let sel = json!({"matchLabels": {"a": "b"}, "matchExpressions": [
+            {"key": "k", "operator": "In", "values": ["x", "y"]}, {"key": "z", "operator": "DoesNotExist"}]});
+        assert_eq!(label_selector(&sel), "a=b,k in (x,y),!z");
+        assert_eq!(label_selector(&json!({})), "<none>");
+    }
+}

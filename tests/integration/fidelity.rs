@@ -1,0 +1,345 @@
+//! Fidelity: a real cluster's troubleshoot support bundle (k3s v1.24.4, tests/data/
+//! troubleshoot-k3s, see its PROVENANCE.md) served by `kudo-diag serve`, and read by the real
+//! kubectl and by the python `kubernetes` client as a second, independent client. What they
+//! get is compared with what the bundle stored and with what the cluster's API server would
+//! print.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use kudo_diag::sim::{from_bundle, SimHandle, SimOptions, SimServer};
+use serde_json::Value;
+
+use crate::support::{have_kubectl, Kubectl};
+
+fn k3s_bundle() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/troubleshoot-k3s/support-bundle.tar.gz")
+}
+
+async fn serve_k3s() -> (SimHandle, kudo_diag::sim::Scenario) {
+    let b = from_bundle::load(&k3s_bundle()).expect("the k3s bundle loads");
+    let sc = b.scenario.clone();
+    let h = SimServer::start(
+        b.scenario,
+        SimOptions {
+            read_only: true,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    (h, sc)
+}
+
+/// The `plural.group` kubectl names a stored object's type with (plural alone for core).
+fn resource_of(sc: &kudo_diag::sim::Scenario, o: &Value) -> String {
+    let av = o["apiVersion"].as_str().unwrap();
+    let kind = o["kind"].as_str().unwrap();
+    let (group, version) = av.split_once('/').unwrap_or(("", av));
+    let lists = sc.discovery.as_ref().unwrap().as_array().unwrap();
+    let plural = lists
+        .iter()
+        .filter(|l| l["groupVersion"] == av)
+        .flat_map(|l| l["resources"].as_array().unwrap())
+        .find(|r| r["kind"] == kind && !r["name"].as_str().unwrap().contains('/'))
+        .and_then(|r| r["name"].as_str())
+        .unwrap_or_else(|| panic!("{kind} {av} is in the recorded discovery"));
+    if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{version}.{group}")
+    }
+}
+
+/// `kubectl get -o json` of every kind the bundle holds equals the stored objects, field by
+/// field: nothing added, nothing removed (`--show-managed-fields`, since kubectl drops them
+/// from its output by default).
+#[tokio::test]
+async fn kubectl_get_json_returns_every_object_as_stored() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, sc) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let resources: BTreeSet<String> = sc.objects.iter().map(|o| resource_of(&sc, o)).collect();
+    assert!(resources.len() >= 15, "{resources:?}");
+    for res in &resources {
+        let out: Value = serde_json::from_str(
+            &k.ok(&["get", res, "-A", "-o", "json", "--show-managed-fields"])
+                .await,
+        )
+        .unwrap();
+        let got = out["items"].as_array().unwrap();
+        let want: Vec<&Value> = sc
+            .objects
+            .iter()
+            .filter(|o| &resource_of(&sc, o) == res)
+            .collect();
+        assert_eq!(got.len(), want.len(), "{res}");
+        for w in want {
+            let key = |o: &Value| {
+                (
+                    o["metadata"]["namespace"].clone(),
+                    o["metadata"]["name"].clone(),
+                )
+            };
+            let g = got
+                .iter()
+                .find(|g| key(g) == key(w))
+                .unwrap_or_else(|| panic!("{res} {:?}", key(w)));
+            assert_eq!(g, w, "{res} {:?} differs from the stored object", key(w));
+        }
+    }
+    h.shutdown().await;
+}
+
+/// `kubectl api-resources` lists what the cluster's discovery recorded, no more, no less.
+#[tokio::test]
+async fn api_resources_are_the_recorded_discovery() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, sc) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let got: BTreeSet<String> = k
+        .ok(&["api-resources", "-o", "name"])
+        .await
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut want = BTreeSet::new();
+    for l in sc.discovery.as_ref().unwrap().as_array().unwrap() {
+        let gv = l["groupVersion"].as_str().unwrap();
+        let group = gv.split_once('/').map(|(g, _)| g).unwrap_or("");
+        for r in l["resources"].as_array().unwrap() {
+            let name = r["name"].as_str().unwrap();
+            if !name.contains('/') {
+                want.insert(if group.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{name}.{group}")
+                });
+            }
+        }
+    }
+    assert_eq!(got, want);
+    h.shutdown().await;
+}
+
+/// Tables as the v1.24 API server prints them (pkg/printers/internalversion/printers.go):
+/// Jobs have COMPLETIONS and DURATION and no STATUS (added in 1.31); RoleBindings ROLE and, wide,
+/// their subjects; a
+/// CRD without printer columns prints NAME and AGE (the CRD handler's default); errors name the
+/// group; `auth can-i --list` is the recorded auth-cani-list; /version is the recorded one;
+/// `logs --previous` is the previous instance's log.
+#[tokio::test]
+async fn tables_errors_version_and_previous_logs_answer_as_the_cluster() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, sc) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let header = |out: &str| -> Vec<String> {
+        out.lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    let jobs = k.ok(&["get", "jobs", "-n", "kube-system"]).await;
+    assert_eq!(
+        header(&jobs),
+        ["NAME", "COMPLETIONS", "DURATION", "AGE"],
+        "{jobs}"
+    );
+    assert!(
+        jobs.lines()
+            .skip(1)
+            .all(|l| l.split_whitespace().nth(1) == Some("1/1")),
+        "{jobs}"
+    );
+    let svcs = k.ok(&["get", "services", "-n", "kube-system"]).await;
+    assert_eq!(
+        header(&svcs),
+        [
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE"
+        ]
+    );
+    let rbs = k
+        .ok(&["get", "rolebindings", "-n", "kube-system", "-o", "wide"])
+        .await;
+    assert_eq!(
+        header(&rbs),
+        ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"],
+        "{rbs}"
+    );
+    // A kind the bundle holds none of answers as a cluster does, not "doesn't have a resource type".
+    let none = k.run(&["get", "ingresses", "-A"]).await;
+    assert!(
+        none.status.success(),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+    let addons = k
+        .ok(&["get", "addons.k3s.cattle.io", "-n", "kube-system"])
+        .await;
+    assert_eq!(header(&addons), ["NAME", "AGE"], "{addons}");
+    let missing = k
+        .run(&["get", "daemonset", "nope", "-n", "kube-system"])
+        .await;
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("daemonsets.apps \"nope\" not found"), "{err}");
+    // auth-cani-list is what the cluster answered SelfSubjectRulesReview with.
+    let can = k
+        .ok(&["auth", "can-i", "--list", "-n", "kube-system"])
+        .await;
+    assert!(
+        can.lines()
+            .any(|l| l.starts_with("*.*") && l.trim_end().ends_with("[*]")),
+        "{can}"
+    );
+    assert!(
+        can.contains("selfsubjectrulesreviews.authorization.k8s.io"),
+        "{can}"
+    );
+    let v: Value = serde_json::from_str(&k.ok(&["version", "-o", "json"]).await).unwrap();
+    assert_eq!(
+        v["serverVersion"]["gitCommit"],
+        "c3f830e9b9ed8a4d9d0e2aa663b4591b923a296e"
+    );
+    assert_eq!(v["serverVersion"]["platform"], "linux/arm64");
+    let prev = sc
+        .logs
+        .iter()
+        .find(|l| l.previous && l.pod.starts_with("coredns-"))
+        .expect("a previous coredns log in the bundle");
+    let text = match &prev.source {
+        kudo_diag::sim::scenario::LogSource::Inline(t) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    let got = k
+        .ok(&[
+            "logs",
+            "--previous",
+            "-n",
+            "kube-system",
+            &prev.pod,
+            "-c",
+            &prev.container,
+        ])
+        .await;
+    assert_eq!(got.trim_end(), text.trim_end());
+    h.shutdown().await;
+}
+
+/// The python client: Python 3 with `pip install kubernetes`; skipped loudly when absent,
+/// unless CI requires it (`KUDO_DIAG_REQUIRE_PYK8S=1`).
+fn have_python_client() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import kubernetes"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("KUDO_DIAG_REQUIRE_PYK8S").as_deref() == Ok("1") {
+            panic!("the python kubernetes client is missing but KUDO_DIAG_REQUIRE_PYK8S=1: pip install kubernetes");
+        }
+        eprintln!("!!!!! SKIPPED: python3 -c 'import kubernetes' failed; pip install kubernetes to run the second-client fidelity test !!!!!");
+    }
+    ok
+}
+
+const PYTHON_CLIENT: &str = r#"
+import json, sys
+from kubernetes import client, config
+config.load_kube_config(config_file=sys.argv[1])
+core = client.CoreV1Api()
+api = client.ApiClient()
+pods = core.list_pod_for_all_namespaces()
+first = pods.items[0]
+pod = core.read_namespaced_pod(first.metadata.name, first.metadata.namespace)
+log = core.read_namespaced_pod_log(sys.argv[2], "kube-system", container=sys.argv[3], previous=True)
+addons = client.CustomObjectsApi().list_namespaced_custom_object("k3s.cattle.io", "v1", "kube-system", "addons")
+version = client.VersionApi().get_code()
+print(json.dumps({
+    "pods": sorted([p.metadata.namespace + "/" + p.metadata.name for p in pods.items]),
+    "pod": api.sanitize_for_serialization(pod),
+    "log": log,
+    "addons": sorted([a["metadata"]["name"] for a in addons["items"]]),
+    "version": api.sanitize_for_serialization(version),
+}))
+"#;
+
+/// The python client lists, reads, gets logs, custom objects and the version, and agrees with
+/// the bundle.
+#[tokio::test]
+async fn the_python_client_agrees() {
+    if !have_python_client() {
+        return;
+    }
+    let (h, sc) = serve_k3s().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    h.write_kubeconfig(&kc).unwrap();
+    let prev = sc
+        .logs
+        .iter()
+        .find(|l| l.previous && l.pod.starts_with("coredns-"))
+        .unwrap();
+    let out = tokio::process::Command::new("python3")
+        .args(["-c", PYTHON_CLIENT])
+        .arg(&kc)
+        .args([&prev.pod, &prev.container])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut pods: Vec<String> = sc
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Pod")
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["metadata"]["namespace"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    pods.sort();
+    assert_eq!(got["pods"], serde_json::json!(pods));
+    let name = got["pod"]["metadata"]["name"].as_str().unwrap();
+    let stored = sc
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == name)
+        .unwrap();
+    assert_eq!(got["pod"]["metadata"]["uid"], stored["metadata"]["uid"]);
+    assert_eq!(got["pod"]["spec"]["nodeName"], stored["spec"]["nodeName"]);
+    let text = match &prev.source {
+        kudo_diag::sim::scenario::LogSource::Inline(t) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(got["log"].as_str().unwrap().trim_end(), text.trim_end());
+    let addons: Vec<&str> = sc
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Addon")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(got["addons"].as_array().unwrap().len(), addons.len());
+    assert_eq!(got["version"]["gitVersion"], "v1.24.4+k3s1");
+    assert_eq!(got["version"]["buildDate"], "2022-08-25T03:46:35Z");
+    h.shutdown().await;
+}
