@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::context::Ctx;
 use super::custom::{self, Rule};
+use super::links::{self, Link};
 use super::model::{Completeness, Header, Report, REPORT_SCHEMA_VERSION};
 use super::rules;
 use super::source::{s, Source};
@@ -57,11 +58,22 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
     let mut ctx = Ctx::new(src);
     rules::pods::run(&mut ctx);
     rules::workload::run(&mut ctx);
+    rules::capacity::run(&mut ctx);
     rules::kudo::run(&mut ctx);
     rules::apps::run(&mut ctx);
     custom::run(&mut ctx, &builtin);
     custom::run(&mut ctx, extra_rules);
     rules::collection::run(&mut ctx);
+    let links: Vec<Link> = links::builtin()
+        .into_iter()
+        .chain(
+            builtin
+                .iter()
+                .chain(extra_rules)
+                .flat_map(|r| r.links.clone()),
+        )
+        .collect();
+    links::link(&mut ctx.findings, &links, &ctx.owners);
     super::timeline::build(&mut ctx);
     let header = header(&mut ctx);
     let mut report = Report {
@@ -69,6 +81,7 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
         header,
         counts: Default::default(),
         findings: std::mem::take(&mut ctx.findings),
+        root_causes: Vec::new(),
         timeline: std::mem::take(&mut ctx.timeline),
         rules_run: std::mem::take(&mut ctx.rules_run),
     };

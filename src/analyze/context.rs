@@ -27,6 +27,9 @@ pub struct Ctx {
     /// (not ready, high restarts) do not repeat it.
     pub explained: BTreeSet<(String, String)>,
     pub rules_run: Vec<String>,
+    /// Pod -> the workload that owns it (StatefulSet, DaemonSet, or the Deployment of its
+    /// ReplicaSet), for links scoped to one workload.
+    pub owners: std::collections::BTreeMap<String, String>,
 }
 
 impl Ctx {
@@ -50,6 +53,7 @@ impl Ctx {
         let mut events = src.items("workload/events.yaml");
         events.extend(src.items("kudo/events.yaml"));
         let collected_at = parse_time(&src.manifest().meta.started);
+        let owners = pods.iter().filter_map(owner).collect();
         Ctx {
             src,
             namespace,
@@ -62,6 +66,7 @@ impl Ctx {
             timeline: Vec::new(),
             explained: BTreeSet::new(),
             rules_run: Vec::new(),
+            owners,
         }
     }
 
@@ -93,6 +98,10 @@ impl Ctx {
             explanation,
             next_step,
             evidence,
+            id: String::new(),
+            causes: Vec::new(),
+            caused_by: Vec::new(),
+            fix: None,
         });
     }
 
@@ -170,6 +179,27 @@ impl Ctx {
         self.object_evidence(path, &name, &["message: ", &first])
             .dedup_message(&first)
     }
+}
+
+/// (pod, workload) from a pod's controller: a ReplicaSet stands for its Deployment (its name
+/// less the pod-template-hash).
+fn owner(pod: &Value) -> Option<(String, String)> {
+    let refs = pod.pointer("/metadata/ownerReferences")?.as_array()?;
+    let r = refs
+        .iter()
+        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        .or_else(|| refs.first())?;
+    let mut name = s(r, "/name").to_string();
+    if s(r, "/kind") == "ReplicaSet" {
+        let hash = s(pod, "/metadata/labels/pod-template-hash");
+        if let Some(d) = name
+            .strip_suffix(&format!("-{hash}"))
+            .filter(|_| !hash.is_empty())
+        {
+            name = d.to_string();
+        }
+    }
+    Some((s(pod, "/metadata/name").to_string(), name))
 }
 
 impl Evidence {

@@ -622,7 +622,7 @@ fn renderings_text_colour_json_schema() {
     let colour = render_text(&r, true);
     assert!(colour.contains("\x1b[1;31mERROR\x1b[0m"));
     let j: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
-    assert_eq!(j["schemaVersion"], 1);
+    assert_eq!(j["schemaVersion"], super::REPORT_SCHEMA_VERSION);
     for key in ["header", "counts", "findings", "timeline", "rulesRun"] {
         assert!(j.get(key).is_some(), "{key}");
     }

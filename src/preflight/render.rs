@@ -359,6 +359,29 @@ fn scalar_text(v: &Json) -> Option<String> {
     }
 }
 
+/// What the pods of one pod-creating object already in a cluster (or a bundle) need, read the
+/// way rendered templates are: `None` for objects that create no pods.
+pub fn workload_of(object: &Json, namespace: &str) -> Option<Workload> {
+    let ro = RenderedObject {
+        template: String::new(),
+        task: String::new(),
+        api_version: object["apiVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        kind: object["kind"].as_str().unwrap_or_default().to_string(),
+        name: object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        namespace: Some(namespace.to_string()),
+        object: object.clone(),
+    };
+    let mut req = Requirements::default();
+    extract(&ro, &mut req);
+    req.workloads.pop()
+}
+
 fn extract(o: &RenderedObject, req: &mut Requirements) {
     let spec = &o.object["spec"];
     let ns = o.namespace.clone().unwrap_or_default();

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::analyze::advice;
 use crate::analyze::context::{event_first, event_last, Ctx};
 use crate::analyze::model::{Evidence, Line, ObjectRef, Severity};
 use crate::analyze::source::{clip, n, s};
@@ -59,6 +60,37 @@ fn memory_limit(pod: &Value, container: &str) -> Option<String> {
             Value::String(x) => x.clone(),
             other => other.to_string(),
         })
+}
+
+/// The operator's parameters behind a container's memory, named as its OperatorVersion names
+/// them (empty when the bundle has no OperatorVersion or no parameter matches).
+fn memory_hint(ctx: &mut Ctx, pod: &Value, container: &str) -> String {
+    let params = advice::params(ctx);
+    let Some(c) = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| s(c, "/name") == container))
+    else {
+        return String::new();
+    };
+    let m = advice::memory_params(&params, c);
+    let mut v = Vec::new();
+    if let Some(p) = &m.limit {
+        v.push(format!("the limit is {} (now {})", p.name, p.value));
+    }
+    if let Some(p) = &m.max_heap {
+        let now = if p.value.is_empty() {
+            "unset: derived from the memory".to_string()
+        } else {
+            format!("now {}", p.value)
+        };
+        v.push(format!("the heap is {} ({now})", p.name));
+    }
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!("; of the operator's parameters, {}", v.join(", "))
+    }
 }
 
 /// How many of the last lines of a crashed run's log are quoted.
@@ -146,8 +178,9 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
                     " OOMKilled means the container used more memory than its limit{} and the kernel killed it.",
                     limit.as_deref().map(|l| format!(" ({l})")).unwrap_or_default()
                 ));
+                let hint = memory_hint(ctx, pod, &c);
                 format!(
-                    "Make the process fit its memory limit: raise the container's memory limit, or lower what it uses (for a JVM such as Cassandra, the heap size; for KUDO Cassandra the NODE_MEM_MIB / NODE_MEM_LIMIT_MIB parameters) with `kubectl kudo update --instance {} -n {}`. The log before the crash is pods/{name}/logs/{c}.previous.log.",
+                    "Make the process fit its memory limit: raise the container's memory limit, or lower what it uses (for a JVM, its heap){hint}, with `kubectl kudo update --instance {} -n {} -p NAME=VALUE`. The log before the crash is pods/{name}/logs/{c}.previous.log.",
                     ctx.instance, ctx.namespace
                 )
             } else {
@@ -262,7 +295,7 @@ pub fn explain_scheduling(msg: &str, pod: &Value) -> (String, String) {
             "no node has enough unreserved memory for the pod's memory request{}",
             requests("memory")
         ));
-        next.push("lower the memory request (for KUDO Cassandra: NODE_MEM_MIB) or add nodes with more memory; `kubectl describe nodes` shows allocatable and allocated memory".to_string());
+        next.push("lower the memory request (the operator parameter that sets it) or add nodes with more memory; `kubectl describe nodes` shows allocatable and allocated memory".to_string());
     }
     if lower.contains("insufficient cpu") {
         why.push(format!(
