@@ -488,14 +488,24 @@ fn emit(ctx: &mut Ctx, rule: &Rule, path: &str, mut vars: Vars, evidence: Eviden
             return;
         }
     }
-    let (title, explanation, next) = (
+    let (mut title, explanation, next) = (
         fill(&spec.title),
         fill(&spec.explanation),
         fill(&spec.next_step),
     );
+    // Log lines that stopped longer ago than an hour before the collection are history.
+    let mut severity = spec.severity;
+    let last = vars
+        .iter()
+        .find(|(k, _)| *k == "last")
+        .map(|(_, v)| v.as_str());
+    if let Some(h) = last.and_then(|t| ctx.hours_ago_if_old(t)) {
+        severity = Severity::Info;
+        title.push_str(&format!(" (the last {h} h before the collection)"));
+    }
     ctx.add(
         &spec.name,
-        spec.severity,
+        severity,
         object,
         title,
         explanation,

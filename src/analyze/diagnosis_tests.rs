@@ -297,7 +297,7 @@ fn yaml_rules_declare_their_causes_and_a_cycle_is_never_closed() {
     let r = run(
         &[(
             "pods/p/logs/c.log",
-            "2026-01-01 11:00:00 boom\n".to_string(),
+            "2026-01-01 11:30:00 boom\n".to_string(),
         )],
         &rules,
     );
@@ -312,4 +312,94 @@ fn yaml_rules_declare_their_causes_and_a_cycle_is_never_closed() {
     );
     // A root is as severe as what it causes.
     assert_eq!(b.severity, Severity::Error);
+}
+
+/// A cluster an hour after a rolling update, with week-old trouble that stopped: nothing in
+/// it is an error or a warning, and what stopped is kept as notes.
+#[test]
+fn benign_history_is_not_an_alarm_and_old_trouble_is_a_note() {
+    let nodes = list(
+        "- metadata: {name: n1}\n  status:\n    conditions: [{type: Ready, status: 'True', lastHeartbeatTime: '2026-01-01T11:58:00Z'}]\n",
+    );
+    let pods = list(
+        "
+- metadata: {name: web-0, namespace: ns}
+  status:
+    phase: Running
+    conditions: [{type: Ready, status: 'True'}]
+    containerStatuses:
+    - name: web
+      ready: true
+      restartCount: 9
+      state: {running: {startedAt: '2026-01-01T11:00:00Z'}}
+      lastState: {terminated: {reason: Completed, exitCode: 0, finishedAt: '2026-01-01T10:59:00Z'}}
+    - name: worker
+      ready: true
+      restartCount: 6
+      state: {running: {startedAt: '2025-12-25T09:00:00Z'}}
+      lastState: {terminated: {reason: Error, exitCode: 1, finishedAt: '2025-12-25T08:59:00Z'}}
+",
+    );
+    let events = list(
+        "
+- metadata: {name: e1, namespace: ns}
+  involvedObject: {kind: Pod, name: web-0}
+  reason: Unhealthy
+  type: Warning
+  message: 'Readiness probe failed: HTTP probe failed with statuscode: 503'
+  count: 4
+  firstTimestamp: '2025-12-25T08:50:00Z'
+  lastTimestamp: '2025-12-25T09:01:00Z'
+",
+    );
+    let log = "2025-12-25 08:58:00,001 ERROR [flush] java.io.IOException: No space left on device\n\
+               2026-01-01 11:30:00,000 WARN  [Service Thread] GCInspector.java:285 - ConcurrentMarkSweep GC in 1200ms.  CMS Old Gen: 1 -> 2\n\
+               2026-01-01 11:31:00,000 INFO  [main] JvmPauseMonitor - Detected pause in JVM or host machine (eg GC): pause of approximately 1500ms\n";
+    let inst = "kind: Instance\nmetadata: {name: db, namespace: ns}\nstatus:\n  planStatus:\n    deploy: {name: deploy, status: COMPLETE, lastUpdatedTimestamp: '2026-01-01T11:00:00Z'}\n    update: {name: update, status: COMPLETE, lastUpdatedTimestamp: '2025-12-25T08:00:00Z'}\n";
+    let r = run(
+        &[
+            ("cluster/nodes.yaml", nodes),
+            ("workload/pods.yaml", pods),
+            ("workload/events.yaml", events),
+            ("pods/web-0/logs/web.log", log.to_string()),
+            ("instance/instance.yaml", inst.to_string()),
+        ],
+        &[],
+    );
+    let loud: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity > Severity::Info)
+        .map(|f| f.title.as_str())
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
+    let notes: Vec<(&str, &str)> = r
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.title.as_str()))
+        .collect();
+    // The clean restarts (exit code 0) are not mentioned; the old ones are notes with their age.
+    assert!(
+        !notes.iter().any(|(_, t)| t.contains("container web ")),
+        "{notes:#?}"
+    );
+    for (rule, age) in [
+        (
+            "pod.high-restarts",
+            "the last time 170 h before the collection",
+        ),
+        ("pod.probe-failing", "stopped 170 h before the collection"),
+        ("logs.no-space-left", "the last 170 h before the collection"),
+    ] {
+        assert!(
+            notes.iter().any(|(r, t)| *r == rule && t.contains(age)),
+            "{rule}: {notes:#?}"
+        );
+    }
+    // The same probe failures ten minutes before the collection are a warning.
+    let recent = list(
+        "- metadata: {name: e1, namespace: ns}\n  involvedObject: {kind: Pod, name: web-0}\n  reason: Unhealthy\n  message: 'Readiness probe failed: timeout'\n  lastTimestamp: '2026-01-01T11:50:00Z'\n",
+    );
+    let r = run(&[("workload/events.yaml", recent)], &[]);
+    assert_eq!(r.findings[0].severity, Severity::Warning);
 }

@@ -251,13 +251,23 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
                 ev,
             );
             ctx.explained.insert((name.clone(), c.clone()));
-        } else if restarts >= HIGH_RESTARTS {
-            let ev = vec![ctx.pod_evidence(&name, &["restartCount"])];
+        } else if restarts >= HIGH_RESTARTS && exit != Some(0) {
+            // A last exit with code 0 is a clean stop (a rolling update, a node drain): no
+            // fault. An old last restart is history: a note.
+            let old = ctx.hours_ago_if_old(finished);
+            let (sev, when) = match old {
+                Some(h) => (
+                    Severity::Info,
+                    format!(", the last time {h} h before the collection"),
+                ),
+                None => (Severity::Warning, String::new()),
+            };
+            let ev = vec![ctx.pod_evidence(&name, &["restartCount", "finishedAt"])];
             ctx.add(
                 "pod.high-restarts",
-                Severity::Warning,
+                sev,
                 obj.clone(),
-                format!("container {c} of pod {name} restarted {restarts} times"),
+                format!("container {c} of pod {name} restarted {restarts} times{when}"),
                 format!("The container runs now but has restarted often{}.", if last_desc.is_empty() { String::new() } else { format!("; {last_desc}") }),
                 format!("Read pods/{name}/logs/{c}.previous.log (or `kubectl logs {name} -c {c} --previous`) for why it stopped."),
                 ev,
@@ -469,13 +479,21 @@ fn probes(ctx: &mut Ctx) {
         let first = evs.iter().map(event_first).min().unwrap_or("").to_string();
         let last = evs.iter().map(event_last).max().unwrap_or("").to_string();
         let evidence: Vec<Evidence> = evs.iter().take(3).map(|e| ctx.event_evidence(e)).collect();
+        // Events that stopped longer ago than an hour before the collection are history.
+        let (sev, stopped) = match ctx.hours_ago_if_old(&last) {
+            Some(h) => (
+                Severity::Info,
+                format!(" (stopped {h} h before the collection)"),
+            ),
+            None => (Severity::Warning, String::new()),
+        };
         if let Some(name) = key.strip_prefix("\0evicted\0") {
             let msg = s(&evs[0], "/message").to_string();
             ctx.add(
                 "pod.evicted",
-                Severity::Warning,
+                sev,
                 ObjectRef::new("Pod", &ctx.namespace.clone(), name),
-                format!("pod {name} was evicted"),
+                format!("pod {name} was evicted{stopped}"),
                 format!("The kubelet evicted the pod: {msg}"),
                 "Look at the node's pressure conditions and at the pod's requests.".into(),
                 evidence,
@@ -499,9 +517,9 @@ fn probes(ctx: &mut Ctx) {
         };
         ctx.add(
             "pod.probe-failing",
-            Severity::Warning,
+            sev,
             ObjectRef::new("Pod", &ctx.namespace.clone(), &key),
-            format!("pod {key}: {what} probe failed {count} times"),
+            format!("pod {key}: {what} probe failed {count} times{stopped}"),
             format!("Between {first} and {last} the kubelet's {what} probe failed; a failed liveness probe restarts the container, a failed readiness probe takes the pod out of its Service."),
             "Check whether the application is overloaded or still starting (probe timeouts and initial delays may be too short), and read its log around those times.".into(),
             evidence,
