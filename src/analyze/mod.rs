@@ -12,6 +12,7 @@ pub mod advice;
 pub mod analysis;
 pub mod context;
 pub mod custom;
+pub mod diff;
 pub mod links;
 pub mod model;
 pub mod render;

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod completions;
 pub mod cron;
 pub mod demo;
+pub mod diff;
 pub mod man;
 pub mod pipelines;
 pub mod preflight;
@@ -63,6 +64,8 @@ pub enum Command {
     Run(Box<run::Args>),
     /// Explain what is wrong, from a bundle.
     Analyze(analyze::Args),
+    /// Show what changed between two bundles of the same instance.
+    Diff(diff::Args),
     /// Check whether an operator with given parameters fits and is allowed, before installing.
     Preflight(preflight::Args),
     /// Run the simulated Kubernetes cluster.
@@ -124,6 +127,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
     match cli.command {
         Command::Run(a) => run::exec(*a, &g).await,
         Command::Analyze(a) => analyze::exec(a),
+        Command::Diff(a) => diff::exec(a),
         Command::Preflight(a) => preflight::exec(a, &g).await,
         Command::Sim(a) => sim::exec(a, &g).await,
         Command::Serve(a) => serve::exec(a, &g).await,

@@ -936,3 +936,88 @@ fn scale_analysis_of_a_thousand_pods() {
         html.len()
     );
 }
+
+#[test]
+fn diff_of_a_healthy_and_a_broken_bundle_of_one_instance_shows_what_changed() {
+    use kudo_diag::analyze::diff;
+    let d = diff::diff_bundles(bundle("cassandra"), bundle("broken-cassandra")).unwrap();
+    let has = |sec: &str, what: &str, old: &str, new: &str| {
+        d.section(sec).is_some_and(|s| {
+            s.changes
+                .iter()
+                .any(|c| c.what.contains(what) && c.old.contains(old) && c.new.contains(new))
+        })
+    };
+    assert!(
+        has("parameters", "NODE_MEM_MIB", "4096", "16384"),
+        "{}",
+        diff::render_text(&d)
+    );
+    assert!(has(
+        "replicas",
+        "StatefulSet analytics-cassandra-node",
+        "3 of 3",
+        "1 of 3"
+    ));
+    assert!(has(
+        "containers",
+        "analytics-cassandra-node-1 / cassandra",
+        "running",
+        "CrashLoopBackOff, last OOMKilled"
+    ));
+    assert!(has("application", "Cassandra node", "UN", "DN"));
+    assert!(has(
+        "events",
+        "analytics-cassandra-node-2",
+        "",
+        "FailedScheduling"
+    ));
+    assert!(has("findings", "workload.too-big-for-nodes:", "", "ERROR"));
+    // Backwards: the findings clear.
+    let back = diff::diff_bundles(bundle("broken-cassandra"), bundle("cassandra")).unwrap();
+    assert!(back
+        .section("findings")
+        .unwrap()
+        .changes
+        .iter()
+        .any(|c| c.what.starts_with("pod.crash-loop:") && c.new.is_empty()));
+    // One bundle against itself: nothing changed.
+    assert!(diff::diff_bundles(bundle("kafka"), bundle("kafka"))
+        .unwrap()
+        .is_empty());
+
+    // The command: --latest 2 over a folder of cron-named bundles, in every format.
+    let dir = tempfile::tempdir().unwrap();
+    let name = |t: &str| format!("kudo-diag_production_analytics-cassandra_{t}.zip");
+    std::fs::copy(
+        bundle("cassandra"),
+        dir.path().join(name("20261127T070000Z")),
+    )
+    .unwrap();
+    std::fs::copy(
+        bundle("broken-cassandra"),
+        dir.path().join(name("20261127T090000Z")),
+    )
+    .unwrap();
+    let o = run_in(dir.path(), &["diff", "--latest", "2", "."]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("~ NODE_MEM_MIB  4096 -> 16384"), "{text}");
+    let (a, b) = (name("20261127T070000Z"), name("20261127T090000Z"));
+    let o = run_in(dir.path(), &["diff", &a, &b, "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["schemaVersion"], diff::DIFF_SCHEMA_VERSION);
+    assert_eq!(v["sections"][0]["name"], "parameters");
+    let o = run_in(
+        dir.path(),
+        &["diff", &a, &b, "--format", "html", "-o", "d.html"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = std::fs::read_to_string(dir.path().join("d.html")).unwrap();
+    assert!(page.contains("<h2>parameters (2)</h2>") && !page.contains("<script"));
+    // Bundles of two instances are refused with the reason.
+    std::fs::copy(bundle("kafka"), dir.path().join("kafka.zip")).unwrap();
+    let o = run_in(dir.path(), &["diff", &a, "kafka.zip"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("diff compares two collections of the same instance"));
+}
