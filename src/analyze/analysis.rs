@@ -1,6 +1,7 @@
 //! Running the analysis: open the bundle through the hostile-input reader, verify every hash
 //! in its manifest, run the built-in and YAML rules, and assemble the report with its header.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
@@ -8,7 +9,7 @@ use serde_json::Value;
 use super::context::Ctx;
 use super::custom::{self, Rule};
 use super::links::{self, Link};
-use super::model::{Completeness, Header, Report, REPORT_SCHEMA_VERSION};
+use super::model::{Completeness, Header, Report, EMBED_FILE_BYTES, REPORT_SCHEMA_VERSION};
 use super::rules;
 use super::source::{s, Source};
 use crate::bundle::reader::{BundleReader, Limits};
@@ -84,9 +85,35 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
         root_causes: Vec::new(),
         timeline: std::mem::take(&mut ctx.timeline),
         rules_run: std::mem::take(&mut ctx.rules_run),
+        files: Default::default(),
     };
+    report.files = evidence_files(&mut ctx, &report);
     report.finish();
     Ok(report)
+}
+
+/// The files the findings quote, whole or up to `EMBED_FILE_BYTES` (cut at a line end).
+fn evidence_files(ctx: &mut Ctx, report: &Report) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in report.findings.iter().flat_map(|f| &f.evidence) {
+        if out.contains_key(&e.path) {
+            continue;
+        }
+        let Some(t) = ctx.src.text_uncached(&e.path) else {
+            continue;
+        };
+        let mut t = t.to_string();
+        if t.len() > EMBED_FILE_BYTES {
+            let mut end = EMBED_FILE_BYTES;
+            while !t.is_char_boundary(end) {
+                end -= 1;
+            }
+            let end = t[..end].rfind('\n').map_or(end, |i| i + 1);
+            t.truncate(end);
+        }
+        out.insert(e.path.clone(), t);
+    }
+    out
 }
 
 fn header(ctx: &mut Ctx) -> Header {

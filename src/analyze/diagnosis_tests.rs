@@ -403,3 +403,34 @@ fn benign_history_is_not_an_alarm_and_old_trouble_is_a_note() {
     let r = run(&[("workload/events.yaml", recent)], &[]);
     assert_eq!(r.findings[0].severity, Severity::Warning);
 }
+
+#[test]
+fn html_evidence_links_to_the_whole_file_embedded_and_lane_labels_stay_distinct() {
+    let r = run(&bundle(16384), &[]);
+    let html = render_html(&r);
+    // The quoted lines link to their line in the embedded file, which is there whole.
+    let i = r
+        .files
+        .keys()
+        .position(|p| p == "workload/statefulsets.yaml")
+        .unwrap();
+    assert!(html.contains(&format!(
+        "<a href=\"#file-{i}\"><code>workload/statefulsets.yaml</code></a>"
+    )));
+    assert!(html.contains(&format!("<section class=\"file\" id=\"file-{i}\">")));
+    let lines = r.files["workload/statefulsets.yaml"].lines().count();
+    assert!(
+        html.contains(&format!("id=\"file-{i}-L{lines}\"")),
+        "last line anchored"
+    );
+    // Three claims of one StatefulSet keep their distinguishing ends.
+    let labels: std::collections::BTreeSet<String> = (0..3)
+        .map(|n| {
+            super::render::html::lane_label(&format!(
+                "PVC production/var-lib-cassandra-analytics-cassandra-node-{n}"
+            ))
+        })
+        .collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(labels.iter().all(|l| l.chars().count() <= 42));
+}

@@ -236,7 +236,14 @@ pub struct Report {
     /// Rules that ran (built-in and YAML), so a reader knows what was checked.
     #[serde(default)]
     pub rules_run: Vec<String>,
+    /// The bundle files the evidence quotes, whole (up to [`EMBED_FILE_BYTES`] each), for the
+    /// HTML report to embed; not part of the JSON schema.
+    #[serde(skip)]
+    pub files: std::collections::BTreeMap<String, String>,
 }
+
+/// Most bytes of one evidence file embedded in the HTML report (the rest is in the bundle).
+pub const EMBED_FILE_BYTES: usize = 256 << 10;
 
 impl Report {
     /// Sorts findings (most severe first) and recounts.
