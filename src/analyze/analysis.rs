@@ -1,13 +1,15 @@
 //! Running the analysis: open the bundle through the hostile-input reader, verify every hash
 //! in its manifest, run the built-in and YAML rules, and assemble the report with its header.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::context::Ctx;
 use super::custom::{self, Rule};
-use super::model::{Completeness, Header, Report, REPORT_SCHEMA_VERSION};
+use super::links::{self, Link};
+use super::model::{Completeness, Header, Report, EMBED_FILE_BYTES, REPORT_SCHEMA_VERSION};
 use super::rules;
 use super::source::{s, Source};
 use crate::bundle::reader::{BundleReader, Limits};
@@ -57,11 +59,22 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
     let mut ctx = Ctx::new(src);
     rules::pods::run(&mut ctx);
     rules::workload::run(&mut ctx);
+    rules::capacity::run(&mut ctx);
     rules::kudo::run(&mut ctx);
     rules::apps::run(&mut ctx);
     custom::run(&mut ctx, &builtin);
     custom::run(&mut ctx, extra_rules);
     rules::collection::run(&mut ctx);
+    let links: Vec<Link> = links::builtin()
+        .into_iter()
+        .chain(
+            builtin
+                .iter()
+                .chain(extra_rules)
+                .flat_map(|r| r.links.clone()),
+        )
+        .collect();
+    links::link(&mut ctx.findings, &links, &ctx.owners);
     super::timeline::build(&mut ctx);
     let header = header(&mut ctx);
     let mut report = Report {
@@ -69,11 +82,38 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
         header,
         counts: Default::default(),
         findings: std::mem::take(&mut ctx.findings),
+        root_causes: Vec::new(),
         timeline: std::mem::take(&mut ctx.timeline),
         rules_run: std::mem::take(&mut ctx.rules_run),
+        files: Default::default(),
     };
+    report.files = evidence_files(&mut ctx, &report);
     report.finish();
     Ok(report)
+}
+
+/// The files the findings quote, whole or up to `EMBED_FILE_BYTES` (cut at a line end).
+fn evidence_files(ctx: &mut Ctx, report: &Report) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in report.findings.iter().flat_map(|f| &f.evidence) {
+        if out.contains_key(&e.path) {
+            continue;
+        }
+        let Some(t) = ctx.src.text_uncached(&e.path) else {
+            continue;
+        };
+        let mut t = t.to_string();
+        if t.len() > EMBED_FILE_BYTES {
+            let mut end = EMBED_FILE_BYTES;
+            while !t.is_char_boundary(end) {
+                end -= 1;
+            }
+            let end = t[..end].rfind('\n').map_or(end, |i| i + 1);
+            t.truncate(end);
+        }
+        out.insert(e.path.clone(), t);
+    }
+    out
 }
 
 fn header(ctx: &mut Ctx) -> Header {

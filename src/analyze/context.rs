@@ -19,14 +19,22 @@ pub struct Ctx {
     pub operator: String,
     pub pods: Vec<Value>,
     pub events: Vec<Value>,
-    /// When the collection started: "now" for age checks.
+    /// When the collection started.
     pub collected_at: Option<DateTime<Utc>>,
+    /// "Now" for the age of what the bundle shows: the collection's start, or the newest time
+    /// the cluster itself recorded (node heartbeats, events, container starts and ends) when
+    /// that is older (a bundle served from a snapshot, or a simulated cluster whose clock
+    /// stopped). A live cluster's nodes beat every few minutes, so there the two agree.
+    pub as_of: Option<DateTime<Utc>>,
     pub findings: Vec<Finding>,
     pub timeline: Vec<TimelineItem>,
     /// (pod, container) pairs a specific finding already explains, so that broader rules
     /// (not ready, high restarts) do not repeat it.
     pub explained: BTreeSet<(String, String)>,
     pub rules_run: Vec<String>,
+    /// Pod -> the workload that owns it (StatefulSet, DaemonSet, or the Deployment of its
+    /// ReplicaSet), for links scoped to one workload.
+    pub owners: std::collections::BTreeMap<String, String>,
 }
 
 impl Ctx {
@@ -50,6 +58,13 @@ impl Ctx {
         let mut events = src.items("workload/events.yaml");
         events.extend(src.items("kudo/events.yaml"));
         let collected_at = parse_time(&src.manifest().meta.started);
+        let nodes = src.items("cluster/nodes.yaml");
+        let newest = cluster_times(&nodes, &pods, &events).max();
+        let as_of = match (collected_at, newest) {
+            (Some(c), Some(n)) => Some(c.min(n)),
+            (c, n) => c.or(n),
+        };
+        let owners = pods.iter().filter_map(owner).collect();
         Ctx {
             src,
             namespace,
@@ -58,11 +73,20 @@ impl Ctx {
             pods,
             events,
             collected_at,
+            as_of,
             findings: Vec::new(),
             timeline: Vec::new(),
             explained: BTreeSet::new(),
             rules_run: Vec::new(),
+            owners,
         }
+    }
+
+    /// Whole hours between `t` and [`Ctx::as_of`] when `t` is older than [`RECENT_HOURS`]:
+    /// history, not what is happening.
+    pub fn hours_ago_if_old(&self, t: &str) -> Option<i64> {
+        let h = (self.as_of? - parse_time(t)?).num_hours();
+        (h >= RECENT_HOURS).then_some(h)
     }
 
     pub fn ran(&mut self, rule: &str) {
@@ -93,6 +117,10 @@ impl Ctx {
             explanation,
             next_step,
             evidence,
+            id: String::new(),
+            causes: Vec::new(),
+            caused_by: Vec::new(),
+            fix: None,
         });
     }
 
@@ -170,6 +198,63 @@ impl Ctx {
         self.object_evidence(path, &name, &["message: ", &first])
             .dedup_message(&first)
     }
+}
+
+/// What happened longer ago than this before the collection is history: a restart, a probe
+/// failure or a log line that stopped is reported as a note, not as a warning.
+pub const RECENT_HOURS: i64 = 1;
+
+/// The times the cluster itself recorded: node heartbeats, event times, container starts and
+/// ends.
+fn cluster_times<'a>(
+    nodes: &'a [Value],
+    pods: &'a [Value],
+    events: &'a [Value],
+) -> impl Iterator<Item = DateTime<Utc>> + 'a {
+    let beats = nodes.iter().flat_map(|n| {
+        n.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|c| s(c, "/lastHeartbeatTime"))
+    });
+    let containers = pods.iter().flat_map(|p| {
+        p.pointer("/status/containerStatuses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|c| {
+                [
+                    s(c, "/state/running/startedAt"),
+                    s(c, "/lastState/terminated/finishedAt"),
+                ]
+            })
+    });
+    beats
+        .chain(containers)
+        .chain(events.iter().map(event_last))
+        .filter_map(parse_time)
+}
+
+/// (pod, workload) from a pod's controller: a ReplicaSet stands for its Deployment (its name
+/// less the pod-template-hash).
+fn owner(pod: &Value) -> Option<(String, String)> {
+    let refs = pod.pointer("/metadata/ownerReferences")?.as_array()?;
+    let r = refs
+        .iter()
+        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        .or_else(|| refs.first())?;
+    let mut name = s(r, "/name").to_string();
+    if s(r, "/kind") == "ReplicaSet" {
+        let hash = s(pod, "/metadata/labels/pod-template-hash");
+        if let Some(d) = name
+            .strip_suffix(&format!("-{hash}"))
+            .filter(|_| !hash.is_empty())
+        {
+            name = d.to_string();
+        }
+    }
+    Some((s(pod, "/metadata/name").to_string(), name))
 }
 
 impl Evidence {

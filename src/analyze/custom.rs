@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::context::Ctx;
+use super::links::{Link, LinkSpec};
 use super::model::{Evidence, Line, ObjectRef, Severity};
 use super::source::clip;
 
@@ -56,6 +57,9 @@ pub struct RuleSpec {
     pub title: String,
     pub explanation: String,
     pub next_step: String,
+    /// The findings this rule's findings may follow from (`super::links`).
+    #[serde(default)]
+    pub caused_by: Vec<LinkSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +101,8 @@ pub struct Rule {
     globs: Vec<Regex>,
     regex: Option<Regex>,
     matches: Option<Regex>,
+    /// The checked `causedBy` links.
+    pub links: Vec<Link>,
 }
 
 /// Parses and checks a rules file; every problem is reported, named by file and rule.
@@ -162,12 +168,20 @@ pub fn parse_rules(source: &str, text: &str) -> Result<Vec<Rule>, String> {
         } else {
             None
         };
+        let mut links = Vec::new();
+        for l in &spec.caused_by {
+            match Link::from_spec(&spec.name, l) {
+                Ok(l) => links.push(l),
+                Err(e) => problems.push(format!("{who}: {e}")),
+            }
+        }
         let globs = spec.files.iter().map(|g| glob_regex(g)).collect();
         out.push(Rule {
             spec,
             globs,
             regex,
             matches,
+            links,
         });
     }
     if problems.is_empty() {
@@ -474,14 +488,24 @@ fn emit(ctx: &mut Ctx, rule: &Rule, path: &str, mut vars: Vars, evidence: Eviden
             return;
         }
     }
-    let (title, explanation, next) = (
+    let (mut title, explanation, next) = (
         fill(&spec.title),
         fill(&spec.explanation),
         fill(&spec.next_step),
     );
+    // Log lines that stopped longer ago than an hour before the collection are history.
+    let mut severity = spec.severity;
+    let last = vars
+        .iter()
+        .find(|(k, _)| *k == "last")
+        .map(|(_, v)| v.as_str());
+    if let Some(h) = last.and_then(|t| ctx.hours_ago_if_old(t)) {
+        severity = Severity::Info;
+        title.push_str(&format!(" (the last {h} h before the collection)"));
+    }
     ctx.add(
         &spec.name,
-        spec.severity,
+        severity,
         object,
         title,
         explanation,

@@ -8,9 +8,12 @@
 //! operator developers' own); `timeline` gathers events, restarts and plan updates; `model` is
 //! the report, and `render/` turns it into text, JSON or HTML.
 
+pub mod advice;
 pub mod analysis;
 pub mod context;
 pub mod custom;
+pub mod diff;
+pub mod links;
 pub mod model;
 pub mod render;
 pub mod rules;
@@ -18,10 +21,12 @@ pub mod source;
 pub mod timeline;
 
 #[cfg(test)]
+mod diagnosis_tests;
+#[cfg(test)]
 mod tests;
 
 pub use analysis::{analyze_bundle, analyze_bundle_with, analyze_source, Options};
-pub use model::{Finding, Report, Severity, REPORT_SCHEMA_VERSION};
+pub use model::{Finding, Fix, ParamChange, Report, Severity, REPORT_SCHEMA_VERSION};
 pub use render::html::render_html;
 pub use render::render_json;
 pub use render::text::render_text;

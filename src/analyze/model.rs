@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the JSON report schema (docs/analyzers.md). Bumped on any incompatible change;
 /// fields are only added (with defaults) within one version.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -100,6 +100,45 @@ pub struct Finding {
     pub next_step: String,
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// Stable within a bundle and across bundles of one instance: `rule:Kind/namespace/name`,
+    /// with `#2`, `#3` for further findings of one rule about one object.
+    #[serde(default)]
+    pub id: String,
+    /// Ids of the findings this one causes (direct links only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
+    /// Ids of the findings that cause this one (direct links only); empty for a root cause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caused_by: Vec<String>,
+    /// A fix computed from the bundle: the operator's parameters to change, the command, and
+    /// what the placement simulation says about the new values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+/// A fix computed from the bundle's evidence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fix {
+    pub parameters: Vec<ParamChange>,
+    /// The exact command that applies it.
+    pub command: String,
+    /// What the placement simulation says about the proposed values against the bundle's own
+    /// nodes and pods.
+    pub verified: String,
+}
+
+/// One operator parameter to change, as the bundle's OperatorVersion declares it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParamChange {
+    pub name: String,
+    /// The instance's value now (its default when the instance does not set it; empty when
+    /// neither).
+    pub from: String,
+    pub to: String,
+    /// The OperatorVersion's description of the parameter.
+    pub description: String,
 }
 
 /// The report's header: what was analyzed.
@@ -184,16 +223,27 @@ pub struct Report {
     pub schema_version: u32,
     pub header: Header,
     pub counts: Counts,
-    /// Sorted: errors first, then warnings, then info; within a severity from the bottom of the
-    /// stack up (pods, nodes, workloads, KUDO, the application, logs, the collection), then by
+    /// Sorted: errors first, then warnings, then info; within a severity root causes first,
+    /// then from the bottom of the stack up (pods, nodes, workloads, KUDO, the application, logs, the collection), then by
     /// rule and object.
     pub findings: Vec<Finding>,
+    /// Ids of the findings no other finding causes, errors and warnings only, most severe
+    /// first: "fix this first". Every other error or warning follows from one of them.
+    #[serde(default)]
+    pub root_causes: Vec<String>,
     #[serde(default)]
     pub timeline: Vec<TimelineItem>,
     /// Rules that ran (built-in and YAML), so a reader knows what was checked.
     #[serde(default)]
     pub rules_run: Vec<String>,
+    /// The bundle files the evidence quotes, whole (up to [`EMBED_FILE_BYTES`] each), for the
+    /// HTML report to embed; not part of the JSON schema.
+    #[serde(skip)]
+    pub files: std::collections::BTreeMap<String, String>,
 }
+
+/// Most bytes of one evidence file embedded in the HTML report (the rest is in the bundle).
+pub const EMBED_FILE_BYTES: usize = 256 << 10;
 
 impl Report {
     /// Sorts findings (most severe first) and recounts.
@@ -201,6 +251,7 @@ impl Report {
         self.findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
+                .then_with(|| (!a.caused_by.is_empty()).cmp(&!b.caused_by.is_empty()))
                 .then_with(|| layer(&a.rule).cmp(&layer(&b.rule)))
                 .then_with(|| a.rule.cmp(&b.rule))
                 .then_with(|| a.object.cmp(&b.object))
@@ -216,6 +267,53 @@ impl Report {
         }
         self.timeline
             .sort_by(|a, b| a.start.cmp(&b.start).then(a.lane.cmp(&b.lane)));
+        self.root_causes = self
+            .findings
+            .iter()
+            .filter(|f| f.caused_by.is_empty() && f.severity > Severity::Info)
+            .map(|f| f.id.clone())
+            .collect();
+    }
+
+    /// The finding with this id.
+    pub fn get(&self, id: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.id == id)
+    }
+
+    /// The root causes, then each one's consequences depth first (each finding once, under
+    /// the first root that reaches it), with their depth: the order a reader should meet them.
+    /// Findings reached from no root (info notes) are not included.
+    pub fn folded(&self) -> Vec<(usize, &Finding)> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for id in &self.root_causes {
+            self.fold_into(id, 0, &mut seen, &mut out);
+        }
+        out
+    }
+
+    fn fold_into<'a>(
+        &'a self,
+        id: &str,
+        depth: usize,
+        seen: &mut std::collections::BTreeSet<String>,
+        out: &mut Vec<(usize, &'a Finding)>,
+    ) {
+        let Some(f) = self.get(id) else { return };
+        if !seen.insert(id.to_string()) {
+            return;
+        }
+        out.push((depth, f));
+        // Consequences in report order (most severe first).
+        let mut next: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|c| f.causes.contains(&c.id))
+            .collect();
+        next.sort_by_key(|c| std::cmp::Reverse(c.severity));
+        for c in next {
+            self.fold_into(&c.id, depth + 1, seen, out);
+        }
     }
 
     /// Findings at or above `min`.

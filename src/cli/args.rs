@@ -4,7 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use super::{
-    analyze, bundle, completions, cron, demo, man, pipelines, preflight, run, serve, sim, version,
+    analyze, bundle, completions, cron, demo, diff, man, pipelines, preflight, run, serve, sim,
+    version,
 };
 
 /// Diagnostics for KUDO operators: preflight, collect, analyze.
@@ -46,6 +47,8 @@ pub enum Command {
     Run(Box<run::Args>),
     /// Explain what is wrong, from a bundle.
     Analyze(analyze::Args),
+    /// Show what changed between two bundles of the same instance.
+    Diff(diff::Args),
     /// Check whether an operator with given parameters fits and is allowed, before installing.
     Preflight(preflight::Args),
     /// Run the simulated Kubernetes cluster.

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use super::{
-    analyze, bundle, completions, cron, demo, man, pipelines, preflight, run, serve, sim, version,
-    Cli, Command,
+    analyze, bundle, completions, cron, demo, diff, man, pipelines, preflight, run, serve, sim,
+    version, Cli, Command,
 };
 use crate::exit;
 
@@ -49,6 +49,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
     match cli.command {
         Command::Run(a) => run::exec(*a, &g).await,
         Command::Analyze(a) => analyze::exec(a),
+        Command::Diff(a) => diff::exec(a),
         Command::Preflight(a) => preflight::exec(a, &g).await,
         Command::Sim(a) => sim::exec(a, &g).await,
         Command::Serve(a) => serve::exec(a, &g).await,

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod completions;
 pub mod cron;
 pub mod demo;
+pub mod diff;
 mod entry;
 pub mod man;
 pub mod pipelines;

@@ -377,6 +377,29 @@ fn pod_template(o: &RenderedObject) -> Option<(&Json, Option<Json>)> {
     })
 }
 
+/// What the pods of one pod-creating object already in a cluster (or a bundle) need, read the
+/// way rendered templates are: `None` for objects that create no pods.
+pub fn workload_of(object: &Json, namespace: &str) -> Option<Workload> {
+    let ro = RenderedObject {
+        template: String::new(),
+        task: String::new(),
+        api_version: object["apiVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        kind: object["kind"].as_str().unwrap_or_default().to_string(),
+        name: object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        namespace: Some(namespace.to_string()),
+        object: object.clone(),
+    };
+    let mut req = Requirements::default();
+    extract(&ro, &mut req);
+    req.workloads.pop()
+}
+
 /// The replica count as a number, or why it is not known before install.
 fn replica_count(
     o: &RenderedObject,

@@ -122,6 +122,10 @@ fn broken_cassandra_yields_exactly_its_planted_faults() {
                 "pod.pending".into(),
                 "Pod production/analytics-cassandra-node-2".into()
             ),
+            (
+                "workload.too-big-for-nodes".into(),
+                "StatefulSet production/analytics-cassandra-node".into()
+            ),
         ],
         "{}",
         analyze::render_text(&r, false)
@@ -224,6 +228,131 @@ fn broken_cassandra_yields_exactly_its_planted_faults() {
     }
 }
 
+// workload.too-big-for-nodes (NODE_MEM_MIB 16384 > 14.5 GiB allocatable)
+//   -> pod.crash-loop (OOMKilled) -> kudo.plan-failed, cassandra.node-down, workload.replicas -> workload.pdb
+//   -> pod.pending (Insufficient memory)
+#[test]
+fn broken_cassandra_leads_with_one_root_cause_and_one_fix_the_placement_confirms() {
+    let r = report("broken-cassandra");
+    assert_eq!(
+        r.root_causes.len(),
+        1,
+        "{}",
+        analyze::render_text(&r, false)
+    );
+    let root = r.get(&r.root_causes[0]).unwrap();
+    assert_eq!(root.rule, "workload.too-big-for-nodes");
+    let fix = root.fix.as_ref().expect("a computed fix");
+    let names: Vec<&str> = fix.parameters.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "NODE_MEM_MIB",
+            "NODE_MEM_LIMIT_MIB",
+            "NODE_MAX_HEAP_SIZE_MB",
+            "NODE_MIN_HEAP_SIZE_MB"
+        ]
+    );
+    assert!(fix.command.starts_with(
+        "kubectl kudo update --instance analytics-cassandra -n production -p NODE_MEM_MIB="
+    ));
+    assert!(
+        fix.verified.contains("all 3 pods fit, on 3 of 3 nodes"),
+        "{}",
+        fix.verified
+    );
+    // The proposed request plus the exporter's 512 MiB fits the nodes' 15180352Ki allocatable.
+    let mib: i64 = fix.parameters[0].to.parse().unwrap();
+    assert!(mib + 512 <= 15180352 / 1024 && mib > 8192, "{mib}");
+    // Every other error and warning follows from it, and sends the reader to it.
+    let folded = r.folded();
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+    {
+        assert!(
+            folded.iter().any(|(_, g)| g.id == f.id),
+            "{} not folded",
+            f.id
+        );
+        if f.id != root.id {
+            assert!(
+                f.next_step.contains("[workload.too-big-for-nodes]"),
+                "{}: {}",
+                f.id,
+                f.next_step
+            );
+        }
+    }
+}
+
+/// (parameter or subject, +1 raise / -1 lower) for every change a text advises, clause by
+/// clause (alternatives joined by "or" are separate clauses).
+fn advised(text: &str) -> Vec<(String, i32)> {
+    let set = regex::Regex::new(r"-p ([A-Z][A-Z0-9_]+)=([^\s`]+)").unwrap();
+    let verb = regex::Regex::new(
+        r"(?i)\b(raise|increase|more|lower|decrease|reduce|less)\b.*?\b([A-Z][A-Z0-9]*_[A-Z0-9_]+|heap|memory limit|memory request)\b",
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for clause in text
+        .split(['.', ';', ':', ','])
+        .flat_map(|c| c.split(" or "))
+    {
+        for c in verb.captures_iter(clause) {
+            let up = matches!(c[1].to_lowercase().as_str(), "raise" | "increase" | "more");
+            out.push((c[2].to_lowercase(), if up { 1 } else { -1 }));
+        }
+    }
+    for c in set.captures_iter(text) {
+        out.push((format!("{}={}", &c[1], &c[2]), 0));
+    }
+    out
+}
+
+#[test]
+fn no_two_findings_advise_opposite_changes_on_any_scenario() {
+    for (name, _) in bundles() {
+        let r = report(name);
+        // subject -> (direction or value, finding)
+        let mut seen: std::collections::BTreeMap<String, (i32, String)> = Default::default();
+        let mut values: std::collections::BTreeMap<String, (String, String)> = Default::default();
+        for f in &r.findings {
+            let mut text = f.next_step.clone();
+            if let Some(fix) = &f.fix {
+                text.push_str(&format!(" {}", fix.command));
+            }
+            for (subject, dir) in advised(&text) {
+                if dir == 0 {
+                    let (param, value) = subject.split_once('=').unwrap();
+                    let prev = values
+                        .entry(param.to_string())
+                        .or_insert((value.to_string(), f.id.clone()));
+                    assert_eq!(
+                        prev.0, value,
+                        "{name}: {} and {} set {param} differently",
+                        prev.1, f.id
+                    );
+                    continue;
+                }
+                let prev = seen.entry(subject.clone()).or_insert((dir, f.id.clone()));
+                assert_eq!(
+                    prev.0, dir,
+                    "{name}: {} and {} advise opposite changes of {subject}",
+                    prev.1, f.id
+                );
+            }
+        }
+    }
+    // The check itself: the contradiction the old advice had is caught.
+    let old = advised("raise the memory limit, or lower what it uses. Give the JVM more heap");
+    assert!(old.contains(&("heap".into(), 1)) && old.contains(&("memory limit".into(), 1)));
+    assert!(
+        advised("lower NODE_MEM_MIB from 16384 to 14080").contains(&("node_mem_mib".into(), -1))
+    );
+}
+
 #[test]
 fn healthy_scenarios_yield_no_errors() {
     for name in ["cassandra", "zookeeper", "kafka"] {
@@ -274,7 +403,8 @@ fn the_command_prints_text_json_and_html_and_sets_the_exit_code() {
     assert_eq!(o.status.code(), Some(0));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["schemaVersion"], analyze::REPORT_SCHEMA_VERSION);
-    assert_eq!(v["counts"]["error"], 4);
+    assert_eq!(v["counts"]["error"], 5);
+    assert_eq!(v["rootCauses"].as_array().unwrap().len(), 1);
     assert_eq!(v["findings"][0]["severity"], "error");
     assert!(
         v["findings"][0]["evidence"][0]["lines"][0]["line"]
@@ -746,4 +876,89 @@ fn scale_analysis_of_a_thousand_pods() {
         r.timeline.len(),
         html.len()
     );
+}
+
+#[test]
+fn diff_of_a_healthy_and_a_broken_bundle_of_one_instance_shows_what_changed() {
+    use kudo_diag::analyze::diff;
+    let d = diff::diff_bundles(bundle("cassandra"), bundle("broken-cassandra")).unwrap();
+    let has = |sec: &str, what: &str, old: &str, new: &str| {
+        d.section(sec).is_some_and(|s| {
+            s.changes
+                .iter()
+                .any(|c| c.what.contains(what) && c.old.contains(old) && c.new.contains(new))
+        })
+    };
+    assert!(
+        has("parameters", "NODE_MEM_MIB", "4096", "16384"),
+        "{}",
+        diff::render_text(&d)
+    );
+    assert!(has(
+        "replicas",
+        "StatefulSet analytics-cassandra-node",
+        "3 of 3",
+        "1 of 3"
+    ));
+    assert!(has(
+        "containers",
+        "analytics-cassandra-node-1 / cassandra",
+        "running",
+        "CrashLoopBackOff, last OOMKilled"
+    ));
+    assert!(has("application", "Cassandra node", "UN", "DN"));
+    assert!(has(
+        "events",
+        "analytics-cassandra-node-2",
+        "",
+        "FailedScheduling"
+    ));
+    assert!(has("findings", "workload.too-big-for-nodes:", "", "ERROR"));
+    // Backwards: the findings clear.
+    let back = diff::diff_bundles(bundle("broken-cassandra"), bundle("cassandra")).unwrap();
+    assert!(back
+        .section("findings")
+        .unwrap()
+        .changes
+        .iter()
+        .any(|c| c.what.starts_with("pod.crash-loop:") && c.new.is_empty()));
+    // One bundle against itself: nothing changed.
+    assert!(diff::diff_bundles(bundle("kafka"), bundle("kafka"))
+        .unwrap()
+        .is_empty());
+
+    // The command: --latest 2 over a folder of cron-named bundles, in every format.
+    let dir = tempfile::tempdir().unwrap();
+    let name = |t: &str| format!("kudo-diag_production_analytics-cassandra_{t}.zip");
+    std::fs::copy(
+        bundle("cassandra"),
+        dir.path().join(name("20261127T070000Z")),
+    )
+    .unwrap();
+    std::fs::copy(
+        bundle("broken-cassandra"),
+        dir.path().join(name("20261127T090000Z")),
+    )
+    .unwrap();
+    let o = run_in(dir.path(), &["diff", "--latest", "2", "."]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("~ NODE_MEM_MIB  4096 -> 16384"), "{text}");
+    let (a, b) = (name("20261127T070000Z"), name("20261127T090000Z"));
+    let o = run_in(dir.path(), &["diff", &a, &b, "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["schemaVersion"], diff::DIFF_SCHEMA_VERSION);
+    assert_eq!(v["sections"][0]["name"], "parameters");
+    let o = run_in(
+        dir.path(),
+        &["diff", &a, &b, "--format", "html", "-o", "d.html"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = std::fs::read_to_string(dir.path().join("d.html")).unwrap();
+    assert!(page.contains("<h2>parameters (2)</h2>") && !page.contains("<script"));
+    // Bundles of two instances are refused with the reason.
+    std::fs::copy(bundle("kafka"), dir.path().join("kafka.zip")).unwrap();
+    let o = run_in(dir.path(), &["diff", &a, "kafka.zip"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("diff compares two collections of the same instance"));
 }

@@ -1,6 +1,7 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, no scripts, no external
 //! resources) with the header, a timeline picture of events, container restarts and plan
-//! updates, and the findings with their evidence.
+//! updates, and the findings with their evidence: root causes first, each with its computed
+//! fix and its consequences folded beneath it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -8,7 +9,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 
 use crate::analyze::context::parse_time;
-use crate::analyze::model::{Report, Severity, TimelineItem};
+use crate::analyze::model::{Finding, Report, Severity, TimelineItem, EMBED_FILE_BYTES};
 
 /// Escapes text for HTML and SVG.
 pub fn esc(s: &str) -> String {
@@ -43,7 +44,9 @@ table.hdr td{padding:2px 12px 2px 0;vertical-align:top}table.hdr td:first-child{
 .f p{margin:4px 0}.k{color:#586069;display:inline-block;width:80px}
 pre{background:#fff;border:1px solid #e1e4e8;padding:6px 8px;overflow-x:auto;font-size:12px;margin:4px 0}
 .ln{color:#959da5;user-select:none}.legend span{margin-right:14px;font-size:12px}
-svg text{font-family:system-ui,sans-serif}";
+svg text{font-family:system-ui,sans-serif}
+section.file pre{max-height:420px}section.file span:target{background:#fff3b0}a.ln{text-decoration:none}
+details.cons{margin:8px 0 0}details.cons summary{cursor:pointer;color:#586069}h3.first{font-size:16px;margin:16px 0 4px}";
 
 /// Renders the report as one self-contained HTML page.
 pub fn render_html(r: &Report) -> String {
@@ -103,58 +106,195 @@ pub fn render_html(r: &Report) -> String {
     o.push_str("</p>\n<h2>Timeline</h2>\n");
     o.push_str(&timeline_svg(&r.timeline));
     o.push_str("\n<h2>Findings</h2>\n");
+    findings_html(&mut o, r);
+    files_html(&mut o, r);
+    o.push_str("</body></html>\n");
+    o
+}
+
+/// The root causes first ("fix this first"), each with its consequences folded beneath it in
+/// a `<details>` element (no script needed), then findings no root reaches.
+fn findings_html(o: &mut String, r: &Report) {
     if r.findings.is_empty() {
         let _ = writeln!(
             o,
             "<p>Nothing wrong found by {} rules.</p>",
             r.rules_run.len()
         );
+        return;
     }
-    for f in &r.findings {
-        let _ = write!(
+    let folded = r.folded();
+    if !r.root_causes.is_empty() {
+        let _ = writeln!(
             o,
-            "<div class=\"f\" style=\"border-left-color:{}\"><h3><span class=\"sev\" style=\"color:{}\">{}</span>{}<span class=\"rule\">{}</span></h3>",
-            color(f.severity),
-            color(f.severity),
-            f.severity.as_str().to_uppercase(),
-            esc(&f.title),
-            esc(&f.rule)
+            "<h3 class=\"first\">Fix this first: {} root cause{}</h3>",
+            r.root_causes.len(),
+            if r.root_causes.len() == 1 { "" } else { "s" }
         );
-        let _ = write!(
-            o,
-            "<p><span class=\"k\">object</span>{}</p><p><span class=\"k\">why</span>{}</p><p><span class=\"k\">next</span>{}</p>",
-            esc(&f.object.to_string()),
-            esc(&f.explanation),
-            esc(&f.next_step)
-        );
-        for e in &f.evidence {
-            let note = e
-                .note
-                .as_deref()
-                .map(|n| format!(" — {}", esc(n)))
-                .unwrap_or_default();
+    }
+    let mut i = 0;
+    while i < folded.len() {
+        let (_, root) = folded[i];
+        let end = folded[i + 1..]
+            .iter()
+            .position(|(d, _)| *d == 0)
+            .map_or(folded.len(), |p| i + 1 + p);
+        finding_html(o, r, root, true);
+        if end > i + 1 {
             let _ = write!(
                 o,
-                "<p><span class=\"k\">evidence</span><code>{}</code>{note}</p>",
-                esc(&e.path)
+                "<details class=\"cons\"><summary>{} finding{} follow{} from it</summary>",
+                end - i - 1,
+                if end - i - 1 == 1 { "" } else { "s" },
+                if end - i - 1 == 1 { "s" } else { "" }
             );
-            if !e.lines.is_empty() {
-                o.push_str("<pre>");
-                for l in &e.lines {
-                    let _ = writeln!(
-                        o,
-                        "<span class=\"ln\">{:>6} </span>{}",
-                        l.line,
-                        esc(&l.text)
-                    );
-                }
-                o.push_str("</pre>");
+            for (d, f) in &folded[i + 1..end] {
+                let _ = write!(o, "<div style=\"margin-left:{}px\">", (d - 1) * 18);
+                finding_html(o, r, f, false);
+                o.push_str("</div>");
             }
+            o.push_str("</details>");
         }
         o.push_str("</div>\n");
+        i = end;
     }
-    o.push_str("</body></html>\n");
-    o
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| !folded.iter().any(|(_, g)| g.id == f.id))
+    {
+        finding_html(o, r, f, true);
+        o.push_str("</div>\n");
+    }
+}
+
+/// One finding's block, left open (the caller closes it after its consequences).
+fn finding_html(o: &mut String, r: &Report, f: &Finding, root: bool) {
+    let _ = write!(
+        o,
+        "<div class=\"f\" id=\"{}\" style=\"border-left-color:{}\"><h3>{}<span class=\"sev\" style=\"color:{}\">{}</span>{}<span class=\"rule\">{}</span></h3>",
+        esc(&f.id),
+        color(f.severity),
+        if root { "" } else { "&#8627; " },
+        color(f.severity),
+        f.severity.as_str().to_uppercase(),
+        esc(&f.title),
+        esc(&f.rule)
+    );
+    let _ = write!(
+        o,
+        "<p><span class=\"k\">object</span>{}</p><p><span class=\"k\">why</span>{}</p><p><span class=\"k\">next</span>{}</p>",
+        esc(&f.object.to_string()),
+        esc(&f.explanation),
+        esc(&f.next_step)
+    );
+    if let Some(fix) = &f.fix {
+        let _ = write!(
+            o,
+            "<p><span class=\"k\">fix</span><code>{}</code></p><table class=\"hdr\">",
+            esc(&fix.command)
+        );
+        for c in &fix.parameters {
+            let _ = write!(
+                o,
+                "<tr><td><code>{}</code></td><td>{} &rarr; <b>{}</b></td><td>{}</td></tr>",
+                esc(&c.name),
+                esc(if c.from.is_empty() {
+                    "(unset)"
+                } else {
+                    &c.from
+                }),
+                esc(&c.to),
+                esc(&c.description)
+            );
+        }
+        let _ = write!(
+            o,
+            "</table><p><span class=\"k\">checked</span>{}</p>",
+            esc(&fix.verified)
+        );
+    }
+    for e in &f.evidence {
+        let note = e
+            .note
+            .as_deref()
+            .map(|n| format!(" — {}", esc(n)))
+            .unwrap_or_default();
+        let anchor = file_anchor(r, &e.path);
+        let path = match &anchor {
+            Some(a) => format!("<a href=\"#{a}\"><code>{}</code></a>", esc(&e.path)),
+            None => format!("<code>{}</code>", esc(&e.path)),
+        };
+        let _ = write!(o, "<p><span class=\"k\">evidence</span>{path}{note}</p>");
+        if !e.lines.is_empty() {
+            o.push_str("<pre>");
+            for l in &e.lines {
+                let num = match &anchor {
+                    Some(a) => format!(
+                        "<a class=\"ln\" href=\"#{a}-L{}\">{:>6}</a> ",
+                        l.line, l.line
+                    ),
+                    None => format!("<span class=\"ln\">{:>6} </span>", l.line),
+                };
+                let _ = writeln!(o, "{num}{}", esc(&l.text));
+            }
+            o.push_str("</pre>");
+        }
+    }
+}
+
+/// A lane's label: names longer than 42 characters keep their start and their end (where
+/// names of one workload's objects differ: `...-node-0`, `...-node-1`), cut in the middle.
+pub fn lane_label(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= 42 {
+        return name.to_string();
+    }
+    let head: String = chars[..18].iter().collect();
+    let tail: String = chars[chars.len() - 23..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// An evidence file's anchor in the page.
+fn file_anchor(r: &Report, path: &str) -> Option<String> {
+    r.files
+        .keys()
+        .position(|p| p == path)
+        .map(|i| format!("file-{i}"))
+}
+
+/// Every evidence file, whole (or its first `EMBED_FILE_BYTES`), with an anchor per line.
+fn files_html(o: &mut String, r: &Report) {
+    if r.files.is_empty() {
+        return;
+    }
+    o.push_str("<h2>Evidence files</h2>\n");
+    for (i, (path, text)) in r.files.iter().enumerate() {
+        let _ = write!(
+            o,
+            "<section class=\"file\" id=\"file-{i}\"><h3><code>{}</code></h3><pre>",
+            esc(path)
+        );
+        for (n, l) in text.lines().enumerate() {
+            let _ = writeln!(
+                o,
+                "<span id=\"file-{i}-L{}\"><span class=\"ln\">{:>6} </span>{}</span>",
+                n + 1,
+                n + 1,
+                esc(l)
+            );
+        }
+        o.push_str("</pre>");
+        if text.len() >= EMBED_FILE_BYTES - 4096 {
+            let _ = write!(
+                o,
+                "<p>The first {} KiB are shown; the whole file is <code>{}</code> in the bundle.</p>",
+                EMBED_FILE_BYTES >> 10,
+                esc(path)
+            );
+        }
+        o.push_str("</section>\n");
+    }
 }
 
 /// A timeline item with its parsed start and end.
@@ -224,16 +364,12 @@ pub fn timeline_svg(items: &[TimelineItem]) -> String {
         let short = name
             .replace("PersistentVolumeClaim ", "PVC ")
             .replace("PodDisruptionBudget ", "PDB ");
-        let label: String = if short.chars().count() > 42 {
-            format!("{}…", short.chars().take(41).collect::<String>())
-        } else {
-            short
-        };
         let _ = write!(
             o,
-            "<text x=\"6\" y=\"{}\" font-size=\"12\" fill=\"#24292e\">{}</text>",
+            "<text x=\"6\" y=\"{}\" font-size=\"12\" fill=\"#24292e\"><title>{}</title>{}</text>",
             y + 15.0,
-            esc(&label)
+            esc(name),
+            esc(&lane_label(&short))
         );
     }
     // Five time ticks.

@@ -1,5 +1,6 @@
-//! The text report: header, counts, then findings from the most severe, each with its object,
-//! explanation, next step and evidence lines. Info findings are listed one line each, so an
+//! The text report: header, counts, then the root causes ("fix this first"), each with its
+//! object, explanation, next step, computed fix and evidence lines, and its consequences folded
+//! beneath it. Info findings are listed one line each, so an
 //! error is never lost among notes. Colour (ANSI) only when asked: the CLI asks on a TTY
 //! without NO_COLOR.
 
@@ -87,8 +88,36 @@ pub fn render_text(r: &Report, color: bool) -> String {
     } else {
         let _ = writeln!(o, "{}", p.bold(&summary));
     }
+    let folded = r.folded();
+    if !folded.is_empty() {
+        let roots = r.root_causes.len();
+        let _ = writeln!(
+            o,
+            "{}",
+            p.bold(&format!(
+                "Fix this first: {roots} root cause{}; {} other finding{} follow{} from {}",
+                if roots == 1 { "" } else { "s" },
+                folded.len() - roots,
+                if folded.len() - roots == 1 { "" } else { "s" },
+                if folded.len() - roots == 1 { "s" } else { "" },
+                if roots == 1 { "it" } else { "them" }
+            ))
+        );
+    }
+    for (depth, f) in &folded {
+        if *depth == 0 {
+            finding(&mut o, &p, f);
+        } else {
+            consequence(&mut o, &p, f, *depth);
+        }
+    }
+    // Errors and warnings no root reaches (only with links that would form a cycle).
+    let shown: Vec<&str> = folded.iter().map(|(_, f)| f.id.as_str()).collect();
     let mut infos = Vec::new();
     for f in &r.findings {
+        if shown.contains(&f.id.as_str()) {
+            continue;
+        }
         if f.severity == Severity::Info {
             infos.push(f);
             continue;
@@ -111,6 +140,33 @@ pub fn render_text(r: &Report, color: bool) -> String {
     o
 }
 
+/// A consequence, folded beneath its cause: one line, the object and why, and the evidence.
+fn consequence(o: &mut String, p: &Paint, f: &Finding, depth: usize) {
+    let pad = "  ".repeat(depth);
+    let _ = writeln!(
+        o,
+        "{pad}\u{21b3} {} {} {}",
+        p.sev(f.severity),
+        f.title,
+        p.dim(&format!("[{}]", f.rule))
+    );
+    let _ = writeln!(o, "{pad}    object:   {}", f.object);
+    let _ = writeln!(o, "{pad}    why:      {}", f.explanation);
+    for e in &f.evidence {
+        let lines: Vec<String> = e.lines.iter().map(|l| l.line.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "{pad}    evidence: {}{}",
+            e.path,
+            if lines.is_empty() {
+                String::new()
+            } else {
+                p.dim(&format!(" (lines {})", lines.join(", ")))
+            }
+        );
+    }
+}
+
 fn finding(o: &mut String, p: &Paint, f: &Finding) {
     let _ = writeln!(o);
     let _ = writeln!(
@@ -123,6 +179,24 @@ fn finding(o: &mut String, p: &Paint, f: &Finding) {
     let _ = writeln!(o, "  object:   {}", f.object);
     let _ = writeln!(o, "  why:      {}", f.explanation);
     let _ = writeln!(o, "  next:     {}", f.next_step);
+    if let Some(fix) = &f.fix {
+        let _ = writeln!(o, "  fix:      {}", p.bold(&fix.command));
+        for c in &fix.parameters {
+            let _ = writeln!(
+                o,
+                "            {} {} -> {}  {}",
+                c.name,
+                if c.from.is_empty() {
+                    "(unset)"
+                } else {
+                    &c.from
+                },
+                c.to,
+                p.dim(&c.description)
+            );
+        }
+        let _ = writeln!(o, "  checked:  {}", fix.verified);
+    }
     for e in &f.evidence {
         let note = e
             .note

@@ -2,6 +2,7 @@
 //! or a comparison of one value live in YAML instead (`super::custom`).
 
 pub mod apps;
+pub mod capacity;
 pub mod collection;
 pub mod kudo;
 pub mod pods;

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::analyze::advice;
 use crate::analyze::context::{event_first, event_last, Ctx};
 use crate::analyze::model::{Evidence, Line, ObjectRef, Severity};
 use crate::analyze::source::{clip, n, s};
@@ -59,6 +60,37 @@ fn memory_limit(pod: &Value, container: &str) -> Option<String> {
             Value::String(x) => x.clone(),
             other => other.to_string(),
         })
+}
+
+/// The operator's parameters behind a container's memory, named as its OperatorVersion names
+/// them (empty when the bundle has no OperatorVersion or no parameter matches).
+fn memory_hint(ctx: &mut Ctx, pod: &Value, container: &str) -> String {
+    let params = advice::params(ctx);
+    let Some(c) = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| s(c, "/name") == container))
+    else {
+        return String::new();
+    };
+    let m = advice::memory_params(&params, c);
+    let mut v = Vec::new();
+    if let Some(p) = &m.limit {
+        v.push(format!("the limit is {} (now {})", p.name, p.value));
+    }
+    if let Some(p) = &m.max_heap {
+        let now = if p.value.is_empty() {
+            "unset: derived from the memory".to_string()
+        } else {
+            format!("now {}", p.value)
+        };
+        v.push(format!("the heap is {} ({now})", p.name));
+    }
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!("; of the operator's parameters, {}", v.join(", "))
+    }
 }
 
 /// How many of the last lines of a crashed run's log are quoted.
@@ -146,8 +178,9 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
                     " OOMKilled means the container used more memory than its limit{} and the kernel killed it.",
                     limit.as_deref().map(|l| format!(" ({l})")).unwrap_or_default()
                 ));
+                let hint = memory_hint(ctx, pod, &c);
                 format!(
-                    "Make the process fit its memory limit: raise the container's memory limit, or lower what it uses (for a JVM such as Cassandra, the heap size; for KUDO Cassandra the NODE_MEM_MIB / NODE_MEM_LIMIT_MIB parameters) with `kubectl kudo update --instance {} -n {}`. The log before the crash is pods/{name}/logs/{c}.previous.log.",
+                    "Make the process fit its memory limit: raise the container's memory limit, or lower what it uses (for a JVM, its heap){hint}, with `kubectl kudo update --instance {} -n {} -p NAME=VALUE`. The log before the crash is pods/{name}/logs/{c}.previous.log.",
                     ctx.instance, ctx.namespace
                 )
             } else {
@@ -218,13 +251,23 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
                 ev,
             );
             ctx.explained.insert((name.clone(), c.clone()));
-        } else if restarts >= HIGH_RESTARTS {
-            let ev = vec![ctx.pod_evidence(&name, &["restartCount"])];
+        } else if restarts >= HIGH_RESTARTS && exit != Some(0) {
+            // A last exit with code 0 is a clean stop (a rolling update, a node drain): no
+            // fault. An old last restart is history: a note.
+            let old = ctx.hours_ago_if_old(finished);
+            let (sev, when) = match old {
+                Some(h) => (
+                    Severity::Info,
+                    format!(", the last time {h} h before the collection"),
+                ),
+                None => (Severity::Warning, String::new()),
+            };
+            let ev = vec![ctx.pod_evidence(&name, &["restartCount", "finishedAt"])];
             ctx.add(
                 "pod.high-restarts",
-                Severity::Warning,
+                sev,
                 obj.clone(),
-                format!("container {c} of pod {name} restarted {restarts} times"),
+                format!("container {c} of pod {name} restarted {restarts} times{when}"),
                 format!("The container runs now but has restarted often{}.", if last_desc.is_empty() { String::new() } else { format!("; {last_desc}") }),
                 format!("Read pods/{name}/logs/{c}.previous.log (or `kubectl logs {name} -c {c} --previous`) for why it stopped."),
                 ev,
@@ -262,7 +305,7 @@ pub fn explain_scheduling(msg: &str, pod: &Value) -> (String, String) {
             "no node has enough unreserved memory for the pod's memory request{}",
             requests("memory")
         ));
-        next.push("lower the memory request (for KUDO Cassandra: NODE_MEM_MIB) or add nodes with more memory; `kubectl describe nodes` shows allocatable and allocated memory".to_string());
+        next.push("lower the memory request (the operator parameter that sets it) or add nodes with more memory; `kubectl describe nodes` shows allocatable and allocated memory".to_string());
     }
     if lower.contains("insufficient cpu") {
         why.push(format!(
@@ -436,13 +479,21 @@ fn probes(ctx: &mut Ctx) {
         let first = evs.iter().map(event_first).min().unwrap_or("").to_string();
         let last = evs.iter().map(event_last).max().unwrap_or("").to_string();
         let evidence: Vec<Evidence> = evs.iter().take(3).map(|e| ctx.event_evidence(e)).collect();
+        // Events that stopped longer ago than an hour before the collection are history.
+        let (sev, stopped) = match ctx.hours_ago_if_old(&last) {
+            Some(h) => (
+                Severity::Info,
+                format!(" (stopped {h} h before the collection)"),
+            ),
+            None => (Severity::Warning, String::new()),
+        };
         if let Some(name) = key.strip_prefix("\0evicted\0") {
             let msg = s(&evs[0], "/message").to_string();
             ctx.add(
                 "pod.evicted",
-                Severity::Warning,
+                sev,
                 ObjectRef::new("Pod", &ctx.namespace.clone(), name),
-                format!("pod {name} was evicted"),
+                format!("pod {name} was evicted{stopped}"),
                 format!("The kubelet evicted the pod: {msg}"),
                 "Look at the node's pressure conditions and at the pod's requests.".into(),
                 evidence,
@@ -466,9 +517,9 @@ fn probes(ctx: &mut Ctx) {
         };
         ctx.add(
             "pod.probe-failing",
-            Severity::Warning,
+            sev,
             ObjectRef::new("Pod", &ctx.namespace.clone(), &key),
-            format!("pod {key}: {what} probe failed {count} times"),
+            format!("pod {key}: {what} probe failed {count} times{stopped}"),
             format!("Between {first} and {last} the kubelet's {what} probe failed; a failed liveness probe restarts the container, a failed readiness probe takes the pod out of its Service."),
             "Check whether the application is overloaded or still starting (probe timeouts and initial delays may be too short), and read its log around those times.".into(),
             evidence,
