@@ -10,7 +10,7 @@
 //! - `retry`: retries of the requests made before the engine runs (target, redaction).
 //!
 //! The built-in pipelines that use these kinds are in `pipelines/` (see `pipelines`), and the
-//! bundle paths they write are listed in docs/collect-artifacts.md.
+//! bundle paths they write are listed in docs/bundle-layout.md.
 
 pub mod api;
 pub mod kinds;

@@ -231,6 +231,15 @@ const BUILTINS: &[Builtin] = &[
         NONE,
     ),
     b(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        &["netpol"],
+        true,
+        NONE,
+    ),
+    b(
         "policy",
         "v1",
         "PodDisruptionBudget",

@@ -1,11 +1,13 @@
 //! The Kubernetes task kinds: `k8s.get`, `k8s.list`, `k8s.logs`, `k8s.exec`, `k8s.proxy`,
-//! `k8s.version`. Each is stateless; the client and settings come from the `TaskContext`.
+//! `k8s.version`, `k8s.filelog`. Each is stateless; the client and settings come from the `TaskContext`.
 
 pub mod exec;
+pub mod filelog;
 pub mod get;
 pub mod list;
 pub mod logs;
 pub mod proxy;
+pub mod running;
 pub mod version;
 
 use crate::engine::Registry;
@@ -17,6 +19,7 @@ pub fn register(registry: &mut Registry) {
         .register(list::List)
         .register(logs::Logs)
         .register(exec::Exec)
+        .register(filelog::FileLog)
         .register(proxy::Proxy)
         .register(version::Version);
 }
