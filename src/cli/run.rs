@@ -369,6 +369,9 @@ pub async fn run_prepared(
     reporter.finish();
     let summary = result?;
     println!("{}", progress::summary(&summary));
+    if let (Ending::Complete, Some(b)) = (summary.ending, &summary.bundle) {
+        println!("next: kudo-diag analyze {}", b.path.display());
+    }
     if matches!(summary.ending, Ending::Complete | Ending::AlreadyFinished) {
         ship_bundle(&args, &output, upload_dest.as_ref(), &namespace, &instance).await?;
     }

@@ -203,6 +203,19 @@ async fn demo_collects_the_cassandra_scenario_without_its_secret() {
         assert!(files.contains_key(needed), "no {needed}");
     }
     assert!(files.keys().any(|k| k.contains("nodetool-status")));
+    // What to do next: analyze the bundle just written, as a page too, or serve it to kubectl.
+    let name = bundles[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("next: kudo-diag analyze ") && l.ends_with(&name)),
+        "{out}"
+    );
+    assert!(out.contains("--format html"), "{out}");
+    assert!(out.contains("`kudo-diag serve "), "{out}");
     for (path, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);
         assert!(!text.contains(PLANTED), "{path} holds the planted secret");
