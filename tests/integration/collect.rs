@@ -151,8 +151,8 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     assert_eq!(m.logs, 2 * 3 + 1 + 1, "{m:?}");
     assert_eq!(
         m.execs,
-        2 * 10 + 1,
-        "7 nodetool + 3 config files per node, and nodetool version for versions.yaml: {m:?}"
+        2 * 15 + 2,
+        "9 nodetool, 3 config files and 3 log files per node, nodetool ring once, and nodetool version for versions.yaml: {m:?}"
     );
 
     let mut bundle = BundleReader::open(&out, ReaderLimits::default()).unwrap();
@@ -161,7 +161,10 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
 
     // The instance, its operator and its relations.
     assert!(get(&files, "instance/instance.yaml").contains("name: cassandra-3.11.7-1.0.3"));
-    assert!(get(&files, "instance/operatorversion.yaml").contains("appVersion: 3.11.7"));
+    let ov = get(&files, "instance/operatorversion.yaml");
+    assert!(ov.contains("appVersion: 3.11.7"), "{ov}");
+    // The templates once per OperatorVersion, apart from its parameters and plans.
+    assert!(!ov.contains("templates:"), "{ov}");
     assert!(get(&files, "instance/operator.yaml").contains("kind: Operator"));
     assert!(get(&files, "instance/child-instances.yaml").contains("name: cassandra-backup"));
     assert!(get(&files, "instance/parent-instances.yaml").contains("items: []"));
@@ -410,6 +413,14 @@ async fn collects_the_builtin_cassandra_scenario() {
         assert!(get(&files, &format!("{node}/logs/debug.log")).contains("DEBUG ["));
         assert!(get(&files, &format!("{node}/logs/gc.log")).contains("[GC (Allocation Failure)"));
     }
+    // The OperatorVersion's parameters and plans with the instance, its templates once apart.
+    let ov = get(&files, "instance/operatorversion.yaml");
+    assert!(ov.contains("plans:") && !ov.contains("templates:"), "{ov}");
+    let templates = get(
+        &files,
+        "operatorversions/cassandra-3.11.7-1.0.3/templates.yaml",
+    );
+    assert!(templates.contains("kind: StatefulSet"), "{templates}");
     // The ring, once: the same from every node.
     assert!(get(&files, "apps/cassandra/nodetool-ring.txt").contains("Datacenter: datacenter1"));
     // The namespace's quota (its usage counts the instance's pods), defaults and network policy.

@@ -1,11 +1,12 @@
 //! The Kubernetes task kinds: `k8s.get`, `k8s.list`, `k8s.logs`, `k8s.exec`, `k8s.proxy`,
-//! `k8s.version`, `k8s.filelog`. Each is stateless; the client and settings come from the `TaskContext`.
+//! `k8s.version`, `k8s.filelog`, and `kudo.operatorversion`. Each is stateless; the client and settings come from the `TaskContext`.
 
 pub mod exec;
 pub mod filelog;
 pub mod get;
 pub mod list;
 pub mod logs;
+pub mod operatorversion;
 pub mod proxy;
 pub mod running;
 pub mod version;
@@ -21,5 +22,6 @@ pub fn register(registry: &mut Registry) {
         .register(exec::Exec)
         .register(filelog::FileLog)
         .register(proxy::Proxy)
+        .register(operatorversion::OperatorVersion)
         .register(version::Version);
 }
