@@ -535,7 +535,25 @@ async fn collects_the_builtin_kafka_scenario() {
 /// The `kafka` scenario's ZooKeeper child instance, with the zookeeper pipeline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collects_the_builtin_zookeeper_of_the_kafka_scenario() {
-    let (files, _) = collect_builtin("kafka", "zookeeper", "kafka-zookeeper", "kafka", None).await;
+    let (files, failed) =
+        collect_builtin("kafka", "zookeeper", "kafka-zookeeper", "kafka", None).await;
+    // The operator's whitelist refuses stat, mntr and conf: refused, with the fix, not stored as
+    // if the refusal were the answer.
+    for w in ["stat", "mntr", "conf"] {
+        let refused: Vec<&String> = failed
+            .iter()
+            .filter(|f| f.starts_with(&format!("zk-{w}[")))
+            .collect();
+        assert_eq!(refused.len(), 3, "{failed:#?}");
+        for f in refused {
+            assert!(
+                f.contains("refused: ZooKeeper does not answer the four-letter word")
+                    && f.contains("4lw.commands.whitelist"),
+                "{f}"
+            );
+        }
+        assert!(!files.iter().any(|(p, _)| p.ends_with(&format!("/{w}.txt"))));
+    }
     assert!(get(&files, "instance/parent-instances.yaml").contains("name: kafka\n"));
     for i in 0..3 {
         let srvr = get(

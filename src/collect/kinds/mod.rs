@@ -1,5 +1,5 @@
 //! The Kubernetes task kinds: `k8s.get`, `k8s.list`, `k8s.logs`, `k8s.exec`, `k8s.proxy`,
-//! `k8s.version`, `k8s.filelog`, and `kudo.operatorversion`. Each is stateless; the client and settings come from the `TaskContext`.
+//! `k8s.version`, `k8s.filelog`, `kudo.operatorversion` and `app.exec`. Each is stateless; the client and settings come from the `TaskContext`.
 
 pub mod exec;
 pub mod filelog;
@@ -8,6 +8,7 @@ pub mod list;
 pub mod logs;
 pub mod operatorversion;
 pub mod proxy;
+pub mod refusal;
 pub mod running;
 pub mod version;
 
@@ -23,5 +24,6 @@ pub fn register(registry: &mut Registry) {
         .register(filelog::FileLog)
         .register(proxy::Proxy)
         .register(operatorversion::OperatorVersion)
+        .register(refusal::AppExec)
         .register(version::Version);
 }
