@@ -88,6 +88,11 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         print!("{}", crate::analyze::render_text(&report, color));
         println!();
         println!("Next: `kudo-diag bundle ls {}` lists every file; `kudo-diag bundle verify` checks every hash;", bundle.display());
+        println!("      `kudo-diag analyze {} --format html -o report.html` writes this report as one page;", bundle.display());
+        println!(
+            "      `kudo-diag serve {}` lets kubectl get, describe and read logs from the bundle;",
+            bundle.display()
+        );
         println!("      `kudo-diag run --instance NAME -n NS` does the same against your cluster.");
         if report.findings.is_empty() {
             // A healthy instance shows collection but no diagnosis; point at one that has faults.

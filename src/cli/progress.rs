@@ -242,7 +242,12 @@ pub fn summary(s: &Summary) -> String {
             } else {
                 "collection complete"
             };
-            format!("{verdict}: {counts} in {elapsed}{bundle}")
+            let not_running = c
+                .not_running
+                .line()
+                .map(|l| format!("\n{l}"))
+                .unwrap_or_default();
+            format!("{verdict}: {counts} in {elapsed}{not_running}{bundle}")
         }
         Ending::Interrupted => format!(
             "collection interrupted after {elapsed}: {counts}; the journal is saved in {}",
@@ -278,6 +283,7 @@ mod tests {
                 reused: 2,
                 required_problems: failed * 2,
                 bytes: 0,
+                ..Counts::default()
             },
             bundle: (ending != Ending::Interrupted).then(|| BundleInfo {
                 path: PathBuf::from("b.zip"),

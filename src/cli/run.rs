@@ -236,6 +236,9 @@ pub async fn collect(
     reporter.finish();
     let summary = result?;
     println!("{}", progress::summary(&summary));
+    if let (Ending::Complete, Some(b)) = (summary.ending, &summary.bundle) {
+        println!("next: kudo-diag analyze {}", b.path.display());
+    }
     Ok(summary)
 }
 

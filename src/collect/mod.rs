@@ -14,6 +14,7 @@
 //!
 //! The built-in pipelines that use these kinds are embedded from `pipelines/` by
 //! `crate::pipeline::builtin`; `crate::registry` puts these kinds beside the others.
+//! The bundle paths they write are listed in docs/bundle-layout.md.
 
 pub mod api;
 pub mod connect;

@@ -7,10 +7,12 @@
 //! - `journal`: the sled journal and its typed claims.
 //! - `run`: one collection end to end: partial folder, resume modes, archive.
 //! - `event`: the events a `Reporter` (progress display, log, tests) receives.
+//! - `notrunning`: tasks skipped because their container was not running, counted apart.
 //! - `synthetic`: task kinds that need no cluster, for tests, benchmarks and demos.
 
 pub mod event;
 pub mod journal;
+pub mod notrunning;
 pub mod plan;
 pub mod run;
 pub mod scheduler;

@@ -288,6 +288,9 @@ pub async fn run(
         "archiving: {} done, {} reused, {} failed, {} skipped",
         c.done, c.reused, c.failed, c.skipped
     ));
+    if let Some(line) = c.not_running.line() {
+        log.line(&line);
+    }
     log.flush();
     let bundle_meta = BundleMeta {
         format_version: BUNDLE_FORMAT_VERSION,

@@ -128,6 +128,8 @@ pub struct Counts {
     pub required_problems: usize,
     /// Bytes of artifacts written in this run.
     pub bytes: u64,
+    /// Done nodes that skipped their work because their container was not running.
+    pub not_running: super::notrunning::NotRunning,
 }
 
 /// What the scheduler hands back.
@@ -613,6 +615,7 @@ impl<'a> Scheduler<'a> {
                         let bytes: u64 = records.iter().map(|r| r.bytes).sum();
                         self.counts.done += 1;
                         self.counts.bytes += bytes;
+                        self.counts.not_running.note(&out.items);
                         let spec = self.plan.spec(self.plan.node(idx).task);
                         // Moved into the record and back out after the commit: a fan-out
                         // source's items (100,000 objects; a list of 1,000 pods is about 1.7 MB

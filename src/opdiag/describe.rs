@@ -77,7 +77,11 @@ pub fn tasks() -> Vec<TaskSpec> {
             params,
             needs: Vec::new(),
             for_each: None,
-            output: Some(format!("workload/{file}.describe.txt")),
+            // One describe per object: pods get theirs beside their pod.yaml, not a second
+            // copy in one file of them all.
+            output: each
+                .is_none()
+                .then(|| format!("workload/{file}.describe.txt")),
             timeout: None,
             retries: None,
             optional: false,

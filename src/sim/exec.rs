@@ -186,6 +186,7 @@ pub fn run_command_with_env(
     match base {
         "tar" => return tar_command(sc, pod, container, argv),
         "cat" if argv.len() > 1 => return cat_command(sc, pod, container, &argv[1..]),
+        "tail" if argv.len() > 1 => return tail_command(sc, pod, container, &argv[1..]),
         _ => {}
     }
     // A program some handler knows, called with arguments none expects: say so plainly.
@@ -272,6 +273,61 @@ fn cat_command(sc: &Scenario, pod: &str, container: &str, paths: &[String]) -> E
         }
     }
     out
+}
+
+/// `tail [-n LINES | -c BYTES] FILE` over a scenario file (GNU tail's default: 10 lines), what
+/// the collector runs to read an application's own log files.
+fn tail_command(sc: &Scenario, pod: &str, container: &str, args: &[String]) -> ExecOutcome {
+    let usage = |why: &str| ExecOutcome::fail(format!("tail: {why}\n"), 1);
+    let (mut lines, mut bytes, mut path) = (Some(10usize), None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-n" | "-c" => {
+                let Some(n) = it.next().and_then(|n| n.parse::<usize>().ok()) else {
+                    return usage(&format!("invalid number after {a}"));
+                };
+                if a == "-n" {
+                    (lines, bytes) = (Some(n), None);
+                } else {
+                    (lines, bytes) = (None, Some(n));
+                }
+            }
+            "--" => path = it.next().cloned(),
+            p if !p.starts_with('-') => path = Some(p.to_string()),
+            other => return usage(&format!("option {other} is not simulated")),
+        }
+    }
+    let Some(path) = path else {
+        return usage("no file given (the simulated tail reads files only)");
+    };
+    let Some(f) = files_in(sc, pod, container).find(|f| f.path == path) else {
+        return ExecOutcome::fail(
+            format!("tail: cannot open '{path}' for reading: No such file or directory\n"),
+            1,
+        );
+    };
+    let content = f.content.as_bytes();
+    let start = match (lines, bytes) {
+        (_, Some(b)) => content.len().saturating_sub(b),
+        (Some(n), None) => {
+            // The start of the n-th line from the end (a final newline ends the last line).
+            let body = content.strip_suffix(b"\n").unwrap_or(content);
+            let mut seen = 0;
+            body.iter()
+                .rposition(|&c| {
+                    seen += usize::from(c == b'\n');
+                    c == b'\n' && seen == n
+                })
+                .map(|i| i + 1)
+                .unwrap_or(0)
+        }
+        (None, None) => 0,
+    };
+    ExecOutcome {
+        stdout: content[start..].to_vec(),
+        ..ExecOutcome::default()
+    }
 }
 
 /// `tar cf - PATH...` (also `tar -cf -`, `tar cf - -C DIR PATH` is not needed by kubectl).
@@ -671,6 +727,34 @@ mod tests {
         let r = run_command(&sc, "cassandra-0", "cassandra", &argv("nodetool ring"));
         assert_eq!(r.exit_code, 1);
         assert!(String::from_utf8_lossy(&r.stderr).contains("add an exec handler"));
+    }
+
+    #[test]
+    fn tail_prints_the_end_of_scenario_files() {
+        let mut sc = scenario();
+        sc.files.push(FileSpec {
+            pod: None,
+            container: None,
+            path: "/var/log/app.log".into(),
+            content: "one\ntwo\nthree\n".into(),
+            mode: None,
+        });
+        let run = |cmd: &str| run_command(&sc, "cassandra-0", "cassandra", &argv(cmd));
+        assert_eq!(run("tail -n 2 /var/log/app.log").stdout, b"two\nthree\n");
+        assert_eq!(
+            run("tail -n 9 /var/log/app.log").stdout,
+            b"one\ntwo\nthree\n"
+        );
+        assert_eq!(run("tail -c 6 /var/log/app.log").stdout, b"three\n");
+        let shell = ["sh", "-c", "tail -n 1 /var/log/app.log"].map(String::from);
+        assert_eq!(
+            run_command(&sc, "cassandra-0", "cassandra", &shell).stdout,
+            b"three\n",
+            "through a shell, as the collector runs it"
+        );
+        let missing = run("tail -n 1 /var/log/nope.log");
+        assert_eq!(missing.exit_code, 1);
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("No such file or directory"));
     }
 
     #[test]

@@ -125,8 +125,8 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     assert_eq!(m.logs, 2 * 3 + 1 + 1, "{m:?}");
     assert_eq!(
         m.execs,
-        2 * 10 + 1,
-        "7 nodetool + 3 config files per node, and nodetool version for versions.yaml: {m:?}"
+        2 * 15 + 2,
+        "9 nodetool, 3 config files and 3 log files per node, nodetool ring once, and nodetool version for versions.yaml: {m:?}"
     );
 
     let mut bundle = BundleReader::open(&out, ReaderLimits::default()).unwrap();
@@ -135,7 +135,10 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
 
     // The instance, its operator and its relations.
     assert!(get(&files, "instance/instance.yaml").contains("name: cassandra-3.11.7-1.0.3"));
-    assert!(get(&files, "instance/operatorversion.yaml").contains("appVersion: 3.11.7"));
+    let ov = get(&files, "instance/operatorversion.yaml");
+    assert!(ov.contains("appVersion: 3.11.7"), "{ov}");
+    // The templates once per OperatorVersion, apart from its parameters and plans.
+    assert!(!ov.contains("templates:"), "{ov}");
     assert!(get(&files, "instance/operator.yaml").contains("kind: Operator"));
     assert!(get(&files, "instance/child-instances.yaml").contains("name: cassandra-backup"));
     assert!(get(&files, "instance/parent-instances.yaml").contains("items: []"));
@@ -246,7 +249,7 @@ async fn collect_builtin(
     namespace: &str,
     planted: Option<(&str, &str)>,
 ) -> (Vec<(String, String)>, Vec<String>) {
-    let (files, failed) =
+    let (files, failed, _) =
         collect_builtin_allowing(scenario, pipeline, instance, namespace, |_| false).await;
     if let Some((clear, b64)) = planted {
         for (path, content) in &files {
@@ -270,7 +273,7 @@ async fn collect_builtin_allowing(
     instance: &str,
     namespace: &str,
     allowed: impl Fn(&str) -> bool,
-) -> (Vec<(String, String)>, Vec<String>) {
+) -> (Vec<(String, String)>, Vec<String>, engine::Counts) {
     let sc = kudo_diag::sim::scenarios::load(scenario).expect("the built-in scenario loads");
     let sim = start(sc).await;
     let dir = tempfile::tempdir().unwrap();
@@ -314,17 +317,31 @@ async fn collect_builtin_allowing(
         unexpected.join("\n")
     );
     let files = read_all(&mut bundle);
-    // Every container of every pod of the instance has its log, unless it has not started.
+    // Every container of every pod of the instance has its log, unless it has not started; one
+    // waiting to restart has its last log once, as its previous log.
     let pods: Value = serde_yaml::from_str(get(&files, "workload/pods.yaml")).unwrap();
     for pod in pods["items"].as_array().unwrap() {
         let name = pod["metadata"]["name"].as_str().unwrap();
         if pod["status"]["phase"] == "Pending" {
             continue;
         }
+        let statuses = pod["status"]["containerStatuses"].as_array().cloned();
         for section in ["initContainers", "containers"] {
             for c in pod["spec"][section].as_array().into_iter().flatten() {
                 let c = c["name"].as_str().unwrap();
-                get(&files, &format!("pods/{name}/logs/{c}.log"));
+                let restarting = statuses.iter().flatten().any(|s| {
+                    s["name"] == c
+                        && s["state"]["waiting"].is_object()
+                        && s["lastState"]["terminated"].is_object()
+                });
+                if restarting {
+                    get(&files, &format!("pods/{name}/logs/{c}.previous.log"));
+                    assert!(!files
+                        .iter()
+                        .any(|(p, _)| p == &format!("pods/{name}/logs/{c}.log")));
+                } else {
+                    get(&files, &format!("pods/{name}/logs/{c}.log"));
+                }
             }
         }
     }
@@ -332,7 +349,7 @@ async fn collect_builtin_allowing(
     assert!(inst.contains(&format!("name: {instance}")), "{inst}");
     get(&files, "instance/plan-status.txt");
     sim.shutdown().await;
-    (files, failed)
+    (files, failed, summary.counts)
 }
 
 /// The simulated cluster's own `cassandra` scenario (3 nodes, KUDO in kudo-system, a Secret
@@ -352,12 +369,31 @@ async fn collects_the_builtin_cassandra_scenario() {
     .await;
     assert!(get(&files, "instance/plan-status.txt").contains("Plan deploy"));
     for i in 0..3 {
-        let status = get(
-            &files,
-            &format!("apps/cassandra/analytics-cassandra-node-{i}/nodetool-status.txt"),
-        );
+        let node = format!("apps/cassandra/analytics-cassandra-node-{i}");
+        let status = get(&files, &format!("{node}/nodetool-status.txt"));
         assert!(status.contains("UN "), "{status}");
+        assert!(get(&files, &format!("{node}/nodetool-netstats.txt")).starts_with("Mode: NORMAL"));
+        assert!(get(&files, &format!("{node}/nodetool-tablestats.txt"))
+            .contains("Keyspace : analytics"));
+        // Cassandra's own files, read with tail (no run setting: the default byte bound).
+        assert!(get(&files, &format!("{node}/logs/system.log")).contains("Startup complete"));
+        assert!(get(&files, &format!("{node}/logs/debug.log")).contains("DEBUG ["));
+        assert!(get(&files, &format!("{node}/logs/gc.log")).contains("[GC (Allocation Failure)"));
     }
+    // The OperatorVersion's parameters and plans with the instance, its templates once apart.
+    let ov = get(&files, "instance/operatorversion.yaml");
+    assert!(ov.contains("plans:") && !ov.contains("templates:"), "{ov}");
+    let templates = get(
+        &files,
+        "operatorversions/cassandra-3.11.7-1.0.3/templates.yaml",
+    );
+    assert!(templates.contains("kind: StatefulSet"), "{templates}");
+    // The ring, once: the same from every node.
+    assert!(get(&files, "apps/cassandra/nodetool-ring.txt").contains("Datacenter: datacenter1"));
+    // The namespace's quota (its usage counts the instance's pods), defaults and network policy.
+    assert!(get(&files, "namespace/resourcequotas.yaml").contains("requests.memory"));
+    assert!(get(&files, "namespace/limitranges.yaml").contains("defaultRequest"));
+    assert!(get(&files, "namespace/networkpolicies.yaml").contains("kind: NetworkPolicy"));
     let versions: Value = serde_yaml::from_str(get(&files, "versions.yaml")).unwrap();
     assert_eq!(versions["operator"]["name"], "cassandra");
     assert!(versions["kudo"]["version"].is_string(), "{versions:#?}");
@@ -375,18 +411,42 @@ async fn collects_the_builtin_cassandra_scenario() {
 
 /// The `broken-cassandra` scenario (node-1 OOMKilled in CrashLoopBackOff, node-2 Pending, the
 /// deploy plan FATAL_ERROR): collecting from a broken instance is when the tool is used. The
-/// bundle shows the failure; the only task failures are the commands the crash-looping node
-/// cannot run, each with the API's reason in errors.json.
+/// bundle shows the failure; nothing fails: the commands the crash-looping node cannot run and
+/// the logs the Pending pod does not have are skipped before any request, from the collected
+/// Pod's container statuses, and counted apart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collects_the_builtin_broken_cassandra_scenario() {
-    let (files, failed) = collect_builtin_allowing(
+    let (files, failed, counts) = collect_builtin_allowing(
         "broken-cassandra",
         "cassandra",
         "analytics-cassandra",
         "production",
-        |node| node.contains("[production/analytics-cassandra-node-1]"),
+        |_| false,
     )
     .await;
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!((counts.failed, counts.required_problems), (0, 0));
+    let containers: Vec<&str> = counts
+        .not_running
+        .containers
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        containers,
+        [
+            "production/analytics-cassandra-node-1/cassandra",
+            "production/analytics-cassandra-node-2/bootstrap",
+            "production/analytics-cassandra-node-2/cassandra",
+            "production/analytics-cassandra-node-2/prometheus-exporter",
+        ]
+    );
+    // node-1's 15 cassandra commands and files, its current cassandra log (the same as its
+    // previous one), and node-2's three logs.
+    assert_eq!(counts.not_running.tasks, 19);
+    assert!(!files
+        .iter()
+        .any(|(p, _)| p.starts_with("apps/cassandra/analytics-cassandra-node-1/")));
     let plan = get(&files, "instance/plan-status.txt");
     assert!(plan.contains("FATAL_ERROR"), "{plan}");
     let previous = get(
@@ -426,12 +486,41 @@ async fn collects_the_builtin_kafka_scenario() {
             "{f} is empty"
         );
     }
+    // Nothing under-replicated: kafka-topics printed nothing, and the file says so by being empty.
+    assert_eq!(
+        get(&files, "apps/kafka/under-replicated-partitions.txt"),
+        ""
+    );
+    for i in 0..3 {
+        let logs = format!("apps/kafka/kafka-kafka-{i}/logs");
+        assert!(get(&files, &format!("{logs}/server.log")).contains("(kafka.server.KafkaServer)"));
+        get(&files, &format!("{logs}/controller.log"));
+        assert!(get(&files, &format!("{logs}/state-change.log")).contains("state.change.logger"));
+    }
 }
 
 /// The `kafka` scenario's ZooKeeper child instance, with the zookeeper pipeline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collects_the_builtin_zookeeper_of_the_kafka_scenario() {
-    let (files, _) = collect_builtin("kafka", "zookeeper", "kafka-zookeeper", "kafka", None).await;
+    let (files, failed) =
+        collect_builtin("kafka", "zookeeper", "kafka-zookeeper", "kafka", None).await;
+    // The operator's whitelist refuses stat, mntr and conf: refused, with the fix, not stored as
+    // if the refusal were the answer.
+    for w in ["stat", "mntr", "conf"] {
+        let refused: Vec<&String> = failed
+            .iter()
+            .filter(|f| f.starts_with(&format!("zk-{w}[")))
+            .collect();
+        assert_eq!(refused.len(), 3, "{failed:#?}");
+        for f in refused {
+            assert!(
+                f.contains("refused: ZooKeeper does not answer the four-letter word")
+                    && f.contains("4lw.commands.whitelist"),
+                "{f}"
+            );
+        }
+        assert!(!files.iter().any(|(p, _)| p.ends_with(&format!("/{w}.txt"))));
+    }
     assert!(get(&files, "instance/parent-instances.yaml").contains("name: kafka\n"));
     for i in 0..3 {
         let srvr = get(
@@ -439,6 +528,11 @@ async fn collects_the_builtin_zookeeper_of_the_kafka_scenario() {
             &format!("apps/zookeeper/kafka-zookeeper-zookeeper-{i}/srvr.txt"),
         );
         assert!(srvr.contains("Zookeeper version"), "{srvr}");
+        let log = get(
+            &files,
+            &format!("apps/zookeeper/kafka-zookeeper-zookeeper-{i}/logs/zookeeper.log"),
+        );
+        assert!(log.contains("QuorumPeerMain"), "{log}");
     }
 }
 

@@ -78,6 +78,9 @@ impl TaskKind for Exec {
         let container = params::str_opt(p, "container")?;
         let command = params::string_list(p, "command")?;
         let ns = pod.namespace_in(p, &ctx.vars)?;
+        if let Some(skip) = super::running::skip_if_not_running(pod.object, container) {
+            return Ok(skip);
+        }
         let Some(out_path) = &ctx.output else {
             return Err(TaskError::failed(
                 "k8s.exec needs an `output` path for the command's stdout",

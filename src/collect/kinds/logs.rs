@@ -264,6 +264,11 @@ impl TaskKind for Logs {
         let container = params::str_req(p, "container")?;
         let ns = pod.namespace_in(p, &ctx.vars)?;
         let previous = previous_param(p)?;
+        if let (Previous::No, Some(obj)) = (previous, pod.object) {
+            if let Some(why) = super::running::no_current_log(obj, container) {
+                return Ok(super::running::skipped(obj, why));
+            }
+        }
         if previous == Previous::IfRestarted {
             if let Some(note) = never_restarted(ctx, &pod, container)? {
                 return Ok(skipped(ctx, note));

@@ -1,11 +1,15 @@
 //! The Kubernetes task kinds: `k8s.get`, `k8s.list`, `k8s.logs`, `k8s.exec`, `k8s.proxy`,
-//! `k8s.version`. Each is stateless; the client and settings come from the `TaskContext`.
+//! `k8s.version`, `k8s.filelog`, `kudo.operatorversion` and `app.exec`. Each is stateless; the client and settings come from the `TaskContext`.
 
 pub mod exec;
+pub mod filelog;
 pub mod get;
 pub mod list;
 pub mod logs;
+pub mod operatorversion;
 pub mod proxy;
+pub mod refusal;
+pub mod running;
 pub mod version;
 
 use crate::engine::Registry;
@@ -17,6 +21,9 @@ pub fn register(registry: &mut Registry) {
         .register(list::List)
         .register(logs::Logs)
         .register(exec::Exec)
+        .register(filelog::FileLog)
         .register(proxy::Proxy)
+        .register(operatorversion::OperatorVersion)
+        .register(refusal::AppExec)
         .register(version::Version);
 }
