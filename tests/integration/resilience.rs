@@ -199,8 +199,9 @@ async fn a_generated_fifty_pod_cassandra_collects_without_a_single_failure() {
         "no task may fail or be skipped"
     );
     let execs = sim.state().metrics.snapshot().execs;
-    // 7 nodetool commands and 3 config files in each of the 50 nodes, nodetool version once.
-    assert_eq!(execs, 50 * 10 + 1, "exec requests");
+    // 9 nodetool commands, 3 config files and 3 log files in each of the 50 nodes, nodetool
+    // ring and nodetool version once.
+    assert_eq!(execs, 50 * 15 + 2, "exec requests");
     let status =
         String::from_utf8_lossy(&e["apps/cassandra/scale-cassandra-node-49/nodetool-status.txt"])
             .into_owned();
@@ -569,14 +570,28 @@ async fn generated_kafka_and_zookeeper_collect_without_a_failure() {
             "{app}: {}\n{errors:#}",
             stderr(&o)
         );
-        assert_eq!(errors, serde_json::json!([]), "{app}");
+        if app == "zookeeper" {
+            // The operator's whitelist refuses stat, mntr and conf on every server: refusals,
+            // with the fix, and nothing else.
+            let errors = errors.as_array().unwrap();
+            assert_eq!(errors.len(), 3 * 4, "{errors:#?}");
+            for e in errors {
+                assert!(
+                    e["reason"].as_str().unwrap().starts_with("refused: ")
+                        && ["zk-stat", "zk-mntr", "zk-conf"].contains(&e["task"].as_str().unwrap()),
+                    "{e}"
+                );
+            }
+        } else {
+            assert_eq!(errors, serde_json::json!([]), "{app}");
+        }
         let app_files = e
             .keys()
             .filter(|k| k.starts_with(&format!("apps/{app}/")))
             .count();
-        // kafka: 4 cluster-wide tools + server.properties of 4 brokers; zookeeper: 4 words and
-        // zoo.cfg of 4 servers.
-        let want = if app == "kafka" { 4 + 4 } else { 5 * 4 };
+        // kafka: 5 cluster-wide tools + server.properties and 3 log files of 4 brokers;
+        // zookeeper: srvr (the other words are refused), zoo.cfg and zookeeper.log of 4 servers.
+        let want = if app == "kafka" { 5 + 4 * 4 } else { 3 * 4 };
         assert_eq!(
             app_files,
             want,
