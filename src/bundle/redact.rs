@@ -445,6 +445,68 @@ fn literal_alternatives(literals: &[String]) -> Vec<String> {
     out
 }
 
+/// The name under which [`MarkerCounter::counts`] reports markers that no rule of the stream's
+/// redactor made: values replaced before the text was written (Secret data, secret env values,
+/// failure messages redacted when they were recorded).
+pub const STRUCTURED_RULE: &str = "structured";
+
+/// Counts the [`REDACTED`] markers of a stream written in pieces (a marker may straddle two
+/// writes), so that what redactions.json reports is what a reader of the file finds.
+#[derive(Debug, Default, Clone)]
+pub struct MarkerCounter {
+    /// The last bytes seen, shorter than a marker: the start of a marker the next piece ends.
+    tail: Vec<u8>,
+    count: u64,
+}
+
+fn marker_finder() -> &'static Regex {
+    static FINDER: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(&regex::escape(REDACTED)).expect("marker regex"));
+    &FINDER
+}
+
+/// The number of markers in `text`.
+pub fn count_markers(text: &[u8]) -> u64 {
+    marker_finder().find_iter(text).count() as u64
+}
+
+impl MarkerCounter {
+    pub fn feed(&mut self, data: &[u8]) {
+        let keep = REDACTED.len() - 1;
+        if !self.tail.is_empty() {
+            // Both parts are shorter than a marker: any match here straddles the boundary.
+            let mut joined = self.tail.clone();
+            joined.extend_from_slice(&data[..data.len().min(keep)]);
+            self.count += count_markers(&joined);
+        }
+        self.count += count_markers(data);
+        if data.len() >= keep {
+            self.tail.clear();
+            self.tail.extend_from_slice(&data[data.len() - keep..]);
+        } else {
+            self.tail.extend_from_slice(data);
+            let extra = self.tail.len().saturating_sub(keep);
+            self.tail.drain(..extra);
+        }
+    }
+
+    /// Markers seen so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The per-rule counts of a redactor completed with the markers no rule accounts for, under
+    /// [`STRUCTURED_RULE`]; the result sums to [`MarkerCounter::count`] whenever every rule
+    /// replacement left its marker in place.
+    pub fn counts(&self, mut rules: RedactionCounts) -> RedactionCounts {
+        let by_rules: u64 = rules.values().sum();
+        if self.count > by_rules {
+            *rules.entry(STRUCTURED_RULE.to_string()).or_default() += self.count - by_rules;
+        }
+        rules
+    }
+}
+
 /// A writer that redacts what goes through it, line by line, before passing it on.
 ///
 /// `R` is how the redactor is held: `&Redactor` or `Arc<Redactor>`.

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
-use super::redact::{RedactingWriter, RedactionCounts, Redactor};
+use super::redact::{MarkerCounter, RedactingWriter, RedactionCounts, Redactor};
 use super::BundleError;
 
 /// Deflate level of the stored artifacts (and so of the bundle). Level 1 is several times faster
@@ -55,10 +55,12 @@ pub struct ArtifactRecord {
     pub blake3: String,
     /// File name of the stored content inside the store's folder.
     pub file: String,
-    /// How many values redaction replaced in it (0 for raw artifacts).
+    /// How many redaction markers it holds (values replaced by its redactor, or before it was
+    /// written, e.g. a Secret's data).
     #[serde(default)]
     pub redactions: u64,
-    /// The same, per redaction rule name (never the values).
+    /// Replacements per redaction rule name (never the values); markers no rule of the writer
+    /// made are counted under `structured`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub redaction_rules: RedactionCounts,
     /// Written with `create_raw`: not redacted.
@@ -246,6 +248,7 @@ impl NodeSink {
             zip,
             hasher: blake3::Hasher::new(),
             bytes: 0,
+            markers: MarkerCounter::default(),
         };
         let raw = redactor.is_none();
         let pipe = match redactor {
@@ -302,12 +305,15 @@ struct Body {
     zip: zip::ZipWriter<io::BufWriter<File>>,
     hasher: blake3::Hasher,
     bytes: u64,
+    /// Markers in the content as stored: the artifact's count in redactions.json.
+    markers: MarkerCounter,
 }
 
 impl Write for Body {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.zip.write(buf)?;
         self.hasher.update(&buf[..n]);
+        self.markers.feed(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
@@ -363,7 +369,12 @@ impl ArtifactWriter {
             Pipe::Raw(b) => (b, RedactionCounts::new()),
             Pipe::Redacted(r) => r.finish().map_err(|e| io_err(&tmp, e))?,
         };
-        let Body { zip, hasher, bytes } = body;
+        let Body {
+            zip,
+            hasher,
+            bytes,
+            markers,
+        } = body;
         let out = zip
             .finish()
             .map_err(|e| BundleError::Message(format!("{}: finishing zip: {e}", tmp.display())))?;
@@ -377,8 +388,8 @@ impl ArtifactWriter {
             bytes,
             blake3: hasher.finalize().to_hex().to_string(),
             file,
-            redactions: counts.values().sum(),
-            redaction_rules: counts,
+            redactions: markers.count(),
+            redaction_rules: markers.counts(counts),
             raw,
         };
         sink.written.lock().expect("sink lock").push(rec.clone());

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
-use super::redact::RedactionCounts;
+use super::redact::{MarkerCounter, RedactingWriter, RedactionCounts, Redactor};
 use super::sink::{check_artifact_path, ArtifactRecord, ArtifactStore, ARTIFACT_DEFLATE_LEVEL};
 use super::BundleError;
 
@@ -46,7 +46,7 @@ pub struct ManifestEntry {
     pub blake3: String,
     /// The node that produced it (`kudo-diag` for the tool's own files).
     pub task: String,
-    /// How many values redaction replaced in it.
+    /// How many redaction markers it holds.
     #[serde(default)]
     pub redactions: u64,
 }
@@ -163,41 +163,61 @@ fn zerr(what: &str) -> impl Fn(zip::result::ZipError) -> BundleError + '_ {
     move |e| BundleError::Message(format!("writing {what} into the bundle: {e}"))
 }
 
-/// Writes one of the tool's own files, hashing it as it goes.
+/// Writes one of the tool's own files, hashing it as it goes; through the collection's redactor
+/// when it has one (the collection log and errors.json quote commands' and servers' messages).
+/// Returns its manifest entry and its redaction counts.
 fn write_own<W: Write + io::Seek>(
     zip: &mut zip::ZipWriter<W>,
     name: &str,
     content: &mut dyn io::Read,
     large: bool,
-) -> Result<ManifestEntry, BundleError> {
+    redactor: Option<&Redactor>,
+) -> Result<(ManifestEntry, RedactionCounts), BundleError> {
     zip.start_file(name, own_file_options().large_file(large))
         .map_err(zerr(name))?;
+    let ioe = |e: io::Error| BundleError::Message(format!("writing {name} into the bundle: {e}"));
     let mut tee = HashingWriter {
         inner: zip,
         hasher: blake3::Hasher::new(),
         bytes: 0,
+        markers: MarkerCounter::default(),
     };
-    io::copy(content, &mut tee)
-        .map_err(|e| BundleError::Message(format!("writing {name} into the bundle: {e}")))?;
-    Ok(ManifestEntry {
-        path: name.to_string(),
-        bytes: tee.bytes,
-        blake3: tee.hasher.finalize().to_hex().to_string(),
-        task: "kudo-diag".to_string(),
-        redactions: 0,
-    })
+    let rules = match redactor {
+        Some(r) => {
+            let mut w = RedactingWriter::new(&mut tee, r);
+            io::copy(content, &mut w).map_err(ioe)?;
+            w.finish().map_err(ioe)?.1
+        }
+        None => {
+            io::copy(content, &mut tee).map_err(ioe)?;
+            RedactionCounts::new()
+        }
+    };
+    let counts = tee.markers.counts(rules);
+    Ok((
+        ManifestEntry {
+            path: name.to_string(),
+            bytes: tee.bytes,
+            blake3: tee.hasher.finalize().to_hex().to_string(),
+            task: "kudo-diag".to_string(),
+            redactions: tee.markers.count(),
+        },
+        counts,
+    ))
 }
 
 struct HashingWriter<'a, W: Write> {
     inner: &'a mut W,
     hasher: blake3::Hasher,
     bytes: u64,
+    markers: MarkerCounter,
 }
 
 impl<W: Write> Write for HashingWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
+        self.markers.feed(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
@@ -206,9 +226,12 @@ impl<W: Write> Write for HashingWriter<'_, W> {
     }
 }
 
+/// What redactions.json says: every file of the bundle that holds markers, the artifacts and the
+/// tool's own files (`own`: path and counts), with their counts.
 fn redaction_report(
     store: &ArtifactStore,
     sorted: &[&(String, ArtifactRecord)],
+    own: &[(String, RedactionCounts)],
 ) -> RedactionReport {
     let mut rep = RedactionReport {
         enabled: store.redactor().is_some(),
@@ -235,6 +258,22 @@ fn redaction_report(
             rules: rec.redaction_rules.clone(),
         });
     }
+    for (path, counts) in own {
+        let total: u64 = counts.values().sum();
+        if total == 0 {
+            continue;
+        }
+        rep.total += total;
+        for (rule, n) in counts {
+            *rep.rules.entry(rule.clone()).or_default() += n;
+        }
+        rep.files.push(RedactedFile {
+            path: path.clone(),
+            total,
+            rules: counts.clone(),
+        });
+    }
+    rep.files.sort_by(|a, b| a.path.cmp(&b.path));
     rep
 }
 
@@ -279,36 +318,43 @@ fn write_zip(
             redactions: rec.redactions,
         });
     }
+    let redactor = store.redactor().map(|r| &**r);
     let mut own = Vec::new();
+    let mut own_counts = Vec::new();
     if let Some(log) = log {
         if let Ok(mut f) = File::open(log) {
             let large = f
                 .metadata()
                 .map(|m| m.len() >= u32::MAX as u64)
                 .unwrap_or(true);
-            own.push(write_own(
-                &mut zip,
-                "kudo-diag/collection.log",
-                &mut f,
-                large,
-            )?);
+            let name = "kudo-diag/collection.log";
+            let (entry, counts) = write_own(&mut zip, name, &mut f, large, redactor)?;
+            own.push(entry);
+            own_counts.push((name.to_string(), counts));
         }
     }
     let errors_json = serde_json::to_vec_pretty(errors).expect("errors serialize");
-    own.push(write_own(
+    let (entry, counts) = write_own(
         &mut zip,
         "errors.json",
         &mut &errors_json[..],
         false,
-    )?);
-    let report = redaction_report(store, sorted);
+        redactor,
+    )?;
+    own.push(entry);
+    own_counts.push(("errors.json".to_string(), counts));
+    let report = redaction_report(store, sorted, &own_counts);
     let report_json = serde_json::to_vec_pretty(&report).expect("redactions serialize");
-    own.push(write_own(
-        &mut zip,
-        "redactions.json",
-        &mut &report_json[..],
-        false,
-    )?);
+    own.push(
+        write_own(
+            &mut zip,
+            "redactions.json",
+            &mut &report_json[..],
+            false,
+            None,
+        )?
+        .0,
+    );
     let manifest = Manifest {
         meta: meta.clone(),
         files: entries,

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::bundle::redact::Redactor;
+use crate::bundle::redact::{RedactingWriter, Redactor};
 use crate::bundle::sink::ArtifactStore;
 use crate::bundle::writer::{write_bundle, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
 use crate::pipeline::Pipeline;
@@ -254,7 +254,7 @@ pub async fn run(
     }
     .map_err(|e| EngineError::Message(e.to_string()))?;
     let log_path = partial.join("collection.log");
-    let log = LogFile::open(&log_path)?;
+    let log = LogFile::open(&log_path, config.redactor.clone())?;
     log.line(&format!(
         "{} collection of pipeline {} for {} ({})",
         if resumed { "resuming" } else { "starting" },
@@ -378,13 +378,36 @@ fn io_err(path: &Path, e: std::io::Error) -> EngineError {
 }
 
 /// The collection's own log, `collection.log` in the partial folder: one line per event that
-/// matters to someone reading the bundle later. Appended across resumes.
+/// matters to someone reading the bundle later. Appended across resumes. Written through the
+/// collection's redactor, like every artifact: a line can quote a server's or a command's
+/// message.
 struct LogFile {
     out: Mutex<LogOut>,
 }
 
+/// The log's file, redacted line by line when the collection redacts.
+enum LogSink {
+    Plain(std::io::BufWriter<fs::File>),
+    Redacted(RedactingWriter<std::io::BufWriter<fs::File>, Arc<Redactor>>),
+}
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            LogSink::Plain(w) => w.write(buf),
+            LogSink::Redacted(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            LogSink::Plain(w) => w.flush(),
+            LogSink::Redacted(w) => w.flush(),
+        }
+    }
+}
+
 struct LogOut {
-    w: std::io::BufWriter<fs::File>,
+    w: LogSink,
     /// The last timestamp written and its second: formatting one per line cost more than
     /// writing the line (100,000 lines in a large run), so lines of the same second share it.
     second: i64,
@@ -392,15 +415,19 @@ struct LogOut {
 }
 
 impl LogFile {
-    fn open(path: &Path) -> Result<Self, EngineError> {
+    fn open(path: &Path, redactor: Option<Arc<Redactor>>) -> Result<Self, EngineError> {
         let f = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| io_err(path, e))?;
+        let w = std::io::BufWriter::new(f);
         Ok(LogFile {
             out: Mutex::new(LogOut {
-                w: std::io::BufWriter::new(f),
+                w: match redactor {
+                    Some(r) => LogSink::Redacted(RedactingWriter::new(w, r)),
+                    None => LogSink::Plain(w),
+                },
                 second: i64::MIN,
                 stamp: String::new(),
             }),

@@ -11,6 +11,7 @@ mod pipelines;
 mod preflight;
 mod resilience;
 mod run;
+mod security;
 mod serve;
 mod ship;
 mod sim;
