@@ -6,9 +6,11 @@
 //! of the tool (analyze, serve, `bundle verify`) opens a bundle, and it treats every bundle as
 //! hostile input.
 
+pub mod nesting;
 pub mod reader;
 pub mod redact;
 pub mod sink;
+pub mod storage;
 pub mod writer;
 
 /// Errors of the bundle layer.

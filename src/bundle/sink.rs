@@ -84,6 +84,12 @@ pub fn check_bundle_path(path: &str) -> Result<(), BundleError> {
     Ok(())
 }
 
+/// Whether `name` can be one segment of a bundle path: not empty, `.` or `..`, and without
+/// separators. Kubernetes names always can; a hostile API server's may not.
+pub fn is_path_segment(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
 /// Checks a bundle path for an artifact: valid, and not one of the writer's own files.
 pub fn check_artifact_path(path: &str) -> Result<(), BundleError> {
     check_bundle_path(path)?;
@@ -252,7 +258,11 @@ impl NodeSink {
         };
         let raw = redactor.is_none();
         let pipe = match redactor {
-            Some(r) => Pipe::Redacted(RedactingWriter::new(body, r)),
+            // YAML objects keep parsing: a marker that is a whole value gets quoted there.
+            Some(r) => Pipe::Redacted(
+                RedactingWriter::new(body, r)
+                    .yaml(path.ends_with(".yaml") || path.ends_with(".yml")),
+            ),
             None => Pipe::Raw(body),
         };
         Ok(ArtifactWriter {
@@ -398,5 +408,5 @@ impl ArtifactWriter {
 }
 
 fn io_err(path: &Path, e: io::Error) -> BundleError {
-    BundleError::Message(format!("{}: {e}", path.display()))
+    BundleError::Message(super::storage::describe(path, &e, None))
 }

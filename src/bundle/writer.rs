@@ -122,6 +122,21 @@ pub fn write_bundle(
     meta: &BundleMeta,
     dest: &Path,
 ) -> Result<BundleInfo, BundleError> {
+    write_bundle_then(store, artifacts, errors, log, meta, dest, || Ok(()))
+}
+
+/// [`write_bundle`], calling `before_rename` once the complete bundle is synced under its temp
+/// name ([`tmp_path`]) and before it is renamed to `dest`: the collection journals there that
+/// its bundle is written, so a kill at any later instant is recognised as a finished run.
+pub fn write_bundle_then(
+    store: &ArtifactStore,
+    artifacts: &[(String, ArtifactRecord)],
+    errors: &[ErrorEntry],
+    log: Option<&Path>,
+    meta: &BundleMeta,
+    dest: &Path,
+    before_rename: impl FnOnce() -> Result<(), BundleError>,
+) -> Result<BundleInfo, BundleError> {
     let mut sorted: Vec<&(String, ArtifactRecord)> = artifacts.iter().collect();
     sorted.sort_by(|a, b| a.1.path.cmp(&b.1.path));
     if let Some(w) = sorted.windows(2).find(|w| w[0].1.path == w[1].1.path) {
@@ -137,11 +152,26 @@ pub fn write_bundle(
     let result = write_zip(store, &sorted, errors, log, meta, &tmp);
     let (files, bytes) = match result {
         Ok(v) => v,
-        Err(e) => {
+        Err(ZipFailure::Io(e)) => {
+            let _ = fs::remove_file(&tmp);
+            // About the size of the bundle: the stored artifacts are copied as they are.
+            let needed: u64 = sorted
+                .iter()
+                .filter_map(|(_, r)| fs::metadata(store.content_path(r)).ok())
+                .map(|m| m.len())
+                .sum();
+            return Err(BundleError::Message(super::storage::describe(
+                &tmp,
+                &e,
+                Some(needed),
+            )));
+        }
+        Err(ZipFailure::Other(e)) => {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
     };
+    before_rename()?;
     fs::rename(&tmp, dest).map_err(|e| io_err(dest, e))?;
     Ok(BundleInfo {
         path: dest.to_path_buf(),
@@ -159,8 +189,26 @@ fn own_file_options() -> SimpleFileOptions {
         .large_file(false)
 }
 
-fn zerr(what: &str) -> impl Fn(zip::result::ZipError) -> BundleError + '_ {
-    move |e| BundleError::Message(format!("writing {what} into the bundle: {e}"))
+/// Why writing the zip failed: an I/O error of the output (a full disk, a read-only folder),
+/// described with the folder and the fix by the caller, or anything else.
+enum ZipFailure {
+    Io(io::Error),
+    Other(BundleError),
+}
+
+impl From<BundleError> for ZipFailure {
+    fn from(e: BundleError) -> Self {
+        ZipFailure::Other(e)
+    }
+}
+
+fn zerr(what: &str) -> impl Fn(zip::result::ZipError) -> ZipFailure + '_ {
+    move |e| match e {
+        zip::result::ZipError::Io(io) => ZipFailure::Io(io),
+        e => ZipFailure::Other(BundleError::Message(format!(
+            "writing {what} into the bundle: {e}"
+        ))),
+    }
 }
 
 /// Writes one of the tool's own files, hashing it as it goes; through the collection's redactor
@@ -172,10 +220,10 @@ fn write_own<W: Write + io::Seek>(
     content: &mut dyn io::Read,
     large: bool,
     redactor: Option<&Redactor>,
-) -> Result<(ManifestEntry, RedactionCounts), BundleError> {
+) -> Result<(ManifestEntry, RedactionCounts), ZipFailure> {
     zip.start_file(name, own_file_options().large_file(large))
         .map_err(zerr(name))?;
-    let ioe = |e: io::Error| BundleError::Message(format!("writing {name} into the bundle: {e}"));
+    let ioe = ZipFailure::Io;
     let mut tee = HashingWriter {
         inner: zip,
         hasher: blake3::Hasher::new(),
@@ -284,8 +332,8 @@ fn write_zip(
     log: Option<&Path>,
     meta: &BundleMeta,
     tmp: &Path,
-) -> Result<(usize, u64), BundleError> {
-    let file = File::create(tmp).map_err(|e| io_err(tmp, e))?;
+) -> Result<(usize, u64), ZipFailure> {
+    let file = File::create(tmp).map_err(ZipFailure::Io)?;
     let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(256 * 1024, file));
 
     let mut entries = Vec::with_capacity(sorted.len());
@@ -302,11 +350,11 @@ fn write_zip(
         let mut one = zip::ZipArchive::new(io::BufReader::new(f)).map_err(|e| corrupt(&e))?;
         let entry = one.by_index_raw(0).map_err(|e| corrupt(&e))?;
         if entry.size() != rec.bytes {
-            return Err(corrupt(&format!(
+            return Err(ZipFailure::Other(corrupt(&format!(
                 "it holds {} bytes, the journal says {}",
                 entry.size(),
                 rec.bytes
-            )));
+            ))));
         }
         zip.raw_copy_file_rename(entry, rec.path.as_str())
             .map_err(zerr(&rec.path))?;
@@ -363,22 +411,25 @@ fn write_zip(
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     zip.start_file("manifest.json", own_file_options())
         .map_err(zerr("manifest.json"))?;
-    zip.write_all(&manifest_json).map_err(|e| io_err(tmp, e))?;
+    zip.write_all(&manifest_json).map_err(ZipFailure::Io)?;
     let out = zip.finish().map_err(zerr("the zip's central directory"))?;
-    let f = out.into_inner().map_err(|e| io_err(tmp, e.into_error()))?;
-    f.sync_all().map_err(|e| io_err(tmp, e))?;
-    let bytes = f.metadata().map_err(|e| io_err(tmp, e))?.len();
+    let f = out
+        .into_inner()
+        .map_err(|e| ZipFailure::Io(e.into_error()))?;
+    f.sync_all().map_err(ZipFailure::Io)?;
+    let bytes = f.metadata().map_err(ZipFailure::Io)?.len();
     Ok((manifest.files.len(), bytes))
 }
 
-fn tmp_path(dest: &Path) -> PathBuf {
+/// Where a bundle is written before it is renamed to `dest`: `<dest>.tmp`.
+pub fn tmp_path(dest: &Path) -> PathBuf {
     let mut name = dest.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     dest.with_file_name(name)
 }
 
 fn io_err(path: &Path, e: io::Error) -> BundleError {
-    BundleError::Message(format!("{}: {e}", path.display()))
+    BundleError::Message(super::storage::describe(path, &e, None))
 }
 
 #[cfg(test)]

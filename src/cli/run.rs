@@ -246,30 +246,8 @@ pub async fn prepare(
         eprintln!("note: {p}");
     }
     let pipeline = published.plan.merge_into(&pipeline);
-    let redactor = if args.no_redact {
-        eprintln!("warning: --no-redact: secrets are written to the bundle in clear");
-        None
-    } else {
-        let mut patterns = args.redact_patterns.clone();
-        patterns.extend(published.redaction.patterns.iter().cloned());
-        let mut literals = published.redaction.literals.clone();
-        if crate::opdiag::redact::redact_secrets(&published.sources) {
-            literals.extend(found.secret_values.iter().cloned());
-        }
-        literals.sort();
-        literals.dedup();
-        target::drop_public_names(
-            &mut literals,
-            &[
-                Some(instance.as_str()),
-                Some(namespace.as_str()),
-                found.operator.as_deref(),
-            ],
-        );
-        Some(Arc::new(
-            Redactor::new(&patterns, &literals).map_err(|e| crate::Error::Usage(e.to_string()))?,
-        ))
-    };
+    let redactor =
+        build_redactor(args, &cluster, &found, &published, &namespace, &instance).await?;
     let mut settings = serde_json::Map::new();
     if let Some(d) = args.log_since {
         settings.insert("logSince".into(), json!(d.as_secs()));
@@ -291,6 +269,53 @@ pub async fn prepare(
             settings,
         },
         redactor,
+    })
+}
+
+/// The collection's redactor: the built-in rules, the user's and the operator's patterns, and
+/// the values of the Secrets of the instance's namespace and of KUDO's; `None` with
+/// `--no-redact`.
+async fn build_redactor(
+    args: &Args,
+    cluster: &super::cluster::Cluster,
+    found: &target::Target,
+    published: &crate::opdiag::Prepared,
+    namespace: &str,
+    instance: &str,
+) -> crate::Result<Option<Arc<Redactor>>> {
+    Ok(if args.no_redact {
+        eprintln!("warning: --no-redact: secrets are written to the bundle in clear");
+        None
+    } else {
+        let mut patterns = args.redact_patterns.clone();
+        patterns.extend(published.redaction.patterns.iter().cloned());
+        let mut literals = published.redaction.literals.clone();
+        if crate::opdiag::redact::redact_secrets(&published.sources) {
+            literals.extend(found.secret_values.iter().cloned());
+            // The KUDO manager's logs are collected too: its namespace's Secrets (the webhook's
+            // key) are literals as well.
+            if args.kudo_namespace != namespace {
+                let (kudo, note) = target::secret_values(
+                    &cluster.client,
+                    &args.kudo_namespace,
+                    args.request_timeout,
+                )
+                .await;
+                literals.extend(kudo);
+                if let Some(n) = note {
+                    eprintln!("note: {n}");
+                }
+            }
+        }
+        literals.sort();
+        literals.dedup();
+        target::drop_public_names(
+            &mut literals,
+            &[Some(instance), Some(namespace), found.operator.as_deref()],
+        );
+        Some(Arc::new(
+            Redactor::new(&patterns, &literals).map_err(|e| crate::Error::Usage(e.to_string()))?,
+        ))
     })
 }
 

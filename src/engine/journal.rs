@@ -423,6 +423,13 @@ fn open_err(dir: &Path, e: sled::Error) -> EngineError {
         sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
             ": another kudo-diag seems to be using this collection; wait for it to finish or stop it"
         }
+        sled::Error::Io(io) => {
+            return EngineError::Message(format!(
+                "cannot open the journal in {}: {}",
+                dir.display(),
+                crate::bundle::storage::describe(dir, io, None)
+            ))
+        }
         _ => "",
     };
     EngineError::Message(format!(
@@ -432,7 +439,13 @@ fn open_err(dir: &Path, e: sled::Error) -> EngineError {
 }
 
 fn db_err(dir: &Path, e: sled::Error) -> EngineError {
-    EngineError::Message(format!("journal in {}: {e}", dir.display()))
+    match e {
+        // sled shows I/O errors in their Debug form; a full disk says what to do.
+        sled::Error::Io(io) => {
+            EngineError::Message(crate::bundle::storage::describe(dir, &io, None))
+        }
+        e => EngineError::Message(format!("journal in {}: {e}", dir.display())),
+    }
 }
 
 fn corrupt(dir: &Path, e: serde_json::Error) -> EngineError {

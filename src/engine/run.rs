@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bundle::redact::{RedactingWriter, Redactor};
 use crate::bundle::sink::ArtifactStore;
-use crate::bundle::writer::{write_bundle, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
+use crate::bundle::writer::{write_bundle_then, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
 use crate::pipeline::Pipeline;
 
 use super::event::{Event, Reporter, Tee};
@@ -177,54 +177,15 @@ pub async fn run(
     let partial = partial_dir(&config.output);
     let out = config.output.display().to_string();
     let plan = Plan::new(&config.pipeline, &config.globals)?;
-
-    match config.resume {
-        ResumeMode::Fresh => {
-            if partial.exists() {
-                return Err(EngineError::Message(format!(
-                    "an unfinished collection for {out} exists in {}: resume it with `--continue`, or discard it with `--force`",
-                    partial.display()
-                )));
-            }
-            if config.output.exists() {
-                return Err(EngineError::Message(format!(
-                    "{out} already exists: choose another output, or replace it with `--force`"
-                )));
-            }
-        }
-        ResumeMode::Force => {
-            if partial.exists() {
-                fs::remove_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
-            }
-        }
-        ResumeMode::Continue => {
-            if !partial.exists() {
-                if config.output.exists() {
-                    return Ok(Summary {
-                        ending: Ending::AlreadyFinished,
-                        counts: Counts::default(),
-                        bundle: Some(BundleInfo {
-                            path: config.output.clone(),
-                            bytes: fs::metadata(&config.output).map(|m| m.len()).unwrap_or(0),
-                            files: 0,
-                        }),
-                        partial,
-                        elapsed: started_at.elapsed(),
-                    });
-                }
-                // Like `wget --continue` on a file that is not there yet: nothing was collected
-                // (a run killed before its first write), so continuing means starting. This
-                // keeps `--continue` always safe to repeat after a kill.
-                tracing::info!("nothing to continue for {out}: starting a new collection");
-            }
-        }
+    if let Some(done) = settle_earlier(&config, &partial, started_at)? {
+        return Ok(done);
     }
 
     fs::create_dir_all(&partial).map_err(|e| {
         EngineError::Message(format!(
-            "cannot create the collection's working folder {}: {e}; write the bundle somewhere \
-             writable with -o FILE.zip or --output-dir DIR",
-            partial.display()
+            "cannot create the collection's working folder {}: {}",
+            partial.display(),
+            crate::bundle::storage::describe(&partial, &e, None)
         ))
     })?;
     let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;
@@ -295,6 +256,127 @@ pub async fn run(
         c.done, c.reused, c.failed, c.skipped
     ));
     log.flush();
+    let info = archive(
+        &meta,
+        &config.output,
+        &partial,
+        store,
+        outcome.artifacts,
+        outcome.errors,
+        log_path,
+    )
+    .await?;
+    tee.event(&Event::Archived {
+        path: info.path.clone(),
+        bytes: info.bytes,
+        files: info.files,
+    });
+    drop(tee);
+    drop(log);
+    drop(journal);
+    if !config.keep_partial {
+        remove_partial(&config.output, &partial)?;
+    }
+    Ok(Summary {
+        ending: Ending::Complete,
+        counts: outcome.counts,
+        bundle: Some(info),
+        partial,
+        elapsed: started_at.elapsed(),
+    })
+}
+
+/// The file in the partial folder that says its bundle is written (complete, synced, under its
+/// temp name or already renamed). Written before the rename, so from the rename on, every
+/// instant of the end of a run is recognised by `--continue` as a finished collection.
+pub const ARCHIVED: &str = "archived";
+
+/// Where a finished collection's partial folder is moved before it is deleted
+/// (`<output>.partial.removing`): one atomic rename, so a kill during the deletion never leaves
+/// a half-deleted partial folder that looks like a collection to resume.
+pub fn removing_dir(output: &Path) -> PathBuf {
+    let mut p = partial_dir(output).into_os_string();
+    p.push(".removing");
+    PathBuf::from(p)
+}
+
+fn write_archived_marker(marker: &Path) -> Result<(), crate::bundle::BundleError> {
+    let err = |e: std::io::Error| {
+        crate::bundle::BundleError::Message(format!("{}: {e}", marker.display()))
+    };
+    let mut f = fs::File::create(marker).map_err(err)?;
+    f.write_all(b"the bundle of this collection is written\n")
+        .map_err(err)?;
+    f.sync_all().map_err(err)?;
+    if let Some(dir) = marker.parent() {
+        // The marker's directory entry is durable too.
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Ends a run the way a finished collection ends: the partial folder is renamed aside, then
+/// deleted.
+fn remove_partial(output: &Path, partial: &Path) -> Result<(), EngineError> {
+    let removing = removing_dir(output);
+    fs::rename(partial, &removing).map_err(|e| io_err(partial, e))?;
+    fs::remove_dir_all(&removing).map_err(|e| io_err(&removing, e))
+}
+
+/// `--continue` on a partial folder whose bundle was written (a kill after the `archived`
+/// marker): completes the rename if the kill came before it, then the removal of the partial
+/// folder, and reports the finished collection. `None` when the marker is stale (the bundle
+/// was deleted since): the collection is archived again from its journal.
+fn finish_archived(
+    config: &RunConfig,
+    partial: &Path,
+    started_at: Instant,
+) -> Result<Option<Summary>, EngineError> {
+    let tmp = crate::bundle::writer::tmp_path(&config.output);
+    if tmp.exists() {
+        fs::rename(&tmp, &config.output).map_err(|e| io_err(&config.output, e))?;
+    }
+    if !config.output.exists() {
+        fs::remove_file(partial.join(ARCHIVED)).map_err(|e| io_err(partial, e))?;
+        return Ok(None);
+    }
+    if !config.keep_partial {
+        remove_partial(&config.output, partial)?;
+    }
+    Ok(Some(already_finished(
+        config,
+        partial.to_path_buf(),
+        started_at,
+    )))
+}
+
+fn already_finished(config: &RunConfig, partial: PathBuf, started_at: Instant) -> Summary {
+    Summary {
+        ending: Ending::AlreadyFinished,
+        counts: Counts::default(),
+        bundle: Some(BundleInfo {
+            path: config.output.clone(),
+            bytes: fs::metadata(&config.output).map(|m| m.len()).unwrap_or(0),
+            files: 0,
+        }),
+        partial,
+        elapsed: started_at.elapsed(),
+    }
+}
+
+/// Writes the bundle from the journaled artifacts (blocking work, off the runtime), with the
+/// `archived` marker synced before the rename.
+async fn archive(
+    meta: &JournalMeta,
+    output: &Path,
+    partial: &Path,
+    store: ArtifactStore,
+    artifacts: Vec<(String, crate::bundle::sink::ArtifactRecord)>,
+    errors: Vec<crate::bundle::writer::ErrorEntry>,
+    log_path: PathBuf,
+) -> Result<BundleInfo, EngineError> {
     let bundle_meta = BundleMeta {
         format_version: BUNDLE_FORMAT_VERSION,
         tool: "kudo-diag".into(),
@@ -306,41 +388,80 @@ pub async fn run(
         started: meta.started.clone(),
         finished: now(),
     };
-    let output = config.output.clone();
-    let artifacts = outcome.artifacts;
-    let errors = outcome.errors;
+    let output = output.to_path_buf();
+    let marker = partial.join(ARCHIVED);
     // Compressing and hashing is blocking work.
-    let info = tokio::task::spawn_blocking(move || {
-        write_bundle(
+    tokio::task::spawn_blocking(move || {
+        write_bundle_then(
             &store,
             &artifacts,
             &errors,
             Some(&log_path),
             &bundle_meta,
             &output,
+            || write_archived_marker(&marker),
         )
     })
     .await
     .map_err(|e| EngineError::Message(format!("the bundle writer stopped: {e}")))?
-    .map_err(|e| EngineError::Message(format!("cannot write the bundle: {e}")))?;
-    tee.event(&Event::Archived {
-        path: info.path.clone(),
-        bytes: info.bytes,
-        files: info.files,
-    });
-    drop(tee);
-    drop(log);
-    drop(journal);
-    if !config.keep_partial {
-        fs::remove_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
+    .map_err(|e| EngineError::Message(format!("cannot write the bundle: {e}")))
+}
+
+/// What the resume mode says about an earlier collection for the same output: an error, a
+/// finished collection to report (`Some`), or go on (`None`).
+fn settle_earlier(
+    config: &RunConfig,
+    partial: &Path,
+    started_at: Instant,
+) -> Result<Option<Summary>, EngineError> {
+    let out = config.output.display().to_string();
+    // The removal of a finished collection's partial folder, cut short by a kill.
+    let removing = removing_dir(&config.output);
+    if removing.exists() {
+        fs::remove_dir_all(&removing).map_err(|e| io_err(&removing, e))?;
     }
-    Ok(Summary {
-        ending: Ending::Complete,
-        counts: outcome.counts,
-        bundle: Some(info),
-        partial,
-        elapsed: started_at.elapsed(),
-    })
+    if config.resume == ResumeMode::Continue && partial.join(ARCHIVED).exists() {
+        if let Some(done) = finish_archived(config, partial, started_at)? {
+            return Ok(Some(done));
+        }
+    }
+
+    match config.resume {
+        ResumeMode::Fresh => {
+            if partial.exists() {
+                return Err(EngineError::Message(format!(
+                    "an unfinished collection for {out} exists in {}: resume it with `--continue`, or discard it with `--force`",
+                    partial.display()
+                )));
+            }
+            if config.output.exists() {
+                return Err(EngineError::Message(format!(
+                    "{out} already exists: choose another output, or replace it with `--force`"
+                )));
+            }
+        }
+        ResumeMode::Force => {
+            if partial.exists() {
+                fs::remove_dir_all(partial).map_err(|e| io_err(partial, e))?;
+            }
+        }
+        ResumeMode::Continue => {
+            if !partial.exists() {
+                if config.output.exists() {
+                    return Ok(Some(already_finished(
+                        config,
+                        partial.to_path_buf(),
+                        started_at,
+                    )));
+                }
+                // Like `wget --continue` on a file that is not there yet: nothing was collected
+                // (a run killed before its first write), so continuing means starting. This
+                // keeps `--continue` always safe to repeat after a kill.
+                tracing::info!("nothing to continue for {out}: starting a new collection");
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn check_same(meta: &JournalMeta, config: &RunConfig, partial: &Path) -> Result<(), EngineError> {
@@ -374,7 +495,7 @@ fn now() -> String {
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> EngineError {
-    EngineError::Message(format!("{}: {e}", path.display()))
+    EngineError::Message(crate::bundle::storage::describe(path, &e, None))
 }
 
 /// The collection's own log, `collection.log` in the partial folder: one line per event that

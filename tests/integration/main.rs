@@ -6,6 +6,7 @@ mod bundle;
 mod cli;
 mod collect;
 mod engine;
+mod fuzz;
 mod opdiag;
 mod pipelines;
 mod preflight;

@@ -142,7 +142,8 @@ pub async fn run_command(
             .unwrap_or_default()
     );
     let client = api::client(ctx)?;
-    let pods: Api<Pod> = Api::namespaced(client, ns);
+    let ns = crate::collect::resources::path_segment(ns);
+    let pods: Api<Pod> = Api::namespaced(client, &ns);
     let mut ap = AttachParams::default()
         .stdin(false)
         .stdout(true)
@@ -150,8 +151,9 @@ pub async fn run_command(
     if let Some(c) = container {
         ap = ap.container(c);
     }
+    let pod_segment = crate::collect::resources::path_segment(pod);
     let mut proc = tokio::select! {
-        r = pods.exec(pod, argv.to_vec(), &ap) => r.map_err(|e| upgrade_error(e, &what))?,
+        r = pods.exec(&pod_segment, argv.to_vec(), &ap) => r.map_err(|e| upgrade_error(e, &what))?,
         _ = ctx.cancel.cancelled() => return Err(TaskError::transient(format!("{what}: cancelled"))),
     };
     let mut stdout = proc

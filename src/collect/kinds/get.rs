@@ -112,7 +112,7 @@ pub async fn fetch(ctx: &TaskContext) -> Result<Value, TaskError> {
         _ => format!("get {} {name}", r.resource.kind.to_lowercase()),
     };
     let req = kube::core::Request::new(resources::collection_path(&r, ns))
-        .get(name, &GetParams::default())
+        .get(&resources::path_segment(name), &GetParams::default())
         .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
     let mut obj = api::send_json(ctx, req, &what).await?;
     object::sanitize(&mut obj);
@@ -138,7 +138,7 @@ pub async fn get_named(
         _ => format!("get {} {name}", kind.to_lowercase()),
     };
     let req = kube::core::Request::new(resources::collection_path(&r, namespace))
-        .get(name, &GetParams::default())
+        .get(&resources::path_segment(name), &GetParams::default())
         .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
     let mut obj = api::send_json(ctx, req, &what).await?;
     object::sanitize(&mut obj);

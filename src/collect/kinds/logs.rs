@@ -223,9 +223,12 @@ impl TaskKind for Logs {
             if lp.previous { "previous " } else { "" },
             pod.name
         );
-        let req = kube::core::Request::new(format!("/api/v1/namespaces/{ns}/pods"))
-            .logs(pod.name, &lp)
-            .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
+        let req = kube::core::Request::new(format!(
+            "/api/v1/namespaces/{}/pods",
+            crate::collect::resources::path_segment(ns)
+        ))
+        .logs(&crate::collect::resources::path_segment(pod.name), &lp)
+        .map_err(|e| TaskError::permanent(format!("{what}: {e}")))?;
         let res = match api::send(ctx, req, &what).await {
             Ok(res) => res,
             // A container that has not started (pending pod, image pull failure, init containers
