@@ -56,7 +56,7 @@ pub fn describe(path: &Path, e: &io::Error, needed: Option<u64>) -> String {
 }
 
 /// An I/O error's message without the Debug form some libraries wrap it in.
-fn plain(e: &io::Error) -> String {
+pub fn plain(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => io::Error::from_raw_os_error(code).to_string(),
         None => e.to_string(),

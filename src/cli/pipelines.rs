@@ -356,7 +356,8 @@ mod tests {
         )
         .unwrap();
         let f = file.display().to_string();
-        let (code, out, _) = run(|o, e| validate(o, e, &[f.clone()], &default_registry()));
+        let (code, out, _) =
+            run(|o, e| validate(o, e, std::slice::from_ref(&f), &default_registry()));
         assert_eq!(code, exit::OK, "{out}");
         assert!(
             out.contains(&format!("{f}:15:"))

@@ -183,9 +183,10 @@ pub async fn run(
 
     fs::create_dir_all(&partial).map_err(|e| {
         EngineError::Message(format!(
-            "cannot create the collection's working folder {}: {}",
+            "cannot create the collection's working folder {}: {}; write the bundle somewhere \
+             writable with -o FILE.zip or --output-dir DIR",
             partial.display(),
-            crate::bundle::storage::describe(&partial, &e, None)
+            crate::bundle::storage::plain(&e)
         ))
     })?;
     let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;

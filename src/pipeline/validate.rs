@@ -343,14 +343,14 @@ fn check_templates_and_output(
         check_template(
             problems,
             t,
-            &label,
+            label,
             &[Seg::Key("params"), Seg::Key(key)],
             text,
             &vars,
         );
     }
     if let Some(out) = &s.output {
-        check_template(problems, t, &label, &[Seg::Key("output")], out, &vars);
+        check_template(problems, t, label, &[Seg::Key("output")], out, &vars);
         if let Some(why) = bad_output(out) {
             problems.push(o.problem(
                 &[Seg::Key("output")],

@@ -125,7 +125,8 @@ fn parse_path(st: &SimState, path: &str) -> Result<Target, Rejection> {
         // A read-only bundle answers the subresources that change or run something with the
         // refusal its docs promise (docs/serve.md), not 404: `kubectl debug` and `kubectl
         // scale` stop with the reason instead of failing on an unexpected answer.
-        if !served && !(st.read_only && READ_ONLY_REFUSED.contains(&sub.as_str())) {
+        let refused_here = st.read_only && READ_ONLY_REFUSED.contains(&sub.as_str());
+        if !(served || refused_here) {
             return Err(Box::new(unknown_resource()));
         }
     }
