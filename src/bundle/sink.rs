@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
 use super::redact::{MarkerCounter, RedactingWriter, RedactionCounts, Redactor};
+use super::storage::Gate;
 use super::BundleError;
 
 /// Deflate level of the stored artifacts (and so of the bundle). Level 1 is several times faster
@@ -245,11 +246,9 @@ impl NodeSink {
         let file = ArtifactStore::file_name(path);
         let tmp = self.store.inner.dir.join(format!("{file}.tmp"));
         let f = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-        let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(64 * 1024, f));
+        let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(64 * 1024, Gate::new(f)));
         zip.start_file(path, artifact_entry_options())
-            .map_err(|e| {
-                BundleError::Message(format!("{}: starting zip entry: {e}", tmp.display()))
-            })?;
+            .map_err(|e| zip_err(&tmp, "starting zip entry", e))?;
         let body = Body {
             zip,
             hasher: blake3::Hasher::new(),
@@ -312,7 +311,7 @@ fn artifact_entry_options() -> SimpleFileOptions {
 /// The end of the pipe: counts and hashes the (already redacted) content and deflates it into
 /// the stored zip.
 struct Body {
-    zip: zip::ZipWriter<io::BufWriter<File>>,
+    zip: zip::ZipWriter<io::BufWriter<Gate<File>>>,
     hasher: blake3::Hasher,
     bytes: u64,
     /// Markers in the content as stored: the artifact's count in redactions.json.
@@ -387,8 +386,12 @@ impl ArtifactWriter {
         } = body;
         let out = zip
             .finish()
-            .map_err(|e| BundleError::Message(format!("{}: finishing zip: {e}", tmp.display())))?;
-        let f = out.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
+            .map_err(|e| zip_err(&tmp, "finishing zip", e))?;
+        let f = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(Gate::into_result)
+            .map_err(|e| io_err(&tmp, e))?;
         f.sync_all().map_err(|e| io_err(&tmp, e))?;
         drop(f);
         let dest = sink.store.inner.dir.join(&file);
@@ -409,4 +412,12 @@ impl ArtifactWriter {
 
 fn io_err(path: &Path, e: io::Error) -> BundleError {
     BundleError::Message(super::storage::describe(path, &e, None))
+}
+
+/// A zip error: an I/O one (a full disk) described like any write to the folder.
+fn zip_err(tmp: &Path, what: &str, e: zip::result::ZipError) -> BundleError {
+    match e {
+        zip::result::ZipError::Io(io) => io_err(tmp, io),
+        e => BundleError::Message(format!("{}: {what}: {e}", tmp.display())),
+    }
 }

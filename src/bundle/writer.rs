@@ -334,7 +334,10 @@ fn write_zip(
     tmp: &Path,
 ) -> Result<(usize, u64), ZipFailure> {
     let file = File::create(tmp).map_err(ZipFailure::Io)?;
-    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(256 * 1024, file));
+    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(
+        256 * 1024,
+        super::storage::Gate::new(file),
+    ));
 
     let mut entries = Vec::with_capacity(sorted.len());
     for (node, rec) in sorted {
@@ -415,7 +418,9 @@ fn write_zip(
     let out = zip.finish().map_err(zerr("the zip's central directory"))?;
     let f = out
         .into_inner()
-        .map_err(|e| ZipFailure::Io(e.into_error()))?;
+        .map_err(|e| e.into_error())
+        .and_then(super::storage::Gate::into_result)
+        .map_err(ZipFailure::Io)?;
     f.sync_all().map_err(ZipFailure::Io)?;
     let bytes = f.metadata().map_err(ZipFailure::Io)?.len();
     Ok((manifest.files.len(), bytes))
