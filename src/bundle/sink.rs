@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
 use super::redact::{MarkerCounter, RedactingWriter, RedactionCounts, Redactor};
-use super::storage::Gate;
+use super::storage::{Abandon, Gate};
 use super::BundleError;
 
 /// Deflate level of the stored artifacts (and so of the bundle). Level 1 is several times faster
@@ -246,7 +246,9 @@ impl NodeSink {
         let file = ArtifactStore::file_name(path);
         let tmp = self.store.inner.dir.join(format!("{file}.tmp"));
         let f = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-        let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(64 * 1024, Gate::new(f)));
+        let gate = Gate::new(f);
+        let abandon = gate.abandon_guard();
+        let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(64 * 1024, gate));
         zip.start_file(path, artifact_entry_options())
             .map_err(|e| zip_err(&tmp, "starting zip entry", e))?;
         let body = Body {
@@ -265,6 +267,7 @@ impl NodeSink {
             None => Pipe::Raw(body),
         };
         Ok(ArtifactWriter {
+            abandon,
             sink: self.clone(),
             path: path.to_string(),
             file,
@@ -340,6 +343,9 @@ enum Pipe {
 /// renamed by `finish`. Dropped without `finish`, it leaves only a temp file that the next run
 /// ignores.
 pub struct ArtifactWriter {
+    /// Declared first, so it drops before `pipe`: an artifact given up (its task failed)
+    /// closes its file's gate before the zip writer tries to finish it.
+    abandon: Abandon,
     sink: NodeSink,
     path: String,
     file: String,
@@ -367,6 +373,7 @@ impl ArtifactWriter {
     /// Syncs and renames the artifact into place and records it.
     pub fn finish(self) -> Result<ArtifactRecord, BundleError> {
         let ArtifactWriter {
+            abandon,
             sink,
             path,
             file,
@@ -394,6 +401,7 @@ impl ArtifactWriter {
             .map_err(|e| io_err(&tmp, e))?;
         f.sync_all().map_err(|e| io_err(&tmp, e))?;
         drop(f);
+        abandon.keep();
         let dest = sink.store.inner.dir.join(&file);
         fs::rename(&tmp, &dest).map_err(|e| io_err(&dest, e))?;
         let rec = ArtifactRecord {

@@ -72,11 +72,35 @@ pub fn plain(e: &io::Error) -> String {
 pub struct Gate<W> {
     inner: W,
     error: Option<io::Error>,
+    /// Set by the [`Abandon`] guard of the writer's owner when it gives the file up: from
+    /// then on nothing is written (the zip crate's finalization on drop writes nowhere).
+    abandoned: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The position the writer believes it is at, and the furthest it got: after a failure,
+    /// seeks are answered from these, so the zip crate's bookkeeping stays consistent (it
+    /// asserts that an entry does not end before it starts).
+    pos: u64,
+    end: u64,
 }
 
 impl<W> Gate<W> {
     pub fn new(inner: W) -> Self {
-        Gate { inner, error: None }
+        Gate {
+            inner,
+            error: None,
+            abandoned: Default::default(),
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    /// A guard that, when dropped, makes the gate drop everything: hold it in the owner of the
+    /// zip writer, declared so that it drops before the writer.
+    pub fn abandon_guard(&self) -> Abandon {
+        Abandon(self.abandoned.clone())
+    }
+
+    fn closed(&self) -> bool {
+        self.error.is_some() || self.abandoned.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The inner writer, or the first error any write, flush or seek returned.
@@ -95,18 +119,26 @@ impl<W> Gate<W> {
         self.error.get_or_insert(copy);
         e
     }
+
+    fn advance(&mut self, n: usize) {
+        self.pos += n as u64;
+        self.end = self.end.max(self.pos);
+    }
 }
 
 impl<W: io::Write> io::Write for Gate<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.error.is_some() {
+        if self.closed() {
+            self.advance(buf.len());
             return Ok(buf.len());
         }
-        self.inner.write(buf).map_err(|e| self.fail(e))
+        let n = self.inner.write(buf).map_err(|e| self.fail(e))?;
+        self.advance(n);
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.error.is_some() {
+        if self.closed() {
             return Ok(());
         }
         self.inner.flush().map_err(|e| self.fail(e))
@@ -115,10 +147,37 @@ impl<W: io::Write> io::Write for Gate<W> {
 
 impl<W: io::Seek> io::Seek for Gate<W> {
     fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
-        if self.error.is_some() {
-            return Ok(0);
+        if self.closed() {
+            let to = match pos {
+                io::SeekFrom::Start(n) => Some(n),
+                io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+                io::SeekFrom::End(d) => self.end.checked_add_signed(d),
+            };
+            self.pos = to.unwrap_or(self.pos);
+            self.end = self.end.max(self.pos);
+            return Ok(self.pos);
         }
-        self.inner.seek(pos).map_err(|e| self.fail(e))
+        let at = self.inner.seek(pos).map_err(|e| self.fail(e))?;
+        self.pos = at;
+        self.end = self.end.max(at);
+        Ok(at)
+    }
+}
+
+/// Closes a [`Gate`] when dropped (see [`Gate::abandon_guard`]); [`Abandon::keep`] disarms it
+/// once the file was finished.
+pub struct Abandon(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Abandon {
+    /// The file was finished: nothing to abandon.
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -183,7 +242,7 @@ mod tests {
     }
     impl io::Seek for SeekableFull {
         fn seek(&mut self, _: io::SeekFrom) -> io::Result<u64> {
-            Ok(0)
+            self.0.stream_position()
         }
     }
 

@@ -334,10 +334,12 @@ fn write_zip(
     tmp: &Path,
 ) -> Result<(usize, u64), ZipFailure> {
     let file = File::create(tmp).map_err(ZipFailure::Io)?;
-    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(
-        256 * 1024,
-        super::storage::Gate::new(file),
-    ));
+    let gate = super::storage::Gate::new(file);
+    let mut guard = Some(gate.abandon_guard());
+    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(256 * 1024, gate));
+    // Locals drop in reverse order: held in a local declared after `zip`, on an early return
+    // the guard closes the gate before the zip writer's drop tries to finish the file.
+    let abandon = guard.take().expect("the guard was just made");
 
     let mut entries = Vec::with_capacity(sorted.len());
     for (node, rec) in sorted {
@@ -421,6 +423,7 @@ fn write_zip(
         .map_err(|e| e.into_error())
         .and_then(super::storage::Gate::into_result)
         .map_err(ZipFailure::Io)?;
+    abandon.keep();
     f.sync_all().map_err(ZipFailure::Io)?;
     let bytes = f.metadata().map_err(ZipFailure::Io)?.len();
     Ok((manifest.files.len(), bytes))

@@ -136,6 +136,16 @@ pub struct Journal {
     flushing: Arc<Mutex<()>>,
 }
 
+impl Journal {
+    /// Lets go of the journal without sled's final flush: a run that fails (a full disk, an
+    /// unwritable folder) ends here, and dropping a sled database whose last write failed
+    /// blocks for ever in that flush. Nothing is lost: the journal holds what the last
+    /// successful flush wrote, which is what `--continue` resumes from.
+    pub fn abandon(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Journal").field("dir", &self.dir).finish()

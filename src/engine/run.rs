@@ -238,7 +238,13 @@ pub async fn run(
         cancel,
         resumed,
     );
-    let outcome = scheduler.run().await?;
+    let outcome = match scheduler.run().await {
+        Ok(o) => o,
+        Err(e) => {
+            journal.abandon();
+            return Err(e);
+        }
+    };
     if outcome.interrupted {
         log.line("interrupted: resume with --continue");
         log.flush();
@@ -266,7 +272,14 @@ pub async fn run(
         outcome.errors,
         log_path,
     )
-    .await?;
+    .await;
+    let info = match info {
+        Ok(i) => i,
+        Err(e) => {
+            journal.abandon();
+            return Err(e);
+        }
+    };
     tee.event(&Event::Archived {
         path: info.path.clone(),
         bytes: info.bytes,
