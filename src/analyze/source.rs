@@ -162,6 +162,7 @@ fn read_capped(r: &mut BundleReader, path: &str) -> Result<Vec<u8>, String> {
         .take(MAX_ANALYZED_FILE)
         .read_to_end(&mut out)
         .map_err(|e| e.to_string())?;
+    crate::bundle::nesting::check_file(path, &out)?;
     Ok(out)
 }
 

@@ -8,9 +8,11 @@
 //! hostile input.
 
 pub mod layout;
+pub mod nesting;
 pub mod reader;
 pub mod redact;
 pub mod sink;
+pub mod storage;
 pub mod writer;
 
 /// Errors of the bundle layer.

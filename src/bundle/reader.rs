@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::nesting;
 use super::sink::check_bundle_path;
 use super::writer::{ErrorEntry, Manifest, ManifestEntry, BUNDLE_FORMAT_VERSION};
 use super::BundleError;
@@ -188,61 +189,7 @@ impl BundleReader {
             ));
         }
 
-        let mut entries = BTreeMap::new();
-        let mut declared_total: u64 = 0;
-        for i in 0..zip.len() {
-            let e = zip.by_index_raw(i).map_err(|e| corrupt(&e))?;
-            let name = std::str::from_utf8(e.name_raw())
-                .map_err(|_| {
-                    err(format!(
-                        "bundle {shown} is rejected: entry {:?} is not a UTF-8 name",
-                        String::from_utf8_lossy(e.name_raw())
-                    ))
-                })?
-                .to_string();
-            let reject =
-                |why: &str| err(format!("bundle {shown} is rejected: entry {name:?} {why}"));
-            if e.is_dir() || name.ends_with('/') {
-                // Directory entries carry nothing; still refuse unsafe ones.
-                check_bundle_path(name.trim_end_matches('/'))
-                    .map_err(|_| reject("is an unsafe path (absolute, `..` or backslash)"))?;
-                continue;
-            }
-            check_bundle_path(&name).map_err(|_| {
-                reject("is an unsafe path (absolute, `..`, backslash or empty segment)")
-            })?;
-            if e.unix_mode().is_some_and(|m| m & 0o170000 == 0o120000) {
-                return Err(reject(
-                    "is a symbolic link; bundles hold regular files only",
-                ));
-            }
-            if e.encrypted() {
-                return Err(reject("is encrypted; bundles are never encrypted"));
-            }
-            if e.size() > limits.max_entry_bytes {
-                return Err(reject(&format!(
-                    "declares {} bytes, more than the per-entry limit of {}",
-                    e.size(),
-                    limits.max_entry_bytes
-                )));
-            }
-            declared_total = declared_total.saturating_add(e.size());
-            if declared_total > limits.max_total_bytes {
-                return Err(err(format!(
-                    "bundle {shown} is rejected: its entries declare more than the total limit of {} bytes",
-                    limits.max_total_bytes
-                )));
-            }
-            entries.insert(
-                name.clone(),
-                EntryInfo {
-                    path: name,
-                    bytes: e.size(),
-                    compressed_bytes: e.compressed_size(),
-                    index: i,
-                },
-            );
-        }
+        let entries = check_entries(&mut zip, &shown, &limits)?;
 
         let mut r = BundleReader {
             path: path.to_path_buf(),
@@ -266,27 +213,7 @@ impl BundleReader {
                 "bundle {shown}: manifest.json is malformed ({e}); the bundle is damaged or was not written by kudo-diag"
             ))
         })?;
-        if manifest.meta.format_version > BUNDLE_FORMAT_VERSION {
-            return Err(err(format!(
-                "bundle {shown} has format version {}, newer than this kudo-diag understands ({}); upgrade kudo-diag",
-                manifest.meta.format_version, BUNDLE_FORMAT_VERSION
-            )));
-        }
-        let mut listed = HashSet::new();
-        for f in manifest.files.iter().chain(&manifest.bundle_files) {
-            check_bundle_path(&f.path).map_err(|_| {
-                err(format!(
-                    "bundle {shown}: manifest.json lists an unsafe path {:?}; the bundle is rejected",
-                    f.path
-                ))
-            })?;
-            if !listed.insert(f.path.as_str()) {
-                return Err(err(format!(
-                    "bundle {shown}: manifest.json lists {:?} twice; the bundle is rejected",
-                    f.path
-                )));
-            }
-        }
+        check_manifest(&manifest, &shown)?;
         r.manifest = manifest;
         if r.entries.contains_key("errors.json") {
             let e = r.read_metadata("errors.json")?;
@@ -388,6 +315,9 @@ impl BundleReader {
         let mut out = Vec::with_capacity(r.declared.min(64 << 20) as usize);
         r.read_to_end(&mut out)
             .map_err(|e| err(format!("bundle {shown}: reading {path:?}: {e}")))?;
+        // An object nested deep enough to make a parser crawl is refused before any parser
+        // sees it.
+        nesting::check_file(path, &out).map_err(|e| err(format!("bundle {shown}: {e}")))?;
         Ok(out)
     }
 
@@ -593,6 +523,101 @@ fn central_directory_names(f: &mut File) -> Result<Vec<Vec<u8>>, String> {
         i += 46 + n + x + c;
     }
     Ok(names)
+}
+
+/// Every entry of the central directory, checked: a safe path, a regular file, not encrypted,
+/// within the size limits.
+fn check_entries<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    shown: &str,
+    limits: &Limits,
+) -> Result<BTreeMap<String, EntryInfo>, BundleError> {
+    let corrupt = |e: &dyn std::fmt::Display| {
+        err(format!(
+            "bundle {shown} is not a readable zip (truncated or corrupt: {e}); collect it again or copy it whole"
+        ))
+    };
+    let mut entries = BTreeMap::new();
+    let mut declared_total: u64 = 0;
+    for i in 0..zip.len() {
+        let e = zip.by_index_raw(i).map_err(|e| corrupt(&e))?;
+        let name = std::str::from_utf8(e.name_raw())
+            .map_err(|_| {
+                err(format!(
+                    "bundle {shown} is rejected: entry {:?} is not a UTF-8 name",
+                    String::from_utf8_lossy(e.name_raw())
+                ))
+            })?
+            .to_string();
+        let reject = |why: &str| err(format!("bundle {shown} is rejected: entry {name:?} {why}"));
+        if e.is_dir() || name.ends_with('/') {
+            // Directory entries carry nothing; still refuse unsafe ones.
+            check_bundle_path(name.trim_end_matches('/'))
+                .map_err(|_| reject("is an unsafe path (absolute, `..` or backslash)"))?;
+            continue;
+        }
+        check_bundle_path(&name).map_err(|_| {
+            reject("is an unsafe path (absolute, `..`, backslash or empty segment)")
+        })?;
+        if e.unix_mode().is_some_and(|m| m & 0o170000 == 0o120000) {
+            return Err(reject(
+                "is a symbolic link; bundles hold regular files only",
+            ));
+        }
+        if e.encrypted() {
+            return Err(reject("is encrypted; bundles are never encrypted"));
+        }
+        if e.size() > limits.max_entry_bytes {
+            return Err(reject(&format!(
+                "declares {} bytes, more than the per-entry limit of {}",
+                e.size(),
+                limits.max_entry_bytes
+            )));
+        }
+        declared_total = declared_total.saturating_add(e.size());
+        if declared_total > limits.max_total_bytes {
+            return Err(err(format!(
+                "bundle {shown} is rejected: its entries declare more than the total limit of {} bytes",
+                limits.max_total_bytes
+            )));
+        }
+        entries.insert(
+            name.clone(),
+            EntryInfo {
+                path: name,
+                bytes: e.size(),
+                compressed_bytes: e.compressed_size(),
+                index: i,
+            },
+        );
+    }
+    Ok(entries)
+}
+
+/// The manifest's format version and paths: no newer format, no unsafe or repeated path.
+fn check_manifest(manifest: &Manifest, shown: &str) -> Result<(), BundleError> {
+    if manifest.meta.format_version > BUNDLE_FORMAT_VERSION {
+        return Err(err(format!(
+            "bundle {shown} has format version {}, newer than this kudo-diag understands ({}); upgrade kudo-diag",
+            manifest.meta.format_version, BUNDLE_FORMAT_VERSION
+        )));
+    }
+    let mut listed = HashSet::new();
+    for f in manifest.files.iter().chain(&manifest.bundle_files) {
+        check_bundle_path(&f.path).map_err(|_| {
+            err(format!(
+                "bundle {shown}: manifest.json lists an unsafe path {:?}; the bundle is rejected",
+                f.path
+            ))
+        })?;
+        if !listed.insert(f.path.as_str()) {
+            return Err(err(format!(
+                "bundle {shown}: manifest.json lists {:?} twice; the bundle is rejected",
+                f.path
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

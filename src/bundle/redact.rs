@@ -59,6 +59,9 @@ pub struct Redactor {
     /// only done on lines that may hold a secret. `None` when the combination is too big to
     /// compile: then every line is checked.
     any: Option<Regex>,
+    /// The same without the base64 runs: whether the rules need to run on a candidate line.
+    rules_any: Option<Regex>,
+    base64_run: Regex,
     pem_begin: Regex,
     pem_end: Regex,
 }
@@ -77,12 +80,31 @@ pub struct LineState {
     in_private_key: bool,
     /// Inside a YAML block scalar under a secret key: the key line's indentation.
     yaml_block: Option<usize>,
+    /// The text is YAML: a marker that becomes a whole plain scalar is quoted (`*` starts an
+    /// alias). Elsewhere (logs, command output) nothing is added around a marker.
+    yaml: bool,
+}
+
+impl LineState {
+    /// The state at the start of a YAML document.
+    pub fn yaml() -> Self {
+        LineState {
+            yaml: true,
+            ..LineState::default()
+        }
+    }
 }
 
 /// Key names that end in a secret word (the `key-value` rule matches them, then `=` or `:`, then
 /// a double-quoted, escaped-quoted (JSON inside a JSON string), single-quoted or bare value).
 /// Ending matters: `num_tokens: 256` is not a secret, `initial_token: x` is.
-const SECRET_KEY: &str = r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?)";
+/// `pass` alone only as a whole word or after a separator (`pass=`, `db.pass:`, `DB_PASS=`), not
+/// inside a word (`bypass`, `compass`).
+const SECRET_KEY: &str = r"(?:[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?)|(?:[A-Za-z0-9_.-]*[_.-])?pass)";
+
+/// Long runs of the base64 alphabet: an encoded file (a properties file in a ConfigMap's
+/// `binaryData`) is decoded and looked at by the other rules.
+const BASE64_RUN: &str = r"[A-Za-z0-9+/]{24,}={0,2}";
 
 const PEM_BEGIN: &str = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----";
 
@@ -91,11 +113,32 @@ const PEM_BEGIN: &str = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----";
 /// (`Token : (invoke with -T/--tokens ...)` in `nodetool info`). Redacting those hides what a
 /// diagnosis needs and protects nothing.
 fn not_a_secret_word(value: &[u8]) -> bool {
-    value.first() == Some(&b'(')
-        || (value.iter().any(u8::is_ascii_digit)
-            && value
-                .iter()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')))
+    is_numeric(value) || value.first() == Some(&b'(')
+}
+
+/// A value that says where a secret comes from rather than holding it: a shell expansion
+/// (`$PASSWORD`, `${PASSWORD}`, `$(cat /etc/secret/password)`), or a piece of a sed or grep
+/// script (`\(...\)`, `.*`). Redacting those hides how a script works and protects nothing; a
+/// real password that happens to look like `$WORD` is still caught as a Secret's literal value.
+fn is_reference(value: &[u8], from_value: &[u8]) -> bool {
+    let ident = |v: &[u8]| {
+        !v.is_empty()
+            && (v[0].is_ascii_alphabetic() || v[0] == b'_')
+            && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    };
+    // The value's own match may stop early (`${` is not a bare value's character): what
+    // follows it on the line says what it is.
+    [&b"${"[..], b"$(", b"`", b"\\(", b".*"]
+        .iter()
+        .any(|p| from_value.starts_with(p))
+        || value.strip_prefix(b"$").is_some_and(ident)
+}
+
+fn is_numeric(value: &[u8]) -> bool {
+    value.iter().any(u8::is_ascii_digit)
+        && value
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
 }
 
 /// Whether the key part of a key-value match (`initial_token=`, `"token": `) names a token, the
@@ -112,6 +155,10 @@ fn key_is_token(key_part: &[u8]) -> bool {
     key.starts_with(b"nekot") || key.starts_with(b"snekot")
 }
 
+/// The arguments of a command before the flag a rule looks for, within one command of a pipeline
+/// or list (`|`, `;`, `&` end it).
+const ARGS: &str = r"(?:[ \t]+[^\s|;&]+)*?";
+
 /// The built-in rules, (name, pattern), in the order they are applied. Word boundaries are ASCII
 /// (`(?-u:\b)`) because Unicode ones make the fast regex engines give up on non-ASCII lines.
 fn builtin_rules() -> Vec<(&'static str, String)> {
@@ -124,7 +171,9 @@ fn builtin_rules() -> Vec<(&'static str, String)> {
         ),
         (
             "url-credentials",
-            r"(?i)(?-u:\b)[a-z][a-z0-9+.-]*://[^:/?#\s@]+:(?P<secret>[^@/?#\s]+)@".to_string(),
+            // No word boundary before the scheme: `0https://u:pw@h` or `xhttps://...` glued to
+            // other text still carries the password.
+            r"(?i)[a-z][a-z0-9+.-]*://[^:/?#\s@]+:(?P<secret>[^@/?#\s]+)@".to_string(),
         ),
         (
             "authorization",
@@ -156,7 +205,22 @@ fn builtin_rules() -> Vec<(&'static str, String)> {
         ),
         (
             "cli-flag",
-            r#"(?i)--[a-z0-9-]*(?:password|passwd|token|secret)[ \t]+(?P<secret>[^\s"'-][^\s"']*)"#
+            r#"(?i)--[a-z0-9-]*(?:password|passwd|token|secret)[ \t]+(?P<secret>[^\s"'$-][^\s"']*)"#
+                .to_string(),
+        ),
+        (
+            // The short password flags of database clients: `cqlsh -p VALUE`, `nodetool -pw
+            // VALUE`, `redis-cli -a VALUE`, `mongo -p VALUE`, and MySQL's attached `-pVALUE`
+            // (MySQL's `-p VALUE` prompts, and `-P` is a port; nodetool's `-p` is a port).
+            "cli-password",
+            format!(
+                r#"(?-u:\b)(?:(?i:cqlsh|mongo|mongosh){ARGS}[ \t]+-p[ \t]+|nodetool{ARGS}[ \t]+-pw[ \t]+|redis-cli{ARGS}[ \t]+-a[ \t]+|(?i:mysql|mysqladmin|mysqldump|mariadb){ARGS}[ \t]+-p)(?P<secret>[^\s"'$-][^\s"']*)"#
+            ),
+        ),
+        (
+            // Oracle's `user/password@host`: JDBC thin URLs and SQL*Plus logins.
+            "oracle-credentials",
+            r"(?i)(?:jdbc:oracle:[a-z0-9]+:|(?-u:\b)(?:sqlplus|sqlldr|expdp|impdp|rman)[ \t]+(?:-\S+[ \t]+)*)[A-Za-z0-9_$#.-]+/(?P<secret>[^@\s/]+)@"
                 .to_string(),
         ),
     ]
@@ -208,20 +272,25 @@ impl Redactor {
         // `^`/`$` mean what they mean on one line. The start of a private key block is included:
         // the one-line rule alone does not see it.
         let group = regex::Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>").expect("group regex");
-        let combined = specs
-            .iter()
-            .map(|(_, p)| p.as_str())
-            .chain(std::iter::once(PEM_BEGIN))
-            .map(|p| format!("(?m:{})", group.replace_all(p, "(?:")))
-            .collect::<Vec<_>>()
-            .join("|");
-        let any = RegexBuilder::new(&combined)
-            .size_limit(64 << 20)
-            .build()
-            .ok();
+        let combine = |extra: &[&str]| {
+            let combined = specs
+                .iter()
+                .map(|(_, p)| p.as_str())
+                .chain(std::iter::once(PEM_BEGIN))
+                .chain(extra.iter().copied())
+                .map(|p| format!("(?m:{})", group.replace_all(p, "(?:")))
+                .collect::<Vec<_>>()
+                .join("|");
+            RegexBuilder::new(&combined)
+                .size_limit(64 << 20)
+                .build()
+                .ok()
+        };
         Ok(Redactor {
             rules,
-            any,
+            any: combine(&[BASE64_RUN]),
+            rules_any: combine(&[]),
+            base64_run: Regex::new(BASE64_RUN).expect("base64 run"),
             pem_begin: Regex::new(PEM_BEGIN).expect("pem begin"),
             pem_end: Regex::new(r"-----END[A-Z0-9 ]*PRIVATE KEY-----").expect("pem end"),
         })
@@ -238,6 +307,23 @@ impl Redactor {
         w.write_all(text).expect("writing to a Vec cannot fail");
         let (out, counts) = w.finish().expect("writing to a Vec cannot fail");
         (out, counts)
+    }
+
+    /// Redacts a whole YAML text: like [`Redactor::redact_text`], and a marker that becomes a
+    /// whole plain scalar is quoted.
+    pub fn redact_yaml(&self, text: &[u8]) -> (Vec<u8>, RedactionCounts) {
+        let mut w = RedactingWriter::new(Vec::with_capacity(text.len()), self).yaml(true);
+        w.write_all(text).expect("writing to a Vec cannot fail");
+        w.finish().expect("writing to a Vec cannot fail")
+    }
+
+    /// Redacts a string value (no line state): used for values inside structured objects.
+    pub fn redact_str(&self, s: &str, counts: &mut RedactionCounts) -> String {
+        let (out, c) = self.redact_text(s.as_bytes());
+        for (k, v) in c {
+            *counts.entry(k).or_default() += v;
+        }
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
     }
 
     /// Where the next line that may hold a secret starts, at or after `from`.
@@ -262,95 +348,16 @@ impl Redactor {
         counts: &mut RedactionCounts,
         out: &mut Vec<u8>,
     ) {
-        if state.in_private_key {
-            if let Some(m) = self.pem_end.find(line) {
-                state.in_private_key = false;
-                out.extend_from_slice(REDACTED.as_bytes());
-                self.redact_line(&line[m.start()..], state, counts, out);
-            } else {
-                out.extend_from_slice(REDACTED.as_bytes());
-                if line.ends_with(b"\r") {
-                    out.push(b'\r');
-                }
-            }
+        if self.continue_block(line, state, counts, out) {
             return;
-        }
-        if let Some(indent) = state.yaml_block {
-            let ws = line
-                .iter()
-                .take_while(|b| **b == b' ' || **b == b'\t')
-                .count();
-            if ws == line.len() || (line.len() == ws + 1 && line[ws] == b'\r') {
-                out.extend_from_slice(line);
-                return;
-            }
-            if ws > indent {
-                out.extend_from_slice(&line[..ws]);
-                out.extend_from_slice(REDACTED.as_bytes());
-                return;
-            }
-            state.yaml_block = None;
         }
         let mut cur: Vec<u8> = line.to_vec();
         let mut opens_yaml_block = false;
-        let mut changed = false;
-        for rule in &self.rules {
-            if !rule.re.is_match(&cur) {
-                continue;
-            }
-            let mut n = 0u64;
-            let replaced = rule.re.replace_all(&cur, |caps: &Captures<'_>| {
-                let whole = caps.get(0).expect("group 0");
-                let group = rule.secret_groups.iter().find_map(|g| caps.get(*g));
-                let Some(g) = group else {
-                    if whole.as_bytes() == REDACTED.as_bytes() {
-                        return whole.as_bytes().to_vec();
-                    }
-                    n += 1;
-                    return REDACTED.as_bytes().to_vec();
-                };
-                let value = g.as_bytes();
-                if value == REDACTED.as_bytes() || value.is_empty() {
-                    return whole.as_bytes().to_vec();
-                }
-                // Keep JSON valid: after a quoted key, an unquoted value is a number, a
-                // boolean or null (`"automountServiceAccountToken": true`), not a secret
-                // string; and `true`/`false`/`null` are never secrets.
-                if rule.name == "key-value" && caps.name("secret_bare").is_some() {
-                    let quoted_key = caps
-                        .name("q")
-                        .is_some_and(|q| q.as_bytes().ends_with(b"\""));
-                    if quoted_key
-                        || matches!(value, b"true" | b"false" | b"null")
-                        || (key_is_token(&cur[whole.start()..g.start()])
-                            && not_a_secret_word(value))
-                    {
-                        return whole.as_bytes().to_vec();
-                    }
-                }
-                // `password: |` opens a YAML block scalar: the secret is on the next lines.
-                if rule.name == "key-value"
-                    && is_block_indicator(value)
-                    && whole.end() == trimmed_len(&cur)
-                {
-                    opens_yaml_block = true;
-                    return whole.as_bytes().to_vec();
-                }
-                n += 1;
-                let mut v = Vec::with_capacity(whole.len());
-                v.extend_from_slice(&cur[whole.start()..g.start()]);
-                v.extend_from_slice(REDACTED.as_bytes());
-                v.extend_from_slice(&cur[g.end()..whole.end()]);
-                v
-            });
-            if n > 0 {
-                changed = true;
-                let next = replaced.into_owned();
-                *counts.entry(rule.name.clone()).or_default() += n;
-                cur = next;
-            }
-        }
-        if changed {
+        let rules_may_match = self.rules_any.as_ref().is_none_or(|r| r.is_match(&cur));
+        let mut changed =
+            rules_may_match && self.apply_rules(&mut cur, counts, &mut opens_yaml_block);
+        changed |= self.redact_base64_runs(&mut cur, counts);
+        if changed && state.yaml {
             quote_bare_marker(&mut cur);
         }
         // A private key block that starts on this line and does not end on it.
@@ -367,15 +374,185 @@ impl Redactor {
             }
         }
         if opens_yaml_block && !state.in_private_key {
-            let indent = line
-                .iter()
-                .take_while(|b| **b == b' ' || **b == b'\t')
-                .count();
-            state.yaml_block = Some(indent);
-            *counts.entry("key-value".to_string()).or_default() += 1;
+            state.yaml_block = Some(indent_of(line));
         }
         out.extend_from_slice(&cur);
     }
+
+    /// The lines of a private key block or of a YAML block scalar under a secret key: each is
+    /// replaced by one marker at its own indentation (so the YAML around stays valid), counted
+    /// once. Returns false when the line is not (or no longer) inside such a block.
+    fn continue_block(
+        &self,
+        line: &[u8],
+        state: &mut LineState,
+        counts: &mut RedactionCounts,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let ws = indent_of(line);
+        if state.in_private_key {
+            out.extend_from_slice(&line[..ws]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            *counts.entry("private-key".to_string()).or_default() += 1;
+            if let Some(m) = self.pem_end.find(line) {
+                state.in_private_key = false;
+                let rest = line[m.start()..].to_vec();
+                let mut inner = Vec::new();
+                self.redact_line(&rest, state, counts, &mut inner);
+                out.extend_from_slice(&inner);
+            } else if line.ends_with(b"\r") {
+                out.push(b'\r');
+            }
+            return true;
+        }
+        let Some(indent) = state.yaml_block else {
+            return false;
+        };
+        if ws == line.len() || (line.len() == ws + 1 && line[ws] == b'\r') {
+            out.extend_from_slice(line);
+            return true;
+        }
+        if ws > indent {
+            out.extend_from_slice(&line[..ws]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            *counts.entry("key-value".to_string()).or_default() += 1;
+            return true;
+        }
+        state.yaml_block = None;
+        false
+    }
+
+    /// Applies every rule to `cur` in order; returns whether anything was replaced.
+    fn apply_rules(
+        &self,
+        cur: &mut Vec<u8>,
+        counts: &mut RedactionCounts,
+        opens_yaml_block: &mut bool,
+    ) -> bool {
+        let mut changed = false;
+        for rule in &self.rules {
+            if !rule.re.is_match(cur) {
+                continue;
+            }
+            let mut n = 0u64;
+            let replaced = rule.re.replace_all(cur, |caps: &Captures<'_>| {
+                match replacement(rule, caps, cur, opens_yaml_block) {
+                    Some(v) => {
+                        n += 1;
+                        v
+                    }
+                    None => caps[0].to_vec(),
+                }
+            });
+            if n > 0 {
+                changed = true;
+                let next = replaced.into_owned();
+                *counts.entry(rule.name.clone()).or_default() += n;
+                *cur = next;
+            }
+        }
+        changed
+    }
+
+    /// Replaces a run of base64 that decodes to text some rule redacts (an encoded properties
+    /// file holding `password=...`) by one marker: the encoded form would otherwise carry the
+    /// secret past every rule. Runs that decode to binary or to harmless text stay.
+    fn redact_base64_runs(&self, cur: &mut Vec<u8>, counts: &mut RedactionCounts) -> bool {
+        if !self.base64_run.is_match(cur) {
+            return false;
+        }
+        let mut n = 0u64;
+        let replaced = self.base64_run.replace_all(cur, |caps: &Captures<'_>| {
+            let run = &caps[0];
+            if self.decoded_holds_secret(run) {
+                n += 1;
+                REDACTED.as_bytes().to_vec()
+            } else {
+                run.to_vec()
+            }
+        });
+        if n == 0 {
+            return false;
+        }
+        *cur = replaced.into_owned();
+        *counts.entry("base64-content".to_string()).or_default() += n;
+        true
+    }
+
+    fn decoded_holds_secret(&self, run: &[u8]) -> bool {
+        let engine = &base64::engine::general_purpose::STANDARD;
+        let decoded = match engine.decode(run) {
+            Ok(d) => d,
+            Err(_) => match base64::engine::general_purpose::STANDARD_NO_PAD.decode(run) {
+                Ok(d) => d,
+                Err(_) => return false,
+            },
+        };
+        let Ok(text) = std::str::from_utf8(&decoded) else {
+            return false;
+        };
+        if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+            return false;
+        }
+        // One level only: the decoded text's own base64 runs are not decoded again.
+        let mut counts = RedactionCounts::new();
+        let mut opens = false;
+        text.split('\n').any(|line| {
+            let mut l = line.as_bytes().to_vec();
+            self.apply_rules(&mut l, &mut counts, &mut opens)
+                || opens
+                || self.pem_begin.is_match(&l)
+        })
+    }
+}
+
+/// What one match of a rule becomes: `None` keeps it as it is (no secret in it).
+fn replacement(
+    rule: &Rule,
+    caps: &Captures<'_>,
+    cur: &[u8],
+    opens_yaml_block: &mut bool,
+) -> Option<Vec<u8>> {
+    let whole = caps.get(0).expect("group 0");
+    let Some(g) = rule.secret_groups.iter().find_map(|g| caps.get(*g)) else {
+        return (whole.as_bytes() != REDACTED.as_bytes()).then(|| REDACTED.as_bytes().to_vec());
+    };
+    let value = g.as_bytes();
+    if value == REDACTED.as_bytes() || value.is_empty() || is_reference(value, &cur[g.start()..]) {
+        return None;
+    }
+    if rule.name == "key-value" {
+        // Keep JSON valid: after a quoted key, an unquoted value is a number, a boolean or
+        // null (`"automountServiceAccountToken": true`), not a secret string; and
+        // `true`/`false`/`null` are never secrets.
+        if caps.name("secret_bare").is_some() {
+            let quoted_key = caps
+                .name("q")
+                .is_some_and(|q| q.as_bytes().ends_with(b"\""));
+            if quoted_key
+                || matches!(value, b"true" | b"false" | b"null")
+                || (key_is_token(&cur[whole.start()..g.start()]) && not_a_secret_word(value))
+            {
+                return None;
+            }
+        }
+        // `password: |` opens a YAML block scalar: the secret is on the next lines.
+        if is_block_indicator(value) && whole.end() == trimmed_len(cur) {
+            *opens_yaml_block = true;
+            return None;
+        }
+    }
+    let mut v = Vec::with_capacity(whole.len());
+    v.extend_from_slice(&cur[whole.start()..g.start()]);
+    v.extend_from_slice(REDACTED.as_bytes());
+    v.extend_from_slice(&cur[g.end()..whole.end()]);
+    Some(v)
+}
+
+fn indent_of(line: &[u8]) -> usize {
+    line.iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .count()
 }
 
 /// When a replaced value was a whole YAML plain scalar (`key: **REDACTED**`, `- **REDACTED**`),
@@ -414,13 +591,28 @@ fn trimmed_len(line: &[u8]) -> usize {
     n
 }
 
+/// Lines of a multi-line literal shorter than this are not literals of their own: a value's
+/// `}` or `  ]` line would otherwise erase every such line everywhere.
+pub const MIN_LITERAL_LINE_LEN: usize = 8;
+
 /// Escaped alternatives for the literal values: each value as given, and its base64 forms (a
-/// Secret's value appears base64-encoded in objects and annotations).
+/// Secret's value appears base64-encoded in objects and annotations). A multi-line value (a
+/// key, a certificate bundle, a properties file) is also matched line by line, since text is
+/// redacted one line at a time: each of its lines long enough to be specific is a literal,
+/// except the PEM armour lines (`-----BEGIN CERTIFICATE-----`), which name a format, not a
+/// secret.
 fn literal_alternatives(literals: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for l in literals {
         if l.len() < MIN_LITERAL_LEN {
             continue;
+        }
+        if l.contains('\n') {
+            for line in l.lines().map(str::trim) {
+                if line.len() >= MIN_LITERAL_LINE_LEN && !line.starts_with("-----") {
+                    out.push(regex::escape(line));
+                }
+            }
         }
         out.push(regex::escape(l));
         for enc in [
@@ -434,6 +626,68 @@ fn literal_alternatives(literals: &[String]) -> Vec<String> {
     out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
     out.dedup();
     out
+}
+
+/// The name under which [`MarkerCounter::counts`] reports markers that no rule of the stream's
+/// redactor made: values replaced before the text was written (Secret data, secret env values,
+/// failure messages redacted when they were recorded).
+pub const STRUCTURED_RULE: &str = "structured";
+
+/// Counts the [`REDACTED`] markers of a stream written in pieces (a marker may straddle two
+/// writes), so that what redactions.json reports is what a reader of the file finds.
+#[derive(Debug, Default, Clone)]
+pub struct MarkerCounter {
+    /// The last bytes seen, shorter than a marker: the start of a marker the next piece ends.
+    tail: Vec<u8>,
+    count: u64,
+}
+
+fn marker_finder() -> &'static Regex {
+    static FINDER: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(&regex::escape(REDACTED)).expect("marker regex"));
+    &FINDER
+}
+
+/// The number of markers in `text`.
+pub fn count_markers(text: &[u8]) -> u64 {
+    marker_finder().find_iter(text).count() as u64
+}
+
+impl MarkerCounter {
+    pub fn feed(&mut self, data: &[u8]) {
+        let keep = REDACTED.len() - 1;
+        if !self.tail.is_empty() {
+            // Both parts are shorter than a marker: any match here straddles the boundary.
+            let mut joined = self.tail.clone();
+            joined.extend_from_slice(&data[..data.len().min(keep)]);
+            self.count += count_markers(&joined);
+        }
+        self.count += count_markers(data);
+        if data.len() >= keep {
+            self.tail.clear();
+            self.tail.extend_from_slice(&data[data.len() - keep..]);
+        } else {
+            self.tail.extend_from_slice(data);
+            let extra = self.tail.len().saturating_sub(keep);
+            self.tail.drain(..extra);
+        }
+    }
+
+    /// Markers seen so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The per-rule counts of a redactor completed with the markers no rule accounts for, under
+    /// [`STRUCTURED_RULE`]; the result sums to [`MarkerCounter::count`] whenever every rule
+    /// replacement left its marker in place.
+    pub fn counts(&self, mut rules: RedactionCounts) -> RedactionCounts {
+        let by_rules: u64 = rules.values().sum();
+        if self.count > by_rules {
+            *rules.entry(STRUCTURED_RULE.to_string()).or_default() += self.count - by_rules;
+        }
+        rules
+    }
 }
 
 /// A writer that redacts what goes through it, line by line, before passing it on.
@@ -458,6 +712,12 @@ impl<W: Write, R: Deref<Target = Redactor>> RedactingWriter<W, R> {
             state: LineState::default(),
             counts: RedactionCounts::new(),
         }
+    }
+
+    /// Treats the stream as YAML: a marker that becomes a whole plain scalar is quoted.
+    pub fn yaml(mut self, yes: bool) -> Self {
+        self.state.yaml = yes;
+        self
     }
 
     /// Redacts `chunk`, which ends at a line boundary (or is a cut of an over-long line), and
@@ -549,22 +809,74 @@ impl<W: Write, R: Deref<Target = Redactor>> Write for RedactingWriter<W, R> {
     }
 }
 
-/// Env var names whose values are treated as secrets.
+/// Env var names whose values are treated as secrets: a name with a secret word in it
+/// (`CASSANDRA_PASSWORD`, `dbPassword`, `API_KEY`, `AUTH_TOKEN`), unless its last word says the
+/// value is about a secret rather than the secret (`TLS_SECRET_NAME`, `KEYSTORE_PASSWORD_FILE`,
+/// `AUTH_ENABLED`). Whole words only for the short ones: `CASSANDRA_KEYSPACE` and
+/// `AUTHENTICATOR` hold no secret. A secret under an innocent name (`CASS_PW`) is caught by the
+/// Secret's literal value when it comes from one.
 fn secret_env_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "PASSWD",
-        "PASSPHRASE",
-        "TOKEN",
-        "SECRET",
-        "KEY",
-        "CREDENTIAL",
-        "APIKEY",
-        "AUTH",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
+    const INSIDE: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "token",
+        "secret",
+        "apikey",
+        "credential",
+        "privatekey",
+        "accesskey",
+        "secretkey",
+    ];
+    const WORDS: &[&str] = &["key", "pass", "pw", "pwd", "auth"];
+    const ABOUT: &[&str] = &[
+        "name",
+        "names",
+        "file",
+        "path",
+        "dir",
+        "ref",
+        "refs",
+        "id",
+        "size",
+        "type",
+        "length",
+        "enabled",
+        "enable",
+        "algorithm",
+        "mode",
+        "user",
+        "username",
+        "ttl",
+        "timeout",
+        "url",
+        "location",
+        "store",
+        "format",
+        "count",
+        "version",
+    ];
+    let lower = name.to_ascii_lowercase();
+    // Words of `CASSANDRA_PASSWORD`, `db.pass`, `dbPassword` (camel case splits too).
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower);
+        if boundary && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        if c.is_ascii_alphanumeric() {
+            cur.push(c.to_ascii_lowercase());
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    let secret = INSIDE.iter().any(|w| lower.contains(w))
+        || words.iter().any(|w| WORDS.contains(&w.as_str()));
+    secret && !words.last().is_some_and(|w| ABOUT.contains(&w.as_str()))
 }
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -694,9 +1006,9 @@ mod tests {
             let (out, counts) = r.redact_text(line.as_bytes());
             assert_eq!(String::from_utf8(out).unwrap(), line, "{counts:?}");
         }
-        let (out, _) = r.redact_text(b"token: 9f8e7d6c5b4a");
+        let (out, _) = r.redact_yaml(b"token: 9f8e7d6c5b4a");
         assert_eq!(String::from_utf8(out).unwrap(), "token: \"**REDACTED**\"");
-        let (out, _) = r.redact_text(b"password: 123456");
+        let (out, _) = r.redact_yaml(b"password: 123456");
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "password: \"**REDACTED**\""
@@ -724,7 +1036,7 @@ mod tests {
             "login password=**REDACTED** ok",
             "key-value",
         );
-        assert_rule("passwd: hunter2", "passwd: \"**REDACTED**\"", "key-value");
+        assert_rule("passwd: hunter2", "passwd: **REDACTED**", "key-value");
         assert_rule("SECRET=abc123", "SECRET=**REDACTED**", "key-value");
         assert_rule("token=abc&user=x", "token=**REDACTED**&user=x", "key-value");
         assert_rule(
@@ -751,11 +1063,7 @@ mod tests {
         let pod = r#"{"volumes":[{"name":"v","secret":{"secretName":"x"}}],"automountServiceAccountToken":true,"token":12,"secret":[1]}"#;
         assert_eq!(red(pod).0, pod);
         serde_json::from_str::<serde_json::Value>(&red(pod).0).unwrap();
-        assert_rule(
-            "password: 123456",
-            "password: \"**REDACTED**\"",
-            "key-value",
-        );
+        assert_rule("password: 123456", "password: **REDACTED**", "key-value");
         // Counting words are not secrets.
         assert_eq!(red("num_tokens: 256").0, "num_tokens: 256");
         assert_eq!(red("secretName: foo").0, "secretName: foo");
@@ -765,7 +1073,7 @@ mod tests {
     fn redacted_yaml_still_parses() {
         let r = Redactor::new(&[], &["literalvalue".to_string()]).unwrap();
         let yaml = "a:\n  password: hunter2\n  jwt: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc\n  id: AKIAIOSFODNN7EXAMPLE\n  list:\n  - literalvalue\n  url: http://u:p4ss@h/\n";
-        let (out, c) = r.redact_text(yaml.as_bytes());
+        let (out, c) = r.redact_yaml(yaml.as_bytes());
         let out = String::from_utf8(out).unwrap();
         let v: serde_yaml::Value =
             serde_yaml::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
@@ -782,7 +1090,8 @@ mod tests {
             out,
             "config:\n  password: |\n    **REDACTED**\n    **REDACTED**\n  user: bob\n"
         );
-        assert_eq!(c["key-value"], 1);
+        // One count per marker.
+        assert_eq!(c["key-value"], 2);
     }
 
     #[test]
@@ -838,7 +1147,7 @@ mod tests {
             out,
             "before\n-----BEGIN RSA PRIVATE KEY-----**REDACTED**\n**REDACTED**\n**REDACTED**\n**REDACTED**-----END RSA PRIVATE KEY-----\nafter\n"
         );
-        assert_eq!(c["private-key"], 1);
+        assert_eq!(c["private-key"], 4);
         let one = r#"{"key":"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"}"#;
         let (out, _) = red(one);
         assert!(!out.contains("MIIE"), "{out}");
@@ -1032,6 +1341,185 @@ mod tests {
                     "round {round} ({who}): secret survived in {out:?} from {text:?}"
                 );
             }
+        }
+    }
+
+    fn markers(text: &str) -> u64 {
+        count_markers(text.as_bytes())
+    }
+
+    /// Issue 14: a private key in a YAML block scalar keeps the block's indentation, so the
+    /// file still parses; every marker is counted.
+    #[test]
+    fn a_private_key_in_a_yaml_block_scalar_keeps_the_yaml_valid() {
+        let yaml = "data:\n  tls.key: |\n    -----BEGIN RSA PRIVATE KEY-----\n    MIIEowIBAAKCAQEA\n    q83jd92kd\n    -----END RSA PRIVATE KEY-----\n  other: x\n";
+        let (out, c) = Redactor::builtin().redact_yaml(yaml.as_bytes());
+        let out = String::from_utf8(out).unwrap();
+        let v: serde_yaml::Value =
+            serde_yaml::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(v["data"]["other"].as_str(), Some("x"));
+        assert!(!out.contains("MIIE") && !out.contains("q83jd"), "{out}");
+        assert_eq!(c.values().sum::<u64>(), markers(&out), "{c:?} {out}");
+    }
+
+    /// Issue 14: nothing is added around a marker in text that is not YAML.
+    #[test]
+    fn log_text_gets_no_quotes_around_a_marker() {
+        let (out, _) = red("GET /x X-Api-Key: 0f9e8d7c6b5a\nsession token: abcdef123456");
+        assert_eq!(
+            out,
+            "GET /x X-Api-Key: **REDACTED**\nsession token: **REDACTED**"
+        );
+    }
+
+    /// Issue 14: each line of a multi-line Secret value is a literal (text is redacted line by
+    /// line), except the PEM armour lines and lines too short to be specific.
+    #[test]
+    fn multi_line_literals_are_matched_line_by_line() {
+        let value = "-----BEGIN CERTIFICATE-----\nfirst-line-of-the-value\nsecond-line-of-it\n}\n-----END CERTIFICATE-----\n";
+        let r = Redactor::new(&[], &[value.to_string()]).unwrap();
+        let (out, c) = r.redact_text(
+            b"log: second-line-of-it was read\n-----BEGIN CERTIFICATE-----\n}\nfirst-line-of-the-value\n",
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "log: **REDACTED** was read\n-----BEGIN CERTIFICATE-----\n}\n**REDACTED**\n"
+        );
+        assert_eq!(c["literal"], 2);
+    }
+
+    /// Issue 14: forms that leaked, each caught by a general rule (not by these strings).
+    #[test]
+    fn database_client_logins_and_pass_keys_are_redacted() {
+        for (input, expected, rule) in [
+            (
+                "url=jdbc:oracle:thin:scott/t1ger99@//db:1521/ORCL",
+                "url=jdbc:oracle:thin:scott/**REDACTED**@//db:1521/ORCL",
+                "oracle-credentials",
+            ),
+            (
+                "sqlplus -s system/Manager_1@orcl @x.sql",
+                "sqlplus -s system/**REDACTED**@orcl @x.sql",
+                "oracle-credentials",
+            ),
+            (
+                "cqlsh -u cassandra -p Cq1Pass host 9042",
+                "cqlsh -u cassandra -p **REDACTED** host 9042",
+                "cli-password",
+            ),
+            (
+                "nodetool -u admin -pw N0detoolPw status",
+                "nodetool -u admin -pw **REDACTED** status",
+                "cli-password",
+            ),
+            (
+                "mysql -h db -uroot -pMyS3cret app",
+                "mysql -h db -uroot -p**REDACTED** app",
+                "cli-password",
+            ),
+            (
+                "redis-cli -h r -a R3disPass ping",
+                "redis-cli -h r -a **REDACTED** ping",
+                "cli-password",
+            ),
+            (
+                "note: rotated, pass=hunter2 now",
+                "note: rotated, pass=**REDACTED** now",
+                "key-value",
+            ),
+            ("DB_PASS=hunter2", "DB_PASS=**REDACTED**", "key-value"),
+        ] {
+            assert_rule(input, expected, rule);
+        }
+        // Ports and prompts are not passwords; `pass` inside a word is not a key.
+        for kept in [
+            "nodetool -h 10.0.0.1 -p 7199 status",
+            "mysql -h db -P3306 -p app",
+            "psql -h db -p 5432",
+            "bypass=yes compass: north",
+            "jdbc:oracle:thin:@//db:1521/ORCL",
+        ] {
+            assert_eq!(red(kept).0, kept);
+        }
+    }
+
+    /// Issue 14: a base64-encoded file that holds a secret is replaced whole; encoded text
+    /// without one, and binary, stay.
+    #[test]
+    fn base64_encoded_files_holding_a_secret_are_redacted() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let props = b64("db.host=cassandra\ndb.user=app\ndb.password=hunter2\n");
+        let (out, c) = red(&format!("binaryData:\n  app.properties: {props}\n"));
+        assert_eq!(out, "binaryData:\n  app.properties: **REDACTED**\n");
+        assert_eq!(c["base64-content"], 1);
+        let harmless = b64("db.host=cassandra\ndb.port=9042\nreplicas=3\n");
+        let text = format!("  app.properties: {harmless}\n");
+        assert_eq!(red(&text).0, text);
+        let binary = base64::engine::general_purpose::STANDARD.encode([
+            0u8, 159, 146, 150, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        ]);
+        let text = format!("blob {binary}\n");
+        assert_eq!(red(&text).0, text);
+    }
+
+    /// Issue 14: evidence is kept: ring tokens, shell references to a secret and sed scripts
+    /// that edit a secret's setting.
+    #[test]
+    fn references_scripts_and_ring_tokens_stay() {
+        for kept in [
+            "JVM_OPTS=\"$JVM_OPTS -Dcassandra.initial_token=-9223372036854775808,-3074457345618258603\"",
+            "sed -n -e 's/-Dcassandra.initial_token=\\([-0-9,]*\\)[[:space:]].*/\\1/p' > /var/lib/cassandra/token_map",
+            "sed -i \"/cql_password/c\\\\cql_password = $(cat /etc/cassandra/authentication/password)\" /etc/medusa/medusa.ini;",
+            "cqlsh -u $CASSANDRA_USER -p $CASSANDRA_PASSWORD",
+            "export PASSWORD=${CASSANDRA_PASSWORD}",
+            "secretName: cassandra-tls",
+        ] {
+            assert_eq!(red(kept).0, kept);
+        }
+    }
+
+    /// Issue 14: env names are judged by their words: a name about a secret (its Secret's
+    /// name, a file) keeps its value, a short secret word counts only as a whole word.
+    #[test]
+    fn env_names_are_judged_by_their_words() {
+        for (name, secret) in [
+            ("CASSANDRA_PASSWORD", true),
+            ("dbPassword", true),
+            ("API_KEY", true),
+            ("CASS_PW", true),
+            ("AUTH_TOKEN", true),
+            ("TLS_SECRET_NAME", false),
+            ("AUTHENTICATION_SECRET_NAME", false),
+            ("KEYSTORE_PASSWORD_FILE", false),
+            ("CASSANDRA_KEYSPACE", false),
+            ("CASSANDRA_AUTHENTICATOR", false),
+            ("AUTH_ENABLED", false),
+            ("MAX_HEAP", false),
+        ] {
+            assert_eq!(secret_env_name(name), secret, "{name}");
+        }
+    }
+
+    /// Redacting redacted text changes nothing.
+    #[test]
+    fn redaction_is_idempotent_on_every_rule() {
+        let r = Redactor::new(&[], &["Liter4lValue".to_string()]).unwrap();
+        let text = "password=hunter2\nAuthorization: Bearer abcdefghijklmnop1234\nhttps://u:pw1234@h/\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\nLiter4lValue\ncqlsh -p Cq1Pass\nk: |\n  x\n";
+        for yaml in [false, true] {
+            let once = if yaml {
+                r.redact_yaml(text.as_bytes()).0
+            } else {
+                r.redact_text(text.as_bytes()).0
+            };
+            let twice = if yaml {
+                r.redact_yaml(&once).0
+            } else {
+                r.redact_text(&once).0
+            };
+            assert_eq!(
+                String::from_utf8_lossy(&twice),
+                String::from_utf8_lossy(&once)
+            );
         }
     }
 }

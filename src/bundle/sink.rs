@@ -29,7 +29,8 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
-use super::redact::{RedactingWriter, RedactionCounts, Redactor};
+use super::redact::{MarkerCounter, RedactingWriter, RedactionCounts, Redactor};
+use super::storage::{Abandon, Gate};
 use super::BundleError;
 
 /// Deflate level of the stored artifacts (and so of the bundle). Level 1 is several times faster
@@ -47,10 +48,12 @@ pub struct ArtifactRecord {
     pub blake3: String,
     /// File name of the stored content inside the store's folder.
     pub file: String,
-    /// How many values redaction replaced in it (0 for raw artifacts).
+    /// How many redaction markers it holds (values replaced by its redactor, or before it was
+    /// written, e.g. a Secret's data).
     #[serde(default)]
     pub redactions: u64,
-    /// The same, per redaction rule name (never the values).
+    /// Replacements per redaction rule name (never the values); markers no rule of the writer
+    /// made are counted under `structured`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub redaction_rules: RedactionCounts,
     /// Written with `create_raw`: not redacted.
@@ -72,6 +75,12 @@ pub fn check_bundle_path(path: &str) -> Result<(), BundleError> {
         )));
     }
     Ok(())
+}
+
+/// Whether `name` can be one segment of a bundle path: not empty, `.` or `..`, and without
+/// separators. Kubernetes names always can; a hostile API server's may not.
+pub fn is_path_segment(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
 
 /// Checks a bundle path for an artifact: valid, and not one of the writer's own files.
@@ -229,22 +238,28 @@ impl NodeSink {
         let file = ArtifactStore::file_name(path);
         let tmp = self.store.inner.dir.join(format!("{file}.tmp"));
         let f = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-        let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(64 * 1024, f));
+        let gate = Gate::new(f);
+        let abandon = gate.abandon_guard();
+        let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(64 * 1024, gate));
         zip.start_file(path, artifact_entry_options())
-            .map_err(|e| {
-                BundleError::Message(format!("{}: starting zip entry: {e}", tmp.display()))
-            })?;
+            .map_err(|e| zip_err(&tmp, "starting zip entry", e))?;
         let body = Body {
             zip,
             hasher: blake3::Hasher::new(),
             bytes: 0,
+            markers: MarkerCounter::default(),
         };
         let raw = redactor.is_none();
         let pipe = match redactor {
-            Some(r) => Pipe::Redacted(RedactingWriter::new(body, r)),
+            // YAML objects keep parsing: a marker that is a whole value gets quoted there.
+            Some(r) => Pipe::Redacted(
+                RedactingWriter::new(body, r)
+                    .yaml(path.ends_with(".yaml") || path.ends_with(".yml")),
+            ),
             None => Pipe::Raw(body),
         };
         Ok(ArtifactWriter {
+            abandon,
             sink: self.clone(),
             path: path.to_string(),
             file,
@@ -291,15 +306,18 @@ fn artifact_entry_options() -> SimpleFileOptions {
 /// The end of the pipe: counts and hashes the (already redacted) content and deflates it into
 /// the stored zip.
 struct Body {
-    zip: zip::ZipWriter<io::BufWriter<File>>,
+    zip: zip::ZipWriter<io::BufWriter<Gate<File>>>,
     hasher: blake3::Hasher,
     bytes: u64,
+    /// Markers in the content as stored: the artifact's count in redactions.json.
+    markers: MarkerCounter,
 }
 
 impl Write for Body {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.zip.write(buf)?;
         self.hasher.update(&buf[..n]);
+        self.markers.feed(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
@@ -317,6 +335,9 @@ enum Pipe {
 /// renamed by `finish`. Dropped without `finish`, it leaves only a temp file that the next run
 /// ignores.
 pub struct ArtifactWriter {
+    /// Declared first, so it drops before `pipe`: an artifact given up (its task failed)
+    /// closes its file's gate before the zip writer tries to finish it.
+    abandon: Abandon,
     sink: NodeSink,
     path: String,
     file: String,
@@ -344,6 +365,7 @@ impl ArtifactWriter {
     /// Syncs and renames the artifact into place and records it.
     pub fn finish(self) -> Result<ArtifactRecord, BundleError> {
         let ArtifactWriter {
+            abandon,
             sink,
             path,
             file,
@@ -355,13 +377,23 @@ impl ArtifactWriter {
             Pipe::Raw(b) => (b, RedactionCounts::new()),
             Pipe::Redacted(r) => r.finish().map_err(|e| io_err(&tmp, e))?,
         };
-        let Body { zip, hasher, bytes } = body;
+        let Body {
+            zip,
+            hasher,
+            bytes,
+            markers,
+        } = body;
         let out = zip
             .finish()
-            .map_err(|e| BundleError::Message(format!("{}: finishing zip: {e}", tmp.display())))?;
-        let f = out.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
+            .map_err(|e| zip_err(&tmp, "finishing zip", e))?;
+        let f = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(Gate::into_result)
+            .map_err(|e| io_err(&tmp, e))?;
         f.sync_all().map_err(|e| io_err(&tmp, e))?;
         drop(f);
+        abandon.keep();
         let dest = sink.store.inner.dir.join(&file);
         fs::rename(&tmp, &dest).map_err(|e| io_err(&dest, e))?;
         let rec = ArtifactRecord {
@@ -369,8 +401,8 @@ impl ArtifactWriter {
             bytes,
             blake3: hasher.finalize().to_hex().to_string(),
             file,
-            redactions: counts.values().sum(),
-            redaction_rules: counts,
+            redactions: markers.count(),
+            redaction_rules: markers.counts(counts),
             raw,
         };
         sink.written.lock().expect("sink lock").push(rec.clone());
@@ -379,5 +411,13 @@ impl ArtifactWriter {
 }
 
 fn io_err(path: &Path, e: io::Error) -> BundleError {
-    BundleError::Message(format!("{}: {e}", path.display()))
+    BundleError::Message(super::storage::describe(path, &e, None))
+}
+
+/// A zip error: an I/O one (a full disk) described like any write to the folder.
+fn zip_err(tmp: &Path, what: &str, e: zip::result::ZipError) -> BundleError {
+    match e {
+        zip::result::ZipError::Io(io) => io_err(tmp, io),
+        e => BundleError::Message(format!("{}: {what}: {e}", tmp.display())),
+    }
 }

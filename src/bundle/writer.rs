@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
 use super::layout;
-use super::redact::RedactionCounts;
+use super::redact::{MarkerCounter, RedactingWriter, RedactionCounts, Redactor};
 use super::sink::{check_artifact_path, ArtifactRecord, ArtifactStore, ARTIFACT_DEFLATE_LEVEL};
 use super::BundleError;
 
@@ -47,7 +47,7 @@ pub struct ManifestEntry {
     pub blake3: String,
     /// The node that produced it (`kudo-diag` for the tool's own files).
     pub task: String,
-    /// How many values redaction replaced in it.
+    /// How many redaction markers it holds.
     #[serde(default)]
     pub redactions: u64,
 }
@@ -127,6 +127,21 @@ pub fn write_bundle(
     meta: &BundleMeta,
     dest: &Path,
 ) -> Result<BundleInfo, BundleError> {
+    write_bundle_then(store, artifacts, errors, log, meta, dest, || Ok(()))
+}
+
+/// [`write_bundle`], calling `before_rename` once the complete bundle is synced under its temp
+/// name ([`tmp_path`]) and before it is renamed to `dest`: the collection journals there that
+/// its bundle is written, so a kill at any later instant is recognised as a finished run.
+pub fn write_bundle_then(
+    store: &ArtifactStore,
+    artifacts: &[(String, ArtifactRecord)],
+    errors: &[ErrorEntry],
+    log: Option<&Path>,
+    meta: &BundleMeta,
+    dest: &Path,
+    before_rename: impl FnOnce() -> Result<(), BundleError>,
+) -> Result<BundleInfo, BundleError> {
     let mut sorted: Vec<&(String, ArtifactRecord)> = artifacts.iter().collect();
     sorted.sort_by(|a, b| a.1.path.cmp(&b.1.path));
     if let Some(w) = sorted.windows(2).find(|w| w[0].1.path == w[1].1.path) {
@@ -142,11 +157,26 @@ pub fn write_bundle(
     let result = write_zip(store, &sorted, errors, log, meta, &tmp);
     let (files, bytes) = match result {
         Ok(v) => v,
-        Err(e) => {
+        Err(ZipFailure::Io(e)) => {
+            let _ = fs::remove_file(&tmp);
+            // About the size of the bundle: the stored artifacts are copied as they are.
+            let needed: u64 = sorted
+                .iter()
+                .filter_map(|(_, r)| fs::metadata(store.content_path(r)).ok())
+                .map(|m| m.len())
+                .sum();
+            return Err(BundleError::Message(super::storage::describe(
+                &tmp,
+                &e,
+                Some(needed),
+            )));
+        }
+        Err(ZipFailure::Other(e)) => {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
     };
+    before_rename()?;
     fs::rename(&tmp, dest).map_err(|e| io_err(dest, e))?;
     Ok(BundleInfo {
         path: dest.to_path_buf(),
@@ -164,45 +194,83 @@ fn own_file_options() -> SimpleFileOptions {
         .large_file(false)
 }
 
-fn zerr(what: &str) -> impl Fn(zip::result::ZipError) -> BundleError + '_ {
-    move |e| BundleError::Message(format!("writing {what} into the bundle: {e}"))
+/// Why writing the zip failed: an I/O error of the output (a full disk, a read-only folder),
+/// described with the folder and the fix by the caller, or anything else.
+enum ZipFailure {
+    Io(io::Error),
+    Other(BundleError),
 }
 
-/// Writes one of the tool's own files, hashing it as it goes.
+impl From<BundleError> for ZipFailure {
+    fn from(e: BundleError) -> Self {
+        ZipFailure::Other(e)
+    }
+}
+
+fn zerr(what: &str) -> impl Fn(zip::result::ZipError) -> ZipFailure + '_ {
+    move |e| match e {
+        zip::result::ZipError::Io(io) => ZipFailure::Io(io),
+        e => ZipFailure::Other(BundleError::Message(format!(
+            "writing {what} into the bundle: {e}"
+        ))),
+    }
+}
+
+/// Writes one of the tool's own files, hashing it as it goes; through the collection's redactor
+/// when it has one (the collection log and errors.json quote commands' and servers' messages).
+/// Returns its manifest entry and its redaction counts.
 fn write_own<W: Write + io::Seek>(
     zip: &mut zip::ZipWriter<W>,
     name: &str,
     content: &mut dyn io::Read,
     large: bool,
-) -> Result<ManifestEntry, BundleError> {
+    redactor: Option<&Redactor>,
+) -> Result<(ManifestEntry, RedactionCounts), ZipFailure> {
     zip.start_file(name, own_file_options().large_file(large))
         .map_err(zerr(name))?;
+    let ioe = ZipFailure::Io;
     let mut tee = HashingWriter {
         inner: zip,
         hasher: blake3::Hasher::new(),
         bytes: 0,
+        markers: MarkerCounter::default(),
     };
-    io::copy(content, &mut tee)
-        .map_err(|e| BundleError::Message(format!("writing {name} into the bundle: {e}")))?;
-    Ok(ManifestEntry {
-        path: name.to_string(),
-        bytes: tee.bytes,
-        blake3: tee.hasher.finalize().to_hex().to_string(),
-        task: "kudo-diag".to_string(),
-        redactions: 0,
-    })
+    let rules = match redactor {
+        Some(r) => {
+            let mut w = RedactingWriter::new(&mut tee, r);
+            io::copy(content, &mut w).map_err(ioe)?;
+            w.finish().map_err(ioe)?.1
+        }
+        None => {
+            io::copy(content, &mut tee).map_err(ioe)?;
+            RedactionCounts::new()
+        }
+    };
+    let counts = tee.markers.counts(rules);
+    Ok((
+        ManifestEntry {
+            path: name.to_string(),
+            bytes: tee.bytes,
+            blake3: tee.hasher.finalize().to_hex().to_string(),
+            task: "kudo-diag".to_string(),
+            redactions: tee.markers.count(),
+        },
+        counts,
+    ))
 }
 
 struct HashingWriter<'a, W: Write> {
     inner: &'a mut W,
     hasher: blake3::Hasher,
     bytes: u64,
+    markers: MarkerCounter,
 }
 
 impl<W: Write> Write for HashingWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
+        self.markers.feed(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
@@ -211,9 +279,12 @@ impl<W: Write> Write for HashingWriter<'_, W> {
     }
 }
 
+/// What redactions.json says: every file of the bundle that holds markers, the artifacts and the
+/// tool's own files (`own`: path and counts), with their counts.
 fn redaction_report(
     store: &ArtifactStore,
     sorted: &[&(String, ArtifactRecord)],
+    own: &[(String, RedactionCounts)],
 ) -> RedactionReport {
     let mut rep = RedactionReport {
         enabled: store.redactor().is_some(),
@@ -240,6 +311,22 @@ fn redaction_report(
             rules: rec.redaction_rules.clone(),
         });
     }
+    for (path, counts) in own {
+        let total: u64 = counts.values().sum();
+        if total == 0 {
+            continue;
+        }
+        rep.total += total;
+        for (rule, n) in counts {
+            *rep.rules.entry(rule.clone()).or_default() += n;
+        }
+        rep.files.push(RedactedFile {
+            path: path.clone(),
+            total,
+            rules: counts.clone(),
+        });
+    }
+    rep.files.sort_by(|a, b| a.path.cmp(&b.path));
     rep
 }
 
@@ -250,9 +337,14 @@ fn write_zip(
     log: Option<&Path>,
     meta: &BundleMeta,
     tmp: &Path,
-) -> Result<(usize, u64), BundleError> {
-    let file = File::create(tmp).map_err(|e| io_err(tmp, e))?;
-    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(256 * 1024, file));
+) -> Result<(usize, u64), ZipFailure> {
+    let file = File::create(tmp).map_err(ZipFailure::Io)?;
+    let gate = super::storage::Gate::new(file);
+    let mut guard = Some(gate.abandon_guard());
+    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(256 * 1024, gate));
+    // Locals drop in reverse order: held in a local declared after `zip`, on an early return
+    // the guard closes the gate before the zip writer's drop tries to finish the file.
+    let abandon = guard.take().expect("the guard was just made");
 
     let mut entries = Vec::with_capacity(sorted.len());
     for (node, rec) in sorted {
@@ -268,11 +360,11 @@ fn write_zip(
         let mut one = zip::ZipArchive::new(io::BufReader::new(f)).map_err(|e| corrupt(&e))?;
         let entry = one.by_index_raw(0).map_err(|e| corrupt(&e))?;
         if entry.size() != rec.bytes {
-            return Err(corrupt(&format!(
+            return Err(ZipFailure::Other(corrupt(&format!(
                 "it holds {} bytes, the journal says {}",
                 entry.size(),
                 rec.bytes
-            )));
+            ))));
         }
         zip.raw_copy_file_rename(entry, rec.path.as_str())
             .map_err(zerr(&rec.path))?;
@@ -284,31 +376,43 @@ fn write_zip(
             redactions: rec.redactions,
         });
     }
+    let redactor = store.redactor().map(|r| &**r);
     let mut own = Vec::new();
+    let mut own_counts = Vec::new();
     if let Some(log) = log {
         if let Ok(mut f) = File::open(log) {
             let large = f
                 .metadata()
                 .map(|m| m.len() >= u32::MAX as u64)
                 .unwrap_or(true);
-            own.push(write_own(&mut zip, layout::COLLECTION_LOG, &mut f, large)?);
+            let name = layout::COLLECTION_LOG;
+            let (entry, counts) = write_own(&mut zip, name, &mut f, large, redactor)?;
+            own.push(entry);
+            own_counts.push((name.to_string(), counts));
         }
     }
     let errors_json = serde_json::to_vec_pretty(errors).expect("errors serialize");
-    own.push(write_own(
+    let (entry, counts) = write_own(
         &mut zip,
         layout::ERRORS,
         &mut &errors_json[..],
         false,
-    )?);
-    let report = redaction_report(store, sorted);
+        redactor,
+    )?;
+    own.push(entry);
+    own_counts.push((layout::ERRORS.to_string(), counts));
+    let report = redaction_report(store, sorted, &own_counts);
     let report_json = serde_json::to_vec_pretty(&report).expect("redactions serialize");
-    own.push(write_own(
-        &mut zip,
-        layout::REDACTIONS,
-        &mut &report_json[..],
-        false,
-    )?);
+    own.push(
+        write_own(
+            &mut zip,
+            layout::REDACTIONS,
+            &mut &report_json[..],
+            false,
+            None,
+        )?
+        .0,
+    );
     let manifest = Manifest {
         meta: meta.clone(),
         files: entries,
@@ -317,22 +421,28 @@ fn write_zip(
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     zip.start_file(layout::MANIFEST, own_file_options())
         .map_err(zerr(layout::MANIFEST))?;
-    zip.write_all(&manifest_json).map_err(|e| io_err(tmp, e))?;
+    zip.write_all(&manifest_json).map_err(ZipFailure::Io)?;
     let out = zip.finish().map_err(zerr("the zip's central directory"))?;
-    let f = out.into_inner().map_err(|e| io_err(tmp, e.into_error()))?;
-    f.sync_all().map_err(|e| io_err(tmp, e))?;
-    let bytes = f.metadata().map_err(|e| io_err(tmp, e))?.len();
+    let f = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(super::storage::Gate::into_result)
+        .map_err(ZipFailure::Io)?;
+    abandon.keep();
+    f.sync_all().map_err(ZipFailure::Io)?;
+    let bytes = f.metadata().map_err(ZipFailure::Io)?.len();
     Ok((manifest.files.len(), bytes))
 }
 
-fn tmp_path(dest: &Path) -> PathBuf {
+/// Where a bundle is written before it is renamed to `dest`: `<dest>.tmp`.
+pub fn tmp_path(dest: &Path) -> PathBuf {
     let mut name = dest.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     dest.with_file_name(name)
 }
 
 fn io_err(path: &Path, e: io::Error) -> BundleError {
-    BundleError::Message(format!("{}: {e}", path.display()))
+    BundleError::Message(super::storage::describe(path, &e, None))
 }
 
 #[cfg(test)]

@@ -70,7 +70,9 @@ fn init_tracing(verbose: u8) {
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KUDO_DIAG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        // sled logs its own I/O failures at ERROR level; the journal's error already says what
+        // happened and what to do.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sled=off")));
     // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org).
     use std::io::IsTerminal;
     let ansi = std::io::stderr().is_terminal()

@@ -181,7 +181,12 @@ pub fn validate(out: &mut dyn Write, files: &[String], registry: &Registry) -> s
     let mut code = exit::OK;
     for f in files {
         match load::resolve(std::slice::from_ref(f), registry) {
-            Ok(p) => writeln!(out, "{f}: ok: {} tasks", p.tasks.len())?,
+            Ok(p) => {
+                for w in &p.warnings {
+                    writeln!(out, "{w}")?;
+                }
+                writeln!(out, "{f}: ok: {} tasks", p.tasks.len())?;
+            }
             Err(e) => {
                 for p in &e.problems {
                     writeln!(out, "{p}")?;
@@ -262,5 +267,29 @@ mod tests {
             selftest.starts_with("selftest   -          4      Synthetic tasks only"),
             "{out}"
         );
+    }
+
+    /// Issue 14: a template in an `sh -c` script is valid (its values are quoted) but warned
+    /// about, with the argv form to use instead.
+    #[test]
+    fn validate_warns_about_templates_in_shell_scripts() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: kudo-diag.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  tasks:\n  - name: pods\n    kind: k8s.list\n    params: {apiVersion: v1, kind: Pod}\n    output: pods.yaml\n  - name: greet\n    kind: k8s.exec\n    forEach: {task: pods, as: pod}\n    params:\n      pod: \"{{pod}}\"\n      command: [sh, -c, \"echo {{pod.metadata.name}}\"]\n    output: \"greet/{{pod.metadata.name}}.txt\"\n",
+        )
+        .unwrap();
+        let f = file.display().to_string();
+        let (code, out, _) =
+            run(|o, _| validate(o, std::slice::from_ref(&f), &default_registry()));
+        assert_eq!(code, exit::OK, "{out}");
+        assert!(
+            out.contains(&format!("{f}:15:"))
+                && out.contains("warning: task `greet`: `command` runs a shell script")
+                && out.contains("argv list"),
+            "{out}"
+        );
+        assert!(out.ends_with(&format!("{f}: ok: 2 tasks\n")), "{out}");
     }
 }

@@ -259,7 +259,7 @@ pub fn summary(s: &Summary) -> String {
                 .as_ref()
                 .map(|b| format!("{} ({})", b.path.display(), HumanBytes(b.bytes)))
                 .unwrap_or_default();
-            format!("nothing to do: the collection is already finished: {bundle}")
+            format!("nothing to do: already complete: {bundle}")
         }
     }
 }
@@ -307,7 +307,7 @@ mod tests {
             .contains("the journal is saved in b.zip.partial"));
         assert_eq!(
             summary(&summary_of(Ending::AlreadyFinished, 0)),
-            "nothing to do: the collection is already finished: b.zip (2.00 KiB)"
+            "nothing to do: already complete: b.zip (2.00 KiB)"
         );
     }
 }

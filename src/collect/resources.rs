@@ -178,6 +178,27 @@ pub async fn resolve(ctx: &TaskContext) -> Result<Resolved, TaskError> {
     })
 }
 
+/// A name as one segment of a URL path: every byte outside the characters Kubernetes names use
+/// (letters, digits, `-`, `.`, `_`, `~`, `:`) percent-encoded, and `.`/`..` encoded whole, so a
+/// hostile name from the API server (`a/../..`, `x?watch=1`) can only name a missing object,
+/// never another path. Valid names come out unchanged.
+pub fn path_segment(name: &str) -> std::borrow::Cow<'_, str> {
+    let keep = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':');
+    if name != "." && name != ".." && !name.is_empty() && name.bytes().all(keep) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        let dot_names = name == "." || name == "..";
+        if keep(b) && !(b == b'.' && dot_names) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The URL path of a collection: `/api/v1/namespaces/NS/pods`, `/apis/apps/v1/statefulsets`.
 pub fn collection_path(r: &Resolved, namespace: Option<&str>) -> String {
     let ns = namespace.filter(|_| r.namespaced);
@@ -202,6 +223,19 @@ mod tests {
         assert!(!crd.namespaced);
         assert_eq!(crd.resource.kind, "CustomResourceDefinition");
         assert!(lookup("apps/v1", Some("Pod"), None).is_none());
+    }
+
+    /// Issue 14: names are one URL segment, whatever the API server sent.
+    #[test]
+    fn hostile_names_stay_one_path_segment() {
+        assert_eq!(path_segment("cassandra-node-0"), "cassandra-node-0");
+        assert_eq!(path_segment("system:admin"), "system:admin");
+        assert_eq!(path_segment(".."), "%2E%2E");
+        assert_eq!(path_segment("."), "%2E");
+        assert_eq!(path_segment("a/../.."), "a%2F..%2F..");
+        assert_eq!(path_segment("/abs"), "%2Fabs");
+        assert_eq!(path_segment("x?watch=1#y"), "x%3Fwatch%3D1%23y");
+        assert_eq!(path_segment("a b%"), "a%20b%25");
     }
 
     #[test]

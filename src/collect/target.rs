@@ -272,7 +272,7 @@ const MIN_SECRET_LEN: usize = 4;
 /// Every value held in the namespace's Secrets, decoded, so the redactor can remove them from
 /// logs and command output too. A namespace whose Secrets cannot be read is noted, not fatal:
 /// the objects are still redacted by key.
-async fn secret_values(
+pub async fn secret_values(
     client: &kube::Client,
     namespace: &str,
     timeout: Duration,

@@ -141,6 +141,16 @@ pub struct Journal {
     flushing: Arc<Mutex<()>>,
 }
 
+impl Journal {
+    /// Lets go of the journal without sled's final flush: a run that fails (a full disk, an
+    /// unwritable folder) ends here, and dropping a sled database whose last write failed
+    /// blocks for ever in that flush. Nothing is lost: the journal holds what the last
+    /// successful flush wrote, which is what `--continue` resumes from.
+    pub fn abandon(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Journal").field("dir", &self.dir).finish()
@@ -428,6 +438,13 @@ fn open_err(dir: &Path, e: sled::Error) -> EngineError {
         sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
             ": another kudo-diag seems to be using this collection; wait for it to finish or stop it"
         }
+        sled::Error::Io(io) => {
+            return EngineError::Journal(format!(
+                "cannot open the journal in {}: {}",
+                dir.display(),
+                crate::bundle::storage::describe(dir, io, None)
+            ))
+        }
         _ => "",
     };
     EngineError::Journal(format!(
@@ -437,7 +454,13 @@ fn open_err(dir: &Path, e: sled::Error) -> EngineError {
 }
 
 fn db_err(dir: &Path, e: sled::Error) -> EngineError {
-    EngineError::Journal(format!("journal in {}: {e}", dir.display()))
+    match e {
+        // sled shows I/O errors in their Debug form; a full disk says what to do.
+        sled::Error::Io(io) => {
+            EngineError::Journal(crate::bundle::storage::describe(dir, &io, None))
+        }
+        e => EngineError::Journal(format!("journal in {}: {e}", dir.display())),
+    }
 }
 
 fn corrupt(dir: &Path, e: serde_json::Error) -> EngineError {

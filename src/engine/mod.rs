@@ -51,14 +51,15 @@ pub enum EngineError {
     #[error("{0}")]
     Plan(String),
     /// A file or folder of the collection could not be read or written.
-    #[error("{}: {source}", path.display())]
+    /// A full disk or a read-only folder is described with the fix (free space, `--continue`).
+    #[error("{}", crate::bundle::storage::describe(path, source, None))]
     Io {
         path: std::path::PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// The working folder could not be created where the bundle goes.
-    #[error("cannot create the collection's working folder {}: {source}; write the bundle somewhere writable with -o FILE.zip or --output-dir DIR", path.display())]
+    #[error("cannot create the collection's working folder {}: {}; write the bundle somewhere writable with -o FILE.zip or --output-dir DIR", path.display(), crate::bundle::storage::plain(source))]
     WorkingFolder {
         path: std::path::PathBuf,
         #[source]

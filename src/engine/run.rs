@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::bundle::redact::Redactor;
+use crate::bundle::redact::{RedactingWriter, Redactor};
 use crate::bundle::sink::ArtifactStore;
-use crate::bundle::writer::{write_bundle, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
+use crate::bundle::writer::{write_bundle_then, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
 use crate::pipeline::Pipeline;
 
 use super::event::{Event, Reporter, Tee};
@@ -177,45 +177,8 @@ pub async fn run(
     let partial = partial_dir(&config.output);
     let out = config.output.display().to_string();
     let plan = Plan::new(&config.pipeline, &config.globals)?;
-
-    match config.resume {
-        ResumeMode::Fresh => {
-            if partial.exists() {
-                return Err(EngineError::PartialExists {
-                    output: out,
-                    partial,
-                });
-            }
-            if config.output.exists() {
-                return Err(EngineError::OutputExists { output: out });
-            }
-        }
-        ResumeMode::Force => {
-            if partial.exists() {
-                fs::remove_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
-            }
-        }
-        ResumeMode::Continue => {
-            if !partial.exists() {
-                if config.output.exists() {
-                    return Ok(Summary {
-                        ending: Ending::AlreadyFinished,
-                        counts: Counts::default(),
-                        bundle: Some(BundleInfo {
-                            path: config.output.clone(),
-                            bytes: fs::metadata(&config.output).map(|m| m.len()).unwrap_or(0),
-                            files: 0,
-                        }),
-                        partial,
-                        elapsed: started_at.elapsed(),
-                    });
-                }
-                // Like `wget --continue` on a file that is not there yet: nothing was collected
-                // (a run killed before its first write), so continuing means starting. This
-                // keeps `--continue` always safe to repeat after a kill.
-                tracing::info!("nothing to continue for {out}: starting a new collection");
-            }
-        }
+    if let Some(done) = settle_earlier(&config, &partial, started_at)? {
+        return Ok(done);
     }
 
     fs::create_dir_all(&partial).map_err(|source| EngineError::WorkingFolder {
@@ -248,7 +211,7 @@ pub async fn run(
         None => ArtifactStore::open(&partial.join("artifacts")),
     }?;
     let log_path = partial.join("collection.log");
-    let log = LogFile::open(&log_path)?;
+    let log = LogFile::open(&log_path, config.redactor.clone())?;
     log.line(&format!(
         "{} collection of pipeline {} for {} ({})",
         if resumed { "resuming" } else { "starting" },
@@ -270,7 +233,13 @@ pub async fn run(
         cancel,
         resumed,
     );
-    let outcome = scheduler.run().await?;
+    let outcome = match scheduler.run().await {
+        Ok(o) => o,
+        Err(e) => {
+            journal.abandon();
+            return Err(e);
+        }
+    };
     if outcome.interrupted {
         log.line("interrupted: resume with --continue");
         log.flush();
@@ -292,6 +261,134 @@ pub async fn run(
         log.line(&line);
     }
     log.flush();
+    let info = archive(
+        &meta,
+        &config.output,
+        &partial,
+        store,
+        outcome.artifacts,
+        outcome.errors,
+        log_path,
+    )
+    .await;
+    let info = match info {
+        Ok(i) => i,
+        Err(e) => {
+            journal.abandon();
+            return Err(e);
+        }
+    };
+    tee.event(&Event::Archived {
+        path: info.path.clone(),
+        bytes: info.bytes,
+        files: info.files,
+    });
+    drop(tee);
+    drop(log);
+    drop(journal);
+    if !config.keep_partial {
+        remove_partial(&config.output, &partial)?;
+    }
+    Ok(Summary {
+        ending: Ending::Complete,
+        counts: outcome.counts,
+        bundle: Some(info),
+        partial,
+        elapsed: started_at.elapsed(),
+    })
+}
+
+/// The file in the partial folder that says its bundle is written (complete, synced, under its
+/// temp name or already renamed). Written before the rename, so from the rename on, every
+/// instant of the end of a run is recognised by `--continue` as a finished collection.
+pub const ARCHIVED: &str = "archived";
+
+/// Where a finished collection's partial folder is moved before it is deleted
+/// (`<output>.partial.removing`): one atomic rename, so a kill during the deletion never leaves
+/// a half-deleted partial folder that looks like a collection to resume.
+pub fn removing_dir(output: &Path) -> PathBuf {
+    let mut p = partial_dir(output).into_os_string();
+    p.push(".removing");
+    PathBuf::from(p)
+}
+
+fn write_archived_marker(marker: &Path) -> Result<(), crate::bundle::BundleError> {
+    let err = |e: std::io::Error| {
+        crate::bundle::BundleError::Message(format!("{}: {e}", marker.display()))
+    };
+    let mut f = fs::File::create(marker).map_err(err)?;
+    f.write_all(b"the bundle of this collection is written\n")
+        .map_err(err)?;
+    f.sync_all().map_err(err)?;
+    if let Some(dir) = marker.parent() {
+        // The marker's directory entry is durable too.
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Ends a run the way a finished collection ends: the partial folder is renamed aside, then
+/// deleted.
+fn remove_partial(output: &Path, partial: &Path) -> Result<(), EngineError> {
+    let removing = removing_dir(output);
+    fs::rename(partial, &removing).map_err(|e| io_err(partial, e))?;
+    fs::remove_dir_all(&removing).map_err(|e| io_err(&removing, e))
+}
+
+/// `--continue` on a partial folder whose bundle was written (a kill after the `archived`
+/// marker): completes the rename if the kill came before it, then the removal of the partial
+/// folder, and reports the finished collection. `None` when the marker is stale (the bundle
+/// was deleted since): the collection is archived again from its journal.
+fn finish_archived(
+    config: &RunConfig,
+    partial: &Path,
+    started_at: Instant,
+) -> Result<Option<Summary>, EngineError> {
+    let tmp = crate::bundle::writer::tmp_path(&config.output);
+    if tmp.exists() {
+        fs::rename(&tmp, &config.output).map_err(|e| io_err(&config.output, e))?;
+    }
+    if !config.output.exists() {
+        fs::remove_file(partial.join(ARCHIVED)).map_err(|e| io_err(partial, e))?;
+        return Ok(None);
+    }
+    if !config.keep_partial {
+        remove_partial(&config.output, partial)?;
+    }
+    Ok(Some(already_finished(
+        config,
+        partial.to_path_buf(),
+        started_at,
+    )))
+}
+
+fn already_finished(config: &RunConfig, partial: PathBuf, started_at: Instant) -> Summary {
+    Summary {
+        ending: Ending::AlreadyFinished,
+        counts: Counts::default(),
+        bundle: Some(BundleInfo {
+            path: config.output.clone(),
+            bytes: fs::metadata(&config.output).map(|m| m.len()).unwrap_or(0),
+            files: 0,
+        }),
+        partial,
+        elapsed: started_at.elapsed(),
+    }
+}
+
+/// Writes the bundle from the journaled artifacts (blocking work, off the runtime), with the
+/// `archived` marker synced before the rename.
+async fn archive(
+    meta: &JournalMeta,
+    output: &Path,
+    partial: &Path,
+    store: ArtifactStore,
+    artifacts: Vec<(String, crate::bundle::sink::ArtifactRecord)>,
+    errors: Vec<crate::bundle::writer::ErrorEntry>,
+    log_path: PathBuf,
+) -> Result<BundleInfo, EngineError> {
     let bundle_meta = BundleMeta {
         format_version: BUNDLE_FORMAT_VERSION,
         tool: "kudo-diag".into(),
@@ -303,41 +400,78 @@ pub async fn run(
         started: meta.started.clone(),
         finished: now(),
     };
-    let output = config.output.clone();
-    let artifacts = outcome.artifacts;
-    let errors = outcome.errors;
+    let output = output.to_path_buf();
+    let marker = partial.join(ARCHIVED);
     // Compressing and hashing is blocking work.
-    let info = tokio::task::spawn_blocking(move || {
-        write_bundle(
+    tokio::task::spawn_blocking(move || {
+        write_bundle_then(
             &store,
             &artifacts,
             &errors,
             Some(&log_path),
             &bundle_meta,
             &output,
+            || write_archived_marker(&marker),
         )
     })
     .await
     .map_err(|e| EngineError::Internal(format!("the bundle writer stopped: {e}")))?
-    .map_err(EngineError::WriteBundle)?;
-    tee.event(&Event::Archived {
-        path: info.path.clone(),
-        bytes: info.bytes,
-        files: info.files,
-    });
-    drop(tee);
-    drop(log);
-    drop(journal);
-    if !config.keep_partial {
-        fs::remove_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
+    .map_err(EngineError::WriteBundle)
+}
+
+/// What the resume mode says about an earlier collection for the same output: an error, a
+/// finished collection to report (`Some`), or go on (`None`).
+fn settle_earlier(
+    config: &RunConfig,
+    partial: &Path,
+    started_at: Instant,
+) -> Result<Option<Summary>, EngineError> {
+    let out = config.output.display().to_string();
+    // The removal of a finished collection's partial folder, cut short by a kill.
+    let removing = removing_dir(&config.output);
+    if removing.exists() {
+        fs::remove_dir_all(&removing).map_err(|e| io_err(&removing, e))?;
     }
-    Ok(Summary {
-        ending: Ending::Complete,
-        counts: outcome.counts,
-        bundle: Some(info),
-        partial,
-        elapsed: started_at.elapsed(),
-    })
+    if config.resume == ResumeMode::Continue && partial.join(ARCHIVED).exists() {
+        if let Some(done) = finish_archived(config, partial, started_at)? {
+            return Ok(Some(done));
+        }
+    }
+
+    match config.resume {
+        ResumeMode::Fresh => {
+            if partial.exists() {
+                return Err(EngineError::PartialExists {
+                    output: out,
+                    partial: partial.to_path_buf(),
+                });
+            }
+            if config.output.exists() {
+                return Err(EngineError::OutputExists { output: out });
+            }
+        }
+        ResumeMode::Force => {
+            if partial.exists() {
+                fs::remove_dir_all(partial).map_err(|e| io_err(partial, e))?;
+            }
+        }
+        ResumeMode::Continue => {
+            if !partial.exists() {
+                if config.output.exists() {
+                    return Ok(Some(already_finished(
+                        config,
+                        partial.to_path_buf(),
+                        started_at,
+                    )));
+                }
+                // Like `wget --continue` on a file that is not there yet: nothing was collected
+                // (a run killed before its first write), so continuing means starting. This
+                // keeps `--continue` always safe to repeat after a kill.
+                tracing::info!("nothing to continue for {out}: starting a new collection");
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn check_same(meta: &JournalMeta, config: &RunConfig, partial: &Path) -> Result<(), EngineError> {
@@ -378,13 +512,36 @@ fn io_err(path: &Path, source: std::io::Error) -> EngineError {
 }
 
 /// The collection's own log, `collection.log` in the partial folder: one line per event that
-/// matters to someone reading the bundle later. Appended across resumes.
+/// matters to someone reading the bundle later. Appended across resumes. Written through the
+/// collection's redactor, like every artifact: a line can quote a server's or a command's
+/// message.
 struct LogFile {
     out: Mutex<LogOut>,
 }
 
+/// The log's file, redacted line by line when the collection redacts.
+enum LogSink {
+    Plain(std::io::BufWriter<fs::File>),
+    Redacted(RedactingWriter<std::io::BufWriter<fs::File>, Arc<Redactor>>),
+}
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            LogSink::Plain(w) => w.write(buf),
+            LogSink::Redacted(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            LogSink::Plain(w) => w.flush(),
+            LogSink::Redacted(w) => w.flush(),
+        }
+    }
+}
+
 struct LogOut {
-    w: std::io::BufWriter<fs::File>,
+    w: LogSink,
     /// The last timestamp written and its second: formatting one per line cost more than
     /// writing the line (100,000 lines in a large run), so lines of the same second share it.
     second: i64,
@@ -392,15 +549,19 @@ struct LogOut {
 }
 
 impl LogFile {
-    fn open(path: &Path) -> Result<Self, EngineError> {
+    fn open(path: &Path, redactor: Option<Arc<Redactor>>) -> Result<Self, EngineError> {
         let f = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| io_err(path, e))?;
+        let w = std::io::BufWriter::new(f);
         Ok(LogFile {
             out: Mutex::new(LogOut {
-                w: std::io::BufWriter::new(f),
+                w: match redactor {
+                    Some(r) => LogSink::Redacted(RedactingWriter::new(w, r)),
+                    None => LogSink::Plain(w),
+                },
                 second: i64::MIN,
                 stamp: String::new(),
             }),

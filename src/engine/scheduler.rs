@@ -643,8 +643,11 @@ impl<'a> Scheduler<'a> {
                         });
                         self.settle(idx, NodeStatus::Done)?;
                     }
-                    Err(err) => {
+                    Err(mut err) => {
                         sink.discard();
+                        // A command's stderr or a server's message can hold a secret: redacted
+                        // once here, before the journal, the events and errors.json see it.
+                        err.message = self.redact_message(err.message);
                         let spec = self.plan.spec(self.plan.node(idx).task);
                         let max = 1 + spec.retries.unwrap_or(self.retry.retries);
                         if err.is_transient() && attempt < max && !self.cancel.is_cancelled() {
@@ -683,8 +686,17 @@ impl<'a> Scheduler<'a> {
         Ok(())
     }
 
+    /// A failure or skip message as every output may show it: through the store's redactor.
+    fn redact_message(&self, message: String) -> String {
+        match self.store.redactor() {
+            Some(r) => r.redact_str(&message, &mut Default::default()),
+            None => message,
+        }
+    }
+
     /// Fails a node that could not even start: its parameters or kind are wrong.
     fn fail(&mut self, idx: NodeIndex, message: String) -> Result<(), EngineError> {
+        let message = self.redact_message(message);
         self.plan.node_mut(idx).reason = Some(message.clone());
         self.reporter.event(&Event::Finished {
             node: self.plan.node(idx).id.clone(),
@@ -719,6 +731,7 @@ impl<'a> Scheduler<'a> {
     }
 
     fn record_skip(&mut self, idx: NodeIndex, reason: String) -> Result<(), EngineError> {
+        let reason = self.redact_message(reason);
         let spec = self.plan.spec(self.plan.node(idx).task);
         let record = NodeRecord {
             task: spec.name.clone(),

@@ -4,7 +4,7 @@
 //! | kind               | params                                   | does |
 //! |--------------------|------------------------------------------|------|
 //! | `synthetic.write`  | `bytes` (required), `seed`               | writes `bytes` deterministic log-like bytes to the task's `output` |
-//! | `synthetic.items`  | `count` (required), `children`           | returns `count` items `{name: "item-N"}` (with `children` elements `{name: "child-M"}` each, for nested fan-out); writes them as JSON to `output` if given |
+//! | `synthetic.items`  | `count` (required), `children`           | returns `count` items `{name: "item-N"}` (with `children` elements `{name: "child-M"}` each, for nested fan-out; at most `MAX_SYNTHETIC_ITEMS` in all); writes them as JSON to `output` if given |
 //! | `synthetic.fail`   | `message`, `transient`, `times`, `retryAfterMs` | fails; `transient: true` marks the error retryable (a transport error, or with `retryAfterMs` a 429 that asks to wait that long); `times: N` fails only the first N attempts, then succeeds |
 //! | `synthetic.sleep`  | `ms` (required), `stopMs`                | sleeps (honouring cancellation); writes one line to `output` if given; with `stopMs`, an attempt stopped early (Ctrl-C, timeout) blocks its thread that long while it stops |
 //!
@@ -18,6 +18,10 @@ use serde_json::{json, Value};
 use super::task::{
     ErrorKind, Items, ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput,
 };
+
+/// The most items (times children) `synthetic.items` produces: a fan-out of 10^8 would
+/// otherwise try to allocate gigabytes before the first node runs.
+pub const MAX_SYNTHETIC_ITEMS: u64 = 1_000_000;
 
 /// Adds every synthetic kind to `registry`.
 pub fn register(registry: &mut Registry) {
@@ -192,6 +196,14 @@ impl TaskKind for ItemsKind {
             TaskError::failed(format!("task {} needs the `count` parameter", ctx.task))
         })?;
         let children = u64_param(ctx, "children")?;
+        let nodes = count.saturating_mul(children.unwrap_or(1).max(1));
+        if nodes > MAX_SYNTHETIC_ITEMS {
+            return Err(TaskError::invalid(format!(
+                "task {}: `count` {count}{} asks for {nodes} items, more than the {MAX_SYNTHETIC_ITEMS} a synthetic fan-out may produce; lower `count`",
+                ctx.task,
+                children.map_or(String::new(), |c| format!(" x `children` {c}"))
+            )));
+        }
         // Each item is kept as text as soon as it is made (`Items::push`).
         let items: Items = (0..count)
             .map(|i| {

@@ -493,6 +493,9 @@ async fn continue_reruns_a_node_whose_artifact_is_corrupt_and_reuses_the_rest() 
         .join("artifacts")
         .join(&rec.artifacts[0].file);
     std::fs::write(&art, b"garbage").unwrap();
+    // As if killed before the bundle was written: no `archived` marker, no bundle.
+    std::fs::remove_file(partial_dir(&out).join(super::run::ARCHIVED)).unwrap();
+    std::fs::remove_file(&out).unwrap();
 
     c.resume = ResumeMode::Continue;
     c.keep_partial = false;
@@ -690,4 +693,95 @@ async fn a_stale_queue_entry_does_not_stall_the_nodes_behind_it() {
         }),
         "c ran again: {ev:#?}"
     );
+}
+
+/// Issue 14: a synthetic fan-out of 10^8 items fails its node at once with the documented
+/// maximum, instead of allocating gigabytes.
+#[tokio::test]
+async fn a_synthetic_fan_out_beyond_the_maximum_fails_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        "huge",
+        r#"
+- {name: items, kind: synthetic.items, params: {count: 100000000}}
+"#,
+    );
+    let started = std::time::Instant::now();
+    let (r, _) = go(config(&p, &out_in(&dir)), &registry()).await;
+    assert_eq!(r.unwrap().counts.failed, 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let reason = errors(&out_in(&dir))[0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("more than the 1000000 a synthetic fan-out may produce"),
+        "{reason}"
+    );
+}
+
+/// Issue 14: the end of a run is journaled. Each state a kill can leave after the bundle is
+/// written (the `archived` marker is synced before the rename) is recognised by `--continue`
+/// as a finished collection: the bundle is kept byte for byte, never re-collected, and the
+/// partial folder is finished off. A kill before the marker archives again.
+#[tokio::test]
+async fn a_kill_at_each_step_of_the_end_leaves_a_finished_collection() {
+    use super::run::{removing_dir, ARCHIVED};
+    let p = pipeline("end", RESUMABLE);
+    // (state name, what the kill left, compared with a run that ended with the partial kept)
+    type Step = fn(&Path, &Path);
+    let steps: [(&str, Step); 4] = [
+        ("after the marker, before the rename", |out, _| {
+            std::fs::rename(out, crate::bundle::writer::tmp_path(out)).unwrap();
+        }),
+        ("after the rename", |_, _| {}),
+        (
+            "after the partial folder was moved aside",
+            |out, partial| {
+                std::fs::rename(partial, removing_dir(out)).unwrap();
+            },
+        ),
+        ("during the deletion", |out, partial| {
+            let removing = removing_dir(out);
+            std::fs::rename(partial, &removing).unwrap();
+            std::fs::remove_dir_all(removing.join("journal")).unwrap();
+        }),
+    ];
+    for (what, step) in steps {
+        let dir = tempfile::tempdir().unwrap();
+        let out = out_in(&dir);
+        let partial = partial_dir(&out);
+        let mut c = config(&p, &out);
+        c.keep_partial = true;
+        let first = go(c.clone(), &registry()).await.0.unwrap();
+        assert_eq!(first.ending, Ending::Complete);
+        assert!(partial.join(ARCHIVED).exists());
+        let bundle = std::fs::read(&out).unwrap();
+        step(&out, &partial);
+        c.keep_partial = false;
+        c.resume = ResumeMode::Continue;
+        let (r, ev) = go(c, &registry()).await;
+        let s = r.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(s.ending, Ending::AlreadyFinished, "{what}");
+        assert!(ev.is_empty(), "{what}: no work at all: {ev:?}");
+        assert_eq!(std::fs::read(&out).unwrap(), bundle, "{what}");
+        assert!(!partial.exists() && !removing_dir(&out).exists(), "{what}");
+    }
+
+    // Killed while the bundle was being written (no marker): the collection is archived
+    // again from its journal, with the same artifacts.
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_in(&dir);
+    let mut c = config(&p, &out);
+    c.keep_partial = true;
+    go(c.clone(), &registry()).await.0.unwrap();
+    let want = manifest_files(&out);
+    std::fs::remove_file(partial_dir(&out).join(ARCHIVED)).unwrap();
+    std::fs::rename(&out, crate::bundle::writer::tmp_path(&out)).unwrap();
+    c.resume = ResumeMode::Continue;
+    c.keep_partial = false;
+    let s = go(c, &registry()).await.0.unwrap();
+    assert_eq!(s.ending, Ending::Complete);
+    assert_eq!(manifest_files(&out), want);
+    assert!(!partial_dir(&out).exists());
 }

@@ -6,11 +6,14 @@
 
 /// Percent-encodes a path segment or a query value: RFC 3986's unreserved characters
 /// (`A-Z a-z 0-9 - _ . ~`) stay, every other byte becomes `%XX`. Continue tokens (base64 with
-/// `=` and `/`) and label selectors (`a=b,c in (d)`) pass through intact.
+/// `=` and `/`) and label selectors (`a=b,c in (d)`) pass through intact. The dot segments `.`
+/// and `..` are encoded whole, so a hostile name from the API server can only name a missing
+/// object, never another path.
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let dot_segment = s == "." || s == "..";
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+        if (b.is_ascii_alphanumeric() || b"-_.~".contains(&b)) && !(dot_segment && b == b'.') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -72,6 +75,10 @@ mod tests {
             "app%3Dzk%2Ctier%20in%20%28a%29"
         );
         assert_eq!(encode("é"), "%C3%A9");
+        // Dot segments would change the path's meaning: encoded whole.
+        assert_eq!(encode(".."), "%2E%2E");
+        assert_eq!(encode("."), "%2E");
+        assert_eq!(encode("a..b"), "a..b");
         assert_eq!(
             encode("eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ=="),
             "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ%3D%3D"

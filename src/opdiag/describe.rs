@@ -222,7 +222,9 @@ impl Described {
             w.write_all(text.as_bytes()).map_err(write_err)?;
         }
         let name = s(o, "/metadata/name");
-        if let Some(each) = each {
+        // A name that cannot be a file name (only a hostile API server sends one) loses only
+        // its own file; its text is in the combined output above.
+        if let Some(each) = each.filter(|_| crate::bundle::sink::is_path_segment(name)) {
             ctx.sink
                 .put(&each.replace("{name}", name), text.as_bytes())
                 .map_err(|e| TaskError::failed(e.to_string()))?;

@@ -16,15 +16,48 @@ use super::validate::{self, closest};
 use super::{Pipeline, PipelineError, Problem};
 use crate::engine::Registry;
 
+/// The largest pipeline file read (the built-in ones are a few KiB).
+pub const MAX_PIPELINE_FILE: u64 = 4 << 20;
+
+/// How many files an `extends` chain may hold, the first included.
+pub const MAX_EXTENDS_DEPTH: usize = 16;
+
+/// Reads a pipeline file: a regular file (not a device such as /dev/zero, not a FIFO) of at
+/// most [`MAX_PIPELINE_FILE`] bytes.
+fn read_pipeline_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{e}; check the path"))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file; name a pipeline YAML file".to_string());
+    }
+    let too_big = || {
+        format!(
+            "it is larger than {} MiB, which no pipeline needs; split it, or check the path",
+            MAX_PIPELINE_FILE >> 20
+        )
+    };
+    if meta.len() > MAX_PIPELINE_FILE {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PIPELINE_FILE + 1).read_to_string(&mut text))
+        .map_err(|e| format!("{e}; check the path"))?;
+    if text.len() as u64 > MAX_PIPELINE_FILE {
+        return Err(too_big());
+    }
+    Ok(text)
+}
+
 /// Loads one pipeline file (merging what it extends) and validates it.
 pub fn load_file(path: &Path, registry: &Registry) -> Result<Pipeline, PipelineError> {
     let source = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| PipelineError {
+    let text = read_pipeline_file(path).map_err(|e| PipelineError {
         problems: vec![Problem {
             source: source.clone(),
             line: None,
             column: None,
-            message: format!("cannot read the pipeline file: {e}; check the path"),
+            message: format!("cannot read the pipeline file: {e}"),
         }],
     })?;
     load_str(&source, &text, registry)
@@ -216,7 +249,19 @@ fn load_base(
         Builtin(&'static builtin::Builtin),
         File(PathBuf),
     }
+    if stack.len() >= MAX_EXTENDS_DEPTH {
+        problems.push(problem(format!(
+            "`extends` chain longer than {MAX_EXTENDS_DEPTH} files; merge some of them"
+        )));
+        return None;
+    }
     let (id, display, target) = if is_file_spec(ext) {
+        if Path::new(ext).is_absolute() || ext.starts_with('~') {
+            problems.push(problem(format!(
+                "`extends: {ext}` is not a path relative to this file; write the path from this file's folder (e.g. `../base.yaml`), so the pipeline works wherever it is checked out"
+            )));
+            return None;
+        }
         let Place::File(p) = place else {
             problems.push(problem(format!(
                 "a built-in pipeline can only extend another built-in pipeline, not the file `{ext}`"
@@ -253,7 +298,7 @@ fn load_base(
     }
     match target {
         Target::Builtin(b) => load_doc(&display, b.text, Place::Builtin, stack, problems),
-        Target::File(path) => match std::fs::read_to_string(&path) {
+        Target::File(path) => match read_pipeline_file(&path) {
             Ok(text) => load_doc(&display, &text, Place::File(&path), stack, problems),
             Err(e) => {
                 problems.push(problem(format!(
@@ -293,6 +338,7 @@ fn finish(
     }
     match merged {
         Some(m) if problems.is_empty() => {
+            let warnings = validate::warnings(&m.tasks);
             let tasks: Vec<TaskSpec> = m
                 .tasks
                 .into_iter()
@@ -306,7 +352,9 @@ fn finish(
                     spec
                 })
                 .collect();
-            Ok(Pipeline::new(m.name, m.sources, tasks))
+            let mut pipeline = Pipeline::new(m.name, m.sources, tasks);
+            pipeline.warnings = warnings;
+            Ok(pipeline)
         }
         _ => Err(PipelineError { problems }),
     }

@@ -32,6 +32,8 @@ pub struct Pipeline {
     pub tasks: Vec<TaskSpec>,
     /// blake3 of the canonical JSON of `tasks`.
     pub hash: String,
+    /// What validation warns about without refusing the pipeline (`validate::warnings`).
+    pub warnings: Vec<Problem>,
 }
 
 impl Pipeline {
@@ -44,6 +46,7 @@ impl Pipeline {
             sources,
             tasks,
             hash,
+            warnings: Vec::new(),
         }
     }
 }

@@ -15,6 +15,7 @@ use serde_yaml::{Mapping, Value};
 use super::locate::{Locator, Seg};
 use super::model::{Metadata, PipelineDoc, PipelineSpec, TaskSpec, API_VERSION, KIND};
 use super::Problem;
+use crate::bundle::nesting;
 
 /// Where a task was written: its document and its index in that document's `spec.tasks`.
 #[derive(Debug, Clone)]
@@ -105,28 +106,20 @@ pub(crate) fn located(
 /// be read, and every problem found, in file order.
 pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
     let mut problems = Vec::new();
-    let mut root: Value = match serde_yaml::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            let at = e.location().map(|l| (l.line(), l.column()));
-            let message = strip_location(&e.to_string());
-            let message = if message.contains("more than one document") {
-                "a pipeline file holds one YAML document; remove the extra `---` documents or split them into files".to_string()
-            } else {
-                format!("invalid YAML: {message}")
-            };
-            return (None, vec![located(source, at, message)]);
-        }
-    };
-    // Anchors with `<<: *defaults` are a common way to share task settings; apply them so they
-    // are not reported as an unknown field `<<`.
-    if let Err(e) = root.apply_merge() {
-        problems.push(located(
-            source,
+    if let Err(e) = nesting::check(text.as_bytes(), nesting::MAX_DEPTH) {
+        return (
             None,
-            format!("invalid YAML merge key: {e}"),
-        ));
+            vec![located(
+                source,
+                Some((e.line, e.column)),
+                format!("this file {e}"),
+            )],
+        );
     }
+    let root = match read_root(source, text, &mut problems) {
+        Ok(root) => root,
+        Err(fatal) => return (None, vec![fatal]),
+    };
     let locator = Arc::new(Locator::new(text));
     let at = |path: &[Seg]| locator.locate_near(path);
     if root.is_null() {
@@ -142,33 +135,7 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
         return (None, vec![located(source, Some((1, 1)), message)]);
     };
 
-    unknown_keys(
-        source,
-        &map,
-        struct_fields::<PipelineDoc>(),
-        "the top level",
-        &[],
-        &locator,
-        &mut problems,
-    );
-    for (field, expected) in [("apiVersion", API_VERSION), ("kind", KIND)] {
-        match map.get(field) {
-            None => problems.push(located(
-                source,
-                Some((1, 1)),
-                format!("missing `{field}: {expected}` at the top of the pipeline"),
-            )),
-            Some(Value::String(s)) if s == expected => {}
-            Some(other) => problems.push(located(
-                source,
-                at(&[Seg::Key(field)]),
-                format!(
-                    "{field} is `{}`, expected `{expected}`; set `{field}: {expected}`",
-                    scalar_text(other)
-                ),
-            )),
-        }
-    }
+    check_header(source, &map, &locator, &mut problems);
 
     let metadata = match map.get("metadata") {
         None => {
@@ -216,51 +183,9 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
         _ => read_part::<PipelineSpec>(source, spec_value, "spec", &locator, &mut problems),
     };
 
-    let mut tasks = Vec::new();
-    let mut unreadable_names = Vec::new();
-    match tasks_value {
-        None | Some(Value::Null) => {}
-        Some(Value::Sequence(items)) => {
-            for (index, item) in items.into_iter().enumerate() {
-                let origin = Origin {
-                    source: source.to_string(),
-                    locator: locator.clone(),
-                    index,
-                };
-                match read_task(item, &origin, &mut problems) {
-                    Ok(spec) => tasks.push(SourcedTask { spec, origin }),
-                    Err(Some(name)) => unreadable_names.push(name),
-                    Err(None) => {}
-                }
-            }
-        }
-        Some(_) => problems.push(located(
-            source,
-            at(&[Seg::Key("spec"), Seg::Key("tasks")]),
-            "spec.tasks must be a list of tasks (`- name: ...`)",
-        )),
-    }
+    let (tasks, unreadable_names) = read_tasks(source, tasks_value, &locator, &mut problems);
 
-    // Names must be unique within one document; across documents the same name is how a
-    // pipeline replaces a task of the one it extends.
-    let mut first: HashMap<&str, &SourcedTask> = HashMap::new();
-    for t in &tasks {
-        if let Some(prev) = first.get(t.spec.name.as_str()) {
-            let prev_line = prev
-                .origin
-                .line()
-                .map_or(String::new(), |l| format!(" (first defined at line {l})"));
-            problems.push(t.origin.problem(
-                &[Seg::Key("name")],
-                format!(
-                    "duplicate task name `{}`{prev_line}; task names must be unique within a file, rename one of them",
-                    t.spec.name
-                ),
-            ));
-        } else {
-            first.insert(&t.spec.name, t);
-        }
-    }
+    duplicate_names(&tasks, &mut problems);
 
     problems.sort_by_key(|p| (p.line.unwrap_or(0), p.column.unwrap_or(0)));
     let doc = metadata.map(|m| {
@@ -277,6 +202,124 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
         }
     });
     (doc, problems)
+}
+
+/// The document as a YAML value, merge keys applied; `Err` is the one problem that stops
+/// reading (invalid YAML).
+fn read_root(source: &str, text: &str, problems: &mut Vec<Problem>) -> Result<Value, Problem> {
+    let mut root: Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let at = e.location().map(|l| (l.line(), l.column()));
+            let message = strip_location(&e.to_string());
+            let message = if message.contains("more than one document") {
+                "a pipeline file holds one YAML document; remove the extra `---` documents or split them into files".to_string()
+            } else {
+                format!("invalid YAML: {message}")
+            };
+            return Err(located(source, at, message));
+        }
+    };
+    // Anchors with `<<: *defaults` are a common way to share task settings; apply them so they
+    // are not reported as an unknown field `<<`.
+    if let Err(e) = root.apply_merge() {
+        problems.push(located(
+            source,
+            None,
+            format!("invalid YAML merge key: {e}"),
+        ));
+    }
+    Ok(root)
+}
+
+/// `apiVersion`, `kind` and no unknown top-level keys.
+fn check_header(source: &str, map: &Mapping, locator: &Locator, problems: &mut Vec<Problem>) {
+    let at = |path: &[Seg]| locator.locate_near(path);
+    unknown_keys(
+        source,
+        map,
+        struct_fields::<PipelineDoc>(),
+        "the top level",
+        &[],
+        locator,
+        problems,
+    );
+    for (field, expected) in [("apiVersion", API_VERSION), ("kind", KIND)] {
+        match map.get(field) {
+            None => problems.push(located(
+                source,
+                Some((1, 1)),
+                format!("missing `{field}: {expected}` at the top of the pipeline"),
+            )),
+            Some(Value::String(s)) if s == expected => {}
+            Some(other) => problems.push(located(
+                source,
+                at(&[Seg::Key(field)]),
+                format!(
+                    "{field} is `{}`, expected `{expected}`; set `{field}: {expected}`",
+                    scalar_text(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// `spec.tasks`: the tasks that could be read, and the names of those that could not.
+fn read_tasks(
+    source: &str,
+    tasks_value: Option<Value>,
+    locator: &Arc<Locator>,
+    problems: &mut Vec<Problem>,
+) -> (Vec<SourcedTask>, Vec<String>) {
+    let at = |path: &[Seg]| locator.locate_near(path);
+    let mut tasks = Vec::new();
+    let mut unreadable_names = Vec::new();
+    match tasks_value {
+        None | Some(Value::Null) => {}
+        Some(Value::Sequence(items)) => {
+            for (index, item) in items.into_iter().enumerate() {
+                let origin = Origin {
+                    source: source.to_string(),
+                    locator: locator.clone(),
+                    index,
+                };
+                match read_task(item, &origin, problems) {
+                    Ok(spec) => tasks.push(SourcedTask { spec, origin }),
+                    Err(Some(name)) => unreadable_names.push(name),
+                    Err(None) => {}
+                }
+            }
+        }
+        Some(_) => problems.push(located(
+            source,
+            at(&[Seg::Key("spec"), Seg::Key("tasks")]),
+            "spec.tasks must be a list of tasks (`- name: ...`)",
+        )),
+    }
+    (tasks, unreadable_names)
+}
+
+/// Names must be unique within one document; across documents the same name is how a
+/// pipeline replaces a task of the one it extends.
+fn duplicate_names(tasks: &[SourcedTask], problems: &mut Vec<Problem>) {
+    let mut first: HashMap<&str, &SourcedTask> = HashMap::new();
+    for t in tasks {
+        if let Some(prev) = first.get(t.spec.name.as_str()) {
+            let prev_line = prev
+                .origin
+                .line()
+                .map_or(String::new(), |l| format!(" (first defined at line {l})"));
+            problems.push(t.origin.problem(
+                &[Seg::Key("name")],
+                format!(
+                    "duplicate task name `{}`{prev_line}; task names must be unique within a file, rename one of them",
+                    t.spec.name
+                ),
+            ));
+        } else {
+            first.insert(&t.spec.name, t);
+        }
+    }
 }
 
 /// Reads one task. On failure, returns the task's name if it has one.

@@ -719,3 +719,48 @@ fn yaml_merge_keys_share_settings_between_tasks() {
         Some(std::time::Duration::from_secs(120))
     );
 }
+
+/// Issue 14: `extends` is bounded: only paths relative to the file, only regular files of a
+/// bounded size, and chains of a bounded length.
+#[test]
+fn extends_refuses_absolute_paths_devices_and_endless_chains() {
+    let dir = tempfile::tempdir().unwrap();
+    for (ext, want) in [
+        ("/etc/passwd", "is not a path relative to this file"),
+        ("../../../../../../../dev/zero", "it is not a regular file"),
+    ] {
+        let path = write(
+            dir.path(),
+            "app.yaml",
+            &doc("app", Some(ext), &sleep_task("x", 1)),
+        );
+        let started = std::time::Instant::now();
+        let msg = load_file(&path, &reg()).unwrap_err().to_string();
+        assert!(msg.contains(want), "{ext}: {msg}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+    // p0 extends p1 extends ... p39: refused at the documented depth.
+    for i in 0..40 {
+        let next = format!("p{}.yaml", i + 1);
+        write(
+            dir.path(),
+            &format!("p{i}.yaml"),
+            &doc(
+                &format!("p{i}"),
+                (i < 39).then_some(next.as_str()),
+                &sleep_task(&format!("t{i}"), 1),
+            ),
+        );
+    }
+    let msg = load_file(&dir.path().join("p0.yaml"), &reg())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("`extends` chain longer than 16 files"),
+        "{msg}"
+    );
+    let msg = load_file(Path::new("/dev/zero"), &reg())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("not a regular file"), "{msg}");
+}

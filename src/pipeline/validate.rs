@@ -106,205 +106,274 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
         .copied()
         .chain(unreadable.iter().map(String::as_str))
         .collect();
+    let ctx = Names {
+        names: &names,
+        known: &known,
+    };
 
     for t in tasks {
-        let s = &t.spec;
-        let o = &t.origin;
-        let label = format!("task `{}`", s.name);
+        let label = format!("task `{}`", t.spec.name);
+        let kind = check_name_and_kind(&mut problems, t, &label, registry);
+        check_needs(&mut problems, t, &label, &ctx);
+        let bindings = check_for_each(&mut problems, t, &label, &ctx);
+        let params = check_params(&mut problems, t, &label, kind);
+        check_templates_and_output(&mut problems, t, &label, params, &bindings);
+    }
+    problems.extend(shared_outputs(tasks));
+    problems.extend(cycles(tasks));
+    problems
+}
 
-        if !valid_name(&s.name) {
-            problems.push(o.problem(
-                &[Seg::Key("name")],
-                format!(
-                    "task name `{}` is not allowed; use letters, digits, `-`, `_` and `.`, starting with a letter or digit",
-                    s.name
-                ),
-            ));
-        }
+/// The task names of the pipeline, and those plus the unreadable ones (valid references).
+struct Names<'a> {
+    names: &'a [&'a str],
+    known: &'a HashSet<&'a str>,
+}
 
-        let kind = registry.get(&s.kind);
-        if kind.is_none() {
-            let hint = match closest(&s.kind, registry.names()) {
-                Some(c) => format!("did you mean `{c}`?"),
-                None => format!(
-                    "the kinds are: {}",
-                    registry.names().collect::<Vec<_>>().join(", ")
-                ),
-            };
-            problems.push(o.problem(
-                &[Seg::Key("kind")],
-                format!(
-                    "{label}: unknown task kind `{}`; {hint} (`kudo-diag pipelines kinds` describes them)",
-                    s.kind
-                ),
-            ));
-        }
+/// The task's name and kind; returns its kind when the registry knows it.
+fn check_name_and_kind<'r>(
+    problems: &mut Vec<Problem>,
+    t: &SourcedTask,
+    label: &str,
+    registry: &'r Registry,
+) -> Option<&'r std::sync::Arc<dyn crate::engine::TaskKind>> {
+    let s = &t.spec;
+    let o = &t.origin;
+    if !valid_name(&s.name) {
+        problems.push(o.problem(
+            &[Seg::Key("name")],
+            format!(
+                "task name `{}` is not allowed; use letters, digits, `-`, `_` and `.`, starting with a letter or digit",
+                s.name
+            ),
+        ));
+    }
 
-        for (i, need) in s.needs.iter().enumerate() {
-            if need == &s.name {
-                continue; // reported as the cycle `a -> a`
-            }
-            if !known.contains(need.as_str()) {
-                problems.push(o.item_problem(
-                    &[Seg::Key("needs")],
-                    i,
-                    need,
-                    format!(
-                        "{label} needs `{need}`, which is not a task of this pipeline{}",
-                        did_you_mean(need, names.iter().copied())
-                    ),
-                ));
-            }
-        }
-
-        let mut bindings: Vec<&str> = Vec::new();
-        if let Some(fe) = &s.for_each {
-            let at = [Seg::Key("forEach"), Seg::Key("task")];
-            if fe.task == s.name {
-                problems.push(o.problem(
-                    &at,
-                    format!("{label}: forEach.task cannot be the task itself"),
-                ));
-            } else if !known.contains(fe.task.as_str()) {
-                problems.push(o.problem(
-                    &at,
-                    format!(
-                        "{label}: forEach.task `{}` is not a task of this pipeline{}",
-                        fe.task,
-                        did_you_mean(&fe.task, names.iter().copied())
-                    ),
-                ));
-            }
-            bindings.push(&fe.bind);
-            if let Some(n) = &fe.then {
-                bindings.push(&n.bind);
-                if n.path.split('+').any(|p| p.trim().is_empty()) {
-                    problems.push(o.problem(
-                        &[Seg::Key("forEach"), Seg::Key("then"), Seg::Key("path")],
-                        format!(
-                            "{label}: forEach.then.path `{}` has an empty part; write dotted paths joined by `+`, e.g. `spec.initContainers+spec.containers`",
-                            n.path
-                        ),
-                    ));
-                }
-            }
-            let mut seen = HashSet::new();
-            for b in &bindings {
-                let bad = if !valid_var(b) {
-                    Some("is not a valid variable name (letters, digits and `_`)")
-                } else if GLOBALS.contains(b) {
-                    Some("hides the run variable of the same name; choose another name")
-                } else if !seen.insert(*b) {
-                    Some("is bound twice; give forEach.as and forEach.then.as different names")
-                } else {
-                    None
-                };
-                if let Some(why) = bad {
-                    problems.push(o.problem(
-                        &[Seg::Key("forEach")],
-                        format!("{label}: binding `{b}` {why}"),
-                    ));
-                }
-            }
-        }
-
-        // Parameters.
-        let params = match &s.params {
-            Value::Null => None,
-            Value::Object(m) => Some(m),
-            _ => {
-                problems.push(o.problem(
-                    &[Seg::Key("params")],
-                    format!("{label}: params must be a mapping of parameter names to values"),
-                ));
-                None
-            }
+    let kind = registry.get(&s.kind);
+    if kind.is_none() {
+        let hint = match closest(&s.kind, registry.names()) {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => format!(
+                "the kinds are: {}",
+                registry.names().collect::<Vec<_>>().join(", ")
+            ),
         };
-        if let Some(kind) = kind {
-            let specs = kind.params();
-            let allowed: Vec<&str> = specs.iter().map(|p| p.name).collect();
-            if let Some(params) = params {
-                for key in params.keys() {
-                    if !allowed.contains(&key.as_str()) {
-                        let list = if allowed.is_empty() {
-                            "it takes none".to_string()
-                        } else {
-                            format!("its parameters: {}", allowed.join(", "))
-                        };
-                        problems.push(o.problem(
-                            &[Seg::Key("params"), Seg::Key(key)],
-                            format!(
-                                "{label}: unknown parameter `{key}` for kind `{}`{} ({list})",
-                                s.kind,
-                                did_you_mean(key, allowed.iter().copied())
-                            ),
-                        ));
-                    }
-                }
-            }
-            for p in specs.iter().filter(|p| p.required) {
-                if !params.is_some_and(|m| m.contains_key(p.name)) {
-                    problems.push(o.problem(
-                        &[Seg::Key("params")],
-                        format!(
-                            "{label}: missing required parameter `{}` for kind `{}` ({})",
-                            p.name, s.kind, p.help
-                        ),
-                    ));
-                }
-            }
-        }
+        problems.push(o.problem(
+            &[Seg::Key("kind")],
+            format!(
+                "{label}: unknown task kind `{}`; {hint} (`kudo-diag pipelines kinds` describes them)",
+                s.kind
+            ),
+        ));
+    }
 
-        // Templates: in parameter values and in the output path.
-        let vars: Vec<&str> = GLOBALS
-            .iter()
-            .copied()
-            .chain(bindings.iter().copied())
-            .collect();
-        let mut strings = Vec::new();
-        if let Some(params) = params {
-            for (k, v) in params {
-                collect_strings(v, k, &mut strings);
-            }
+    kind
+}
+
+/// `needs`: every dependency is a task of the pipeline.
+fn check_needs(problems: &mut Vec<Problem>, t: &SourcedTask, label: &str, ctx: &Names<'_>) {
+    let (s, o) = (&t.spec, &t.origin);
+    let (names, known) = (ctx.names, ctx.known);
+    for (i, need) in s.needs.iter().enumerate() {
+        if need == &s.name {
+            continue; // reported as the cycle `a -> a`
         }
-        for (key, text) in &strings {
-            check_template(
-                &mut problems,
-                t,
-                &label,
-                &[Seg::Key("params"), Seg::Key(key)],
-                text,
-                &vars,
-            );
+        if !known.contains(need.as_str()) {
+            problems.push(o.item_problem(
+                &[Seg::Key("needs")],
+                i,
+                need,
+                format!(
+                    "{label} needs `{need}`, which is not a task of this pipeline{}",
+                    did_you_mean(need, names.iter().copied())
+                ),
+            ));
         }
-        if let Some(out) = &s.output {
-            check_template(&mut problems, t, &label, &[Seg::Key("output")], out, &vars);
-            if let Some(why) = bad_output(out) {
+    }
+}
+
+/// `forEach`: its source task and its bindings; returns the names the task's templates may use
+/// besides the run globals.
+fn check_for_each<'t>(
+    problems: &mut Vec<Problem>,
+    t: &'t SourcedTask,
+    label: &str,
+    ctx: &Names<'_>,
+) -> Vec<&'t str> {
+    let (s, o) = (&t.spec, &t.origin);
+    let (names, known) = (ctx.names, ctx.known);
+    let mut bindings: Vec<&str> = Vec::new();
+    if let Some(fe) = &s.for_each {
+        let at = [Seg::Key("forEach"), Seg::Key("task")];
+        if fe.task == s.name {
+            problems.push(o.problem(
+                &at,
+                format!("{label}: forEach.task cannot be the task itself"),
+            ));
+        } else if !known.contains(fe.task.as_str()) {
+            problems.push(o.problem(
+                &at,
+                format!(
+                    "{label}: forEach.task `{}` is not a task of this pipeline{}",
+                    fe.task,
+                    did_you_mean(&fe.task, names.iter().copied())
+                ),
+            ));
+        }
+        bindings.push(&fe.bind);
+        if let Some(n) = &fe.then {
+            bindings.push(&n.bind);
+            if n.path.split('+').any(|p| p.trim().is_empty()) {
                 problems.push(o.problem(
-                    &[Seg::Key("output")],
-                    format!("{label}: output path `{out}` {why}"),
+                    &[Seg::Key("forEach"), Seg::Key("then"), Seg::Key("path")],
+                    format!(
+                        "{label}: forEach.then.path `{}` has an empty part; write dotted paths joined by `+`, e.g. `spec.initContainers+spec.containers`",
+                        n.path
+                    ),
                 ));
             }
-            if let Some(fe) = &s.for_each {
-                let used: BTreeSet<String> = template::variables(out)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|v| root_of(v).to_string())
-                    .collect();
-                if !bindings.iter().any(|b| used.contains(*b)) {
-                    problems.push(o.problem(
-                        &[Seg::Key("output")],
-                        format!(
-                            "{label} runs once per item of `{}` but its output `{out}` does not use `{{{{{}...}}}}`, so every node would write the same file; put the item in the path, e.g. `{{{{{}.metadata.name}}}}`",
-                            fe.task, fe.bind, fe.bind
-                        ),
-                    ));
-                }
+        }
+        let mut seen = HashSet::new();
+        for b in &bindings {
+            let bad = if !valid_var(b) {
+                Some("is not a valid variable name (letters, digits and `_`)")
+            } else if GLOBALS.contains(b) {
+                Some("hides the run variable of the same name; choose another name")
+            } else if !seen.insert(*b) {
+                Some("is bound twice; give forEach.as and forEach.then.as different names")
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                problems.push(o.problem(
+                    &[Seg::Key("forEach")],
+                    format!("{label}: binding `{b}` {why}"),
+                ));
             }
         }
     }
+    bindings
+}
 
-    // Static outputs shared by two tasks would overwrite each other in the bundle.
+/// `params`: a mapping, of parameters the kind takes, with the required ones. Returns the
+/// mapping.
+fn check_params<'t>(
+    problems: &mut Vec<Problem>,
+    t: &'t SourcedTask,
+    label: &str,
+    kind: Option<&std::sync::Arc<dyn crate::engine::TaskKind>>,
+) -> Option<&'t serde_json::Map<String, Value>> {
+    let (s, o) = (&t.spec, &t.origin);
+    // Parameters.
+    let params = match &s.params {
+        Value::Null => None,
+        Value::Object(m) => Some(m),
+        _ => {
+            problems.push(o.problem(
+                &[Seg::Key("params")],
+                format!("{label}: params must be a mapping of parameter names to values"),
+            ));
+            None
+        }
+    };
+    if let Some(kind) = kind {
+        let specs = kind.params();
+        let allowed: Vec<&str> = specs.iter().map(|p| p.name).collect();
+        if let Some(params) = params {
+            for key in params.keys() {
+                if !allowed.contains(&key.as_str()) {
+                    let list = if allowed.is_empty() {
+                        "it takes none".to_string()
+                    } else {
+                        format!("its parameters: {}", allowed.join(", "))
+                    };
+                    problems.push(o.problem(
+                        &[Seg::Key("params"), Seg::Key(key)],
+                        format!(
+                            "{label}: unknown parameter `{key}` for kind `{}`{} ({list})",
+                            s.kind,
+                            did_you_mean(key, allowed.iter().copied())
+                        ),
+                    ));
+                }
+            }
+        }
+        for p in specs.iter().filter(|p| p.required) {
+            if !params.is_some_and(|m| m.contains_key(p.name)) {
+                problems.push(o.problem(
+                    &[Seg::Key("params")],
+                    format!(
+                        "{label}: missing required parameter `{}` for kind `{}` ({})",
+                        p.name, s.kind, p.help
+                    ),
+                ));
+            }
+        }
+    }
+    params
+}
+
+/// Template variables in parameters and `output`, and the output path itself.
+fn check_templates_and_output(
+    problems: &mut Vec<Problem>,
+    t: &SourcedTask,
+    label: &str,
+    params: Option<&serde_json::Map<String, Value>>,
+    bindings: &[&str],
+) {
+    let (s, o) = (&t.spec, &t.origin);
+    // Templates: in parameter values and in the output path.
+    let vars: Vec<&str> = GLOBALS
+        .iter()
+        .copied()
+        .chain(bindings.iter().copied())
+        .collect();
+    let mut strings = Vec::new();
+    if let Some(params) = params {
+        for (k, v) in params {
+            collect_strings(v, k, &mut strings);
+        }
+    }
+    for (key, text) in &strings {
+        check_template(
+            problems,
+            t,
+            label,
+            &[Seg::Key("params"), Seg::Key(key)],
+            text,
+            &vars,
+        );
+    }
+    if let Some(out) = &s.output {
+        check_template(problems, t, label, &[Seg::Key("output")], out, &vars);
+        if let Some(why) = bad_output(out) {
+            problems.push(o.problem(
+                &[Seg::Key("output")],
+                format!("{label}: output path `{out}` {why}"),
+            ));
+        }
+        if let Some(fe) = &s.for_each {
+            let used: BTreeSet<String> = template::variables(out)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| root_of(v).to_string())
+                .collect();
+            if !bindings.iter().any(|b| used.contains(*b)) {
+                problems.push(o.problem(
+                    &[Seg::Key("output")],
+                    format!(
+                        "{label} runs once per item of `{}` but its output `{out}` does not use `{{{{{}...}}}}`, so every node would write the same file; put the item in the path, e.g. `{{{{{}.metadata.name}}}}`",
+                        fe.task, fe.bind, fe.bind
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// Static outputs shared by two tasks would overwrite each other in the bundle.
+fn shared_outputs(tasks: &[SourcedTask]) -> Vec<Problem> {
+    let mut problems = Vec::new();
     let mut outputs: HashMap<&str, &SourcedTask> = HashMap::new();
     for t in tasks {
         let Some(out) = t.spec.output.as_deref() else {
@@ -329,9 +398,43 @@ pub fn validate(tasks: &[SourcedTask], unreadable: &[String], registry: &Registr
             outputs.insert(out, t);
         }
     }
-
-    problems.extend(cycles(tasks));
     problems
+}
+
+/// Warnings that do not stop a pipeline: templates inside shell scripts (`[sh, -c, SCRIPT]`).
+/// Their values are quoted as single shell words when rendered (`template::render_shell`), so
+/// they cannot inject commands, but an argv list says the same without a shell in between.
+pub fn warnings(tasks: &[SourcedTask]) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for t in tasks {
+        let Value::Object(params) = &t.spec.params else {
+            continue;
+        };
+        for (key, v) in params {
+            if let Some(script) = shell_template(v) {
+                out.push(t.origin.problem(
+                    &[Seg::Key("params"), Seg::Key(key)],
+                    format!(
+                        "warning: task `{}`: `{key}` runs a shell script with templates (`{script}`); each value is quoted as one shell word, but an argv list is clearer and runs no shell: write each argument as an item, e.g. `[cat, \"/data/{{{{pod.metadata.name}}}}.log\"]`",
+                        t.spec.name
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The first shell script holding a template anywhere inside a parameter value.
+fn shell_template(v: &Value) -> Option<&str> {
+    match v {
+        Value::Array(a) => template::shell_script_index(a)
+            .and_then(|i| a[i].as_str())
+            .filter(|s| s.contains("{{"))
+            .or_else(|| a.iter().find_map(shell_template)),
+        Value::Object(m) => m.values().find_map(shell_template),
+        _ => None,
+    }
 }
 
 fn check_template(

@@ -93,7 +93,8 @@ fn parse_path(st: &SimState, path: &str) -> Result<Target, Rejection> {
                     name: owned(name),
                     subresource: None,
                 },
-                [name, sub] => Target {
+                // `pods/NAME/proxy/PATH...`: the path belongs to the proxied server.
+                [name, sub] | [name, sub @ "proxy", ..] => Target {
                     info,
                     namespace: owned(ns),
                     name: owned(name),
@@ -118,20 +119,41 @@ fn parse_path(st: &SimState, path: &str) -> Result<Target, Rejection> {
         _ => return Err(Box::new(not_found_page())),
     };
     if let Some(sub) = &t.subresource {
-        if reg
+        let served = reg
             .find(group, version, &format!("{}/{sub}", t.info.plural))
-            .is_none()
-        {
+            .is_some();
+        // A read-only bundle answers the subresources that change or run something with the
+        // refusal its docs promise (docs/serve.md), not 404: `kubectl debug` and `kubectl
+        // scale` stop with the reason instead of failing on an unexpected answer.
+        let refused_here = st.read_only && READ_ONLY_REFUSED.contains(&sub.as_str());
+        if !(served || refused_here) {
             return Err(Box::new(unknown_resource()));
         }
     }
     Ok(t)
 }
 
+/// Subresources that change or run something, refused by a read-only bundle even when the
+/// scenario's discovery does not list them.
+const READ_ONLY_REFUSED: &[&str] = &[
+    "attach",
+    "portforward",
+    "proxy",
+    "eviction",
+    "scale",
+    "ephemeralcontainers",
+    "binding",
+    "resize",
+];
+
 /// The RBAC verb of a request.
 fn verb(method: &Method, t: &Target, query: &HashMap<String, String>) -> &'static str {
-    if t.subresource.as_deref() == Some("exec") {
-        // Exec needs `create` on pods/exec, for the websocket GET too (as since 1.31).
+    if matches!(
+        t.subresource.as_deref(),
+        Some("exec" | "attach" | "portforward")
+    ) {
+        // Exec, attach and port-forward need `create` on their subresource, for the websocket
+        // GET too (as since 1.31).
         return "create";
     }
     let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
@@ -314,12 +336,13 @@ fn reads_only(verb: &str) -> bool {
 /// does not support. Exec (and attach, port-forward) is 403 Forbidden, as when RBAC denies
 /// `pods/exec`: kubectl prints the message of either, and neither is retried.
 fn read_only_refusal(verb: &str, t: &Target) -> Option<ApiStatus> {
-    if reads_only(verb) {
+    // A proxied GET reaches a running container: nothing runs in a bundle.
+    if reads_only(verb) && t.subresource.as_deref() != Some("proxy") {
         return None;
     }
     let name = t.name.as_deref().unwrap_or_default();
     let mut s = match t.subresource.as_deref() {
-        Some(sub @ ("exec" | "attach" | "portforward")) => ApiStatus::forbidden(format!(
+        Some(sub @ ("exec" | "attach" | "portforward" | "proxy")) => ApiStatus::forbidden(format!(
             "{} \"{name}\" is forbidden: {sub} is not available in a read-only bundle served by kudo-diag serve: no container runs in it; the output of the commands the collection ran is in the bundle (apps/...)",
             t.info.plural
         )),

@@ -20,7 +20,8 @@
 //! tries to restore them. A Secret's `data` is bytes in base64 on a real API server, and kubectl
 //! decodes it (`describe secret` fails on anything else), so a redacted value (`**REDACTED**`,
 //! not base64) is served as the base64 of the marker itself: decoded, it still reads
-//! `**REDACTED**`. Objects and logs are held in memory, up to [`MAX_IN_MEMORY`].
+//! `**REDACTED**`. Objects are held in memory, up to [`MAX_IN_MEMORY`]; logs are streamed out
+//! of the zip into a [`Spool`] folder and served from there, a window at a time.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
@@ -39,6 +40,38 @@ use crate::Error;
 pub struct BundleScenario {
     pub scenario: Scenario,
     pub summary: Summary,
+}
+
+/// A private folder of logs extracted from a bundle, deleted on drop (the scenario holds it,
+/// see `Scenario::keep_alive`). Logs are served from it
+/// the way a scenario's log files are, a window at a time, so a multi-GiB log costs disk, not
+/// memory.
+#[derive(Debug)]
+pub struct Spool {
+    dir: std::path::PathBuf,
+}
+
+impl Spool {
+    fn create() -> crate::Result<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "kudo-diag-serve-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir(&dir)
+            .map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(Spool { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// What the bundle held, for the person starting the server.
@@ -98,7 +131,7 @@ pub fn load_with(path: &Path, limits: Limits) -> crate::Result<BundleScenario> {
     load_capped(path, limits, MAX_IN_MEMORY)
 }
 
-/// Most bytes of objects and logs kept in memory to serve (the reader's caps are about what a
+/// Most bytes of objects kept in memory to serve (the reader's caps are about what a
 /// bundle may make us inflate; this is about what we keep).
 pub const MAX_IN_MEMORY: u64 = 4 << 30;
 
@@ -134,31 +167,47 @@ fn load_capped(path: &Path, limits: Limits, max_in_memory: u64) -> crate::Result
         .filter(|f| is_object_file(&f.path) || log_path(&f.path).is_some())
         .map(|f| f.path.as_str())
         .collect();
-    // The sizes are the manifest's, which verification just confirmed.
+    // The sizes are the manifest's, which verification just confirmed. Logs are streamed to
+    // the spool, not held: only objects count.
     let total: u64 = manifest
         .files
         .iter()
-        .filter(|f| wanted.contains(&f.path.as_str()))
+        .filter(|f| wanted.contains(&f.path.as_str()) && log_path(&f.path).is_none())
         .map(|f| f.bytes)
         .sum();
     if total > max_in_memory {
         return Err(Error::Usage(format!(
-            "bundle {} holds {} MiB of objects and logs, more than the {} MiB serve keeps in memory; collect a smaller bundle (`kudo-diag run --log-limit-bytes 50MiB` or `--log-tail N`), or read it with `kudo-diag analyze` and unzip",
+            "bundle {} holds {} MiB of objects, more than the {} MiB serve keeps in memory; collect a smaller bundle, or read it with `kudo-diag analyze` and unzip",
             path.display(),
             total >> 20,
             max_in_memory >> 20
         )));
     }
+    let spool = Spool::create()?;
     let mut files = Vec::new();
-    for path in wanted {
-        let bytes = reader.read(path)?;
-        files.push((path.to_string(), bytes));
+    let mut logs = Vec::new();
+    for (i, p) in wanted.into_iter().enumerate() {
+        if log_path(p).is_some() {
+            let file = spool.dir().join(format!("{i}.log"));
+            let written = std::fs::File::create(&file).and_then(|mut out| {
+                let mut r = reader
+                    .reader(p)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                std::io::copy(&mut r, &mut out)
+            });
+            written.map_err(|e| Error::Other(crate::bundle::storage::describe(&file, &e, None)))?;
+            logs.push((p.to_string(), LogSource::File(file)));
+        } else {
+            files.push((p.to_string(), reader.read(p)?));
+        }
     }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    from_files(&name, &manifest, files)
+    let mut loaded = from_parts(&name, &manifest, files, logs)?;
+    loaded.scenario.keep_alive = Some(std::sync::Arc::new(spool));
+    Ok(loaded)
 }
 
 /// A bundle starts with a zip local header (`PK\x03\x04`), or is an empty zip (`PK\x05\x06`).
@@ -252,17 +301,34 @@ pub fn from_files(
     manifest: &Manifest,
     files: Vec<(String, Vec<u8>)>,
 ) -> crate::Result<BundleScenario> {
+    let (logs, files): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|(p, _)| log_path(p).is_some());
+    let logs = logs
+        .into_iter()
+        .map(|(p, b)| {
+            (
+                p,
+                LogSource::Inline(String::from_utf8_lossy(&b).into_owned()),
+            )
+        })
+        .collect();
+    from_parts(name, manifest, files, logs)
+}
+
+/// [`from_files`] with the logs given apart, each as a [`LogSource`] (inline text, or a file
+/// the server reads a window at a time).
+fn from_parts(
+    name: &str,
+    manifest: &Manifest,
+    files: Vec<(String, Vec<u8>)>,
+    logs: Vec<(String, LogSource)>,
+) -> crate::Result<BundleScenario> {
     let mut objects: Vec<Value> = Vec::new();
     let mut seen: HashSet<(String, String, String, String)> = HashSet::new();
     // `…pods/POD` → the namespace of the pod in `…pods/POD/pod.yaml`.
     let mut pod_dirs: HashMap<String, String> = HashMap::new();
     let mut server_version = ServerVersion::default();
-    let mut logs = Vec::new();
     for (path, bytes) in &files {
-        if log_path(path).is_some() {
-            logs.push((path, bytes));
-            continue;
-        }
         if !is_object_file(path) {
             continue;
         }
@@ -363,7 +429,7 @@ pub fn from_files(
 /// it, else the pod of that name); the others are named as orphans in `summary`.
 fn bundle_logs(
     objects: &[Value],
-    logs: Vec<(&String, &Vec<u8>)>,
+    logs: Vec<(String, LogSource)>,
     pod_dirs: &HashMap<String, String>,
     target_ns: Option<&str>,
     summary: &mut Summary,
@@ -381,8 +447,8 @@ fn bundle_logs(
         }
     }
     let mut specs = Vec::new();
-    for (path, bytes) in logs {
-        let Some((pod_dir, pod, container, previous)) = log_path(path) else {
+    for (path, source) in logs {
+        let Some((pod_dir, pod, container, previous)) = log_path(&path) else {
             continue;
         };
         let ns = pod_dirs.get(pod_dir).cloned().or_else(|| {
@@ -413,7 +479,7 @@ fn bundle_logs(
             pod: pod.to_string(),
             container: container.to_string(),
             previous,
-            source: LogSource::Inline(String::from_utf8_lossy(bytes).into_owned()),
+            source,
         });
     }
 
@@ -635,10 +701,12 @@ spec: {nodeName: n1, containers: [{name: manager}]}
                 .iter()
                 .find(|l| l.pod == pod && l.previous == prev)
                 .unwrap();
-            let LogSource::Inline(t) = &l.source else {
-                panic!("inline")
+            let t = match &l.source {
+                LogSource::Inline(t) => t.clone(),
+                LogSource::File(f) => std::fs::read_to_string(f).unwrap(),
+                other => panic!("{other:?}"),
             };
-            (l.namespace.clone().unwrap(), l.container.clone(), t.clone())
+            (l.namespace.clone().unwrap(), l.container.clone(), t)
         };
         assert_eq!(
             log("cass-0", false),
@@ -766,6 +834,49 @@ spec: {nodeName: n1, containers: [{name: manager}]}
                 && e.contains("collect a smaller bundle"),
             "{e}"
         );
+    }
+
+    /// Issue 14: logs are streamed out of the zip into a spool folder and served from there:
+    /// they do not count against (or take) memory, and the folder goes with the server.
+    #[test]
+    fn logs_are_spooled_to_disk_not_held() {
+        let d = tempfile::tempdir().unwrap();
+        let big = "a log line of about sixty bytes, repeated many times over\n".repeat(200_000);
+        let mut f = files();
+        let at = f
+            .iter()
+            .position(|(p, _)| *p == "pods/cass-0/logs/cassandra.log")
+            .unwrap();
+        f[at].1 = Box::leak(big.clone().into_boxed_str());
+        let p = bundle(d.path(), "cassandra", &f);
+        let objects: u64 = f
+            .iter()
+            .filter(|(p, _)| log_path(p).is_none())
+            .map(|(_, c)| c.len() as u64)
+            .sum();
+        // A cap below the log's size but above the objects' lets the bundle through.
+        assert!((big.len() as u64) > objects * 10);
+        let loaded = load_capped(&p, Limits::default(), objects + 1).unwrap();
+        let spool = loaded
+            .scenario
+            .keep_alive
+            .as_ref()
+            .unwrap()
+            .dir()
+            .to_path_buf();
+        let log = loaded
+            .scenario
+            .logs
+            .iter()
+            .find(|l| l.pod == "cass-0" && !l.previous)
+            .unwrap();
+        let LogSource::File(file) = &log.source else {
+            panic!("the log is held in memory: {:?}", log.source);
+        };
+        assert!(file.starts_with(&spool));
+        assert_eq!(std::fs::read_to_string(file).unwrap(), big);
+        drop(loaded);
+        assert!(!spool.exists(), "the spool outlived the server");
     }
 
     #[test]

@@ -12,6 +12,11 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scenario {
+    /// Keeps the folder its logs are read from for as long as the scenario lives (a served
+    /// bundle's spool, `from_bundle::Spool`): the server holds the scenario, so the files go
+    /// with the server. Not part of the format.
+    #[serde(skip)]
+    pub keep_alive: Option<std::sync::Arc<super::from_bundle::Spool>>,
     pub name: String,
     #[serde(default)]
     pub description: String,

@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use rand::Rng;
@@ -186,6 +186,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// How long a new connection may take to finish its TLS handshake, and an HTTP/1 request its
+/// headers.
+pub const IDLE_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn accept_loop(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
@@ -215,18 +219,30 @@ async fn accept_loop(
             let svc = TowerToHyperService::new(router);
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder.http2().enable_connect_protocol();
+            // A client that connects and sends nothing (or half a header) is dropped after a
+            // while instead of holding its connection and task for ever.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(IDLE_HEADER_TIMEOUT);
             let result = match acceptor {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => {
-                        builder
-                            .serve_connection_with_upgrades(TokioIo::new(tls), svc)
-                            .await
+                Some(acceptor) => {
+                    match tokio::time::timeout(IDLE_HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                        Err(_) => {
+                            tracing::debug!("TLS handshake timed out");
+                            return;
+                        }
+                        Ok(Ok(tls)) => {
+                            builder
+                                .serve_connection_with_upgrades(TokioIo::new(tls), svc)
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake failed: {e}");
+                            return;
+                        }
                     }
-                    Err(e) => {
-                        tracing::debug!("TLS handshake failed: {e}");
-                        return;
-                    }
-                },
+                }
                 None => {
                     builder
                         .serve_connection_with_upgrades(TokioIo::new(stream), svc)
@@ -528,6 +544,49 @@ mod tests {
                 "",
                 403,
                 "Forbidden",
+            ),
+            // Issue 14: what kubectl attach, port-forward, proxy, drain, scale and debug send.
+            (
+                "GET",
+                "/api/v1/namespaces/ns/pods/p/attach?stdout=true",
+                "",
+                403,
+                "Forbidden",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/ns/pods/p/portforward?ports=80",
+                "",
+                403,
+                "Forbidden",
+            ),
+            (
+                "GET",
+                "/api/v1/namespaces/ns/pods/p/proxy/metrics",
+                "",
+                403,
+                "Forbidden",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/ns/pods/p/eviction",
+                "{}",
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/ns/pods/p/ephemeralcontainers",
+                "{}",
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                "PATCH",
+                "/apis/apps/v1/namespaces/ns/statefulsets/s/scale",
+                "{}",
+                405,
+                "MethodNotAllowed",
             ),
         ] {
             let (got, v) = send(method, path, body).await;

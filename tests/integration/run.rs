@@ -571,3 +571,11 @@ async fn the_instances_claims_and_volumes_are_collected_without_the_instance_lab
     );
     sim.shutdown().await;
 }
+
+/// Whether `dir` holds a partial folder (`*.partial`, or one being removed).
+pub(crate) fn partial_exists(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().contains(".partial"))
+}

@@ -173,7 +173,8 @@ async fn attach(
     what: &str,
 ) -> Result<AttachedProcess, TaskError> {
     let client = api::client(ctx)?;
-    let pods: Api<Pod> = Api::namespaced(client, ns);
+    let ns = path::encode(ns);
+    let pods: Api<Pod> = Api::namespaced(client, &ns);
     let mut ap = AttachParams::default()
         .stdin(false)
         .stdout(true)

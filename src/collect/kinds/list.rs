@@ -403,9 +403,20 @@ impl TaskKind for List {
             }
             writer.push(&obj).map_err(io_err)?;
             if let Some(pattern) = each {
-                ctx.sink
-                    .put(&each_path(pattern, &obj), &object::to_yaml(&obj))
-                    .map_err(|e| TaskError::failed(e.to_string()))?;
+                // An object whose name cannot be a file name (`..`, `a/../..`: only a hostile
+                // API server sends these) loses only its own file: it is still in the list's
+                // output, and the nodes that fan out over it fail with the reason.
+                let name = object::name_of(&obj);
+                if crate::bundle::sink::is_path_segment(name) {
+                    ctx.sink
+                        .put(&each_path(pattern, &obj), &object::to_yaml(&obj))
+                        .map_err(|e| TaskError::failed(e.to_string()))?;
+                } else {
+                    tracing::warn!(
+                        node = %ctx.node,
+                        "object name {name:?} is not a valid Kubernetes name: its own file is not written"
+                    );
+                }
             }
             if return_items {
                 items.push(&obj);

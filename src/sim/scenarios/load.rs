@@ -74,6 +74,8 @@ fn yaml_error(file: &str, e: &serde_yaml::Error) -> SimError {
 }
 
 fn parse(text: &str, file: &str, origin: Origin) -> Result<Scenario, SimError> {
+    crate::bundle::nesting::check(text.as_bytes(), crate::bundle::nesting::MAX_DEPTH)
+        .map_err(|e| SimError::Message(format!("{file}: {e}")))?;
     let mut sc: Scenario = serde_yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
     let inline = std::mem::take(&mut sc.objects);
     let mut objects = Vec::new();
