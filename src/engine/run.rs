@@ -25,8 +25,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::bundle::redact::Redactor;
-use crate::bundle::sink::ArtifactStore;
-use crate::bundle::writer::{write_bundle, BundleInfo, BundleMeta, BUNDLE_FORMAT_VERSION};
+use crate::bundle::sink::{ArtifactRecord, ArtifactStore};
+use crate::bundle::writer::{
+    write_bundle, BundleInfo, BundleMeta, ErrorEntry, BUNDLE_FORMAT_VERSION,
+};
 use crate::pipeline::Pipeline;
 
 use super::event::{Event, Reporter, Tee};
@@ -177,72 +179,20 @@ pub async fn run(
     let partial = partial_dir(&config.output);
     let out = config.output.display().to_string();
     let plan = Plan::new(&config.pipeline, &config.globals)?;
-
-    match config.resume {
-        ResumeMode::Fresh => {
-            if partial.exists() {
-                return Err(EngineError::PartialExists {
-                    output: out,
-                    partial,
-                });
-            }
-            if config.output.exists() {
-                return Err(EngineError::OutputExists { output: out });
-            }
-        }
-        ResumeMode::Force => {
-            if partial.exists() {
-                fs::remove_dir_all(&partial).map_err(|e| io_err(&partial, e))?;
-            }
-        }
-        ResumeMode::Continue => {
-            if !partial.exists() {
-                if config.output.exists() {
-                    return Ok(Summary {
-                        ending: Ending::AlreadyFinished,
-                        counts: Counts::default(),
-                        bundle: Some(BundleInfo {
-                            path: config.output.clone(),
-                            bytes: fs::metadata(&config.output).map(|m| m.len()).unwrap_or(0),
-                            files: 0,
-                        }),
-                        partial,
-                        elapsed: started_at.elapsed(),
-                    });
-                }
-                // Like `wget --continue` on a file that is not there yet: nothing was collected
-                // (a run killed before its first write), so continuing means starting. This
-                // keeps `--continue` always safe to repeat after a kill.
-                tracing::info!("nothing to continue for {out}: starting a new collection");
-            }
-        }
+    if let Some(finished) = check_resume_mode(&config, &partial, &out)? {
+        return Ok(Summary {
+            ending: Ending::AlreadyFinished,
+            counts: Counts::default(),
+            bundle: Some(finished),
+            partial,
+            elapsed: started_at.elapsed(),
+        });
     }
-
     fs::create_dir_all(&partial).map_err(|source| EngineError::WorkingFolder {
         path: partial.clone(),
         source,
     })?;
-    let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;
-    let resumed = existing.is_some();
-    let meta = match existing {
-        Some(meta) => {
-            check_same(&meta, &config, &partial)?;
-            meta
-        }
-        None => {
-            // A new collection, or one killed before its meta was written (then nothing ran).
-            let meta = JournalMeta {
-                format_version: JOURNAL_FORMAT_VERSION,
-                target: config.target.clone(),
-                pipeline: config.pipeline.name.clone(),
-                pipeline_hash: config.pipeline.hash.clone(),
-                started: now(),
-                output: out.clone(),
-            };
-            journal.write_meta(&meta)?;
-            meta
-        }
-    };
+    let (journal, meta, resumed) = open_journal(&config, &partial, &out)?;
     let store = match &config.redactor {
         Some(r) => ArtifactStore::open_with(&partial.join("artifacts"), r.clone()),
         None => ArtifactStore::open(&partial.join("artifacts")),
@@ -289,34 +239,12 @@ pub async fn run(
         c.done, c.reused, c.failed, c.skipped
     ));
     log.flush();
-    let bundle_meta = BundleMeta {
-        format_version: BUNDLE_FORMAT_VERSION,
-        tool: "kudo-diag".into(),
-        tool_version: crate::VERSION.into(),
-        git_commit: crate::GIT_COMMIT.into(),
-        target: meta.target.clone(),
-        pipeline: meta.pipeline.clone(),
-        pipeline_hash: meta.pipeline_hash.clone(),
-        started: meta.started.clone(),
-        finished: now(),
+    let written = Written {
+        artifacts: outcome.artifacts,
+        errors: outcome.errors,
+        log: log_path,
     };
-    let output = config.output.clone();
-    let artifacts = outcome.artifacts;
-    let errors = outcome.errors;
-    // Compressing and hashing is blocking work.
-    let info = tokio::task::spawn_blocking(move || {
-        write_bundle(
-            &store,
-            &artifacts,
-            &errors,
-            Some(&log_path),
-            &bundle_meta,
-            &output,
-        )
-    })
-    .await
-    .map_err(|e| EngineError::Internal(format!("the bundle writer stopped: {e}")))?
-    .map_err(EngineError::WriteBundle)?;
+    let info = archive(store, written, &meta, &config.output).await?;
     tee.event(&Event::Archived {
         path: info.path.clone(),
         bytes: info.bytes,
@@ -335,6 +263,125 @@ pub async fn run(
         partial,
         elapsed: started_at.elapsed(),
     })
+}
+
+/// Applies the resume mode to what is on disk before anything is written: a fresh run refuses
+/// a partial collection or a bundle in the way, `--force` removes the partial folder, and
+/// `--continue` on a finished collection answers with its bundle (`Some`: nothing to do).
+fn check_resume_mode(
+    config: &RunConfig,
+    partial: &Path,
+    out: &str,
+) -> Result<Option<BundleInfo>, EngineError> {
+    match config.resume {
+        ResumeMode::Fresh => {
+            if partial.exists() {
+                return Err(EngineError::PartialExists {
+                    output: out.to_string(),
+                    partial: partial.to_path_buf(),
+                });
+            }
+            if config.output.exists() {
+                return Err(EngineError::OutputExists {
+                    output: out.to_string(),
+                });
+            }
+        }
+        ResumeMode::Force => {
+            if partial.exists() {
+                fs::remove_dir_all(partial).map_err(|e| io_err(partial, e))?;
+            }
+        }
+        ResumeMode::Continue => {
+            if !partial.exists() {
+                if config.output.exists() {
+                    return Ok(Some(BundleInfo {
+                        path: config.output.clone(),
+                        bytes: fs::metadata(&config.output).map(|m| m.len()).unwrap_or(0),
+                        files: 0,
+                    }));
+                }
+                // Like `wget --continue` on a file that is not there yet: nothing was collected
+                // (a run killed before its first write), so continuing means starting. This
+                // keeps `--continue` always safe to repeat after a kill.
+                tracing::info!("nothing to continue for {out}: starting a new collection");
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Opens the partial folder's journal: an existing one must be of the same target and pipeline;
+/// a new one (or one killed before its meta was written, when nothing ran) gets this run's meta.
+/// Returns whether the collection resumes.
+fn open_journal(
+    config: &RunConfig,
+    partial: &Path,
+    out: &str,
+) -> Result<(Journal, JournalMeta, bool), EngineError> {
+    let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;
+    let resumed = existing.is_some();
+    let meta = match existing {
+        Some(meta) => {
+            check_same(&meta, config, partial)?;
+            meta
+        }
+        None => {
+            let meta = JournalMeta {
+                format_version: JOURNAL_FORMAT_VERSION,
+                target: config.target.clone(),
+                pipeline: config.pipeline.name.clone(),
+                pipeline_hash: config.pipeline.hash.clone(),
+                started: now(),
+                output: out.to_string(),
+            };
+            journal.write_meta(&meta)?;
+            meta
+        }
+    };
+    Ok((journal, meta, resumed))
+}
+
+/// What a finished run hands to the bundle: moved, not copied (100,000 artifact records).
+struct Written {
+    artifacts: Vec<(String, ArtifactRecord)>,
+    errors: Vec<ErrorEntry>,
+    log: PathBuf,
+}
+
+/// Writes the bundle from the journaled artifacts, the errors and the collection's log, on the
+/// blocking pool (compressing and hashing is blocking work).
+async fn archive(
+    store: ArtifactStore,
+    written: Written,
+    meta: &JournalMeta,
+    output: &Path,
+) -> Result<BundleInfo, EngineError> {
+    let bundle_meta = BundleMeta {
+        format_version: BUNDLE_FORMAT_VERSION,
+        tool: "kudo-diag".into(),
+        tool_version: crate::VERSION.into(),
+        git_commit: crate::GIT_COMMIT.into(),
+        target: meta.target.clone(),
+        pipeline: meta.pipeline.clone(),
+        pipeline_hash: meta.pipeline_hash.clone(),
+        started: meta.started.clone(),
+        finished: now(),
+    };
+    let output = output.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        write_bundle(
+            &store,
+            &written.artifacts,
+            &written.errors,
+            Some(&written.log),
+            &bundle_meta,
+            &output,
+        )
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("the bundle writer stopped: {e}")))?
+    .map_err(EngineError::WriteBundle)
 }
 
 fn check_same(meta: &JournalMeta, config: &RunConfig, partial: &Path) -> Result<(), EngineError> {
