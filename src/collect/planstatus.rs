@@ -120,64 +120,10 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
     names.sort();
     names.dedup();
 
-    let mut plans = Vec::new();
-    for plan in names {
-        let st = statuses.get(plan);
-        let def = ov_plans.get(plan);
-        let mut label = format!(
-            "Plan {plan}{} {}",
-            strategy(def),
-            status_label(st.unwrap_or(&Value::Null))
-        );
-        if let Some(t) = st
-            .map(|p| s(p, "lastUpdatedTimestamp"))
-            .filter(|t| !t.is_empty())
-        {
-            label.push_str(&format!(
-                ", last updated {}",
-                t.replace('T', " ").trim_end_matches('Z')
-            ));
-        }
-        label.push_str(&message_suffix(st.unwrap_or(&Value::Null)));
-        let def_phases = def.and_then(|d| d.get("phases")).and_then(Value::as_array);
-        let st_phases = st.and_then(|p| p.get("phases")).and_then(Value::as_array);
-        // Phases as the status lists them, else as the OperatorVersion defines them.
-        let phases = st_phases.filter(|p| !p.is_empty()).or(def_phases);
-        let mut phase_nodes = Vec::new();
-        for phase in phases.into_iter().flatten() {
-            let pname = s(phase, "name");
-            let pdef = def_phases.and_then(|d| d.iter().find(|p| s(p, "name") == pname));
-            let from_status = st_phases.is_some_and(|sp| sp.iter().any(|p| std::ptr::eq(p, phase)));
-            let pstatus = if from_status { phase } else { &Value::Null };
-            let steps = phase.get("steps").and_then(Value::as_array);
-            let step_nodes = steps
-                .into_iter()
-                .flatten()
-                .map(|step| {
-                    let sst = if from_status { step } else { &Value::Null };
-                    Tree::leaf(format!(
-                        "Step {} {}{}",
-                        s(step, "name"),
-                        status_label(sst),
-                        message_suffix(sst)
-                    ))
-                })
-                .collect();
-            phase_nodes.push(Tree {
-                label: format!(
-                    "Phase {pname}{} {}{}",
-                    strategy(pdef),
-                    status_label(pstatus),
-                    message_suffix(pstatus)
-                ),
-                children: step_nodes,
-            });
-        }
-        plans.push(Tree {
-            label,
-            children: phase_nodes,
-        });
-    }
+    let plans = names
+        .into_iter()
+        .map(|plan| plan_tree(plan, statuses.get(plan), ov_plans.get(plan)))
+        .collect();
 
     let mut head = format!("{name} (Operator-Version: \"{ov_name}\"");
     match active_plan(instance) {
@@ -197,6 +143,70 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
     if root.children.is_empty() {
         out.push_str("\nNo plan has a status yet: the KUDO manager has not processed this instance (is it running?).\n");
     }
+    conditions_text(instance, &mut out);
+    out
+}
+
+/// One plan's tree: its label (strategy, status, last update, message) and its phases and
+/// steps, as the status lists them, else as the OperatorVersion defines them.
+fn plan_tree(plan: &str, st: Option<&Value>, def: Option<&Value>) -> Tree {
+    let mut label = format!(
+        "Plan {plan}{} {}",
+        strategy(def),
+        status_label(st.unwrap_or(&Value::Null))
+    );
+    if let Some(t) = st
+        .map(|p| s(p, "lastUpdatedTimestamp"))
+        .filter(|t| !t.is_empty())
+    {
+        label.push_str(&format!(
+            ", last updated {}",
+            t.replace('T', " ").trim_end_matches('Z')
+        ));
+    }
+    label.push_str(&message_suffix(st.unwrap_or(&Value::Null)));
+    let def_phases = def.and_then(|d| d.get("phases")).and_then(Value::as_array);
+    let st_phases = st.and_then(|p| p.get("phases")).and_then(Value::as_array);
+    // Phases as the status lists them, else as the OperatorVersion defines them.
+    let phases = st_phases.filter(|p| !p.is_empty()).or(def_phases);
+    let mut phase_nodes = Vec::new();
+    for phase in phases.into_iter().flatten() {
+        let pname = s(phase, "name");
+        let pdef = def_phases.and_then(|d| d.iter().find(|p| s(p, "name") == pname));
+        let from_status = st_phases.is_some_and(|sp| sp.iter().any(|p| std::ptr::eq(p, phase)));
+        let pstatus = if from_status { phase } else { &Value::Null };
+        let steps = phase.get("steps").and_then(Value::as_array);
+        let step_nodes = steps
+            .into_iter()
+            .flatten()
+            .map(|step| {
+                let sst = if from_status { step } else { &Value::Null };
+                Tree::leaf(format!(
+                    "Step {} {}{}",
+                    s(step, "name"),
+                    status_label(sst),
+                    message_suffix(sst)
+                ))
+            })
+            .collect();
+        phase_nodes.push(Tree {
+            label: format!(
+                "Phase {pname}{} {}{}",
+                strategy(pdef),
+                status_label(pstatus),
+                message_suffix(pstatus)
+            ),
+            children: step_nodes,
+        });
+    }
+    Tree {
+        label,
+        children: phase_nodes,
+    }
+}
+
+/// The Instance's conditions, one line each, after the tree.
+fn conditions_text(instance: &Value, out: &mut String) {
     if let Some(conds) = instance
         .pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -216,7 +226,6 @@ pub fn render(instance: &Value, operator_version: Option<&Value>) -> String {
             }
         }
     }
-    out
 }
 
 /// `kudo.planstatus`: renders an Instance's plan status to the task's output.
