@@ -583,149 +583,157 @@ pub fn describe(kind: &str, o: &Value, events: &[Value]) -> String {
     let mut out = String::new();
     header(&mut out, o);
     match kind {
-        "Pod" => {
-            let _ = writeln!(out, "{:<14}{}", "Node:", or_none(s(o, "/spec/nodeName")));
-            let _ = writeln!(out, "{:<14}{}", "Status:", s(o, "/status/phase"));
-            if !s(o, "/status/reason").is_empty() {
-                let _ = writeln!(out, "{:<14}{}", "Reason:", s(o, "/status/reason"));
-            }
-            let _ = writeln!(out, "{:<14}{}", "IP:", or_none(s(o, "/status/podIP")));
-            containers(
-                &mut out,
-                "Init Containers",
-                o.pointer("/spec/initContainers"),
-                o.pointer("/status/initContainerStatuses"),
-            );
-            containers(
-                &mut out,
-                "Containers",
-                o.pointer("/spec/containers"),
-                o.pointer("/status/containerStatuses"),
-            );
-            conditions(&mut out, o);
-            volumes(&mut out, o.pointer("/spec/volumes"));
-        }
-        "StatefulSet" | "Deployment" => {
-            map_lines(
-                &mut out,
-                "Selector:",
-                o.pointer("/spec/selector/matchLabels"),
-            );
-            let _ = writeln!(
-                out,
-                "{:<14}{} desired | {} current | {} ready | {} updated | {} available",
-                "Replicas:",
-                num(o, "/spec/replicas"),
-                num(o, "/status/replicas"),
-                num(o, "/status/readyReplicas"),
-                num(o, "/status/updatedReplicas"),
-                num(o, "/status/availableReplicas"),
-            );
-            if kind == "StatefulSet" {
-                let _ = writeln!(
-                    out,
-                    "{:<14}{}",
-                    "Update:",
-                    or_none(s(o, "/spec/updateStrategy/type"))
-                );
-                let claims: Vec<String> = o
-                    .pointer("/spec/volumeClaimTemplates")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|c| {
-                        format!(
-                            "{} ({}, {})",
-                            s(c, "/metadata/name"),
-                            or_none(s(c, "/spec/storageClassName")),
-                            s(c, "/spec/resources/requests/storage")
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(out, "{:<14}{}", "Claims:", or_none(&claims.join(", ")));
-            } else {
-                let _ = writeln!(
-                    out,
-                    "{:<14}{}",
-                    "Strategy:",
-                    or_none(s(o, "/spec/strategy/type"))
-                );
-            }
-            let _ = writeln!(out, "Pod Template:");
-            containers(
-                &mut out,
-                "  Containers",
-                o.pointer("/spec/template/spec/containers"),
-                None,
-            );
-            volumes(&mut out, o.pointer("/spec/template/spec/volumes"));
-            conditions(&mut out, o);
-        }
-        "Service" => {
-            let _ = writeln!(out, "{:<14}{}", "Type:", s(o, "/spec/type"));
-            let _ = writeln!(out, "{:<14}{}", "IP:", or_none(s(o, "/spec/clusterIP")));
-            map_lines(&mut out, "Selector:", o.pointer("/spec/selector"));
-            for p in o
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let target = p
-                    .get("targetPort")
-                    .map(|t| t.as_str().map(str::to_string).unwrap_or(t.to_string()))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{:<14}{} {}/{} -> {}",
-                    "Port:",
-                    or_none(s(p, "/name")),
-                    num(p, "/port"),
-                    p.get("protocol").and_then(Value::as_str).unwrap_or("TCP"),
-                    target
-                );
-            }
-            let _ = writeln!(
-                out,
-                "{:<14}{}",
-                "Affinity:",
-                or_none(s(o, "/spec/sessionAffinity"))
-            );
-        }
-        "PersistentVolumeClaim" => {
-            let _ = writeln!(out, "{:<14}{}", "Status:", s(o, "/status/phase"));
-            let _ = writeln!(
-                out,
-                "{:<14}{}",
-                "Volume:",
-                or_none(s(o, "/spec/volumeName"))
-            );
-            let _ = writeln!(
-                out,
-                "{:<14}{}",
-                "StorageClass:",
-                or_none(s(o, "/spec/storageClassName"))
-            );
-            let _ = writeln!(
-                out,
-                "{:<14}{}",
-                "Capacity:",
-                or_none(s(o, "/status/capacity/storage"))
-            );
-            let modes: Vec<&str> = o
-                .pointer("/spec/accessModes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            let _ = writeln!(out, "{:<14}{}", "Access Modes:", or_none(&modes.join(",")));
-            conditions(&mut out, o);
-        }
+        "Pod" => pod_text(&mut out, o),
+        "StatefulSet" | "Deployment" => workload_text(&mut out, o, kind),
+        "Service" => service_text(&mut out, o),
+        "PersistentVolumeClaim" => claim_text(&mut out, o),
         _ => {}
     }
     events_for(&mut out, kind, s(o, "/metadata/name"), events);
     out
+}
+
+/// A Pod's node, phase, IP, containers, conditions and volumes.
+fn pod_text(out: &mut String, o: &Value) {
+    let _ = writeln!(out, "{:<14}{}", "Node:", or_none(s(o, "/spec/nodeName")));
+    let _ = writeln!(out, "{:<14}{}", "Status:", s(o, "/status/phase"));
+    if !s(o, "/status/reason").is_empty() {
+        let _ = writeln!(out, "{:<14}{}", "Reason:", s(o, "/status/reason"));
+    }
+    let _ = writeln!(out, "{:<14}{}", "IP:", or_none(s(o, "/status/podIP")));
+    containers(
+        out,
+        "Init Containers",
+        o.pointer("/spec/initContainers"),
+        o.pointer("/status/initContainerStatuses"),
+    );
+    containers(
+        out,
+        "Containers",
+        o.pointer("/spec/containers"),
+        o.pointer("/status/containerStatuses"),
+    );
+    conditions(out, o);
+    volumes(out, o.pointer("/spec/volumes"));
+}
+
+/// A StatefulSet's or Deployment's selector, replicas, strategy and pod template.
+fn workload_text(out: &mut String, o: &Value, kind: &str) {
+    map_lines(out, "Selector:", o.pointer("/spec/selector/matchLabels"));
+    let _ = writeln!(
+        out,
+        "{:<14}{} desired | {} current | {} ready | {} updated | {} available",
+        "Replicas:",
+        num(o, "/spec/replicas"),
+        num(o, "/status/replicas"),
+        num(o, "/status/readyReplicas"),
+        num(o, "/status/updatedReplicas"),
+        num(o, "/status/availableReplicas"),
+    );
+    if kind == "StatefulSet" {
+        let _ = writeln!(
+            out,
+            "{:<14}{}",
+            "Update:",
+            or_none(s(o, "/spec/updateStrategy/type"))
+        );
+        let claims: Vec<String> = o
+            .pointer("/spec/volumeClaimTemplates")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                format!(
+                    "{} ({}, {})",
+                    s(c, "/metadata/name"),
+                    or_none(s(c, "/spec/storageClassName")),
+                    s(c, "/spec/resources/requests/storage")
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "{:<14}{}", "Claims:", or_none(&claims.join(", ")));
+    } else {
+        let _ = writeln!(
+            out,
+            "{:<14}{}",
+            "Strategy:",
+            or_none(s(o, "/spec/strategy/type"))
+        );
+    }
+    let _ = writeln!(out, "Pod Template:");
+    containers(
+        out,
+        "  Containers",
+        o.pointer("/spec/template/spec/containers"),
+        None,
+    );
+    volumes(out, o.pointer("/spec/template/spec/volumes"));
+    conditions(out, o);
+}
+
+/// A Service's type, IP, selector, ports and affinity.
+fn service_text(out: &mut String, o: &Value) {
+    let _ = writeln!(out, "{:<14}{}", "Type:", s(o, "/spec/type"));
+    let _ = writeln!(out, "{:<14}{}", "IP:", or_none(s(o, "/spec/clusterIP")));
+    map_lines(out, "Selector:", o.pointer("/spec/selector"));
+    for p in o
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let target = p
+            .get("targetPort")
+            .map(|t| t.as_str().map(str::to_string).unwrap_or(t.to_string()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<14}{} {}/{} -> {}",
+            "Port:",
+            or_none(s(p, "/name")),
+            num(p, "/port"),
+            p.get("protocol").and_then(Value::as_str).unwrap_or("TCP"),
+            target
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<14}{}",
+        "Affinity:",
+        or_none(s(o, "/spec/sessionAffinity"))
+    );
+}
+
+/// A PersistentVolumeClaim's phase, volume, class, capacity, modes and conditions.
+fn claim_text(out: &mut String, o: &Value) {
+    let _ = writeln!(out, "{:<14}{}", "Status:", s(o, "/status/phase"));
+    let _ = writeln!(
+        out,
+        "{:<14}{}",
+        "Volume:",
+        or_none(s(o, "/spec/volumeName"))
+    );
+    let _ = writeln!(
+        out,
+        "{:<14}{}",
+        "StorageClass:",
+        or_none(s(o, "/spec/storageClassName"))
+    );
+    let _ = writeln!(
+        out,
+        "{:<14}{}",
+        "Capacity:",
+        or_none(s(o, "/status/capacity/storage"))
+    );
+    let modes: Vec<&str> = o
+        .pointer("/spec/accessModes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let _ = writeln!(out, "{:<14}{}", "Access Modes:", or_none(&modes.join(",")));
+    conditions(out, o);
 }
 
 #[cfg(test)]
