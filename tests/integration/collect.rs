@@ -20,7 +20,7 @@ use kudo_diag::sim::SimHandle;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{builtin_pipeline, Collection, Sim};
+use crate::support::{builtin_pipeline, failed_nodes, Collection, Sim};
 
 const SCENARIO: &str = include_str!("../data/collect/cassandra-scenario.yaml");
 /// The password planted in the scenario's Secret (base64 there) and in a pod's env.
@@ -285,18 +285,7 @@ async fn collect_builtin_allowing(
         .output(&out)
         .run(&events)
         .await;
-    let failed: Vec<String> = events
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            engine::Event::Finished {
-                node,
-                error: Some(err),
-                ..
-            } => Some(format!("{node}: {err}")),
-            _ => None,
-        })
-        .collect();
+    let failed = failed_nodes(&events);
     eprintln!(
         "built-in {scenario}: {} nodes done, {} bytes in {:?}; optional failures:\n{}",
         summary.counts.done,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use crate::support::{bin, run_in, stderr, stdout, RunArgs};
+use crate::support::{bin, crash_seed, run_in, stderr, stdout, RunArgs};
 
 fn write_pipeline(dir: &Path, name: &str, tasks: &str) -> PathBuf {
     let path = dir.join(format!("{name}.yaml"));
@@ -432,15 +432,7 @@ const CRASH: &str = r#"
 
 #[test]
 fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
-    let seed: u64 = std::env::var("KUDO_DIAG_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+    let seed = crash_seed();
     println!("crash test seed: {seed} (rerun with KUDO_DIAG_CRASH_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();

@@ -17,7 +17,7 @@ use kudo_diag::sim::scenario::HttpHandler;
 use kudo_diag::sim::Scenario;
 use serde_json::{json, Value};
 
-use crate::support::{Collection, Sim};
+use crate::support::{failed_nodes, Collection, Sim};
 
 const NS: &str = "my-namespace";
 const INSTANCE: &str = "zookeeper-instance";
@@ -436,18 +436,7 @@ async fn a_denied_service_proxy_fails_only_the_request_entry() {
         .output(dir.path().join("z.zip"))
         .run(&events)
         .await;
-    let failed: Vec<String> = events
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            engine::Event::Finished {
-                node,
-                error: Some(err),
-                ..
-            } => Some(format!("{node}: {err}")),
-            _ => None,
-        })
-        .collect();
+    let failed = failed_nodes(&events);
     assert_eq!(failed.len(), 1, "{failed:#?}");
     assert!(
         failed[0].starts_with("diag-zookeeper-stat: ") && failed[0].contains("services/proxy"),

@@ -12,7 +12,7 @@ use kudo_diag::sim::scenarios;
 use serde_json::Value;
 
 use crate::run::{entries, kudo_diag, manifest_files, start, PLANTED};
-use crate::support::{stderr, Cluster, Sim};
+use crate::support::{differing, stderr, Sim};
 
 /// The arguments of a collection of the built-in cassandra scenario's instance into `out`.
 fn cassandra_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -56,14 +56,7 @@ async fn every_fault_at_once_still_gives_the_fault_free_bundle() {
     };
     // One server for both runs: its logs and timestamps are anchored at its start, so the two
     // bundles can be compared hash for hash. The faults are off for the first run.
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(scenarios::load("cassandra").unwrap())
-        .faults(faults)
-        .cluster()
-        .await;
+    let (sim, dir, kc) = Sim::builtin("cassandra").faults(faults).cluster().await;
 
     sim.state().faults.set_enabled(false);
     let started = Instant::now();
@@ -100,11 +93,7 @@ async fn every_fault_at_once_still_gives_the_fault_free_bundle() {
     );
     // Every artifact is deterministic for one server (the same objects, logs anchored at its
     // start), so every hash must match too: no log cut short by a reset, nothing twice.
-    let differing: Vec<&String> = got
-        .iter()
-        .filter(|(p, h)| want.get(*p) != Some(h))
-        .map(|(p, _)| p)
-        .collect();
+    let differing = differing(&want, &got);
     if let Some(first) = differing.first() {
         let (a, b) = (entries(&dir.path().join("clean.zip")), entries(&zip));
         let (a, b) = (
@@ -166,11 +155,7 @@ async fn a_generated_fifty_pod_cassandra_collects_without_a_single_failure() {
         seed: 11,
         ..kudo_diag::sim::generate::Spec::new("cassandra", 50)
     });
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(sc).cluster().await;
+    let (sim, dir, kc) = Sim::new(sc).cluster().await;
     let started = Instant::now();
     let o = kudo_diag(
         dir.path(),
@@ -224,14 +209,7 @@ async fn ctrl_c_then_continue_finishes_the_cluster_collection() {
         latency_ms: 40,
         ..FaultConfig::default()
     };
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(scenarios::load("cassandra").unwrap())
-        .faults(faults)
-        .cluster()
-        .await;
+    let (sim, dir, kc) = Sim::builtin("cassandra").faults(faults).cluster().await;
     let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("ref.zip", &[])).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let want = manifest_files(&dir.path().join("ref.zip"));
@@ -286,13 +264,7 @@ async fn ctrl_c_then_continue_finishes_the_cluster_collection() {
 /// the API's Forbidden in errors.json, and everything else is collected as without it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forbidden_secrets_are_recorded_and_the_rest_is_collected() {
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(scenarios::load("cassandra").unwrap())
-        .cluster()
-        .await;
+    let (sim, dir, kc) = Sim::builtin("cassandra").cluster().await;
     let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("all.zip", &[])).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let all = manifest_files(&dir.path().join("all.zip"));
@@ -421,11 +393,7 @@ async fn a_planted_secret_is_in_no_entry_of_the_bundle() {
             exit_code: 0,
         },
     );
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(sc).cluster().await;
+    let (sim, dir, kc) = Sim::new(sc).cluster().await;
     let o = kudo_diag(dir.path(), Some(&kc), &cassandra_args("b.zip", &[])).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let e = entries(&dir.path().join("b.zip"));
@@ -468,13 +436,7 @@ async fn a_planted_secret_is_in_no_entry_of_the_bundle() {
 /// with the API's 404, and the run exits 3 (bundle written, some tasks failed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_vanishing_mid_collection_fails_only_its_own_tasks_with_exit_3() {
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(scenarios::load("cassandra").unwrap())
-        .cluster()
-        .await;
+    let (sim, dir, kc) = Sim::builtin("cassandra").cluster().await;
     let args = |out| cassandra_args(out, &["--concurrency", "1"]);
     let o = kudo_diag(dir.path(), Some(&kc), &args("all.zip")).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -531,11 +493,7 @@ async fn a_pod_vanishing_mid_collection_fails_only_its_own_tasks_with_exit_3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_kafka_and_zookeeper_collect_without_a_failure() {
     for app in ["kafka", "zookeeper"] {
-        let Cluster {
-            sim,
-            dir,
-            kubeconfig: kc,
-        } = Sim::new(kudo_diag::sim::generate::generate(
+        let (sim, dir, kc) = Sim::new(kudo_diag::sim::generate::generate(
             &kudo_diag::sim::generate::Spec {
                 containers: 1,
                 log_bytes: 1024,

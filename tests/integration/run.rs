@@ -14,7 +14,7 @@ use kudo_diag::sim::{scenarios, SimHandle};
 use serde_json::Value;
 
 pub(crate) use crate::support::kudo_diag;
-use crate::support::{bin, stderr, stdout, Cluster, Sim};
+use crate::support::{bin, crash_seed, differing, stderr, stdout, Sim};
 
 /// The password the built-in cassandra scenario plants in its Secret.
 pub(crate) const PLANTED: &str = "kudo-diag-planted-secret-4242";
@@ -124,13 +124,7 @@ async fn an_unreachable_api_server_fails_fast_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_instance_lists_the_instances_and_a_cluster_without_kudo_says_so() {
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(scenarios::load("cassandra").unwrap())
-        .cluster()
-        .await;
+    let (sim, dir, kc) = Sim::builtin("cassandra").cluster().await;
     let o = kudo_diag(dir.path(), Some(&kc), &["run", "--instance", "cassandra"]).await;
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -255,14 +249,7 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
         seed: 7,
         ..FaultConfig::default()
     };
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(scenarios::load("cassandra").unwrap())
-        .faults(faults)
-        .cluster()
-        .await;
+    let (sim, dir, kc) = Sim::builtin("cassandra").faults(faults).cluster().await;
     let args = |out: &str| -> Vec<String> {
         [
             "run",
@@ -292,15 +279,7 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
     assert_eq!(reference.status.code(), Some(0), "{}", stderr(&reference));
     let want = manifest_files(&dir.path().join("ref.zip"));
 
-    let seed: u64 = std::env::var("KUDO_DIAG_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+    let seed = crash_seed();
     eprintln!("crash seed {seed} (KUDO_DIAG_CRASH_SEED to repeat)");
     let mut rng = seed;
     let mut next = move || {
@@ -379,11 +358,7 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
         want.keys().collect::<Vec<_>>(),
         "artifact sets differ after {kills} kills"
     );
-    let differing: Vec<&String> = got
-        .iter()
-        .filter(|(p, h)| want.get(*p) != Some(h))
-        .map(|(p, _)| p)
-        .collect();
+    let differing = differing(&want, &got);
     assert!(
         differing.is_empty(),
         "after {kills} kills these differ from the uninterrupted run: {differing:?}"
@@ -399,13 +374,7 @@ async fn kubectl_kudo_diagnostics_collect_works_as_kep_22_writes_it() {
     if !crate::support::have_kubectl() {
         return;
     }
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(scenarios::load("cassandra").unwrap())
-        .cluster()
-        .await;
+    let (sim, dir, kc) = Sim::builtin("cassandra").cluster().await;
     let plugins = dir.path().join("bin");
     std::fs::create_dir(&plugins).unwrap();
     std::os::unix::fs::symlink(
@@ -456,13 +425,7 @@ async fn kubectl_kudo_diagnostics_collect_works_as_kep_22_writes_it() {
 /// with one second's worth of burst): N requests at 20/s take at least (N - 20) / 20 seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qps_bounds_the_request_rate_the_server_sees() {
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(scenarios::load("zookeeper").unwrap())
-        .cluster()
-        .await;
+    let (sim, dir, kc) = Sim::builtin("zookeeper").cluster().await;
     let instance = sim
         .state()
         .scenario
@@ -520,11 +483,7 @@ async fn the_instances_claims_and_volumes_are_collected_without_the_instance_lab
             .all(|c| c["metadata"]["labels"]["kudo.dev/instance"].is_null()),
         "the scenario's claims must not carry the instance label for this test to mean anything"
     );
-    let Cluster {
-        sim,
-        dir,
-        kubeconfig: kc,
-    } = Sim::new(sc).cluster().await;
+    let (sim, dir, kc) = Sim::new(sc).cluster().await;
     let o = kudo_diag(
         dir.path(),
         Some(&kc),

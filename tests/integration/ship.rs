@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{bin, run_in, stderr, stdout, Cluster, Collection, RunArgs, Sim};
+use crate::support::{bin, run_in, stderr, stdout, Collection, RunArgs, Sim};
 
 // ---------------------------------------------------------------------------------------------
 // version, completions, man, NO_COLOR
@@ -133,11 +133,7 @@ const SCENARIO: &str = include_str!("../data/collect/cassandra-scenario.yaml");
 async fn cron_manifest_is_accepted_by_kubectl_and_grants_only_reads() {
     let Some(kubectl) = kubectl() else { return };
     let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
-    let Cluster {
-        sim: _sim,
-        dir,
-        kubeconfig,
-    } = Sim::new(sc).cluster().await;
+    let (_sim, dir, kubeconfig) = Sim::new(sc).cluster().await;
     let o = run_in(
         dir.path(),
         &[

@@ -1,6 +1,6 @@
 //! What the integration tests share: running the real binary (`run_in`, `kudo_diag`,
-//! `RunArgs`), a simulated cluster with faults (`Sim`, `Cluster`), a collection by the library
-//! (`Collection`) and kubectl pointed at a simulated cluster (`Kubectl`).
+//! `RunArgs`), a simulated cluster with faults (`Sim`), a collection by the library
+//! (`Collection`, `failed_nodes`) and kubectl pointed at a simulated cluster (`Kubectl`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -177,25 +177,31 @@ impl Sim {
             .expect("the simulated cluster starts")
     }
 
-    /// Started, with its kubeconfig in a temp folder of its own.
-    pub async fn cluster(self) -> Cluster {
+    /// Started, with a temp folder of its own and the kubeconfig in it:
+    /// `let (sim, dir, kubeconfig) = Sim::builtin("cassandra").cluster().await;`.
+    pub async fn cluster(self) -> (SimHandle, tempfile::TempDir, PathBuf) {
         let sim = self.start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
-        Cluster {
-            sim,
-            dir,
-            kubeconfig,
-        }
+        (sim, dir, kubeconfig)
     }
 }
 
-/// A running simulated cluster, a temp folder and the kubeconfig in it.
-pub struct Cluster {
-    pub sim: SimHandle,
-    pub dir: tempfile::TempDir,
-    pub kubeconfig: PathBuf,
+/// The nodes that failed, as `node: error`, in the order they finished.
+pub fn failed_nodes(events: &engine::EventLog) -> Vec<String> {
+    events
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            engine::Event::Finished {
+                node,
+                error: Some(err),
+                ..
+            } => Some(format!("{node}: {err}")),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Runs the binary in `dir` (with `kubeconfig` as $KUBECONFIG) off the async runtime.
@@ -369,4 +375,29 @@ pub fn scale_pods(default: usize) -> usize {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
+}
+
+/// The seed of a test that kills at random points: `KUDO_DIAG_CRASH_SEED` to repeat one, else
+/// the clock.
+pub fn crash_seed() -> u64 {
+    std::env::var("KUDO_DIAG_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        })
+}
+
+/// The paths of `got` whose hash is not the one in `want`.
+pub fn differing<'a>(
+    want: &std::collections::BTreeMap<String, String>,
+    got: &'a std::collections::BTreeMap<String, String>,
+) -> Vec<&'a String> {
+    got.iter()
+        .filter(|(p, h)| want.get(*p) != Some(h))
+        .map(|(p, _)| p)
+        .collect()
 }
