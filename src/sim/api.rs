@@ -442,8 +442,8 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
 }
 
 /// The Status `details` of a request's object.
-fn details(t: &Target, name: &str) -> Details {
-    Details::new(&t.info.group, &t.info.plural, name)
+fn details(t: &Target, name: &str) -> Box<Details> {
+    Box::new(Details::new(&t.info.group, &t.info.plural, name))
 }
 
 fn gvr(t: &Target) -> Gvr {

@@ -65,7 +65,7 @@ fn answer(st: &SimState, ns: &str, target: &str, path: &str, query: Option<&str>
             Some(name),
             Some(ns),
         ));
-        s.details = Some(super::status::Details::new("", "services", name));
+        s.details = Some(Box::new(super::status::Details::new("", "services", name)));
         return s.into_response();
     }
     let Some(svc) = st.store.get(&Gvr::new("", "v1", "services"), ns, name) else {

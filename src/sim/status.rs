@@ -11,8 +11,9 @@ pub struct ApiStatus {
     /// `NotFound`, `Forbidden`, `TooManyRequests`, `InternalError`, `BadRequest`, `Unauthorized`, ...
     pub reason: &'static str,
     pub message: String,
-    /// `details` of the Status: the object's group, resource and name, when there is one.
-    pub details: Option<Details>,
+    /// `details` of the Status: the object's group, resource and name, when there is one
+    /// (boxed: handlers return `Result<_, ApiStatus>` everywhere, and it keeps that small).
+    pub details: Option<Box<Details>>,
     /// Seconds for Retry-After (429, 503).
     pub retry_after: Option<u64>,
 }
@@ -36,7 +37,7 @@ impl ApiStatus {
             "NotFound",
             format!("{} \"{name}\" not found", qualified(group, resource)),
         );
-        s.details = Some(Details::new(group, resource, name));
+        s.details = Some(Box::new(Details::new(group, resource, name)));
         s
     }
 

@@ -210,8 +210,11 @@ fn read_dir(root: &Path, limits: &Limits) -> crate::Result<Vec<(String, Vec<u8>)
     Ok(out)
 }
 
+/// A log file's (namespace, pod, container, previous).
+type LogKey<'a> = (&'a str, &'a str, &'a str, bool);
+
 /// A log file: (namespace, pod, container, previous).
-fn log_of(rel: &str) -> Option<(&str, &str, &str, bool)> {
+fn log_of(rel: &str) -> Option<LogKey<'_>> {
     let rest = rel.strip_prefix("cluster-resources/pods/logs/")?;
     let file = rest.strip_suffix(".log")?;
     let mut parts = file.split('/');
@@ -345,7 +348,7 @@ pub fn from_files(name: &str, files: Vec<(String, Vec<u8>)>) -> BundleScenario {
 /// The logs of pods the bundle holds, counted in `summary`; the others are named as orphans.
 fn log_specs(
     objects: &[Value],
-    logs: Vec<((&str, &str, &str, bool), &Vec<u8>)>,
+    logs: Vec<(LogKey<'_>, &Vec<u8>)>,
     summary: &mut Summary,
 ) -> Vec<LogSpec> {
     let pods: HashSet<(&str, &str)> = objects
