@@ -33,6 +33,109 @@ fn is_failed(st: &str) -> bool {
     st == "ERROR" || st == "FATAL_ERROR"
 }
 
+/// A plan in ERROR or FATAL_ERROR: where (phases and steps) and what their messages say.
+fn plan_failed(ctx: &mut Ctx, plan: &str, p: &Value, path: &str) {
+    let inst = ctx.src.yaml(path).unwrap_or(Value::Null);
+    let name = s(&inst, "/metadata/name").to_string();
+    let ns = s(&inst, "/metadata/namespace").to_string();
+    let st = s(p, "/status");
+    let mut where_ = Vec::new();
+    let mut messages = Vec::new();
+    if let Some(Value::Array(phases)) = p.pointer("/phases") {
+        for ph in phases {
+            if !is_failed(s(ph, "/status")) {
+                continue;
+            }
+            let mut steps = Vec::new();
+            if let Some(Value::Array(ss)) = ph.pointer("/steps") {
+                for stp in ss {
+                    if is_failed(s(stp, "/status")) {
+                        steps.push(s(stp, "/name").to_string());
+                        let m = s(stp, "/message");
+                        if !m.is_empty() {
+                            messages.push(m.to_string());
+                        }
+                    }
+                }
+            }
+            if steps.is_empty() {
+                where_.push(format!("phase {}", s(ph, "/name")));
+            } else {
+                where_.push(format!(
+                    "phase {}, step {}",
+                    s(ph, "/name"),
+                    steps.join(", ")
+                ));
+            }
+            let m = s(ph, "/message");
+            if !m.is_empty() {
+                messages.push(m.to_string());
+            }
+        }
+    }
+    let m = s(p, "/message");
+    if messages.is_empty() && !m.is_empty() {
+        messages.push(m.to_string());
+    }
+    let at = if where_.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", where_.join("; "))
+    };
+    let title = format!("plan {plan} of instance {name} is {st}{at}");
+    let fatal = st == "FATAL_ERROR";
+    let explanation = format!(
+        "{} {}",
+        if fatal {
+            "KUDO stopped the plan and will not retry it (FATAL_ERROR)."
+        } else {
+            "The plan hit an error; KUDO retries it, but it keeps failing (ERROR)."
+        },
+        if messages.is_empty() {
+            "No message was recorded.".to_string()
+        } else {
+            format!("The step says: {}", messages.join(" | "))
+        }
+    );
+    let next = format!(
+        "Fix the cause the message names (see the other findings), then {}: `kubectl kudo plan status --instance {name} -n {ns}` shows progress.",
+        if fatal {
+            format!("start the plan again (`kubectl kudo plan trigger --name {plan} --instance {name} -n {ns}`) or `kubectl kudo update` the parameter that caused it")
+        } else {
+            "KUDO will retry it".to_string()
+        }
+    );
+    let mut ev = Vec::new();
+    if let Some(t) = ctx.src.text(path) {
+        let mut lines = find_lines(&t, Some(&format!("{plan}:")), &format!("status: {st}"), 3);
+        lines.extend(find_lines(&t, Some(&format!("{plan}:")), "message: ", 1));
+        lines.sort_by_key(|l| l.line);
+        lines.dedup();
+        ev.push(Evidence {
+            path: path.into(),
+            lines,
+            note: None,
+        });
+    }
+    if let Some(t) = ctx.src.text("instance/plan-status.txt") {
+        let lines = find_lines(&t, Some(&format!("Plan {plan} ")), &format!("[{st}]"), 3);
+        ev.push(Evidence {
+            path: "instance/plan-status.txt".into(),
+            lines,
+            note: None,
+        });
+    }
+    ctx.add(
+        "kudo.plan-failed",
+        Severity::Error,
+        ObjectRef::new("Instance", &ns, &name),
+        title,
+        explanation,
+        next,
+        ev,
+    );
+}
+
 fn plans(ctx: &mut Ctx, inst: &Value, path: &str) {
     let name = s(inst, "/metadata/name").to_string();
     let ns = s(inst, "/metadata/namespace").to_string();
@@ -43,102 +146,7 @@ fn plans(ctx: &mut Ctx, inst: &Value, path: &str) {
         let st = s(p, "/status");
         let updated = s(p, "/lastUpdatedTimestamp").to_string();
         if is_failed(st) {
-            let mut where_ = Vec::new();
-            let mut messages = Vec::new();
-            if let Some(Value::Array(phases)) = p.pointer("/phases") {
-                for ph in phases {
-                    if !is_failed(s(ph, "/status")) {
-                        continue;
-                    }
-                    let mut steps = Vec::new();
-                    if let Some(Value::Array(ss)) = ph.pointer("/steps") {
-                        for stp in ss {
-                            if is_failed(s(stp, "/status")) {
-                                steps.push(s(stp, "/name").to_string());
-                                let m = s(stp, "/message");
-                                if !m.is_empty() {
-                                    messages.push(m.to_string());
-                                }
-                            }
-                        }
-                    }
-                    if steps.is_empty() {
-                        where_.push(format!("phase {}", s(ph, "/name")));
-                    } else {
-                        where_.push(format!(
-                            "phase {}, step {}",
-                            s(ph, "/name"),
-                            steps.join(", ")
-                        ));
-                    }
-                    let m = s(ph, "/message");
-                    if !m.is_empty() {
-                        messages.push(m.to_string());
-                    }
-                }
-            }
-            let m = s(p, "/message");
-            if messages.is_empty() && !m.is_empty() {
-                messages.push(m.to_string());
-            }
-            let at = if where_.is_empty() {
-                String::new()
-            } else {
-                format!(" at {}", where_.join("; "))
-            };
-            let title = format!("plan {plan} of instance {name} is {st}{at}");
-            let fatal = st == "FATAL_ERROR";
-            let explanation = format!(
-                "{} {}",
-                if fatal {
-                    "KUDO stopped the plan and will not retry it (FATAL_ERROR)."
-                } else {
-                    "The plan hit an error; KUDO retries it, but it keeps failing (ERROR)."
-                },
-                if messages.is_empty() {
-                    "No message was recorded.".to_string()
-                } else {
-                    format!("The step says: {}", messages.join(" | "))
-                }
-            );
-            let next = format!(
-                "Fix the cause the message names (see the other findings), then {}: `kubectl kudo plan status --instance {name} -n {ns}` shows progress.",
-                if fatal {
-                    format!("start the plan again (`kubectl kudo plan trigger --name {plan} --instance {name} -n {ns}`) or `kubectl kudo update` the parameter that caused it")
-                } else {
-                    "KUDO will retry it".to_string()
-                }
-            );
-            let mut ev = Vec::new();
-            if let Some(t) = ctx.src.text(path) {
-                let mut lines =
-                    find_lines(&t, Some(&format!("{plan}:")), &format!("status: {st}"), 3);
-                lines.extend(find_lines(&t, Some(&format!("{plan}:")), "message: ", 1));
-                lines.sort_by_key(|l| l.line);
-                lines.dedup();
-                ev.push(Evidence {
-                    path: path.into(),
-                    lines,
-                    note: None,
-                });
-            }
-            if let Some(t) = ctx.src.text("instance/plan-status.txt") {
-                let lines = find_lines(&t, Some(&format!("Plan {plan} ")), &format!("[{st}]"), 3);
-                ev.push(Evidence {
-                    path: "instance/plan-status.txt".into(),
-                    lines,
-                    note: None,
-                });
-            }
-            ctx.add(
-                "kudo.plan-failed",
-                Severity::Error,
-                ObjectRef::new("Instance", &ns, &name),
-                title,
-                explanation,
-                next,
-                ev,
-            );
+            plan_failed(ctx, plan, p, path);
         } else if st == "IN_PROGRESS" || st == "PENDING" {
             let (Some(now), Some(t)) = (ctx.collected_at, parse_time(&updated)) else {
                 continue;

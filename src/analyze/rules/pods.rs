@@ -128,6 +128,59 @@ fn previous_log(ctx: &mut Ctx, pod: &str, container: &str) -> Option<Evidence> {
     })
 }
 
+/// A container in CrashLoopBackOff, with its last termination (OOMKilled spelled out, the
+/// operator's memory parameters named) and the end of its previous log.
+fn crash_loop(ctx: &mut Ctx, pod: &Value, cs: &Value, last_desc: &str) {
+    let name = s(pod, "/metadata/name").to_string();
+    let obj = pod_ref(ctx, pod);
+    let c = s(cs, "/name").to_string();
+    let last = s(cs, "/lastState/terminated/reason");
+    let restarts = n(cs, "/restartCount").unwrap_or(0);
+    let limit = memory_limit(pod, &c);
+    let oom = last == "OOMKilled";
+    let title = if oom {
+        format!("container {c} of pod {name} is crash-looping: OOMKilled, {restarts} restarts")
+    } else {
+        format!("container {c} of pod {name} is crash-looping ({restarts} restarts)")
+    };
+    let mut explanation = format!(
+        "The container keeps exiting and Kubernetes waits longer and longer before starting it again (CrashLoopBackOff); {}.",
+        if last_desc.is_empty() { "the reason of the last exit was not recorded".to_string() } else { last_desc.to_string() }
+    );
+    let next = if oom {
+        explanation.push_str(&format!(
+            " OOMKilled means the container used more memory than its limit{} and the kernel killed it.",
+            limit.as_deref().map(|l| format!(" ({l})")).unwrap_or_default()
+        ));
+        let hint = memory_hint(ctx, pod, &c);
+        format!(
+            "Make the process fit its memory limit: raise the container's memory limit, or lower what it uses (for a JVM, its heap){hint}, with `kubectl kudo update --instance {} -n {} -p NAME=VALUE`. The log before the crash is pods/{name}/logs/{c}.previous.log.",
+            ctx.instance, ctx.namespace
+        )
+    } else {
+        format!("Read the log of the crashed run (pods/{name}/logs/{c}.previous.log, or `kubectl logs {name} -c {c} --previous`) for why it exits, and fix that cause.")
+    };
+    let mut ev = vec![ctx.pod_evidence(
+        &name,
+        &[
+            "reason: CrashLoopBackOff",
+            &format!("reason: {last}"),
+            "restartCount",
+        ],
+    )];
+    ev.extend(previous_log(ctx, &name, &c));
+    ctx.add(
+        "pod.crash-loop",
+        Severity::Error,
+        obj.clone(),
+        title,
+        explanation,
+        next,
+        ev,
+    );
+    ctx.explained.insert((name.clone(), c.clone()));
+}
+
 fn containers(ctx: &mut Ctx, pod: &Value) {
     let name = s(pod, "/metadata/name").to_string();
     let obj = pod_ref(ctx, pod);
@@ -161,50 +214,7 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
             )
         };
         if waiting == "CrashLoopBackOff" {
-            let oom = last == "OOMKilled";
-            let title = if oom {
-                format!(
-                    "container {c} of pod {name} is crash-looping: OOMKilled, {restarts} restarts"
-                )
-            } else {
-                format!("container {c} of pod {name} is crash-looping ({restarts} restarts)")
-            };
-            let mut explanation = format!(
-                "The container keeps exiting and Kubernetes waits longer and longer before starting it again (CrashLoopBackOff); {}.",
-                if last_desc.is_empty() { "the reason of the last exit was not recorded".to_string() } else { last_desc.clone() }
-            );
-            let next = if oom {
-                explanation.push_str(&format!(
-                    " OOMKilled means the container used more memory than its limit{} and the kernel killed it.",
-                    limit.as_deref().map(|l| format!(" ({l})")).unwrap_or_default()
-                ));
-                let hint = memory_hint(ctx, pod, &c);
-                format!(
-                    "Make the process fit its memory limit: raise the container's memory limit, or lower what it uses (for a JVM, its heap){hint}, with `kubectl kudo update --instance {} -n {} -p NAME=VALUE`. The log before the crash is pods/{name}/logs/{c}.previous.log.",
-                    ctx.instance, ctx.namespace
-                )
-            } else {
-                format!("Read the log of the crashed run (pods/{name}/logs/{c}.previous.log, or `kubectl logs {name} -c {c} --previous`) for why it exits, and fix that cause.")
-            };
-            let mut ev = vec![ctx.pod_evidence(
-                &name,
-                &[
-                    "reason: CrashLoopBackOff",
-                    &format!("reason: {last}"),
-                    "restartCount",
-                ],
-            )];
-            ev.extend(previous_log(ctx, &name, &c));
-            ctx.add(
-                "pod.crash-loop",
-                Severity::Error,
-                obj.clone(),
-                title,
-                explanation,
-                next,
-                ev,
-            );
-            ctx.explained.insert((name.clone(), c.clone()));
+            crash_loop(ctx, pod, cs, &last_desc);
         } else if matches!(
             waiting,
             "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull"
