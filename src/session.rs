@@ -273,7 +273,8 @@ async fn connected(
     .map_err(crate::Error::Usage)?;
     notes.extend(published.problems.iter().cloned().map(Note::Info));
     let pipeline = published.plan.merge_into(&pipeline);
-    let redactor = redactor(&req.redaction, &published, &found, &mut notes)?;
+    let kudo_secrets = kudo_secret_values(&req, &cluster.client, &found, &published, timeout).await;
+    let redactor = redactor(&req.redaction, &published, &found, kudo_secrets, &mut notes)?;
     let target = RunTarget {
         cluster: cluster.server.clone(),
         namespace,
@@ -310,12 +311,33 @@ fn config(
     config
 }
 
+/// The values of the Secrets of KUDO's namespace, when it is not the instance's: the KUDO
+/// manager's logs are collected too, and it can log its webhook's key. Empty when redaction is
+/// off or the operator opts out of Secret values; a namespace that cannot be read is a note.
+async fn kudo_secret_values(
+    req: &Request,
+    client: &kube::Client,
+    found: &target::Target,
+    published: &crate::opdiag::prepare::Prepared,
+    timeout: std::time::Duration,
+) -> (Vec<String>, Option<String>) {
+    let wanted = matches!(req.redaction, Redaction::On { .. })
+        && crate::opdiag::redact::redact_secrets(&published.sources)
+        && req.kudo_namespace != found.namespace;
+    if !wanted {
+        return (Vec::new(), None);
+    }
+    target::secret_values(client, &req.kudo_namespace, timeout).await
+}
+
 /// The built-in rules plus the user's patterns, the operator's rules and, unless the operator
-/// opts out, the values of the namespace's Secrets (less the names that are public anyway).
+/// opts out, the values of the namespace's Secrets and of KUDO's (less the names that are
+/// public anyway).
 fn redactor(
     redaction: &Redaction,
     published: &crate::opdiag::prepare::Prepared,
     found: &target::Target,
+    (kudo_secrets, kudo_note): (Vec<String>, Option<String>),
     notes: &mut Vec<Note>,
 ) -> crate::Result<Option<Arc<Redactor>>> {
     let Redaction::On { patterns } = redaction else {
@@ -329,6 +351,10 @@ fn redactor(
     let mut literals = published.redaction.literals.clone();
     if crate::opdiag::redact::redact_secrets(&published.sources) {
         literals.extend(found.secret_values.iter().cloned());
+        literals.extend(kudo_secrets);
+    }
+    if let Some(n) = kudo_note {
+        notes.push(Note::Info(n));
     }
     literals.sort();
     literals.dedup();

@@ -281,8 +281,7 @@ mod tests {
         )
         .unwrap();
         let f = file.display().to_string();
-        let (code, out, _) =
-            run(|o, _| validate(o, std::slice::from_ref(&f), &default_registry()));
+        let (code, out, _) = run(|o, _| validate(o, std::slice::from_ref(&f), &default_registry()));
         assert_eq!(code, exit::OK, "{out}");
         assert!(
             out.contains(&format!("{f}:15:"))

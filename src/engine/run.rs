@@ -165,6 +165,37 @@ pub fn find_partials(
     Ok(out)
 }
 
+/// Opens the collection's journal: an existing one must be of the same target and pipeline; a
+/// new one gets its meta. Returns the journal, its meta, and whether it resumes a collection.
+fn open_journal(
+    config: &RunConfig,
+    partial: &Path,
+    out: &str,
+) -> Result<(Journal, JournalMeta, bool), EngineError> {
+    let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;
+    let resumed = existing.is_some();
+    let meta = match existing {
+        Some(meta) => {
+            check_same(&meta, config, partial)?;
+            meta
+        }
+        None => {
+            // A new collection, or one killed before its meta was written (then nothing ran).
+            let meta = JournalMeta {
+                format_version: JOURNAL_FORMAT_VERSION,
+                target: config.target.clone(),
+                pipeline: config.pipeline.name.clone(),
+                pipeline_hash: config.pipeline.hash.clone(),
+                started: now(),
+                output: out.to_string(),
+            };
+            journal.write_meta(&meta)?;
+            meta
+        }
+    };
+    Ok((journal, meta, resumed))
+}
+
 /// Runs one collection. A task's failure never makes this an error: only problems with the
 /// collection as a whole do (a partial folder in the way, a journal of another target, I/O).
 pub async fn run(
@@ -185,27 +216,7 @@ pub async fn run(
         path: partial.clone(),
         source,
     })?;
-    let (journal, existing) = Journal::open(&partial.join("journal"), FlushPolicy::Batched)?;
-    let resumed = existing.is_some();
-    let meta = match existing {
-        Some(meta) => {
-            check_same(&meta, &config, &partial)?;
-            meta
-        }
-        None => {
-            // A new collection, or one killed before its meta was written (then nothing ran).
-            let meta = JournalMeta {
-                format_version: JOURNAL_FORMAT_VERSION,
-                target: config.target.clone(),
-                pipeline: config.pipeline.name.clone(),
-                pipeline_hash: config.pipeline.hash.clone(),
-                started: now(),
-                output: out.clone(),
-            };
-            journal.write_meta(&meta)?;
-            meta
-        }
-    };
+    let (journal, meta, resumed) = open_journal(&config, &partial, &out)?;
     let store = match &config.redactor {
         Some(r) => ArtifactStore::open_with(&partial.join("artifacts"), r.clone()),
         None => ArtifactStore::open(&partial.join("artifacts")),

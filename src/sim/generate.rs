@@ -690,16 +690,9 @@ fn zookeeper_scripts(
 /// Schema version every generated node agrees on.
 const SCHEMA_VERSION: &str = "2207c2a9-f598-3971-986b-2926e09e239d";
 
-fn cassandra_scripts(
-    inst: &str,
-    all: &str,
-    members: &[Member],
-    peers: &[Member],
-) -> (Vec<ExecHandler>, Vec<FileSpec>) {
+/// `nodetool status` and `nodetool gossipinfo` as every listed node answers them.
+fn status_and_gossip(peers: &[Member], owns: f64) -> (String, String) {
     use std::fmt::Write as _;
-    let n = members.len();
-    // With the operator's replication factor of 3, each node owns 3/n of the ring.
-    let owns = 100.0 * (n.min(3) as f64) / n as f64;
     let mut status = String::from(
         "Datacenter: datacenter1\n=======================\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n--  Address          Load       Tokens       Owns (effective)  Host ID                               Rack\n",
     );
@@ -723,6 +716,19 @@ fn cassandra_scripts(
             id = m.host_id,
         );
     }
+    (status, gossip)
+}
+
+fn cassandra_scripts(
+    inst: &str,
+    all: &str,
+    members: &[Member],
+    peers: &[Member],
+) -> (Vec<ExecHandler>, Vec<FileSpec>) {
+    let n = members.len();
+    // With the operator's replication factor of 3, each node owns 3/n of the ring.
+    let owns = 100.0 * (n.min(3) as f64) / n as f64;
+    let (status, gossip) = status_and_gossip(peers, owns);
     let ips: Vec<&str> = peers.iter().map(|m| m.ip.as_str()).collect();
     let describe = format!(
         "Cluster Information:\n\tName: {inst}\n\tSnitch: org.apache.cassandra.locator.GossipingPropertyFileSnitch\n\tDynamicEndPointSnitch: enabled\n\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\tSchema versions:\n\t\t{SCHEMA_VERSION}: [{}]\n\n",

@@ -376,6 +376,24 @@ fn healthy_scenarios_yield_no_errors() {
     assert!(report("kafka")
         .rules_run
         .contains(&"kafka.offline-partitions".to_string()));
+    // The ZooKeeper scenario's whitelist refuses three four-letter words: one note with the
+    // fix, not a failure of the collection.
+    let zk = report("zookeeper");
+    let refused: Vec<_> = zk
+        .findings
+        .iter()
+        .filter(|f| f.rule == "collection.refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{}", analyze::render_text(&zk, false));
+    assert!(
+        refused[0].next_step.contains("4lw.commands.whitelist"),
+        "{:?}",
+        refused[0]
+    );
+    assert!(!zk
+        .findings
+        .iter()
+        .any(|f| f.rule == "collection.task-failed"));
 }
 
 #[test]
