@@ -77,9 +77,9 @@ mod tests {
     /// Every `output` and `outputEach` of the built-in pipelines, with each `{{...}}` or `{...}`
     /// placeholder as `*`.
     fn pipeline_outputs() -> Vec<String> {
-        fn walk(v: &serde_yaml::Value, out: &mut Vec<String>) {
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
             match v {
-                serde_yaml::Value::Mapping(m) => {
+                serde_json::Value::Mapping(m) => {
                     for (k, v) in m {
                         match (k.as_str(), v.as_str()) {
                             (Some("output" | "outputEach"), Some(path)) => out.push(path.into()),
@@ -87,14 +87,14 @@ mod tests {
                         }
                     }
                 }
-                serde_yaml::Value::Sequence(s) => s.iter().for_each(|v| walk(v, out)),
+                serde_json::Value::Sequence(s) => s.iter().for_each(|v| walk(v, out)),
                 _ => {}
             }
         }
         let placeholder = regex::Regex::new(r"\{\{[^}]*\}\}|\{[^}]*\}").unwrap();
         let mut out = Vec::new();
         for b in BUILTINS {
-            let doc: serde_yaml::Value = serde_yaml::from_str(b.text).unwrap();
+            let doc: serde_json::Value = crate::yaml::from_str(b.text).unwrap();
             walk(&doc, &mut out);
         }
         out.iter()

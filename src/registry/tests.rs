@@ -13,7 +13,7 @@ const COLLECTION: &[&str] = &["kudo", "cassandra", "kafka", "zookeeper", "elasti
 
 fn doc(name: &str) -> PipelineDoc {
     let text = builtin::get(name).unwrap().text;
-    serde_yaml::from_str(text).unwrap_or_else(|e| panic!("pipelines/{name}.yaml: {e}"))
+    crate::yaml::from_str(text).unwrap_or_else(|e| panic!("pipelines/{name}.yaml: {e}"))
 }
 
 /// Base tasks first, a task of the extending pipeline replacing the base's of that name
@@ -58,7 +58,7 @@ fn the_pipeline_validator_accepts_every_builtin() {
             },
             ..d
         };
-        let text = serde_yaml::to_string(&flat).unwrap();
+        let text = crate::yaml::to_string(&flat).unwrap();
         if let Err(e) = crate::pipeline::load::load_str(&format!("builtin:{name}"), &text, &reg) {
             panic!("{name}:\n{e}");
         }

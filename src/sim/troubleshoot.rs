@@ -259,7 +259,7 @@ fn parse(rel: &str, bytes: &[u8]) -> Option<Value> {
     if rel.ends_with(".json") {
         serde_json::from_slice(bytes).ok()
     } else if rel.ends_with(".yaml") || rel.ends_with(".yml") {
-        serde_yaml::from_slice(bytes).ok()
+        crate::yaml::from_slice(bytes).ok()
     } else {
         None
     }

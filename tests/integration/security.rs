@@ -64,8 +64,8 @@ async fn a_secret_on_a_failing_commands_stderr_is_written_nowhere() {
     );
     sc.exec.insert(
         0,
-        serde_yaml::from_value(
-            serde_yaml::to_value(serde_json::json!({
+        serde_json::from_value(
+            serde_json::to_value(serde_json::json!({
                 "container": "cassandra",
                 "regex": "nodetool( \\S+)* tpstats$",
                 "stderr": stderr_text,
@@ -185,8 +185,8 @@ async fn redactions_json_counts_every_marker_in_the_bundle() {
             serde_json::from_slice::<Value>(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
         } else if path.ends_with(".yaml") || path.ends_with(".yml") {
             let text = String::from_utf8_lossy(bytes);
-            for doc in serde_yaml::Deserializer::from_str(&text) {
-                <serde_yaml::Value as serde::Deserialize>::deserialize(doc)
+            for doc in kudo_diag::yaml::Deserializer::from_str(&text) {
+                <serde_json::Value as serde::Deserialize>::deserialize(doc)
                     .unwrap_or_else(|e| panic!("{path}: {e}"));
             }
         }

@@ -26,7 +26,7 @@ pub(super) const FUNCTIONS: &[(&str, Func)] = &[
 
 /// YAML without the trailing newline (templates indent it themselves).
 fn yaml_text(v: &Value) -> Result<String, String> {
-    let s = serde_yaml::to_string(&v.to_yaml()).map_err(|e| e.to_string())?;
+    let s = crate::yaml::to_string(&v.to_yaml()).map_err(|e| e.to_string())?;
     Ok(s.strip_suffix('\n').unwrap_or(&s).to_string())
 }
 

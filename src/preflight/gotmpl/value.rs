@@ -33,8 +33,8 @@ impl Value {
     }
 
     /// Converts parsed YAML (or JSON) into a template value.
-    pub fn from_yaml(v: &serde_yaml::Value) -> Value {
-        use serde_yaml::Value as Y;
+    pub fn from_yaml(v: &serde_json::Value) -> Value {
+        use serde_json::Value as Y;
         match v {
             Y::Null => Value::Nil,
             Y::Bool(b) => Value::Bool(*b),
@@ -53,8 +53,8 @@ impl Value {
         }
     }
 
-    pub(super) fn to_yaml(&self) -> serde_yaml::Value {
-        use serde_yaml::Value as Y;
+    pub(super) fn to_yaml(&self) -> serde_json::Value {
+        use serde_json::Value as Y;
         match self {
             Value::Nil => Y::Null,
             Value::Bool(b) => Y::Bool(*b),
@@ -85,10 +85,10 @@ impl Value {
     }
 }
 
-fn yaml_key(k: &serde_yaml::Value) -> String {
+fn yaml_key(k: &serde_json::Value) -> String {
     match k {
-        serde_yaml::Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
+        serde_json::Value::String(s) => s.clone(),
+        other => crate::yaml::to_string(other)
             .unwrap_or_default()
             .trim()
             .to_string(),
