@@ -55,6 +55,9 @@ pub async fn connect_limited(
             })?,
         },
     };
+    // kube 4 retries 429/503/504 itself by default; kudo-diag's own policy (collect::retry)
+    // retries, records and reports them, so kube's is off.
+    config.default_retry = false;
     if let Some(t) = timeout {
         config.connect_timeout = Some(t);
         config.read_timeout = Some(t);

@@ -358,12 +358,11 @@ mod tests {
     #[test]
     fn kube_api_errors_map_by_code() {
         let e = kube_error(
-            kube::Error::Api(kube::core::ErrorResponse {
-                status: "Failure".into(),
-                message: "etcdserver: request timed out".into(),
-                reason: "InternalError".into(),
-                code: 503,
-            }),
+            kube::Error::Api(
+                kube::core::Status::failure("etcdserver: request timed out", "InternalError")
+                    .with_code(503)
+                    .boxed(),
+            ),
             "get x",
         );
         assert!(e.transient);

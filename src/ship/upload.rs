@@ -27,8 +27,8 @@ use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    Attribute, AttributeValue, Attributes, GetOptions, ObjectStore, PutMultipartOptions,
-    PutOptions, PutPayload, WriteMultipart,
+    Attribute, AttributeValue, Attributes, GetOptions, ObjectStore, ObjectStoreExt,
+    PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
 };
 use tokio::io::AsyncReadExt;
 
@@ -205,6 +205,10 @@ pub fn state_file(bundle: &Path) -> PathBuf {
 
 /// Builds the S3 client for `bucket` from flags, environment and profile files (in that order).
 pub fn build_store(bucket: &str, s: &StoreSettings) -> Result<AmazonS3, UploadError> {
+    // reqwest is built without a crypto provider of its own (its default would bring aws-lc-rs):
+    // ring, the provider of the rest of the tree, is made the process default. A second call
+    // finds it installed, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
     let env_has = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
     // Profile files fill only what neither a flag nor the environment set.

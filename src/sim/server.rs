@@ -352,6 +352,8 @@ impl SimHandle {
         cfg.default_namespace = self.namespace.clone();
         cfg.root_cert = self.ca_der.clone().map(|d| vec![d]);
         cfg.auth_info.token = Some(self.token.clone().into());
+        // kudo-diag retries by its own policy (collect::retry); kube's would retry 429/503 unseen.
+        cfg.default_retry = false;
         cfg
     }
 
