@@ -26,7 +26,7 @@ fn noop_pipeline(n: usize) -> Pipeline {
 "#,
         n - 1
     );
-    let tasks: Vec<TaskSpec> = serde_yaml::from_str(&yaml).expect("bench pipeline parses");
+    let tasks: Vec<TaskSpec> = kudo_diag::yaml::from_str(&yaml).expect("bench pipeline parses");
     Pipeline::new("bench", vec!["bench".into()], tasks)
 }
 

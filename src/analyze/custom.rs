@@ -101,7 +101,7 @@ pub struct Rule {
 
 /// Parses and checks a rules file; every problem is reported, named by file and rule.
 pub fn parse_rules(source: &str, text: &str) -> Result<Vec<Rule>, String> {
-    let file: RulesFile = serde_yaml::from_str(text).map_err(|e| {
+    let file: RulesFile = crate::yaml::from_str(text).map_err(|e| {
         let at = e
             .location()
             .map(|l| format!(" (line {}, column {})", l.line(), l.column()))

@@ -132,7 +132,7 @@ impl Source {
     /// The file parsed as YAML (JSON is YAML), or None when missing or malformed.
     pub fn yaml(&mut self, path: &str) -> Option<Value> {
         let t = self.text(path)?;
-        match serde_yaml::from_str::<Value>(&t) {
+        match crate::yaml::from_str::<Value>(&t) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.unreadable

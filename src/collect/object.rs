@@ -19,7 +19,7 @@ pub fn sanitize(obj: &mut Value) {
 
 /// An object as YAML (one document, no leading `---`).
 pub fn to_yaml(obj: &Value) -> Vec<u8> {
-    serde_yaml::to_string(obj)
+    crate::yaml::to_string(obj)
         .expect("a JSON value serializes to YAML")
         .into_bytes()
 }

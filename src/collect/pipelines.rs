@@ -30,7 +30,7 @@ mod tests {
 
     fn doc(name: &str) -> PipelineDoc {
         let text = builtin(name).unwrap();
-        serde_yaml::from_str(text).unwrap_or_else(|e| panic!("pipelines/{name}.yaml: {e}"))
+        crate::yaml::from_str(text).unwrap_or_else(|e| panic!("pipelines/{name}.yaml: {e}"))
     }
 
     /// Base tasks first, a task of the extending pipeline replacing the base's of that name
@@ -75,7 +75,7 @@ mod tests {
                 },
                 ..d
             };
-            let text = serde_yaml::to_string(&flat).unwrap();
+            let text = crate::yaml::to_string(&flat).unwrap();
             if let Err(e) = crate::pipeline::load::load_str(&format!("builtin:{name}"), &text, &reg)
             {
                 panic!("{name}:\n{e}");

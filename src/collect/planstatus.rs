@@ -328,7 +328,7 @@ mod tests {
 
     /// The Instance document of a (possibly multi-document) YAML file from tests/data.
     fn instance(text: &str) -> Value {
-        serde_yaml::Deserializer::from_str(text)
+        crate::yaml::Deserializer::from_str(text)
             .map(|d| Value::deserialize(d).unwrap())
             .find(|v| v.get("kind").and_then(Value::as_str) == Some("Instance"))
             .expect("an Instance document")
@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn renders_plans_phases_steps_with_strategies_and_never_run_plans() {
         let inst = instance(IN_PROGRESS);
-        let ov: Value = serde_yaml::from_str(OV).unwrap();
+        let ov: Value = crate::yaml::from_str(OV).unwrap();
         let got = render(&inst, Some(&ov));
         let want = r#"Plan(s) for "cassandra" in namespace "prod":
 .

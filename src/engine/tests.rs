@@ -95,7 +95,7 @@ fn registry() -> Registry {
 }
 
 fn pipeline(name: &str, tasks_yaml: &str) -> Pipeline {
-    let tasks: Vec<TaskSpec> = serde_yaml::from_str(tasks_yaml).expect("test tasks parse");
+    let tasks: Vec<TaskSpec> = crate::yaml::from_str(tasks_yaml).expect("test tasks parse");
     Pipeline::new(name, vec!["test".into()], tasks)
 }
 

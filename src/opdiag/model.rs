@@ -78,7 +78,7 @@ pub struct RedactEntry {
 /// The `diagnostics` key of an operator.yaml text: `Ok(None)` when it has none.
 pub fn from_operator_yaml(text: &str) -> Result<Option<Diagnostics>, String> {
     let doc: Value =
-        serde_yaml::from_str(text).map_err(|e| format!("operator.yaml is not valid YAML: {e}"))?;
+        crate::yaml::from_str(text).map_err(|e| format!("operator.yaml is not valid YAML: {e}"))?;
     match doc.get("diagnostics") {
         None | Some(Value::Null) => Ok(None),
         Some(d) => from_value(d).map(Some),
@@ -95,7 +95,7 @@ pub fn from_value(v: &Value) -> Result<Diagnostics, String> {
 /// The key's value as a YAML text (an annotation's or a ConfigMap's value); a text with a
 /// top-level `diagnostics:` is accepted too.
 pub fn from_yaml(text: &str) -> Result<Diagnostics, String> {
-    let v: Value = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let v: Value = crate::yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
     match v.get("diagnostics") {
         Some(inner) => from_value(inner),
         None => from_value(&v),

@@ -120,7 +120,7 @@ pub fn to_yaml(p: &Pipeline) -> String {
             tasks: p.tasks.clone(),
         },
     };
-    let body = serde_yaml::to_string(&doc).expect("a pipeline serializes to YAML");
+    let body = crate::yaml::to_string(&doc).expect("a pipeline serializes to YAML");
     format!(
         "# merged from: {}\n# hash: {}\n{body}",
         p.sources.join(", "),

@@ -1,7 +1,7 @@
 //! Reading one pipeline document into the model, collecting every structural problem.
 //!
 //! serde stops at the first error, and a person fixing a file wants all of them, so the document
-//! is first read as a `serde_yaml::Value` (a syntax error is the only fatal problem) and then
+//! is first read as a `serde_json::Value` (a syntax error is the only fatal problem) and then
 //! checked piece by piece: the top-level keys, `metadata`, `spec`, and each task on its own. The
 //! model's serde types stay the single truth about what is allowed: the allowed field names are
 //! read from the types themselves (`struct_fields`), and each piece is deserialized with serde.
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::de::{DeserializeOwned, Visitor};
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use super::locate::{Locator, Seg};
 use super::model::{Metadata, PipelineDoc, PipelineSpec, TaskSpec, API_VERSION, KIND};
@@ -105,7 +105,7 @@ pub(crate) fn located(
 /// be read, and every problem found, in file order.
 pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
     let mut problems = Vec::new();
-    let mut root: Value = match serde_yaml::from_str(text) {
+    let mut root: Value = match crate::yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             let at = e.location().map(|l| (l.line(), l.column()));
@@ -315,7 +315,7 @@ fn read_task(
         map.remove(k);
     }
     let had_unknown = !unknown.is_empty();
-    match serde_yaml::from_value::<TaskSpec>(Value::Mapping(map.clone())) {
+    match serde_json::from_value::<TaskSpec>(Value::Mapping(map.clone())) {
         Ok(spec) if !had_unknown => Ok(spec),
         Ok(_) => Err(name),
         Err(e) => {
@@ -338,7 +338,7 @@ fn read_task(
                 probe.insert("name".into(), "probe".into());
                 probe.insert("kind".into(), "probe".into());
                 probe.insert(k.clone(), v.clone());
-                if let Err(e) = serde_yaml::from_value::<TaskSpec>(Value::Mapping(probe)) {
+                if let Err(e) = serde_json::from_value::<TaskSpec>(Value::Mapping(probe)) {
                     found = true;
                     problems.push(origin.problem(
                         &[Seg::Key(key)],
@@ -387,7 +387,7 @@ fn read_part<T: DeserializeOwned>(
         .filter(|(k, _)| k.as_str().is_some_and(|k| fields.contains(&k)))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    match serde_yaml::from_value::<T>(Value::Mapping(known)) {
+    match serde_json::from_value::<T>(Value::Mapping(known)) {
         Ok(v) => Some(v),
         Err(e) => {
             problems.push(located(
@@ -436,7 +436,7 @@ fn unknown_field_message(key: &str, fields: &[&str]) -> String {
 fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
+        other => crate::yaml::to_string(other)
             .map(|s| s.trim().to_string())
             .unwrap_or_default(),
     }

@@ -44,8 +44,8 @@ impl Value {
     }
 
     /// Converts parsed YAML (or JSON) into a template value.
-    pub fn from_yaml(v: &serde_yaml::Value) -> Value {
-        use serde_yaml::Value as Y;
+    pub fn from_yaml(v: &serde_json::Value) -> Value {
+        use serde_json::Value as Y;
         match v {
             Y::Null => Value::Nil,
             Y::Bool(b) => Value::Bool(*b),
@@ -64,8 +64,8 @@ impl Value {
         }
     }
 
-    fn to_yaml(&self) -> serde_yaml::Value {
-        use serde_yaml::Value as Y;
+    fn to_yaml(&self) -> serde_json::Value {
+        use serde_json::Value as Y;
         match self {
             Value::Nil => Y::Null,
             Value::Bool(b) => Y::Bool(*b),
@@ -96,10 +96,10 @@ impl Value {
     }
 }
 
-fn yaml_key(k: &serde_yaml::Value) -> String {
+fn yaml_key(k: &serde_json::Value) -> String {
     match k {
-        serde_yaml::Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
+        serde_json::Value::String(s) => s.clone(),
+        other => crate::yaml::to_string(other)
             .unwrap_or_default()
             .trim()
             .to_string(),
@@ -1127,7 +1127,7 @@ fn empty(v: &Value) -> bool {
 }
 
 fn yaml_text(v: &Value) -> Result<String, String> {
-    let s = serde_yaml::to_string(&v.to_yaml()).map_err(|e| e.to_string())?;
+    let s = crate::yaml::to_string(&v.to_yaml()).map_err(|e| e.to_string())?;
     Ok(s.strip_suffix('\n').unwrap_or(&s).to_string())
 }
 

@@ -219,14 +219,14 @@ async fn kudo_served(api: &ApiReader) -> bool {
 
 fn read_params_file(
     path: &std::path::Path,
-) -> Result<BTreeMap<String, serde_yaml::Value>, PreflightError> {
+) -> Result<BTreeMap<String, serde_json::Value>, PreflightError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         PreflightError::Package(format!(
             "failed to read --params-file {}: {e}; give a readable YAML file",
             path.display()
         ))
     })?;
-    serde_yaml::from_str(&text).map_err(|e| {
+    crate::yaml::from_str(&text).map_err(|e| {
         PreflightError::Package(format!(
             "--params-file {} is not a YAML map of NAME: VALUE ({e}); write one parameter per line, like `NODE_COUNT: 5`",
             path.display()

@@ -47,7 +47,7 @@ pub struct ParamSpec {
     pub description: Option<String>,
     /// Any YAML: strings mostly, numbers, and lists or maps for array/map parameters.
     #[serde(default)]
-    pub default: Option<serde_yaml::Value>,
+    pub default: Option<serde_json::Value>,
     #[serde(default)]
     pub required: Option<bool>,
     #[serde(default, rename = "type")]
@@ -55,7 +55,7 @@ pub struct ParamSpec {
     #[serde(default)]
     pub immutable: Option<bool>,
     #[serde(default, rename = "enum")]
-    pub enum_values: Option<Vec<serde_yaml::Value>>,
+    pub enum_values: Option<Vec<serde_json::Value>>,
 }
 
 /// A task: Apply/Delete/Toggle/Pipe/Dummy with its resources (template file names).
@@ -130,11 +130,11 @@ struct OperatorFile {
 /// Versions are written unquoted (`kudoVersion: 0.10.0`, `appVersion: 3.6`), which YAML may read
 /// as a number: keep the text.
 fn scalar_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<serde_yaml::Value>::deserialize(d)? {
-        None | Some(serde_yaml::Value::Null) => None,
-        Some(serde_yaml::Value::String(s)) => Some(s),
-        Some(serde_yaml::Value::Number(n)) => Some(n.to_string()),
-        Some(serde_yaml::Value::Bool(b)) => Some(b.to_string()),
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
         Some(_) => None,
     })
 }
@@ -194,7 +194,7 @@ impl Package {
         source: &str,
         files: &BTreeMap<String, String>,
     ) -> Result<Package, PreflightError> {
-        let bad = |file: &str, e: serde_yaml::Error| {
+        let bad = |file: &str, e: crate::yaml::Error| {
             PreflightError::Package(format!(
                 "{source}: {file} is not a valid KUDO {file}: {e}; fix the file"
             ))
@@ -203,9 +203,9 @@ impl Package {
             PreflightError::Package(format!("{source}: operator.yaml is missing"))
         })?;
         let op: OperatorFile =
-            serde_yaml::from_str(op_text).map_err(|e| bad("operator.yaml", e))?;
+            crate::yaml::from_str(op_text).map_err(|e| bad("operator.yaml", e))?;
         let params: ParamsFile = match files.get("params.yaml") {
-            Some(t) => serde_yaml::from_str(t).map_err(|e| bad("params.yaml", e))?,
+            Some(t) => crate::yaml::from_str(t).map_err(|e| bad("params.yaml", e))?,
             None => ParamsFile::default(),
         };
         let templates = files

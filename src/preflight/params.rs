@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_yaml::Value as Yaml;
+use serde_json::Value as Yaml;
 
 use super::gotmpl::Value;
 use super::package::{Package, ParamSpec, ParamType};
@@ -86,7 +86,7 @@ pub fn wire_form(v: &Yaml) -> Option<String> {
         Yaml::String(s) => Some(s.clone()),
         Yaml::Bool(b) => Some(b.to_string()),
         Yaml::Number(n) => Some(n.to_string()),
-        other => serde_yaml::to_string(other).ok(),
+        other => crate::yaml::to_string(other).ok(),
     }
 }
 
@@ -130,12 +130,12 @@ fn check_type(spec: &ParamSpec, value: &str) -> Result<(), ParamError> {
         ParamType::Boolean => parse_bool(value.trim())
             .map(drop)
             .ok_or_else(|| wrong("is not true or false")),
-        ParamType::Array => match serde_yaml::from_str::<Yaml>(value) {
+        ParamType::Array => match crate::yaml::from_str::<Yaml>(value) {
             Ok(Yaml::Sequence(_)) => Ok(()),
             Ok(_) => Err(wrong("is not a YAML list")),
             Err(e) => Err(wrong(&format!("is not valid YAML ({e})"))),
         },
-        ParamType::Map => match serde_yaml::from_str::<Yaml>(value) {
+        ParamType::Map => match crate::yaml::from_str::<Yaml>(value) {
             Ok(Yaml::Mapping(_)) => Ok(()),
             Ok(_) => Err(wrong("is not a YAML map")),
             Err(e) => Err(wrong(&format!("is not valid YAML ({e})"))),
@@ -263,7 +263,7 @@ impl Params {
             return Value::Nil;
         };
         match self.types.get(name) {
-            Some(ParamType::Array | ParamType::Map) => serde_yaml::from_str::<Yaml>(v)
+            Some(ParamType::Array | ParamType::Map) => crate::yaml::from_str::<Yaml>(v)
                 .map(|y| Value::from_yaml(&y))
                 .unwrap_or(Value::Str(v.clone())),
             _ => Value::Str(v.clone()),
@@ -341,7 +341,7 @@ parameters:
         i.file.insert("NODE_COUNT".into(), Yaml::from(4));
         i.file.insert(
             "TOPOLOGY".into(),
-            serde_yaml::from_str("[{dc: a}]").unwrap(),
+            crate::yaml::from_str("[{dc: a}]").unwrap(),
         );
         let p = Params::resolve(&pkg(), &i).unwrap();
         assert_eq!(p.template_value("NODE_COUNT"), Value::Str("5".into()));

@@ -241,7 +241,7 @@ pub fn requirements(
             }
         }
         for doc in split_documents(&rendered.text) {
-            let y: serde_yaml::Value = serde_yaml::from_str(&doc).map_err(|e| {
+            let y: serde_json::Value = crate::yaml::from_str(&doc).map_err(|e| {
                 PreflightError::Render(format!(
                     "templates/{} does not render to valid YAML with these parameters: {e}; check the parameter values it uses",
                     f.file

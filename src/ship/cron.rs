@@ -104,7 +104,7 @@ fn merged(name: &str, depth: usize) -> Result<Vec<TaskSpec>, CronError> {
         }
         None => return Err(CronError::UnknownPipeline(name.into())),
     };
-    let doc: PipelineDoc = serde_yaml::from_str(&text).map_err(|e| CronError::BadPipeline {
+    let doc: PipelineDoc = crate::yaml::from_str(&text).map_err(|e| CronError::BadPipeline {
         name: name.into(),
         why: e.to_string(),
     })?;
@@ -523,7 +523,7 @@ pub fn manifest_yaml(spec: &CronSpec) -> Result<String, CronError> {
     );
     for o in objects {
         out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(&o).expect("manifest serializes"));
+        out.push_str(&crate::yaml::to_string(&o).expect("manifest serializes"));
     }
     Ok(out)
 }

@@ -347,7 +347,7 @@ async fn read_json(body: Body) -> Result<Value, Rejection> {
 fn parse_json(bytes: &[u8]) -> Result<Value, Rejection> {
     // kubectl sends JSON; YAML is a superset, so accept it too.
     serde_json::from_slice(bytes)
-        .or_else(|_| serde_yaml::from_slice(bytes))
+        .or_else(|_| crate::yaml::from_slice(bytes))
         .map_err(|e| {
             Box::new(
                 ApiStatus::bad_request(format!("the request body is not valid JSON or YAML: {e}"))

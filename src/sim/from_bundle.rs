@@ -263,7 +263,7 @@ pub fn from_files(
         }
         // Not every YAML artifact is an object (versions.yaml, an application's config file);
         // those that do not parse are simply not objects.
-        let Ok(doc) = serde_yaml::from_slice::<Value>(bytes) else {
+        let Ok(doc) = crate::yaml::from_slice::<Value>(bytes) else {
             continue;
         };
         if path == "cluster/version.yaml" {
@@ -631,7 +631,7 @@ spec: {nodeName: n1, containers: [{name: manager}]}
 
     #[test]
     fn typed_lists_name_their_items_kind() {
-        let doc: Value = serde_yaml::from_str(
+        let doc: Value = crate::yaml::from_str(
             "apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a}\n- {kind: Pod}\n",
         )
         .unwrap();

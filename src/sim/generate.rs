@@ -840,7 +840,7 @@ mod tests {
             ..Spec::new("cassandra", 5)
         });
         let pipeline: Value =
-            serde_yaml::from_str(include_str!("../../pipelines/cassandra.yaml")).unwrap();
+            crate::yaml::from_str(include_str!("../../pipelines/cassandra.yaml")).unwrap();
         let commands: Vec<Vec<String>> = pipeline["spec"]["tasks"]
             .as_array()
             .unwrap()
@@ -939,7 +939,7 @@ mod tests {
                     .unwrap_or_else(|| panic!("no pod {p}"));
                 assert_eq!(obj["metadata"]["labels"]["app"], app);
             }
-            let pipeline: Value = serde_yaml::from_str(text).unwrap();
+            let pipeline: Value = crate::yaml::from_str(text).unwrap();
             let mut ran = 0;
             for t in pipeline["spec"]["tasks"].as_array().unwrap() {
                 if t["kind"] != "k8s.exec" {

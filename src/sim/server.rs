@@ -312,7 +312,7 @@ impl SimHandle {
             "preferences": {},
         });
         // Serialising a JSON value to YAML cannot fail; quoting is serde_yaml's business.
-        serde_yaml::to_string(&doc).unwrap_or_default()
+        crate::yaml::to_string(&doc).unwrap_or_default()
     }
 
     /// Writes the kubeconfig (main namespace) to `path`, readable by the owner only (it holds

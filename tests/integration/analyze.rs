@@ -53,10 +53,10 @@ fn registry() -> Registry {
 fn builtin_pipeline(name: &str, dir: &Path, registry: &Registry) -> Pipeline {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
     let text = std::fs::read_to_string(root.join(format!("{name}.yaml"))).unwrap();
-    let mut doc: PipelineDoc = serde_yaml::from_str(&text).unwrap();
+    let mut doc: PipelineDoc = kudo_diag::yaml::from_str(&text).unwrap();
     doc.spec.extends = None;
     let flat = dir.join(format!("{name}.yaml"));
-    std::fs::write(&flat, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    std::fs::write(&flat, kudo_diag::yaml::to_string(&doc).unwrap()).unwrap();
     let specs = [
         root.join("kudo.yaml").display().to_string(),
         flat.display().to_string(),

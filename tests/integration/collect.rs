@@ -25,7 +25,7 @@ const PLANTED: &str = "PlantedSecret-7f3a9c";
 const PLANTED_B64: &str = "UGxhbnRlZFNlY3JldC03ZjNhOWM=";
 
 fn scenario() -> Scenario {
-    serde_yaml::from_str(SCENARIO).expect("the test scenario parses")
+    kudo_diag::yaml::from_str(SCENARIO).expect("the test scenario parses")
 }
 
 async fn start(sc: Scenario) -> SimHandle {
@@ -58,11 +58,11 @@ fn env(sim: &SimHandle, settings: Value) -> TaskEnv {
 fn builtin_pipeline(name: &str, dir: &Path, registry: &Registry) -> Pipeline {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
     let text = std::fs::read_to_string(root.join(format!("{name}.yaml"))).unwrap();
-    let mut doc: PipelineDoc = serde_yaml::from_str(&text).unwrap();
+    let mut doc: PipelineDoc = kudo_diag::yaml::from_str(&text).unwrap();
     assert_eq!(doc.spec.extends.as_deref(), Some("kudo"));
     doc.spec.extends = None;
     let flat = dir.join(format!("{name}.yaml"));
-    std::fs::write(&flat, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    std::fs::write(&flat, kudo_diag::yaml::to_string(&doc).unwrap()).unwrap();
     let specs = [
         root.join("kudo.yaml").display().to_string(),
         flat.display().to_string(),
@@ -234,7 +234,7 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     );
 
     // versions.yaml names every component.
-    let versions: Value = serde_yaml::from_str(get(&files, "versions.yaml")).unwrap();
+    let versions: Value = kudo_diag::yaml::from_str(get(&files, "versions.yaml")).unwrap();
     assert_eq!(versions["collector"]["version"], kudo_diag::VERSION);
     assert_eq!(versions["kubernetes"]["version"], "v1.32.4");
     assert_eq!(versions["kudo"]["version"], "0.19.0");
@@ -348,7 +348,7 @@ async fn collect_builtin_allowing(
     );
     let files = read_all(&mut bundle);
     // Every container of every pod of the instance has its log, unless it has not started.
-    let pods: Value = serde_yaml::from_str(get(&files, "workload/pods.yaml")).unwrap();
+    let pods: Value = kudo_diag::yaml::from_str(get(&files, "workload/pods.yaml")).unwrap();
     for pod in pods["items"].as_array().unwrap() {
         let name = pod["metadata"]["name"].as_str().unwrap();
         if pod["status"]["phase"] == "Pending" {
@@ -391,7 +391,7 @@ async fn collects_the_builtin_cassandra_scenario() {
         );
         assert!(status.contains("UN "), "{status}");
     }
-    let versions: Value = serde_yaml::from_str(get(&files, "versions.yaml")).unwrap();
+    let versions: Value = kudo_diag::yaml::from_str(get(&files, "versions.yaml")).unwrap();
     assert_eq!(versions["operator"]["name"], "cassandra");
     assert!(versions["kudo"]["version"].is_string(), "{versions:#?}");
     assert!(
@@ -663,14 +663,14 @@ async fn exec_writes_stdout_and_stderr_apart_and_fails_on_a_non_zero_exit() {
     let mut sc = scenario();
     sc.exec.insert(
         0,
-        serde_yaml::from_str(
+        kudo_diag::yaml::from_str(
             "{exact: [nodetool, repair], stdout: \"starting\\n\", stderr: \"error: keyspace missing\\n\", exitCode: 2}",
         )
         .unwrap(),
     );
     sc.exec.insert(
         0,
-        serde_yaml::from_str(
+        kudo_diag::yaml::from_str(
             "{exact: [nodetool, ring], stdout: \"ring\\n\", stderr: \"warn: slow\\n\"}",
         )
         .unwrap(),
@@ -748,7 +748,7 @@ async fn list_pages_through_large_collections() {
         1234,
         "no object twice, none missing across pages"
     );
-    let list: Value = serde_yaml::from_str(&arts[0].1).unwrap();
+    let list: Value = kudo_diag::yaml::from_str(&arts[0].1).unwrap();
     assert_eq!(list["kind"], "List");
     assert_eq!(list["items"].as_array().unwrap().len(), 1234);
     assert_eq!(list["items"][0]["kind"], "ConfigMap");
@@ -871,7 +871,7 @@ async fn the_plan_status_and_versions_kinds_fetch_what_they_are_not_given() {
         )
         .await;
     r.unwrap();
-    let v: Value = serde_yaml::from_str(&arts[0].1).unwrap();
+    let v: Value = kudo_diag::yaml::from_str(&arts[0].1).unwrap();
     assert!(v["kudo"]["error"]
         .as_str()
         .unwrap()

@@ -142,7 +142,7 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
     let base = pipeline::load::resolve(&[root.join("kudo.yaml").display().to_string()], &reg)
         .unwrap_or_else(|e| panic!("{e}"));
     let merged = prepared.plan.merge_into(&base);
-    let doc: PipelineDoc = serde_yaml::from_str(&pipeline::load::to_yaml(&merged)).unwrap();
+    let doc: PipelineDoc = kudo_diag::yaml::from_str(&pipeline::load::to_yaml(&merged)).unwrap();
     let flat = PipelineDoc {
         spec: pipeline::PipelineSpec {
             extends: None,
@@ -150,7 +150,7 @@ async fn operator_published_diagnostics_are_collected_redacted_and_bad_entries_r
         },
         ..doc
     };
-    pipeline::load::load_str("merged", &serde_yaml::to_string(&flat).unwrap(), &reg)
+    pipeline::load::load_str("merged", &kudo_diag::yaml::to_string(&flat).unwrap(), &reg)
         .unwrap_or_else(|e| panic!("the validator rejects the generated tasks:\n{e}"));
 
     let dir = tempfile::tempdir().unwrap();
@@ -444,7 +444,7 @@ fn pipelines_show_merges_a_packages_diagnostics_from_a_folder_or_a_tgz() {
 async fn a_denied_service_proxy_fails_only_the_request_entry() {
     let mut sc = scenario();
     sc.permissions =
-        serde_yaml::from_str("deny: [{verbs: [get], resources: [services/proxy]}]").unwrap();
+        kudo_diag::yaml::from_str("deny: [{verbs: [get], resources: [services/proxy]}]").unwrap();
     let sim = SimServer::start(sc, SimOptions::default()).await.unwrap();
     let client = sim.kube_client().unwrap();
     let reg = registry();

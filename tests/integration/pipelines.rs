@@ -106,7 +106,7 @@ fn show_prints_the_merged_yaml_which_validates_again() {
     let out = stdout(&o);
     assert!(out.contains("# merged from: builtin:selftest, "), "{out}");
     assert!(!out.contains("extends"), "{out}");
-    let doc: serde_yaml::Value = serde_yaml::from_str(&out).unwrap();
+    let doc: serde_json::Value = kudo_diag::yaml::from_str(&out).unwrap();
     let names: Vec<&str> = doc["spec"]["tasks"]
         .as_sequence()
         .unwrap()

@@ -23,8 +23,8 @@ fn data(rel: &str) -> PathBuf {
 /// The objects of a multi-document YAML file under tests/data/preflight.
 fn objects(rel: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(data(rel)).unwrap();
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|d| serde_yaml::Value::deserialize(d).unwrap())
+    kudo_diag::yaml::Deserializer::from_str(&text)
+        .map(|d| serde_json::Value::deserialize(d).unwrap())
         .filter(|v| !v.is_null())
         .map(|v| serde_json::to_value(v).unwrap())
         .collect()

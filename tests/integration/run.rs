@@ -163,7 +163,7 @@ async fn a_missing_instance_lists_the_instances_and_a_cluster_without_kudo_says_
     assert!(zips(dir.path()).is_empty());
     sim.shutdown().await;
 
-    let bare: Scenario = serde_yaml::from_str(
+    let bare: Scenario = kudo_diag::yaml::from_str(
         "name: bare\nnamespace: prod\nobjects:\n- {apiVersion: v1, kind: Namespace, metadata: {name: prod}}\n",
     )
     .unwrap();
@@ -529,7 +529,7 @@ async fn the_instances_claims_and_volumes_are_collected_without_the_instance_lab
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let e = entries(&dir.path().join("b.zip"));
     let names = |path: &str| -> Vec<String> {
-        let list: Value = serde_yaml::from_slice(&e[path]).unwrap();
+        let list: Value = kudo_diag::yaml::from_slice(&e[path]).unwrap();
         list["items"]
             .as_array()
             .unwrap()
@@ -544,7 +544,7 @@ async fn the_instances_claims_and_volumes_are_collected_without_the_instance_lab
             .map(|i| format!("var-lib-cassandra-analytics-cassandra-node-{i}"))
             .collect::<Vec<_>>()
     );
-    let pvs: Value = serde_yaml::from_slice(&e["workload/persistentvolumes.yaml"]).unwrap();
+    let pvs: Value = kudo_diag::yaml::from_slice(&e["workload/persistentvolumes.yaml"]).unwrap();
     let bound: Vec<&str> = pvs["items"]
         .as_array()
         .unwrap()

@@ -88,7 +88,7 @@ fn read(bundle: &Path, path: &str) -> String {
 }
 
 fn yaml(bundle: &Path, path: &str) -> Value {
-    serde_yaml::from_str(&read(bundle, path)).unwrap()
+    kudo_diag::yaml::from_str(&read(bundle, path)).unwrap()
 }
 
 /// READY and RESTARTS of a pod as the bundle's pod.yaml has them.
@@ -134,7 +134,7 @@ async fn kubectl_get_describe_and_logs_show_what_was_collected() {
     assert!(out.contains("1/2   CrashLoopBackOff   7 ("), "{out}");
 
     // Every kind the bundle holds, incl. KUDO's, in -o yaml as collected.
-    let inst: Value = serde_yaml::from_str(
+    let inst: Value = kudo_diag::yaml::from_str(
         &k.ok(&[
             "get",
             "instances.kudo.dev",
@@ -315,7 +315,7 @@ async fn writes_and_exec_are_refused_and_secrets_stay_redacted() {
     // Secrets hold only the redacted values the bundle holds (base64, as Secret bytes are).
     let collected = yaml(&b, "workload/secrets.yaml");
     let secrets: Value =
-        serde_yaml::from_str(&k.ok(&["get", "secrets", "-n", NS, "-o", "yaml"]).await).unwrap();
+        kudo_diag::yaml::from_str(&k.ok(&["get", "secrets", "-n", NS, "-o", "yaml"]).await).unwrap();
     let items = secrets["items"].as_array().unwrap();
     assert_eq!(items.len(), collected["items"].as_array().unwrap().len());
     let mut values = 0;

@@ -132,7 +132,7 @@ const SCENARIO: &str = include_str!("../data/collect/cassandra-scenario.yaml");
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cron_manifest_is_accepted_by_kubectl_and_grants_only_reads() {
     let Some(kubectl) = kubectl() else { return };
-    let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
+    let sc: kudo_diag::sim::scenario::Scenario = kudo_diag::yaml::from_str(SCENARIO).unwrap();
     let sim = kudo_diag::sim::SimServer::start(sc, kudo_diag::sim::SimOptions::default())
         .await
         .unwrap();
@@ -162,7 +162,7 @@ async fn cron_manifest_is_accepted_by_kubectl_and_grants_only_reads() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let manifest = stdout(&o);
-    let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&manifest)
+    let docs: Vec<serde_json::Value> = kudo_diag::yaml::Deserializer::from_str(&manifest)
         .map(|d| serde::Deserialize::deserialize(d).unwrap())
         .collect();
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
@@ -721,7 +721,7 @@ async fn airgapped_inner() {
 
     use kudo_diag::engine::{self, Registry};
     use serde_json::json;
-    let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
+    let sc: kudo_diag::sim::scenario::Scenario = kudo_diag::yaml::from_str(SCENARIO).unwrap();
     let sim = kudo_diag::sim::SimServer::start(sc, kudo_diag::sim::SimOptions::default())
         .await
         .unwrap();
@@ -731,12 +731,12 @@ async fn airgapped_inner() {
     // The embedded texts, not files: what the binary carries.
     let base = kudo_diag::collect::pipelines::builtin("kudo").unwrap();
     let app = kudo_diag::collect::pipelines::builtin("cassandra").unwrap();
-    let mut doc: kudo_diag::pipeline::PipelineDoc = serde_yaml::from_str(app).unwrap();
+    let mut doc: kudo_diag::pipeline::PipelineDoc = kudo_diag::yaml::from_str(app).unwrap();
     doc.spec.extends = None;
     std::fs::write(dir.path().join("kudo.yaml"), base).unwrap();
     std::fs::write(
         dir.path().join("cassandra.yaml"),
-        serde_yaml::to_string(&doc).unwrap(),
+        kudo_diag::yaml::to_string(&doc).unwrap(),
     )
     .unwrap();
     let specs = [
@@ -906,7 +906,7 @@ async fn in_cluster_run_of_the_cronjob_command_line_collects_from_the_simulated_
     if !can_build_pod_root() {
         return;
     }
-    let sc: kudo_diag::sim::scenario::Scenario = serde_yaml::from_str(SCENARIO).unwrap();
+    let sc: kudo_diag::sim::scenario::Scenario = kudo_diag::yaml::from_str(SCENARIO).unwrap();
     let sim = kudo_diag::sim::SimServer::start(sc, kudo_diag::sim::SimOptions::default())
         .await
         .unwrap();

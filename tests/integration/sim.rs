@@ -28,7 +28,7 @@ fn kudo_crds() -> Vec<Value> {
         "kudo.dev_operatorversions.yaml",
     ] {
         let text = std::fs::read_to_string(dir.join(f)).expect("read a KUDO CRD");
-        for doc in serde_yaml::Deserializer::from_str(&text) {
+        for doc in kudo_diag::yaml::Deserializer::from_str(&text) {
             let v: Value = serde::Deserialize::deserialize(doc).expect("parse a KUDO CRD");
             if !v.is_null() {
                 out.push(v);
@@ -249,7 +249,7 @@ async fn kubectl_gets_kudo_instances_and_every_kind() {
     let h = start(scenario()).await;
     let k = Kubectl::new(&h);
     let yaml = k.ok(&["get", "instances.kudo.dev", "-o", "yaml"]).await;
-    let v: Value = serde_yaml::from_str(&yaml).unwrap();
+    let v: Value = kudo_diag::yaml::from_str(&yaml).unwrap();
     assert_eq!(v["items"][0]["kind"], "Instance");
     assert_eq!(
         v["items"][0]["status"]["planStatus"]["deploy"]["status"],
@@ -443,7 +443,7 @@ async fn kubectl_auth_can_i_no_and_forbidden_when_denied() {
         return;
     }
     let mut s = scenario();
-    s.permissions = serde_yaml::from_str("deny:\n- verbs: [list]\n  resources: [pods]\n").unwrap();
+    s.permissions = kudo_diag::yaml::from_str("deny:\n- verbs: [list]\n  resources: [pods]\n").unwrap();
     let h = start(s).await;
     let k = Kubectl::new(&h);
     let o = k.run(&["auth", "can-i", "list", "pods"]).await;
@@ -736,7 +736,7 @@ async fn sim_command_writes_kubeconfig_once_serving() {
     }
     let dir = tempfile::tempdir().unwrap();
     let scenario_file = dir.path().join("s.yaml");
-    std::fs::write(&scenario_file, serde_yaml::to_string(&scenario()).unwrap()).unwrap();
+    std::fs::write(&scenario_file, kudo_diag::yaml::to_string(&scenario()).unwrap()).unwrap();
     let kc = dir.path().join("kc");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kudo-diag"))
         .args(["sim", "--scenario"])
@@ -1032,7 +1032,7 @@ async fn insecure_http_serves_plain_http_still_with_the_token() {
     assert!(h.base_url().starts_with("http://127.0.0.1:"));
     assert_eq!(h.token(), "fixed-token");
     assert!(h.ca_pem().is_empty());
-    let kc: Value = serde_yaml::from_str(&h.kubeconfig_yaml(Some("other"))).unwrap();
+    let kc: Value = kudo_diag::yaml::from_str(&h.kubeconfig_yaml(Some("other"))).unwrap();
     assert_eq!(kc["contexts"][0]["context"]["namespace"], "other");
     assert!(kc["clusters"][0]["cluster"]
         .get("certificate-authority-data")

@@ -88,7 +88,7 @@ impl ListWriter {
         }
         // A one-element sequence serializes as "- key: ..." with its lines indented for a
         // sequence element: exactly an entry of `items:`.
-        let doc = serde_yaml::to_string(&[obj]).expect("JSON serializes to YAML");
+        let doc = crate::yaml::to_string(&[obj]).expect("JSON serializes to YAML");
         w.write_all(doc.as_bytes())?;
         self.count += 1;
         Ok(())

@@ -133,7 +133,7 @@ pub fn parse_str(text: &str, origin_name: &str, base_dir: &Path) -> Result<Scena
     parse(text, origin_name, Origin::Dir(base_dir))
 }
 
-fn yaml_error(file: &str, e: &serde_yaml::Error) -> SimError {
+fn yaml_error(file: &str, e: &crate::yaml::Error) -> SimError {
     match e.location() {
         Some(loc) => SimError::Message(format!(
             "{file}: line {} column {}: {e}",
@@ -145,7 +145,7 @@ fn yaml_error(file: &str, e: &serde_yaml::Error) -> SimError {
 }
 
 fn parse(text: &str, file: &str, origin: Origin) -> Result<Scenario, SimError> {
-    let mut sc: Scenario = serde_yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
+    let mut sc: Scenario = crate::yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
     let inline = std::mem::take(&mut sc.objects);
     let mut objects = Vec::new();
     for (i, o) in inline.into_iter().enumerate() {
@@ -189,7 +189,7 @@ fn parse(text: &str, file: &str, origin: Origin) -> Result<Scenario, SimError> {
 /// Reads the objects of a multi-document YAML file.
 pub fn read_documents(text: &str, file: &str, out: &mut Vec<Value>) -> Result<(), SimError> {
     let starts = document_lines(text);
-    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (i, doc) in crate::yaml::Deserializer::from_str(text).enumerate() {
         let line = starts.get(i).copied().unwrap_or(1);
         let v = Value::deserialize_doc(doc).map_err(|e| match e.location() {
             Some(_) => yaml_error(file, &e),
@@ -206,11 +206,11 @@ pub fn read_documents(text: &str, file: &str, out: &mut Vec<Value>) -> Result<()
 }
 
 trait DeserializeDoc: Sized {
-    fn deserialize_doc(d: serde_yaml::Deserializer) -> Result<Self, serde_yaml::Error>;
+    fn deserialize_doc(d: crate::yaml::Deserializer) -> Result<Self, crate::yaml::Error>;
 }
 
 impl DeserializeDoc for Value {
-    fn deserialize_doc(d: serde_yaml::Deserializer) -> Result<Self, serde_yaml::Error> {
+    fn deserialize_doc(d: crate::yaml::Deserializer) -> Result<Self, crate::yaml::Error> {
         serde::Deserialize::deserialize(d)
     }
 }
