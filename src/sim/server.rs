@@ -311,7 +311,7 @@ impl SimHandle {
             "current-context": "kudo-diag-sim",
             "preferences": {},
         });
-        // Serialising a JSON value to YAML cannot fail; quoting is serde_yaml's business.
+        // Serialising a JSON value to YAML cannot fail; quoting is serde-saphyr's business.
         crate::yaml::to_string(&doc).unwrap_or_default()
     }
 

@@ -162,9 +162,7 @@ async fn cron_manifest_is_accepted_by_kubectl_and_grants_only_reads() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let manifest = stdout(&o);
-    let docs: Vec<serde_json::Value> = kudo_diag::yaml::Deserializer::from_str(&manifest)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .collect();
+    let docs: Vec<serde_json::Value> = kudo_diag::yaml::from_multiple(&manifest).unwrap();
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
