@@ -21,6 +21,7 @@ pub mod qps;
 pub mod run;
 pub mod serve;
 pub mod sim;
+pub mod terminal;
 pub mod upload;
 pub mod version;
 
@@ -42,8 +43,9 @@ pub struct Cli {
 /// Flags every subcommand accepts.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Global {
-    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, global = true, env = "KUBECONFIG", value_name = "FILE")]
+    /// Path to the kubeconfig file (default: the files $KUBECONFIG lists, merged as kubectl
+    /// merges them, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<std::path::PathBuf>,
     /// The kubeconfig context to use (default: the current context).
     #[arg(long, global = true, value_name = "NAME")]
@@ -99,7 +101,8 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    init_tracing(cli.global.verbose);
+    terminal::init_tracing(cli.global.verbose);
+    terminal::end_quietly_on_closed_stdout();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
     };
     match rt.block_on(dispatch(cli)) {
         Ok(code) => exit::code(code),
+        Err(e) if terminal::is_broken_pipe(&e) => exit::code(exit::CLOSED_STDOUT),
         Err(e) => {
             eprintln!("error: {e}");
             exit::code(exit::ERROR)
@@ -135,23 +139,4 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Cron(a) => cron::exec(a, &g),
         Command::Man(a) => man::exec(a),
     }
-}
-
-fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KUDO_DIAG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org).
-    use std::io::IsTerminal;
-    let ansi = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
