@@ -300,3 +300,51 @@ fn a_closed_stdout_ends_quietly_for_every_command() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_krew_manifest_names_the_plugin_its_platforms_and_the_license() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("plugins/kudo-diagnostics.yaml")).unwrap();
+    let m: serde_json::Value = kudo_diag::yaml::from_str(&text).unwrap();
+    assert_eq!(
+        m["apiVersion"],
+        "krew.googlecontainertools.github.com/v1alpha2"
+    );
+    assert_eq!(m["kind"], "Plugin");
+    assert_eq!(m["metadata"]["name"], "kudo-diagnostics");
+    assert_eq!(
+        m["spec"]["version"],
+        format!("v{}", env!("CARGO_PKG_VERSION")),
+        "the manifest's version follows Cargo.toml"
+    );
+    let platforms = m["spec"]["platforms"].as_array().unwrap();
+    assert!(!platforms.is_empty());
+    for p in platforms {
+        let labels = &p["selector"]["matchLabels"];
+        assert!(
+            labels["os"].is_string() && labels["arch"].is_string(),
+            "{p}"
+        );
+        assert_eq!(p["bin"], "kubectl-kudo-diagnostics", "{p}");
+        assert!(p["uri"].as_str().unwrap().ends_with(".tar.gz"), "{p}");
+        assert!(p["sha256"].is_string(), "{p}");
+        let files: Vec<(&str, &str)> = p["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["from"].as_str().unwrap(), f["to"].as_str().unwrap()))
+            .collect();
+        assert!(
+            files.contains(&("kudo-diag", "kubectl-kudo-diagnostics")),
+            "{files:?}"
+        );
+        assert!(files.contains(&("LICENSE", ".")), "{files:?}");
+    }
+    // The LICENSE it ships is the Apache-2.0 text Cargo.toml declares.
+    let license = std::fs::read_to_string(root.join("LICENSE")).unwrap();
+    assert!(license.contains("Apache License") && license.contains("Version 2.0, January 2004"));
+    assert!(std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .contains("license = \"Apache-2.0\""));
+    assert!(root.join("SECURITY.md").exists());
+}
