@@ -374,6 +374,7 @@ impl Moto {
     }
 
     fn store(&self) -> object_store::aws::AmazonS3 {
+        kudo_diag::ship::upload::use_ring_for_tls();
         object_store::aws::AmazonS3Builder::new()
             .with_endpoint(&self.endpoint)
             .with_allow_http(true)
