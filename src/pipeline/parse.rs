@@ -306,7 +306,7 @@ fn read_task(
         .collect();
     for key in &unknown {
         problems.push(origin.problem(
-            &[Seg::Key(&key)],
+            &[Seg::Key(key)],
             format!("{label}: {}", unknown_field_message(key, fields)),
         ));
         map.remove(key);
@@ -415,7 +415,7 @@ fn unknown_keys(
         problems.push(located(
             source,
             locator.locate_near(&p),
-            format!("{}, in {place}", unknown_field_message(&key, fields)),
+            format!("{}, in {place}", unknown_field_message(key, fields)),
         ));
     }
 }
