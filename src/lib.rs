@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod preflight;
 pub mod ship;
 pub mod sim;
+pub mod size;
 pub mod yaml;
 
 pub use error::{Error, Result};
