@@ -11,6 +11,21 @@
 # nonroot user, a sticky /tmp (HOME in the CronJob) and /bundles. No shell, no package manager.
 FROM scratch
 
+# OCI image annotations (https://specs.opencontainers.org/image-spec/annotations/). `make image`
+# passes the version from Cargo.toml, the git commit and the build time.
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="kudo-diag" \
+      org.opencontainers.image.description="Diagnostics for KUDO Kubernetes operators: preflight, resumable collection into one bundle, and analysis" \
+      org.opencontainers.image.source="https://github.com/kudo-diag/kudo-diag" \
+      org.opencontainers.image.url="https://github.com/kudo-diag/kudo-diag" \
+      org.opencontainers.image.documentation="https://github.com/kudo-diag/kudo-diag/blob/main/docs/install.md" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
+
 COPY rootfs/ /
 COPY --chown=65532:65532 bundles/ /bundles/
 COPY kudo-diag /usr/local/bin/kudo-diag

@@ -9,7 +9,12 @@
 
 MUSL_TARGET := x86_64-unknown-linux-musl
 STATIC_BIN  ?= target/$(MUSL_TARGET)/release/kudo-diag
-IMAGE       ?= kudo-diag:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+VERSION     := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+IMAGE       ?= kudo-diag:$(VERSION)
+# The image's OCI labels (Dockerfile): version, commit and build time.
+REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+CREATED     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+IMAGE_ARGS  := --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg CREATED=$(CREATED)
 CARGO       ?= cargo
 # The image's build context: the binary and the few files a FROM scratch image needs. Kept
 # apart from the repository so the context is kilobytes, not the whole target/ folder.
@@ -58,11 +63,11 @@ image-context:
 
 image-build: image-context
 	@if command -v buildah >/dev/null; then \
-	  echo "$(BUILDAH) bud --isolation chroot -t $(IMAGE) -f Dockerfile $(IMAGE_CTX)"; \
-	  $(BUILDAH) bud --isolation chroot -t $(IMAGE) -f Dockerfile $(IMAGE_CTX); \
+	  echo "$(BUILDAH) bud --isolation chroot $(IMAGE_ARGS) -t $(IMAGE) -f Dockerfile $(IMAGE_CTX)"; \
+	  $(BUILDAH) bud --isolation chroot $(IMAGE_ARGS) -t $(IMAGE) -f Dockerfile $(IMAGE_CTX); \
 	elif command -v docker >/dev/null; then \
-	  echo "docker build -t $(IMAGE) -f Dockerfile $(IMAGE_CTX)"; \
-	  docker build -t $(IMAGE) -f Dockerfile $(IMAGE_CTX); \
+	  echo "docker build $(IMAGE_ARGS) -t $(IMAGE) -f Dockerfile $(IMAGE_CTX)"; \
+	  docker build $(IMAGE_ARGS) -t $(IMAGE) -f Dockerfile $(IMAGE_CTX); \
 	else \
 	  echo "neither buildah nor docker found: install buildah (apt-get install -y buildah) or docker" >&2; exit 1; \
 	fi

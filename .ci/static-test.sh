@@ -99,6 +99,12 @@ if command -v buildah >/dev/null; then
   CONFIG='import json,sys; c=json.load(open(sys.argv[1]))["OCIv1"]["config"]'
   mapfile -t ENTRY < <(python3 -c "$CONFIG"'; print("\n".join(c["Entrypoint"]+c.get("Cmd",[])))' "$WORK/inspect.json")
   python3 -c "$CONFIG"'; sys.exit(c.get("User")!="65532:65532" and "image user is %r" % c.get("User"))' "$WORK/inspect.json"
+  # OCI labels: licence, source and the version of the binary inside.
+  python3 -c "$CONFIG"'; l=c.get("Labels") or {}; v=open("Cargo.toml").read().split("version = \"")[1].split("\"")[0]
+want={"org.opencontainers.image.licenses":"Apache-2.0","org.opencontainers.image.title":"kudo-diag","org.opencontainers.image.version":v}
+bad={k:l.get(k) for k,w in want.items() if l.get(k)!=w}
+if bad: sys.exit("image labels differ from %r: %r" % (want,bad))
+if not l.get("org.opencontainers.image.revision"): sys.exit("the image has no revision label")' "$WORK/inspect.json"
   "${BUILDAH[@]}" run --isolation chroot "$CTR" -- "${ENTRY[@]}" | tee "$WORK/image-version.txt"
   grep -q "^kudo-diag [0-9]" "$WORK/image-version.txt"
   grep -q "^target: x86_64-unknown-linux-musl" "$WORK/image-version.txt"

@@ -18,6 +18,9 @@ pub const PREFLIGHT_FAIL: u8 = 5;
 pub const FINDINGS: u8 = 6;
 /// The collection was interrupted (Ctrl-C); `--continue` picks it up.
 pub const INTERRUPTED: u8 = 130;
+/// Standard output was closed by its reader (`kudo-diag ... | head`): 128 + SIGPIPE, as a shell
+/// reports a program the signal ended; nothing is printed.
+pub const CLOSED_STDOUT: u8 = 141;
 
 pub fn code(c: u8) -> ExitCode {
     ExitCode::from(c)

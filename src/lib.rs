@@ -22,6 +22,8 @@ pub mod registry;
 pub mod session;
 pub mod ship;
 pub mod sim;
+pub mod size;
+pub mod yaml;
 
 pub use error::{Error, Result};
 

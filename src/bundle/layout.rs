@@ -79,15 +79,15 @@ mod tests {
     fn pipeline_outputs() -> Vec<String> {
         fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
             match v {
-                serde_json::Value::Mapping(m) => {
+                serde_json::Value::Object(m) => {
                     for (k, v) in m {
-                        match (k.as_str(), v.as_str()) {
+                        match (Some(k.as_str()), v.as_str()) {
                             (Some("output" | "outputEach"), Some(path)) => out.push(path.into()),
                             _ => walk(v, out),
                         }
                     }
                 }
-                serde_json::Value::Sequence(s) => s.iter().for_each(|v| walk(v, out)),
+                serde_json::Value::Array(s) => s.iter().for_each(|v| walk(v, out)),
                 _ => {}
             }
         }

@@ -383,6 +383,18 @@ pub struct EntryReader<'a> {
     read_max: &'a mut u64,
 }
 
+impl EntryReader<'_> {
+    fn over_declared(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "entry {:?} decompresses to more than its declared {} bytes (a zip bomb or a corrupt bundle); it is rejected",
+                self.path, self.declared
+            ),
+        )
+    }
+}
+
 impl Read for EntryReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
@@ -400,20 +412,27 @@ impl Read for EntryReader<'_> {
                     .saturating_add(self.read_max.saturating_sub(self.read)),
             );
         let want = (allowed.saturating_add(1)).min(buf.len() as u64) as usize;
-        let n = self.inner.read(&mut buf[..want])?;
+        // The zip crate checks the declared size itself as well (zip 9): its refusal of the byte
+        // probed past the declared size is the same finding as ours below, worded the same.
+        let probing_past = self.read.saturating_add(want as u64) > self.declared;
+        let n = match self.inner.read(&mut buf[..want]) {
+            Ok(n) => n,
+            Err(e)
+                if probing_past
+                    && e.kind() == io::ErrorKind::InvalidData
+                    && e.to_string().contains("declared") =>
+            {
+                return Err(self.over_declared());
+            }
+            Err(e) => return Err(e),
+        };
         self.read += n as u64;
         if self.read > *self.read_max {
             *self.total_read += self.read - *self.read_max;
             *self.read_max = self.read;
         }
         if self.read > self.declared {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "entry {:?} decompresses to more than its declared {} bytes (a zip bomb or a corrupt bundle); it is rejected",
-                    self.path, self.declared
-                ),
-            ));
+            return Err(self.over_declared());
         }
         if self.read > self.max_entry {
             return Err(io::Error::new(

@@ -10,6 +10,11 @@ pub struct Args {
 
 pub fn exec(args: Args) -> crate::Result<u8> {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "kudo-diag", &mut std::io::stdout());
+    // Generated into memory first: clap_complete panics on a failed write, and a closed stdout
+    // (`| head`) is an ordinary end here (cli::terminal).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "kudo-diag", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
+        .map_err(|e| crate::Error::io("standard output", e))?;
     Ok(crate::exit::OK)
 }

@@ -7,7 +7,7 @@ use clap::Parser;
 
 use super::{
     analyze, bundle, completions, cron, demo, diff, man, pipelines, preflight, run, serve, sim,
-    version, Cli, Command,
+    terminal, version, Cli, Command,
 };
 use crate::exit;
 
@@ -24,7 +24,8 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    init_tracing(cli.global.verbose);
+    terminal::init_tracing(cli.global.verbose);
+    terminal::end_quietly_on_closed_stdout();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,6 +38,7 @@ pub fn main() -> ExitCode {
     };
     match rt.block_on(dispatch(cli)) {
         Ok(code) => exit::code(code),
+        Err(e) if terminal::is_broken_pipe(&e) => exit::code(exit::CLOSED_STDOUT),
         Err(e) => {
             eprintln!("error: {e}");
             exit::code(exit::ERROR)
@@ -61,25 +63,4 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Cron(a) => cron::exec(a, &g),
         Command::Man(a) => man::exec(a),
     }
-}
-
-fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KUDO_DIAG_LOG")
-        // sled logs its own I/O failures at ERROR level; the journal's error already says what
-        // happened and what to do.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sled=off")));
-    // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org).
-    use std::io::IsTerminal;
-    let ansi = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

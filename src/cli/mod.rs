@@ -18,6 +18,7 @@ pub mod progress;
 pub mod run;
 pub mod serve;
 pub mod sim;
+pub mod terminal;
 pub mod upload;
 pub mod version;
 

@@ -88,7 +88,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         ),
         Sub::Kinds => kinds(&mut out, &registry),
     };
-    code.map_err(|e| crate::Error::Other(format!("failed to write the output: {e}")))
+    code.map_err(|e| crate::Error::io("standard output", e))
 }
 
 /// `pipelines list`.

@@ -78,8 +78,8 @@ pub struct Args {
     /// Only the last LINES lines of each log.
     #[arg(long, value_name = "LINES")]
     pub log_tail: Option<u64>,
-    /// At most SIZE bytes of each log (e.g. `10MiB`, `500k`).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    /// At most SIZE bytes of each log (e.g. `10MiB`, `500k`; k = 1000, Ki = 1024).
+    #[arg(long, value_name = "SIZE", value_parser = crate::size::parse_size)]
     pub log_limit_bytes: Option<u64>,
     /// Another regular expression whose matches are redacted in every artifact. Repeatable.
     #[arg(long = "redact-pattern", value_name = "REGEX")]
@@ -115,29 +115,6 @@ pub struct Args {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e}; write e.g. 30s, 15m or 24h"))
-}
-
-/// Sizes as people write them: `1048576`, `500k`, `10MiB`, `2G`.
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid size {s:?}: write e.g. 1048576, 500k or 10MiB"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "ki" | "kib" => 1 << 10,
-        "m" | "mb" | "mi" | "mib" => 1 << 20,
-        "g" | "gb" | "gi" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit {other:?} in {s:?}: use k, MiB or GiB"
-            ))
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {

@@ -36,29 +36,17 @@ pub struct StoreFlags {
         hide_env_values = true
     )]
     pub secret_access_key: Option<String>,
-    /// Size of multipart parts; bundles up to one part go up in one request (min 5MiB).
-    #[arg(long = "s3-part-size", value_name = "SIZE", default_value = "8MiB", value_parser = parse_size)]
+    /// Size of multipart parts (k = 1000, Ki = 1024); bundles up to one part go up in one request
+    /// (min 5MiB).
+    #[arg(long = "s3-part-size", value_name = "SIZE", default_value = "8MiB", value_parser = parse_part_size)]
     pub part_size: u64,
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: write e.g. 8MiB, 16MiB or 5242880"))?;
-    let mult = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" | "K" => 1 << 10,
-        "MiB" | "M" => 1 << 20,
-        "GiB" | "G" => 1 << 30,
-        _ => return Err(format!("unknown unit in {s:?}: use B, KiB, MiB or GiB")),
-    };
-    let v = n * mult;
+fn parse_part_size(s: &str) -> Result<u64, String> {
+    let v = crate::size::parse_size(s)?;
     if v < 5 << 20 {
         return Err(format!(
-            "{s:?} is below S3's 5MiB minimum part size: use at least 5MiB"
+            "{s:?} is below S3's 5MiB minimum part size: use at least 5MiB, e.g. 8MiB"
         ));
     }
     Ok(v)
@@ -159,13 +147,16 @@ pub fn print_uploaded(up: &Uploaded, format: super::bundle::Format) {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::parse_part_size as parse_size;
 
     #[test]
     fn part_sizes_parse_with_units_and_respect_the_s3_minimum() {
         assert_eq!(parse_size("8MiB").unwrap(), 8 << 20);
         assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
         assert!(parse_size("1MiB").unwrap_err().contains("5MiB"));
-        assert!(parse_size("lots").unwrap_err().contains("8MiB"));
+        assert!(parse_size("lots").unwrap_err().contains("64MiB"));
+        assert!(parse_size("17179869184GiB")
+            .unwrap_err()
+            .contains("too large"));
     }
 }

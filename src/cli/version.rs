@@ -46,7 +46,10 @@ pub fn exec(args: Args) -> crate::Result<u8> {
             "{}",
             serde_json::to_string_pretty(&i).expect("version serializes")
         ),
-        Format::Yaml => print!("{}", crate::yaml::to_string(&i).expect("version serializes")),
+        Format::Yaml => print!(
+            "{}",
+            crate::yaml::to_string(&i).expect("version serializes")
+        ),
         Format::Text => {
             println!("kudo-diag {}", i.version);
             println!("commit: {}", i.commit);

@@ -343,13 +343,12 @@ mod tests {
 
     /// The Instance document of a (possibly multi-document) YAML file from tests/data.
     fn instance(text: &str) -> Value {
-        crate::yaml::Deserializer::from_str(text)
-            .map(|d| Value::deserialize(d).unwrap())
+        crate::yaml::from_multiple::<Value>(text)
+            .unwrap()
+            .into_iter()
             .find(|v| v.get("kind").and_then(Value::as_str) == Some("Instance"))
             .expect("an Instance document")
     }
-
-    use serde::Deserialize;
 
     const IN_PROGRESS: &str =
         include_str!("../../tests/data/planstatus/cassandra-deploy-in-progress.yaml");

@@ -52,6 +52,8 @@ impl Target {
 pub enum TargetError {
     #[error("cannot reach the Kubernetes API server at {server}: {reason}; check that the cluster is up and that --kubeconfig/--context point at it (nothing was written)")]
     Unreachable { server: String, reason: String },
+    #[error("the Kubernetes API server at {server} rejected the credentials ({reason}); check the user and context with `kubectl config view --minify`, and log in again (a token or client certificate may have expired)")]
+    Credentials { server: String, reason: String },
     #[error("this cluster has no KUDO: the API group kudo.dev/v1beta1 (instances.kudo.dev) is not served; install KUDO (`kubectl kudo init`) or point --context at a cluster that runs it")]
     NoKudo,
     #[error("instance {instance:?} not found in namespace {namespace:?}; {choices}")]
@@ -160,7 +162,14 @@ impl Asker<'_> {
         let groups = tokio::time::timeout(self.timeout, retrying(|| client.list_api_groups()))
             .await
             .map_err(|_| self.timed_out("the API group discovery"))?
-            .map_err(|e| self.unreachable(e.to_string()))?;
+            .map_err(|e| match &e {
+                // Answered, but not as this user: a credentials problem, not a network one.
+                kube::Error::Api(s) if s.code == 401 || s.code == 403 => TargetError::Credentials {
+                    server: self.server.to_string(),
+                    reason: format!("{} {}", s.code, s.message),
+                },
+                _ => self.unreachable(e.to_string()),
+            })?;
         let kudo = groups
             .groups
             .iter()

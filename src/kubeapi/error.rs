@@ -312,12 +312,11 @@ mod tests {
 
     #[test]
     fn kube_errors_map_to_kinds() {
-        let api = kube::Error::Api(kube::core::ErrorResponse {
-            status: "Failure".into(),
-            message: "etcdserver: request timed out".into(),
-            reason: "InternalError".into(),
-            code: 503,
-        });
+        let api = kube::Error::Api(
+            kube::core::Status::failure("etcdserver: request timed out", "InternalError")
+                .with_code(503)
+                .boxed(),
+        );
         assert_eq!(kind_of(&api), ErrorKind::api(503, "InternalError", None));
         let e = kube_error(api, "get x", OBJ);
         assert!(e.is_transient());

@@ -68,12 +68,11 @@ mod tests {
     use super::*;
 
     fn api(code: u16) -> kube::Error {
-        kube::Error::Api(kube::core::ErrorResponse {
-            status: "Failure".into(),
-            message: "injected".into(),
-            reason: "x".into(),
-            code,
-        })
+        kube::Error::Api(
+            kube::core::Status::failure("injected", "x")
+                .with_code(code)
+                .boxed(),
+        )
     }
 
     #[test]

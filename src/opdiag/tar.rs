@@ -1,6 +1,7 @@
 //! Reading tar streams: what `tar cf - PATH` prints in a container (Copy, as `kubectl cp` does)
-//! and operator package archives (`--operator-package x.tgz`). Only what those need: regular
-//! files with their paths (ustar prefix and GNU long names), directories skipped.
+//! and operator package archives (`--operator-package x.tgz`, often written by Go, which uses
+//! PAX records for long paths). The `tar` crate reads the formats (ustar, PAX, GNU long names);
+//! this keeps the regular files with their full paths and skips the rest.
 
 /// A regular file of an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,63 +10,45 @@ pub struct Entry {
     pub content: Vec<u8>,
 }
 
-fn field_str(b: &[u8]) -> String {
-    let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
-}
-
-fn octal(b: &[u8]) -> Result<u64, String> {
-    let s = field_str(b);
-    let s = s.trim_matches(|c: char| c == ' ' || c == '\0');
-    if s.is_empty() {
-        return Ok(0);
-    }
-    u64::from_str_radix(s, 8).map_err(|_| format!("bad size field {s:?} in a tar header"))
-}
-
 /// The regular files of a tar stream, in order. A stream that ends early is an error naming
 /// the file that was cut.
 pub fn read(data: &[u8]) -> Result<Vec<Entry>, String> {
+    let cut = |what: &str| format!("the tar stream ends inside {what}: it was cut short");
+    let mut archive = tar::Archive::new(data);
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("cannot read the tar stream: {e}"))?;
     let mut out = Vec::new();
-    let mut pos = 0;
-    let mut long_name: Option<String> = None;
-    while pos + 512 <= data.len() {
-        let h = &data[pos..pos + 512];
-        if h.iter().all(|b| *b == 0) {
-            break;
-        }
-        let size = octal(&h[124..136])? as usize;
-        let flag = h[156];
-        let mut name = field_str(&h[0..100]);
-        if &h[257..262] == b"ustar" {
-            let prefix = field_str(&h[345..500]);
-            if !prefix.is_empty() {
-                name = format!("{prefix}/{name}");
+    for entry in entries {
+        let mut entry = entry.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof || !data.len().is_multiple_of(512) {
+                cut("a header")
+            } else {
+                format!("cannot read the tar stream: {e}")
             }
+        })?;
+        // PAX `path` records, GNU long names and ustar prefixes are all applied by `path()`.
+        let path = entry
+            .path()
+            .map_err(|e| format!("a tar entry has an unreadable path: {e}"))?
+            .to_string_lossy()
+            .into_owned();
+        if !entry.header().entry_type().is_file() {
+            continue;
         }
-        if let Some(l) = long_name.take() {
-            name = l;
+        let declared = entry.size();
+        let mut content = Vec::with_capacity(declared.min(64 << 20) as usize);
+        std::io::Read::read_to_end(&mut entry, &mut content)
+            .map_err(|e| format!("cannot read {path} from the tar stream: {e}"))?;
+        if (content.len() as u64) < declared {
+            return Err(cut(&path));
         }
-        let start = pos + 512;
-        let end = start + size;
-        if end > data.len() {
-            return Err(format!(
-                "the tar stream ends inside {name}: it was cut short"
-            ));
-        }
-        let content = &data[start..end];
-        match flag {
-            b'L' => long_name = Some(field_str(content)),
-            b'0' | 0 | b'7' => out.push(Entry {
-                path: name,
-                content: content.to_vec(),
-            }),
-            _ => {}
-        }
-        pos = start + size.div_ceil(512) * 512;
+        out.push(Entry { path, content });
     }
-    if pos < data.len() && pos + 512 > data.len() {
-        return Err("the tar stream ends inside a header: it was cut short".into());
+    // The crate takes a partial last block for the end of the archive; archivers write whole
+    // 512-byte blocks, so a stream that is not is cut inside a header.
+    if !data.len().is_multiple_of(512) {
+        return Err(cut("a header"));
     }
     Ok(out)
 }
@@ -81,6 +64,10 @@ mod tests {
         h[124..136].copy_from_slice(s.as_bytes());
         h[156] = flag;
         h[257..263].copy_from_slice(b"ustar\0");
+        // The checksum real archivers write: the header's byte sum, its own field as spaces.
+        h[148..156].fill(b' ');
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
         h
     }
 
@@ -103,5 +90,53 @@ mod tests {
         for cut in [600, 1026] {
             assert!(read(&t[..cut]).unwrap_err().contains("cut short"), "{cut}");
         }
+    }
+
+    /// Paths longer than ustar's 100-byte name field, in both ways archivers write them: a PAX
+    /// `path` record (Go's archive/tar) and a GNU long-name entry (GNU tar).
+    #[test]
+    fn long_paths_in_pax_and_gnu_forms_are_read_whole() {
+        let long = format!("operator/templates/{}/deployment.yaml", "x".repeat(120));
+        let mut b = tar::Builder::new(Vec::new());
+        // PAX: a ustar header with a cut name, preceded by an extended header with the path.
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_pax_extensions([("path", long.as_bytes())])
+            .unwrap();
+        h.as_mut_bytes()[..100].copy_from_slice(&long.as_bytes()[..100]);
+        h.set_cksum();
+        b.append(&h, &b"pax"[..]).unwrap();
+        // GNU: the builder writes a ././@LongLink entry for a name that does not fit.
+        let gnu = format!("{long}.gnu");
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, &gnu, &b"gnu"[..]).unwrap();
+        let data = b.into_inner().unwrap();
+        // The same through gzip, as a .tgz package is read.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &data).unwrap();
+        let mut tgz = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&gz.finish().unwrap()[..]),
+            &mut tgz,
+        )
+        .unwrap();
+        let files = read(&tgz).unwrap();
+        assert!(long.len() > 100);
+        assert_eq!(
+            files,
+            vec![
+                Entry {
+                    path: long.clone(),
+                    content: b"pax".to_vec()
+                },
+                Entry {
+                    path: gnu,
+                    content: b"gnu".to_vec()
+                },
+            ]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Finding where a key or a list item sits in a pipeline's YAML text, so that every problem can
 //! point at `file:line:column`.
 //!
-//! Why a scan of the text: serde_yaml reports a location only for the first syntax or type error
+//! Why a scan of the text: serde-saphyr reports a location only for the first syntax or type error
 //! and keeps no spans on the values it builds, yet most pipeline problems are found later, on the
 //! typed values (an unknown `needs`, a duplicate name, a cycle). Pipelines are written in block
 //! style (`key: value` lines, `- ` items), whose structure is visible in the indentation alone, so

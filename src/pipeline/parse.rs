@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::de::{DeserializeOwned, Visitor};
-use crate::yaml::{Mapping, Value};
+use serde_json::{Map, Value};
 
 use super::locate::{Locator, Seg};
 use super::model::{Metadata, PipelineDoc, PipelineSpec, TaskSpec, API_VERSION, KIND};
@@ -116,7 +116,7 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
             )],
         );
     }
-    let root = match read_root(source, text, &mut problems) {
+    let root = match read_root(source, text) {
         Ok(root) => root,
         Err(fatal) => return (None, vec![fatal]),
     };
@@ -128,7 +128,7 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
         );
         return (None, vec![located(source, Some((1, 1)), message)]);
     }
-    let Value::Mapping(map) = root else {
+    let Value::Object(map) = root else {
         let message = format!(
             "a pipeline must be a YAML mapping with `apiVersion: {API_VERSION}`, `kind: {KIND}`, `metadata` and `spec`"
         );
@@ -158,7 +158,7 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
         }
     }
 
-    let empty = Value::Mapping(Mapping::new());
+    let empty = Value::Object(Map::new());
     let spec_value = map.get("spec").unwrap_or_else(|| {
         problems.push(located(
             source,
@@ -169,12 +169,12 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
     });
     let mut tasks_value = None;
     let spec = match spec_value {
-        Value::Mapping(m) => {
+        Value::Object(m) => {
             let mut without_tasks = m.clone();
             tasks_value = without_tasks.remove("tasks");
             read_part::<PipelineSpec>(
                 source,
-                &Value::Mapping(without_tasks),
+                &Value::Object(without_tasks),
                 "spec",
                 &locator,
                 &mut problems,
@@ -205,35 +205,37 @@ pub fn parse(source: &str, text: &str) -> (Option<ParsedDoc>, Vec<Problem>) {
 }
 
 /// The document as a YAML value, merge keys applied; `Err` is the one problem that stops
-/// reading (invalid YAML).
-fn read_root(source: &str, text: &str, problems: &mut Vec<Problem>) -> Result<Value, Problem> {
-    let mut root: Value = match crate::yaml::from_str(text) {
-        Ok(v) => v,
+/// reading (invalid YAML). Anchors with `<<: *defaults` are a common way to share task
+/// settings: serde-saphyr applies merge keys while reading, so they are not reported as an
+/// unknown field `<<`.
+fn read_root(source: &str, text: &str) -> Result<Value, Problem> {
+    match crate::yaml::from_str(text) {
+        Ok(v) => Ok(v),
         Err(e) => {
-            let at = e.location().map(|l| (l.line(), l.column()));
-            let message = strip_location(&e.to_string());
-            let message = if message.contains("more than one document") {
+            let at = e
+                .location()
+                .map(|l| (l.line() as usize, l.column() as usize));
+            let message = strip_location(&e.without_snippet().to_string());
+            let message = if matches!(
+                e.without_snippet(),
+                crate::yaml::Error::MultipleDocuments { .. }
+            ) {
                 "a pipeline file holds one YAML document; remove the extra `---` documents or split them into files".to_string()
             } else {
                 format!("invalid YAML: {message}")
             };
-            return Err(located(source, at, message));
+            Err(located(source, at, message))
         }
-    };
-    // Anchors with `<<: *defaults` are a common way to share task settings; apply them so they
-    // are not reported as an unknown field `<<`.
-    if let Err(e) = root.apply_merge() {
-        problems.push(located(
-            source,
-            None,
-            format!("invalid YAML merge key: {e}"),
-        ));
     }
-    Ok(root)
 }
 
 /// `apiVersion`, `kind` and no unknown top-level keys.
-fn check_header(source: &str, map: &Mapping, locator: &Locator, problems: &mut Vec<Problem>) {
+fn check_header(
+    source: &str,
+    map: &Map<String, Value>,
+    locator: &Locator,
+    problems: &mut Vec<Problem>,
+) {
     let at = |path: &[Seg]| locator.locate_near(path);
     unknown_keys(
         source,
@@ -276,7 +278,7 @@ fn read_tasks(
     let mut unreadable_names = Vec::new();
     match tasks_value {
         None | Some(Value::Null) => {}
-        Some(Value::Sequence(items)) => {
+        Some(Value::Array(items)) => {
             for (index, item) in items.into_iter().enumerate() {
                 let origin = Origin {
                     source: source.to_string(),
@@ -328,7 +330,7 @@ fn read_task(
     origin: &Origin,
     problems: &mut Vec<Problem>,
 ) -> Result<TaskSpec, Option<String>> {
-    let Value::Mapping(mut map) = item else {
+    let Value::Object(mut map) = item else {
         problems.push(origin.problem(
             &[],
             format!(
@@ -344,21 +346,20 @@ fn read_task(
         |n| format!("task `{n}`"),
     );
     let fields = struct_fields::<TaskSpec>();
-    let unknown: Vec<Value> = map
+    let unknown: Vec<String> = map
         .keys()
-        .filter(|k| !k.as_str().is_some_and(|k| fields.contains(&k)))
+        .filter(|k| !fields.contains(&k.as_str()))
         .cloned()
         .collect();
-    for k in &unknown {
-        let key = scalar_text(k);
+    for key in &unknown {
         problems.push(origin.problem(
-            &[Seg::Key(&key)],
-            format!("{label}: {}", unknown_field_message(&key, fields)),
+            &[Seg::Key(key)],
+            format!("{label}: {}", unknown_field_message(key, fields)),
         ));
-        map.remove(k);
+        map.remove(key);
     }
     let had_unknown = !unknown.is_empty();
-    match serde_json::from_value::<TaskSpec>(Value::Mapping(map.clone())) {
+    match serde_json::from_value::<TaskSpec>(Value::Object(map.clone())) {
         Ok(spec) if !had_unknown => Ok(spec),
         Ok(_) => Err(name),
         Err(e) => {
@@ -366,7 +367,7 @@ fn read_task(
             // next to a valid name and kind to find the culprits.
             let mut found = false;
             for (k, v) in &map {
-                let Some(key) = k.as_str() else { continue };
+                let key = k.as_str();
                 if key == "name" || key == "kind" {
                     if !v.is_string() {
                         found = true;
@@ -377,11 +378,11 @@ fn read_task(
                     }
                     continue;
                 }
-                let mut probe = Mapping::new();
+                let mut probe = Map::new();
                 probe.insert("name".into(), "probe".into());
                 probe.insert("kind".into(), "probe".into());
                 probe.insert(k.clone(), v.clone());
-                if let Err(e) = serde_json::from_value::<TaskSpec>(Value::Mapping(probe)) {
+                if let Err(e) = serde_json::from_value::<TaskSpec>(Value::Object(probe)) {
                     found = true;
                     problems.push(origin.problem(
                         &[Seg::Key(key)],
@@ -407,7 +408,7 @@ fn read_part<T: DeserializeOwned>(
     locator: &Locator,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
-    let Value::Mapping(map) = value else {
+    let Value::Object(map) = value else {
         problems.push(located(
             source,
             locator.locate_near(&[Seg::Key(key)]),
@@ -425,12 +426,12 @@ fn read_part<T: DeserializeOwned>(
         locator,
         problems,
     );
-    let known: Mapping = map
+    let known: Map<String, Value> = map
         .iter()
-        .filter(|(k, _)| k.as_str().is_some_and(|k| fields.contains(&k)))
+        .filter(|(k, _)| fields.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    match serde_json::from_value::<T>(Value::Mapping(known)) {
+    match serde_json::from_value::<T>(Value::Object(known)) {
         Ok(v) => Some(v),
         Err(e) => {
             problems.push(located(
@@ -445,24 +446,23 @@ fn read_part<T: DeserializeOwned>(
 
 fn unknown_keys(
     source: &str,
-    map: &Mapping,
+    map: &Map<String, Value>,
     fields: &[&str],
     place: &str,
     path: &[Seg],
     locator: &Locator,
     problems: &mut Vec<Problem>,
 ) {
-    for k in map.keys() {
-        let key = scalar_text(k);
+    for key in map.keys() {
         if fields.contains(&key.as_str()) {
             continue;
         }
         let mut p = path.to_vec();
-        p.push(Seg::Key(&key));
+        p.push(Seg::Key(key));
         problems.push(located(
             source,
             locator.locate_near(&p),
-            format!("{}, in {place}", unknown_field_message(&key, fields)),
+            format!("{}, in {place}", unknown_field_message(key, fields)),
         ));
     }
 }
@@ -485,11 +485,11 @@ fn scalar_text(v: &Value) -> String {
     }
 }
 
-/// serde_yaml appends "at line L column C" to its messages; the location is already in the
+/// serde-saphyr appends "at line L, column C" to its messages; the location is already in the
 /// `file:line:column` prefix.
 fn strip_location(message: &str) -> String {
     static AT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r" at line \d+ column \d+").expect("static regex")
+        regex::Regex::new(r" at line \d+,? column \d+").expect("static regex")
     });
     AT.replacen(message, 1, "").into_owned()
 }

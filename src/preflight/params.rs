@@ -131,12 +131,12 @@ fn check_type(spec: &ParamSpec, value: &str) -> Result<(), ParamError> {
             .map(drop)
             .ok_or_else(|| wrong("is not true or false")),
         ParamType::Array => match crate::yaml::from_str::<Yaml>(value) {
-            Ok(Yaml::Sequence(_)) => Ok(()),
+            Ok(Yaml::Array(_)) => Ok(()),
             Ok(_) => Err(wrong("is not a YAML list")),
             Err(e) => Err(wrong(&format!("is not valid YAML ({e})"))),
         },
         ParamType::Map => match crate::yaml::from_str::<Yaml>(value) {
-            Ok(Yaml::Mapping(_)) => Ok(()),
+            Ok(Yaml::Object(_)) => Ok(()),
             Ok(_) => Err(wrong("is not a YAML map")),
             Err(e) => Err(wrong(&format!("is not valid YAML ({e})"))),
         },

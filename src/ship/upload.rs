@@ -27,8 +27,8 @@ use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    Attribute, AttributeValue, Attributes, GetOptions, ObjectStore, PutMultipartOptions,
-    PutOptions, PutPayload, WriteMultipart,
+    Attribute, AttributeValue, Attributes, GetOptions, ObjectStore, ObjectStoreExt,
+    PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
 };
 use tokio::io::AsyncReadExt;
 
@@ -203,8 +203,15 @@ pub fn state_file(bundle: &Path) -> PathBuf {
     bundle.with_file_name(name)
 }
 
+/// Makes ring the process's rustls provider. reqwest is built without a provider of its own (its
+/// default would bring aws-lc-rs), so an S3 client built without this panics. Idempotent.
+pub fn use_ring_for_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Builds the S3 client for `bucket` from flags, environment and profile files (in that order).
 pub fn build_store(bucket: &str, s: &StoreSettings) -> Result<AmazonS3, UploadError> {
+    use_ring_for_tls();
     let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
     let env_has = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
     // Profile files fill only what neither a flag nor the environment set.
@@ -489,24 +496,18 @@ pub async fn upload_with(
         .map_err(|e| classify(e, "copy to the final key", &key, endpoint, &dest.bucket))?;
     let _ = store.delete(&temp_path).await;
 
-    // Verify what readers will see.
-    let head = matches_remote(store, &final_path, &blake3, bytes, endpoint, &dest.bucket).await;
     let verified_by_get = bytes <= opts.get_verify_limit;
-    let check = match head {
-        Ok(Some(())) if verified_by_get => verify_by_get(store, &final_path, &key, &blake3).await,
-        Ok(Some(())) => Ok(()),
-        Ok(None) => Err(UploadError::Mismatch {
-            key: key.clone(),
-            detail: "its size or kudo-diag-blake3 metadata differs from the local bundle".into(),
-        }),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = check {
-        if matches!(e, UploadError::Mismatch { .. }) {
-            let _ = store.delete(&final_path).await;
-        }
-        return Err(e);
-    }
+    verify_final(
+        store,
+        &final_path,
+        &key,
+        &blake3,
+        bytes,
+        verified_by_get,
+        endpoint,
+        &dest.bucket,
+    )
+    .await?;
     let _ = std::fs::remove_file(&state_path);
     Ok(Uploaded {
         url: format!("s3://{}/{key}", dest.bucket),
@@ -517,6 +518,41 @@ pub async fn upload_with(
         already_there: false,
         verified_by_get,
     })
+}
+
+/// Verifies what readers will see under the final key: size and metadata by HEAD, and the
+/// bytes by GET when `by_get`. A mismatching object is deleted, so no reader takes it for good.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the upload's facts, passed as they are"
+)]
+async fn verify_final(
+    store: &dyn ObjectStore,
+    final_path: &ObjectPath,
+    key: &str,
+    blake3: &str,
+    bytes: u64,
+    by_get: bool,
+    endpoint: &str,
+    bucket: &str,
+) -> Result<(), UploadError> {
+    let head = matches_remote(store, final_path, blake3, bytes, endpoint, bucket).await;
+    let check = match head {
+        Ok(Some(())) if by_get => verify_by_get(store, final_path, key, blake3).await,
+        Ok(Some(())) => Ok(()),
+        Ok(None) => Err(UploadError::Mismatch {
+            key: key.to_string(),
+            detail: "its size or kudo-diag-blake3 metadata differs from the local bundle".into(),
+        }),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = check {
+        if matches!(e, UploadError::Mismatch { .. }) {
+            let _ = store.delete(final_path).await;
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Some(()) when `path` exists with this size and blake3 metadata, None when it is absent or

@@ -356,27 +356,9 @@ pub fn scenario_from_generate_flags(
     }))
 }
 
-/// Parses a byte size with an optional unit (B, K/KB, KiB, M/MB, MiB, G/GB, GiB).
+/// Parses a byte size (`crate::size`: k = 1000, Ki = 1024).
 pub fn parse_size(s: &str) -> Result<u64, SimError> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "kib" | "ki" => 1 << 10,
-        "m" | "mb" => 1_000_000,
-        "mib" | "mi" => 1 << 20,
-        "g" | "gb" => 1_000_000_000,
-        "gib" | "gi" => 1 << 30,
-        _ => return Err(SimError::Message(format!("cannot read size {s:?}: use a number with an optional unit, like 512, 64KiB, 1MiB or 2GiB"))),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| SimError::Message(format!("cannot read size {s:?}: use a number with an optional unit, like 512, 64KiB, 1MiB or 2GiB")))?;
-    Ok((n * factor as f64) as u64)
+    crate::size::parse_size(s).map_err(SimError::Message)
 }
 
 fn mix(seed: u64, a: u64, b: u64) -> u64 {

@@ -328,7 +328,7 @@ impl SimHandle {
             "current-context": "kudo-diag-sim",
             "preferences": {},
         });
-        // Serialising a JSON value to YAML cannot fail; quoting is serde_yaml's business.
+        // Serialising a JSON value to YAML cannot fail; quoting is serde-saphyr's business.
         crate::yaml::to_string(&doc).unwrap_or_default()
     }
 
@@ -369,6 +369,8 @@ impl SimHandle {
         cfg.default_namespace = self.namespace.clone();
         cfg.root_cert = self.ca_der.clone().map(|d| vec![d]);
         cfg.auth_info.token = Some(self.token.clone().into());
+        // kudo-diag retries by its own policy (collect::retry); kube's would retry 429/503 unseen.
+        cfg.default_retry = false;
         cfg
     }
 

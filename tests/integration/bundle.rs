@@ -38,7 +38,7 @@ fn with_replaced(src: &Path, path: &str, content: &[u8], dest: &Path) {
     let mut w = zip::ZipWriter::new(std::fs::File::create(dest).unwrap());
     for i in 0..a.len() {
         let f = a.by_index_raw(i).unwrap();
-        if f.name() == path {
+        if f.name().unwrap() == path {
             drop(f);
             w.start_file(path, zip::write::SimpleFileOptions::default())
                 .unwrap();

@@ -41,7 +41,7 @@ fn bundle_files(zip_path: &Path) -> BTreeMap<String, (u64, String, String)> {
         .read_to_string(&mut manifest)
         .unwrap();
     let manifest: Value = serde_json::from_str(&manifest).unwrap();
-    let mut names: Vec<String> = z.file_names().map(str::to_string).collect();
+    let mut names: Vec<String> = z.file_names().map(|n| n.unwrap().into_owned()).collect();
     names.sort();
     let mut out = BTreeMap::new();
     for f in manifest["files"].as_array().unwrap() {

@@ -401,7 +401,7 @@ fn pipelines_show_merges_a_packages_diagnostics_from_a_folder_or_a_tgz() {
         ] {
             assert!(out.contains(&format!("name: {t}\n")), "{t} missing:\n{out}");
         }
-        assert!(out.contains("service: '{{instance}}-cs'"), "{out}");
+        assert!(out.contains("service: \"{{instance}}-cs\""), "{out}");
     }
     let o = crate::support::run_in(
         dir.path(),

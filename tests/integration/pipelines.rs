@@ -75,8 +75,9 @@ fn a_yaml_syntax_error_is_located() {
     .unwrap();
     let o = run_in(dir.path(), &["pipelines", "validate", "broken.yaml"]);
     assert_eq!(o.status.code(), Some(1));
+    // At the bracket that is never closed.
     assert!(
-        stdout(&o).starts_with("broken.yaml:4:1: invalid YAML: "),
+        stdout(&o).starts_with("broken.yaml:3:10: invalid YAML: unclosed bracket"),
         "{}",
         stdout(&o)
     );
@@ -108,7 +109,7 @@ fn show_prints_the_merged_yaml_which_validates_again() {
     assert!(!out.contains("extends"), "{out}");
     let doc: serde_json::Value = kudo_diag::yaml::from_str(&out).unwrap();
     let names: Vec<&str> = doc["spec"]["tasks"]
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .map(|t| t["name"].as_str().unwrap())

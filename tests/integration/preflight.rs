@@ -9,7 +9,6 @@ use kudo_diag::preflight::checks::Status;
 use kudo_diag::preflight::{self, Options, PreflightError, Report};
 use kudo_diag::sim::scenario::{Permissions, Scenario};
 use kudo_diag::sim::{SimHandle, SimOptions, SimServer};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::support;
@@ -23,8 +22,9 @@ fn data(rel: &str) -> PathBuf {
 /// The objects of a multi-document YAML file under tests/data/preflight.
 fn objects(rel: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(data(rel)).unwrap();
-    kudo_diag::yaml::Deserializer::from_str(&text)
-        .map(|d| serde_json::Value::deserialize(d).unwrap())
+    kudo_diag::yaml::from_multiple::<serde_json::Value>(&text)
+        .unwrap()
+        .into_iter()
         .filter(|v| !v.is_null())
         .map(|v| serde_json::to_value(v).unwrap())
         .collect()

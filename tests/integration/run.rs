@@ -41,7 +41,7 @@ pub(crate) fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
         let mut f = a.by_index(i).unwrap();
         let mut buf = Vec::new();
         f.read_to_end(&mut buf).unwrap();
-        out.insert(f.name().to_string(), buf);
+        out.insert(f.name().unwrap().to_string(), buf);
     }
     out
 }

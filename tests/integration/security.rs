@@ -185,10 +185,8 @@ async fn redactions_json_counts_every_marker_in_the_bundle() {
             serde_json::from_slice::<Value>(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
         } else if path.ends_with(".yaml") || path.ends_with(".yml") {
             let text = String::from_utf8_lossy(bytes);
-            for doc in kudo_diag::yaml::Deserializer::from_str(&text) {
-                <serde_json::Value as serde::Deserialize>::deserialize(doc)
-                    .unwrap_or_else(|e| panic!("{path}: {e}"));
-            }
+            kudo_diag::yaml::from_multiple::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
         }
     }
     let mut found = std::collections::BTreeMap::new();

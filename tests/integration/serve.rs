@@ -291,7 +291,8 @@ async fn writes_and_exec_are_refused_and_secrets_stay_redacted() {
     // Secrets hold only the redacted values the bundle holds (base64, as Secret bytes are).
     let collected = yaml(&b, "workload/secrets.yaml");
     let secrets: Value =
-        kudo_diag::yaml::from_str(&k.ok(&["get", "secrets", "-n", NS, "-o", "yaml"]).await).unwrap();
+        kudo_diag::yaml::from_str(&k.ok(&["get", "secrets", "-n", NS, "-o", "yaml"]).await)
+            .unwrap();
     let items = secrets["items"].as_array().unwrap();
     assert_eq!(items.len(), collected["items"].as_array().unwrap().len());
     let mut values = 0;

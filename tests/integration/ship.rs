@@ -157,9 +157,7 @@ async fn cron_manifest_is_accepted_by_kubectl_and_grants_only_reads() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let manifest = stdout(&o);
-    let docs: Vec<serde_json::Value> = kudo_diag::yaml::Deserializer::from_str(&manifest)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .collect();
+    let docs: Vec<serde_json::Value> = kudo_diag::yaml::from_multiple(&manifest).unwrap();
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
@@ -371,6 +369,7 @@ impl Moto {
     }
 
     fn store(&self) -> object_store::aws::AmazonS3 {
+        kudo_diag::ship::upload::use_ring_for_tls();
         object_store::aws::AmazonS3Builder::new()
             .with_endpoint(&self.endpoint)
             .with_allow_http(true)

@@ -28,8 +28,7 @@ fn kudo_crds() -> Vec<Value> {
         "kudo.dev_operatorversions.yaml",
     ] {
         let text = std::fs::read_to_string(dir.join(f)).expect("read a KUDO CRD");
-        for doc in kudo_diag::yaml::Deserializer::from_str(&text) {
-            let v: Value = serde::Deserialize::deserialize(doc).expect("parse a KUDO CRD");
+        for v in kudo_diag::yaml::from_multiple::<Value>(&text).expect("parse a KUDO CRD") {
             if !v.is_null() {
                 out.push(v);
             }
@@ -441,7 +440,8 @@ async fn kubectl_auth_can_i_no_and_forbidden_when_denied() {
         return;
     }
     let mut s = scenario();
-    s.permissions = kudo_diag::yaml::from_str("deny:\n- verbs: [list]\n  resources: [pods]\n").unwrap();
+    s.permissions =
+        kudo_diag::yaml::from_str("deny:\n- verbs: [list]\n  resources: [pods]\n").unwrap();
     let h = start(s).await;
     let k = Kubectl::new(&h);
     let o = k.run(&["auth", "can-i", "list", "pods"]).await;
@@ -726,7 +726,11 @@ async fn sim_command_writes_kubeconfig_once_serving() {
     }
     let dir = tempfile::tempdir().unwrap();
     let scenario_file = dir.path().join("s.yaml");
-    std::fs::write(&scenario_file, kudo_diag::yaml::to_string(&scenario()).unwrap()).unwrap();
+    std::fs::write(
+        &scenario_file,
+        kudo_diag::yaml::to_string(&scenario()).unwrap(),
+    )
+    .unwrap();
     let kc = dir.path().join("kc");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kudo-diag"))
         .args(["sim", "--scenario"])

@@ -43,13 +43,12 @@ impl Value {
                 None => Value::Float(n.as_f64().unwrap_or(0.0)),
             },
             Y::String(s) => Value::Str(s.clone()),
-            Y::Sequence(s) => Value::List(s.iter().map(Value::from_yaml).collect()),
-            Y::Mapping(m) => Value::Map(
+            Y::Array(s) => Value::List(s.iter().map(Value::from_yaml).collect()),
+            Y::Object(m) => Value::Map(
                 m.iter()
-                    .map(|(k, v)| (yaml_key(k), Value::from_yaml(v)))
+                    .map(|(k, v)| (k.clone(), Value::from_yaml(v)))
                     .collect(),
             ),
-            Y::Tagged(t) => Value::from_yaml(&t.value),
         }
     }
 
@@ -59,15 +58,12 @@ impl Value {
             Value::Nil => Y::Null,
             Value::Bool(b) => Y::Bool(*b),
             Value::Int(i) => Y::Number((*i).into()),
-            Value::Float(f) => Y::Number((*f).into()),
+            // JSON has no NaN or infinity; such a float is nil, as it has no YAML form either.
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Y::Null, Y::Number),
             Value::Str(s) => Y::String(s.clone()),
             Value::Unknown(s) => Y::String(unknown_text(s)),
-            Value::List(l) => Y::Sequence(l.iter().map(Value::to_yaml).collect()),
-            Value::Map(m) => Y::Mapping(
-                m.iter()
-                    .map(|(k, v)| (Y::String(k.clone()), v.to_yaml()))
-                    .collect(),
-            ),
+            Value::List(l) => Y::Array(l.iter().map(Value::to_yaml).collect()),
+            Value::Map(m) => Y::Object(m.iter().map(|(k, v)| (k.clone(), v.to_yaml())).collect()),
         }
     }
 
@@ -82,16 +78,6 @@ impl Value {
             Value::Map(_) => "map",
             Value::Unknown(_) => "unknown",
         }
-    }
-}
-
-fn yaml_key(k: &serde_json::Value) -> String {
-    match k {
-        serde_json::Value::String(s) => s.clone(),
-        other => crate::yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
     }
 }
 

@@ -63,13 +63,18 @@ pub fn parse_str(text: &str, origin_name: &str, base_dir: &Path) -> Result<Scena
 }
 
 fn yaml_error(file: &str, e: &crate::yaml::Error) -> SimError {
+    // The location leads; serde-saphyr's own " at line L, column C" suffix would repeat it.
+    let plain = e.without_snippet().to_string();
     match e.location() {
         Some(loc) => SimError::Message(format!(
-            "{file}: line {} column {}: {e}",
+            "{file}: line {} column {}: {}",
             loc.line(),
-            loc.column()
+            loc.column(),
+            plain
+                .strip_suffix(&format!(" at line {}, column {}", loc.line(), loc.column()))
+                .unwrap_or(&plain)
         )),
-        None => SimError::Message(format!("{file}: {e}")),
+        None => SimError::Message(format!("{file}: {plain}")),
     }
 }
 
@@ -120,12 +125,9 @@ fn parse(text: &str, file: &str, origin: Origin) -> Result<Scenario, SimError> {
 /// Reads the objects of a multi-document YAML file.
 pub fn read_documents(text: &str, file: &str, out: &mut Vec<Value>) -> Result<(), SimError> {
     let starts = document_lines(text);
-    for (i, doc) in crate::yaml::Deserializer::from_str(text).enumerate() {
+    let docs: Vec<Value> = crate::yaml::from_multiple(text).map_err(|e| yaml_error(file, &e))?;
+    for (i, v) in docs.into_iter().enumerate() {
         let line = starts.get(i).copied().unwrap_or(1);
-        let v = Value::deserialize_doc(doc).map_err(|e| match e.location() {
-            Some(_) => yaml_error(file, &e),
-            None => SimError::Message(format!("{file}: document starting at line {line}: {e}")),
-        })?;
         if v.is_null() {
             continue;
         }
@@ -134,16 +136,6 @@ pub fn read_documents(text: &str, file: &str, out: &mut Vec<Value>) -> Result<()
         })?;
     }
     Ok(())
-}
-
-trait DeserializeDoc: Sized {
-    fn deserialize_doc(d: crate::yaml::Deserializer) -> Result<Self, crate::yaml::Error>;
-}
-
-impl DeserializeDoc for Value {
-    fn deserialize_doc(d: crate::yaml::Deserializer) -> Result<Self, crate::yaml::Error> {
-        serde::Deserialize::deserialize(d)
-    }
 }
 
 /// Line numbers (1-based) where each YAML document starts.
