@@ -12,6 +12,14 @@ pub const MAX_EVENTS: usize = 400;
 
 pub fn build(ctx: &mut Ctx) {
     let mut items = Vec::new();
+    event_items(ctx, &mut items);
+    container_items(ctx, &mut items);
+    plan_items(ctx, &mut items);
+    ctx.timeline = items;
+}
+
+/// The newest [`MAX_EVENTS`] events, each a mark (or a span from its first to its last time).
+fn event_items(ctx: &Ctx, items: &mut Vec<TimelineItem>) {
     let mut events: Vec<&Value> = ctx.events.iter().collect();
     events.sort_by_key(|e| event_last(e).to_string());
     let skip = events.len().saturating_sub(MAX_EVENTS);
@@ -49,6 +57,10 @@ pub fn build(ctx: &mut Ctx) {
             },
         });
     }
+}
+
+/// Each container's last termination (a span when its start is known) and its current start.
+fn container_items(ctx: &Ctx, items: &mut Vec<TimelineItem>) {
     for pod in &ctx.pods {
         let name = s(pod, "/metadata/name");
         for key in ["/status/initContainerStatuses", "/status/containerStatuses"] {
@@ -97,7 +109,11 @@ pub fn build(ctx: &mut Ctx) {
             }
         }
     }
-    if let Some(inst) = ctx.src.yaml("instance/instance.yaml") {
+}
+
+/// Each plan's last update, with its phases.
+fn plan_items(ctx: &mut Ctx, items: &mut Vec<TimelineItem>) {
+    if let Some(inst) = ctx.src.yaml(crate::bundle::layout::INSTANCE) {
         if let Some(Value::Object(plans)) = inst.pointer("/status/planStatus") {
             for (plan, p) in plans {
                 let t = s(p, "/lastUpdatedTimestamp");
@@ -129,5 +145,4 @@ pub fn build(ctx: &mut Ctx) {
             }
         }
     }
-    ctx.timeline = items;
 }

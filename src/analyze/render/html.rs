@@ -326,20 +326,7 @@ pub fn timeline_svg(items: &[TimelineItem]) -> String {
         .max()
         .expect("not empty");
     let span = (t1 - t0).num_seconds().max(60) as f64;
-    let mut lanes: BTreeMap<&str, usize> = BTreeMap::new();
-    // Lanes with errors and warnings first, then by name.
-    let mut names: Vec<(&str, Severity)> = Vec::new();
-    for (i, _, _) in &parsed {
-        match names.iter_mut().find(|(n, _)| *n == i.lane) {
-            Some(e) => e.1 = e.1.max(i.severity),
-            None => names.push((&i.lane, i.severity)),
-        }
-    }
-    names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let hidden = names.len().saturating_sub(MAX_LANES);
-    for (idx, (n, _)) in names.iter().take(MAX_LANES).enumerate() {
-        lanes.insert(n, idx);
-    }
+    let (lanes, hidden) = lane_order(&parsed);
     let (left, right, top, lane_h) = (300.0, 30.0, 30.0, 22.0);
     let width = 1200.0;
     let plot = width - left - right;
@@ -394,7 +381,54 @@ pub fn timeline_svg(items: &[TimelineItem]) -> String {
             t.format("%m-%d %H:%M")
         );
     }
-    for (i, s, e) in &parsed {
+    draw_marks(&mut o, &parsed, &lanes, &x, (top, lane_h));
+    let _ = write!(
+        o,
+        "<text x=\"{left}\" y=\"{}\" font-size=\"11\" fill=\"#586069\">{} to {} (UTC){}</text>",
+        height - 8.0,
+        t0.format("%Y-%m-%d %H:%M:%S"),
+        t1.format("%Y-%m-%d %H:%M:%S"),
+        if hidden > 0 {
+            format!("; {hidden} more objects not drawn")
+        } else {
+            String::new()
+        }
+    );
+    o.push_str("</svg>\n<p class=\"legend\"><span style=\"color:#c62828\">● error / restart</span><span style=\"color:#ef8f00\">● warning event</span><span style=\"color:#1e6fd9\">● normal event, container start</span><span>◆ plan update</span><span>▬ span from first to last occurrence</span></p>");
+    o
+}
+
+/// Lane of each object drawn (those with errors and warnings first, then by name, at most
+/// [`MAX_LANES`]), and how many objects were left out.
+fn lane_order<'a>(parsed: &[Timed<'a>]) -> (BTreeMap<&'a str, usize>, usize) {
+    let mut names: Vec<(&str, Severity)> = Vec::new();
+    for (i, _, _) in parsed {
+        match names.iter_mut().find(|(n, _)| *n == i.lane) {
+            Some(e) => e.1 = e.1.max(i.severity),
+            None => names.push((&i.lane, i.severity)),
+        }
+    }
+    names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let hidden = names.len().saturating_sub(MAX_LANES);
+    let lanes = names
+        .iter()
+        .take(MAX_LANES)
+        .enumerate()
+        .map(|(idx, (n, _))| (*n, idx))
+        .collect();
+    (lanes, hidden)
+}
+
+/// Each item on its lane: a span from its start to its end, a diamond for a plan update, a dot
+/// for the rest, with its tooltip.
+fn draw_marks(
+    o: &mut String,
+    parsed: &[Timed],
+    lanes: &BTreeMap<&str, usize>,
+    x: &dyn Fn(DateTime<Utc>) -> f64,
+    (top, lane_h): (f64, f64),
+) {
+    for (i, s, e) in parsed {
         let Some(idx) = lanes.get(i.lane.as_str()) else {
             continue;
         };
@@ -424,18 +458,4 @@ pub fn timeline_svg(items: &[TimelineItem]) -> String {
             }
         }
     }
-    let _ = write!(
-        o,
-        "<text x=\"{left}\" y=\"{}\" font-size=\"11\" fill=\"#586069\">{} to {} (UTC){}</text>",
-        height - 8.0,
-        t0.format("%Y-%m-%d %H:%M:%S"),
-        t1.format("%Y-%m-%d %H:%M:%S"),
-        if hidden > 0 {
-            format!("; {hidden} more objects not drawn")
-        } else {
-            String::new()
-        }
-    );
-    o.push_str("</svg>\n<p class=\"legend\"><span style=\"color:#c62828\">● error / restart</span><span style=\"color:#ef8f00\">● warning event</span><span style=\"color:#1e6fd9\">● normal event, container start</span><span>◆ plan update</span><span>▬ span from first to last occurrence</span></p>");
-    o
 }

@@ -91,6 +91,13 @@ fn cassandra(ctx: &mut Ctx) {
     ] {
         ctx.ran(r);
     }
+    ring_down(ctx, &status_files);
+    schema_disagreement(ctx);
+    dropped_messages(ctx);
+}
+
+/// Nodes that `nodetool status` shows other than Up/Normal, from every node's view.
+fn ring_down(ctx: &mut Ctx, status_files: &[String]) {
     // Address -> pod, from the pods' IPs.
     let ip_pod: BTreeMap<String, String> = ctx
         .pods
@@ -106,7 +113,7 @@ fn cassandra(ctx: &mut Ctx) {
     // Address -> (state, seen by pods), evidence per file.
     let mut down: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     let mut ev = Vec::new();
-    for f in &status_files {
+    for f in status_files {
         let Some(t) = ctx.src.text(f) else { continue };
         let mut lines = Vec::new();
         for (st, addr, ln, line) in parse_nodetool_status(&t) {
@@ -153,6 +160,10 @@ fn cassandra(ctx: &mut Ctx) {
             ev,
         );
     }
+}
+
+/// More than one schema version in `nodetool describecluster` (one view is enough).
+fn schema_disagreement(ctx: &mut Ctx) {
     for f in files(ctx, "apps/cassandra/", "/nodetool-describecluster.txt") {
         let Some(t) = ctx.src.text(&f) else { continue };
         let versions = parse_schema_versions(&t);
@@ -177,6 +188,10 @@ fn cassandra(ctx: &mut Ctx) {
             break; // One view is enough; every node reports the same split.
         }
     }
+}
+
+/// Messages a node dropped, from its `nodetool tpstats`.
+fn dropped_messages(ctx: &mut Ctx) {
     for f in files(ctx, "apps/cassandra/", "/nodetool-tpstats.txt") {
         let Some(t) = ctx.src.text(&f) else { continue };
         let dropped: Vec<_> = parse_dropped(&t)
