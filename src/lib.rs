@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod exit;
 pub mod failure;
+pub mod jsonpath;
 pub mod kubeapi;
 pub mod opdiag;
 pub mod pipeline;

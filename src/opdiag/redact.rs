@@ -38,8 +38,8 @@ pub fn check_entry(spec: &Value) -> Result<(), String> {
 }
 
 /// `{.data.password}`, `$.data['a.b']`, `.spec.items[0].x`, `.data.*`: Kubernetes' JSONPath.
-fn parse_json_path(jp: &str) -> Result<crate::sim::jsonpath::Template, String> {
-    crate::sim::jsonpath::Template::parse(jp)
+fn parse_json_path(jp: &str) -> Result<crate::jsonpath::Template, String> {
+    crate::jsonpath::Template::parse(jp)
         .map_err(|e| format!("spec.jsonPath {jp:?}: {e}; write it like {{.data.password}}"))
 }
 

@@ -14,7 +14,6 @@ pub mod exec;
 pub mod faults;
 pub mod from_bundle;
 pub mod generate;
-pub mod jsonpath;
 pub mod loglines;
 pub mod logs;
 pub mod metrics;

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::jsonpath::{go_text, Template};
 use super::resources::ResourceInfo;
+use crate::jsonpath::{go_text, Template};
 
 /// A column: name as the server spells it (kubectl upper-cases it), type, priority (1 = wide).
 pub struct Col(pub &'static str, pub &'static str, pub u8);
