@@ -647,3 +647,42 @@ fn renderings_text_colour_json_schema() {
     r.files.clear();
     assert_eq!(back, r);
 }
+
+/// A missing OperatorVersion is read from the error's kind (the API's 404), not its wording; a
+/// 403 that happens to say "not found" in its message is not a missing OperatorVersion.
+#[test]
+fn a_missing_operator_version_is_known_by_the_errors_status() {
+    let entry = |kind: crate::failure::ErrorKind, reason: &str| ErrorEntry {
+        node: "operatorversion".into(),
+        task: "operatorversion".into(),
+        status: "failed".into(),
+        reason: reason.into(),
+        attempts: 1,
+        optional: false,
+        error_kind: Some(kind),
+    };
+    let run = |e: ErrorEntry| {
+        run_with(
+            &[("instance/instance.yaml", INSTANCE_STUCK)],
+            vec![e],
+            "2026-01-01T12:00:00Z",
+            &[],
+        )
+    };
+    let gone = run(entry(
+        crate::failure::ErrorKind::api(404, "NotFound", None),
+        "the server has no such object",
+    ));
+    assert_eq!(
+        one(&gone, "kudo.operatorversion-missing").object.name,
+        "op-1.0.0"
+    );
+    let forbidden = run(entry(
+        crate::failure::ErrorKind::api(403, "Forbidden", None),
+        "user cannot get the resource: not found in the role",
+    ));
+    assert!(!forbidden
+        .findings
+        .iter()
+        .any(|f| f.rule == "kudo.operatorversion-missing"));
+}

@@ -181,17 +181,27 @@ fn operator_version(ctx: &mut Ctx, inst: &Value) {
         return;
     }
     let ov = s(inst, "/spec/operatorVersion/name").to_string();
-    let err = ctx
+    let Some(err) = ctx
         .src
         .errors()
         .iter()
         .find(|e| e.task == "operatorversion")
-        .map(|e| e.reason.clone());
-    let Some(reason) = err else { return };
-    let lower = reason.to_ascii_lowercase();
-    if !(lower.contains("404") || lower.contains("not found")) {
+    else {
+        return;
+    };
+    // The API's 404, from the entry's kind; a bundle written before errors.json kept kinds
+    // has only the message to go by.
+    let missing = match &err.error_kind {
+        Some(kind) => kind.status() == Some(404),
+        None => {
+            let lower = err.reason.to_ascii_lowercase();
+            lower.contains("404") || lower.contains("not found")
+        }
+    };
+    if !missing {
         return; // Not known to be missing: the collection rule reports the failed read.
     }
+    let reason = err.reason.clone();
     let name = s(inst, "/metadata/name").to_string();
     let ns = s(inst, "/metadata/namespace").to_string();
     let mut ev = Vec::new();
