@@ -151,10 +151,6 @@ fn refusals(ctx: &mut Ctx, lines_for: &dyn Fn(&str) -> Vec<Line>) {
 }
 
 /// One task that failed or was skipped for reasons of its own.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the parts of one group of errors.json, read once by the caller"
-)]
 fn task_failed(
     ctx: &mut Ctx,
     task: &str,
