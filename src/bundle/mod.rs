@@ -7,6 +7,7 @@
 //! of the tool (analyze, serve, `bundle verify`) opens a bundle, and it treats every bundle as
 //! hostile input.
 
+pub mod error;
 pub mod layout;
 pub mod nesting;
 pub mod reader;
@@ -15,9 +16,4 @@ pub mod sink;
 pub mod storage;
 pub mod writer;
 
-/// Errors of the bundle layer.
-#[derive(Debug, thiserror::Error)]
-pub enum BundleError {
-    #[error("{0}")]
-    Message(String),
-}
+pub use error::BundleError;

@@ -147,16 +147,24 @@ pub struct Mismatch {
     pub found_blake3: String,
 }
 
+/// A damaged bundle: truncated, not a zip, malformed metadata.
 fn err(msg: String) -> BundleError {
-    BundleError::Message(msg)
+    BundleError::Corrupt(msg)
+}
+
+/// A hostile bundle or one over a limit.
+fn refused(msg: String) -> BundleError {
+    BundleError::Refused(msg)
 }
 
 impl BundleReader {
     /// Opens and checks a bundle: its directory, its manifest and its errors.
     pub fn open(path: &Path, limits: Limits) -> Result<Self, BundleError> {
         let shown = path.display().to_string();
-        let mut f =
-            File::open(path).map_err(|e| err(format!("cannot open bundle {shown}: {e}")))?;
+        let mut f = File::open(path).map_err(|source| BundleError::Open {
+            shown: shown.clone(),
+            source,
+        })?;
         let corrupt = |e: &dyn std::fmt::Display| {
             err(format!(
                 "bundle {shown} is not a readable zip (truncated or corrupt: {e}); collect it again or copy it whole"
@@ -166,7 +174,7 @@ impl BundleReader {
         // central directory before it is opened.
         let raw_names = central_directory_names(&mut f).map_err(|e| corrupt(&e))?;
         if raw_names.len() > limits.max_entries {
-            return Err(err(format!(
+            return Err(refused(format!(
                 "bundle {shown} has {} entries, more than the limit of {}; it is not a kudo-diag bundle or it is hostile",
                 raw_names.len(),
                 limits.max_entries
@@ -175,7 +183,7 @@ impl BundleReader {
         let mut seen = HashSet::with_capacity(raw_names.len());
         for n in &raw_names {
             if !seen.insert(n.as_slice()) {
-                return Err(err(format!(
+                return Err(refused(format!(
                     "bundle {shown} is rejected: entry {:?} appears more than once (a reader could see either copy)",
                     String::from_utf8_lossy(n)
                 )));
@@ -229,7 +237,7 @@ impl BundleReader {
     fn read_metadata(&mut self, name: &str) -> Result<Vec<u8>, BundleError> {
         let info = self.entry(name)?.clone();
         if info.bytes > self.limits.max_metadata_bytes {
-            return Err(err(format!(
+            return Err(refused(format!(
                 "bundle {}: {name} declares {} bytes, more than the limit of {} for metadata",
                 self.path.display(),
                 info.bytes,
@@ -273,7 +281,7 @@ impl BundleReader {
 
     fn entry(&self, path: &str) -> Result<&EntryInfo, BundleError> {
         self.entries.get(path).ok_or_else(|| {
-            err(format!(
+            BundleError::Missing(format!(
                 "bundle {} has no file {path:?}; `kudo-diag bundle ls {}` lists what it has",
                 self.path.display(),
                 self.path.display()
@@ -317,7 +325,7 @@ impl BundleReader {
             .map_err(|e| err(format!("bundle {shown}: reading {path:?}: {e}")))?;
         // An object nested deep enough to make a parser crawl is refused before any parser
         // sees it.
-        nesting::check_file(path, &out).map_err(|e| err(format!("bundle {shown}: {e}")))?;
+        nesting::check_file(path, &out).map_err(|e| refused(format!("bundle {shown}: {e}")))?;
         Ok(out)
     }
 
@@ -562,13 +570,14 @@ fn check_entries<R: Read + Seek>(
         let e = zip.by_index_raw(i).map_err(|e| corrupt(&e))?;
         let name = std::str::from_utf8(e.name_raw())
             .map_err(|_| {
-                err(format!(
+                refused(format!(
                     "bundle {shown} is rejected: entry {:?} is not a UTF-8 name",
                     String::from_utf8_lossy(e.name_raw())
                 ))
             })?
             .to_string();
-        let reject = |why: &str| err(format!("bundle {shown} is rejected: entry {name:?} {why}"));
+        let reject =
+            |why: &str| refused(format!("bundle {shown} is rejected: entry {name:?} {why}"));
         if e.is_dir() || name.ends_with('/') {
             // Directory entries carry nothing; still refuse unsafe ones.
             check_bundle_path(name.trim_end_matches('/'))
@@ -595,7 +604,7 @@ fn check_entries<R: Read + Seek>(
         }
         declared_total = declared_total.saturating_add(e.size());
         if declared_total > limits.max_total_bytes {
-            return Err(err(format!(
+            return Err(refused(format!(
                 "bundle {shown} is rejected: its entries declare more than the total limit of {} bytes",
                 limits.max_total_bytes
             )));
@@ -616,7 +625,7 @@ fn check_entries<R: Read + Seek>(
 /// The manifest's format version and paths: no newer format, no unsafe or repeated path.
 fn check_manifest(manifest: &Manifest, shown: &str) -> Result<(), BundleError> {
     if manifest.meta.format_version > BUNDLE_FORMAT_VERSION {
-        return Err(err(format!(
+        return Err(refused(format!(
             "bundle {shown} has format version {}, newer than this kudo-diag understands ({}); upgrade kudo-diag",
             manifest.meta.format_version, BUNDLE_FORMAT_VERSION
         )));
@@ -624,13 +633,13 @@ fn check_manifest(manifest: &Manifest, shown: &str) -> Result<(), BundleError> {
     let mut listed = HashSet::new();
     for f in manifest.files.iter().chain(&manifest.bundle_files) {
         check_bundle_path(&f.path).map_err(|_| {
-            err(format!(
+            refused(format!(
                 "bundle {shown}: manifest.json lists an unsafe path {:?}; the bundle is rejected",
                 f.path
             ))
         })?;
         if !listed.insert(f.path.as_str()) {
-            return Err(err(format!(
+            return Err(refused(format!(
                 "bundle {shown}: manifest.json lists {:?} twice; the bundle is rejected",
                 f.path
             )));

@@ -241,7 +241,7 @@ impl Redactor {
             .collect();
         for (i, p) in extra.iter().enumerate() {
             Regex::new(p).map_err(|e| {
-                BundleError::Message(format!(
+                BundleError::Redaction(format!(
                     "invalid --redact-pattern {p:?}: {e}; fix the regular expression (Rust regex syntax)"
                 ))
             })?;
@@ -254,7 +254,7 @@ impl Redactor {
         let mut rules = Vec::with_capacity(specs.len());
         for (name, pat) in &specs {
             let re = Regex::new(pat).map_err(|e| {
-                BundleError::Message(format!("redaction rule {name} does not compile: {e}"))
+                BundleError::Redaction(format!("redaction rule {name} does not compile: {e}"))
             })?;
             let secret_groups = re
                 .capture_names()

@@ -70,9 +70,9 @@ pub fn check_bundle_path(path: &str) -> Result<(), BundleError> {
             .split('/')
             .any(|s| s.is_empty() || s == "." || s == "..");
     if bad {
-        return Err(BundleError::Message(format!(
-            "invalid bundle path {path:?}: use a relative path with `/` separators and no `.`, `..` or empty segments"
-        )));
+        return Err(BundleError::UnsafePath {
+            path: path.to_string(),
+        });
     }
     Ok(())
 }
@@ -87,9 +87,9 @@ pub fn is_path_segment(name: &str) -> bool {
 pub fn check_artifact_path(path: &str) -> Result<(), BundleError> {
     check_bundle_path(path)?;
     if super::layout::OWN_FILES.contains(&path) {
-        return Err(BundleError::Message(format!(
-            "bundle path {path:?} is reserved for kudo-diag's own files; choose another `output` path"
-        )));
+        return Err(BundleError::ReservedPath {
+            path: path.to_string(),
+        });
     }
     Ok(())
 }
@@ -169,7 +169,7 @@ impl ArtifactStore {
         let p = self.content_path(rec);
         let f = File::open(&p).map_err(|e| io_err(&p, e))?;
         let mut zip = zip::ZipArchive::new(io::BufReader::new(f)).map_err(|e| {
-            BundleError::Message(format!(
+            BundleError::Corrupt(format!(
                 "artifact {} is corrupt: {} is not a readable zip ({e}); run the collection again with --continue to re-collect it",
                 rec.path,
                 p.display()
@@ -177,9 +177,9 @@ impl ArtifactStore {
         })?;
         let mut entry = zip
             .by_index(0)
-            .map_err(|e| BundleError::Message(format!("artifact {} is corrupt: {e}", rec.path)))?;
+            .map_err(|e| BundleError::Corrupt(format!("artifact {} is corrupt: {e}", rec.path)))?;
         io::copy(&mut entry, out)
-            .map_err(|e| BundleError::Message(format!("artifact {} is corrupt: {e}", rec.path)))
+            .map_err(|e| BundleError::Corrupt(format!("artifact {} is corrupt: {e}", rec.path)))
     }
 
     /// Recomputes a record's hash and size from the uncompressed content on disk.
@@ -188,7 +188,7 @@ impl ArtifactStore {
         let n = self.copy_content(rec, &mut h)?;
         let got = h.finalize().to_hex().to_string();
         if n != rec.bytes || got != rec.blake3 {
-            return Err(BundleError::Message(format!(
+            return Err(BundleError::Corrupt(format!(
                 "artifact {} is corrupt: expected {} bytes with blake3 {}, found {} bytes with blake3 {}",
                 rec.path, rec.bytes, rec.blake3, n, got
             )));
@@ -411,13 +411,17 @@ impl ArtifactWriter {
 }
 
 fn io_err(path: &Path, e: io::Error) -> BundleError {
-    BundleError::Message(super::storage::describe(path, &e, None))
+    BundleError::Io {
+        path: path.to_path_buf(),
+        source: e,
+        needed: None,
+    }
 }
 
 /// A zip error: an I/O one (a full disk) described like any write to the folder.
 fn zip_err(tmp: &Path, what: &str, e: zip::result::ZipError) -> BundleError {
     match e {
         zip::result::ZipError::Io(io) => io_err(tmp, io),
-        e => BundleError::Message(format!("{}: {what}: {e}", tmp.display())),
+        e => BundleError::Zip(format!("{}: {what}: {e}", tmp.display())),
     }
 }

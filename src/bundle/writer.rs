@@ -145,10 +145,11 @@ pub fn write_bundle_then(
     let mut sorted: Vec<&(String, ArtifactRecord)> = artifacts.iter().collect();
     sorted.sort_by(|a, b| a.1.path.cmp(&b.1.path));
     if let Some(w) = sorted.windows(2).find(|w| w[0].1.path == w[1].1.path) {
-        return Err(BundleError::Message(format!(
-            "two tasks wrote the same bundle path {} ({} and {}); give them distinct `output` paths",
-            w[0].1.path, w[0].0, w[1].0
-        )));
+        return Err(BundleError::DuplicatePath {
+            path: w[0].1.path.clone(),
+            first: w[0].0.clone(),
+            second: w[1].0.clone(),
+        });
     }
     for (_, rec) in &sorted {
         check_artifact_path(&rec.path)?;
@@ -165,11 +166,11 @@ pub fn write_bundle_then(
                 .filter_map(|(_, r)| fs::metadata(store.content_path(r)).ok())
                 .map(|m| m.len())
                 .sum();
-            return Err(BundleError::Message(super::storage::describe(
-                &tmp,
-                &e,
-                Some(needed),
-            )));
+            return Err(BundleError::Io {
+                path: tmp,
+                source: e,
+                needed: Some(needed),
+            });
         }
         Err(ZipFailure::Other(e)) => {
             let _ = fs::remove_file(&tmp);
@@ -210,7 +211,7 @@ impl From<BundleError> for ZipFailure {
 fn zerr(what: &str) -> impl Fn(zip::result::ZipError) -> ZipFailure + '_ {
     move |e| match e {
         zip::result::ZipError::Io(io) => ZipFailure::Io(io),
-        e => ZipFailure::Other(BundleError::Message(format!(
+        e => ZipFailure::Other(BundleError::Zip(format!(
             "writing {what} into the bundle: {e}"
         ))),
     }
@@ -351,7 +352,7 @@ fn write_zip(
         let src = store.content_path(rec);
         let f = File::open(&src).map_err(|e| io_err(&src, e))?;
         let corrupt = |e: &dyn std::fmt::Display| {
-            BundleError::Message(format!(
+            BundleError::Corrupt(format!(
                 "artifact {} ({}) is corrupt: {e}; run the collection again with --continue to re-collect it",
                 rec.path,
                 src.display()
@@ -442,7 +443,11 @@ pub fn tmp_path(dest: &Path) -> PathBuf {
 }
 
 fn io_err(path: &Path, e: io::Error) -> BundleError {
-    BundleError::Message(super::storage::describe(path, &e, None))
+    BundleError::Io {
+        path: path.to_path_buf(),
+        source: e,
+        needed: None,
+    }
 }
 
 #[cfg(test)]

@@ -24,17 +24,10 @@ pub mod object;
 pub mod params;
 pub mod planstatus;
 pub mod qps;
+pub mod register;
 pub mod resources;
 pub mod retry;
 pub mod target;
 pub mod versions;
 
-use crate::engine::Registry;
-
-/// Registers every collect kind.
-pub fn register(registry: &mut Registry) {
-    kinds::register(registry);
-    registry
-        .register(planstatus::PlanStatus)
-        .register(versions::Versions);
-}
+pub use register::register;

@@ -256,11 +256,11 @@ async fn fetch_optional(
     kind: &str,
     ns: &str,
     name: &str,
-) -> Result<Result<Value, String>, TaskError> {
+) -> Result<Result<Value, TaskError>, TaskError> {
     match get::get_named(ctx, "kudo.dev/v1beta1", kind, Some(ns), name).await {
         Ok(v) => Ok(Ok(v)),
         Err(e) if e.is_transient() => Err(e),
-        Err(e) => Ok(Err(e.message)),
+        Err(e) => Ok(Err(e)),
     }
 }
 
@@ -305,8 +305,10 @@ impl TaskKind for PlanStatus {
                     match fetch_optional(ctx, "OperatorVersion", &ns, ov_name).await? {
                         Ok(ov) => Some(ov),
                         Err(why) => {
-                            note =
-                                Some(format!("strategies and never-run plans are missing: {why}"));
+                            note = Some(format!(
+                                "strategies and never-run plans are missing: {}",
+                                why.message
+                            ));
                             None
                         }
                     }

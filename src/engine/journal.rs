@@ -345,27 +345,36 @@ fn encode_entry(out: &mut Vec<u8>, node: &str, record: Option<&[u8]>) {
     }
 }
 
+/// Why a journal batch is unreadable.
+#[derive(Debug, thiserror::Error)]
+enum BatchError {
+    #[error("a batch entry is cut short ({left} bytes left, {needed} needed)")]
+    Cut { left: usize, needed: usize },
+    #[error("a node id is not UTF-8")]
+    NodeId,
+}
+
 /// Applies one batch's entries to `records`, or says why the batch is unreadable.
-fn apply_batch(records: &mut HashMap<String, Vec<u8>>, mut buf: &[u8]) -> Result<(), String> {
-    fn take<'a>(buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+fn apply_batch(records: &mut HashMap<String, Vec<u8>>, mut buf: &[u8]) -> Result<(), BatchError> {
+    fn take<'a>(buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], BatchError> {
         if buf.len() < n {
-            return Err(format!(
-                "a batch entry is cut short ({} bytes left, {n} needed)",
-                buf.len()
-            ));
+            return Err(BatchError::Cut {
+                left: buf.len(),
+                needed: n,
+            });
         }
         let (head, rest) = buf.split_at(n);
         *buf = rest;
         Ok(head)
     }
-    fn len(buf: &mut &[u8]) -> Result<u32, String> {
+    fn len(buf: &mut &[u8]) -> Result<u32, BatchError> {
         let b = take(buf, 4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
     while !buf.is_empty() {
         let n = len(&mut buf)? as usize;
         let node = std::str::from_utf8(take(&mut buf, n)?)
-            .map_err(|_| "a node id is not UTF-8".to_string())?
+            .map_err(|_| BatchError::NodeId)?
             .to_string();
         match len(&mut buf)? {
             REMOVED => {
@@ -388,7 +397,7 @@ fn replay(batches: &sled::Tree, dir: &Path) -> Result<State, EngineError> {
         let seq = <[u8; 8]>::try_from(k.as_ref())
             .map(u64::from_be_bytes)
             .map_err(|_| unreadable(dir, "a batch key is not a sequence number"))?;
-        apply_batch(&mut st.records, &v).map_err(|e| unreadable(dir, &e))?;
+        apply_batch(&mut st.records, &v).map_err(|e| unreadable(dir, &e.to_string()))?;
         st.next_seq = seq + 1;
     }
     Ok(st)

@@ -18,7 +18,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 use serde_json::{Map, Value};
 
-use crate::pipeline::template::{lookup, render, render_value};
+use crate::pipeline::template::{lookup, render, render_value, TemplateError};
 use crate::pipeline::{Pipeline, TaskSpec};
 
 use super::task::Items;
@@ -389,7 +389,7 @@ impl Plan {
                 let vars = self.vars_of(&spec, binding);
                 match render_node(&spec, &vars, templated) {
                     Ok((_, o)) => (o, None),
-                    Err(e) => (None, Some(e)),
+                    Err(e) => (None, Some(e.to_string())),
                 }
             } else {
                 (spec.output.clone(), None)
@@ -465,7 +465,7 @@ impl Plan {
     /// A node's rendered parameters and its vars, built for an attempt (each attempt builds its
     /// own, so no node keeps a copy of its item while it waits or after it finished). Errors only
     /// if the templates do not render, which `Node::render_error` reported when it was created.
-    pub fn context(&self, i: NodeIndex) -> Result<(Value, Value), String> {
+    pub fn context(&self, i: NodeIndex) -> Result<(Value, Value), RenderError> {
         let node = &self.graph[i];
         let spec = &self.tasks[node.task].spec;
         let vars = self.vars_of(spec, node.binding);
@@ -564,27 +564,51 @@ pub enum Settled {
     },
 }
 
+/// Why a node's templates do not render.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The task's parameters hold a template that does not render.
+    #[error("cannot render the parameters of task {task}: {source}")]
+    Params {
+        task: String,
+        #[source]
+        source: TemplateError,
+    },
+    /// The task's output path does not render.
+    #[error("cannot render the output path of task {task}: {source}")]
+    Output {
+        task: String,
+        #[source]
+        source: TemplateError,
+    },
+}
+
 fn render_node(
     spec: &TaskSpec,
     vars: &Value,
     templated: bool,
-) -> Result<(Value, Option<String>), String> {
+) -> Result<(Value, Option<String>), RenderError> {
     let params = render_params(spec, vars, templated)?;
     let output = spec
         .output
         .as_deref()
         .map(|o| render(o, vars))
         .transpose()
-        .map_err(|e| format!("cannot render the output path of task {}: {e}", spec.name))?;
+        .map_err(|source| RenderError::Output {
+            task: spec.name.clone(),
+            source,
+        })?;
     Ok((params, output))
 }
 
 /// A task's parameters for one node: rendered if they hold a template, else copied (copying
 /// costs less than rendering: 100,000 renders of `{ms: 0}` showed in profiles).
-fn render_params(spec: &TaskSpec, vars: &Value, templated: bool) -> Result<Value, String> {
+fn render_params(spec: &TaskSpec, vars: &Value, templated: bool) -> Result<Value, RenderError> {
     if templated {
-        render_value(&spec.params, vars)
-            .map_err(|e| format!("cannot render the parameters of task {}: {e}", spec.name))
+        render_value(&spec.params, vars).map_err(|source| RenderError::Params {
+            task: spec.name.clone(),
+            source,
+        })
     } else {
         Ok(spec.params.clone())
     }

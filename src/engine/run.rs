@@ -324,8 +324,9 @@ pub fn removing_dir(output: &Path) -> PathBuf {
 }
 
 fn write_archived_marker(marker: &Path) -> Result<(), crate::bundle::BundleError> {
-    let err = |e: std::io::Error| {
-        crate::bundle::BundleError::Message(format!("{}: {e}", marker.display()))
+    let err = |source: std::io::Error| crate::bundle::BundleError::File {
+        path: marker.to_path_buf(),
+        source,
     };
     let mut f = fs::File::create(marker).map_err(err)?;
     f.write_all(b"the bundle of this collection is written\n")

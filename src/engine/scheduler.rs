@@ -527,7 +527,7 @@ impl<'a> Scheduler<'a> {
         // `Plan::context`).
         let (params, vars) = match self.plan.context(idx) {
             Ok(c) => c,
-            Err(e) => return self.fail(idx, e),
+            Err(e) => return self.fail(idx, e.to_string()),
         };
         let spec = self.plan.spec(self.plan.node(idx).task);
         let Some(kind) = self.registry.get(&spec.kind).cloned() else {

@@ -22,21 +22,11 @@ pub mod model;
 pub mod plan;
 pub mod prepare;
 pub mod redact;
+pub mod register;
 pub mod source;
 pub mod tar;
 
 pub use model::{Diagnostics, RedactEntry, ResourceEntry};
 pub use plan::{plan, DiagnosticsPlan, Sourced};
 pub use prepare::{prepare, Prepared, Target};
-
-use crate::engine::Registry;
-
-/// Registers the kinds the generated tasks use.
-pub fn register(registry: &mut Registry) {
-    registry
-        .register(kinds::Pods)
-        .register(kinds::Copy)
-        .register(kinds::Request)
-        .register(kinds::Invalid)
-        .register(describe::Describe);
-}
+pub use register::register;

@@ -57,7 +57,7 @@ pub fn operator_yaml_from_tgz(bytes: &[u8]) -> Result<String, String> {
     flate2::read::GzDecoder::new(bytes)
         .read_to_end(&mut tar)
         .map_err(|e| format!("not a gzipped tar package ({e}); give a .tgz from `kubectl kudo package create` or the package folder"))?;
-    let files = super::tar::read(&tar)?;
+    let files = super::tar::read(&tar).map_err(|e| e.to_string())?;
     let found = files
         .iter()
         .filter(|f| {

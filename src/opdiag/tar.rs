@@ -10,27 +10,48 @@ pub struct Entry {
     pub content: Vec<u8>,
 }
 
+/// Why a tar stream could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TarError {
+    /// The stream ends inside a header or a file: the sender stopped early.
+    #[error("the tar stream ends inside {what}: it was cut short")]
+    Cut { what: String },
+    /// The stream is not a tar archive the reader understands.
+    #[error("cannot read the tar stream: {0}")]
+    Unreadable(#[source] std::io::Error),
+    /// An entry's path cannot be read.
+    #[error("a tar entry has an unreadable path: {0}")]
+    Path(#[source] std::io::Error),
+    /// A file's content cannot be read.
+    #[error("cannot read {path} from the tar stream: {source}")]
+    Content {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// The regular files of a tar stream, in order. A stream that ends early is an error naming
 /// the file that was cut.
-pub fn read(data: &[u8]) -> Result<Vec<Entry>, String> {
-    let cut = |what: &str| format!("the tar stream ends inside {what}: it was cut short");
+pub fn read(data: &[u8]) -> Result<Vec<Entry>, TarError> {
+    let cut = |what: &str| TarError::Cut {
+        what: what.to_string(),
+    };
     let mut archive = tar::Archive::new(data);
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("cannot read the tar stream: {e}"))?;
+    let entries = archive.entries().map_err(TarError::Unreadable)?;
     let mut out = Vec::new();
     for entry in entries {
         let mut entry = entry.map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof || !data.len().is_multiple_of(512) {
                 cut("a header")
             } else {
-                format!("cannot read the tar stream: {e}")
+                TarError::Unreadable(e)
             }
         })?;
         // PAX `path` records, GNU long names and ustar prefixes are all applied by `path()`.
         let path = entry
             .path()
-            .map_err(|e| format!("a tar entry has an unreadable path: {e}"))?
+            .map_err(TarError::Path)?
             .to_string_lossy()
             .into_owned();
         if !entry.header().entry_type().is_file() {
@@ -38,8 +59,12 @@ pub fn read(data: &[u8]) -> Result<Vec<Entry>, String> {
         }
         let declared = entry.size();
         let mut content = Vec::with_capacity(declared.min(64 << 20) as usize);
-        std::io::Read::read_to_end(&mut entry, &mut content)
-            .map_err(|e| format!("cannot read {path} from the tar stream: {e}"))?;
+        std::io::Read::read_to_end(&mut entry, &mut content).map_err(|source| {
+            TarError::Content {
+                path: path.clone(),
+                source,
+            }
+        })?;
         if (content.len() as u64) < declared {
             return Err(cut(&path));
         }
@@ -88,7 +113,13 @@ mod tests {
             }]
         );
         for cut in [600, 1026] {
-            assert!(read(&t[..cut]).unwrap_err().contains("cut short"), "{cut}");
+            assert!(
+                read(&t[..cut])
+                    .unwrap_err()
+                    .to_string()
+                    .contains("cut short"),
+                "{cut}"
+            );
         }
     }
 

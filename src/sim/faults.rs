@@ -81,7 +81,7 @@ impl Faults {
             ("resetRate", config.reset_rate),
         ] {
             if !(0.0..=1.0).contains(&v) {
-                return Err(SimError::Message(format!(
+                return Err(SimError::Faults(format!(
                     "fault {name} is {v}; give a share between 0.0 and 1.0"
                 )));
             }
@@ -93,7 +93,7 @@ impl Faults {
                 regex::Regex::new(&r.path)
                     .map(|re| (re, r.latency_ms, r.jitter_ms))
                     .map_err(|e| {
-                        SimError::Message(format!(
+                        SimError::Faults(format!(
                             "fault routeLatency path {:?} is not a valid regex: {e}",
                             r.path
                         ))

@@ -329,19 +329,19 @@ pub fn scenario_from_generate_flags(
 ) -> Result<Scenario, SimError> {
     if !APPS.iter().any(|a| a.name == app) {
         let names: Vec<&str> = APPS.iter().map(|a| a.name).collect();
-        return Err(SimError::Message(format!(
+        return Err(SimError::Generate(format!(
             "cannot generate {app:?}: choose one of {}",
             names.join(", ")
         )));
     }
     if pods == 0 {
-        return Err(SimError::Message("--pods must be at least 1".into()));
+        return Err(SimError::Generate("--pods must be at least 1".into()));
     }
     if containers == 0 {
-        return Err(SimError::Message("--containers must be at least 1".into()));
+        return Err(SimError::Generate("--containers must be at least 1".into()));
     }
     if peers == Some(0) {
-        return Err(SimError::Message(
+        return Err(SimError::Generate(
             "--peers must be at least 1 (leave it out to list every pod)".into(),
         ));
     }
@@ -358,7 +358,7 @@ pub fn scenario_from_generate_flags(
 
 /// Parses a byte size (`crate::size`: k = 1000, Ki = 1024).
 pub fn parse_size(s: &str) -> Result<u64, SimError> {
-    crate::size::parse_size(s).map_err(SimError::Message)
+    crate::size::parse_size(s).map_err(SimError::Generate)
 }
 
 fn mix(seed: u64, a: u64, b: u64) -> u64 {

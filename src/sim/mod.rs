@@ -10,6 +10,7 @@ pub mod access;
 pub mod api;
 pub mod builtins;
 pub mod discovery;
+pub mod error;
 pub mod exec;
 pub mod faults;
 pub mod from_bundle;
@@ -32,13 +33,7 @@ pub mod tables;
 pub mod tls;
 pub mod troubleshoot;
 
+pub use error::SimError;
 pub use scenario::Scenario;
 pub use server::{SimHandle, SimOptions, SimServer};
 pub use state::SimState;
-
-/// Errors of the simulated cluster.
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    #[error("{0}")]
-    Message(String),
-}

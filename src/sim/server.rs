@@ -79,19 +79,19 @@ impl SimServer {
         let state = Arc::new(state);
         let token = opts.token.clone().unwrap_or_else(random_token);
         if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(SimError::Message(
+            return Err(SimError::Server(
                 "the token must be non-empty and have no spaces; choose another --token".into(),
             ));
         }
         let listener = TcpListener::bind(opts.addr).await.map_err(|e| {
-            SimError::Message(format!(
+            SimError::Server(format!(
                 "failed to listen on {}: {e}; choose another --addr (port 0 picks a free one)",
                 opts.addr
             ))
         })?;
         let addr = listener
             .local_addr()
-            .map_err(|e| SimError::Message(format!("failed to read the bound address: {e}")))?;
+            .map_err(|e| SimError::Server(format!("failed to read the bound address: {e}")))?;
         let tls = if opts.insecure_http {
             None
         } else {
@@ -336,7 +336,7 @@ impl SimHandle {
     /// the token).
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SimError> {
         let fail = |e: std::io::Error| {
-            SimError::Message(format!(
+            SimError::Server(format!(
                 "failed to write the kubeconfig to {}: {e}; choose a writable --kubeconfig-out",
                 path.display()
             ))
@@ -377,7 +377,7 @@ impl SimHandle {
     /// A `kube::Client` for this server.
     pub fn kube_client(&self) -> Result<kube::Client, SimError> {
         kube::Client::try_from(self.kube_config()).map_err(|e| {
-            SimError::Message(format!(
+            SimError::Server(format!(
                 "failed to make a kube client for the simulated cluster: {e}"
             ))
         })

@@ -33,7 +33,7 @@ impl SimState {
     /// Indexes the scenario's objects; `faults` replaces `scenario.faults` when given.
     pub fn new(scenario: Scenario, faults: Option<FaultConfig>) -> Result<SimState, SimError> {
         if scenario.namespace.trim().is_empty() {
-            return Err(SimError::Message(format!(
+            return Err(SimError::Scenario(format!(
                 "scenario {:?} has no namespace; set `namespace:` to the namespace its objects live in",
                 scenario.name
             )));

@@ -108,7 +108,7 @@ impl Store {
         if problems.is_empty() {
             Ok(store)
         } else {
-            Err(SimError::Message(format!(
+            Err(SimError::Scenario(format!(
                 "the scenario has objects the simulated cluster cannot serve: {}",
                 problems.join("; ")
             )))

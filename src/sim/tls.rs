@@ -28,7 +28,7 @@ impl std::fmt::Debug for TlsMaterial {
 }
 
 fn tls_err(what: &str, e: impl std::fmt::Display) -> SimError {
-    SimError::Message(format!(
+    SimError::Tls(format!(
         "failed to {what} for the simulated cluster's TLS: {e}"
     ))
 }

@@ -21,7 +21,7 @@ pub fn load(name_or_path: &str) -> Result<Scenario, SimError> {
     if BUILTINS.iter().any(|(n, _)| *n == name_or_path) {
         let file = format!("{name_or_path}.yaml");
         let text = embedded(&file).ok_or_else(|| {
-            SimError::Message(format!(
+            SimError::Scenario(format!(
                 "built-in scenario {name_or_path} is missing its file {file}"
             ))
         })?;
@@ -41,13 +41,13 @@ pub fn load(name_or_path: &str) -> Result<Scenario, SimError> {
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, n)| format!(" (did you mean {n}?)"))
             .unwrap_or_default();
-        return Err(SimError::Message(format!(
+        return Err(SimError::Scenario(format!(
             "no built-in scenario or file named {name_or_path:?}{hint}; built-in scenarios are {} (see `kudo-diag sim list`), or give the path of a scenario YAML file",
             names.join(", ")
         )));
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
-        SimError::Message(format!("cannot read scenario file {}: {e}", path.display()))
+        SimError::Scenario(format!("cannot read scenario file {}: {e}", path.display()))
     })?;
     let dir = path
         .parent()
@@ -66,7 +66,7 @@ fn yaml_error(file: &str, e: &crate::yaml::Error) -> SimError {
     // The location leads; serde-saphyr's own " at line L, column C" suffix would repeat it.
     let plain = e.without_snippet().to_string();
     match e.location() {
-        Some(loc) => SimError::Message(format!(
+        Some(loc) => SimError::Scenario(format!(
             "{file}: line {} column {}: {}",
             loc.line(),
             loc.column(),
@@ -74,13 +74,13 @@ fn yaml_error(file: &str, e: &crate::yaml::Error) -> SimError {
                 .strip_suffix(&format!(" at line {}, column {}", loc.line(), loc.column()))
                 .unwrap_or(&plain)
         )),
-        None => SimError::Message(format!("{file}: {plain}")),
+        None => SimError::Scenario(format!("{file}: {plain}")),
     }
 }
 
 fn parse(text: &str, file: &str, origin: Origin) -> Result<Scenario, SimError> {
     crate::bundle::nesting::check(text.as_bytes(), crate::bundle::nesting::MAX_DEPTH)
-        .map_err(|e| SimError::Message(format!("{file}: {e}")))?;
+        .map_err(|e| SimError::Scenario(format!("{file}: {e}")))?;
     let mut sc: Scenario = crate::yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
     let inline = std::mem::take(&mut sc.objects);
     let mut objects = Vec::new();
@@ -94,14 +94,14 @@ fn parse(text: &str, file: &str, origin: Origin) -> Result<Scenario, SimError> {
             Origin::Embedded => {
                 let n = of.display().to_string();
                 let t = embedded(&n).ok_or_else(|| {
-                    SimError::Message(format!("{file}: object file {n} is not embedded"))
+                    SimError::Scenario(format!("{file}: object file {n} is not embedded"))
                 })?;
                 (n, t.to_string())
             }
             Origin::Dir(dir) => {
                 let p = dir.join(&of);
                 let t = std::fs::read_to_string(&p).map_err(|e| {
-                    SimError::Message(format!("{file}: cannot read object file {}: {e}; paths are relative to the scenario file", p.display()))
+                    SimError::Scenario(format!("{file}: cannot read object file {}: {e}; paths are relative to the scenario file", p.display()))
                 })?;
                 (p.display().to_string(), t)
             }
@@ -177,13 +177,13 @@ fn flatten_into(
     }
     for field in ["apiVersion", "kind"] {
         if !v[field].is_string() {
-            return Err(SimError::Message(at(&format!(
+            return Err(SimError::Scenario(at(&format!(
                 "the object has no {field}; every object needs apiVersion, kind and metadata.name"
             ))));
         }
     }
     if !v["metadata"]["name"].is_string() {
-        return Err(SimError::Message(at(&format!(
+        return Err(SimError::Scenario(at(&format!(
             "the {kind} has no metadata.name; every object needs one"
         ))));
     }
