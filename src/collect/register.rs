@@ -5,8 +5,16 @@ use crate::engine::Registry;
 
 /// Registers every collect kind.
 pub fn register(registry: &mut Registry) {
-    kinds::register(registry);
     registry
+        .register(kinds::get::Get)
+        .register(kinds::list::List)
+        .register(kinds::logs::Logs)
+        .register(kinds::exec::Exec)
+        .register(kinds::filelog::FileLog)
+        .register(kinds::proxy::Proxy)
+        .register(kinds::operatorversion::OperatorVersion)
+        .register(kinds::refusal::AppExec)
+        .register(kinds::version::Version)
         .register(planstatus::PlanStatus)
         .register(versions::Versions);
 }

@@ -2,11 +2,7 @@
 //! HTML (one self-contained file with an SVG timeline).
 
 pub mod html;
+mod json;
 pub mod text;
 
-/// The report as pretty JSON (schema: docs/analyzers.md).
-pub fn render_json(r: &super::model::Report) -> String {
-    let mut s = serde_json::to_string_pretty(r).expect("a report always serializes");
-    s.push('\n');
-    s
-}
+pub use json::render_json;

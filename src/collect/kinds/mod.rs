@@ -11,19 +11,3 @@ pub mod proxy;
 pub mod refusal;
 pub mod running;
 pub mod version;
-
-use crate::engine::Registry;
-
-/// Registers the Kubernetes kinds.
-pub fn register(registry: &mut Registry) {
-    registry
-        .register(get::Get)
-        .register(list::List)
-        .register(logs::Logs)
-        .register(exec::Exec)
-        .register(filelog::FileLog)
-        .register(proxy::Proxy)
-        .register(operatorversion::OperatorVersion)
-        .register(refusal::AppExec)
-        .register(version::Version);
-}
