@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::context::Ctx;
 use super::source::s;
+use crate::bundle::layout;
 use crate::preflight::checks::node_states;
 use crate::preflight::placement::{place, Placement};
 use crate::preflight::render::{workload_of, Workload};
@@ -52,13 +53,10 @@ impl Param {
 /// The parameters of the instance's OperatorVersion (instance/operatorversion.yaml) with the
 /// values of instance/instance.yaml; empty when the bundle lacks the OperatorVersion.
 pub fn params(ctx: &mut Ctx) -> Vec<Param> {
-    let Some(ov) = ctx.src.yaml("instance/operatorversion.yaml") else {
+    let Some(ov) = ctx.src.yaml(layout::OPERATOR_VERSION) else {
         return Vec::new();
     };
-    let inst = ctx
-        .src
-        .yaml("instance/instance.yaml")
-        .unwrap_or(Value::Null);
+    let inst = ctx.src.yaml(layout::INSTANCE).unwrap_or(Value::Null);
     let text = |v: Option<&Value>| match v {
         Some(Value::String(x)) => x.clone(),
         Some(Value::Null) | None => String::new(),
@@ -146,8 +144,8 @@ pub fn memory_params(params: &[Param], container: &Value) -> MemoryParams {
 
 /// The workloads of the bundle (StatefulSets and Deployments) as raw objects.
 pub fn workload_objects(ctx: &mut Ctx) -> Vec<Value> {
-    let mut v = ctx.src.items("workload/statefulsets.yaml");
-    v.extend(ctx.src.items("workload/deployments.yaml"));
+    let mut v = ctx.src.items(layout::STATEFULSETS);
+    v.extend(ctx.src.items(layout::DEPLOYMENTS));
     v
 }
 
@@ -164,7 +162,7 @@ pub fn other_pods(ctx: &mut Ctx, workload: &str) -> Vec<Value> {
         .filter(|p| !owned_by(ctx, p, workload))
         .cloned()
         .collect();
-    pods.extend(ctx.src.items("kudo/pods.yaml"));
+    pods.extend(ctx.src.items(layout::KUDO_PODS));
     pods
 }
 

@@ -12,6 +12,7 @@ use super::links::{self, Link};
 use super::model::{Completeness, Header, Report, EMBED_FILE_BYTES, REPORT_SCHEMA_VERSION};
 use super::rules;
 use super::source::{s, Source};
+use crate::bundle::layout;
 use crate::bundle::reader::{BundleReader, Limits};
 use crate::Error;
 
@@ -117,7 +118,7 @@ fn evidence_files(ctx: &mut Ctx, report: &Report) -> BTreeMap<String, String> {
 }
 
 fn header(ctx: &mut Ctx) -> Header {
-    let v = ctx.src.yaml("versions.yaml").unwrap_or(Value::Null);
+    let v = ctx.src.yaml(layout::VERSIONS).unwrap_or(Value::Null);
     let meta = ctx.src.manifest().meta.clone();
     let or_unknown = |x: &str| {
         if x.is_empty() {

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::model::{Evidence, Finding, ObjectRef, Severity, TimelineItem};
 use super::source::{line_in_object, s, Source};
+use crate::bundle::layout;
 
 pub struct Ctx {
     pub src: Source,
@@ -42,23 +43,23 @@ impl Ctx {
         let target = src.manifest().meta.target.clone();
         let mut namespace = s(&target, "/namespace").to_string();
         let mut instance = s(&target, "/instance").to_string();
-        let inst = src.yaml("instance/instance.yaml").unwrap_or(Value::Null);
+        let inst = src.yaml(layout::INSTANCE).unwrap_or(Value::Null);
         if instance.is_empty() {
             instance = s(&inst, "/metadata/name").to_string();
         }
         if namespace.is_empty() {
             namespace = s(&inst, "/metadata/namespace").to_string();
         }
-        let versions = src.yaml("versions.yaml").unwrap_or(Value::Null);
+        let versions = src.yaml(layout::VERSIONS).unwrap_or(Value::Null);
         let mut operator = s(&versions, "/operator/name").to_string();
         if operator.is_empty() {
             operator = s(&inst, "/metadata/labels/kudo.dev~1operator").to_string();
         }
-        let pods = src.items("workload/pods.yaml");
-        let mut events = src.items("workload/events.yaml");
-        events.extend(src.items("kudo/events.yaml"));
+        let pods = src.items(layout::PODS);
+        let mut events = src.items(layout::EVENTS);
+        events.extend(src.items(layout::KUDO_EVENTS));
         let collected_at = parse_time(&src.manifest().meta.started);
-        let nodes = src.items("cluster/nodes.yaml");
+        let nodes = src.items(layout::NODES);
         let newest = cluster_times(&nodes, &pods, &events).max();
         let as_of = match (collected_at, newest) {
             (Some(c), Some(n)) => Some(c.min(n)),
@@ -130,7 +131,7 @@ impl Ctx {
         if self.src.contains(&own) {
             own
         } else {
-            "workload/pods.yaml".to_string()
+            layout::PODS.to_string()
         }
     }
 
@@ -177,9 +178,9 @@ impl Ctx {
     /// The file an event is in (workload or kudo events).
     pub fn event_file(&self, e: &Value) -> &'static str {
         if s(e, "/metadata/namespace") == "kudo-system" && self.namespace != "kudo-system" {
-            "kudo/events.yaml"
+            layout::KUDO_EVENTS
         } else {
-            "workload/events.yaml"
+            layout::EVENTS
         }
     }
 

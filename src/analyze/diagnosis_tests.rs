@@ -9,6 +9,7 @@ use super::links::{builtin, rule_matches};
 use super::model::{Report, Severity};
 use super::render::{html::render_html, render_json, text::render_text};
 use super::source::Source;
+use crate::bundle::layout;
 use crate::bundle::writer::{BundleMeta, Manifest};
 
 fn run(files: &[(&str, String)], extra: &[super::custom::Rule]) -> Report {
@@ -121,14 +122,11 @@ fn instance(mib: i64) -> String {
 
 fn bundle(mib: i64) -> Vec<(&'static str, String)> {
     vec![
-        ("cluster/nodes.yaml", list(NODES)),
-        ("workload/statefulsets.yaml", statefulset(mib)),
-        ("workload/pods.yaml", pods(mib)),
-        ("instance/instance.yaml", instance(mib)),
-        (
-            "instance/operatorversion.yaml",
-            OPERATOR_VERSION.to_string(),
-        ),
+        (layout::NODES, list(NODES)),
+        (layout::STATEFULSETS, statefulset(mib)),
+        (layout::PODS, pods(mib)),
+        (layout::INSTANCE, instance(mib)),
+        (layout::OPERATOR_VERSION, OPERATOR_VERSION.to_string()),
     ]
 }
 
@@ -238,8 +236,8 @@ fn known_rules() -> Vec<String> {
     let files = [
         ("apps/cassandra/p/nodetool-status.txt", String::new()),
         ("apps/zookeeper/p/srvr.txt", String::new()),
-        ("apps/kafka/topics.txt", String::new()),
-        ("cluster/nodes.yaml", list(NODES)),
+        (layout::KAFKA_TOPICS, String::new()),
+        (layout::NODES, list(NODES)),
     ];
     let mut names = run(&files, &[]).rules_run;
     for r in parse_rules("builtin", BUILTIN_RULES).unwrap() {
@@ -358,11 +356,11 @@ fn benign_history_is_not_an_alarm_and_old_trouble_is_a_note() {
     let inst = "kind: Instance\nmetadata: {name: db, namespace: ns}\nstatus:\n  planStatus:\n    deploy: {name: deploy, status: COMPLETE, lastUpdatedTimestamp: '2026-01-01T11:00:00Z'}\n    update: {name: update, status: COMPLETE, lastUpdatedTimestamp: '2025-12-25T08:00:00Z'}\n";
     let r = run(
         &[
-            ("cluster/nodes.yaml", nodes),
-            ("workload/pods.yaml", pods),
-            ("workload/events.yaml", events),
+            (layout::NODES, nodes),
+            (layout::PODS, pods),
+            (layout::EVENTS, events),
             ("pods/web-0/logs/web.log", log.to_string()),
-            ("instance/instance.yaml", inst.to_string()),
+            (layout::INSTANCE, inst.to_string()),
         ],
         &[],
     );
@@ -400,7 +398,7 @@ fn benign_history_is_not_an_alarm_and_old_trouble_is_a_note() {
     let recent = list(
         "- metadata: {name: e1, namespace: ns}\n  involvedObject: {kind: Pod, name: web-0}\n  reason: Unhealthy\n  message: 'Readiness probe failed: timeout'\n  lastTimestamp: '2026-01-01T11:50:00Z'\n",
     );
-    let r = run(&[("workload/events.yaml", recent)], &[]);
+    let r = run(&[(layout::EVENTS, recent)], &[]);
     assert_eq!(r.findings[0].severity, Severity::Warning);
 }
 
@@ -412,13 +410,13 @@ fn html_evidence_links_to_the_whole_file_embedded_and_lane_labels_stay_distinct(
     let i = r
         .files
         .keys()
-        .position(|p| p == "workload/statefulsets.yaml")
+        .position(|p| p == layout::STATEFULSETS)
         .unwrap();
     assert!(html.contains(&format!(
         "<a href=\"#file-{i}\"><code>workload/statefulsets.yaml</code></a>"
     )));
     assert!(html.contains(&format!("<section class=\"file\" id=\"file-{i}\">")));
-    let lines = r.files["workload/statefulsets.yaml"].lines().count();
+    let lines = r.files[layout::STATEFULSETS].lines().count();
     assert!(
         html.contains(&format!("id=\"file-{i}-L{lines}\"")),
         "last line anchored"

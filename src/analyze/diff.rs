@@ -18,6 +18,7 @@ use super::model::Report;
 use super::render::html::esc;
 use super::rules::apps::parse_nodetool_status;
 use super::source::{n, s, Source};
+use crate::bundle::layout;
 use crate::bundle::reader::BundleReader;
 use crate::Error;
 
@@ -177,7 +178,7 @@ fn text(v: &Value) -> String {
 }
 
 fn parameters(l: &mut Loaded) -> BTreeMap<String, String> {
-    let inst = l.src.yaml("instance/instance.yaml").unwrap_or(Value::Null);
+    let inst = l.src.yaml(layout::INSTANCE).unwrap_or(Value::Null);
     let mut m = BTreeMap::new();
     let ov = s(&inst, "/spec/operatorVersion/name");
     if !ov.is_empty() {
@@ -192,8 +193,8 @@ fn parameters(l: &mut Loaded) -> BTreeMap<String, String> {
 }
 
 fn workloads(l: &mut Loaded) -> Vec<Value> {
-    let mut v = l.src.items("workload/statefulsets.yaml");
-    v.extend(l.src.items("workload/deployments.yaml"));
+    let mut v = l.src.items(layout::STATEFULSETS);
+    v.extend(l.src.items(layout::DEPLOYMENTS));
     v.extend(l.src.items("workload/daemonsets.yaml"));
     v
 }
@@ -256,7 +257,7 @@ fn state(cs: &Value) -> String {
 
 fn containers(l: &mut Loaded) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
-    for p in l.src.items("workload/pods.yaml") {
+    for p in l.src.items(layout::PODS) {
         let pod = s(&p, "/metadata/name").to_string();
         let statuses = p
             .pointer("/status/containerStatuses")
@@ -275,7 +276,7 @@ fn containers(l: &mut Loaded) -> BTreeMap<String, String> {
 
 fn nodes(l: &mut Loaded) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
-    for node in l.src.items("cluster/nodes.yaml") {
+    for node in l.src.items(layout::NODES) {
         let name = s(&node, "/metadata/name").to_string();
         let conds = node.pointer("/status/conditions").and_then(Value::as_array);
         let mut v: Vec<String> = conds
@@ -326,8 +327,8 @@ fn new_events(a: &mut Loaded, b: &mut Loaded) -> Vec<Change> {
         )
     };
     let all = |l: &mut Loaded| {
-        let mut v = l.src.items("workload/events.yaml");
-        v.extend(l.src.items("kudo/events.yaml"));
+        let mut v = l.src.items(layout::EVENTS);
+        v.extend(l.src.items(layout::KUDO_EVENTS));
         v
     };
     let old: BTreeSet<String> = all(a).iter().map(key).collect();

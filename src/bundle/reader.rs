@@ -210,12 +210,12 @@ impl BundleReader {
             read_max: Vec::new(),
         };
         r.read_max = vec![0; r.zip.len()];
-        if !r.entries.contains_key("manifest.json") {
+        if !r.entries.contains_key(super::layout::MANIFEST) {
             return Err(err(format!(
                 "bundle {shown} has no manifest.json: it is not a kudo-diag bundle, or it was cut short; collect it again"
             )));
         }
-        let m = r.read_metadata("manifest.json")?;
+        let m = r.read_metadata(super::layout::MANIFEST)?;
         let manifest: Manifest = serde_json::from_slice(&m).map_err(|e| {
             err(format!(
                 "bundle {shown}: manifest.json is malformed ({e}); the bundle is damaged or was not written by kudo-diag"
@@ -223,8 +223,8 @@ impl BundleReader {
         })?;
         check_manifest(&manifest, &shown)?;
         r.manifest = manifest;
-        if r.entries.contains_key("errors.json") {
-            let e = r.read_metadata("errors.json")?;
+        if r.entries.contains_key(super::layout::ERRORS) {
+            let e = r.read_metadata(super::layout::ERRORS)?;
             r.errors = serde_json::from_slice(&e).map_err(|e| {
                 err(format!(
                     "bundle {shown}: errors.json is malformed ({e}); the bundle is damaged"
@@ -344,7 +344,7 @@ impl BundleReader {
         rep.unlisted = self
             .entries
             .keys()
-            .filter(|p| p.as_str() != "manifest.json" && !names.contains(p.as_str()))
+            .filter(|p| p.as_str() != super::layout::MANIFEST && !names.contains(p.as_str()))
             .cloned()
             .collect();
         for want in &listed {

@@ -337,7 +337,7 @@ fn from_parts(
         let Ok(doc) = crate::yaml::from_slice::<Value>(bytes) else {
             continue;
         };
-        if path == "cluster/version.yaml" {
+        if path == crate::bundle::layout::CLUSTER_VERSION {
             if let Some(v) = server_version_of(&doc) {
                 server_version = v;
             }

@@ -11,6 +11,7 @@ use regex::Regex;
 use crate::analyze::context::Ctx;
 use crate::analyze::model::{Evidence, Line, ObjectRef, Severity};
 use crate::analyze::source::{clip, s};
+use crate::bundle::layout;
 
 pub fn run(ctx: &mut Ctx) {
     cassandra(ctx);
@@ -309,7 +310,7 @@ pub fn parse_partition(line: &str) -> Option<Partition> {
 }
 
 fn kafka(ctx: &mut Ctx) {
-    let f = "apps/kafka/topics.txt";
+    let f = layout::KAFKA_TOPICS;
     let Some(t) = ctx.src.text(f) else { return };
     ctx.ran("kafka.offline-partitions");
     ctx.ran("kafka.under-replicated-partitions");

@@ -16,6 +16,7 @@ use crate::analyze::context::Ctx;
 use crate::analyze::model::Line;
 use crate::analyze::model::{Evidence, Fix, ObjectRef, ParamChange, Severity};
 use crate::analyze::source::{clip, find_lines, s};
+use crate::bundle::layout;
 use crate::preflight::checks::node_states;
 use crate::preflight::quantity::fmt_bytes;
 
@@ -26,7 +27,7 @@ const MAX_HEAP_MB: i64 = 31 * 1024;
 
 pub fn run(ctx: &mut Ctx) {
     ctx.ran(RULE);
-    let nodes = ctx.src.items("cluster/nodes.yaml");
+    let nodes = ctx.src.items(layout::NODES);
     if nodes.is_empty() {
         return;
     }
@@ -146,7 +147,7 @@ fn check(ctx: &mut Ctx, nodes: &[Value], params: &[Param], obj: &Value) {
     };
     let mut ev = vec![ctx.object_evidence(&workload_file(&kind), &name, &["memory:"])];
     ev.push(allocatable_evidence(ctx));
-    if let (Some(m), Some(t)) = (mem.first(), ctx.src.text("instance/instance.yaml")) {
+    if let (Some(m), Some(t)) = (mem.first(), ctx.src.text(layout::INSTANCE)) {
         let mut lines = Vec::new();
         for p in [&m.request, &m.limit].into_iter().flatten() {
             lines.extend(find_lines(
@@ -158,7 +159,7 @@ fn check(ctx: &mut Ctx, nodes: &[Value], params: &[Param], obj: &Value) {
         }
         lines.sort_by_key(|l| l.line);
         ev.push(Evidence {
-            path: "instance/instance.yaml".into(),
+            path: layout::INSTANCE.into(),
             lines,
             note: None,
         });
@@ -184,7 +185,7 @@ fn check(ctx: &mut Ctx, nodes: &[Value], params: &[Param], obj: &Value) {
 
 /// The nodes' allocatable memory lines.
 fn allocatable_evidence(ctx: &mut Ctx) -> Evidence {
-    let path = "cluster/nodes.yaml";
+    let path = layout::NODES;
     let mut lines = Vec::new();
     if let Some(t) = ctx.src.text(path) {
         let mut block: Option<usize> = None;
@@ -211,8 +212,8 @@ fn allocatable_evidence(ctx: &mut Ctx) -> Evidence {
 
 fn workload_file(kind: &str) -> String {
     match kind {
-        "Deployment" => "workload/deployments.yaml".into(),
-        _ => "workload/statefulsets.yaml".into(),
+        "Deployment" => layout::DEPLOYMENTS.into(),
+        _ => layout::STATEFULSETS.into(),
     }
 }
 

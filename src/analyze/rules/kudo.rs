@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::analyze::context::{parse_time, Ctx};
 use crate::analyze::model::{Evidence, ObjectRef, Severity};
 use crate::analyze::source::{find_lines, s};
+use crate::bundle::layout;
 
 /// A plan IN_PROGRESS for longer than this (before the collection) is reported.
 pub const PLAN_STUCK_MINUTES: i64 = 30;
@@ -21,8 +22,8 @@ pub fn run(ctx: &mut Ctx) {
     ] {
         ctx.ran(r);
     }
-    if let Some(inst) = ctx.src.yaml("instance/instance.yaml") {
-        plans(ctx, &inst, "instance/instance.yaml");
+    if let Some(inst) = ctx.src.yaml(layout::INSTANCE) {
+        plans(ctx, &inst, layout::INSTANCE);
         operator_version(ctx, &inst);
     }
     manager(ctx);
@@ -117,10 +118,10 @@ fn plan_failed(ctx: &mut Ctx, plan: &str, p: &Value, path: &str) {
             note: None,
         });
     }
-    if let Some(t) = ctx.src.text("instance/plan-status.txt") {
+    if let Some(t) = ctx.src.text(layout::PLAN_STATUS) {
         let lines = find_lines(&t, Some(&format!("Plan {plan} ")), &format!("[{st}]"), 3);
         ev.push(Evidence {
-            path: "instance/plan-status.txt".into(),
+            path: layout::PLAN_STATUS.into(),
             lines,
             note: None,
         });
@@ -177,7 +178,7 @@ fn plans(ctx: &mut Ctx, inst: &Value, path: &str) {
 }
 
 fn operator_version(ctx: &mut Ctx, inst: &Value) {
-    if ctx.src.contains("instance/operatorversion.yaml") {
+    if ctx.src.contains(layout::OPERATOR_VERSION) {
         return;
     }
     let ov = s(inst, "/spec/operatorVersion/name").to_string();
@@ -205,15 +206,15 @@ fn operator_version(ctx: &mut Ctx, inst: &Value) {
     let name = s(inst, "/metadata/name").to_string();
     let ns = s(inst, "/metadata/namespace").to_string();
     let mut ev = Vec::new();
-    if let Some(t) = ctx.src.text("instance/instance.yaml") {
+    if let Some(t) = ctx.src.text(layout::INSTANCE) {
         ev.push(Evidence {
-            path: "instance/instance.yaml".into(),
+            path: layout::INSTANCE.into(),
             lines: find_lines(&t, Some("operatorVersion:"), "name: ", 1),
             note: None,
         });
     }
     ev.push(Evidence {
-        path: "errors.json".into(),
+        path: layout::ERRORS.into(),
         lines: Vec::new(),
         note: Some(format!("operatorversion: {reason}")),
     });
@@ -229,7 +230,7 @@ fn operator_version(ctx: &mut Ctx, inst: &Value) {
 }
 
 fn manager(ctx: &mut Ctx) {
-    let path = "kudo/pods.yaml";
+    let path = layout::KUDO_PODS;
     if !ctx.src.contains(path) {
         return;
     }
@@ -286,7 +287,7 @@ fn manager(ctx: &mut Ctx) {
 }
 
 fn children(ctx: &mut Ctx) {
-    let path = "instance/child-instances.yaml";
+    let path = layout::CHILD_INSTANCES;
     for c in ctx.src.items(path) {
         let st = s(&c, "/status/aggregatedStatus/status");
         if !is_failed(st) {

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::analyze::context::Ctx;
 use crate::analyze::model::{ObjectRef, Severity};
 use crate::analyze::source::{n, s};
+use crate::bundle::layout;
 
 pub fn run(ctx: &mut Ctx) {
     for r in [
@@ -18,8 +19,8 @@ pub fn run(ctx: &mut Ctx) {
     ] {
         ctx.ran(r);
     }
-    replicas(ctx, "workload/statefulsets.yaml", "StatefulSet");
-    replicas(ctx, "workload/deployments.yaml", "Deployment");
+    replicas(ctx, layout::STATEFULSETS, "StatefulSet");
+    replicas(ctx, layout::DEPLOYMENTS, "Deployment");
     pvcs(ctx);
     pdbs(ctx);
     nodes(ctx);
@@ -61,7 +62,7 @@ fn replicas(ctx: &mut Ctx, path: &str, kind: &str) {
 }
 
 fn pvcs(ctx: &mut Ctx) {
-    let path = "workload/persistentvolumeclaims.yaml";
+    let path = layout::PERSISTENT_VOLUME_CLAIMS;
     for o in ctx.src.items(path) {
         let phase = s(&o, "/status/phase");
         if phase != "Pending" && phase != "Lost" {
@@ -88,7 +89,7 @@ fn pvcs(ctx: &mut Ctx) {
 }
 
 fn pdbs(ctx: &mut Ctx) {
-    let path = "workload/poddisruptionbudgets.yaml";
+    let path = layout::POD_DISRUPTION_BUDGETS;
     for o in ctx.src.items(path) {
         let allowed = n(&o, "/status/disruptionsAllowed");
         let expected = n(&o, "/status/expectedPods").unwrap_or(0);
@@ -117,7 +118,7 @@ fn pdbs(ctx: &mut Ctx) {
 }
 
 fn nodes(ctx: &mut Ctx) {
-    let path = "cluster/nodes.yaml";
+    let path = layout::NODES;
     for o in ctx.src.items(path) {
         let name = s(&o, "/metadata/name").to_string();
         let Some(Value::Array(conds)) = o.pointer("/status/conditions") else {
