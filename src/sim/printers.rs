@@ -11,16 +11,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::tables::{age, arr, containers_images_of, human_duration, name_cell, s, since, Col};
+use super::tables::{
+    age, arr, containers_images_of, human_duration, name_cell, s, since, Col, RowFn, AGE,
+    CONTAINERS, IMAGES, NAME, SELECTOR,
+};
 
 /// Columns and the row function of one kind.
-pub type Printer = (&'static [Col], fn(&Value, DateTime<Utc>) -> Vec<Value>);
-
-const NAME: Col = Col("Name", "string", 0);
-const AGE: Col = Col("Age", "string", 0);
-const CONTAINERS: Col = Col("Containers", "string", 1);
-const IMAGES: Col = Col("Images", "string", 1);
-const SELECTOR: Col = Col("Selector", "string", 1);
+pub type Printer = (&'static [Col], RowFn);
 
 /// The printer of a built-in resource this file knows, by group and plural.
 pub fn printer(group: &str, plural: &str) -> Option<Printer> {

@@ -132,13 +132,15 @@ struct Printer {
 }
 
 /// Fills one row's cells from an object (and the time ages are counted to).
-type RowFn = fn(&Value, DateTime<Utc>) -> Vec<Value>;
+pub(super) type RowFn = fn(&Value, DateTime<Utc>) -> Vec<Value>;
 
-const NAME: Col = Col("Name", "string", 0);
-const AGE: Col = Col("Age", "string", 0);
-const CONTAINERS: Col = Col("Containers", "string", 1);
-const IMAGES: Col = Col("Images", "string", 1);
-const SELECTOR: Col = Col("Selector", "string", 1);
+// The columns many kinds share, as the API server's printers name them (`printers` uses them
+// too).
+pub(super) const NAME: Col = Col("Name", "string", 0);
+pub(super) const AGE: Col = Col("Age", "string", 0);
+pub(super) const CONTAINERS: Col = Col("Containers", "string", 1);
+pub(super) const IMAGES: Col = Col("Images", "string", 1);
+pub(super) const SELECTOR: Col = Col("Selector", "string", 1);
 
 fn printer(info: &ResourceInfo) -> Printer {
     let (group, plural) = (info.group.as_str(), info.plural.as_str());

@@ -34,6 +34,15 @@ fn default_container(pod: &Value) -> Option<&str> {
         })
 }
 
+/// The pod's name (`?` when absent) and phase (empty when absent), for the notes.
+fn name_and_phase(pod: &Value) -> (&str, &str) {
+    let field = |p: &str| pod.pointer(p).and_then(Value::as_str);
+    (
+        field("/metadata/name").unwrap_or("?"),
+        field("/status/phase").unwrap_or(""),
+    )
+}
+
 fn status_of<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
     ["containerStatuses", "initContainerStatuses"]
         .iter()
@@ -57,14 +66,7 @@ fn waiting_reason(status: &Value) -> String {
 /// does not say: then the request decides).
 pub fn not_running_for_exec(pod: &Value, container: Option<&str>) -> Option<NotRunning> {
     let name = container.or_else(|| default_container(pod))?;
-    let pod_name = pod
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    let phase = pod
-        .pointer("/status/phase")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let (pod_name, phase) = name_and_phase(pod);
     let note = match status_of(pod, name) {
         Some(s) if s.pointer("/state/running").is_some() => return None,
         Some(s) if s.pointer("/state/terminated").is_some() => {
@@ -92,14 +94,7 @@ pub fn not_running_for_exec(pod: &Value, container: Option<&str>) -> Option<NotR
 /// Why there is no current log of `container` to fetch: it never started, or it waits to be
 /// restarted and its last log is the previous one.
 pub fn no_current_log(pod: &Value, container: &str) -> Option<NotRunning> {
-    let pod_name = pod
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    let phase = pod
-        .pointer("/status/phase")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let (pod_name, phase) = name_and_phase(pod);
     let note = match status_of(pod, container) {
         Some(s) if s.pointer("/state/waiting").is_none() => return None,
         Some(s) if s.pointer("/lastState/terminated").is_some() => format!(
