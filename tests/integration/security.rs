@@ -9,8 +9,8 @@ use kudo_diag::sim::scenario::LogSource;
 use kudo_diag::sim::scenarios;
 use serde_json::Value;
 
-use crate::run::{entries, kudo_diag, start, PLANTED};
-use crate::support::{stderr, stdout};
+use crate::run::{entries, kudo_diag, PLANTED};
+use crate::support::{stderr, stdout, Sim};
 
 /// A URL password that no Secret holds: only the `url-credentials` rule can catch it.
 const URL_PASSWORD: &str = "Ur1Passw0rdZ9q";
@@ -86,10 +86,7 @@ async fn a_secret_on_a_failing_commands_stderr_is_written_nowhere() {
         "2026-11-27T08:00:00Z webhook: serving with key {WEBHOOK_KEY_LINE}\n\
          2026-11-27T08:00:01Z reconciling instance analytics-cassandra\n"
     ));
-    let sim = start(sc, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let (sim, dir, kc) = Sim::new(sc).cluster().await;
     let o = kudo_diag(
         dir.path(),
         Some(&kc),
@@ -146,10 +143,9 @@ async fn a_secret_on_a_failing_commands_stderr_is_written_nowhere() {
 /// and JSON file of the bundle still parses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redactions_json_counts_every_marker_in_the_bundle() {
-    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let (sim, dir, kc) = Sim::new(scenarios::load("cassandra").unwrap())
+        .cluster()
+        .await;
     let o = kudo_diag(
         dir.path(),
         Some(&kc),
@@ -223,10 +219,7 @@ async fn hostile_object_names_cost_only_their_own_artifacts() {
         p["metadata"]["uid"] = Value::from(format!("hostile-{}", name.len()));
         sc.objects.push(p);
     }
-    let sim = start(sc, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let (sim, dir, kc) = Sim::new(sc).cluster().await;
     let o = kudo_diag(
         dir.path(),
         Some(&kc),
@@ -287,7 +280,7 @@ async fn hostile_object_names_cost_only_their_own_artifacts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_and_half_open_connections_are_closed() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
+    let sim = Sim::builtin("cassandra").start().await;
     let limit = kudo_diag::sim::server::IDLE_HEADER_TIMEOUT + std::time::Duration::from_secs(5);
     let started = std::time::Instant::now();
     let mut silent = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
@@ -327,10 +320,9 @@ async fn random_kills_across_whole_collections_never_lose_or_redo_a_finished_bun
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
-    let sim = start(scenarios::load("cassandra").unwrap(), None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
+    let (sim, dir, kc) = Sim::new(scenarios::load("cassandra").unwrap())
+        .cluster()
+        .await;
     let args = |out: &str| -> Vec<String> {
         [
             "run",
