@@ -41,9 +41,14 @@ pub fn from_multiple<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, Error> {
     serde_saphyr::from_multiple_with_options(text, options())
 }
 
-/// Writes one value as a YAML document.
+/// Writes one value as a YAML document. Strings with line breaks are literal blocks (`|`), as
+/// kubectl writes them; a long single-line string stays on one line rather than being folded
+/// (`>`), so a certificate, token or log line keeps its one line for grep, sed and diff.
 pub fn to_string<T: Serialize>(value: &T) -> Result<String, WriteError> {
-    serde_saphyr::to_string(value)
+    let options = serde_saphyr::ser_options! {
+        folded_wrap_chars: usize::MAX,
+    };
+    serde_saphyr::to_string_with_options(value, options)
 }
 
 #[cfg(test)]
@@ -60,6 +65,16 @@ mod tests {
         // A leading zero is decimal, not octal (010 is ten).
         let v: Value = super::from_str("e: 010\n").unwrap();
         assert_eq!(v["e"].as_f64(), Some(10.0));
+    }
+
+    #[test]
+    fn long_lines_stay_on_one_line_and_multi_line_strings_are_literal_blocks() {
+        let long = "x".repeat(40) + " " + &"y".repeat(200);
+        let text = super::to_string(&json!({"data": long, "script": "a\nb\n"})).unwrap();
+        assert!(text.contains(&format!("data: {long}\n")), "{text}");
+        assert!(text.contains("script: |\n"), "{text}");
+        let back: Value = super::from_str(&text).unwrap();
+        assert_eq!(back["data"], long.as_str());
     }
 
     #[test]
