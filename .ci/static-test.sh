@@ -58,14 +58,14 @@ if command -v kubectl >/dev/null; then
 fi
 
 echo "== collection with the static binary"
-"$BIN" run --pipeline pipelines/selftest.yaml -o "$WORK/selftest.zip" --progress plain >"$WORK/self.log" 2>&1 \
+"$BIN" run --pipeline pipelines/selftest.yaml --bundle "$WORK/selftest.zip" --progress plain >"$WORK/self.log" 2>&1 \
   || { cat "$WORK/self.log"; echo "FAIL: synthetic collection with the static binary" >&2; exit 1; }
 grep "^collection complete" "$WORK/self.log"
 "$BIN" bundle verify "$WORK/selftest.zip"
 # Cluster collection through the static binary's TLS client (rustls against the sim's CA).
 set +e
 "$BIN" --kubeconfig "$WORK/kubeconfig" -n prod run --instance cassandra \
-  -o "$WORK/cassandra.zip" --progress plain >"$WORK/run.log" 2>&1
+  --bundle "$WORK/cassandra.zip" --progress plain >"$WORK/run.log" 2>&1
 rc=$?
 set -e
 if [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ]; then
@@ -121,7 +121,7 @@ if not l.get("org.opencontainers.image.revision"): sys.exit("the image has no re
     -v "$WORK/sa:/var/run/secrets/kubernetes.io/serviceaccount:ro" \
     -v "$WORK/image-bundles:/bundles" \
     -e KUBERNETES_SERVICE_HOST="${SERVER%:*}" -e KUBERNETES_SERVICE_PORT="${SERVER##*:}" -e HOME=/tmp \
-    "$CTR" -- /usr/local/bin/kudo-diag run --instance cassandra --output-dir /bundles --progress plain \
+    "$CTR" -- /usr/local/bin/kudo-diag run --instance cassandra --bundle-dir /bundles --progress plain \
     >"$WORK/image-run.log" 2>&1 || { cat "$WORK/image-run.log"; echo "FAIL: in-cluster collection in the image" >&2; exit 1; }
   grep "^collection complete" "$WORK/image-run.log"
   "$BIN" bundle verify "$WORK"/image-bundles/kudo-diag_prod_cassandra_*.zip

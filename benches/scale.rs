@@ -183,7 +183,7 @@ async fn collect(s: &Settings, pods: usize, latency_ms: u64) {
         .arg("--kubeconfig")
         .arg(&kc)
         .args(["-n", &ns, "--instance", INSTANCE, "--qps", "0"])
-        .args(["--progress", "none", "-o"])
+        .args(["--progress", "none", "--bundle"])
         .arg(&out);
     let me = std::process::id().to_string();
     let sim_cpu0 = cpu_secs(&me).unwrap_or(0.0);

@@ -47,7 +47,7 @@ pub fn describe(path: &Path, e: &io::Error, needed: Option<u64>) -> String {
         )
     } else if is_read_only(e) {
         format!(
-            "{folder} is not writable ({}): write the bundle somewhere writable with -o FILE.zip or --output-dir DIR",
+            "{folder} is not writable ({}): write the bundle somewhere writable with --bundle FILE.zip or --bundle-dir DIR",
             plain(e)
         )
     } else {
@@ -261,7 +261,7 @@ mod tests {
         let ro = describe(&file, &io::Error::from_raw_os_error(30), None);
         assert!(
             ro.starts_with(&format!("{} is not writable (", dir.path().display()))
-                && ro.contains("-o FILE.zip or --output-dir DIR"),
+                && ro.contains("--bundle FILE.zip or --bundle-dir DIR"),
             "{ro}"
         );
         for m in [&full, &ro] {

@@ -10,12 +10,14 @@ use clap::ValueEnum;
 use crate::analyze::{self, custom, Severity};
 use crate::{exit, Error};
 
+use super::output::{self, FormatOrFile, FormatOrFileParser};
+
 /// Explain what is wrong, from a bundle.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   kudo-diag analyze cassandra.zip                          report on the terminal
-  kudo-diag analyze cassandra.zip --format html -o r.html  one self-contained HTML page
-  kudo-diag analyze cassandra.zip --format json --fail-on never | jq .counts
+  kudo-diag analyze cassandra.zip -o html --report r.html  one self-contained HTML page
+  kudo-diag analyze cassandra.zip -o json --fail-on never | jq .counts
   kudo-diag analyze cassandra.zip --rules myop.rules.yaml  add an operator's own rules
 
 Exit codes: 0 no finding at or above --fail-on, 6 findings at or above it, 1 the bundle could
@@ -24,12 +26,16 @@ pub struct Args {
     /// The bundle (.zip) written by `kudo-diag run`.
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format (default: text).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT",
+          value_parser = FormatOrFileParser::<Format>::new())]
+    pub output: Option<FormatOrFile<Format>>,
     /// Write the report to FILE instead of standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// The old spelling of -o/--output FORMAT.
+    #[arg(long, value_enum, hide = true)]
+    pub format: Option<Format>,
     /// Exit with code 6 when a finding at or above this severity exists.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
@@ -77,6 +83,8 @@ pub fn exit_code(report: &analyze::Report, fail_on: FailOn) -> u8 {
 }
 
 pub fn exec(args: Args) -> crate::Result<u8> {
+    let (format, report_file) =
+        output::format_and_report(args.output, args.format, args.report, Format::Text)?;
     let mut extra = Vec::new();
     let mut problems = Vec::new();
     for f in &args.rules {
@@ -98,17 +106,17 @@ pub fn exec(args: Args) -> crate::Result<u8> {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            args.output.is_none()
+            report_file.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let out = match args.format {
+    let out = match format {
         Format::Text => analyze::render_text(&report, color),
         Format::Json => analyze::render_json(&report),
         Format::Html => analyze::render_html(&report),
     };
-    match &args.output {
+    match &report_file {
         Some(p) => {
             // Write beside the target and rename, so a reader never sees half a report.
             let tmp = p.with_extension("kudo-diag-tmp");

@@ -28,7 +28,13 @@ pub enum Command {
         /// The bundle (.zip).
         file: PathBuf,
         /// Output format.
-        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "FORMAT",
+            value_enum,
+            default_value = "text"
+        )]
         format: Format,
     },
     /// List the files of a bundle: path, size and the task that produced it.
@@ -36,7 +42,13 @@ pub enum Command {
         /// The bundle (.zip).
         file: PathBuf,
         /// Output format.
-        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "FORMAT",
+            value_enum,
+            default_value = "text"
+        )]
         format: Format,
     },
     /// Print one file of a bundle to stdout.
@@ -145,6 +157,10 @@ fn cat(file: PathBuf, path: &str) -> crate::Result<u8> {
     let mut out = std::io::stdout().lock();
     std::io::copy(&mut entry, &mut out)
         .and_then(|_| out.flush())
-        .map_err(|e| crate::Error::Other(format!("reading {path} from {}: {e}", file.display())))?;
+        .map_err(|e| match e.kind() {
+            // The reader of stdout has gone: `main` ends quietly on this error.
+            std::io::ErrorKind::BrokenPipe => crate::Error::io("standard output", e),
+            _ => crate::Error::Other(format!("reading {path} from {}: {e}", file.display())),
+        })?;
     Ok(crate::exit::OK)
 }

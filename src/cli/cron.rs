@@ -55,7 +55,13 @@ pub struct ManifestArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
     pub starting_deadline: std::time::Duration,
     /// Output format: a YAML stream, or one JSON `v1/List` (for tools).
-    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "yaml"
+    )]
     pub format: Format,
     /// How long one collection may run before it is ended.
     #[arg(long, value_name = "DURATION", default_value = "50m", value_parser = humantime::parse_duration)]

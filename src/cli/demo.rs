@@ -23,9 +23,12 @@ pub struct Args {
     /// Built-in scenario (`kudo-diag sim list`) or a scenario file.
     #[arg(long, value_name = "NAME|FILE", default_value = "cassandra")]
     pub scenario: String,
-    /// Where to write the bundle.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub output_dir: PathBuf,
+    /// Where to write the bundle (default: the current directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "output_dir")]
+    pub bundle_dir: Option<PathBuf>,
+    /// The old spelling of --bundle-dir.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub output_dir: Option<PathBuf>,
     /// How to show progress (on stderr).
     #[arg(long, value_enum, default_value_t = super::progress::ProgressMode::Auto)]
     pub progress: super::progress::ProgressMode,
@@ -39,6 +42,13 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
             scenario.name, scenario.namespace
         ))
     })?;
+    if args.output_dir.is_some() {
+        super::output::deprecated("--output-dir DIR", "--bundle-dir DIR");
+    }
+    let dir = args
+        .bundle_dir
+        .or(args.output_dir)
+        .unwrap_or_else(|| PathBuf::from("."));
     let namespace = scenario.namespace.clone();
     let name = scenario.name.clone();
     let sim = SimServer::start(scenario, SimOptions::default()).await?;
@@ -49,16 +59,16 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         sim.base_url()
     );
 
-    // What `kudo-diag run --instance NAME -n NS --output-dir DIR` asks, with the simulated
+    // What `kudo-diag run --instance NAME -n NS --bundle-dir DIR` asks, with the simulated
     // cluster's kubeconfig.
     let mut request = Request {
         namespace: Some(namespace.clone()),
-        output: Output::Dir(args.output_dir.clone()),
+        output: Output::Dir(dir.clone()),
         ..Request::new(instance.clone())
     };
     request.connection.kubeconfig = Some(kubeconfig.path().to_path_buf());
     let registry = default_registry();
-    let before = bundles_in(&args.output_dir);
+    let before = bundles_in(&dir);
     let code = match Session::open(request, &registry).await {
         Ok(session) => super::run::collect(session, args.progress, &registry)
             .await
@@ -68,7 +78,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
     sim.shutdown().await;
     let code = code?;
 
-    let after = bundles_in(&args.output_dir);
+    let after = bundles_in(&dir);
     if let Some(bundle) = after.into_iter().find(|b| !before.contains(b)) {
         println!();
         println!(
@@ -88,7 +98,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
         print!("{}", crate::analyze::render_text(&report, color));
         println!();
         println!("Next: `kudo-diag bundle ls {}` lists every file; `kudo-diag bundle verify` checks every hash;", bundle.display());
-        println!("      `kudo-diag analyze {} --format html -o report.html` writes this report as one page;", bundle.display());
+        println!("      `kudo-diag analyze {} -o html --report report.html` writes this report as one page;", bundle.display());
         println!(
             "      `kudo-diag serve {}` lets kubectl get, describe and read logs from the bundle;",
             bundle.display()

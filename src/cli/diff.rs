@@ -9,13 +9,14 @@ use crate::analyze::diff;
 use crate::{exit, Error};
 
 use super::analyze::Format;
+use super::output::{self, FormatOrFile, FormatOrFileParser};
 
 /// Show what changed between two bundles of the same instance.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   kudo-diag diff monday.zip tuesday.zip                 what changed, on the terminal
   kudo-diag diff --latest 2 /var/lib/kudo-diag          the newest two bundles of a cron folder
-  kudo-diag diff old.zip new.zip --format html -o d.html
+  kudo-diag diff old.zip new.zip -o html --report d.html
 
 Exit codes: 0 the diff was written; 1 a bundle could not be read or analyzed, the bundles are
 of different instances, or the folder holds too few bundles; 2 bad command line.")]
@@ -27,12 +28,16 @@ pub struct Args {
     /// before it.
     #[arg(long, value_name = "N")]
     pub latest: Option<usize>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format (default: text).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT",
+          value_parser = FormatOrFileParser::<Format>::new())]
+    pub output: Option<FormatOrFile<Format>>,
     /// Write the diff to FILE instead of standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// The old spelling of -o/--output FORMAT.
+    #[arg(long, value_enum, hide = true)]
+    pub format: Option<Format>,
 }
 
 /// The pairs to compare, oldest first.
@@ -59,18 +64,21 @@ fn pairs(args: &Args) -> crate::Result<Vec<(PathBuf, PathBuf)>> {
 }
 
 pub fn exec(args: Args) -> crate::Result<u8> {
+    let pairs = pairs(&args)?;
+    let (format, report_file) =
+        output::format_and_report(args.output, args.format, args.report, Format::Text)?;
     let mut out = String::new();
     let mut all = Vec::new();
-    for (old, new) in pairs(&args)? {
+    for (old, new) in pairs {
         let d = diff::diff_bundles(&old, &new)?;
-        match args.format {
+        match format {
             Format::Text => out.push_str(&diff::render_text(&d)),
             Format::Html => out.push_str(&diff::render_html(&d)),
             Format::Json => {}
         }
         all.push(d);
     }
-    if args.format == Format::Json {
+    if format == Format::Json {
         out = if all.len() == 1 {
             diff::render_json(&all[0])
         } else {
@@ -79,7 +87,7 @@ pub fn exec(args: Args) -> crate::Result<u8> {
             s
         };
     }
-    match &args.output {
+    match &report_file {
         Some(p) => {
             let tmp = p.with_extension("kudo-diag-tmp");
             std::fs::write(&tmp, out.as_bytes()).map_err(|e| Error::io(&tmp, e))?;

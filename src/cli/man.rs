@@ -25,7 +25,7 @@ pub fn exec(args: Args) -> crate::Result<u8> {
             let page = crate::ship::man::render(cmd);
             std::io::stdout()
                 .write_all(&page)
-                .map_err(|e| crate::Error::Other(format!("writing the man page to stdout: {e}")))?;
+                .map_err(|e| crate::Error::io("standard output", e))?;
         }
     }
     Ok(crate::exit::OK)

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod diff;
 mod entry;
 pub mod man;
+pub mod output;
 pub mod pipelines;
 pub mod preflight;
 pub mod progress;

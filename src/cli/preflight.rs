@@ -10,7 +10,7 @@ use crate::preflight::{self, Options};
 /// Check, before installing, whether an operator with given parameters fits and is allowed.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 every check passed, 4 warnings only, 5 at least one check failed, 1 the checks could not run (bad package, parameters, or cluster access).\n\nExamples:\n  kudo-diag preflight ./cassandra -n prod -p NODE_COUNT=5 -p NODE_MEM_MIB=8192\n  kudo-diag preflight cassandra-1.0.3.tgz -n prod --params-file params.yaml --format json\n  kudo-diag preflight cassandra -n prod --instance cassandra   # installed operator, existing instance"
+    after_help = "Exit codes: 0 every check passed, 4 warnings only, 5 at least one check failed, 1 the checks could not run (bad package, parameters, or cluster access).\n\nExamples:\n  kudo-diag preflight ./cassandra -n prod -p NODE_COUNT=5 -p NODE_MEM_MIB=8192\n  kudo-diag preflight cassandra-1.0.3.tgz -n prod --params-file params.yaml -o json\n  kudo-diag preflight cassandra -n prod --instance cassandra   # installed operator, existing instance"
 )]
 pub struct Args {
     /// A KUDO operator package (folder or .tgz) or the name of an operator installed in the
@@ -33,9 +33,13 @@ pub struct Args {
     /// Check only the package and parameters (render, requests vs limits), without a cluster.
     #[arg(long)]
     pub no_cluster: bool,
-    /// Output format: text for people, json (schema kudo-diag.preflight/v1, docs/preflight.md).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format: text for people (the default), json (schema kudo-diag.preflight/v1,
+    /// docs/preflight.md).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_enum)]
+    pub output: Option<Format>,
+    /// The old spelling of -o/--output FORMAT.
+    #[arg(long, value_enum, hide = true)]
+    pub format: Option<Format>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +49,7 @@ pub enum Format {
 }
 
 pub async fn exec(args: Args, g: &Global) -> crate::Result<u8> {
+    let format = super::output::format(args.output, args.format, Format::Text)?;
     let mut opts = Options {
         operator: args.operator,
         operator_version: args.operator_version,
@@ -62,7 +67,7 @@ pub async fn exec(args: Args, g: &Global) -> crate::Result<u8> {
         }
         preflight::run(client, &opts).await?
     };
-    match args.format {
+    match format {
         Format::Text => print!("{}", report.to_text(g.verbose > 0)),
         Format::Json => println!("{}", report.to_json()),
     }

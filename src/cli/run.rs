@@ -20,16 +20,18 @@ use super::progress::{self, Progress, ProgressMode};
 
 /// Collect a diagnostics bundle by running a pipeline.
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("bundle_path").multiple(false))]
 #[command(after_help = "Examples:
   kudo-diag run --instance cassandra -n prod                  collect with the pipeline chosen for the operator
   kudo-diag run --instance cassandra -n prod --continue       resume the unfinished collection in this folder
-  kudo-diag run --instance cassandra -n prod -o c.zip --log-since 24h --log-limit-bytes 50MiB
+  kudo-diag run --instance cassandra -n prod --bundle c.zip --log-since 24h --log-limit-bytes 50MiB
   kudo-diag run --instance kafka -n prod --pipeline kafka --pipeline extra.yaml   add tasks of your own
-  kudo-diag run --pipeline selftest -o selftest.zip           the engine alone, no cluster (synthetic tasks)
+  kudo-diag run --pipeline selftest --bundle selftest.zip     the engine alone, no cluster (synthetic tasks)
 
-Without -o the bundle is named kudo-diag_<namespace>_<instance>_<UTC time>.zip in --output-dir
-(default: the current directory; a second run in the same second adds -2, -3, ...); with --continue and no -o, the unfinished collection of the
-same namespace and instance in that directory is resumed.
+Without --bundle the bundle is named kudo-diag_<namespace>_<instance>_<UTC time>.zip in
+--bundle-dir (default: the current directory; a second run in the same second adds -2, -3, ...);
+with --continue and no --bundle, the unfinished collection of the same namespace and instance in
+that directory is resumed. (-o FILE.zip and --output-dir DIR, the old spellings, still work.)
 
 Exit codes: 0 complete, 3 bundle written but some tasks failed or were skipped (see errors.json),
 1 error, 2 usage, 130 interrupted.")]
@@ -39,15 +41,22 @@ pub struct Args {
     #[arg(long = "pipeline", value_name = "NAME|FILE")]
     pub pipelines: Vec<String>,
     /// The bundle to write.
+    #[arg(long, value_name = "FILE.zip", group = "bundle_path")]
+    pub bundle: Option<PathBuf>,
+    /// Directory for a bundle with the default name.
+    #[arg(long, value_name = "DIR", group = "bundle_path")]
+    pub bundle_dir: Option<PathBuf>,
+    /// The old spelling of --bundle (run has no format, so -o is unambiguous here).
     #[arg(
         short = 'o',
         long,
         value_name = "FILE.zip",
-        conflicts_with = "output_dir"
+        hide = true,
+        group = "bundle_path"
     )]
     pub output: Option<PathBuf>,
-    /// Directory for a bundle with the default name.
-    #[arg(long, value_name = "DIR")]
+    /// The old spelling of --bundle-dir.
+    #[arg(long, value_name = "DIR", hide = true, group = "bundle_path")]
     pub output_dir: Option<PathBuf>,
     /// Resume the unfinished collection for this output from its journal.
     #[arg(long = "continue", conflicts_with = "force")]
@@ -105,7 +114,7 @@ pub struct Args {
     /// Upload the finished bundle to s3://BUCKET/PREFIX (see `kudo-diag bundle upload --help`).
     #[arg(long, value_name = "s3://BUCKET/PREFIX")]
     pub upload: Option<String>,
-    /// Keep only the newest N bundles of this instance in the output directory, removing older
+    /// Keep only the newest N bundles of this instance in the bundle's directory, removing older
     /// ones after the new bundle is complete.
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub keep: Option<usize>,
@@ -125,6 +134,7 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         .map(crate::ship::upload::S3Url::parse)
         .transpose()
         .map_err(|e| crate::Error::Usage(e.to_string()))?;
+    note_old_spellings(&args);
     let request = request(&args, g)?;
     let registry = default_registry();
     let session = Session::open(request, &registry).await?;
@@ -135,6 +145,16 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
         ship_bundle(&args, &output, upload_dest.as_ref(), &target).await?;
     }
     Ok(exit_code(&summary))
+}
+
+/// A note for each old spelling of the bundle path the command line uses.
+fn note_old_spellings(args: &Args) {
+    if args.output.is_some() {
+        super::output::deprecated("-o/--output FILE.zip", "--bundle FILE.zip");
+    }
+    if args.output_dir.is_some() {
+        super::output::deprecated("--output-dir DIR", "--bundle-dir DIR");
+    }
 }
 
 /// The flags as a collection request. Reads nothing: the session does.
@@ -164,11 +184,12 @@ pub fn request(args: &Args, g: &super::Global) -> crate::Result<Request> {
             patterns: args.redact_patterns.clone(),
         }
     };
-    let output = match &args.output {
-        Some(o) => Output::File(o.clone()),
-        None => Output::Dir(
-            args.output_dir
+    let output = match (&args.bundle, &args.output) {
+        (Some(o), _) | (None, Some(o)) => Output::File(o.clone()),
+        (None, None) => Output::Dir(
+            args.bundle_dir
                 .clone()
+                .or_else(|| args.output_dir.clone())
                 .unwrap_or_else(|| PathBuf::from(".")),
         ),
     };
@@ -405,21 +426,45 @@ impl Interrupts {
     }
 }
 
-/// This process's command line with `--continue` (and without `--force`), quoted for a shell.
+/// This process's command line with `--continue` (and without `--force`), quoted for a shell,
+/// with the bundle path in its current spelling.
 fn continue_command() -> String {
+    continue_command_of(std::env::args().skip(1))
+}
+
+fn continue_command_of(args: impl Iterator<Item = String>) -> String {
     let mut parts = vec!["kudo-diag".to_string()];
     let mut has_continue = false;
-    for a in std::env::args().skip(1) {
+    for a in args {
         if a == "--force" {
             continue;
         }
         has_continue |= a == "--continue";
-        parts.push(shell_quote(&a));
+        parts.push(shell_quote(&current_spelling(a)));
     }
     if !has_continue {
         parts.push("--continue".into());
     }
     parts.join(" ")
+}
+
+/// `-o`/`--output` and `--output-dir` (run's old spellings) as `--bundle` and `--bundle-dir`.
+fn current_spelling(arg: String) -> String {
+    match arg.as_str() {
+        "-o" | "--output" => "--bundle".into(),
+        "--output-dir" => "--bundle-dir".into(),
+        _ => {
+            if let Some(v) = arg.strip_prefix("--output=") {
+                format!("--bundle={v}")
+            } else if let Some(v) = arg.strip_prefix("--output-dir=") {
+                format!("--bundle-dir={v}")
+            } else if let Some(v) = arg.strip_prefix("-o").filter(|v| !v.is_empty()) {
+                format!("--bundle={}", v.strip_prefix('=').unwrap_or(v))
+            } else {
+                arg
+            }
+        }
+    }
 }
 
 fn shell_quote(s: &str) -> String {
@@ -447,8 +492,30 @@ mod tests {
     }
 
     #[test]
+    fn the_command_that_continues_spells_the_bundle_path_as_today() {
+        let args = |v: &[&str]| {
+            v.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert_eq!(
+            continue_command_of(args(&["run", "-o", "a.zip", "--force"])),
+            "kudo-diag run --bundle a.zip --continue"
+        );
+        assert_eq!(
+            continue_command_of(args(&["run", "--output-dir=out", "--continue"])),
+            "kudo-diag run --bundle-dir=out --continue"
+        );
+        assert_eq!(
+            continue_command_of(args(&["run", "-oa.zip", "--output", "b.zip"])),
+            "kudo-diag run --bundle=a.zip --bundle b.zip --continue"
+        );
+    }
+
+    #[test]
     fn shell_quoting_keeps_simple_words_and_quotes_the_rest() {
-        assert_eq!(shell_quote("--output-dir"), "--output-dir");
+        assert_eq!(shell_quote("--bundle-dir"), "--bundle-dir");
         assert_eq!(shell_quote("my dir/x.zip"), "'my dir/x.zip'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }

@@ -96,7 +96,13 @@ pub struct Args {
     #[command(flatten)]
     pub store: StoreFlags,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub format: super::bundle::Format,
 }
 

@@ -7,7 +7,13 @@ use crate::engine::JOURNAL_FORMAT_VERSION;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub format: Format,
 }
 

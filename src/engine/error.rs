@@ -31,7 +31,7 @@ pub enum EngineError {
         source: std::io::Error,
     },
     /// The working folder could not be created where the bundle goes.
-    #[error("cannot create the collection's working folder {}: {}; write the bundle somewhere writable with -o FILE.zip or --output-dir DIR", path.display(), crate::bundle::storage::plain(source))]
+    #[error("cannot create the collection's working folder {}: {}; write the bundle somewhere writable with --bundle FILE.zip or --bundle-dir DIR", path.display(), crate::bundle::storage::plain(source))]
     WorkingFolder {
         path: std::path::PathBuf,
         #[source]

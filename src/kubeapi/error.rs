@@ -35,6 +35,10 @@ impl ApiError {
     }
 }
 
+/// What to do when the API server answers the first request with 401 or 403: the credentials,
+/// not the network, are the problem (said the same way by every command that connects).
+pub const CREDENTIALS_FIX: &str = "check the user and context with `kubectl config view --minify`, and log in again (a token or client certificate may have expired)";
+
 /// What a request addressed, which changes what a 404 means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

@@ -17,6 +17,6 @@ pub mod path;
 pub mod retry;
 pub mod send;
 
-pub use error::{kube_error, status_error, ApiError, Scope};
+pub use error::{kube_error, status_error, ApiError, Scope, CREDENTIALS_FIX};
 pub use retry::retrying;
 pub use send::{next_chunk, read_limited, send, MAX_JSON_BYTES};

@@ -211,11 +211,17 @@ impl ApiReader {
         let v = self
             .send(Method::GET, "/version", None)
             .await
-            .map_err(|e| {
-                PreflightError::Cluster(format!(
+            .map_err(|e| match e.status() {
+                // Answered, but not as this user: a credentials problem, not a network one.
+                Some(code @ (401 | 403)) => PreflightError::Cluster(format!(
+                    "the Kubernetes API server rejected the credentials ({code} {}); {}",
+                    if code == 401 { "Unauthorized" } else { "Forbidden" },
+                    kubeapi::CREDENTIALS_FIX
+                )),
+                _ => PreflightError::Cluster(format!(
                     "failed to reach the Kubernetes API server: {}; check --kubeconfig and --context",
                     e.message
-                ))
+                )),
             })?;
         Ok(v["gitVersion"].as_str().unwrap_or_default().to_string())
     }

@@ -439,7 +439,7 @@ fn run_args(spec: &CronSpec) -> Vec<String> {
         args.push("--pipeline".into());
         args.push(p.clone());
     }
-    args.extend(["--output-dir".into(), "/bundles".into()]);
+    args.extend(["--bundle-dir".into(), "/bundles".into()]);
     args.extend(["--progress".into(), "plain".into()]);
     if let Some(k) = spec.keep {
         args.extend(["--keep".into(), k.to_string()]);

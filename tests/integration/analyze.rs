@@ -412,7 +412,7 @@ fn the_command_prints_text_json_and_html_and_sets_the_exit_code() {
 
     let o = run_in(
         dir.path(),
-        &["analyze", &broken, "--fail-on", "never", "--format", "json"],
+        &["analyze", &broken, "--fail-on", "never", "-o", "json"],
     );
     assert_eq!(o.status.code(), Some(0));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -452,9 +452,9 @@ fn the_command_prints_text_json_and_html_and_sets_the_exit_code() {
         &[
             "analyze",
             &broken,
-            "--format",
-            "html",
             "-o",
+            "html",
+            "--report",
             html.to_str().unwrap(),
         ],
     );
@@ -487,7 +487,7 @@ fn operator_developer_rules_from_yaml_run_and_bad_ones_are_explained() {
         &[
             "analyze",
             &broken,
-            "--format",
+            "-o",
             "json",
             "--rules",
             rules.to_str().unwrap(),
@@ -517,7 +517,7 @@ fn operator_developer_rules_from_yaml_run_and_bad_ones_are_explained() {
         &[
             "analyze",
             &healthy,
-            "--format",
+            "-o",
             "json",
             "--rules",
             rules.to_str().unwrap(),
@@ -959,13 +959,13 @@ fn diff_of_a_healthy_and_a_broken_bundle_of_one_instance_shows_what_changed() {
     let text = stdout(&o);
     assert!(text.contains("~ NODE_MEM_MIB  4096 -> 16384"), "{text}");
     let (a, b) = (name("20261127T070000Z"), name("20261127T090000Z"));
-    let o = run_in(dir.path(), &["diff", &a, &b, "--format", "json"]);
+    let o = run_in(dir.path(), &["diff", &a, &b, "-o", "json"]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["schemaVersion"], diff::DIFF_SCHEMA_VERSION);
     assert_eq!(v["sections"][0]["name"], "parameters");
     let o = run_in(
         dir.path(),
-        &["diff", &a, &b, "--format", "html", "-o", "d.html"],
+        &["diff", &a, &b, "-o", "html", "--report", "d.html"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let page = std::fs::read_to_string(dir.path().join("d.html")).unwrap();

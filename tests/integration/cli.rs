@@ -55,7 +55,7 @@ fn an_output_folder_that_cannot_be_made_says_how_to_choose_another() {
             "run",
             "--pipeline",
             "selftest",
-            "-o",
+            "--bundle",
             "file/b.zip",
             "--progress",
             "none",
@@ -64,7 +64,10 @@ fn an_output_folder_that_cannot_be_made_says_how_to_choose_another() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("file/b.zip.partial"), "{err}");
-    assert!(err.contains("-o FILE.zip or --output-dir DIR"), "{err}");
+    assert!(
+        err.contains("--bundle FILE.zip or --bundle-dir DIR"),
+        "{err}"
+    );
 }
 
 /// A kubeconfig with one context `name` for `server` (token auth, TLS not verified).
@@ -254,6 +257,25 @@ async fn rejected_credentials_are_reported_as_credentials_with_the_fix() {
     assert!(err.contains("kubectl config view"), "{err}");
     assert!(err.contains("log in again"), "{err}");
     assert!(!err.contains("cannot reach"), "{err}");
+    assert!(!err.contains("expired-token"), "{err}");
+    // preflight's first request meets the same refusal and says the same.
+    let d = dir.path().to_path_buf();
+    let kc = dir.path().join("kc");
+    let o = tokio::task::spawn_blocking(move || {
+        run_with_kubeconfig_env(
+            &d,
+            kc.to_str().unwrap(),
+            &["preflight", "cassandra", "-n", "prod"],
+        )
+    })
+    .await
+    .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("rejected the credentials (401"), "{err}");
+    assert!(err.contains("kubectl config view"), "{err}");
+    assert!(err.contains("log in again"), "{err}");
+    assert!(!err.contains("failed to reach"), "{err}");
     assert!(!err.contains("expired-token"), "{err}");
     h.shutdown().await;
 }

@@ -142,7 +142,7 @@ fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
         "prod",
         "--instance",
         "cass",
-        "--output-dir",
+        "--bundle-dir",
         "out",
         "--progress",
         "none",
@@ -185,7 +185,7 @@ fn default_name_fresh_over_partial_and_continue_from_an_output_dir() {
         .pipeline(p)
         .args(&["-n", "prod"])
         .instance("other")
-        .args(&["--output-dir", "out", "--continue"])
+        .args(&["--bundle-dir", "out", "--continue"])
         .run_in(dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("starting a new one"), "{}", stderr(&o));
@@ -263,7 +263,7 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
             "run",
             "--pipeline",
             p,
-            "-o",
+            "--bundle",
             "slow.zip",
             "--progress",
             "plain",
@@ -279,7 +279,7 @@ fn sigint_stops_flushes_and_prints_the_command_that_continues() {
     seen.extend(lines.iter());
     assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
     let expected = format!(
-        "to continue: kudo-diag run --pipeline {p} -o slow.zip --progress plain --continue"
+        "to continue: kudo-diag run --pipeline {p} --bundle slow.zip --progress plain --continue"
     );
     assert!(
         seen.iter().any(|l| l.contains(&expected)),
@@ -363,7 +363,7 @@ fn a_second_sigint_during_a_stuck_shutdown_exits_at_once_and_continue_finishes()
         "run",
         "--pipeline",
         p,
-        "-o",
+        "--bundle",
         "stuck.zip",
         "--progress",
         "plain",
@@ -460,7 +460,7 @@ fn crash_test_sigkill_at_random_points_then_continue_gives_the_same_bundle() {
             "run",
             "--pipeline",
             p,
-            "-o",
+            "--bundle",
             "crash.zip",
             "--progress",
             "none",

@@ -7,6 +7,7 @@ mod cli;
 mod collect;
 mod engine;
 mod fidelity;
+mod flags;
 mod fuzz;
 mod opdiag;
 mod pipelines;

@@ -496,7 +496,7 @@ async fn the_binary_prints_json_and_exits_with_the_documented_codes() {
         "prod",
         "-p",
         "NODE_ANTI_AFFINITY=true",
-        "--format",
+        "-o",
         "json",
     ]))
     .await
@@ -610,7 +610,7 @@ fn a_tgz_package_made_by_tar_loads_like_its_folder() {
                 "--no-cluster",
                 "-p",
                 "NODE_COUNT=5",
-                "--format",
+                "-o",
                 "json",
             ],
         );

@@ -69,7 +69,7 @@ async fn a_cluster_pipeline_needs_an_instance() {
     let o = kudo_diag(
         dir.path(),
         None,
-        &["run", "--pipeline", "kudo", "-o", "x.zip"],
+        &["run", "--pipeline", "kudo", "--bundle", "x.zip"],
     )
     .await;
     assert_eq!(o.status.code(), Some(1));
@@ -255,7 +255,7 @@ async fn sigkill_at_random_points_then_continue_gives_the_uninterrupted_bundle()
             "run",
             "--instance",
             "analytics-cassandra",
-            "-o",
+            "--bundle",
             out,
             "--progress",
             "none",
@@ -448,7 +448,7 @@ async fn qps_bounds_the_request_rate_the_server_sees() {
             "20",
             "--progress",
             "none",
-            "-o",
+            "--bundle",
             "z.zip",
         ],
     )
@@ -491,7 +491,7 @@ async fn the_instances_claims_and_volumes_are_collected_without_the_instance_lab
             "run",
             "--instance",
             "analytics-cassandra",
-            "-o",
+            "--bundle",
             "b.zip",
             "--progress",
             "none",

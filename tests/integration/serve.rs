@@ -382,7 +382,7 @@ fn bad_bundles_exit_1_naming_the_problem_and_the_fix() {
             "run",
             "--pipeline",
             "selftest",
-            "-o",
+            "--bundle",
             "selftest.zip",
             "--progress",
             "none",

@@ -597,7 +597,7 @@ fn run_keep_prunes_old_bundles_only_after_the_new_one_is_complete() {
     let p = selftest_pipeline();
     let o = RunArgs::new()
         .pipeline(p.to_str().unwrap())
-        .args(&["--output-dir", ".", "--keep", "2"])
+        .args(&["--bundle-dir", ".", "--keep", "2"])
         .progress("plain")
         .run_in(dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
@@ -623,7 +623,13 @@ async fn run_upload_sends_the_finished_bundle() {
     let p = selftest_pipeline();
     let o = s3
         .cmd(dir.path())
-        .args(["run", "--pipeline", p.to_str().unwrap(), "-o", "self.zip"])
+        .args([
+            "run",
+            "--pipeline",
+            p.to_str().unwrap(),
+            "--bundle",
+            "self.zip",
+        ])
         .args(["--progress", "plain", "--upload"])
         .arg(format!("s3://{}/runs", s3.bucket))
         .output()
@@ -637,7 +643,13 @@ async fn run_upload_sends_the_finished_bundle() {
     // A bad destination is refused before anything is collected.
     let o = s3
         .cmd(dir.path())
-        .args(["run", "--pipeline", p.to_str().unwrap(), "-o", "two.zip"])
+        .args([
+            "run",
+            "--pipeline",
+            p.to_str().unwrap(),
+            "--bundle",
+            "two.zip",
+        ])
         .args(["--upload", "gs://elsewhere"])
         .output()
         .unwrap();
@@ -748,7 +760,7 @@ async fn airgapped_inner() {
     let kd = std::env::var("KUDO_DIAG_BIN").unwrap();
     let p = selftest_pipeline();
     let o = Command::new(&kd)
-        .args(["run", "--pipeline", p.to_str().unwrap(), "-o"])
+        .args(["run", "--pipeline", p.to_str().unwrap(), "--bundle"])
         .arg(dir.path().join("self.zip"))
         .args(["--progress", "plain"])
         .output()
@@ -968,7 +980,7 @@ async fn in_cluster_run_of_the_cronjob_command_line_collects_from_the_simulated_
             "run".into(),
             "--instance".into(),
             "cassandra".into(),
-            "-o".into(),
+            "--bundle".into(),
             format!("/bundles/{older}"),
             "--progress".into(),
             "plain".into(),
@@ -1024,6 +1036,17 @@ async fn in_cluster_run_of_the_cronjob_command_line_collects_from_the_simulated_
         "{}",
         stderr(&o)
     );
+
+    // A token the API server refuses (rotated, revoked) is a credentials problem in the pod too.
+    std::fs::write(sa.join("namespace"), "prod").unwrap();
+    std::fs::write(sa.join("token"), "revoked-token").unwrap();
+    let o = pod.run(&args).await;
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("rejected the credentials (401"), "{err}");
+    assert!(err.contains("kubectl config view"), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
+    assert!(!err.contains("revoked-token"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------

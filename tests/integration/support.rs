@@ -248,8 +248,9 @@ impl RunArgs {
         self.flag("--instance", i)
     }
 
+    /// The bundle to write (`--bundle FILE.zip`).
     pub fn output(self, o: impl AsRef<std::ffi::OsStr>) -> RunArgs {
-        self.flag("-o", o)
+        self.flag("--bundle", o)
     }
 
     pub fn progress(self, mode: &str) -> RunArgs {
