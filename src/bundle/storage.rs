@@ -47,7 +47,7 @@ pub fn describe(path: &Path, e: &io::Error, needed: Option<u64>) -> String {
         )
     } else if is_read_only(e) {
         format!(
-            "{folder} is not writable ({}): write the bundle somewhere writable with --bundle FILE.zip or --bundle-dir DIR",
+            "{folder} is not writable ({}): make it writable and run the same command with --continue to finish the collection, or write the bundle somewhere writable with --bundle FILE.zip or --bundle-dir DIR",
             plain(e)
         )
     } else {
@@ -261,6 +261,7 @@ mod tests {
         let ro = describe(&file, &io::Error::from_raw_os_error(30), None);
         assert!(
             ro.starts_with(&format!("{} is not writable (", dir.path().display()))
+                && ro.contains("--continue")
                 && ro.contains("--bundle FILE.zip or --bundle-dir DIR"),
             "{ro}"
         );

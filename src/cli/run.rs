@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{
-    Ending, Limits, LogSettings, Registry, ResumeMode, Summary, DEFAULT_CONCURRENCY,
+    Ending, Limits, LogSettings, Registry, ResumeMode, Summary, DEFAULT_CONCURRENCY, MAX_FAN_OUT,
 };
 use crate::exit;
 use crate::registry::default_registry;
@@ -74,6 +74,11 @@ pub struct Args {
     /// Limit of one concurrency class, e.g. `exec=2` (defaults: exec=4, logs=8). Repeatable.
     #[arg(long = "class-limit", value_name = "CLASS=N")]
     pub class_limits: Vec<String>,
+    /// The most nodes one fan-out task (`forEach`) may expand into; a source that returns more
+    /// fails that task (recorded in errors.json with the reason), not the run.
+    #[arg(long, value_name = "N", default_value_t = MAX_FAN_OUT,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_fan_out: usize,
     /// How to show progress (on stderr).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -166,6 +171,7 @@ pub fn request(args: &Args, g: &super::Global) -> crate::Result<Request> {
     };
     let mut limits = Limits {
         global: args.concurrency,
+        max_fan_out: args.max_fan_out,
         ..Limits::default()
     };
     for spec in &args.class_limits {

@@ -23,6 +23,7 @@ pub mod task;
 pub use error::EngineError;
 pub use event::{Event, EventLog, Reporter, Silent};
 pub use journal::{Journal, JournalMeta, NodeRecord, NodeState, JOURNAL_FORMAT_VERSION};
+pub use plan::MAX_FAN_OUT;
 pub use run::{run, Ending, ResumeMode, RunConfig, Summary};
 pub use scheduler::{Counts, Limits, RetryPolicy, DEFAULT_CONCURRENCY};
 pub use task::{

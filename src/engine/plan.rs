@@ -8,6 +8,12 @@
 //! with the key taken from the item (`namespace/name` of a Kubernetes object, `name`, else the
 //! index), so that a resumed run, which expands from the journaled items, gets the same ids.
 //!
+//! One fan-out expands into at most [`MAX_FAN_OUT`] nodes (`Limits::max_fan_out`, `run
+//! --max-fan-out`): a source that returns more (a hostile or runaway API server, a selector that
+//! matches a whole cluster) costs that fan-out only. Its task gets one node, named after the
+//! task, that fails with the reason and the fix when it starts; its dependents are skipped and
+//! the rest of the run goes on.
+//!
 //! A node depends on every node of every task it needs (`needs` plus the `forEach` source). The
 //! plan is pure bookkeeping, no I/O: the scheduler tells it what finished with [`Plan::settle`]
 //! and asks for newly expanded tasks with [`Plan::expand`].
@@ -23,6 +29,11 @@ use crate::pipeline::{Pipeline, TaskSpec};
 
 use super::task::Items;
 use super::EngineError;
+
+/// The most nodes one `forEach` task expands into by default: the engine is measured at 100,000
+/// nodes in a run (docs/PERFORMANCE.md), a few hundred bytes each, and an instance's pods times
+/// containers stays far below it.
+pub const MAX_FAN_OUT: usize = 100_000;
 
 /// Where a node stands in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +133,8 @@ pub struct Plan {
     globals: Map<String, Value>,
     /// Tasks not expanded yet, in pipeline order.
     unexpanded: Vec<usize>,
+    /// The most nodes one fan-out task may have.
+    max_fan_out: usize,
 }
 
 impl Plan {
@@ -192,7 +205,13 @@ impl Plan {
             tasks,
             ids: HashSet::new(),
             globals,
+            max_fan_out: MAX_FAN_OUT,
         })
+    }
+
+    /// Bounds every fan-out task to `max` nodes (at least 1).
+    pub fn set_max_fan_out(&mut self, max: usize) {
+        self.max_fan_out = max.max(1);
     }
 
     pub fn node(&self, i: NodeIndex) -> &Node {
@@ -316,6 +335,8 @@ impl Plan {
         let blocked = self.blocked_by(t);
         // (id, binding) for each node of the task. Items are read in place, never collected or
         // cloned: the nodes only remember where their item is.
+        // A fan-out over more items than allowed: one node that fails with this reason.
+        let mut too_big = None;
         let bindings: Vec<(String, Binding)> = match &spec.for_each {
             None => vec![(spec.name.clone(), Binding::Globals)],
             Some(_) if blocked.is_some() => {
@@ -323,50 +344,13 @@ impl Plan {
                 // node, named after the task, records the skip.
                 vec![(spec.name.clone(), Binding::Globals)]
             }
-            Some(fe) => {
-                let src = self.task_index(&fe.task);
-                let mut out = Vec::new();
-                let mut i = 0;
-                for &source in self.tasks[src].nodes.as_deref().unwrap_or(&[]) {
-                    for (item_idx, item) in self.items(source).enumerate() {
-                        let item = &item;
-                        let key = item_key(item, i);
-                        i += 1;
-                        match &fe.then {
-                            None => out.push((
-                                format!("{}[{key}]", spec.name),
-                                Binding::Item {
-                                    source,
-                                    item: item_idx,
-                                    nested: None,
-                                },
-                            )),
-                            Some(nested) => {
-                                let mut j = 0;
-                                for (p, path) in nested.path.split('+').map(str::trim).enumerate() {
-                                    let elems = lookup(item, path)
-                                        .and_then(Value::as_array)
-                                        .map(Vec::as_slice)
-                                        .unwrap_or_default();
-                                    for (e, elem) in elems.iter().enumerate() {
-                                        let inner = item_key(elem, j);
-                                        j += 1;
-                                        out.push((
-                                            format!("{}[{key}/{inner}]", spec.name),
-                                            Binding::Item {
-                                                source,
-                                                item: item_idx,
-                                                nested: Some((p, e)),
-                                            },
-                                        ));
-                                    }
-                                }
-                            }
-                        }
-                    }
+            Some(fe) => match self.fan_out_bindings(&spec.name, fe) {
+                Ok(b) => b,
+                Err(reason) => {
+                    too_big = Some(reason);
+                    vec![(spec.name.clone(), Binding::Globals)]
                 }
-                out
-            }
+            },
         };
 
         let dep_nodes: Vec<NodeIndex> = self.tasks[t]
@@ -385,7 +369,9 @@ impl Plan {
             // path is known; the parameters are dropped and rendered again by `context`. Without
             // a template there is nothing to render or check, so the item is not even parsed
             // (100,000 no-op nodes).
-            let (output, render_error) = if needs_vars {
+            let (output, render_error) = if let Some(reason) = &too_big {
+                (None, Some(reason.clone()))
+            } else if needs_vars {
                 let vars = self.vars_of(&spec, binding);
                 match render_node(&spec, &vars, templated) {
                     Ok((_, o)) => (o, None),
@@ -424,6 +410,70 @@ impl Plan {
             .count();
         ts.nodes = Some(created.clone());
         created
+    }
+
+    /// One (id, binding) per item of `fe`'s source (per element with `then`), read in place;
+    /// `Err` with the reason and the fix as soon as there are more than `max_fan_out`.
+    fn fan_out_bindings(
+        &self,
+        task: &str,
+        fe: &crate::pipeline::ForEach,
+    ) -> Result<Vec<(String, Binding)>, String> {
+        let src = self.task_index(&fe.task);
+        let max = self.max_fan_out;
+        let too_many = || {
+            format!(
+                "task {task}: its forEach over {} makes more than {max} nodes, the most one fan-out may have; narrow the source (a labelSelector or fieldSelector on its list) or raise --max-fan-out",
+                fe.task
+            )
+        };
+        let mut out = Vec::new();
+        let mut i = 0;
+        for &source in self.tasks[src].nodes.as_deref().unwrap_or(&[]) {
+            for (item_idx, item) in self.items(source).enumerate() {
+                let item = &item;
+                let key = item_key(item, i);
+                i += 1;
+                match &fe.then {
+                    None => out.push((
+                        format!("{task}[{key}]"),
+                        Binding::Item {
+                            source,
+                            item: item_idx,
+                            nested: None,
+                        },
+                    )),
+                    Some(nested) => {
+                        let mut j = 0;
+                        for (p, path) in nested.path.split('+').map(str::trim).enumerate() {
+                            let elems = lookup(item, path)
+                                .and_then(Value::as_array)
+                                .map(Vec::as_slice)
+                                .unwrap_or_default();
+                            for (e, elem) in elems.iter().enumerate() {
+                                let inner = item_key(elem, j);
+                                j += 1;
+                                out.push((
+                                    format!("{task}[{key}/{inner}]"),
+                                    Binding::Item {
+                                        source,
+                                        item: item_idx,
+                                        nested: Some((p, e)),
+                                    },
+                                ));
+                                if out.len() > max {
+                                    return Err(too_many());
+                                }
+                            }
+                        }
+                    }
+                }
+                if out.len() > max {
+                    return Err(too_many());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The run's globals plus a node's fan-out bindings.
@@ -769,6 +819,46 @@ mod tests {
         // A task without forEach sees the globals only.
         let (_, vars) = plan.context(pods).unwrap();
         assert_eq!(vars, json!({"ns": "prod"}));
+    }
+
+    #[test]
+    fn a_fan_out_past_its_maximum_is_one_node_that_fails_with_the_fix() {
+        // pods -> logs[*] (3 pods x 2 containers = 6 nodes, more than 5) ; pods -> other
+        let mut logs = task("logs", &["pods"]);
+        logs.for_each = Some(ForEach {
+            task: "pods".into(),
+            bind: "pod".into(),
+            then: Some(Nested {
+                path: "spec.containers".into(),
+                bind: "c".into(),
+            }),
+        });
+        logs.output = Some("{{pod.metadata.name}}/{{c.name}}.log".into());
+        let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
+        let pods: Vec<Value> = (0..3)
+            .map(|i| {
+                json!({"metadata": {"name": format!("p-{i}")},
+                "spec": {"containers": [{"name": "a"}, {"name": "b"}]}})
+            })
+            .collect();
+        for (max, nodes) in [(6, 6), (5, 1)] {
+            let mut plan = Plan::new(&p, &json!({})).unwrap();
+            plan.set_max_fan_out(max);
+            let src = plan.expand()[0].nodes[0];
+            plan.set_items(src, pods.clone().into());
+            plan.settle(src, NodeStatus::Done);
+            let fan = plan.expand()[0].nodes.clone();
+            assert_eq!(fan.len(), nodes, "max {max}");
+            if nodes == 1 {
+                let node = plan.node(fan[0]);
+                assert_eq!(node.id, "logs");
+                assert_eq!(node.output, None);
+                let reason = node.render_error.as_deref().unwrap();
+                assert!(reason.contains("more than 5 nodes"), "{reason}");
+                assert!(reason.contains("--max-fan-out"), "{reason}");
+                assert_eq!(node.status, NodeStatus::Ready, "it fails when it starts");
+            }
+        }
     }
 
     #[test]

@@ -207,7 +207,8 @@ pub async fn run(
     let started_at = Instant::now();
     let partial = partial_dir(&config.output);
     let out = config.output.display().to_string();
-    let plan = Plan::new(&config.pipeline, &config.globals)?;
+    let mut plan = Plan::new(&config.pipeline, &config.globals)?;
+    plan.set_max_fan_out(config.limits.max_fan_out);
     if let Some(done) = settle_earlier(&config, &partial, started_at)? {
         return Ok(done);
     }

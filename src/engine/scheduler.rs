@@ -51,6 +51,9 @@ pub struct Limits {
     pub global: usize,
     /// Per class (`TaskKind::class()`); a class not listed is bounded by `global` only.
     pub classes: BTreeMap<String, usize>,
+    /// The most nodes one `forEach` task may expand into ([`super::plan::MAX_FAN_OUT`] by
+    /// default); more fails that task's fan-out, not the run.
+    pub max_fan_out: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             // exec runs processes in the application's containers: the most expensive thing we
             // do to a cluster already in trouble.
             classes: BTreeMap::from([("exec".to_string(), 4), ("logs".to_string(), 8)]),
+            max_fan_out: super::plan::MAX_FAN_OUT,
         }
     }
 }

@@ -9,6 +9,7 @@ mod engine;
 mod fidelity;
 mod flags;
 mod fuzz;
+mod limits;
 mod opdiag;
 mod pipelines;
 mod preflight;
