@@ -6,9 +6,11 @@
 //! 130 interrupted (the command that continues is printed).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::bundle::redact::Redactor;
 use crate::engine::{
     Ending, Limits, LogSettings, Registry, ResumeMode, Summary, DEFAULT_CONCURRENCY, MAX_FAN_OUT,
 };
@@ -145,9 +147,11 @@ pub async fn exec(args: Args, g: &super::Global) -> crate::Result<u8> {
     let session = Session::open(request, &registry).await?;
     let target = session.target.clone();
     let output = session.config.output.clone();
+    let redactor = session.config.redactor.clone();
     let summary = collect(session, args.progress, &registry).await?;
     if matches!(summary.ending, Ending::Complete | Ending::AlreadyFinished) {
-        ship_bundle(&args, &output, upload_dest.as_ref(), &target).await?;
+        let upload = upload_dest.as_ref().map(|d| (d, redactor));
+        ship_bundle(&args, &output, upload, &target).await?;
     }
     Ok(exit_code(&summary))
 }
@@ -259,11 +263,12 @@ pub fn exit_code(summary: &Summary) -> u8 {
     }
 }
 
-/// After a complete bundle: prune old bundles (`--keep`), then upload (`--upload`).
+/// After a complete bundle: prune old bundles (`--keep`), then upload (`--upload`), reporting
+/// through the collection's redactor.
 async fn ship_bundle(
     args: &Args,
     output: &Path,
-    dest: Option<&crate::ship::upload::S3Url>,
+    upload: Option<(&crate::ship::upload::S3Url, Option<Arc<Redactor>>)>,
     target: &RunTarget,
 ) -> crate::Result<()> {
     let (namespace, instance) = (target.namespace.as_str(), target.instance.as_str());
@@ -277,8 +282,9 @@ async fn ship_bundle(
             eprintln!("removed old bundle {} (--keep {keep})", r.display());
         }
     }
-    if let Some(dest) = dest {
-        let up = super::upload::run_upload(output, dest, &args.store, args.resume).await?;
+    if let Some((dest, redactor)) = upload {
+        let up =
+            super::upload::run_upload(output, dest, &args.store, args.resume, redactor).await?;
         super::upload::print_uploaded(&up, super::bundle::Format::Text);
     }
     Ok(())

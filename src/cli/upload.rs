@@ -3,6 +3,9 @@
 //! `UploadOptions` and prints the result (text or JSON on stdout, logs on stderr).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::bundle::redact::Redactor;
 
 use crate::ship::upload::{self, S3Url, StoreSettings, UploadOptions, Uploaded};
 
@@ -108,20 +111,26 @@ pub struct Args {
 
 pub async fn exec(args: Args) -> crate::Result<u8> {
     let dest = S3Url::parse(&args.destination).map_err(|e| crate::Error::Usage(e.to_string()))?;
-    let up = run_upload(&args.file, &dest, &args.store, args.resume).await?;
+    let up = run_upload(&args.file, &dest, &args.store, args.resume, None).await?;
     print_uploaded(&up, args.format);
     Ok(crate::exit::OK)
 }
 
-/// Uploads `file`, logging on stderr; the error says what to do.
+/// Uploads `file`, logging on stderr; the error says what to do. What it prints goes through
+/// `redactor` (a collection's, after `run`), else the built-in redaction rules.
 pub async fn run_upload(
     file: &Path,
     dest: &S3Url,
     flags: &StoreFlags,
     resume: bool,
+    redactor: Option<Arc<Redactor>>,
 ) -> crate::Result<Uploaded> {
     tracing::info!(file = %file.display(), %dest, "uploading");
-    Ok(upload::upload_bundle(file, dest, &flags.options(resume)).await?)
+    let opts = UploadOptions {
+        redactor,
+        ..flags.options(resume)
+    };
+    Ok(upload::upload_bundle(file, dest, &opts).await?)
 }
 
 pub fn print_uploaded(up: &Uploaded, format: super::bundle::Format) {

@@ -22,6 +22,7 @@
 //! can say what it resumes, and is removed once the upload is verified.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
@@ -31,6 +32,8 @@ use object_store::{
     PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
 };
 use tokio::io::AsyncReadExt;
+
+use crate::bundle::redact::Redactor;
 
 /// User metadata key holding the bundle's blake3 (hex).
 pub const META_BLAKE3: &str = "kudo-diag-blake3";
@@ -73,6 +76,41 @@ pub enum UploadError {
         file: PathBuf,
         why: String,
     },
+}
+
+impl UploadError {
+    /// The same error with every text that came from settings or from the store (an endpoint
+    /// with a password in it, the store's own message quoting a URL) through `r`.
+    pub fn redacted(self, r: &Redactor) -> UploadError {
+        let mut counts = Default::default();
+        let mut red = |s: String| r.redact_str(&s, &mut counts);
+        match self {
+            UploadError::BadUrl { url, why } => UploadError::BadUrl { url: red(url), why },
+            UploadError::Credentials { detail } => UploadError::Credentials {
+                detail: red(detail),
+            },
+            UploadError::NoBucket { bucket, endpoint } => UploadError::NoBucket {
+                bucket: red(bucket),
+                endpoint: red(endpoint),
+            },
+            UploadError::Config(c) => UploadError::Config(red(c)),
+            UploadError::Store { step, key, detail } => UploadError::Store {
+                step,
+                key: red(key),
+                detail: red(detail),
+            },
+            UploadError::Mismatch { key, detail } => UploadError::Mismatch {
+                key: red(key),
+                detail: red(detail),
+            },
+            UploadError::Profile { profile, file, why } => UploadError::Profile {
+                profile: red(profile),
+                file,
+                why: red(why),
+            },
+            local @ UploadError::Local { .. } => local,
+        }
+    }
 }
 
 /// `s3://BUCKET/PREFIX`, parsed.
@@ -157,6 +195,9 @@ pub struct UploadOptions {
     pub get_verify_limit: u64,
     /// Resume an unfinished upload (`--continue`) instead of refusing to start over it.
     pub resume: bool,
+    /// What every text the upload reports goes through (the collection's, with its Secrets'
+    /// values, after `run`); the built-in rules when `None`.
+    pub redactor: Option<Arc<Redactor>>,
 }
 
 impl Default for UploadOptions {
@@ -166,6 +207,7 @@ impl Default for UploadOptions {
             part_size: DEFAULT_PART_SIZE,
             get_verify_limit: DEFAULT_GET_VERIFY_LIMIT,
             resume: false,
+            redactor: None,
         }
     }
 }
@@ -184,6 +226,16 @@ pub struct Uploaded {
     pub already_there: bool,
     /// True when the object was downloaded again and its blake3 recomputed.
     pub verified_by_get: bool,
+}
+
+impl Uploaded {
+    /// The same result with its texts (URL, key) through `r`.
+    pub fn redacted(mut self, r: &Redactor) -> Uploaded {
+        let mut counts = Default::default();
+        self.url = r.redact_str(&self.url, &mut counts);
+        self.key = r.redact_str(&self.key, &mut counts);
+        self
+    }
 }
 
 /// The local record of an unfinished upload, next to the bundle.
@@ -385,20 +437,33 @@ pub async fn hash_file(path: &Path) -> Result<(String, u64), UploadError> {
     Ok((hasher.finalize().to_hex().to_string(), total))
 }
 
-/// Uploads `bundle` to `dest` (key `<prefix>/<file name>`) and verifies it.
+/// Uploads `bundle` to `dest` (key `<prefix>/<file name>`) and verifies it. What it reports,
+/// done or failed, has gone through `opts.redactor`; the object's metadata is its blake3, size
+/// and content type only, computed here, so nothing from the cluster or the settings is in it.
 pub async fn upload_bundle(
     bundle: &Path,
     dest: &S3Url,
     opts: &UploadOptions,
 ) -> Result<Uploaded, UploadError> {
-    let store = build_store(&dest.bucket, &opts.store)?;
+    let builtin;
+    let redactor = match &opts.redactor {
+        Some(r) => r.as_ref(),
+        None => {
+            builtin = Redactor::builtin();
+            &builtin
+        }
+    };
+    let store = build_store(&dest.bucket, &opts.store).map_err(|e| e.redacted(redactor))?;
     let endpoint = opts
         .store
         .endpoint
         .clone()
         .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
         .unwrap_or_else(|| "the default AWS endpoint".into());
-    upload_with(&store, bundle, dest, opts, &endpoint).await
+    match upload_with(&store, bundle, dest, opts, &endpoint).await {
+        Ok(up) => Ok(up.redacted(redactor)),
+        Err(e) => Err(e.redacted(redactor)),
+    }
 }
 
 /// [`upload_bundle`] with a store built by the caller (tests, other S3 settings).
@@ -748,6 +813,51 @@ fn classify(
 mod tests {
     use super::*;
     use object_store::memory::InMemory;
+
+    #[test]
+    fn what_an_upload_reports_goes_through_the_redactor() {
+        let url = "http://AKIAUSER:Sup3rSecretPw@127.0.0.1:9/";
+        let r = Redactor::new(&[], &["planted-literal-4242".to_string()]).unwrap();
+        let errors = [
+            UploadError::NoBucket {
+                bucket: "b".into(),
+                endpoint: url.into(),
+            },
+            UploadError::Store {
+                step: "upload",
+                key: "k".into(),
+                detail: format!("Error performing PUT {url}bucket/k in 3s"),
+            },
+            UploadError::Config(format!("bad endpoint {url}")),
+            UploadError::Credentials {
+                detail: "AccessDenied: planted-literal-4242".into(),
+            },
+        ];
+        for e in errors {
+            let shown = e.redacted(&r).to_string();
+            assert!(!shown.contains("Sup3rSecretPw"), "{shown}");
+            assert!(!shown.contains("planted-literal-4242"), "{shown}");
+            assert!(shown.contains("REDACTED"), "{shown}");
+        }
+        let up = Uploaded {
+            url: "s3://b/planted-literal-4242.zip".into(),
+            key: "planted-literal-4242.zip".into(),
+            bytes: 1,
+            blake3: "ab".into(),
+            parts: 1,
+            already_there: false,
+            verified_by_get: true,
+        }
+        .redacted(&r);
+        assert!(
+            !up.url.contains("planted") && !up.key.contains("planted"),
+            "{up:?}"
+        );
+        // The metadata is computed, never copied from settings or the cluster.
+        let a = attributes("ab", 1);
+        let keys: Vec<String> = a.iter().map(|(k, _)| format!("{k:?}")).collect();
+        assert_eq!(a.len(), 3, "{keys:?}");
+    }
 
     #[test]
     fn s3_urls_parse_and_reject_with_the_fix() {

@@ -448,3 +448,36 @@ async fn random_kills_across_whole_collections_never_lose_or_redo_a_finished_bun
     );
     sim.shutdown().await;
 }
+
+#[test]
+fn an_upload_error_never_shows_the_endpoints_password() {
+    // An endpoint with credentials in its URL, where nothing listens: the store's error quotes
+    // the URL it tried.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.zip"),
+        b"not a bundle, only bytes to send",
+    )
+    .unwrap();
+    let endpoint = format!("http://AKIAUSER:Sup3rSecretPw@127.0.0.1:{port}/");
+    let o = crate::support::bin()
+        .current_dir(dir.path())
+        .args(["bundle", "upload", "b.zip", "s3://bucket-x/pre"])
+        .args(["--s3-endpoint", &endpoint, "--s3-region", "us-east-1"])
+        .env("AWS_ACCESS_KEY_ID", "a")
+        .env("AWS_SECRET_ACCESS_KEY", "b")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(!err.contains("Sup3rSecretPw"), "{err}");
+    assert!(!stdout(&o).contains("Sup3rSecretPw"));
+}
