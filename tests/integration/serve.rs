@@ -256,6 +256,25 @@ async fn writes_and_exec_are_refused_and_secrets_stay_redacted() {
             "nodetool",
             "status",
         ],
+        // `kubectl debug` adds an ephemeral container (a PATCH of pods/ephemeralcontainers)
+        // or creates a copy of the pod: refused at once, with the reason, not a hang or a 500.
+        vec![
+            "debug",
+            pod,
+            "-n",
+            NS,
+            "--image=busybox",
+            "--profile=general",
+        ],
+        vec![
+            "debug",
+            pod,
+            "-n",
+            NS,
+            "--image=busybox",
+            "--profile=general",
+            "--copy-to=dbg",
+        ],
     ] {
         let o = k.run(&args).await;
         assert!(!o.status.success(), "{args:?} succeeded");
@@ -268,6 +287,18 @@ async fn writes_and_exec_are_refused_and_secrets_stay_redacted() {
         };
         assert!(e.contains(reason), "{args:?}: {e}");
     }
+    let ephemeral = k
+        .ok(&[
+            "get",
+            "pod",
+            pod,
+            "-n",
+            NS,
+            "-o",
+            "jsonpath={.spec.ephemeralContainers}",
+        ])
+        .await;
+    assert!(ephemeral.trim().is_empty(), "{ephemeral}");
     // The pod is still there, unchanged.
     let labels = k
         .ok(&[
