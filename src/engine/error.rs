@@ -11,7 +11,7 @@ pub enum EngineError {
         partial: std::path::PathBuf,
     },
     /// A fresh run found its bundle already written.
-    #[error("{output} already exists: choose another output, or replace it with `--force`")]
+    #[error("{output} already exists: write the bundle elsewhere with --bundle FILE.zip or --bundle-dir DIR, or replace it with `--force`")]
     OutputExists { output: String },
     /// `--continue` on a collection of another target or pipeline; the message names both.
     #[error("{0}")]
