@@ -1,6 +1,8 @@
 //! The command line. clap types stay in this module; each subcommand lives in its own file with
 //! an `Args` struct and an `exec` function that hands validated settings to the library. `args`
-//! holds the top-level command and global flags, `entry` the process's `main`.
+//! holds the top-level command and global flags, `entry` the process's `main`, `output` the
+//! output flags every subcommand spells alike (`-o/--output FORMAT`, `--report`, `--bundle`) and
+//! their old spellings.
 
 pub mod analyze;
 mod args;
