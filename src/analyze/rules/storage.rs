@@ -130,6 +130,22 @@ fn mount_for<'a>(
     })
 }
 
+/// Whether one of the paths is under one of the container's mounts (whatever backs it).
+fn on_other_mount(container: &Value, paths: &[String]) -> bool {
+    container
+        .pointer("/volumeMounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| s(m, "/mountPath").trim_end_matches('/').to_string())
+        .any(|m| {
+            !m.is_empty()
+                && paths
+                    .iter()
+                    .any(|p| p == &m || p.starts_with(&format!("{m}/")))
+        })
+}
+
 fn container_files(ctx: &Ctx, pod: &str, container: &str) -> Vec<String> {
     let mut v: Vec<String> = [
         format!("pods/{pod}/logs/{container}.log"),
@@ -170,7 +186,11 @@ fn volume_full(ctx: &mut Ctx, pod: &Value) {
         let mounts = claim_mounts(pod, c);
         let (mount, likely) = match mount_for(&mounts, &hits.paths) {
             Some((path, (_, vol, claim))) => (Some((path, vol.clone(), claim.clone())), false),
-            None if mounts.len() == 1 => (Some(mounts[0].clone()), true),
+            // The log names no path on a claim: the container's only claim is the likely one,
+            // unless the path it names is on another mount (an emptyDir, a hostPath).
+            None if mounts.len() == 1 && !on_other_mount(c, &hits.paths) => {
+                (Some(mounts[0].clone()), true)
+            }
             None => (None, false),
         };
         report(ctx, pod, &cname, &ns, hits, mount, likely);
