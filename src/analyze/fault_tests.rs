@@ -309,3 +309,34 @@ fn zookeeper_quorum_of_five_counts_from_zoo_cfg() {
     )]);
     assert!(find(&r, "zookeeper.quorum-lost").is_empty());
 }
+
+#[test]
+fn an_oom_kill_of_last_week_is_a_note_and_of_the_last_hour_an_error() {
+    for (finished, sev) in [
+        ("2026-03-03T09:00:00Z", Severity::Info),
+        ("2026-03-10T11:40:00Z", Severity::Error),
+    ] {
+        let pods = list(&format!(
+            "- metadata: {{name: broker-0, namespace: kafka}}
+  spec: {{containers: [{{name: kafka, resources: {{limits: {{memory: 2Gi}}}}}}]}}
+  status:
+    phase: Running
+    containerStatuses:
+    - name: kafka
+      restartCount: 1
+      state: {{running: {{startedAt: '{finished}'}}}}
+      lastState: {{terminated: {{reason: OOMKilled, exitCode: 137, finishedAt: '{finished}'}}}}
+"
+        ));
+        let r = run(&[
+            ("workload/pods.yaml", pods),
+            ("cluster/nodes.yaml", NODES.into()),
+        ]);
+        let f = find(&r, "pod.oom-killed");
+        assert_eq!((f.len(), f[0].severity), (1, sev), "{finished}: {f:#?}");
+        assert_eq!(
+            f[0].title.contains("h before the collection"),
+            sev == Severity::Info
+        );
+    }
+}

@@ -241,11 +241,16 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
             image_pull(ctx, pod, cs, waiting);
         } else if last == "OOMKilled" {
             let ev = vec![ctx.pod_evidence(&name, &["reason: OOMKilled", "restartCount"])];
+            // Killed long ago and running since: worth knowing, not what is wrong now.
+            let (sev, when) = match ctx.hours_ago_if_old(finished) {
+                Some(h) => (Severity::Info, format!(", {h} h before the collection")),
+                None => (Severity::Error, String::new()),
+            };
             ctx.add(
                 "pod.oom-killed",
-                Severity::Error,
+                sev,
                 obj.clone(),
-                format!("container {c} of pod {name} was OOMKilled ({restarts} restarts)"),
+                format!("container {c} of pod {name} was OOMKilled ({restarts} restarts){when}"),
                 format!(
                     "The container used more memory than its limit{} and the kernel killed it; {last_desc}. It runs again now, but it will be killed again under the same load.",
                     limit.as_deref().map(|l| format!(" ({l})")).unwrap_or_default()
