@@ -33,9 +33,36 @@ const LOOK_BACK: usize = 8;
 pub fn run(ctx: &mut Ctx) {
     ctx.ran("pod.volume-full");
     let pods = ctx.pods.clone();
-    for pod in &pods {
+    // Only pods in trouble: reading every log of a large instance twice (the YAML rule
+    // `logs.no-space-left` reads them too) doubles the time of an analysis, and a pod that runs
+    // Ready without restarts is not failing for its full volume (the YAML rule still reports
+    // the lines).
+    for pod in pods.iter().filter(|p| in_trouble(p)) {
         volume_full(ctx, pod);
     }
+}
+
+/// Not Running, or a container that is not ready, waiting or has restarted (init containers:
+/// waiting or restarted; a finished one is not ready by design).
+fn in_trouble(pod: &Value) -> bool {
+    let statuses = |k: &str| {
+        pod.pointer(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let troubled = |c: &Value, need_ready: bool| {
+        (need_ready && c.get("ready").and_then(Value::as_bool) != Some(true))
+            || c.pointer("/state/waiting").is_some()
+            || c.get("restartCount").and_then(Value::as_i64).unwrap_or(0) > 0
+    };
+    s(pod, "/status/phase") != "Running"
+        || statuses("/status/initContainerStatuses")
+            .iter()
+            .any(|c| troubled(c, false))
+        || statuses("/status/containerStatuses")
+            .iter()
+            .any(|c| troubled(c, true))
 }
 
 /// One container's ENOSPC lines: the files they are in, the lines, a path they name, the
@@ -54,6 +81,10 @@ fn scan(ctx: &mut Ctx, files: &[String]) -> Hits {
         let Some(text) = ctx.src.text_uncached(f) else {
             continue;
         };
+        // One pass over the whole text first: nearly every log has no ENOSPC at all.
+        if !ENOSPC.is_match(&text) {
+            continue;
+        }
         let lines: Vec<&str> = text.lines().collect();
         let mut shown = Vec::new();
         let mut time = None;
