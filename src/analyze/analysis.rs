@@ -60,6 +60,7 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
     let mut ctx = Ctx::new(src);
     rules::pods::run(&mut ctx);
     rules::workload::run(&mut ctx);
+    rules::storage::run(&mut ctx);
     rules::capacity::run(&mut ctx);
     rules::kudo::run(&mut ctx);
     rules::apps::run(&mut ctx);

@@ -184,10 +184,21 @@ impl Ctx {
         }
     }
 
-    /// Evidence for one event: its message line in the events file.
+    /// Evidence for one event: its message line in the events file. The line is looked for
+    /// within the event's own list item, since an API server writes `message` before
+    /// `metadata` (so the line after the event's name is the next event's).
     pub fn event_evidence(&mut self, e: &Value) -> Evidence {
         let path = self.event_file(e);
         let name = s(e, "/metadata/name").to_string();
+        if let Some(t) = self.src.text(path) {
+            if let Some(line) = item_line(&t, &format!("name: {name}"), "message:") {
+                return Evidence {
+                    path: path.to_string(),
+                    lines: vec![line],
+                    note: None,
+                };
+            }
+        }
         let msg = s(e, "/message");
         let first = msg
             .lines()
@@ -199,6 +210,23 @@ impl Ctx {
         self.object_evidence(path, &name, &["message: ", &first])
             .dedup_message(&first)
     }
+}
+
+/// The first line containing `needle` in the YAML list item (`- ` at the list's indentation)
+/// that holds the line `anchor`.
+fn item_line(text: &str, anchor: &str, needle: &str) -> Option<super::model::Line> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.trim() == anchor)?;
+    let start = (0..=at).rev().find(|&i| lines[i].starts_with("- "))?;
+    let end = (at + 1..lines.len())
+        .find(|&i| lines[i].starts_with("- ") || !lines[i].starts_with(' '))
+        .unwrap_or(lines.len());
+    (start..end)
+        .find(|&i| lines[i].trim_start().starts_with(needle))
+        .map(|i| super::model::Line {
+            line: i + 1,
+            text: super::source::clip(lines[i].trim_end()),
+        })
 }
 
 /// What happened longer ago than this before the collection is history: a restart, a probe

@@ -117,6 +117,10 @@ pub const BUILTIN: &[(&str, &str, Scope, Option<&str>)] = &[
         Some("(?i)not-ready|taint"),
     ),
     ("pod.not-ready", "node.not-ready", Instance, None),
+    // A full volume: the process fails its writes, then its restarts.
+    ("pod.crash-loop", "pod.volume-full", Object, None),
+    ("pod.high-restarts", "pod.volume-full", Object, None),
+    ("pod.not-ready", "pod.volume-full", Object, None),
     ("pod.probe-failing", "pod.crash-loop", Object, None),
     ("pod.probe-failing", "pod.oom-killed", Object, None),
     ("pod.probe-failing", "node.not-ready", Instance, None),
@@ -173,6 +177,8 @@ pub const BUILTIN: &[(&str, &str, Scope, Option<&str>)] = &[
     ),
     ("zookeeper.no-leader", "pod-fault", Instance, None),
     ("zookeeper.no-leader", "node.not-ready", Instance, None),
+    ("zookeeper.quorum-lost", "pod-fault", Instance, None),
+    ("zookeeper.quorum-lost", "node.not-ready", Instance, None),
     ("kafka.offline-partitions", "pod-fault", Instance, None),
     ("kafka.offline-partitions", "node.not-ready", Instance, None),
     (
@@ -208,6 +214,7 @@ pub const POD_FAULTS: &[&str] = &[
     "pod.pending",
     "pod.evicted",
     "pod.high-restarts",
+    "pod.volume-full",
 ];
 
 /// The built-in links, checked.

@@ -23,6 +23,8 @@ pub mod timeline;
 #[cfg(test)]
 mod diagnosis_tests;
 #[cfg(test)]
+mod fault_tests;
+#[cfg(test)]
 mod tests;
 
 pub use analysis::{analyze_bundle, analyze_bundle_with, analyze_source, Options};

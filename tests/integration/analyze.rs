@@ -69,7 +69,12 @@ fn bundles() -> &'static Vec<(String, PathBuf)> {
         let dir = tempfile::tempdir().unwrap();
         let rt = runtime();
         let mut out = Vec::new();
-        for (sc, p, i, ns) in SCENARIOS {
+        // With the fault scenarios of diagnosis.rs, so every check over all bundles sees them.
+        let all = SCENARIOS
+            .iter()
+            .copied()
+            .chain(crate::diagnosis::collected());
+        for (sc, p, i, ns) in all {
             let b = rt.block_on(collect_one(sc, p, i, ns, dir.path()));
             // To look at the bundles: KUDO_DIAG_KEEP_BUNDLES=/some/dir.
             if let Ok(keep) = std::env::var("KUDO_DIAG_KEEP_BUNDLES") {
@@ -86,7 +91,7 @@ fn bundle(name: &str) -> &'static Path {
     &bundles().iter().find(|(n, _)| n == name).unwrap().1
 }
 
-fn report(name: &str) -> Report {
+pub(crate) fn report(name: &str) -> Report {
     analyze::analyze_bundle(bundle(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

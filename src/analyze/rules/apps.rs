@@ -1,7 +1,8 @@
 //! Application rules that need parsing beyond a regex or a path (the rest are YAML rules in
 //! analyzers/builtin.rules.yaml): Cassandra nodes not UN in `nodetool status`, schema
 //! disagreement in `nodetool describecluster`, dropped messages in `nodetool tpstats`;
-//! ZooKeeper without a leader (`srvr`/`stat`); Kafka under-replicated and offline partitions
+//! ZooKeeper without a leader or without a quorum (`srvr`/`stat`, zoo.cfg, the survivors' logs);
+//! Kafka under-replicated and offline partitions
 //! (`kafka-topics --describe`).
 
 use std::collections::BTreeMap;
@@ -230,6 +231,10 @@ fn zookeeper(ctx: &mut Ctx) {
         return;
     }
     ctx.ran("zookeeper.no-leader");
+    ctx.ran("zookeeper.quorum-lost");
+    if quorum_lost(ctx, &fs) {
+        return;
+    }
     let mut modes: BTreeMap<String, (String, String, usize)> = BTreeMap::new();
     for f in &fs {
         let Some(t) = ctx.src.text(f) else { continue };
@@ -276,6 +281,128 @@ fn zookeeper(ctx: &mut Ctx) {
         "Check that a majority of servers run and can reach each other on the quorum and election ports (2888/3888); read their logs for election errors.".into(),
         ev,
     );
+}
+
+/// What a ZooKeeper server answers to `srvr`/`stat` when it is not part of a quorum that
+/// serves (ZooKeeper's `ZK_NOT_SERVING`).
+const ZK_NOT_SERVING: &str = "not currently serving requests";
+
+/// The ensemble's servers from any collected zoo.cfg (`server.N=HOST:2888:3888`): (id, the
+/// host's first label, which is the pod's name for a StatefulSet's headless service).
+fn zk_servers(ctx: &mut Ctx) -> Vec<(String, String)> {
+    let re = Regex::new(r"^server\.(\d+)=([^:.\s]+)").expect("static regex");
+    let mut out: Vec<(String, String)> = Vec::new();
+    for f in files(ctx, "apps/zookeeper/", "/zoo.cfg") {
+        let Some(t) = ctx.src.text(&f) else { continue };
+        for l in t.lines() {
+            if let Some(c) = re.captures(l.trim()) {
+                let s = (c[1].to_string(), c[2].to_string());
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Servers answering that they do not serve: the ensemble has no quorum. Reports it with the
+/// servers that are down (in zoo.cfg, answering neither a mode nor "not serving") and the
+/// survivors' logs; returns whether it did.
+fn quorum_lost(ctx: &mut Ctx, fs: &[String]) -> bool {
+    let mut not_serving = Vec::new();
+    let mut serving = Vec::new();
+    for f in fs {
+        let Some(t) = ctx.src.text(f) else { continue };
+        if let Some((i, l)) = t
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains(ZK_NOT_SERVING))
+        {
+            not_serving.push((pod_of(f).to_string(), f.clone(), i + 1, l.to_string()));
+        } else if t.lines().any(|l| l.trim().starts_with("Mode:")) {
+            serving.push(pod_of(f).to_string());
+        }
+    }
+    if not_serving.is_empty() {
+        return false;
+    }
+    let servers = zk_servers(ctx);
+    let size = servers.len().max(not_serving.len() + serving.len());
+    let up: Vec<&str> = not_serving
+        .iter()
+        .map(|(p, ..)| p.as_str())
+        .chain(serving.iter().map(String::as_str))
+        .collect();
+    let down: Vec<&str> = servers
+        .iter()
+        .map(|(_, p)| p.as_str())
+        .filter(|p| !up.contains(p))
+        .collect();
+    let mut ev: Vec<Evidence> = not_serving
+        .iter()
+        .map(|(_, f, ln, l)| Evidence {
+            path: f.clone(),
+            lines: vec![Line {
+                line: *ln,
+                text: clip(l),
+            }],
+            note: None,
+        })
+        .collect();
+    let log_re = Regex::new(
+        r"Cannot open channel to|ZooKeeperServer not running|- LOOKING|Not sufficient followers",
+    )
+    .expect("static regex");
+    for (p, ..) in &not_serving {
+        let path = format!("apps/zookeeper/{p}/logs/zookeeper.log");
+        let Some(t) = ctx.src.text(&path) else {
+            continue;
+        };
+        // The newest: an ensemble also elects (LOOKING, "not running") when it starts.
+        let all: Vec<Line> = t
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| log_re.is_match(l))
+            .map(|(i, l)| Line {
+                line: i + 1,
+                text: clip(l),
+            })
+            .collect();
+        let lines = all[all.len().saturating_sub(4)..].to_vec();
+        if !lines.is_empty() {
+            ev.push(Evidence {
+                path,
+                lines,
+                note: Some(
+                    "the survivor's log: it cannot reach the others and keeps electing".into(),
+                ),
+            });
+        }
+    }
+    let need = size / 2 + 1;
+    let down_txt = if down.is_empty() {
+        String::new()
+    } else {
+        format!("; down: {}", down.join(", "))
+    };
+    ctx.add(
+        "zookeeper.quorum-lost",
+        Severity::Error,
+        ObjectRef::new("ZooKeeperEnsemble", &ctx.namespace.clone(), &ctx.instance.clone()),
+        format!("ZooKeeper lost its quorum: {} of {size} servers serve, {need} needed{down_txt}", serving.len()),
+        format!(
+            "{} answer{} \"This ZooKeeper instance is not currently serving requests\": a server serves only while a majority of the ensemble ({need} of {size}) runs and follows one leader. Until then the ensemble accepts no reads or writes and clients such as Kafka lose their sessions. (`ruok` still answers imok, so a probe built on it passes.)",
+            not_serving.iter().map(|(p, ..)| p.as_str()).collect::<Vec<_>>().join(", "),
+            if not_serving.len() == 1 { "s" } else { "" }
+        ),
+        format!(
+            "Bring back the servers that are down{}: see their own findings for why they do not run; the survivors rejoin by themselves once {need} can reach each other on the quorum and election ports (2888/3888).",
+            if down.is_empty() { String::new() } else { format!(" ({})", down.join(", ")) }
+        ),
+        ev,
+    );
+    true
 }
 
 /// One partition line of `kafka-topics --describe`.

@@ -149,7 +149,9 @@ fn plans(ctx: &mut Ctx, inst: &Value, path: &str) {
         if is_failed(st) {
             plan_failed(ctx, plan, p, path);
         } else if st == "IN_PROGRESS" || st == "PENDING" {
-            let (Some(now), Some(t)) = (ctx.collected_at, parse_time(&updated)) else {
+            // Against the cluster's own latest time: a bundle served later, or a simulated
+            // cluster whose clock stopped, does not make every running plan look stuck.
+            let (Some(now), Some(t)) = (ctx.as_of, parse_time(&updated)) else {
                 continue;
             };
             let mins = (now - t).num_minutes();

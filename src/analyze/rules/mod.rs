@@ -6,4 +6,6 @@ pub mod capacity;
 pub mod collection;
 pub mod kudo;
 pub mod pods;
+pub mod refs;
+pub mod storage;
 pub mod workload;

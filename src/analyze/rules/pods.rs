@@ -95,6 +95,19 @@ fn memory_hint(ctx: &mut Ctx, pod: &Value, container: &str) -> String {
 
 /// How many of the last lines of a crashed run's log are quoted.
 const LAST_LINES: usize = 4;
+/// How many of the first error lines of a crashed run's log are quoted before them.
+const FIRST_ERRORS: usize = 2;
+
+/// A log line at level ERROR, FATAL or SEVERE (log4j, logback, java.util.logging, glog's `E`
+/// is left out: too short to tell from text).
+fn is_error_line(l: &str) -> bool {
+    l.split_whitespace().take(8).any(|w| {
+        matches!(
+            w.trim_matches(|c| c == '[' || c == ']'),
+            "ERROR" | "FATAL" | "SEVERE"
+        )
+    })
+}
 
 /// The log of the run before the last restart, with its last lines: what the process did (or
 /// said) just before it died.
@@ -112,8 +125,15 @@ fn previous_log(ctx: &mut Ctx, pod: &str, container: &str) -> Option<Evidence> {
                 .enumerate()
                 .filter(|(_, l)| !l.trim().is_empty())
                 .collect();
-            all[all.len().saturating_sub(LAST_LINES)..]
+            let tail = all.len().saturating_sub(LAST_LINES);
+            // The run's first errors say why it ended more often than its last lines (a
+            // stack trace's tail, shutdown messages): quote them first.
+            let errors = all[..tail]
                 .iter()
+                .filter(|(_, l)| is_error_line(l))
+                .take(FIRST_ERRORS);
+            errors
+                .chain(&all[tail..])
                 .map(|(i, l)| Line {
                     line: i + 1,
                     text: clip(l),
@@ -193,7 +213,6 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
     for cs in &statuses {
         let c = s(cs, "/name").to_string();
         let waiting = s(cs, "/state/waiting/reason");
-        let wait_msg = s(cs, "/state/waiting/message");
         let last = s(cs, "/lastState/terminated/reason");
         let exit = n(cs, "/lastState/terminated/exitCode");
         let finished = s(cs, "/lastState/terminated/finishedAt");
@@ -219,25 +238,19 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
             waiting,
             "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull"
         ) {
-            let image = s(cs, "/image").to_string();
-            let ev = vec![ctx.pod_evidence(&name, &[&format!("reason: {waiting}"), "message:"])];
-            ctx.add(
-                "pod.image-pull",
-                Severity::Error,
-                obj.clone(),
-                format!("container {c} of pod {name} cannot pull its image {image} ({waiting})"),
-                format!("The kubelet cannot fetch the image: {}", if wait_msg.is_empty() { "no message recorded" } else { wait_msg }),
-                "Check that the image name and tag exist, that the node can reach the registry (airgapped clusters need a mirror), and that imagePullSecrets are set if the registry needs credentials.".into(),
-                ev,
-            );
-            ctx.explained.insert((name.clone(), c.clone()));
+            image_pull(ctx, pod, cs, waiting);
         } else if last == "OOMKilled" {
             let ev = vec![ctx.pod_evidence(&name, &["reason: OOMKilled", "restartCount"])];
+            // Killed long ago and running since: worth knowing, not what is wrong now.
+            let (sev, when) = match ctx.hours_ago_if_old(finished) {
+                Some(h) => (Severity::Info, format!(", {h} h before the collection")),
+                None => (Severity::Error, String::new()),
+            };
             ctx.add(
                 "pod.oom-killed",
-                Severity::Error,
+                sev,
                 obj.clone(),
-                format!("container {c} of pod {name} was OOMKilled ({restarts} restarts)"),
+                format!("container {c} of pod {name} was OOMKilled ({restarts} restarts){when}"),
                 format!(
                     "The container used more memory than its limit{} and the kernel killed it; {last_desc}. It runs again now, but it will be killed again under the same load.",
                     limit.as_deref().map(|l| format!(" ({l})")).unwrap_or_default()
@@ -250,17 +263,7 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
             waiting,
             "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError"
         ) {
-            let ev = vec![ctx.pod_evidence(&name, &[&format!("reason: {waiting}")])];
-            ctx.add(
-                "pod.container-waiting",
-                Severity::Error,
-                obj.clone(),
-                format!("container {c} of pod {name} cannot start ({waiting})"),
-                format!("The kubelet cannot create or start the container: {}", if wait_msg.is_empty() { "no message recorded" } else { wait_msg }),
-                "A missing ConfigMap, Secret or key is the usual cause: check the names the pod references.".into(),
-                ev,
-            );
-            ctx.explained.insert((name.clone(), c.clone()));
+            container_waiting(ctx, pod, cs, waiting);
         } else if restarts >= HIGH_RESTARTS && exit != Some(0) {
             // A last exit with code 0 is a clean stop (a rolling update, a node drain): no
             // fault. An old last restart is history: a note.
@@ -285,6 +288,77 @@ fn containers(ctx: &mut Ctx, pod: &Value) {
             ctx.explained.insert((name.clone(), c.clone()));
         }
     }
+}
+
+/// A container that cannot pull its image, with the registry's answer and the parameter behind
+/// the image (`super::refs`).
+fn image_pull(ctx: &mut Ctx, pod: &Value, cs: &Value, waiting: &str) {
+    let name = s(pod, "/metadata/name").to_string();
+    let obj = pod_ref(ctx, pod);
+    let c = s(cs, "/name").to_string();
+    let wait_msg = s(cs, "/state/waiting/message");
+    let image = s(cs, "/image").to_string();
+    let mut ev = vec![ctx.pod_evidence(&name, &[&format!("reason: {waiting}"), "message:"])];
+    let (said, next, more) = super::refs::image_pull(ctx, pod, &c, &image);
+    ev.extend(more);
+    ctx.add(
+        "pod.image-pull",
+        Severity::Error,
+        obj,
+        format!("container {c} of pod {name} cannot pull its image {image} ({waiting})"),
+        format!(
+            "The kubelet cannot fetch the image: {}.{said}",
+            if wait_msg.is_empty() {
+                "no message recorded"
+            } else {
+                wait_msg.trim_end_matches('.')
+            }
+        ),
+        next,
+        ev,
+    );
+    ctx.explained.insert((name, c));
+}
+
+/// A container whose configuration cannot be made (a missing Secret, ConfigMap or key), with
+/// what to create (`super::refs`).
+fn container_waiting(ctx: &mut Ctx, pod: &Value, cs: &Value, waiting: &str) {
+    let name = s(pod, "/metadata/name").to_string();
+    let obj = pod_ref(ctx, pod);
+    let c = s(cs, "/name").to_string();
+    let wait_msg = s(cs, "/state/waiting/message");
+    let mut ev = vec![ctx.pod_evidence(&name, &[&format!("reason: {waiting}"), "message:"])];
+    let next = match super::refs::missing_object(ctx, pod, &c, wait_msg) {
+        Some((next, more)) => {
+            ev.extend(more);
+            next
+        }
+        None => "A missing ConfigMap, Secret or key is the usual cause: check the names the pod references.".into(),
+    };
+    ctx.add(
+        "pod.container-waiting",
+        Severity::Error,
+        obj.clone(),
+        format!(
+            "container {c} of pod {name} cannot start ({waiting}): {}",
+            if wait_msg.is_empty() {
+                "no message recorded"
+            } else {
+                wait_msg
+            }
+        ),
+        format!(
+            "The kubelet cannot create or start the container: {}",
+            if wait_msg.is_empty() {
+                "no message recorded"
+            } else {
+                wait_msg
+            }
+        ),
+        next,
+        ev,
+    );
+    ctx.explained.insert((name, c));
 }
 
 /// What a FailedScheduling message means, in plain words, and what to do.

@@ -69,12 +69,26 @@ fn pvcs(ctx: &mut Ctx) {
             continue;
         }
         let name = s(&o, "/metadata/name").to_string();
+        let obj = ObjectRef::new("PersistentVolumeClaim", ns_of(ctx, &o), &name);
+        if phase == "Pending" {
+            if let Some((what, why, next, ev)) = super::storage::missing_class(ctx, &o) {
+                ctx.add(
+                    "workload.pvc",
+                    Severity::Error,
+                    obj,
+                    format!("PersistentVolumeClaim {name} is Pending{what}"),
+                    why,
+                    next,
+                    ev,
+                );
+                continue;
+            }
+        }
         let (sev, why, next) = if phase == "Lost" {
             (Severity::Error, "its PersistentVolume no longer exists: the data it held is gone or unreachable", "Find out what deleted the volume; restore from a backup or re-create the claim and let the application re-replicate.")
         } else {
             (Severity::Warning, "no volume is bound to it yet, so pods using it cannot start", "Check the StorageClass and its provisioner (`kubectl describe pvc`), and capacity in the zone.")
         };
-        let obj = ObjectRef::new("PersistentVolumeClaim", ns_of(ctx, &o), &name);
         let ev = vec![ctx.object_evidence(path, &name, &["phase: "])];
         ctx.add(
             "workload.pvc",
@@ -130,13 +144,22 @@ fn nodes(ctx: &mut Ctx) {
             let msg = s(c, "/message");
             let obj = ObjectRef::new("Node", "", &name);
             if t == "Ready" && st != "True" {
-                let ev = vec![ctx.object_evidence(path, &name, &["type: Ready"])];
+                let ev = vec![ctx.object_evidence(
+                    path,
+                    &name,
+                    &[
+                        "type: Ready",
+                        "lastHeartbeatTime",
+                        "key: node.kubernetes.io/",
+                    ],
+                )];
+                let on_it = pods_on(ctx, &name);
                 ctx.add(
                     "node.not-ready",
                     Severity::Error,
                     obj,
                     format!("node {name} is NotReady ({st})"),
-                    format!("The node's kubelet is not reporting healthy: {msg}. Pods on it are not started and will be evicted."),
+                    format!("The node's kubelet is not reporting healthy: {msg}{}. Pods on it are not started and will be evicted{on_it}.", taints(&o)),
                     format!("Check the node (`kubectl describe node {name}`), its kubelet and container runtime, and its network."),
                     ev,
                 );
@@ -154,5 +177,43 @@ fn nodes(ctx: &mut Ctx) {
                 );
             }
         }
+    }
+}
+
+/// The node's taints, as ` (tainted KEY:EFFECT, ...)`.
+fn taints(node: &Value) -> String {
+    let v: Vec<String> = node
+        .pointer("/spec/taints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|t| format!("{}:{}", s(t, "/key"), s(t, "/effect")))
+        .collect();
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(" (tainted {})", v.join(", "))
+    }
+}
+
+/// The instance's pods on a node, as `; of this instance: a (Terminating), b`.
+fn pods_on(ctx: &Ctx, node: &str) -> String {
+    let v: Vec<String> = ctx
+        .pods
+        .iter()
+        .filter(|p| s(p, "/spec/nodeName") == node)
+        .map(|p| {
+            let n = s(p, "/metadata/name");
+            if p.pointer("/metadata/deletionTimestamp").is_some() {
+                format!("{n} (Terminating)")
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!("; of this instance: {}", v.join(", "))
     }
 }

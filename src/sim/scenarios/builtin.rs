@@ -35,6 +35,60 @@ pub(super) const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("kafka-operator.yaml", include_str!("kafka-operator.yaml")),
     ("kafka-objects.yaml", include_str!("kafka-objects.yaml")),
+    // The fault scenarios (build/faults.py): a healthy instance with one real fault each.
+    (
+        "cassandra-disk-full.yaml",
+        include_str!("cassandra-disk-full.yaml"),
+    ),
+    (
+        "cassandra-disk-full-objects.yaml",
+        include_str!("cassandra-disk-full-objects.yaml"),
+    ),
+    (
+        "cassandra-image-pull.yaml",
+        include_str!("cassandra-image-pull.yaml"),
+    ),
+    (
+        "cassandra-image-pull-objects.yaml",
+        include_str!("cassandra-image-pull-objects.yaml"),
+    ),
+    (
+        "cassandra-storageclass-missing.yaml",
+        include_str!("cassandra-storageclass-missing.yaml"),
+    ),
+    (
+        "cassandra-storageclass-missing-objects.yaml",
+        include_str!("cassandra-storageclass-missing-objects.yaml"),
+    ),
+    (
+        "cassandra-missing-secret.yaml",
+        include_str!("cassandra-missing-secret.yaml"),
+    ),
+    (
+        "cassandra-missing-secret-objects.yaml",
+        include_str!("cassandra-missing-secret-objects.yaml"),
+    ),
+    (
+        "cassandra-node-notready.yaml",
+        include_str!("cassandra-node-notready.yaml"),
+    ),
+    (
+        "cassandra-node-notready-objects.yaml",
+        include_str!("cassandra-node-notready-objects.yaml"),
+    ),
+    (
+        "zookeeper-quorum-lost.yaml",
+        include_str!("zookeeper-quorum-lost.yaml"),
+    ),
+    (
+        "zookeeper-quorum-lost-objects.yaml",
+        include_str!("zookeeper-quorum-lost-objects.yaml"),
+    ),
+    ("zookeeper-noisy.yaml", include_str!("zookeeper-noisy.yaml")),
+    (
+        "zookeeper-noisy-objects.yaml",
+        include_str!("zookeeper-noisy-objects.yaml"),
+    ),
 ];
 
 pub(super) const BUILTINS: &[(&str, &str)] = &[
@@ -42,6 +96,13 @@ pub(super) const BUILTINS: &[(&str, &str)] = &[
     ("broken-cassandra", "Cassandra with an OOMKilled node in CrashLoopBackOff, a pod Pending for memory, a failed deploy plan and a DN node"),
     ("zookeeper", "a KUDO ZooKeeper ensemble of 3 with its four-letter-word outputs"),
     ("kafka", "a KUDO Kafka instance with 3 brokers and its ZooKeeper child instance, with the Kafka tools' outputs"),
+    ("cassandra-disk-full", "Cassandra whose node-2 data volume is full: FSWriteError / No space left on device, the container crash-looping, nodetool showing it DN"),
+    ("cassandra-image-pull", "Cassandra after an image parameter change to a tag the registry lacks: node-2 in ImagePullBackOff, the deploy plan IN_PROGRESS"),
+    ("cassandra-storageclass-missing", "Cassandra installed with a StorageClass the cluster lacks: its PVC Pending (ProvisioningFailed), the pod unschedulable"),
+    ("cassandra-missing-secret", "Cassandra with backups enabled naming a Secret nobody created: a sidecar in CreateContainerConfigError"),
+    ("cassandra-node-notready", "Cassandra with one node NotReady (kubelet stopped posting status, unreachable taints): its pod Terminating, peers see it DN"),
+    ("zookeeper-quorum-lost", "ZooKeeper with 2 of 3 servers crash-looping (Unable to load database on disk): the survivor is not serving requests"),
+    ("zookeeper-noisy", "a healthy ZooKeeper with benign history: old exit-0 restarts, stopped Warning events, JVM pauses, completed plans, 4lw refusals"),
 ];
 
 /// The built-in scenarios: (name, description).

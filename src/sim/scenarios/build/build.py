@@ -789,4 +789,7 @@ write('kudo-system.yaml', "# The KUDO manager in kudo-system, shared by kudo-dia
       dump_docs(kudo_system()))
 crd_text=''.join(open(f'{FX}/kudo-crds/{f}').read().rstrip()+'\n---\n' for f in ['kudo.dev_operators.yaml','kudo.dev_operatorversions.yaml','kudo.dev_instances.yaml'])
 write('kudo-crds.yaml', "# from kudobuilder/kudo, config/crds (Apache-2.0): the CRDs of Operator, OperatorVersion and Instance, unchanged.\n", crd_text)
+# The fault scenarios: the healthy instances above, each with one real fault planted (faults.py).
+import faults
+faults.write_all(sys.modules[__name__])
 print('done')
