@@ -5,6 +5,7 @@ mod analyze;
 mod bundle;
 mod cli;
 mod collect;
+mod dependencies;
 mod engine;
 mod fidelity;
 mod fuzz;

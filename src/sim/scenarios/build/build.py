@@ -600,7 +600,7 @@ def zk_scenario_parts(ns, inst, owner=None, minute0=2, seed0=300):
           'readinessProbe':{'exec':{'command':['sh','-c','/etc/healthcheck/healthcheck.sh 2181']},'initialDelaySeconds':10,'timeoutSeconds':5},
           'livenessProbe':{'exec':{'command':['sh','-c','/etc/healthcheck/healthcheck.sh 2181']},'initialDelaySeconds':10,'timeoutSeconds':5},
           'volumeMounts':[{'name':f'{inst}-datadir','mountPath':'/var/lib/zookeeper'}]}
-    objs, ips = stateful_app(ns, inst, 'zookeeper', ver, sts, {'app':'zookeeper','zookeeper':'zookeeper'}, [cont], 3, '192.168', f'{inst}-datadir', P['DISK_SIZE'], minute0,
+    objs, ips = stateful_app(ns, inst, 'zookeeper', ver, sts, {'app':'zookeeper','zookeeper':'zookeeper','instance':inst}, [cont], 3, '192.168', f'{inst}-datadir', P['DISK_SIZE'], minute0,
                              [{'name':f'{inst}-hs','ports':[('server',2888),('leader-election',3888)],'selector':{'app':'zookeeper','instance':inst},'labels':{'app':'zookeeper','zookeeper':inst}},
                               {'name':f'{inst}-cs','ports':[('client',2181)],'selector':{'app':'zookeeper','instance':inst},'labels':{'app':'zookeeper','zookeeper':inst}}])
     for t in ['bootstrap.sh.yaml','healthcheck.sh.yaml']:
