@@ -44,6 +44,11 @@ impl Ctx {
         let mut namespace = s(&target, "/namespace").to_string();
         let mut instance = s(&target, "/instance").to_string();
         let inst = src.yaml(layout::INSTANCE).unwrap_or(Value::Null);
+        if !src.view().is_empty() {
+            // A dependency: the manifest names the instance the bundle was collected for.
+            namespace = s(&inst, "/metadata/namespace").to_string();
+            instance = s(&inst, "/metadata/name").to_string();
+        }
         if instance.is_empty() {
             instance = s(&inst, "/metadata/name").to_string();
         }
@@ -122,6 +127,7 @@ impl Ctx {
             causes: Vec::new(),
             caused_by: Vec::new(),
             fix: None,
+            instance: String::new(),
         });
     }
 
