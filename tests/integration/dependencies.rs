@@ -4,14 +4,16 @@
 
 use std::path::Path;
 
+use kudo_diag::analyze::{self, Finding};
 use kudo_diag::bundle::reader::{BundleReader, Limits as ReaderLimits};
 use kudo_diag::engine::EventLog;
 use kudo_diag::registry::default_registry;
 use kudo_diag::session::{Output, Request, Session};
+use kudo_diag::sim::from_bundle;
 use tokio_util::sync::CancellationToken;
 
 use crate::run::entries;
-use crate::support::Sim;
+use crate::support::{have_kubectl, Kubectl, Sim};
 
 const ZK: &str = "dependencies/kafka/kafka-zookeeper/";
 
@@ -86,6 +88,126 @@ async fn a_kafka_bundle_holds_its_zookeepers_pods_logs_and_four_letter_words() {
         .collect();
     assert!(!refused.is_empty());
     assert!(refused.iter().all(|n| n.starts_with(ZK)), "{refused:?}");
+
+    // analyze runs its rules on the ZooKeeper too: its findings name their instance and quote
+    // the bundle's paths.
+    let path = out.clone();
+    let report = tokio::task::spawn_blocking(move || analyze::analyze_bundle(&path))
+        .await
+        .unwrap()
+        .unwrap();
+    let zk: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.instance == "kafka/kafka-zookeeper")
+        .collect();
+    assert!(!zk.is_empty(), "no finding about the ZooKeeper");
+    for f in &zk {
+        for e in &f.evidence {
+            assert!(
+                e.path.starts_with(ZK)
+                    || e.path.starts_with("cluster/")
+                    || e.path.starts_with("kudo/"),
+                "{}: {}",
+                f.id,
+                e.path
+            );
+        }
+    }
+    assert!(analyze::render_text(&report, false)
+        .contains("(dependency: instance kafka/kafka-zookeeper)"));
+
+    // serve answers for the dependencies' objects too: they are objects of the same cluster.
+    if !have_kubectl() {
+        return;
+    }
+    let b = from_bundle::load(&out).unwrap();
+    let h = Sim::new(b.scenario).read_only().start().await;
+    let k = Kubectl::new(&h);
+    let pods = k.ok(&["get", "pods", "-A", "-o", "name"]).await;
+    for p in ["kafka-kafka-0", "kafka-zookeeper-zookeeper-2"] {
+        assert!(pods.contains(&format!("pod/{p}\n")), "{pods}");
+    }
+    let log = k
+        .ok(&[
+            "logs",
+            "-n",
+            "kafka",
+            "kafka-zookeeper-zookeeper-1",
+            "--tail",
+            "1",
+        ])
+        .await;
+    assert!(!log.is_empty());
+    h.shutdown().await;
+}
+
+/// Kafka losing its ZooKeeper (scenario kafka-zookeeper-down): the ZooKeeper servers were
+/// OOMKilled at 08:45, the brokers' sessions expired at 08:46. The report leads with the
+/// ZooKeeper's fault, in the dependency, and folds Kafka's findings beneath it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_losing_its_zookeeper_is_diagnosed_at_the_zookeeper() {
+    let (sim, dir, kubeconfig) = Sim::builtin("kafka-zookeeper-down").cluster().await;
+    let out = dir.path().join("kafka.zip");
+    collect_kafka(&out, &kubeconfig, true).await;
+    sim.shutdown().await;
+    let report = tokio::task::spawn_blocking(move || analyze::analyze_bundle(&out))
+        .await
+        .unwrap()
+        .unwrap();
+    let first = report.get(&report.root_causes[0]).unwrap();
+    assert_eq!(first.instance, "kafka/kafka-zookeeper", "{}", first.title);
+    assert!(
+        first.object.name.starts_with("kafka-zookeeper-zookeeper-")
+            && first.title.contains("OOMKilled"),
+        "{}",
+        first.title
+    );
+    // Every root cause is the ZooKeeper's: nothing in Kafka is a problem of its own.
+    for id in &report.root_causes {
+        let f = report.get(id).unwrap();
+        assert_eq!(
+            f.instance, "kafka/kafka-zookeeper",
+            "{} [{}]",
+            f.title, f.rule
+        );
+    }
+    // Each broker lost its ZooKeeper, and that follows from the ZooKeeper's pods.
+    let lost: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "kafka.log-zookeeper-unreachable")
+        .collect();
+    assert_eq!(lost.len(), 3);
+    for f in lost {
+        assert!(f.instance.is_empty());
+        assert!(!f.caused_by.is_empty(), "{}", f.title);
+        for c in &f.caused_by {
+            assert_eq!(report.get(c).unwrap().instance, "kafka/kafka-zookeeper");
+        }
+        assert!(
+            f.next_step.contains("follows from the root cause"),
+            "{}",
+            f.next_step
+        );
+    }
+    // The brokers' session expiries follow from their lost ZooKeeper, on the same timeline.
+    let expired = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "zookeeper.log-session-expired" && f.instance.is_empty())
+        .unwrap();
+    assert!(expired
+        .caused_by
+        .iter()
+        .any(|c| c.starts_with("kafka.log-zookeeper-unreachable:")));
+    let lanes: Vec<&str> = report.timeline.iter().map(|t| t.lane.as_str()).collect();
+    assert!(
+        lanes
+            .iter()
+            .any(|l| l.contains("kafka-zookeeper-zookeeper-0")),
+        "{lanes:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

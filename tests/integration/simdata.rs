@@ -492,7 +492,13 @@ async fn sim_command_lists_builtins_and_serves_a_generated_instance() {
         .collect();
     assert_eq!(
         names,
-        ["cassandra", "broken-cassandra", "zookeeper", "kafka"]
+        [
+            "cassandra",
+            "broken-cassandra",
+            "zookeeper",
+            "kafka",
+            "kafka-zookeeper-down"
+        ]
     );
 
     if !have_kubectl() {

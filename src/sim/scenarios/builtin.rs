@@ -35,6 +35,14 @@ pub(super) const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("kafka-operator.yaml", include_str!("kafka-operator.yaml")),
     ("kafka-objects.yaml", include_str!("kafka-objects.yaml")),
+    (
+        "kafka-zookeeper-down.yaml",
+        include_str!("kafka-zookeeper-down.yaml"),
+    ),
+    (
+        "kafka-zookeeper-down-objects.yaml",
+        include_str!("kafka-zookeeper-down-objects.yaml"),
+    ),
 ];
 
 pub(super) const BUILTINS: &[(&str, &str)] = &[
@@ -42,6 +50,7 @@ pub(super) const BUILTINS: &[(&str, &str)] = &[
     ("broken-cassandra", "Cassandra with an OOMKilled node in CrashLoopBackOff, a pod Pending for memory, a failed deploy plan and a DN node"),
     ("zookeeper", "a KUDO ZooKeeper ensemble of 3 with its four-letter-word outputs"),
     ("kafka", "a KUDO Kafka instance with 3 brokers and its ZooKeeper child instance, with the Kafka tools' outputs"),
+    ("kafka-zookeeper-down", "Kafka losing its ZooKeeper: the ZooKeeper child instance OOMKilled and crash-looping, the brokers' sessions expired"),
 ];
 
 /// The built-in scenarios: (name, description).
