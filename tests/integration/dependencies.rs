@@ -3,10 +3,11 @@
 //! under `dependencies/NAMESPACE/INSTANCE/`, with their own pipelines, in one run.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use kudo_diag::analyze::{self, Finding};
 use kudo_diag::bundle::reader::{BundleReader, Limits as ReaderLimits};
-use kudo_diag::engine::EventLog;
+use kudo_diag::engine::{Ending, Event, EventLog, Reporter, ResumeMode, Summary};
 use kudo_diag::registry::default_registry;
 use kudo_diag::session::{Output, Request, Session};
 use kudo_diag::sim::from_bundle;
@@ -20,6 +21,16 @@ const ZK: &str = "dependencies/kafka/kafka-zookeeper/";
 /// Collects instance `kafka` of the kafka scenario through a session, as `kudo-diag run` does;
 /// returns the session's notes as text.
 async fn collect_kafka(out: &Path, kubeconfig: &Path, dependencies: bool) -> Vec<String> {
+    let (notes, _) = collect_kafka_with(
+        request(out, kubeconfig, dependencies),
+        &EventLog::new(),
+        CancellationToken::new(),
+    )
+    .await;
+    notes
+}
+
+fn request(out: &Path, kubeconfig: &Path, dependencies: bool) -> Request {
     let mut req = Request {
         namespace: Some("kafka".into()),
         output: Output::File(out.to_path_buf()),
@@ -28,16 +39,82 @@ async fn collect_kafka(out: &Path, kubeconfig: &Path, dependencies: bool) -> Vec
     };
     req.connection.kubeconfig = Some(kubeconfig.to_path_buf());
     req.logs.tail = Some(200);
+    req
+}
+
+async fn collect_kafka_with(
+    req: Request,
+    reporter: &dyn Reporter,
+    cancel: CancellationToken,
+) -> (Vec<String>, Summary) {
     let registry = default_registry();
     let session = Session::open(req, &registry)
         .await
         .expect("the session opens");
     let notes = session.notes.iter().map(|n| n.to_string()).collect();
-    session
-        .run(&registry, &EventLog::new(), CancellationToken::new())
+    let summary = session
+        .run(&registry, reporter, cancel)
         .await
         .expect("the collection runs");
-    notes
+    (notes, summary)
+}
+
+/// Cancels the run once `after` nodes of the dependency have finished.
+struct CancelInDependency {
+    cancel: CancellationToken,
+    after: usize,
+    seen: Mutex<usize>,
+}
+
+impl Reporter for CancelInDependency {
+    fn event(&self, e: &Event) {
+        if let Event::Finished { node, .. } = e {
+            if node.starts_with(ZK) {
+                let mut n = self.seen.lock().unwrap();
+                *n += 1;
+                if *n == self.after {
+                    self.cancel.cancel();
+                }
+            }
+        }
+    }
+}
+
+/// A run interrupted while it collects the dependency resumes it with `--continue`: the same
+/// journal holds the dependency's nodes, and what was done is not collected again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_resumes_its_dependencies() {
+    let (sim, dir, kubeconfig) = Sim::builtin("kafka").cluster().await;
+    let out = dir.path().join("kafka.zip");
+    let cancel = CancellationToken::new();
+    let stop = CancelInDependency {
+        cancel: cancel.clone(),
+        after: 3,
+        seen: Mutex::new(0),
+    };
+    let (_, first) = collect_kafka_with(request(&out, &kubeconfig, true), &stop, cancel).await;
+    assert_eq!(first.ending, Ending::Interrupted);
+    assert!(!out.exists());
+    let mut again = request(&out, &kubeconfig, true);
+    again.resume = ResumeMode::Continue;
+    let events = EventLog::new();
+    let (_, second) = collect_kafka_with(again, &events, CancellationToken::new()).await;
+    sim.shutdown().await;
+    assert_eq!(second.ending, Ending::Complete);
+    let reused: Vec<String> = events
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Reused { node, .. } if node.starts_with(ZK) => Some(node),
+            _ => None,
+        })
+        .collect();
+    assert!(reused.len() >= 3, "{reused:?}");
+    let e = entries(&out);
+    assert!(e.contains_key(&format!(
+        "{ZK}apps/zookeeper/kafka-zookeeper-zookeeper-2/srvr.txt"
+    )));
+    assert!(e.contains_key("apps/kafka/topics.txt"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
