@@ -142,7 +142,15 @@ impl Gathered {
                     continue;
                 }
                 for e in &mut f.evidence {
-                    e.path = ctx.src.bundle_path(&e.path);
+                    let full = ctx.src.bundle_path(&e.path);
+                    // The texts name the file the way the rule read it: name it as the
+                    // bundle holds it.
+                    for text in [&mut f.explanation, &mut f.next_step] {
+                        if !text.contains(&full) {
+                            *text = text.replace(&e.path, &full);
+                        }
+                    }
+                    e.path = full;
                 }
                 f.instance = instance.clone();
             }

@@ -234,6 +234,14 @@ async fn kafka_losing_its_zookeeper_is_diagnosed_at_the_zookeeper() {
         .unwrap();
     let first = report.get(&report.root_causes[0]).unwrap();
     assert_eq!(first.instance, "kafka/kafka-zookeeper", "{}", first.title);
+    // Its advice names the dependency's own files, where the bundle holds them.
+    assert!(
+        first
+            .next_step
+            .contains(&format!("{ZK}pods/{}/logs/", first.object.name)),
+        "{}",
+        first.next_step
+    );
     assert!(
         first.object.name.starts_with("kafka-zookeeper-zookeeper-")
             && first.title.contains("OOMKilled"),
