@@ -467,6 +467,10 @@ fn a_dependencys_fault_is_the_root_of_the_instances_findings() {
         ),
         ("dependencies/ns/zk/workload/pods.yaml", list(zk_pod)),
         (layout::NODES, list(NODES)),
+        (
+            layout::CHILD_INSTANCES,
+            list("- kind: Instance\n  metadata: {name: zk, namespace: ns}\n  status: {aggregatedStatus: {status: FATAL_ERROR, activePlanName: deploy}}\n"),
+        ),
     ];
     let r = run(&files, &[]);
     let crash = r
@@ -495,9 +499,28 @@ fn a_dependencys_fault_is_the_root_of_the_instances_findings() {
     assert!(lost.instance.is_empty());
     assert_eq!(lost.caused_by, vec![crash.id.clone()]);
     assert_eq!(r.root_causes.first(), Some(&crash.id));
+    // The parent's finding about its failed child follows from what is wrong in the child.
+    let child = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "kudo.child-instance")
+        .unwrap();
+    assert_eq!(child.caused_by, vec![crash.id.clone()]);
     assert!(render_text(&r, false).contains("(dependency: instance ns/zk)"));
-    // The same fault in the collected instance itself would not be a dependency's.
-    let alone = run(&files[..2], &[]);
+    // Without the dependency in the bundle, nothing links, and the child is to be collected.
+    let alone = run(&[files[0].clone(), files[1].clone(), files[5].clone()], &[]);
+    let child = alone
+        .findings
+        .iter()
+        .find(|f| f.rule == "kudo.child-instance")
+        .unwrap();
+    assert!(
+        child
+            .next_step
+            .contains("kudo-diag run --instance zk -n ns"),
+        "{}",
+        child.next_step
+    );
     let lost = alone
         .findings
         .iter()

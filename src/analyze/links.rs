@@ -85,7 +85,7 @@ impl Link {
     }
 }
 
-use Scope::{Instance, Object, Workload};
+use Scope::{Dependency, Instance, Object, Workload};
 
 /// The built-in rules' links: (consequence, cause, scope, when).
 pub const BUILTIN: &[(&str, &str, Scope, Option<&str>)] = &[
@@ -156,6 +156,10 @@ pub const BUILTIN: &[(&str, &str, Scope, Option<&str>)] = &[
         None,
     ),
     ("kudo.plan-failed", "kudo.child-instance", Instance, None),
+    // A child instance in trouble, when the bundle holds it as a dependency: what is wrong in
+    // it explains the parent's finding about it.
+    ("kudo.child-instance", "pod-fault", Dependency, None),
+    ("kudo.child-instance", "node.not-ready", Dependency, None),
     ("kudo.plan-failed", "kudo.manager", Instance, None),
     ("kudo.plan-stuck", "pod-fault", Instance, None),
     ("kudo.plan-stuck", "workload.*", Instance, None),

@@ -836,6 +836,42 @@ mod tests {
     }
 
     #[test]
+    fn a_dependencys_tasks_are_named_under_its_prefix_and_see_its_own_variables() {
+        // run: pods    dependency zk: pods -> logs[*]
+        let mut logs = task("logs", &["pods"]);
+        logs.for_each = Some(ForEach {
+            task: "pods".into(),
+            bind: "pod".into(),
+            then: None,
+        });
+        logs.params = json!({"who": "{{instance}}/{{pod.name}}"});
+        let root = Pipeline::new("root", vec![], vec![task("pods", &[])]);
+        let zk = Scope {
+            prefix: "dependencies/ns/zk/".into(),
+            pipeline: Pipeline::new("zk", vec![], vec![task("pods", &[]), logs]),
+            globals: json!({"instance": "zk"}),
+        };
+        let mut plan = Plan::with_scopes(&root, &json!({"instance": "kafka"}), &[zk]).unwrap();
+        let first = plan.expand();
+        assert_eq!(
+            first
+                .iter()
+                .map(|e| plan.node(e.nodes[0]).id.clone())
+                .collect::<Vec<_>>(),
+            ["pods", "dependencies/ns/zk/pods"]
+        );
+        let (root_pods, zk_pods) = (first[0].nodes[0], first[1].nodes[0]);
+        assert_eq!(plan.prefix(plan.node(root_pods).task), "");
+        assert_eq!(plan.context(root_pods).unwrap().1["instance"], "kafka");
+        plan.set_items(zk_pods, vec![json!({"name": "zk-0"})].into());
+        plan.settle(zk_pods, NodeStatus::Done);
+        let fan = plan.expand()[0].nodes[0];
+        assert_eq!(plan.node(fan).id, "dependencies/ns/zk/logs[zk-0]");
+        assert_eq!(plan.prefix(plan.node(fan).task), "dependencies/ns/zk/");
+        assert_eq!(plan.context(fan).unwrap().0, json!({"who": "zk/zk-0"}));
+    }
+
+    #[test]
     fn cycles_and_unknown_needs_are_refused() {
         let p = Pipeline::new("t", vec![], vec![task("a", &["b"]), task("b", &["a"])]);
         assert!(Plan::new(&p, &json!({}))
