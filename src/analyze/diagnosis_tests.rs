@@ -507,6 +507,19 @@ fn a_dependencys_fault_is_the_root_of_the_instances_findings() {
         .unwrap();
     assert_eq!(child.caused_by, vec![crash.id.clone()]);
     assert!(render_text(&r, false).contains("(dependency: instance ns/zk)"));
+    // A dependency whose Instance could not be collected is still analyzed, by its folder.
+    let without: Vec<(&str, String)> = files
+        .iter()
+        .filter(|(p, _)| *p != "dependencies/ns/zk/instance/instance.yaml")
+        .cloned()
+        .collect();
+    let r = run(&without, &[]);
+    let crash = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "pod.crash-loop")
+        .unwrap();
+    assert_eq!(crash.instance, "ns/zk");
     // Without the dependency in the bundle, nothing links, and the child is to be collected.
     let alone = run(&[files[0].clone(), files[1].clone(), files[5].clone()], &[]);
     let child = alone

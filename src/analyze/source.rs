@@ -113,10 +113,13 @@ impl Source {
         let mut out: Vec<String> = all
             .iter()
             .filter_map(|p| {
+                // Any file under it: a dependency whose Instance could not be read still has
+                // its pods and logs to analyze.
                 let rest = p.strip_prefix(layout::DEPENDENCIES_DIR)?;
                 let mut parts = rest.splitn(3, '/');
                 let (ns, inst, file) = (parts.next()?, parts.next()?, parts.next()?);
-                (file == layout::INSTANCE).then(|| layout::dependency_prefix(ns, inst))
+                (!ns.is_empty() && !inst.is_empty() && !file.is_empty())
+                    .then(|| layout::dependency_prefix(ns, inst))
             })
             .collect();
         out.sort();
