@@ -65,6 +65,7 @@ pub async fn resolve(
         client,
         timeout,
         services: BTreeMap::new(),
+        notes: Vec::new(),
     };
     walk(ask, namespace, instance).await
 }
@@ -109,6 +110,7 @@ async fn walk(mut ask: Asker<'_>, namespace: &str, instance: &str) -> Found {
             queue.push_back((dns, dname, depth + 1));
         }
     }
+    found.notes.append(&mut ask.notes);
     found
 }
 
@@ -118,6 +120,8 @@ struct Asker<'a> {
     client: &'a kube::Client,
     timeout: Duration,
     services: BTreeMap<(String, String), Option<(String, String)>>,
+    /// What could not be followed (a Service or an owner not allowed to be read).
+    notes: Vec<String>,
 }
 
 impl Asker<'_> {
@@ -270,47 +274,79 @@ impl Asker<'_> {
         if let Some(known) = self.services.get(&key) {
             return known.clone();
         }
-        let found = self.look_behind(namespace, svc).await;
+        let found = match self.look_behind(namespace, svc).await {
+            Ok(found) => found,
+            Err(e) => {
+                self.notes.push(format!(
+                    "could not follow Service {namespace}/{svc} to the instance behind it ({e}); an instance it leads to is not collected"
+                ));
+                None
+            }
+        };
         self.services.insert(key, found.clone());
         found
     }
 
-    async fn look_behind(&self, namespace: &str, svc: &str) -> Option<(String, String)> {
-        let service = self.get("v1", "Service", namespace, svc).await.ok()??;
-        let selector = selector_text(&service["spec"]["selector"])?;
-        let pods = self
-            .list("v1", "Pod", namespace, Some(&selector))
-            .await
-            .ok()?;
-        let pod = pods.into_iter().next()?;
-        self.owning_instance(pod, namespace)
-            .await
-            .map(|i| (namespace.to_string(), i))
+    /// The instance behind a Service: `Ok(None)` when there is none (no such Service, no
+    /// selector, no pods, no Instance among their owners), an error when a read failed.
+    async fn look_behind(
+        &self,
+        namespace: &str,
+        svc: &str,
+    ) -> Result<Option<(String, String)>, String> {
+        let Some(service) = self.get("v1", "Service", namespace, svc).await? else {
+            return Ok(None);
+        };
+        let Some(selector) = selector_text(&service["spec"]["selector"]) else {
+            return Ok(None);
+        };
+        let pods = self.list("v1", "Pod", namespace, Some(&selector)).await?;
+        let Some(pod) = pods.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(self
+            .owning_instance(pod, namespace)
+            .await?
+            .map(|i| (namespace.to_string(), i)))
     }
 
     /// Up the ownerReferences from `object` (a pod) to a KUDO Instance.
-    async fn owning_instance(&self, mut object: Value, namespace: &str) -> Option<String> {
+    async fn owning_instance(
+        &self,
+        mut object: Value,
+        namespace: &str,
+    ) -> Result<Option<String>, String> {
         for _ in 0..MAX_OWNER_HOPS {
-            let refs = object["metadata"]["ownerReferences"].as_array()?.clone();
-            let owner = refs
-                .iter()
-                .find(|r| r["controller"].as_bool() == Some(true))
-                .or_else(|| refs.first())?;
-            let (api_version, kind, name) = (
-                owner["apiVersion"].as_str()?,
-                owner["kind"].as_str()?,
-                owner["name"].as_str()?,
-            );
-            if is_instance(api_version, kind) {
-                return Some(name.to_string());
+            let Some((api_version, kind, name)) = controller_of(&object) else {
+                return Ok(None);
+            };
+            if is_instance(&api_version, &kind) {
+                return Ok(Some(name));
             }
-            object = self.get(api_version, kind, namespace, name).await.ok()??;
+            match self.get(&api_version, &kind, namespace, &name).await? {
+                Some(owner) => object = owner,
+                None => return Ok(None),
+            }
         }
-        None
+        Ok(None)
     }
 }
 
 const INSTANCE_API: &str = "kudo.dev/v1beta1";
+
+/// An object's controller (else its first owner): apiVersion, kind, name.
+fn controller_of(object: &Value) -> Option<(String, String, String)> {
+    let refs = object["metadata"]["ownerReferences"].as_array()?;
+    let owner = refs
+        .iter()
+        .find(|r| r["controller"].as_bool() == Some(true))
+        .or_else(|| refs.first())?;
+    Some((
+        owner["apiVersion"].as_str()?.to_string(),
+        owner["kind"].as_str()?.to_string(),
+        owner["name"].as_str()?.to_string(),
+    ))
+}
 
 fn is_instance(api_version: &str, kind: &str) -> bool {
     kind == "Instance" && split_api_version(api_version).0 == "kudo.dev"

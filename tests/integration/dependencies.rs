@@ -4,13 +4,17 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use kudo_diag::analyze::{self, Finding};
 use kudo_diag::bundle::reader::{BundleReader, Limits as ReaderLimits};
+use kudo_diag::collect::connect;
+use kudo_diag::collect::dependencies::{self, Found};
 use kudo_diag::engine::{Ending, Event, EventLog, Reporter, ResumeMode, Summary};
 use kudo_diag::registry::default_registry;
 use kudo_diag::session::{Output, Request, Session};
 use kudo_diag::sim::from_bundle;
+use kudo_diag::sim::scenario::AccessRule;
 use tokio_util::sync::CancellationToken;
 
 use crate::run::entries;
@@ -306,12 +310,9 @@ async fn no_dependencies_collects_the_instance_alone() {
     assert!(!e.keys().any(|k| k.starts_with("dependencies/")));
 }
 
-/// Without the ownerReference that makes the ZooKeeper Kafka's child, Kafka's ZooKeeper
-/// connection string still leads to it: host `kafka-zookeeper-zookeeper-0.kafka-zookeeper-hs`
-/// is a pod of Service kafka-zookeeper-hs, whose pods a StatefulSet of instance
-/// kafka-zookeeper owns.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_parameter_that_names_another_instances_service_makes_it_a_dependency() {
+/// The kafka scenario without the ownerReference that makes the ZooKeeper Kafka's child, and
+/// with `deny` rules: what `collect::dependencies::resolve` finds for instance kafka.
+async fn resolve_unowned(deny: Vec<AccessRule>) -> Found {
     let mut sc = kudo_diag::sim::scenarios::load("kafka").unwrap();
     for o in &mut sc.objects {
         if o["kind"] == "Instance" {
@@ -320,21 +321,27 @@ async fn a_parameter_that_names_another_instances_service_makes_it_a_dependency(
             }
         }
     }
+    sc.permissions.deny = deny;
     let (sim, _dir, kubeconfig) = Sim::new(sc).cluster().await;
-    let cluster = kudo_diag::collect::connect::connect(&kudo_diag::collect::connect::Connection {
+    let cluster = connect::connect(&connect::Connection {
         kubeconfig: Some(kubeconfig),
         ..Default::default()
     })
     .await
     .unwrap();
-    let found = kudo_diag::collect::dependencies::resolve(
-        &cluster.client,
-        "kafka",
-        "kafka",
-        std::time::Duration::from_secs(10),
-    )
-    .await;
+    let found =
+        dependencies::resolve(&cluster.client, "kafka", "kafka", Duration::from_secs(10)).await;
     sim.shutdown().await;
+    found
+}
+
+/// Without the ownerReference, Kafka's ZooKeeper connection string still leads to it: host
+/// `kafka-zookeeper-zookeeper-0.kafka-zookeeper-hs` is a pod of Service kafka-zookeeper-hs,
+/// whose pods a StatefulSet of instance kafka-zookeeper owns. When the Service cannot be read,
+/// a note says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parameter_that_names_another_instances_service_makes_it_a_dependency() {
+    let found = resolve_unowned(Vec::new()).await;
     assert_eq!(found.notes, Vec::<String>::new());
     let deps: Vec<(&str, &str, &str)> = found
         .dependencies
@@ -348,5 +355,22 @@ async fn a_parameter_that_names_another_instances_service_makes_it_a_dependency(
             "kafka-zookeeper",
             "parameter ZOOKEEPER_URI of kafka/kafka names Service kafka/kafka-zookeeper-hs"
         )]
+    );
+
+    let found = resolve_unowned(vec![AccessRule {
+        verbs: vec!["get".into()],
+        resources: vec!["services".into()],
+        namespaces: vec![],
+        api_groups: vec![],
+    }])
+    .await;
+    assert!(found.dependencies.is_empty());
+    assert!(
+        found.notes.iter().any(
+            |n| n.contains("could not follow Service kafka/kafka-zookeeper-hs")
+                && n.contains("403")
+        ),
+        "{:?}",
+        found.notes
     );
 }
