@@ -12,6 +12,8 @@
 //! `collect::connect`, `opdiag::prepare`). The session sits above `collect` and `opdiag`
 //! because it needs both, and `opdiag`'s kinds are built on `collect`'s.
 
+mod dependencies;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,6 +97,9 @@ pub struct Request {
     /// Keep the partial folder after the bundle is written.
     pub keep_partial: bool,
     pub output: Output,
+    /// Collect the instance's dependencies too (`collect::dependencies`), each under
+    /// `dependencies/NAMESPACE/INSTANCE/`; `--no-dependencies` turns it off.
+    pub dependencies: bool,
 }
 
 impl Request {
@@ -118,6 +123,7 @@ impl Request {
             limits: Limits::default(),
             keep_partial: false,
             output: Output::Dir(PathBuf::from(".")),
+            dependencies: true,
         }
     }
 }
@@ -274,7 +280,27 @@ async fn connected(
     notes.extend(published.problems.iter().cloned().map(Note::Info));
     let pipeline = published.plan.merge_into(&pipeline);
     let kudo_secrets = kudo_secret_values(&req, &cluster.client, &found, &published, timeout).await;
-    let redactor = redactor(&req.redaction, &published, &found, kudo_secrets, &mut notes)?;
+    let deps = if req.dependencies {
+        let root = dependencies::Root {
+            client: &cluster.client,
+            server: &cluster.server,
+            namespace: &namespace,
+            instance: &instance,
+            kudo_namespace: &req.kudo_namespace,
+            timeout,
+        };
+        dependencies::scopes(&root, registry, &mut notes).await
+    } else {
+        dependencies::Dependencies::default()
+    };
+    let redactor = redactor(
+        &req.redaction,
+        &published,
+        &found,
+        kudo_secrets,
+        &deps,
+        &mut notes,
+    )?;
     let target = RunTarget {
         cluster: cluster.server.clone(),
         namespace,
@@ -286,8 +312,10 @@ async fn connected(
         logs: req.logs,
     };
     let globals = found.globals(&req.kudo_namespace);
+    let mut config = config(&req, pipeline, &target, globals, output, env, redactor);
+    config.dependencies = deps.scopes;
     Ok(Session {
-        config: config(&req, pipeline, &target, globals, output, env, redactor),
+        config,
         target,
         notes,
     })
@@ -338,6 +366,7 @@ fn redactor(
     published: &crate::opdiag::prepare::Prepared,
     found: &target::Target,
     (kudo_secrets, kudo_note): (Vec<String>, Option<String>),
+    deps: &dependencies::Dependencies,
     notes: &mut Vec<Note>,
 ) -> crate::Result<Option<Arc<Redactor>>> {
     let Redaction::On { patterns } = redaction else {
@@ -348,7 +377,13 @@ fn redactor(
     };
     let mut patterns = patterns.clone();
     patterns.extend(published.redaction.patterns.iter().cloned());
+    for p in &deps.patterns {
+        if !patterns.contains(p) {
+            patterns.push(p.clone());
+        }
+    }
     let mut literals = published.redaction.literals.clone();
+    literals.extend(deps.literals.iter().cloned());
     if crate::opdiag::redact::redact_secrets(&published.sources) {
         literals.extend(found.secret_values.iter().cloned());
         literals.extend(kudo_secrets);

@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::context::Ctx;
 use super::custom::{self, Rule};
 use super::links::{self, Link};
-use super::model::{Completeness, Header, Report, EMBED_FILE_BYTES, REPORT_SCHEMA_VERSION};
+use super::model::{
+    Completeness, Finding, Header, Report, TimelineItem, EMBED_FILE_BYTES, REPORT_SCHEMA_VERSION,
+};
 use super::rules;
 use super::source::{s, Source};
 use crate::bundle::layout;
@@ -53,20 +55,35 @@ pub fn analyze_bundle_with(path: &Path, opts: &Options) -> crate::Result<Report>
     Ok(report)
 }
 
-/// Analyzes already opened files (a bundle or hand-made inputs).
-pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report> {
+/// Analyzes already opened files (a bundle or hand-made inputs): the instance the bundle was
+/// collected for, then each dependency it holds (`dependencies/NAMESPACE/INSTANCE/`) with the
+/// same rules, and links the findings of all of them on one graph and one timeline, so a
+/// dependency's fault can be the root cause of the instance's findings.
+pub fn analyze_source(mut src: Source, extra_rules: &[Rule]) -> crate::Result<Report> {
     let builtin = custom::parse_rules("analyzers/builtin.rules.yaml", custom::BUILTIN_RULES)
         .map_err(|e| Error::Other(format!("the built-in rules are invalid (a bug): {e}")))?;
+    let views: Vec<String> = std::iter::once(String::new())
+        .chain(src.dependencies())
+        .collect();
+    let mut all = Gathered::default();
+    for view in &views {
+        src.set_view(view);
+        let mut ctx = Ctx::new(src);
+        rules::pods::run(&mut ctx);
+        rules::workload::run(&mut ctx);
+        rules::storage::run(&mut ctx);
+        rules::capacity::run(&mut ctx);
+        rules::kudo::run(&mut ctx);
+        rules::apps::run(&mut ctx);
+        custom::run(&mut ctx, &builtin);
+        custom::run(&mut ctx, extra_rules);
+        rules::collection::run(&mut ctx);
+        super::timeline::build(&mut ctx);
+        all.take(&mut ctx);
+        src = ctx.src;
+    }
+    src.set_view("");
     let mut ctx = Ctx::new(src);
-    rules::pods::run(&mut ctx);
-    rules::workload::run(&mut ctx);
-    rules::storage::run(&mut ctx);
-    rules::capacity::run(&mut ctx);
-    rules::kudo::run(&mut ctx);
-    rules::apps::run(&mut ctx);
-    custom::run(&mut ctx, &builtin);
-    custom::run(&mut ctx, extra_rules);
-    rules::collection::run(&mut ctx);
     let links: Vec<Link> = links::builtin()
         .into_iter()
         .chain(
@@ -76,8 +93,10 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
                 .flat_map(|r| r.links.clone()),
         )
         .collect();
-    links::link(&mut ctx.findings, &links, &ctx.owners);
-    super::timeline::build(&mut ctx);
+    links::link(&mut all.findings, &links, &all.owners);
+    ctx.findings = all.findings;
+    ctx.timeline = all.timeline;
+    ctx.rules_run = all.rules_run;
     let header = header(&mut ctx);
     let mut report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
@@ -92,6 +111,64 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
     report.files = evidence_files(&mut ctx, &report);
     report.finish();
     Ok(report)
+}
+
+/// What the analysis of each instance of a bundle found, gathered for one report.
+#[derive(Default)]
+struct Gathered {
+    findings: Vec<Finding>,
+    timeline: Vec<TimelineItem>,
+    rules_run: Vec<String>,
+    owners: BTreeMap<String, String>,
+}
+
+impl Gathered {
+    /// Takes one instance's findings (a dependency's name their instance and quote the
+    /// bundle's paths; one about a shared object the collected instance already reported is
+    /// left out), timeline items (each once), rules and pod owners.
+    fn take(&mut self, ctx: &mut Ctx) {
+        let view = ctx.src.view().to_string();
+        let instance = if view.is_empty() {
+            String::new()
+        } else {
+            format!("{}/{}", ctx.namespace, ctx.instance)
+        };
+        for mut f in ctx.findings.drain(..) {
+            if !view.is_empty() {
+                let repeated = self
+                    .findings
+                    .iter()
+                    .any(|g| g.rule == f.rule && g.object == f.object);
+                if repeated {
+                    continue;
+                }
+                for e in &mut f.evidence {
+                    let full = ctx.src.bundle_path(&e.path);
+                    // The texts name the file the way the rule read it: name it as the
+                    // bundle holds it.
+                    for text in [&mut f.explanation, &mut f.next_step] {
+                        if !text.contains(&full) {
+                            *text = text.replace(&e.path, &full);
+                        }
+                    }
+                    e.path = full;
+                }
+                f.instance = instance.clone();
+            }
+            self.findings.push(f);
+        }
+        for t in ctx.timeline.drain(..) {
+            if !self.timeline.contains(&t) {
+                self.timeline.push(t);
+            }
+        }
+        for r in ctx.rules_run.drain(..) {
+            if !self.rules_run.contains(&r) {
+                self.rules_run.push(r);
+            }
+        }
+        self.owners.append(&mut ctx.owners);
+    }
 }
 
 /// The files the findings quote, whole or up to `EMBED_FILE_BYTES` (cut at a line end).
@@ -128,7 +205,7 @@ fn header(ctx: &mut Ctx) -> Header {
             x.to_string()
         }
     };
-    let errors = ctx.src.errors();
+    let errors = ctx.src.all_errors();
     let failed_required = errors
         .iter()
         .filter(|e| e.status == "failed" && !e.optional)

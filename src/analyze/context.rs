@@ -44,6 +44,13 @@ impl Ctx {
         let mut namespace = s(&target, "/namespace").to_string();
         let mut instance = s(&target, "/instance").to_string();
         let inst = src.yaml(layout::INSTANCE).unwrap_or(Value::Null);
+        if let Some(rest) = src.view().strip_prefix(layout::DEPENDENCIES_DIR) {
+            // A dependency (`dependencies/NAMESPACE/INSTANCE/`): the manifest names the
+            // instance the bundle was collected for.
+            let mut parts = rest.split('/');
+            namespace = parts.next().unwrap_or_default().to_string();
+            instance = parts.next().unwrap_or_default().to_string();
+        }
         if instance.is_empty() {
             instance = s(&inst, "/metadata/name").to_string();
         }
@@ -122,6 +129,7 @@ impl Ctx {
             causes: Vec::new(),
             caused_by: Vec::new(),
             fix: None,
+            instance: String::new(),
         });
     }
 

@@ -432,3 +432,112 @@ fn html_evidence_links_to_the_whole_file_embedded_and_lane_labels_stay_distinct(
     assert_eq!(labels.len(), 3, "{labels:?}");
     assert!(labels.iter().all(|l| l.chars().count() <= 42));
 }
+
+/// A bundle with a dependency (`dependencies/ns/zk/`): its rules run on its own files, its
+/// findings name it and quote the bundle's paths, the collected instance never reads its files,
+/// and a finding of the collected instance links to the dependency's fault across instances.
+#[test]
+fn a_dependencys_fault_is_the_root_of_the_instances_findings() {
+    let zk_pod = "
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: zk-0, namespace: ns}
+  spec: {containers: [{name: zookeeper, resources: {limits: {memory: 1Gi}}}]}
+  status:
+    phase: Running
+    containerStatuses:
+    - name: zookeeper
+      ready: false
+      restartCount: 6
+      state: {waiting: {reason: CrashLoopBackOff}}
+      lastState: {terminated: {exitCode: 137, reason: OOMKilled, finishedAt: '2026-01-01T11:45:00Z'}}
+";
+    let files = [
+        (
+            layout::INSTANCE,
+            "kind: Instance\nmetadata: {name: db, namespace: ns, labels: {kudo.dev/operator: kafka}}\n".to_string(),
+        ),
+        (
+            "pods/db-0/logs/kafka.log",
+            "[2026-01-01 11:46:02,117] WARN Unable to reconnect to ZooKeeper service, session 0x1 has expired (org.apache.zookeeper.ClientCnxn)\n".to_string(),
+        ),
+        (
+            "dependencies/ns/zk/instance/instance.yaml",
+            "kind: Instance\nmetadata: {name: zk, namespace: ns, labels: {kudo.dev/operator: zookeeper}}\n".to_string(),
+        ),
+        ("dependencies/ns/zk/workload/pods.yaml", list(zk_pod)),
+        (layout::NODES, list(NODES)),
+        (
+            layout::CHILD_INSTANCES,
+            list("- kind: Instance\n  metadata: {name: zk, namespace: ns}\n  status: {aggregatedStatus: {status: FATAL_ERROR, activePlanName: deploy}}\n"),
+        ),
+    ];
+    let r = run(&files, &[]);
+    let crash = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "pod.crash-loop")
+        .unwrap();
+    assert_eq!(crash.instance, "ns/zk");
+    assert!(crash
+        .evidence
+        .iter()
+        .all(|e| e.path.starts_with("dependencies/ns/zk/")));
+    // Only once: the collected instance does not see the dependency's pods as its own.
+    assert_eq!(
+        r.findings
+            .iter()
+            .filter(|f| f.rule == "pod.crash-loop")
+            .count(),
+        1
+    );
+    let lost = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "kafka.log-zookeeper-unreachable")
+        .unwrap();
+    assert!(lost.instance.is_empty());
+    assert_eq!(lost.caused_by, vec![crash.id.clone()]);
+    assert_eq!(r.root_causes.first(), Some(&crash.id));
+    // The parent's finding about its failed child follows from what is wrong in the child.
+    let child = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "kudo.child-instance")
+        .unwrap();
+    assert_eq!(child.caused_by, vec![crash.id.clone()]);
+    assert!(render_text(&r, false).contains("(dependency: instance ns/zk)"));
+    // A dependency whose Instance could not be collected is still analyzed, by its folder.
+    let without: Vec<(&str, String)> = files
+        .iter()
+        .filter(|(p, _)| *p != "dependencies/ns/zk/instance/instance.yaml")
+        .cloned()
+        .collect();
+    let r = run(&without, &[]);
+    let crash = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "pod.crash-loop")
+        .unwrap();
+    assert_eq!(crash.instance, "ns/zk");
+    // Without the dependency in the bundle, nothing links, and the child is to be collected.
+    let alone = run(&[files[0].clone(), files[1].clone(), files[5].clone()], &[]);
+    let child = alone
+        .findings
+        .iter()
+        .find(|f| f.rule == "kudo.child-instance")
+        .unwrap();
+    assert!(
+        child
+            .next_step
+            .contains("kudo-diag run --instance zk -n ns"),
+        "{}",
+        child.next_step
+    );
+    let lost = alone
+        .findings
+        .iter()
+        .find(|f| f.rule == "kafka.log-zookeeper-unreachable")
+        .unwrap();
+    assert!(lost.caused_by.is_empty());
+}

@@ -1,8 +1,8 @@
 //! Causes and consequences: which findings follow from which.
 //!
 //! Every rule declares the links it can make as the causes its findings may have: a cause's
-//! rule (a name, or a prefix ending in `*`), a scope (the same object, the same workload, or
-//! anywhere in the instance) and optionally a regex the consequence's text must match (a crash
+//! rule (a name, or a prefix ending in `*`), a scope (the same object, the same workload,
+//! anywhere in the instance, or in a dependency the bundle holds) and optionally a regex the consequence's text must match (a crash
 //! loop follows from memory settings only when it was OOMKilled). Built-in rules declare theirs
 //! in [`BUILTIN`]; YAML rules in their `causedBy` field (docs/analyzers.md).
 //!
@@ -33,6 +33,11 @@ pub enum Scope {
     Workload,
     /// Anywhere in the analyzed instance.
     Instance,
+    /// In an instance the consequence's instance depends on: the cause is in one of the
+    /// bundle's dependencies (`dependencies/NAMESPACE/INSTANCE/`), the consequence in the
+    /// instance the bundle was collected for (Kafka's brokers losing their ZooKeeper
+    /// sessions, caused by the ZooKeeper's pods).
+    Dependency,
 }
 
 fn instance_scope() -> Scope {
@@ -80,7 +85,7 @@ impl Link {
     }
 }
 
-use Scope::{Instance, Object, Workload};
+use Scope::{Dependency, Instance, Object, Workload};
 
 /// The built-in rules' links: (consequence, cause, scope, when).
 pub const BUILTIN: &[(&str, &str, Scope, Option<&str>)] = &[
@@ -155,6 +160,10 @@ pub const BUILTIN: &[(&str, &str, Scope, Option<&str>)] = &[
         None,
     ),
     ("kudo.plan-failed", "kudo.child-instance", Instance, None),
+    // A child instance in trouble, when the bundle holds it as a dependency: what is wrong in
+    // it explains the parent's finding about it.
+    ("kudo.child-instance", "pod-fault", Dependency, None),
+    ("kudo.child-instance", "node.not-ready", Dependency, None),
     ("kudo.plan-failed", "kudo.manager", Instance, None),
     ("kudo.plan-stuck", "pod-fault", Instance, None),
     ("kudo.plan-stuck", "workload.*", Instance, None),
@@ -280,13 +289,15 @@ fn holds(link: &Link, cause: &Finding, cons: &Finding, owners: &BTreeMap<String,
     if !rule_matches(&link.consequence, &cons.rule) || !rule_matches(&link.cause, &cause.rule) {
         return false;
     }
+    let same_instance = cause.instance == cons.instance;
     let scoped = match link.scope {
-        Scope::Object => cause.object == cons.object,
+        Scope::Object => same_instance && cause.object == cons.object,
         Scope::Workload => {
             let a = workload_of(&cause.object, owners);
-            a.is_some() && a == workload_of(&cons.object, owners)
+            same_instance && a.is_some() && a == workload_of(&cons.object, owners)
         }
-        Scope::Instance => true,
+        Scope::Instance => same_instance,
+        Scope::Dependency => !cause.instance.is_empty() && cons.instance.is_empty(),
     };
     scoped
         && link

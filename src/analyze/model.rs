@@ -114,6 +114,21 @@ pub struct Finding {
     /// what the placement simulation says about the new values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// The dependency it is about (`namespace/instance`, an instance collected under
+    /// `dependencies/`); absent for the instance the bundle was collected for.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instance: String,
+}
+
+impl Finding {
+    /// Its object, and the dependency it is in when it is not the collected instance's.
+    pub fn subject(&self) -> String {
+        if self.instance.is_empty() {
+            self.object.to_string()
+        } else {
+            format!("{} (dependency: instance {})", self.object, self.instance)
+        }
+    }
 }
 
 /// A fix computed from the bundle's evidence.

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::model::Line;
+use crate::bundle::layout;
 use crate::bundle::reader::BundleReader;
 use crate::bundle::writer::{ErrorEntry, Manifest};
 
@@ -26,20 +27,30 @@ pub struct Source {
     backing: Backing,
     cache: HashMap<String, Option<Rc<str>>>,
     manifest: Manifest,
+    /// The failures of the instance in view (`set_view`).
     errors: Vec<ErrorEntry>,
+    /// Every failure of the collection, dependencies' included.
+    all_errors: Vec<ErrorEntry>,
+    /// The dependency in view (`dependencies/NAMESPACE/INSTANCE/`), or empty for the instance
+    /// the bundle was collected for: paths are read under it, except the shared parts.
+    prefix: String,
     /// Files that could not be read (path, why): reported as missing evidence.
     pub unreadable: Vec<(String, String)>,
 }
 
 impl Source {
     pub fn from_reader(r: BundleReader) -> Self {
-        Source {
+        let mut src = Source {
             manifest: r.manifest().clone(),
-            errors: r.errors().to_vec(),
+            errors: Vec::new(),
+            all_errors: r.errors().to_vec(),
+            prefix: String::new(),
             backing: Backing::Zip(Box::new(r)),
             cache: HashMap::new(),
             unreadable: Vec::new(),
-        }
+        };
+        src.set_view("");
+        src
     }
 
     /// An in-memory bundle (tests, hand-made inputs).
@@ -49,7 +60,7 @@ impl Source {
         K: Into<String>,
         V: Into<String>,
     {
-        Source {
+        let mut src = Source {
             backing: Backing::Memory(
                 files
                     .into_iter()
@@ -58,8 +69,70 @@ impl Source {
             ),
             cache: HashMap::new(),
             manifest: Manifest::default(),
-            errors,
+            errors: Vec::new(),
+            all_errors: errors,
+            prefix: String::new(),
             unreadable: Vec::new(),
+        };
+        src.set_view("");
+        src
+    }
+
+    /// Looks at one dependency of the bundle (`prefix` is its `dependencies/NAMESPACE/
+    /// INSTANCE/`), or with `""` at the instance it was collected for: the rules then read the
+    /// dependency's files by the paths of a bundle of its own, the shared parts (KUDO, the
+    /// cluster) where they are, and its failures only.
+    pub fn set_view(&mut self, prefix: &str) {
+        self.prefix = prefix.to_string();
+        let mine = |node: &str| {
+            if prefix.is_empty() {
+                !node.starts_with(layout::DEPENDENCIES_DIR)
+            } else {
+                node.starts_with(prefix)
+            }
+        };
+        self.errors = self
+            .all_errors
+            .iter()
+            .filter(|e| mine(&e.node))
+            .cloned()
+            .collect();
+    }
+
+    /// The dependency in view, empty for the instance the bundle was collected for.
+    pub fn view(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The dependencies the bundle holds, each as its `dependencies/NAMESPACE/INSTANCE/`.
+    pub fn dependencies(&self) -> Vec<String> {
+        let all = match &self.backing {
+            Backing::Zip(r) => r.entries().map(|e| e.path.clone()).collect(),
+            Backing::Memory(m) => m.keys().cloned().collect::<Vec<_>>(),
+        };
+        let mut out: Vec<String> = all
+            .iter()
+            .filter_map(|p| {
+                // Any file under it: a dependency whose Instance could not be read still has
+                // its pods and logs to analyze.
+                let rest = p.strip_prefix(layout::DEPENDENCIES_DIR)?;
+                let mut parts = rest.splitn(3, '/');
+                let (ns, inst, file) = (parts.next()?, parts.next()?, parts.next()?);
+                (!ns.is_empty() && !inst.is_empty() && !file.is_empty())
+                    .then(|| layout::dependency_prefix(ns, inst))
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Where a path of the view is in the bundle.
+    pub fn bundle_path(&self, path: &str) -> String {
+        if self.prefix.is_empty() || layout::SHARED_DIRS.iter().any(|d| path.starts_with(d)) {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.prefix)
         }
     }
 
@@ -73,28 +146,52 @@ impl Source {
         &self.manifest
     }
 
+    /// The failures of the instance in view.
     pub fn errors(&self) -> &[ErrorEntry] {
         &self.errors
     }
 
-    /// Every file path, sorted.
+    /// Every failure of the collection, its dependencies' included.
+    pub fn all_errors(&self) -> &[ErrorEntry] {
+        &self.all_errors
+    }
+
+    /// Every file path of the view, sorted: the instance's own and the shared parts, never
+    /// another instance's.
     pub fn paths(&self) -> Vec<String> {
-        match &self.backing {
-            Backing::Zip(r) => r.entries().map(|e| e.path.clone()).collect(),
-            Backing::Memory(m) => m.keys().cloned().collect(),
-        }
+        let all: Vec<&String> = match &self.backing {
+            Backing::Zip(r) => r.entries().map(|e| &e.path).collect(),
+            Backing::Memory(m) => m.keys().collect(),
+        };
+        let shared = |p: &str| layout::SHARED_DIRS.iter().any(|d| p.starts_with(d));
+        let mut out: Vec<String> = all
+            .into_iter()
+            .filter_map(|p| {
+                if self.prefix.is_empty() {
+                    (!p.starts_with(layout::DEPENDENCIES_DIR)).then(|| p.clone())
+                } else if shared(p) {
+                    Some(p.clone())
+                } else {
+                    p.strip_prefix(&self.prefix).map(str::to_string)
+                }
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     pub fn contains(&self, path: &str) -> bool {
+        let path = self.bundle_path(path);
         match &self.backing {
-            Backing::Zip(r) => r.contains(path),
-            Backing::Memory(m) => m.contains_key(path),
+            Backing::Zip(r) => r.contains(&path),
+            Backing::Memory(m) => m.contains_key(&path),
         }
     }
 
     /// The file's text (lossy UTF-8), or None when the bundle does not have it or it cannot be
     /// read (then recorded in `unreadable`).
     pub fn text(&mut self, path: &str) -> Option<Rc<str>> {
+        let path = &self.bundle_path(path);
         if let Some(c) = self.cache.get(path) {
             return c.clone();
         }
@@ -121,11 +218,12 @@ impl Source {
     /// The file's text like [`Source::text`], without keeping it: for logs, read once by every
     /// rule that wants them.
     pub fn text_uncached(&mut self, path: &str) -> Option<Rc<str>> {
-        if self.cache.contains_key(path) {
+        let full = self.bundle_path(path);
+        if self.cache.contains_key(&full) {
             return self.text(path);
         }
         let t = self.text(path);
-        self.cache.remove(path);
+        self.cache.remove(&full);
         t
     }
 
@@ -135,8 +233,9 @@ impl Source {
         match crate::yaml::from_str::<Value>(&t) {
             Ok(v) => Some(v),
             Err(e) => {
+                let path = self.bundle_path(path);
                 self.unreadable
-                    .push((path.to_string(), format!("not valid YAML/JSON: {e}")));
+                    .push((path, format!("not valid YAML/JSON: {e}")));
                 None
             }
         }

@@ -54,6 +54,18 @@ pub const CASSANDRA_DIR: &str = "apps/cassandra/";
 pub const ZOOKEEPER_DIR: &str = "apps/zookeeper/";
 pub const KAFKA_TOPICS: &str = "apps/kafka/topics.txt";
 
+/// Where the instance's dependencies are, each in `dependencies/NAMESPACE/INSTANCE/` with the
+/// layout of a bundle of its own (less the shared parts).
+pub const DEPENDENCIES_DIR: &str = "dependencies/";
+/// What is the same for every instance of a cluster (KUDO's manager, its CRDs, the cluster's
+/// nodes and version): collected once, for the instance asked for, never for a dependency.
+pub const SHARED_DIRS: &[&str] = &["kudo/", "cluster/"];
+
+/// The folder of one dependency, with its trailing `/`.
+pub fn dependency_prefix(namespace: &str, instance: &str) -> String {
+    format!("{DEPENDENCIES_DIR}{namespace}/{instance}/")
+}
+
 /// One of the instance's pods, alone (next to its logs).
 pub fn pod_object(pod: &str) -> String {
     format!("pods/{pod}/pod.yaml")

@@ -140,9 +140,17 @@ impl ArtifactStore {
 
     /// A sink for one attempt of one node.
     pub fn node_sink(&self, node: &str) -> NodeSink {
+        self.node_sink_under(node, "")
+    }
+
+    /// A sink for one attempt of one node whose artifacts all go under `prefix` in the bundle
+    /// (a dependency's `dependencies/NAMESPACE/INSTANCE/`): the task writes the paths it always
+    /// writes, the bundle holds them under the prefix.
+    pub fn node_sink_under(&self, node: &str, prefix: &str) -> NodeSink {
         NodeSink {
             store: self.clone(),
             node: node.to_string(),
+            prefix: prefix.to_string(),
             written: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -207,6 +215,8 @@ impl ArtifactStore {
 pub struct NodeSink {
     store: ArtifactStore,
     node: String,
+    /// Put before every path this sink writes (empty for the collection's own instance).
+    prefix: String,
     written: Arc<Mutex<Vec<ArtifactRecord>>>,
 }
 
@@ -234,6 +244,13 @@ impl NodeSink {
         path: &str,
         redactor: Option<Arc<Redactor>>,
     ) -> Result<ArtifactWriter, BundleError> {
+        let prefixed;
+        let path = if self.prefix.is_empty() {
+            path
+        } else {
+            prefixed = format!("{}{path}", self.prefix);
+            prefixed.as_str()
+        };
         check_artifact_path(path)?;
         let file = ArtifactStore::file_name(path);
         let tmp = self.store.inner.dir.join(format!("{file}.tmp"));

@@ -69,6 +69,11 @@ pub struct Args {
     /// Keep the partial folder (journal, artifacts) after writing the bundle.
     #[arg(long)]
     pub keep_partial: bool,
+    /// Collect the instance alone, without the instances it depends on (its KUDO parent and
+    /// children, the instances behind the Services its parameters name), which are otherwise
+    /// collected under dependencies/NAMESPACE/INSTANCE/ in the same bundle.
+    #[arg(long)]
+    pub no_dependencies: bool,
     /// How many tasks may run at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
@@ -223,6 +228,7 @@ pub fn request(args: &Args, g: &super::Global) -> crate::Result<Request> {
         limits,
         keep_partial: args.keep_partial,
         output,
+        dependencies: !args.no_dependencies,
     })
 }
 

@@ -10,6 +10,8 @@
 //! - `retry`: retries of the requests made before the engine runs (target, redaction).
 //! - `naming`: the default bundle name, and reading it back (`--continue`, `--keep`).
 //! - `connect`, `qps`: the client, as kubectl would connect, with a request rate limit.
+//! - `dependencies`: the instances an instance depends on (KUDO parent and children, the
+//!   instances behind the Services its parameters name), collected in the same run.
 //! - `target`: the instance, its operator and its Secrets' values, asked before anything runs.
 //!
 //! The built-in pipelines that use these kinds are embedded from `pipelines/` by
@@ -18,6 +20,7 @@
 
 pub mod api;
 pub mod connect;
+pub mod dependencies;
 pub mod kinds;
 pub mod naming;
 pub mod object;

@@ -7,6 +7,7 @@
 //! - `journal`: the sled journal and its typed claims.
 //! - `run`: one collection end to end: partial folder, resume modes, archive.
 //! - `event`: the events a `Reporter` (progress display, log, tests) receives.
+//! - `scope`: dependencies collected in the same run, each under its own prefix.
 //! - `notrunning`: tasks skipped because their container was not running, counted apart.
 //! - `synthetic`: task kinds that need no cluster, for tests, benchmarks and demos.
 
@@ -17,6 +18,7 @@ pub mod notrunning;
 pub mod plan;
 pub mod run;
 pub mod scheduler;
+pub mod scope;
 pub mod synthetic;
 pub mod task;
 
@@ -26,6 +28,7 @@ pub use journal::{Journal, JournalMeta, NodeRecord, NodeState, JOURNAL_FORMAT_VE
 pub use plan::MAX_FAN_OUT;
 pub use run::{run, Ending, ResumeMode, RunConfig, Summary};
 pub use scheduler::{Counts, Limits, RetryPolicy, DEFAULT_CONCURRENCY};
+pub use scope::Scope;
 pub use task::{
     ErrorKind, Items, LogSettings, ParamSpec, Registry, TaskContext, TaskEnv, TaskError, TaskKind,
     TaskOutput,

@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use crate::pipeline::template::{lookup, render, render_value, TemplateError};
 use crate::pipeline::{Pipeline, TaskSpec};
 
+use super::scope::Scope;
 use super::task::Items;
 use super::EngineError;
 
@@ -98,6 +99,9 @@ struct TaskState {
     /// Whether its params hold a `{{` template; if not, each node gets a copy, which costs
     /// less than rendering (100,000 renders of `{ms: 0}` showed in profiles).
     templated: bool,
+    /// Whose task it is: 0 for the run's own pipeline, else 1 + the index of its dependency
+    /// scope (`engine::scope`), which picks its variables and its artifacts' prefix.
+    scope: usize,
 }
 
 /// A task that just got its nodes.
@@ -130,7 +134,10 @@ pub struct Plan {
     pub graph: DiGraph<Node, ()>,
     tasks: Vec<TaskState>,
     ids: HashSet<String>,
-    globals: Map<String, Value>,
+    /// The variables of each scope (the run's own first).
+    globals: Vec<Map<String, Value>>,
+    /// The artifact prefix of each scope (empty for the run's own).
+    prefixes: Vec<String>,
     /// Tasks not expanded yet, in pipeline order.
     unexpanded: Vec<usize>,
     /// The most nodes one fan-out task may have.
@@ -141,70 +148,33 @@ impl Plan {
     /// Builds the task graph and checks it (defensively: the pipeline loader validates too).
     /// `globals` must be a JSON object (instance, namespace, ...). No node exists until `expand`.
     pub fn new(pipeline: &Pipeline, globals: &Value) -> Result<Plan, EngineError> {
-        let globals = match globals {
-            Value::Object(m) => m.clone(),
-            Value::Null => Map::new(),
-            other => {
-                return Err(EngineError::Plan(format!(
-                    "run variables must be a JSON object, got {other}"
-                )))
-            }
-        };
-        let index: HashMap<&str, usize> = pipeline
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.as_str(), i))
-            .collect();
-        if index.len() != pipeline.tasks.len() {
-            return Err(EngineError::Plan(format!(
-                "pipeline {} has two tasks with the same name: give each task a unique name",
-                pipeline.name
-            )));
+        Plan::with_scopes(pipeline, globals, &[])
+    }
+
+    /// The run's pipeline and its dependencies' (`engine::scope`) in one DAG: each scope's
+    /// tasks are named under its prefix and see its own variables.
+    pub fn with_scopes(
+        pipeline: &Pipeline,
+        globals: &Value,
+        scopes: &[Scope],
+    ) -> Result<Plan, EngineError> {
+        let mut all_globals = vec![globals_map(globals)?];
+        let mut prefixes = vec![String::new()];
+        let mut specs: Vec<(TaskSpec, usize)> =
+            pipeline.tasks.iter().map(|t| (t.clone(), 0)).collect();
+        for (i, scope) in scopes.iter().enumerate() {
+            all_globals.push(globals_map(&scope.globals)?);
+            prefixes.push(scope.prefix.clone());
+            specs.extend(scope.tasks().map(|t| (t, i + 1)));
         }
-        let mut task_graph = DiGraph::<usize, ()>::new();
-        let tnodes: Vec<NodeIndex> = (0..pipeline.tasks.len())
-            .map(|i| task_graph.add_node(i))
-            .collect();
-        let mut tasks = Vec::with_capacity(pipeline.tasks.len());
-        for (i, spec) in pipeline.tasks.iter().enumerate() {
-            let mut deps = Vec::new();
-            let names = spec
-                .needs
-                .iter()
-                .chain(spec.for_each.as_ref().map(|f| &f.task));
-            for name in names {
-                let Some(&d) = index.get(name.as_str()) else {
-                    return Err(EngineError::Plan(format!(
-                        "task {} needs {name}, which is not a task of pipeline {}: fix the name in `needs`/`forEach`",
-                        spec.name, pipeline.name
-                    )));
-                };
-                if !deps.contains(&d) {
-                    deps.push(d);
-                    task_graph.add_edge(tnodes[d], tnodes[i], ());
-                }
-            }
-            tasks.push(TaskState {
-                spec: spec.clone(),
-                deps,
-                nodes: None,
-                terminal: 0,
-                templated: has_template(&spec.params),
-            });
-        }
-        if petgraph::algo::is_cyclic_directed(&task_graph) {
-            return Err(EngineError::Plan(format!(
-                "the tasks of pipeline {} form a cycle: run `kudo-diag pipelines validate` to see it and break it",
-                pipeline.name
-            )));
-        }
+        let tasks = task_states(&pipeline.name, &specs)?;
         Ok(Plan {
             graph: DiGraph::new(),
             unexpanded: (0..tasks.len()).collect(),
             tasks,
             ids: HashSet::new(),
-            globals,
+            globals: all_globals,
+            prefixes,
             max_fan_out: MAX_FAN_OUT,
         })
     }
@@ -236,6 +206,12 @@ impl Plan {
 
     pub fn spec(&self, task: usize) -> &TaskSpec {
         &self.tasks[task].spec
+    }
+
+    /// Where a task's artifacts go in the bundle: empty for the run's own tasks, its scope's
+    /// `dependencies/NAMESPACE/INSTANCE/` for a dependency's.
+    pub fn prefix(&self, task: usize) -> &str {
+        &self.prefixes[self.tasks[task].scope]
     }
 
     /// Number of nodes created so far.
@@ -372,7 +348,7 @@ impl Plan {
             let (output, render_error) = if let Some(reason) = &too_big {
                 (None, Some(reason.clone()))
             } else if needs_vars {
-                let vars = self.vars_of(&spec, binding);
+                let vars = self.vars_of(t, binding);
                 match render_node(&spec, &vars, templated) {
                     Ok((_, o)) => (o, None),
                     Err(e) => (None, Some(e.to_string())),
@@ -477,8 +453,9 @@ impl Plan {
     }
 
     /// The run's globals plus a node's fan-out bindings.
-    fn vars_of(&self, spec: &TaskSpec, binding: Binding) -> Value {
-        let mut vars = self.globals.clone();
+    fn vars_of(&self, t: usize, binding: Binding) -> Value {
+        let spec = &self.tasks[t].spec;
+        let mut vars = self.globals[self.tasks[t].scope].clone();
         if let (
             Binding::Item {
                 source,
@@ -518,7 +495,7 @@ impl Plan {
     pub fn context(&self, i: NodeIndex) -> Result<(Value, Value), RenderError> {
         let node = &self.graph[i];
         let spec = &self.tasks[node.task].spec;
-        let vars = self.vars_of(spec, node.binding);
+        let vars = self.vars_of(node.task, node.binding);
         // Only the parameters: the output path was rendered when the node was created.
         let params = render_params(spec, &vars, self.tasks[node.task].templated)?;
         Ok((params, vars))
@@ -602,6 +579,67 @@ impl Plan {
             }
         }
     }
+}
+
+/// The run variables as a map: a JSON object, or nothing.
+fn globals_map(globals: &Value) -> Result<Map<String, Value>, EngineError> {
+    match globals {
+        Value::Object(m) => Ok(m.clone()),
+        Value::Null => Ok(Map::new()),
+        other => Err(EngineError::Plan(format!(
+            "run variables must be a JSON object, got {other}"
+        ))),
+    }
+}
+
+/// The tasks' states with their dependencies, checked: unique names, known `needs`, no cycle.
+fn task_states(pipeline: &str, specs: &[(TaskSpec, usize)]) -> Result<Vec<TaskState>, EngineError> {
+    let index: HashMap<&str, usize> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| (t.name.as_str(), i))
+        .collect();
+    if index.len() != specs.len() {
+        return Err(EngineError::Plan(format!(
+            "pipeline {pipeline} has two tasks with the same name: give each task a unique name"
+        )));
+    }
+    let mut task_graph = DiGraph::<usize, ()>::new();
+    let tnodes: Vec<NodeIndex> = (0..specs.len()).map(|i| task_graph.add_node(i)).collect();
+    let mut tasks = Vec::with_capacity(specs.len());
+    for (i, (spec, scope)) in specs.iter().enumerate() {
+        let mut deps = Vec::new();
+        let names = spec
+            .needs
+            .iter()
+            .chain(spec.for_each.as_ref().map(|f| &f.task));
+        for name in names {
+            let Some(&d) = index.get(name.as_str()) else {
+                return Err(EngineError::Plan(format!(
+                        "task {} needs {name}, which is not a task of pipeline {pipeline}: fix the name in `needs`/`forEach`",
+                        spec.name
+                    )));
+            };
+            if !deps.contains(&d) {
+                deps.push(d);
+                task_graph.add_edge(tnodes[d], tnodes[i], ());
+            }
+        }
+        tasks.push(TaskState {
+            spec: spec.clone(),
+            deps,
+            nodes: None,
+            terminal: 0,
+            templated: has_template(&spec.params),
+            scope: *scope,
+        });
+    }
+    if petgraph::algo::is_cyclic_directed(&task_graph) {
+        return Err(EngineError::Plan(format!(
+                "the tasks of pipeline {pipeline} form a cycle: run `kudo-diag pipelines validate` to see it and break it"
+            )));
+    }
+    Ok(tasks)
 }
 
 /// What settling a node unblocked.
@@ -885,6 +923,42 @@ mod tests {
         assert_eq!(z.status, NodeStatus::Skipped);
         assert_eq!(z.reason.as_deref(), Some("needs a which failed: boom"));
         assert!(plan.finished());
+    }
+
+    #[test]
+    fn a_dependencys_tasks_are_named_under_its_prefix_and_see_its_own_variables() {
+        // run: pods    dependency zk: pods -> logs[*]
+        let mut logs = task("logs", &["pods"]);
+        logs.for_each = Some(ForEach {
+            task: "pods".into(),
+            bind: "pod".into(),
+            then: None,
+        });
+        logs.params = json!({"who": "{{instance}}/{{pod.name}}"});
+        let root = Pipeline::new("root", vec![], vec![task("pods", &[])]);
+        let zk = Scope {
+            prefix: "dependencies/ns/zk/".into(),
+            pipeline: Pipeline::new("zk", vec![], vec![task("pods", &[]), logs]),
+            globals: json!({"instance": "zk"}),
+        };
+        let mut plan = Plan::with_scopes(&root, &json!({"instance": "kafka"}), &[zk]).unwrap();
+        let first = plan.expand();
+        assert_eq!(
+            first
+                .iter()
+                .map(|e| plan.node(e.nodes[0]).id.clone())
+                .collect::<Vec<_>>(),
+            ["pods", "dependencies/ns/zk/pods"]
+        );
+        let (root_pods, zk_pods) = (first[0].nodes[0], first[1].nodes[0]);
+        assert_eq!(plan.prefix(plan.node(root_pods).task), "");
+        assert_eq!(plan.context(root_pods).unwrap().1["instance"], "kafka");
+        plan.set_items(zk_pods, vec![json!({"name": "zk-0"})].into());
+        plan.settle(zk_pods, NodeStatus::Done);
+        let fan = plan.expand()[0].nodes[0];
+        assert_eq!(plan.node(fan).id, "dependencies/ns/zk/logs[zk-0]");
+        assert_eq!(plan.prefix(plan.node(fan).task), "dependencies/ns/zk/");
+        assert_eq!(plan.context(fan).unwrap().0, json!({"who": "zk/zk-0"}));
     }
 
     #[test]

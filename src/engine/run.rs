@@ -33,6 +33,7 @@ use super::event::{Event, Reporter, Tee};
 use super::journal::{FlushPolicy, Journal, JournalMeta, JOURNAL_FORMAT_VERSION};
 use super::plan::Plan;
 use super::scheduler::{Counts, Limits, RetryPolicy, Scheduler};
+use super::scope::{run_hash, Scope};
 use super::task::{Registry, TaskEnv};
 use super::EngineError;
 
@@ -68,6 +69,9 @@ pub struct RunConfig {
     /// patterns, an operator's `diagnostics.bundle.redact` and its Secrets' values); `None`
     /// writes artifacts as they come (synthetic runs, engine tests).
     pub redactor: Option<Arc<Redactor>>,
+    /// The instance's dependencies, collected in the same DAG, journal and bundle, each under
+    /// its prefix (`engine::scope`).
+    pub dependencies: Vec<Scope>,
 }
 
 impl RunConfig {
@@ -84,7 +88,13 @@ impl RunConfig {
             retry: RetryPolicy::default(),
             env: TaskEnv::default(),
             redactor: None,
+            dependencies: Vec::new(),
         }
+    }
+
+    /// The hash the journal and the manifest record: the pipeline's and its dependencies'.
+    pub fn pipeline_hash(&self) -> String {
+        run_hash(&self.pipeline, &self.dependencies)
     }
 }
 
@@ -185,7 +195,7 @@ fn open_journal(
                 format_version: JOURNAL_FORMAT_VERSION,
                 target: config.target.clone(),
                 pipeline: config.pipeline.name.clone(),
-                pipeline_hash: config.pipeline.hash.clone(),
+                pipeline_hash: config.pipeline_hash(),
                 started: now(),
                 output: out.to_string(),
             };
@@ -207,7 +217,7 @@ pub async fn run(
     let started_at = Instant::now();
     let partial = partial_dir(&config.output);
     let out = config.output.display().to_string();
-    let mut plan = Plan::new(&config.pipeline, &config.globals)?;
+    let mut plan = Plan::with_scopes(&config.pipeline, &config.globals, &config.dependencies)?;
     plan.set_max_fan_out(config.limits.max_fan_out);
     if let Some(done) = settle_earlier(&config, &partial, started_at)? {
         return Ok(done);
@@ -496,14 +506,15 @@ fn check_same(meta: &JournalMeta, config: &RunConfig, partial: &Path) -> Result<
             config.target
         )));
     }
-    if meta.pipeline_hash != config.pipeline.hash {
+    let hash = config.pipeline_hash();
+    if meta.pipeline_hash != hash {
         return Err(EngineError::OtherCollection(format!(
-            "the unfinished collection in {} was started with pipeline {} (hash {}), not {} (hash {}): continue it with the same pipeline files, or start over with `--force`",
+            "the unfinished collection in {} was started with pipeline {} (hash {}), not {} (hash {}): continue it with the same pipeline files (and, when dependencies are collected, the same dependencies: `--no-dependencies` if they changed), or start over with `--force`",
             partial.display(),
             meta.pipeline,
             short(&meta.pipeline_hash),
             config.pipeline.name,
-            short(&config.pipeline.hash)
+            short(&hash)
         )));
     }
     Ok(())

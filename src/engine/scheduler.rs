@@ -546,6 +546,10 @@ impl<'a> Scheduler<'a> {
         let task = spec.name.clone();
         self.attempts[idx.index()] += 1;
         let attempt = self.attempts[idx.index()];
+        let node = self.plan.node(idx);
+        let sink = self
+            .store
+            .node_sink_under(&node.id, self.plan.prefix(node.task));
         let node = self.plan.node_mut(idx);
         let ctx = TaskContext {
             node: node.id.clone(),
@@ -553,7 +557,7 @@ impl<'a> Scheduler<'a> {
             params,
             vars,
             output: node.output.clone(),
-            sink: self.store.node_sink(&node.id),
+            sink,
             attempt,
             env: self.env.clone(),
             cancel: self.cancel.child_token(),

@@ -13,7 +13,9 @@
 //!   `pods/POD/pod.yaml`) is served once; objects of kinds the simulated API does not serve are
 //!   left out and counted in the [`Summary`];
 //! - `…pods/POD/logs/CONTAINER.log` is the container's log and `CONTAINER.previous.log` the log
-//!   of its previous instance; the pod's namespace comes from `…pods/POD/pod.yaml` next to it;
+//!   of its previous instance; the pod's namespace comes from `…pods/POD/pod.yaml` next to it
+//!   (a dependency's, under `dependencies/NAMESPACE/INSTANCE/pods/`, is served the same way:
+//!   its objects are the same cluster's);
 //! - `cluster/version.yaml` is what `/version` answers.
 //!
 //! Values the collection redacted stay redacted: the bundle never holds them, and nothing here

@@ -6,6 +6,7 @@ mod bundle;
 mod cli;
 mod collect;
 mod diagnosis;
+mod dependencies;
 mod engine;
 mod fidelity;
 mod flags;

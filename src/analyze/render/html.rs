@@ -184,7 +184,7 @@ fn finding_html(o: &mut String, r: &Report, f: &Finding, root: bool) {
     let _ = write!(
         o,
         "<p><span class=\"k\">object</span>{}</p><p><span class=\"k\">why</span>{}</p><p><span class=\"k\">next</span>{}</p>",
-        esc(&f.object.to_string()),
+        esc(&f.subject()),
         esc(&f.explanation),
         esc(&f.next_step)
     );

@@ -130,10 +130,15 @@ pub fn render_text(r: &Report, color: bool) -> String {
         for f in infos {
             let _ = writeln!(
                 o,
-                "  {} {} {}",
+                "  {} {} {}{}",
                 p.sev(f.severity),
                 p.dim(&format!("[{}]", f.rule)),
-                f.title
+                f.title,
+                if f.instance.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (dependency: instance {})", f.instance)
+                }
             );
         }
     }
@@ -150,7 +155,7 @@ fn consequence(o: &mut String, p: &Paint, f: &Finding, depth: usize) {
         f.title,
         p.dim(&format!("[{}]", f.rule))
     );
-    let _ = writeln!(o, "{pad}    object:   {}", f.object);
+    let _ = writeln!(o, "{pad}    object:   {}", f.subject());
     let _ = writeln!(o, "{pad}    why:      {}", f.explanation);
     for e in &f.evidence {
         let lines: Vec<String> = e.lines.iter().map(|l| l.line.to_string()).collect();
@@ -176,7 +181,7 @@ fn finding(o: &mut String, p: &Paint, f: &Finding) {
         p.bold(&f.title),
         p.dim(&format!("[{}]", f.rule))
     );
-    let _ = writeln!(o, "  object:   {}", f.object);
+    let _ = writeln!(o, "  object:   {}", f.subject());
     let _ = writeln!(o, "  why:      {}", f.explanation);
     let _ = writeln!(o, "  next:     {}", f.next_step);
     if let Some(fix) = &f.fix {

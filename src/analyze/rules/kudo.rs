@@ -299,13 +299,19 @@ fn children(ctx: &mut Ctx) {
         let ns = s(&c, "/metadata/namespace").to_string();
         let plan = s(&c, "/status/aggregatedStatus/activePlanName").to_string();
         let ev = vec![ctx.object_evidence(path, &name, &[&format!("status: {st}")])];
+        let held = layout::dependency_prefix(&ns, &name);
+        let next = if ctx.src.dependencies().contains(&held) {
+            format!("The bundle holds it ({held}): its own findings in this report say what is wrong there; fix that first.")
+        } else {
+            format!("Collect and analyze the child: `kudo-diag run --instance {name} -n {ns}`, then fix it first.")
+        };
         ctx.add(
             "kudo.child-instance",
             Severity::Error,
             ObjectRef::new("Instance", &ns, &name),
             format!("child instance {name} is {st} (plan {plan})"),
             format!("The instance depends on {name}, whose plan {plan} failed: the parent cannot be healthy until it is."),
-            format!("Collect and analyze the child: `kudo-diag run --instance {name} -n {ns}`, then fix it first."),
+            next,
             ev,
         );
     }

@@ -89,6 +89,14 @@ pub(super) const EMBEDDED: &[(&str, &str)] = &[
         "zookeeper-noisy-objects.yaml",
         include_str!("zookeeper-noisy-objects.yaml"),
     ),
+    (
+        "kafka-zookeeper-down.yaml",
+        include_str!("kafka-zookeeper-down.yaml"),
+    ),
+    (
+        "kafka-zookeeper-down-objects.yaml",
+        include_str!("kafka-zookeeper-down-objects.yaml"),
+    ),
 ];
 
 pub(super) const BUILTINS: &[(&str, &str)] = &[
@@ -103,6 +111,7 @@ pub(super) const BUILTINS: &[(&str, &str)] = &[
     ("cassandra-node-notready", "Cassandra with one node NotReady (kubelet stopped posting status, unreachable taints): its pod Terminating, peers see it DN"),
     ("zookeeper-quorum-lost", "ZooKeeper with 2 of 3 servers crash-looping (Unable to load database on disk): the survivor is not serving requests"),
     ("zookeeper-noisy", "a healthy ZooKeeper with benign history: old exit-0 restarts, stopped Warning events, JVM pauses, completed plans, 4lw refusals"),
+    ("kafka-zookeeper-down", "Kafka losing its ZooKeeper: the ZooKeeper child instance OOMKilled and crash-looping, the brokers' sessions expired"),
 ];
 
 /// The built-in scenarios: (name, description).

@@ -600,7 +600,7 @@ def zk_scenario_parts(ns, inst, owner=None, minute0=2, seed0=300):
           'readinessProbe':{'exec':{'command':['sh','-c','/etc/healthcheck/healthcheck.sh 2181']},'initialDelaySeconds':10,'timeoutSeconds':5},
           'livenessProbe':{'exec':{'command':['sh','-c','/etc/healthcheck/healthcheck.sh 2181']},'initialDelaySeconds':10,'timeoutSeconds':5},
           'volumeMounts':[{'name':f'{inst}-datadir','mountPath':'/var/lib/zookeeper'}]}
-    objs, ips = stateful_app(ns, inst, 'zookeeper', ver, sts, {'app':'zookeeper','zookeeper':'zookeeper'}, [cont], 3, '192.168', f'{inst}-datadir', P['DISK_SIZE'], minute0,
+    objs, ips = stateful_app(ns, inst, 'zookeeper', ver, sts, {'app':'zookeeper','zookeeper':'zookeeper','instance':inst}, [cont], 3, '192.168', f'{inst}-datadir', P['DISK_SIZE'], minute0,
                              [{'name':f'{inst}-hs','ports':[('server',2888),('leader-election',3888)],'selector':{'app':'zookeeper','instance':inst},'labels':{'app':'zookeeper','zookeeper':inst}},
                               {'name':f'{inst}-cs','ports':[('client',2181)],'selector':{'app':'zookeeper','instance':inst},'labels':{'app':'zookeeper','zookeeper':inst}}])
     for t in ['bootstrap.sh.yaml','healthcheck.sh.yaml']:
@@ -744,6 +744,70 @@ def kafka_scenario():
     allobjs+=appfiles.namespace_policy(ns, allobjs, quota=False, limits=False)
     return 'kafka', ns, allobjs, logs, exec_, files
 
+def kafka_zookeeper_down_scenario():
+    """Kafka losing its ZooKeeper: the kafka scenario at 08:47, after the ZooKeeper servers ran
+    out of heap at 08:45 (OOMKilled by their 1Gi limit, in CrashLoopBackOff since) and the
+    brokers' ZooKeeper sessions expired at 08:46. The brokers still run: what a support
+    engineer sees first is Kafka's clients failing, not the ZooKeeper child instance."""
+    _, ns, objs, logs, exec_, files = kafka_scenario()
+    zk='kafka-zookeeper-zookeeper'; zk_pods=[f'{zk}-{i}' for i in range(3)]
+    events=[]
+    for o in objs:
+        name=o['metadata']['name']
+        if o['kind']=='Pod' and name in zk_pods:
+            i=zk_pods.index(name); st=o['status']
+            c=st['containerStatuses'][0]
+            c.update(ready=False, started=False, restartCount=5+i,
+                     state={'waiting':{'reason':'CrashLoopBackOff','message':f'back-off 2m40s restarting failed container=kubernetes-zookeeper pod={name}_{ns}({uuid("Pod",ns,name)})'}},
+                     lastState={'terminated':{'exitCode':137,'reason':'OOMKilled','startedAt':ts(44,10+i),'finishedAt':ts(45,2+7*i),'containerID':f"containerd://{hexid('cid',name,'zk-prev')}"}})
+            st['conditions']=pod_conditions(False,3+i,45)
+            for x in st['conditions'][2:4]: x['message']='containers with unready status: [kubernetes-zookeeper]'
+            events.append(event(ns,'Pod',name,'BackOff',f'Back-off restarting failed container kubernetes-zookeeper in pod {name}_{ns}({uuid("Pod",ns,name)})',
+                                typ='Warning',minute=45,count=2,host=o['spec']['nodeName'],field='spec.containers{kubernetes-zookeeper}'))
+        if o['kind']=='StatefulSet' and name==zk:
+            o['status'].update(readyReplicas=0, availableReplicas=0)
+    objs+=events
+    # A container waiting to restart has no current log; its previous one ends with the heap.
+    logs=[l for l in logs if not (l['pod'] in zk_pods and l['container']=='kubernetes-zookeeper')]
+    for i,p in enumerate(zk_pods):
+        t=lambda sec, ms: f"2026-11-27 08:{44+sec//60:02d}:{sec%60:02d},{ms:03d}"
+        logs.append({'pod':p,'container':'kubernetes-zookeeper','previous':True,'inline':
+            f"{t(10+i,118)} [myid:{i+1}] - INFO  [main:QuorumPeerMain@151] - Starting quorum peer\n"
+            f"{t(11+i,402)} [myid:{i+1}] - INFO  [main:FileTxnSnapLog@404] - Snapshot loaded in 812 ms, highest zxid is 0x10000c8e2, digest is 2411958124\n"
+            f"{t(30+i,915)} [myid:{i+1}] - WARN  [SyncThread:{i+1}:SyncRequestProcessor@188] - Too busy to snap, skipping\n"
+            f"{t(48+i,207)} [myid:{i+1}] - WARN  [JvmPauseMonitor::JvmPauseMonitor$Monitor@146] - Detected pause in JVM or host machine (eg GC): pause of approximately 4100ms\n"
+            f"{t(62+7*i,14)} [myid:{i+1}] - ERROR [CommitProcWorkThread-1:ZooKeeperCriticalThread@49] - Severe unrecoverable error, from thread : CommitProcWorkThread-1\n"
+            "java.lang.OutOfMemoryError: Java heap space\n"
+            "\tat java.util.Arrays.copyOf(Arrays.java:3236)\n"
+            "\tat org.apache.zookeeper.server.DataTree.serializeNode(DataTree.java:1234)\n"
+            "\tat org.apache.zookeeper.server.FinalRequestProcessor.processRequest(FinalRequestProcessor.java:512)\n"})
+    zk_hosts=','.join(f'{zk}-{i}.kafka-zookeeper-hs:2181' for i in range(3))
+    def lost(i):
+        sid=f"0x{i+1}00000b1c9a000{i+1}"; peer=zk_pods[(i+1)%3]; ip=f"192.168.{(i+1)%3}.{60+((i+1)%3)*7}"
+        t=lambda m, sec, ms: f"[2026-11-27 08:{m:02d}:{sec:02d},{ms:03d}]"
+        return (f"{t(45,9+i,418)} WARN Client session timed out, have not heard from server in 6668ms for sessionid {sid} (org.apache.zookeeper.ClientCnxn)\n"
+                f"{t(45,9+i,419)} INFO Client session timed out, have not heard from server in 6668ms for sessionid {sid}, closing socket connection and attempting reconnect (org.apache.zookeeper.ClientCnxn)\n"
+                f"{t(45,10+i,602)} INFO Opening socket connection to server {peer}.kafka-zookeeper-hs/{ip}:2181. Will not attempt to authenticate using SASL (unknown error) (org.apache.zookeeper.ClientCnxn)\n"
+                f"{t(45,10+i,603)} WARN Session {sid} for server {peer}.kafka-zookeeper-hs/{ip}:2181, unexpected error, closing socket connection and attempting reconnect (org.apache.zookeeper.ClientCnxn)\n"
+                "java.net.ConnectException: Connection refused\n"
+                f"{t(46,2+i,117)} WARN Unable to reconnect to ZooKeeper service, session {sid} has expired (org.apache.zookeeper.ClientCnxn)\n"
+                f"{t(46,2+i,118)} INFO [ZooKeeperClient Kafka server] Session expired. (kafka.zookeeper.ZooKeeperClient)\n"
+                f"{t(46,2+i,121)} INFO [ZooKeeperClient Kafka server] Initializing a new session to {zk_hosts}. (kafka.zookeeper.ZooKeeperClient)\n"
+                f"{t(46,20+i,130)} ERROR [KafkaServer id={i}] Fatal error while waiting for the ZooKeeper session to be re-established (kafka.server.KafkaServer)\n"
+                "kafka.zookeeper.ZooKeeperClientTimeoutException: Timed out waiting for connection while in state: CONNECTING\n")
+    brokers=[f'kafka-kafka-{i}' for i in range(3)]
+    out=[]
+    for l in logs:
+        if l['pod'] in brokers and l['container']=='k8skafka':
+            i=brokers.index(l['pod'])
+            server=next(f['content'] for f in files if f['pod']==l['pod'] and f['path'].endswith('/server.log'))
+            l={'pod':l['pod'],'container':'k8skafka','inline':server+lost(i)}
+        out.append(l)
+    for f in files:
+        if f['pod'] in brokers and f['path'].endswith('/server.log'):
+            f['content']+=lost(brokers.index(f['pod']))
+    return 'kafka-zookeeper-down', ns, objs, out, exec_, files
+
 # ---------- write ----------
 PROV_OP=lambda op,src: f"# from {src}, {op} operator package: operator.yaml, params.yaml and templates/ (Apache-2.0),\n# turned into the Operator and OperatorVersion objects KUDO creates when the package is installed.\n"
 HDR_GEN="# Built for kudo-diag's simulated cluster from real KUDO material in the fixtures (Apache-2.0):\n"
@@ -783,6 +847,9 @@ name, ns, objs, logs, exec_, files = kafka_scenario()
 opo=write_scenario(name, ns, objs, logs, exec_, files, "A KUDO Kafka 2.5.1 instance with 3 brokers in namespace kafka whose ZooKeeper is a child instance (kafka-zookeeper), with outputs of the Kafka tools.",
                    ['kudo-crds.yaml','cluster.yaml','kudo-system.yaml','kafka-operator.yaml'], k_src)
 write('kafka-operator.yaml', PROV_OP('kafka and zookeeper','kudobuilder/operators repository/kafka and repository/zookeeper'), dump_docs(opo))
+name, ns, objs, logs, exec_, files = kafka_zookeeper_down_scenario()
+write_scenario(name, ns, objs, logs, exec_, files, "KUDO Kafka losing its ZooKeeper: the ZooKeeper child instance's servers OOMKilled at 08:45 and in CrashLoopBackOff, the brokers' ZooKeeper sessions expired at 08:46.",
+               ['kudo-crds.yaml','cluster.yaml','kudo-system.yaml','kafka-operator.yaml'], k_src)
 write('cluster.yaml', "# A 3-node cluster (nodes, default storage class, namespaces) shared by kudo-diag's built-in scenarios.\n# Written for kudo-diag; shapes follow what a v1.32 API server returns.\n",
       dump_docs(cluster_objects(['production','my-namespace','kafka'])))
 write('kudo-system.yaml', "# The KUDO manager in kudo-system, shared by kudo-diag's built-in scenarios.\n# Names and labels from kudobuilder/kudo pkg/kudoctl/cmd/diagnostics/testdata and config/ (Apache-2.0).\n",
