@@ -218,6 +218,23 @@ pub fn derive_rules(tasks: &[TaskSpec], namespace: &str, kudo_namespace: &str) -
     rules
 }
 
+/// What `run` reads to find the instance's dependencies (`collect::dependencies`), in the
+/// instance's namespace: Instances (parent, children, siblings) and their OperatorVersions,
+/// the Services its parameters name, the pods behind them and the workloads that own those
+/// pods. Dependencies in the same namespace are then collected with the Role above; one in
+/// another namespace needs its own grants (without them its reads are recorded as forbidden).
+fn grant_dependency_walk(rules: &mut Rules, namespace: &str) {
+    let ns = || Scope::Namespace(namespace.to_string());
+    grant(rules, ns(), "kudo.dev", "instances", "get");
+    grant(rules, ns(), "kudo.dev", "instances", "list");
+    grant(rules, ns(), "kudo.dev", "operatorversions", "get");
+    grant(rules, ns(), "", "services", "get");
+    grant(rules, ns(), "", "pods", "list");
+    for owner in ["statefulsets", "deployments", "replicasets", "daemonsets"] {
+        grant(rules, ns(), "apps", owner, "get");
+    }
+}
+
 fn grant(rules: &mut Rules, scope: Scope, group: &str, resource: &str, verb: &'static str) {
     rules
         .entry(scope)
@@ -370,7 +387,8 @@ fn check_spec(spec: &CronSpec) -> Result<(), CronError> {
 pub fn manifest_objects(spec: &CronSpec) -> Result<Vec<Value>, CronError> {
     check_spec(spec)?;
     let tasks = pipeline_tasks(&spec.pipelines)?;
-    let rules = derive_rules(&tasks, &spec.namespace, &spec.kudo_namespace);
+    let mut rules = derive_rules(&tasks, &spec.namespace, &spec.kudo_namespace);
+    grant_dependency_walk(&mut rules, &spec.namespace);
     let name = format!("kudo-diag-{}", spec.instance);
     let labels = json!({
         "app.kubernetes.io/name": "kudo-diag",
@@ -577,6 +595,19 @@ mod tests {
             .and_then(|m| m.get(&(group.to_string(), res.to_string())))
             .map(|v| v.iter().copied().collect())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_dependency_walk_can_read_what_it_follows_and_nothing_more() {
+        let mut r = Rules::new();
+        grant_dependency_walk(&mut r, "prod");
+        let prod = Scope::Namespace("prod".into());
+        assert_eq!(verbs(&r, &prod, "", "services"), ["get"]);
+        assert_eq!(verbs(&r, &prod, "apps", "statefulsets"), ["get"]);
+        assert_eq!(verbs(&r, &prod, "kudo.dev", "instances"), ["get", "list"]);
+        assert_eq!(r.len(), 1, "only the instance's namespace: {r:?}");
+        let writes = ["create", "update", "patch", "delete"];
+        assert!(r[&prod].values().flatten().all(|v| !writes.contains(v)));
     }
 
     #[test]
