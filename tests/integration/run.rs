@@ -187,7 +187,7 @@ async fn demo_collects_the_cassandra_scenario_without_its_secret() {
             .any(|l| l.starts_with("next: kudo-diag analyze ") && l.ends_with(&name)),
         "{out}"
     );
-    assert!(out.contains("--format html"), "{out}");
+    assert!(out.contains("-o html --report "), "{out}");
     assert!(out.contains("`kudo-diag serve "), "{out}");
     for (path, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);
