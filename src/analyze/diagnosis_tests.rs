@@ -24,6 +24,7 @@ fn run(files: &[(&str, String)], extra: &[super::custom::Rule]) -> Report {
         },
         files: vec![],
         bundle_files: vec![],
+        empty_lists: vec![],
     };
     let src = Source::from_files(files.iter().map(|(a, b)| (*a, b.as_str())), vec![])
         .with_manifest(manifest);

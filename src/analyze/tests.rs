@@ -26,6 +26,7 @@ fn manifest(started: &str) -> Manifest {
         },
         files: vec![],
         bundle_files: vec![],
+        empty_lists: vec![],
     }
 }
 

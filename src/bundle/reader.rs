@@ -677,6 +677,7 @@ mod tests {
                 })
                 .collect(),
             bundle_files: vec![],
+            empty_lists: vec![],
         };
         serde_json::to_vec(&m).unwrap()
     }

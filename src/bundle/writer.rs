@@ -20,7 +20,9 @@ use super::sink::{check_artifact_path, ArtifactRecord, ArtifactStore, ARTIFACT_D
 use super::BundleError;
 
 /// Version of the bundle layout (docs/bundle-layout.md). Bumped on any incompatible change.
-pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+/// 2: an empty list is recorded in the manifest's `emptyLists` instead of written as a file, so
+/// a reader of version 1 would take it for a list that was not collected.
+pub const BUNDLE_FORMAT_VERSION: u32 = 2;
 
 /// What the manifest says about the collection as a whole.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -81,6 +83,29 @@ pub struct Manifest {
     /// that verification covers them too. `manifest.json` cannot list itself.
     #[serde(default)]
     pub bundle_files: Vec<ManifestEntry>,
+    /// Lists that were collected and found nothing, sorted by path: no file is written for them
+    /// (format 2). A list path neither here nor in `files` was not collected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty_lists: Vec<EmptyList>,
+}
+
+impl Manifest {
+    /// Whether `path` is a list the collection found empty.
+    pub fn is_empty_list(&self, path: &str) -> bool {
+        self.empty_lists
+            .binary_search_by(|e| e.path.as_str().cmp(path))
+            .is_ok()
+    }
+}
+
+/// A list collected empty, in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EmptyList {
+    /// The bundle path the list would have been written to.
+    pub path: String,
+    /// The node that listed it.
+    pub task: String,
 }
 
 /// `redactions.json`: what was redacted, counted per file and per rule; never the values.
@@ -348,7 +373,15 @@ fn write_zip(
     let abandon = guard.take().expect("the guard was just made");
 
     let mut entries = Vec::with_capacity(sorted.len());
+    let mut empty_lists = Vec::new();
     for (node, rec) in sorted {
+        if rec.empty_list {
+            empty_lists.push(EmptyList {
+                path: rec.path.clone(),
+                task: node.clone(),
+            });
+            continue;
+        }
         let src = store.content_path(rec);
         let f = File::open(&src).map_err(|e| io_err(&src, e))?;
         let corrupt = |e: &dyn std::fmt::Display| {
@@ -418,6 +451,7 @@ fn write_zip(
         meta: meta.clone(),
         files: entries,
         bundle_files: own,
+        empty_lists,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     zip.start_file(layout::MANIFEST, own_file_options())
@@ -569,6 +603,57 @@ mod tests {
             let content = r.read(&n).unwrap();
             assert!(!content.windows(7).any(|w| w == b"hunter2"), "{n} leaks");
         }
+    }
+
+    #[test]
+    fn an_empty_list_is_in_the_manifest_not_in_the_zip() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(&d.path().join("store")).unwrap();
+        let mut arts = Vec::new();
+        for (node, path) in [
+            ("jobs", "workload/jobs.yaml"),
+            ("cronjobs", "workload/cronjobs.yaml"),
+        ] {
+            let rec = store.node_sink(node).record_empty_list(path).unwrap();
+            // Nothing on disk to verify or remove, and nothing to corrupt.
+            store.verify(&rec).unwrap();
+            arts.push((node.to_string(), rec));
+        }
+        let rec = store
+            .node_sink("pods")
+            .put("workload/pods.yaml", b"items: [x]\n")
+            .unwrap();
+        arts.push(("pods".to_string(), rec));
+        let dest = d.path().join("b.zip");
+        let info = write_bundle(&store, &arts, &[], None, &meta(), &dest).unwrap();
+        assert_eq!(info.files, 1);
+        let mut r = BundleReader::open(&dest, Limits::default()).unwrap();
+        assert!(r.verify().is_clean());
+        let m = r.manifest();
+        assert_eq!(
+            m.empty_lists,
+            [
+                EmptyList {
+                    path: "workload/cronjobs.yaml".into(),
+                    task: "cronjobs".into()
+                },
+                EmptyList {
+                    path: "workload/jobs.yaml".into(),
+                    task: "jobs".into()
+                },
+            ]
+        );
+        assert!(m.is_empty_list("workload/jobs.yaml"));
+        assert!(!m.is_empty_list("workload/pods.yaml"));
+        assert!(!r.contains("workload/jobs.yaml"));
+        // Two tasks may not claim one path, empty or not.
+        let dup = store
+            .node_sink("other")
+            .record_empty_list("workload/pods.yaml")
+            .unwrap();
+        arts.push(("other".to_string(), dup));
+        let e = write_bundle(&store, &arts, &[], None, &meta(), &d.path().join("c.zip"));
+        assert!(matches!(e, Err(BundleError::DuplicatePath { .. })), "{e:?}");
     }
 
     #[test]

@@ -595,6 +595,7 @@ mod tests {
                 })
                 .collect(),
             bundle_files: vec![],
+            empty_lists: vec![],
         }
     }
 

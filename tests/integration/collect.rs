@@ -141,7 +141,13 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     assert!(!ov.contains("templates:"), "{ov}");
     assert!(get(&files, "instance/operator.yaml").contains("kind: Operator"));
     assert!(get(&files, "instance/child-instances.yaml").contains("name: cassandra-backup"));
-    assert!(get(&files, "instance/parent-instances.yaml").contains("items: []"));
+    // A list that found nothing is recorded in the manifest, not written.
+    assert!(bundle
+        .manifest()
+        .is_empty_list("instance/parent-instances.yaml"));
+    assert!(!files
+        .iter()
+        .any(|(p, _)| p == "instance/parent-instances.yaml"));
     let plan = get(&files, "instance/plan-status.txt");
     assert!(
         plan.contains("Plan deploy (serial strategy) [COMPLETE], last updated 2026-11-27 08:10:00"),
