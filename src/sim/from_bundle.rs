@@ -14,7 +14,10 @@
 //!   left out and counted in the [`Summary`];
 //! - `…pods/POD/logs/CONTAINER.log` is the container's log and `CONTAINER.previous.log` the log
 //!   of its previous instance; the pod's namespace comes from `…pods/POD/pod.yaml` next to it;
-//! - `cluster/version.yaml` is what `/version` answers.
+//! - `cluster/version.yaml` is what `/version` answers;
+//! - `cluster/node-pods.json`, the node context, adds the other pods on the instance's nodes
+//!   as Pods holding only its columns (`bundle::nodepods`), so `kubectl describe node` sums
+//!   every pod on the node; a pod the bundle also holds whole is served whole.
 //!
 //! Values the collection redacted stay redacted: the bundle never holds them, and nothing here
 //! tries to restore them. A Secret's `data` is bytes in base64 on a real API server, and kubectl
@@ -31,6 +34,7 @@ use serde_json::Value;
 
 use super::resources::Registry;
 use super::scenario::{LogSource, LogSpec, Scenario, ServerVersion};
+use crate::bundle::nodepods::NodePods;
 use crate::bundle::reader::{BundleReader, Limits};
 use crate::bundle::writer::Manifest;
 use crate::Error;
@@ -88,6 +92,9 @@ pub struct Summary {
     pub unserved: BTreeMap<String, usize>,
     /// Log files whose pod is not in the bundle (they cannot be asked for), by path.
     pub orphan_logs: Vec<String>,
+    /// Pods served from the node context table (`cluster/node-pods.json`) only: other pods on
+    /// the instance's nodes, with their requests, limits, phase and states.
+    pub node_context_pods: usize,
 }
 
 impl Summary {
@@ -97,6 +104,12 @@ impl Summary {
             "{} objects, {} container logs, {} previous logs",
             self.objects, self.logs, self.previous_logs
         )];
+        if self.node_context_pods > 0 {
+            out.push(format!(
+                "{} other pods on the instance's nodes, from the node context (requests, limits, phase and states only)",
+                self.node_context_pods
+            ));
+        }
         if !self.unserved.is_empty() {
             let kinds: Vec<String> = self
                 .unserved
@@ -328,8 +341,18 @@ fn from_parts(
     // `…pods/POD` → the namespace of the pod in `…pods/POD/pod.yaml`.
     let mut pod_dirs: HashMap<String, String> = HashMap::new();
     let mut server_version = ServerVersion::default();
+    let mut node_context: Vec<Value> = Vec::new();
+    let mut summary_node_pods = 0;
     for (path, bytes) in &files {
         if !is_object_file(path) {
+            continue;
+        }
+        if path == crate::bundle::layout::NODE_PODS {
+            // Served after the bundle's own objects, which hold more of the same pods.
+            let text = String::from_utf8_lossy(bytes);
+            let table = NodePods::parse(&text)
+                .map_err(|e| Error::Usage(format!("bundle {name}: {path} is {e}")))?;
+            node_context = table.pods();
             continue;
         }
         // Not every YAML artifact is an object (versions.yaml, an application's config file);
@@ -366,10 +389,31 @@ fn from_parts(
             }
         }
     }
+    for pod in node_context {
+        let key = (
+            "v1".to_string(),
+            "Pod".to_string(),
+            pod["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            pod["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        if seen.insert(key) {
+            summary_node_pods += 1;
+            objects.push(pod);
+        }
+    }
 
     // Only what the simulated API serves (CRDs in the bundle add their kinds).
     let registry = Registry::new(&objects, server_version.minor_number().unwrap_or(32));
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        node_context_pods: summary_node_pods,
+        ..Summary::default()
+    };
     keep_served(&mut objects, &registry, &mut summary);
     if objects.is_empty() {
         let pipeline = &manifest.meta.pipeline;

@@ -168,9 +168,75 @@ def cluster_objects(namespaces):
                                 'kubeProxyVersion':'v1.32.4','kubeletVersion':'v1.32.4','machineID':hexid('m',n,n=32),'operatingSystem':'linux','osImage':'Amazon Linux 2','systemUUID':uuid('sys',n)}}})
     objs.append({'apiVersion':'storage.k8s.io/v1','kind':'StorageClass','metadata':{'name':'gp2','annotations':{'storageclass.kubernetes.io/is-default-class':'true'},'creationTimestamp':'2026-11-20T10:00:00Z'},
                  'provisioner':'kubernetes.io/aws-ebs','parameters':{'fsType':'ext4','type':'gp2'},'reclaimPolicy':'Delete','volumeBindingMode':'WaitForFirstConsumer','allowVolumeExpansion':True})
+    objs+=kube_system_pods()
     for ns in ['default','kube-system']+namespaces:
         objs.append({'apiVersion':'v1','kind':'Namespace','metadata':{'name':ns,'labels':{'kubernetes.io/metadata.name':ns},'creationTimestamp':'2026-11-20T10:00:00Z'},'spec':{'finalizers':['kubernetes']},'status':{'phase':'Active'}})
     return objs
+
+# What every node of an EKS cluster runs besides the workloads: the VPC CNI, kube-proxy and the
+# EBS CSI node plugin as DaemonSets, and two CoreDNS replicas; requests and limits are the EKS
+# add-ons' defaults. They take their share of each node's allocatable, as on a real cluster.
+KUBE_SYSTEM_DAEMONS=[
+    ('aws-node','602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1',[('aws-node',{'cpu':'25m'},{}),('aws-eks-nodeagent',{'cpu':'25m'},{})]),
+    ('kube-proxy','602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/kube-proxy:v1.32.0-minimal-eksbuild.2',[('kube-proxy',{'cpu':'100m'},{})]),
+    ('ebs-csi-node','602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/aws-ebs-csi-driver:v1.38.1',[(c,{'cpu':'10m','memory':'40Mi'},{'memory':'256Mi'}) for c in ('ebs-plugin','node-driver-registrar','liveness-probe')]),
+]
+def kube_system_pods():
+    objs=[]; UP='2026-11-20T10:02:00Z'; READY='2026-11-20T10:03:00Z'  # just after the nodes joined
+    def pod(name, owner_kind, owner, image, containers, node, ip, host_network):
+        return {'apiVersion':'v1','kind':'Pod','metadata':{'name':name,'namespace':'kube-system','creationTimestamp':UP,'labels':{'k8s-app':'kube-dns' if owner_kind=='ReplicaSet' else owner},
+                    'ownerReferences':[{'apiVersion':'apps/v1','kind':owner_kind,'name':owner,'uid':uuid(owner_kind,owner),'controller':True,'blockOwnerDeletion':True}]},
+                'spec':{'nodeName':node,'hostNetwork':host_network,'priorityClassName':'system-node-critical' if owner_kind=='DaemonSet' else 'system-cluster-critical',
+                        'containers':[{'name':c,'image':image,'resources':dict({'requests':r} if r else {},**({'limits':l} if l else {}))} for c,r,l in containers]},
+                'status':{'phase':'Running','hostIP':NODE_IPS[NODES.index(node)],'podIP':ip,'podIPs':[{'ip':ip}],'startTime':UP,'qosClass':'Burstable',
+                          'conditions':[dict(c,lastTransitionTime=READY) for c in pod_conditions(True,0,0)],
+                          'containerStatuses':[dict(container_status(c,image,0,cid_seed=name),state={'running':{'startedAt':READY}}) for c,_,_ in containers]}}
+    for i,node in enumerate(NODES):
+        for ds,image,containers in KUBE_SYSTEM_DAEMONS:
+            name=f"{ds}-{hexid(ds,node,n=5)}"
+            host=ds in ('aws-node','kube-proxy')
+            objs.append(pod(name,'DaemonSet',ds,image,containers,node,NODE_IPS[i] if host else f'192.168.{i}.{10+len(objs)}',host))
+    dns_image='602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/coredns:v1.11.4-eksbuild.2'; dns=[('coredns',{'cpu':'100m','memory':'70Mi'},{'memory':'170Mi'})]
+    rs=f"coredns-{hexid('rs',n=10)}"
+    for i,node in enumerate(NODES[:2]):
+        objs.append(pod(f"{rs}-{hexid('coredns',str(i),n=5)}",'ReplicaSet',rs,dns_image,dns,node,f'192.168.{i}.{40+i}',False))
+    # Their owners, so `describe pod` and the owner checks find them.
+    def owner(kind, name, n, containers, image, owner_ref=None):
+        app='kube-dns' if name.startswith('coredns') else name
+        tmpl={'metadata':{'labels':{'k8s-app':app}},'spec':{'containers':[{'name':c,'image':image,'resources':dict({'requests':r} if r else {},**({'limits':l} if l else {}))} for c,r,l in containers]}}
+        meta={'name':name,'namespace':'kube-system','uid':uuid(kind,name),'creationTimestamp':'2026-11-20T10:00:00Z','labels':{'k8s-app':app}}
+        if owner_ref: meta['ownerReferences']=[owner_ref]
+        spec={'selector':{'matchLabels':{'k8s-app':app}},'template':tmpl}
+        if kind=='DaemonSet':
+            status={'currentNumberScheduled':n,'desiredNumberScheduled':n,'numberAvailable':n,'numberMisscheduled':0,'numberReady':n,'updatedNumberScheduled':n,'observedGeneration':1}
+        else:
+            spec['replicas']=n; status={'replicas':n,'readyReplicas':n,'availableReplicas':n,'observedGeneration':1}
+            if kind=='Deployment': status['updatedReplicas']=n
+        return {'apiVersion':'apps/v1','kind':kind,'metadata':meta,'spec':spec,'status':status}
+    for ds,image,containers in KUBE_SYSTEM_DAEMONS:
+        objs.append(owner('DaemonSet',ds,len(NODES),containers,image))
+    objs.append(owner('Deployment','coredns',2,dns,dns_image))
+    objs.append(owner('ReplicaSet',rs,2,dns,dns_image,{'apiVersion':'apps/v1','kind':'Deployment','name':'coredns','uid':uuid('Deployment','coredns'),'controller':True,'blockOwnerDeletion':True}))
+    return objs
+
+def kube_system_logs():
+    """A short log for every container of kube_system_pods(), in each program's own format."""
+    lines={
+        'aws-node':['{time} [INFO]	Checking for IPAM connectivity ...','{time} [INFO]	Successfully Reconciled ENI/IP pool'],
+        'aws-eks-nodeagent':['{"level":"info","ts":"{time}","logger":"controllers.policyEndpoints","caller":"runtime/asm_amd64.s:{int}","msg":"Reconciling policy endpoints"}'],
+        'kube-proxy':['{time} shared_informer.go:320] Caches are synced for service config','{time} proxier.go:{int}] "SyncProxyRules complete" elapsed="{int}ms"'],
+        'ebs-plugin':['{time} node.go:{int}] "NodeGetCapabilities: called" args=""'],
+        'node-driver-registrar':['{time} main.go:{int}] Received GetInfo call: &InfoRequest{}'],
+        'liveness-probe':['{time} main.go:{int}] "Sending probe request to CSI driver" driver="ebs.csi.aws.com"'],
+        'coredns':['[INFO] 192.168.{int}.{int}:{int} - {int} "A IN kubernetes.default.svc.cluster.local. udp 54 false 512" NOERROR qr,aa,rd 106 0.000{int}s'],
+    }
+    out=[]
+    for p in kube_system_pods():
+        if p['kind']!='Pod': continue
+        for c in p['spec']['containers']:
+            out.append({'namespace':'kube-system','pod':p['metadata']['name'],'container':c['name'],
+                        'generate':{'lines':20,'seed':int(hexid(p['metadata']['name'],c['name'],n=6),16)%1000,'intervalMs':60000,'templates':lines[c['name']]}})
+    return out
 
 def kudo_system():
     ns='kudo-system'; img='kudobuilder/controller:v0.17.4'
@@ -758,7 +824,7 @@ def write_scenario(name, ns, objs, logs, exec_, files, desc, object_files, heade
     rest=[o for o in objs if o['kind'] not in ('Operator','OperatorVersion')]
     base=name.replace('broken-','')
     sc={'name':name,'description':desc,'namespace':ns,'objectFiles':object_files+[f'{name}-objects.yaml' if name in ('kafka','zookeeper') else f'{name}-objects.yaml'],
-        'logs':logs,'exec':exec_}
+        'logs':logs+(kube_system_logs() if 'cluster.yaml' in object_files else []),'exec':exec_}
     if files: sc['files']=files
     if permissions: sc['permissions']=permissions
     write(f'{name}-objects.yaml', HDR_GEN+header_src, dump_docs(rest))
