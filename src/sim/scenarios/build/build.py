@@ -713,6 +713,40 @@ def zk_scenario_parts(ns, inst, owner=None, minute0=2, seed0=300):
         files.append({'pod':p,'container':'kubernetes-zookeeper','path':'/logs/zookeeper.log','content':appfiles.zookeeper_log(i,'leader' if i==leader else 'follower',pods,hs)})
     return [operator, ov, instobj]+objs, exec_, logs, pods, files
 
+ZK_VERSION="3.6.2--803c7f1a12f85978cb049af5e4ef23bd8b688715, built on 09/04/2020 12:44 GMT"
+def jackson(obj):
+    """JSON as ZooKeeper's AdminServer prints it (Jackson's default pretty printer)."""
+    return json.dumps(obj, indent=2, separators=(',', ' : '))+"\n"
+
+def zk_admin_http(ns, pods, inst, leader=1):
+    """ZooKeeper's AdminServer (port 8080, on by default since 3.5) on every server: /commands/stat,
+    /commands/mntr and /commands/conf answer in JSON whatever 4lw.commands.whitelist says. The
+    numbers are the ones zk_scenario_parts gives the four-letter words."""
+    hs=f'{inst}-hs.{ns}.svc.cluster.local'
+    out=[]
+    for i,p in enumerate(pods):
+        mode='leader' if i==leader else 'follower'
+        conns=[{'remote_socket_address':f"192.168.{k}.{30+k}:{53312+k}",'interest_ops':1,'outstanding_requests':0,'packets_received':600+k,'packets_sent':600+k} for k in range(2+i)]
+        resp={'last_buffer_size':16,'min_buffer_size':16,'max_buffer_size':412}
+        stat={'version':ZK_VERSION,'read_only':False,
+              'server_stats':{'packets_sent':1842+i*211,'packets_received':1843+i*211,'fsync_threshold_exceed_count':0,'client_response_stats':resp,
+                              'data_dir_size':67108880,'log_dir_size':67108880,'last_processed_zxid':0x100000047,'outstanding_requests':0,'server_state':mode,
+                              'avg_latency':round(0.41+i*0.07,4),'max_latency':12+i,'min_latency':0,'num_alive_client_connections':2+i,'provider_null':False,'uptime':604800000+i*1000},
+              'client_response':resp,'node_count':27,'connections':conns,'secure_connections':[],'command':'stats','error':None}
+        mntr={'version':ZK_VERSION,'avg_latency':round(0.41+i*0.07,4),'max_latency':12+i,'min_latency':0,'packets_received':1843+i*211,'packets_sent':1842+i*211,
+              'num_alive_connections':2+i,'outstanding_requests':0,'server_state':mode,'znode_count':27,'watch_count':4,'ephemerals_count':3,'approximate_data_size':1877,
+              'open_file_descriptor_count':62,'max_file_descriptor_count':1048576}
+        if mode=='leader': mntr.update({'learners':2,'synced_followers':2,'synced_non_voting_followers':0,'synced_observers':0,'pending_syncs':0})
+        mntr.update({'command':'monitor','error':None})
+        conf={'client_port':2181,'secure_client_port':-1,'data_dir':'/var/lib/zookeeper/data/version-2','data_dir_size':67108880,'data_log_dir':'/var/lib/zookeeper/log/version-2',
+              'data_log_size':67108880,'tick_time':2000,'max_client_cnxns':60,'min_session_timeout':4000,'max_session_timeout':40000,'client_port_listen_backlog':-1,'server_id':i+1,
+              'init_limit':10,'sync_limit':5,'election_alg':3,'election_port':3888,'quorum_port':2888,'peer_type':0,
+              'membership':''.join(f"server.{k+1}={pods[k]}.{hs}:2888:3888:participant\n" for k in range(len(pods)))+"version=100000000",
+              'command':'configuration','error':None}
+        for word,body in [('stat',stat),('mntr',mntr),('conf',conf)]:
+            out.append({'pod':p,'port':'8080','path':f'commands/{word}','body':jackson(body)})
+    return out
+
 def zookeeper_scenario():
     ns='my-namespace'
     objs, exec_, logs, pods, files = zk_scenario_parts(ns,'zookeeper-instance')
@@ -814,7 +848,7 @@ def kafka_scenario():
 PROV_OP=lambda op,src: f"# from {src}, {op} operator package: operator.yaml, params.yaml and templates/ (Apache-2.0),\n# turned into the Operator and OperatorVersion objects KUDO creates when the package is installed.\n"
 HDR_GEN="# Built for kudo-diag's simulated cluster from real KUDO material in the fixtures (Apache-2.0):\n"
 
-def write_scenario(name, ns, objs, logs, exec_, files, desc, object_files, header_src, permissions=None, faults=None):
+def write_scenario(name, ns, objs, logs, exec_, files, desc, object_files, header_src, permissions=None, faults=None, http=None):
     seen=set(); uniq=[]
     for o in objs:
         k=(o['kind'],o['metadata'].get('namespace'),o['metadata']['name'])
@@ -826,6 +860,7 @@ def write_scenario(name, ns, objs, logs, exec_, files, desc, object_files, heade
     sc={'name':name,'description':desc,'namespace':ns,'objectFiles':object_files+[f'{name}-objects.yaml' if name in ('kafka','zookeeper') else f'{name}-objects.yaml'],
         'logs':logs+(kube_system_logs() if 'cluster.yaml' in object_files else []),'exec':exec_}
     if files: sc['files']=files
+    if http: sc['http']=http
     if permissions: sc['permissions']=permissions
     write(f'{name}-objects.yaml', HDR_GEN+header_src, dump_docs(rest))
     write(f'{name}.yaml', f"# The built-in `{name}` scenario of kudo-diag's simulated cluster (format: docs/scenarios.md).\n"+HDR_GEN+header_src, dump(sc))
@@ -841,8 +876,9 @@ write_scenario(name, ns, objs, logs, exec_, files, "KUDO Cassandra after NODE_ME
                ['kudo-crds.yaml','cluster.yaml','kudo-system.yaml','cassandra-operator.yaml'], cass_src)
 zk_src="#   kudobuilder/operators repository/zookeeper (operator package),\n#   kudobuilder/kudo pkg/kudoctl/cmd/diagnostics/testdata (names, namespace, kudo-system objects).\n"
 name, ns, objs, logs, exec_, files = zookeeper_scenario()
-opo=write_scenario(name, ns, objs, logs, exec_, files, "A KUDO ZooKeeper 3.6.2 ensemble of 3 (operator 0.3.3) in my-namespace, as in KUDO's own diagnostics test data, with four-letter-word outputs.",
-                   ['kudo-crds.yaml','cluster.yaml','kudo-system.yaml','zookeeper-operator.yaml'], zk_src)
+opo=write_scenario(name, ns, objs, logs, exec_, files, "A KUDO ZooKeeper 3.6.2 ensemble of 3 (operator 0.3.3) in my-namespace, as in KUDO's own diagnostics test data, with four-letter-word outputs and the AdminServer on port 8080.",
+                   ['kudo-crds.yaml','cluster.yaml','kudo-system.yaml','zookeeper-operator.yaml'], zk_src,
+                   http=zk_admin_http(ns,[f'zookeeper-instance-zookeeper-{i}' for i in range(3)],'zookeeper-instance'))
 write('zookeeper-operator.yaml', PROV_OP('zookeeper','kudobuilder/operators repository/zookeeper'), dump_docs(opo))
 k_src="#   kudobuilder/operators repository/kafka and repository/zookeeper (operator packages).\n"
 name, ns, objs, logs, exec_, files = kafka_scenario()
