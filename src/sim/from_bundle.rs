@@ -307,6 +307,17 @@ fn objects_in(doc: Value) -> Vec<Value> {
     }
 }
 
+/// What makes an object one: apiVersion, kind, namespace, name.
+fn object_key(o: &Value) -> (String, String, String, String) {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    (
+        s(&o["apiVersion"]),
+        s(&o["kind"]),
+        s(&o["metadata"]["namespace"]),
+        s(&o["metadata"]["name"]),
+    )
+}
+
 /// Builds the scenario from a bundle's artifacts (path, content), in manifest order. `name`
 /// names the bundle in messages.
 pub fn from_files(
@@ -351,7 +362,11 @@ fn from_parts(
             // Served after the bundle's own objects, which hold more of the same pods.
             let text = String::from_utf8_lossy(bytes);
             let table = NodePods::parse(&text)
-                .map_err(|e| Error::Usage(format!("bundle {name}: {path} is {e}")))?;
+                .map_err(|e| {
+                    Error::Usage(format!(
+                        "bundle {name}: {path} is {e}; it was not written by this kudo-diag's k8s.nodepods: collect the bundle again"
+                    ))
+                })?;
             node_context = table.pods();
             continue;
         }
@@ -367,18 +382,7 @@ fn from_parts(
             continue;
         }
         for o in objects_in(doc) {
-            let key = (
-                o["apiVersion"].as_str().unwrap_or_default().to_string(),
-                o["kind"].as_str().unwrap_or_default().to_string(),
-                o["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                o["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
+            let key = object_key(&o);
             if key.1 == "Pod" && key.0 == "v1" {
                 if let Some(dir) = path.strip_suffix("/pod.yaml") {
                     pod_dirs.insert(dir.to_string(), key.2.clone());
@@ -390,19 +394,7 @@ fn from_parts(
         }
     }
     for pod in node_context {
-        let key = (
-            "v1".to_string(),
-            "Pod".to_string(),
-            pod["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            pod["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        );
-        if seen.insert(key) {
+        if seen.insert(object_key(&pod)) {
             summary_node_pods += 1;
             objects.push(pod);
         }
