@@ -25,6 +25,7 @@ fn run(files: &[(&str, String)], extra: &[super::custom::Rule]) -> Report {
         files: vec![],
         bundle_files: vec![],
         empty_lists: vec![],
+        identical_logs: vec![],
     };
     let src = Source::from_files(files.iter().map(|(a, b)| (*a, b.as_str())), vec![])
         .with_manifest(manifest);

@@ -27,6 +27,7 @@ fn manifest(started: &str) -> Manifest {
         files: vec![],
         bundle_files: vec![],
         empty_lists: vec![],
+        identical_logs: vec![],
     }
 }
 

@@ -87,15 +87,83 @@ pub struct Manifest {
     /// (format 2). A list path neither here nor in `files` was not collected.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub empty_lists: Vec<EmptyList>,
+    /// Previous logs byte for byte the same as the current log beside them (a container that
+    /// restarted and printed the same again), sorted by path: noted here, stored once, as
+    /// `sameAs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identical_logs: Vec<IdenticalLog>,
 }
 
 impl Manifest {
+    /// The file that holds `path`'s content when `path` is a previous log identical to its
+    /// current log.
+    pub fn same_as(&self, path: &str) -> Option<&str> {
+        self.identical_logs
+            .binary_search_by(|e| e.path.as_str().cmp(path))
+            .ok()
+            .map(|i| self.identical_logs[i].same_as.as_str())
+    }
+
     /// Whether `path` is a list the collection found empty.
     pub fn is_empty_list(&self, path: &str) -> bool {
         self.empty_lists
             .binary_search_by(|e| e.path.as_str().cmp(path))
             .is_ok()
     }
+}
+
+/// A previous log identical to the current log beside it, in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct IdenticalLog {
+    /// `…/logs/CONTAINER.previous.log`, not stored.
+    pub path: String,
+    /// `…/logs/CONTAINER.log`, which holds the same bytes.
+    pub same_as: String,
+    /// The node that collected the previous log.
+    pub task: String,
+}
+
+/// What the manifest records instead of a file: lists found empty, previous logs identical to
+/// the current ones.
+#[derive(Debug, Default)]
+struct Recorded {
+    empty_lists: Vec<EmptyList>,
+    identical_logs: Vec<IdenticalLog>,
+}
+
+/// Splits off what is recorded rather than stored, from artifacts sorted by path.
+fn recorded(sorted: Vec<&(String, ArtifactRecord)>) -> (Vec<&(String, ArtifactRecord)>, Recorded) {
+    let by_path: std::collections::HashMap<&str, &ArtifactRecord> =
+        sorted.iter().map(|(_, r)| (r.path.as_str(), r)).collect();
+    let mut rec = Recorded::default();
+    let mut stored = Vec::with_capacity(sorted.len());
+    for entry in sorted {
+        let (node, a) = entry;
+        if a.empty_list {
+            rec.empty_lists.push(EmptyList {
+                path: a.path.clone(),
+                task: node.clone(),
+            });
+            continue;
+        }
+        if let Some(stem) = a.path.strip_suffix(".previous.log") {
+            let current = format!("{stem}.log");
+            let same = by_path
+                .get(current.as_str())
+                .is_some_and(|c| !c.empty_list && c.bytes == a.bytes && c.blake3 == a.blake3);
+            if same {
+                rec.identical_logs.push(IdenticalLog {
+                    path: a.path.clone(),
+                    same_as: current,
+                    task: node.clone(),
+                });
+                continue;
+            }
+        }
+        stored.push(entry);
+    }
+    (stored, rec)
 }
 
 /// A list collected empty, in the manifest.
@@ -180,7 +248,8 @@ pub fn write_bundle_then(
         check_artifact_path(&rec.path)?;
     }
     let tmp = tmp_path(dest);
-    let result = write_zip(store, &sorted, errors, log, meta, &tmp);
+    let (sorted, recorded) = recorded(sorted);
+    let result = write_zip(store, &sorted, recorded, errors, log, meta, &tmp);
     let (files, bytes) = match result {
         Ok(v) => v,
         Err(ZipFailure::Io(e)) => {
@@ -359,6 +428,7 @@ fn redaction_report(
 fn write_zip(
     store: &ArtifactStore,
     sorted: &[&(String, ArtifactRecord)],
+    recorded: Recorded,
     errors: &[ErrorEntry],
     log: Option<&Path>,
     meta: &BundleMeta,
@@ -373,15 +443,7 @@ fn write_zip(
     let abandon = guard.take().expect("the guard was just made");
 
     let mut entries = Vec::with_capacity(sorted.len());
-    let mut empty_lists = Vec::new();
     for (node, rec) in sorted {
-        if rec.empty_list {
-            empty_lists.push(EmptyList {
-                path: rec.path.clone(),
-                task: node.clone(),
-            });
-            continue;
-        }
         let src = store.content_path(rec);
         let f = File::open(&src).map_err(|e| io_err(&src, e))?;
         let corrupt = |e: &dyn std::fmt::Display| {
@@ -451,7 +513,8 @@ fn write_zip(
         meta: meta.clone(),
         files: entries,
         bundle_files: own,
-        empty_lists,
+        empty_lists: recorded.empty_lists,
+        identical_logs: recorded.identical_logs,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     zip.start_file(layout::MANIFEST, own_file_options())
@@ -654,6 +717,44 @@ mod tests {
         arts.push(("other".to_string(), dup));
         let e = write_bundle(&store, &arts, &[], None, &meta(), &d.path().join("c.zip"));
         assert!(matches!(e, Err(BundleError::DuplicatePath { .. })), "{e:?}");
+    }
+
+    #[test]
+    fn a_previous_log_identical_to_the_current_one_is_stored_once() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(&d.path().join("store")).unwrap();
+        let put = |node: &str, path: &str, content: &[u8]| {
+            (
+                node.to_string(),
+                store.node_sink(node).put(path, content).unwrap(),
+            )
+        };
+        let arts = vec![
+            put("cur-a", "pods/p/logs/a.log", b"started\n"),
+            put("prev-a", "pods/p/logs/a.previous.log", b"started\n"),
+            put("cur-b", "pods/p/logs/b.log", b"started again\n"),
+            put("prev-b", "pods/p/logs/b.previous.log", b"crashed\n"),
+        ];
+        let dest = d.path().join("b.zip");
+        write_bundle(&store, &arts, &[], None, &meta(), &dest).unwrap();
+        let mut r = BundleReader::open(&dest, Limits::default()).unwrap();
+        assert!(r.verify().is_clean());
+        let m = r.manifest().clone();
+        assert_eq!(
+            m.identical_logs,
+            [IdenticalLog {
+                path: "pods/p/logs/a.previous.log".into(),
+                same_as: "pods/p/logs/a.log".into(),
+                task: "prev-a".into(),
+            }]
+        );
+        assert_eq!(
+            m.same_as("pods/p/logs/a.previous.log"),
+            Some("pods/p/logs/a.log")
+        );
+        assert_eq!(m.same_as("pods/p/logs/b.previous.log"), None);
+        assert!(!r.contains("pods/p/logs/a.previous.log"));
+        assert_eq!(r.read("pods/p/logs/b.previous.log").unwrap(), b"crashed\n");
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!   `pods/POD/pod.yaml`) is served once; objects of kinds the simulated API does not serve are
 //!   left out and counted in the [`Summary`];
 //! - `…pods/POD/logs/CONTAINER.log` is the container's log and `CONTAINER.previous.log` the log
-//!   of its previous instance; the pod's namespace comes from `…pods/POD/pod.yaml` next to it;
+//!   of its previous instance (or, when the manifest's `identicalLogs` says they were the same
+//!   bytes, the current log's); the pod's namespace comes from `…pods/POD/pod.yaml` next to it;
 //! - `cluster/version.yaml` is what `/version` answers;
 //! - `cluster/node-pods.json`, the node context, adds the other pods on the instance's nodes
 //!   as Pods holding only its columns (`bundle::nodepods`), so `kubectl describe node` sums
@@ -307,6 +308,24 @@ fn objects_in(doc: Value) -> Vec<Value> {
     }
 }
 
+/// The logs, plus each previous log the manifest records as identical to its current log,
+/// served from the same content.
+fn with_identical_logs(
+    manifest: &Manifest,
+    mut logs: Vec<(String, LogSource)>,
+) -> Vec<(String, LogSource)> {
+    for same in &manifest.identical_logs {
+        let src = logs
+            .iter()
+            .find(|(p, _)| *p == same.same_as)
+            .map(|(_, s)| s.clone());
+        if let Some(src) = src {
+            logs.push((same.path.clone(), src));
+        }
+    }
+    logs
+}
+
 /// What makes an object one: apiVersion, kind, namespace, name.
 fn object_key(o: &Value) -> (String, String, String, String) {
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -441,7 +460,7 @@ fn from_parts(
 
     let specs = bundle_logs(
         &objects,
-        logs,
+        with_identical_logs(manifest, logs),
         &pod_dirs,
         target_ns.as_deref(),
         &mut summary,
@@ -632,6 +651,7 @@ mod tests {
                 .collect(),
             bundle_files: vec![],
             empty_lists: vec![],
+            identical_logs: vec![],
         }
     }
 
@@ -694,6 +714,33 @@ spec: {nodeName: n1, containers: [{name: manager}]}
             ("workload/widgets.yaml", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: example.com/v1, kind: Widget, metadata: {name: w}}\n"),
             ("workload/cronjobs.yaml", "apiVersion: v1\nkind: List\nitems: []\n"),
         ]
+    }
+
+    #[test]
+    fn a_previous_log_recorded_identical_is_served_from_the_current_one() {
+        let files: Vec<(&str, &str)> = files()
+            .into_iter()
+            .filter(|(p, _)| !p.ends_with(".previous.log"))
+            .collect();
+        let mut m = manifest("cassandra", &files);
+        m.identical_logs = vec![crate::bundle::writer::IdenticalLog {
+            path: "pods/cass-0/logs/cassandra.previous.log".into(),
+            same_as: "pods/cass-0/logs/cassandra.log".into(),
+            task: "pod-logs-previous".into(),
+        }];
+        let owned = files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+            .collect();
+        let b = from_files("b.zip", &m, owned).unwrap();
+        let prev = b
+            .scenario
+            .logs
+            .iter()
+            .find(|l| l.pod == "cass-0" && l.previous)
+            .expect("the previous log is served");
+        assert!(matches!(&prev.source, LogSource::Inline(t) if t == "a\nb\nc\n"));
+        assert_eq!(b.summary.previous_logs, 1);
     }
 
     #[test]
