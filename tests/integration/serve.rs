@@ -215,6 +215,23 @@ async fn kubectl_get_describe_and_logs_show_what_was_collected() {
         "{}",
         stderr(&none)
     );
+    // A Pending pod that was never scheduled has no log: the API server says why (400).
+    let pending = k
+        .run(&[
+            "logs",
+            "analytics-cassandra-node-2",
+            "-c",
+            "cassandra",
+            "-n",
+            NS,
+        ])
+        .await;
+    assert!(!pending.status.success());
+    assert!(
+        stderr(&pending).contains("pod analytics-cassandra-node-2 does not have a host assigned"),
+        "{}",
+        stderr(&pending)
+    );
     // The KUDO manager's log, in its own namespace.
     let m = k
         .ok(&[
