@@ -53,6 +53,10 @@ pub enum ErrorKind {
         reason: String,
         /// What to change so that it answers.
         fix: String,
+        /// Where the bundle holds the answer of a fallback that answered in its place (ZooKeeper's
+        /// AdminServer for a four-letter word): the node keeps that artifact although it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<String>,
     },
     /// The request or its input was wrong (a missing parameter, an unknown resource type in a
     /// pipeline, a malformed answer): fix the input.
@@ -83,6 +87,18 @@ impl ErrorKind {
             ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Cancelled => true,
             ErrorKind::Refused { .. } | ErrorKind::Invalid | ErrorKind::Failed => false,
         }
+    }
+
+    /// Whether a failed attempt's artifacts stand: only a refusal whose fallback answered (the
+    /// fallback's answer is the data, the refusal is why it came from there).
+    pub fn keeps_artifacts(&self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Refused {
+                fallback: Some(_),
+                ..
+            }
+        )
     }
 
     /// The API server's status code, for an answer.
@@ -155,6 +171,7 @@ mod tests {
         let refused = ErrorKind::Refused {
             reason: "ruok is not executed because it is not in the whitelist".into(),
             fix: "add ruok to 4lw.commands.whitelist".into(),
+            fallback: None,
         };
         assert!(!refused.is_transient());
     }
@@ -180,14 +197,24 @@ mod tests {
         // Optional fields may be absent.
         let k: ErrorKind = serde_json::from_value(json!({"kind": "api", "status": 404})).unwrap();
         assert_eq!(k, ErrorKind::api(404, "", None));
-        let r = ErrorKind::Refused {
+        let mut r = ErrorKind::Refused {
             reason: "r".into(),
             fix: "f".into(),
+            fallback: None,
         };
         assert_eq!(
             serde_json::to_value(&r).unwrap(),
             json!({"kind": "refused", "reason": "r", "fix": "f"})
         );
+        assert!(!r.keeps_artifacts());
+        if let ErrorKind::Refused { fallback, .. } = &mut r {
+            *fallback = Some("a/stat.json".into());
+        }
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            json!({"kind": "refused", "reason": "r", "fix": "f", "fallback": "a/stat.json"})
+        );
+        assert!(r.keeps_artifacts());
         for k in [ErrorKind::Transport, ErrorKind::Timeout, ErrorKind::Invalid] {
             let v = serde_json::to_value(&k).unwrap();
             assert_eq!(v, json!({"kind": k.name()}));

@@ -3,13 +3,14 @@
 //! drives which container resource, and the placement simulation of preflight run against the
 //! bundle's own nodes and pods to check proposed values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
 use super::context::Ctx;
 use super::source::s;
 use crate::bundle::layout;
+use crate::bundle::nodepods::NodePods;
 use crate::preflight::checks::node_states;
 use crate::preflight::placement::{place, Placement};
 use crate::preflight::render::{workload_of, Workload};
@@ -154,7 +155,9 @@ fn owned_by(ctx: &Ctx, pod: &Value, workload: &str) -> bool {
     ctx.owners.get(s(pod, "/metadata/name")).map(String::as_str) == Some(workload)
 }
 
-/// Every pod of the bundle that is not the workload's: what else runs on the nodes.
+/// Every pod of the bundle that is not the workload's: what else runs on the nodes. With the
+/// node context (`cluster/node-pods.json`), that is every pod bound to the instance's nodes, in
+/// any namespace: a node gives what its allocatable leaves after all of them.
 pub fn other_pods(ctx: &mut Ctx, workload: &str) -> Vec<Value> {
     let mut pods: Vec<Value> = ctx
         .pods
@@ -163,7 +166,28 @@ pub fn other_pods(ctx: &mut Ctx, workload: &str) -> Vec<Value> {
         .cloned()
         .collect();
     pods.extend(ctx.src.items(layout::KUDO_PODS));
+    // The table holds the instance's own pods (and the workload's) too: the objects above
+    // count them, or leave them out on purpose.
+    let key = |p: &Value| {
+        (
+            s(p, "/metadata/namespace").to_string(),
+            s(p, "/metadata/name").to_string(),
+        )
+    };
+    let known: HashSet<(String, String)> = ctx.pods.iter().chain(&pods).map(key).collect();
+    let context = node_context_pods(ctx);
+    pods.extend(context.into_iter().filter(|p| !known.contains(&key(p))));
     pods
+}
+
+/// The pods of the node context table, as Pod objects; none when the bundle has no table (or
+/// an unreadable one: the analysis then counts the bundle's own pods only).
+fn node_context_pods(ctx: &mut Ctx) -> Vec<Value> {
+    ctx.src
+        .text(layout::NODE_PODS)
+        .and_then(|t| NodePods::parse(&t).ok())
+        .map(|t| t.pods())
+        .unwrap_or_default()
 }
 
 /// Places every replica of a workload object on the bundle's nodes, with the requests of the

@@ -24,6 +24,8 @@ fn run(files: &[(&str, String)], extra: &[super::custom::Rule]) -> Report {
         },
         files: vec![],
         bundle_files: vec![],
+        empty_lists: vec![],
+        identical_logs: vec![],
     };
     let src = Source::from_files(files.iter().map(|(a, b)| (*a, b.as_str())), vec![])
         .with_manifest(manifest);
@@ -204,6 +206,55 @@ fn a_request_no_node_can_take_is_the_one_root_with_a_fix_the_placement_confirms(
     assert_eq!(j["rootCauses"][0], root.id.as_str());
     assert!(j["findings"][0]["causes"].as_array().unwrap().len() >= 2);
     assert_eq!(j["findings"][0]["fix"]["command"], fix.command.as_str());
+}
+
+#[test]
+fn other_namespaces_pods_in_the_node_context_take_their_share_of_each_node() {
+    use crate::bundle::nodepods::{ContainerRow, NodePods, NodeRow, PodRow};
+    use crate::preflight::quantity::{bytes, fmt_bytes};
+    let too_big = |r: &Report| {
+        r.findings
+            .iter()
+            .find(|f| f.rule == "workload.too-big-for-nodes")
+            .cloned()
+    };
+    // 12288Mi + a 512Mi sidecar fits a node alone...
+    assert!(too_big(&run(&bundle(12288), &[])).is_none());
+    // ...but not beside another namespace's 3Gi pod on every node (and the table's copy of
+    // the workload's own db-0 is not counted a second time).
+    let row = |ns: &str, name: &str, mem: &str| PodRow {
+        namespace: ns.into(),
+        name: name.into(),
+        phase: "Running".into(),
+        containers: vec![ContainerRow {
+            name: "c".into(),
+            requests: [("memory".to_string(), mem.to_string())].into(),
+            ..ContainerRow::default()
+        }],
+        ..PodRow::default()
+    };
+    let table = NodePods {
+        nodes: ["n1", "n2", "n3"]
+            .iter()
+            .map(|n| NodeRow {
+                name: n.to_string(),
+                pods: vec![row("batch", &format!("etl-{n}"), "3Gi")]
+                    .into_iter()
+                    .chain((*n == "n1").then(|| row("ns", "db-0", "12288Mi")))
+                    .collect(),
+            })
+            .collect(),
+    };
+    let mut files = bundle(12288);
+    files.push((layout::NODE_PODS, table.to_text()));
+    let f = too_big(&run(&files, &[])).expect("the other pods leave too little");
+    let free = bytes("15180352Ki").unwrap() - bytes("3Gi").unwrap();
+    assert!(
+        f.title
+            .ends_with(&format!("no node has more than {} free", fmt_bytes(free))),
+        "{}",
+        f.title
+    );
 }
 
 #[test]

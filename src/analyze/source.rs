@@ -180,20 +180,39 @@ impl Source {
         out
     }
 
+    /// Whether the bundle holds `path`: as a file, or as a previous log recorded identical to
+    /// its current log (the manifest's `identicalLogs`).
     pub fn contains(&self, path: &str) -> bool {
-        let path = self.bundle_path(path);
+        self.contains_at(&self.bundle_path(path))
+    }
+
+    /// [`Source::contains`] for a path of the whole bundle.
+    fn contains_at(&self, path: &str) -> bool {
+        if let Some(same) = self.manifest.same_as(path) {
+            return self.contains_at(same);
+        }
         match &self.backing {
-            Backing::Zip(r) => r.contains(&path),
-            Backing::Memory(m) => m.contains_key(&path),
+            Backing::Zip(r) => r.contains(path),
+            Backing::Memory(m) => m.contains_key(path),
         }
     }
 
     /// The file's text (lossy UTF-8), or None when the bundle does not have it or it cannot be
     /// read (then recorded in `unreadable`).
     pub fn text(&mut self, path: &str) -> Option<Rc<str>> {
-        let path = &self.bundle_path(path);
+        let full = self.bundle_path(path);
+        self.text_at(&full)
+    }
+
+    /// [`Source::text`] for a path of the whole bundle.
+    fn text_at(&mut self, path: &str) -> Option<Rc<str>> {
         if let Some(c) = self.cache.get(path) {
             return c.clone();
+        }
+        if let Some(same) = self.manifest.same_as(path).map(str::to_string) {
+            let got = self.text_at(&same);
+            self.cache.insert(path.to_string(), got.clone());
+            return got;
         }
         let got: Option<Rc<str>> = match &mut self.backing {
             Backing::Memory(m) => m.get(path).map(|s| Rc::from(s.as_str())),
@@ -325,5 +344,31 @@ pub fn n(v: &Value, ptr: &str) -> Option<i64> {
         Value::Number(x) => x.as_i64(),
         Value::String(x) => x.parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::writer::IdenticalLog;
+
+    #[test]
+    fn a_previous_log_recorded_identical_reads_as_the_current_one() {
+        let m = Manifest {
+            identical_logs: vec![IdenticalLog {
+                path: "pods/p/logs/a.previous.log".into(),
+                same_as: "pods/p/logs/a.log".into(),
+                task: "t".into(),
+            }],
+            ..Manifest::default()
+        };
+        let mut src = Source::from_files([("pods/p/logs/a.log", "OutOfMemoryError\n")], vec![])
+            .with_manifest(m);
+        assert!(src.contains("pods/p/logs/a.previous.log"));
+        assert_eq!(
+            src.text("pods/p/logs/a.previous.log").as_deref(),
+            Some("OutOfMemoryError\n")
+        );
+        assert!(!src.contains("pods/p/logs/b.previous.log"));
     }
 }

@@ -26,6 +26,8 @@ fn manifest(started: &str) -> Manifest {
         },
         files: vec![],
         bundle_files: vec![],
+        empty_lists: vec![],
+        identical_logs: vec![],
     }
 }
 

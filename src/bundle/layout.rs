@@ -48,6 +48,9 @@ pub const KUDO_EVENTS: &str = "kudo/events.yaml";
 /// The API server's version.
 pub const CLUSTER_VERSION: &str = "cluster/version.yaml";
 pub const NODES: &str = "cluster/nodes.yaml";
+/// Every pod on the nodes that run the instance's pods, with its requests and limits
+/// (`bundle::nodepods`).
+pub const NODE_PODS: &str = "cluster/node-pods.json";
 
 /// Where the application pipelines put what they read from each application.
 pub const CASSANDRA_DIR: &str = "apps/cassandra/";
@@ -134,6 +137,7 @@ mod tests {
             KUDO_EVENTS.into(),
             CLUSTER_VERSION.into(),
             NODES.into(),
+            NODE_PODS.into(),
             KAFKA_TOPICS.into(),
             pod_object("*"),
             kudo_pod_object("*"),

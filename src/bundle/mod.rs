@@ -1,6 +1,6 @@
 //! The bundle: artifacts written safely while collecting (sink), the final zip with its manifest
 //! (writer), reading and verifying a bundle (reader), redaction of secrets (redact), and the
-//! bundle paths more than one module uses (layout).
+//! bundle paths more than one module uses (layout), the node context table (nodepods).
 //!
 //! Architecture: the sink redacts, hashes and deflates every artifact as it is written, so that
 //! the writer only copies compressed entries into one zip; the reader is the only way the rest
@@ -10,6 +10,7 @@
 pub mod error;
 pub mod layout;
 pub mod nesting;
+pub mod nodepods;
 pub mod reader;
 pub mod redact;
 pub mod sink;

@@ -677,6 +677,8 @@ mod tests {
                 })
                 .collect(),
             bundle_files: vec![],
+            empty_lists: vec![],
+            identical_logs: vec![],
         };
         serde_json::to_vec(&m).unwrap()
     }

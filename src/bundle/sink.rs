@@ -59,6 +59,11 @@ pub struct ArtifactRecord {
     /// Written with `create_raw`: not redacted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub raw: bool,
+    /// A list task found nothing: the manifest records the path in `emptyLists` and the bundle
+    /// holds no file for it (`bytes` 0, no `file`). Recorded with
+    /// [`NodeSink::record_empty_list`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_list: bool,
 }
 
 /// Checks a bundle path: relative, `/`-separated, no empty, `.` or `..` segments.
@@ -190,8 +195,12 @@ impl ArtifactStore {
             .map_err(|e| BundleError::Corrupt(format!("artifact {} is corrupt: {e}", rec.path)))
     }
 
-    /// Recomputes a record's hash and size from the uncompressed content on disk.
+    /// Recomputes a record's hash and size from the uncompressed content on disk (an empty list
+    /// has no content: nothing to check).
     pub fn verify(&self, rec: &ArtifactRecord) -> Result<(), BundleError> {
+        if rec.empty_list {
+            return Ok(());
+        }
         let mut h = blake3::Hasher::new();
         let n = self.copy_content(rec, &mut h)?;
         let got = h.finalize().to_hex().to_string();
@@ -206,6 +215,9 @@ impl ArtifactStore {
 
     /// Removes a record's content (a failed attempt, a corrupt artifact before a re-run).
     pub fn remove(&self, rec: &ArtifactRecord) {
+        if rec.empty_list {
+            return;
+        }
         let _ = fs::remove_file(self.content_path(rec));
     }
 }
@@ -292,6 +304,20 @@ impl NodeSink {
         w.write_all(content)
             .map_err(|e| io_err(&self.store.inner.dir, e))?;
         w.finish()
+    }
+
+    /// Records that the list meant for `path` is empty: the bundle holds no file there, and its
+    /// manifest lists the path in `emptyLists`, so a reader tells "collected, nothing found"
+    /// from "not collected".
+    pub fn record_empty_list(&self, path: &str) -> Result<ArtifactRecord, BundleError> {
+        check_artifact_path(path)?;
+        let rec = ArtifactRecord {
+            path: path.to_string(),
+            empty_list: true,
+            ..ArtifactRecord::default()
+        };
+        self.written.lock().expect("sink lock").push(rec.clone());
+        Ok(rec)
     }
 
     /// What this attempt has finished writing so far.
@@ -421,6 +447,7 @@ impl ArtifactWriter {
             redactions: markers.count(),
             redaction_rules: markers.counts(counts),
             raw,
+            empty_list: false,
         };
         sink.written.lock().expect("sink lock").push(rec.clone());
         Ok(rec)

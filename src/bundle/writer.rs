@@ -20,7 +20,9 @@ use super::sink::{check_artifact_path, ArtifactRecord, ArtifactStore, ARTIFACT_D
 use super::BundleError;
 
 /// Version of the bundle layout (docs/bundle-layout.md). Bumped on any incompatible change.
-pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+/// 2: an empty list is recorded in the manifest's `emptyLists` instead of written as a file, so
+/// a reader of version 1 would take it for a list that was not collected.
+pub const BUNDLE_FORMAT_VERSION: u32 = 2;
 
 /// What the manifest says about the collection as a whole.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -81,6 +83,97 @@ pub struct Manifest {
     /// that verification covers them too. `manifest.json` cannot list itself.
     #[serde(default)]
     pub bundle_files: Vec<ManifestEntry>,
+    /// Lists that were collected and found nothing, sorted by path: no file is written for them
+    /// (format 2). A list path neither here nor in `files` was not collected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty_lists: Vec<EmptyList>,
+    /// Previous logs byte for byte the same as the current log beside them (a container that
+    /// restarted and printed the same again), sorted by path: noted here, stored once, as
+    /// `sameAs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identical_logs: Vec<IdenticalLog>,
+}
+
+impl Manifest {
+    /// The file that holds `path`'s content when `path` is a previous log identical to its
+    /// current log.
+    pub fn same_as(&self, path: &str) -> Option<&str> {
+        self.identical_logs
+            .binary_search_by(|e| e.path.as_str().cmp(path))
+            .ok()
+            .map(|i| self.identical_logs[i].same_as.as_str())
+    }
+
+    /// Whether `path` is a list the collection found empty.
+    pub fn is_empty_list(&self, path: &str) -> bool {
+        self.empty_lists
+            .binary_search_by(|e| e.path.as_str().cmp(path))
+            .is_ok()
+    }
+}
+
+/// A previous log identical to the current log beside it, in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct IdenticalLog {
+    /// `…/logs/CONTAINER.previous.log`, not stored.
+    pub path: String,
+    /// `…/logs/CONTAINER.log`, which holds the same bytes.
+    pub same_as: String,
+    /// The node that collected the previous log.
+    pub task: String,
+}
+
+/// What the manifest records instead of a file: lists found empty, previous logs identical to
+/// the current ones.
+#[derive(Debug, Default)]
+struct Recorded {
+    empty_lists: Vec<EmptyList>,
+    identical_logs: Vec<IdenticalLog>,
+}
+
+/// Splits off what is recorded rather than stored, from artifacts sorted by path.
+fn recorded(sorted: Vec<&(String, ArtifactRecord)>) -> (Vec<&(String, ArtifactRecord)>, Recorded) {
+    let by_path: std::collections::HashMap<&str, &ArtifactRecord> =
+        sorted.iter().map(|(_, r)| (r.path.as_str(), r)).collect();
+    let mut rec = Recorded::default();
+    let mut stored = Vec::with_capacity(sorted.len());
+    for entry in sorted {
+        let (node, a) = entry;
+        if a.empty_list {
+            rec.empty_lists.push(EmptyList {
+                path: a.path.clone(),
+                task: node.clone(),
+            });
+            continue;
+        }
+        if let Some(stem) = a.path.strip_suffix(".previous.log") {
+            let current = format!("{stem}.log");
+            let same = by_path
+                .get(current.as_str())
+                .is_some_and(|c| !c.empty_list && c.bytes == a.bytes && c.blake3 == a.blake3);
+            if same {
+                rec.identical_logs.push(IdenticalLog {
+                    path: a.path.clone(),
+                    same_as: current,
+                    task: node.clone(),
+                });
+                continue;
+            }
+        }
+        stored.push(entry);
+    }
+    (stored, rec)
+}
+
+/// A list collected empty, in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EmptyList {
+    /// The bundle path the list would have been written to.
+    pub path: String,
+    /// The node that listed it.
+    pub task: String,
 }
 
 /// `redactions.json`: what was redacted, counted per file and per rule; never the values.
@@ -155,7 +248,8 @@ pub fn write_bundle_then(
         check_artifact_path(&rec.path)?;
     }
     let tmp = tmp_path(dest);
-    let result = write_zip(store, &sorted, errors, log, meta, &tmp);
+    let (sorted, recorded) = recorded(sorted);
+    let result = write_zip(store, &sorted, recorded, errors, log, meta, &tmp);
     let (files, bytes) = match result {
         Ok(v) => v,
         Err(ZipFailure::Io(e)) => {
@@ -334,6 +428,7 @@ fn redaction_report(
 fn write_zip(
     store: &ArtifactStore,
     sorted: &[&(String, ArtifactRecord)],
+    recorded: Recorded,
     errors: &[ErrorEntry],
     log: Option<&Path>,
     meta: &BundleMeta,
@@ -418,6 +513,8 @@ fn write_zip(
         meta: meta.clone(),
         files: entries,
         bundle_files: own,
+        empty_lists: recorded.empty_lists,
+        identical_logs: recorded.identical_logs,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     zip.start_file(layout::MANIFEST, own_file_options())
@@ -569,6 +666,95 @@ mod tests {
             let content = r.read(&n).unwrap();
             assert!(!content.windows(7).any(|w| w == b"hunter2"), "{n} leaks");
         }
+    }
+
+    #[test]
+    fn an_empty_list_is_in_the_manifest_not_in_the_zip() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(&d.path().join("store")).unwrap();
+        let mut arts = Vec::new();
+        for (node, path) in [
+            ("jobs", "workload/jobs.yaml"),
+            ("cronjobs", "workload/cronjobs.yaml"),
+        ] {
+            let rec = store.node_sink(node).record_empty_list(path).unwrap();
+            // Nothing on disk to verify or remove, and nothing to corrupt.
+            store.verify(&rec).unwrap();
+            arts.push((node.to_string(), rec));
+        }
+        let rec = store
+            .node_sink("pods")
+            .put("workload/pods.yaml", b"items: [x]\n")
+            .unwrap();
+        arts.push(("pods".to_string(), rec));
+        let dest = d.path().join("b.zip");
+        let info = write_bundle(&store, &arts, &[], None, &meta(), &dest).unwrap();
+        assert_eq!(info.files, 1);
+        let mut r = BundleReader::open(&dest, Limits::default()).unwrap();
+        assert!(r.verify().is_clean());
+        let m = r.manifest();
+        assert_eq!(
+            m.empty_lists,
+            [
+                EmptyList {
+                    path: "workload/cronjobs.yaml".into(),
+                    task: "cronjobs".into()
+                },
+                EmptyList {
+                    path: "workload/jobs.yaml".into(),
+                    task: "jobs".into()
+                },
+            ]
+        );
+        assert!(m.is_empty_list("workload/jobs.yaml"));
+        assert!(!m.is_empty_list("workload/pods.yaml"));
+        assert!(!r.contains("workload/jobs.yaml"));
+        // Two tasks may not claim one path, empty or not.
+        let dup = store
+            .node_sink("other")
+            .record_empty_list("workload/pods.yaml")
+            .unwrap();
+        arts.push(("other".to_string(), dup));
+        let e = write_bundle(&store, &arts, &[], None, &meta(), &d.path().join("c.zip"));
+        assert!(matches!(e, Err(BundleError::DuplicatePath { .. })), "{e:?}");
+    }
+
+    #[test]
+    fn a_previous_log_identical_to_the_current_one_is_stored_once() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(&d.path().join("store")).unwrap();
+        let put = |node: &str, path: &str, content: &[u8]| {
+            (
+                node.to_string(),
+                store.node_sink(node).put(path, content).unwrap(),
+            )
+        };
+        let arts = vec![
+            put("cur-a", "pods/p/logs/a.log", b"started\n"),
+            put("prev-a", "pods/p/logs/a.previous.log", b"started\n"),
+            put("cur-b", "pods/p/logs/b.log", b"started again\n"),
+            put("prev-b", "pods/p/logs/b.previous.log", b"crashed\n"),
+        ];
+        let dest = d.path().join("b.zip");
+        write_bundle(&store, &arts, &[], None, &meta(), &dest).unwrap();
+        let mut r = BundleReader::open(&dest, Limits::default()).unwrap();
+        assert!(r.verify().is_clean());
+        let m = r.manifest().clone();
+        assert_eq!(
+            m.identical_logs,
+            [IdenticalLog {
+                path: "pods/p/logs/a.previous.log".into(),
+                same_as: "pods/p/logs/a.log".into(),
+                task: "prev-a".into(),
+            }]
+        );
+        assert_eq!(
+            m.same_as("pods/p/logs/a.previous.log"),
+            Some("pods/p/logs/a.log")
+        );
+        assert_eq!(m.same_as("pods/p/logs/b.previous.log"), None);
+        assert!(!r.contains("pods/p/logs/a.previous.log"));
+        assert_eq!(r.read("pods/p/logs/b.previous.log").unwrap(), b"crashed\n");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub fn register(registry: &mut Registry) {
         .register(kinds::logs::Logs)
         .register(kinds::exec::Exec)
         .register(kinds::filelog::FileLog)
+        .register(kinds::nodepods::NodePodsKind)
         .register(kinds::proxy::Proxy)
         .register(kinds::operatorversion::OperatorVersion)
         .register(kinds::refusal::AppExec)

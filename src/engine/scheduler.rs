@@ -10,8 +10,8 @@
 //!
 //! Policy: a transient error is retried with exponential backoff and jitter (or after the
 //! task's `retry_after`), up to 1 + retries attempts; a retry waits without holding a slot. A
-//! node that fails has its sink discarded and its dependents, transitively, skipped with the
-//! reason; everything else still runs. On cancellation in-flight attempts are aborted, the
+//! node that fails has its sink discarded (unless its error keeps what it wrote: a refusal
+//! whose fallback answered) and its dependents, transitively, skipped with the reason; everything else still runs. On cancellation in-flight attempts are aborted, the
 //! journal is flushed and the loop returns `interrupted`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -350,10 +350,12 @@ impl<'a> Scheduler<'a> {
         for (i, arts) in self.artifacts.into_iter().enumerate() {
             let node = self.plan.node(NodeIndex::new(i));
             let spec = self.plan.spec(node.task);
+            // A failed node has artifacts only when they stand (a fallback's answer).
+            if matches!(node.status, NodeStatus::Done | NodeStatus::Failed) {
+                artifacts.extend(arts.into_iter().map(|a| (node.id.clone(), a)));
+            }
             match node.status {
-                NodeStatus::Done => {
-                    artifacts.extend(arts.into_iter().map(|a| (node.id.clone(), a)));
-                }
+                NodeStatus::Done => {}
                 NodeStatus::Failed | NodeStatus::Skipped => errors.push(ErrorEntry {
                     node: node.id.clone(),
                     task: spec.name.clone(),
@@ -652,7 +654,14 @@ impl<'a> Scheduler<'a> {
                         self.settle(idx, NodeStatus::Done)?;
                     }
                     Err(mut err) => {
-                        sink.discard();
+                        // What a failed attempt wrote goes, unless its error says it stands
+                        // (a refusal whose fallback answered: that answer is the data).
+                        let kept = if err.kind.keeps_artifacts() {
+                            sink.records()
+                        } else {
+                            sink.discard();
+                            Vec::new()
+                        };
                         // A command's stderr or a server's message can hold a secret: redacted
                         // once here, before the journal, the events and errors.json see it.
                         err.message = self.redact_message(err.message);
@@ -685,7 +694,7 @@ impl<'a> Scheduler<'a> {
                                 elapsed,
                                 error: Some(message.clone()),
                             });
-                            self.record_failure(idx, TaskError::new(err.kind, message))?;
+                            self.record_failure(idx, TaskError::new(err.kind, message), kept)?;
                         }
                     }
                 }
@@ -714,10 +723,17 @@ impl<'a> Scheduler<'a> {
             elapsed: Duration::ZERO,
             error: Some(message.clone()),
         });
-        self.record_failure(idx, TaskError::invalid(message))
+        self.record_failure(idx, TaskError::invalid(message), Vec::new())
     }
 
-    fn record_failure(&mut self, idx: NodeIndex, error: TaskError) -> Result<(), EngineError> {
+    /// Journals a failure; `artifacts` are what the attempt wrote that stands nonetheless
+    /// ([`crate::failure::ErrorKind::keeps_artifacts`]), usually none.
+    fn record_failure(
+        &mut self,
+        idx: NodeIndex,
+        error: TaskError,
+        artifacts: Vec<ArtifactRecord>,
+    ) -> Result<(), EngineError> {
         let spec = self.plan.spec(self.plan.node(idx).task);
         self.failures.insert(idx.index(), error.kind.clone());
         let record = NodeRecord {
@@ -726,10 +742,11 @@ impl<'a> Scheduler<'a> {
             attempts: self.attempts[idx.index()],
             error: Some(error.message),
             error_kind: Some(error.kind),
-            artifacts: vec![],
+            artifacts: artifacts.clone(),
             items: Items::default(),
             optional: spec.optional,
         };
+        self.artifacts[idx.index()] = artifacts;
         self.counts.failed += 1;
         if !spec.optional {
             self.counts.required_problems += 1;

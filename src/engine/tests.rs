@@ -399,6 +399,67 @@ async fn a_failure_skips_its_dependents_with_the_reason_and_the_rest_runs() {
     assert_eq!(manifest_files(&out_in(&dir)).len(), 1);
 }
 
+/// Writes its `output`, then fails: refused with the written file as its fallback's answer
+/// when `fallback` is true, plainly otherwise.
+struct WriteThenFail;
+
+#[async_trait::async_trait]
+impl TaskKind for WriteThenFail {
+    fn name(&self) -> &'static str {
+        "test.write-then-fail"
+    }
+    fn description(&self) -> &'static str {
+        "test: writes its output, then fails"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        const P: &[ParamSpec] = &[ParamSpec::optional(
+            "fallback",
+            "true: refused with a fallback",
+        )];
+        P
+    }
+    async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
+        let out = ctx.output.clone().unwrap();
+        ctx.sink.put(&out, b"an answer\n").unwrap();
+        if ctx.params["fallback"] == true {
+            return Err(TaskError::new(
+                super::task::ErrorKind::Refused {
+                    reason: "not in the whitelist".into(),
+                    fix: "add it".into(),
+                    fallback: Some(out),
+                },
+                "refused",
+            ));
+        }
+        Err(TaskError::failed("exited 1"))
+    }
+}
+
+#[tokio::test]
+async fn only_a_refusal_whose_fallback_answered_keeps_what_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        "keep",
+        r#"
+- {name: refused, kind: test.write-then-fail, params: {fallback: true}, output: admin/stat.json, optional: true}
+- {name: failed, kind: test.write-then-fail, output: half.txt, optional: true}
+"#,
+    );
+    let mut reg = registry();
+    reg.register(WriteThenFail);
+    let (r, _) = go(config(&p, &out_in(&dir)), &reg).await;
+    assert_eq!(r.unwrap().counts.failed, 2);
+    let files: Vec<String> = manifest_files(&out_in(&dir))
+        .into_iter()
+        .map(|(path, _, _)| path)
+        .collect();
+    assert_eq!(files, ["admin/stat.json"]);
+    assert_eq!(read_zip(&out_in(&dir), "admin/stat.json"), b"an answer\n");
+    let errs = errors(&out_in(&dir));
+    assert_eq!(errs.len(), 2);
+    assert_eq!(errs[1]["errorKind"]["fallback"], "admin/stat.json");
+}
+
 //   pods --> logs[pod/child]  (nested: 3 items x 2 children)
 //        \-> per-pod[item]    (3)
 //   summary needs per-pod

@@ -335,6 +335,14 @@ fn reads_only(verb: &str) -> bool {
 /// that could change) is 405 MethodNotAllowed, as a real API server answers a verb a resource
 /// does not support. Exec (and attach, port-forward) is 403 Forbidden, as when RBAC denies
 /// `pods/exec`: kubectl prints the message of either, and neither is retried.
+/// The refusal of a subresource that needs a running container (exec, attach, port-forward,
+/// proxy) by a read-only bundle, as RBAC would deny it (403).
+pub fn nothing_runs(plural: &str, name: &str, sub: &str) -> ApiStatus {
+    ApiStatus::forbidden(format!(
+        "{plural} \"{name}\" is forbidden: {sub} is not available in a read-only bundle served by kudo-diag serve: no container runs in it; the output of the commands the collection ran is in the bundle (apps/...)"
+    ))
+}
+
 fn read_only_refusal(verb: &str, t: &Target) -> Option<ApiStatus> {
     // A proxied GET reaches a running container: nothing runs in a bundle.
     if reads_only(verb) && t.subresource.as_deref() != Some("proxy") {
@@ -342,10 +350,9 @@ fn read_only_refusal(verb: &str, t: &Target) -> Option<ApiStatus> {
     }
     let name = t.name.as_deref().unwrap_or_default();
     let mut s = match t.subresource.as_deref() {
-        Some(sub @ ("exec" | "attach" | "portforward" | "proxy")) => ApiStatus::forbidden(format!(
-            "{} \"{name}\" is forbidden: {sub} is not available in a read-only bundle served by kudo-diag serve: no container runs in it; the output of the commands the collection ran is in the bundle (apps/...)",
-            t.info.plural
-        )),
+        Some(sub @ ("exec" | "attach" | "portforward" | "proxy")) => {
+            nothing_runs(&t.info.plural, name, sub)
+        }
         sub => {
             let what = match sub {
                 Some(sub) => format!("{}/{sub}", t.info.plural),

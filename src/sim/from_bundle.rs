@@ -13,10 +13,14 @@
 //!   `pods/POD/pod.yaml`) is served once; objects of kinds the simulated API does not serve are
 //!   left out and counted in the [`Summary`];
 //! - `…pods/POD/logs/CONTAINER.log` is the container's log and `CONTAINER.previous.log` the log
-//!   of its previous instance; the pod's namespace comes from `…pods/POD/pod.yaml` next to it
+//!   of its previous instance (or, when the manifest's `identicalLogs` says they were the same
+//!   bytes, the current log's); the pod's namespace comes from `…pods/POD/pod.yaml` next to it
 //!   (a dependency's, under `dependencies/NAMESPACE/INSTANCE/pods/`, is served the same way:
 //!   its objects are the same cluster's);
-//! - `cluster/version.yaml` is what `/version` answers.
+//! - `cluster/version.yaml` is what `/version` answers;
+//! - `cluster/node-pods.json`, the node context, adds the other pods on the instance's nodes
+//!   as Pods holding only its columns (`bundle::nodepods`), so `kubectl describe node` sums
+//!   every pod on the node; a pod the bundle also holds whole is served whole.
 //!
 //! Values the collection redacted stay redacted: the bundle never holds them, and nothing here
 //! tries to restore them. A Secret's `data` is bytes in base64 on a real API server, and kubectl
@@ -33,6 +37,7 @@ use serde_json::Value;
 
 use super::resources::Registry;
 use super::scenario::{LogSource, LogSpec, Scenario, ServerVersion};
+use crate::bundle::nodepods::NodePods;
 use crate::bundle::reader::{BundleReader, Limits};
 use crate::bundle::writer::Manifest;
 use crate::Error;
@@ -90,6 +95,9 @@ pub struct Summary {
     pub unserved: BTreeMap<String, usize>,
     /// Log files whose pod is not in the bundle (they cannot be asked for), by path.
     pub orphan_logs: Vec<String>,
+    /// Pods served from the node context table (`cluster/node-pods.json`) only: other pods on
+    /// the instance's nodes, with their requests, limits, phase and states.
+    pub node_context_pods: usize,
 }
 
 impl Summary {
@@ -99,6 +107,12 @@ impl Summary {
             "{} objects, {} container logs, {} previous logs",
             self.objects, self.logs, self.previous_logs
         )];
+        if self.node_context_pods > 0 {
+            out.push(format!(
+                "{} other pods on the instance's nodes, from the node context (requests, limits, phase and states only)",
+                self.node_context_pods
+            ));
+        }
         if !self.unserved.is_empty() {
             let kinds: Vec<String> = self
                 .unserved
@@ -296,6 +310,35 @@ fn objects_in(doc: Value) -> Vec<Value> {
     }
 }
 
+/// The logs, plus each previous log the manifest records as identical to its current log,
+/// served from the same content.
+fn with_identical_logs(
+    manifest: &Manifest,
+    mut logs: Vec<(String, LogSource)>,
+) -> Vec<(String, LogSource)> {
+    for same in &manifest.identical_logs {
+        let src = logs
+            .iter()
+            .find(|(p, _)| *p == same.same_as)
+            .map(|(_, s)| s.clone());
+        if let Some(src) = src {
+            logs.push((same.path.clone(), src));
+        }
+    }
+    logs
+}
+
+/// What makes an object one: apiVersion, kind, namespace, name.
+fn object_key(o: &Value) -> (String, String, String, String) {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    (
+        s(&o["apiVersion"]),
+        s(&o["kind"]),
+        s(&o["metadata"]["namespace"]),
+        s(&o["metadata"]["name"]),
+    )
+}
+
 /// Builds the scenario from a bundle's artifacts (path, content), in manifest order. `name`
 /// names the bundle in messages.
 pub fn from_files(
@@ -330,8 +373,22 @@ fn from_parts(
     // `…pods/POD` → the namespace of the pod in `…pods/POD/pod.yaml`.
     let mut pod_dirs: HashMap<String, String> = HashMap::new();
     let mut server_version = ServerVersion::default();
+    let mut node_context: Vec<Value> = Vec::new();
+    let mut summary_node_pods = 0;
     for (path, bytes) in &files {
         if !is_object_file(path) {
+            continue;
+        }
+        if path == crate::bundle::layout::NODE_PODS {
+            // Served after the bundle's own objects, which hold more of the same pods.
+            let text = String::from_utf8_lossy(bytes);
+            let table = NodePods::parse(&text)
+                .map_err(|e| {
+                    Error::Usage(format!(
+                        "bundle {name}: {path} is {e}; it was not written by this kudo-diag's k8s.nodepods: collect the bundle again"
+                    ))
+                })?;
+            node_context = table.pods();
             continue;
         }
         // Not every YAML artifact is an object (versions.yaml, an application's config file);
@@ -346,18 +403,7 @@ fn from_parts(
             continue;
         }
         for o in objects_in(doc) {
-            let key = (
-                o["apiVersion"].as_str().unwrap_or_default().to_string(),
-                o["kind"].as_str().unwrap_or_default().to_string(),
-                o["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                o["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
+            let key = object_key(&o);
             if key.1 == "Pod" && key.0 == "v1" {
                 if let Some(dir) = path.strip_suffix("/pod.yaml") {
                     pod_dirs.insert(dir.to_string(), key.2.clone());
@@ -368,10 +414,19 @@ fn from_parts(
             }
         }
     }
+    for pod in node_context {
+        if seen.insert(object_key(&pod)) {
+            summary_node_pods += 1;
+            objects.push(pod);
+        }
+    }
 
     // Only what the simulated API serves (CRDs in the bundle add their kinds).
     let registry = Registry::new(&objects, server_version.minor_number().unwrap_or(32));
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        node_context_pods: summary_node_pods,
+        ..Summary::default()
+    };
     keep_served(&mut objects, &registry, &mut summary);
     if objects.is_empty() {
         let pipeline = &manifest.meta.pipeline;
@@ -407,7 +462,7 @@ fn from_parts(
 
     let specs = bundle_logs(
         &objects,
-        logs,
+        with_identical_logs(manifest, logs),
         &pod_dirs,
         target_ns.as_deref(),
         &mut summary,
@@ -597,6 +652,8 @@ mod tests {
                 })
                 .collect(),
             bundle_files: vec![],
+            empty_lists: vec![],
+            identical_logs: vec![],
         }
     }
 
@@ -659,6 +716,33 @@ spec: {nodeName: n1, containers: [{name: manager}]}
             ("workload/widgets.yaml", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: example.com/v1, kind: Widget, metadata: {name: w}}\n"),
             ("workload/cronjobs.yaml", "apiVersion: v1\nkind: List\nitems: []\n"),
         ]
+    }
+
+    #[test]
+    fn a_previous_log_recorded_identical_is_served_from_the_current_one() {
+        let files: Vec<(&str, &str)> = files()
+            .into_iter()
+            .filter(|(p, _)| !p.ends_with(".previous.log"))
+            .collect();
+        let mut m = manifest("cassandra", &files);
+        m.identical_logs = vec![crate::bundle::writer::IdenticalLog {
+            path: "pods/cass-0/logs/cassandra.previous.log".into(),
+            same_as: "pods/cass-0/logs/cassandra.log".into(),
+            task: "pod-logs-previous".into(),
+        }];
+        let owned = files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+            .collect();
+        let b = from_files("b.zip", &m, owned).unwrap();
+        let prev = b
+            .scenario
+            .logs
+            .iter()
+            .find(|l| l.pod == "cass-0" && l.previous)
+            .expect("the previous log is served");
+        assert!(matches!(&prev.source, LogSource::Inline(t) if t == "a\nb\nc\n"));
+        assert_eq!(b.summary.previous_logs, 1);
     }
 
     #[test]

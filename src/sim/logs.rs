@@ -221,7 +221,10 @@ fn choose_source(
         return Ok(Some(src));
     }
     let Some(status) = status else {
-        return Ok(None);
+        // The kubelet knows no such container yet (the pod is still being set up).
+        return Err(ApiStatus::bad_request(format!(
+            "container \"{container}\" in pod \"{pod}\" is not available"
+        )));
     };
     let state_of = &status["state"];
     if state_of["running"].is_object() || state_of["terminated"].is_object() {
@@ -278,22 +281,24 @@ fn prepare(
         .to_string();
     let q = LogQuery::parse(&name, query)?;
     let container = resolve_container(pod, q.container.as_deref(), true)?;
-    // An unscheduled pod has no kubelet to ask: the API server answers an empty log.
+    // An unscheduled pod has no kubelet to ask: the API server refuses, as it has since
+    // Kubernetes 1.20 (`LogLocation` in pkg/registry/core/pod/strategy.go).
     let scheduled = pod["spec"]["nodeName"]
         .as_str()
         .is_some_and(|n| !n.is_empty());
-    let source = if scheduled {
-        choose_source(
-            state,
-            &ns,
-            &name,
-            &container,
-            container_status(pod, &container),
-            q.previous,
-        )?
-    } else {
-        None
-    };
+    if !scheduled {
+        return Err(ApiStatus::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
+    let source = choose_source(
+        state,
+        &ns,
+        &name,
+        &container,
+        container_status(pod, &container),
+        q.previous,
+    )?;
     let now = Utc::now();
     let since = q
         .since_time
@@ -598,6 +603,50 @@ mod tests {
         .await;
         assert_eq!(code, 400);
         assert!(b.contains("is waiting to start: PodInitializing"), "{b}");
+    }
+
+    #[tokio::test]
+    async fn a_pod_that_never_started_answers_like_the_api_server() {
+        // Pending and unscheduled: no kubelet to ask.
+        let mut p = pod();
+        p["spec"]["nodeName"] = Value::Null;
+        p["status"] = json!({"phase": "Pending"});
+        let (code, b) = body(serve_log(
+            &state(None),
+            &p,
+            &q(&[("container", "exporter")]),
+        ))
+        .await;
+        assert_eq!(code, 400);
+        assert!(
+            b.contains("pod cassandra-0 does not have a host assigned"),
+            "{b}"
+        );
+        // Scheduled, its containers not created yet: the kubelet has no status for them.
+        let mut p = pod();
+        p["status"] = json!({"phase": "Pending"});
+        let (code, b) = body(serve_log(
+            &state(None),
+            &p,
+            &q(&[("container", "exporter")]),
+        ))
+        .await;
+        assert_eq!(code, 400);
+        assert!(
+            b.contains(r#"container \"exporter\" in pod \"cassandra-0\" is not available"#),
+            "{b}"
+        );
+        // Created, waiting: the waiting reason.
+        p["status"]["containerStatuses"] =
+            json!([{"name": "exporter", "state": {"waiting": {"reason": "ContainerCreating"}}}]);
+        let (code, b) = body(serve_log(
+            &state(None),
+            &p,
+            &q(&[("container", "exporter")]),
+        ))
+        .await;
+        assert_eq!(code, 400);
+        assert!(b.contains("is waiting to start: ContainerCreating"), "{b}");
     }
 
     #[tokio::test]

@@ -44,8 +44,9 @@ pub struct Scenario {
     /// Files inside containers, for `tar cf - PATH` (what `kubectl cp` runs) and `cat PATH`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileSpec>,
-    /// Scripted HTTP answers behind services' ports, served through the API server's service
-    /// proxy (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`).
+    /// Scripted HTTP answers behind services' and pods' ports, served through the API server's
+    /// service proxy (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`) and pod proxy
+    /// (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<HttpHandler>,
     /// The discovery a cluster recorded (a list of `APIResourceList`, as troubleshoot's
@@ -60,16 +61,22 @@ pub struct Scenario {
     pub recorded_rules: std::collections::BTreeMap<String, Vec<Value>>,
 }
 
-/// A scripted HTTP answer of a service's port, reached through the service proxy.
+/// A scripted HTTP answer of a service's or a pod's port, reached through the API server's
+/// service or pod proxy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpHandler {
     /// The namespace; the scenario's when absent.
     #[serde(default)]
     pub namespace: Option<String>,
-    /// The Service's name.
+    /// The Service's name (this or `pod`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub service: String,
-    /// The port as the request names it (a port name or number of the Service).
+    /// The pod's name (this or `service`): the handler answers on the pod's own port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// The port as the request names it (a port name or number of the Service; for a pod, its
+    /// number or a container port's name).
     pub port: String,
     /// The path with its query, without the leading `/` (`commands/stat`); any path when absent.
     #[serde(default)]

@@ -149,6 +149,14 @@ pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
             "/api/v1/namespaces/{ns}/services/{target}/proxy/{*path}",
             get(proxy::service),
         )
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{target}/proxy",
+            get(proxy::pod_root),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{target}/proxy/{*path}",
+            get(proxy::pod),
+        )
         .fallback(api::resource)
         .layer(middleware::from_fn_with_state(
             state.clone(),

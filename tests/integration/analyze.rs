@@ -395,6 +395,22 @@ fn healthy_scenarios_yield_no_errors() {
         "{:?}",
         refused[0]
     );
+    // The scenario's AdminServer answered in their place: the note says so and points there.
+    assert!(
+        refused[0]
+            .title
+            .ends_with("the fallback answered each in their place"),
+        "{:?}",
+        refused[0]
+    );
+    assert!(
+        refused[0]
+            .evidence
+            .iter()
+            .any(|e| e.path == "apps/zookeeper/zookeeper-instance-zookeeper-0/admin/mntr.json"),
+        "{:?}",
+        refused[0]
+    );
     assert!(!zk
         .findings
         .iter()

@@ -141,7 +141,13 @@ async fn collects_the_cassandra_instance_into_a_complete_bundle_without_secrets(
     assert!(!ov.contains("templates:"), "{ov}");
     assert!(get(&files, "instance/operator.yaml").contains("kind: Operator"));
     assert!(get(&files, "instance/child-instances.yaml").contains("name: cassandra-backup"));
-    assert!(get(&files, "instance/parent-instances.yaml").contains("items: []"));
+    // A list that found nothing is recorded in the manifest, not written.
+    assert!(bundle
+        .manifest()
+        .is_empty_list("instance/parent-instances.yaml"));
+    assert!(!files
+        .iter()
+        .any(|(p, _)| p == "instance/parent-instances.yaml"));
     let plan = get(&files, "instance/plan-status.txt");
     assert!(
         plan.contains("Plan deploy (serial strategy) [COMPLETE], last updated 2026-11-27 08:10:00"),
@@ -507,8 +513,15 @@ async fn collects_the_builtin_zookeeper_of_the_kafka_scenario() {
                     && f.contains("4lw.commands.whitelist"),
                 "{f}"
             );
+            // This ZooKeeper's AdminServer is not reachable either: the refusal says so.
+            assert!(
+                f.contains("the fallback did not answer either")
+                    && f.contains("connection refused"),
+                "{f}"
+            );
         }
         assert!(!files.iter().any(|(p, _)| p.ends_with(&format!("/{w}.txt"))));
+        assert!(!files.iter().any(|(p, _)| p.contains("/admin/")));
     }
     assert!(get(&files, "instance/parent-instances.yaml").contains("name: kafka\n"));
     for i in 0..3 {
@@ -523,6 +536,53 @@ async fn collects_the_builtin_zookeeper_of_the_kafka_scenario() {
         );
         assert!(log.contains("QuorumPeerMain"), "{log}");
     }
+}
+
+/// The `zookeeper` scenario: the whitelist refuses stat, mntr and conf, and ZooKeeper's
+/// AdminServer, asked through the API server's pod proxy, answers each in their place; the
+/// refusals stay in errors.json, naming where the answer is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_four_letter_word_falls_back_to_the_admin_server() {
+    let (files, failed) = collect_builtin(
+        "zookeeper",
+        "zookeeper",
+        "zookeeper-instance",
+        "my-namespace",
+        None,
+    )
+    .await;
+    for (w, command) in [
+        ("stat", "stats"),
+        ("mntr", "monitor"),
+        ("conf", "configuration"),
+    ] {
+        for i in 0..3 {
+            let pod = format!("zookeeper-instance-zookeeper-{i}");
+            let node = format!("zk-{w}[my-namespace/{pod}]");
+            let path = format!("apps/zookeeper/{pod}/admin/{w}.json");
+            let f = failed
+                .iter()
+                .find(|f| f.starts_with(&node))
+                .unwrap_or_else(|| panic!("{node}: {failed:#?}"));
+            assert!(
+                f.contains("refused: ZooKeeper does not answer the four-letter word")
+                    && f.contains(&format!("the fallback answered instead: {path}")),
+                "{f}"
+            );
+            let answer: Value = serde_json::from_str(get(&files, &path)).unwrap();
+            assert_eq!(answer["command"], command, "{answer}");
+            assert!(answer["error"].is_null(), "{answer}");
+            assert!(!files
+                .iter()
+                .any(|(p, _)| p == &format!("apps/zookeeper/{pod}/{w}.txt")));
+        }
+    }
+    let stat: Value = serde_json::from_str(get(
+        &files,
+        "apps/zookeeper/zookeeper-instance-zookeeper-1/admin/stat.json",
+    ))
+    .unwrap();
+    assert_eq!(stat["server_stats"]["server_state"], "leader");
 }
 
 /// One node attempt of a kind, outside the engine, with its sink in a temp folder.

@@ -90,6 +90,7 @@ bundle:
     sc.http.push(HttpHandler {
         namespace: None,
         service: "zookeeper-instance-cs".into(),
+        pod: None,
         port: "admin".into(),
         path: Some("commands/stat".into()),
         status: None,

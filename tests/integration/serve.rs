@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use kudo_diag::bundle::reader::{BundleReader, Limits};
 use kudo_diag::engine;
+use kudo_diag::preflight::quantity;
 use kudo_diag::sim::{from_bundle, SimHandle};
 use serde_json::Value;
 
@@ -214,6 +215,23 @@ async fn kubectl_get_describe_and_logs_show_what_was_collected() {
         "{}",
         stderr(&none)
     );
+    // A Pending pod that was never scheduled has no log: the API server says why (400).
+    let pending = k
+        .run(&[
+            "logs",
+            "analytics-cassandra-node-2",
+            "-c",
+            "cassandra",
+            "-n",
+            NS,
+        ])
+        .await;
+    assert!(!pending.status.success());
+    assert!(
+        stderr(&pending).contains("pod analytics-cassandra-node-2 does not have a host assigned"),
+        "{}",
+        stderr(&pending)
+    );
     // The KUDO manager's log, in its own namespace.
     let m = k
         .ok(&[
@@ -227,6 +245,126 @@ async fn kubectl_get_describe_and_logs_show_what_was_collected() {
         .await;
     let collected = read(&b, "kudo/pods/kudo-controller-manager-0/logs/manager.log");
     assert_eq!(m.trim_end(), collected.lines().last().unwrap());
+    h.shutdown().await;
+}
+
+/// What `kubectl describe node` sums for a pod, as kubectl's resource helper does: the
+/// containers' total, or an init container's if larger, plus the pod's overhead.
+fn pod_total(pod: &Value, section: &str, resource: &str) -> i64 {
+    let q = |c: &Value| {
+        let v = &c["resources"][section][resource];
+        let s = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        let parse = if resource == "cpu" {
+            quantity::cpu_milli
+        } else {
+            quantity::bytes
+        };
+        if v.is_null() {
+            0
+        } else {
+            parse(&s).unwrap()
+        }
+    };
+    let none = Vec::new();
+    let list = |f: &str| pod["spec"][f].as_array().unwrap_or(&none).clone();
+    let sum: i64 = list("containers").iter().map(q).sum();
+    let init = list("initContainers").iter().map(q).max().unwrap_or(0);
+    let overhead = q(&serde_json::json!({"resources": {section: &pod["spec"]["overhead"]}}));
+    sum.max(init) + overhead
+}
+
+/// `describe node`'s "Allocated resources" line for a resource: (requests, limits).
+fn allocated(desc: &str, resource: &str) -> (i64, i64) {
+    let section = desc.split("Allocated resources:").nth(1).unwrap();
+    let line = section
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(resource))
+        .unwrap();
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let parse = |s: &str| {
+        if resource == "cpu" {
+            quantity::cpu_milli(s).unwrap()
+        } else {
+            quantity::bytes(s).unwrap()
+        }
+    };
+    (parse(f[1]), parse(f[3]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_node_shows_every_pod_on_the_node() {
+    if !have_kubectl() {
+        return;
+    }
+    let b = tokio::task::spawn_blocking(|| bundle("broken-cassandra"))
+        .await
+        .unwrap();
+    // The bundle's node context holds each node of the instance with every pod on it.
+    let table = read(&b, "cluster/node-pods.json");
+    assert!(!table.contains("\"env\""), "{table}");
+    let h = serve(&b).await;
+    let k = Kubectl::new(&h);
+    // What a cluster holds, from the scenario itself: every non-terminated pod on the node.
+    let sc = kudo_diag::sim::scenarios::load("broken-cassandra").unwrap();
+    let node_of_crashing = sc
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == "analytics-cassandra-node-1")
+        .and_then(|p| p["spec"]["nodeName"].as_str())
+        .unwrap()
+        .to_string();
+    let on_node: Vec<&Value> = sc
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Pod" && o["spec"]["nodeName"] == node_of_crashing.as_str())
+        .filter(|o| !matches!(o["status"]["phase"].as_str(), Some("Succeeded" | "Failed")))
+        .collect();
+    let namespaces: std::collections::BTreeSet<&str> = on_node
+        .iter()
+        .filter_map(|p| p["metadata"]["namespace"].as_str())
+        .collect();
+    assert!(
+        namespaces.len() >= 2,
+        "other namespaces' pods run there: {namespaces:?}"
+    );
+    let desc = k.ok(&["describe", "node", &node_of_crashing]).await;
+    assert!(
+        desc.contains(&format!(
+            "Non-terminated Pods:          ({} in total)",
+            on_node.len()
+        )),
+        "{desc}"
+    );
+    for p in &on_node {
+        let name = p["metadata"]["name"].as_str().unwrap();
+        assert!(desc.contains(name), "{name}: {desc}");
+    }
+    for resource in ["cpu", "memory"] {
+        let want = (
+            on_node
+                .iter()
+                .map(|p| pod_total(p, "requests", resource))
+                .sum::<i64>(),
+            on_node
+                .iter()
+                .map(|p| pod_total(p, "limits", resource))
+                .sum::<i64>(),
+        );
+        assert_eq!(allocated(&desc, resource), want, "{resource}: {desc}");
+    }
+    // get pods -A -o wide: the other namespaces' pods on their nodes, with their IPs.
+    let wide = k.ok(&["get", "pods", "-A", "-o", "wide"]).await;
+    for p in &on_node {
+        let name = p["metadata"]["name"].as_str().unwrap();
+        let row = wide
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name}: {wide}"));
+        assert!(row.contains(node_of_crashing.as_str()), "{row}");
+        if let Some(ip) = p["status"]["podIP"].as_str() {
+            assert!(row.contains(ip), "{row}");
+        }
+    }
     h.shutdown().await;
 }
 

@@ -30,10 +30,14 @@ fn version_prints_semver_commit_target_and_format_versions() {
         parts.len() >= 3 && parts[..3].iter().all(|p| p.parse::<u64>().is_ok()),
         "not SemVer: {v}"
     );
+    let bundle_format = format!(
+        "bundle format: {}",
+        kudo_diag::bundle::writer::BUNDLE_FORMAT_VERSION
+    );
     for field in [
         "commit: ",
         "target: x86_64-",
-        "bundle format: 1",
+        bundle_format.as_str(),
         "journal format: 2",
     ] {
         assert!(text.contains(field), "{field} missing from:\n{text}");

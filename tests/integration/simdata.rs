@@ -14,7 +14,7 @@ use kudo_diag::sim::loglines::{self, LogWindow};
 use kudo_diag::sim::scenario::{ExecHandler, ExecMatch, FaultConfig, Scenario};
 use kudo_diag::sim::{generate, scenarios, SimHandle, SimOptions, SimServer};
 
-use crate::support::{have_kubectl, Kubectl};
+use crate::support::{have_kubectl, stderr, Kubectl};
 
 const CASS_POD: &str = "analytics-cassandra-node-0";
 
@@ -287,6 +287,60 @@ async fn kubectl_exec_zookeeper_four_letter_words() {
     assert_eq!(
         out,
         "mntr is not executed because it is not in the whitelist.\n"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_reaches_the_admin_server_through_the_pod_proxy() {
+    if !have_kubectl() {
+        return;
+    }
+    let h = start(builtin("zookeeper")).await;
+    let k = Kubectl::new(&h);
+    let raw = |pod: &str, port: &str, path: &str| {
+        format!("/api/v1/namespaces/my-namespace/pods/{pod}:{port}/proxy/{path}")
+    };
+    // ZooKeeper's AdminServer answers mntr in JSON, whatever the 4lw whitelist says.
+    let out = k
+        .ok(&[
+            "get",
+            "--raw",
+            &raw("zookeeper-instance-zookeeper-1", "8080", "commands/mntr"),
+        ])
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["command"].as_str(), v["server_state"].as_str()),
+        (Some("monitor"), Some("leader")),
+        "{out}"
+    );
+    // Nothing listens on another port: the refused dial, as the API server reports it.
+    let refused = k
+        .run(&[
+            "get",
+            "--raw",
+            &raw("zookeeper-instance-zookeeper-1", "9999", "x"),
+        ])
+        .await;
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("connect: connection refused"),
+        "{}",
+        stderr(&refused)
+    );
+    // A pod that does not exist.
+    let missing = k
+        .run(&[
+            "get",
+            "--raw",
+            &raw("zookeeper-instance-zookeeper-9", "8080", "commands/mntr"),
+        ])
+        .await;
+    assert!(
+        stderr(&missing).contains("pods \"zookeeper-instance-zookeeper-9\" not found"),
+        "{}",
+        stderr(&missing)
     );
     h.shutdown().await;
 }

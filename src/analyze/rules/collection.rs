@@ -98,7 +98,7 @@ fn groups(ctx: &Ctx) -> Groups {
 /// The reason and the fix of an entry the application refused (not a failure to collect).
 fn refusal(e: &ErrorEntry) -> Option<(&str, &str)> {
     match &e.error_kind {
-        Some(ErrorKind::Refused { reason, fix }) => Some((reason, fix)),
+        Some(ErrorKind::Refused { reason, fix, .. }) => Some((reason, fix)),
         _ => None,
     }
 }
@@ -109,8 +109,19 @@ fn refusal(e: &ErrorEntry) -> Option<(&str, &str)> {
 /// configuration hides was not checked.
 fn refusals(ctx: &mut Ctx, lines_for: &dyn Fn(&str) -> Vec<Line>) {
     let (mut tasks, mut reasons, mut fixes) = (Vec::new(), Vec::new(), Vec::new());
+    // Refused answers a fallback gave in their place (ZooKeeper's AdminServer), and how many
+    // were refused in all.
+    let (mut fallbacks, mut refused) = (Vec::new(), 0);
     for e in ctx.src.errors() {
+        if let Some(ErrorKind::Refused {
+            fallback: Some(path),
+            ..
+        }) = &e.error_kind
+        {
+            fallbacks.push(path.clone());
+        }
         if let Some((reason, fix)) = refusal(e) {
+            refused += 1;
             for (list, v) in [
                 (&mut tasks, &e.task),
                 (&mut reasons, &reason.to_string()),
@@ -127,26 +138,52 @@ fn refusals(ctx: &mut Ctx, lines_for: &dyn Fn(&str) -> Vec<Line>) {
     }
     let hidden: Vec<String> = tasks.iter().map(|t| hides(t)).collect();
     let lines = tasks.iter().flat_map(|t| lines_for(t)).take(10).collect();
+    let (title_end, consequence) = match fallbacks.len() {
+        0 => (
+            "its configuration hides them".to_string(),
+            format!("so {} is missing from the bundle and was not checked", hidden.join("; ")),
+        ),
+        n if n == refused => (
+            "its configuration hides them; the fallback answered each in their place".to_string(),
+            format!(
+                "and the fallback answered each instead, so the bundle holds the same data there: {}",
+                fallbacks.join(", ")
+            ),
+        ),
+        n => (
+            format!("its configuration hides them; the fallback answered {n} of {refused}"),
+            format!(
+                "and the fallback answered {n} of the {refused} ({}); the rest of {} is missing from the bundle and was not checked",
+                fallbacks.join(", "),
+                hidden.join("; ")
+            ),
+        ),
+    };
+    let mut evidence = vec![Evidence {
+        path: layout::ERRORS.into(),
+        lines,
+        note: None,
+    }];
+    evidence.extend(fallbacks.iter().take(10).map(|p| Evidence {
+        path: p.clone(),
+        lines: vec![],
+        note: Some("the fallback's answer".into()),
+    }));
     ctx.add(
         "collection.refused",
         Severity::Info,
         ObjectRef::new("Task", "", &tasks.join(",")),
         format!(
-            "the application refused {} of the collector's commands ({}): its configuration hides them",
+            "the application refused {} of the collector's commands ({}): {title_end}",
             tasks.len(),
             tasks.join(", ")
         ),
         format!(
-            "The application answered but declined ({}), so {} is missing from the bundle and was not checked. Asking again gets the same answer until its configuration changes.",
+            "The application answered but declined ({}), {consequence}. Asking again gets the same answer until its configuration changes.",
             reasons.join(" "),
-            hidden.join("; ")
         ),
         format!("{}; then collect again.", fixes.join("; ")),
-        vec![Evidence {
-            path: layout::ERRORS.into(),
-            lines,
-            note: None,
-        }],
+        evidence,
     );
 }
 

@@ -6,7 +6,9 @@
 //! kubectl-compatible `kind: List` (readable by `kubectl get -f` and by `kudo-diag serve`);
 //! `outputEach` additionally writes one YAML file per object, with `{name}`, `{namespace}` and
 //! `{kind}` placeholders in single braces (double braces are pipeline templates, rendered before
-//! the task runs, when the objects are not known yet).
+//! the task runs, when the objects are not known yet). A list that finds nothing writes no file:
+//! the manifest records its path in `emptyLists` (docs/bundle-layout.md), so readers tell an
+//! empty list from one that was not collected.
 //!
 //! The objects are returned as items for fan-out, sanitized like every object (no
 //! `managedFields`, no Secret values). `returnItems: false` keeps them out of the journal for
@@ -29,7 +31,7 @@ use std::io::Write;
 use kube::core::params::ListParams;
 use serde_json::Value;
 
-use crate::bundle::sink::ArtifactWriter;
+use crate::bundle::sink::{ArtifactWriter, NodeSink};
 use crate::collect::kinds::get;
 use crate::collect::{api, object, params, resources};
 use crate::engine::{Items, ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
@@ -72,37 +74,48 @@ const PARAMS: &[ParamSpec] = &[
     ),
 ];
 
-/// Writes a `kind: List` incrementally: the `items:` sequence grows one object at a time.
-struct ListWriter {
+/// Writes a `kind: List` incrementally: the `items:` sequence grows one object at a time. The
+/// artifact is started with the first object; a list that found nothing writes no file and is
+/// recorded as empty in the manifest (`emptyLists`).
+struct ListWriter<'a> {
+    sink: &'a NodeSink,
+    path: Option<&'a str>,
     out: Option<ArtifactWriter>,
     count: usize,
 }
 
-impl ListWriter {
-    fn push(&mut self, obj: &Value) -> std::io::Result<()> {
-        let Some(w) = self.out.as_mut() else {
+impl ListWriter<'_> {
+    fn push(&mut self, obj: &Value) -> Result<(), TaskError> {
+        let Some(path) = self.path else {
             return Ok(());
         };
-        if self.count == 0 {
-            w.write_all(b"apiVersion: v1\nkind: List\nitems:\n")?;
-        }
+        let w = match &mut self.out {
+            Some(w) => w,
+            None => {
+                let mut w = self
+                    .sink
+                    .create(path)
+                    .map_err(|e| TaskError::failed(e.to_string()))?;
+                w.write_all(b"apiVersion: v1\nkind: List\nitems:\n")
+                    .map_err(io_err)?;
+                self.out.insert(w)
+            }
+        };
         // A one-element sequence serializes as "- key: ..." with its lines indented for a
         // sequence element: exactly an entry of `items:`.
         let doc = crate::yaml::to_string(&[obj]).expect("JSON serializes to YAML");
-        w.write_all(doc.as_bytes())?;
+        w.write_all(doc.as_bytes()).map_err(io_err)?;
         self.count += 1;
         Ok(())
     }
 
     fn finish(self) -> Result<(), TaskError> {
-        if let Some(mut w) = self.out {
-            if self.count == 0 {
-                w.write_all(b"apiVersion: v1\nkind: List\nitems: []\n")
-                    .map_err(io_err)?;
-            }
-            w.finish().map_err(|e| TaskError::failed(e.to_string()))?;
+        match (self.out, self.path) {
+            (Some(w), _) => w.finish().map(drop),
+            (None, Some(path)) => self.sink.record_empty_list(path).map(drop),
+            (None, None) => Ok(()),
         }
-        Ok(())
+        .map_err(|e| TaskError::failed(e.to_string()))
     }
 }
 
@@ -351,14 +364,6 @@ impl TaskKind for List {
             Some(ns) => format!("list {plural} in namespace {ns}"),
             None => format!("list {plural}"),
         };
-        let out = match &ctx.output {
-            Some(path) => Some(
-                ctx.sink
-                    .create(path)
-                    .map_err(|e| TaskError::failed(e.to_string()))?,
-            ),
-            None => None,
-        };
         let claimed = match claimed_by {
             None => None,
             Some(pods) => {
@@ -387,7 +392,12 @@ impl TaskKind for List {
         };
         let owned_by = filter_ref(ctx, "ownedBy").await?;
         let owners_of = filter_ref(ctx, "ownersOf").await?;
-        let mut writer = ListWriter { out, count: 0 };
+        let mut writer = ListWriter {
+            sink: &ctx.sink,
+            path: ctx.output.as_deref(),
+            out: None,
+            count: 0,
+        };
         // Each kept object is serialized into `items` at once and its value dropped with the
         // page: a list of 5,000 Pods held as values cost 40 MiB, as text about 8.5 MB.
         let mut items = Items::new();
@@ -401,7 +411,7 @@ impl TaskKind for List {
                     return Ok(());
                 }
             }
-            writer.push(&obj).map_err(io_err)?;
+            writer.push(&obj)?;
             if let Some(pattern) = each {
                 // An object whose name cannot be a file name (`..`, `a/../..`: only a hostile
                 // API server sends these) loses only its own file: it is still in the list's

@@ -7,12 +7,17 @@
 //! [`classify`] is a pure function over what the command printed; [`refusal_error`] turns a
 //! refusal into the task's failure, whose message starts with `refused:` and carries the fix.
 //! The `app.exec` kind ([`AppExec`]) runs a command like `k8s.exec` and classifies its answer.
+//! Where the application offers another way to the same data, its `fallback` asks that way
+//! after a refusal (ZooKeeper's AdminServer, `/commands/<word>` over the pod's port 8080, through
+//! the API server's pod proxy): the answer is written and kept, and the task still fails as
+//! refused, with `fallback` naming the file, so errors.json keeps the refusal and its fix.
 
 use std::io::Write as _;
 
 use serde_json::json;
 
 use crate::collect::kinds::exec::{run_command, MAX_STDERR};
+use crate::collect::kinds::proxy::{proxy_url, stream_to_artifact};
 use crate::collect::kinds::running;
 use crate::collect::params;
 use crate::engine::{ErrorKind, ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
@@ -74,9 +79,88 @@ pub fn refusal_error(r: &Refusal) -> TaskError {
         ErrorKind::Refused {
             reason: r.reason.clone(),
             fix: r.fix.clone(),
+            fallback: None,
         },
         format!("refused: {}; fix: {}", r.reason, r.fix),
     )
+}
+
+/// The refusal's failure once its fallback answered: the answer is at `path` in the bundle, and
+/// the node keeps it (`ErrorKind::keeps_artifacts`).
+pub fn refusal_with_fallback(r: &Refusal, path: &str) -> TaskError {
+    TaskError::new(
+        ErrorKind::Refused {
+            reason: r.reason.clone(),
+            fix: r.fix.clone(),
+            fallback: Some(path.to_string()),
+        },
+        format!(
+            "refused: {}; the fallback answered instead: {path}; fix: {}",
+            r.reason, r.fix
+        ),
+    )
+}
+
+/// Where to ask when the application refuses: an HTTP GET to a port of the same pod through the
+/// API server's pod proxy (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`), its answer
+/// written to `output`. ZooKeeper's AdminServer (`/commands/stat` on port 8080) answers the
+/// four-letter words without their whitelist.
+struct Fallback<'a> {
+    port: String,
+    path: &'a str,
+    output: &'a str,
+}
+
+fn fallback_param(p: &serde_json::Value) -> Result<Option<Fallback<'_>>, TaskError> {
+    let Some(f) = p.get("fallback").filter(|f| !f.is_null()) else {
+        return Ok(None);
+    };
+    let port = match f.get("port") {
+        Some(v) if v.is_number() => v.to_string(),
+        _ => params::str_req(f, "port")
+            .map_err(|e| TaskError::invalid(format!("fallback: {}", e.message)))?
+            .to_string(),
+    };
+    let field = |name: &str| {
+        params::str_req(f, name).map_err(|e| TaskError::invalid(format!("fallback: {}", e.message)))
+    };
+    Ok(Some(Fallback {
+        port,
+        path: field("path")?,
+        output: field("output")?,
+    }))
+}
+
+/// Asks the fallback after `refusal`: the refusal's failure, with the fallback's answer kept
+/// when it answered, or saying why it did not.
+async fn ask_fallback(
+    ctx: &TaskContext,
+    ns: &str,
+    pod: &str,
+    f: &Fallback<'_>,
+    refusal: &Refusal,
+) -> TaskError {
+    let url = proxy_url(ns, "pods", pod, None, &f.port, f.path);
+    let what = format!(
+        "GET /{} on pod {pod}:{} (namespace {ns}), the fallback of a refused command",
+        f.path.trim_start_matches('/'),
+        f.port
+    );
+    let answered = match hyper::Request::get(url).body(Vec::new()) {
+        Ok(req) => stream_to_artifact(ctx, req, &what, f.output).await,
+        Err(e) => Err(TaskError::failed(format!("{what}: {e}"))),
+    };
+    match answered {
+        Ok(_) => refusal_with_fallback(refusal, f.output),
+        Err(e) => {
+            let mut r = refusal.clone();
+            r.reason = format!(
+                "{}; the fallback did not answer either: {}",
+                r.reason, e.message
+            );
+            refusal_error(&r)
+        }
+    }
 }
 
 /// Output kept in memory to classify before it is written: an application's answer, not a log.
@@ -97,6 +181,10 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::required(
         "command",
         "the argv, e.g. [sh, -c, \"echo mntr | nc 127.0.0.1 2181\"]",
+    ),
+    ParamSpec::optional(
+        "fallback",
+        "on a refusal, ask this instead: {port, path, output}, an HTTP GET to the pod's port through the API server's pod proxy, written to output (e.g. ZooKeeper's AdminServer: {port: 8080, path: commands/mntr})",
     ),
 ];
 
@@ -137,6 +225,7 @@ impl TaskKind for AppExec {
         let pod = params::pod_ref(p, "pod")?;
         let container = params::str_opt(p, "container")?;
         let command = params::string_list(p, "command")?;
+        let fallback = fallback_param(p)?;
         let ns = pod.namespace_in(p, &ctx.vars)?;
         if let Some(skip) = running::skip_if_not_running(pod.object, container) {
             return Ok(skip);
@@ -160,7 +249,10 @@ impl TaskKind for AppExec {
         };
         let stderr = String::from_utf8_lossy(&done.stderr[..done.stderr.len().min(MAX_STDERR)]);
         if let Some(r) = classify(&String::from_utf8_lossy(&answer.0), &stderr) {
-            return Err(refusal_error(&r));
+            return Err(match &fallback {
+                Some(f) => ask_fallback(ctx, ns, pod.name, f, &r).await,
+                None => refusal_error(&r),
+            });
         }
         let mut w = ctx
             .sink
@@ -236,7 +328,8 @@ mod tests {
             e.kind,
             ErrorKind::Refused {
                 reason: "r".into(),
-                fix: "f".into()
+                fix: "f".into(),
+                fallback: None,
             }
         );
         assert!(!e.is_transient());

@@ -168,9 +168,75 @@ def cluster_objects(namespaces):
                                 'kubeProxyVersion':'v1.32.4','kubeletVersion':'v1.32.4','machineID':hexid('m',n,n=32),'operatingSystem':'linux','osImage':'Amazon Linux 2','systemUUID':uuid('sys',n)}}})
     objs.append({'apiVersion':'storage.k8s.io/v1','kind':'StorageClass','metadata':{'name':'gp2','annotations':{'storageclass.kubernetes.io/is-default-class':'true'},'creationTimestamp':'2026-11-20T10:00:00Z'},
                  'provisioner':'kubernetes.io/aws-ebs','parameters':{'fsType':'ext4','type':'gp2'},'reclaimPolicy':'Delete','volumeBindingMode':'WaitForFirstConsumer','allowVolumeExpansion':True})
+    objs+=kube_system_pods()
     for ns in ['default','kube-system']+namespaces:
         objs.append({'apiVersion':'v1','kind':'Namespace','metadata':{'name':ns,'labels':{'kubernetes.io/metadata.name':ns},'creationTimestamp':'2026-11-20T10:00:00Z'},'spec':{'finalizers':['kubernetes']},'status':{'phase':'Active'}})
     return objs
+
+# What every node of an EKS cluster runs besides the workloads: the VPC CNI, kube-proxy and the
+# EBS CSI node plugin as DaemonSets, and two CoreDNS replicas; requests and limits are the EKS
+# add-ons' defaults. They take their share of each node's allocatable, as on a real cluster.
+KUBE_SYSTEM_DAEMONS=[
+    ('aws-node','602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1',[('aws-node',{'cpu':'25m'},{}),('aws-eks-nodeagent',{'cpu':'25m'},{})]),
+    ('kube-proxy','602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/kube-proxy:v1.32.0-minimal-eksbuild.2',[('kube-proxy',{'cpu':'100m'},{})]),
+    ('ebs-csi-node','602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/aws-ebs-csi-driver:v1.38.1',[(c,{'cpu':'10m','memory':'40Mi'},{'memory':'256Mi'}) for c in ('ebs-plugin','node-driver-registrar','liveness-probe')]),
+]
+def kube_system_pods():
+    objs=[]; UP='2026-11-20T10:02:00Z'; READY='2026-11-20T10:03:00Z'  # just after the nodes joined
+    def pod(name, owner_kind, owner, image, containers, node, ip, host_network):
+        return {'apiVersion':'v1','kind':'Pod','metadata':{'name':name,'namespace':'kube-system','creationTimestamp':UP,'labels':{'k8s-app':'kube-dns' if owner_kind=='ReplicaSet' else owner},
+                    'ownerReferences':[{'apiVersion':'apps/v1','kind':owner_kind,'name':owner,'uid':uuid(owner_kind,owner),'controller':True,'blockOwnerDeletion':True}]},
+                'spec':{'nodeName':node,'hostNetwork':host_network,'priorityClassName':'system-node-critical' if owner_kind=='DaemonSet' else 'system-cluster-critical',
+                        'containers':[{'name':c,'image':image,'resources':dict({'requests':r} if r else {},**({'limits':l} if l else {}))} for c,r,l in containers]},
+                'status':{'phase':'Running','hostIP':NODE_IPS[NODES.index(node)],'podIP':ip,'podIPs':[{'ip':ip}],'startTime':UP,'qosClass':'Burstable',
+                          'conditions':[dict(c,lastTransitionTime=READY) for c in pod_conditions(True,0,0)],
+                          'containerStatuses':[dict(container_status(c,image,0,cid_seed=name),state={'running':{'startedAt':READY}}) for c,_,_ in containers]}}
+    for i,node in enumerate(NODES):
+        for ds,image,containers in KUBE_SYSTEM_DAEMONS:
+            name=f"{ds}-{hexid(ds,node,n=5)}"
+            host=ds in ('aws-node','kube-proxy')
+            objs.append(pod(name,'DaemonSet',ds,image,containers,node,NODE_IPS[i] if host else f'192.168.{i}.{10+len(objs)}',host))
+    dns_image='602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/coredns:v1.11.4-eksbuild.2'; dns=[('coredns',{'cpu':'100m','memory':'70Mi'},{'memory':'170Mi'})]
+    rs=f"coredns-{hexid('rs',n=10)}"
+    for i,node in enumerate(NODES[:2]):
+        objs.append(pod(f"{rs}-{hexid('coredns',str(i),n=5)}",'ReplicaSet',rs,dns_image,dns,node,f'192.168.{i}.{40+i}',False))
+    # Their owners, so `describe pod` and the owner checks find them.
+    def owner(kind, name, n, containers, image, owner_ref=None):
+        app='kube-dns' if name.startswith('coredns') else name
+        tmpl={'metadata':{'labels':{'k8s-app':app}},'spec':{'containers':[{'name':c,'image':image,'resources':dict({'requests':r} if r else {},**({'limits':l} if l else {}))} for c,r,l in containers]}}
+        meta={'name':name,'namespace':'kube-system','uid':uuid(kind,name),'creationTimestamp':'2026-11-20T10:00:00Z','labels':{'k8s-app':app}}
+        if owner_ref: meta['ownerReferences']=[owner_ref]
+        spec={'selector':{'matchLabels':{'k8s-app':app}},'template':tmpl}
+        if kind=='DaemonSet':
+            status={'currentNumberScheduled':n,'desiredNumberScheduled':n,'numberAvailable':n,'numberMisscheduled':0,'numberReady':n,'updatedNumberScheduled':n,'observedGeneration':1}
+        else:
+            spec['replicas']=n; status={'replicas':n,'readyReplicas':n,'availableReplicas':n,'observedGeneration':1}
+            if kind=='Deployment': status['updatedReplicas']=n
+        return {'apiVersion':'apps/v1','kind':kind,'metadata':meta,'spec':spec,'status':status}
+    for ds,image,containers in KUBE_SYSTEM_DAEMONS:
+        objs.append(owner('DaemonSet',ds,len(NODES),containers,image))
+    objs.append(owner('Deployment','coredns',2,dns,dns_image))
+    objs.append(owner('ReplicaSet',rs,2,dns,dns_image,{'apiVersion':'apps/v1','kind':'Deployment','name':'coredns','uid':uuid('Deployment','coredns'),'controller':True,'blockOwnerDeletion':True}))
+    return objs
+
+def kube_system_logs():
+    """A short log for every container of kube_system_pods(), in each program's own format."""
+    lines={
+        'aws-node':['{time} [INFO]	Checking for IPAM connectivity ...','{time} [INFO]	Successfully Reconciled ENI/IP pool'],
+        'aws-eks-nodeagent':['{"level":"info","ts":"{time}","logger":"controllers.policyEndpoints","caller":"runtime/asm_amd64.s:{int}","msg":"Reconciling policy endpoints"}'],
+        'kube-proxy':['{time} shared_informer.go:320] Caches are synced for service config','{time} proxier.go:{int}] "SyncProxyRules complete" elapsed="{int}ms"'],
+        'ebs-plugin':['{time} node.go:{int}] "NodeGetCapabilities: called" args=""'],
+        'node-driver-registrar':['{time} main.go:{int}] Received GetInfo call: &InfoRequest{}'],
+        'liveness-probe':['{time} main.go:{int}] "Sending probe request to CSI driver" driver="ebs.csi.aws.com"'],
+        'coredns':['[INFO] 192.168.{int}.{int}:{int} - {int} "A IN kubernetes.default.svc.cluster.local. udp 54 false 512" NOERROR qr,aa,rd 106 0.000{int}s'],
+    }
+    out=[]
+    for p in kube_system_pods():
+        if p['kind']!='Pod': continue
+        for c in p['spec']['containers']:
+            out.append({'namespace':'kube-system','pod':p['metadata']['name'],'container':c['name'],
+                        'generate':{'lines':20,'seed':int(hexid(p['metadata']['name'],c['name'],n=6),16)%1000,'intervalMs':60000,'templates':lines[c['name']]}})
+    return out
 
 def kudo_system():
     ns='kudo-system'; img='kudobuilder/controller:v0.17.4'
@@ -647,6 +713,40 @@ def zk_scenario_parts(ns, inst, owner=None, minute0=2, seed0=300):
         files.append({'pod':p,'container':'kubernetes-zookeeper','path':'/logs/zookeeper.log','content':appfiles.zookeeper_log(i,'leader' if i==leader else 'follower',pods,hs)})
     return [operator, ov, instobj]+objs, exec_, logs, pods, files
 
+ZK_VERSION="3.6.2--803c7f1a12f85978cb049af5e4ef23bd8b688715, built on 09/04/2020 12:44 GMT"
+def jackson(obj):
+    """JSON as ZooKeeper's AdminServer prints it (Jackson's default pretty printer)."""
+    return json.dumps(obj, indent=2, separators=(',', ' : '))+"\n"
+
+def zk_admin_http(ns, pods, inst, leader=1):
+    """ZooKeeper's AdminServer (port 8080, on by default since 3.5) on every server: /commands/stat,
+    /commands/mntr and /commands/conf answer in JSON whatever 4lw.commands.whitelist says. The
+    numbers are the ones zk_scenario_parts gives the four-letter words."""
+    hs=f'{inst}-hs.{ns}.svc.cluster.local'
+    out=[]
+    for i,p in enumerate(pods):
+        mode='leader' if i==leader else 'follower'
+        conns=[{'remote_socket_address':f"192.168.{k}.{30+k}:{53312+k}",'interest_ops':1,'outstanding_requests':0,'packets_received':600+k,'packets_sent':600+k} for k in range(2+i)]
+        resp={'last_buffer_size':16,'min_buffer_size':16,'max_buffer_size':412}
+        stat={'version':ZK_VERSION,'read_only':False,
+              'server_stats':{'packets_sent':1842+i*211,'packets_received':1843+i*211,'fsync_threshold_exceed_count':0,'client_response_stats':resp,
+                              'data_dir_size':67108880,'log_dir_size':67108880,'last_processed_zxid':0x100000047,'outstanding_requests':0,'server_state':mode,
+                              'avg_latency':round(0.41+i*0.07,4),'max_latency':12+i,'min_latency':0,'num_alive_client_connections':2+i,'provider_null':False,'uptime':604800000+i*1000},
+              'client_response':resp,'node_count':27,'connections':conns,'secure_connections':[],'command':'stats','error':None}
+        mntr={'version':ZK_VERSION,'avg_latency':round(0.41+i*0.07,4),'max_latency':12+i,'min_latency':0,'packets_received':1843+i*211,'packets_sent':1842+i*211,
+              'num_alive_connections':2+i,'outstanding_requests':0,'server_state':mode,'znode_count':27,'watch_count':4,'ephemerals_count':3,'approximate_data_size':1877,
+              'open_file_descriptor_count':62,'max_file_descriptor_count':1048576}
+        if mode=='leader': mntr.update({'learners':2,'synced_followers':2,'synced_non_voting_followers':0,'synced_observers':0,'pending_syncs':0})
+        mntr.update({'command':'monitor','error':None})
+        conf={'client_port':2181,'secure_client_port':-1,'data_dir':'/var/lib/zookeeper/data/version-2','data_dir_size':67108880,'data_log_dir':'/var/lib/zookeeper/log/version-2',
+              'data_log_size':67108880,'tick_time':2000,'max_client_cnxns':60,'min_session_timeout':4000,'max_session_timeout':40000,'client_port_listen_backlog':-1,'server_id':i+1,
+              'init_limit':10,'sync_limit':5,'election_alg':3,'election_port':3888,'quorum_port':2888,'peer_type':0,
+              'membership':''.join(f"server.{k+1}={pods[k]}.{hs}:2888:3888:participant\n" for k in range(len(pods)))+"version=100000000",
+              'command':'configuration','error':None}
+        for word,body in [('stat',stat),('mntr',mntr),('conf',conf)]:
+            out.append({'pod':p,'port':'8080','path':f'commands/{word}','body':jackson(body)})
+    return out
+
 def zookeeper_scenario():
     ns='my-namespace'
     objs, exec_, logs, pods, files = zk_scenario_parts(ns,'zookeeper-instance')
@@ -812,7 +912,7 @@ def kafka_zookeeper_down_scenario():
 PROV_OP=lambda op,src: f"# from {src}, {op} operator package: operator.yaml, params.yaml and templates/ (Apache-2.0),\n# turned into the Operator and OperatorVersion objects KUDO creates when the package is installed.\n"
 HDR_GEN="# Built for kudo-diag's simulated cluster from real KUDO material in the fixtures (Apache-2.0):\n"
 
-def write_scenario(name, ns, objs, logs, exec_, files, desc, object_files, header_src, permissions=None, faults=None):
+def write_scenario(name, ns, objs, logs, exec_, files, desc, object_files, header_src, permissions=None, faults=None, http=None):
     seen=set(); uniq=[]
     for o in objs:
         k=(o['kind'],o['metadata'].get('namespace'),o['metadata']['name'])
@@ -822,8 +922,9 @@ def write_scenario(name, ns, objs, logs, exec_, files, desc, object_files, heade
     rest=[o for o in objs if o['kind'] not in ('Operator','OperatorVersion')]
     base=name.replace('broken-','')
     sc={'name':name,'description':desc,'namespace':ns,'objectFiles':object_files+[f'{name}-objects.yaml' if name in ('kafka','zookeeper') else f'{name}-objects.yaml'],
-        'logs':logs,'exec':exec_}
+        'logs':logs+(kube_system_logs() if 'cluster.yaml' in object_files else []),'exec':exec_}
     if files: sc['files']=files
+    if http: sc['http']=http
     if permissions: sc['permissions']=permissions
     write(f'{name}-objects.yaml', HDR_GEN+header_src, dump_docs(rest))
     write(f'{name}.yaml', f"# The built-in `{name}` scenario of kudo-diag's simulated cluster (format: docs/scenarios.md).\n"+HDR_GEN+header_src, dump(sc))
@@ -839,8 +940,9 @@ write_scenario(name, ns, objs, logs, exec_, files, "KUDO Cassandra after NODE_ME
                ['kudo-crds.yaml','cluster.yaml','kudo-system.yaml','cassandra-operator.yaml'], cass_src)
 zk_src="#   kudobuilder/operators repository/zookeeper (operator package),\n#   kudobuilder/kudo pkg/kudoctl/cmd/diagnostics/testdata (names, namespace, kudo-system objects).\n"
 name, ns, objs, logs, exec_, files = zookeeper_scenario()
-opo=write_scenario(name, ns, objs, logs, exec_, files, "A KUDO ZooKeeper 3.6.2 ensemble of 3 (operator 0.3.3) in my-namespace, as in KUDO's own diagnostics test data, with four-letter-word outputs.",
-                   ['kudo-crds.yaml','cluster.yaml','kudo-system.yaml','zookeeper-operator.yaml'], zk_src)
+opo=write_scenario(name, ns, objs, logs, exec_, files, "A KUDO ZooKeeper 3.6.2 ensemble of 3 (operator 0.3.3) in my-namespace, as in KUDO's own diagnostics test data, with four-letter-word outputs and the AdminServer on port 8080.",
+                   ['kudo-crds.yaml','cluster.yaml','kudo-system.yaml','zookeeper-operator.yaml'], zk_src,
+                   http=zk_admin_http(ns,[f'zookeeper-instance-zookeeper-{i}' for i in range(3)],'zookeeper-instance'))
 write('zookeeper-operator.yaml', PROV_OP('zookeeper','kudobuilder/operators repository/zookeeper'), dump_docs(opo))
 k_src="#   kudobuilder/operators repository/kafka and repository/zookeeper (operator packages).\n"
 name, ns, objs, logs, exec_, files = kafka_scenario()
