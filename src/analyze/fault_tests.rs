@@ -20,6 +20,8 @@ fn run(files: &[(&str, String)]) -> Report {
         },
         files: vec![],
         bundle_files: vec![],
+        empty_lists: vec![],
+        identical_logs: vec![],
     };
     let src = Source::from_files(files.iter().map(|(a, b)| (*a, b.as_str())), vec![])
         .with_manifest(manifest);

@@ -251,18 +251,21 @@ impl NodeSink {
         self.start(path, None)
     }
 
+    /// Where `path` goes in the bundle: under this sink's prefix.
+    fn bundle_path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.prefix.is_empty() {
+            path.into()
+        } else {
+            format!("{}{path}", self.prefix).into()
+        }
+    }
+
     fn start(
         &self,
         path: &str,
         redactor: Option<Arc<Redactor>>,
     ) -> Result<ArtifactWriter, BundleError> {
-        let prefixed;
-        let path = if self.prefix.is_empty() {
-            path
-        } else {
-            prefixed = format!("{}{path}", self.prefix);
-            prefixed.as_str()
-        };
+        let path = &*self.bundle_path(path);
         check_artifact_path(path)?;
         let file = ArtifactStore::file_name(path);
         let tmp = self.store.inner.dir.join(format!("{file}.tmp"));
@@ -310,6 +313,7 @@ impl NodeSink {
     /// manifest lists the path in `emptyLists`, so a reader tells "collected, nothing found"
     /// from "not collected".
     pub fn record_empty_list(&self, path: &str) -> Result<ArtifactRecord, BundleError> {
+        let path = &*self.bundle_path(path);
         check_artifact_path(path)?;
         let rec = ArtifactRecord {
             path: path.to_string(),

@@ -669,6 +669,15 @@ mod tests {
     }
 
     #[test]
+    fn a_dependencys_empty_list_is_recorded_under_its_prefix() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(&d.path().join("store")).unwrap();
+        let sink = store.node_sink_under("dependencies/ns/zk/jobs", "dependencies/ns/zk/");
+        let rec = sink.record_empty_list("workload/jobs.yaml").unwrap();
+        assert_eq!(rec.path, "dependencies/ns/zk/workload/jobs.yaml");
+    }
+
+    #[test]
     fn an_empty_list_is_in_the_manifest_not_in_the_zip() {
         let d = tempfile::tempdir().unwrap();
         let store = ArtifactStore::open(&d.path().join("store")).unwrap();

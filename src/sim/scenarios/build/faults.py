@@ -419,6 +419,8 @@ def node_not_ready(B):
                              f"WARN  [MutationStage-2] {log_ts(21, 3, 88)} StorageProxy.java:1444 - Hinted handoff for /{ips[2]}: 312 hints pending\n")
     desc = (f"KUDO Cassandra whose node {dead} stopped reporting (Ready Unknown, unreachable taints): "
             "node-2 on it Terminating and not Ready, nodetool on the other nodes showing it DN.")
+    # Its own copy of cluster.yaml's objects (kube-system pods included) needs their logs too.
+    logs = logs + B.kube_system_logs()
     return 'cassandra-node-notready', ns, objs + cluster, logs, exec_, files, desc
 
 
