@@ -343,3 +343,60 @@ async fn the_python_client_agrees() {
     assert_eq!(got["version"]["buildDate"], "2022-08-25T03:46:35Z");
     h.shutdown().await;
 }
+
+/// `kudo-diag analyze` reads the troubleshoot bundle, archived or unpacked, with the same
+/// result: the Kubernetes-level rules on every namespace, and the KUDO and application rules
+/// named as not run, with why.
+#[test]
+fn analyze_reads_the_troubleshoot_bundle_archived_or_unpacked() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(k3s_bundle())
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let report = |path: &std::path::Path| -> Value {
+        let o = crate::support::bin()
+            .arg("analyze")
+            .arg(path)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", crate::support::stderr(&o));
+        let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["header"]["bundle"] = Value::Null;
+        v
+    };
+    let archived = report(&k3s_bundle());
+    let unpacked = report(&dir.path().join("support-bundle"));
+    assert_eq!(archived, unpacked);
+    assert_eq!(archived["header"]["collector"], "troubleshoot");
+    assert_eq!(archived["counts"]["error"], 0);
+    assert_eq!(archived["counts"]["warning"], 0);
+    let namespaces: BTreeSet<&str> = archived["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["object"]["namespace"].as_str())
+        .collect();
+    assert_eq!(
+        namespaces,
+        BTreeSet::from(["default", "kube-system"]),
+        "{archived:#}"
+    );
+    let not_run = archived["rulesNotRun"].to_string();
+    assert!(not_run.contains("kudo.plan-failed"), "{not_run}");
+    // The text report says it too.
+    let o = crate::support::bin()
+        .arg("analyze")
+        .arg(k3s_bundle())
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let text = crate::support::stdout(&o);
+    assert!(text.contains("troubleshoot support bundle"), "{text}");
+    assert!(text.contains("not run: kudo.plan-failed"), "{text}");
+}
