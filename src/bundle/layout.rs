@@ -47,6 +47,9 @@ pub const KUDO_EVENTS: &str = "kudo/events.yaml";
 
 /// The API server's version.
 pub const CLUSTER_VERSION: &str = "cluster/version.yaml";
+/// The API server's discovery (`/api`, `/apis`, every group version's resource list), which
+/// `serve` answers discovery from as recorded.
+pub const DISCOVERY: &str = "cluster/discovery.yaml";
 pub const NODES: &str = "cluster/nodes.yaml";
 
 /// Where the application pipelines put what they read from each application.
@@ -121,6 +124,7 @@ mod tests {
             KUDO_PODS.into(),
             KUDO_EVENTS.into(),
             CLUSTER_VERSION.into(),
+            DISCOVERY.into(),
             NODES.into(),
             KAFKA_TOPICS.into(),
             pod_object("*"),

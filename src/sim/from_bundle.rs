@@ -15,6 +15,7 @@
 //! - `…pods/POD/logs/CONTAINER.log` is the container's log and `CONTAINER.previous.log` the log
 //!   of its previous instance; the pod's namespace comes from `…pods/POD/pod.yaml` next to it;
 //! - `cluster/version.yaml` is what `/version` answers.
+//! - `cluster/discovery.yaml` (when collected) is the discovery served, as recorded.
 //!
 //! Values the collection redacted stay redacted: the bundle never holds them, and nothing here
 //! tries to restore them. A Secret's `data` is bytes in base64 on a real API server, and kubectl
@@ -328,6 +329,7 @@ fn from_parts(
     // `…pods/POD` → the namespace of the pod in `…pods/POD/pod.yaml`.
     let mut pod_dirs: HashMap<String, String> = HashMap::new();
     let mut server_version = ServerVersion::default();
+    let mut discovery = None;
     for (path, bytes) in &files {
         if !is_object_file(path) {
             continue;
@@ -341,6 +343,10 @@ fn from_parts(
             if let Some(v) = server_version_of(&doc) {
                 server_version = v;
             }
+            continue;
+        }
+        if path == crate::bundle::layout::DISCOVERY {
+            discovery = recorded_discovery(doc);
             continue;
         }
         for o in objects_in(doc) {
@@ -367,8 +373,12 @@ fn from_parts(
         }
     }
 
-    // Only what the simulated API serves (CRDs in the bundle add their kinds).
-    let registry = Registry::new(&objects, server_version.minor_number().unwrap_or(32));
+    // Only what the simulated API serves: the recorded discovery, or the built-ins of the
+    // server's minor (CRDs in the bundle add their kinds).
+    let registry = match &discovery {
+        Some(d) => Registry::from_recorded(d, &objects),
+        None => Registry::new(&objects, server_version.minor_number().unwrap_or(32)),
+    };
     let mut summary = Summary::default();
     keep_served(&mut objects, &registry, &mut summary);
     if objects.is_empty() {
@@ -419,10 +429,20 @@ fn from_parts(
             server_version,
             objects,
             logs: specs,
+            discovery,
             ..Scenario::default()
         },
         summary,
     })
+}
+
+/// The resource lists of a recorded discovery (`cluster/discovery.yaml`, written by
+/// `k8s.discovery`), in the form `Scenario::discovery` holds; None when it has none.
+fn recorded_discovery(mut doc: Value) -> Option<Value> {
+    match doc["resources"].take() {
+        Value::Array(lists) if !lists.is_empty() => Some(Value::Array(lists)),
+        _ => None,
+    }
 }
 
 /// The logs of pods the bundle holds, each in its pod's namespace (from `pod.yaml` next to

@@ -400,3 +400,75 @@ fn analyze_reads_the_troubleshoot_bundle_archived_or_unpacked() {
     assert!(text.contains("troubleshoot support bundle"), "{text}");
     assert!(text.contains("not run: kudo.plan-failed"), "{text}");
 }
+
+/// Collects a bundle from `sim` with the kudo pipeline, then compares `kubectl
+/// api-resources` (also `-o wide`: verbs and categories) and `api-versions` against `sim` and
+/// against the bundle served; returns the bundle's recorded discovery.
+async fn discovery_round_trip(sim: SimHandle, ns: &str, instance: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.zip");
+    crate::support::Collection::new(&sim, crate::support::builtin_pipeline("kudo"), ns, instance)
+        .output(&out)
+        .run(&kudo_diag::engine::EventLog::new())
+        .await;
+    let commands: [&[&str]; 3] = [
+        &["api-resources"],
+        &["api-resources", "-o", "wide", "--sort-by", "name"],
+        &["api-versions"],
+    ];
+    let mut live = Vec::new();
+    let k = Kubectl::new(&sim);
+    for c in commands {
+        live.push(k.ok(c).await);
+    }
+    sim.shutdown().await;
+
+    let mut r = kudo_diag::bundle::reader::BundleReader::open(&out, Default::default()).unwrap();
+    let recorded: Value =
+        kudo_diag::yaml::from_slice(&r.read(kudo_diag::bundle::layout::DISCOVERY).unwrap())
+            .unwrap();
+    let b = from_bundle::load(&out).unwrap();
+    assert!(b.scenario.discovery.is_some());
+    let served = crate::support::Sim::new(b.scenario)
+        .read_only()
+        .start()
+        .await;
+    let k = Kubectl::new(&served);
+    for (c, want) in commands.iter().zip(&live) {
+        assert_eq!(&k.ok(c).await, want, "kubectl {c:?}");
+    }
+    served.shutdown().await;
+    recorded
+}
+
+/// A kudo-diag bundle records the cluster's discovery (`cluster/discovery.yaml`), and `serve`
+/// answers from it as the cluster did: from the project's cassandra scenario, and from the k3s
+/// cluster (served from its troubleshoot bundle), whose discovery has groups the bundle holds
+/// no CRD or object of (traefik.containo.us, metrics.k8s.io), so only the recorded discovery
+/// can list them.
+#[tokio::test]
+async fn a_served_bundle_answers_discovery_as_the_cluster_it_was_collected_from() {
+    if !have_kubectl() {
+        return;
+    }
+    let sc = kudo_diag::sim::scenarios::load("cassandra").unwrap();
+    let sim = crate::support::Sim::new(sc).start().await;
+    let recorded = discovery_round_trip(sim, "production", "analytics-cassandra").await;
+    assert_eq!(recorded["failed"], serde_json::json!([]));
+    assert_eq!(recorded["resources"][0]["groupVersion"], "v1");
+    assert_eq!(recorded["api"]["kind"], "APIVersions");
+
+    let (k3s, _) = serve_k3s().await;
+    let recorded = discovery_round_trip(k3s, "default", "none").await;
+    let versions: Vec<&str> = recorded["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["groupVersion"].as_str())
+        .collect();
+    assert!(
+        versions.contains(&"traefik.containo.us/v1alpha1"),
+        "{versions:?}"
+    );
+    assert!(versions.contains(&"metrics.k8s.io/v1beta1"), "{versions:?}");
+}
