@@ -18,6 +18,7 @@ pub mod generate;
 pub mod loglines;
 pub mod logs;
 pub mod metrics;
+pub mod node_printers;
 pub mod printers;
 pub mod protobuf;
 pub mod proxy;

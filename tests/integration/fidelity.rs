@@ -472,3 +472,90 @@ async fn a_served_bundle_answers_discovery_as_the_cluster_it_was_collected_from(
     );
     assert!(versions.contains(&"metrics.k8s.io/v1beta1"), "{versions:?}");
 }
+
+/// Kinds kubectl users list whose server printers the emulator gained (IngressClass,
+/// RuntimeClass, CSINode, VolumeAttachment, PodTemplate): `kubectl get` prints the columns the
+/// API server's printers (printers.go `AddHandlers`, `print<Kind>`) give them, not the default
+/// NAME/CREATED AT table. The expected rows are written from those printing rules; AGE, which
+/// depends on the clock, is compared for presence only.
+#[tokio::test]
+async fn node_storage_and_ingress_kinds_print_the_servers_columns() {
+    if !have_kubectl() {
+        return;
+    }
+    let created = "2020-01-01T00:00:00Z";
+    let meta = |name: &str| serde_json::json!({"name": name, "creationTimestamp": created, "uid": name, "resourceVersion": "7"});
+    let objects = vec![
+        serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": meta("nginx"),
+            "spec": {"controller": "k8s.io/ingress-nginx",
+                     "parameters": {"apiGroup": "k8s.example.com", "kind": "IngressParameters", "name": "external-lb"}}}),
+        serde_json::json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": meta("gvisor"), "handler": "runsc"}),
+        serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSINode", "metadata": meta("node-1"),
+            "spec": {"drivers": [{"name": "ebs.csi.aws.com", "nodeID": "i-1", "topologyKeys": []}]}}),
+        serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "VolumeAttachment", "metadata": meta("csi-0a1b"),
+            "spec": {"attacher": "ebs.csi.aws.com", "nodeName": "node-1", "source": {"persistentVolumeName": "pvc-1"}},
+            "status": {"attached": true}}),
+        {
+            let mut m = meta("batch-template");
+            m["namespace"] = "default".into();
+            serde_json::json!({"apiVersion": "v1", "kind": "PodTemplate", "metadata": m,
+                "template": {"metadata": {"labels": {"app": "batch"}},
+                             "spec": {"containers": [{"name": "work", "image": "busybox:1.36"}]}}})
+        },
+    ];
+    let sc = kudo_diag::sim::Scenario {
+        name: "printers".into(),
+        namespace: "default".into(),
+        objects,
+        ..Default::default()
+    };
+    let h = SimServer::start(sc, SimOptions::default()).await.unwrap();
+    let k = Kubectl::new(&h);
+    let cases: [(&str, &[&str], &[&str]); 5] = [
+        (
+            "ingressclasses",
+            &["NAME", "CONTROLLER", "PARAMETERS", "AGE"],
+            &[
+                "nginx",
+                "k8s.io/ingress-nginx",
+                "IngressParameters.k8s.example.com/external-lb",
+            ],
+        ),
+        (
+            "runtimeclasses",
+            &["NAME", "HANDLER", "AGE"],
+            &["gvisor", "runsc"],
+        ),
+        ("csinodes", &["NAME", "DRIVERS", "AGE"], &["node-1", "1"]),
+        (
+            "volumeattachments",
+            &["NAME", "ATTACHER", "PV", "NODE", "ATTACHED", "AGE"],
+            &["csi-0a1b", "ebs.csi.aws.com", "pvc-1", "node-1", "true"],
+        ),
+        // No AGE: the pod template printer has none.
+        (
+            "podtemplates",
+            &["NAME", "CONTAINERS", "IMAGES", "POD", "LABELS"],
+            &["batch-template", "work", "busybox:1.36", "app=batch"],
+        ),
+    ];
+    for (res, header, row) in cases {
+        for wide in [false, true] {
+            let mut args = vec!["get", res];
+            if wide {
+                args.extend(["-o", "wide"]);
+            }
+            let out = k.ok(&args).await;
+            let lines: Vec<Vec<&str>> = out
+                .lines()
+                .map(|l| l.split_whitespace().collect())
+                .collect();
+            assert_eq!(lines.len(), 2, "{out}");
+            assert_eq!(lines[0], header, "{res}: {out}");
+            let has_age = header.last() == Some(&"AGE");
+            let cells = &lines[1][..lines[1].len() - usize::from(has_age)];
+            assert_eq!(cells, row, "{res}: {out}");
+        }
+    }
+    h.shutdown().await;
+}
