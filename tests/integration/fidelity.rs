@@ -559,3 +559,70 @@ async fn node_storage_and_ingress_kinds_print_the_servers_columns() {
     }
     h.shutdown().await;
 }
+
+/// `kubectl explain` reads the OpenAPI v3 documents the emulator publishes: the built-in kinds'
+/// schemas of the server's minor (vendored from a maintained schema source) and the CRDs'
+/// `openAPIV3Schema`. Against the k3s cluster served from its bundle: a built-in field and a
+/// custom resource (traefik's IngressRoute), as a cluster answers (header, the schema's
+/// descriptions, required fields marked).
+#[tokio::test]
+async fn explain_answers_from_the_builtin_and_crd_schemas() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, sc) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let out = k.ok(&["explain", "pod.spec.containers"]).await;
+    let head: Vec<&str> = out.lines().take(4).collect();
+    assert_eq!(
+        head,
+        [
+            "KIND:       Pod",
+            "VERSION:    v1",
+            "",
+            "FIELD: containers <[]Container>"
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("List of containers belonging to the pod."),
+        "{out}"
+    );
+    assert!(out.contains("  name\t<string> -required-"), "{out}");
+    assert!(out.contains("  resources\t<ResourceRequirements>"), "{out}");
+
+    let out = k.ok(&["explain", "ingressroutes.spec"]).await;
+    assert!(
+        out.starts_with(
+            "GROUP:      traefik.containo.us\nKIND:       IngressRoute\nVERSION:    v1alpha1\n"
+        ),
+        "{out}"
+    );
+    // The CRD's own description of the field, and its fields.
+    let crd = sc
+        .objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "ingressroutes.traefik.containo.us")
+        .unwrap();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let first_words: String = spec["description"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(out.contains(&first_words), "{first_words}: {out}");
+    for field in spec["properties"].as_object().unwrap().keys() {
+        assert!(out.contains(&format!("  {field}\t<")), "{field}: {out}");
+    }
+    // A field that does not exist is refused as by a cluster.
+    let o = k.run(&["explain", "pod.spec.nosuchfield"]).await;
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("field \"nosuchfield\" does not exist"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    h.shutdown().await;
+}
