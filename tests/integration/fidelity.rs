@@ -625,4 +625,26 @@ async fn explain_answers_from_the_builtin_and_crd_schemas() {
         String::from_utf8_lossy(&o.stderr)
     );
     h.shutdown().await;
+
+    // The project's own scenario (a 1.32 server): KUDO's Instance from its CRD, a Deployment
+    // field from the built-in schemas.
+    let sc = kudo_diag::sim::scenarios::load("cassandra").unwrap();
+    let sim = crate::support::Sim::new(sc).start().await;
+    let k = Kubectl::new(&sim);
+    let out = k.ok(&["explain", "instances"]).await;
+    assert!(
+        out.starts_with("GROUP:      kudo.dev\nKIND:       Instance\nVERSION:    v1beta1\n"),
+        "{out}"
+    );
+    assert!(out.contains("  metadata\t<ObjectMeta>"), "{out}");
+    let out = k.ok(&["explain", "deployment.spec.strategy"]).await;
+    assert!(
+        out.contains("FIELD: strategy <DeploymentStrategy>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  rollingUpdate\t<RollingUpdateDeployment>"),
+        "{out}"
+    );
+    sim.shutdown().await;
 }
