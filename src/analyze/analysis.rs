@@ -33,8 +33,13 @@ pub fn analyze_bundle(path: &Path) -> crate::Result<Report> {
 }
 
 /// Analyzes the bundle at `path`: rejects hostile or damaged bundles (unsafe paths, bombs,
-/// truncation, a bad manifest, hashes that do not match) with an error that says so.
+/// truncation, a bad manifest, hashes that do not match) with an error that says so. A
+/// troubleshoot.sh support bundle (`.tar.gz` or its folder) is analyzed by
+/// [`super::troubleshoot`].
 pub fn analyze_bundle_with(path: &Path, opts: &Options) -> crate::Result<Report> {
+    if crate::bundle::troubleshoot::is_troubleshoot(path) {
+        return super::troubleshoot::analyze(path, opts);
+    }
     let mut reader = BundleReader::open(path, opts.limits.unwrap_or_default())?;
     let rep = reader.verify();
     if !rep.is_clean() {
@@ -55,13 +60,34 @@ pub fn analyze_bundle_with(path: &Path, opts: &Options) -> crate::Result<Report>
     Ok(report)
 }
 
-/// Analyzes already opened files (a bundle or hand-made inputs): the instance the bundle was
+/// Which rules a bundle can feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A kudo-diag bundle: every rule.
+    Instance,
+    /// A bundle of the whole cluster without a KUDO instance (a troubleshoot support bundle):
+    /// the Kubernetes-level rules (pods, workloads, storage, nodes, capacity, logs, the
+    /// collection); the KUDO and application rules are not run.
+    Kubernetes,
+}
+
+/// The built-in YAML rules.
+pub fn builtin_rules() -> crate::Result<Vec<Rule>> {
+    custom::parse_rules("analyzers/builtin.rules.yaml", custom::BUILTIN_RULES)
+        .map_err(|e| Error::Other(format!("the built-in rules are invalid (a bug): {e}")))
+}
+
+/// Analyzes already opened files (a bundle or hand-made inputs) with every rule.
+pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report> {
+    analyze_scoped(src, extra_rules, Scope::Instance)
+}
+
+/// Analyzes already opened files with the rules of `scope`: the instance the bundle was
 /// collected for, then each dependency it holds (`dependencies/NAMESPACE/INSTANCE/`) with the
 /// same rules, and links the findings of all of them on one graph and one timeline, so a
 /// dependency's fault can be the root cause of the instance's findings.
-pub fn analyze_source(mut src: Source, extra_rules: &[Rule]) -> crate::Result<Report> {
-    let builtin = custom::parse_rules("analyzers/builtin.rules.yaml", custom::BUILTIN_RULES)
-        .map_err(|e| Error::Other(format!("the built-in rules are invalid (a bug): {e}")))?;
+pub fn analyze_scoped(mut src: Source, extra_rules: &[Rule], scope: Scope) -> crate::Result<Report> {
+    let builtin = builtin_rules()?;
     let views: Vec<String> = std::iter::once(String::new())
         .chain(src.dependencies())
         .collect();
@@ -73,8 +99,10 @@ pub fn analyze_source(mut src: Source, extra_rules: &[Rule]) -> crate::Result<Re
         rules::workload::run(&mut ctx);
         rules::storage::run(&mut ctx);
         rules::capacity::run(&mut ctx);
-        rules::kudo::run(&mut ctx);
-        rules::apps::run(&mut ctx);
+        if scope == Scope::Instance {
+            rules::kudo::run(&mut ctx);
+            rules::apps::run(&mut ctx);
+        }
         custom::run(&mut ctx, &builtin);
         custom::run(&mut ctx, extra_rules);
         rules::collection::run(&mut ctx);
@@ -106,6 +134,7 @@ pub fn analyze_source(mut src: Source, extra_rules: &[Rule]) -> crate::Result<Re
         root_causes: Vec::new(),
         timeline: std::mem::take(&mut ctx.timeline),
         rules_run: std::mem::take(&mut ctx.rules_run),
+        rules_not_run: Vec::new(),
         files: Default::default(),
     };
     report.files = evidence_files(&mut ctx, &report);
@@ -229,6 +258,10 @@ fn header(ctx: &mut Ctx) -> Header {
         collected_started: or_unknown(&meta.started),
         collected_finished: or_unknown(&meta.finished),
         collector_version: or_unknown(&meta.tool_version),
+        collector: match meta.tool.as_str() {
+            "" | "kudo-diag" => String::new(),
+            other => other.to_string(),
+        },
         completeness: Completeness {
             files,
             failed_required,

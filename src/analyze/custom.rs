@@ -105,6 +105,13 @@ pub struct Rule {
     pub links: Vec<Link>,
 }
 
+impl Rule {
+    /// Whether the rule reads the bundle file at `path` (one of its `files` globs matches).
+    pub fn reads(&self, path: &str) -> bool {
+        self.globs.iter().any(|g| g.is_match(path))
+    }
+}
+
 /// Parses and checks a rules file; every problem is reported, named by file and rule.
 pub fn parse_rules(source: &str, text: &str) -> Result<Vec<Rule>, String> {
     let file: RulesFile = crate::yaml::from_str(text).map_err(|e| {

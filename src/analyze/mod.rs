@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod source;
 pub mod timeline;
+pub mod troubleshoot;
 
 #[cfg(test)]
 mod diagnosis_tests;

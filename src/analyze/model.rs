@@ -174,6 +174,44 @@ pub struct Header {
     pub collected_finished: String,
     pub collector_version: String,
     pub completeness: Completeness,
+    /// The tool that collected the bundle when it is not kudo-diag (`troubleshoot` for a
+    /// troubleshoot.sh support bundle, which covers the whole cluster and no KUDO instance).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub collector: String,
+}
+
+impl Header {
+    /// The report's title: the instance analyzed, or the whole cluster for a bundle another
+    /// tool collected.
+    pub fn title(&self) -> String {
+        if self.collector.is_empty() {
+            format!(
+                "kudo-diag analysis of instance {} in namespace {}",
+                self.instance, self.namespace
+            )
+        } else {
+            format!(
+                "kudo-diag analysis of a {} support bundle (the whole cluster)",
+                self.collector
+            )
+        }
+    }
+
+    /// The tool that collected the bundle.
+    pub fn collector_name(&self) -> &str {
+        if self.collector.is_empty() {
+            "kudo-diag"
+        } else {
+            &self.collector
+        }
+    }
+}
+
+/// Rules that did not run because the bundle cannot feed them, with why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotRun {
+    pub rules: Vec<String>,
+    pub why: String,
 }
 
 /// How complete the collection was.
@@ -251,6 +289,10 @@ pub struct Report {
     /// Rules that ran (built-in and YAML), so a reader knows what was checked.
     #[serde(default)]
     pub rules_run: Vec<String>,
+    /// Rules that could not run on this bundle, with why (a troubleshoot support bundle holds
+    /// no KUDO instance and no output of commands run in the application's pods).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules_not_run: Vec<NotRun>,
     /// The bundle files the evidence quotes, whole (up to [`EMBED_FILE_BYTES`] each), for the
     /// HTML report to embed; not part of the JSON schema.
     #[serde(skip)]

@@ -47,6 +47,9 @@ pub const KUDO_EVENTS: &str = "kudo/events.yaml";
 
 /// The API server's version.
 pub const CLUSTER_VERSION: &str = "cluster/version.yaml";
+/// The API server's discovery (`/api`, `/apis`, every group version's resource list), which
+/// `serve` answers discovery from as recorded.
+pub const DISCOVERY: &str = "cluster/discovery.yaml";
 pub const NODES: &str = "cluster/nodes.yaml";
 /// Every pod on the nodes that run the instance's pods, with its requests and limits
 /// (`bundle::nodepods`).
@@ -136,6 +139,7 @@ mod tests {
             KUDO_PODS.into(),
             KUDO_EVENTS.into(),
             CLUSTER_VERSION.into(),
+            DISCOVERY.into(),
             NODES.into(),
             NODE_PODS.into(),
             KAFKA_TOPICS.into(),

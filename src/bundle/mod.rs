@@ -15,6 +15,7 @@ pub mod reader;
 pub mod redact;
 pub mod sink;
 pub mod storage;
+pub mod troubleshoot;
 pub mod writer;
 
 pub use error::BundleError;

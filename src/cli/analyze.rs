@@ -19,11 +19,13 @@ use super::output::{self, FormatOrFile, FormatOrFileParser};
   kudo-diag analyze cassandra.zip -o html --report r.html  one self-contained HTML page
   kudo-diag analyze cassandra.zip -o json --fail-on never | jq .counts
   kudo-diag analyze cassandra.zip --rules myop.rules.yaml  add an operator's own rules
+  kudo-diag analyze support-bundle.tar.gz                  a troubleshoot.sh bundle: Kubernetes-level rules
 
 Exit codes: 0 no finding at or above --fail-on, 6 findings at or above it, 1 the bundle could
 not be analyzed (unreadable, hostile, or its hashes do not match), 2 bad usage.")]
 pub struct Args {
-    /// The bundle (.zip) written by `kudo-diag run`.
+    /// The bundle (.zip) written by `kudo-diag run`, or a troubleshoot.sh support bundle
+    /// (.tar.gz or its folder).
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
     /// Output format (default: text).

@@ -1,6 +1,6 @@
 //! Collection: the task kinds that talk to Kubernetes and KUDO, and what they share.
 //!
-//! - `kinds`: `k8s.get`, `k8s.list`, `k8s.logs`, `k8s.exec`, `k8s.proxy`, `k8s.version`.
+//! - `kinds`: `k8s.get`, `k8s.list`, `k8s.logs`, `k8s.exec`, `k8s.proxy`, `k8s.version`, `k8s.discovery`.
 //! - `planstatus`: an Instance's plan status as a tree, and the `kudo.planstatus` kind.
 //! - `versions`: `versions.yaml`, the `kudo.versions` kind.
 //! - `api`: sending requests and mapping failures to transient/permanent `TaskError`s.

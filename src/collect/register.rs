@@ -16,6 +16,7 @@ pub fn register(registry: &mut Registry) {
         .register(kinds::operatorversion::OperatorVersion)
         .register(kinds::refusal::AppExec)
         .register(kinds::version::Version)
+        .register(kinds::discovery::Discovery)
         .register(planstatus::PlanStatus)
         .register(versions::Versions);
 }

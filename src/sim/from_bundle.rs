@@ -20,7 +20,8 @@
 //! - `cluster/version.yaml` is what `/version` answers;
 //! - `cluster/node-pods.json`, the node context, adds the other pods on the instance's nodes
 //!   as Pods holding only its columns (`bundle::nodepods`), so `kubectl describe node` sums
-//!   every pod on the node; a pod the bundle also holds whole is served whole.
+//!   every pod on the node; a pod the bundle also holds whole is served whole;
+//! - `cluster/discovery.yaml` (when collected) is the discovery served, as recorded.
 //!
 //! Values the collection redacted stay redacted: the bundle never holds them, and nothing here
 //! tries to restore them. A Secret's `data` is bytes in base64 on a real API server, and kubectl
@@ -375,6 +376,7 @@ fn from_parts(
     let mut server_version = ServerVersion::default();
     let mut node_context: Vec<Value> = Vec::new();
     let mut summary_node_pods = 0;
+    let mut discovery = None;
     for (path, bytes) in &files {
         if !is_object_file(path) {
             continue;
@@ -402,6 +404,10 @@ fn from_parts(
             }
             continue;
         }
+        if path == crate::bundle::layout::DISCOVERY {
+            discovery = recorded_discovery(doc);
+            continue;
+        }
         for o in objects_in(doc) {
             let key = object_key(&o);
             if key.1 == "Pod" && key.0 == "v1" {
@@ -421,8 +427,12 @@ fn from_parts(
         }
     }
 
-    // Only what the simulated API serves (CRDs in the bundle add their kinds).
-    let registry = Registry::new(&objects, server_version.minor_number().unwrap_or(32));
+    // Only what the simulated API serves: the recorded discovery, or the built-ins of the
+    // server's minor (CRDs in the bundle add their kinds).
+    let registry = match &discovery {
+        Some(d) => Registry::from_recorded(d, &objects),
+        None => Registry::new(&objects, server_version.minor_number().unwrap_or(32)),
+    };
     let mut summary = Summary {
         node_context_pods: summary_node_pods,
         ..Summary::default()
@@ -476,10 +486,20 @@ fn from_parts(
             server_version,
             objects,
             logs: specs,
+            discovery,
             ..Scenario::default()
         },
         summary,
     })
+}
+
+/// The resource lists of a recorded discovery (`cluster/discovery.yaml`, written by
+/// `k8s.discovery`), in the form `Scenario::discovery` holds; None when it has none.
+fn recorded_discovery(mut doc: Value) -> Option<Value> {
+    match doc["resources"].take() {
+        Value::Array(lists) if !lists.is_empty() => Some(Value::Array(lists)),
+        _ => None,
+    }
 }
 
 /// The logs of pods the bundle holds, each in its pod's namespace (from `pod.yaml` next to

@@ -18,6 +18,8 @@ pub mod generate;
 pub mod loglines;
 pub mod logs;
 pub mod metrics;
+pub mod node_printers;
+pub mod openapi;
 pub mod printers;
 pub mod protobuf;
 pub mod proxy;

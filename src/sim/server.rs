@@ -136,6 +136,12 @@ pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
         .route("/readyz", get(discovery::healthz))
         .route("/livez", get(discovery::healthz))
         .route("/openapi/v2", get(discovery::openapi_v2))
+        .route("/openapi/v3", get(super::openapi::index))
+        .route("/openapi/v3/api/{version}", get(super::openapi::core))
+        .route(
+            "/openapi/v3/apis/{group}/{version}",
+            get(super::openapi::named),
+        )
         .route("/api", get(discovery::api))
         .route("/apis", get(discovery::apis))
         .route("/api/v1", get(discovery::core_resources))

@@ -1,7 +1,9 @@
 //! The Table form (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`) that `kubectl get`
 //! asks for: the columns and cell values a real API server prints for pods, nodes, services,
-//! statefulsets, deployments, events, namespaces, PVCs and a few more, a CRD's
-//! `additionalPrinterColumns`, and Name/Age (Name/Created At for built-ins) otherwise.
+//! statefulsets, deployments, events, namespaces, PVCs and a few more (further kinds in
+//! `printers` and `node_printers`), a CRD's `additionalPrinterColumns`, and Name/Age
+//! (Name/Created At for built-ins) otherwise. Name and Age columns carry the description the
+//! server sends (ObjectMeta's field documentation).
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -109,6 +111,14 @@ pub fn table_for(
     })
 }
 
+/// What the API server's printers describe the Name column with: ObjectMeta's `name` field
+/// documentation (`metav1.ObjectMeta{}.SwaggerDoc()["name"]`).
+const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+
+/// What they describe Age (and the default table's Created At) with: ObjectMeta's
+/// `creationTimestamp` documentation.
+const CREATED_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+
 fn col_def(name: &str, typ: &str, priority: u8, is_name: bool) -> Value {
     let mut c = json!({
         "name": name,
@@ -119,7 +129,9 @@ fn col_def(name: &str, typ: &str, priority: u8, is_name: bool) -> Value {
     });
     if is_name {
         c["format"] = json!("name");
-        c["description"] = json!("Name must be unique within a namespace.");
+        c["description"] = json!(NAME_DESCRIPTION);
+    } else if name == "Age" || name == "Created At" {
+        c["description"] = json!(CREATED_DESCRIPTION);
     }
     c
 }
@@ -145,6 +157,7 @@ pub(super) const SELECTOR: Col = Col("Selector", "string", 1);
 fn printer(info: &ResourceInfo) -> Printer {
     let (group, plural) = (info.group.as_str(), info.plural.as_str());
     let (columns, row) = super::printers::printer(group, plural)
+        .or_else(|| super::node_printers::printer(group, plural))
         .or_else(|| core_printer(group, plural))
         .or_else(|| apps_printer(group, plural))
         .unwrap_or_else(|| fallback_printer(group));
@@ -659,7 +672,7 @@ pub(super) fn containers_images_of(template: &Value) -> (String, String) {
     (names.join(","), images.join(","))
 }
 
-fn selector_string(labels: &Value) -> String {
+pub(super) fn selector_string(labels: &Value) -> String {
     match labels.as_object() {
         Some(m) if !m.is_empty() => {
             let mut kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", s(v))).collect();
@@ -1211,6 +1224,21 @@ mod tests {
             now(),
         );
         assert_eq!(role["columnDefinitions"][1]["name"], "Created At");
+        // Name and Age (Created At) carry ObjectMeta's field documentation, as the server's
+        // printers describe them.
+        let cols = &sts["columnDefinitions"];
+        assert!(cols[0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Name must be unique within a namespace. Is required"));
+        assert!(cols[2]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("CreationTimestamp is a timestamp"));
+        assert!(role["columnDefinitions"][1]["description"]
+            .as_str()
+            .unwrap()
+            .contains("\n\nPopulated by the system."));
         assert_eq!(
             role["rows"][0]["cells"],
             json!(["x", "2026-01-01T00:00:00Z"])

@@ -343,3 +343,308 @@ async fn the_python_client_agrees() {
     assert_eq!(got["version"]["buildDate"], "2022-08-25T03:46:35Z");
     h.shutdown().await;
 }
+
+/// `kudo-diag analyze` reads the troubleshoot bundle, archived or unpacked, with the same
+/// result: the Kubernetes-level rules on every namespace, and the KUDO and application rules
+/// named as not run, with why.
+#[test]
+fn analyze_reads_the_troubleshoot_bundle_archived_or_unpacked() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(k3s_bundle())
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let report = |path: &std::path::Path| -> Value {
+        let o = crate::support::bin()
+            .arg("analyze")
+            .arg(path)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", crate::support::stderr(&o));
+        let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["header"]["bundle"] = Value::Null;
+        v
+    };
+    let archived = report(&k3s_bundle());
+    let unpacked = report(&dir.path().join("support-bundle"));
+    assert_eq!(archived, unpacked);
+    assert_eq!(archived["header"]["collector"], "troubleshoot");
+    assert_eq!(archived["counts"]["error"], 0);
+    assert_eq!(archived["counts"]["warning"], 0);
+    let namespaces: BTreeSet<&str> = archived["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["object"]["namespace"].as_str())
+        .collect();
+    assert_eq!(
+        namespaces,
+        BTreeSet::from(["default", "kube-system"]),
+        "{archived:#}"
+    );
+    let not_run = archived["rulesNotRun"].to_string();
+    assert!(not_run.contains("kudo.plan-failed"), "{not_run}");
+    // The text report says it too.
+    let o = crate::support::bin()
+        .arg("analyze")
+        .arg(k3s_bundle())
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let text = crate::support::stdout(&o);
+    assert!(text.contains("troubleshoot support bundle"), "{text}");
+    assert!(text.contains("not run: kudo.plan-failed"), "{text}");
+}
+
+/// Collects a bundle from `sim` with the kudo pipeline, then compares `kubectl
+/// api-resources` (also `-o wide`: verbs and categories) and `api-versions` against `sim` and
+/// against the bundle served; returns the bundle's recorded discovery.
+async fn discovery_round_trip(sim: SimHandle, ns: &str, instance: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.zip");
+    crate::support::Collection::new(&sim, crate::support::builtin_pipeline("kudo"), ns, instance)
+        .output(&out)
+        .run(&kudo_diag::engine::EventLog::new())
+        .await;
+    let commands: [&[&str]; 3] = [
+        &["api-resources"],
+        &["api-resources", "-o", "wide", "--sort-by", "name"],
+        &["api-versions"],
+    ];
+    let mut live = Vec::new();
+    let k = Kubectl::new(&sim);
+    for c in commands {
+        live.push(k.ok(c).await);
+    }
+    sim.shutdown().await;
+
+    let mut r = kudo_diag::bundle::reader::BundleReader::open(&out, Default::default()).unwrap();
+    let recorded: Value =
+        kudo_diag::yaml::from_slice(&r.read(kudo_diag::bundle::layout::DISCOVERY).unwrap())
+            .unwrap();
+    let b = from_bundle::load(&out).unwrap();
+    assert!(b.scenario.discovery.is_some());
+    let served = crate::support::Sim::new(b.scenario)
+        .read_only()
+        .start()
+        .await;
+    let k = Kubectl::new(&served);
+    for (c, want) in commands.iter().zip(&live) {
+        assert_eq!(&k.ok(c).await, want, "kubectl {c:?}");
+    }
+    served.shutdown().await;
+    recorded
+}
+
+/// A kudo-diag bundle records the cluster's discovery (`cluster/discovery.yaml`), and `serve`
+/// answers from it as the cluster did: from the project's cassandra scenario, and from the k3s
+/// cluster (served from its troubleshoot bundle), whose discovery has groups the bundle holds
+/// no CRD or object of (traefik.containo.us, metrics.k8s.io), so only the recorded discovery
+/// can list them.
+#[tokio::test]
+async fn a_served_bundle_answers_discovery_as_the_cluster_it_was_collected_from() {
+    if !have_kubectl() {
+        return;
+    }
+    let sc = kudo_diag::sim::scenarios::load("cassandra").unwrap();
+    let sim = crate::support::Sim::new(sc).start().await;
+    let recorded = discovery_round_trip(sim, "production", "analytics-cassandra").await;
+    assert_eq!(recorded["failed"], serde_json::json!([]));
+    assert_eq!(recorded["resources"][0]["groupVersion"], "v1");
+    assert_eq!(recorded["api"]["kind"], "APIVersions");
+
+    let (k3s, _) = serve_k3s().await;
+    let recorded = discovery_round_trip(k3s, "default", "none").await;
+    let versions: Vec<&str> = recorded["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["groupVersion"].as_str())
+        .collect();
+    assert!(
+        versions.contains(&"traefik.containo.us/v1alpha1"),
+        "{versions:?}"
+    );
+    assert!(versions.contains(&"metrics.k8s.io/v1beta1"), "{versions:?}");
+}
+
+/// Kinds kubectl users list whose server printers the emulator gained (IngressClass,
+/// RuntimeClass, CSINode, VolumeAttachment, PodTemplate): `kubectl get` prints the columns the
+/// API server's printers (printers.go `AddHandlers`, `print<Kind>`) give them, not the default
+/// NAME/CREATED AT table. The expected rows are written from those printing rules; AGE, which
+/// depends on the clock, is compared for presence only.
+#[tokio::test]
+async fn node_storage_and_ingress_kinds_print_the_servers_columns() {
+    if !have_kubectl() {
+        return;
+    }
+    let created = "2020-01-01T00:00:00Z";
+    let meta = |name: &str| serde_json::json!({"name": name, "creationTimestamp": created, "uid": name, "resourceVersion": "7"});
+    let objects = vec![
+        serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": meta("nginx"),
+            "spec": {"controller": "k8s.io/ingress-nginx",
+                     "parameters": {"apiGroup": "k8s.example.com", "kind": "IngressParameters", "name": "external-lb"}}}),
+        serde_json::json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": meta("gvisor"), "handler": "runsc"}),
+        serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSINode", "metadata": meta("node-1"),
+            "spec": {"drivers": [{"name": "ebs.csi.aws.com", "nodeID": "i-1", "topologyKeys": []}]}}),
+        serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "VolumeAttachment", "metadata": meta("csi-0a1b"),
+            "spec": {"attacher": "ebs.csi.aws.com", "nodeName": "node-1", "source": {"persistentVolumeName": "pvc-1"}},
+            "status": {"attached": true}}),
+        {
+            let mut m = meta("batch-template");
+            m["namespace"] = "default".into();
+            serde_json::json!({"apiVersion": "v1", "kind": "PodTemplate", "metadata": m,
+                "template": {"metadata": {"labels": {"app": "batch"}},
+                             "spec": {"containers": [{"name": "work", "image": "busybox:1.36"}]}}})
+        },
+    ];
+    let sc = kudo_diag::sim::Scenario {
+        name: "printers".into(),
+        namespace: "default".into(),
+        objects,
+        ..Default::default()
+    };
+    let h = SimServer::start(sc, SimOptions::default()).await.unwrap();
+    let k = Kubectl::new(&h);
+    let cases: [(&str, &[&str], &[&str]); 5] = [
+        (
+            "ingressclasses",
+            &["NAME", "CONTROLLER", "PARAMETERS", "AGE"],
+            &[
+                "nginx",
+                "k8s.io/ingress-nginx",
+                "IngressParameters.k8s.example.com/external-lb",
+            ],
+        ),
+        (
+            "runtimeclasses",
+            &["NAME", "HANDLER", "AGE"],
+            &["gvisor", "runsc"],
+        ),
+        ("csinodes", &["NAME", "DRIVERS", "AGE"], &["node-1", "1"]),
+        (
+            "volumeattachments",
+            &["NAME", "ATTACHER", "PV", "NODE", "ATTACHED", "AGE"],
+            &["csi-0a1b", "ebs.csi.aws.com", "pvc-1", "node-1", "true"],
+        ),
+        // No AGE: the pod template printer has none.
+        (
+            "podtemplates",
+            &["NAME", "CONTAINERS", "IMAGES", "POD", "LABELS"],
+            &["batch-template", "work", "busybox:1.36", "app=batch"],
+        ),
+    ];
+    for (res, header, row) in cases {
+        for wide in [false, true] {
+            let mut args = vec!["get", res];
+            if wide {
+                args.extend(["-o", "wide"]);
+            }
+            let out = k.ok(&args).await;
+            let lines: Vec<Vec<&str>> = out
+                .lines()
+                .map(|l| l.split_whitespace().collect())
+                .collect();
+            assert_eq!(lines.len(), 2, "{out}");
+            assert_eq!(lines[0], header, "{res}: {out}");
+            let has_age = header.last() == Some(&"AGE");
+            let cells = &lines[1][..lines[1].len() - usize::from(has_age)];
+            assert_eq!(cells, row, "{res}: {out}");
+        }
+    }
+    h.shutdown().await;
+}
+
+/// `kubectl explain` reads the OpenAPI v3 documents the emulator publishes: the built-in kinds'
+/// schemas of the server's minor (vendored from a maintained schema source) and the CRDs'
+/// `openAPIV3Schema`. Against the k3s cluster served from its bundle: a built-in field and a
+/// custom resource (traefik's IngressRoute), as a cluster answers (header, the schema's
+/// descriptions, required fields marked).
+#[tokio::test]
+async fn explain_answers_from_the_builtin_and_crd_schemas() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, sc) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let out = k.ok(&["explain", "pod.spec.containers"]).await;
+    let head: Vec<&str> = out.lines().take(4).collect();
+    assert_eq!(
+        head,
+        [
+            "KIND:       Pod",
+            "VERSION:    v1",
+            "",
+            "FIELD: containers <[]Container>"
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("List of containers belonging to the pod."),
+        "{out}"
+    );
+    assert!(out.contains("  name\t<string> -required-"), "{out}");
+    assert!(out.contains("  resources\t<ResourceRequirements>"), "{out}");
+
+    let out = k.ok(&["explain", "ingressroutes.spec"]).await;
+    assert!(
+        out.starts_with(
+            "GROUP:      traefik.containo.us\nKIND:       IngressRoute\nVERSION:    v1alpha1\n"
+        ),
+        "{out}"
+    );
+    // The CRD's own description of the field, and its fields.
+    let crd = sc
+        .objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "ingressroutes.traefik.containo.us")
+        .unwrap();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let first_words: String = spec["description"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(out.contains(&first_words), "{first_words}: {out}");
+    for field in spec["properties"].as_object().unwrap().keys() {
+        assert!(out.contains(&format!("  {field}\t<")), "{field}: {out}");
+    }
+    // A field that does not exist is refused as by a cluster.
+    let o = k.run(&["explain", "pod.spec.nosuchfield"]).await;
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("field \"nosuchfield\" does not exist"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    h.shutdown().await;
+
+    // The project's own scenario (a 1.32 server): KUDO's Instance from its CRD, a Deployment
+    // field from the built-in schemas.
+    let sc = kudo_diag::sim::scenarios::load("cassandra").unwrap();
+    let sim = crate::support::Sim::new(sc).start().await;
+    let k = Kubectl::new(&sim);
+    let out = k.ok(&["explain", "instances"]).await;
+    assert!(
+        out.starts_with("GROUP:      kudo.dev\nKIND:       Instance\nVERSION:    v1beta1\n"),
+        "{out}"
+    );
+    assert!(out.contains("  metadata\t<ObjectMeta>"), "{out}");
+    let out = k.ok(&["explain", "deployment.spec.strategy"]).await;
+    assert!(
+        out.contains("FIELD: strategy <DeploymentStrategy>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  rollingUpdate\t<RollingUpdateDeployment>"),
+        "{out}"
+    );
+    sim.shutdown().await;
+}

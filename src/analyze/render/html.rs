@@ -58,12 +58,7 @@ pub fn render_html(r: &Report) -> String {
         esc(&h.instance),
         esc(&h.namespace)
     );
-    let _ = writeln!(
-        o,
-        "<h1>kudo-diag analysis of instance {} in namespace {}</h1>",
-        esc(&h.instance),
-        esc(&h.namespace)
-    );
+    let _ = writeln!(o, "<h1>{}</h1>", esc(&h.title()));
     let c = &h.completeness;
     let rows = [
         ("operator", format!("{} {}", h.operator, h.operator_version)),
@@ -73,8 +68,11 @@ pub fn render_html(r: &Report) -> String {
         (
             "collected",
             format!(
-                "{} to {} by kudo-diag {}",
-                h.collected_started, h.collected_finished, h.collector_version
+                "{} to {} by {} {}",
+                h.collected_started,
+                h.collected_finished,
+                h.collector_name(),
+                h.collector_version
             ),
         ),
         (
@@ -103,7 +101,16 @@ pub fn render_html(r: &Report) -> String {
             sev.as_str()
         );
     }
-    o.push_str("</p>\n<h2>Timeline</h2>\n");
+    o.push_str("</p>\n");
+    for n in &r.rules_not_run {
+        let _ = writeln!(
+            o,
+            "<p class=\"notrun\">Not run: {}: {}</p>",
+            esc(&n.rules.join(", ")),
+            esc(&n.why)
+        );
+    }
+    o.push_str("<h2>Timeline</h2>\n");
     o.push_str(&timeline_svg(&r.timeline));
     o.push_str("\n<h2>Findings</h2>\n");
     findings_html(&mut o, r);

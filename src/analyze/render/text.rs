@@ -41,19 +41,14 @@ pub fn render_text(r: &Report, color: bool) -> String {
     let p = Paint { on: color };
     let h = &r.header;
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "{}",
-        p.bold(&format!(
-            "kudo-diag analysis of instance {} in namespace {}",
-            h.instance, h.namespace
-        ))
-    );
-    let _ = writeln!(
-        o,
-        "  operator     {} {} (application {} {})",
-        h.operator, h.operator_version, h.app_name, h.app_version
-    );
+    let _ = writeln!(o, "{}", p.bold(&h.title()));
+    if h.collector.is_empty() {
+        let _ = writeln!(
+            o,
+            "  operator     {} {} (application {} {})",
+            h.operator, h.operator_version, h.app_name, h.app_version
+        );
+    }
     let _ = writeln!(
         o,
         "  platform     KUDO {}, Kubernetes {}",
@@ -61,8 +56,11 @@ pub fn render_text(r: &Report, color: bool) -> String {
     );
     let _ = writeln!(
         o,
-        "  collected    {} to {} by kudo-diag {}",
-        h.collected_started, h.collected_finished, h.collector_version
+        "  collected    {} to {} by {} {}",
+        h.collected_started,
+        h.collected_finished,
+        h.collector_name(),
+        h.collector_version
     );
     let c = &h.completeness;
     let _ = writeln!(
@@ -87,6 +85,9 @@ pub fn render_text(r: &Report, color: bool) -> String {
         );
     } else {
         let _ = writeln!(o, "{}", p.bold(&summary));
+    }
+    for n in &r.rules_not_run {
+        let _ = writeln!(o, "{} {}: {}", p.dim("not run:"), n.rules.join(", "), n.why);
     }
     let folded = r.folded();
     if !folded.is_empty() {

@@ -14,6 +14,16 @@ use crate::analyze::model::{Evidence, Line, ObjectRef, Severity};
 use crate::analyze::source::{clip, s};
 use crate::bundle::layout;
 
+/// The rules of this module; each runs when the bundle holds its application's command output.
+pub const RULES: &[&str] = &[
+    "cassandra.node-down",
+    "cassandra.schema-disagreement",
+    "cassandra.dropped-messages",
+    "zookeeper.no-leader",
+    "kafka.offline-partitions",
+    "kafka.under-replicated-partitions",
+];
+
 pub fn run(ctx: &mut Ctx) {
     cassandra(ctx);
     zookeeper(ctx);

@@ -12,14 +12,17 @@ use crate::bundle::layout;
 /// A plan IN_PROGRESS for longer than this (before the collection) is reported.
 pub const PLAN_STUCK_MINUTES: i64 = 30;
 
+/// The rules of this module.
+pub const RULES: &[&str] = &[
+    "kudo.plan-failed",
+    "kudo.plan-stuck",
+    "kudo.operatorversion-missing",
+    "kudo.manager",
+    "kudo.child-instance",
+];
+
 pub fn run(ctx: &mut Ctx) {
-    for r in [
-        "kudo.plan-failed",
-        "kudo.plan-stuck",
-        "kudo.operatorversion-missing",
-        "kudo.manager",
-        "kudo.child-instance",
-    ] {
+    for r in RULES {
         ctx.ran(r);
     }
     if let Some(inst) = ctx.src.yaml(layout::INSTANCE) {
