@@ -8,6 +8,7 @@ mod collect;
 mod engine;
 mod fidelity;
 mod fuzz;
+mod limits;
 mod opdiag;
 mod pipelines;
 mod preflight;
