@@ -18,7 +18,7 @@ pub mod notrunning;
 pub mod plan;
 pub mod run;
 pub mod scheduler;
-mod streams;
+pub mod streams;
 pub mod synthetic;
 pub mod task;
 
@@ -29,6 +29,7 @@ pub use run::{run, Ending, ResumeMode, RunConfig, Summary};
 pub use scheduler::{
     Counts, Limits, RetryPolicy, DEFAULT_CONCURRENCY, DEFAULT_PER_NODE, DEFAULT_PER_POD,
 };
+pub use streams::{acquire as acquire_stream, StreamPermit};
 pub use task::{
     ErrorKind, Items, LogSettings, ParamSpec, Registry, StreamLoad, TaskContext, TaskEnv,
     TaskError, TaskKind, TaskOutput,

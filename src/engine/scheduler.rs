@@ -32,7 +32,7 @@ use crate::bundle::writer::ErrorEntry;
 use super::event::{Event, Reporter};
 use super::journal::{Claim, Journal, NodeRecord, NodeState, Status};
 use super::plan::{Expansion, NodeStatus, Plan, Settled};
-use super::streams::StreamSlots;
+use super::streams::StreamGate;
 use super::task::{
     ErrorKind, Items, Registry, TaskContext, TaskEnv, TaskError, TaskKind, TaskOutput,
 };
@@ -209,7 +209,7 @@ pub(crate) struct Scheduler<'a> {
     /// One queue per concurrency class, in the order classes were first seen (round robin).
     classes: Vec<ClassQueue>,
     /// Streams per node and commands per pod, with the nodes waiting for them.
-    streams: StreamSlots,
+    streams: StreamGate,
     running: usize,
     jobs: JoinSet<Msg>,
     /// Attempts of inline kinds, polled by the loop itself.
@@ -234,7 +234,7 @@ impl<'a> Scheduler<'a> {
         cancel: CancellationToken,
         resumed: bool,
     ) -> Self {
-        let streams = StreamSlots::new(limits.per_node, limits.per_pod);
+        let streams = StreamGate::new(limits.per_node, limits.per_pod);
         Scheduler {
             plan,
             registry,
@@ -283,16 +283,22 @@ impl<'a> Scheduler<'a> {
             if self.jobs.is_empty() && self.inline.is_empty() {
                 break;
             }
+            let gate = self.streams.clone();
             let first = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => return self.interrupt().await,
                 Some(m) = self.inline.next(), if !self.inline.is_empty() => Some(Ok(m)),
                 Some(r) = self.jobs.join_next(), if !self.jobs.is_empty() => Some(r),
                 _ = &mut flush_timer, if self.journal.has_unflushed() => None,
+                _ = gate.woken() => None,
                 else => None,
             };
             if let Some(r) = first {
                 self.handle(r)?;
+            }
+            // Nodes woken by slots that attempts took while running and gave back.
+            for n in self.streams.take_woken() {
+                self.wake(n);
             }
             // Everything else already finished, without waiting again.
             while let Some(Some(m)) = self.inline.next().now_or_never() {
@@ -602,7 +608,8 @@ impl<'a> Scheduler<'a> {
         self.running += 1;
         self.classes[class].running += 1;
         let inline = kind.inline();
-        let attempt_fut = async move {
+        let gate = self.streams.clone();
+        let attempt_fut = gate.scope(async move {
             let start = Instant::now();
             let result = match tokio::time::timeout(timeout, kind.run(&ctx)).await {
                 Ok(r) => r,
@@ -621,7 +628,7 @@ impl<'a> Scheduler<'a> {
                 sink: ctx.sink,
                 elapsed: start.elapsed(),
             }
-        };
+        });
         if inline {
             self.inline.push(attempt_fut.boxed());
         } else {

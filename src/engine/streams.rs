@@ -4,14 +4,34 @@
 //! holding a slot of the global or class limits; the attempt that frees the key wakes one
 //! waiter, so a full node never costs a scan of everything queued behind it.
 //!
+//! A kind that chooses its pod while it runs (`kudo.versions` runs a tool in the first running
+//! pod it lists) cannot say so before it starts; it takes the same slots from inside its
+//! attempt with [`acquire`], which waits in the same queues. The scheduler runs every attempt
+//! in the scope of the run's [`StreamGate`] (a tokio task-local), so no kind needs a handle.
+//!
 //! Nodes and pods are interned to small ids: a 5,000-pod run keeps one name per node and pod,
 //! not one per task.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use petgraph::graph::NodeIndex;
+use tokio::sync::{oneshot, Notify};
 
 use super::task::StreamLoad;
+
+/// Keys of slots taken from inside attempts, apart from node indices.
+const RUNTIME_KEYS: usize = 1 << 62;
+
+/// Who waits for a full node or pod.
+#[derive(Debug)]
+enum Waiter {
+    /// A ready node, put back in its class's queue when woken.
+    Node(NodeIndex),
+    /// An attempt inside [`acquire`], told to try again.
+    Attempt(oneshot::Sender<()>),
+}
 
 /// The keys a running attempt holds, to give back when it ends.
 #[derive(Debug, Clone, Copy)]
@@ -28,8 +48,8 @@ pub(crate) struct StreamSlots {
     ids: HashMap<Box<str>, u32>,
     /// Attempts holding each id.
     running: Vec<u32>,
-    /// Nodes waiting for each full id, first come first served.
-    waiting: HashMap<u32, VecDeque<NodeIndex>>,
+    /// Who waits for each full id, first come first served.
+    waiting: HashMap<u32, VecDeque<Waiter>>,
     /// What each running stream attempt holds, by node index.
     held: HashMap<usize, Held>,
 }
@@ -60,6 +80,20 @@ impl StreamSlots {
     /// Takes the slots `load` needs for `idx`, or parks `idx` on the first full key and
     /// answers false.
     pub fn try_take(&mut self, idx: NodeIndex, load: &StreamLoad) -> bool {
+        match self.take(idx.index(), load) {
+            Ok(()) => true,
+            Err(full) => {
+                self.waiting
+                    .entry(full)
+                    .or_default()
+                    .push_back(Waiter::Node(idx));
+                false
+            }
+        }
+    }
+
+    /// Takes the slots of `load` under `key`, or names the first full id.
+    fn take(&mut self, key: usize, load: &StreamLoad) -> Result<(), u32> {
         let node = load.node.as_deref().map(|n| self.id("node", n));
         let pod = match (&load.pod, load.command) {
             (Some(p), true) => Some(self.id("pod", p)),
@@ -68,40 +102,170 @@ impl StreamSlots {
         for (id, limit) in [(pod, self.per_pod), (node, self.per_node)] {
             if let Some(id) = id {
                 if self.running[id as usize] >= limit {
-                    self.waiting.entry(id).or_default().push_back(idx);
-                    return false;
+                    return Err(id);
                 }
             }
         }
-        if let Some(n) = node {
-            self.running[n as usize] += 1;
+        for id in [node, pod].into_iter().flatten() {
+            self.running[id as usize] += 1;
         }
-        if let Some(p) = pod {
-            self.running[p as usize] += 1;
-        }
-        self.held.insert(idx.index(), Held { node, pod });
-        true
+        self.held.insert(key, Held { node, pod });
+        Ok(())
     }
 
-    /// Gives back what `idx` held (nothing when it held no stream) and returns the waiting
-    /// nodes that may now start, at most one per freed key.
-    pub fn release(&mut self, idx: NodeIndex) -> Vec<NodeIndex> {
-        let Some(held) = self.held.remove(&idx.index()) else {
+    /// Gives back what `key` held (nothing when it held no stream) and returns the waiting
+    /// nodes that may now start, at most one waiter per freed key.
+    fn release_key(&mut self, key: usize) -> Vec<NodeIndex> {
+        let Some(held) = self.held.remove(&key) else {
             return Vec::new();
         };
         let mut wake = Vec::new();
         for id in [held.pod, held.node].into_iter().flatten() {
             self.running[id as usize] -= 1;
-            if let Some(q) = self.waiting.get_mut(&id) {
-                if let Some(n) = q.pop_front() {
-                    wake.push(n);
+            let Some(q) = self.waiting.get_mut(&id) else {
+                continue;
+            };
+            while let Some(w) = q.pop_front() {
+                match w {
+                    Waiter::Node(n) => {
+                        wake.push(n);
+                        break;
+                    }
+                    // An attempt that stopped waiting (cancelled) wakes the next one instead.
+                    Waiter::Attempt(tx) => {
+                        if tx.send(()).is_ok() {
+                            break;
+                        }
+                    }
                 }
-                if q.is_empty() {
-                    self.waiting.remove(&id);
-                }
+            }
+            if q.is_empty() {
+                self.waiting.remove(&id);
             }
         }
         wake
+    }
+
+    /// [`Self::release_key`] of a node's attempt.
+    pub fn release(&mut self, idx: NodeIndex) -> Vec<NodeIndex> {
+        self.release_key(idx.index())
+    }
+}
+
+/// The run's stream slots, shared by the scheduler and the attempts that take slots while
+/// they run.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamGate(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    slots: Mutex<StreamSlots>,
+    /// Nodes woken by a slot an attempt gave back, for the scheduler to queue again.
+    woken: Mutex<Vec<NodeIndex>>,
+    notify: Notify,
+    next_key: AtomicUsize,
+}
+
+impl StreamGate {
+    pub fn new(per_node: usize, per_pod: usize) -> Self {
+        StreamGate(Arc::new(Shared {
+            slots: Mutex::new(StreamSlots::new(per_node, per_pod)),
+            woken: Mutex::new(Vec::new()),
+            notify: Notify::new(),
+            next_key: AtomicUsize::new(RUNTIME_KEYS),
+        }))
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, StreamSlots> {
+        self.0.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// See [`StreamSlots::try_take`].
+    pub fn try_take(&self, idx: NodeIndex, load: &StreamLoad) -> bool {
+        self.slots().try_take(idx, load)
+    }
+
+    /// See [`StreamSlots::release`].
+    pub fn release(&self, idx: NodeIndex) -> Vec<NodeIndex> {
+        self.slots().release(idx)
+    }
+
+    /// The nodes woken since the last call by slots attempts gave back.
+    pub fn take_woken(&self) -> Vec<NodeIndex> {
+        std::mem::take(&mut *self.0.woken.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Resolves when an attempt gave back a slot that woke a node.
+    pub async fn woken(&self) {
+        self.0.notify.notified().await
+    }
+
+    /// Runs `fut` (an attempt) where [`acquire`] finds this gate.
+    pub async fn scope<F: std::future::Future>(self, fut: F) -> F::Output {
+        GATE.scope(self, fut).await
+    }
+}
+
+tokio::task_local! {
+    static GATE: StreamGate;
+}
+
+/// Slots taken from inside an attempt; given back when dropped.
+#[derive(Debug)]
+pub struct StreamPermit {
+    gate: Option<StreamGate>,
+    key: usize,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let Some(gate) = self.gate.take() else {
+            return;
+        };
+        let woken = gate.slots().release_key(self.key);
+        if !woken.is_empty() {
+            gate.0
+                .woken
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(woken);
+            gate.0.notify.notify_one();
+        }
+    }
+}
+
+/// Takes the slots of a stream an attempt opens on a pod it chose while running, waiting in
+/// the same queues as planned nodes. Outside a run (no gate in scope) it waits for nothing. A
+/// kind that declares its stream with `TaskKind::stream` must not also call this for the same
+/// pod: it would wait for itself.
+pub async fn acquire(load: &StreamLoad) -> StreamPermit {
+    let Ok(gate) = GATE.try_with(Clone::clone) else {
+        return StreamPermit { gate: None, key: 0 };
+    };
+    let key = gate.0.next_key.fetch_add(1, Ordering::Relaxed);
+    loop {
+        let rx = {
+            let mut slots = gate.slots();
+            match slots.take(key, load) {
+                Ok(()) => {
+                    return StreamPermit {
+                        gate: Some(gate.clone()),
+                        key,
+                    }
+                }
+                Err(full) => {
+                    let (tx, rx) = oneshot::channel();
+                    slots
+                        .waiting
+                        .entry(full)
+                        .or_default()
+                        .push_back(Waiter::Attempt(tx));
+                    rx
+                }
+            }
+        };
+        // Woken by a release of that id: try again (another may have taken it first).
+        let _ = rx.await;
     }
 }
 
@@ -142,6 +306,31 @@ mod tests {
         assert!(s.try_take(n(3), &load("n2", "ns/p4", true)), "another node");
         assert_eq!(s.release(n(1)), vec![n(2)]);
         assert!(s.release(n(9)).is_empty(), "held nothing");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_takes_slots_at_run_time_in_the_same_queues() {
+        let gate = StreamGate::new(2, 1);
+        let l = load("n1", "ns/p1", true);
+        assert!(gate.try_take(NodeIndex::new(0), &l));
+        let g = gate.clone();
+        let waiting = tokio::spawn(gate.clone().scope(async move {
+            let permit = acquire(&l).await;
+            // The planned command is done by now, and a planned node waits behind us.
+            assert!(!g.try_take(NodeIndex::new(1), &l));
+            permit
+        }));
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "one command per pod: it waits");
+        assert!(
+            gate.release(NodeIndex::new(0)).is_empty(),
+            "the attempt is woken, not a node"
+        );
+        let permit = waiting.await.unwrap();
+        drop(permit);
+        assert_eq!(gate.take_woken(), vec![NodeIndex::new(1)]);
+        // Outside a run there is nothing to wait for.
+        let _free = acquire(&load("n1", "ns/p1", true)).await;
     }
 
     #[test]
