@@ -86,7 +86,11 @@ pub fn analyze_source(src: Source, extra_rules: &[Rule]) -> crate::Result<Report
 /// collected for, then each dependency it holds (`dependencies/NAMESPACE/INSTANCE/`) with the
 /// same rules, and links the findings of all of them on one graph and one timeline, so a
 /// dependency's fault can be the root cause of the instance's findings.
-pub fn analyze_scoped(mut src: Source, extra_rules: &[Rule], scope: Scope) -> crate::Result<Report> {
+pub fn analyze_scoped(
+    mut src: Source,
+    extra_rules: &[Rule],
+    scope: Scope,
+) -> crate::Result<Report> {
     let builtin = builtin_rules()?;
     let views: Vec<String> = std::iter::once(String::new())
         .chain(src.dependencies())

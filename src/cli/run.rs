@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bundle::redact::Redactor;
 use crate::engine::{
-    Ending, Limits, LogSettings, Registry, ResumeMode, Summary, DEFAULT_CONCURRENCY, MAX_FAN_OUT,
+    Ending, Limits, LogSettings, Registry, ResumeMode, Summary, DEFAULT_CONCURRENCY,
+    DEFAULT_PER_NODE, DEFAULT_PER_POD, MAX_FAN_OUT,
 };
 use crate::exit;
 use crate::registry::default_registry;
@@ -74,11 +75,14 @@ pub struct Args {
     /// collected under dependencies/NAMESPACE/INSTANCE/ in the same bundle.
     #[arg(long)]
     pub no_dependencies: bool,
-    /// How many tasks may run at once.
+    /// How many tasks may run at once in all (requests and streams in flight): protects this
+    /// machine and the connection. Short requests are paced by --qps, streams by
+    /// --streams-per-node and --commands-per-pod.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub concurrency: usize,
-    /// Limit of one concurrency class, e.g. `exec=2` (defaults: exec=4, logs=8). Repeatable.
+    /// An upper bound for one concurrency class (`exec`, `logs`, `default`), e.g. `exec=2`;
+    /// none by default. Repeatable.
     #[arg(long = "class-limit", value_name = "CLASS=N")]
     pub class_limits: Vec<String>,
     /// The most nodes one fan-out task (`forEach`) may expand into; a source that returns more
@@ -86,6 +90,15 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = MAX_FAN_OUT,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_fan_out: usize,
+    /// Log streams and commands at once on one node: protects its kubelet, which serves them.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PER_NODE,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
+    pub streams_per_node: usize,
+    /// Commands (exec) at once in one pod: protects the diagnosed application (a `nodetool`
+    /// starts a JVM in its container).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PER_POD,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
+    pub commands_per_pod: usize,
     /// How to show progress (on stderr).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -116,8 +129,10 @@ pub struct Args {
     /// Namespace where KUDO's manager runs.
     #[arg(long, value_name = "NS", default_value = "kudo-system")]
     pub kudo_namespace: String,
-    /// At most this many API requests per second (a token bucket; bursts up to one second's
-    /// worth), to keep a struggling API server safe. 0 turns the limit off.
+    /// At most this many short API requests (get, list, discovery) per second: protects the API
+    /// server. A token bucket like kubectl's (bursts up to six seconds' worth) whose rate halves
+    /// on a 429 or on answers slowing down and climbs back, never above N. Logs and exec are
+    /// not counted: they are bounded per node and pod. 0 turns the limit off.
     #[arg(long, value_name = "N", default_value_t = 50.0)]
     pub qps: f64,
     /// Give up on an API request after this long (and on an unreachable API server).
@@ -181,6 +196,8 @@ pub fn request(args: &Args, g: &super::Global) -> crate::Result<Request> {
     let mut limits = Limits {
         global: args.concurrency,
         max_fan_out: args.max_fan_out,
+        per_node: args.streams_per_node,
+        per_pod: args.commands_per_pod,
         ..Limits::default()
     };
     for spec in &args.class_limits {

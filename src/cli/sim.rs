@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use crate::sim::scenario::{FaultConfig, RouteLatency, Scenario};
+use crate::sim::scenario::{ExecLatency, FaultConfig, RouteLatency, Scenario};
 use crate::sim::server::{SimOptions, SimServer};
 
 /// Run the simulated Kubernetes cluster.
 #[derive(Debug, clap::Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  kudo-diag sim --scenario cassandra --kubeconfig-out sim.kubeconfig\n  kudo-diag sim --scenario my-scenario.yaml --latency-ms 50 --jitter-ms 20 --throttle-rate 0.05 --seed 7\n  kudo-diag sim --generate cassandra --pods 5000 --containers 2 --log-bytes 1MiB --peers 50\n  kudo-diag sim list"
+    after_help = "Examples:\n  kudo-diag sim --scenario cassandra --kubeconfig-out sim.kubeconfig\n  kudo-diag sim --scenario my-scenario.yaml --latency-ms 50 --jitter-ms 20 --throttle-rate 0.05 --seed 7\n  kudo-diag sim --generate cassandra --pods 5000 --containers 2 --log-bytes 1MiB --peers 50\n  kudo-diag sim --generate cassandra --pods 120 --nodes 40 --exec-ms nodetool=1000 --latency-ms 20\n  kudo-diag sim list"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -76,6 +76,24 @@ pub struct ServeArgs {
     /// more (the first match applies).
     #[arg(long = "route-latency", value_name = "REGEX=MS", value_parser = route_latency)]
     pub route_latency: Vec<RouteLatency>,
+    /// How long commands run: an exec whose command line matches REGEX takes MS milliseconds,
+    /// e.g. `nodetool=1500` (a JVM starting); repeat for more (the first match applies).
+    #[arg(long = "exec-ms", value_name = "REGEX=MS", value_parser = exec_latency)]
+    pub exec_latency: Vec<ExecLatency>,
+}
+
+fn exec_latency(s: &str) -> Result<ExecLatency, String> {
+    let (command, ms) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{s:?} is not REGEX=MS; write e.g. nodetool=1500"))?;
+    let latency_ms = ms
+        .parse()
+        .map_err(|_| format!("{ms:?} is not a number of milliseconds; write e.g. nodetool=1500"))?;
+    regex::Regex::new(command).map_err(|e| format!("{command:?} is not a valid regex: {e}"))?;
+    Ok(ExecLatency {
+        command: command.to_string(),
+        latency_ms,
+    })
 }
 
 fn route_latency(s: &str) -> Result<RouteLatency, String> {
@@ -118,6 +136,10 @@ pub struct GenerateArgs {
     /// lists the whole cluster, so a collection's output grows with pods squared without it.
     #[arg(long, value_name = "N", requires = "generate")]
     pub peers: Option<usize>,
+    /// Nodes to spread the generated pods over (pod i on node i mod N); default one per pod, up
+    /// to 100.
+    #[arg(long, value_name = "N", requires = "generate")]
+    pub nodes: Option<usize>,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -143,7 +165,8 @@ impl ServeArgs {
             || self.reset_rate.is_some()
             || self.seed.is_some()
             || !self.vanish_pods.is_empty()
-            || !self.route_latency.is_empty();
+            || !self.route_latency.is_empty()
+            || !self.exec_latency.is_empty();
         if !any {
             return None;
         }
@@ -170,6 +193,8 @@ impl ServeArgs {
         // Flag rules come first: they win over the scenario's for the same paths.
         f.route_latency
             .splice(0..0, self.route_latency.iter().cloned());
+        f.exec_latency
+            .splice(0..0, self.exec_latency.iter().cloned());
         Some(f)
     }
 }
@@ -189,6 +214,7 @@ pub async fn exec(args: Args, _g: &super::Global) -> crate::Result<u8> {
             &a.gen.log_bytes,
             a.seed.unwrap_or(0),
             a.gen.peers,
+            a.gen.nodes,
         )?,
         (None, None) => {
             return Err(crate::Error::Usage(

@@ -7,7 +7,8 @@ use hyper::Response;
 use kube::client::Body;
 use serde_json::Value;
 
-use crate::engine::{TaskContext, TaskError};
+use crate::collect::params;
+use crate::engine::{StreamLoad, TaskContext, TaskError};
 use crate::kubeapi::{self, ApiError, Scope};
 
 pub use crate::kubeapi::error::truncate;
@@ -114,4 +115,52 @@ pub fn kube_error(err: kube::Error, what: &str) -> TaskError {
 /// The error of a request the node's cancellation stopped.
 pub fn cancelled(what: &str) -> TaskError {
     kubeapi::send::cancelled(what).into()
+}
+
+/// The stream a pod task opens (a log, or a `command` over exec), keyed for the engine's
+/// per-node and per-pod limits: the pod from the `pod` parameter (a name or the Pod object),
+/// its node from the collected Pod's `spec.nodeName` (the parameter's object, else the fan-out's
+/// `pod` variable of the same name). `None` when the parameters do not name a pod (the attempt
+/// then fails with the parameter's error).
+pub fn pod_stream(p: &Value, vars: &Value, command: bool) -> Option<StreamLoad> {
+    let pod = params::pod_ref(p, "pod").ok()?;
+    let ns = pod.namespace_in(p, vars).unwrap_or_default();
+    let object = pod.object.or_else(|| {
+        vars.get("pod")
+            .filter(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(pod.name))
+    });
+    let node = object
+        .and_then(|o| o.pointer("/spec/nodeName"))
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty());
+    Some(StreamLoad {
+        node: node.map(str::to_string),
+        pod: Some(format!("{ns}/{}", pod.name)),
+        command,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_pod_stream_is_keyed_by_the_pods_node() {
+        let pod =
+            json!({"metadata": {"name": "c-0", "namespace": "prod"}, "spec": {"nodeName": "n1"}});
+        let s = pod_stream(&json!({"pod": pod}), &json!({}), true).unwrap();
+        assert_eq!(s.node.as_deref(), Some("n1"));
+        assert_eq!(s.pod.as_deref(), Some("prod/c-0"));
+        assert!(s.command);
+        // A name, with the fan-out's Pod object of that name in the variables.
+        let vars = json!({"namespace": "prod", "pod": pod});
+        let s = pod_stream(&json!({"pod": "c-0"}), &vars, false).unwrap();
+        assert_eq!(s.node.as_deref(), Some("n1"));
+        // A name alone: the pod is known, its node is not.
+        let s = pod_stream(&json!({"pod": "c-1"}), &vars, true).unwrap();
+        assert_eq!((s.node, s.pod.as_deref()), (None, Some("prod/c-1")));
+        assert!(pod_stream(&json!({}), &vars, true).is_none());
+    }
 }

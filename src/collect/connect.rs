@@ -2,7 +2,7 @@
 //! file `$KUBECONFIG` lists, merged as kubectl merges them, else `~/.kube/config`) with an
 //! optional context (a wrong one is reported with the contexts there are), else the in-cluster
 //! service account (a CronJob's pod). The client's requests give up after the request timeout and, with
-//! a rate, pass through the `qps` token bucket.
+//! a rate, short ones pass through the adaptive `qps` token bucket (logs and exec do not).
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -92,8 +92,8 @@ async fn pods(
     Ok(out)
 }
 
-/// The parts of a Pod this kind reads (name, namespace, labels, phase, containers' names and
-/// images). Whole Pods, about 14 KiB each as values, held for the whole task were 80 MiB at the
+/// The parts of a Pod this kind reads (name, namespace, labels, phase, node, containers' names
+/// and images). Whole Pods, about 14 KiB each as values, held for the whole task were 80 MiB at the
 /// heap peak of a 5,000-pod collection (docs/PERFORMANCE.md, Collection).
 fn slim_pod(p: &Value) -> Value {
     let containers = |field: &str| -> Vec<Value> {
@@ -117,7 +117,7 @@ fn slim_pod(p: &Value) -> Value {
             "namespace": p.pointer("/metadata/namespace"),
             "labels": p.pointer("/metadata/labels"),
         },
-        "spec": {"initContainers": containers("initContainers"), "containers": containers("containers")},
+        "spec": {"nodeName": p.pointer("/spec/nodeName"), "initContainers": containers("initContainers"), "containers": containers("containers")},
         "status": {"phase": p.pointer("/status/phase")},
     })
 }
@@ -202,6 +202,14 @@ async fn tool_version(
         return Ok(
             json!({"error": format!("no running pod of the instance has a container {container}")}),
         );
+    };
+    // The pod is chosen here, not in the plan: the command takes its pod's and node's slots
+    // now, so it never runs beside another of our commands in that pod.
+    let load =
+        crate::collect::api::pod_stream(&json!({"pod": pod, "namespace": ns}), &json!({}), true);
+    let _slots = match &load {
+        Some(l) => Some(crate::engine::acquire_stream(l).await),
+        None => None,
     };
     // Each attempt starts a fresh buffer: a dropped connection may have sent part of the output.
     let r = retry::within(ctx, || async {
@@ -360,10 +368,12 @@ mod tests {
             "metadata": {"name": "c-0", "namespace": "db", "labels": {"app": "kudo-manager"},
                          "annotations": {"big": "x"}},
             "spec": {"containers": [{"name": "cassandra", "image": "cassandra:3.11", "env": [{"name": "A"}]}],
-                     "volumes": [{"name": "v"}]},
+                     "nodeName": "n1", "volumes": [{"name": "v"}]},
             "status": {"phase": "Running", "conditions": [{"type": "Ready"}]},
         });
         let slim = slim_pod(&pod);
+        // Its node keys the command's slots (engine::streams).
+        assert_eq!(slim["spec"]["nodeName"], "n1");
         let pods = vec![slim.clone()];
         assert!(pod_with_container(&pods, "cassandra").is_some());
         assert_eq!(

@@ -4,6 +4,7 @@
 //!
 //! - `plan`: the DAG and its bookkeeping (fan-out expansion, stable node ids, readiness).
 //! - `scheduler`: the loop that runs nodes under limits, with timeouts and retries.
+//! - `streams`: the limits keyed by what an attempt loads: streams per node, commands per pod.
 //! - `journal`: the sled journal and its typed claims.
 //! - `run`: one collection end to end: partial folder, resume modes, archive.
 //! - `event`: the events a `Reporter` (progress display, log, tests) receives.
@@ -19,6 +20,7 @@ pub mod plan;
 pub mod run;
 pub mod scheduler;
 pub mod scope;
+pub mod streams;
 pub mod synthetic;
 pub mod task;
 
@@ -27,11 +29,14 @@ pub use event::{Event, EventLog, Reporter, Silent};
 pub use journal::{Journal, JournalMeta, NodeRecord, NodeState, JOURNAL_FORMAT_VERSION};
 pub use plan::MAX_FAN_OUT;
 pub use run::{run, Ending, ResumeMode, RunConfig, Summary};
-pub use scheduler::{Counts, Limits, RetryPolicy, DEFAULT_CONCURRENCY};
+pub use scheduler::{
+    Counts, Limits, RetryPolicy, DEFAULT_CONCURRENCY, DEFAULT_PER_NODE, DEFAULT_PER_POD,
+};
 pub use scope::Scope;
+pub use streams::{acquire as acquire_stream, StreamPermit};
 pub use task::{
-    ErrorKind, Items, LogSettings, ParamSpec, Registry, TaskContext, TaskEnv, TaskError, TaskKind,
-    TaskOutput,
+    ErrorKind, Items, LogSettings, ParamSpec, Registry, StreamLoad, TaskContext, TaskEnv,
+    TaskError, TaskKind, TaskOutput,
 };
 
 #[cfg(test)]

@@ -32,11 +32,21 @@ use crate::bundle::writer::ErrorEntry;
 use super::event::{Event, Reporter};
 use super::journal::{Claim, Journal, NodeRecord, NodeState, Status};
 use super::plan::{Expansion, NodeStatus, Plan, Settled};
-use super::task::{ErrorKind, Items, Registry, TaskContext, TaskEnv, TaskError, TaskOutput};
+use super::streams::StreamGate;
+use super::task::{
+    ErrorKind, Items, Registry, TaskContext, TaskEnv, TaskError, TaskKind, TaskOutput,
+};
 use super::EngineError;
 
-/// The default number of node attempts in flight at once (`--concurrency`).
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// The default number of node attempts in flight at once (`--concurrency`): the global bound
+/// on open requests and streams. Short requests are paced by the client's request rate
+/// (`--qps`) and streams by the per-node and per-pod limits, so this only caps the total.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+/// The default number of streams (logs, exec) at once on one node's kubelet.
+pub const DEFAULT_PER_NODE: usize = 2;
+/// The default number of commands at once in one pod: a diagnosed pod never runs two of our
+/// JVM tools (`nodetool`) at the same time.
+pub const DEFAULT_PER_POD: usize = 1;
 /// The default per-attempt time limit when a task sets no `timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default number of extra attempts for transient errors when a task sets no `retries`.
@@ -45,25 +55,31 @@ pub const DEFAULT_RETRIES: u32 = 3;
 /// The longest time a finished node's commit stays unflushed in the journal.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
-/// How many attempts may run at once, overall and per concurrency class.
+/// How many attempts may run at once: overall, per concurrency class, and keyed by what they
+/// load (streams per node, commands per pod; `TaskKind::stream`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     pub global: usize,
-    /// Per class (`TaskKind::class()`); a class not listed is bounded by `global` only.
+    /// Per class (`TaskKind::class()`), upper bounds given by the user; a class not listed is
+    /// bounded by `global` only.
     pub classes: BTreeMap<String, usize>,
     /// The most nodes one `forEach` task may expand into ([`super::plan::MAX_FAN_OUT`] by
     /// default); more fails that task's fan-out, not the run.
     pub max_fan_out: usize,
+    /// Streams (logs, exec) at once on one node: its kubelet serves them all.
+    pub per_node: usize,
+    /// Commands (exec) at once in one pod.
+    pub per_pod: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             global: DEFAULT_CONCURRENCY,
-            // exec runs processes in the application's containers: the most expensive thing we
-            // do to a cluster already in trouble.
-            classes: BTreeMap::from([("exec".to_string(), 4), ("logs".to_string(), 8)]),
+            classes: BTreeMap::new(),
             max_fan_out: super::plan::MAX_FAN_OUT,
+            per_node: DEFAULT_PER_NODE,
+            per_pod: DEFAULT_PER_POD,
         }
     }
 }
@@ -196,6 +212,8 @@ pub(crate) struct Scheduler<'a> {
     // Scheduling state.
     /// One queue per concurrency class, in the order classes were first seen (round robin).
     classes: Vec<ClassQueue>,
+    /// Streams per node and commands per pod, with the nodes waiting for them.
+    streams: StreamGate,
     running: usize,
     jobs: JoinSet<Msg>,
     /// Attempts of inline kinds, polled by the loop itself.
@@ -220,6 +238,7 @@ impl<'a> Scheduler<'a> {
         cancel: CancellationToken,
         resumed: bool,
     ) -> Self {
+        let streams = StreamGate::new(limits.per_node, limits.per_pod);
         Scheduler {
             plan,
             registry,
@@ -238,6 +257,7 @@ impl<'a> Scheduler<'a> {
             artifacts: Vec::new(),
             task_class: Vec::new(),
             classes: Vec::new(),
+            streams,
             running: 0,
             jobs: JoinSet::new(),
             inline: FuturesUnordered::new(),
@@ -267,16 +287,22 @@ impl<'a> Scheduler<'a> {
             if self.jobs.is_empty() && self.inline.is_empty() {
                 break;
             }
+            let gate = self.streams.clone();
             let first = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => return self.interrupt().await,
                 Some(m) = self.inline.next(), if !self.inline.is_empty() => Some(Ok(m)),
                 Some(r) = self.jobs.join_next(), if !self.jobs.is_empty() => Some(r),
                 _ = &mut flush_timer, if self.journal.has_unflushed() => None,
+                _ = gate.woken() => None,
                 else => None,
             };
             if let Some(r) = first {
                 self.handle(r)?;
+            }
+            // Nodes woken by slots that attempts took while running and gave back.
+            for n in self.streams.take_woken() {
+                self.wake(n);
             }
             // Everything else already finished, without waiting again.
             while let Some(Some(m)) = self.inline.next().now_or_never() {
@@ -516,7 +542,7 @@ impl<'a> Scheduler<'a> {
                     // Skipped, or reused from the journal, while it waited in the queue.
                     continue;
                 }
-                self.launch(idx, c)?;
+                self.start(idx, c)?;
             }
             if !started {
                 return Ok(());
@@ -524,13 +550,15 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    fn launch(&mut self, idx: NodeIndex, class: usize) -> Result<(), EngineError> {
+    /// Starts a ready node, unless the stream it opens waits for its node or pod (it is then
+    /// parked in `streams` until an attempt there ends).
+    fn start(&mut self, idx: NodeIndex, class: usize) -> Result<(), EngineError> {
         let node = self.plan.node(idx);
         if let Some(e) = node.render_error.clone() {
             return self.fail(idx, e);
         }
         // Built for this attempt and dropped with it: nodes do not keep their item (see
-        // `Plan::context`).
+        // `Plan::context`). A parked node renders them again when it is woken.
         let (params, vars) = match self.plan.context(idx) {
             Ok(c) => c,
             Err(e) => return self.fail(idx, e.to_string()),
@@ -544,6 +572,24 @@ impl<'a> Scheduler<'a> {
             );
             return self.fail(idx, e);
         };
+        if let Some(load) = kind.stream(&params, &vars) {
+            if !self.streams.try_take(idx, &load) {
+                return Ok(());
+            }
+        }
+        self.launch(idx, class, kind, params, vars);
+        Ok(())
+    }
+
+    fn launch(
+        &mut self,
+        idx: NodeIndex,
+        class: usize,
+        kind: Arc<dyn TaskKind>,
+        params: serde_json::Value,
+        vars: serde_json::Value,
+    ) {
+        let spec = self.plan.spec(self.plan.node(idx).task);
         let timeout = spec.timeout.unwrap_or(self.retry.timeout);
         let task = spec.name.clone();
         self.attempts[idx.index()] += 1;
@@ -572,7 +618,8 @@ impl<'a> Scheduler<'a> {
         self.running += 1;
         self.classes[class].running += 1;
         let inline = kind.inline();
-        let attempt_fut = async move {
+        let gate = self.streams.clone();
+        let attempt_fut = gate.scope(async move {
             let start = Instant::now();
             let result = match tokio::time::timeout(timeout, kind.run(&ctx)).await {
                 Ok(r) => r,
@@ -591,13 +638,21 @@ impl<'a> Scheduler<'a> {
                 sink: ctx.sink,
                 elapsed: start.elapsed(),
             }
-        };
+        });
         if inline {
             self.inline.push(attempt_fut.boxed());
         } else {
             self.jobs.spawn(attempt_fut);
         }
-        Ok(())
+    }
+
+    /// Puts a node woken by `streams` back at the head of its class's queue.
+    fn wake(&mut self, idx: NodeIndex) {
+        if std::mem::replace(&mut self.queued[idx.index()], true) {
+            return;
+        }
+        let c = self.class_of(idx);
+        self.classes[c].ready.push_front(idx);
     }
 
     fn handle(&mut self, joined: Result<Msg, tokio::task::JoinError>) -> Result<(), EngineError> {
@@ -619,6 +674,9 @@ impl<'a> Scheduler<'a> {
                 self.running -= 1;
                 let class = self.class_of(idx);
                 self.classes[class].running -= 1;
+                for n in self.streams.release(idx) {
+                    self.wake(n);
+                }
                 match result {
                     Ok(out) => {
                         let records = sink.records();

@@ -301,6 +301,21 @@ impl TaskError {
     }
 }
 
+/// What an attempt holds open on a cluster while it runs, beyond a short API request: a
+/// long-running stream served by a kubelet (a container's log, a command over exec). The
+/// scheduler bounds these per node and per pod (`Limits::per_node`, `Limits::per_pod`), not by
+/// the API server's request budget: each one costs the kubelet of its node, and a command costs
+/// the pod it runs in (a JVM started for `nodetool`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamLoad {
+    /// The node whose kubelet serves it (the Pod's `spec.nodeName`), when known.
+    pub node: Option<String>,
+    /// The pod, as `namespace/name`.
+    pub pod: Option<String>,
+    /// A command run in the pod (exec), bounded per pod; a log stream is not.
+    pub command: bool,
+}
+
 /// A kind of task: `synthetic.write`, `k8s.list`, `k8s.logs`, ...
 #[async_trait::async_trait]
 pub trait TaskKind: Send + Sync + 'static {
@@ -321,6 +336,12 @@ pub trait TaskKind: Send + Sync + 'static {
     /// computes much or blocks must keep the default, or it would stall scheduling.
     fn inline(&self) -> bool {
         false
+    }
+    /// The stream an attempt with these rendered parameters opens, if any (logs, exec); `None`
+    /// for kinds that only send short requests (get, list), which share the client's request
+    /// rate instead.
+    fn stream(&self, _params: &Value, _vars: &Value) -> Option<StreamLoad> {
+        None
     }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError>;
 }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::event::{Event, EventLog, Reporter};
 use super::journal::NodeState;
 use super::run::{partial_dir, run, Ending, ResumeMode, RunConfig, Summary};
-use super::task::{ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput};
+use super::task::{ParamSpec, Registry, StreamLoad, TaskContext, TaskError, TaskKind, TaskOutput};
 use super::{synthetic, EngineError};
 use crate::pipeline::{Pipeline, TaskSpec};
 
@@ -264,6 +264,164 @@ async fn a_class_limit_bounds_its_class_only() {
         track_high.load(Ordering::SeqCst),
         6,
         "the rest of the global limit"
+    );
+}
+
+/// A kind that opens a stream on a pod (`pod` parameter) of node `node-(N % 3)` for pod
+/// `item-N`, a command when `command` is true, and records the most of its attempts at once on
+/// each node and each pod.
+struct Streams {
+    name: &'static str,
+    command: bool,
+    seen: Arc<std::sync::Mutex<StreamSeen>>,
+}
+
+#[derive(Default)]
+struct StreamSeen {
+    now: std::collections::HashMap<String, usize>,
+    high: std::collections::HashMap<String, usize>,
+}
+
+impl StreamSeen {
+    fn change(&mut self, key: String, up: bool) {
+        let n = self.now.entry(key.clone()).or_default();
+        if up {
+            *n += 1;
+            let h = self.high.entry(key).or_default();
+            *h = (*h).max(*n);
+        } else {
+            *n -= 1;
+        }
+    }
+    fn max(&self, prefix: &str) -> usize {
+        self.high
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| *v)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+fn node_of(pod: &str) -> String {
+    let n: usize = pod.trim_start_matches("item-").parse().unwrap_or(0);
+    format!("node-{}", n % 3)
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Streams {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn description(&self) -> &'static str {
+        "test: a stream on a pod"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        const P: &[ParamSpec] = &[ParamSpec::required("pod", "the pod")];
+        P
+    }
+    fn class(&self) -> &'static str {
+        "exec"
+    }
+    fn stream(&self, params: &Value, _vars: &Value) -> Option<StreamLoad> {
+        let pod = params["pod"].as_str()?;
+        Some(StreamLoad {
+            node: Some(node_of(pod)),
+            pod: Some(format!("ns/{pod}")),
+            command: self.command,
+        })
+    }
+    async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
+        let pod = ctx.params["pod"].as_str().unwrap_or_default().to_string();
+        let keys = [format!("node:{}", node_of(&pod)), format!("pod:{pod}")];
+        {
+            let mut s = self.seen.lock().unwrap();
+            s.change(keys[0].clone(), true);
+            if self.command {
+                s.change(keys[1].clone(), true);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut s = self.seen.lock().unwrap();
+        s.change(keys[0].clone(), false);
+        if self.command {
+            s.change(keys[1].clone(), false);
+        }
+        Ok(TaskOutput::default())
+    }
+}
+
+// items --> status[item-0..11]  (commands)
+//       \-> info[item-0..11]    (commands)
+//       \-> log[item-0..11]     (streams, not commands)
+// 12 pods over 3 nodes: at most 2 streams per node, 1 command per pod, though the global
+// limit would allow 32.
+#[tokio::test]
+async fn streams_are_bounded_per_node_and_commands_per_pod() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry();
+    let seen = Arc::new(std::sync::Mutex::new(StreamSeen::default()));
+    for (name, command) in [
+        ("test.status", true),
+        ("test.info", true),
+        ("test.log", false),
+    ] {
+        reg.register(Streams {
+            name,
+            command,
+            seen: seen.clone(),
+        });
+    }
+    let p = pipeline(
+        "streams",
+        r#"
+- {name: items, kind: synthetic.items, params: {count: 12}}
+- {name: status, kind: test.status, forEach: {task: items, as: it}, params: {pod: "{{it.name}}"}}
+- {name: info, kind: test.info, forEach: {task: items, as: it}, params: {pod: "{{it.name}}"}}
+- {name: log, kind: test.log, forEach: {task: items, as: it}, params: {pod: "{{it.name}}"}}
+"#,
+    );
+    let mut c = config(&p, &out_in(&dir));
+    c.limits.global = 32;
+    let (r, _) = go(c, &reg).await;
+    assert_eq!(r.unwrap().counts.done, 37);
+    let s = seen.lock().unwrap();
+    assert_eq!(s.max("node:"), 2, "two streams per node, reached");
+    assert_eq!(s.max("pod:"), 1, "one command per pod");
+    assert!(s.now.values().all(|n| *n == 0));
+}
+
+// The same with 3 streams allowed per node and 2 commands per pod.
+#[tokio::test]
+async fn the_stream_limits_are_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry();
+    let seen = Arc::new(std::sync::Mutex::new(StreamSeen::default()));
+    for (name, command) in [("test.status", true), ("test.info", true)] {
+        reg.register(Streams {
+            name,
+            command,
+            seen: seen.clone(),
+        });
+    }
+    let p = pipeline(
+        "streams",
+        r#"
+- {name: items, kind: synthetic.items, params: {count: 6}}
+- {name: status, kind: test.status, forEach: {task: items, as: it}, params: {pod: "{{it.name}}"}}
+- {name: info, kind: test.info, forEach: {task: items, as: it}, params: {pod: "{{it.name}}"}}
+"#,
+    );
+    let mut c = config(&p, &out_in(&dir));
+    c.limits.per_node = 3;
+    c.limits.per_pod = 2;
+    let (r, _) = go(c, &reg).await;
+    assert_eq!(r.unwrap().counts.done, 13);
+    let s = seen.lock().unwrap();
+    assert!(s.max("node:") <= 3 && s.max("pod:") <= 2);
+    assert!(
+        s.max("pod:") == 2 || s.max("node:") == 3,
+        "the limits are reached"
     );
 }
 

@@ -528,13 +528,29 @@ pub fn serve_exec(
         .into_response();
     }
     let env = container_env(&pod, &container);
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+    let pod_key = format!("{ns}/{name}");
+    let node = pod["spec"]["nodeName"].as_str().map(str::to_string);
     ws.on_upgrade(move |socket| async move {
+        // In flight on the pod's node and in the pod while the command runs and its output and
+        // exit status are sent (the closing handshake after that is the connection's, not the
+        // command's).
+        let guard = state.load.stream(node.as_deref(), &pod_key, true);
+        let runs = state.faults.exec_latency(&q.command);
+        if !runs.is_zero() {
+            tokio::time::sleep(runs).await;
+        }
         let outcome = run_command_with_env(&state.scenario, &name, &container, &q.command, &env);
-        session(socket, q, outcome).await;
+        session(socket, q, outcome, guard).await;
     })
 }
 
-async fn session(socket: WebSocket, q: ExecQuery, outcome: ExecOutcome) {
+async fn session(
+    socket: WebSocket,
+    q: ExecQuery,
+    outcome: ExecOutcome,
+    running: super::load::StreamGuard,
+) {
     use futures::{SinkExt, StreamExt};
     let mut messages = Vec::new();
     if q.stdout {
@@ -560,6 +576,7 @@ async fn session(socket: WebSocket, q: ExecQuery, outcome: ExecOutcome) {
             return;
         }
     }
+    drop(running);
     let _ = tx
         .send(Message::Close(Some(CloseFrame {
             code: 1000,

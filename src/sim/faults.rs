@@ -49,6 +49,8 @@ pub struct Faults {
     rng: Mutex<StdRng>,
     /// `config.route_latency`, compiled.
     routes: Vec<(regex::Regex, u64, u64)>,
+    /// `exec_latency`, compiled.
+    execs: Vec<(regex::Regex, Duration)>,
     /// (namespace, name) of vanishing pods that a list has returned: they are gone now.
     vanished: Mutex<HashSet<(String, String)>>,
     /// How many lists returned each vanishing pod so far (see `vanish_after_lists`).
@@ -100,11 +102,26 @@ impl Faults {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let execs = config
+            .exec_latency
+            .iter()
+            .map(|e| {
+                regex::Regex::new(&e.command)
+                    .map(|re| (re, Duration::from_millis(e.latency_ms)))
+                    .map_err(|err| {
+                        SimError::Faults(format!(
+                            "execLatency command {:?} is not a valid regex: {err}",
+                            e.command
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let rng = StdRng::seed_from_u64(config.seed);
         Ok(Faults {
             config,
             rng: Mutex::new(rng),
             routes,
+            execs,
             vanished: Mutex::new(HashSet::new()),
             listed: Mutex::new(std::collections::HashMap::new()),
             enabled: AtomicBool::new(true),
@@ -175,6 +192,18 @@ impl Faults {
             Outcome::Pass
         };
         Roll { delay, outcome }
+    }
+
+    /// How long a command runs (`exec_latency`), zero when no rule matches.
+    pub fn exec_latency(&self, argv: &[String]) -> Duration {
+        if self.execs.is_empty() {
+            return Duration::ZERO;
+        }
+        let line = argv.join(" ");
+        self.execs
+            .iter()
+            .find(|(re, _)| re.is_match(&line))
+            .map_or(Duration::ZERO, |(_, d)| *d)
     }
 
     /// Whether a pod is configured to vanish (by `name` or `namespace/name`).

@@ -70,8 +70,9 @@ const APPS: &[App] = &[
     },
 ];
 
-/// Pods per simulated node: keeps node lists realistic for thousands of pods.
-const PODS_PER_NODE: usize = 100;
+/// Nodes of a generated cluster when not given: one per pod up to this many (pods are then
+/// spread evenly over them), at least three.
+const DEFAULT_MAX_NODES: usize = 100;
 
 /// Namespace of generated instances.
 pub const GENERATED_NAMESPACE: &str = "generated";
@@ -94,6 +95,9 @@ pub struct Spec<'a> {
     /// collection's output grows with pods squared (about 13 GB of nodetool output at 5,000
     /// Cassandra pods); a bound keeps scale runs about the collector rather than about that.
     pub peers: Option<usize>,
+    /// Nodes the pods are spread over (pod `i` on node `i % nodes`); `None`: one per pod up to
+    /// 100, at least three. The collector bounds its streams per node, so this shapes a run.
+    pub nodes: Option<usize>,
 }
 
 impl<'a> Spec<'a> {
@@ -106,6 +110,7 @@ impl<'a> Spec<'a> {
             log_bytes: 0,
             seed: 0,
             peers: None,
+            nodes: None,
         }
     }
 }
@@ -125,8 +130,8 @@ pub fn generate(spec: &Spec) -> Scenario {
     // Named and labelled like the real operators' statefulsets, which their pipelines address.
     let sts = format!("{inst}-{}", app.sts_suffix);
     let containers = containers.max(1);
-    let (mut objects, (ov_name, op_version, plans)) = cluster_objects(app, ns, pods);
-    let nodes = node_count(pods);
+    let nodes = node_count(pods, spec.nodes);
+    let (mut objects, (ov_name, op_version, plans)) = cluster_objects(app, ns, pods, nodes);
     let kudo_labels =
         json!({"heritage": "kudo", "kudo.dev/instance": inst, "kudo.dev/operator": app.name});
     let kudo_ann = json!({"kudo.dev/operator-version": op_version, "kudo.dev/plan": "deploy"});
@@ -235,7 +240,12 @@ pub fn generate(spec: &Spec) -> Scenario {
 /// The cluster around a generated instance: KUDO's CRDs and manager, this app's operator
 /// package (in `ns`), the nodes and a default StorageClass; with the operator version's name,
 /// version and plans.
-fn cluster_objects(app: &App, ns: &str, pods: usize) -> (Vec<Value>, (String, String, Value)) {
+fn cluster_objects(
+    app: &App,
+    ns: &str,
+    pods: usize,
+    nodes: usize,
+) -> (Vec<Value>, (String, String, Value)) {
     let mut objects = Vec::with_capacity(pods * 3 + 64);
     // Shared, real material: CRDs, the KUDO manager, the operator package.
     for file in ["kudo-crds.yaml", "kudo-system.yaml", app.operator_file] {
@@ -277,7 +287,7 @@ fn cluster_objects(app: &App, ns: &str, pods: usize) -> (Vec<Value>, (String, St
         }
     }
 
-    for n in 0..node_count(pods) {
+    for n in 0..nodes {
         objects.push(node(n));
     }
     objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "status": {"phase": "Active"}}));
@@ -289,9 +299,12 @@ fn cluster_objects(app: &App, ns: &str, pods: usize) -> (Vec<Value>, (String, St
     (objects, (ov_name, op_version, plans))
 }
 
-/// Nodes of a generated cluster: enough for its pods, at least three.
-fn node_count(pods: usize) -> usize {
-    pods.div_ceil(PODS_PER_NODE).max(3)
+/// Nodes of a generated cluster: as asked, else one per pod up to [`DEFAULT_MAX_NODES`], at
+/// least three.
+fn node_count(pods: usize, nodes: Option<usize>) -> usize {
+    nodes
+        .unwrap_or_else(|| pods.clamp(3, DEFAULT_MAX_NODES))
+        .max(1)
 }
 
 /// The generated pods' containers: the app's, then sidecars; names and specs.
@@ -326,6 +339,7 @@ pub fn scenario_from_generate_flags(
     log_bytes: &str,
     seed: u64,
     peers: Option<usize>,
+    nodes: Option<usize>,
 ) -> Result<Scenario, SimError> {
     if !APPS.iter().any(|a| a.name == app) {
         let names: Vec<&str> = APPS.iter().map(|a| a.name).collect();
@@ -340,6 +354,11 @@ pub fn scenario_from_generate_flags(
     if containers == 0 {
         return Err(SimError::Generate("--containers must be at least 1".into()));
     }
+    if nodes == Some(0) {
+        return Err(SimError::Generate(
+            "--nodes must be at least 1 (leave it out for one node per pod, up to 100)".into(),
+        ));
+    }
     if peers == Some(0) {
         return Err(SimError::Generate(
             "--peers must be at least 1 (leave it out to list every pod)".into(),
@@ -353,6 +372,7 @@ pub fn scenario_from_generate_flags(
         log_bytes,
         seed,
         peers,
+        nodes,
     }))
 }
 
@@ -942,7 +962,11 @@ mod tests {
             .iter()
             .any(|o| o["kind"] == "OperatorVersion"
                 && o["metadata"]["namespace"] == GENERATED_NAMESPACE));
-        assert_eq!(sc.objects.iter().filter(|o| o["kind"] == "Node").count(), 3);
+        // One node per pod, up to 100.
+        assert_eq!(
+            sc.objects.iter().filter(|o| o["kind"] == "Node").count(),
+            100
+        );
         let out = run_command(
             &sc,
             "scale-cassandra-node-17",
@@ -1220,7 +1244,7 @@ mod tests {
         assert!(props.starts_with("broker.id=8\n"), "{props}");
 
         assert!(
-            scenario_from_generate_flags("cassandra", 3, 1, "1KiB", 0, Some(0))
+            scenario_from_generate_flags("cassandra", 3, 1, "1KiB", 0, Some(0), None)
                 .unwrap_err()
                 .to_string()
                 .contains("--peers must be at least 1")
@@ -1244,16 +1268,50 @@ mod tests {
     }
 
     #[test]
+    fn pods_are_spread_over_the_nodes_asked_for() {
+        let sc = generate(&Spec {
+            nodes: Some(40),
+            ..Spec::new("cassandra", 120)
+        });
+        let nodes: Vec<&str> = sc
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Node")
+            .filter_map(|o| o["metadata"]["name"].as_str())
+            .collect();
+        assert_eq!(nodes.len(), 40);
+        let mut per_node = std::collections::HashMap::new();
+        for o in sc
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Pod" && o["metadata"]["namespace"] == GENERATED_NAMESPACE)
+        {
+            let n = o["spec"]["nodeName"].as_str().unwrap();
+            assert!(nodes.contains(&n), "{n} is a listed node");
+            *per_node.entry(n).or_insert(0) += 1;
+        }
+        assert!(per_node.values().all(|&c| c == 3), "{per_node:?}");
+        assert_eq!(node_count(2, None), 3, "at least three");
+        assert_eq!(node_count(5000, None), 100);
+        assert!(
+            scenario_from_generate_flags("cassandra", 3, 1, "1KiB", 0, None, Some(0))
+                .unwrap_err()
+                .to_string()
+                .contains("--nodes must be at least 1")
+        );
+    }
+
+    #[test]
     fn flags_are_validated() {
         assert!(
-            scenario_from_generate_flags("elastic", 3, 1, "1KiB", 0, None)
+            scenario_from_generate_flags("elastic", 3, 1, "1KiB", 0, None, None)
                 .unwrap_err()
                 .to_string()
                 .contains("choose one of cassandra, kafka, zookeeper")
         );
-        assert!(scenario_from_generate_flags("cassandra", 0, 1, "1KiB", 0, None).is_err());
+        assert!(scenario_from_generate_flags("cassandra", 0, 1, "1KiB", 0, None, None).is_err());
         assert!(
-            scenario_from_generate_flags("cassandra", 3, 1, "1 parsec", 0, None)
+            scenario_from_generate_flags("cassandra", 3, 1, "1 parsec", 0, None, None)
                 .unwrap_err()
                 .to_string()
                 .contains("64KiB")

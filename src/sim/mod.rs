@@ -15,6 +15,7 @@ pub mod exec;
 pub mod faults;
 pub mod from_bundle;
 pub mod generate;
+pub mod load;
 pub mod loglines;
 pub mod logs;
 pub mod metrics;

@@ -292,6 +292,19 @@ pub struct FaultConfig {
     /// `latency_ms`/`jitter_ms`; the first matching rule applies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub route_latency: Vec<RouteLatency>,
+    /// How long commands run: an exec whose command line (argv joined with spaces) matches a
+    /// regex takes that long before it answers (`nodetool` starts a JVM: 1 to 3 s on real
+    /// pods); the first matching rule applies. Not a fault: it stays when faults are off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_latency: Vec<ExecLatency>,
+}
+
+/// How long the commands matching `command` (a regex over the argv joined with spaces) run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExecLatency {
+    pub command: String,
+    pub latency_ms: u64,
 }
 
 /// Latency of the requests whose path matches `path` (a regex).

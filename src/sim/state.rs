@@ -25,6 +25,8 @@ pub struct SimState {
     pub started: DateTime<Utc>,
     /// Request counts and the most requests in flight at once, for load checks in tests.
     pub metrics: Metrics,
+    /// Streams per node and pod, short requests per second (`load`).
+    pub load: super::load::Load,
     /// A served bundle (`kudo-diag serve`): writes, exec and dry-runs are refused.
     pub read_only: bool,
 }
@@ -55,6 +57,7 @@ impl SimState {
             faults,
             started,
             metrics: Metrics::default(),
+            load: Default::default(),
             read_only: false,
         })
     }

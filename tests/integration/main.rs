@@ -12,6 +12,7 @@ mod fidelity;
 mod flags;
 mod fuzz;
 mod limits;
+mod load;
 mod opdiag;
 mod pipelines;
 mod preflight;

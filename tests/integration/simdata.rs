@@ -491,8 +491,8 @@ async fn stalled_log_stream_stops_after_its_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_instance_serves_pods_and_large_logs() {
     let started = Instant::now();
-    let sc =
-        generate::scenario_from_generate_flags("cassandra", 1000, 2, "64MiB", 7, None).unwrap();
+    let sc = generate::scenario_from_generate_flags("cassandra", 1000, 2, "64MiB", 7, None, None)
+        .unwrap();
     let gen_time = started.elapsed();
     let h = start(sc).await;
     let client = h.kube_client().unwrap();

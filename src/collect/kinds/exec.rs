@@ -72,6 +72,9 @@ impl TaskKind for Exec {
     fn class(&self) -> &'static str {
         "exec"
     }
+    fn stream(&self, params: &Value, vars: &Value) -> Option<crate::engine::StreamLoad> {
+        crate::collect::api::pod_stream(params, vars, true)
+    }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let p = &ctx.params;
         let pod = params::pod_ref(p, "pod")?;

@@ -14,7 +14,7 @@
 
 use std::io::Write;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::collect::kinds::exec::run_command;
 use crate::collect::kinds::running;
@@ -114,6 +114,9 @@ impl TaskKind for FileLog {
     }
     fn class(&self) -> &'static str {
         "exec"
+    }
+    fn stream(&self, params: &Value, vars: &Value) -> Option<crate::engine::StreamLoad> {
+        crate::collect::api::pod_stream(params, vars, true)
     }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let p = &ctx.params;

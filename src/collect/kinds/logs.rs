@@ -258,6 +258,9 @@ impl TaskKind for Logs {
     fn class(&self) -> &'static str {
         "logs"
     }
+    fn stream(&self, params: &Value, vars: &Value) -> Option<crate::engine::StreamLoad> {
+        crate::collect::api::pod_stream(params, vars, false)
+    }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let p = &ctx.params;
         let pod = params::pod_ref(p, "pod")?;

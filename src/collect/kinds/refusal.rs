@@ -14,7 +14,7 @@
 
 use std::io::Write as _;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::collect::kinds::exec::{run_command, MAX_STDERR};
 use crate::collect::kinds::proxy::{proxy_url, stream_to_artifact};
@@ -219,6 +219,9 @@ impl TaskKind for AppExec {
     }
     fn class(&self) -> &'static str {
         "exec"
+    }
+    fn stream(&self, params: &Value, vars: &Value) -> Option<crate::engine::StreamLoad> {
+        crate::collect::api::pod_stream(params, vars, true)
     }
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
         let p = &ctx.params;
