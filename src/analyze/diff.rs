@@ -1,7 +1,8 @@
 //! `kudo-diag diff`: what changed between two collections of the same instance. Both bundles
 //! are verified and analyzed as `analyze` does; the difference is taken section by section:
 //! parameters and OperatorVersion, images, replica counts, restarts and container states, node
-//! conditions, application state (Cassandra ring membership, ZooKeeper modes), events that are
+//! conditions, application state (Cassandra ring membership, ZooKeeper modes, Kafka partition
+//! leaders and in-sync replicas), events that are
 //! new, and findings that appeared or cleared. Text, JSON ([`DIFF_SCHEMA_VERSION`]) and HTML
 //! are renderings of one [`Diff`].
 
@@ -16,7 +17,7 @@ use super::analysis::{analyze_bundle_with, Options};
 use super::context::event_last;
 use super::model::Report;
 use super::render::html::esc;
-use super::rules::apps::parse_nodetool_status;
+use super::rules::apps::{parse_nodetool_status, parse_partition};
 use super::source::{n, s, Source};
 use crate::bundle::layout;
 use crate::bundle::reader::BundleReader;
@@ -290,28 +291,66 @@ fn nodes(l: &mut Loaded) -> BTreeMap<String, String> {
     m
 }
 
-/// Cassandra ring membership (address -> state, merged over every node's view) and ZooKeeper
-/// modes (pod -> leader/follower).
+/// Cassandra ring membership (address -> state, merged over every node's view), ZooKeeper
+/// modes (pod -> leader/follower) and Kafka's partitions (leader and in-sync replicas).
 fn application(l: &mut Loaded) -> BTreeMap<String, String> {
+    application_state(&mut l.src)
+}
+
+fn application_state(src: &mut Source) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
-    for p in l.src.paths() {
+    for p in src.paths() {
         let parts: Vec<&str> = p.split('/').collect();
         if p.starts_with("apps/cassandra/") && p.ends_with("/nodetool-status.txt") {
-            let Some(t) = l.src.text(&p) else { continue };
+            let Some(t) = src.text(&p) else { continue };
             for (st, addr, _, _) in parse_nodetool_status(&t) {
                 m.insert(format!("Cassandra node {addr}"), st);
             }
         } else if p.starts_with("apps/zookeeper/")
             && (p.ends_with("/srvr.txt") || p.ends_with("/stat.txt"))
         {
-            let Some(t) = l.src.text(&p) else { continue };
+            let Some(t) = src.text(&p) else { continue };
             if let Some(mode) = t.lines().find_map(|x| x.trim().strip_prefix("Mode:")) {
                 let pod = parts.get(2).copied().unwrap_or_default();
                 m.insert(format!("ZooKeeper {pod} mode"), mode.trim().to_string());
             }
         }
     }
+    kafka_partitions(src, &mut m);
     m
+}
+
+/// Each partition of `kafka-topics --describe` as "leader L, in sync I of R" (so a new leader,
+/// a replica dropping out of the ISR or coming back shows as a change), and how many are
+/// under-replicated or offline (leader none or -1).
+fn kafka_partitions(src: &mut Source, m: &mut BTreeMap<String, String>) {
+    let Some(t) = src.text(layout::KAFKA_TOPICS) else {
+        return;
+    };
+    let (mut under, mut offline) = (0usize, 0usize);
+    for p in t.lines().filter_map(parse_partition) {
+        let leaderless = matches!(p.leader.as_str(), "none" | "-1");
+        offline += usize::from(leaderless);
+        under += usize::from(p.isr.len() < p.replicas.len());
+        let isr = if p.isr.is_empty() {
+            "none".to_string()
+        } else {
+            p.isr.join(",")
+        };
+        m.insert(
+            format!("Kafka partition {}-{}", p.topic, p.partition),
+            format!(
+                "leader {}, in sync {isr} of {}",
+                p.leader,
+                p.replicas.join(",")
+            ),
+        );
+    }
+    m.insert(
+        "Kafka partitions under-replicated".to_string(),
+        under.to_string(),
+    );
+    m.insert("Kafka partitions offline".to_string(), offline.to_string());
 }
 
 /// Events of the new bundle that the old one does not have (by object, reason and message),
@@ -498,4 +537,39 @@ pub fn render_html(d: &Diff) -> String {
     }
     o.push_str("</body></html>\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topics(lines: &str) -> Source {
+        Source::from_files([(layout::KAFKA_TOPICS, lines)], vec![])
+    }
+
+    #[test]
+    fn a_kafka_partition_losing_a_replica_and_its_leader_shows_in_the_application_state() {
+        let before = "Topic: events\tTopicId: x\tPartitionCount: 2\tReplicationFactor: 3\n\
+            \tTopic: events\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3\n\
+            \tTopic: events\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 2,3,1\n";
+        let after = "Topic: events\tTopicId: x\tPartitionCount: 2\tReplicationFactor: 3\n\
+            \tTopic: events\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,3\n\
+            \tTopic: events\tPartition: 1\tLeader: none\tReplicas: 2,3,1\tIsr: \n";
+        let a = application_state(&mut topics(before));
+        let b = application_state(&mut topics(after));
+        assert_eq!(a["Kafka partitions under-replicated"], "0");
+        assert_eq!(b["Kafka partitions under-replicated"], "2");
+        assert_eq!(b["Kafka partitions offline"], "1");
+        let changes = compare(&a, &b);
+        let what: Vec<&str> = changes.iter().map(|c| c.what.as_str()).collect();
+        assert!(what.contains(&"Kafka partition events-0"), "{what:?}");
+        let p1 = changes
+            .iter()
+            .find(|c| c.what == "Kafka partition events-1")
+            .unwrap();
+        assert_eq!(p1.old, "leader 2, in sync 2,3,1 of 2,3,1");
+        assert_eq!(p1.new, "leader none, in sync none of 2,3,1");
+        // Unchanged state is not a change.
+        assert!(compare(&a, &a).is_empty());
+    }
 }
