@@ -439,36 +439,16 @@ fn from_parts(
     };
     keep_served(&mut objects, &registry, &mut summary);
     if objects.is_empty() {
-        let pipeline = &manifest.meta.pipeline;
-        let why = if pipeline == "selftest" {
-            " (a selftest bundle holds synthetic files only)".to_string()
-        } else if pipeline.is_empty() {
-            String::new()
-        } else {
-            format!(" (pipeline {pipeline})")
-        };
-        return Err(Error::Usage(format!(
-            "bundle {name} holds no Kubernetes objects{why}, so there is nothing to serve; serve a bundle collected from a cluster with `kudo-diag run --instance NAME -n NAMESPACE`"
-        )));
+        return Err(nothing_to_serve(name, manifest));
     }
 
     let target_ns = manifest.meta.target["namespace"]
         .as_str()
         .filter(|s| !s.is_empty())
         .map(str::to_string);
-    let namespace = target_ns.clone().unwrap_or_else(|| {
-        objects
-            .iter()
-            .find(|o| o["kind"] == "Instance")
-            .or_else(|| {
-                objects
-                    .iter()
-                    .find(|o| o["metadata"]["namespace"].is_string())
-            })
-            .and_then(|o| o["metadata"]["namespace"].as_str())
-            .unwrap_or("default")
-            .to_string()
-    });
+    let namespace = target_ns
+        .clone()
+        .unwrap_or_else(|| main_namespace(&objects));
 
     let specs = bundle_logs(
         &objects,
@@ -491,6 +471,37 @@ fn from_parts(
         },
         summary,
     })
+}
+
+/// Why a bundle without objects cannot be served, and what to serve instead.
+fn nothing_to_serve(name: &str, manifest: &Manifest) -> Error {
+    let pipeline = &manifest.meta.pipeline;
+    let why = if pipeline == "selftest" {
+        " (a selftest bundle holds synthetic files only)".to_string()
+    } else if pipeline.is_empty() {
+        String::new()
+    } else {
+        format!(" (pipeline {pipeline})")
+    };
+    Error::Usage(format!(
+        "bundle {name} holds no Kubernetes objects{why}, so there is nothing to serve; serve a bundle collected from a cluster with `kudo-diag run --instance NAME -n NAMESPACE`"
+    ))
+}
+
+/// The namespace of a bundle that does not name its target: its Instance's, else the first
+/// namespaced object's, else `default`.
+fn main_namespace(objects: &[Value]) -> String {
+    objects
+        .iter()
+        .find(|o| o["kind"] == "Instance")
+        .or_else(|| {
+            objects
+                .iter()
+                .find(|o| o["metadata"]["namespace"].is_string())
+        })
+        .and_then(|o| o["metadata"]["namespace"].as_str())
+        .unwrap_or("default")
+        .to_string()
 }
 
 /// The resource lists of a recorded discovery (`cluster/discovery.yaml`, written by
