@@ -1,12 +1,13 @@
 //! Server-side table printers for the built-in kinds beyond the workload core in `tables`:
 //! Jobs, CronJobs, RBAC bindings, webhook configurations, ResourceQuotas,
 //! ReplicationControllers, Leases, Ingresses, PriorityClasses, EndpointSlices,
-//! ControllerRevisions and NetworkPolicies.
+//! ControllerRevisions, NetworkPolicies and HorizontalPodAutoscalers.
 //!
 //! Columns (name, type, priority) and cells follow the API server's printers
 //! (kubernetes `pkg/printers/internalversion/printers.go`, `AddHandlers` and the `print*`
 //! function of each kind); a column a release added is left out for older minors (see
-//! [`column_since`]).
+//! [`column_since`]); a kind whose cells changed too has a row function that takes the minor
+//! ([`minor_row`]).
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -132,9 +133,32 @@ pub fn printer(group: &str, plural: &str) -> Option<Printer> {
             ],
             controllerrevision_row,
         ),
+        ("autoscaling", "horizontalpodautoscalers") => (
+            &[
+                NAME,
+                Col("Reference", "string", 0),
+                Col("Targets", "string", 0),
+                Col("MinPods", "string", 0),
+                Col("MaxPods", "integer", 0),
+                Col("Replicas", "integer", 0),
+                AGE,
+            ],
+            |o, now| hpa_row(o, now, u32::MAX),
+        ),
         _ => return None,
     };
     Some(p)
+}
+
+/// Fills one row's cells for a server of a given minor.
+pub type MinorRowFn = fn(&Value, DateTime<Utc>, u32) -> Vec<Value>;
+
+/// The row function of a kind whose cells (not only its columns) changed between minors.
+pub fn minor_row(group: &str, plural: &str) -> Option<MinorRowFn> {
+    match (group, plural) {
+        ("autoscaling", "horizontalpodautoscalers") => Some(hpa_row),
+        _ => None,
+    }
 }
 
 /// The first minor whose printer has a column, for columns added after 1.19: PVC and PV
@@ -453,6 +477,134 @@ pub fn label_selector(sel: &Value) -> String {
     }
 }
 
+/// The metrics of an HPA in the shape of autoscaling/v2 (`spec.metrics`,
+/// `status.currentMetrics`). An autoscaling/v1 object's CPU target and current utilization
+/// become one Resource metric, as the API server's conversion to its internal version does.
+fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
+    let spec = &o["spec"];
+    if spec.get("metrics").is_some() || spec.get("targetCPUUtilizationPercentage").is_none() {
+        return (
+            arr(&spec["metrics"]).to_vec(),
+            arr(&o["status"]["currentMetrics"]).to_vec(),
+        );
+    }
+    let target = json!([{"type": "Resource", "resource": {"name": "cpu",
+        "target": {"type": "Utilization", "averageUtilization": spec["targetCPUUtilizationPercentage"]}}}]);
+    let current = match &o["status"]["currentCPUUtilizationPercentage"] {
+        Value::Null => json!([]),
+        v => {
+            json!([{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": v}}}])
+        }
+    };
+    (
+        target.as_array().cloned().unwrap_or_default(),
+        current.as_array().cloned().unwrap_or_default(),
+    )
+}
+
+/// A quantity as the server prints it: stored quantities are already canonical strings.
+fn quantity(v: &Value) -> Option<String> {
+    match v {
+        Value::String(x) => Some(x.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// One metric of `formatHPAMetrics`: `current/target`, `<unknown>` while the status has no
+/// current value at the metric's index, `(avg)` after an Object or External average-value
+/// target, `<auto>` for a utilization target that is not set. Since 1.30 a Resource or
+/// ContainerResource metric is prefixed with its resource name (`cpu: 12%/80%`; kubernetes
+/// PR 122804, merged for 1.30).
+fn hpa_metric(spec: &Value, status: Option<&Value>, minor: u32) -> String {
+    let unknown = || "<unknown>".to_string();
+    let kind = s(&spec["type"]);
+    let field = match kind {
+        "Resource" => "resource",
+        "ContainerResource" => "containerResource",
+        "Pods" => "pods",
+        "Object" => "object",
+        "External" => "external",
+        _ => return "<unknown type>".into(),
+    };
+    let src = &spec[field];
+    let cur = status.map(|st| &st[field]).filter(|c| c.is_object());
+    let current = |key: &str| {
+        cur.and_then(|c| quantity(&c["current"][key]))
+            .unwrap_or_else(unknown)
+    };
+    let target = &src["target"];
+    match kind {
+        "Pods" => format!(
+            "{}/{}",
+            current("averageValue"),
+            quantity(&target["averageValue"]).unwrap_or_default()
+        ),
+        "Object" | "External" => match quantity(&target["averageValue"]) {
+            Some(avg) => format!("{}/{avg} (avg)", current("averageValue")),
+            None => format!(
+                "{}/{}",
+                current("value"),
+                quantity(&target["value"]).unwrap_or_default()
+            ),
+        },
+        _ => {
+            let text = match quantity(&target["averageValue"]) {
+                Some(avg) => format!("{}/{avg}", current("averageValue")),
+                None => {
+                    let pct = |v: &Value| v.as_i64().map(|n| format!("{n}%"));
+                    let c = cur
+                        .and_then(|c| pct(&c["current"]["averageUtilization"]))
+                        .unwrap_or_else(unknown);
+                    let t = pct(&target["averageUtilization"]).unwrap_or_else(|| "<auto>".into());
+                    format!("{c}/{t}")
+                }
+            };
+            if minor >= 30 {
+                format!("{}: {text}", s(&src["name"]))
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// `printHorizontalPodAutoscaler`: REFERENCE is `Kind/name` of the scale target; TARGETS shows
+/// the first two metrics and `+ N more...` for the rest (`<none>` without metrics); MINPODS is
+/// `<unset>` when the spec has none.
+fn hpa_row(o: &Value, now: DateTime<Utc>, minor: u32) -> Vec<Value> {
+    let spec = &o["spec"];
+    let (specs, statuses) = hpa_metrics(o);
+    let shown: Vec<String> = specs
+        .iter()
+        .take(2)
+        .enumerate()
+        .map(|(i, m)| hpa_metric(m, statuses.get(i), minor))
+        .collect();
+    let targets = match specs.len() {
+        0 => "<none>".to_string(),
+        n if n > 2 => format!("{} + {} more...", shown.join(", "), n - 2),
+        _ => shown.join(", "),
+    };
+    let reference = format!(
+        "{}/{}",
+        s(&spec["scaleTargetRef"]["kind"]),
+        s(&spec["scaleTargetRef"]["name"])
+    );
+    let min = spec["minReplicas"]
+        .as_i64()
+        .map_or_else(|| "<unset>".to_string(), |n| n.to_string());
+    vec![
+        name_cell(o),
+        json!(reference),
+        json!(targets),
+        json!(min),
+        json!(spec["maxReplicas"].as_i64().unwrap_or(0)),
+        json!(o["status"]["currentReplicas"].as_i64().unwrap_or(0)),
+        age(o, now),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,5 +683,54 @@ mod tests {
             {"key": "k", "operator": "In", "values": ["x", "y"]}, {"key": "z", "operator": "DoesNotExist"}]});
         assert_eq!(label_selector(&sel), "a=b,k in (x,y),!z");
         assert_eq!(label_selector(&json!({})), "<none>");
+    }
+
+    #[test]
+    fn hpa_targets_follow_format_hpa_metrics() {
+        let hpa = json!({"metadata": {"name": "web", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 10,
+                "metrics": [
+                    {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+                    {"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "10"}}},
+                    {"type": "External", "external": {"metric": {"name": "q"}, "target": {"type": "Value", "value": "5"}}}]},
+            "status": {"currentReplicas": 3, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 12, "averageValue": "40m"}}}]}});
+        let row = hpa_row(&hpa, now(), 32);
+        assert_eq!(
+            row,
+            vec![
+                json!("web"),
+                json!("Deployment/web"),
+                json!("cpu: 12%/80%, <unknown>/10 + 1 more..."),
+                json!("2"),
+                json!(10),
+                json!(3),
+                json!("60m"),
+            ]
+        );
+        // Before 1.30 the resource name is not printed.
+        assert_eq!(
+            hpa_row(&hpa, now(), 29)[2],
+            "12%/80%, <unknown>/10 + 1 more..."
+        );
+        let none = json!({"metadata": {"name": "n"}, "spec": {"scaleTargetRef": {"kind": "StatefulSet", "name": "db"}, "maxReplicas": 3}});
+        let row = hpa_row(&none, now(), 32);
+        assert_eq!((&row[2], &row[3]), (&json!("<none>"), &json!("<unset>")));
+        let object = json!({"type": "Object", "object": {"target": {"type": "AverageValue", "averageValue": "2k"}}});
+        let status = json!({"type": "Object", "object": {"current": {"averageValue": "1500"}}});
+        assert_eq!(hpa_metric(&object, Some(&status), 32), "1500/2k (avg)");
+        let auto = json!({"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization"}}});
+        assert_eq!(hpa_metric(&auto, None, 32), "memory: <unknown>/<auto>");
+    }
+
+    #[test]
+    fn autoscaling_v1_hpas_print_their_cpu_target() {
+        let v1 = json!({"metadata": {"name": "a"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
+            "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 50},
+            "status": {"currentReplicas": 1, "currentCPUUtilizationPercentage": 7}});
+        assert_eq!(hpa_row(&v1, now(), 32)[2], "cpu: 7%/50%");
+        let unknown = json!({"metadata": {"name": "a"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
+            "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}, "status": {}});
+        assert_eq!(hpa_row(&unknown, now(), 27)[2], "<unknown>/50%");
     }
 }

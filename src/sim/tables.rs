@@ -62,10 +62,12 @@ pub fn table_for(
             .iter()
             .map(|c| super::printers::column_since(&info.group, &info.plural, c.0) <= minor)
             .collect();
+        let minor_row = super::printers::minor_row(&info.group, &info.plural);
         let rows = objects
             .iter()
             .map(|o| {
-                (printer.row)(o, now)
+                minor_row
+                    .map_or_else(|| (printer.row)(o, now), |row| row(o, now, minor))
                     .into_iter()
                     .zip(&keep)
                     .filter_map(|(cell, k)| k.then_some(cell))
