@@ -1,7 +1,8 @@
 //! Server-side table printers for the built-in kinds beyond the workload core in `tables`:
 //! Jobs, CronJobs, RBAC bindings, webhook configurations, ResourceQuotas,
 //! ReplicationControllers, Leases, Ingresses, PriorityClasses, EndpointSlices,
-//! ControllerRevisions, NetworkPolicies and HorizontalPodAutoscalers.
+//! ControllerRevisions, NetworkPolicies, HorizontalPodAutoscalers, CSIDrivers and
+//! CertificateSigningRequests.
 //!
 //! Columns (name, type, priority) and cells follow the API server's printers
 //! (kubernetes `pkg/printers/internalversion/printers.go`, `AddHandlers` and the `print*`
@@ -145,6 +146,30 @@ pub fn printer(group: &str, plural: &str) -> Option<Printer> {
             ],
             |o, now| hpa_row(o, now, u32::MAX),
         ),
+        ("storage.k8s.io", "csidrivers") => (
+            &[
+                NAME,
+                Col("AttachRequired", "boolean", 0),
+                Col("PodInfoOnMount", "boolean", 0),
+                Col("StorageCapacity", "boolean", 0),
+                Col("TokenRequests", "string", 0),
+                Col("RequiresRepublish", "boolean", 0),
+                Col("Modes", "string", 0),
+                AGE,
+            ],
+            csidriver_row,
+        ),
+        ("certificates.k8s.io", "certificatesigningrequests") => (
+            &[
+                NAME,
+                AGE,
+                Col("SignerName", "string", 0),
+                Col("Requestor", "string", 0),
+                Col("RequestedDuration", "string", 0),
+                Col("Condition", "string", 0),
+            ],
+            csr_row,
+        ),
         _ => return None,
     };
     Some(p)
@@ -163,12 +188,22 @@ pub fn minor_row(group: &str, plural: &str) -> Option<MinorRowFn> {
 
 /// The first minor whose printer has a column, for columns added after 1.19: PVC and PV
 /// VolumeAttributesClass came with 1.29 (KEP-3751), the Job Status column with 1.31, the
-/// CronJob Timezone column with 1.27 (the time zone field's GA).
+/// CronJob Timezone column with 1.27 (the time zone field's GA). The CSIDriver printer adds
+/// StorageCapacity only while the CSIStorageCapacity gate is on and TokenRequests and
+/// RequiresRepublish only with CSIServiceAccountToken: both gates are on by default from
+/// 1.21 (beta). The CSR printer gained RequestedDuration with `spec.expirationSeconds`
+/// in 1.22.
 pub fn column_since(group: &str, plural: &str, column: &str) -> u32 {
     match (group, plural, column) {
         ("", "persistentvolumeclaims" | "persistentvolumes", "VolumeAttributesClass") => 29,
         ("batch", "jobs", "Status") => 31,
         ("batch", "cronjobs", "Timezone") => 27,
+        (
+            "storage.k8s.io",
+            "csidrivers",
+            "StorageCapacity" | "TokenRequests" | "RequiresRepublish",
+        ) => 21,
+        ("certificates.k8s.io", "certificatesigningrequests", "RequestedDuration") => 22,
         _ => 0,
     }
 }
@@ -605,6 +640,84 @@ fn hpa_row(o: &Value, now: DateTime<Utc>, minor: u32) -> Vec<Value> {
     ]
 }
 
+/// `printCSIDriver`: an unset attachRequired prints true, the other unset booleans false;
+/// TOKENREQUESTS lists the audiences (`<unset>` without the field); MODES joins the volume
+/// lifecycle modes (`<none>` without).
+fn csidriver_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let spec = &o["spec"];
+    let flag = |k: &str, unset: bool| spec[k].as_bool().unwrap_or(unset);
+    let tokens = match spec["tokenRequests"].as_array() {
+        Some(list) => list
+            .iter()
+            .map(|t| s(&t["audience"]))
+            .collect::<Vec<_>>()
+            .join(","),
+        None => "<unset>".into(),
+    };
+    let modes: Vec<&str> = arr(&spec["volumeLifecycleModes"]).iter().map(s).collect();
+    let modes = if modes.is_empty() {
+        "<none>".to_string()
+    } else {
+        modes.join(",")
+    };
+    vec![
+        name_cell(o),
+        json!(flag("attachRequired", true)),
+        json!(flag("podInfoOnMount", false)),
+        json!(flag("storageCapacity", false)),
+        json!(tokens),
+        json!(flag("requiresRepublish", false)),
+        json!(modes),
+        age(o, now),
+    ]
+}
+
+/// `extractCSRStatus`: Denied over Approved over Pending, then `,Failed` and `,Issued` (a
+/// certificate in the status).
+fn csr_condition(o: &Value) -> String {
+    let has = |typ: &str| {
+        arr(&o["status"]["conditions"])
+            .iter()
+            .any(|c| c["type"] == typ)
+    };
+    let mut status = if has("Denied") {
+        "Denied"
+    } else if has("Approved") {
+        "Approved"
+    } else {
+        "Pending"
+    }
+    .to_string();
+    if has("Failed") {
+        status.push_str(",Failed");
+    }
+    if !s(&o["status"]["certificate"]).is_empty() {
+        status.push_str(",Issued");
+    }
+    status
+}
+
+/// `printCertificateSigningRequest`: SIGNERNAME `<none>` when empty, REQUESTOR the user that
+/// made the request, REQUESTEDDURATION the human form of `spec.expirationSeconds`.
+fn csr_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let spec = &o["spec"];
+    let signer = match s(&spec["signerName"]) {
+        "" => "<none>",
+        x => x,
+    };
+    let duration = spec["expirationSeconds"]
+        .as_i64()
+        .map_or_else(|| "<none>".to_string(), human_duration);
+    vec![
+        name_cell(o),
+        age(o, now),
+        json!(signer),
+        json!(s(&spec["username"])),
+        json!(duration),
+        json!(csr_condition(o)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -732,5 +845,64 @@ mod tests {
         let unknown = json!({"metadata": {"name": "a"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
             "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}, "status": {}});
         assert_eq!(hpa_row(&unknown, now(), 27)[2], "<unknown>/50%");
+    }
+
+    #[test]
+    fn csi_drivers_print_their_defaults_and_modes() {
+        let d = json!({"metadata": {"name": "ebs.csi.aws.com"},
+            "spec": {"attachRequired": false, "podInfoOnMount": true,
+                     "tokenRequests": [{"audience": "sts.amazonaws.com"}, {"audience": "vault"}],
+                     "volumeLifecycleModes": ["Persistent", "Ephemeral"]}});
+        let row = csidriver_row(&d, now());
+        assert_eq!(
+            &row[1..7],
+            &[
+                json!(false),
+                json!(true),
+                json!(false),
+                json!("sts.amazonaws.com,vault"),
+                json!(false),
+                json!("Persistent,Ephemeral")
+            ]
+        );
+        let bare = csidriver_row(&json!({"metadata": {"name": "x"}, "spec": {}}), now());
+        assert_eq!(
+            &bare[1..7],
+            &[
+                json!(true),
+                json!(false),
+                json!(false),
+                json!("<unset>"),
+                json!(false),
+                json!("<none>")
+            ]
+        );
+    }
+
+    #[test]
+    fn csrs_print_signer_duration_and_condition() {
+        let csr = json!({"metadata": {"name": "csr-1", "creationTimestamp": "2026-01-01T00:59:00Z"},
+            "spec": {"signerName": "kubernetes.io/kube-apiserver-client-kubelet", "username": "system:node:n1",
+                     "expirationSeconds": 86400},
+            "status": {"conditions": [{"type": "Approved", "status": "True"}], "certificate": "LS0t"}});
+        assert_eq!(
+            csr_row(&csr, now()),
+            vec![
+                json!("csr-1"),
+                json!("60s"),
+                json!("kubernetes.io/kube-apiserver-client-kubelet"),
+                json!("system:node:n1"),
+                json!("24h"),
+                json!("Approved,Issued"),
+            ]
+        );
+        let pending = json!({"metadata": {"name": "p"}, "spec": {"username": "u"},
+            "status": {"conditions": [{"type": "Denied"}, {"type": "Approved"}, {"type": "Failed"}]}});
+        let row = csr_row(&pending, now());
+        assert_eq!(
+            (&row[2], &row[4], &row[5]),
+            (&json!("<none>"), &json!("<none>"), &json!("Denied,Failed"))
+        );
+        assert_eq!(csr_condition(&json!({})), "Pending");
     }
 }
