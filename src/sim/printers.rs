@@ -175,6 +175,202 @@ pub fn printer(group: &str, plural: &str) -> Option<Printer> {
     Some(p)
 }
 
+/// Where the API server's printer takes a column's description from.
+#[derive(Debug, Clone, Copy)]
+pub enum Doc {
+    /// A sentence written in printers.go.
+    Text(&'static str),
+    /// A field's documentation: the definition under `io.k8s.api.` and the field
+    /// (`apiv1.PodStatus{}.SwaggerDoc()["podIP"]` is `("core.v1.PodStatus", "podIP")`).
+    Field(&'static str, &'static str),
+}
+
+use Doc::{Field, Text};
+
+const TEMPLATE_CONTAINERS: Doc = Text("Names of each container in the template.");
+const TEMPLATE_IMAGES: Doc = Text("Images referenced by each container in the template.");
+
+/// The description of each built-in printer column other than Name and Age, as printers.go
+/// `AddHandlers` declares it: (group, plural, column, where the text comes from). Where
+/// printers.go names an older API version's Go type (extensions/v1beta1 ReplicaSetSpec,
+/// autoscaling/v2beta1 HorizontalPodAutoscalerSpec), the served version's field is used: its
+/// documentation is the same comment.
+#[rustfmt::skip]
+const COLUMN_DOCS: &[(&str, &str, &str, Doc)] = &[
+    ("", "pods", "Ready", Text("The aggregate readiness state of this pod for accepting traffic.")),
+    ("", "pods", "Status", Text("The aggregate status of the containers in this pod.")),
+    ("", "pods", "Restarts", Text("The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.")),
+    ("", "pods", "IP", Field("core.v1.PodStatus", "podIP")),
+    ("", "pods", "Node", Field("core.v1.PodSpec", "nodeName")),
+    ("", "pods", "Nominated Node", Field("core.v1.PodStatus", "nominatedNodeName")),
+    ("", "pods", "Readiness Gates", Field("core.v1.PodSpec", "readinessGates")),
+    ("", "podtemplates", "Containers", TEMPLATE_CONTAINERS),
+    ("", "podtemplates", "Images", TEMPLATE_IMAGES),
+    ("", "podtemplates", "Pod Labels", Text("The labels for the pod template.")),
+    ("", "nodes", "Status", Text("The status of the node")),
+    ("", "nodes", "Roles", Text("The roles of the node")),
+    ("", "nodes", "Version", Field("core.v1.NodeSystemInfo", "kubeletVersion")),
+    ("", "nodes", "Internal-IP", Field("core.v1.NodeStatus", "addresses")),
+    ("", "nodes", "External-IP", Field("core.v1.NodeStatus", "addresses")),
+    ("", "nodes", "OS-Image", Field("core.v1.NodeSystemInfo", "osImage")),
+    ("", "nodes", "Kernel-Version", Field("core.v1.NodeSystemInfo", "kernelVersion")),
+    ("", "nodes", "Container-Runtime", Field("core.v1.NodeSystemInfo", "containerRuntimeVersion")),
+    ("", "services", "Type", Field("core.v1.ServiceSpec", "type")),
+    ("", "services", "Cluster-IP", Field("core.v1.ServiceSpec", "clusterIP")),
+    ("", "services", "External-IP", Field("core.v1.ServiceSpec", "externalIPs")),
+    ("", "services", "Port(s)", Field("core.v1.ServiceSpec", "ports")),
+    ("", "services", "Selector", Field("core.v1.ServiceSpec", "selector")),
+    ("", "namespaces", "Status", Text("The status of the namespace")),
+    ("", "events", "Last Seen", Field("core.v1.Event", "lastTimestamp")),
+    ("", "events", "Type", Field("core.v1.Event", "type")),
+    ("", "events", "Reason", Field("core.v1.Event", "reason")),
+    ("", "events", "Object", Field("core.v1.Event", "involvedObject")),
+    ("", "events", "Subobject", Field("core.v1.ObjectReference", "fieldPath")),
+    ("", "events", "Source", Field("core.v1.Event", "source")),
+    ("", "events", "Message", Field("core.v1.Event", "message")),
+    ("", "events", "First Seen", Field("core.v1.Event", "firstTimestamp")),
+    ("", "events", "Count", Field("core.v1.Event", "count")),
+    ("", "persistentvolumeclaims", "Status", Field("core.v1.PersistentVolumeClaimStatus", "phase")),
+    ("", "persistentvolumeclaims", "Volume", Field("core.v1.PersistentVolumeClaimSpec", "volumeName")),
+    ("", "persistentvolumeclaims", "Capacity", Field("core.v1.PersistentVolumeClaimStatus", "capacity")),
+    ("", "persistentvolumeclaims", "Access Modes", Field("core.v1.PersistentVolumeClaimStatus", "accessModes")),
+    ("", "persistentvolumeclaims", "StorageClass", Text("StorageClass of the pvc")),
+    ("", "persistentvolumeclaims", "VolumeAttributesClass", Text("VolumeAttributesClass of the pvc")),
+    ("", "persistentvolumeclaims", "VolumeMode", Field("core.v1.PersistentVolumeClaimSpec", "volumeMode")),
+    ("", "persistentvolumes", "Capacity", Field("core.v1.PersistentVolumeSpec", "capacity")),
+    ("", "persistentvolumes", "Access Modes", Field("core.v1.PersistentVolumeSpec", "accessModes")),
+    ("", "persistentvolumes", "Reclaim Policy", Field("core.v1.PersistentVolumeSpec", "persistentVolumeReclaimPolicy")),
+    ("", "persistentvolumes", "Status", Field("core.v1.PersistentVolumeStatus", "phase")),
+    ("", "persistentvolumes", "Claim", Field("core.v1.PersistentVolumeSpec", "claimRef")),
+    ("", "persistentvolumes", "StorageClass", Text("StorageClass of the pv")),
+    ("", "persistentvolumes", "VolumeAttributesClass", Text("VolumeAttributesClass of the pv")),
+    ("", "persistentvolumes", "Reason", Field("core.v1.PersistentVolumeStatus", "reason")),
+    ("", "persistentvolumes", "VolumeMode", Field("core.v1.PersistentVolumeSpec", "volumeMode")),
+    ("", "configmaps", "Data", Field("core.v1.ConfigMap", "data")),
+    ("", "secrets", "Type", Field("core.v1.Secret", "type")),
+    ("", "secrets", "Data", Field("core.v1.Secret", "data")),
+    ("", "serviceaccounts", "Secrets", Field("core.v1.ServiceAccount", "secrets")),
+    ("", "endpoints", "Endpoints", Field("core.v1.Endpoints", "subsets")),
+    ("", "replicationcontrollers", "Desired", Field("core.v1.ReplicationControllerSpec", "replicas")),
+    ("", "replicationcontrollers", "Current", Field("core.v1.ReplicationControllerStatus", "replicas")),
+    ("", "replicationcontrollers", "Ready", Field("core.v1.ReplicationControllerStatus", "readyReplicas")),
+    ("", "replicationcontrollers", "Containers", TEMPLATE_CONTAINERS),
+    ("", "replicationcontrollers", "Images", TEMPLATE_IMAGES),
+    ("", "replicationcontrollers", "Selector", Field("core.v1.ReplicationControllerSpec", "selector")),
+    ("", "resourcequotas", "Request", Text("Request represents a minimum amount of cpu/memory that a container may consume.")),
+    ("", "resourcequotas", "Limit", Text("Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.")),
+    ("apps", "replicasets", "Desired", Field("apps.v1.ReplicaSetSpec", "replicas")),
+    ("apps", "replicasets", "Current", Field("apps.v1.ReplicaSetStatus", "replicas")),
+    ("apps", "replicasets", "Ready", Field("apps.v1.ReplicaSetStatus", "readyReplicas")),
+    ("apps", "replicasets", "Containers", TEMPLATE_CONTAINERS),
+    ("apps", "replicasets", "Images", TEMPLATE_IMAGES),
+    ("apps", "replicasets", "Selector", Field("apps.v1.ReplicaSetSpec", "selector")),
+    ("apps", "daemonsets", "Desired", Field("apps.v1.DaemonSetStatus", "desiredNumberScheduled")),
+    ("apps", "daemonsets", "Current", Field("apps.v1.DaemonSetStatus", "currentNumberScheduled")),
+    ("apps", "daemonsets", "Ready", Field("apps.v1.DaemonSetStatus", "numberReady")),
+    ("apps", "daemonsets", "Up-to-date", Field("apps.v1.DaemonSetStatus", "updatedNumberScheduled")),
+    ("apps", "daemonsets", "Available", Field("apps.v1.DaemonSetStatus", "numberAvailable")),
+    ("apps", "daemonsets", "Node Selector", Field("core.v1.PodSpec", "nodeSelector")),
+    ("apps", "daemonsets", "Containers", TEMPLATE_CONTAINERS),
+    ("apps", "daemonsets", "Images", TEMPLATE_IMAGES),
+    ("apps", "daemonsets", "Selector", Field("apps.v1.DaemonSetSpec", "selector")),
+    ("apps", "statefulsets", "Ready", Text("Number of the pod with ready state")),
+    ("apps", "statefulsets", "Containers", TEMPLATE_CONTAINERS),
+    ("apps", "statefulsets", "Images", TEMPLATE_IMAGES),
+    ("apps", "deployments", "Ready", Text("Number of the pod with ready state")),
+    ("apps", "deployments", "Up-to-date", Field("apps.v1.DeploymentStatus", "updatedReplicas")),
+    ("apps", "deployments", "Available", Field("apps.v1.DeploymentStatus", "availableReplicas")),
+    ("apps", "deployments", "Containers", TEMPLATE_CONTAINERS),
+    ("apps", "deployments", "Images", TEMPLATE_IMAGES),
+    ("apps", "deployments", "Selector", Field("apps.v1.DeploymentSpec", "selector")),
+    ("apps", "controllerrevisions", "Controller", Text("Controller of the object")),
+    ("apps", "controllerrevisions", "Revision", Field("apps.v1.ControllerRevision", "revision")),
+    ("batch", "jobs", "Status", Text("Status of the job.")),
+    ("batch", "jobs", "Completions", Field("batch.v1.JobStatus", "succeeded")),
+    ("batch", "jobs", "Duration", Text("Time required to complete the job.")),
+    ("batch", "jobs", "Containers", TEMPLATE_CONTAINERS),
+    ("batch", "jobs", "Images", TEMPLATE_IMAGES),
+    ("batch", "jobs", "Selector", Field("batch.v1.JobSpec", "selector")),
+    ("batch", "cronjobs", "Schedule", Field("batch.v1.CronJobSpec", "schedule")),
+    ("batch", "cronjobs", "Timezone", Field("batch.v1.CronJobSpec", "timeZone")),
+    ("batch", "cronjobs", "Suspend", Field("batch.v1.CronJobSpec", "suspend")),
+    ("batch", "cronjobs", "Active", Field("batch.v1.CronJobStatus", "active")),
+    ("batch", "cronjobs", "Last Schedule", Field("batch.v1.CronJobStatus", "lastScheduleTime")),
+    ("batch", "cronjobs", "Containers", TEMPLATE_CONTAINERS),
+    ("batch", "cronjobs", "Images", TEMPLATE_IMAGES),
+    ("batch", "cronjobs", "Selector", Field("batch.v1.JobSpec", "selector")),
+    ("autoscaling", "horizontalpodautoscalers", "Reference", Field("autoscaling.v2.HorizontalPodAutoscalerSpec", "scaleTargetRef")),
+    ("autoscaling", "horizontalpodautoscalers", "Targets", Field("autoscaling.v2.HorizontalPodAutoscalerSpec", "metrics")),
+    ("autoscaling", "horizontalpodautoscalers", "MinPods", Field("autoscaling.v2.HorizontalPodAutoscalerSpec", "minReplicas")),
+    ("autoscaling", "horizontalpodautoscalers", "MaxPods", Field("autoscaling.v2.HorizontalPodAutoscalerSpec", "maxReplicas")),
+    ("autoscaling", "horizontalpodautoscalers", "Replicas", Field("autoscaling.v2.HorizontalPodAutoscalerStatus", "currentReplicas")),
+    ("policy", "poddisruptionbudgets", "Min Available", Text("The minimum number of pods that must be available.")),
+    ("policy", "poddisruptionbudgets", "Max Unavailable", Text("The maximum number of pods that may be unavailable.")),
+    ("policy", "poddisruptionbudgets", "Allowed Disruptions", Text("Calculated number of pods that may be disrupted at this time.")),
+    ("rbac.authorization.k8s.io", "rolebindings", "Role", Field("rbac.v1.RoleBinding", "roleRef")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "Role", Field("rbac.v1.ClusterRoleBinding", "roleRef")),
+    ("rbac.authorization.k8s.io", "*", "Users", Text("Users in the roleBinding")),
+    ("rbac.authorization.k8s.io", "*", "Groups", Text("Groups in the roleBinding")),
+    ("rbac.authorization.k8s.io", "*", "ServiceAccounts", Text("ServiceAccounts in the roleBinding")),
+    ("admissionregistration.k8s.io", "*", "Webhooks", Text("Webhooks indicates the number of webhooks in the configuration")),
+    ("coordination.k8s.io", "leases", "Holder", Field("coordination.v1.LeaseSpec", "holderIdentity")),
+    ("networking.k8s.io", "ingresses", "Class", Text("The name of the IngressClass resource that should be used for this Ingress.")),
+    ("networking.k8s.io", "ingresses", "Hosts", Text("Hosts that incoming requests are matched against before the ingress rule")),
+    ("networking.k8s.io", "ingresses", "Address", Text("Address is a list containing ingress points for the load-balancer")),
+    ("networking.k8s.io", "ingresses", "Ports", Text("Ports of TLS configurations that open")),
+    ("networking.k8s.io", "ingressclasses", "Controller", Field("networking.v1.IngressClassSpec", "controller")),
+    ("networking.k8s.io", "ingressclasses", "Parameters", Field("networking.v1.IngressClassSpec", "parameters")),
+    ("networking.k8s.io", "networkpolicies", "Pod-Selector", Field("networking.v1.NetworkPolicySpec", "podSelector")),
+    ("scheduling.k8s.io", "priorityclasses", "Value", Field("scheduling.v1.PriorityClass", "value")),
+    ("scheduling.k8s.io", "priorityclasses", "Global-Default", Field("scheduling.v1.PriorityClass", "globalDefault")),
+    ("scheduling.k8s.io", "priorityclasses", "PreemptionPolicy", Field("scheduling.v1.PriorityClass", "preemptionPolicy")),
+    ("discovery.k8s.io", "endpointslices", "AddressType", Field("discovery.v1.EndpointSlice", "addressType")),
+    ("discovery.k8s.io", "endpointslices", "Ports", Field("discovery.v1.EndpointSlice", "ports")),
+    ("discovery.k8s.io", "endpointslices", "Endpoints", Field("discovery.v1.EndpointSlice", "endpoints")),
+    ("node.k8s.io", "runtimeclasses", "Handler", Field("node.v1.RuntimeClass", "handler")),
+    ("storage.k8s.io", "storageclasses", "Provisioner", Field("storage.v1.StorageClass", "provisioner")),
+    ("storage.k8s.io", "storageclasses", "ReclaimPolicy", Field("storage.v1.StorageClass", "reclaimPolicy")),
+    ("storage.k8s.io", "storageclasses", "VolumeBindingMode", Field("storage.v1.StorageClass", "volumeBindingMode")),
+    ("storage.k8s.io", "storageclasses", "AllowVolumeExpansion", Field("storage.v1.StorageClass", "allowVolumeExpansion")),
+    ("storage.k8s.io", "csinodes", "Drivers", Text("Drivers indicates the number of CSI drivers registered on the node")),
+    ("storage.k8s.io", "volumeattachments", "Attacher", Field("storage.v1.VolumeAttachmentSpec", "attacher")),
+    ("storage.k8s.io", "volumeattachments", "PV", Field("storage.v1.VolumeAttachmentSource", "persistentVolumeName")),
+    ("storage.k8s.io", "volumeattachments", "Node", Field("storage.v1.VolumeAttachmentSpec", "nodeName")),
+    ("storage.k8s.io", "volumeattachments", "Attached", Field("storage.v1.VolumeAttachmentStatus", "attached")),
+    ("storage.k8s.io", "csidrivers", "AttachRequired", Field("storage.v1.CSIDriverSpec", "attachRequired")),
+    ("storage.k8s.io", "csidrivers", "PodInfoOnMount", Field("storage.v1.CSIDriverSpec", "podInfoOnMount")),
+    ("storage.k8s.io", "csidrivers", "StorageCapacity", Field("storage.v1.CSIDriverSpec", "storageCapacity")),
+    ("storage.k8s.io", "csidrivers", "TokenRequests", Field("storage.v1.CSIDriverSpec", "tokenRequests")),
+    ("storage.k8s.io", "csidrivers", "RequiresRepublish", Field("storage.v1.CSIDriverSpec", "requiresRepublish")),
+    ("storage.k8s.io", "csidrivers", "Modes", Field("storage.v1.CSIDriverSpec", "volumeLifecycleModes")),
+    ("certificates.k8s.io", "certificatesigningrequests", "SignerName", Field("certificates.v1.CertificateSigningRequestSpec", "signerName")),
+    ("certificates.k8s.io", "certificatesigningrequests", "Requestor", Field("certificates.v1.CertificateSigningRequestSpec", "request")),
+    ("certificates.k8s.io", "certificatesigningrequests", "RequestedDuration", Field("certificates.v1.CertificateSigningRequestSpec", "expirationSeconds")),
+    ("certificates.k8s.io", "certificatesigningrequests", "Condition", Field("certificates.v1.CertificateSigningRequestStatus", "conditions")),
+];
+
+/// Where a built-in printer column's description comes from (`*` in [`COLUMN_DOCS`] stands
+/// for every resource of the group).
+pub fn column_doc(group: &str, plural: &str, column: &str) -> Option<Doc> {
+    COLUMN_DOCS
+        .iter()
+        .find(|(g, p, c, _)| *g == group && (*p == plural || *p == "*") && *c == column)
+        .map(|(_, _, _, d)| *d)
+}
+
+/// A column's description as a server of `minor` sends it; empty when the printer gives none.
+pub fn column_description(group: &str, plural: &str, column: &str, minor: u32) -> String {
+    match column_doc(group, plural, column) {
+        Some(Text(t)) => t.to_string(),
+        Some(Field(def, field)) => {
+            super::openapi::field_doc(minor, &format!("io.k8s.api.{def}"), field)
+                .unwrap_or_default()
+                .to_string()
+        }
+        None => String::new(),
+    }
+}
+
 /// Fills one row's cells for a server of a given minor.
 pub type MinorRowFn = fn(&Value, DateTime<Utc>, u32) -> Vec<Value>;
 
