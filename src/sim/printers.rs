@@ -140,8 +140,9 @@ pub fn printer(group: &str, plural: &str) -> Option<Printer> {
                 Col("Reference", "string", 0),
                 Col("Targets", "string", 0),
                 Col("MinPods", "string", 0),
-                Col("MaxPods", "integer", 0),
-                Col("Replicas", "integer", 0),
+                // printers.go declares both string columns; their cells are integers.
+                Col("MaxPods", "string", 0),
+                Col("Replicas", "string", 0),
                 AGE,
             ],
             |o, now| hpa_row(o, now, u32::MAX),
@@ -175,7 +176,8 @@ pub fn printer(group: &str, plural: &str) -> Option<Printer> {
     Some(p)
 }
 
-/// Where the API server's printer takes a column's description from.
+/// Where the API server's printer takes a column's description from. The sentences and the
+/// fields named are those of printers.go `AddHandlers` in the releases 1.30 to 1.33.
 #[derive(Debug, Clone, Copy)]
 pub enum Doc {
     /// A sentence written in printers.go.
@@ -309,17 +311,20 @@ const COLUMN_DOCS: &[(&str, &str, &str, Doc)] = &[
     ("policy", "poddisruptionbudgets", "Allowed Disruptions", Text("Calculated number of pods that may be disrupted at this time.")),
     ("rbac.authorization.k8s.io", "rolebindings", "Role", Field("rbac.v1.RoleBinding", "roleRef")),
     ("rbac.authorization.k8s.io", "clusterrolebindings", "Role", Field("rbac.v1.ClusterRoleBinding", "roleRef")),
-    ("rbac.authorization.k8s.io", "*", "Users", Text("Users in the roleBinding")),
-    ("rbac.authorization.k8s.io", "*", "Groups", Text("Groups in the roleBinding")),
-    ("rbac.authorization.k8s.io", "*", "ServiceAccounts", Text("ServiceAccounts in the roleBinding")),
-    ("admissionregistration.k8s.io", "*", "Webhooks", Text("Webhooks indicates the number of webhooks in the configuration")),
+    ("rbac.authorization.k8s.io", "rolebindings", "Users", Text("Users in the roleBinding")),
+    ("rbac.authorization.k8s.io", "rolebindings", "Groups", Text("Groups in the roleBinding")),
+    ("rbac.authorization.k8s.io", "rolebindings", "ServiceAccounts", Text("ServiceAccounts in the roleBinding")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "Users", Text("Users in the clusterRoleBinding")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "Groups", Text("Groups in the clusterRoleBinding")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "ServiceAccounts", Text("ServiceAccounts in the clusterRoleBinding")),
+    ("admissionregistration.k8s.io", "*", "Webhooks", Text("Webhooks indicates the number of webhooks registered in this configuration")),
     ("coordination.k8s.io", "leases", "Holder", Field("coordination.v1.LeaseSpec", "holderIdentity")),
-    ("networking.k8s.io", "ingresses", "Class", Text("The name of the IngressClass resource that should be used for this Ingress.")),
+    ("networking.k8s.io", "ingresses", "Class", Text("The name of the IngressClass resource that should be used for additional configuration")),
     ("networking.k8s.io", "ingresses", "Hosts", Text("Hosts that incoming requests are matched against before the ingress rule")),
     ("networking.k8s.io", "ingresses", "Address", Text("Address is a list containing ingress points for the load-balancer")),
     ("networking.k8s.io", "ingresses", "Ports", Text("Ports of TLS configurations that open")),
-    ("networking.k8s.io", "ingressclasses", "Controller", Field("networking.v1.IngressClassSpec", "controller")),
-    ("networking.k8s.io", "ingressclasses", "Parameters", Field("networking.v1.IngressClassSpec", "parameters")),
+    ("networking.k8s.io", "ingressclasses", "Controller", Text("Controller that is responsible for handling this class")),
+    ("networking.k8s.io", "ingressclasses", "Parameters", Text("A reference to a resource with additional parameters")),
     ("networking.k8s.io", "networkpolicies", "Pod-Selector", Field("networking.v1.NetworkPolicySpec", "podSelector")),
     ("scheduling.k8s.io", "priorityclasses", "Value", Field("scheduling.v1.PriorityClass", "value")),
     ("scheduling.k8s.io", "priorityclasses", "Global-Default", Field("scheduling.v1.PriorityClass", "globalDefault")),
@@ -327,7 +332,8 @@ const COLUMN_DOCS: &[(&str, &str, &str, Doc)] = &[
     ("discovery.k8s.io", "endpointslices", "AddressType", Field("discovery.v1.EndpointSlice", "addressType")),
     ("discovery.k8s.io", "endpointslices", "Ports", Field("discovery.v1.EndpointSlice", "ports")),
     ("discovery.k8s.io", "endpointslices", "Endpoints", Field("discovery.v1.EndpointSlice", "endpoints")),
-    ("node.k8s.io", "runtimeclasses", "Handler", Field("node.v1.RuntimeClass", "handler")),
+    // No RuntimeClass Handler: printers.go asks ObjectMeta's documentation for a `handler`
+    // field it does not have, so the server sends an empty description.
     ("storage.k8s.io", "storageclasses", "Provisioner", Field("storage.v1.StorageClass", "provisioner")),
     ("storage.k8s.io", "storageclasses", "ReclaimPolicy", Field("storage.v1.StorageClass", "reclaimPolicy")),
     ("storage.k8s.io", "storageclasses", "VolumeBindingMode", Field("storage.v1.StorageClass", "volumeBindingMode")),
@@ -760,9 +766,18 @@ fn hpa_metric(spec: &Value, status: Option<&Value>, minor: u32) -> String {
     };
     let src = &spec[field];
     let cur = status.map(|st| &st[field]).filter(|c| c.is_object());
-    let current = |key: &str| {
-        cur.and_then(|c| quantity(&c["current"][key]))
-            .unwrap_or_else(unknown)
+    // A status of the metric's kind without the amount prints as the nil quantity Go formats,
+    // `<nil>`, except where printers.go checks the amount first (average values of Object
+    // and External metrics).
+    let current = |key: &str| match cur {
+        None => unknown(),
+        Some(c) => quantity(&c["current"][key]).unwrap_or_else(|| {
+            if matches!(kind, "Object" | "External") && key == "averageValue" {
+                unknown()
+            } else {
+                "<nil>".into()
+            }
+        }),
     };
     let target = &src["target"];
     match kind {
@@ -1030,6 +1045,9 @@ mod tests {
         assert_eq!(hpa_metric(&object, Some(&status), 32), "1500/2k (avg)");
         let auto = json!({"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization"}}});
         assert_eq!(hpa_metric(&auto, None, 32), "memory: <unknown>/<auto>");
+        let pods = json!({"type": "Pods", "pods": {"target": {"averageValue": "1"}}});
+        let empty = json!({"type": "Pods", "pods": {"current": {}}});
+        assert_eq!(hpa_metric(&pods, Some(&empty), 32), "<nil>/1");
     }
 
     #[test]

@@ -83,6 +83,10 @@ pub fn table_for(
                 .filter(|(_, k)| **k)
                 .map(|(c, _)| {
                     let mut def = col_def(c.0, c.1, c.2, c.0 == "Name");
+                    // printers.go formats a VolumeAttachment's attacher as a name too.
+                    if info.plural == "volumeattachments" && c.0 == "Attacher" {
+                        def["format"] = json!("name");
+                    }
                     let doc =
                         super::printers::column_description(&info.group, &info.plural, c.0, minor);
                     if !doc.is_empty() {
@@ -1385,11 +1389,19 @@ mod tests {
                 col("Reference", "string", "", "scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count."),
                 col("Targets", "string", "", "metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used).  The desired replica count is calculated multiplying the ratio between the target value and the current value by the current number of pods.  Ergo, metrics used must decrease as the pod count is increased, and vice-versa.  See the individual metric source types for more information about how each type of metric must respond. If not set, the default metric will be set to 80% average CPU utilization."),
                 col("MinPods", "string", "", "minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.  It defaults to 1 pod.  minReplicas is allowed to be 0 if the alpha feature gate HPAScaleToZero is enabled and at least one Object or External metric is configured.  Scaling is active as long as at least one metric value is available."),
-                col("MaxPods", "integer", "", "maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up. It cannot be less that minReplicas."),
-                col("Replicas", "integer", "", "currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the autoscaler."),
+                col("MaxPods", "string", "", "maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up. It cannot be less that minReplicas."),
+                col("Replicas", "string", "", "currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the autoscaler."),
                 col("Age", "string", "", CREATED_DESCRIPTION),
             ])
         );
+        let va = table(
+            &info("storage.k8s.io", "volumeattachments"),
+            &[],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(va["columnDefinitions"][1]["format"], "name");
         let pods = table(
             &info("", "pods"),
             &[],
@@ -1481,6 +1493,11 @@ mod tests {
                 let cols = t["columnDefinitions"].as_array().unwrap();
                 assert!(cols.len() > 2, "{group}/{plural} has no printer of its own");
                 for c in cols {
+                    // printers.go gives RuntimeClass's Handler an empty description.
+                    if plural == "runtimeclasses" && c["name"] == "Handler" {
+                        assert_eq!(c["description"], "");
+                        continue;
+                    }
                     assert!(
                         !c["description"].as_str().unwrap().is_empty(),
                         "{group}/{plural} {minor}: {} has no description",
