@@ -63,6 +63,22 @@ fn definitions(minor: u32) -> BTreeMap<&'static str, &'static Value> {
         .collect()
 }
 
+/// The documentation of one field of a built-in definition as a server of `minor` publishes
+/// it (the vendored run nearest to `minor` when none covers it): the text the API server's
+/// printers describe a column with (`SwaggerDoc()` of the same Go field).
+pub(super) fn field_doc(minor: u32, definition: &str, property: &str) -> Option<&'static str> {
+    let m = u64::from(minor);
+    let runs = vendored().get(definition)?.as_array()?;
+    let distance = |r: &Value| {
+        let (from, to) = (r["from"].as_u64()?, r["to"].as_u64()?);
+        Some(from.saturating_sub(m) + m.saturating_sub(to))
+    };
+    let run = runs
+        .iter()
+        .min_by_key(|r| distance(r).unwrap_or(u64::MAX))?;
+    run["schema"]["properties"][property]["description"].as_str()
+}
+
 /// Whether a schema is marked as one of `group/version`'s kinds.
 fn of_group_version(schema: &Value, group: &str, version: &str) -> bool {
     schema["x-kubernetes-group-version-kind"]

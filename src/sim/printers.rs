@@ -1,12 +1,14 @@
 //! Server-side table printers for the built-in kinds beyond the workload core in `tables`:
 //! Jobs, CronJobs, RBAC bindings, webhook configurations, ResourceQuotas,
 //! ReplicationControllers, Leases, Ingresses, PriorityClasses, EndpointSlices,
-//! ControllerRevisions and NetworkPolicies.
+//! ControllerRevisions, NetworkPolicies, HorizontalPodAutoscalers, CSIDrivers and
+//! CertificateSigningRequests.
 //!
 //! Columns (name, type, priority) and cells follow the API server's printers
 //! (kubernetes `pkg/printers/internalversion/printers.go`, `AddHandlers` and the `print*`
 //! function of each kind); a column a release added is left out for older minors (see
-//! [`column_since`]).
+//! [`column_since`]); a kind whose cells changed too has a row function that takes the minor
+//! ([`minor_row`]).
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -132,19 +134,278 @@ pub fn printer(group: &str, plural: &str) -> Option<Printer> {
             ],
             controllerrevision_row,
         ),
+        ("autoscaling", "horizontalpodautoscalers") => (
+            &[
+                NAME,
+                Col("Reference", "string", 0),
+                Col("Targets", "string", 0),
+                Col("MinPods", "string", 0),
+                // printers.go declares both string columns; their cells are integers.
+                Col("MaxPods", "string", 0),
+                Col("Replicas", "string", 0),
+                AGE,
+            ],
+            |o, now| hpa_row(o, now, u32::MAX),
+        ),
+        ("storage.k8s.io", "csidrivers") => (
+            &[
+                NAME,
+                Col("AttachRequired", "boolean", 0),
+                Col("PodInfoOnMount", "boolean", 0),
+                Col("StorageCapacity", "boolean", 0),
+                Col("TokenRequests", "string", 0),
+                Col("RequiresRepublish", "boolean", 0),
+                Col("Modes", "string", 0),
+                AGE,
+            ],
+            csidriver_row,
+        ),
+        ("certificates.k8s.io", "certificatesigningrequests") => (
+            &[
+                NAME,
+                AGE,
+                Col("SignerName", "string", 0),
+                Col("Requestor", "string", 0),
+                Col("RequestedDuration", "string", 0),
+                Col("Condition", "string", 0),
+            ],
+            csr_row,
+        ),
         _ => return None,
     };
     Some(p)
 }
 
+/// Where the API server's printer takes a column's description from. The sentences and the
+/// fields named are those of printers.go `AddHandlers` in the releases 1.30 to 1.33.
+#[derive(Debug, Clone, Copy)]
+pub enum Doc {
+    /// A sentence written in printers.go.
+    Text(&'static str),
+    /// A field's documentation: the definition under `io.k8s.api.` and the field
+    /// (`apiv1.PodStatus{}.SwaggerDoc()["podIP"]` is `("core.v1.PodStatus", "podIP")`).
+    Field(&'static str, &'static str),
+}
+
+use Doc::{Field, Text};
+
+const TEMPLATE_CONTAINERS: Doc = Text("Names of each container in the template.");
+const TEMPLATE_IMAGES: Doc = Text("Images referenced by each container in the template.");
+
+/// The description of each built-in printer column other than Name and Age, as printers.go
+/// `AddHandlers` declares it: (group, plural, column, where the text comes from). Where
+/// printers.go names an older API version's Go type (extensions/v1beta1 ReplicaSetSpec,
+/// autoscaling/v2beta1 HorizontalPodAutoscalerSpec), the served version's field is used: its
+/// documentation is the same comment.
+#[rustfmt::skip]
+const COLUMN_DOCS: &[(&str, &str, &str, Doc)] = &[
+    ("", "pods", "Ready", Text("The aggregate readiness state of this pod for accepting traffic.")),
+    ("", "pods", "Status", Text("The aggregate status of the containers in this pod.")),
+    ("", "pods", "Restarts", Text("The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.")),
+    ("", "pods", "IP", Field("core.v1.PodStatus", "podIP")),
+    ("", "pods", "Node", Field("core.v1.PodSpec", "nodeName")),
+    ("", "pods", "Nominated Node", Field("core.v1.PodStatus", "nominatedNodeName")),
+    ("", "pods", "Readiness Gates", Field("core.v1.PodSpec", "readinessGates")),
+    ("", "podtemplates", "Containers", TEMPLATE_CONTAINERS),
+    ("", "podtemplates", "Images", TEMPLATE_IMAGES),
+    ("", "podtemplates", "Pod Labels", Text("The labels for the pod template.")),
+    ("", "nodes", "Status", Text("The status of the node")),
+    ("", "nodes", "Roles", Text("The roles of the node")),
+    ("", "nodes", "Version", Field("core.v1.NodeSystemInfo", "kubeletVersion")),
+    ("", "nodes", "Internal-IP", Field("core.v1.NodeStatus", "addresses")),
+    ("", "nodes", "External-IP", Field("core.v1.NodeStatus", "addresses")),
+    ("", "nodes", "OS-Image", Field("core.v1.NodeSystemInfo", "osImage")),
+    ("", "nodes", "Kernel-Version", Field("core.v1.NodeSystemInfo", "kernelVersion")),
+    ("", "nodes", "Container-Runtime", Field("core.v1.NodeSystemInfo", "containerRuntimeVersion")),
+    ("", "services", "Type", Field("core.v1.ServiceSpec", "type")),
+    ("", "services", "Cluster-IP", Field("core.v1.ServiceSpec", "clusterIP")),
+    ("", "services", "External-IP", Field("core.v1.ServiceSpec", "externalIPs")),
+    ("", "services", "Port(s)", Field("core.v1.ServiceSpec", "ports")),
+    ("", "services", "Selector", Field("core.v1.ServiceSpec", "selector")),
+    ("", "namespaces", "Status", Text("The status of the namespace")),
+    ("", "events", "Last Seen", Field("core.v1.Event", "lastTimestamp")),
+    ("", "events", "Type", Field("core.v1.Event", "type")),
+    ("", "events", "Reason", Field("core.v1.Event", "reason")),
+    ("", "events", "Object", Field("core.v1.Event", "involvedObject")),
+    ("", "events", "Subobject", Field("core.v1.ObjectReference", "fieldPath")),
+    ("", "events", "Source", Field("core.v1.Event", "source")),
+    ("", "events", "Message", Field("core.v1.Event", "message")),
+    ("", "events", "First Seen", Field("core.v1.Event", "firstTimestamp")),
+    ("", "events", "Count", Field("core.v1.Event", "count")),
+    ("", "persistentvolumeclaims", "Status", Field("core.v1.PersistentVolumeClaimStatus", "phase")),
+    ("", "persistentvolumeclaims", "Volume", Field("core.v1.PersistentVolumeClaimSpec", "volumeName")),
+    ("", "persistentvolumeclaims", "Capacity", Field("core.v1.PersistentVolumeClaimStatus", "capacity")),
+    ("", "persistentvolumeclaims", "Access Modes", Field("core.v1.PersistentVolumeClaimStatus", "accessModes")),
+    ("", "persistentvolumeclaims", "StorageClass", Text("StorageClass of the pvc")),
+    ("", "persistentvolumeclaims", "VolumeAttributesClass", Text("VolumeAttributesClass of the pvc")),
+    ("", "persistentvolumeclaims", "VolumeMode", Field("core.v1.PersistentVolumeClaimSpec", "volumeMode")),
+    ("", "persistentvolumes", "Capacity", Field("core.v1.PersistentVolumeSpec", "capacity")),
+    ("", "persistentvolumes", "Access Modes", Field("core.v1.PersistentVolumeSpec", "accessModes")),
+    ("", "persistentvolumes", "Reclaim Policy", Field("core.v1.PersistentVolumeSpec", "persistentVolumeReclaimPolicy")),
+    ("", "persistentvolumes", "Status", Field("core.v1.PersistentVolumeStatus", "phase")),
+    ("", "persistentvolumes", "Claim", Field("core.v1.PersistentVolumeSpec", "claimRef")),
+    ("", "persistentvolumes", "StorageClass", Text("StorageClass of the pv")),
+    ("", "persistentvolumes", "VolumeAttributesClass", Text("VolumeAttributesClass of the pv")),
+    ("", "persistentvolumes", "Reason", Field("core.v1.PersistentVolumeStatus", "reason")),
+    ("", "persistentvolumes", "VolumeMode", Field("core.v1.PersistentVolumeSpec", "volumeMode")),
+    ("", "configmaps", "Data", Field("core.v1.ConfigMap", "data")),
+    ("", "secrets", "Type", Field("core.v1.Secret", "type")),
+    ("", "secrets", "Data", Field("core.v1.Secret", "data")),
+    ("", "serviceaccounts", "Secrets", Field("core.v1.ServiceAccount", "secrets")),
+    ("", "endpoints", "Endpoints", Field("core.v1.Endpoints", "subsets")),
+    ("", "replicationcontrollers", "Desired", Field("core.v1.ReplicationControllerSpec", "replicas")),
+    ("", "replicationcontrollers", "Current", Field("core.v1.ReplicationControllerStatus", "replicas")),
+    ("", "replicationcontrollers", "Ready", Field("core.v1.ReplicationControllerStatus", "readyReplicas")),
+    ("", "replicationcontrollers", "Containers", TEMPLATE_CONTAINERS),
+    ("", "replicationcontrollers", "Images", TEMPLATE_IMAGES),
+    ("", "replicationcontrollers", "Selector", Field("core.v1.ReplicationControllerSpec", "selector")),
+    ("", "resourcequotas", "Request", Text("Request represents a minimum amount of cpu/memory that a container may consume.")),
+    ("", "resourcequotas", "Limit", Text("Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.")),
+    ("apps", "replicasets", "Desired", Field("apps.v1.ReplicaSetSpec", "replicas")),
+    ("apps", "replicasets", "Current", Field("apps.v1.ReplicaSetStatus", "replicas")),
+    ("apps", "replicasets", "Ready", Field("apps.v1.ReplicaSetStatus", "readyReplicas")),
+    ("apps", "replicasets", "Containers", TEMPLATE_CONTAINERS),
+    ("apps", "replicasets", "Images", TEMPLATE_IMAGES),
+    ("apps", "replicasets", "Selector", Field("apps.v1.ReplicaSetSpec", "selector")),
+    ("apps", "daemonsets", "Desired", Field("apps.v1.DaemonSetStatus", "desiredNumberScheduled")),
+    ("apps", "daemonsets", "Current", Field("apps.v1.DaemonSetStatus", "currentNumberScheduled")),
+    ("apps", "daemonsets", "Ready", Field("apps.v1.DaemonSetStatus", "numberReady")),
+    ("apps", "daemonsets", "Up-to-date", Field("apps.v1.DaemonSetStatus", "updatedNumberScheduled")),
+    ("apps", "daemonsets", "Available", Field("apps.v1.DaemonSetStatus", "numberAvailable")),
+    ("apps", "daemonsets", "Node Selector", Field("core.v1.PodSpec", "nodeSelector")),
+    ("apps", "daemonsets", "Containers", TEMPLATE_CONTAINERS),
+    ("apps", "daemonsets", "Images", TEMPLATE_IMAGES),
+    ("apps", "daemonsets", "Selector", Field("apps.v1.DaemonSetSpec", "selector")),
+    ("apps", "statefulsets", "Ready", Text("Number of the pod with ready state")),
+    ("apps", "statefulsets", "Containers", TEMPLATE_CONTAINERS),
+    ("apps", "statefulsets", "Images", TEMPLATE_IMAGES),
+    ("apps", "deployments", "Ready", Text("Number of the pod with ready state")),
+    ("apps", "deployments", "Up-to-date", Field("apps.v1.DeploymentStatus", "updatedReplicas")),
+    ("apps", "deployments", "Available", Field("apps.v1.DeploymentStatus", "availableReplicas")),
+    ("apps", "deployments", "Containers", TEMPLATE_CONTAINERS),
+    ("apps", "deployments", "Images", TEMPLATE_IMAGES),
+    ("apps", "deployments", "Selector", Field("apps.v1.DeploymentSpec", "selector")),
+    ("apps", "controllerrevisions", "Controller", Text("Controller of the object")),
+    ("apps", "controllerrevisions", "Revision", Field("apps.v1.ControllerRevision", "revision")),
+    ("batch", "jobs", "Status", Text("Status of the job.")),
+    ("batch", "jobs", "Completions", Field("batch.v1.JobStatus", "succeeded")),
+    ("batch", "jobs", "Duration", Text("Time required to complete the job.")),
+    ("batch", "jobs", "Containers", TEMPLATE_CONTAINERS),
+    ("batch", "jobs", "Images", TEMPLATE_IMAGES),
+    ("batch", "jobs", "Selector", Field("batch.v1.JobSpec", "selector")),
+    ("batch", "cronjobs", "Schedule", Field("batch.v1.CronJobSpec", "schedule")),
+    ("batch", "cronjobs", "Timezone", Field("batch.v1.CronJobSpec", "timeZone")),
+    ("batch", "cronjobs", "Suspend", Field("batch.v1.CronJobSpec", "suspend")),
+    ("batch", "cronjobs", "Active", Field("batch.v1.CronJobStatus", "active")),
+    ("batch", "cronjobs", "Last Schedule", Field("batch.v1.CronJobStatus", "lastScheduleTime")),
+    ("batch", "cronjobs", "Containers", TEMPLATE_CONTAINERS),
+    ("batch", "cronjobs", "Images", TEMPLATE_IMAGES),
+    ("batch", "cronjobs", "Selector", Field("batch.v1.JobSpec", "selector")),
+    ("autoscaling", "horizontalpodautoscalers", "Reference", Field("autoscaling.v2.HorizontalPodAutoscalerSpec", "scaleTargetRef")),
+    ("autoscaling", "horizontalpodautoscalers", "Targets", Field("autoscaling.v2.HorizontalPodAutoscalerSpec", "metrics")),
+    ("autoscaling", "horizontalpodautoscalers", "MinPods", Field("autoscaling.v2.HorizontalPodAutoscalerSpec", "minReplicas")),
+    ("autoscaling", "horizontalpodautoscalers", "MaxPods", Field("autoscaling.v2.HorizontalPodAutoscalerSpec", "maxReplicas")),
+    ("autoscaling", "horizontalpodautoscalers", "Replicas", Field("autoscaling.v2.HorizontalPodAutoscalerStatus", "currentReplicas")),
+    ("policy", "poddisruptionbudgets", "Min Available", Text("The minimum number of pods that must be available.")),
+    ("policy", "poddisruptionbudgets", "Max Unavailable", Text("The maximum number of pods that may be unavailable.")),
+    ("policy", "poddisruptionbudgets", "Allowed Disruptions", Text("Calculated number of pods that may be disrupted at this time.")),
+    ("rbac.authorization.k8s.io", "rolebindings", "Role", Field("rbac.v1.RoleBinding", "roleRef")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "Role", Field("rbac.v1.ClusterRoleBinding", "roleRef")),
+    ("rbac.authorization.k8s.io", "rolebindings", "Users", Text("Users in the roleBinding")),
+    ("rbac.authorization.k8s.io", "rolebindings", "Groups", Text("Groups in the roleBinding")),
+    ("rbac.authorization.k8s.io", "rolebindings", "ServiceAccounts", Text("ServiceAccounts in the roleBinding")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "Users", Text("Users in the clusterRoleBinding")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "Groups", Text("Groups in the clusterRoleBinding")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "ServiceAccounts", Text("ServiceAccounts in the clusterRoleBinding")),
+    ("admissionregistration.k8s.io", "*", "Webhooks", Text("Webhooks indicates the number of webhooks registered in this configuration")),
+    ("coordination.k8s.io", "leases", "Holder", Field("coordination.v1.LeaseSpec", "holderIdentity")),
+    ("networking.k8s.io", "ingresses", "Class", Text("The name of the IngressClass resource that should be used for additional configuration")),
+    ("networking.k8s.io", "ingresses", "Hosts", Text("Hosts that incoming requests are matched against before the ingress rule")),
+    ("networking.k8s.io", "ingresses", "Address", Text("Address is a list containing ingress points for the load-balancer")),
+    ("networking.k8s.io", "ingresses", "Ports", Text("Ports of TLS configurations that open")),
+    ("networking.k8s.io", "ingressclasses", "Controller", Text("Controller that is responsible for handling this class")),
+    ("networking.k8s.io", "ingressclasses", "Parameters", Text("A reference to a resource with additional parameters")),
+    ("networking.k8s.io", "networkpolicies", "Pod-Selector", Field("networking.v1.NetworkPolicySpec", "podSelector")),
+    ("scheduling.k8s.io", "priorityclasses", "Value", Field("scheduling.v1.PriorityClass", "value")),
+    ("scheduling.k8s.io", "priorityclasses", "Global-Default", Field("scheduling.v1.PriorityClass", "globalDefault")),
+    ("scheduling.k8s.io", "priorityclasses", "PreemptionPolicy", Field("scheduling.v1.PriorityClass", "preemptionPolicy")),
+    ("discovery.k8s.io", "endpointslices", "AddressType", Field("discovery.v1.EndpointSlice", "addressType")),
+    ("discovery.k8s.io", "endpointslices", "Ports", Field("discovery.v1.EndpointSlice", "ports")),
+    ("discovery.k8s.io", "endpointslices", "Endpoints", Field("discovery.v1.EndpointSlice", "endpoints")),
+    // No RuntimeClass Handler: printers.go asks ObjectMeta's documentation for a `handler`
+    // field it does not have, so the server sends an empty description.
+    ("storage.k8s.io", "storageclasses", "Provisioner", Field("storage.v1.StorageClass", "provisioner")),
+    ("storage.k8s.io", "storageclasses", "ReclaimPolicy", Field("storage.v1.StorageClass", "reclaimPolicy")),
+    ("storage.k8s.io", "storageclasses", "VolumeBindingMode", Field("storage.v1.StorageClass", "volumeBindingMode")),
+    ("storage.k8s.io", "storageclasses", "AllowVolumeExpansion", Field("storage.v1.StorageClass", "allowVolumeExpansion")),
+    ("storage.k8s.io", "csinodes", "Drivers", Text("Drivers indicates the number of CSI drivers registered on the node")),
+    ("storage.k8s.io", "volumeattachments", "Attacher", Field("storage.v1.VolumeAttachmentSpec", "attacher")),
+    ("storage.k8s.io", "volumeattachments", "PV", Field("storage.v1.VolumeAttachmentSource", "persistentVolumeName")),
+    ("storage.k8s.io", "volumeattachments", "Node", Field("storage.v1.VolumeAttachmentSpec", "nodeName")),
+    ("storage.k8s.io", "volumeattachments", "Attached", Field("storage.v1.VolumeAttachmentStatus", "attached")),
+    ("storage.k8s.io", "csidrivers", "AttachRequired", Field("storage.v1.CSIDriverSpec", "attachRequired")),
+    ("storage.k8s.io", "csidrivers", "PodInfoOnMount", Field("storage.v1.CSIDriverSpec", "podInfoOnMount")),
+    ("storage.k8s.io", "csidrivers", "StorageCapacity", Field("storage.v1.CSIDriverSpec", "storageCapacity")),
+    ("storage.k8s.io", "csidrivers", "TokenRequests", Field("storage.v1.CSIDriverSpec", "tokenRequests")),
+    ("storage.k8s.io", "csidrivers", "RequiresRepublish", Field("storage.v1.CSIDriverSpec", "requiresRepublish")),
+    ("storage.k8s.io", "csidrivers", "Modes", Field("storage.v1.CSIDriverSpec", "volumeLifecycleModes")),
+    ("certificates.k8s.io", "certificatesigningrequests", "SignerName", Field("certificates.v1.CertificateSigningRequestSpec", "signerName")),
+    ("certificates.k8s.io", "certificatesigningrequests", "Requestor", Field("certificates.v1.CertificateSigningRequestSpec", "request")),
+    ("certificates.k8s.io", "certificatesigningrequests", "RequestedDuration", Field("certificates.v1.CertificateSigningRequestSpec", "expirationSeconds")),
+    ("certificates.k8s.io", "certificatesigningrequests", "Condition", Field("certificates.v1.CertificateSigningRequestStatus", "conditions")),
+];
+
+/// Where a built-in printer column's description comes from (`*` in [`COLUMN_DOCS`] stands
+/// for every resource of the group).
+pub fn column_doc(group: &str, plural: &str, column: &str) -> Option<Doc> {
+    COLUMN_DOCS
+        .iter()
+        .find(|(g, p, c, _)| *g == group && (*p == plural || *p == "*") && *c == column)
+        .map(|(_, _, _, d)| *d)
+}
+
+/// A column's description as a server of `minor` sends it; empty when the printer gives none.
+pub fn column_description(group: &str, plural: &str, column: &str, minor: u32) -> String {
+    match column_doc(group, plural, column) {
+        Some(Text(t)) => t.to_string(),
+        Some(Field(def, field)) => {
+            super::openapi::field_doc(minor, &format!("io.k8s.api.{def}"), field)
+                .unwrap_or_default()
+                .to_string()
+        }
+        None => String::new(),
+    }
+}
+
+/// Fills one row's cells for a server of a given minor.
+pub type MinorRowFn = fn(&Value, DateTime<Utc>, u32) -> Vec<Value>;
+
+/// The row function of a kind whose cells (not only its columns) changed between minors.
+pub fn minor_row(group: &str, plural: &str) -> Option<MinorRowFn> {
+    match (group, plural) {
+        ("autoscaling", "horizontalpodautoscalers") => Some(hpa_row),
+        _ => None,
+    }
+}
+
 /// The first minor whose printer has a column, for columns added after 1.19: PVC and PV
 /// VolumeAttributesClass came with 1.29 (KEP-3751), the Job Status column with 1.31, the
-/// CronJob Timezone column with 1.27 (the time zone field's GA).
+/// CronJob Timezone column with 1.27 (the time zone field's GA). The CSIDriver printer adds
+/// StorageCapacity only while the CSIStorageCapacity gate is on and TokenRequests and
+/// RequiresRepublish only with CSIServiceAccountToken: both gates are on by default from
+/// 1.21 (beta). The CSR printer gained RequestedDuration with `spec.expirationSeconds`
+/// in 1.22.
 pub fn column_since(group: &str, plural: &str, column: &str) -> u32 {
     match (group, plural, column) {
         ("", "persistentvolumeclaims" | "persistentvolumes", "VolumeAttributesClass") => 29,
         ("batch", "jobs", "Status") => 31,
         ("batch", "cronjobs", "Timezone") => 27,
+        (
+            "storage.k8s.io",
+            "csidrivers",
+            "StorageCapacity" | "TokenRequests" | "RequiresRepublish",
+        ) => 21,
+        ("certificates.k8s.io", "certificatesigningrequests", "RequestedDuration") => 22,
         _ => 0,
     }
 }
@@ -453,6 +714,221 @@ pub fn label_selector(sel: &Value) -> String {
     }
 }
 
+/// The metrics of an HPA in the shape of autoscaling/v2 (`spec.metrics`,
+/// `status.currentMetrics`). An autoscaling/v1 object's CPU target and current utilization
+/// become one Resource metric, as the API server's conversion to its internal version does.
+fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
+    let spec = &o["spec"];
+    if spec.get("metrics").is_some() || spec.get("targetCPUUtilizationPercentage").is_none() {
+        return (
+            arr(&spec["metrics"]).to_vec(),
+            arr(&o["status"]["currentMetrics"]).to_vec(),
+        );
+    }
+    let target = json!([{"type": "Resource", "resource": {"name": "cpu",
+        "target": {"type": "Utilization", "averageUtilization": spec["targetCPUUtilizationPercentage"]}}}]);
+    let current = match &o["status"]["currentCPUUtilizationPercentage"] {
+        Value::Null => json!([]),
+        v => {
+            json!([{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": v}}}])
+        }
+    };
+    (
+        target.as_array().cloned().unwrap_or_default(),
+        current.as_array().cloned().unwrap_or_default(),
+    )
+}
+
+/// A quantity as the server prints it: stored quantities are already canonical strings.
+fn quantity(v: &Value) -> Option<String> {
+    match v {
+        Value::String(x) => Some(x.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// One metric of `formatHPAMetrics`: `current/target`, `<unknown>` while the status has no
+/// current value at the metric's index, `(avg)` after an Object or External average-value
+/// target, `<auto>` for a utilization target that is not set. Since 1.30 a Resource or
+/// ContainerResource metric is prefixed with its resource name (`cpu: 12%/80%`; kubernetes
+/// PR 122804, merged for 1.30).
+fn hpa_metric(spec: &Value, status: Option<&Value>, minor: u32) -> String {
+    let unknown = || "<unknown>".to_string();
+    let kind = s(&spec["type"]);
+    let field = match kind {
+        "Resource" => "resource",
+        "ContainerResource" => "containerResource",
+        "Pods" => "pods",
+        "Object" => "object",
+        "External" => "external",
+        _ => return "<unknown type>".into(),
+    };
+    let src = &spec[field];
+    let cur = status.map(|st| &st[field]).filter(|c| c.is_object());
+    // A status of the metric's kind without the amount prints as the nil quantity Go formats,
+    // `<nil>`, except where printers.go checks the amount first (average values of Object
+    // and External metrics).
+    let current = |key: &str| match cur {
+        None => unknown(),
+        Some(c) => quantity(&c["current"][key]).unwrap_or_else(|| {
+            if matches!(kind, "Object" | "External") && key == "averageValue" {
+                unknown()
+            } else {
+                "<nil>".into()
+            }
+        }),
+    };
+    let target = &src["target"];
+    match kind {
+        "Pods" => format!(
+            "{}/{}",
+            current("averageValue"),
+            quantity(&target["averageValue"]).unwrap_or_default()
+        ),
+        "Object" | "External" => match quantity(&target["averageValue"]) {
+            Some(avg) => format!("{}/{avg} (avg)", current("averageValue")),
+            None => format!(
+                "{}/{}",
+                current("value"),
+                quantity(&target["value"]).unwrap_or_default()
+            ),
+        },
+        _ => {
+            let text = match quantity(&target["averageValue"]) {
+                Some(avg) => format!("{}/{avg}", current("averageValue")),
+                None => {
+                    let pct = |v: &Value| v.as_i64().map(|n| format!("{n}%"));
+                    let c = cur
+                        .and_then(|c| pct(&c["current"]["averageUtilization"]))
+                        .unwrap_or_else(unknown);
+                    let t = pct(&target["averageUtilization"]).unwrap_or_else(|| "<auto>".into());
+                    format!("{c}/{t}")
+                }
+            };
+            if minor >= 30 {
+                format!("{}: {text}", s(&src["name"]))
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// `printHorizontalPodAutoscaler`: REFERENCE is `Kind/name` of the scale target; TARGETS shows
+/// the first two metrics and `+ N more...` for the rest (`<none>` without metrics); MINPODS is
+/// `<unset>` when the spec has none.
+fn hpa_row(o: &Value, now: DateTime<Utc>, minor: u32) -> Vec<Value> {
+    let spec = &o["spec"];
+    let (specs, statuses) = hpa_metrics(o);
+    let shown: Vec<String> = specs
+        .iter()
+        .take(2)
+        .enumerate()
+        .map(|(i, m)| hpa_metric(m, statuses.get(i), minor))
+        .collect();
+    let targets = match specs.len() {
+        0 => "<none>".to_string(),
+        n if n > 2 => format!("{} + {} more...", shown.join(", "), n - 2),
+        _ => shown.join(", "),
+    };
+    let reference = format!(
+        "{}/{}",
+        s(&spec["scaleTargetRef"]["kind"]),
+        s(&spec["scaleTargetRef"]["name"])
+    );
+    let min = spec["minReplicas"]
+        .as_i64()
+        .map_or_else(|| "<unset>".to_string(), |n| n.to_string());
+    vec![
+        name_cell(o),
+        json!(reference),
+        json!(targets),
+        json!(min),
+        json!(spec["maxReplicas"].as_i64().unwrap_or(0)),
+        json!(o["status"]["currentReplicas"].as_i64().unwrap_or(0)),
+        age(o, now),
+    ]
+}
+
+/// `printCSIDriver`: an unset attachRequired prints true, the other unset booleans false;
+/// TOKENREQUESTS lists the audiences (`<unset>` without the field); MODES joins the volume
+/// lifecycle modes (`<none>` without).
+fn csidriver_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let spec = &o["spec"];
+    let flag = |k: &str, unset: bool| spec[k].as_bool().unwrap_or(unset);
+    let tokens = match spec["tokenRequests"].as_array() {
+        Some(list) => list
+            .iter()
+            .map(|t| s(&t["audience"]))
+            .collect::<Vec<_>>()
+            .join(","),
+        None => "<unset>".into(),
+    };
+    let modes: Vec<&str> = arr(&spec["volumeLifecycleModes"]).iter().map(s).collect();
+    let modes = if modes.is_empty() {
+        "<none>".to_string()
+    } else {
+        modes.join(",")
+    };
+    vec![
+        name_cell(o),
+        json!(flag("attachRequired", true)),
+        json!(flag("podInfoOnMount", false)),
+        json!(flag("storageCapacity", false)),
+        json!(tokens),
+        json!(flag("requiresRepublish", false)),
+        json!(modes),
+        age(o, now),
+    ]
+}
+
+/// `extractCSRStatus`: Denied over Approved over Pending, then `,Failed` and `,Issued` (a
+/// certificate in the status).
+fn csr_condition(o: &Value) -> String {
+    let has = |typ: &str| {
+        arr(&o["status"]["conditions"])
+            .iter()
+            .any(|c| c["type"] == typ)
+    };
+    let mut status = if has("Denied") {
+        "Denied"
+    } else if has("Approved") {
+        "Approved"
+    } else {
+        "Pending"
+    }
+    .to_string();
+    if has("Failed") {
+        status.push_str(",Failed");
+    }
+    if !s(&o["status"]["certificate"]).is_empty() {
+        status.push_str(",Issued");
+    }
+    status
+}
+
+/// `printCertificateSigningRequest`: SIGNERNAME `<none>` when empty, REQUESTOR the user that
+/// made the request, REQUESTEDDURATION the human form of `spec.expirationSeconds`.
+fn csr_row(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let spec = &o["spec"];
+    let signer = match s(&spec["signerName"]) {
+        "" => "<none>",
+        x => x,
+    };
+    let duration = spec["expirationSeconds"]
+        .as_i64()
+        .map_or_else(|| "<none>".to_string(), human_duration);
+    vec![
+        name_cell(o),
+        age(o, now),
+        json!(signer),
+        json!(s(&spec["username"])),
+        json!(duration),
+        json!(csr_condition(o)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,5 +1007,116 @@ mod tests {
             {"key": "k", "operator": "In", "values": ["x", "y"]}, {"key": "z", "operator": "DoesNotExist"}]});
         assert_eq!(label_selector(&sel), "a=b,k in (x,y),!z");
         assert_eq!(label_selector(&json!({})), "<none>");
+    }
+
+    #[test]
+    fn hpa_targets_follow_format_hpa_metrics() {
+        let hpa = json!({"metadata": {"name": "web", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 10,
+                "metrics": [
+                    {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+                    {"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "10"}}},
+                    {"type": "External", "external": {"metric": {"name": "q"}, "target": {"type": "Value", "value": "5"}}}]},
+            "status": {"currentReplicas": 3, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 12, "averageValue": "40m"}}}]}});
+        let row = hpa_row(&hpa, now(), 32);
+        assert_eq!(
+            row,
+            vec![
+                json!("web"),
+                json!("Deployment/web"),
+                json!("cpu: 12%/80%, <unknown>/10 + 1 more..."),
+                json!("2"),
+                json!(10),
+                json!(3),
+                json!("60m"),
+            ]
+        );
+        // Before 1.30 the resource name is not printed.
+        assert_eq!(
+            hpa_row(&hpa, now(), 29)[2],
+            "12%/80%, <unknown>/10 + 1 more..."
+        );
+        let none = json!({"metadata": {"name": "n"}, "spec": {"scaleTargetRef": {"kind": "StatefulSet", "name": "db"}, "maxReplicas": 3}});
+        let row = hpa_row(&none, now(), 32);
+        assert_eq!((&row[2], &row[3]), (&json!("<none>"), &json!("<unset>")));
+        let object = json!({"type": "Object", "object": {"target": {"type": "AverageValue", "averageValue": "2k"}}});
+        let status = json!({"type": "Object", "object": {"current": {"averageValue": "1500"}}});
+        assert_eq!(hpa_metric(&object, Some(&status), 32), "1500/2k (avg)");
+        let auto = json!({"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization"}}});
+        assert_eq!(hpa_metric(&auto, None, 32), "memory: <unknown>/<auto>");
+        let pods = json!({"type": "Pods", "pods": {"target": {"averageValue": "1"}}});
+        let empty = json!({"type": "Pods", "pods": {"current": {}}});
+        assert_eq!(hpa_metric(&pods, Some(&empty), 32), "<nil>/1");
+    }
+
+    #[test]
+    fn autoscaling_v1_hpas_print_their_cpu_target() {
+        let v1 = json!({"metadata": {"name": "a"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
+            "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 50},
+            "status": {"currentReplicas": 1, "currentCPUUtilizationPercentage": 7}});
+        assert_eq!(hpa_row(&v1, now(), 32)[2], "cpu: 7%/50%");
+        let unknown = json!({"metadata": {"name": "a"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
+            "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}, "status": {}});
+        assert_eq!(hpa_row(&unknown, now(), 27)[2], "<unknown>/50%");
+    }
+
+    #[test]
+    fn csi_drivers_print_their_defaults_and_modes() {
+        let d = json!({"metadata": {"name": "ebs.csi.aws.com"},
+            "spec": {"attachRequired": false, "podInfoOnMount": true,
+                     "tokenRequests": [{"audience": "sts.amazonaws.com"}, {"audience": "vault"}],
+                     "volumeLifecycleModes": ["Persistent", "Ephemeral"]}});
+        let row = csidriver_row(&d, now());
+        assert_eq!(
+            &row[1..7],
+            &[
+                json!(false),
+                json!(true),
+                json!(false),
+                json!("sts.amazonaws.com,vault"),
+                json!(false),
+                json!("Persistent,Ephemeral")
+            ]
+        );
+        let bare = csidriver_row(&json!({"metadata": {"name": "x"}, "spec": {}}), now());
+        assert_eq!(
+            &bare[1..7],
+            &[
+                json!(true),
+                json!(false),
+                json!(false),
+                json!("<unset>"),
+                json!(false),
+                json!("<none>")
+            ]
+        );
+    }
+
+    #[test]
+    fn csrs_print_signer_duration_and_condition() {
+        let csr = json!({"metadata": {"name": "csr-1", "creationTimestamp": "2026-01-01T00:59:00Z"},
+            "spec": {"signerName": "kubernetes.io/kube-apiserver-client-kubelet", "username": "system:node:n1",
+                     "expirationSeconds": 86400},
+            "status": {"conditions": [{"type": "Approved", "status": "True"}], "certificate": "LS0t"}});
+        assert_eq!(
+            csr_row(&csr, now()),
+            vec![
+                json!("csr-1"),
+                json!("60s"),
+                json!("kubernetes.io/kube-apiserver-client-kubelet"),
+                json!("system:node:n1"),
+                json!("24h"),
+                json!("Approved,Issued"),
+            ]
+        );
+        let pending = json!({"metadata": {"name": "p"}, "spec": {"username": "u"},
+            "status": {"conditions": [{"type": "Denied"}, {"type": "Approved"}, {"type": "Failed"}]}});
+        let row = csr_row(&pending, now());
+        assert_eq!(
+            (&row[2], &row[4], &row[5]),
+            (&json!("<none>"), &json!("<none>"), &json!("Denied,Failed"))
+        );
+        assert_eq!(csr_condition(&json!({})), "Pending");
     }
 }

@@ -2,8 +2,9 @@
 //! asks for: the columns and cell values a real API server prints for pods, nodes, services,
 //! statefulsets, deployments, events, namespaces, PVCs and a few more (further kinds in
 //! `printers` and `node_printers`), a CRD's `additionalPrinterColumns`, and Name/Age
-//! (Name/Created At for built-ins) otherwise. Name and Age columns carry the description the
-//! server sends (ObjectMeta's field documentation).
+//! (Name/Created At for built-ins) otherwise. Every built-in column carries the description the
+//! server sends: ObjectMeta's field documentation for Name and Age, the sentence or the field
+//! documentation printers.go names for the others (`printers::COLUMN_DOCS`).
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -62,10 +63,12 @@ pub fn table_for(
             .iter()
             .map(|c| super::printers::column_since(&info.group, &info.plural, c.0) <= minor)
             .collect();
+        let minor_row = super::printers::minor_row(&info.group, &info.plural);
         let rows = objects
             .iter()
             .map(|o| {
-                (printer.row)(o, now)
+                minor_row
+                    .map_or_else(|| (printer.row)(o, now), |row| row(o, now, minor))
                     .into_iter()
                     .zip(&keep)
                     .filter_map(|(cell, k)| k.then_some(cell))
@@ -78,7 +81,19 @@ pub fn table_for(
                 .iter()
                 .zip(&keep)
                 .filter(|(_, k)| **k)
-                .map(|(c, _)| col_def(c.0, c.1, c.2, c.0 == "Name"))
+                .map(|(c, _)| {
+                    let mut def = col_def(c.0, c.1, c.2, c.0 == "Name");
+                    // printers.go formats a VolumeAttachment's attacher as a name too.
+                    if info.plural == "volumeattachments" && c.0 == "Attacher" {
+                        def["format"] = json!("name");
+                    }
+                    let doc =
+                        super::printers::column_description(&info.group, &info.plural, c.0, minor);
+                    if !doc.is_empty() {
+                        def["description"] = json!(doc);
+                    }
+                    def
+                })
                 .collect(),
             rows,
         )
@@ -1350,5 +1365,146 @@ mod tests {
                 "<invalid>"
             ])
         );
+    }
+
+    /// The columnDefinitions a real API server sends for HPAs and pods, written from
+    /// kubernetes pkg/printers/internalversion/printers.go `AddHandlers`
+    /// (`horizontalPodAutoscalerColumnDefinitions`, `podColumnDefinitions`): the type, format
+    /// and priority declared there and the descriptions of the fields it names
+    /// (`HorizontalPodAutoscalerSpec{}.SwaggerDoc()["scaleTargetRef"]`, ...).
+    #[test]
+    fn builtin_column_definitions_are_the_servers() {
+        let hpa = table(
+            &info("autoscaling", "horizontalpodautoscalers"),
+            &[],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        let col = |name: &str, typ: &str, format: &str, description: &str| json!({"name": name, "type": typ, "format": format, "description": description, "priority": 0});
+        assert_eq!(
+            hpa["columnDefinitions"],
+            json!([
+                col("Name", "string", "name", NAME_DESCRIPTION),
+                col("Reference", "string", "", "scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count."),
+                col("Targets", "string", "", "metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used).  The desired replica count is calculated multiplying the ratio between the target value and the current value by the current number of pods.  Ergo, metrics used must decrease as the pod count is increased, and vice-versa.  See the individual metric source types for more information about how each type of metric must respond. If not set, the default metric will be set to 80% average CPU utilization."),
+                col("MinPods", "string", "", "minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.  It defaults to 1 pod.  minReplicas is allowed to be 0 if the alpha feature gate HPAScaleToZero is enabled and at least one Object or External metric is configured.  Scaling is active as long as at least one metric value is available."),
+                col("MaxPods", "string", "", "maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up. It cannot be less that minReplicas."),
+                col("Replicas", "string", "", "currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the autoscaler."),
+                col("Age", "string", "", CREATED_DESCRIPTION),
+            ])
+        );
+        let va = table(
+            &info("storage.k8s.io", "volumeattachments"),
+            &[],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(va["columnDefinitions"][1]["format"], "name");
+        let pods = table(
+            &info("", "pods"),
+            &[],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        let mut ip = col(
+            "IP",
+            "string",
+            "",
+            "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
+        );
+        ip["priority"] = json!(1);
+        assert_eq!(
+            pods["columnDefinitions"].as_array().unwrap()[1..6],
+            [
+                col("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic."),
+                col("Status", "string", "", "The aggregate status of the containers in this pod."),
+                col("Restarts", "string", "", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+                col("Age", "string", "", CREATED_DESCRIPTION),
+                ip,
+            ]
+        );
+    }
+
+    /// Every column of every built-in printer carries a description, on the oldest and the
+    /// newest minors served (a misspelt definition or field in `printers::COLUMN_DOCS` fails
+    /// here).
+    #[test]
+    fn every_builtin_printer_column_is_described() {
+        let kinds = [
+            ("", "pods"),
+            ("", "nodes"),
+            ("", "services"),
+            ("", "namespaces"),
+            ("", "events"),
+            ("", "persistentvolumeclaims"),
+            ("", "persistentvolumes"),
+            ("", "configmaps"),
+            ("", "secrets"),
+            ("", "serviceaccounts"),
+            ("", "endpoints"),
+            ("", "podtemplates"),
+            ("", "replicationcontrollers"),
+            ("", "resourcequotas"),
+            ("apps", "replicasets"),
+            ("apps", "daemonsets"),
+            ("apps", "statefulsets"),
+            ("apps", "deployments"),
+            ("apps", "controllerrevisions"),
+            ("batch", "jobs"),
+            ("batch", "cronjobs"),
+            ("autoscaling", "horizontalpodautoscalers"),
+            ("policy", "poddisruptionbudgets"),
+            ("rbac.authorization.k8s.io", "rolebindings"),
+            ("rbac.authorization.k8s.io", "clusterrolebindings"),
+            (
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+            ),
+            (
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations",
+            ),
+            ("coordination.k8s.io", "leases"),
+            ("networking.k8s.io", "ingresses"),
+            ("networking.k8s.io", "ingressclasses"),
+            ("networking.k8s.io", "networkpolicies"),
+            ("scheduling.k8s.io", "priorityclasses"),
+            ("discovery.k8s.io", "endpointslices"),
+            ("node.k8s.io", "runtimeclasses"),
+            ("storage.k8s.io", "storageclasses"),
+            ("storage.k8s.io", "csinodes"),
+            ("storage.k8s.io", "volumeattachments"),
+            ("storage.k8s.io", "csidrivers"),
+            ("certificates.k8s.io", "certificatesigningrequests"),
+        ];
+        for (group, plural) in kinds {
+            for minor in [19, 25, 32, 37] {
+                let t = table_for(
+                    &info(group, plural),
+                    minor,
+                    &[],
+                    json!({}),
+                    IncludeObject::None,
+                    now(),
+                );
+                let cols = t["columnDefinitions"].as_array().unwrap();
+                assert!(cols.len() > 2, "{group}/{plural} has no printer of its own");
+                for c in cols {
+                    // printers.go gives RuntimeClass's Handler an empty description.
+                    if plural == "runtimeclasses" && c["name"] == "Handler" {
+                        assert_eq!(c["description"], "");
+                        continue;
+                    }
+                    assert!(
+                        !c["description"].as_str().unwrap().is_empty(),
+                        "{group}/{plural} {minor}: {} has no description",
+                        c["name"]
+                    );
+                }
+            }
+        }
     }
 }

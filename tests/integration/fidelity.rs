@@ -648,3 +648,138 @@ async fn explain_answers_from_the_builtin_and_crd_schemas() {
     );
     sim.shutdown().await;
 }
+
+/// HorizontalPodAutoscalers, CSIDrivers and CertificateSigningRequests print the API server's
+/// columns (printers.go `printHorizontalPodAutoscaler` with `formatHPAMetrics`,
+/// `printCSIDriver`, `printCertificateSigningRequest`): TARGETS as `current/target` with the
+/// resource name from 1.30 on (kubernetes PR 122804), `<unknown>` before a current value; an
+/// unset attachRequired as true; the CSR's condition and requested duration. A v1.29 server
+/// prints TARGETS without the name. AGE is compared for presence only.
+#[tokio::test]
+async fn autoscalers_csi_drivers_and_csrs_print_the_servers_columns() {
+    if !have_kubectl() {
+        return;
+    }
+    let meta = |name: &str, ns: Option<&str>| {
+        let mut m = serde_json::json!({"name": name, "creationTimestamp": "2020-01-01T00:00:00Z",
+            "uid": name, "resourceVersion": "7"});
+        if let Some(ns) = ns {
+            m["namespace"] = ns.into();
+        }
+        m
+    };
+    let objects = vec![
+        serde_json::json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": meta("web", Some("default")),
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                     "minReplicas": 2, "maxReplicas": 10, "metrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+                {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "500Mi"}}}]},
+            "status": {"currentReplicas": 3, "desiredReplicas": 3, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 12, "averageValue": "40m"}}}]}}),
+        serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": meta("ebs.csi.aws.com", None),
+            "spec": {"attachRequired": true, "podInfoOnMount": false, "requiresRepublish": false,
+                     "storageCapacity": false, "volumeLifecycleModes": ["Persistent"]}}),
+        serde_json::json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+            "metadata": meta("csr-abc", None),
+            "spec": {"signerName": "kubernetes.io/kube-apiserver-client-kubelet", "username": "system:node:n1",
+                     "expirationSeconds": 86400, "request": "LS0t", "usages": ["client auth"]},
+            "status": {"conditions": [{"type": "Approved", "status": "True", "reason": "AutoApproved"}],
+                       "certificate": "LS0t"}}),
+    ];
+    for (minor, targets) in [
+        ("32", "cpu: 12%/80%, memory: <unknown>/500Mi"),
+        ("29", "12%/80%, <unknown>/500Mi"),
+    ] {
+        let sc = kudo_diag::sim::Scenario {
+            name: "printers".into(),
+            namespace: "default".into(),
+            objects: objects.clone(),
+            server_version: kudo_diag::sim::scenario::ServerVersion {
+                minor: minor.into(),
+                git_version: format!("v1.{minor}.0"),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let h = SimServer::start(sc, SimOptions::default()).await.unwrap();
+        let k = Kubectl::new(&h);
+        let hpa = k.ok(&["get", "hpa"]).await;
+        let lines: Vec<&str> = hpa.lines().collect();
+        let header: Vec<&str> = lines[0].split_whitespace().collect();
+        assert_eq!(
+            header,
+            [
+                "NAME",
+                "REFERENCE",
+                "TARGETS",
+                "MINPODS",
+                "MAXPODS",
+                "REPLICAS",
+                "AGE"
+            ],
+            "{hpa}"
+        );
+        assert!(
+            lines[1].contains(&format!("Deployment/web   {targets}   2 ")),
+            "{hpa}"
+        );
+        let csi = k.ok(&["get", "csidrivers"]).await;
+        let csi: Vec<Vec<&str>> = csi
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            csi[0],
+            [
+                "NAME",
+                "ATTACHREQUIRED",
+                "PODINFOONMOUNT",
+                "STORAGECAPACITY",
+                "TOKENREQUESTS",
+                "REQUIRESREPUBLISH",
+                "MODES",
+                "AGE"
+            ]
+        );
+        assert_eq!(
+            csi[1][..7],
+            [
+                "ebs.csi.aws.com",
+                "true",
+                "false",
+                "false",
+                "<unset>",
+                "false",
+                "Persistent"
+            ]
+        );
+        let csr = k.ok(&["get", "csr"]).await;
+        let csr: Vec<Vec<&str>> = csr
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            csr[0],
+            [
+                "NAME",
+                "AGE",
+                "SIGNERNAME",
+                "REQUESTOR",
+                "REQUESTEDDURATION",
+                "CONDITION"
+            ]
+        );
+        assert_eq!(
+            [csr[1][0], csr[1][2], csr[1][3], csr[1][4], csr[1][5]],
+            [
+                "csr-abc",
+                "kubernetes.io/kube-apiserver-client-kubelet",
+                "system:node:n1",
+                "24h",
+                "Approved,Issued"
+            ]
+        );
+        h.shutdown().await;
+    }
+}
