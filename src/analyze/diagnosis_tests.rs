@@ -10,23 +10,9 @@ use super::model::{Report, Severity};
 use super::render::{html::render_html, render_json, text::render_text};
 use super::source::Source;
 use crate::bundle::layout;
-use crate::bundle::writer::{BundleMeta, Manifest};
 
 fn run(files: &[(&str, String)], extra: &[super::custom::Rule]) -> Report {
-    let manifest = Manifest {
-        meta: BundleMeta {
-            format_version: 1,
-            tool: "kudo-diag".into(),
-            target: serde_json::json!({"namespace": "ns", "instance": "db"}),
-            started: "2026-01-01T12:00:00Z".into(),
-            finished: "2026-01-01T12:00:00Z".into(),
-            ..BundleMeta::default()
-        },
-        files: vec![],
-        bundle_files: vec![],
-        empty_lists: vec![],
-        identical_logs: vec![],
-    };
+    let manifest = super::tests::manifest_for("ns", "db", "2026-01-01T12:00:00Z");
     let src = Source::from_files(files.iter().map(|(a, b)| (*a, b.as_str())), vec![])
         .with_manifest(manifest);
     analyze_source(src, extra).unwrap()

@@ -6,23 +6,9 @@
 use super::analyze_source;
 use super::model::{Finding, Report, Severity};
 use super::source::Source;
-use crate::bundle::writer::{BundleMeta, Manifest};
 
 fn run(files: &[(&str, String)]) -> Report {
-    let manifest = Manifest {
-        meta: BundleMeta {
-            format_version: 1,
-            tool: "kudo-diag".into(),
-            target: serde_json::json!({"namespace": "kafka", "instance": "events"}),
-            started: "2026-03-10T12:00:00Z".into(),
-            finished: "2026-03-10T12:00:00Z".into(),
-            ..BundleMeta::default()
-        },
-        files: vec![],
-        bundle_files: vec![],
-        empty_lists: vec![],
-        identical_logs: vec![],
-    };
+    let manifest = super::tests::manifest_for("kafka", "events", "2026-03-10T12:00:00Z");
     let src = Source::from_files(files.iter().map(|(a, b)| (*a, b.as_str())), vec![])
         .with_manifest(manifest);
     analyze_source(src, &[]).unwrap()

@@ -14,21 +14,24 @@ use super::source::Source;
 use super::{analyze_source, render_json};
 use crate::bundle::writer::{BundleMeta, ErrorEntry, Manifest};
 
-fn manifest(started: &str) -> Manifest {
+/// The manifest of a hand-made bundle of instance `namespace/instance` collected at `started`
+/// (shared by the analyze test modules).
+pub(super) fn manifest_for(namespace: &str, instance: &str, started: &str) -> Manifest {
     Manifest {
         meta: BundleMeta {
             format_version: 1,
             tool: "kudo-diag".into(),
-            target: json!({"namespace": "ns", "instance": "inst"}),
+            target: json!({"namespace": namespace, "instance": instance}),
             started: started.into(),
             finished: started.into(),
             ..BundleMeta::default()
         },
-        files: vec![],
-        bundle_files: vec![],
-        empty_lists: vec![],
-        identical_logs: vec![],
+        ..Manifest::default()
     }
+}
+
+fn manifest(started: &str) -> Manifest {
+    manifest_for("ns", "inst", started)
 }
 
 fn run(files: &[(&str, &str)]) -> Report {
