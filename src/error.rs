@@ -33,6 +33,10 @@ pub enum Error {
     /// Bad input from the user, with the fix in the message.
     #[error("{0}")]
     Usage(String),
+    /// Flags that contradict each other in a way clap cannot see (two spellings of one
+    /// setting): a usage error, exit code 2 like clap's own.
+    #[error("{0}")]
+    Flags(String),
     /// A failure only ever printed (writing to stdout, a signal handler), said in full.
     #[error("{0}")]
     Other(String),

@@ -39,6 +39,10 @@ pub fn main() -> ExitCode {
     match rt.block_on(dispatch(cli)) {
         Ok(code) => exit::code(code),
         Err(e) if terminal::is_broken_pipe(&e) => exit::code(exit::CLOSED_STDOUT),
+        Err(e @ crate::Error::Flags(_)) => {
+            eprintln!("error: {e}");
+            exit::code(exit::USAGE)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             exit::code(exit::ERROR)

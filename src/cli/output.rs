@@ -105,7 +105,7 @@ fn names<F: ValueEnum>() -> Vec<String> {
 pub fn format<F: Copy>(output: Option<F>, old_format: Option<F>, default: F) -> crate::Result<F> {
     if let Some(f) = old_format {
         if output.is_some() {
-            return Err(crate::Error::Usage(
+            return Err(crate::Error::Flags(
                 "give the format once, with -o/--output FORMAT (--format is its old spelling)"
                     .into(),
             ));
@@ -132,7 +132,7 @@ pub fn format_and_report<F: ValueEnum + Copy>(
     };
     let report = match (report, old_file) {
         (Some(_), Some(p)) => {
-            return Err(crate::Error::Usage(format!(
+            return Err(crate::Error::Flags(format!(
                 "-o {} is not a format ({}) and --report is given too: give the format with -o/--output FORMAT and the file with --report FILE",
                 p.display(),
                 names::<F>().join(", ")
@@ -198,6 +198,10 @@ mod tests {
         assert_eq!(format(None, None, Fmt::Text).unwrap(), Fmt::Text);
         let both = format(Some(Fmt::Json), Some(Fmt::Text), Fmt::Text).unwrap_err();
         assert!(both.to_string().contains("-o/--output FORMAT"), "{both}");
+        assert!(
+            matches!(both, crate::Error::Flags(_)),
+            "exit code 2: {both:?}"
+        );
         let two_files = format_and_report(
             Some(FormatOrFile::File("a".into())),
             None,
@@ -209,5 +213,6 @@ mod tests {
             two_files.to_string().contains("--report FILE"),
             "{two_files}"
         );
+        assert!(matches!(two_files, crate::Error::Flags(_)), "{two_files:?}");
     }
 }

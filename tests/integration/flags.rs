@@ -146,7 +146,7 @@ fn new_spellings_print_no_note_and_a_format_name_is_never_a_file() {
         dir.path(),
         &["analyze", b, "-o", "json", "--format", "text"],
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("give the format once"),
         "{}",
