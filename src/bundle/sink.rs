@@ -16,17 +16,36 @@
 //! deflate is spread over the collection, in parallel with network waits, instead of being paid
 //! single-threaded at the end. docs/PERFORMANCE.md (## Bundle) has the numbers.
 //!
+//! An artifact is deflated when it is finished, not while it is written: the pipe writes the
+//! redacted bytes, uncompressed, to a spool (in memory up to 64 KiB, then an unnamed temp file
+//! in the store's folder, so nothing is left of it when its writer is dropped or the process is
+//! killed), hashing and counting markers as they pass. `ArtifactWriter::finish` then
+//! deflates that file into the named temp zip, syncs it and renames it into place. A deflate
+//! state is about 380 KB (zlib-rs, 32 KiB window): held by every open artifact, 64 attempts in
+//! flight kept up to 64 of them (24 MB of a 105 MB heap peak at 300 pods); now only artifacts
+//! being finished hold one, at most one per thread. The zip crate makes a new encoder for each
+//! archive (its cache of one is per `ZipWriter`), so the state is not reused across artifacts:
+//! the allocator reuses the freed memory instead.
+//!
+//! The stored zip is the one a zip writer streaming the content makes, fed in `DEFLATE_CHUNK`
+//! writes (`tests::a_stored_artifact_is_the_zip_streaming_makes`): entries, sizes, CRCs and
+//! hashes are as before, and the compressed bytes now depend on the content alone. Deflated as
+//! written, they depended on the chunks the network delivered (zlib-rs's level 1 output does),
+//! so two collections of the same logs could differ. docs/PERFORMANCE.md (issue 17) has the
+//! numbers.
+//!
 //! `ArtifactStore` is the partial folder's artifact area; `NodeSink` is one node attempt's view of
 //! it, which remembers what the attempt wrote so the engine can journal it (on success) or
 //! discard it (on failure).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use tempfile::SpooledTempFile;
 use zip::write::SimpleFileOptions;
 
 use super::redact::{MarkerCounter, RedactingWriter, RedactionCounts, Redactor};
@@ -269,14 +288,11 @@ impl NodeSink {
         check_artifact_path(path)?;
         let file = ArtifactStore::file_name(path);
         let tmp = self.store.inner.dir.join(format!("{file}.tmp"));
-        let f = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-        let gate = Gate::new(f);
-        let abandon = gate.abandon_guard();
-        let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(64 * 1024, gate));
-        zip.start_file(path, artifact_entry_options())
-            .map_err(|e| zip_err(&tmp, "starting zip entry", e))?;
+        // In memory while small, then an unnamed file: dropped or killed, an unfinished artifact
+        // leaves nothing in the folder.
+        let content = tempfile::spooled_tempfile_in(CONTENT_IN_MEMORY, &self.store.inner.dir);
         let body = Body {
-            zip,
+            content: io::BufWriter::with_capacity(CONTENT_BUFFER, Gate::new(content)),
             hasher: blake3::Hasher::new(),
             bytes: 0,
             markers: MarkerCounter::default(),
@@ -291,7 +307,6 @@ impl NodeSink {
             None => Pipe::Raw(body),
         };
         Ok(ArtifactWriter {
-            abandon,
             sink: self.clone(),
             path: path.to_string(),
             file,
@@ -350,10 +365,30 @@ fn artifact_entry_options() -> SimpleFileOptions {
         .large_file(true)
 }
 
-/// The end of the pipe: counts and hashes the (already redacted) content and deflates it into
-/// the stored zip.
+/// Buffer of an open artifact's content: a few writes per 64 KiB of log, and small enough that
+/// 64 open artifacts hold 1 MiB.
+const CONTENT_BUFFER: usize = 16 * 1024;
+
+/// Content up to this size stays in memory until `finish` deflates it; a bigger artifact moves
+/// to an unnamed file in the store's folder. Most artifacts (objects, command output) are
+/// smaller, and creating, writing and reading back a file for each of them cost more system
+/// time than deflating them; 64 open artifacts hold at most 4 MiB this way.
+const CONTENT_IN_MEMORY: usize = 64 * 1024;
+
+/// Buffer of the stored zip while `finish` deflates into it.
+const ZIP_BUFFER: usize = 64 * 1024;
+
+/// `finish` feeds the deflater the content in writes of exactly this size (the last one
+/// shorter). zlib-rs's output at level 1 depends on how its input is split, so a fixed split
+/// makes the stored bytes a function of the content alone, whatever chunks the network
+/// delivered it in.
+const DEFLATE_CHUNK: usize = 64 * 1024;
+
+/// The end of the pipe: counts and hashes the (already redacted) content and writes it,
+/// uncompressed, to the artifact's spool (memory, then an unnamed file). The gate keeps the
+/// first error (a full disk), so `finish` never stores an artifact a write of which was lost.
 struct Body {
-    zip: zip::ZipWriter<io::BufWriter<Gate<File>>>,
+    content: io::BufWriter<Gate<SpooledTempFile>>,
     hasher: blake3::Hasher,
     bytes: u64,
     /// Markers in the content as stored: the artifact's count in redactions.json.
@@ -362,14 +397,14 @@ struct Body {
 
 impl Write for Body {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.zip.write(buf)?;
+        let n = self.content.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.markers.feed(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.zip.flush()
+        self.content.flush()
     }
 }
 
@@ -378,13 +413,10 @@ enum Pipe {
     Redacted(RedactingWriter<Body, Arc<Redactor>>),
 }
 
-/// A streamed artifact: redacted (unless raw), hashed and deflated as written, synced and
-/// renamed by `finish`. Dropped without `finish`, it leaves only a temp file that the next run
-/// ignores.
+/// A streamed artifact: redacted (unless raw) and hashed as written, deflated, synced and
+/// renamed by `finish`. Dropped without `finish`, it leaves nothing (its content file has no
+/// name); a finish cut short leaves at most a named temp zip that the next run ignores.
 pub struct ArtifactWriter {
-    /// Declared first, so it drops before `pipe`: an artifact given up (its task failed)
-    /// closes its file's gate before the zip writer tries to finish it.
-    abandon: Abandon,
     sink: NodeSink,
     path: String,
     file: String,
@@ -409,10 +441,10 @@ impl Write for ArtifactWriter {
 }
 
 impl ArtifactWriter {
-    /// Syncs and renames the artifact into place and records it.
+    /// Deflates the artifact into its stored zip, syncs and renames it into place, and records
+    /// it.
     pub fn finish(self) -> Result<ArtifactRecord, BundleError> {
         let ArtifactWriter {
-            abandon,
             sink,
             path,
             file,
@@ -425,22 +457,17 @@ impl ArtifactWriter {
             Pipe::Redacted(r) => r.finish().map_err(|e| io_err(&tmp, e))?,
         };
         let Body {
-            zip,
+            content,
             hasher,
             bytes,
             markers,
         } = body;
-        let out = zip
-            .finish()
-            .map_err(|e| zip_err(&tmp, "finishing zip", e))?;
-        let f = out
+        let content = content
             .into_inner()
             .map_err(|e| e.into_error())
             .and_then(Gate::into_result)
             .map_err(|e| io_err(&tmp, e))?;
-        f.sync_all().map_err(|e| io_err(&tmp, e))?;
-        drop(f);
-        abandon.keep();
+        deflate_into(&tmp, &path, content)?;
         let dest = sink.store.inner.dir.join(&file);
         fs::rename(&tmp, &dest).map_err(|e| io_err(&dest, e))?;
         let rec = ArtifactRecord {
@@ -458,6 +485,54 @@ impl ArtifactWriter {
     }
 }
 
+/// Writes the one-entry zip of an artifact to `tmp` from its uncompressed `content` file and
+/// syncs it: the same bytes a zip writer streaming the content would have made.
+fn deflate_into(tmp: &Path, entry: &str, mut content: SpooledTempFile) -> Result<(), BundleError> {
+    content
+        .seek(io::SeekFrom::Start(0))
+        .map_err(|e| io_err(tmp, e))?;
+    let f = File::create(tmp).map_err(|e| io_err(tmp, e))?;
+    let gate = Gate::new(f);
+    let guard = gate.abandon_guard();
+    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(ZIP_BUFFER, gate));
+    // Declared after the zip writer, so that on an early return it drops first: the gate is
+    // closed before the writer's finalization on drop tries to write (a full disk).
+    let abandon: Abandon = guard;
+    zip.start_file(entry, artifact_entry_options())
+        .map_err(|e| zip_err(tmp, "starting zip entry", e))?;
+    let mut chunk = vec![0; DEFLATE_CHUNK];
+    loop {
+        let n = fill(&mut content, &mut chunk).map_err(|e| io_err(tmp, e))?;
+        if n == 0 {
+            break;
+        }
+        zip.write_all(&chunk[..n]).map_err(|e| io_err(tmp, e))?;
+    }
+    let out = zip.finish().map_err(|e| zip_err(tmp, "finishing zip", e))?;
+    let f = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(Gate::into_result)
+        .map_err(|e| io_err(tmp, e))?;
+    f.sync_all().map_err(|e| io_err(tmp, e))?;
+    abandon.keep();
+    Ok(())
+}
+
+/// Reads until `buf` is full or the file ends; returns how much it read.
+fn fill(r: &mut impl io::Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 fn io_err(path: &Path, e: io::Error) -> BundleError {
     BundleError::Io {
         path: path.to_path_buf(),
@@ -471,5 +546,166 @@ fn zip_err(tmp: &Path, what: &str, e: zip::result::ZipError) -> BundleError {
     match e {
         zip::result::ZipError::Io(io) => io_err(tmp, io),
         e => BundleError::Zip(format!("{}: {what}: {e}", tmp.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text like a log: repetitive enough for deflate to find matches, varied enough that the
+    /// stream has many blocks.
+    fn log_text(lines: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut x: u64 = 7;
+        for i in 0..lines {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let level = ["INFO", "WARN", "DEBUG"][(x >> 60) as usize % 3];
+            out.extend_from_slice(
+                format!(
+                    "{level} [thread-{}] {i:08} gossip with /10.0.{}.{} took {} ms\n",
+                    x >> 58,
+                    (x >> 20) & 0xff,
+                    (x >> 30) & 0xff,
+                    (x >> 40) & 0x3ff
+                )
+                .as_bytes(),
+            );
+        }
+        out
+    }
+
+    /// The one-entry zip a zip writer streaming `content` in `chunk`-sized writes makes: how
+    /// artifacts were stored when they were deflated as they were written.
+    fn streamed_zip(entry: &str, content: &[u8], chunk: usize) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        zip.start_file(entry, artifact_entry_options()).unwrap();
+        for c in content.chunks(chunk.max(1)) {
+            zip.write_all(c).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    /// Files in the store's folder, sorted.
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The stored zip is the one the streaming writer makes, fed the content in
+    /// `DEFLATE_CHUNK`-sized writes, for empty, small and multi-block content written through
+    /// the pipe in chunks of any size: the same content always gives the same bytes.
+    #[test]
+    fn a_stored_artifact_is_the_zip_streaming_makes() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let big = log_text(20_000);
+        assert!(big.len() > 1 << 20, "several deflate blocks and buffers");
+        for (path, content, chunk) in [
+            ("empty.log", &b""[..], 1),
+            (
+                "pods/p-0/pod.yaml",
+                b"kind: Pod\nmetadata:\n  name: p-0\n",
+                5,
+            ),
+            ("pods/p-0/logs/c.log", &big[..], 8191),
+            ("pods/p-1/logs/c.log", &big[..], 1 << 20),
+            ("pods/p-2/logs/c.log", &big[..100_003], 77),
+        ] {
+            let mut w = store.node_sink("n").create(path).unwrap();
+            for c in content.chunks(chunk) {
+                w.write_all(c).unwrap();
+            }
+            let rec = w.finish().unwrap();
+            let stored = fs::read(store.content_path(&rec)).unwrap();
+            assert!(
+                stored == streamed_zip(path, content, DEFLATE_CHUNK),
+                "{path}: the stored zip differs from the streamed one"
+            );
+            assert_eq!(rec.bytes, content.len() as u64);
+            assert_eq!(rec.blake3, blake3::hash(content).to_hex().to_string());
+            store.verify(&rec).unwrap();
+        }
+    }
+
+    /// Kill safety: while an artifact is written nothing of it has a name in the folder, a
+    /// writer dropped unfinished (a failed task, a killed run) leaves nothing, and only
+    /// `finish` puts the stored file in place, with no temp file left beside it.
+    #[test]
+    fn an_open_artifact_has_no_file_in_the_folder_until_finished() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let sink = store.node_sink("n");
+        let mut open: Vec<ArtifactWriter> = (0..64)
+            .map(|i| sink.create(&format!("pods/p-{i}/logs/c.log")).unwrap())
+            .collect();
+        let text = log_text(2_000);
+        for w in &mut open {
+            w.write_all(&text).unwrap();
+            w.flush().unwrap();
+        }
+        assert_eq!(files(d.path()), Vec::<String>::new());
+        let last = open.pop().unwrap();
+        drop(open);
+        assert_eq!(files(d.path()), Vec::<String>::new());
+        assert!(sink.records().is_empty(), "nothing unfinished is recorded");
+        let rec = last.finish().unwrap();
+        assert_eq!(files(d.path()), std::slice::from_ref(&rec.file));
+        assert!(rec.file.ends_with(".art"));
+        assert_eq!(sink.records(), [rec]);
+    }
+
+    /// A write that was lost (here: the spool cannot move to a file, its folder is gone; on a
+    /// full disk, the same) is not stored as a shorter artifact: `finish` fails too, naming
+    /// the folder, and nothing is recorded.
+    #[test]
+    fn a_lost_write_fails_the_finish() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("store");
+        let store = ArtifactStore::open(&dir).unwrap();
+        let sink = store.node_sink("n");
+        let mut w = sink.create("big.log").unwrap();
+        w.write_all(b"fits in memory\n").unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        let text = log_text(2_000);
+        assert!(text.len() > CONTENT_IN_MEMORY);
+        let e = w.write_all(&text).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}");
+        let e = w.finish().unwrap_err().to_string();
+        assert!(e.contains(&dir.display().to_string()), "{e}");
+        assert!(sink.records().is_empty());
+    }
+
+    /// Small content never touches the disk before `finish`; bigger content moves to an
+    /// unnamed file: both are stored whole.
+    #[test]
+    fn small_content_stays_in_memory_and_big_content_spills() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let sink = store.node_sink("n");
+        let text = log_text(3_000);
+        for n in [CONTENT_IN_MEMORY, CONTENT_IN_MEMORY + 1, text.len()] {
+            let mut w = sink.create(&format!("logs/{n}.log")).unwrap();
+            w.write_all(&text[..n]).unwrap();
+            w.flush().unwrap();
+            let Pipe::Raw(body) = &w.pipe else {
+                unreachable!("a store without redactor writes raw")
+            };
+            assert_eq!(
+                body.content.get_ref().get_ref().is_rolled(),
+                n > CONTENT_IN_MEMORY,
+                "{n} bytes"
+            );
+            let rec = w.finish().unwrap();
+            let mut out = Vec::new();
+            store.copy_content(&rec, &mut out).unwrap();
+            assert!(out == text[..n], "{n} bytes come back whole");
+        }
     }
 }

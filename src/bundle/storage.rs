@@ -103,6 +103,11 @@ impl<W> Gate<W> {
         self.error.is_some() || self.abandoned.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The inner writer, to look at.
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+
     /// The inner writer, or the first error any write, flush or seek returned.
     pub fn into_result(self) -> io::Result<W> {
         match self.error {
