@@ -564,7 +564,6 @@ async fn session(
     }
     let mut status = vec![STATUS];
     status.extend_from_slice(status_json(outcome.exit_code).to_string().as_bytes());
-    messages.push(status);
 
     let (mut tx, mut rx) = socket.split();
     // Input (stdin, resize, close) is read and dropped: no scripted command reads stdin. Reading
@@ -576,7 +575,15 @@ async fn session(
             return;
         }
     }
+    // The command has exited once its exit status is known: it stops counting on its node and
+    // pod before the status goes out, as a kubelet's process has ended before it reports the
+    // status. (Counted until after the status was sent, a client that starts its next command
+    // the moment it reads the status could be seen as running two.)
     drop(running);
+    if tx.send(Message::Binary(status.into())).await.is_err() {
+        reader.abort();
+        return;
+    }
     let _ = tx
         .send(Message::Close(Some(CloseFrame {
             code: 1000,
