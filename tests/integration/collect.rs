@@ -642,25 +642,31 @@ fn vars() -> Value {
     json!({"instance": "cassandra", "namespace": "prod", "kudoNamespace": "kudo-system"})
 }
 
+/// One task of `kind` against the scenario's cluster, every answer of which suffers `faults`.
+async fn run_under(
+    faults: FaultConfig,
+    kind: &str,
+    params: Value,
+    output: &str,
+) -> (Result<TaskOutput, TaskError>, Vec<(ArtifactRecord, String)>) {
+    let sim = Sim::new(scenario()).faults(faults).start().await;
+    let p = Probe::new(&sim, LogSettings::default());
+    p.run(kind, params, vars(), Some(output)).await
+}
+
+/// The params of a `k8s.get` of the scenario's first Cassandra pod.
+fn pod_0() -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "name": "cassandra-node-0"})
+}
+
 #[tokio::test]
 async fn throttling_is_transient_with_the_servers_retry_after() {
-    let sim = Sim::new(scenario())
-        .faults(FaultConfig {
-            throttle_rate: 1.0,
-            retry_after_seconds: 7,
-            ..FaultConfig::default()
-        })
-        .start()
-        .await;
-    let p = Probe::new(&sim, LogSettings::default());
-    let (r, arts) = p
-        .run(
-            "k8s.get",
-            json!({"apiVersion": "v1", "kind": "Pod", "name": "cassandra-node-0"}),
-            vars(),
-            Some("x.yaml"),
-        )
-        .await;
+    let faults = FaultConfig {
+        throttle_rate: 1.0,
+        retry_after_seconds: 7,
+        ..FaultConfig::default()
+    };
+    let (r, arts) = run_under(faults, "k8s.get", pod_0(), "x.yaml").await;
     let e = r.unwrap_err();
     assert!(e.is_transient(), "{e}");
     assert_eq!(e.retry_after(), Some(Duration::from_secs(7)), "{e}");
@@ -671,22 +677,12 @@ async fn throttling_is_transient_with_the_servers_retry_after() {
 
 #[tokio::test]
 async fn server_errors_are_transient() {
-    let sim = Sim::new(scenario())
-        .faults(FaultConfig {
-            error_rate: 1.0,
-            ..FaultConfig::default()
-        })
-        .start()
-        .await;
-    let p = Probe::new(&sim, LogSettings::default());
-    let (r, _) = p
-        .run(
-            "k8s.list",
-            json!({"apiVersion": "v1", "kind": "Pod"}),
-            vars(),
-            Some("pods.yaml"),
-        )
-        .await;
+    let faults = FaultConfig {
+        error_rate: 1.0,
+        ..FaultConfig::default()
+    };
+    let pods = json!({"apiVersion": "v1", "kind": "Pod"});
+    let (r, _) = run_under(faults, "k8s.list", pods, "pods.yaml").await;
     let e = r.unwrap_err();
     assert!(e.is_transient(), "{e}");
     assert!(
@@ -1325,22 +1321,11 @@ async fn a_400_on_a_waiting_container_is_a_skip_and_on_a_wrong_container_a_failu
 /// A connection the server drops before answering is a transport error, worth another attempt.
 #[tokio::test]
 async fn a_dropped_connection_is_a_transient_transport_error() {
-    let sim = Sim::new(scenario())
-        .faults(FaultConfig {
-            reset_rate: 1.0,
-            ..FaultConfig::default()
-        })
-        .start()
-        .await;
-    let p = Probe::new(&sim, LogSettings::default());
-    let (r, _) = p
-        .run(
-            "k8s.get",
-            json!({"apiVersion": "v1", "kind": "Pod", "name": "cassandra-node-0"}),
-            vars(),
-            Some("x.yaml"),
-        )
-        .await;
+    let faults = FaultConfig {
+        reset_rate: 1.0,
+        ..FaultConfig::default()
+    };
+    let (r, _) = run_under(faults, "k8s.get", pod_0(), "x.yaml").await;
     let e = r.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Transport, "{e}");
     assert!(e.is_transient(), "{e}");
