@@ -250,14 +250,36 @@ async fn connected(
         .unwrap_or(DEFAULT_REQUEST_TIMEOUT);
     let cluster = connect::connect(&req.connection).await?;
     let namespace = req.namespace.clone().unwrap_or(cluster.namespace.clone());
-    let found = target::resolve(
-        &cluster.client,
-        &cluster.server,
-        &namespace,
-        &instance,
+    // Finding the instance, finding its dependencies and reading KUDO's Secrets need nothing
+    // from each other: each is a few requests, and asked at once their waits overlap instead
+    // of adding up (each sequential request pays the API server's latency). The dependencies
+    // of an instance that turns out to be missing are dropped with the error.
+    let root = dependencies::Root {
+        client: &cluster.client,
+        server: &cluster.server,
+        namespace: &namespace,
+        instance: &instance,
+        kudo_namespace: &req.kudo_namespace,
         timeout,
-    )
-    .await?;
+    };
+    let (found, deps, kudo_secrets) = tokio::join!(
+        target::resolve(
+            &cluster.client,
+            &cluster.server,
+            &namespace,
+            &instance,
+            timeout
+        ),
+        async {
+            if req.dependencies {
+                dependencies::scopes(&root, registry).await
+            } else {
+                dependencies::Dependencies::default()
+            }
+        },
+        kudo_secret_values(&req, &cluster.client, &namespace, timeout),
+    );
+    let found = found?;
     let mut notes: Vec<Note> = found.notes.iter().cloned().map(Note::Info).collect();
     let pipeline = match explicit {
         Some(p) => p,
@@ -279,20 +301,7 @@ async fn connected(
     .map_err(crate::Error::Usage)?;
     notes.extend(published.problems.iter().cloned().map(Note::Info));
     let pipeline = published.plan.merge_into(&pipeline);
-    let kudo_secrets = kudo_secret_values(&req, &cluster.client, &found, &published, timeout).await;
-    let deps = if req.dependencies {
-        let root = dependencies::Root {
-            client: &cluster.client,
-            server: &cluster.server,
-            namespace: &namespace,
-            instance: &instance,
-            kudo_namespace: &req.kudo_namespace,
-            timeout,
-        };
-        dependencies::scopes(&root, registry, &mut notes).await
-    } else {
-        dependencies::Dependencies::default()
-    };
+    notes.extend(deps.notes.iter().cloned());
     let redactor = redactor(
         &req.redaction,
         &published,
@@ -341,17 +350,16 @@ fn config(
 
 /// The values of the Secrets of KUDO's namespace, when it is not the instance's: the KUDO
 /// manager's logs are collected too, and it can log its webhook's key. Empty when redaction is
-/// off or the operator opts out of Secret values; a namespace that cannot be read is a note.
+/// off; a namespace that cannot be read is a note. Read before the operator's `diagnostics` key
+/// is, so that the wait overlaps the others: `redactor` drops them (and the note) when the
+/// operator opts out of Secret values.
 async fn kudo_secret_values(
     req: &Request,
     client: &kube::Client,
-    found: &target::Target,
-    published: &crate::opdiag::prepare::Prepared,
+    namespace: &str,
     timeout: std::time::Duration,
 ) -> (Vec<String>, Option<String>) {
-    let wanted = matches!(req.redaction, Redaction::On { .. })
-        && crate::opdiag::redact::redact_secrets(&published.sources)
-        && req.kudo_namespace != found.namespace;
+    let wanted = matches!(req.redaction, Redaction::On { .. }) && req.kudo_namespace != namespace;
     if !wanted {
         return (Vec::new(), None);
     }
@@ -387,9 +395,9 @@ fn redactor(
     if crate::opdiag::redact::redact_secrets(&published.sources) {
         literals.extend(found.secret_values.iter().cloned());
         literals.extend(kudo_secrets);
-    }
-    if let Some(n) = kudo_note {
-        notes.push(Note::Info(n));
+        if let Some(n) = kudo_note {
+            notes.push(Note::Info(n));
+        }
     }
     literals.sort();
     literals.dedup();

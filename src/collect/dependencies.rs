@@ -213,7 +213,12 @@ impl Asker<'_> {
                 format!("parent of {namespace}/{name}"),
             ));
         }
-        for other in self.list(INSTANCE_API, "Instance", namespace, None).await? {
+        // The namespace's instances and the OperatorVersion's parameters are asked at once.
+        let (others, params) = tokio::join!(
+            self.list(INSTANCE_API, "Instance", namespace, None),
+            self.parameters(&inst, namespace)
+        );
+        for other in others? {
             if instance_owners(&other).iter().any(|o| o == name) {
                 if let Some(child) = other["metadata"]["name"].as_str() {
                     out.push((
@@ -224,7 +229,7 @@ impl Asker<'_> {
                 }
             }
         }
-        for (param, value) in self.parameters(&inst, namespace).await {
+        for (param, value) in params {
             for (sns, svc) in service_candidates(&value, namespace) {
                 if let Some((ins, iname)) = self.instance_behind(&sns, &svc).await {
                     out.push((

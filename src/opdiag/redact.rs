@@ -217,26 +217,31 @@ pub async fn secret_values(
         )
     };
     let mut names: Vec<String> = Vec::new();
-    let pods = get_json(client, &labelled("pods")).await?;
-    for p in pods["items"].as_array().into_iter().flatten() {
+    // The two lists, then the Secrets the pods name that are not labelled, are each asked at
+    // once: two round trips to the API server however many Secrets there are.
+    let (pods_url, secrets_url) = (labelled("pods"), labelled("secrets"));
+    let (pods, labelled) = tokio::join!(
+        get_json(client, &pods_url),
+        get_json(client, &secrets_url)
+    );
+    for p in pods?["items"].as_array().into_iter().flatten() {
         collect_secret_refs(p, &mut names);
     }
-    let labelled = get_json(client, &labelled("secrets")).await?;
-    let mut secrets: Vec<Value> = labelled["items"].as_array().cloned().unwrap_or_default();
+    let mut secrets: Vec<Value> = labelled?["items"].as_array().cloned().unwrap_or_default();
     names.sort();
     names.dedup();
-    for n in names {
-        if secrets
+    names.retain(|n| {
+        !secrets
             .iter()
-            .any(|s| s.pointer("/metadata/name").and_then(Value::as_str) == Some(&n))
-        {
-            continue;
-        }
-        // A referenced Secret may be missing (the pod would not start); that is not our error.
-        if let Ok(s) = get_json(client, &path::object("v1", Some(namespace), "secrets", &n)).await {
-            secrets.push(s);
-        }
-    }
+            .any(|s| s.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
+    });
+    let referenced = futures::future::join_all(names.iter().map(|n| {
+        let url = path::object("v1", Some(namespace), "secrets", n);
+        async move { get_json(client, &url).await }
+    }))
+    .await;
+    // A referenced Secret may be missing (the pod would not start); that is not our error.
+    secrets.extend(referenced.into_iter().flatten());
     let mut out = Vec::new();
     for s in secrets {
         let d = decode_secret(s);

@@ -145,9 +145,31 @@ pub async fn from_cluster(
 ) -> (Vec<Sourced>, Vec<String>) {
     let mut found = Vec::new();
     let mut problems = Vec::new();
-    if let Some(ov) = operator_version {
-        let url = path::object("kudo.dev/v1beta1", Some(namespace), "operatorversions", ov);
-        match get_json(client, &url).await {
+    let mut namespaces = vec![kudo_namespace];
+    if namespace != kudo_namespace {
+        namespaces.push(namespace);
+    }
+    // Asked at once: each is one request that waits on the API server, not on the others.
+    let selector = format!("{CONFIGMAP_LABEL}={operator}");
+    let ov_url = operator_version
+        .map(|ov| path::object("kudo.dev/v1beta1", Some(namespace), "operatorversions", ov));
+    let (ov_answer, cm_answers) = tokio::join!(
+        async {
+            match &ov_url {
+                Some(url) => Some(get_json(client, url).await),
+                None => None,
+            }
+        },
+        futures::future::join_all(namespaces.iter().map(|ns| {
+            let url = path::with_query(
+                &path::collection("v1", Some(ns), "configmaps"),
+                &[("labelSelector", &selector)],
+            );
+            async move { get_json(client, &url).await }
+        })),
+    );
+    if let (Some(ov), Some(answer)) = (operator_version, ov_answer) {
+        match answer {
             Ok(Some(obj)) => match from_operator_version(&obj) {
                 Ok(Some(s)) => found.push(s),
                 Ok(None) => {}
@@ -157,16 +179,8 @@ pub async fn from_cluster(
             Err(e) => problems.push(format!("reading OperatorVersion {namespace}/{ov}: {e}")),
         }
     }
-    let mut namespaces = vec![kudo_namespace];
-    if namespace != kudo_namespace {
-        namespaces.push(namespace);
-    }
-    for ns in namespaces {
-        let url = path::with_query(
-            &path::collection("v1", Some(ns), "configmaps"),
-            &[("labelSelector", &format!("{CONFIGMAP_LABEL}={operator}"))],
-        );
-        match get_json(client, &url).await {
+    for (ns, answer) in namespaces.iter().zip(cm_answers) {
+        match answer {
             Ok(Some(list)) => {
                 let mut items = list["items"].as_array().cloned().unwrap_or_default();
                 items.sort_by(|a, b| {

@@ -24,6 +24,8 @@ pub struct Dependencies {
     pub patterns: Vec<String>,
     /// Their Secrets' values and their operators' literal values.
     pub literals: Vec<String>,
+    /// What the user should hear about them, in the order they were found.
+    pub notes: Vec<Note>,
 }
 
 /// Where the root instance is, and how to ask the cluster.
@@ -36,29 +38,45 @@ pub struct Root<'a> {
     pub timeout: Duration,
 }
 
-/// Finds the dependencies of the root instance and sets each up.
-pub async fn scopes(root: &Root<'_>, registry: &Registry, notes: &mut Vec<Note>) -> Dependencies {
+/// One dependency set up: its scope, and its operator's redaction.
+struct SetUp {
+    scope: Scope,
+    patterns: Vec<String>,
+    literals: Vec<String>,
+}
+
+/// Finds the dependencies of the root instance and sets each up. The dependencies are set up
+/// at the same time (each is a few requests that wait on the API server, not on each other);
+/// their scopes, redaction and notes keep the order they were found in.
+pub async fn scopes(root: &Root<'_>, registry: &Registry) -> Dependencies {
     let found =
         dependencies::resolve(root.client, root.namespace, root.instance, root.timeout).await;
-    notes.extend(found.notes.into_iter().map(Note::Info));
-    let mut out = Dependencies::default();
-    for dep in found.dependencies {
-        match scope(root, registry, &dep, &mut out).await {
-            Ok(scope) => {
-                notes.push(Note::Info(format!(
+    let mut out = Dependencies {
+        notes: found.notes.into_iter().map(Note::Info).collect(),
+        ..Dependencies::default()
+    };
+    let set_up =
+        futures::future::join_all(found.dependencies.iter().map(|dep| scope(root, registry, dep)))
+            .await;
+    for (dep, result) in found.dependencies.iter().zip(set_up) {
+        match result {
+            Ok(s) => {
+                out.notes.push(Note::Info(format!(
                     "collecting instance {}/{} too ({}), under {}",
-                    dep.namespace, dep.instance, dep.why, scope.prefix
+                    dep.namespace, dep.instance, dep.why, s.scope.prefix
                 )));
-                out.scopes.push(scope);
+                out.patterns.extend(s.patterns);
+                out.literals.extend(s.literals);
+                out.scopes.push(s.scope);
             }
-            Err(e) => notes.push(Note::Warning(format!(
+            Err(e) => out.notes.push(Note::Warning(format!(
                 "instance {}/{} ({}) is not collected: {e}",
                 dep.namespace, dep.instance, dep.why
             ))),
         }
     }
     if !out.scopes.is_empty() {
-        notes.push(Note::Info(
+        out.notes.push(Note::Info(
             "--no-dependencies collects the instance alone".into(),
         ));
     }
@@ -69,8 +87,7 @@ async fn scope(
     root: &Root<'_>,
     registry: &Registry,
     dep: &dependencies::Dependency,
-    out: &mut Dependencies,
-) -> crate::Result<Scope> {
+) -> crate::Result<SetUp> {
     let found = target::resolve(
         root.client,
         root.server,
@@ -94,10 +111,8 @@ async fn scope(
     .await
     .map_err(crate::Error::Usage)?;
     let pipeline = without_shared(&published.plan.merge_into(&pipeline));
-    out.patterns
-        .extend(published.redaction.patterns.iter().cloned());
-    out.literals
-        .extend(published.redaction.literals.iter().cloned());
+    let patterns = published.redaction.patterns.clone();
+    let mut literals = published.redaction.literals.clone();
     if crate::opdiag::redact::redact_secrets(&published.sources) {
         let mut values = found.secret_values.clone();
         target::drop_public_names(
@@ -108,12 +123,16 @@ async fn scope(
                 found.operator.as_deref(),
             ],
         );
-        out.literals.extend(values);
+        literals.extend(values);
     }
-    Ok(Scope {
-        prefix: layout::dependency_prefix(&dep.namespace, &dep.instance),
-        globals: found.globals(root.kudo_namespace),
-        pipeline,
+    Ok(SetUp {
+        scope: Scope {
+            prefix: layout::dependency_prefix(&dep.namespace, &dep.instance),
+            globals: found.globals(root.kudo_namespace),
+            pipeline,
+        },
+        patterns,
+        literals,
     })
 }
 
