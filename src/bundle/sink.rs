@@ -1,9 +1,20 @@
 //! Writing artifacts during a collection.
 //!
 //! Every artifact goes to a temp file in the partial folder, is hashed (blake3) as it is written,
-//! synced and renamed into place by `ArtifactWriter::finish`. Only then does it have an
+//! and is renamed into place, complete, by `ArtifactWriter::finish`. Only then does it have an
 //! `ArtifactRecord`, and only records reach the journal, so a killed run never journals an
 //! artifact that is not whole on disk.
+//!
+//! Durability: a killed process loses nothing the kernel has accepted, so a renamed artifact is
+//! whole to every later reader without an fsync of its own. An OS crash or a power cut can lose
+//! the content of an artifact the journal already names (an unsynced file can come back empty):
+//! `--continue` verifies the size and blake3 of every done artifact before it reuses it and
+//! collects again those that do not match (`engine::scheduler`'s `admit`), an interrupted run
+//! syncs the artifacts it keeps before it exits (`engine::run`), and the bundle is synced
+//! before it is renamed into place (`writer`). An fsync per artifact cost more than the rest of
+//! writing it on the critical path of a task that writes hundreds (a list of 300 pods), and put
+//! every artifact on disk just before the partial folder is deleted (docs/PERFORMANCE.md, "A
+//! small collection's critical path").
 //!
 //! Redaction happens here, before hashing: a store opened with [`ArtifactStore::open_with`]
 //! passes everything written through [`NodeSink::create`]/[`NodeSink::put`] through its
@@ -20,7 +31,7 @@
 //! redacted bytes, uncompressed, to a spool (in memory up to 64 KiB, then an unnamed temp file
 //! in the store's folder, so nothing is left of it when its writer is dropped or the process is
 //! killed), hashing and counting markers as they pass. `ArtifactWriter::finish` then
-//! deflates that file into the named temp zip, syncs it and renames it into place. A deflate
+//! deflates that file into the named temp zip and renames it into place. A deflate
 //! state is about 380 KB (zlib-rs, 32 KiB window): held by every open artifact, 64 attempts in
 //! flight kept up to 64 of them (24 MB of a 105 MB heap peak at 300 pods); now only artifacts
 //! being finished hold one, at most one per thread. The zip crate makes a new encoder for each
@@ -413,8 +424,8 @@ enum Pipe {
     Redacted(RedactingWriter<Body, Arc<Redactor>>),
 }
 
-/// A streamed artifact: redacted (unless raw) and hashed as written, deflated, synced and
-/// renamed by `finish`. Dropped without `finish`, it leaves nothing (its content file has no
+/// A streamed artifact: redacted (unless raw) and hashed as written, deflated and renamed by
+/// `finish`. Dropped without `finish`, it leaves nothing (its content file has no
 /// name); a finish cut short leaves at most a named temp zip that the next run ignores.
 pub struct ArtifactWriter {
     sink: NodeSink,
@@ -441,8 +452,7 @@ impl Write for ArtifactWriter {
 }
 
 impl ArtifactWriter {
-    /// Deflates the artifact into its stored zip, syncs and renames it into place, and records
-    /// it.
+    /// Deflates the artifact into its stored zip, renames it into place and records it.
     pub fn finish(self) -> Result<ArtifactRecord, BundleError> {
         let ArtifactWriter {
             sink,
@@ -485,8 +495,9 @@ impl ArtifactWriter {
     }
 }
 
-/// Writes the one-entry zip of an artifact to `tmp` from its uncompressed `content` file and
-/// syncs it: the same bytes a zip writer streaming the content would have made.
+/// Writes the one-entry zip of an artifact to `tmp` from its uncompressed `content` file: the
+/// same bytes a zip writer streaming the content would have made. Not synced (module doc,
+/// "Durability"); every write error, a full disk's included, is still seen here.
 fn deflate_into(tmp: &Path, entry: &str, mut content: SpooledTempFile) -> Result<(), BundleError> {
     content
         .seek(io::SeekFrom::Start(0))
@@ -509,12 +520,10 @@ fn deflate_into(tmp: &Path, entry: &str, mut content: SpooledTempFile) -> Result
         zip.write_all(&chunk[..n]).map_err(|e| io_err(tmp, e))?;
     }
     let out = zip.finish().map_err(|e| zip_err(tmp, "finishing zip", e))?;
-    let f = out
-        .into_inner()
+    out.into_inner()
         .map_err(|e| e.into_error())
         .and_then(Gate::into_result)
         .map_err(|e| io_err(tmp, e))?;
-    f.sync_all().map_err(|e| io_err(tmp, e))?;
     abandon.keep();
     Ok(())
 }
@@ -680,6 +689,24 @@ mod tests {
         let e = w.finish().unwrap_err().to_string();
         assert!(e.contains(&dir.display().to_string()), "{e}");
         assert!(sink.records().is_empty());
+    }
+
+    /// What an OS crash can leave of an artifact that was not synced (an empty file, or a
+    /// shorter one) is found by `verify`, which `--continue` runs on every done artifact before
+    /// reusing it: the node is collected again instead.
+    #[test]
+    fn an_artifact_a_crash_cut_short_fails_verification() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let text = log_text(2_000);
+        let rec = store.node_sink("n").put("logs/c.log", &text).unwrap();
+        store.verify(&rec).unwrap();
+        let stored = fs::read(store.content_path(&rec)).unwrap();
+        for keep in [0, stored.len() / 2, stored.len() - 1] {
+            fs::write(store.content_path(&rec), &stored[..keep]).unwrap();
+            let e = store.verify(&rec).unwrap_err().to_string();
+            assert!(e.contains("is corrupt"), "{keep} bytes kept: {e}");
+        }
     }
 
     /// Small content never touches the disk before `finish`; bigger content moves to an

@@ -9,7 +9,9 @@
 //! Finishing a node is a typed claim, like just's cache: [`Journal::status`] answers
 //! [`Status::Done`] with the record, or [`Status::Pending`] with a [`Claim`], and only
 //! [`Claim::commit`] writes a final state. The engine commits after the node's artifacts were
-//! synced and renamed by the sink, so the journal never names an artifact that is not whole.
+//! written whole and renamed by the sink, so the journal never names an artifact that is not
+//! whole (after an OS crash, `--continue`'s verification finds one that was lost: `bundle::sink`,
+//! "Durability").
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -199,7 +201,8 @@ impl Claim {
         &self.node
     }
 
-    /// Records the node's outcome. Call it only after every artifact in `record` is synced.
+    /// Records the node's outcome. Call it only after every artifact in `record` is finished
+    /// (written whole and renamed into place).
     pub fn commit(self, record: &NodeRecord) -> Result<(), EngineError> {
         let bytes = serde_json::to_vec(record).expect("node records serialize");
         let j = self.journal;
