@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::plan::{plan, DiagnosticsPlan, Sourced};
-use super::redact::{gather, Extra};
+use super::redact::{gather, secret_values, Extra};
 use super::source;
 use crate::bundle::redact::Redactor;
 
@@ -50,19 +50,31 @@ pub async fn prepare(
     if let Some(p) = package {
         sources.extend(source::from_package(p)?);
     }
-    let (found, mut problems) = source::from_cluster(
-        client,
-        target.namespace,
-        target.kudo_namespace,
-        target.operator,
-        target.operator_version,
-    )
-    .await;
+    // The instance's Secret values are read while the sources are: whether they are wanted
+    // is only known from the sources (`redactSecrets`), but reading them first would add a
+    // round trip to the start of every collection, and they are dropped when not wanted.
+    let ((found, mut problems), instance_secrets) = tokio::join!(
+        source::from_cluster(
+            client,
+            target.namespace,
+            target.kudo_namespace,
+            target.operator,
+            target.operator_version,
+        ),
+        secret_values(client, target.namespace, target.instance),
+    );
     sources.extend(found);
     let mut plan = plan(&sources);
     // Describe-style text is part of the implicit collection, with or without a key.
     plan.tasks.extend(super::describe::tasks());
-    let redaction = gather(client, target.namespace, target.instance, &sources).await;
+    let redaction = gather(
+        client,
+        target.namespace,
+        target.instance,
+        &sources,
+        instance_secrets,
+    )
+    .await;
     problems.extend(redaction.problems.iter().cloned());
     // Each problem also becomes a failing task, so it is in the bundle's errors.json.
     for (i, p) in problems.iter().enumerate() {

@@ -115,13 +115,15 @@ fn object_url(ns: &str, oref: &Value) -> Result<String, String> {
 }
 
 /// Reads the cluster for what the sources' redaction names: the objects of `objectRef`
-/// entries, and (unless turned off) the values of the instance's Secrets: those labelled
-/// `kudo.dev/instance=INSTANCE` and those its pods mount or read in env.
+/// entries; and takes (unless turned off) the values of the instance's Secrets, read by the
+/// caller with [`secret_values`]: those labelled `kudo.dev/instance=INSTANCE` and those its
+/// pods mount or read in env.
 pub async fn gather(
     client: &kube::Client,
     namespace: &str,
     instance: &str,
     sources: &[Sourced],
+    instance_secrets: Result<Vec<String>, String>,
 ) -> Extra {
     let mut extra = Extra::default();
     for s in sources {
@@ -174,7 +176,7 @@ pub async fn gather(
         }
     }
     if redact_secrets(sources) {
-        match secret_values(client, namespace, instance).await {
+        match instance_secrets {
             Ok(v) => extra.literals.extend(v),
             Err(e) => extra.problems.push(format!(
                 "redactSecrets: listing the instance's Secrets in namespace {namespace} failed: {e}; Secret values are only caught by the built-in rules"
