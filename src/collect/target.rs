@@ -172,7 +172,10 @@ impl Asker<'_> {
             Api::all(client.clone());
         let (groups, crd) = tokio::join!(
             tokio::time::timeout(self.timeout, retrying(|| client.list_api_groups())),
-            tokio::time::timeout(self.timeout, retrying(|| crds.get_opt("instances.kudo.dev"))),
+            tokio::time::timeout(
+                self.timeout,
+                retrying(|| crds.get_opt("instances.kudo.dev"))
+            ),
         );
         let groups = groups
             .map_err(|_| self.timed_out("the API group discovery"))?

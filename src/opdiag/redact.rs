@@ -222,10 +222,8 @@ pub async fn secret_values(
     // The two lists, then the Secrets the pods name that are not labelled, are each asked at
     // once: two round trips to the API server however many Secrets there are.
     let (pods_url, secrets_url) = (labelled("pods"), labelled("secrets"));
-    let (pods, labelled) = tokio::join!(
-        get_json(client, &pods_url),
-        get_json(client, &secrets_url)
-    );
+    let (pods, labelled) =
+        tokio::join!(get_json(client, &pods_url), get_json(client, &secrets_url));
     for p in pods?["items"].as_array().into_iter().flatten() {
         collect_secret_refs(p, &mut names);
     }

@@ -55,9 +55,13 @@ pub async fn scopes(root: &Root<'_>, registry: &Registry) -> Dependencies {
         notes: found.notes.into_iter().map(Note::Info).collect(),
         ..Dependencies::default()
     };
-    let set_up =
-        futures::future::join_all(found.dependencies.iter().map(|dep| scope(root, registry, dep)))
-            .await;
+    let set_up = futures::future::join_all(
+        found
+            .dependencies
+            .iter()
+            .map(|dep| scope(root, registry, dep)),
+    )
+    .await;
     for (dep, result) in found.dependencies.iter().zip(set_up) {
         match result {
             Ok(s) => {
