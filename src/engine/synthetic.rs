@@ -158,7 +158,7 @@ impl TaskKind for WriteKind {
         })?;
         let seed = u64_param(ctx, "seed")?.unwrap_or(0);
         let sink = ctx.sink.clone();
-        // File I/O and fsync block: keep them off the async workers.
+        // File I/O blocks: keep it off the async workers.
         tokio::task::spawn_blocking(move || {
             let mut w = sink.create(&path).map_err(sink_err)?;
             log_like(seed, bytes, &mut w).map_err(sink_err)?;
