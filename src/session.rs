@@ -252,8 +252,8 @@ async fn connected(
     let namespace = req.namespace.clone().unwrap_or(cluster.namespace.clone());
     // Finding the instance, finding its dependencies and reading KUDO's Secrets need nothing
     // from each other: each is a few requests, and asked at once their waits overlap instead
-    // of adding up (each sequential request pays the API server's latency). The dependencies
-    // of an instance that turns out to be missing are dropped with the error.
+    // of adding up (each sequential request pays the API server's latency). When the instance
+    // cannot be found, the other two are dropped at once with the error.
     let root = dependencies::Root {
         client: &cluster.client,
         server: &cluster.server,
@@ -262,7 +262,20 @@ async fn connected(
         kudo_namespace: &req.kudo_namespace,
         timeout,
     };
-    let (found, deps, kudo_secrets) = tokio::join!(
+    let others = async {
+        let deps = async {
+            if req.dependencies {
+                dependencies::scopes(&root, registry).await
+            } else {
+                dependencies::Dependencies::default()
+            }
+        };
+        Ok(tokio::join!(
+            deps,
+            kudo_secret_values(&req, &cluster.client, &namespace, timeout)
+        ))
+    };
+    let (found, (deps, kudo_secrets)) = tokio::try_join!(
         target::resolve(
             &cluster.client,
             &cluster.server,
@@ -270,16 +283,8 @@ async fn connected(
             &instance,
             timeout
         ),
-        async {
-            if req.dependencies {
-                dependencies::scopes(&root, registry).await
-            } else {
-                dependencies::Dependencies::default()
-            }
-        },
-        kudo_secret_values(&req, &cluster.client, &namespace, timeout),
-    );
-    let found = found?;
+        others,
+    )?;
     let mut notes: Vec<Note> = found.notes.iter().cloned().map(Note::Info).collect();
     let pipeline = match explicit {
         Some(p) => p,
