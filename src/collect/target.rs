@@ -91,31 +91,17 @@ pub async fn resolve(
 ) -> Result<Target, TargetError> {
     let ask = Asker { server, timeout };
     // The three questions need nothing from each other: asked at once, they cost one round
-    // trip instead of four. Their answers are judged in the order a user needs them: no
-    // server or no KUDO first, then no such instance.
-    let (kudo, inst, secrets) = tokio::join!(
+    // trip instead of four (the OperatorVersion follows the instance without waiting for the
+    // discovery). Their answers are judged in the order a user needs them: no server or no
+    // KUDO first, then no such instance.
+    let mut notes = Vec::new();
+    let (kudo, found, secrets) = tokio::join!(
         ask.serves_kudo(client),
-        ask.instance(client, namespace, instance),
+        ask.instance_and_operator(client, namespace, instance, &mut notes),
         secret_values(client, namespace, timeout),
     );
     kudo?;
-    let inst = inst?;
-    let ov_name = inst["spec"]["operatorVersion"]["name"]
-        .as_str()
-        .map(str::to_string);
-    let label = inst["metadata"]["labels"]["kudo.dev/operator"]
-        .as_str()
-        .map(str::to_string);
-    let mut notes = Vec::new();
-    let (operator, app_version) = match &ov_name {
-        Some(ov) => {
-            let (operator, app_version) = ask
-                .operator_version(client, namespace, ov, &mut notes)
-                .await;
-            (operator.or(label), app_version)
-        }
-        None => (label, None),
-    };
+    let (ov_name, operator, app_version) = found?;
     let pipeline = operator
         .as_deref()
         .and_then(pipeline::select_for_operator)
@@ -238,6 +224,29 @@ impl Asker<'_> {
             });
         };
         Ok(serde_json::to_value(&inst).unwrap_or(Value::Null))
+    }
+
+    /// The instance's OperatorVersion name, its operator (from the OperatorVersion, else the
+    /// instance's `kudo.dev/operator` label) and the application's version.
+    async fn instance_and_operator(
+        &self,
+        client: &kube::Client,
+        namespace: &str,
+        instance: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<(Option<String>, Option<String>, Option<String>), TargetError> {
+        let inst = self.instance(client, namespace, instance).await?;
+        let ov_name = inst["spec"]["operatorVersion"]["name"]
+            .as_str()
+            .map(str::to_string);
+        let label = inst["metadata"]["labels"]["kudo.dev/operator"]
+            .as_str()
+            .map(str::to_string);
+        let Some(ov) = &ov_name else {
+            return Ok((None, label, None));
+        };
+        let (operator, app_version) = self.operator_version(client, namespace, ov, notes).await;
+        Ok((ov_name, operator.or(label), app_version))
     }
 
     /// The operator's name and the application's version from the OperatorVersion `ov`; what
