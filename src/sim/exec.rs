@@ -35,6 +35,9 @@ pub const RESIZE: u8 = 4;
 /// id 255" otherwise).
 pub const CLOSE: u8 = 255;
 
+/// What a session reads at once from the client (it grows for a larger message).
+const READ_BUFFER: usize = 4 * 1024;
+
 /// The subprotocols spoken, preferred first.
 pub const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
@@ -499,7 +502,10 @@ pub fn serve_exec(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let ws = ws.protocols(PROTOCOLS);
+    // A client sends the server little (stdin is not read, close and resize messages are a few
+    // bytes): a small read buffer, which tungstenite zeroes on every read, instead of its 128
+    // KiB default.
+    let ws = ws.protocols(PROTOCOLS).read_buffer_size(READ_BUFFER);
     if ws.selected_protocol().is_none() {
         return ApiStatus::bad_request(format!(
             "exec needs one of the websocket subprotocols {}; upgrade kubectl or the client",
@@ -556,8 +562,10 @@ async fn session(
     // Input (stdin, resize, close) is read and dropped: no scripted command reads stdin. Reading
     // keeps the connection healthy and notices a client that leaves.
     let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+    // The output, the exit status and the close are queued and written together: one flush,
+    // not a TLS record and a write per message.
     for m in messages {
-        if tx.send(Message::Binary(m.into())).await.is_err() {
+        if tx.feed(Message::Binary(m.into())).await.is_err() {
             reader.abort();
             return;
         }
@@ -567,16 +575,20 @@ async fn session(
     // status. (Counted until after the status was sent, a client that starts its next command
     // the moment it reads the status could be seen as running two.)
     drop(running);
-    if tx.send(Message::Binary(status.into())).await.is_err() {
+    let close = Message::Close(Some(CloseFrame {
+        code: 1000,
+        reason: "".into(),
+    }));
+    for m in [Message::Binary(status.into()), close] {
+        if tx.feed(m).await.is_err() {
+            reader.abort();
+            return;
+        }
+    }
+    if tx.flush().await.is_err() {
         reader.abort();
         return;
     }
-    let _ = tx
-        .send(Message::Close(Some(CloseFrame {
-            code: 1000,
-            reason: "".into(),
-        })))
-        .await;
     // Give the client a moment to answer the close, then let go.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reader).await;
 }
