@@ -60,6 +60,9 @@ fn plain_name(pattern: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Compiled patterns by (matched whole, pattern).
+type Compiled = HashMap<(bool, String), Option<Arc<Regex>>>;
+
 /// The exec handlers and files of one scenario, indexed by pod, with a cache of compiled
 /// regexes.
 #[derive(Debug, Default)]
@@ -68,7 +71,7 @@ pub struct ExecIndex {
     files: Positions,
     /// Compiled patterns by (matched whole, pattern); `None` for one that does not compile,
     /// which matches nothing.
-    regexes: RwLock<HashMap<(bool, String), Option<Arc<Regex>>>>,
+    regexes: RwLock<Compiled>,
 }
 
 impl ExecIndex {
@@ -117,9 +120,7 @@ impl ExecIndex {
     fn argv_matches(&self, m: &ExecMatch, argv: &[String]) -> bool {
         match m {
             ExecMatch::Exact(want) => want == argv,
-            ExecMatch::Prefix(want) => {
-                argv.len() >= want.len() && want[..] == argv[..want.len()]
-            }
+            ExecMatch::Prefix(want) => argv.len() >= want.len() && want[..] == argv[..want.len()],
             ExecMatch::Regex(re) => self
                 .regex(re, false)
                 .is_some_and(|re| re.is_match(&argv.join(" "))),
@@ -190,15 +191,20 @@ mod tests {
     }
 
     fn scenario() -> Scenario {
-        let mut sc = Scenario::default();
-        sc.exec = vec![
-            handler(Some("db-1"), ExecMatch::Regex("^status$".into()), "own 1"),
-            handler(Some("db-[0-9]+"), ExecMatch::Regex("^status$".into()), "any db"),
-            handler(Some("db-2"), ExecMatch::Regex("^status$".into()), "own 2"),
-            handler(None, ExecMatch::Prefix(argv("status")), "fallback"),
-            handler(Some("db-("), ExecMatch::Regex("^status$".into()), "bad"),
-        ];
-        sc
+        Scenario {
+            exec: vec![
+                handler(Some("db-1"), ExecMatch::Regex("^status$".into()), "own 1"),
+                handler(
+                    Some("db-[0-9]+"),
+                    ExecMatch::Regex("^status$".into()),
+                    "any db",
+                ),
+                handler(Some("db-2"), ExecMatch::Regex("^status$".into()), "own 2"),
+                handler(None, ExecMatch::Prefix(argv("status")), "fallback"),
+                handler(Some("db-("), ExecMatch::Regex("^status$".into()), "bad"),
+            ],
+            ..Scenario::default()
+        }
     }
 
     fn answer(sc: &Scenario, ix: &ExecIndex, pod: &str) -> Option<String> {

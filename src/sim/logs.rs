@@ -723,7 +723,11 @@ mod tests {
         });
         let st = SimState::new(sc, None).unwrap();
         let resp = serve_log(&st, &pod(), &q(&[("container", "cassandra")]));
-        assert_eq!(st.load.snapshot().streams_now, 1, "counted while it streams");
+        assert_eq!(
+            st.load.snapshot().streams_now,
+            1,
+            "counted while it streams"
+        );
         let mut stream = resp.into_body().into_data_stream();
         let mut got = 0;
         let mut chunks = Vec::new();

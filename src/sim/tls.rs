@@ -86,7 +86,9 @@ pub fn generate(bind_ip: IpAddr) -> Result<TlsMaterial, SimError> {
     // compute several times cheaper than the SHA-384 of the AES-256 suite that rustls clients
     // list first; every exec is a new connection, so the handshake is a large share of the
     // simulated cluster's CPU.
-    provider.cipher_suites.sort_by_key(|s| suite_preference(s.suite()));
+    provider
+        .cipher_suites
+        .sort_by_key(|s| suite_preference(s.suite()));
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_err("choose protocol versions", e))?
@@ -99,8 +101,8 @@ pub fn generate(bind_ip: IpAddr) -> Result<TlsMaterial, SimError> {
     // rotates), as Go's servers issue them: any ticket a client kept resumes, where a ticket
     // held in the server's 256-entry cache was gone after a few hundred connections, and every
     // exec is a connection of its own.
-    config.ticketer =
-        rustls::crypto::ring::Ticketer::new().map_err(|e| tls_err("make the session ticketer", e))?;
+    config.ticketer = rustls::crypto::ring::Ticketer::new()
+        .map_err(|e| tls_err("make the session ticketer", e))?;
 
     Ok(TlsMaterial {
         ca_pem: ca_cert.pem(),
@@ -183,6 +185,9 @@ mod tests {
         assert_eq!(first.handshake_kind(), Some(rustls::HandshakeKind::Full));
         // A client that keeps its sessions skips the certificate and its signature next time.
         let second = handshake(client, t.server_config.clone());
-        assert_eq!(second.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+        assert_eq!(
+            second.handshake_kind(),
+            Some(rustls::HandshakeKind::Resumed)
+        );
     }
 }
