@@ -404,11 +404,11 @@ fn parse_json(bytes: &[u8]) -> Result<Value, Rejection> {
         })
 }
 
-fn lookup_pod(st: &SimState, t: &Target) -> Result<Value, Rejection> {
+/// The stored pod (shared, not copied: logs and exec only read it).
+fn lookup_pod(st: &SimState, t: &Target) -> Result<Arc<Value>, Rejection> {
     let ns = t.namespace.as_deref().unwrap_or_default();
     let name = t.name.as_deref().unwrap_or_default();
     st.pod(ns, name)
-        .map(|p| (*p).clone())
         .ok_or_else(|| Box::new(ApiStatus::not_found("", "pods", name).into_response()))
 }
 

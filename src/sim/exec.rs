@@ -11,7 +11,7 @@
 //! path is a file that is not executable).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::WebSocketUpgrade;
@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use regex::Regex;
 use serde_json::{json, Value};
 
+use super::exec_index::ExecIndex;
 use super::logs::{container_status, resolve_container};
 use super::scenario::{ExecHandler, ExecMatch, FileSpec, Scenario};
 use super::state::SimState;
@@ -33,6 +34,9 @@ pub const RESIZE: u8 = 4;
 /// it: the status message and the websocket close end the output (kubectl logs "Unknown stream
 /// id 255" otherwise).
 pub const CLOSE: u8 = 255;
+
+/// What a session reads at once from the client (it grows for a larger message).
+const READ_BUFFER: usize = 4 * 1024;
 
 /// The subprotocols spoken, preferred first.
 pub const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
@@ -92,58 +96,6 @@ impl ExecQuery {
     }
 }
 
-/// Whether `pattern` (a name or a regex) names `value`; the regex must match all of it.
-fn name_matches(pattern: &str, value: &str) -> bool {
-    if pattern == value {
-        return true;
-    }
-    // A plain name cannot match another name; skipping the regex keeps scenarios with a
-    // handler per pod (generated ones have thousands) fast, since each exec scans them all.
-    if pattern
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return false;
-    }
-    Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value))
-}
-
-fn handler_applies(h: &ExecHandler, pod: &str, container: &str) -> bool {
-    h.pod.as_deref().is_none_or(|p| name_matches(p, pod))
-        && h.container.as_deref().is_none_or(|c| c == container)
-}
-
-fn argv_matches(m: &ExecMatch, argv: &[String]) -> bool {
-    match m {
-        ExecMatch::Exact(want) => want == argv,
-        ExecMatch::Prefix(want) => argv.len() >= want.len() && want[..] == argv[..want.len()],
-        ExecMatch::Regex(re) => Regex::new(re).is_ok_and(|re| re.is_match(&argv.join(" "))),
-    }
-}
-
-/// The first handler (in scenario order) that answers `argv` in this pod and container.
-pub fn find_handler<'a>(
-    sc: &'a Scenario,
-    pod: &str,
-    container: &str,
-    argv: &[String],
-) -> Option<&'a ExecHandler> {
-    sc.exec
-        .iter()
-        .find(|h| handler_applies(h, pod, container) && argv_matches(&h.matcher, argv))
-}
-
-fn files_in<'a>(
-    sc: &'a Scenario,
-    pod: &'a str,
-    container: &'a str,
-) -> impl Iterator<Item = &'a FileSpec> + 'a {
-    sc.files.iter().filter(move |f| {
-        f.pod.as_deref().is_none_or(|p| name_matches(p, pod))
-            && f.container.as_deref().is_none_or(|c| c == container)
-    })
-}
-
 /// Runs `argv` in the simulated container: a handler, a built-in (`tar cf -`, `cat`), or the
 /// container runtime's error. `sh -c SCRIPT`/`bash -c SCRIPT` also finds a handler written for
 /// the script's words, so handlers need not care how the collector wraps its commands.
@@ -160,56 +112,84 @@ pub fn run_command_with_env(
     argv: &[String],
     env: &HashMap<String, String>,
 ) -> ExecOutcome {
-    if let Some(h) = find_handler(sc, pod, container, argv) {
-        return ExecOutcome {
-            stdout: h.stdout.clone().into_bytes(),
-            stderr: h.stderr.clone().into_bytes(),
-            exit_code: h.exit_code,
-        };
+    Container {
+        sc,
+        ix: &ExecIndex::new(sc),
+        pod,
+        name: container,
+        env,
     }
-    if let Some(script) = shell_script(argv) {
-        let words: Vec<String> = expand_env(script, env)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        if !words.is_empty() && shell_script(&words).is_none() {
-            return run_command_with_env(sc, pod, container, &words, env);
+    .run(argv)
+}
+
+/// A container of a pod of the scenario, with the index of the scenario's handlers and files
+/// (the server keeps one in `SimState::exec_index`) and the container's environment.
+pub struct Container<'a> {
+    pub sc: &'a Scenario,
+    pub ix: &'a ExecIndex,
+    pub pod: &'a str,
+    pub name: &'a str,
+    pub env: &'a HashMap<String, String>,
+}
+
+impl Container<'_> {
+    /// [`run_command_with_env`], with the scenario's index.
+    pub fn run(&self, argv: &[String]) -> ExecOutcome {
+        let (sc, ix, pod, container) = (self.sc, self.ix, self.pod, self.name);
+        if let Some(h) = ix.find_handler(sc, pod, container, argv) {
+            return ExecOutcome {
+                stdout: h.stdout.clone().into_bytes(),
+                stderr: h.stderr.clone().into_bytes(),
+                exit_code: h.exit_code,
+            };
         }
+        if let Some(script) = shell_script(argv) {
+            let words: Vec<String> = expand_env(script, self.env)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            if !words.is_empty() && shell_script(&words).is_none() {
+                return self.run(&words);
+            }
+        }
+        let Some(program) = argv.first() else {
+            return ExecOutcome::fail(
+                "you must specify at least one command for the container\n".into(),
+                1,
+            );
+        };
+        let base = program.rsplit('/').next().unwrap_or(program);
+        match base {
+            "tar" => return tar_command(self, argv),
+            "cat" if argv.len() > 1 => return cat_command(self, &argv[1..]),
+            "tail" if argv.len() > 1 => return tail_command(self, &argv[1..]),
+            _ => {}
+        }
+        // A program some handler knows, called with arguments none expects: say so plainly.
+        if ix
+            .handlers(sc, pod, container)
+            .any(|h| handler_program(h) == Some(program.as_str()))
+        {
+            return ExecOutcome::fail(
+                format!("{program}: the simulated cluster has no scripted answer for {:?}; add an exec handler to the scenario\n", argv.join(" ")),
+                1,
+            );
+        }
+        if self.files().any(|f| f.path == *program) {
+            return ExecOutcome::fail(
+                format!("exec: \"{program}\": permission denied: the file is not executable\n"),
+                126,
+            );
+        }
+        ExecOutcome::fail(
+            format!("exec: \"{program}\": executable file not found in $PATH\n"),
+            127,
+        )
     }
-    let Some(program) = argv.first() else {
-        return ExecOutcome::fail(
-            "you must specify at least one command for the container\n".into(),
-            1,
-        );
-    };
-    let base = program.rsplit('/').next().unwrap_or(program);
-    match base {
-        "tar" => return tar_command(sc, pod, container, argv),
-        "cat" if argv.len() > 1 => return cat_command(sc, pod, container, &argv[1..]),
-        "tail" if argv.len() > 1 => return tail_command(sc, pod, container, &argv[1..]),
-        _ => {}
+
+    fn files(&self) -> impl Iterator<Item = &FileSpec> {
+        self.ix.files(self.sc, self.pod, self.name)
     }
-    // A program some handler knows, called with arguments none expects: say so plainly.
-    if sc
-        .exec
-        .iter()
-        .any(|h| handler_applies(h, pod, container) && handler_program(h) == Some(program.as_str()))
-    {
-        return ExecOutcome::fail(
-            format!("{program}: the simulated cluster has no scripted answer for {:?}; add an exec handler to the scenario\n", argv.join(" ")),
-            1,
-        );
-    }
-    if files_in(sc, pod, container).any(|f| f.path == *program) {
-        return ExecOutcome::fail(
-            format!("exec: \"{program}\": permission denied: the file is not executable\n"),
-            126,
-        );
-    }
-    ExecOutcome::fail(
-        format!("exec: \"{program}\": executable file not found in $PATH\n"),
-        127,
-    )
 }
 
 fn handler_program(h: &ExecHandler) -> Option<&str> {
@@ -230,9 +210,11 @@ fn shell_script(argv: &[String]) -> Option<&str> {
 
 /// Expands `$VAR` and `${VAR}` from `env`; enough for the one-line scripts collectors run.
 fn expand_env(script: &str, env: &HashMap<String, String>) -> String {
-    let re = Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-        .expect("a valid regex");
-    re.replace_all(script, |c: &regex::Captures| {
+    static VAR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+            .expect("a valid regex")
+    });
+    VAR.replace_all(script, |c: &regex::Captures| {
         let name = c
             .get(1)
             .or_else(|| c.get(2))
@@ -260,10 +242,10 @@ pub fn container_env(pod: &Value, container: &str) -> HashMap<String, String> {
         .collect()
 }
 
-fn cat_command(sc: &Scenario, pod: &str, container: &str, paths: &[String]) -> ExecOutcome {
+fn cat_command(c: &Container, paths: &[String]) -> ExecOutcome {
     let mut out = ExecOutcome::default();
     for p in paths {
-        match files_in(sc, pod, container).find(|f| f.path == *p) {
+        match c.files().find(|f| f.path == *p) {
             Some(f) => out.stdout.extend_from_slice(f.content.as_bytes()),
             None => {
                 out.stderr
@@ -277,7 +259,7 @@ fn cat_command(sc: &Scenario, pod: &str, container: &str, paths: &[String]) -> E
 
 /// `tail [-n LINES | -c BYTES] FILE` over a scenario file (GNU tail's default: 10 lines), what
 /// the collector runs to read an application's own log files.
-fn tail_command(sc: &Scenario, pod: &str, container: &str, args: &[String]) -> ExecOutcome {
+fn tail_command(c: &Container, args: &[String]) -> ExecOutcome {
     let usage = |why: &str| ExecOutcome::fail(format!("tail: {why}\n"), 1);
     let (mut lines, mut bytes, mut path) = (Some(10usize), None, None);
     let mut it = args.iter();
@@ -301,7 +283,7 @@ fn tail_command(sc: &Scenario, pod: &str, container: &str, args: &[String]) -> E
     let Some(path) = path else {
         return usage("no file given (the simulated tail reads files only)");
     };
-    let Some(f) = files_in(sc, pod, container).find(|f| f.path == path) else {
+    let Some(f) = c.files().find(|f| f.path == path) else {
         return ExecOutcome::fail(
             format!("tail: cannot open '{path}' for reading: No such file or directory\n"),
             1,
@@ -331,7 +313,7 @@ fn tail_command(sc: &Scenario, pod: &str, container: &str, args: &[String]) -> E
 }
 
 /// `tar cf - PATH...` (also `tar -cf -`, `tar cf - -C DIR PATH` is not needed by kubectl).
-fn tar_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> ExecOutcome {
+fn tar_command(c: &Container, argv: &[String]) -> ExecOutcome {
     let args = &argv[1..];
     let create_to_stdout =
         matches!(args, [mode, dash, ..] if (mode == "cf" || mode == "-cf") && dash == "-");
@@ -348,7 +330,8 @@ fn tar_command(sc: &Scenario, pod: &str, container: &str, argv: &[String]) -> Ex
     let mut out = ExecOutcome::default();
     for path in &args[2..] {
         let dir = format!("{}/", path.trim_end_matches('/'));
-        let mut entries: Vec<&FileSpec> = files_in(sc, pod, container)
+        let mut entries: Vec<&FileSpec> = c
+            .files()
             .filter(|f| f.path == *path || f.path.starts_with(&dir))
             .collect();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
@@ -507,7 +490,7 @@ pub fn validate_exec(
 /// Answers an exec request on `pod` (the full pod object).
 pub fn serve_exec(
     state: Arc<SimState>,
-    pod: Value,
+    pod: Arc<Value>,
     query: Vec<(String, String)>,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -519,7 +502,10 @@ pub fn serve_exec(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let ws = ws.protocols(PROTOCOLS);
+    // A client sends the server little (stdin is not read, close and resize messages are a few
+    // bytes): a small read buffer, which tungstenite zeroes on every read, instead of its 128
+    // KiB default.
+    let ws = ws.protocols(PROTOCOLS).read_buffer_size(READ_BUFFER);
     if ws.selected_protocol().is_none() {
         return ApiStatus::bad_request(format!(
             "exec needs one of the websocket subprotocols {}; upgrade kubectl or the client",
@@ -540,7 +526,14 @@ pub fn serve_exec(
         if !runs.is_zero() {
             tokio::time::sleep(runs).await;
         }
-        let outcome = run_command_with_env(&state.scenario, &name, &container, &q.command, &env);
+        let outcome = Container {
+            sc: &state.scenario,
+            ix: &state.exec_index,
+            pod: &name,
+            name: &container,
+            env: &env,
+        }
+        .run(&q.command);
         session(socket, q, outcome, guard).await;
     })
 }
@@ -569,8 +562,10 @@ async fn session(
     // Input (stdin, resize, close) is read and dropped: no scripted command reads stdin. Reading
     // keeps the connection healthy and notices a client that leaves.
     let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+    // The output, the exit status and the close are queued and written together: one flush,
+    // not a TLS record and a write per message.
     for m in messages {
-        if tx.send(Message::Binary(m.into())).await.is_err() {
+        if tx.feed(Message::Binary(m.into())).await.is_err() {
             reader.abort();
             return;
         }
@@ -580,16 +575,20 @@ async fn session(
     // status. (Counted until after the status was sent, a client that starts its next command
     // the moment it reads the status could be seen as running two.)
     drop(running);
-    if tx.send(Message::Binary(status.into())).await.is_err() {
+    let close = Message::Close(Some(CloseFrame {
+        code: 1000,
+        reason: "".into(),
+    }));
+    for m in [Message::Binary(status.into()), close] {
+        if tx.feed(m).await.is_err() {
+            reader.abort();
+            return;
+        }
+    }
+    if tx.flush().await.is_err() {
         reader.abort();
         return;
     }
-    let _ = tx
-        .send(Message::Close(Some(CloseFrame {
-            code: 1000,
-            reason: "".into(),
-        })))
-        .await;
     // Give the client a moment to answer the close, then let go.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reader).await;
 }

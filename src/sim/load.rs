@@ -4,8 +4,11 @@
 //! second. Tests read it to check that a collection's per-node and per-pod limits hold and that
 //! a throttling server slows it down (`SimHandle::state().load.snapshot()`).
 //!
-//! A stream is counted from its request until its body (a log) or its WebSocket session (an
-//! exec) ends: [`StreamGuard`] gives it back when dropped.
+//! A stream is counted while the kubelet would serve it, and stops counting before the client
+//! can see its end, so that a client which starts its next stream the moment one ends is never
+//! seen running both: a log from its handler until its last byte is handed to the body (a
+//! `follow` log until its body ends), an exec from its upgrade until its exit status is known,
+//! before the status is sent. [`StreamGuard`] gives it back when dropped.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

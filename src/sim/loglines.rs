@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Duration, SecondsFormat, Timelike, Utc};
 
 use super::scenario::{GeneratedLog, LogSource};
 
@@ -508,7 +508,18 @@ impl Generator {
                     let mut cache = self.time_cache.borrow_mut();
                     if cache.0 != t.timestamp() {
                         cache.1.clear();
-                        let _ = write!(cache.1, "{}", t.format("%Y-%m-%d %H:%M:%S"));
+                        // Written field by field: chrono's `format` parses its pattern
+                        // again for every line.
+                        let _ = write!(
+                            cache.1,
+                            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                            t.year(),
+                            t.month(),
+                            t.day(),
+                            t.hour(),
+                            t.minute(),
+                            t.second()
+                        );
                         cache.0 = t.timestamp();
                     }
                     out.push_str(&cache.1);

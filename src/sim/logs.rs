@@ -322,13 +322,6 @@ fn prepare(
     };
     let stalls = stall.is_some_and(|s| q.limit_bytes.is_none_or(|l| s < l));
 
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    if let Some(lines) = lines {
-        let timestamps = q.timestamps;
-        tokio::task::spawn_blocking(move || produce(lines, timestamps, limit, tx));
-    } else {
-        drop(tx);
-    }
     let tail = if stalls {
         Ending::Stall
     } else if q.follow {
@@ -336,19 +329,44 @@ fn prepare(
     } else {
         Ending::Close
     };
-    let stream = futures::stream::unfold((rx, Some(tail)), move |(mut rx, ending)| async move {
-        match rx.recv().await {
-            Some(item) => Some((item, (rx, ending))),
-            None => {
-                match ending? {
-                    Ending::Close => {}
-                    Ending::Follow => tokio::time::sleep(follow_idle).await,
-                    Ending::Stall => futures::future::pending::<()>().await,
+    // The stream on the pod's node (`SimState::load`). A log that closes stops counting when
+    // its last byte is handed to the body, before the client can have seen its end; one that
+    // stays open (follow, a stall) counts until the body ends.
+    let node = pod["spec"]["nodeName"].as_str();
+    let counted = state.load.stream(node, &format!("{ns}/{name}"), false);
+    let (until_handed, until_ended) = match tail {
+        Ending::Close => (Some(counted), None),
+        Ending::Follow | Ending::Stall => (None, Some(counted)),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    if let Some(lines) = lines {
+        let timestamps = q.timestamps;
+        tokio::task::spawn_blocking(move || {
+            produce(lines, timestamps, limit, &tx);
+            drop(until_handed);
+            drop(tx);
+        });
+    } else {
+        drop(until_handed);
+        drop(tx);
+    }
+    let stream = futures::stream::unfold(
+        (rx, Some(tail), until_ended),
+        move |(mut rx, ending, counted)| async move {
+            match rx.recv().await {
+                Some(item) => Some((item, (rx, ending, counted))),
+                None => {
+                    match ending? {
+                        Ending::Close => {}
+                        Ending::Follow => tokio::time::sleep(follow_idle).await,
+                        Ending::Stall => futures::future::pending::<()>().await,
+                    }
+                    drop(counted);
+                    None
                 }
-                None
             }
-        }
-    });
+        },
+    );
     let mut resp = Response::new(Body::from_stream(stream));
     *resp.status_mut() = StatusCode::OK;
     resp.headers_mut().insert(
@@ -375,7 +393,7 @@ fn produce(
     lines: loglines::LineIter,
     timestamps: bool,
     limit: Option<u64>,
-    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 1024);
     let mut sent = 0u64;
@@ -685,6 +703,69 @@ mod tests {
         ))
         .await;
         assert!(started.elapsed() < idle);
+    }
+
+    /// Regression: the server's count of a log stream outlived the client's release of it (by
+    /// the connection's teardown), so a client that kept 2 streams on a node was seen with 3.
+    #[tokio::test]
+    async fn a_log_stops_counting_on_its_node_when_its_last_byte_is_handed_over() {
+        use futures::StreamExt;
+        let mut sc = (*state(None).scenario).clone();
+        // Larger than the channel holds (4 chunks of 32 KiB): the producer waits for the client.
+        sc.logs[0].source = LogSource::Generate(GeneratedLog {
+            lines: None,
+            bytes: Some(400 * 1024),
+            seed: 1,
+            template: "line {n} {word} {word} {word}".into(),
+            start: None,
+            interval_ms: 1000,
+            templates: vec![],
+        });
+        let st = SimState::new(sc, None).unwrap();
+        let resp = serve_log(&st, &pod(), &q(&[("container", "cassandra")]));
+        assert_eq!(
+            st.load.snapshot().streams_now,
+            1,
+            "counted while it streams"
+        );
+        let mut stream = resp.into_body().into_data_stream();
+        let mut got = 0;
+        let mut chunks = Vec::new();
+        while let Some(c) = stream.next().await {
+            got += c.unwrap().len();
+            chunks.push(st.load.snapshot().streams_now);
+        }
+        assert!(got >= 400 * 1024 - 100, "{got}");
+        assert_eq!(chunks.first(), Some(&1), "{chunks:?}");
+        // The end is seen only once the last chunk was handed over: the count is down by then.
+        assert_eq!(st.load.snapshot().streams_now, 0);
+        let s = st.load.snapshot();
+        assert_eq!((s.max_streams_per_node, s.max_streams), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_following_log_counts_until_its_body_ends() {
+        let st = state(None);
+        let idle = Duration::from_millis(200);
+        let resp = serve_log_with_idle(
+            &st,
+            &pod(),
+            &q(&[("container", "cassandra"), ("follow", "true")]),
+            idle,
+        );
+        let body = tokio::spawn(body(resp));
+        tokio::time::sleep(idle / 2).await;
+        assert_eq!(st.load.snapshot().streams_now, 1, "open while it follows");
+        body.await.unwrap();
+        assert_eq!(st.load.snapshot().streams_now, 0);
+    }
+
+    #[tokio::test]
+    async fn an_error_is_not_a_stream() {
+        let st = state(None);
+        let (code, _) = body(serve_log(&st, &pod(), &q(&[]))).await;
+        assert_eq!(code, 400);
+        assert_eq!(st.load.snapshot().max_streams, 0);
     }
 
     #[tokio::test]

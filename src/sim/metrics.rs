@@ -79,19 +79,6 @@ impl Drop for InFlight {
     }
 }
 
-/// A pod log request, counted on its pod's node (`SimState::load`) until its body ends.
-fn log_stream(state: &SimState, path: &str) -> Option<super::load::StreamGuard> {
-    let (ns, pod, "log") = super::load::pod_subresource(path)? else {
-        return None;
-    };
-    let obj = state.store.pod(ns, pod);
-    let node = obj
-        .as_ref()
-        .and_then(|o| o["spec"]["nodeName"].as_str())
-        .filter(|n| !n.is_empty());
-    Some(state.load.stream(node, &format!("{ns}/{pod}"), false))
-}
-
 /// The middleware: counts the request and tracks how many are in flight until the body ends.
 pub async fn track(State(state): State<Arc<SimState>>, req: Request, next: Next) -> Response {
     let m = &state.metrics;
@@ -99,10 +86,7 @@ pub async fn track(State(state): State<Arc<SimState>>, req: Request, next: Next)
     m.classify(&req);
     let now = m.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
     m.max_in_flight.fetch_max(now, Ordering::Relaxed);
-    let guard = (
-        InFlight(state.clone()),
-        log_stream(&state, req.uri().path()),
-    );
+    let guard = InFlight(state.clone());
     let path = req.uri().path();
     if !super::load::long_running(path, req.uri().query()) {
         state.load.request();

@@ -12,6 +12,7 @@ pub mod builtins;
 pub mod discovery;
 pub mod error;
 pub mod exec;
+pub mod exec_index;
 pub mod faults;
 pub mod from_bundle;
 pub mod generate;

@@ -1,6 +1,8 @@
 //! Label and field selectors as the API server parses them (`app=x,tier!=db`,
 //! `env in (a,b)`, `!canary`, `status.phase=Running`), with its error messages.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::status::ApiStatus;
@@ -232,38 +234,37 @@ impl FieldSelector {
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|r| {
             let actual = field_value(obj, &r.field);
-            (actual == r.value) != r.negated
+            (actual == r.value.as_str()) != r.negated
         })
     }
 }
 
-/// The string value of a selectable field (`""` when absent, as the server indexes it).
-fn field_value(obj: &Value, field: &str) -> String {
+/// The string value of a selectable field (`""` when absent, as the server indexes it), read
+/// in place: a list filters every object of its kind with it.
+fn field_value<'a>(obj: &'a Value, field: &str) -> Cow<'a, str> {
     let v = if field == "source" {
         // Events index `source` as the reporting component, falling back to source.component.
-        let rc = obj["reportingComponent"].as_str().unwrap_or_default();
-        if rc.is_empty() {
-            obj["source"]["component"].clone()
+        let rc = &obj["reportingComponent"];
+        if rc.as_str().is_some_and(|s| !s.is_empty()) {
+            rc
         } else {
-            Value::String(rc.to_string())
+            &obj["source"]["component"]
         }
     } else {
-        field
-            .split('.')
-            .fold(obj.clone(), |cur, key| cur[key].clone())
+        field.split('.').fold(obj, |cur, key| &cur[key])
     };
     match v {
-        Value::String(s) => s,
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Bool(b) => Cow::Owned(b.to_string()),
+        Value::Number(n) => Cow::Owned(n.to_string()),
         Value::Null => {
             if field == "spec.unschedulable" || field == "spec.hostNetwork" {
-                "false".into()
+                Cow::Borrowed("false")
             } else {
-                String::new()
+                Cow::Borrowed("")
             }
         }
-        other => other.to_string(),
+        other => Cow::Owned(other.to_string()),
     }
 }
 

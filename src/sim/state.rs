@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::exec_index::ExecIndex;
 use super::faults::Faults;
 use super::metrics::Metrics;
 use super::scenario::{FaultConfig, Scenario};
@@ -29,6 +30,8 @@ pub struct SimState {
     pub load: super::load::Load,
     /// A served bundle (`kudo-diag serve`): writes, exec and dry-runs are refused.
     pub read_only: bool,
+    /// The scenario's exec handlers and files by pod, with their regexes compiled once.
+    pub exec_index: ExecIndex,
 }
 
 impl SimState {
@@ -52,6 +55,7 @@ impl SimState {
             Store::with_registry(registry, &scenario.objects, &scenario.namespace, started)?;
         let faults = Faults::new(faults.unwrap_or_else(|| scenario.faults.clone()))?;
         Ok(SimState {
+            exec_index: ExecIndex::new(&scenario),
             scenario: Arc::new(scenario),
             store,
             faults,

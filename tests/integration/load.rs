@@ -51,7 +51,7 @@ async fn collect(dir: &Path, kc: &Path, more: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "timing-dependent while the whole suite loads the machine: the server's count can outlive the client's release of a stream by its teardown (seen as 3 on a node); passes run alone: cargo test --test integration load:: -- --ignored. engine::tests::streams_are_bounded_per_node_and_commands_per_pod checks the client's limits in every run"]
+#[ignore = "timing-dependent under load: in 5 of 28 runs while other builds loaded the machine the server saw one stream more on a node than the limit (3 with the defaults, 4 with --streams-per-node 3), although a log stops counting on the server before its end reaches the client and an exec before its status is sent; run on demand: cargo test --test integration load:: -- --ignored. engine::tests::streams_are_bounded_per_node_and_commands_per_pod checks the client's limits in every run"]
 async fn streams_stay_within_the_per_node_and_per_pod_limits() {
     let (sim, dir, kc) = twelve_pods_on_three_nodes().await;
     collect(dir.path(), &kc, &[]).await;
