@@ -3,7 +3,7 @@
 //!
 //! - Built-in kinds: their schema definitions for the server's minor, generated from a
 //!   maintained schema source by `openapi/vendor.py` (its doc names the source and licence)
-//!   into `openapi/definitions.json.gz` (about 340 KB: minors 1.25 to 1.37, each definition
+//!   into `openapi/definitions.json.gz` (about 410 KB: minors 1.19 to 1.37, each definition
 //!   once per run of minors it stayed the same in). A server older than the first minor
 //!   vendored uses the first one's, a newer one the last one's.
 //! - Custom resources: their CRD version's `openAPIV3Schema`, with `metadata` pointing to
@@ -279,8 +279,19 @@ mod tests {
         let vac = "io.k8s.api.storage.v1beta1.VolumeAttributesClass";
         assert!(d32.contains_key(vac));
         assert!(!definitions(25).contains_key(vac));
-        // Older servers get the first vendored minor's.
-        assert_eq!(definitions(24).len(), definitions(25).len());
+        // Older servers get the first vendored minor's (1.19).
+        assert_eq!(definitions(18), definitions(19));
+        // A 1.24 server has its own: batch/v1beta1 CronJob (gone in 1.25), no
+        // PodSpec.hostUsers (new in 1.25).
+        let (d24, d25) = (definitions(24), definitions(25));
+        let cron = "io.k8s.api.batch.v1beta1.CronJob";
+        assert!(d24.contains_key(cron) && !d25.contains_key(cron));
+        let has_host_users = |d: &BTreeMap<&str, &Value>| {
+            d["io.k8s.api.core.v1.PodSpec"]["properties"]
+                .get("hostUsers")
+                .is_some()
+        };
+        assert!(!has_host_users(&d24) && has_host_users(&d25));
     }
 
     #[test]

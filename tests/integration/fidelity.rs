@@ -649,6 +649,40 @@ async fn explain_answers_from_the_builtin_and_crd_schemas() {
     sim.shutdown().await;
 }
 
+/// A server of an older minor gets that minor's schemas (vendored from 1.19 on): the k3s
+/// cluster (v1.24) has no `PodSpec.hostUsers` (new in 1.25) and still serves
+/// batch/v1beta1 CronJobs (removed in 1.25), while the project's 1.32 scenario has the field.
+#[tokio::test]
+async fn explain_follows_the_servers_minor_before_1_25() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, _) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let o = k.run(&["explain", "pod.spec.hostUsers"]).await;
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("field \"hostUsers\" does not exist"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = k
+        .ok(&["explain", "cronjobs.spec", "--api-version=batch/v1beta1"])
+        .await;
+    assert!(
+        out.starts_with("GROUP:      batch\nKIND:       CronJob\nVERSION:    v1beta1\n"),
+        "{out}"
+    );
+    h.shutdown().await;
+
+    let sc = kudo_diag::sim::scenarios::load("cassandra").unwrap();
+    let sim = crate::support::Sim::new(sc).start().await;
+    let out = Kubectl::new(&sim)
+        .ok(&["explain", "pod.spec.hostUsers"])
+        .await;
+    assert!(out.contains("FIELD: hostUsers <boolean>"), "{out}");
+    sim.shutdown().await;
+}
+
 /// HorizontalPodAutoscalers, CSIDrivers and CertificateSigningRequests print the API server's
 /// columns (printers.go `printHorizontalPodAutoscaler` with `formatHPAMetrics`,
 /// `printCSIDriver`, `printCertificateSigningRequest`): TARGETS as `current/target` with the
