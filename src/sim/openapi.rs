@@ -13,6 +13,9 @@
 //! to, and the read (`get`) paths of its resources with their kinds; no write operation is
 //! published, so a client still finds that the server does not check fields on writes
 //! (kubectl's `fieldValidation` check reads the POST and PATCH operations), as before.
+//!
+//! `v2` publishes the same definitions as one Swagger 2.0 document (`/openapi/v2`), in JSON or
+//! in the gnostic protobuf form (`gnostic`) kubectl reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -21,6 +24,9 @@ use std::sync::{Arc, OnceLock};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
+
+mod gnostic;
+pub mod v2;
 
 use super::discovery::not_found_page;
 use super::state::SimState;

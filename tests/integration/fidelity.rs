@@ -649,6 +649,57 @@ async fn explain_answers_from_the_builtin_and_crd_schemas() {
     sim.shutdown().await;
 }
 
+/// `kubectl explain --output plaintext-openapiv2` reads `/openapi/v2` as gnostic protobuf (the
+/// form client-go asks for): a built-in field from the vendored definitions and a custom
+/// resource's field from its CRD, against the k3s cluster served from its bundle, each with a
+/// fresh cache. kubectl prints the v2 template (RESOURCE, `<Object>`, indented descriptions).
+#[tokio::test]
+async fn explain_from_openapi_v2_answers_for_builtin_kinds_and_crds() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, sc) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let v2 = ["--output", "plaintext-openapiv2"];
+    let out = k.ok(&[&["explain", "pod.spec"][..], &v2].concat()).await;
+    assert!(
+        out.starts_with("KIND:     Pod\nVERSION:  v1\n\nRESOURCE: spec <Object>\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("     PodSpec is a description of a pod."),
+        "{out}"
+    );
+    assert!(
+        out.contains("   containers\t<[]Object> -required-"),
+        "{out}"
+    );
+    assert!(out.contains("   restartPolicy\t<string>"), "{out}");
+
+    let k = Kubectl::new(&h);
+    let out = k
+        .ok(&[&["explain", "ingressroutes.spec"][..], &v2].concat())
+        .await;
+    assert!(
+        out.starts_with("KIND:     IngressRoute\nVERSION:  traefik.containo.us/v1alpha1\n"),
+        "{out}"
+    );
+    let crd = sc
+        .objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "ingressroutes.traefik.containo.us")
+        .unwrap();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    for (field, schema) in spec["properties"].as_object().unwrap() {
+        let ty = if schema["type"] == "array" { "[]" } else { "" };
+        assert!(
+            out.contains(&format!("   {field}\t<{ty}")),
+            "{field}: {out}"
+        );
+    }
+    h.shutdown().await;
+}
+
 /// A server of an older minor gets that minor's schemas (vendored from 1.19 on): the k3s
 /// cluster (v1.24) has no `PodSpec.hostUsers` (new in 1.25) and still serves
 /// batch/v1beta1 CronJobs (removed in 1.25), while the project's 1.32 scenario has the field.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates src/sim/openapi/definitions.json.gz: the schema definitions of Kubernetes'
 built-in kinds that `kubectl explain` reads, for every minor from 1.19, from which the
-emulator serves /openapi/v3 (src/sim/openapi.rs).
+emulator serves /openapi/v2 and /openapi/v3 (src/sim/openapi.rs, src/sim/openapi/v2.rs).
 
 Source: the PyPI package kubernetes-validate (Apache License 2.0; its schemas are the
 Kubernetes API's OpenAPI definitions, published by the Kubernetes project under the Apache
