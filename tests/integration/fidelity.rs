@@ -868,3 +868,163 @@ async fn autoscalers_csi_drivers_and_csrs_print_the_servers_columns() {
         h.shutdown().await;
     }
 }
+
+/// The control kinds print the API server's columns through real kubectl (printers.go
+/// `printFlowSchema` and its list's matching order, `printPriorityLevelConfiguration`,
+/// `printCSIStorageCapacity` without AGE, `printValidatingAdmissionPolicy(Binding)`,
+/// `printServiceCIDR`, `printIPAddress`, the DRA printers), on a 1.34 server, where all of
+/// them are served. AGE is left out of the comparison.
+#[tokio::test]
+async fn control_plane_and_dra_kinds_print_the_servers_columns() {
+    if !have_kubectl() {
+        return;
+    }
+    let meta = |name: &str, ns: Option<&str>| {
+        let mut m = serde_json::json!({"name": name, "creationTimestamp": "2020-01-01T00:00:00Z",
+            "uid": name, "resourceVersion": "7"});
+        if let Some(ns) = ns {
+            m["namespace"] = ns.into();
+        }
+        m
+    };
+    let fc = "flowcontrol.apiserver.k8s.io/v1";
+    let objects = vec![
+        serde_json::json!({"apiVersion": fc, "kind": "FlowSchema", "metadata": meta("service-accounts", None),
+            "spec": {"priorityLevelConfiguration": {"name": "workload-low"}, "matchingPrecedence": 9000,
+                     "distinguisherMethod": {"type": "ByUser"}},
+            "status": {"conditions": [{"type": "Dangling", "status": "False"}]}}),
+        serde_json::json!({"apiVersion": fc, "kind": "FlowSchema", "metadata": meta("exempt", None),
+            "spec": {"priorityLevelConfiguration": {"name": "exempt"}, "matchingPrecedence": 1}}),
+        serde_json::json!({"apiVersion": fc, "kind": "PriorityLevelConfiguration", "metadata": meta("global-default", None),
+            "spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": 20, "limitResponse": {"type": "Queue",
+                     "queuing": {"queues": 128, "handSize": 6, "queueLengthLimit": 50}}}}}),
+        serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSIStorageCapacity",
+            "metadata": meta("csisc-abc", Some("default")), "storageClassName": "standard", "capacity": "100Gi"}),
+        serde_json::json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": meta("replica-limit", None), "spec": {"validations": [{"expression": "object.spec.replicas <= 5"}],
+            "paramKind": {"apiVersion": "rules.example.com/v1", "kind": "ReplicaLimit"}}}),
+        serde_json::json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": meta("replica-limit-prod", None), "spec": {"policyName": "replica-limit",
+            "paramRef": {"name": "limit", "namespace": "prod"}, "validationActions": ["Deny"]}}),
+        serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": meta("kubernetes", None),
+            "spec": {"cidrs": ["10.43.0.0/16"]}}),
+        serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "IPAddress", "metadata": meta("10.43.0.1", None),
+            "spec": {"parentRef": {"group": "", "resource": "services", "namespace": "default", "name": "kubernetes"}}}),
+        serde_json::json!({"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": meta("gpu.example.com", None),
+            "spec": {}}),
+        serde_json::json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim", "metadata": meta("gpu-claim", Some("default")),
+            "spec": {}, "status": {"allocation": {}, "reservedFor": [{"resource": "pods", "name": "p", "uid": "u"}]}}),
+        serde_json::json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice", "metadata": meta("node-1-gpu", None),
+            "spec": {"nodeName": "node-1", "driver": "gpu.example.com", "pool": {"name": "node-1", "generation": 1, "resourceSliceCount": 1}}}),
+    ];
+    let sc = kudo_diag::sim::Scenario {
+        name: "printers".into(),
+        namespace: "default".into(),
+        objects,
+        server_version: kudo_diag::sim::scenario::ServerVersion {
+            minor: "34".into(),
+            git_version: "v1.34.0".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let h = SimServer::start(sc, SimOptions::default()).await.unwrap();
+    let k = Kubectl::new(&h);
+    // (resource, header, rows without AGE)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a [&'a str]]);
+    let cases: [Case; 9] = [
+        (
+            "flowschemas",
+            &[
+                "NAME",
+                "PRIORITYLEVEL",
+                "MATCHINGPRECEDENCE",
+                "DISTINGUISHERMETHOD",
+                "AGE",
+                "MISSINGPL",
+            ],
+            &[
+                &["exempt", "exempt", "1", "<none>", "?"],
+                &[
+                    "service-accounts",
+                    "workload-low",
+                    "9000",
+                    "ByUser",
+                    "False",
+                ],
+            ],
+        ),
+        (
+            "prioritylevelconfigurations",
+            &[
+                "NAME",
+                "TYPE",
+                "NOMINALCONCURRENCYSHARES",
+                "QUEUES",
+                "HANDSIZE",
+                "QUEUELENGTHLIMIT",
+                "AGE",
+            ],
+            &[&["global-default", "Limited", "20", "128", "6", "50"]],
+        ),
+        (
+            "csistoragecapacities",
+            &["NAME", "STORAGECLASSNAME", "CAPACITY"],
+            &[&["csisc-abc", "standard", "100Gi"]],
+        ),
+        (
+            "validatingadmissionpolicies",
+            &["NAME", "VALIDATIONS", "PARAMKIND", "AGE"],
+            &[&["replica-limit", "1", "rules.example.com/v1/ReplicaLimit"]],
+        ),
+        (
+            "validatingadmissionpolicybindings",
+            &["NAME", "POLICYNAME", "PARAMREF", "AGE"],
+            &[&["replica-limit-prod", "replica-limit", "prod/limit"]],
+        ),
+        (
+            "servicecidrs",
+            &["NAME", "CIDRS", "AGE"],
+            &[&["kubernetes", "10.43.0.0/16"]],
+        ),
+        (
+            "ipaddresses",
+            &["NAME", "PARENTREF"],
+            &[&["10.43.0.1", "services/default/kubernetes"]],
+        ),
+        (
+            "resourceclaims",
+            &["NAME", "STATE", "AGE"],
+            &[&["gpu-claim", "allocated,reserved"]],
+        ),
+        (
+            "resourceslices",
+            &["NAME", "NODE", "DRIVER", "POOL", "AGE"],
+            &[&["node-1-gpu", "node-1", "gpu.example.com", "node-1"]],
+        ),
+    ];
+    for (res, header, rows) in cases {
+        let out = k.ok(&["get", res]).await;
+        let lines: Vec<Vec<&str>> = out
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(lines[0], header, "{res}: {out}");
+        assert_eq!(lines.len(), rows.len() + 1, "{res}: {out}");
+        for (line, row) in lines[1..].iter().zip(rows) {
+            let has_age = header.contains(&"AGE");
+            let mut cells = line.clone();
+            if has_age {
+                let at = header.iter().position(|h| *h == "AGE").unwrap();
+                cells.remove(at);
+            }
+            assert_eq!(&cells, row, "{res}: {out}");
+        }
+    }
+    let out = k.ok(&["get", "deviceclasses"]).await;
+    assert!(
+        out.starts_with("NAME              AGE\ngpu.example.com   "),
+        "{out}"
+    );
+    h.shutdown().await;
+}
