@@ -740,6 +740,15 @@ pub fn label_selector(sel: &Value) -> String {
 /// become one Resource metric, as the API server's conversion to its internal version does.
 fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
     let spec = &o["spec"];
+    if o["apiVersion"] == "autoscaling/v2beta1" {
+        return (
+            arr(&spec["metrics"]).iter().map(v2beta1_spec).collect(),
+            arr(&o["status"]["currentMetrics"])
+                .iter()
+                .map(v2beta1_status)
+                .collect(),
+        );
+    }
     if spec.get("metrics").is_some() || spec.get("targetCPUUtilizationPercentage").is_none() {
         return (
             arr(&spec["metrics"]).to_vec(),
@@ -760,6 +769,103 @@ fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
     )
 }
 
+/// The field of a metric's type in a MetricSpec or MetricStatus (`resource` for Resource).
+fn metric_field(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "Resource" => "resource",
+        "ContainerResource" => "containerResource",
+        "Pods" => "pods",
+        "Object" => "object",
+        "External" => "external",
+        _ => return None,
+    })
+}
+
+/// Sets `key` in `m` when `v` is set.
+fn put(m: &mut Value, key: &str, v: &Value) {
+    if !v.is_null() {
+        m[key] = v.clone();
+    }
+}
+
+/// An autoscaling/v2beta1 metric spec in the shape of autoscaling/v2, as the API server's
+/// conversion to its internal version builds it (kubernetes `pkg/apis/autoscaling/v2beta1/
+/// conversion.go`): a resource's `targetAverageValue` over its `targetAverageUtilization`;
+/// `targetValue` and `averageValue` of an Object metric, `targetValue` and
+/// `targetAverageValue` of an External one, an average value making the target AverageValue.
+fn v2beta1_spec(m: &Value) -> Value {
+    let kind = s(&m["type"]);
+    let Some(field) = metric_field(kind) else {
+        return m.clone();
+    };
+    let src = &m[field];
+    let mut target = json!({});
+    let mut out = json!({"name": src["name"], "metric": {"name": src["metricName"]}});
+    match kind {
+        "Resource" | "ContainerResource" => {
+            out = json!({"name": src["name"]});
+            put(&mut out, "container", &src["container"]);
+            if src["targetAverageValue"].is_null() {
+                target["type"] = json!("Utilization");
+                put(
+                    &mut target,
+                    "averageUtilization",
+                    &src["targetAverageUtilization"],
+                );
+            } else {
+                target["type"] = json!("AverageValue");
+                put(&mut target, "averageValue", &src["targetAverageValue"]);
+            }
+        }
+        "Pods" => {
+            target["type"] = json!("AverageValue");
+            put(&mut target, "averageValue", &src["targetAverageValue"]);
+        }
+        _ => {
+            let avg = if kind == "Object" {
+                "averageValue"
+            } else {
+                "targetAverageValue"
+            };
+            let typ = if src[avg].is_null() {
+                "Value"
+            } else {
+                "AverageValue"
+            };
+            target["type"] = json!(typ);
+            put(&mut target, "value", &src["targetValue"]);
+            put(&mut target, "averageValue", &src[avg]);
+            put(&mut out, "describedObject", &src["target"]);
+        }
+    }
+    out["target"] = target;
+    json!({"type": kind, field: out})
+}
+
+/// An autoscaling/v2beta1 metric status in the shape of autoscaling/v2: `current*` fields
+/// into `current` (an Object metric's `averageValue` too).
+fn v2beta1_status(m: &Value) -> Value {
+    let kind = s(&m["type"]);
+    let Some(field) = metric_field(kind) else {
+        return m.clone();
+    };
+    let src = &m[field];
+    let mut current = json!({});
+    put(
+        &mut current,
+        "averageUtilization",
+        &src["currentAverageUtilization"],
+    );
+    put(&mut current, "value", &src["currentValue"]);
+    let avg = if kind == "Object" {
+        "averageValue"
+    } else {
+        "currentAverageValue"
+    };
+    put(&mut current, "averageValue", &src[avg]);
+    json!({"type": kind, field: {"name": src["name"], "current": current}})
+}
+
 /// A quantity as the server prints it: stored quantities are already canonical strings.
 fn quantity(v: &Value) -> Option<String> {
     match v {
@@ -777,13 +883,8 @@ fn quantity(v: &Value) -> Option<String> {
 fn hpa_metric(spec: &Value, status: Option<&Value>, minor: u32) -> String {
     let unknown = || "<unknown>".to_string();
     let kind = s(&spec["type"]);
-    let field = match kind {
-        "Resource" => "resource",
-        "ContainerResource" => "containerResource",
-        "Pods" => "pods",
-        "Object" => "object",
-        "External" => "external",
-        _ => return "<unknown type>".into(),
+    let Some(field) = metric_field(kind) else {
+        return "<unknown type>".into();
     };
     let src = &spec[field];
     let cur = status.map(|st| &st[field]).filter(|c| c.is_object());
@@ -1080,6 +1181,57 @@ mod tests {
         let unknown = json!({"metadata": {"name": "a"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
             "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}, "status": {}});
         assert_eq!(hpa_row(&unknown, now(), 27)[2], "<unknown>/50%");
+    }
+
+    /// An HPA stored as autoscaling/v2beta1 (a 1.24 cluster's) prints its targets as the
+    /// server's conversion to the internal version lets formatHPAMetrics print them, not
+    /// `<unknown>/<auto>`.
+    #[test]
+    fn autoscaling_v2beta1_hpas_print_their_targets() {
+        let hpa = json!({"apiVersion": "autoscaling/v2beta1", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 1, "maxReplicas": 5,
+                "metrics": [
+                    {"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 80}},
+                    {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "500Mi"}},
+                    {"type": "Pods", "pods": {"metricName": "qps", "targetAverageValue": "10"}},
+                    {"type": "Object", "object": {"metricName": "hits", "target": {"kind": "Service", "name": "s"},
+                        "targetValue": "2k"}},
+                    {"type": "External", "external": {"metricName": "queue", "targetAverageValue": "30"}}]},
+            "status": {"currentReplicas": 2, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "currentAverageUtilization": 12, "currentAverageValue": "40m"}},
+                {"type": "Resource", "resource": {"name": "memory", "currentAverageValue": "200Mi"}},
+                {"type": "Pods", "pods": {"metricName": "qps", "currentAverageValue": "7"}},
+                {"type": "Object", "object": {"metricName": "hits", "target": {"kind": "Service", "name": "s"},
+                    "currentValue": "1500"}},
+                {"type": "External", "external": {"metricName": "queue", "currentValue": "90", "currentAverageValue": "45"}}]}});
+        assert_eq!(
+            hpa_row(&hpa, now(), 24)[2],
+            "12%/80%, 200Mi/500Mi + 3 more..."
+        );
+        let (specs, statuses) = hpa_metrics(&hpa);
+        let each: Vec<String> = specs
+            .iter()
+            .zip(&statuses)
+            .map(|(m, st)| hpa_metric(m, Some(st), 32))
+            .collect();
+        assert_eq!(
+            each,
+            [
+                "cpu: 12%/80%",
+                "memory: 200Mi/500Mi",
+                "7/10",
+                "1500/2k",
+                "45/30 (avg)"
+            ]
+        );
+        // No status yet: unknown currents, and the targets still shown.
+        let mut fresh = hpa.clone();
+        fresh["status"] = json!({});
+        assert_eq!(
+            hpa_row(&fresh, now(), 24)[2],
+            "<unknown>/80%, <unknown>/500Mi + 3 more..."
+        );
     }
 
     #[test]

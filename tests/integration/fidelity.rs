@@ -1028,3 +1028,51 @@ async fn control_plane_and_dra_kinds_print_the_servers_columns() {
     );
     h.shutdown().await;
 }
+
+/// An HPA a 1.24 cluster stored as autoscaling/v2beta1 prints its TARGETS through real
+/// kubectl as that cluster did (the metric converted as the server converts it, then
+/// formatHPAMetrics without the 1.30 resource-name prefix), not `<unknown>/<auto>`.
+#[tokio::test]
+async fn v2beta1_autoscalers_print_their_targets() {
+    if !have_kubectl() {
+        return;
+    }
+    let hpa = serde_json::json!({"apiVersion": "autoscaling/v2beta1", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "default", "creationTimestamp": "2020-01-01T00:00:00Z",
+                     "uid": "web", "resourceVersion": "7"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 2, "maxReplicas": 10, "metrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 80}},
+            {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "500Mi"}}]},
+        "status": {"currentReplicas": 3, "desiredReplicas": 3, "currentMetrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "currentAverageUtilization": 12, "currentAverageValue": "40m"}}]}});
+    let sc = kudo_diag::sim::Scenario {
+        name: "hpa".into(),
+        namespace: "default".into(),
+        objects: vec![hpa],
+        server_version: kudo_diag::sim::scenario::ServerVersion {
+            minor: "24".into(),
+            git_version: "v1.24.4".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let h = SimServer::start(sc, SimOptions::default()).await.unwrap();
+    let out = Kubectl::new(&h)
+        .ok(&["get", "horizontalpodautoscalers.v2beta1.autoscaling"])
+        .await;
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        row[..6],
+        [
+            "web",
+            "Deployment/web",
+            "12%/80%,",
+            "<unknown>/500Mi",
+            "2",
+            "10"
+        ],
+        "{out}"
+    );
+    h.shutdown().await;
+}
