@@ -85,6 +85,20 @@ pub(super) fn field_doc(minor: u32, definition: &str, property: &str) -> Option<
     run["schema"]["properties"][property]["description"].as_str()
 }
 
+/// Whether a server of `minor` has the built-in definition `name` (a vendored run covers the
+/// minor).
+pub(super) fn has_definition(minor: u32, name: &str) -> bool {
+    let m = u64::from(minor);
+    vendored()
+        .get(name)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|r| {
+            r["from"].as_u64().is_some_and(|f| f <= m) && r["to"].as_u64().is_some_and(|t| m <= t)
+        })
+}
+
 /// Whether a schema is marked as one of `group/version`'s kinds.
 fn of_group_version(schema: &Value, group: &str, version: &str) -> bool {
     schema["x-kubernetes-group-version-kind"]

@@ -196,7 +196,8 @@ const TEMPLATE_IMAGES: Doc = Text("Images referenced by each container in the te
 /// `AddHandlers` declares it: (group, plural, column, where the text comes from). Where
 /// printers.go names an older API version's Go type (extensions/v1beta1 ReplicaSetSpec,
 /// autoscaling/v2beta1 HorizontalPodAutoscalerSpec), the served version's field is used: its
-/// documentation is the same comment.
+/// documentation is the same comment; a server that did not serve that version yet takes the
+/// older version's text ([`OLDER_DEFINITIONS`]).
 #[rustfmt::skip]
 const COLUMN_DOCS: &[(&str, &str, &str, Doc)] = &[
     ("", "pods", "Ready", Text("The aggregate readiness state of this pod for accepting traffic.")),
@@ -385,12 +386,41 @@ pub fn column_doc(group: &str, plural: &str, column: &str) -> Option<Doc> {
         .map(|(_, _, _, d)| *d)
 }
 
+/// The API version a column's Go type had before the one [`COLUMN_DOCS`] names: a release
+/// that did not serve the newer version yet described the column with the older type's
+/// documentation (printers.go names `batchv1beta1.CronJobSpec` before CronJob's GA in 1.21
+/// and `autoscalingv2beta1.HorizontalPodAutoscalerSpec` before autoscaling/v2 in 1.23).
+/// extensions/v1beta1 ReplicaSet and DaemonSet, which printers.go also names, were removed
+/// in 1.16, before the first vendored minor, and are not listed.
+const OLDER_DEFINITIONS: &[(&str, &str)] = &[
+    ("batch.v1.CronJobSpec", "batch.v1beta1.CronJobSpec"),
+    ("batch.v1.CronJobStatus", "batch.v1beta1.CronJobStatus"),
+    (
+        "autoscaling.v2.HorizontalPodAutoscalerSpec",
+        "autoscaling.v2beta1.HorizontalPodAutoscalerSpec",
+    ),
+    (
+        "autoscaling.v2.HorizontalPodAutoscalerStatus",
+        "autoscaling.v2beta1.HorizontalPodAutoscalerStatus",
+    ),
+];
+
 /// A column's description as a server of `minor` sends it; empty when the printer gives none.
 pub fn column_description(group: &str, plural: &str, column: &str, minor: u32) -> String {
     match column_doc(group, plural, column) {
         Some(Text(t)) => t.to_string(),
         Some(Field(def, field)) => {
-            super::openapi::field_doc(minor, &format!("io.k8s.api.{def}"), field)
+            let name = |d: &str| format!("io.k8s.api.{d}");
+            let older = OLDER_DEFINITIONS
+                .iter()
+                .find(|(newer, _)| *newer == def)
+                .map(|(_, older)| name(older))
+                .filter(|older| {
+                    !super::openapi::has_definition(minor, &name(def))
+                        && super::openapi::has_definition(minor, older)
+                });
+            let def = older.unwrap_or_else(|| name(def));
+            super::openapi::field_doc(minor, &def, field)
                 .unwrap_or_default()
                 .to_string()
         }
@@ -1181,6 +1211,34 @@ mod tests {
         let unknown = json!({"metadata": {"name": "a"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
             "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}, "status": {}});
         assert_eq!(hpa_row(&unknown, now(), 27)[2], "<unknown>/50%");
+    }
+
+    /// A server older than a column type's GA version describes the column with the older
+    /// version's documentation, as its printers.go did: a 1.20 server's CronJob ACTIVE is
+    /// batch/v1beta1's text (batch/v1 CronJob came in 1.21), a 1.32 server's batch/v1's.
+    #[test]
+    fn older_servers_describe_columns_with_the_older_versions_text() {
+        let doc = |minor, def: &str, field: &str| {
+            super::super::openapi::field_doc(minor, &format!("io.k8s.api.{def}"), field)
+                .unwrap()
+                .to_string()
+        };
+        // HPA TARGETS: autoscaling/v2beta1's text before 1.23, v2's (which reads differently)
+        // from 1.23.
+        let (spec_v2beta1, spec_v2) = (
+            "autoscaling.v2beta1.HorizontalPodAutoscalerSpec",
+            "autoscaling.v2.HorizontalPodAutoscalerSpec",
+        );
+        let targets =
+            |minor| column_description("autoscaling", "horizontalpodautoscalers", "Targets", minor);
+        assert_eq!(targets(22), doc(22, spec_v2beta1, "metrics"));
+        assert_eq!(targets(23), doc(23, spec_v2, "metrics"));
+        assert_ne!(targets(22), targets(23));
+        // CronJob columns: batch/v1beta1's before 1.21.
+        assert_eq!(
+            column_description("batch", "cronjobs", "Active", 20),
+            doc(20, "batch.v1beta1.CronJobStatus", "active")
+        );
     }
 
     /// An HPA stored as autoscaling/v2beta1 (a 1.24 cluster's) prints its targets as the
