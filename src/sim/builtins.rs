@@ -158,6 +158,11 @@ flowcontrol.apiserver.k8s.io/v1beta1 flowschemas FlowSchema - C rw - 20-25
 flowcontrol.apiserver.k8s.io/v1beta1 flowschemas/status FlowSchema - C st - 20-25
 flowcontrol.apiserver.k8s.io/v1beta1 prioritylevelconfigurations PriorityLevelConfiguration - C rw - 20-25
 flowcontrol.apiserver.k8s.io/v1beta1 prioritylevelconfigurations/status PriorityLevelConfiguration - C st - 20-25
+resource.k8s.io/v1 deviceclasses DeviceClass - C rw - 34-
+resource.k8s.io/v1 resourceclaims ResourceClaim - N rw - 34-
+resource.k8s.io/v1 resourceclaims/status ResourceClaim - N st - 34-
+resource.k8s.io/v1 resourceclaimtemplates ResourceClaimTemplate - N rw - 34-
+resource.k8s.io/v1 resourceslices ResourceSlice - C rw - 34-
 ";
 
 const RW: &[&str] = &[
@@ -264,6 +269,9 @@ mod tests {
             "flowschemas"
         ));
         assert!(has(23, "coordination.k8s.io", "v1", "leases"));
+        // Dynamic resource allocation's v1 (GA, on by default) came with 1.34.
+        assert!(has(34, "resource.k8s.io", "v1", "resourceclaims"));
+        assert!(!has(33, "resource.k8s.io", "v1", "resourceslices"));
     }
 
     /// The v1.24 table against what a real v1.24 cluster (k3s) answered discovery with, minus

@@ -243,21 +243,6 @@ fn aggregated(st: &SimState, core: bool) -> Value {
     })
 }
 
-/// `/openapi/v2`: an empty OpenAPI document in the protobuf form kubectl asks for (an empty
-/// message is a valid `openapi_v2.Document`). kubectl then finds no schema for any kind and
-/// skips client-side validation, so `kubectl apply --dry-run=server` works without
-/// `--validate=false`. `/openapi/v3` (`sim::openapi`) publishes schemas for `kubectl explain`
-/// but no write operation, so kubectl's check for server-side field validation still finds
-/// none and validates against this document.
-pub async fn openapi_v2() -> Response {
-    let mut r = (axum::http::StatusCode::OK, Vec::<u8>::new()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    r
-}
-
 /// What a real server answers for a path it has no handler for.
 pub fn not_found_page() -> Response {
     let mut r = (axum::http::StatusCode::NOT_FOUND, "404 page not found\n").into_response();

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod api;
 pub mod builtins;
+pub mod cluster_printers;
 pub mod discovery;
 pub mod error;
 pub mod exec;

@@ -3,7 +3,7 @@
 //!
 //! - Built-in kinds: their schema definitions for the server's minor, generated from a
 //!   maintained schema source by `openapi/vendor.py` (its doc names the source and licence)
-//!   into `openapi/definitions.json.gz` (about 340 KB: minors 1.25 to 1.37, each definition
+//!   into `openapi/definitions.json.gz` (about 410 KB: minors 1.19 to 1.37, each definition
 //!   once per run of minors it stayed the same in). A server older than the first minor
 //!   vendored uses the first one's, a newer one the last one's.
 //! - Custom resources: their CRD version's `openAPIV3Schema`, with `metadata` pointing to
@@ -13,6 +13,9 @@
 //! to, and the read (`get`) paths of its resources with their kinds; no write operation is
 //! published, so a client still finds that the server does not check fields on writes
 //! (kubectl's `fieldValidation` check reads the POST and PATCH operations), as before.
+//!
+//! `v2` publishes the same definitions as one Swagger 2.0 document (`/openapi/v2`), in JSON or
+//! in the gnostic protobuf form (`gnostic`) kubectl reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -21,6 +24,9 @@ use std::sync::{Arc, OnceLock};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
+
+mod gnostic;
+pub mod v2;
 
 use super::discovery::not_found_page;
 use super::state::SimState;
@@ -77,6 +83,20 @@ pub(super) fn field_doc(minor: u32, definition: &str, property: &str) -> Option<
         .iter()
         .min_by_key(|r| distance(r).unwrap_or(u64::MAX))?;
     run["schema"]["properties"][property]["description"].as_str()
+}
+
+/// Whether a server of `minor` has the built-in definition `name` (a vendored run covers the
+/// minor).
+pub(super) fn has_definition(minor: u32, name: &str) -> bool {
+    let m = u64::from(minor);
+    vendored()
+        .get(name)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|r| {
+            r["from"].as_u64().is_some_and(|f| f <= m) && r["to"].as_u64().is_some_and(|t| m <= t)
+        })
 }
 
 /// Whether a schema is marked as one of `group/version`'s kinds.
@@ -279,8 +299,19 @@ mod tests {
         let vac = "io.k8s.api.storage.v1beta1.VolumeAttributesClass";
         assert!(d32.contains_key(vac));
         assert!(!definitions(25).contains_key(vac));
-        // Older servers get the first vendored minor's.
-        assert_eq!(definitions(24).len(), definitions(25).len());
+        // Older servers get the first vendored minor's (1.19).
+        assert_eq!(definitions(18), definitions(19));
+        // A 1.24 server has its own: batch/v1beta1 CronJob (gone in 1.25), no
+        // PodSpec.hostUsers (new in 1.25).
+        let (d24, d25) = (definitions(24), definitions(25));
+        let cron = "io.k8s.api.batch.v1beta1.CronJob";
+        assert!(d24.contains_key(cron) && !d25.contains_key(cron));
+        let has_host_users = |d: &BTreeMap<&str, &Value>| {
+            d["io.k8s.api.core.v1.PodSpec"]["properties"]
+                .get("hostUsers")
+                .is_some()
+        };
+        assert!(!has_host_users(&d24) && has_host_users(&d25));
     }
 
     #[test]

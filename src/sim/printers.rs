@@ -196,7 +196,8 @@ const TEMPLATE_IMAGES: Doc = Text("Images referenced by each container in the te
 /// `AddHandlers` declares it: (group, plural, column, where the text comes from). Where
 /// printers.go names an older API version's Go type (extensions/v1beta1 ReplicaSetSpec,
 /// autoscaling/v2beta1 HorizontalPodAutoscalerSpec), the served version's field is used: its
-/// documentation is the same comment.
+/// documentation is the same comment; a server that did not serve that version yet takes the
+/// older version's text ([`OLDER_DEFINITIONS`]).
 #[rustfmt::skip]
 const COLUMN_DOCS: &[(&str, &str, &str, Doc)] = &[
     ("", "pods", "Ready", Text("The aggregate readiness state of this pod for accepting traffic.")),
@@ -353,6 +354,27 @@ const COLUMN_DOCS: &[(&str, &str, &str, Doc)] = &[
     ("certificates.k8s.io", "certificatesigningrequests", "Requestor", Field("certificates.v1.CertificateSigningRequestSpec", "request")),
     ("certificates.k8s.io", "certificatesigningrequests", "RequestedDuration", Field("certificates.v1.CertificateSigningRequestSpec", "expirationSeconds")),
     ("certificates.k8s.io", "certificatesigningrequests", "Condition", Field("certificates.v1.CertificateSigningRequestStatus", "conditions")),
+    ("flowcontrol.apiserver.k8s.io", "flowschemas", "PriorityLevel", Field("flowcontrol.v1.PriorityLevelConfigurationReference", "name")),
+    ("flowcontrol.apiserver.k8s.io", "flowschemas", "MatchingPrecedence", Field("flowcontrol.v1.FlowSchemaSpec", "matchingPrecedence")),
+    ("flowcontrol.apiserver.k8s.io", "flowschemas", "DistinguisherMethod", Field("flowcontrol.v1.FlowSchemaSpec", "distinguisherMethod")),
+    ("flowcontrol.apiserver.k8s.io", "flowschemas", "MissingPL", Text("references a broken or non-existent PriorityLevelConfiguration")),
+    ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations", "Type", Field("flowcontrol.v1.PriorityLevelConfigurationSpec", "type")),
+    ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations", "NominalConcurrencyShares", Field("flowcontrol.v1.LimitedPriorityLevelConfiguration", "nominalConcurrencyShares")),
+    ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations", "Queues", Field("flowcontrol.v1.QueuingConfiguration", "queues")),
+    ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations", "HandSize", Field("flowcontrol.v1.QueuingConfiguration", "handSize")),
+    ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations", "QueueLengthLimit", Field("flowcontrol.v1.QueuingConfiguration", "queueLengthLimit")),
+    ("storage.k8s.io", "csistoragecapacities", "StorageClassName", Field("storage.v1.CSIStorageCapacity", "storageClassName")),
+    ("storage.k8s.io", "csistoragecapacities", "Capacity", Field("storage.v1.CSIStorageCapacity", "capacity")),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies", "Validations", Text("Validations indicates the number of validation rules defined in this configuration")),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies", "ParamKind", Text("ParamKind specifies the kind of resources used to parameterize this policy")),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings", "PolicyName", Text("PolicyName indicates the policy definition which the policy binding binded to")),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings", "ParamRef", Text("ParamRef indicates the param resource which sets the configration param")),
+    ("networking.k8s.io", "servicecidrs", "CIDRs", Field("networking.v1beta1.ServiceCIDRSpec", "cidrs")),
+    ("networking.k8s.io", "ipaddresses", "ParentRef", Field("networking.v1beta1.IPAddressSpec", "parentRef")),
+    ("resource.k8s.io", "resourceclaims", "State", Text("A summary of the current state (allocated, pending, reserved, etc.).")),
+    ("resource.k8s.io", "resourceslices", "Node", Field("resource.v1.ResourceSliceSpec", "nodeName")),
+    ("resource.k8s.io", "resourceslices", "Driver", Field("resource.v1.ResourceSliceSpec", "driver")),
+    ("resource.k8s.io", "resourceslices", "Pool", Field("resource.v1.ResourcePool", "name")),
 ];
 
 /// Where a built-in printer column's description comes from (`*` in [`COLUMN_DOCS`] stands
@@ -364,12 +386,41 @@ pub fn column_doc(group: &str, plural: &str, column: &str) -> Option<Doc> {
         .map(|(_, _, _, d)| *d)
 }
 
+/// The API version a column's Go type had before the one [`COLUMN_DOCS`] names: a release
+/// that did not serve the newer version yet described the column with the older type's
+/// documentation (printers.go names `batchv1beta1.CronJobSpec` before CronJob's GA in 1.21
+/// and `autoscalingv2beta1.HorizontalPodAutoscalerSpec` before autoscaling/v2 in 1.23).
+/// extensions/v1beta1 ReplicaSet and DaemonSet, which printers.go also names, were removed
+/// in 1.16, before the first vendored minor, and are not listed.
+const OLDER_DEFINITIONS: &[(&str, &str)] = &[
+    ("batch.v1.CronJobSpec", "batch.v1beta1.CronJobSpec"),
+    ("batch.v1.CronJobStatus", "batch.v1beta1.CronJobStatus"),
+    (
+        "autoscaling.v2.HorizontalPodAutoscalerSpec",
+        "autoscaling.v2beta1.HorizontalPodAutoscalerSpec",
+    ),
+    (
+        "autoscaling.v2.HorizontalPodAutoscalerStatus",
+        "autoscaling.v2beta1.HorizontalPodAutoscalerStatus",
+    ),
+];
+
 /// A column's description as a server of `minor` sends it; empty when the printer gives none.
 pub fn column_description(group: &str, plural: &str, column: &str, minor: u32) -> String {
     match column_doc(group, plural, column) {
         Some(Text(t)) => t.to_string(),
         Some(Field(def, field)) => {
-            super::openapi::field_doc(minor, &format!("io.k8s.api.{def}"), field)
+            let name = |d: &str| format!("io.k8s.api.{d}");
+            let older = OLDER_DEFINITIONS
+                .iter()
+                .find(|(newer, _)| *newer == def)
+                .map(|(_, older)| name(older))
+                .filter(|older| {
+                    !super::openapi::has_definition(minor, &name(def))
+                        && super::openapi::has_definition(minor, older)
+                });
+            let def = older.unwrap_or_else(|| name(def));
+            super::openapi::field_doc(minor, &def, field)
                 .unwrap_or_default()
                 .to_string()
         }
@@ -719,6 +770,15 @@ pub fn label_selector(sel: &Value) -> String {
 /// become one Resource metric, as the API server's conversion to its internal version does.
 fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
     let spec = &o["spec"];
+    if o["apiVersion"] == "autoscaling/v2beta1" {
+        return (
+            arr(&spec["metrics"]).iter().map(v2beta1_spec).collect(),
+            arr(&o["status"]["currentMetrics"])
+                .iter()
+                .map(v2beta1_status)
+                .collect(),
+        );
+    }
     if spec.get("metrics").is_some() || spec.get("targetCPUUtilizationPercentage").is_none() {
         return (
             arr(&spec["metrics"]).to_vec(),
@@ -739,6 +799,103 @@ fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
     )
 }
 
+/// The field of a metric's type in a MetricSpec or MetricStatus (`resource` for Resource).
+fn metric_field(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "Resource" => "resource",
+        "ContainerResource" => "containerResource",
+        "Pods" => "pods",
+        "Object" => "object",
+        "External" => "external",
+        _ => return None,
+    })
+}
+
+/// Sets `key` in `m` when `v` is set.
+fn put(m: &mut Value, key: &str, v: &Value) {
+    if !v.is_null() {
+        m[key] = v.clone();
+    }
+}
+
+/// An autoscaling/v2beta1 metric spec in the shape of autoscaling/v2, as the API server's
+/// conversion to its internal version builds it (kubernetes `pkg/apis/autoscaling/v2beta1/
+/// conversion.go`): a resource's `targetAverageValue` over its `targetAverageUtilization`;
+/// `targetValue` and `averageValue` of an Object metric, `targetValue` and
+/// `targetAverageValue` of an External one, an average value making the target AverageValue.
+fn v2beta1_spec(m: &Value) -> Value {
+    let kind = s(&m["type"]);
+    let Some(field) = metric_field(kind) else {
+        return m.clone();
+    };
+    let src = &m[field];
+    let mut target = json!({});
+    let mut out = json!({"name": src["name"], "metric": {"name": src["metricName"]}});
+    match kind {
+        "Resource" | "ContainerResource" => {
+            out = json!({"name": src["name"]});
+            put(&mut out, "container", &src["container"]);
+            if src["targetAverageValue"].is_null() {
+                target["type"] = json!("Utilization");
+                put(
+                    &mut target,
+                    "averageUtilization",
+                    &src["targetAverageUtilization"],
+                );
+            } else {
+                target["type"] = json!("AverageValue");
+                put(&mut target, "averageValue", &src["targetAverageValue"]);
+            }
+        }
+        "Pods" => {
+            target["type"] = json!("AverageValue");
+            put(&mut target, "averageValue", &src["targetAverageValue"]);
+        }
+        _ => {
+            let avg = if kind == "Object" {
+                "averageValue"
+            } else {
+                "targetAverageValue"
+            };
+            let typ = if src[avg].is_null() {
+                "Value"
+            } else {
+                "AverageValue"
+            };
+            target["type"] = json!(typ);
+            put(&mut target, "value", &src["targetValue"]);
+            put(&mut target, "averageValue", &src[avg]);
+            put(&mut out, "describedObject", &src["target"]);
+        }
+    }
+    out["target"] = target;
+    json!({"type": kind, field: out})
+}
+
+/// An autoscaling/v2beta1 metric status in the shape of autoscaling/v2: `current*` fields
+/// into `current` (an Object metric's `averageValue` too).
+fn v2beta1_status(m: &Value) -> Value {
+    let kind = s(&m["type"]);
+    let Some(field) = metric_field(kind) else {
+        return m.clone();
+    };
+    let src = &m[field];
+    let mut current = json!({});
+    put(
+        &mut current,
+        "averageUtilization",
+        &src["currentAverageUtilization"],
+    );
+    put(&mut current, "value", &src["currentValue"]);
+    let avg = if kind == "Object" {
+        "averageValue"
+    } else {
+        "currentAverageValue"
+    };
+    put(&mut current, "averageValue", &src[avg]);
+    json!({"type": kind, field: {"name": src["name"], "current": current}})
+}
+
 /// A quantity as the server prints it: stored quantities are already canonical strings.
 fn quantity(v: &Value) -> Option<String> {
     match v {
@@ -756,13 +913,8 @@ fn quantity(v: &Value) -> Option<String> {
 fn hpa_metric(spec: &Value, status: Option<&Value>, minor: u32) -> String {
     let unknown = || "<unknown>".to_string();
     let kind = s(&spec["type"]);
-    let field = match kind {
-        "Resource" => "resource",
-        "ContainerResource" => "containerResource",
-        "Pods" => "pods",
-        "Object" => "object",
-        "External" => "external",
-        _ => return "<unknown type>".into(),
+    let Some(field) = metric_field(kind) else {
+        return "<unknown type>".into();
     };
     let src = &spec[field];
     let cur = status.map(|st| &st[field]).filter(|c| c.is_object());
@@ -1059,6 +1211,85 @@ mod tests {
         let unknown = json!({"metadata": {"name": "a"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
             "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}, "status": {}});
         assert_eq!(hpa_row(&unknown, now(), 27)[2], "<unknown>/50%");
+    }
+
+    /// A server older than a column type's GA version describes the column with the older
+    /// version's documentation, as its printers.go did: a 1.20 server's CronJob ACTIVE is
+    /// batch/v1beta1's text (batch/v1 CronJob came in 1.21), a 1.32 server's batch/v1's.
+    #[test]
+    fn older_servers_describe_columns_with_the_older_versions_text() {
+        let doc = |minor, def: &str, field: &str| {
+            super::super::openapi::field_doc(minor, &format!("io.k8s.api.{def}"), field)
+                .unwrap()
+                .to_string()
+        };
+        // HPA TARGETS: autoscaling/v2beta1's text before 1.23, v2's (which reads differently)
+        // from 1.23.
+        let (spec_v2beta1, spec_v2) = (
+            "autoscaling.v2beta1.HorizontalPodAutoscalerSpec",
+            "autoscaling.v2.HorizontalPodAutoscalerSpec",
+        );
+        let targets =
+            |minor| column_description("autoscaling", "horizontalpodautoscalers", "Targets", minor);
+        assert_eq!(targets(22), doc(22, spec_v2beta1, "metrics"));
+        assert_eq!(targets(23), doc(23, spec_v2, "metrics"));
+        assert_ne!(targets(22), targets(23));
+        // CronJob columns: batch/v1beta1's before 1.21.
+        assert_eq!(
+            column_description("batch", "cronjobs", "Active", 20),
+            doc(20, "batch.v1beta1.CronJobStatus", "active")
+        );
+    }
+
+    /// An HPA stored as autoscaling/v2beta1 (a 1.24 cluster's) prints its targets as the
+    /// server's conversion to the internal version lets formatHPAMetrics print them, not
+    /// `<unknown>/<auto>`.
+    #[test]
+    fn autoscaling_v2beta1_hpas_print_their_targets() {
+        let hpa = json!({"apiVersion": "autoscaling/v2beta1", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 1, "maxReplicas": 5,
+                "metrics": [
+                    {"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 80}},
+                    {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "500Mi"}},
+                    {"type": "Pods", "pods": {"metricName": "qps", "targetAverageValue": "10"}},
+                    {"type": "Object", "object": {"metricName": "hits", "target": {"kind": "Service", "name": "s"},
+                        "targetValue": "2k"}},
+                    {"type": "External", "external": {"metricName": "queue", "targetAverageValue": "30"}}]},
+            "status": {"currentReplicas": 2, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "currentAverageUtilization": 12, "currentAverageValue": "40m"}},
+                {"type": "Resource", "resource": {"name": "memory", "currentAverageValue": "200Mi"}},
+                {"type": "Pods", "pods": {"metricName": "qps", "currentAverageValue": "7"}},
+                {"type": "Object", "object": {"metricName": "hits", "target": {"kind": "Service", "name": "s"},
+                    "currentValue": "1500"}},
+                {"type": "External", "external": {"metricName": "queue", "currentValue": "90", "currentAverageValue": "45"}}]}});
+        assert_eq!(
+            hpa_row(&hpa, now(), 24)[2],
+            "12%/80%, 200Mi/500Mi + 3 more..."
+        );
+        let (specs, statuses) = hpa_metrics(&hpa);
+        let each: Vec<String> = specs
+            .iter()
+            .zip(&statuses)
+            .map(|(m, st)| hpa_metric(m, Some(st), 32))
+            .collect();
+        assert_eq!(
+            each,
+            [
+                "cpu: 12%/80%",
+                "memory: 200Mi/500Mi",
+                "7/10",
+                "1500/2k",
+                "45/30 (avg)"
+            ]
+        );
+        // No status yet: unknown currents, and the targets still shown.
+        let mut fresh = hpa.clone();
+        fresh["status"] = json!({});
+        assert_eq!(
+            hpa_row(&fresh, now(), 24)[2],
+            "<unknown>/80%, <unknown>/500Mi + 3 more..."
+        );
     }
 
     #[test]

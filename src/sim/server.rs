@@ -135,7 +135,7 @@ pub fn router(state: Arc<SimState>, token: Arc<str>) -> Router {
         .route("/healthz", get(discovery::healthz))
         .route("/readyz", get(discovery::healthz))
         .route("/livez", get(discovery::healthz))
-        .route("/openapi/v2", get(discovery::openapi_v2))
+        .route("/openapi/v2", get(super::openapi::v2::document))
         .route("/openapi/v3", get(super::openapi::index))
         .route("/openapi/v3/api/{version}", get(super::openapi::core))
         .route(

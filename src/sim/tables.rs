@@ -54,6 +54,11 @@ pub fn table_for(
     include: IncludeObject,
     now: DateTime<Utc>,
 ) -> Value {
+    let mut objects = objects.to_vec();
+    if let Some(order) = super::cluster_printers::row_order(&info.group, &info.plural) {
+        objects.sort_by(|a, b| order(a, b));
+    }
+    let objects = objects.as_slice();
     let (cols, cells): (Vec<Value>, Vec<Vec<Value>>) = if !info.printer_columns.is_empty() {
         crd_columns(info, objects, now)
     } else {
@@ -70,7 +75,9 @@ pub fn table_for(
                 minor_row
                     .map_or_else(|| (printer.row)(o, now), |row| row(o, now, minor))
                     .into_iter()
-                    .zip(&keep)
+                    // A cell beyond the columns (an IPAddress's age) is sent as printers.go
+                    // sends it.
+                    .zip(keep.iter().chain(std::iter::repeat(&true)))
                     .filter_map(|(cell, k)| k.then_some(cell))
                     .collect()
             })
@@ -173,6 +180,7 @@ fn printer(info: &ResourceInfo) -> Printer {
     let (group, plural) = (info.group.as_str(), info.plural.as_str());
     let (columns, row) = super::printers::printer(group, plural)
         .or_else(|| super::node_printers::printer(group, plural))
+        .or_else(|| super::cluster_printers::printer(group, plural))
         .or_else(|| core_printer(group, plural))
         .or_else(|| apps_printer(group, plural))
         .unwrap_or_else(|| fallback_printer(group));
@@ -1426,6 +1434,43 @@ mod tests {
                 ip,
             ]
         );
+        let fs = |name: &str, p: i64| {
+            json!({"metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"priorityLevelConfiguration": {"name": "pl"}, "matchingPrecedence": p}})
+        };
+        let (a, b) = (fs("global-default", 9900), fs("exempt", 1));
+        let t = table(
+            &info("flowcontrol.apiserver.k8s.io", "flowschemas"),
+            &[&a, &b],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(
+            t["columnDefinitions"].as_array().unwrap()[1..],
+            [
+                col("PriorityLevel", "string", "", "`name` is the name of the priority level configuration being referenced Required."),
+                col("MatchingPrecedence", "string", "", "`matchingPrecedence` is used to choose among the FlowSchemas that match a given request. The chosen FlowSchema is among those with the numerically lowest (which we take to be logically highest) MatchingPrecedence.  Each MatchingPrecedence value must be ranged in [1,10000]. Note that if the precedence is not specified, it will be set to 1000 as default."),
+                col("DistinguisherMethod", "string", "", "`distinguisherMethod` defines how to compute the flow distinguisher for requests that match this schema. `nil` specifies that the distinguisher is disabled and thus will always be the empty string."),
+                col("Age", "string", "", CREATED_DESCRIPTION),
+                col("MissingPL", "string", "", "references a broken or non-existent PriorityLevelConfiguration"),
+            ]
+        );
+        // Rows in matching order, not stored order.
+        assert_eq!(t["rows"][0]["cells"][0], "exempt");
+        assert_eq!(t["rows"][1]["cells"][2], 9900);
+        // An IPAddress row has one cell more than its two columns: its age, as printers.go sends.
+        let ip =
+            json!({"metadata": {"name": "10.96.0.1", "creationTimestamp": "2026-01-01T00:00:00Z"}});
+        let t = table(
+            &info("networking.k8s.io", "ipaddresses"),
+            &[&ip],
+            json!({}),
+            IncludeObject::None,
+            now(),
+        );
+        assert_eq!(t["columnDefinitions"].as_array().unwrap().len(), 2);
+        assert_eq!(t["rows"][0]["cells"].as_array().unwrap().len(), 3);
     }
 
     /// Every column of every built-in printer carries a description, on the oldest and the
@@ -1479,6 +1524,24 @@ mod tests {
             ("storage.k8s.io", "volumeattachments"),
             ("storage.k8s.io", "csidrivers"),
             ("certificates.k8s.io", "certificatesigningrequests"),
+            ("flowcontrol.apiserver.k8s.io", "flowschemas"),
+            (
+                "flowcontrol.apiserver.k8s.io",
+                "prioritylevelconfigurations",
+            ),
+            ("storage.k8s.io", "csistoragecapacities"),
+            (
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicies",
+            ),
+            (
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicybindings",
+            ),
+            ("networking.k8s.io", "servicecidrs"),
+            ("networking.k8s.io", "ipaddresses"),
+            ("resource.k8s.io", "resourceclaims"),
+            ("resource.k8s.io", "resourceslices"),
         ];
         for (group, plural) in kinds {
             for minor in [19, 25, 32, 37] {
@@ -1491,7 +1554,13 @@ mod tests {
                     now(),
                 );
                 let cols = t["columnDefinitions"].as_array().unwrap();
-                assert!(cols.len() > 2, "{group}/{plural} has no printer of its own");
+                // CSIStorageCapacity and IPAddress have no AGE column.
+                let own = if matches!(plural, "csistoragecapacities" | "ipaddresses") {
+                    cols[0]["name"] == "Name" && cols[1]["name"] != "Age"
+                } else {
+                    cols.len() > 2
+                };
+                assert!(own, "{group}/{plural} has no printer of its own");
                 for c in cols {
                     // printers.go gives RuntimeClass's Handler an empty description.
                     if plural == "runtimeclasses" && c["name"] == "Handler" {

@@ -649,6 +649,91 @@ async fn explain_answers_from_the_builtin_and_crd_schemas() {
     sim.shutdown().await;
 }
 
+/// `kubectl explain --output plaintext-openapiv2` reads `/openapi/v2` as gnostic protobuf (the
+/// form client-go asks for): a built-in field from the vendored definitions and a custom
+/// resource's field from its CRD, against the k3s cluster served from its bundle, each with a
+/// fresh cache. kubectl prints the v2 template (RESOURCE, `<Object>`, indented descriptions).
+#[tokio::test]
+async fn explain_from_openapi_v2_answers_for_builtin_kinds_and_crds() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, sc) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let v2 = ["--output", "plaintext-openapiv2"];
+    let out = k.ok(&[&["explain", "pod.spec"][..], &v2].concat()).await;
+    assert!(
+        out.starts_with("KIND:     Pod\nVERSION:  v1\n\nRESOURCE: spec <Object>\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("     PodSpec is a description of a pod."),
+        "{out}"
+    );
+    assert!(
+        out.contains("   containers\t<[]Object> -required-"),
+        "{out}"
+    );
+    assert!(out.contains("   restartPolicy\t<string>"), "{out}");
+
+    let k = Kubectl::new(&h);
+    let out = k
+        .ok(&[&["explain", "ingressroutes.spec"][..], &v2].concat())
+        .await;
+    assert!(
+        out.starts_with("KIND:     IngressRoute\nVERSION:  traefik.containo.us/v1alpha1\n"),
+        "{out}"
+    );
+    let crd = sc
+        .objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "ingressroutes.traefik.containo.us")
+        .unwrap();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    for (field, schema) in spec["properties"].as_object().unwrap() {
+        let ty = if schema["type"] == "array" { "[]" } else { "" };
+        assert!(
+            out.contains(&format!("   {field}\t<{ty}")),
+            "{field}: {out}"
+        );
+    }
+    h.shutdown().await;
+}
+
+/// A server of an older minor gets that minor's schemas (vendored from 1.19 on): the k3s
+/// cluster (v1.24) has no `PodSpec.hostUsers` (new in 1.25) and still serves
+/// batch/v1beta1 CronJobs (removed in 1.25), while the project's 1.32 scenario has the field.
+#[tokio::test]
+async fn explain_follows_the_servers_minor_before_1_25() {
+    if !have_kubectl() {
+        return;
+    }
+    let (h, _) = serve_k3s().await;
+    let k = Kubectl::new(&h);
+    let o = k.run(&["explain", "pod.spec.hostUsers"]).await;
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("field \"hostUsers\" does not exist"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = k
+        .ok(&["explain", "cronjobs.spec", "--api-version=batch/v1beta1"])
+        .await;
+    assert!(
+        out.starts_with("GROUP:      batch\nKIND:       CronJob\nVERSION:    v1beta1\n"),
+        "{out}"
+    );
+    h.shutdown().await;
+
+    let sc = kudo_diag::sim::scenarios::load("cassandra").unwrap();
+    let sim = crate::support::Sim::new(sc).start().await;
+    let out = Kubectl::new(&sim)
+        .ok(&["explain", "pod.spec.hostUsers"])
+        .await;
+    assert!(out.contains("FIELD: hostUsers <boolean>"), "{out}");
+    sim.shutdown().await;
+}
+
 /// HorizontalPodAutoscalers, CSIDrivers and CertificateSigningRequests print the API server's
 /// columns (printers.go `printHorizontalPodAutoscaler` with `formatHPAMetrics`,
 /// `printCSIDriver`, `printCertificateSigningRequest`): TARGETS as `current/target` with the
@@ -782,4 +867,212 @@ async fn autoscalers_csi_drivers_and_csrs_print_the_servers_columns() {
         );
         h.shutdown().await;
     }
+}
+
+/// The control kinds print the API server's columns through real kubectl (printers.go
+/// `printFlowSchema` and its list's matching order, `printPriorityLevelConfiguration`,
+/// `printCSIStorageCapacity` without AGE, `printValidatingAdmissionPolicy(Binding)`,
+/// `printServiceCIDR`, `printIPAddress`, the DRA printers), on a 1.34 server, where all of
+/// them are served. AGE is left out of the comparison.
+#[tokio::test]
+async fn control_plane_and_dra_kinds_print_the_servers_columns() {
+    if !have_kubectl() {
+        return;
+    }
+    let meta = |name: &str, ns: Option<&str>| {
+        let mut m = serde_json::json!({"name": name, "creationTimestamp": "2020-01-01T00:00:00Z",
+            "uid": name, "resourceVersion": "7"});
+        if let Some(ns) = ns {
+            m["namespace"] = ns.into();
+        }
+        m
+    };
+    let fc = "flowcontrol.apiserver.k8s.io/v1";
+    let objects = vec![
+        serde_json::json!({"apiVersion": fc, "kind": "FlowSchema", "metadata": meta("service-accounts", None),
+            "spec": {"priorityLevelConfiguration": {"name": "workload-low"}, "matchingPrecedence": 9000,
+                     "distinguisherMethod": {"type": "ByUser"}},
+            "status": {"conditions": [{"type": "Dangling", "status": "False"}]}}),
+        serde_json::json!({"apiVersion": fc, "kind": "FlowSchema", "metadata": meta("exempt", None),
+            "spec": {"priorityLevelConfiguration": {"name": "exempt"}, "matchingPrecedence": 1}}),
+        serde_json::json!({"apiVersion": fc, "kind": "PriorityLevelConfiguration", "metadata": meta("global-default", None),
+            "spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": 20, "limitResponse": {"type": "Queue",
+                     "queuing": {"queues": 128, "handSize": 6, "queueLengthLimit": 50}}}}}),
+        serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSIStorageCapacity",
+            "metadata": meta("csisc-abc", Some("default")), "storageClassName": "standard", "capacity": "100Gi"}),
+        serde_json::json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": meta("replica-limit", None), "spec": {"validations": [{"expression": "object.spec.replicas <= 5"}],
+            "paramKind": {"apiVersion": "rules.example.com/v1", "kind": "ReplicaLimit"}}}),
+        serde_json::json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": meta("replica-limit-prod", None), "spec": {"policyName": "replica-limit",
+            "paramRef": {"name": "limit", "namespace": "prod"}, "validationActions": ["Deny"]}}),
+        serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": meta("kubernetes", None),
+            "spec": {"cidrs": ["10.43.0.0/16"]}}),
+        serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "IPAddress", "metadata": meta("10.43.0.1", None),
+            "spec": {"parentRef": {"group": "", "resource": "services", "namespace": "default", "name": "kubernetes"}}}),
+        serde_json::json!({"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": meta("gpu.example.com", None),
+            "spec": {}}),
+        serde_json::json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim", "metadata": meta("gpu-claim", Some("default")),
+            "spec": {}, "status": {"allocation": {}, "reservedFor": [{"resource": "pods", "name": "p", "uid": "u"}]}}),
+        serde_json::json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice", "metadata": meta("node-1-gpu", None),
+            "spec": {"nodeName": "node-1", "driver": "gpu.example.com", "pool": {"name": "node-1", "generation": 1, "resourceSliceCount": 1}}}),
+    ];
+    let sc = kudo_diag::sim::Scenario {
+        name: "printers".into(),
+        namespace: "default".into(),
+        objects,
+        server_version: kudo_diag::sim::scenario::ServerVersion {
+            minor: "34".into(),
+            git_version: "v1.34.0".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let h = SimServer::start(sc, SimOptions::default()).await.unwrap();
+    let k = Kubectl::new(&h);
+    // (resource, header, rows without AGE)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a [&'a str]]);
+    let cases: [Case; 9] = [
+        (
+            "flowschemas",
+            &[
+                "NAME",
+                "PRIORITYLEVEL",
+                "MATCHINGPRECEDENCE",
+                "DISTINGUISHERMETHOD",
+                "AGE",
+                "MISSINGPL",
+            ],
+            &[
+                &["exempt", "exempt", "1", "<none>", "?"],
+                &[
+                    "service-accounts",
+                    "workload-low",
+                    "9000",
+                    "ByUser",
+                    "False",
+                ],
+            ],
+        ),
+        (
+            "prioritylevelconfigurations",
+            &[
+                "NAME",
+                "TYPE",
+                "NOMINALCONCURRENCYSHARES",
+                "QUEUES",
+                "HANDSIZE",
+                "QUEUELENGTHLIMIT",
+                "AGE",
+            ],
+            &[&["global-default", "Limited", "20", "128", "6", "50"]],
+        ),
+        (
+            "csistoragecapacities",
+            &["NAME", "STORAGECLASSNAME", "CAPACITY"],
+            &[&["csisc-abc", "standard", "100Gi"]],
+        ),
+        (
+            "validatingadmissionpolicies",
+            &["NAME", "VALIDATIONS", "PARAMKIND", "AGE"],
+            &[&["replica-limit", "1", "rules.example.com/v1/ReplicaLimit"]],
+        ),
+        (
+            "validatingadmissionpolicybindings",
+            &["NAME", "POLICYNAME", "PARAMREF", "AGE"],
+            &[&["replica-limit-prod", "replica-limit", "prod/limit"]],
+        ),
+        (
+            "servicecidrs",
+            &["NAME", "CIDRS", "AGE"],
+            &[&["kubernetes", "10.43.0.0/16"]],
+        ),
+        (
+            "ipaddresses",
+            &["NAME", "PARENTREF"],
+            &[&["10.43.0.1", "services/default/kubernetes"]],
+        ),
+        (
+            "resourceclaims",
+            &["NAME", "STATE", "AGE"],
+            &[&["gpu-claim", "allocated,reserved"]],
+        ),
+        (
+            "resourceslices",
+            &["NAME", "NODE", "DRIVER", "POOL", "AGE"],
+            &[&["node-1-gpu", "node-1", "gpu.example.com", "node-1"]],
+        ),
+    ];
+    for (res, header, rows) in cases {
+        let out = k.ok(&["get", res]).await;
+        let lines: Vec<Vec<&str>> = out
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(lines[0], header, "{res}: {out}");
+        assert_eq!(lines.len(), rows.len() + 1, "{res}: {out}");
+        for (line, row) in lines[1..].iter().zip(rows) {
+            let has_age = header.contains(&"AGE");
+            let mut cells = line.clone();
+            if has_age {
+                let at = header.iter().position(|h| *h == "AGE").unwrap();
+                cells.remove(at);
+            }
+            assert_eq!(&cells, row, "{res}: {out}");
+        }
+    }
+    let out = k.ok(&["get", "deviceclasses"]).await;
+    assert!(
+        out.starts_with("NAME              AGE\ngpu.example.com   "),
+        "{out}"
+    );
+    h.shutdown().await;
+}
+
+/// An HPA a 1.24 cluster stored as autoscaling/v2beta1 prints its TARGETS through real
+/// kubectl as that cluster did (the metric converted as the server converts it, then
+/// formatHPAMetrics without the 1.30 resource-name prefix), not `<unknown>/<auto>`.
+#[tokio::test]
+async fn v2beta1_autoscalers_print_their_targets() {
+    if !have_kubectl() {
+        return;
+    }
+    let hpa = serde_json::json!({"apiVersion": "autoscaling/v2beta1", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "default", "creationTimestamp": "2020-01-01T00:00:00Z",
+                     "uid": "web", "resourceVersion": "7"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 2, "maxReplicas": 10, "metrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 80}},
+            {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "500Mi"}}]},
+        "status": {"currentReplicas": 3, "desiredReplicas": 3, "currentMetrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "currentAverageUtilization": 12, "currentAverageValue": "40m"}}]}});
+    let sc = kudo_diag::sim::Scenario {
+        name: "hpa".into(),
+        namespace: "default".into(),
+        objects: vec![hpa],
+        server_version: kudo_diag::sim::scenario::ServerVersion {
+            minor: "24".into(),
+            git_version: "v1.24.4".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let h = SimServer::start(sc, SimOptions::default()).await.unwrap();
+    let out = Kubectl::new(&h)
+        .ok(&["get", "horizontalpodautoscalers.v2beta1.autoscaling"])
+        .await;
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        row[..6],
+        [
+            "web",
+            "Deployment/web",
+            "12%/80%,",
+            "<unknown>/500Mi",
+            "2",
+            "10"
+        ],
+        "{out}"
+    );
+    h.shutdown().await;
 }
