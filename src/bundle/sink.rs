@@ -2,10 +2,10 @@
 //!
 //! Every artifact is hashed (blake3) as it is written and stored by `ArtifactWriter::finish`:
 //! a small one (content up to 64 KiB, most of them) appended to a pack shared with others
-//! (`bundle::pack`, synced before `finish` returns), a bigger one to a temp file in the partial
-//! folder, synced and renamed into place. Only then does it have an `ArtifactRecord`, and only
-//! records reach the journal, so a killed run never journals an artifact that is not whole on
-//! disk.
+//! (`bundle::pack`), a bigger one to a temp file in the partial folder, synced and renamed into
+//! place. Only then does it have an `ArtifactRecord`, and only records reach the journal. The
+//! journal calls [`ArtifactStore::sync`] before it writes a batch of records, which syncs the
+//! packs: a killed run never journals an artifact that is not whole on disk.
 //!
 //! Redaction happens here, before hashing: a store opened with [`ArtifactStore::open_with`]
 //! passes everything written through [`NodeSink::create`]/[`NodeSink::put`] through its
@@ -201,6 +201,15 @@ impl ArtifactStore {
     /// [`ArtifactStore::stored_zip`], read the content with [`ArtifactStore::copy_content`].
     pub fn content_path(&self, rec: &ArtifactRecord) -> PathBuf {
         self.inner.dir.join(&rec.file)
+    }
+
+    /// Makes every artifact finished so far durable (the packs' appends; an artifact with a
+    /// file of its own was synced by `finish`). The journal calls it before it writes records.
+    pub fn sync(&self) -> Result<(), BundleError> {
+        self.inner
+            .packs
+            .sync()
+            .map_err(|e| io_err(&self.inner.dir, e))
     }
 
     /// The size of a record's stored zip.
@@ -754,7 +763,9 @@ mod tests {
         let pack = &small[0].file;
         assert!(pack.ends_with(".pack"), "{pack}");
         assert!(small.iter().all(|r| &r.file == pack && r.span.is_some()));
-        assert_eq!(files(d.path()), [big.file.clone(), pack.clone()]);
+        let mut both = vec![big.file.clone(), pack.clone()];
+        both.sort();
+        assert_eq!(files(d.path()), both);
         for (i, rec) in small.iter().enumerate() {
             let mut out = Vec::new();
             store.copy_content(rec, &mut out).unwrap();
