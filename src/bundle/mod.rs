@@ -11,6 +11,7 @@ pub mod error;
 pub mod layout;
 pub mod nesting;
 pub mod nodepods;
+pub mod pack;
 pub mod reader;
 pub mod redact;
 pub mod sink;

@@ -1,12 +1,16 @@
 //! Writing artifacts during a collection.
 //!
-//! Every artifact goes to a temp file in the partial folder, is hashed (blake3) as it is written,
-//! and is renamed into place, complete, by `ArtifactWriter::finish`. Only then does it have an
-//! `ArtifactRecord`, and only records reach the journal, so a killed run never journals an
-//! artifact that is not whole on disk.
+//! Every artifact is hashed (blake3) as it is written and stored by `ArtifactWriter::finish`:
+//! a small one (content up to 64 KiB, most of them) appended to a pack shared with others
+//! (`bundle::pack`), a bigger one to a temp file in the partial folder, renamed into place,
+//! complete. Only then does it have an `ArtifactRecord`, and only records reach the journal, so
+//! a killed run never journals an artifact that is not whole on disk. The journal calls
+//! [`ArtifactStore::sync`] before it writes a batch of records, which syncs the packs: one sync
+//! per batch, and no packed artifact's record reaches the disk before its content.
 //!
 //! Durability: a killed process loses nothing the kernel has accepted, so a renamed artifact is
-//! whole to every later reader without an fsync of its own. An OS crash or a power cut can lose
+//! whole to every later reader without an fsync of its own, and artifacts with a file of their
+//! own are not synced one by one. An OS crash or a power cut can lose
 //! the content of an artifact the journal already names (an unsynced file can come back empty):
 //! `--continue` verifies the size and blake3 of every done artifact before it reuses it and
 //! collects again those that do not match (`engine::scheduler`'s `admit`), an interrupted run
@@ -31,7 +35,8 @@
 //! redacted bytes, uncompressed, to a spool (in memory up to 64 KiB, then an unnamed temp file
 //! in the store's folder, so nothing is left of it when its writer is dropped or the process is
 //! killed), hashing and counting markers as they pass. `ArtifactWriter::finish` then
-//! deflates that file into the named temp zip and renames it into place. A deflate
+//! deflates it: in memory and onto a pack when it stayed in memory, else into the named temp
+//! zip, renamed into place. A deflate
 //! state is about 380 KB (zlib-rs, 32 KiB window): held by every open artifact, 64 attempts in
 //! flight kept up to 64 of them (24 MB of a 105 MB heap peak at 300 pods); now only artifacts
 //! being finished hold one, at most one per thread. The zip crate makes a new encoder for each
@@ -56,9 +61,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use tempfile::SpooledTempFile;
+use tempfile::{SpooledData, SpooledTempFile};
 use zip::write::SimpleFileOptions;
 
+use super::pack::{self, Packs, Span};
 use super::redact::{MarkerCounter, RedactingWriter, RedactionCounts, Redactor};
 use super::storage::{Abandon, Gate};
 use super::BundleError;
@@ -94,6 +100,10 @@ pub struct ArtifactRecord {
     /// [`NodeSink::record_empty_list`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub empty_list: bool,
+    /// The stored zip is this span of `file`, a pack shared with other artifacts
+    /// (`bundle::pack`); `None` when `file` holds it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
 }
 
 /// Checks a bundle path: relative, `/`-separated, no empty, `.` or `..` segments.
@@ -133,6 +143,7 @@ pub fn check_artifact_path(path: &str) -> Result<(), BundleError> {
 struct StoreInner {
     dir: PathBuf,
     redactor: Option<Arc<Redactor>>,
+    packs: Packs,
 }
 
 /// The artifact area of a partial collection folder.
@@ -160,6 +171,7 @@ impl ArtifactStore {
             inner: Arc::new(StoreInner {
                 dir: dir.to_path_buf(),
                 redactor,
+                packs: Packs::new(dir),
             }),
         })
     }
@@ -197,10 +209,41 @@ impl ArtifactStore {
         format!("{}.art", &h[..32])
     }
 
-    /// Where a record's stored file lives. It is a one-entry zip (the content deflated, entry
-    /// named by the bundle path): read the content with [`ArtifactStore::copy_content`].
+    /// Where a record's stored file lives (a pack, when the record has a span). The stored
+    /// zip has one entry (the content deflated, named by the bundle path): open it with
+    /// [`ArtifactStore::stored_zip`], read the content with [`ArtifactStore::copy_content`].
     pub fn content_path(&self, rec: &ArtifactRecord) -> PathBuf {
         self.inner.dir.join(&rec.file)
+    }
+
+    /// Makes every artifact finished so far durable (the packs' appends; an artifact with a
+    /// file of its own was synced by `finish`). The journal calls it before it writes records.
+    pub fn sync(&self) -> Result<(), BundleError> {
+        self.inner
+            .packs
+            .sync()
+            .map_err(|e| io_err(&self.inner.dir, e))
+    }
+
+    /// The size of a record's stored zip.
+    pub fn stored_len(&self, rec: &ArtifactRecord) -> Option<u64> {
+        match rec.span {
+            Some(span) => Some(span.len),
+            None => fs::metadata(self.content_path(rec)).ok().map(|m| m.len()),
+        }
+    }
+
+    /// Opens a record's stored one-entry zip: its file, or its span of a pack.
+    pub fn stored_zip(&self, rec: &ArtifactRecord) -> io::Result<zip::ZipArchive<Stored>> {
+        let p = self.content_path(rec);
+        let stored = match rec.span {
+            Some(span) => Stored::Packed(io::Cursor::new(pack::read_span(&p, span)?)),
+            None => Stored::File(io::BufReader::new(File::open(&p)?)),
+        };
+        zip::ZipArchive::new(stored).map_err(|e| match e {
+            zip::result::ZipError::Io(e) => e,
+            e => io::Error::new(io::ErrorKind::InvalidData, e),
+        })
     }
 
     /// Writes a record's uncompressed content to `out`; returns the number of bytes.
@@ -210,8 +253,7 @@ impl ArtifactStore {
         out: &mut dyn Write,
     ) -> Result<u64, BundleError> {
         let p = self.content_path(rec);
-        let f = File::open(&p).map_err(|e| io_err(&p, e))?;
-        let mut zip = zip::ZipArchive::new(io::BufReader::new(f)).map_err(|e| {
+        let mut zip = self.stored_zip(rec).map_err(|e| {
             BundleError::Corrupt(format!(
                 "artifact {} is corrupt: {} is not a readable zip ({e}); run the collection again with --continue to re-collect it",
                 rec.path,
@@ -243,9 +285,10 @@ impl ArtifactStore {
         Ok(())
     }
 
-    /// Removes a record's content (a failed attempt, a corrupt artifact before a re-run).
+    /// Removes a record's content (a failed attempt, a corrupt artifact before a re-run). A
+    /// span of a pack stays, unreferenced, until the folder is removed.
     pub fn remove(&self, rec: &ArtifactRecord) {
-        if rec.empty_list {
+        if rec.empty_list || rec.span.is_some() {
             return;
         }
         let _ = fs::remove_file(self.content_path(rec));
@@ -477,9 +520,27 @@ impl ArtifactWriter {
             .map_err(|e| e.into_error())
             .and_then(Gate::into_result)
             .map_err(|e| io_err(&tmp, e))?;
-        deflate_into(&tmp, &path, content)?;
-        let dest = sink.store.inner.dir.join(&file);
-        fs::rename(&tmp, &dest).map_err(|e| io_err(&dest, e))?;
+        let store = &sink.store.inner;
+        let (file, span) = match content.into_inner() {
+            SpooledData::OnDisk(content) => {
+                deflate_into(&tmp, &path, content)?;
+                let dest = store.dir.join(&file);
+                fs::rename(&tmp, &dest).map_err(|e| io_err(&dest, e))?;
+                (file, None)
+            }
+            // Small content (most artifacts): its zip goes to a pack, no file of its own.
+            SpooledData::InMemory(mut content) => {
+                content.set_position(0);
+                let zip = deflate(io::Cursor::new(Vec::new()), &path, &mut content)
+                    .map_err(|e| zip_err(&store.dir, "deflating an artifact", e))?
+                    .into_inner();
+                let (pack, span) = store
+                    .packs
+                    .append(&zip)
+                    .map_err(|e| io_err(&store.dir, e))?;
+                (pack, Some(span))
+            }
+        };
         let rec = ArtifactRecord {
             path,
             bytes,
@@ -489,6 +550,7 @@ impl ArtifactWriter {
             redaction_rules: markers.counts(counts),
             raw,
             empty_list: false,
+            span,
         };
         sink.written.lock().expect("sink lock").push(rec.clone());
         Ok(rec)
@@ -498,34 +560,72 @@ impl ArtifactWriter {
 /// Writes the one-entry zip of an artifact to `tmp` from its uncompressed `content` file: the
 /// same bytes a zip writer streaming the content would have made. Not synced (module doc,
 /// "Durability"); every write error, a full disk's included, is still seen here.
-fn deflate_into(tmp: &Path, entry: &str, mut content: SpooledTempFile) -> Result<(), BundleError> {
+fn deflate_into(tmp: &Path, entry: &str, mut content: File) -> Result<(), BundleError> {
     content
         .seek(io::SeekFrom::Start(0))
         .map_err(|e| io_err(tmp, e))?;
     let f = File::create(tmp).map_err(|e| io_err(tmp, e))?;
     let gate = Gate::new(f);
-    let guard = gate.abandon_guard();
-    let mut zip = zip::ZipWriter::new(io::BufWriter::with_capacity(ZIP_BUFFER, gate));
-    // Declared after the zip writer, so that on an early return it drops first: the gate is
+    // Dropped after the zip writer `deflate` owns, so that on an early return the gate is
     // closed before the writer's finalization on drop tries to write (a full disk).
-    let abandon: Abandon = guard;
-    zip.start_file(entry, artifact_entry_options())
-        .map_err(|e| zip_err(tmp, "starting zip entry", e))?;
-    let mut chunk = vec![0; DEFLATE_CHUNK];
-    loop {
-        let n = fill(&mut content, &mut chunk).map_err(|e| io_err(tmp, e))?;
-        if n == 0 {
-            break;
-        }
-        zip.write_all(&chunk[..n]).map_err(|e| io_err(tmp, e))?;
-    }
-    let out = zip.finish().map_err(|e| zip_err(tmp, "finishing zip", e))?;
+    let abandon: Abandon = gate.abandon_guard();
+    let out = deflate(
+        io::BufWriter::with_capacity(ZIP_BUFFER, gate),
+        entry,
+        &mut content,
+    )
+    .map_err(|e| zip_err(tmp, "deflating", e))?;
     out.into_inner()
         .map_err(|e| e.into_error())
         .and_then(Gate::into_result)
         .map_err(|e| io_err(tmp, e))?;
     abandon.keep();
     Ok(())
+}
+
+/// The one-entry zip of `content` written to `out`, fed to the deflater in `DEFLATE_CHUNK`
+/// writes.
+fn deflate<W: Write + Seek>(
+    out: W,
+    entry: &str,
+    content: &mut impl io::Read,
+) -> Result<W, zip::result::ZipError> {
+    let mut zip = zip::ZipWriter::new(out);
+    zip.start_file(entry, artifact_entry_options())?;
+    let mut chunk = vec![0; DEFLATE_CHUNK];
+    loop {
+        let n = fill(content, &mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        zip.write_all(&chunk[..n])?;
+    }
+    zip.finish()
+}
+
+/// A stored zip being read: its own file, or its span of a pack read into memory (a packed
+/// artifact's content is at most `CONTENT_IN_MEMORY`).
+pub enum Stored {
+    File(io::BufReader<File>),
+    Packed(io::Cursor<Vec<u8>>),
+}
+
+impl io::Read for Stored {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stored::File(f) => f.read(buf),
+            Stored::Packed(c) => c.read(buf),
+        }
+    }
+}
+
+impl Seek for Stored {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        match self {
+            Stored::File(f) => f.seek(pos),
+            Stored::Packed(c) => c.seek(pos),
+        }
+    }
 }
 
 /// Reads until `buf` is full or the file ends; returns how much it read.
@@ -632,7 +732,7 @@ mod tests {
                 w.write_all(c).unwrap();
             }
             let rec = w.finish().unwrap();
-            let stored = fs::read(store.content_path(&rec)).unwrap();
+            let stored = stored_bytes(&store, &rec);
             assert!(
                 stored == streamed_zip(path, content, DEFLATE_CHUNK),
                 "{path}: the stored zip differs from the streamed one"
@@ -641,6 +741,79 @@ mod tests {
             assert_eq!(rec.blake3, blake3::hash(content).to_hex().to_string());
             store.verify(&rec).unwrap();
         }
+    }
+
+    /// The stored zip of a record: its file, or its span of a pack.
+    fn stored_bytes(store: &ArtifactStore, rec: &ArtifactRecord) -> Vec<u8> {
+        let path = store.content_path(rec);
+        match rec.span {
+            Some(span) => pack::read_span(&path, span).unwrap(),
+            None => fs::read(path).unwrap(),
+        }
+    }
+
+    /// Small artifacts share a pack instead of a file each (no inode, rename and fsync per
+    /// artifact); big ones keep a file of their own. Each is read back whole from its span,
+    /// and damage to one span is found in that artifact only.
+    #[test]
+    fn small_artifacts_share_a_pack() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let sink = store.node_sink("n");
+        let small: Vec<ArtifactRecord> = (0..20)
+            .map(|i| {
+                sink.put(
+                    &format!("pods/p-{i}/pod.yaml"),
+                    format!("name: p-{i}\n").as_bytes(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let big = sink.put("big.log", &log_text(3_000)).unwrap();
+        assert!(big.span.is_none() && big.file.ends_with(".art"));
+        let pack = &small[0].file;
+        assert!(pack.ends_with(".pack"), "{pack}");
+        assert!(small.iter().all(|r| &r.file == pack && r.span.is_some()));
+        let mut both = vec![big.file.clone(), pack.clone()];
+        both.sort();
+        assert_eq!(files(d.path()), both);
+        for (i, rec) in small.iter().enumerate() {
+            let mut out = Vec::new();
+            store.copy_content(rec, &mut out).unwrap();
+            assert_eq!(out, format!("name: p-{i}\n").as_bytes());
+            store.verify(rec).unwrap();
+        }
+        // Removing a packed artifact (a failed attempt) leaves the pack to the others.
+        store.remove(&small[0]);
+        store.verify(&small[1]).unwrap();
+        let path = store.content_path(&small[3]);
+        let mut bytes = fs::read(&path).unwrap();
+        let span = small[3].span.unwrap();
+        bytes[span.offset as usize..(span.offset + span.len) as usize].fill(b'x');
+        fs::write(&path, bytes).unwrap();
+        let e = store.verify(&small[3]).unwrap_err().to_string();
+        assert!(e.contains("artifact pods/p-3/pod.yaml is corrupt"), "{e}");
+        store.verify(&small[2]).unwrap();
+        store.verify(&small[4]).unwrap();
+    }
+
+    /// A record journaled before packs (no span) is still read from its own file.
+    #[test]
+    fn a_record_without_a_span_reads_its_own_file() {
+        let d = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(d.path()).unwrap();
+        let rec = store.node_sink("n").put("a.log", b"content\n").unwrap();
+        let own = ArtifactRecord {
+            file: "own.art".into(),
+            span: None,
+            ..rec.clone()
+        };
+        fs::write(store.content_path(&own), stored_bytes(&store, &rec)).unwrap();
+        let json = serde_json::to_string(&own).unwrap();
+        assert!(!json.contains("span"), "{json}");
+        let mut out = Vec::new();
+        store.copy_content(&own, &mut out).unwrap();
+        assert_eq!(out, b"content\n");
     }
 
     /// Kill safety: while an artifact is written nothing of it has a name in the folder, a

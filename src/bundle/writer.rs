@@ -255,11 +255,7 @@ pub fn write_bundle_then(
         Err(ZipFailure::Io(e)) => {
             let _ = fs::remove_file(&tmp);
             // About the size of the bundle: the stored artifacts are copied as they are.
-            let needed: u64 = sorted
-                .iter()
-                .filter_map(|(_, r)| fs::metadata(store.content_path(r)).ok())
-                .map(|m| m.len())
-                .sum();
+            let needed: u64 = sorted.iter().filter_map(|(_, r)| store.stored_len(r)).sum();
             return Err(BundleError::Io {
                 path: tmp,
                 source: e,
@@ -445,7 +441,6 @@ fn write_zip(
     let mut entries = Vec::with_capacity(sorted.len());
     for (node, rec) in sorted {
         let src = store.content_path(rec);
-        let f = File::open(&src).map_err(|e| io_err(&src, e))?;
         let corrupt = |e: &dyn std::fmt::Display| {
             BundleError::Corrupt(format!(
                 "artifact {} ({}) is corrupt: {e}; run the collection again with --continue to re-collect it",
@@ -453,7 +448,11 @@ fn write_zip(
                 src.display()
             ))
         };
-        let mut one = zip::ZipArchive::new(io::BufReader::new(f)).map_err(|e| corrupt(&e))?;
+        let mut one = match store.stored_zip(rec) {
+            Ok(one) => one,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(corrupt(&e).into()),
+            Err(e) => return Err(io_err(&src, e).into()),
+        };
         let entry = one.by_index_raw(0).map_err(|e| corrupt(&e))?;
         if entry.size() != rec.bytes {
             return Err(ZipFailure::Other(corrupt(&format!(

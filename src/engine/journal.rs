@@ -141,7 +141,12 @@ pub struct Journal {
     /// One flush at a time, so that when `flush` returns every batch taken before it (by this
     /// or another thread) is in sled and synced.
     flushing: Arc<Mutex<()>>,
+    /// Run by `flush` before it writes a batch: makes the content the batch's records point at
+    /// durable first (the artifact store's packs, which `ArtifactWriter::finish` does not sync).
+    before_write: Arc<std::sync::OnceLock<BeforeWrite>>,
 }
+
+type BeforeWrite = Box<dyn Fn() -> Result<(), EngineError> + Send + Sync>;
 
 impl Journal {
     /// Lets go of the journal without sled's final flush: a run that fails (a full disk, an
@@ -236,6 +241,7 @@ impl Journal {
             dir: Arc::from(dir),
             state: Arc::new(Mutex::new(state)),
             flushing: Arc::default(),
+            before_write: Arc::default(),
         };
         Ok((journal, meta))
     }
@@ -294,6 +300,11 @@ impl Journal {
     pub fn flush(&self) -> Result<(), EngineError> {
         let _one_at_a_time = self.flushing.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((seq, batch)) = self.take_batch() {
+            // Every record in the batch was committed after its artifacts were written, so
+            // this covers them all.
+            if let Some(before) = self.before_write.get() {
+                before()?;
+            }
             self.batches
                 .insert(seq.to_be_bytes(), batch)
                 .map_err(|e| db_err(&self.dir, e))?;
@@ -304,6 +315,13 @@ impl Journal {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Sets what `flush` runs before each batch it writes (once; a second call is ignored):
+    /// the engine syncs the artifact store there, so no record reaches the disk before the
+    /// content it points at.
+    pub fn before_write(&self, f: impl Fn() -> Result<(), EngineError> + Send + Sync + 'static) {
+        let _ = self.before_write.set(Box::new(f));
     }
 
     /// True when commits wait in memory for the next [`Journal::flush`].
@@ -506,6 +524,48 @@ mod tests {
             items: vec![json!({"name": "a"})].into(),
             optional: false,
         }
+    }
+
+    /// The hook the engine syncs the artifact store in runs once per batch, before it is
+    /// written (not when there is nothing to write), and its error fails the flush: no record
+    /// reaches the disk before the content it points at.
+    #[test]
+    fn before_write_runs_before_each_batch_and_its_error_fails_the_flush() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let (j, _) = Journal::open(&dir.path().join("journal"), FlushPolicy::Batched).unwrap();
+        j.write_meta(&meta()).unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&calls);
+        j.before_write(move || match seen.fetch_add(1, Ordering::SeqCst) {
+            0 => Ok(()),
+            _ => Err(EngineError::Journal("the disk is gone".into())),
+        });
+        j.flush().unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "nothing held, nothing to sync"
+        );
+        let commit = |node: &str| {
+            let Status::Pending(claim) = j.status(node).unwrap() else {
+                unreachable!("a new node is pending")
+            };
+            claim.commit(&record(NodeState::Done)).unwrap();
+        };
+        commit("a");
+        j.flush().unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        commit("b");
+        let e = j.flush().unwrap_err().to_string();
+        assert!(e.contains("the disk is gone"), "{e}");
+        drop(j);
+        let (j, _) = Journal::open(&dir.path().join("journal"), FlushPolicy::Batched).unwrap();
+        assert!(matches!(j.status("a").unwrap(), Status::Done(_)));
+        assert!(
+            matches!(j.status("b").unwrap(), Status::Pending(_)),
+            "b's batch was not written"
+        );
     }
 
     #[test]

@@ -232,6 +232,8 @@ pub async fn run(
         Some(r) => ArtifactStore::open_with(&partial.join("artifacts"), r.clone()),
         None => ArtifactStore::open(&partial.join("artifacts")),
     }?;
+    let synced = store.clone();
+    journal.before_write(move || Ok(synced.sync()?));
     let log_path = partial.join("collection.log");
     let log = LogFile::open(&log_path, config.redactor.clone())?;
     log.line(&format!(

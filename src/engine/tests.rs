@@ -711,7 +711,13 @@ async fn continue_reruns_a_node_whose_artifact_is_corrupt_and_reuses_the_rest() 
     let art = partial_dir(&out)
         .join("artifacts")
         .join(&rec.artifacts[0].file);
-    std::fs::write(&art, b"garbage").unwrap();
+    // Its own file, or its span of a pack the other artifacts share.
+    let mut stored = std::fs::read(&art).unwrap();
+    let span = rec.artifacts[0].span.map_or(0..stored.len(), |s| {
+        s.offset as usize..(s.offset + s.len) as usize
+    });
+    stored[span].fill(b'x');
+    std::fs::write(&art, stored).unwrap();
     // As if killed before the bundle was written: no `archived` marker, no bundle.
     std::fs::remove_file(partial_dir(&out).join(super::run::ARCHIVED)).unwrap();
     std::fs::remove_file(&out).unwrap();
