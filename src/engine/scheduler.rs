@@ -440,7 +440,7 @@ impl<'a> Scheduler<'a> {
     /// its claim and queue it (or skip it if something it needs already failed).
     fn admit(&mut self, idx: NodeIndex) -> Result<(), EngineError> {
         let id = self.plan.node(idx).id.clone();
-        match self.journal.status(&id)? {
+        match self.journal.status(id.as_str())? {
             Status::Done(done) => {
                 let bad = done
                     .record
