@@ -31,7 +31,7 @@ use crate::bundle::writer::ErrorEntry;
 
 use super::event::{Event, Reporter};
 use super::journal::{Claim, Journal, NodeRecord, NodeState, Status};
-use super::plan::{Expansion, NodeStatus, Plan, Settled};
+use super::plan::{Expansion, NodeContext, NodeStatus, Plan, Settled};
 use super::streams::StreamGate;
 use super::task::{
     ErrorKind, Items, Registry, TaskContext, TaskEnv, TaskError, TaskKind, TaskOutput,
@@ -378,12 +378,12 @@ impl<'a> Scheduler<'a> {
             let spec = self.plan.spec(node.task);
             // A failed node has artifacts only when they stand (a fallback's answer).
             if matches!(node.status, NodeStatus::Done | NodeStatus::Failed) {
-                artifacts.extend(arts.into_iter().map(|a| (node.id.clone(), a)));
+                artifacts.extend(arts.into_iter().map(|a| (node.id.to_string(), a)));
             }
             match node.status {
                 NodeStatus::Done => {}
                 NodeStatus::Failed | NodeStatus::Skipped => errors.push(ErrorEntry {
-                    node: node.id.clone(),
+                    node: node.id.to_string(),
                     task: spec.name.clone(),
                     status: if node.status == NodeStatus::Failed {
                         "failed"
@@ -440,7 +440,7 @@ impl<'a> Scheduler<'a> {
     /// its claim and queue it (or skip it if something it needs already failed).
     fn admit(&mut self, idx: NodeIndex) -> Result<(), EngineError> {
         let id = self.plan.node(idx).id.clone();
-        match self.journal.status(id.as_str())? {
+        match self.journal.status(id.clone())? {
             Status::Done(done) => {
                 let bad = done
                     .record
@@ -454,7 +454,10 @@ impl<'a> Scheduler<'a> {
                         self.artifacts[idx.index()] = done.record.artifacts;
                         self.plan.set_items(idx, done.record.items);
                         self.counts.reused += 1;
-                        self.reporter.event(&Event::Reused { node: id, bytes });
+                        self.reporter.event(&Event::Reused {
+                            node: id.to_string(),
+                            bytes,
+                        });
                         return self.settle(idx, NodeStatus::Done);
                     }
                     Some(e) => {
@@ -462,7 +465,7 @@ impl<'a> Scheduler<'a> {
                             self.store.remove(a);
                         }
                         self.reporter.event(&Event::Invalidated {
-                            node: id,
+                            node: id.to_string(),
                             reason: e.to_string(),
                         });
                         self.claims[idx.index()] = Some(done.redo()?);
@@ -554,12 +557,12 @@ impl<'a> Scheduler<'a> {
     /// parked in `streams` until an attempt there ends).
     fn start(&mut self, idx: NodeIndex, class: usize) -> Result<(), EngineError> {
         let node = self.plan.node(idx);
-        if let Some(e) = node.render_error.clone() {
-            return self.fail(idx, e);
+        if let Some(e) = &node.render_error {
+            return self.fail(idx, e.to_string());
         }
         // Built for this attempt and dropped with it: nodes do not keep their item (see
         // `Plan::context`). A parked node renders them again when it is woken.
-        let (params, vars) = match self.plan.context(idx) {
+        let ctx = match self.plan.context(idx) {
             Ok(c) => c,
             Err(e) => return self.fail(idx, e.to_string()),
         };
@@ -572,23 +575,16 @@ impl<'a> Scheduler<'a> {
             );
             return self.fail(idx, e);
         };
-        if let Some(load) = kind.stream(&params, &vars) {
+        if let Some(load) = kind.stream(&ctx.params, &ctx.vars) {
             if !self.streams.try_take(idx, &load) {
                 return Ok(());
             }
         }
-        self.launch(idx, class, kind, params, vars);
+        self.launch(idx, class, kind, ctx);
         Ok(())
     }
 
-    fn launch(
-        &mut self,
-        idx: NodeIndex,
-        class: usize,
-        kind: Arc<dyn TaskKind>,
-        params: serde_json::Value,
-        vars: serde_json::Value,
-    ) {
+    fn launch(&mut self, idx: NodeIndex, class: usize, kind: Arc<dyn TaskKind>, c: NodeContext) {
         let spec = self.plan.spec(self.plan.node(idx).task);
         let timeout = spec.timeout.unwrap_or(self.retry.timeout);
         let task = spec.name.clone();
@@ -600,18 +596,18 @@ impl<'a> Scheduler<'a> {
             .node_sink_under(&node.id, self.plan.prefix(node.task));
         let node = self.plan.node_mut(idx);
         let ctx = TaskContext {
-            node: node.id.clone(),
+            node: node.id.to_string(),
             task,
-            params,
-            vars,
-            output: node.output.clone(),
+            params: c.params,
+            vars: c.vars,
+            output: c.output,
             sink,
             attempt,
             env: self.env.clone(),
             cancel: self.cancel.child_token(),
         };
         self.reporter.event(&Event::Started {
-            node: node.id.clone(),
+            node: node.id.to_string(),
             attempt,
         });
         self.plan.start(idx);
@@ -702,7 +698,7 @@ impl<'a> Scheduler<'a> {
                         self.artifacts[idx.index()] = record.artifacts;
                         self.plan.set_items(idx, record.items);
                         self.reporter.event(&Event::Finished {
-                            node: self.plan.node(idx).id.clone(),
+                            node: self.plan.node(idx).id.to_string(),
                             state: NodeState::Done,
                             attempts: attempt,
                             bytes,
@@ -728,7 +724,7 @@ impl<'a> Scheduler<'a> {
                         if err.is_transient() && attempt < max && !self.cancel.is_cancelled() {
                             let delay = self.retry.delay(attempt, err.retry_after());
                             self.reporter.event(&Event::Retrying {
-                                node: self.plan.node(idx).id.clone(),
+                                node: self.plan.node(idx).id.to_string(),
                                 attempt,
                                 delay,
                                 error: err.message.clone(),
@@ -745,7 +741,7 @@ impl<'a> Scheduler<'a> {
                             };
                             self.plan.node_mut(idx).reason = Some(message.clone());
                             self.reporter.event(&Event::Finished {
-                                node: self.plan.node(idx).id.clone(),
+                                node: self.plan.node(idx).id.to_string(),
                                 state: NodeState::Failed,
                                 attempts: attempt,
                                 bytes: 0,
@@ -774,7 +770,7 @@ impl<'a> Scheduler<'a> {
         let message = self.redact_message(message);
         self.plan.node_mut(idx).reason = Some(message.clone());
         self.reporter.event(&Event::Finished {
-            node: self.plan.node(idx).id.clone(),
+            node: self.plan.node(idx).id.to_string(),
             state: NodeState::Failed,
             attempts: self.attempts[idx.index()],
             bytes: 0,
@@ -832,7 +828,7 @@ impl<'a> Scheduler<'a> {
         }
         self.plan.node_mut(idx).reason = Some(reason.clone());
         self.reporter.event(&Event::Skipped {
-            node: self.plan.node(idx).id.clone(),
+            node: self.plan.node(idx).id.to_string(),
             reason,
         });
         self.commit(idx, &record)
