@@ -343,6 +343,41 @@ impl Journal {
         Ok(out)
     }
 
+    /// The artifacts of every node's latest record, in one pass over the record stream (the
+    /// end of a run: the scheduler does not keep them while it runs). Flush first: changes not
+    /// in the stream are not seen.
+    pub fn each_artifacts(
+        &self,
+        mut f: impl FnMut(&str, Vec<ArtifactRecord>),
+    ) -> Result<(), EngineError> {
+        /// Only the field wanted: the rest of a record (a fan-out source's items) is skipped,
+        /// not built.
+        #[derive(Deserialize)]
+        struct Artifacts {
+            #[serde(default)]
+            artifacts: Vec<ArtifactRecord>,
+        }
+        let st = self.state_lock();
+        let mut bad = None;
+        self.inner
+            .stream
+            .scan(|at, node, rec| {
+                if bad.is_some() || st.index.get(node) != Some(&at) {
+                    return;
+                }
+                match serde_json::from_slice::<Artifacts>(rec) {
+                    Ok(a) if !a.artifacts.is_empty() => f(node, a.artifacts),
+                    Ok(_) => {}
+                    Err(e) => bad = Some(e),
+                }
+            })
+            .map_err(|e| stream_err(&self.inner.dir, e))?;
+        match bad {
+            Some(e) => Err(self.corrupt(e)),
+            None => Ok(()),
+        }
+    }
+
     /// Makes every commit so far durable: appends the held commits to the record stream as
     /// one batch and fsyncs.
     pub fn flush(&self) -> Result<(), EngineError> {

@@ -18,7 +18,7 @@
 //! plan is pure bookkeeping, no I/O: the scheduler tells it what finished with [`Plan::settle`]
 //! and asks for newly expanded tasks with [`Plan::expand`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -144,8 +144,8 @@ pub struct NodeContext {
 pub struct Plan {
     pub graph: DiGraph<Node, ()>,
     tasks: Vec<TaskState>,
-    /// Every node id, the same allocation as the node's.
-    ids: HashSet<Arc<str>>,
+    /// Every node by its id (the same allocation as the node's).
+    ids: HashMap<Arc<str>, NodeIndex>,
     /// The items each finished fan-out source produced (the few nodes that have any), each
     /// kept as compact JSON text: a Pod is about 1.7 KB as text and about 14 KiB as a
     /// `serde_json::Value`, and the items of every list a pipeline fans out over stay until the
@@ -190,7 +190,7 @@ impl Plan {
             graph: DiGraph::new(),
             unexpanded: (0..tasks.len()).collect(),
             tasks,
-            ids: HashSet::new(),
+            ids: HashMap::new(),
             items: HashMap::new(),
             globals: all_globals,
             prefixes,
@@ -362,6 +362,11 @@ impl Plan {
             .filter(|&&n| self.graph[n].status != NodeStatus::Done)
             .count() as u32;
         let mut created = Vec::with_capacity(bindings.len());
+        // Every node stays to the end of the run: room for exactly these, not twice as many as
+        // the graph had (its vector's growth by doubling).
+        self.graph.reserve_exact_nodes(bindings.len());
+        self.graph
+            .reserve_exact_edges(bindings.len() * dep_nodes.len());
         for (id, binding) in bindings {
             let id = self.unique_id(id);
             // Rendered now so that a template error fails the node before it runs; the
@@ -386,7 +391,7 @@ impl Plan {
                 NodeStatus::Waiting
             };
             let idx = self.graph.add_node(Node {
-                id,
+                id: id.clone(),
                 task: t,
                 binding,
                 render_error,
@@ -394,6 +399,7 @@ impl Plan {
                 pending,
                 reason: blocked.clone(),
             });
+            self.ids.insert(id, idx);
             for &d in &dep_nodes {
                 self.graph.add_edge(d, idx, ());
             }
@@ -525,18 +531,23 @@ impl Plan {
         })
     }
 
-    fn unique_id(&mut self, id: String) -> Arc<str> {
-        let id: Arc<str> = Arc::from(id);
-        if self.ids.insert(id.clone()) {
-            return id;
+    /// The node of this id, if the plan has one.
+    pub fn find(&self, id: &str) -> Option<NodeIndex> {
+        self.ids.get(id).copied()
+    }
+
+    /// `id`, or `id#N` if it is taken.
+    fn unique_id(&self, id: String) -> Arc<str> {
+        if !self.ids.contains_key(id.as_str()) {
+            return Arc::from(id);
         }
         // Two items with the same key (two containers named alike): number the later ones so
         // ids stay unique and still stable (items come in journaled order).
         let mut n = 2;
         loop {
-            let candidate: Arc<str> = Arc::from(format!("{id}#{n}"));
-            if self.ids.insert(candidate.clone()) {
-                return candidate;
+            let candidate = format!("{id}#{n}");
+            if !self.ids.contains_key(candidate.as_str()) {
+                return Arc::from(candidate);
             }
             n += 1;
         }

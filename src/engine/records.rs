@@ -127,6 +127,31 @@ impl RecordStream {
     }
 }
 
+impl RecordStream {
+    /// Reads every batch from the start, in order, handing each record entry to `f` with the
+    /// offset it starts at (what the index holds for a node's latest entry).
+    pub fn scan(&self, mut f: impl FnMut(u64, &str, &[u8])) -> Result<(), StreamError> {
+        let end = *self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = BufReader::with_capacity(1 << 16, ReadAt::new(&self.file));
+        let mut pos = 0u64;
+        let mut buf = Vec::new();
+        while pos < end {
+            let mut len = [0u8; 4];
+            r.read_exact(&mut len)?;
+            let n = u32::from_le_bytes(len) as usize;
+            buf.resize(n + SUM, 0);
+            r.read_exact(&mut buf)?;
+            for e in entries(&buf[..n]).map_err(StreamError::Damaged)? {
+                if let Some(rec) = e.record {
+                    f(pos + 4 + e.at as u64, e.node, rec);
+                }
+            }
+            pos += (4 + n + SUM) as u64;
+        }
+        Ok(())
+    }
+}
+
 /// Appends one entry: `u32 LE id length, id, u32 LE record length (REMOVED for a removal),
 /// record JSON`.
 pub(crate) fn encode_entry(out: &mut Vec<u8>, node: &str, record: Option<&[u8]>) {
@@ -186,7 +211,7 @@ pub(crate) fn entries(batch: &[u8]) -> Result<Vec<Entry<'_>>, String> {
 /// batch.
 fn replay(file: &File, size: u64) -> Result<(Index, u64), StreamError> {
     let mut index = Index::new();
-    let mut r = BufReader::with_capacity(1 << 16, file);
+    let mut r = BufReader::with_capacity(1 << 16, ReadAt::new(file));
     let mut pos = 0u64;
     let mut buf = Vec::new();
     loop {
@@ -229,6 +254,27 @@ fn replay(file: &File, size: u64) -> Result<(Index, u64), StreamError> {
             }
         }
         pos = frame_end;
+    }
+}
+
+/// Reads a file from its start with positioned reads, leaving the file's own cursor (shared
+/// by every handle to it) alone.
+struct ReadAt<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl<'a> ReadAt<'a> {
+    fn new(file: &'a File) -> Self {
+        ReadAt { file, pos: 0 }
+    }
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -279,6 +325,27 @@ mod tests {
             s.read(index["a"], "c"),
             Err(StreamError::Damaged(_))
         ));
+    }
+
+    #[test]
+    fn a_scan_sees_every_record_entry_with_the_offsets_the_index_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, _) = RecordStream::open(&dir.path().join("records")).unwrap();
+        s.append(&batch(&[("a", Some("1")), ("b", Some("2"))]))
+            .unwrap();
+        s.append(&batch(&[("a", Some("3")), ("b", None)])).unwrap();
+        let (_, index) = RecordStream::open(&dir.path().join("records")).unwrap();
+        let mut seen = Vec::new();
+        s.scan(|at, node, rec| {
+            let latest = index.get(node) == Some(&at);
+            seen.push((node.to_string(), String::from_utf8_lossy(rec).into_owned(), latest));
+        })
+        .unwrap();
+        let want = [("a", "1", false), ("b", "2", false), ("a", "3", true)];
+        assert_eq!(
+            seen,
+            want.map(|(n, r, l)| (n.to_string(), r.to_string(), l))
+        );
     }
 
     #[test]

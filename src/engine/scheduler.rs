@@ -204,7 +204,6 @@ pub(crate) struct Scheduler<'a> {
     /// one, and a 100,000-node run should not carry a slot each).
     failures: HashMap<usize, ErrorKind>,
     queued: Vec<bool>,
-    artifacts: Vec<Vec<ArtifactRecord>>,
     /// Concurrency class of each task (an index into `classes`), filled as tasks are first
     /// seen, so no node hashes a class name (two to three lookups per node cost about 10% of
     /// a 100,000-node run).
@@ -254,7 +253,6 @@ impl<'a> Scheduler<'a> {
             attempts: Vec::new(),
             failures: HashMap::new(),
             queued: Vec::new(),
-            artifacts: Vec::new(),
             task_class: Vec::new(),
             classes: Vec::new(),
             streams,
@@ -353,7 +351,7 @@ impl<'a> Scheduler<'a> {
                 stuck[..stuck.len().min(5)].join(", ")
             )));
         }
-        Ok(self.outcome(false))
+        self.outcome(false)
     }
 
     async fn interrupt(mut self) -> Result<Outcome, EngineError> {
@@ -367,19 +365,34 @@ impl<'a> Scheduler<'a> {
         // Dropping an inline attempt stops it where it waits, like an abort.
         self.inline.clear();
         self.reporter.event(&Event::Interrupted { in_flight });
-        Ok(self.outcome(true))
+        self.outcome(true)
     }
 
-    fn outcome(self, interrupted: bool) -> Outcome {
+    /// The counts, the artifacts of the bundle and the errors. The artifacts are read back from
+    /// the journal (flushed by now), which has them on disk: the scheduler does not keep a
+    /// second copy of every node's records while it runs. An interrupted run writes no bundle
+    /// and reads none.
+    fn outcome(self, interrupted: bool) -> Result<Outcome, EngineError> {
         let mut artifacts = Vec::new();
+        if !interrupted {
+            let plan = &self.plan;
+            self.journal.each_artifacts(|id, arts| {
+                // Only this run's nodes (a journal may hold records of nodes an earlier run
+                // expanded from items that changed since), and a failed node's only when they
+                // stand (a fallback's answer).
+                let Some(idx) = plan.find(id) else { return };
+                if matches!(
+                    plan.node(idx).status,
+                    NodeStatus::Done | NodeStatus::Failed
+                ) {
+                    artifacts.extend(arts.into_iter().map(|a| (id.to_string(), a)));
+                }
+            })?;
+        }
         let mut errors = Vec::new();
-        for (i, arts) in self.artifacts.into_iter().enumerate() {
+        for i in 0..self.plan.len() {
             let node = self.plan.node(NodeIndex::new(i));
             let spec = self.plan.spec(node.task);
-            // A failed node has artifacts only when they stand (a fallback's answer).
-            if matches!(node.status, NodeStatus::Done | NodeStatus::Failed) {
-                artifacts.extend(arts.into_iter().map(|a| (node.id.to_string(), a)));
-            }
             match node.status {
                 NodeStatus::Done => {}
                 NodeStatus::Failed | NodeStatus::Skipped => errors.push(ErrorEntry {
@@ -400,12 +413,12 @@ impl<'a> Scheduler<'a> {
             }
         }
         errors.sort_by(|a, b| a.node.cmp(&b.node));
-        Outcome {
+        Ok(Outcome {
             interrupted,
             counts: self.counts,
             artifacts,
             errors,
-        }
+        })
     }
 
     /// Expands what can be expanded and gives each new node its journal standing.
@@ -428,7 +441,6 @@ impl<'a> Scheduler<'a> {
             self.claims.resize_with(n, || None);
             self.attempts.resize(n, 0);
             self.queued.resize(n, false);
-            self.artifacts.resize_with(n, Vec::new);
             for idx in exp.nodes {
                 self.admit(idx)?;
             }
@@ -451,7 +463,6 @@ impl<'a> Scheduler<'a> {
                     None => {
                         let bytes = done.record.artifacts.iter().map(|a| a.bytes).sum();
                         self.attempts[idx.index()] = done.record.attempts;
-                        self.artifacts[idx.index()] = done.record.artifacts;
                         self.plan.set_items(idx, done.record.items);
                         self.counts.reused += 1;
                         self.reporter.event(&Event::Reused {
@@ -695,7 +706,6 @@ impl<'a> Scheduler<'a> {
                             optional: spec.optional,
                         };
                         self.commit(idx, &record)?;
-                        self.artifacts[idx.index()] = record.artifacts;
                         self.plan.set_items(idx, record.items);
                         self.reporter.event(&Event::Finished {
                             node: self.plan.node(idx).id.to_string(),
@@ -796,11 +806,10 @@ impl<'a> Scheduler<'a> {
             attempts: self.attempts[idx.index()],
             error: Some(error.message),
             error_kind: Some(error.kind),
-            artifacts: artifacts.clone(),
+            artifacts,
             items: Items::default(),
             optional: spec.optional,
         };
-        self.artifacts[idx.index()] = artifacts;
         self.counts.failed += 1;
         if !spec.optional {
             self.counts.required_problems += 1;
