@@ -211,6 +211,15 @@ impl Plan {
         &mut self.graph[i]
     }
 
+    /// Drops the items of every fan-out source and the graph's edges, once every node is final:
+    /// nothing expands or becomes ready any more, and the end of a run (the bundle's artifact
+    /// list, read from the journal) should not be held beside them.
+    pub fn release_finished(&mut self) {
+        self.items = HashMap::new();
+        self.graph.clear_edges();
+        self.graph.shrink_to_fit();
+    }
+
     /// Records the items a node produced, for the fan-outs over its task.
     /// Kept as they are (already text), moved, never copied or serialized again.
     pub fn set_items(&mut self, i: NodeIndex, mut items: Items) {

@@ -372,9 +372,10 @@ impl<'a> Scheduler<'a> {
     /// the journal (flushed by now), which has them on disk: the scheduler does not keep a
     /// second copy of every node's records while it runs. An interrupted run writes no bundle
     /// and reads none.
-    fn outcome(self, interrupted: bool) -> Result<Outcome, EngineError> {
+    fn outcome(mut self, interrupted: bool) -> Result<Outcome, EngineError> {
         let mut artifacts = Vec::new();
         if !interrupted {
+            self.plan.release_finished();
             let plan = &self.plan;
             self.journal.each_artifacts(|id, arts| {
                 // Only this run's nodes (a journal may hold records of nodes an earlier run
