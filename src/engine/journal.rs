@@ -381,7 +381,11 @@ impl Journal {
     /// Makes every commit so far durable: appends the held commits to the record stream as
     /// one batch and fsyncs.
     pub fn flush(&self) -> Result<(), EngineError> {
-        let _one_at_a_time = self.inner.flushing.lock().unwrap_or_else(|e| e.into_inner());
+        let _one_at_a_time = self
+            .inner
+            .flushing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let Some(batch) = self.take_batch() else {
             return Ok(());
         };

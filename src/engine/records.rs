@@ -338,7 +338,11 @@ mod tests {
         let mut seen = Vec::new();
         s.scan(|at, node, rec| {
             let latest = index.get(node) == Some(&at);
-            seen.push((node.to_string(), String::from_utf8_lossy(rec).into_owned(), latest));
+            seen.push((
+                node.to_string(),
+                String::from_utf8_lossy(rec).into_owned(),
+                latest,
+            ));
         })
         .unwrap();
         let want = [("a", "1", false), ("b", "2", false), ("a", "3", true)];

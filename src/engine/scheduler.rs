@@ -382,10 +382,7 @@ impl<'a> Scheduler<'a> {
                 // expanded from items that changed since), and a failed node's only when they
                 // stand (a fallback's answer).
                 let Some(idx) = plan.find(id) else { return };
-                if matches!(
-                    plan.node(idx).status,
-                    NodeStatus::Done | NodeStatus::Failed
-                ) {
+                if matches!(plan.node(idx).status, NodeStatus::Done | NodeStatus::Failed) {
                     artifacts.extend(arts.into_iter().map(|a| (id.to_string(), a)));
                 }
             })?;
