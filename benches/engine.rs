@@ -117,12 +117,12 @@ fn journal_commit(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 i += 1;
-                let Status::Pending(claim) = journal.status(&format!("logs[ns/pod-{i}]")).unwrap()
+                let Status::Pending(claim) = journal.status(format!("logs[ns/pod-{i}]")).unwrap()
                 else {
                     unreachable!("fresh keys are pending")
                 };
                 claim.commit(&record).unwrap();
-                // A small group commit (journal format 2 writes one sled entry per flush):
+                // A small group commit (one batch of the record stream per flush):
                 // flush every 8th commit, as a turn with 8 in flight might.
                 if policy == FlushPolicy::Batched && i.is_multiple_of(8) {
                     journal.flush().unwrap();

@@ -515,10 +515,15 @@ fn write_zip(
         empty_lists: recorded.empty_lists,
         identical_logs: recorded.identical_logs,
     };
-    let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     zip.start_file(layout::MANIFEST, own_file_options())
         .map_err(zerr(layout::MANIFEST))?;
-    zip.write_all(&manifest_json).map_err(ZipFailure::Io)?;
+    // Written into the entry as it is serialized: the text of a manifest of 100,000 files is
+    // about 25 MB, and it would be held beside everything above.
+    let mut w = io::BufWriter::with_capacity(64 * 1024, &mut zip);
+    serde_json::to_writer_pretty(&mut w, &manifest)
+        .map_err(|e| ZipFailure::Io(io::Error::from(e)))?;
+    w.flush().map_err(ZipFailure::Io)?;
+    drop(w);
     let out = zip.finish().map_err(zerr("the zip's central directory"))?;
     let f = out
         .into_inner()

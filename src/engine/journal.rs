@@ -1,10 +1,13 @@
-//! The journal: a sled database inside `<output>.partial/journal/` that makes a collection
-//! resumable.
+//! The journal: what makes a collection resumable, inside `<output>.partial/journal/`: a sled
+//! database holding the meta record (format version, target identity, pipeline name and hash,
+//! start time), and beside it the record stream (`engine::records`), an append-only file with a
+//! record per finished node (state, attempts, error, the artifacts it wrote, the items it
+//! produced for fan-out), written one batch per flush. docs/journal.md describes the layout.
 //!
-//! It holds one meta record (format version, target identity, pipeline name and hash, start time)
-//! and a record per finished node (state, attempts, error, the artifacts it wrote, the items it
-//! produced for fan-out). Records are written to sled one batch per flush (format version 2)
-//! and replayed into memory on open; docs/journal.md describes the on-disk layout.
+//! Records are not kept in memory: the journal keeps where each node's latest entry starts in
+//! the stream (its id shared with the plan's node, an offset) and reads a record back when
+//! `status` or `records` asks for it, which a fresh run never does. Commits wait in memory only
+//! until the next flush.
 //!
 //! Finishing a node is a typed claim, like just's cache: [`Journal::status`] answers
 //! [`Status::Done`] with the record, or [`Status::Pending`] with a [`Claim`], and only
@@ -22,6 +25,7 @@ use serde_json::Value;
 
 use crate::bundle::sink::ArtifactRecord;
 
+use super::records::{encode_entry, entries, Index, RecordStream, StreamError};
 use super::task::{ErrorKind, Items};
 use super::EngineError;
 
@@ -32,12 +36,16 @@ use super::EngineError;
 /// - 2: one sled entry per flush (tree `batches`, key: sequence number), holding every node
 ///   record of that flush; replayed in order on open. At 100,000 nodes the per-node inserts of
 ///   version 1 were the largest single cost of a run.
-pub const JOURNAL_FORMAT_VERSION: u32 = 2;
+/// - 3: the same batches, checksummed, appended to the record stream beside sled
+///   (`journal/records`), which is read back record by record instead of being replayed into
+///   memory: sled kept every batch written in its cache, and the journal a copy of every record.
+pub const JOURNAL_FORMAT_VERSION: u32 = 3;
 
 const META_KEY: &[u8] = b"meta";
-const BATCHES_TREE: &[u8] = b"batches";
-/// The length that marks a removal (a done node forgotten by `redo`) in a batch entry.
-const REMOVED: u32 = u32::MAX;
+/// The record stream's file, inside the journal's folder (sled leaves unknown files alone).
+const RECORDS_FILE: &str = "records";
+/// sled holds only the meta record: its page cache needs no more than this.
+const SLED_CACHE_BYTES: u64 = 1 << 20;
 
 /// Who and what a collection is for. `--continue` refuses a journal whose target or pipeline
 /// hash differs from the run's.
@@ -108,45 +116,60 @@ pub enum FlushPolicy {
     /// Every `Claim::commit` writes its own batch and fsyncs before it returns.
     EachCommit,
     /// Commits are held in memory; the caller calls [`Journal::flush`] (the scheduler does so
-    /// at most every `FLUSH_INTERVAL`, a group commit), which writes them to sled as one entry
-    /// and fsyncs. A kill loses at most the commits since the last completed flush, and those
-    /// nodes simply run again.
+    /// at most every `FLUSH_INTERVAL`, a group commit), which appends them to the record stream
+    /// as one batch and fsyncs. A kill loses at most the commits since the last completed
+    /// flush, and those nodes simply run again.
     #[default]
     Batched,
 }
 
-/// The journal's view of every node, in memory: replayed from the batches on open, updated by
-/// every commit.
+/// A change not in the stream yet: the node's latest record as JSON, or `None` for a removal.
+type Changes = HashMap<Arc<str>, Option<Vec<u8>>>;
+
+/// What the journal holds in memory.
 #[derive(Default)]
 struct State {
-    /// The latest record of every node that has one, as its JSON bytes (parsed only when
-    /// `status` finds it, which a fresh run never does).
-    records: HashMap<String, Vec<u8>>,
-    /// Nodes changed since the last batch was handed to sled, in change order (a node may
-    /// appear twice; the batch holds its latest state, which replays the same).
-    dirty: Vec<String>,
-    /// Key of the next batch.
-    next_seq: u64,
+    /// Where the latest entry of every node with a record starts in the stream. The keys are
+    /// the ids the scheduler's claims carry (the plan's own, not copies).
+    index: Index,
+    /// Commits and removals since the last flush took them.
+    pending: Changes,
+    /// What the flush in progress is writing: still answered from here until it is in the
+    /// stream and `index` points at it.
+    writing: Changes,
 }
 
-/// An open journal.
-#[derive(Clone)]
-pub struct Journal {
+impl State {
+    /// A change not in the stream yet: `Some(None)` for a removal.
+    fn unflushed(&self, node: &str) -> Option<Option<&[u8]>> {
+        self.pending
+            .get(node)
+            .or_else(|| self.writing.get(node))
+            .map(|c| c.as_deref())
+    }
+}
+
+struct Inner {
     db: sled::Db,
-    batches: sled::Tree,
+    stream: RecordStream,
     policy: FlushPolicy,
-    // Shared: every claim carries a handle to the journal.
-    dir: Arc<Path>,
-    state: Arc<Mutex<State>>,
+    dir: Box<Path>,
+    state: Mutex<State>,
     /// One flush at a time, so that when `flush` returns every batch taken before it (by this
-    /// or another thread) is in sled and synced.
-    flushing: Arc<Mutex<()>>,
+    /// or another thread) is in the stream and synced.
+    flushing: Mutex<()>,
     /// Run by `flush` before it writes a batch: makes the content the batch's records point at
     /// durable first (the artifact store's packs, which `ArtifactWriter::finish` does not sync).
-    before_write: Arc<std::sync::OnceLock<BeforeWrite>>,
+    before_write: std::sync::OnceLock<BeforeWrite>,
 }
 
 type BeforeWrite = Box<dyn Fn() -> Result<(), EngineError> + Send + Sync>;
+
+/// An open journal. Clones share it.
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
 
 impl Journal {
     /// Lets go of the journal without sled's final flush: a run that fails (a full disk, an
@@ -160,7 +183,9 @@ impl Journal {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("dir", &self.dir).finish()
+        f.debug_struct("Journal")
+            .field("dir", &self.inner.dir)
+            .finish()
     }
 }
 
@@ -183,21 +208,18 @@ impl DoneNode {
     /// Forgets the done record (its artifacts are missing or corrupt) so the node runs again.
     pub fn redo(self) -> Result<Claim, EngineError> {
         let j = &self.claim.journal;
-        {
-            let mut st = j.state_lock();
-            st.records.remove(&self.claim.node);
-            st.dirty.push(self.claim.node.clone());
-        }
-        if j.policy == FlushPolicy::EachCommit {
+        j.state_lock().pending.insert(self.claim.node.clone(), None);
+        if j.inner.policy == FlushPolicy::EachCommit {
             j.flush()?;
         }
         Ok(self.claim)
     }
 }
 
-/// The right to write one node's final state. Only `commit` writes it.
+/// The right to write one node's final state. Only `commit` writes it. Small (the node's id,
+/// shared, and a handle): the scheduler holds one per node that has not finished.
 pub struct Claim {
-    node: String,
+    node: Arc<str>,
     journal: Journal,
 }
 
@@ -211,12 +233,8 @@ impl Claim {
     pub fn commit(self, record: &NodeRecord) -> Result<(), EngineError> {
         let bytes = serde_json::to_vec(record).expect("node records serialize");
         let j = self.journal;
-        {
-            let mut st = j.state_lock();
-            st.dirty.push(self.node.clone());
-            st.records.insert(self.node, bytes);
-        }
-        match j.policy {
+        j.state_lock().pending.insert(self.node, Some(bytes));
+        match j.inner.policy {
             FlushPolicy::EachCommit => j.flush(),
             FlushPolicy::Batched => Ok(()),
         }
@@ -232,16 +250,22 @@ impl Journal {
     ) -> Result<(Journal, Option<JournalMeta>), EngineError> {
         let db = open_db(dir)?;
         let meta = read_meta_of(&db, dir)?;
-        let batches = db.open_tree(BATCHES_TREE).map_err(|e| db_err(dir, e))?;
-        let state = replay(&batches, dir)?;
-        let journal = Journal {
+        let (stream, index) =
+            RecordStream::open(&dir.join(RECORDS_FILE)).map_err(|e| stream_err(dir, e))?;
+        let inner = Inner {
             db,
-            batches,
+            stream,
             policy,
-            dir: Arc::from(dir),
-            state: Arc::new(Mutex::new(state)),
-            flushing: Arc::default(),
-            before_write: Arc::default(),
+            dir: Box::from(dir),
+            state: Mutex::new(State {
+                index,
+                ..State::default()
+            }),
+            flushing: Mutex::default(),
+            before_write: std::sync::OnceLock::new(),
+        };
+        let journal = Journal {
+            inner: Arc::new(inner),
         };
         Ok((journal, meta))
     }
@@ -254,25 +278,26 @@ impl Journal {
     /// Writes the meta record and makes it durable (before any node runs).
     pub fn write_meta(&self, meta: &JournalMeta) -> Result<(), EngineError> {
         let bytes = serde_json::to_vec(meta).expect("journal meta serializes");
-        self.db
-            .insert(META_KEY, bytes)
-            .map_err(|e| db_err(&self.dir, e))?;
+        let db = &self.inner.db;
+        db.insert(META_KEY, bytes).map_err(|e| self.db_err(e))?;
+        db.flush().map_err(|e| self.db_err(e))?;
         self.flush()
     }
 
     /// The node's standing: done (with its record) or pending (with the claim to finish it).
-    pub fn status(&self, node: &str) -> Result<Status, EngineError> {
+    /// Give it the id the run keeps for the node (an `Arc<str>`): the claim and the journal's
+    /// index share it rather than copy it.
+    pub fn status(&self, node: impl Into<Arc<str>>) -> Result<Status, EngineError> {
+        let node: Arc<str> = node.into();
+        let raw = self.record_bytes(&node)?;
         let claim = Claim {
-            node: node.to_string(),
+            node,
             journal: self.clone(),
         };
-        let record: NodeRecord = {
-            let st = self.state_lock();
-            match st.records.get(node) {
-                None => return Ok(Status::Pending(claim)),
-                Some(raw) => serde_json::from_slice(raw).map_err(|e| corrupt(&self.dir, e))?,
-            }
+        let Some(raw) = raw else {
+            return Ok(Status::Pending(claim));
         };
+        let record: NodeRecord = serde_json::from_slice(&raw).map_err(|e| self.corrupt(e))?;
         Ok(match record.state {
             NodeState::Done => Status::Done(DoneNode { record, claim }),
             // Failed and skipped nodes are tried again by a resumed run.
@@ -280,155 +305,197 @@ impl Journal {
         })
     }
 
-    /// Every node record, in node-id order.
+    /// The latest record of `node` as JSON: from the unflushed changes, else read from the
+    /// stream.
+    fn record_bytes(&self, node: &str) -> Result<Option<Vec<u8>>, EngineError> {
+        let offset = {
+            let st = self.state_lock();
+            if let Some(change) = st.unflushed(node) {
+                return Ok(change.map(<[u8]>::to_vec));
+            }
+            match st.index.get(node) {
+                Some(&o) => o,
+                None => return Ok(None),
+            }
+        };
+        let raw = self
+            .inner
+            .stream
+            .read(offset, node)
+            .map_err(|e| stream_err(&self.inner.dir, e))?;
+        Ok(Some(raw))
+    }
+
+    /// Every node record, in node-id order (read back from the stream: for tests and tools,
+    /// not for a run's hot path).
     pub fn records(&self) -> Result<Vec<(String, NodeRecord)>, EngineError> {
-        let st = self.state_lock();
-        let mut out = st
-            .records
-            .iter()
-            .map(|(k, v)| {
-                let rec = serde_json::from_slice(v).map_err(|e| corrupt(&self.dir, e))?;
-                Ok((k.clone(), rec))
-            })
-            .collect::<Result<Vec<_>, EngineError>>()?;
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        let ids: Vec<Arc<str>> = {
+            let st = self.state_lock();
+            let mut ids: Vec<Arc<str>> = st
+                .index
+                .keys()
+                .chain(st.writing.keys())
+                .chain(st.pending.keys())
+                .cloned()
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(raw) = self.record_bytes(&id)? {
+                let rec = serde_json::from_slice(&raw).map_err(|e| self.corrupt(e))?;
+                out.push((id.to_string(), rec));
+            }
+        }
         Ok(out)
     }
 
-    /// Makes every commit so far durable: writes the held commits to sled as one batch and
-    /// fsyncs.
-    pub fn flush(&self) -> Result<(), EngineError> {
-        let _one_at_a_time = self.flushing.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((seq, batch)) = self.take_batch() {
-            // Every record in the batch was committed after its artifacts were written, so
-            // this covers them all.
-            if let Some(before) = self.before_write.get() {
-                before()?;
-            }
-            self.batches
-                .insert(seq.to_be_bytes(), batch)
-                .map_err(|e| db_err(&self.dir, e))?;
+    /// The artifacts of every node's latest record, in one pass over the record stream (the
+    /// end of a run: the scheduler does not keep them while it runs). Flush first: changes not
+    /// in the stream are not seen.
+    pub fn each_artifacts(
+        &self,
+        mut f: impl FnMut(&str, Vec<ArtifactRecord>),
+    ) -> Result<(), EngineError> {
+        /// Only the field wanted: the rest of a record (a fan-out source's items) is skipped,
+        /// not built.
+        #[derive(Deserialize)]
+        struct Artifacts {
+            #[serde(default)]
+            artifacts: Vec<ArtifactRecord>,
         }
-        self.db.flush().map_err(|e| db_err(&self.dir, e))?;
-        Ok(())
+        let st = self.state_lock();
+        let mut bad = None;
+        self.inner
+            .stream
+            .scan(|at, node, rec| {
+                if bad.is_some() || st.index.get(node) != Some(&at) {
+                    return;
+                }
+                match serde_json::from_slice::<Artifacts>(rec) {
+                    Ok(a) if !a.artifacts.is_empty() => f(node, a.artifacts),
+                    Ok(_) => {}
+                    Err(e) => bad = Some(e),
+                }
+            })
+            .map_err(|e| stream_err(&self.inner.dir, e))?;
+        match bad {
+            Some(e) => Err(self.corrupt(e)),
+            None => Ok(()),
+        }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// Makes every commit so far durable: appends the held commits to the record stream as
+    /// one batch and fsyncs.
+    pub fn flush(&self) -> Result<(), EngineError> {
+        let _one_at_a_time = self
+            .inner
+            .flushing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(batch) = self.take_batch() else {
+            return Ok(());
+        };
+        // Every record in the batch was committed after its artifacts were written, so this
+        // covers them all.
+        if let Some(before) = self.inner.before_write.get() {
+            if let Err(e) = before() {
+                // Not durable: the changes are lost with the run, which stops here.
+                self.state_lock().writing.clear();
+                return Err(e);
+            }
+        }
+        let start = match self.inner.stream.append(&batch) {
+            Ok(s) => s,
+            Err(e) => {
+                // Not durable: the changes are lost with the run, which stops here.
+                self.state_lock().writing.clear();
+                return Err(stream_err(&self.inner.dir, StreamError::Io(e)));
+            }
+        };
+        let mut st = self.state_lock();
+        let writing = std::mem::take(&mut st.writing);
+        let offsets = entries(&batch).expect("a batch this journal encoded decodes");
+        for e in offsets {
+            let Some((id, change)) = writing.get_key_value(e.node) else {
+                continue;
+            };
+            match change {
+                Some(_) => {
+                    st.index.insert(id.clone(), start + e.at as u64);
+                }
+                None => {
+                    st.index.remove(e.node);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sets what `flush` runs before each batch it writes (once; a second call is ignored):
     /// the engine syncs the artifact store there, so no record reaches the disk before the
     /// content it points at.
     pub fn before_write(&self, f: impl Fn() -> Result<(), EngineError> + Send + Sync + 'static) {
-        let _ = self.before_write.set(Box::new(f));
+        let _ = self.inner.before_write.set(Box::new(f));
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
     }
 
     /// True when commits wait in memory for the next [`Journal::flush`].
     pub fn has_unflushed(&self) -> bool {
-        !self.state_lock().dirty.is_empty()
+        !self.state_lock().pending.is_empty()
     }
 
     fn state_lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves the state whole (inserts and takes only).
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Encodes the changed nodes' latest states as the next batch (None: nothing changed). The
-    /// state lock is held only for the encoding, not for sled's write and fsync.
-    fn take_batch(&self) -> Option<(u64, Vec<u8>)> {
+    /// Encodes the changed nodes' latest states as the next batch (None: nothing changed) and
+    /// moves them to `writing`. The state lock is held only for the encoding, not for the
+    /// write and fsync.
+    fn take_batch(&self) -> Option<Vec<u8>> {
         let mut st = self.state_lock();
-        if st.dirty.is_empty() {
+        if st.pending.is_empty() {
             return None;
         }
-        let dirty = std::mem::take(&mut st.dirty);
-        let mut batch = Vec::with_capacity(dirty.len() * 160);
-        for node in &dirty {
-            encode_entry(&mut batch, node, st.records.get(node).map(Vec::as_slice));
+        let pending = std::mem::take(&mut st.pending);
+        let mut batch = Vec::with_capacity(pending.len() * 256);
+        for (node, change) in &pending {
+            encode_entry(&mut batch, node, change.as_deref());
         }
-        let seq = st.next_seq;
-        st.next_seq += 1;
-        Some((seq, batch))
+        st.writing = pending;
+        Some(batch)
     }
-}
 
-/// Appends one batch entry: `u32 LE id length, id, u32 LE record length (REMOVED for a
-/// removal), record JSON`.
-fn encode_entry(out: &mut Vec<u8>, node: &str, record: Option<&[u8]>) {
-    out.extend_from_slice(&(node.len() as u32).to_le_bytes());
-    out.extend_from_slice(node.as_bytes());
-    match record {
-        Some(r) => {
-            out.extend_from_slice(&(r.len() as u32).to_le_bytes());
-            out.extend_from_slice(r);
-        }
-        None => out.extend_from_slice(&REMOVED.to_le_bytes()),
+    fn db_err(&self, e: sled::Error) -> EngineError {
+        db_err(&self.inner.dir, e)
     }
-}
 
-/// Why a journal batch is unreadable.
-#[derive(Debug, thiserror::Error)]
-enum BatchError {
-    #[error("a batch entry is cut short ({left} bytes left, {needed} needed)")]
-    Cut { left: usize, needed: usize },
-    #[error("a node id is not UTF-8")]
-    NodeId,
-}
-
-/// Applies one batch's entries to `records`, or says why the batch is unreadable.
-fn apply_batch(records: &mut HashMap<String, Vec<u8>>, mut buf: &[u8]) -> Result<(), BatchError> {
-    fn take<'a>(buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], BatchError> {
-        if buf.len() < n {
-            return Err(BatchError::Cut {
-                left: buf.len(),
-                needed: n,
-            });
-        }
-        let (head, rest) = buf.split_at(n);
-        *buf = rest;
-        Ok(head)
+    fn corrupt(&self, e: serde_json::Error) -> EngineError {
+        corrupt(&self.inner.dir, e)
     }
-    fn len(buf: &mut &[u8]) -> Result<u32, BatchError> {
-        let b = take(buf, 4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    while !buf.is_empty() {
-        let n = len(&mut buf)? as usize;
-        let node = std::str::from_utf8(take(&mut buf, n)?)
-            .map_err(|_| BatchError::NodeId)?
-            .to_string();
-        match len(&mut buf)? {
-            REMOVED => {
-                records.remove(&node);
-            }
-            n => {
-                let record = take(&mut buf, n as usize)?.to_vec();
-                records.insert(node, record);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Rebuilds the in-memory state from every batch, in sequence order.
-fn replay(batches: &sled::Tree, dir: &Path) -> Result<State, EngineError> {
-    let mut st = State::default();
-    for kv in batches.iter() {
-        let (k, v) = kv.map_err(|e| db_err(dir, e))?;
-        let seq = <[u8; 8]>::try_from(k.as_ref())
-            .map(u64::from_be_bytes)
-            .map_err(|_| unreadable(dir, "a batch key is not a sequence number"))?;
-        apply_batch(&mut st.records, &v).map_err(|e| unreadable(dir, &e.to_string()))?;
-        st.next_seq = seq + 1;
-    }
-    Ok(st)
 }
 
 fn open_db(dir: &Path) -> Result<sled::Db, EngineError> {
     sled::Config::new()
         .path(dir)
+        .cache_capacity(SLED_CACHE_BYTES)
         .open()
         .map_err(|e| open_err(dir, e))
+}
+
+fn stream_err(dir: &Path, e: StreamError) -> EngineError {
+    match e {
+        StreamError::Io(io) => {
+            EngineError::Journal(crate::bundle::storage::describe(dir, &io, None))
+        }
+        StreamError::Damaged(why) => unreadable(dir, &why),
+    }
 }
 
 /// The meta record, after checking its format version.
@@ -524,48 +591,6 @@ mod tests {
             items: vec![json!({"name": "a"})].into(),
             optional: false,
         }
-    }
-
-    /// The hook the engine syncs the artifact store in runs once per batch, before it is
-    /// written (not when there is nothing to write), and its error fails the flush: no record
-    /// reaches the disk before the content it points at.
-    #[test]
-    fn before_write_runs_before_each_batch_and_its_error_fails_the_flush() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let dir = tempfile::tempdir().unwrap();
-        let (j, _) = Journal::open(&dir.path().join("journal"), FlushPolicy::Batched).unwrap();
-        j.write_meta(&meta()).unwrap();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let seen = Arc::clone(&calls);
-        j.before_write(move || match seen.fetch_add(1, Ordering::SeqCst) {
-            0 => Ok(()),
-            _ => Err(EngineError::Journal("the disk is gone".into())),
-        });
-        j.flush().unwrap();
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            0,
-            "nothing held, nothing to sync"
-        );
-        let commit = |node: &str| {
-            let Status::Pending(claim) = j.status(node).unwrap() else {
-                unreachable!("a new node is pending")
-            };
-            claim.commit(&record(NodeState::Done)).unwrap();
-        };
-        commit("a");
-        j.flush().unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-        commit("b");
-        let e = j.flush().unwrap_err().to_string();
-        assert!(e.contains("the disk is gone"), "{e}");
-        drop(j);
-        let (j, _) = Journal::open(&dir.path().join("journal"), FlushPolicy::Batched).unwrap();
-        assert!(matches!(j.status("a").unwrap(), Status::Done(_)));
-        assert!(
-            matches!(j.status("b").unwrap(), Status::Pending(_)),
-            "b's batch was not written"
-        );
     }
 
     #[test]
@@ -689,27 +714,27 @@ mod tests {
         assert_eq!(serde_json::to_vec(&rec).unwrap(), none.to_vec());
     }
 
+    /// A journal as a build of this format that did not keep error kinds left it: meta in
+    /// sled, one batch whose records have no `errorKind`.
+    fn write_journal(path: &Path, meta: &Value, batch: &[u8]) {
+        let db = sled::open(path).unwrap();
+        db.insert(META_KEY, serde_json::to_vec(meta).unwrap())
+            .unwrap();
+        db.flush().unwrap();
+        let (stream, _) = RecordStream::open(&path.join(RECORDS_FILE)).unwrap();
+        stream.append(batch).unwrap();
+    }
+
     #[test]
     fn a_journal_written_before_error_kinds_were_kept_resumes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal");
-        {
-            // What the build before error kinds left behind: format 2, one batch whose records
-            // have no `errorKind`.
-            let db = sled::open(&path).unwrap();
-            db.insert(META_KEY, serde_json::to_vec(&meta()).unwrap())
-                .unwrap();
-            let mut batch = Vec::new();
-            let done = br#"{"task":"pods","state":"done","attempts":1,"items":[{"name":"a"}],"optional":false}"#;
-            let failed = br#"{"task":"logs","state":"failed","attempts":3,"error":"log of x: 503 service unavailable","optional":true}"#;
-            encode_entry(&mut batch, "pods", Some(done));
-            encode_entry(&mut batch, "logs[a]", Some(failed));
-            db.open_tree(BATCHES_TREE)
-                .unwrap()
-                .insert(0u64.to_be_bytes(), batch)
-                .unwrap();
-            db.flush().unwrap();
-        }
+        let mut batch = Vec::new();
+        let done = br#"{"task":"pods","state":"done","attempts":1,"items":[{"name":"a"}],"optional":false}"#;
+        let failed = br#"{"task":"logs","state":"failed","attempts":3,"error":"log of x: 503 service unavailable","optional":true}"#;
+        encode_entry(&mut batch, "pods", Some(done));
+        encode_entry(&mut batch, "logs[a]", Some(failed));
+        write_journal(&path, &serde_json::to_value(meta()).unwrap(), &batch);
         let (j, m) = Journal::open(&path, FlushPolicy::EachCommit).unwrap();
         assert_eq!(m, Some(meta()));
         let Status::Done(d) = j.status("pods").unwrap() else {
@@ -725,10 +750,10 @@ mod tests {
         rec.error = Some("log of x: 404 not found".into());
         rec.error_kind = Some(ErrorKind::api(404, "NotFound", None));
         claim.commit(&rec).unwrap();
-        let st = j.state_lock();
-        let back: NodeRecord = serde_json::from_slice(&st.records["logs[a]"]).unwrap();
+        let raw = j.record_bytes("logs[a]").unwrap().unwrap();
+        let back: NodeRecord = serde_json::from_slice(&raw).unwrap();
         assert_eq!(back.error_kind, Some(ErrorKind::api(404, "NotFound", None)));
-        let text = String::from_utf8(st.records["logs[a]"].clone()).unwrap();
+        let text = String::from_utf8(raw).unwrap();
         assert!(
             text.contains(r#""errorKind":{"kind":"api","status":404,"reason":"NotFound"}"#),
             "{text}"
@@ -758,10 +783,38 @@ mod tests {
         ] {
             let msg = err.to_string();
             assert!(msg.contains("format version 1"), "{msg}");
-            assert!(msg.contains("reads version 2"), "{msg}");
+            assert!(msg.contains("reads version 3"), "{msg}");
             assert!(msg.contains("older kudo-diag that started it"), "{msg}");
             assert!(msg.contains("--force"), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_version_2_journal_is_refused_with_what_to_do() {
+        // Format 2 kept its batches in sled; this build would not see them.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let mut m = serde_json::to_value(meta()).unwrap();
+        m["formatVersion"] = json!(2);
+        write_journal(&path, &m, &[]);
+        let msg = Journal::open(&path, FlushPolicy::Batched)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("format version 2"), "{msg}");
+        assert!(msg.contains("older kudo-diag that started it"), "{msg}");
+    }
+
+    /// How many batches the record stream holds.
+    fn batches(j: &Journal) -> usize {
+        let bytes = std::fs::read(j.dir().join(RECORDS_FILE)).unwrap();
+        let mut pos = 0;
+        let mut n = 0;
+        while pos < bytes.len() {
+            let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+            pos += 4 + len + 8;
+            n += 1;
+        }
+        n
     }
 
     #[test]
@@ -790,7 +843,7 @@ mod tests {
             j.flush().unwrap();
             commit(&j, "a", 2);
             j.flush().unwrap();
-            assert_eq!(j.batches.len(), 3, "one sled entry per flush");
+            assert_eq!(batches(&j), 3, "one batch per flush");
         }
         {
             let (j, m) = Journal::open(&path, FlushPolicy::Batched).unwrap();
@@ -809,7 +862,7 @@ mod tests {
         // EachCommit: every commit is its own batch, durable at once.
         commit(&j, "d", 1);
         assert!(!j.has_unflushed());
-        assert_eq!(j.batches.len(), 5);
+        assert_eq!(batches(&j), 5);
     }
 
     #[test]
@@ -819,12 +872,12 @@ mod tests {
         {
             let (j, _) = Journal::open(&path, FlushPolicy::Batched).unwrap();
             j.write_meta(&meta()).unwrap();
-            // An entry whose record length runs past the end of the batch.
+            // An entry whose record length runs past the end of its batch (whose checksum
+            // holds: not a torn write).
             let mut bad = Vec::new();
             encode_entry(&mut bad, "a", Some(b"{}"));
             bad.truncate(bad.len() - 1);
-            j.batches.insert(0u64.to_be_bytes(), bad).unwrap();
-            j.flush().unwrap();
+            j.inner.stream.append(&bad).unwrap();
         }
         let msg = Journal::open(&path, FlushPolicy::Batched)
             .unwrap_err()
@@ -832,5 +885,47 @@ mod tests {
         assert!(msg.contains("unreadable"), "{msg}");
         assert!(msg.contains("cut short"), "{msg}");
         assert!(msg.contains("--force"), "{msg}");
+    }
+
+    /// The hook the engine syncs the artifact store in runs once per batch, before it is
+    /// written (not when there is nothing to write), and its error fails the flush: no record
+    /// reaches the disk before the content it points at.
+    #[test]
+    fn before_write_runs_before_each_batch_and_its_error_fails_the_flush() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let (j, _) = Journal::open(&dir.path().join("journal"), FlushPolicy::Batched).unwrap();
+        j.write_meta(&meta()).unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&calls);
+        j.before_write(move || match seen.fetch_add(1, Ordering::SeqCst) {
+            0 => Ok(()),
+            _ => Err(EngineError::Journal("the disk is gone".into())),
+        });
+        j.flush().unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "nothing held, nothing to sync"
+        );
+        let commit = |node: &str| {
+            let Status::Pending(claim) = j.status(node).unwrap() else {
+                unreachable!("a new node is pending")
+            };
+            claim.commit(&record(NodeState::Done)).unwrap();
+        };
+        commit("a");
+        j.flush().unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        commit("b");
+        let e = j.flush().unwrap_err().to_string();
+        assert!(e.contains("the disk is gone"), "{e}");
+        drop(j);
+        let (j, _) = Journal::open(&dir.path().join("journal"), FlushPolicy::Batched).unwrap();
+        assert!(matches!(j.status("a").unwrap(), Status::Done(_)));
+        assert!(
+            matches!(j.status("b").unwrap(), Status::Pending(_)),
+            "b's batch was not written"
+        );
     }
 }

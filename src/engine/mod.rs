@@ -5,7 +5,8 @@
 //! - `plan`: the DAG and its bookkeeping (fan-out expansion, stable node ids, readiness).
 //! - `scheduler`: the loop that runs nodes under limits, with timeouts and retries.
 //! - `streams`: the limits keyed by what an attempt loads: streams per node, commands per pod.
-//! - `journal`: the sled journal and its typed claims.
+//! - `journal`: the journal (sled meta, the record stream beside it) and its typed claims.
+//! - `records`: the journal's record stream: checksummed batches, read back by offset.
 //! - `run`: one collection end to end: partial folder, resume modes, archive.
 //! - `event`: the events a `Reporter` (progress display, log, tests) receives.
 //! - `scope`: dependencies collected in the same run, each under its own prefix.
@@ -17,6 +18,7 @@ pub mod event;
 pub mod journal;
 pub mod notrunning;
 pub mod plan;
+mod records;
 pub mod run;
 pub mod scheduler;
 pub mod scope;

@@ -18,7 +18,8 @@
 //! plan is pure bookkeeping, no I/O: the scheduler tells it what finished with [`Plan::settle`]
 //! and asks for newly expanded tasks with [`Plan::expand`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
@@ -59,10 +60,16 @@ impl NodeStatus {
 }
 
 /// One node of the DAG: one task, with its templates rendered for one fan-out binding.
+///
+/// Every node of a run stays in memory until the run ends (14 to 19 per pod of a collection),
+/// so a node keeps only what cannot be built again: its id (shared with the journal's index
+/// and the scheduler's claim), its task, its binding and its run state. Its vars, parameters
+/// and output path are built by [`Plan::context`] when an attempt starts; the items of a
+/// fan-out source are kept by the plan beside the graph, not in a field every node has.
 #[derive(Debug, Clone)]
 pub struct Node {
     /// Stable id: `task` or `task[key]`.
-    pub id: String,
+    pub id: Arc<str>,
     /// Index of its task in the pipeline.
     pub task: usize,
     /// Where its fan-out values come from. Its vars (the run's globals plus the bindings) and
@@ -71,18 +78,11 @@ pub struct Node {
     /// of a 200-pod fan-out held about 70 MiB before any of them ran (docs/PERFORMANCE.md,
     /// Collection).
     binding: Binding,
-    /// Output path, rendered.
-    pub output: Option<String>,
-    /// Why the templates could not be rendered: the node fails without running.
-    pub render_error: Option<String>,
     pub status: NodeStatus,
     /// Nodes it needs that are not done yet.
-    pending: usize,
-    /// Items it produced (for fan-out), once done ([`Plan::set_items`]), each kept as compact
-    /// JSON text: a Pod is about 1.7 KB as text and about 14 KiB as a `serde_json::Value`, and
-    /// the items of every list a pipeline fans out over stay until the run ends. They are parsed
-    /// again, one at a time, when the fan-out expands and when a node bound to one starts.
-    items: Items,
+    pending: u32,
+    /// Why the templates could not be rendered: the node fails without running.
+    pub render_error: Option<Box<str>>,
     /// Why it failed or was skipped.
     pub reason: Option<String>,
 }
@@ -113,19 +113,30 @@ pub struct Expansion {
 }
 
 /// Which item (and nested element) a fan-out node is bound to: an index into its source node's
-/// `items`, which hold each item once however many tasks fan out over it.
+/// items, which hold each item once however many tasks fan out over it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Binding {
     /// Not a fan-out node: the globals only.
     Globals,
     Item {
-        /// The source node whose `items` hold it.
+        /// The source node whose items hold it.
         source: NodeIndex,
-        /// Its index in that node's `items`.
-        item: usize,
+        /// Its index in that node's items.
+        item: u32,
         /// With `forEach.then`: which of the `+`-separated paths, and the element's index there.
-        nested: Option<(usize, usize)>,
+        nested: Option<(u16, u32)>,
     },
+}
+
+/// What an attempt of a node needs from the plan, built when it starts and dropped with it.
+#[derive(Debug)]
+pub struct NodeContext {
+    /// The task's parameters, rendered for the node.
+    pub params: Value,
+    /// The run's globals plus the node's fan-out bindings.
+    pub vars: Value,
+    /// Its output path, rendered.
+    pub output: Option<String>,
 }
 
 /// The expanded DAG and its run state.
@@ -133,7 +144,14 @@ enum Binding {
 pub struct Plan {
     pub graph: DiGraph<Node, ()>,
     tasks: Vec<TaskState>,
-    ids: HashSet<String>,
+    /// Every node by its id (the same allocation as the node's).
+    ids: HashMap<Arc<str>, NodeIndex>,
+    /// The items each finished fan-out source produced (the few nodes that have any), each
+    /// kept as compact JSON text: a Pod is about 1.7 KB as text and about 14 KiB as a
+    /// `serde_json::Value`, and the items of every list a pipeline fans out over stay until the
+    /// run ends. They are parsed again, one at a time, when the fan-out expands and when a node
+    /// bound to one starts.
+    items: HashMap<NodeIndex, Items>,
     /// The variables of each scope (the run's own first).
     globals: Vec<Map<String, Value>>,
     /// The artifact prefix of each scope (empty for the run's own).
@@ -172,7 +190,8 @@ impl Plan {
             graph: DiGraph::new(),
             unexpanded: (0..tasks.len()).collect(),
             tasks,
-            ids: HashSet::new(),
+            ids: HashMap::new(),
+            items: HashMap::new(),
             globals: all_globals,
             prefixes,
             max_fan_out: MAX_FAN_OUT,
@@ -192,16 +211,29 @@ impl Plan {
         &mut self.graph[i]
     }
 
+    /// Drops the items of every fan-out source and the graph's edges, once every node is final:
+    /// nothing expands or becomes ready any more, and the end of a run (the bundle's artifact
+    /// list, read from the journal) should not be held beside them.
+    pub fn release_finished(&mut self) {
+        self.items = HashMap::new();
+        self.graph.clear_edges();
+        self.graph.shrink_to_fit();
+    }
+
     /// Records the items a node produced, for the fan-outs over its task.
     /// Kept as they are (already text), moved, never copied or serialized again.
     pub fn set_items(&mut self, i: NodeIndex, mut items: Items) {
+        if items.is_empty() {
+            self.items.remove(&i);
+            return;
+        }
         items.shrink_to_fit();
-        self.graph[i].items = items;
+        self.items.insert(i, items);
     }
 
     /// The items a node produced, parsed one at a time.
     pub fn items(&self, i: NodeIndex) -> impl Iterator<Item = Value> + '_ {
-        self.graph[i].items.iter()
+        self.items.get(&i).into_iter().flat_map(Items::iter)
     }
 
     pub fn spec(&self, task: usize) -> &TaskSpec {
@@ -337,24 +369,28 @@ impl Plan {
         let pending = dep_nodes
             .iter()
             .filter(|&&n| self.graph[n].status != NodeStatus::Done)
-            .count();
+            .count() as u32;
         let mut created = Vec::with_capacity(bindings.len());
+        // Every node stays to the end of the run: room for exactly these, not twice as many as
+        // the graph had (its vector's growth by doubling).
+        self.graph.reserve_exact_nodes(bindings.len());
+        self.graph
+            .reserve_exact_edges(bindings.len() * dep_nodes.len());
         for (id, binding) in bindings {
             let id = self.unique_id(id);
-            // Rendered now so that a template error fails the node before it runs and the output
-            // path is known; the parameters are dropped and rendered again by `context`. Without
-            // a template there is nothing to render or check, so the item is not even parsed
-            // (100,000 no-op nodes).
-            let (output, render_error) = if let Some(reason) = &too_big {
-                (None, Some(reason.clone()))
+            // Rendered now so that a template error fails the node before it runs; the
+            // parameters and the output path are dropped and rendered again by `context`.
+            // Without a template there is nothing to render or check, so the item is not even
+            // parsed (100,000 no-op nodes).
+            let render_error = if let Some(reason) = &too_big {
+                Some(reason.as_str().into())
             } else if needs_vars {
                 let vars = self.vars_of(t, binding);
-                match render_node(&spec, &vars, templated) {
-                    Ok((_, o)) => (o, None),
-                    Err(e) => (None, Some(e.to_string())),
-                }
+                render_node(&spec, &vars, templated)
+                    .err()
+                    .map(|e| e.to_string().into_boxed_str())
             } else {
-                (spec.output.clone(), None)
+                None
             };
             let status = if blocked.is_some() {
                 NodeStatus::Skipped
@@ -364,16 +400,15 @@ impl Plan {
                 NodeStatus::Waiting
             };
             let idx = self.graph.add_node(Node {
-                id,
+                id: id.clone(),
                 task: t,
                 binding,
-                output,
                 render_error,
                 status,
                 pending,
-                items: Items::default(),
                 reason: blocked.clone(),
             });
+            self.ids.insert(id, idx);
             for &d in &dep_nodes {
                 self.graph.add_edge(d, idx, ());
             }
@@ -415,7 +450,7 @@ impl Plan {
                         format!("{task}[{key}]"),
                         Binding::Item {
                             source,
-                            item: item_idx,
+                            item: item_idx as u32,
                             nested: None,
                         },
                     )),
@@ -433,8 +468,8 @@ impl Plan {
                                     format!("{task}[{key}/{inner}]"),
                                     Binding::Item {
                                         source,
-                                        item: item_idx,
-                                        nested: Some((p, e)),
+                                        item: item_idx as u32,
+                                        nested: Some((p as u16, e as u32)),
                                     },
                                 ));
                                 if out.len() > max {
@@ -465,17 +500,17 @@ impl Plan {
             Some(fe),
         ) = (binding, &spec.for_each)
         {
-            let item = self.graph[source].items.value(item);
+            let item = self.items[&source].value(item as usize);
             let elem = match (nested, &fe.then) {
                 (Some((p, e)), Some(then)) => Some((
                     then.bind.clone(),
                     then.path
                         .split('+')
                         .map(str::trim)
-                        .nth(p)
+                        .nth(p as usize)
                         .and_then(|path| lookup(&item, path))
                         .and_then(Value::as_array)
-                        .and_then(|a| a.get(e))
+                        .and_then(|a| a.get(e as usize))
                         .cloned()
                         .unwrap_or(Value::Null),
                 )),
@@ -489,29 +524,39 @@ impl Plan {
         Value::Object(vars)
     }
 
-    /// A node's rendered parameters and its vars, built for an attempt (each attempt builds its
-    /// own, so no node keeps a copy of its item while it waits or after it finished). Errors only
-    /// if the templates do not render, which `Node::render_error` reported when it was created.
-    pub fn context(&self, i: NodeIndex) -> Result<(Value, Value), RenderError> {
+    /// A node's rendered parameters, vars and output path, built for an attempt (each attempt
+    /// builds its own, so no node keeps a copy of its item while it waits or after it
+    /// finished). Errors only if the templates do not render, which `Node::render_error`
+    /// reported when it was created.
+    pub fn context(&self, i: NodeIndex) -> Result<NodeContext, RenderError> {
         let node = &self.graph[i];
         let spec = &self.tasks[node.task].spec;
         let vars = self.vars_of(node.task, node.binding);
-        // Only the parameters: the output path was rendered when the node was created.
-        let params = render_params(spec, &vars, self.tasks[node.task].templated)?;
-        Ok((params, vars))
+        let (params, output) = render_node(spec, &vars, self.tasks[node.task].templated)?;
+        Ok(NodeContext {
+            params,
+            vars,
+            output,
+        })
     }
 
-    fn unique_id(&mut self, id: String) -> String {
-        if self.ids.insert(id.clone()) {
-            return id;
+    /// The node of this id, if the plan has one.
+    pub fn find(&self, id: &str) -> Option<NodeIndex> {
+        self.ids.get(id).copied()
+    }
+
+    /// `id`, or `id#N` if it is taken.
+    fn unique_id(&self, id: String) -> Arc<str> {
+        if !self.ids.contains_key(id.as_str()) {
+            return Arc::from(id);
         }
         // Two items with the same key (two containers named alike): number the later ones so
         // ids stay unique and still stable (items come in journaled order).
         let mut n = 2;
         loop {
             let candidate = format!("{id}#{n}");
-            if self.ids.insert(candidate.clone()) {
-                return candidate;
+            if !self.ids.contains_key(candidate.as_str()) {
+                return Arc::from(candidate);
             }
             n += 1;
         }
@@ -754,7 +799,7 @@ mod tests {
     }
 
     fn ids(plan: &Plan, nodes: &[NodeIndex]) -> Vec<String> {
-        nodes.iter().map(|&n| plan.node(n).id.clone()).collect()
+        nodes.iter().map(|&n| plan.node(n).id.to_string()).collect()
     }
 
     #[test]
@@ -811,8 +856,9 @@ mod tests {
                 "logs[prod/c-1/app]"
             ]
         );
+        // Rendered for an attempt, not kept by the node.
         assert_eq!(
-            plan.node(second[0].nodes[2]).output.as_deref(),
+            plan.context(second[0].nodes[2]).unwrap().output.as_deref(),
             Some("prod/c-0/side.log")
         );
         assert!(second[0]
@@ -843,7 +889,7 @@ mod tests {
         plan.settle(pods, NodeStatus::Done);
         let nodes = plan.expand()[0].nodes.clone();
         assert_eq!(nodes.len(), 3);
-        let (params, vars) = plan.context(nodes[2]).unwrap();
+        let NodeContext { params, vars, .. } = plan.context(nodes[2]).unwrap();
         assert_eq!(
             params,
             json!({"pod": pod, "container": "side", "ns": "prod"})
@@ -852,11 +898,9 @@ mod tests {
             vars,
             json!({"ns": "prod", "pod": pod, "c": {"name": "side"}})
         );
-        let (params, _) = plan.context(nodes[0]).unwrap();
-        assert_eq!(params["container"], "init");
+        assert_eq!(plan.context(nodes[0]).unwrap().params["container"], "init");
         // A task without forEach sees the globals only.
-        let (_, vars) = plan.context(pods).unwrap();
-        assert_eq!(vars, json!({"ns": "prod"}));
+        assert_eq!(plan.context(pods).unwrap().vars, json!({"ns": "prod"}));
     }
 
     #[test]
@@ -889,8 +933,7 @@ mod tests {
             assert_eq!(fan.len(), nodes, "max {max}");
             if nodes == 1 {
                 let node = plan.node(fan[0]);
-                assert_eq!(node.id, "logs");
-                assert_eq!(node.output, None);
+                assert_eq!(&*node.id, "logs");
                 let reason = node.render_error.as_deref().unwrap();
                 assert!(reason.contains("more than 5 nodes"), "{reason}");
                 assert!(reason.contains("--max-fan-out"), "{reason}");
@@ -916,7 +959,7 @@ mod tests {
         let exp = plan.expand();
         assert_eq!(exp.len(), 2);
         let fan = plan.node(exp[0].nodes[0]);
-        assert_eq!(fan.id, "fan");
+        assert_eq!(&*fan.id, "fan");
         assert_eq!(fan.status, NodeStatus::Skipped);
         assert_eq!(fan.reason.as_deref(), Some("needs a which failed: boom"));
         let z = plan.node(exp[1].nodes[0]);
@@ -946,19 +989,19 @@ mod tests {
         assert_eq!(
             first
                 .iter()
-                .map(|e| plan.node(e.nodes[0]).id.clone())
+                .map(|e| plan.node(e.nodes[0]).id.to_string())
                 .collect::<Vec<_>>(),
             ["pods", "dependencies/ns/zk/pods"]
         );
         let (root_pods, zk_pods) = (first[0].nodes[0], first[1].nodes[0]);
         assert_eq!(plan.prefix(plan.node(root_pods).task), "");
-        assert_eq!(plan.context(root_pods).unwrap().1["instance"], "kafka");
+        assert_eq!(plan.context(root_pods).unwrap().vars["instance"], "kafka");
         plan.set_items(zk_pods, vec![json!({"name": "zk-0"})].into());
         plan.settle(zk_pods, NodeStatus::Done);
         let fan = plan.expand()[0].nodes[0];
-        assert_eq!(plan.node(fan).id, "dependencies/ns/zk/logs[zk-0]");
+        assert_eq!(&*plan.node(fan).id, "dependencies/ns/zk/logs[zk-0]");
         assert_eq!(plan.prefix(plan.node(fan).task), "dependencies/ns/zk/");
-        assert_eq!(plan.context(fan).unwrap().0, json!({"who": "zk/zk-0"}));
+        assert_eq!(plan.context(fan).unwrap().params, json!({"who": "zk/zk-0"}));
     }
 
     #[test]

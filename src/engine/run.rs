@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! <output>.partial/
-//!   journal/         sled database (JOURNAL_FORMAT_VERSION)
+//!   journal/         sled database with the meta record, and `records`, the node records
+//!                    (JOURNAL_FORMAT_VERSION)
 //!   artifacts/       finished artifacts, one file per bundle path (ArtifactStore)
 //!   collection.log   one line per event, appended across resumes; goes into the bundle
 //! ```

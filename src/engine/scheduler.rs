@@ -31,7 +31,7 @@ use crate::bundle::writer::ErrorEntry;
 
 use super::event::{Event, Reporter};
 use super::journal::{Claim, Journal, NodeRecord, NodeState, Status};
-use super::plan::{Expansion, NodeStatus, Plan, Settled};
+use super::plan::{Expansion, NodeContext, NodeStatus, Plan, Settled};
 use super::streams::StreamGate;
 use super::task::{
     ErrorKind, Items, Registry, TaskContext, TaskEnv, TaskError, TaskKind, TaskOutput,
@@ -204,7 +204,6 @@ pub(crate) struct Scheduler<'a> {
     /// one, and a 100,000-node run should not carry a slot each).
     failures: HashMap<usize, ErrorKind>,
     queued: Vec<bool>,
-    artifacts: Vec<Vec<ArtifactRecord>>,
     /// Concurrency class of each task (an index into `classes`), filled as tasks are first
     /// seen, so no node hashes a class name (two to three lookups per node cost about 10% of
     /// a 100,000-node run).
@@ -254,7 +253,6 @@ impl<'a> Scheduler<'a> {
             attempts: Vec::new(),
             failures: HashMap::new(),
             queued: Vec::new(),
-            artifacts: Vec::new(),
             task_class: Vec::new(),
             classes: Vec::new(),
             streams,
@@ -353,7 +351,7 @@ impl<'a> Scheduler<'a> {
                 stuck[..stuck.len().min(5)].join(", ")
             )));
         }
-        Ok(self.outcome(false))
+        self.outcome(false)
     }
 
     async fn interrupt(mut self) -> Result<Outcome, EngineError> {
@@ -367,23 +365,36 @@ impl<'a> Scheduler<'a> {
         // Dropping an inline attempt stops it where it waits, like an abort.
         self.inline.clear();
         self.reporter.event(&Event::Interrupted { in_flight });
-        Ok(self.outcome(true))
+        self.outcome(true)
     }
 
-    fn outcome(self, interrupted: bool) -> Outcome {
+    /// The counts, the artifacts of the bundle and the errors. The artifacts are read back from
+    /// the journal (flushed by now), which has them on disk: the scheduler does not keep a
+    /// second copy of every node's records while it runs. An interrupted run writes no bundle
+    /// and reads none.
+    fn outcome(mut self, interrupted: bool) -> Result<Outcome, EngineError> {
         let mut artifacts = Vec::new();
+        if !interrupted {
+            self.plan.release_finished();
+            let plan = &self.plan;
+            self.journal.each_artifacts(|id, arts| {
+                // Only this run's nodes (a journal may hold records of nodes an earlier run
+                // expanded from items that changed since), and a failed node's only when they
+                // stand (a fallback's answer).
+                let Some(idx) = plan.find(id) else { return };
+                if matches!(plan.node(idx).status, NodeStatus::Done | NodeStatus::Failed) {
+                    artifacts.extend(arts.into_iter().map(|a| (id.to_string(), a)));
+                }
+            })?;
+        }
         let mut errors = Vec::new();
-        for (i, arts) in self.artifacts.into_iter().enumerate() {
+        for i in 0..self.plan.len() {
             let node = self.plan.node(NodeIndex::new(i));
             let spec = self.plan.spec(node.task);
-            // A failed node has artifacts only when they stand (a fallback's answer).
-            if matches!(node.status, NodeStatus::Done | NodeStatus::Failed) {
-                artifacts.extend(arts.into_iter().map(|a| (node.id.clone(), a)));
-            }
             match node.status {
                 NodeStatus::Done => {}
                 NodeStatus::Failed | NodeStatus::Skipped => errors.push(ErrorEntry {
-                    node: node.id.clone(),
+                    node: node.id.to_string(),
                     task: spec.name.clone(),
                     status: if node.status == NodeStatus::Failed {
                         "failed"
@@ -400,12 +411,12 @@ impl<'a> Scheduler<'a> {
             }
         }
         errors.sort_by(|a, b| a.node.cmp(&b.node));
-        Outcome {
+        Ok(Outcome {
             interrupted,
             counts: self.counts,
             artifacts,
             errors,
-        }
+        })
     }
 
     /// Expands what can be expanded and gives each new node its journal standing.
@@ -428,7 +439,6 @@ impl<'a> Scheduler<'a> {
             self.claims.resize_with(n, || None);
             self.attempts.resize(n, 0);
             self.queued.resize(n, false);
-            self.artifacts.resize_with(n, Vec::new);
             for idx in exp.nodes {
                 self.admit(idx)?;
             }
@@ -440,7 +450,7 @@ impl<'a> Scheduler<'a> {
     /// its claim and queue it (or skip it if something it needs already failed).
     fn admit(&mut self, idx: NodeIndex) -> Result<(), EngineError> {
         let id = self.plan.node(idx).id.clone();
-        match self.journal.status(&id)? {
+        match self.journal.status(id.clone())? {
             Status::Done(done) => {
                 let bad = done
                     .record
@@ -451,10 +461,12 @@ impl<'a> Scheduler<'a> {
                     None => {
                         let bytes = done.record.artifacts.iter().map(|a| a.bytes).sum();
                         self.attempts[idx.index()] = done.record.attempts;
-                        self.artifacts[idx.index()] = done.record.artifacts;
                         self.plan.set_items(idx, done.record.items);
                         self.counts.reused += 1;
-                        self.reporter.event(&Event::Reused { node: id, bytes });
+                        self.reporter.event(&Event::Reused {
+                            node: id.to_string(),
+                            bytes,
+                        });
                         return self.settle(idx, NodeStatus::Done);
                     }
                     Some(e) => {
@@ -462,7 +474,7 @@ impl<'a> Scheduler<'a> {
                             self.store.remove(a);
                         }
                         self.reporter.event(&Event::Invalidated {
-                            node: id,
+                            node: id.to_string(),
                             reason: e.to_string(),
                         });
                         self.claims[idx.index()] = Some(done.redo()?);
@@ -554,12 +566,12 @@ impl<'a> Scheduler<'a> {
     /// parked in `streams` until an attempt there ends).
     fn start(&mut self, idx: NodeIndex, class: usize) -> Result<(), EngineError> {
         let node = self.plan.node(idx);
-        if let Some(e) = node.render_error.clone() {
-            return self.fail(idx, e);
+        if let Some(e) = &node.render_error {
+            return self.fail(idx, e.to_string());
         }
         // Built for this attempt and dropped with it: nodes do not keep their item (see
         // `Plan::context`). A parked node renders them again when it is woken.
-        let (params, vars) = match self.plan.context(idx) {
+        let ctx = match self.plan.context(idx) {
             Ok(c) => c,
             Err(e) => return self.fail(idx, e.to_string()),
         };
@@ -572,23 +584,16 @@ impl<'a> Scheduler<'a> {
             );
             return self.fail(idx, e);
         };
-        if let Some(load) = kind.stream(&params, &vars) {
+        if let Some(load) = kind.stream(&ctx.params, &ctx.vars) {
             if !self.streams.try_take(idx, &load) {
                 return Ok(());
             }
         }
-        self.launch(idx, class, kind, params, vars);
+        self.launch(idx, class, kind, ctx);
         Ok(())
     }
 
-    fn launch(
-        &mut self,
-        idx: NodeIndex,
-        class: usize,
-        kind: Arc<dyn TaskKind>,
-        params: serde_json::Value,
-        vars: serde_json::Value,
-    ) {
+    fn launch(&mut self, idx: NodeIndex, class: usize, kind: Arc<dyn TaskKind>, c: NodeContext) {
         let spec = self.plan.spec(self.plan.node(idx).task);
         let timeout = spec.timeout.unwrap_or(self.retry.timeout);
         let task = spec.name.clone();
@@ -600,18 +605,18 @@ impl<'a> Scheduler<'a> {
             .node_sink_under(&node.id, self.plan.prefix(node.task));
         let node = self.plan.node_mut(idx);
         let ctx = TaskContext {
-            node: node.id.clone(),
+            node: node.id.to_string(),
             task,
-            params,
-            vars,
-            output: node.output.clone(),
+            params: c.params,
+            vars: c.vars,
+            output: c.output,
             sink,
             attempt,
             env: self.env.clone(),
             cancel: self.cancel.child_token(),
         };
         self.reporter.event(&Event::Started {
-            node: node.id.clone(),
+            node: node.id.to_string(),
             attempt,
         });
         self.plan.start(idx);
@@ -699,10 +704,9 @@ impl<'a> Scheduler<'a> {
                             optional: spec.optional,
                         };
                         self.commit(idx, &record)?;
-                        self.artifacts[idx.index()] = record.artifacts;
                         self.plan.set_items(idx, record.items);
                         self.reporter.event(&Event::Finished {
-                            node: self.plan.node(idx).id.clone(),
+                            node: self.plan.node(idx).id.to_string(),
                             state: NodeState::Done,
                             attempts: attempt,
                             bytes,
@@ -728,7 +732,7 @@ impl<'a> Scheduler<'a> {
                         if err.is_transient() && attempt < max && !self.cancel.is_cancelled() {
                             let delay = self.retry.delay(attempt, err.retry_after());
                             self.reporter.event(&Event::Retrying {
-                                node: self.plan.node(idx).id.clone(),
+                                node: self.plan.node(idx).id.to_string(),
                                 attempt,
                                 delay,
                                 error: err.message.clone(),
@@ -745,7 +749,7 @@ impl<'a> Scheduler<'a> {
                             };
                             self.plan.node_mut(idx).reason = Some(message.clone());
                             self.reporter.event(&Event::Finished {
-                                node: self.plan.node(idx).id.clone(),
+                                node: self.plan.node(idx).id.to_string(),
                                 state: NodeState::Failed,
                                 attempts: attempt,
                                 bytes: 0,
@@ -774,7 +778,7 @@ impl<'a> Scheduler<'a> {
         let message = self.redact_message(message);
         self.plan.node_mut(idx).reason = Some(message.clone());
         self.reporter.event(&Event::Finished {
-            node: self.plan.node(idx).id.clone(),
+            node: self.plan.node(idx).id.to_string(),
             state: NodeState::Failed,
             attempts: self.attempts[idx.index()],
             bytes: 0,
@@ -800,11 +804,10 @@ impl<'a> Scheduler<'a> {
             attempts: self.attempts[idx.index()],
             error: Some(error.message),
             error_kind: Some(error.kind),
-            artifacts: artifacts.clone(),
+            artifacts,
             items: Items::default(),
             optional: spec.optional,
         };
-        self.artifacts[idx.index()] = artifacts;
         self.counts.failed += 1;
         if !spec.optional {
             self.counts.required_problems += 1;
@@ -832,7 +835,7 @@ impl<'a> Scheduler<'a> {
         }
         self.plan.node_mut(idx).reason = Some(reason.clone());
         self.reporter.event(&Event::Skipped {
-            node: self.plan.node(idx).id.clone(),
+            node: self.plan.node(idx).id.to_string(),
             reason,
         });
         self.commit(idx, &record)

@@ -34,11 +34,15 @@ fn version_prints_semver_commit_target_and_format_versions() {
         "bundle format: {}",
         kudo_diag::bundle::writer::BUNDLE_FORMAT_VERSION
     );
+    let journal_format = format!(
+        "journal format: {}",
+        kudo_diag::engine::JOURNAL_FORMAT_VERSION
+    );
     for field in [
         "commit: ",
         "target: x86_64-",
         bundle_format.as_str(),
-        "journal format: 2",
+        journal_format.as_str(),
     ] {
         assert!(text.contains(field), "{field} missing from:\n{text}");
     }

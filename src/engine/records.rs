@@ -1,0 +1,403 @@
+//! The journal's record stream: an append-only file of batches beside the journal's sled
+//! database (`journal/records`), and where each node's latest entry starts in it.
+//!
+//! A batch is every node change of one flush, framed as `u32 LE length | entries | the first 8
+//! bytes of blake3(entries)`. An entry is `u32 LE id length | id | u32 LE record length |
+//! record JSON`, or the length [`REMOVED`] and nothing for a removal. Opening reads the batches
+//! in order and keeps, per node, only the offset of its latest entry: records are read back from
+//! the file when they are asked for, never held in memory (a node record with its artifacts is
+//! a few hundred bytes; at 100,000 nodes and more, holding them was most of a run's memory,
+//! docs/PERFORMANCE.md).
+//!
+//! A batch cut short at the end of the file, or whose checksum fails there, is the write of a
+//! flush that never completed (its fsync did not return, so nothing relied on it): it is cut
+//! off and later batches follow the last whole one. A damaged batch before the end is reported,
+//! never skipped.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The length that marks a removal (a done node forgotten by `redo`) in an entry.
+pub(crate) const REMOVED: u32 = u32::MAX;
+/// Bytes of blake3 that close a batch.
+const SUM: usize = 8;
+
+/// Why the stream cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StreamError {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The content is not what this build writes: the message says where.
+    #[error("{0}")]
+    Damaged(String),
+}
+
+/// Where each node's latest entry starts, by node id.
+pub(crate) type Index = HashMap<Arc<str>, u64>;
+
+/// The open stream. Appends are serialized by the caller (one flush at a time) and by `end`;
+/// reads are positioned and need no lock.
+pub(crate) struct RecordStream {
+    file: File,
+    /// Where the next batch goes: the end of the last whole batch.
+    end: Mutex<u64>,
+}
+
+impl RecordStream {
+    /// Opens the stream at `path` (created if missing) and reads every batch: the offset of
+    /// each node's latest entry. A torn last batch is cut off.
+    pub fn open(path: &Path) -> Result<(RecordStream, Index), StreamError> {
+        let created = !path.exists();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        if created {
+            // The file's name must survive a crash as much as its content.
+            if let Some(dir) = path.parent() {
+                File::open(dir)?.sync_all()?;
+            }
+        }
+        let size = file.metadata()?.len();
+        let (index, end) = replay(&file, size)?;
+        if end < size {
+            file.set_len(end)?;
+            file.sync_all()?;
+        }
+        let stream = RecordStream {
+            file,
+            end: Mutex::new(end),
+        };
+        Ok((stream, index))
+    }
+
+    /// Appends one batch (`entries`, encoded by [`encode_entry`]) and syncs it. Returns where
+    /// the batch's entries start: add an entry's offset inside `entries` to it.
+    pub fn append(&self, entries: &[u8]) -> io::Result<u64> {
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let len = u32::try_from(entries.len())
+            .map_err(|_| io::Error::other("a journal batch is larger than 4 GiB"))?;
+        let mut frame = Vec::with_capacity(4 + entries.len() + SUM);
+        frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(entries);
+        frame.extend_from_slice(&blake3::hash(entries).as_bytes()[..SUM]);
+        let written = self
+            .file
+            .write_all_at(&frame, *end)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // Whatever reached the file is a torn batch: cut it off now (best effort; the next
+            // open does it anyway).
+            let _ = self.file.set_len(*end);
+            return Err(e);
+        }
+        let start = *end + 4;
+        *end += frame.len() as u64;
+        Ok(start)
+    }
+
+    /// The record of the entry at `offset`, which must be `node`'s.
+    pub fn read(&self, offset: u64, node: &str) -> Result<Vec<u8>, StreamError> {
+        let mut len = [0u8; 4];
+        self.file.read_exact_at(&mut len, offset)?;
+        let id_len = u32::from_le_bytes(len) as u64;
+        let mut id = vec![0u8; id_len as usize];
+        self.file.read_exact_at(&mut id, offset + 4)?;
+        if id != node.as_bytes() {
+            return Err(StreamError::Damaged(format!(
+                "the entry of {node} at offset {offset} names another node"
+            )));
+        }
+        self.file.read_exact_at(&mut len, offset + 4 + id_len)?;
+        let rec_len = u32::from_le_bytes(len);
+        if rec_len == REMOVED {
+            return Err(StreamError::Damaged(format!(
+                "the entry of {node} at offset {offset} is a removal"
+            )));
+        }
+        let mut rec = vec![0u8; rec_len as usize];
+        self.file.read_exact_at(&mut rec, offset + 8 + id_len)?;
+        Ok(rec)
+    }
+}
+
+impl RecordStream {
+    /// Reads every batch from the start, in order, handing each record entry to `f` with the
+    /// offset it starts at (what the index holds for a node's latest entry).
+    pub fn scan(&self, mut f: impl FnMut(u64, &str, &[u8])) -> Result<(), StreamError> {
+        let end = *self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = BufReader::with_capacity(1 << 16, ReadAt::new(&self.file));
+        let mut pos = 0u64;
+        let mut buf = Vec::new();
+        while pos < end {
+            let mut len = [0u8; 4];
+            r.read_exact(&mut len)?;
+            let n = u32::from_le_bytes(len) as usize;
+            buf.resize(n + SUM, 0);
+            r.read_exact(&mut buf)?;
+            for e in entries(&buf[..n]).map_err(StreamError::Damaged)? {
+                if let Some(rec) = e.record {
+                    f(pos + 4 + e.at as u64, e.node, rec);
+                }
+            }
+            pos += (4 + n + SUM) as u64;
+        }
+        Ok(())
+    }
+}
+
+/// Appends one entry: `u32 LE id length, id, u32 LE record length (REMOVED for a removal),
+/// record JSON`.
+pub(crate) fn encode_entry(out: &mut Vec<u8>, node: &str, record: Option<&[u8]>) {
+    out.extend_from_slice(&(node.len() as u32).to_le_bytes());
+    out.extend_from_slice(node.as_bytes());
+    match record {
+        Some(r) => {
+            out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            out.extend_from_slice(r);
+        }
+        None => out.extend_from_slice(&REMOVED.to_le_bytes()),
+    }
+}
+
+/// One entry of a batch: where it starts in the batch, its node, and whether it is a record
+/// (false: a removal).
+pub(crate) struct Entry<'a> {
+    pub at: usize,
+    pub node: &'a str,
+    pub record: Option<&'a [u8]>,
+}
+
+/// The entries of one batch, or why it is unreadable.
+pub(crate) fn entries(batch: &[u8]) -> Result<Vec<Entry<'_>>, String> {
+    fn take<'a>(buf: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], String> {
+        let left = buf.len() - *pos;
+        if left < n {
+            return Err(format!(
+                "a batch entry is cut short ({left} bytes left, {n} needed)"
+            ));
+        }
+        let out = &buf[*pos..*pos + n];
+        *pos += n;
+        Ok(out)
+    }
+    fn len(buf: &[u8], pos: &mut usize) -> Result<u32, String> {
+        let b = take(buf, pos, 4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < batch.len() {
+        let at = pos;
+        let n = len(batch, &mut pos)? as usize;
+        let node = std::str::from_utf8(take(batch, &mut pos, n)?)
+            .map_err(|_| "a node id is not UTF-8".to_string())?;
+        let record = match len(batch, &mut pos)? {
+            REMOVED => None,
+            n => Some(take(batch, &mut pos, n as usize)?),
+        };
+        out.push(Entry { at, node, record });
+    }
+    Ok(out)
+}
+
+/// Reads every batch of a stream of `size` bytes: the index and the end of the last whole
+/// batch.
+fn replay(file: &File, size: u64) -> Result<(Index, u64), StreamError> {
+    let mut index = Index::new();
+    let mut r = BufReader::with_capacity(1 << 16, ReadAt::new(file));
+    let mut pos = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        let mut len = [0u8; 4];
+        let header = read_full(&mut r, &mut len)?;
+        if header == 0 {
+            return Ok((index, pos));
+        }
+        let n = u32::from_le_bytes(len) as usize;
+        let frame_end = pos + 4 + n as u64 + SUM as u64;
+        if header < 4 || frame_end > size {
+            // Cut short by a write that never completed.
+            return Ok((index, pos));
+        }
+        buf.resize(n + SUM, 0);
+        r.read_exact(&mut buf)?;
+        let (batch, sum) = buf.split_at(n);
+        if &blake3::hash(batch).as_bytes()[..SUM] != sum {
+            if frame_end == size {
+                return Ok((index, pos));
+            }
+            return Err(StreamError::Damaged(format!(
+                "the batch at offset {pos} does not match its checksum"
+            )));
+        }
+        for e in entries(batch).map_err(StreamError::Damaged)? {
+            match e.record {
+                Some(_) => {
+                    let at = pos + 4 + e.at as u64;
+                    match index.get_mut(e.node) {
+                        Some(o) => *o = at,
+                        None => {
+                            index.insert(Arc::from(e.node), at);
+                        }
+                    }
+                }
+                None => {
+                    index.remove(e.node);
+                }
+            }
+        }
+        pos = frame_end;
+    }
+}
+
+/// Reads a file from its start with positioned reads, leaving the file's own cursor (shared
+/// by every handle to it) alone.
+struct ReadAt<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl<'a> ReadAt<'a> {
+    fn new(file: &'a File) -> Self {
+        ReadAt { file, pos: 0 }
+    }
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads up to `buf.len()` bytes, fewer only at the end of the file; returns how many.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for (node, rec) in entries {
+            encode_entry(&mut b, node, rec.map(str::as_bytes));
+        }
+        b
+    }
+
+    #[test]
+    fn records_are_read_back_from_their_latest_entry_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records");
+        {
+            let (s, index) = RecordStream::open(&path).unwrap();
+            assert!(index.is_empty());
+            s.append(&batch(&[("a", Some("1")), ("b", Some("2"))]))
+                .unwrap();
+            s.append(&batch(&[("a", Some("3")), ("b", None), ("c", Some("4"))]))
+                .unwrap();
+        }
+        let (s, index) = RecordStream::open(&path).unwrap();
+        assert_eq!(index.len(), 2, "b was removed");
+        assert_eq!(s.read(index["a"], "a").unwrap(), b"3");
+        assert_eq!(s.read(index["c"], "c").unwrap(), b"4");
+        // An offset asked for under another node's name is refused, not misread.
+        assert!(matches!(
+            s.read(index["a"], "c"),
+            Err(StreamError::Damaged(_))
+        ));
+    }
+
+    #[test]
+    fn a_scan_sees_every_record_entry_with_the_offsets_the_index_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, _) = RecordStream::open(&dir.path().join("records")).unwrap();
+        s.append(&batch(&[("a", Some("1")), ("b", Some("2"))]))
+            .unwrap();
+        s.append(&batch(&[("a", Some("3")), ("b", None)])).unwrap();
+        let (_, index) = RecordStream::open(&dir.path().join("records")).unwrap();
+        let mut seen = Vec::new();
+        s.scan(|at, node, rec| {
+            let latest = index.get(node) == Some(&at);
+            seen.push((
+                node.to_string(),
+                String::from_utf8_lossy(rec).into_owned(),
+                latest,
+            ));
+        })
+        .unwrap();
+        let want = [("a", "1", false), ("b", "2", false), ("a", "3", true)];
+        assert_eq!(
+            seen,
+            want.map(|(n, r, l)| (n.to_string(), r.to_string(), l))
+        );
+    }
+
+    #[test]
+    fn a_torn_last_batch_is_cut_off_and_the_next_follows_the_last_whole_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records");
+        {
+            let (s, _) = RecordStream::open(&path).unwrap();
+            s.append(&batch(&[("a", Some("1"))])).unwrap();
+            s.append(&batch(&[("b", Some("2"))])).unwrap();
+        }
+        let whole = std::fs::metadata(&path).unwrap().len();
+        // The second batch loses its last 3 bytes (a kill during its write).
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(whole - 3).unwrap();
+        drop(f);
+        {
+            let (s, index) = RecordStream::open(&path).unwrap();
+            assert_eq!(index.keys().map(|k| &**k).collect::<Vec<_>>(), ["a"]);
+            s.append(&batch(&[("c", Some("3"))])).unwrap();
+        }
+        let (s, index) = RecordStream::open(&path).unwrap();
+        assert_eq!(index.len(), 2);
+        assert_eq!(s.read(index["c"], "c").unwrap(), b"3");
+        // A last batch of the right length but the wrong content (zeros after a crash) too.
+        let len = std::fs::metadata(&path).unwrap().len();
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(&[0, 0], len - SUM as u64 - 2).unwrap();
+        drop(f);
+        let (_, index) = RecordStream::open(&path).unwrap();
+        assert_eq!(index.keys().map(|k| &**k).collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[test]
+    fn a_damaged_batch_before_the_end_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records");
+        {
+            let (s, _) = RecordStream::open(&path).unwrap();
+            s.append(&batch(&[("a", Some("1"))])).unwrap();
+            s.append(&batch(&[("b", Some("2"))])).unwrap();
+        }
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(b"x", 9).unwrap();
+        drop(f);
+        let Err(StreamError::Damaged(why)) = RecordStream::open(&path) else {
+            panic!("a damaged first batch is an error")
+        };
+        assert!(why.contains("checksum"), "{why}");
+    }
+}
