@@ -8,7 +8,7 @@ use kube::client::Body;
 use serde_json::Value;
 
 use crate::collect::params;
-use crate::engine::{StreamLoad, TaskContext, TaskError};
+use crate::engine::{StreamLoad, StreamPermit, TaskContext, TaskError};
 use crate::kubeapi::{self, ApiError, Scope};
 
 pub use crate::kubeapi::error::truncate;
@@ -138,6 +138,50 @@ pub fn pod_stream(p: &Value, vars: &Value, command: bool) -> Option<StreamLoad> 
         pod: Some(format!("{ns}/{}", pod.name)),
         command,
     })
+}
+
+/// The slot of the node a stream runs on, taken by the attempt itself when the plan could not
+/// key the stream by its node: a pod named by its name only (`pod: cassandra-node-0`, no Pod
+/// object to read `spec.nodeName` from). The scheduler took the pod's slot
+/// ([`pod_stream`] without a node); this asks the API server where the pod runs and waits for
+/// a slot of that node's kubelet, so such a stream is bounded per node like every other. Hold
+/// the permit until the stream is over.
+///
+/// `None` when there is nothing to wait for: the plan knew the node (the scheduler holds its
+/// slot), the stream is not on the task's own `pod` (a pod chosen while running takes its
+/// slots with `acquire_stream`), or the pod is not scheduled (no kubelet serves it, and the
+/// stream fails on its own).
+pub async fn node_slot(
+    ctx: &TaskContext,
+    ns: &str,
+    pod: &str,
+    command: bool,
+) -> Result<Option<StreamPermit>, TaskError> {
+    let Some(planned) = pod_stream(&ctx.params, &ctx.vars, command) else {
+        return Ok(None);
+    };
+    if planned.node.is_some() || planned.pod.as_deref() != Some(&format!("{ns}/{pod}")) {
+        return Ok(None);
+    }
+    let what = format!("get pod {pod} in namespace {ns} (to find the node that serves it)");
+    let req = hyper::Request::get(kubeapi::path::object("v1", Some(ns), "pods", pod))
+        .body(Vec::new())
+        .map_err(|e| TaskError::invalid(format!("{what}: {e}")))?;
+    let object = send_json(ctx, req, &what).await?;
+    let Some(node) = object
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(None);
+    };
+    // The node only: the pod's slot is already this attempt's.
+    let load = StreamLoad {
+        node: Some(node.to_string()),
+        pod: None,
+        command: false,
+    };
+    Ok(Some(crate::engine::acquire_stream(&load).await))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //! pod it lists) cannot say so before it starts; it takes the same slots from inside its
 //! attempt with [`acquire`], which waits in the same queues. The scheduler runs every attempt
 //! in the scope of the run's [`StreamGate`] (a tokio task-local), so no kind needs a handle.
+//! A stream on a pod named by its name only is keyed by its pod in the plan; its attempt takes
+//! the node's slot the same way once it learned the node.
 //!
 //! Nodes and pods are interned to small ids: a 5,000-pod run keeps one name per node and pod,
 //! not one per task.
@@ -237,7 +239,8 @@ impl Drop for StreamPermit {
 /// Takes the slots of a stream an attempt opens on a pod it chose while running, waiting in
 /// the same queues as planned nodes. Outside a run (no gate in scope) it waits for nothing. A
 /// kind that declares its stream with `TaskKind::stream` must not also call this for the same
-/// pod: it would wait for itself.
+/// pod: it would wait for itself. It may take the node alone (`pod: None`), when the plan could
+/// not know it (`collect::api::node_slot`).
 pub async fn acquire(load: &StreamLoad) -> StreamPermit {
     let Ok(gate) = GATE.try_with(Clone::clone) else {
         return StreamPermit { gate: None, key: 0 };
@@ -331,6 +334,37 @@ mod tests {
         assert_eq!(gate.take_woken(), vec![NodeIndex::new(1)]);
         // Outside a run there is nothing to wait for.
         let _free = acquire(&load("n1", "ns/p1", true)).await;
+    }
+
+    /// A pod named by its name only: the plan takes its pod's slot, and the attempt, once it
+    /// learned the node (`collect::api::node_slot`), that node's alone. It must not wait for
+    /// the pod slot it holds, and planned streams on the node wait for it.
+    #[tokio::test]
+    async fn a_node_learned_while_running_is_taken_beside_the_planned_pod_slot() {
+        let gate = StreamGate::new(1, 1);
+        let named = StreamLoad {
+            node: None,
+            pod: Some("ns/p0".into()),
+            command: true,
+        };
+        assert!(gate.try_take(NodeIndex::new(0), &named));
+        let node_only = StreamLoad {
+            node: Some("n1".into()),
+            pod: None,
+            command: false,
+        };
+        let permit = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            gate.clone().scope(async move { acquire(&node_only).await }),
+        )
+        .await
+        .expect("the node's slot is free: no wait for the attempt's own pod");
+        assert!(
+            !gate.try_take(NodeIndex::new(1), &load("n1", "ns/p1", false)),
+            "the node is full"
+        );
+        drop(permit);
+        assert_eq!(gate.take_woken(), vec![NodeIndex::new(1)]);
     }
 
     #[test]

@@ -521,7 +521,8 @@ pub fn serve_exec(
         // In flight on the pod's node and in the pod while the command runs and its output and
         // exit status are sent (the closing handshake after that is the connection's, not the
         // command's).
-        let guard = state.load.stream(node.as_deref(), &pod_key, true);
+        let label = format!("exec {pod_key} {}", q.command.join(" "));
+        let guard = state.load.stream(node.as_deref(), &pod_key, true, label);
         let runs = state.faults.exec_latency(&q.command);
         if !runs.is_zero() {
             tokio::time::sleep(runs).await;

@@ -9,6 +9,11 @@
 //! seen running both: a log from its handler until its last byte is handed to the body (a
 //! `follow` log until its body ends), an exec from its upgrade until its exit status is known,
 //! before the status is sent. [`StreamGuard`] gives it back when dropped.
+//!
+//! Each stream carries a label a client can recognise (what it asked for: `exec NS/POD
+//! nodetool ring`), and the snapshot names the streams open on the busiest node at the moment
+//! its count first reached the maximum, so a test whose limit did not hold says which
+//! requests overlapped.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +40,12 @@ struct Inner {
     pods: HashMap<String, Count>,
     /// Streams in all.
     streams: Count,
+    /// Open streams: id, node and label.
+    open: Vec<(u64, Option<String>, String)>,
+    next_id: u64,
+    /// The most streams seen at once on one node, and the labels of those streams.
+    max_node: u32,
+    busiest: Vec<String>,
     /// Short requests, by whole seconds since the server started.
     per_second: Vec<u32>,
 }
@@ -68,12 +79,16 @@ pub struct LoadSnapshot {
     pub streams_now: u32,
     /// Short requests in each second since the server started.
     pub requests_per_second: Vec<u32>,
+    /// The streams open on the busiest node when it first reached `max_streams_per_node`,
+    /// each as `node #id label`.
+    pub busiest_node: Vec<String>,
 }
 
 /// A stream being served; dropping it ends it in the counts.
 #[derive(Debug)]
 pub struct StreamGuard {
     inner: Arc<Mutex<Inner>>,
+    id: u64,
     node: Option<String>,
     exec_pod: Option<String>,
 }
@@ -82,6 +97,9 @@ impl Drop for StreamGuard {
     fn drop(&mut self) {
         let mut i = self.inner.lock().expect("load lock");
         i.streams.now -= 1;
+        if let Some(at) = i.open.iter().position(|(id, ..)| *id == self.id) {
+            i.open.swap_remove(at);
+        }
         if let Some(n) = self.node.take() {
             if let Some(c) = i.nodes.get_mut(&n) {
                 c.now -= 1;
@@ -97,18 +115,34 @@ impl Drop for StreamGuard {
 
 impl Load {
     /// A stream starts on `node`'s kubelet (unknown for a pod without one), for pod
-    /// `namespace/name`; `exec` counts it in the pod's exec sessions too.
-    pub fn stream(&self, node: Option<&str>, pod: &str, exec: bool) -> StreamGuard {
+    /// `namespace/name`; `exec` counts it in the pod's exec sessions too. `label` says what
+    /// the client asked for, for [`LoadSnapshot::busiest_node`].
+    pub fn stream(&self, node: Option<&str>, pod: &str, exec: bool, label: String) -> StreamGuard {
         let mut i = self.inner.lock().expect("load lock");
+        let i = &mut *i;
         i.streams.up();
+        let id = i.next_id;
+        i.next_id += 1;
+        i.open.push((id, node.map(str::to_string), label));
         if let Some(n) = node {
-            i.nodes.entry(n.to_string()).or_default().up();
+            let c = i.nodes.entry(n.to_string()).or_default();
+            c.up();
+            if c.now > i.max_node {
+                i.max_node = c.now;
+                i.busiest = i
+                    .open
+                    .iter()
+                    .filter(|(_, on, _)| on.as_deref() == Some(n))
+                    .map(|(id, _, label)| format!("{n} #{id} {label}"))
+                    .collect();
+            }
         }
         if exec {
             i.pods.entry(pod.to_string()).or_default().up();
         }
         StreamGuard {
             inner: self.inner.clone(),
+            id,
             node: node.map(str::to_string),
             exec_pod: exec.then(|| pod.to_string()),
         }
@@ -132,6 +166,7 @@ impl Load {
             max_streams: i.streams.max,
             streams_now: i.streams.now,
             requests_per_second: i.per_second.clone(),
+            busiest_node: i.busiest.clone(),
         }
     }
 }
@@ -179,13 +214,18 @@ mod tests {
     #[test]
     fn streams_are_counted_per_node_and_execs_per_pod_until_dropped() {
         let l = Load::default();
-        let a = l.stream(Some("n1"), "ns/p1", true);
-        let b = l.stream(Some("n1"), "ns/p1", false);
-        let c = l.stream(Some("n2"), "ns/p2", true);
+        let a = l.stream(Some("n1"), "ns/p1", true, "exec a".into());
+        let b = l.stream(Some("n1"), "ns/p1", false, "log b".into());
+        let c = l.stream(Some("n2"), "ns/p2", true, "exec c".into());
         assert_eq!(l.snapshot().max_streams_per_node, 2);
         assert_eq!(l.snapshot().max_execs_per_pod, 1);
+        assert_eq!(
+            l.snapshot().busiest_node,
+            vec!["n1 #0 exec a", "n1 #1 log b"],
+            "the streams that made the busiest node's maximum"
+        );
         drop((a, b));
-        let d = l.stream(Some("n1"), "ns/p1", true);
+        let d = l.stream(Some("n1"), "ns/p1", true, "exec d".into());
         let s = l.snapshot();
         assert_eq!((s.max_streams_per_node, s.max_execs_per_pod), (2, 1));
         assert_eq!((s.max_streams, s.streams_now), (3, 2));

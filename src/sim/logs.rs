@@ -333,7 +333,12 @@ fn prepare(
     // its last byte is handed to the body, before the client can have seen its end; one that
     // stays open (follow, a stall) counts until the body ends.
     let node = pod["spec"]["nodeName"].as_str();
-    let counted = state.load.stream(node, &format!("{ns}/{name}"), false);
+    let counted = state.load.stream(
+        node,
+        &format!("{ns}/{name}"),
+        false,
+        format!("log {ns}/{name} {container}"),
+    );
     let (until_handed, until_ended) = match tail {
         Ending::Close => (Some(counted), None),
         Ending::Follow | Ending::Stall => (None, Some(counted)),

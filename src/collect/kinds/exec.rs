@@ -147,6 +147,8 @@ pub async fn run_command(
             .map(|c| format!(" container {c}"))
             .unwrap_or_default()
     );
+    // Held until the command's exit status is read: the node's kubelet serves it till then.
+    let _node = api::node_slot(ctx, ns, pod, true).await?;
     let mut proc = attach(ctx, ns, pod, container, argv, &what).await?;
     let status = proc.take_status();
     let (n_out, err) = match copy_streams(ctx, &mut proc, out, &what).await {

@@ -291,6 +291,8 @@ impl TaskKind for Logs {
         let req = kube::core::Request::new(kubeapi::path::collection("v1", Some(ns), "pods"))
             .logs(&kubeapi::path::encode(pod.name), &lr.params)
             .map_err(|e| TaskError::invalid(format!("{what}: {e}")))?;
+        // Held until the log is copied: the node's kubelet serves it till then.
+        let _node = api::node_slot(ctx, ns, pod.name, false).await?;
         let res = match api::send(ctx, req, &what).await {
             Ok(res) => res,
             // A container that has not started (pending pod, image pull failure, init containers
