@@ -10,6 +10,7 @@ pub mod access;
 pub mod api;
 pub mod builtins;
 pub mod cluster_printers;
+pub mod convert;
 pub mod discovery;
 pub mod error;
 pub mod exec;
