@@ -3,9 +3,11 @@
 //! asks for.
 //!
 //! Most resources keep one schema across their served versions (CronJob batch/v1beta1 and
-//! batch/v1, PodDisruptionBudget policy/v1beta1 and policy/v1 apart from the meaning of an
-//! empty selector, custom resources under conversion strategy `None`): only `apiVersion`
-//! changes. HorizontalPodAutoscaler differs between autoscaling/v1, v2beta1, v2beta2 and v2;
+//! batch/v1, RuntimeClass, CSIStorageCapacity, custom resources under conversion strategy
+//! `None`): only `apiVersion` changes. Not converted yet, so served with only `apiVersion`
+//! changed: PodDisruptionBudget policy/v1beta1 (an empty selector matches nothing there),
+//! EndpointSlice discovery.k8s.io/v1beta1 (`topology`) and the flowcontrol kinds before
+//! v1beta3 (`assuredConcurrencyShares`). HorizontalPodAutoscaler differs between autoscaling/v1, v2beta1, v2beta2 and v2;
 //! it is converted through the autoscaling/v2 shape, following the API server's conversion
 //! functions (kubernetes `pkg/apis/autoscaling/v1/conversion.go`, `v2beta1/conversion.go`,
 //! `v2beta2/conversion.go`), round-trip annotations (`autoscaling.alpha.kubernetes.io/*`)
