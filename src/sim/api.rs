@@ -474,10 +474,11 @@ fn get_one(
         return ApiStatus::not_found(&t.info.group, &t.info.plural, name).into_response();
     };
     if wants_table(headers) {
+        let shown = st.store.recorded_form(&gvr(t), &obj);
         let tab = table_for(
             &t.info,
             st.minor(),
-            &[&obj],
+            &[&shown],
             json!({"resourceVersion": obj["metadata"]["resourceVersion"]}),
             IncludeObject::parse(query.get("includeObject").map(String::as_str)),
             Utc::now(),
@@ -605,7 +606,11 @@ fn list_inner(
         }
     }
     if wants_table(headers) {
-        let objs: Vec<&Value> = page.iter().map(|a| a.as_ref()).collect();
+        let shown: Vec<Arc<Value>> = page
+            .iter()
+            .map(|o| st.store.recorded_form(&gvr(t), o))
+            .collect();
+        let objs: Vec<&Value> = shown.iter().map(|a| a.as_ref()).collect();
         let tab = table_for(
             &t.info,
             st.minor(),
@@ -755,7 +760,7 @@ fn watch(
                 table_for(
                     &t.info,
                     st.minor(),
-                    &[o],
+                    &[&st.store.recorded_form(&gvr(t), o)],
                     json!({}),
                     IncludeObject::parse(query.get("includeObject").map(String::as_str)),
                     Utc::now(),

@@ -1,7 +1,8 @@
 //! The simulated cluster: an emulator of the Kubernetes API, part of the product (`kudo-diag sim`,
 //! `kudo-diag demo`, `kudo-diag serve`) and the ground every test and benchmark runs on.
 //!
-//! Architecture: `store` indexes a `Scenario`'s objects with the `resources` registry; `server`
+//! Architecture: `store` indexes a `Scenario`'s objects with the `resources` registry, at
+//! every served version of their resource (`convert` between versions); `server`
 //! routes HTTP(S) requests (discovery, get, list, table, logs, exec, access reviews) to handlers
 //! sharing one `state::SimState`; `faults` is a middleware in front of them; `tls` makes the CA
 //! and serving certificate at start.
@@ -10,6 +11,7 @@ pub mod access;
 pub mod api;
 pub mod builtins;
 pub mod cluster_printers;
+pub mod convert;
 pub mod discovery;
 pub mod error;
 pub mod exec;

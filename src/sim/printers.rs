@@ -766,36 +766,13 @@ pub fn label_selector(sel: &Value) -> String {
 }
 
 /// The metrics of an HPA in the shape of autoscaling/v2 (`spec.metrics`,
-/// `status.currentMetrics`). An autoscaling/v1 object's CPU target and current utilization
-/// become one Resource metric, as the API server's conversion to its internal version does.
+/// `status.currentMetrics`), converted from the object's version as the API server converts
+/// it to its internal version (`sim::convert`), so every served version prints the same.
 fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
-    let spec = &o["spec"];
-    if o["apiVersion"] == "autoscaling/v2beta1" {
-        return (
-            arr(&spec["metrics"]).iter().map(v2beta1_spec).collect(),
-            arr(&o["status"]["currentMetrics"])
-                .iter()
-                .map(v2beta1_status)
-                .collect(),
-        );
-    }
-    if spec.get("metrics").is_some() || spec.get("targetCPUUtilizationPercentage").is_none() {
-        return (
-            arr(&spec["metrics"]).to_vec(),
-            arr(&o["status"]["currentMetrics"]).to_vec(),
-        );
-    }
-    let target = json!([{"type": "Resource", "resource": {"name": "cpu",
-        "target": {"type": "Utilization", "averageUtilization": spec["targetCPUUtilizationPercentage"]}}}]);
-    let current = match &o["status"]["currentCPUUtilizationPercentage"] {
-        Value::Null => json!([]),
-        v => {
-            json!([{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": v}}}])
-        }
-    };
+    let v2 = super::convert::hpa_to_v2(o);
     (
-        target.as_array().cloned().unwrap_or_default(),
-        current.as_array().cloned().unwrap_or_default(),
+        arr(&v2["spec"]["metrics"]).to_vec(),
+        arr(&v2["status"]["currentMetrics"]).to_vec(),
     )
 }
 
@@ -809,91 +786,6 @@ fn metric_field(kind: &str) -> Option<&'static str> {
         "External" => "external",
         _ => return None,
     })
-}
-
-/// Sets `key` in `m` when `v` is set.
-fn put(m: &mut Value, key: &str, v: &Value) {
-    if !v.is_null() {
-        m[key] = v.clone();
-    }
-}
-
-/// An autoscaling/v2beta1 metric spec in the shape of autoscaling/v2, as the API server's
-/// conversion to its internal version builds it (kubernetes `pkg/apis/autoscaling/v2beta1/
-/// conversion.go`): a resource's `targetAverageValue` over its `targetAverageUtilization`;
-/// `targetValue` and `averageValue` of an Object metric, `targetValue` and
-/// `targetAverageValue` of an External one, an average value making the target AverageValue.
-fn v2beta1_spec(m: &Value) -> Value {
-    let kind = s(&m["type"]);
-    let Some(field) = metric_field(kind) else {
-        return m.clone();
-    };
-    let src = &m[field];
-    let mut target = json!({});
-    let mut out = json!({"name": src["name"], "metric": {"name": src["metricName"]}});
-    match kind {
-        "Resource" | "ContainerResource" => {
-            out = json!({"name": src["name"]});
-            put(&mut out, "container", &src["container"]);
-            if src["targetAverageValue"].is_null() {
-                target["type"] = json!("Utilization");
-                put(
-                    &mut target,
-                    "averageUtilization",
-                    &src["targetAverageUtilization"],
-                );
-            } else {
-                target["type"] = json!("AverageValue");
-                put(&mut target, "averageValue", &src["targetAverageValue"]);
-            }
-        }
-        "Pods" => {
-            target["type"] = json!("AverageValue");
-            put(&mut target, "averageValue", &src["targetAverageValue"]);
-        }
-        _ => {
-            let avg = if kind == "Object" {
-                "averageValue"
-            } else {
-                "targetAverageValue"
-            };
-            let typ = if src[avg].is_null() {
-                "Value"
-            } else {
-                "AverageValue"
-            };
-            target["type"] = json!(typ);
-            put(&mut target, "value", &src["targetValue"]);
-            put(&mut target, "averageValue", &src[avg]);
-            put(&mut out, "describedObject", &src["target"]);
-        }
-    }
-    out["target"] = target;
-    json!({"type": kind, field: out})
-}
-
-/// An autoscaling/v2beta1 metric status in the shape of autoscaling/v2: `current*` fields
-/// into `current` (an Object metric's `averageValue` too).
-fn v2beta1_status(m: &Value) -> Value {
-    let kind = s(&m["type"]);
-    let Some(field) = metric_field(kind) else {
-        return m.clone();
-    };
-    let src = &m[field];
-    let mut current = json!({});
-    put(
-        &mut current,
-        "averageUtilization",
-        &src["currentAverageUtilization"],
-    );
-    put(&mut current, "value", &src["currentValue"]);
-    let avg = if kind == "Object" {
-        "averageValue"
-    } else {
-        "currentAverageValue"
-    };
-    put(&mut current, "averageValue", &src[avg]);
-    json!({"type": kind, field: {"name": src["name"], "current": current}})
 }
 
 /// A quantity as the server prints it: stored quantities are already canonical strings.

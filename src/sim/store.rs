@@ -2,6 +2,13 @@
 //! completed the way an API server completes what it stores (uid, creationTimestamp,
 //! resourceVersion, a namespace for namespaced objects).
 //!
+//! An API server stores one object per group and resource and serves it at every served
+//! version of that resource. The store does the same by holding, beside each object as it was
+//! recorded, its conversion (`sim::convert`) to each other served version of its group and
+//! resource: gets, lists, watches and tables at any served version find it, with the same
+//! uid, resourceVersion and creationTimestamp. An object recorded at two versions is served
+//! as recorded at each.
+//!
 //! Read-only once built: the simulator answers reads, and dry-run writes never reach it, so the
 //! server shares it between requests without locks.
 
@@ -44,6 +51,8 @@ pub struct Store {
     objects: BTreeMap<Gvr, BTreeMap<(String, String), Arc<Value>>>,
     /// The highest resourceVersion given out: the resourceVersion of every list.
     resource_version: u64,
+    /// The version each converted copy was converted from, by its place in `objects`.
+    converted_from: BTreeMap<(Gvr, (String, String)), String>,
 }
 
 /// First resourceVersion handed out; real ones are etcd revisions, large and increasing.
@@ -81,6 +90,7 @@ impl Store {
             registry,
             objects: BTreeMap::new(),
             resource_version: FIRST_RESOURCE_VERSION,
+            converted_from: BTreeMap::new(),
         };
         let mut problems = Vec::new();
         for (i, obj) in objects.iter().enumerate() {
@@ -90,6 +100,7 @@ impl Store {
         }
         store.add_missing_namespaces(default_namespace, now);
         store.link_events();
+        store.add_served_versions();
         // A list is at least as new as its newest item: recorded objects carry the etcd
         // revisions they were read at.
         let newest = store
@@ -260,6 +271,52 @@ impl Store {
         }
     }
 
+    /// Serves every object at the other served versions of its group and resource (the
+    /// registry's: a server version's built-ins, the CRDs' served versions, or a recorded
+    /// discovery), converted as the API server converts.
+    fn add_served_versions(&mut self) {
+        let mut converted = Vec::new();
+        for (gvr, objs) in &self.objects {
+            let others = self.registry.all().iter().filter(|r| {
+                r.group == gvr.group && r.plural == gvr.plural && r.version != gvr.version
+            });
+            for other in others {
+                let to = Gvr::new(&gvr.group, &other.version, &gvr.plural);
+                let recorded = self.objects.get(&to);
+                for (key, o) in objs {
+                    if recorded.is_some_and(|m| m.contains_key(key)) {
+                        continue;
+                    }
+                    let obj =
+                        super::convert::to_version(o, &gvr.group, &gvr.plural, &other.version);
+                    converted.push((to.clone(), key.clone(), gvr.version.clone(), obj));
+                }
+            }
+        }
+        for (to, key, from, obj) in converted {
+            // An object recorded at two versions converts into a third from the first of them.
+            let slot = self.objects.entry(to.clone()).or_default();
+            if slot.contains_key(&key) {
+                continue;
+            }
+            slot.insert(key.clone(), Arc::new(obj));
+            self.converted_from.insert((to, key), from);
+        }
+    }
+
+    /// The object `obj` (served at `gvr`) as it was recorded: itself, or for a copy converted
+    /// to `gvr`'s version the object it was converted from. The API server prints tables from
+    /// the object it stores, so a table is the same at every version.
+    pub fn recorded_form(&self, gvr: &Gvr, obj: &Arc<Value>) -> Arc<Value> {
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let key = (gvr.clone(), (ns.to_string(), name.to_string()));
+        self.converted_from
+            .get(&key)
+            .and_then(|from| self.get(&Gvr::new(&gvr.group, from, &gvr.plural), ns, name))
+            .unwrap_or_else(|| obj.clone())
+    }
+
     /// The resourceVersion of lists.
     pub fn resource_version(&self) -> String {
         self.resource_version.to_string()
@@ -420,5 +477,105 @@ mod tests {
         let e = Store::new(&objs, "main", now()).unwrap_err().to_string();
         assert!(e.contains("CustomResourceDefinition"), "{e}");
         assert!(e.contains("appears twice"), "{e}");
+    }
+
+    fn served_at(s: &Store, group: &str, plural: &str) -> Vec<(String, String)> {
+        ["v1", "v1beta1", "v2", "v2beta1", "v2beta2"]
+            .iter()
+            .flat_map(|v| {
+                s.list(&Gvr::new(group, v, plural), None)
+                    .map(|o| (v.to_string(), o["apiVersion"].as_str().unwrap().to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn objects_are_served_at_every_served_version_of_their_resource() {
+        let objs = vec![
+            json!({"apiVersion": "autoscaling/v2beta1", "kind": "HorizontalPodAutoscaler",
+                   "metadata": {"name": "web", "resourceVersion": "42"},
+                   "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 3,
+                            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 80}}]}}),
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+                   "spec": {"schedule": "* * * * *"}}),
+        ];
+        let reg = Registry::new(&objs, 24);
+        let s = Store::with_registry(reg, &objs, "main", now()).unwrap();
+        // A 1.24 server serves HPAs at v1, v2, v2beta1 and v2beta2, CronJobs at v1 and v1beta1.
+        assert_eq!(
+            served_at(&s, "autoscaling", "horizontalpodautoscalers"),
+            [
+                ("v1".into(), "autoscaling/v1".into()),
+                ("v2".into(), "autoscaling/v2".into()),
+                ("v2beta1".into(), "autoscaling/v2beta1".into()),
+                ("v2beta2".into(), "autoscaling/v2beta2".into()),
+            ]
+        );
+        assert_eq!(
+            served_at(&s, "batch", "cronjobs"),
+            [
+                ("v1".into(), "batch/v1".into()),
+                ("v1beta1".into(), "batch/v1beta1".into())
+            ]
+        );
+        let v2 = Gvr::new("autoscaling", "v2", "horizontalpodautoscalers");
+        let at_v2 = s.get(&v2, "main", "web").unwrap();
+        let recorded = s
+            .get(
+                &Gvr::new("autoscaling", "v2beta1", "horizontalpodautoscalers"),
+                "main",
+                "web",
+            )
+            .unwrap();
+        // One object: the same identity, converted fields.
+        assert_eq!(at_v2["metadata"], recorded["metadata"]);
+        assert_eq!(
+            at_v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            80
+        );
+        assert_eq!(s.recorded_form(&v2, &at_v2), recorded);
+        assert_eq!(s.recorded_form(&v2, &recorded), recorded);
+        // The same schema: nothing but apiVersion differs.
+        let cj = |v| {
+            s.get(&Gvr::new("batch", v, "cronjobs"), "main", "c")
+                .unwrap()
+        };
+        let (mut old, new) = ((*cj("v1beta1")).clone(), cj("v1"));
+        old["apiVersion"] = json!("batch/v1");
+        assert_eq!(&old, new.as_ref());
+        // A 1.32 server serves CronJobs at batch/v1 only.
+        let s =
+            Store::with_registry(Registry::new(&objs[1..], 32), &objs[1..], "main", now()).unwrap();
+        assert_eq!(
+            served_at(&s, "batch", "cronjobs"),
+            [("v1".into(), "batch/v1".into())]
+        );
+    }
+
+    #[test]
+    fn custom_resources_are_served_at_each_served_version_of_their_crd() {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"kind": "Widget", "plural": "widgets"},
+                     "versions": [{"name": "v1", "served": true, "storage": true},
+                                  {"name": "v1beta1", "served": true},
+                                  {"name": "v1alpha1", "served": false}]}});
+        let w = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+                       "spec": {"size": 3}});
+        let s = Store::new(&[crd, w.clone()], "main", now()).unwrap();
+        assert_eq!(
+            served_at(&s, "example.com", "widgets"),
+            [
+                ("v1".into(), "example.com/v1".into()),
+                ("v1beta1".into(), "example.com/v1beta1".into())
+            ]
+        );
+        assert_eq!(
+            s.list(&Gvr::new("example.com", "v1alpha1", "widgets"), None)
+                .count(),
+            0
+        );
     }
 }

@@ -1076,3 +1076,155 @@ async fn v2beta1_autoscalers_print_their_targets() {
     );
     h.shutdown().await;
 }
+
+/// A simulated cluster of server minor `minor` holding `objects`.
+async fn start_at(minor: &str, objects: Vec<Value>) -> SimHandle {
+    let sc = kudo_diag::sim::Scenario {
+        name: "versions".into(),
+        namespace: "default".into(),
+        objects,
+        server_version: kudo_diag::sim::scenario::ServerVersion {
+            minor: minor.into(),
+            git_version: format!("v1.{minor}.4"),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    SimServer::start(sc, SimOptions::default()).await.unwrap()
+}
+
+/// An HPA stored as autoscaling/v2 with a CPU target of 50% and 20% in use.
+fn v2_autoscaler() -> Value {
+    serde_json::json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "api", "namespace": "default", "creationTimestamp": "2020-01-01T00:00:00Z"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
+                 "minReplicas": 1, "maxReplicas": 4, "metrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]},
+        "status": {"currentReplicas": 1, "desiredReplicas": 1, "currentMetrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 20, "averageValue": "10m"}}}]}})
+}
+
+/// As an API server does, the simulated cluster serves one object per group and resource at
+/// every version it serves: on 1.24, `kubectl get hpa` (autoscaling/v2) lists an HPA stored as
+/// v2beta1 with the TARGETS its own version prints, every served version prints the same
+/// table, `-o json` answers in the asked version (converted where the schema differs), and
+/// `cronjobs.v1beta1.batch` lists CronJobs stored as batch/v1.
+#[tokio::test]
+async fn objects_are_served_at_every_served_version_on_1_24() {
+    if !have_kubectl() {
+        return;
+    }
+    let v2beta1 = serde_json::json!({"apiVersion": "autoscaling/v2beta1", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "default", "creationTimestamp": "2020-01-01T00:00:00Z"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 2, "maxReplicas": 10, "metrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 80}},
+            {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "500Mi"}}]},
+        "status": {"currentReplicas": 3, "desiredReplicas": 3, "currentMetrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "currentAverageUtilization": 12, "currentAverageValue": "40m"}}]}});
+    let cronjob = serde_json::json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "default", "creationTimestamp": "2020-01-01T00:00:00Z"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}});
+    let h = start_at("24", vec![v2beta1, v2_autoscaler(), cronjob]).await;
+    let k = Kubectl::new(&h);
+    let table = k.ok(&["get", "hpa"]).await;
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert_eq!(
+        rows[0][..3],
+        ["api", "Deployment/api", "20%/50%"],
+        "{table}"
+    );
+    assert_eq!(
+        rows[1][..4],
+        ["web", "Deployment/web", "12%/80%,", "<unknown>/500Mi"],
+        "{table}"
+    );
+    for version in ["v1", "v2beta1", "v2beta2", "v2"] {
+        let other = k
+            .ok(&[
+                "get",
+                &format!("horizontalpodautoscalers.{version}.autoscaling"),
+            ])
+            .await;
+        assert_eq!(other, table, "{version}");
+    }
+    let v2: Value =
+        serde_json::from_str(&k.ok(&["get", "hpa", "web", "-o", "json"]).await).unwrap();
+    assert_eq!(v2["apiVersion"], "autoscaling/v2");
+    assert_eq!(
+        v2["spec"]["metrics"][1]["resource"]["target"],
+        serde_json::json!({"type": "AverageValue", "averageValue": "500Mi"})
+    );
+    let v1: Value = serde_json::from_str(
+        &k.ok(&[
+            "get",
+            "horizontalpodautoscalers.v1.autoscaling",
+            "web",
+            "-o",
+            "json",
+        ])
+        .await,
+    )
+    .unwrap();
+    assert_eq!(v1["apiVersion"], "autoscaling/v1");
+    assert_eq!(v1["spec"]["targetCPUUtilizationPercentage"], 80);
+    assert_eq!(v1["status"]["currentCPUUtilizationPercentage"], 12);
+    assert_eq!(v1["metadata"]["uid"], v2["metadata"]["uid"]);
+    let describe = k.ok(&["describe", "hpa", "web"]).await;
+    assert!(describe.contains("Deployment/web"), "{describe}");
+    let cj = k.ok(&["get", "cronjobs.v1beta1.batch"]).await;
+    assert!(cj.lines().nth(1).unwrap().starts_with("nightly "), "{cj}");
+    let cj: Value =
+        serde_json::from_str(&k.ok(&["get", "cronjobs.v1beta1.batch", "-o", "json"]).await)
+            .unwrap();
+    assert_eq!(cj["items"].as_array().unwrap().len(), 1);
+    assert_eq!(cj["items"][0]["apiVersion"], "batch/v1beta1");
+    assert_eq!(cj["items"][0]["spec"]["schedule"], "0 3 * * *");
+    h.shutdown().await;
+}
+
+/// On 1.32 an HPA stored as autoscaling/v2 reads the same at autoscaling/v1 (its CPU target
+/// converted to `targetCPUUtilizationPercentage`), and batch/v1beta1 is no longer served.
+#[tokio::test]
+async fn objects_are_served_at_every_served_version_on_1_32() {
+    if !have_kubectl() {
+        return;
+    }
+    let h = start_at("32", vec![v2_autoscaler()]).await;
+    let k = Kubectl::new(&h);
+    let table = k.ok(&["get", "hpa"]).await;
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        row[..4],
+        ["api", "Deployment/api", "cpu:", "20%/50%"],
+        "{table}"
+    );
+    assert_eq!(
+        k.ok(&["get", "horizontalpodautoscalers.v1.autoscaling"])
+            .await,
+        table
+    );
+    let v1: Value = serde_json::from_str(
+        &k.ok(&[
+            "get",
+            "horizontalpodautoscalers.v1.autoscaling",
+            "api",
+            "-o",
+            "json",
+        ])
+        .await,
+    )
+    .unwrap();
+    assert_eq!(v1["apiVersion"], "autoscaling/v1");
+    assert_eq!(v1["spec"]["targetCPUUtilizationPercentage"], 50);
+    assert!(v1["spec"].get("metrics").is_none());
+    let gone = k.run(&["get", "cronjobs.v1beta1.batch"]).await;
+    assert!(!gone.status.success());
+    h.shutdown().await;
+}
