@@ -10,6 +10,7 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
@@ -132,38 +133,41 @@ struct Recorded {
     identical_logs: Vec<IdenticalLog>,
 }
 
-/// Splits off what is recorded rather than stored, from artifacts sorted by path.
-fn recorded(sorted: Vec<&(String, ArtifactRecord)>) -> (Vec<&(String, ArtifactRecord)>, Recorded) {
-    let by_path: std::collections::HashMap<&str, &ArtifactRecord> =
-        sorted.iter().map(|(_, r)| (r.path.as_str(), r)).collect();
-    let mut rec = Recorded::default();
-    let mut stored = Vec::with_capacity(sorted.len());
-    for entry in sorted {
-        let (node, a) = entry;
-        if a.empty_list {
-            rec.empty_lists.push(EmptyList {
-                path: a.path.clone(),
-                task: node.clone(),
-            });
-            continue;
-        }
-        if let Some(stem) = a.path.strip_suffix(".previous.log") {
-            let current = format!("{stem}.log");
-            let same = by_path
-                .get(current.as_str())
-                .is_some_and(|c| !c.empty_list && c.bytes == a.bytes && c.blake3 == a.blake3);
-            if same {
-                rec.identical_logs.push(IdenticalLog {
-                    path: a.path.clone(),
-                    same_as: current,
-                    task: node.clone(),
-                });
-                continue;
-            }
-        }
-        stored.push(entry);
+/// What the manifest records instead of a file for `rec` (at `index[i]`, the index sorted by
+/// path), if anything: an empty list, or a previous log identical to its current log (looked up
+/// in the index and read back from the source).
+fn recorded_instead(
+    index: &[ArtifactRef],
+    source: &dyn ArtifactSource,
+    i: usize,
+    rec: &ArtifactRecord,
+    into: &mut Recorded,
+) -> Result<bool, BundleError> {
+    let node = &*index[i].node;
+    if rec.empty_list {
+        into.empty_lists.push(EmptyList {
+            path: rec.path.clone(),
+            task: node.to_string(),
+        });
+        return Ok(true);
     }
-    (stored, rec)
+    let Some(stem) = rec.path.strip_suffix(".previous.log") else {
+        return Ok(false);
+    };
+    let current = format!("{stem}.log");
+    let Ok(at) = index.binary_search_by(|a| (*a.path).cmp(current.as_str())) else {
+        return Ok(false);
+    };
+    let c = source.record(&index[at])?;
+    if c.empty_list || c.bytes != rec.bytes || c.blake3 != rec.blake3 {
+        return Ok(false);
+    }
+    into.identical_logs.push(IdenticalLog {
+        path: rec.path.clone(),
+        same_as: current,
+        task: node.to_string(),
+    });
+    Ok(true)
 }
 
 /// A list collected empty, in the manifest.
@@ -211,6 +215,36 @@ pub struct BundleInfo {
     pub files: usize,
 }
 
+/// One artifact of the bundle as the writer indexes it: its path, the node that made it, and
+/// where an [`ArtifactSource`] finds its record. The writer holds these (about 100 bytes per
+/// artifact) and reads each record back when it writes it, so the records of a collection of
+/// 400,000 artifacts are never all in memory at once.
+#[derive(Debug, Clone)]
+pub struct ArtifactRef {
+    pub path: Box<str>,
+    pub node: Arc<str>,
+    /// Where the source keeps the record: where its JSON starts in the journal's record
+    /// stream, a position in a list.
+    pub at: u64,
+    /// The length of the record's JSON in the stream (0 for a list).
+    pub len: u32,
+}
+
+/// Reads an artifact's record back for the writer, which asks for each one about twice (when
+/// it copies the content, when it writes the manifest), in path order.
+pub trait ArtifactSource {
+    fn record(&self, artifact: &ArtifactRef) -> Result<ArtifactRecord, BundleError>;
+}
+
+/// Records held in memory, found by their position in the list.
+struct InMemory<'a>(&'a [(String, ArtifactRecord)]);
+
+impl ArtifactSource for InMemory<'_> {
+    fn record(&self, artifact: &ArtifactRef) -> Result<ArtifactRecord, BundleError> {
+        Ok(self.0[artifact.at as usize].1.clone())
+    }
+}
+
 /// Writes the bundle at `dest`. `artifacts` pairs each record with the node that made it.
 pub fn write_bundle(
     store: &ArtifactStore,
@@ -220,42 +254,67 @@ pub fn write_bundle(
     meta: &BundleMeta,
     dest: &Path,
 ) -> Result<BundleInfo, BundleError> {
-    write_bundle_then(store, artifacts, errors, log, meta, dest, || Ok(()))
+    let source = InMemory(artifacts);
+    let index = index_of(artifacts);
+    write_bundle_then(store, index, &source, errors, log, meta, dest, || Ok(()))
 }
 
-/// [`write_bundle`], calling `before_rename` once the complete bundle is synced under its temp
-/// name ([`tmp_path`]) and before it is renamed to `dest`: the collection journals there that
-/// its bundle is written, so a kill at any later instant is recognised as a finished run.
+/// The index of records held in a list, for [`InMemory`].
+fn index_of(artifacts: &[(String, ArtifactRecord)]) -> Vec<ArtifactRef> {
+    artifacts
+        .iter()
+        .enumerate()
+        .map(|(i, (node, rec))| ArtifactRef {
+            path: rec.path.as_str().into(),
+            node: node.as_str().into(),
+            at: i as u64,
+            len: 0,
+        })
+        .collect()
+}
+
+/// [`write_bundle`] from an index of the artifacts and the source of their records, calling
+/// `before_rename` once the complete bundle is synced under its temp name ([`tmp_path`]) and
+/// before it is renamed to `dest`: the collection journals there that its bundle is written,
+/// so a kill at any later instant is recognised as a finished run.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one bundle, each needed"
+)]
 pub fn write_bundle_then(
     store: &ArtifactStore,
-    artifacts: &[(String, ArtifactRecord)],
+    mut index: Vec<ArtifactRef>,
+    source: &dyn ArtifactSource,
     errors: &[ErrorEntry],
     log: Option<&Path>,
     meta: &BundleMeta,
     dest: &Path,
     before_rename: impl FnOnce() -> Result<(), BundleError>,
 ) -> Result<BundleInfo, BundleError> {
-    let mut sorted: Vec<&(String, ArtifactRecord)> = artifacts.iter().collect();
-    sorted.sort_by(|a, b| a.1.path.cmp(&b.1.path));
-    if let Some(w) = sorted.windows(2).find(|w| w[0].1.path == w[1].1.path) {
+    index.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    if let Some(w) = index.windows(2).find(|w| w[0].path == w[1].path) {
         return Err(BundleError::DuplicatePath {
-            path: w[0].1.path.clone(),
-            first: w[0].0.clone(),
-            second: w[1].0.clone(),
+            path: w[0].path.to_string(),
+            first: w[0].node.to_string(),
+            second: w[1].node.to_string(),
         });
     }
-    for (_, rec) in &sorted {
-        check_artifact_path(&rec.path)?;
+    for a in &index {
+        check_artifact_path(&a.path)?;
     }
     let tmp = tmp_path(dest);
-    let (sorted, recorded) = recorded(sorted);
-    let result = write_zip(store, &sorted, recorded, errors, log, meta, &tmp);
+    let result = write_zip(store, &index, source, errors, log, meta, &tmp);
     let (files, bytes) = match result {
         Ok(v) => v,
         Err(ZipFailure::Io(e)) => {
             let _ = fs::remove_file(&tmp);
             // About the size of the bundle: the stored artifacts are copied as they are.
-            let needed: u64 = sorted.iter().filter_map(|(_, r)| store.stored_len(r)).sum();
+            let needed: u64 = index
+                .iter()
+                .filter_map(|a| source.record(a).ok())
+                .filter(|r| !r.empty_list)
+                .filter_map(|r| store.stored_len(&r))
+                .sum();
             return Err(BundleError::Io {
                 path: tmp,
                 source: e,
@@ -370,61 +429,195 @@ impl<W: Write> Write for HashingWriter<'_, W> {
     }
 }
 
-/// What redactions.json says: every file of the bundle that holds markers, the artifacts and the
-/// tool's own files (`own`: path and counts), with their counts.
-fn redaction_report(
-    store: &ArtifactStore,
-    sorted: &[&(String, ArtifactRecord)],
-    own: &[(String, RedactionCounts)],
-) -> RedactionReport {
-    let mut rep = RedactionReport {
-        enabled: store.redactor().is_some(),
-        rule_names: store
-            .redactor()
-            .map(|r| r.rule_names().iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default(),
-        ..RedactionReport::default()
-    };
-    for (_, rec) in sorted {
-        if rec.raw {
-            rep.raw_files.push(rec.path.clone());
+impl RedactionReport {
+    /// An empty report for the store's redactor.
+    fn of(store: &ArtifactStore) -> Self {
+        RedactionReport {
+            enabled: store.redactor().is_some(),
+            rule_names: store
+                .redactor()
+                .map(|r| r.rule_names().iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default(),
+            ..RedactionReport::default()
         }
-        if rec.redactions == 0 {
-            continue;
-        }
-        rep.total += rec.redactions;
-        for (rule, n) in &rec.redaction_rules {
-            *rep.rules.entry(rule.clone()).or_default() += n;
-        }
-        rep.files.push(RedactedFile {
-            path: rec.path.clone(),
-            total: rec.redactions,
-            rules: rec.redaction_rules.clone(),
-        });
     }
-    for (path, counts) in own {
-        let total: u64 = counts.values().sum();
+
+    /// Counts a file of the bundle with `total` markers (nothing when it has none).
+    fn add(&mut self, path: &str, total: u64, rules: &RedactionCounts) {
         if total == 0 {
-            continue;
+            return;
         }
-        rep.total += total;
-        for (rule, n) in counts {
-            *rep.rules.entry(rule.clone()).or_default() += n;
+        self.total += total;
+        for (rule, n) in rules {
+            *self.rules.entry(rule.clone()).or_default() += n;
         }
-        rep.files.push(RedactedFile {
-            path: path.clone(),
+        self.files.push(RedactedFile {
+            path: path.to_string(),
             total,
-            rules: counts.clone(),
+            rules: rules.clone(),
         });
     }
-    rep.files.sort_by(|a, b| a.path.cmp(&b.path));
-    rep
+}
+
+/// What the artifacts' pass leaves for the rest of the bundle: which entries of the index are
+/// files of the bundle, what the manifest records instead of a file, and the redaction report
+/// so far.
+struct Copied {
+    stored: Vec<bool>,
+    files: usize,
+    recorded: Recorded,
+    report: RedactionReport,
+}
+
+/// Copies every stored artifact into the zip, in index (path) order, one record at a time.
+fn copy_artifacts<W: Write + io::Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    store: &ArtifactStore,
+    index: &[ArtifactRef],
+    source: &dyn ArtifactSource,
+) -> Result<Copied, ZipFailure> {
+    let mut out = Copied {
+        stored: vec![false; index.len()],
+        files: 0,
+        recorded: Recorded::default(),
+        report: RedactionReport::of(store),
+    };
+    for i in 0..index.len() {
+        let rec = source.record(&index[i])?;
+        if recorded_instead(index, source, i, &rec, &mut out.recorded)? {
+            continue;
+        }
+        copy_one(zip, store, &rec)?;
+        out.stored[i] = true;
+        out.files += 1;
+        if rec.raw {
+            out.report.raw_files.push(rec.path.clone());
+        }
+        out.report
+            .add(&rec.path, rec.redactions, &rec.redaction_rules);
+    }
+    Ok(out)
+}
+
+/// Copies one artifact's compressed entry as it is, after checking it is the one recorded.
+fn copy_one<W: Write + io::Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    store: &ArtifactStore,
+    rec: &ArtifactRecord,
+) -> Result<(), ZipFailure> {
+    let src = store.content_path(rec);
+    let corrupt = |e: &dyn std::fmt::Display| {
+        BundleError::Corrupt(format!(
+            "artifact {} ({}) is corrupt: {e}; run the collection again with --continue to re-collect it",
+            rec.path,
+            src.display()
+        ))
+    };
+    let mut one = match store.stored_zip(rec) {
+        Ok(one) => one,
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(corrupt(&e).into()),
+        Err(e) => return Err(io_err(&src, e).into()),
+    };
+    let entry = one.by_index_raw(0).map_err(|e| corrupt(&e))?;
+    if entry.size() != rec.bytes {
+        return Err(ZipFailure::Other(corrupt(&format!(
+            "it holds {} bytes, the journal says {}",
+            entry.size(),
+            rec.bytes
+        ))));
+    }
+    zip.raw_copy_file_rename(entry, rec.path.as_str())
+        .map_err(zerr(&rec.path))
+}
+
+/// `manifest.json` as it is written: [`Manifest`]'s fields in its order, with the artifacts'
+/// entries read back from the source as they are serialized rather than held.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestOut<'a> {
+    #[serde(flatten)]
+    meta: &'a BundleMeta,
+    files: StoredFiles<'a>,
+    bundle_files: &'a [ManifestEntry],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    empty_lists: &'a [EmptyList],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    identical_logs: &'a [IdenticalLog],
+}
+
+/// The manifest entries of the artifacts that are files of the bundle, in path order. The
+/// first error of the source is kept in `failed` (serde's own error would lose its kind).
+struct StoredFiles<'a> {
+    index: &'a [ArtifactRef],
+    stored: &'a [bool],
+    files: usize,
+    source: &'a dyn ArtifactSource,
+    failed: &'a std::cell::RefCell<Option<BundleError>>,
+}
+
+impl Serialize for StoredFiles<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = ser.serialize_seq(Some(self.files))?;
+        for (a, _) in self.index.iter().zip(self.stored).filter(|(_, s)| **s) {
+            let rec = match self.source.record(a) {
+                Ok(r) => r,
+                Err(e) => {
+                    let msg = e.to_string();
+                    *self.failed.borrow_mut() = Some(e);
+                    return Err(S::Error::custom(msg));
+                }
+            };
+            seq.serialize_element(&ManifestEntry {
+                path: rec.path,
+                bytes: rec.bytes,
+                blake3: rec.blake3,
+                task: a.node.to_string(),
+                redactions: rec.redactions,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// Writes the tool's own files (the collection log, errors.json, redactions.json) after the
+/// artifacts; returns their manifest entries.
+fn write_own_files<W: Write + io::Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    store: &ArtifactStore,
+    mut report: RedactionReport,
+    errors: &[ErrorEntry],
+    log: Option<&Path>,
+) -> Result<Vec<ManifestEntry>, ZipFailure> {
+    let redactor = store.redactor().map(|r| &**r);
+    let mut own = Vec::new();
+    if let Some(log) = log {
+        if let Ok(mut f) = File::open(log) {
+            let large = f
+                .metadata()
+                .map(|m| m.len() >= u32::MAX as u64)
+                .unwrap_or(true);
+            let name = layout::COLLECTION_LOG;
+            let (entry, counts) = write_own(zip, name, &mut f, large, redactor)?;
+            report.add(name, counts.values().sum(), &counts);
+            own.push(entry);
+        }
+    }
+    let errors_json = serde_json::to_vec_pretty(errors).expect("errors serialize");
+    let (entry, counts) = write_own(zip, layout::ERRORS, &mut &errors_json[..], false, redactor)?;
+    report.add(layout::ERRORS, counts.values().sum(), &counts);
+    own.push(entry);
+    report.files.sort_by(|a, b| a.path.cmp(&b.path));
+    let report_json = serde_json::to_vec_pretty(&report).expect("redactions serialize");
+    let name = layout::REDACTIONS;
+    own.push(write_own(zip, name, &mut &report_json[..], false, None)?.0);
+    Ok(own)
 }
 
 fn write_zip(
     store: &ArtifactStore,
-    sorted: &[&(String, ArtifactRecord)],
-    recorded: Recorded,
+    index: &[ArtifactRef],
+    source: &dyn ArtifactSource,
     errors: &[ErrorEntry],
     log: Option<&Path>,
     meta: &BundleMeta,
@@ -438,90 +631,33 @@ fn write_zip(
     // the guard closes the gate before the zip writer's drop tries to finish the file.
     let abandon = guard.take().expect("the guard was just made");
 
-    let mut entries = Vec::with_capacity(sorted.len());
-    for (node, rec) in sorted {
-        let src = store.content_path(rec);
-        let corrupt = |e: &dyn std::fmt::Display| {
-            BundleError::Corrupt(format!(
-                "artifact {} ({}) is corrupt: {e}; run the collection again with --continue to re-collect it",
-                rec.path,
-                src.display()
-            ))
-        };
-        let mut one = match store.stored_zip(rec) {
-            Ok(one) => one,
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(corrupt(&e).into()),
-            Err(e) => return Err(io_err(&src, e).into()),
-        };
-        let entry = one.by_index_raw(0).map_err(|e| corrupt(&e))?;
-        if entry.size() != rec.bytes {
-            return Err(ZipFailure::Other(corrupt(&format!(
-                "it holds {} bytes, the journal says {}",
-                entry.size(),
-                rec.bytes
-            ))));
-        }
-        zip.raw_copy_file_rename(entry, rec.path.as_str())
-            .map_err(zerr(&rec.path))?;
-        entries.push(ManifestEntry {
-            path: rec.path.clone(),
-            bytes: rec.bytes,
-            blake3: rec.blake3.clone(),
-            task: node.clone(),
-            redactions: rec.redactions,
-        });
-    }
-    let redactor = store.redactor().map(|r| &**r);
-    let mut own = Vec::new();
-    let mut own_counts = Vec::new();
-    if let Some(log) = log {
-        if let Ok(mut f) = File::open(log) {
-            let large = f
-                .metadata()
-                .map(|m| m.len() >= u32::MAX as u64)
-                .unwrap_or(true);
-            let name = layout::COLLECTION_LOG;
-            let (entry, counts) = write_own(&mut zip, name, &mut f, large, redactor)?;
-            own.push(entry);
-            own_counts.push((name.to_string(), counts));
-        }
-    }
-    let errors_json = serde_json::to_vec_pretty(errors).expect("errors serialize");
-    let (entry, counts) = write_own(
-        &mut zip,
-        layout::ERRORS,
-        &mut &errors_json[..],
-        false,
-        redactor,
-    )?;
-    own.push(entry);
-    own_counts.push((layout::ERRORS.to_string(), counts));
-    let report = redaction_report(store, sorted, &own_counts);
-    let report_json = serde_json::to_vec_pretty(&report).expect("redactions serialize");
-    own.push(
-        write_own(
-            &mut zip,
-            layout::REDACTIONS,
-            &mut &report_json[..],
-            false,
-            None,
-        )?
-        .0,
-    );
-    let manifest = Manifest {
-        meta: meta.clone(),
-        files: entries,
-        bundle_files: own,
-        empty_lists: recorded.empty_lists,
-        identical_logs: recorded.identical_logs,
+    let copied = copy_artifacts(&mut zip, store, index, source)?;
+    let own = write_own_files(&mut zip, store, copied.report, errors, log)?;
+    let failed = std::cell::RefCell::new(None);
+    let manifest = ManifestOut {
+        meta,
+        files: StoredFiles {
+            index,
+            stored: &copied.stored,
+            files: copied.files,
+            source,
+            failed: &failed,
+        },
+        bundle_files: &own,
+        empty_lists: &copied.recorded.empty_lists,
+        identical_logs: &copied.recorded.identical_logs,
     };
     zip.start_file(layout::MANIFEST, own_file_options())
         .map_err(zerr(layout::MANIFEST))?;
     // Written into the entry as it is serialized: the text of a manifest of 100,000 files is
     // about 25 MB, and it would be held beside everything above.
     let mut w = io::BufWriter::with_capacity(64 * 1024, &mut zip);
-    serde_json::to_writer_pretty(&mut w, &manifest)
-        .map_err(|e| ZipFailure::Io(io::Error::from(e)))?;
+    if let Err(e) = serde_json::to_writer_pretty(&mut w, &manifest) {
+        return Err(match failed.borrow_mut().take() {
+            Some(e) => ZipFailure::Other(e),
+            None => ZipFailure::Io(io::Error::from(e)),
+        });
+    }
     w.flush().map_err(ZipFailure::Io)?;
     drop(w);
     let out = zip.finish().map_err(zerr("the zip's central directory"))?;
@@ -533,7 +669,7 @@ fn write_zip(
     abandon.keep();
     f.sync_all().map_err(ZipFailure::Io)?;
     let bytes = f.metadata().map_err(ZipFailure::Io)?.len();
-    Ok((manifest.files.len(), bytes))
+    Ok((copied.files, bytes))
 }
 
 /// Where a bundle is written before it is renamed to `dest`: `<dest>.tmp`.
@@ -862,5 +998,84 @@ mod tests {
         let old: ArtifactRecord =
             serde_json::from_str(r#"{"path":"a","bytes":1,"blake3":"x","file":"f"}"#).unwrap();
         assert_eq!(old.redactions, 0);
+    }
+    /// Hands out the records of a list, counting how often each is asked for; the one at
+    /// `fail_at` cannot be read.
+    struct Counting<'a> {
+        records: InMemory<'a>,
+        reads: std::sync::Mutex<Vec<usize>>,
+        fail_at: Option<u64>,
+    }
+
+    impl ArtifactSource for Counting<'_> {
+        fn record(&self, a: &ArtifactRef) -> Result<ArtifactRecord, BundleError> {
+            if self.fail_at == Some(a.at) {
+                return Err(BundleError::Corrupt(format!(
+                    "the record of {} is unreadable",
+                    a.path
+                )));
+            }
+            self.reads.lock().unwrap()[a.at as usize] += 1;
+            self.records.record(a)
+        }
+    }
+
+    #[test]
+    fn records_are_read_back_one_at_a_time_and_give_the_same_bundle_as_a_list() {
+        let d = tempfile::tempdir().unwrap();
+        let (_, arts) = bundle(d.path(), &[2, 0, 3, 1], false);
+        let store = ArtifactStore::open(&d.path().join("store")).unwrap();
+        let listed = d.path().join("listed.zip");
+        write_bundle(&store, &arts, &[], None, &meta(), &listed).unwrap();
+        let source = Counting {
+            records: InMemory(&arts),
+            reads: std::sync::Mutex::new(vec![0; arts.len()]),
+            fail_at: None,
+        };
+        let read_back = d.path().join("read-back.zip");
+        let info = write_bundle_then(
+            &store,
+            index_of(&arts),
+            &source,
+            &[],
+            None,
+            &meta(),
+            &read_back,
+            || Ok(()),
+        )
+        .unwrap();
+        assert_eq!(info.files, arts.len());
+        assert_eq!(fs::read(&listed).unwrap(), fs::read(&read_back).unwrap());
+        // Each record twice: when its content is copied, when its manifest entry is written.
+        assert_eq!(*source.reads.lock().unwrap(), vec![2; arts.len()]);
+    }
+
+    #[test]
+    fn a_record_the_source_cannot_read_fails_the_bundle_and_leaves_no_file() {
+        let d = tempfile::tempdir().unwrap();
+        let (_, arts) = bundle(d.path(), &[0, 1, 2, 3], false);
+        let store = ArtifactStore::open(&d.path().join("store")).unwrap();
+        let source = Counting {
+            records: InMemory(&arts),
+            reads: std::sync::Mutex::new(vec![0; arts.len()]),
+            fail_at: Some(2),
+        };
+        let dest = d.path().join("b.zip");
+        let err = write_bundle_then(
+            &store,
+            index_of(&arts),
+            &source,
+            &[],
+            None,
+            &meta(),
+            &dest,
+            || Ok(()),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, BundleError::Corrupt(m) if m.contains(&arts[2].1.path)),
+            "{err}"
+        );
+        assert!(!dest.exists() && !tmp_path(&dest).exists());
     }
 }

@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::bundle::sink::ArtifactRecord;
+use crate::bundle::writer::{ArtifactRef, ArtifactSource};
+use crate::bundle::BundleError;
 
 use super::records::{encode_entry, entries, Index, RecordStream, StreamError};
 use super::task::{ErrorKind, Items};
@@ -353,18 +355,19 @@ impl Journal {
     }
 
     /// The artifacts of every node's latest record, in one pass over the record stream (the
-    /// end of a run: the scheduler does not keep them while it runs). Flush first: changes not
-    /// in the stream are not seen.
-    pub fn each_artifacts(
+    /// end of a run: the scheduler does not keep them while it runs), each with where its JSON
+    /// lies in the stream (offset and length), for [`Journal::artifact_at`]. Flush first:
+    /// changes not in the stream are not seen.
+    pub fn each_artifact(
         &self,
-        mut f: impl FnMut(&str, Vec<ArtifactRecord>),
+        mut f: impl FnMut(&str, u64, u32, ArtifactRecord),
     ) -> Result<(), EngineError> {
-        /// Only the field wanted: the rest of a record (a fan-out source's items) is skipped,
-        /// not built.
+        /// Each artifact as its JSON text, to know where it lies; the rest of a record (a
+        /// fan-out source's items) is skipped, not built.
         #[derive(Deserialize)]
-        struct Artifacts {
-            #[serde(default)]
-            artifacts: Vec<ArtifactRecord>,
+        struct Artifacts<'a> {
+            #[serde(default, borrow)]
+            artifacts: Vec<&'a serde_json::value::RawValue>,
         }
         let st = self.state_lock();
         let mut bad = None;
@@ -374,10 +377,19 @@ impl Journal {
                 if bad.is_some() || st.index.get(node) != Some(&at) {
                     return;
                 }
-                match serde_json::from_slice::<Artifacts>(rec) {
-                    Ok(a) if !a.artifacts.is_empty() => f(node, a.artifacts),
-                    Ok(_) => {}
-                    Err(e) => bad = Some(e),
+                // The record's JSON follows the entry's id length, id and record length.
+                let base = at + 8 + node.len() as u64;
+                let arts = match serde_json::from_slice::<Artifacts>(rec) {
+                    Ok(a) => a.artifacts,
+                    Err(e) => return bad = Some(e),
+                };
+                for raw in arts {
+                    let text = raw.get();
+                    let start = text.as_ptr() as usize - rec.as_ptr() as usize;
+                    match serde_json::from_str::<ArtifactRecord>(text) {
+                        Ok(a) => f(node, base + start as u64, text.len() as u32, a),
+                        Err(e) => return bad = Some(e),
+                    }
                 }
             })
             .map_err(|e| stream_err(&self.inner.dir, e))?;
@@ -385,6 +397,17 @@ impl Journal {
             Some(e) => Err(self.corrupt(e)),
             None => Ok(()),
         }
+    }
+
+    /// The artifact record whose JSON lies at `offset` for `len` bytes in the stream (a place
+    /// [`Journal::each_artifact`] gave).
+    pub fn artifact_at(&self, offset: u64, len: u32) -> Result<ArtifactRecord, EngineError> {
+        let raw = self
+            .inner
+            .stream
+            .read_span(offset, len)
+            .map_err(|e| stream_err(&self.inner.dir, StreamError::Io(e)))?;
+        serde_json::from_slice(&raw).map_err(|e| self.corrupt(e))
     }
 
     /// Makes every commit so far durable: appends the held commits to the record stream as
@@ -478,6 +501,26 @@ impl Journal {
 
     fn corrupt(&self, e: serde_json::Error) -> EngineError {
         corrupt(&self.inner.dir, e)
+    }
+}
+
+/// The bundle writer's source of artifact records at the end of a run: each record is read
+/// back alone from the record stream, where its [`ArtifactRef`] says it lies.
+pub struct JournalArtifacts(pub Journal);
+
+impl ArtifactSource for JournalArtifacts {
+    fn record(&self, artifact: &ArtifactRef) -> Result<ArtifactRecord, BundleError> {
+        let rec = self
+            .0
+            .artifact_at(artifact.at, artifact.len)
+            .map_err(|e| BundleError::Corrupt(e.to_string()))?;
+        if *rec.path != *artifact.path {
+            return Err(BundleError::Corrupt(format!(
+                "the journal's record at offset {} is of {}, not of {} ({}); run the collection again with --continue",
+                artifact.at, rec.path, artifact.path, artifact.node
+            )));
+        }
+        Ok(rec)
     }
 }
 
@@ -927,5 +970,67 @@ mod tests {
             matches!(j.status("b").unwrap(), Status::Pending(_)),
             "b's batch was not written"
         );
+    }
+    fn artifact(path: &str) -> ArtifactRecord {
+        serde_json::from_value(json!({"path": path, "bytes": 3, "blake3": "b", "file": path}))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_writers_source_reads_each_artifact_back_alone_where_each_artifact_found_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (j, _) = Journal::open(&dir.path().join("journal"), FlushPolicy::Batched).unwrap();
+        j.write_meta(&meta()).unwrap();
+        for (node, paths) in [("a", vec!["a/1", "a/2"]), ("b", vec!["b/1"])] {
+            let Status::Pending(claim) = j.status(node).unwrap() else {
+                unreachable!()
+            };
+            let mut rec = record(NodeState::Done);
+            rec.artifacts = paths.into_iter().map(artifact).collect();
+            claim.commit(&rec).unwrap();
+        }
+        j.flush().unwrap();
+        // A later record of `b` replaces the first: only the latest is found.
+        let Status::Done(b) = j.status("b").unwrap() else {
+            panic!("b is done")
+        };
+        let mut rec = record(NodeState::Done);
+        rec.artifacts = vec![artifact("b/2")];
+        b.redo().unwrap().commit(&rec).unwrap();
+        j.flush().unwrap();
+        let mut index = Vec::new();
+        j.each_artifact(|node, at, len, a| {
+            assert_eq!(a, artifact(&a.path));
+            index.push(ArtifactRef {
+                path: a.path.into_boxed_str(),
+                node: node.into(),
+                at,
+                len,
+            });
+        })
+        .unwrap();
+        index.sort_by(|x, y| x.path.cmp(&y.path));
+        let paths: Vec<&str> = index.iter().map(|a| &*a.path).collect();
+        assert_eq!(paths, ["a/1", "a/2", "b/2"]);
+        let source = JournalArtifacts(j);
+        for a in &index {
+            assert_eq!(source.record(a).unwrap(), artifact(&a.path));
+        }
+        // A place that holds another artifact's record is an error that says what to do,
+        // never that other artifact.
+        let other = ArtifactRef {
+            path: "a/1".into(),
+            ..index[1].clone()
+        };
+        let err = source.record(&other).unwrap_err().to_string();
+        assert!(
+            err.contains("of a/2, not of a/1") && err.contains("--continue"),
+            "{err}"
+        );
+        let torn = ArtifactRef {
+            len: index[0].len - 1,
+            ..index[0].clone()
+        };
+        assert!(source.record(&torn).is_err());
     }
 }

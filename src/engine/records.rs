@@ -102,6 +102,13 @@ impl RecordStream {
         Ok(start)
     }
 
+    /// `len` bytes at `offset`: a part of a record whose place a scan gave.
+    pub fn read_span(&self, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len as usize];
+        self.file.read_exact_at(&mut buf, offset)?;
+        Ok(buf)
+    }
+
     /// The record of the entry at `offset`, which must be `node`'s.
     pub fn read(&self, offset: u64, node: &str) -> Result<Vec<u8>, StreamError> {
         let mut len = [0u8; 4];

@@ -31,7 +31,7 @@ use crate::bundle::writer::{write_bundle_then, BundleInfo, BundleMeta, BUNDLE_FO
 use crate::pipeline::Pipeline;
 
 use super::event::{Event, Reporter, Tee};
-use super::journal::{FlushPolicy, Journal, JournalMeta, JOURNAL_FORMAT_VERSION};
+use super::journal::{FlushPolicy, Journal, JournalArtifacts, JournalMeta, JOURNAL_FORMAT_VERSION};
 use super::plan::Plan;
 use super::scheduler::{Counts, Limits, RetryPolicy, Scheduler};
 use super::scope::{run_hash, Scope};
@@ -298,6 +298,7 @@ pub async fn run(
         &config.output,
         &partial,
         store,
+        journal.clone(),
         outcome.artifacts,
         outcome.errors,
         log_path,
@@ -486,14 +487,19 @@ fn already_finished(config: &RunConfig, partial: PathBuf, started_at: Instant) -
     }
 }
 
-/// Writes the bundle from the journaled artifacts (blocking work, off the runtime), with the
-/// `archived` marker synced before the rename.
+/// Writes the bundle from the journaled artifacts, read back one at a time (blocking work, off
+/// the runtime), with the `archived` marker synced before the rename.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one bundle, each needed"
+)]
 async fn archive(
     meta: &JournalMeta,
     output: &Path,
     partial: &Path,
     store: ArtifactStore,
-    artifacts: Vec<(String, crate::bundle::sink::ArtifactRecord)>,
+    journal: Journal,
+    artifacts: Vec<crate::bundle::writer::ArtifactRef>,
     errors: Vec<crate::bundle::writer::ErrorEntry>,
     log_path: PathBuf,
 ) -> Result<BundleInfo, EngineError> {
@@ -514,7 +520,8 @@ async fn archive(
     tokio::task::spawn_blocking(move || {
         write_bundle_then(
             &store,
-            &artifacts,
+            artifacts,
+            &JournalArtifacts(journal),
             &errors,
             Some(&log_path),
             &bundle_meta,

@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bundle::sink::{ArtifactRecord, ArtifactStore, NodeSink};
-use crate::bundle::writer::ErrorEntry;
+use crate::bundle::writer::{ArtifactRef, ErrorEntry};
 
 use super::event::{Event, Reporter};
 use super::journal::{Claim, Journal, NodeRecord, NodeState, Status};
@@ -157,7 +157,8 @@ pub struct Counts {
 pub(crate) struct Outcome {
     pub interrupted: bool,
     pub counts: Counts,
-    pub artifacts: Vec<(String, ArtifactRecord)>,
+    /// The bundle's artifacts, each with where its record is in the journal.
+    pub artifacts: Vec<ArtifactRef>,
     pub errors: Vec<ErrorEntry>,
 }
 
@@ -368,22 +369,29 @@ impl<'a> Scheduler<'a> {
         self.outcome(true)
     }
 
-    /// The counts, the artifacts of the bundle and the errors. The artifacts are read back from
-    /// the journal (flushed by now), which has them on disk: the scheduler does not keep a
-    /// second copy of every node's records while it runs. An interrupted run writes no bundle
+    /// The counts, the artifacts of the bundle and the errors. The artifacts are found in the
+    /// journal (flushed by now), which has them on disk: the scheduler does not keep a copy of
+    /// every node's records while it runs, and hands on only each artifact's path and where its
+    /// record is, which the bundle writer reads back one at a time. An interrupted run writes no bundle
     /// and reads none.
     fn outcome(mut self, interrupted: bool) -> Result<Outcome, EngineError> {
         let mut artifacts = Vec::new();
         if !interrupted {
             self.plan.release_finished();
             let plan = &self.plan;
-            self.journal.each_artifacts(|id, arts| {
+            self.journal.each_artifact(|id, at, len, a| {
                 // Only this run's nodes (a journal may hold records of nodes an earlier run
                 // expanded from items that changed since), and a failed node's only when they
                 // stand (a fallback's answer).
                 let Some(idx) = plan.find(id) else { return };
-                if matches!(plan.node(idx).status, NodeStatus::Done | NodeStatus::Failed) {
-                    artifacts.extend(arts.into_iter().map(|a| (id.to_string(), a)));
+                let node = plan.node(idx);
+                if matches!(node.status, NodeStatus::Done | NodeStatus::Failed) {
+                    artifacts.push(ArtifactRef {
+                        path: a.path.into_boxed_str(),
+                        node: node.id.clone(),
+                        at,
+                        len,
+                    });
                 }
             })?;
         }
