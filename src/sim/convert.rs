@@ -158,7 +158,7 @@ fn quantity_or_zero(from: &Value, key: &str) -> Value {
 }
 
 /// The field of a metric's type in a MetricSpec or MetricStatus (`resource` for Resource).
-fn metric_field(kind: &str) -> Option<&'static str> {
+pub(crate) fn metric_field(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "Resource" => "resource",
         "ContainerResource" => "containerResource",

@@ -776,18 +776,6 @@ fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
     )
 }
 
-/// The field of a metric's type in a MetricSpec or MetricStatus (`resource` for Resource).
-fn metric_field(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "Resource" => "resource",
-        "ContainerResource" => "containerResource",
-        "Pods" => "pods",
-        "Object" => "object",
-        "External" => "external",
-        _ => return None,
-    })
-}
-
 /// A quantity as the server prints it: stored quantities are already canonical strings.
 fn quantity(v: &Value) -> Option<String> {
     match v {
@@ -805,7 +793,7 @@ fn quantity(v: &Value) -> Option<String> {
 fn hpa_metric(spec: &Value, status: Option<&Value>, minor: u32) -> String {
     let unknown = || "<unknown>".to_string();
     let kind = s(&spec["type"]);
-    let Some(field) = metric_field(kind) else {
+    let Some(field) = super::convert::metric_field(kind) else {
         return "<unknown type>".into();
     };
     let src = &spec[field];
