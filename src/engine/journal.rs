@@ -27,7 +27,7 @@ use crate::bundle::sink::ArtifactRecord;
 use crate::bundle::writer::{ArtifactRef, ArtifactSource};
 use crate::bundle::BundleError;
 
-use super::records::{encode_entry, entries, Index, RecordStream, StreamError};
+use super::records::{Index, RecordStream, StreamError};
 use super::task::{ErrorKind, Items};
 use super::EngineError;
 
@@ -126,7 +126,8 @@ pub enum FlushPolicy {
 }
 
 /// A change not in the stream yet: the node's latest record as JSON, or `None` for a removal.
-type Changes = HashMap<Arc<str>, Option<Vec<u8>>>;
+/// Shared, so that a flush writes it without holding the state lock or copying it.
+type Changes = HashMap<Arc<str>, Option<Arc<Vec<u8>>>>;
 
 /// What the journal holds in memory.
 #[derive(Default)]
@@ -147,7 +148,7 @@ impl State {
         self.pending
             .get(node)
             .or_else(|| self.writing.get(node))
-            .map(|c| c.as_deref())
+            .map(|c| c.as_deref().map(Vec::as_slice))
     }
 }
 
@@ -233,9 +234,15 @@ impl Claim {
     /// Records the node's outcome. Call it only after every artifact in `record` is finished
     /// (written whole and renamed into place).
     pub fn commit(self, record: &NodeRecord) -> Result<(), EngineError> {
-        let bytes = serde_json::to_vec(record).expect("node records serialize");
+        // Sized up front: a fan-out source's record is mostly its items (17 MB of JSON for
+        // 5,000 Pods), which grown by doubling would be copied and held twice over.
+        let mut bytes =
+            Vec::with_capacity(record.items.text_len() + 512 * (1 + record.artifacts.len()));
+        serde_json::to_writer(&mut bytes, record).expect("node records serialize");
         let j = self.journal;
-        j.state_lock().pending.insert(self.node, Some(bytes));
+        j.state_lock()
+            .pending
+            .insert(self.node, Some(Arc::new(bytes)));
         match j.inner.policy {
             FlushPolicy::EachCommit => j.flush(),
             FlushPolicy::Batched => Ok(()),
@@ -430,8 +437,12 @@ impl Journal {
                 return Err(e);
             }
         }
-        let start = match self.inner.stream.append(&batch) {
-            Ok(s) => s,
+        let entries: Vec<(&str, Option<&[u8]>)> = batch
+            .iter()
+            .map(|(id, rec)| (&**id, rec.as_deref().map(Vec::as_slice)))
+            .collect();
+        let offsets = match self.inner.stream.append_entries(&entries) {
+            Ok(o) => o,
             Err(e) => {
                 // Not durable: the changes are lost with the run, which stops here.
                 self.state_lock().writing.clear();
@@ -439,18 +450,14 @@ impl Journal {
             }
         };
         let mut st = self.state_lock();
-        let writing = std::mem::take(&mut st.writing);
-        let offsets = entries(&batch).expect("a batch this journal encoded decodes");
-        for e in offsets {
-            let Some((id, change)) = writing.get_key_value(e.node) else {
-                continue;
-            };
+        st.writing.clear();
+        for ((id, change), at) in batch.into_iter().zip(offsets) {
             match change {
                 Some(_) => {
-                    st.index.insert(id.clone(), start + e.at as u64);
+                    st.index.insert(id, at);
                 }
                 None => {
-                    st.index.remove(e.node);
+                    st.index.remove(&id);
                 }
             }
         }
@@ -478,19 +485,19 @@ impl Journal {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Encodes the changed nodes' latest states as the next batch (None: nothing changed) and
-    /// moves them to `writing`. The state lock is held only for the encoding, not for the
-    /// write and fsync.
-    fn take_batch(&self) -> Option<Vec<u8>> {
+    /// The changed nodes' latest states, the next batch (None: nothing changed), moved to
+    /// `writing`, where they are still answered from until the batch is in the stream. The
+    /// state lock is held only to move them, not for the write and fsync.
+    fn take_batch(&self) -> Option<Vec<(Arc<str>, Option<Arc<Vec<u8>>>)>> {
         let mut st = self.state_lock();
         if st.pending.is_empty() {
             return None;
         }
         let pending = std::mem::take(&mut st.pending);
-        let mut batch = Vec::with_capacity(pending.len() * 256);
-        for (node, change) in &pending {
-            encode_entry(&mut batch, node, change.as_deref());
-        }
+        let batch = pending
+            .iter()
+            .map(|(id, change)| (id.clone(), change.clone()))
+            .collect();
         st.writing = pending;
         Some(batch)
     }
@@ -610,6 +617,7 @@ fn corrupt(dir: &Path, e: serde_json::Error) -> EngineError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::records::encode_entry;
     use serde_json::json;
 
     fn meta() -> JournalMeta {

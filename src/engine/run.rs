@@ -229,6 +229,13 @@ pub async fn run(
         source,
     })?;
     let (journal, meta, resumed) = open_journal(&config, &partial, &out)?;
+    // Unlinked at once: nothing is left behind however the run ends, and a resumed run
+    // expands from the journaled items into a new one.
+    let item_file = tempfile::tempfile_in(&partial).map_err(|source| EngineError::Io {
+        path: partial.clone(),
+        source,
+    })?;
+    plan.keep_items_in(item_file, partial.clone());
     let store = match &config.redactor {
         Some(r) => ArtifactStore::open_with(&partial.join("artifacts"), r.clone()),
         None => ArtifactStore::open(&partial.join("artifacts")),

@@ -469,7 +469,7 @@ impl<'a> Scheduler<'a> {
                     None => {
                         let bytes = done.record.artifacts.iter().map(|a| a.bytes).sum();
                         self.attempts[idx.index()] = done.record.attempts;
-                        self.plan.set_items(idx, done.record.items);
+                        self.plan.set_items(idx, done.record.items)?;
                         self.counts.reused += 1;
                         self.reporter.event(&Event::Reused {
                             node: id.to_string(),
@@ -712,7 +712,7 @@ impl<'a> Scheduler<'a> {
                             optional: spec.optional,
                         };
                         self.commit(idx, &record)?;
-                        self.plan.set_items(idx, record.items);
+                        self.plan.set_items(idx, record.items)?;
                         self.reporter.event(&Event::Finished {
                             node: self.plan.node(idx).id.to_string(),
                             state: NodeState::Done,

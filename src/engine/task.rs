@@ -169,6 +169,16 @@ impl Items {
         self.iter().collect()
     }
 
+    /// Every item's text, one after the other (item n ends at `ends()[n]`).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Where each item's text ends in [`Items::text`].
+    pub fn ends(&self) -> &[usize] {
+        &self.ends
+    }
+
     /// Bytes of text held for the items.
     pub fn text_len(&self) -> usize {
         self.text.len()
