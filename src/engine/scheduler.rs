@@ -698,9 +698,6 @@ impl<'a> Scheduler<'a> {
                         self.counts.bytes += bytes;
                         self.counts.not_running.note(&out.items);
                         let spec = self.plan.spec(self.plan.node(idx).task);
-                        // Moved into the record and back out after the commit: a fan-out
-                        // source's items (100,000 objects; a list of 1,000 pods is about 1.7 MB
-                        // of compact text, `Items`) are not copied.
                         let record = NodeRecord {
                             task: spec.name.clone(),
                             state: NodeState::Done,
@@ -708,11 +705,23 @@ impl<'a> Scheduler<'a> {
                             error: None,
                             error_kind: None,
                             artifacts: records,
-                            items: out.items,
+                            items: Items::new(),
                             optional: spec.optional,
                         };
-                        self.commit(idx, &record)?;
-                        self.plan.set_items(idx, record.items)?;
+                        if out.items.is_empty() {
+                            self.commit(idx, &record)?;
+                        } else {
+                            // A fan-out source's items (a list of 20,000 Pods is 66 MB of
+                            // compact text) go to the plan first, which writes them to its
+                            // item file and lets them go, then into the record from there:
+                            // never held twice.
+                            self.plan.set_items(idx, out.items)?;
+                            let claim = self.take_claim(idx)?;
+                            let plan = &self.plan;
+                            claim.commit_with_items(&record, plan.items_json_len(idx), |b| {
+                                plan.write_items_json(idx, b)
+                            })?;
+                        }
                         self.reporter.event(&Event::Finished {
                             node: self.plan.node(idx).id.to_string(),
                             state: NodeState::Done,
@@ -850,13 +859,16 @@ impl<'a> Scheduler<'a> {
     }
 
     fn commit(&mut self, idx: NodeIndex, record: &NodeRecord) -> Result<(), EngineError> {
-        let claim = self.claims[idx.index()].take().ok_or_else(|| {
+        self.take_claim(idx)?.commit(record)
+    }
+
+    fn take_claim(&mut self, idx: NodeIndex) -> Result<Claim, EngineError> {
+        self.claims[idx.index()].take().ok_or_else(|| {
             EngineError::Internal(format!(
                 "node {} finished twice; this is a bug in kudo-diag",
                 self.plan.node(idx).id
             ))
-        })?;
-        claim.commit(record)
+        })
     }
 
     /// Records a final state in the plan and follows the consequences: ready dependents are

@@ -110,16 +110,22 @@ pub struct TaskOutput {
 /// engine journals, keeps and moves this as it is, and parses one item at a time
 /// ([`Items::value`]) when a fan-out node needs it.
 ///
-/// All texts share one string (one allocation per task, not one per item: 100,000 boxed strings
-/// cost 11% of a 100,000-node run in allocation and formatting), with the end of each.
+/// The texts share a few large strings (one allocation per [`CHUNK`] of text, not one per item:
+/// 100,000 boxed strings cost 11% of a 100,000-node run in allocation and formatting), with
+/// where each item ends. Not one string: grown by doubling, a 66 MB list (20,000 Pods) was copied
+/// at every doubling and held twice at the last, the peak of a 20,000-Pod collection.
 ///
 /// Serde reads and writes it as a JSON array of the items, the journal's on-disk form.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Items {
-    text: String,
-    /// Where each item's text ends in `text`.
-    ends: Vec<usize>,
+    /// The items' texts, one after another; an item never straddles two chunks.
+    chunks: Vec<String>,
+    /// Per item: its chunk and where its text ends in that chunk.
+    ends: Vec<(u32, u32)>,
 }
+
+/// Bytes of text per chunk of [`Items`] (an item longer than this has a chunk of its own).
+const CHUNK: usize = 1 << 20;
 
 impl Items {
     pub fn new() -> Self {
@@ -129,10 +135,27 @@ impl Items {
     /// Appends an item, serialized now: the caller may drop its value.
     pub fn push(&mut self, item: &Value) {
         use std::fmt::Write as _;
-        // `Value`'s Display writes the same compact JSON as `serde_json::to_string`, straight
-        // into the string; writing to a `String` cannot fail.
-        let _ = write!(self.text, "{item}");
-        self.ends.push(self.text.len());
+        // `Value`'s Display writes the same compact JSON as `serde_json::to_string`; writing to
+        // a `String` cannot fail. Written at the end of the last chunk, then moved to a new
+        // chunk if that chunk grew past its size (the chunk is given back its room).
+        let fresh = self.chunks.last().is_none_or(|c| c.len() >= CHUNK);
+        if fresh {
+            // Grown as items come (a list of three items stays small), up to about CHUNK.
+            self.chunks.push(String::new());
+        }
+        let last = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[last];
+        let start = chunk.len();
+        let _ = write!(chunk, "{item}");
+        if chunk.len() > CHUNK && start > 0 {
+            let moved = chunk[start..].to_string();
+            chunk.truncate(start);
+            chunk.shrink_to_fit();
+            self.chunks.push(moved);
+        }
+        let last = self.chunks.len() - 1;
+        let end = u32::try_from(self.chunks[last].len()).expect("an item under 4 GiB");
+        self.ends.push((last as u32, end));
     }
 
     pub fn len(&self) -> usize {
@@ -145,8 +168,12 @@ impl Items {
 
     /// Item `n` as compact JSON text. Panics if `n >= len()`, like indexing a slice.
     pub fn get(&self, n: usize) -> &str {
-        let start = if n == 0 { 0 } else { self.ends[n - 1] };
-        &self.text[start..self.ends[n]]
+        let (chunk, end) = self.ends[n];
+        let start = match n.checked_sub(1).map(|p| self.ends[p]) {
+            Some((c, e)) if c == chunk => e,
+            _ => 0,
+        };
+        &self.chunks[chunk as usize][start as usize..end as usize]
     }
 
     /// Item `n`, parsed. Panics if `n >= len()`.
@@ -169,28 +196,47 @@ impl Items {
         self.iter().collect()
     }
 
-    /// Every item's text, one after the other (item n ends at `ends()[n]`).
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// Where each item's text ends in [`Items::text`].
-    pub fn ends(&self) -> &[usize] {
-        &self.ends
-    }
-
     /// Bytes of text held for the items.
     pub fn text_len(&self) -> usize {
-        self.text.len()
+        self.chunks.iter().map(String::len).sum()
     }
 
-    /// Gives back the spare capacity left by growing while items were pushed (up to half of a
-    /// big list's text), for items kept to the end of a run.
+    /// The items' texts, one after another, in pieces (each piece holds whole items).
+    pub fn pieces(&self) -> impl Iterator<Item = &str> + '_ {
+        self.chunks.iter().map(String::as_str)
+    }
+
+    /// Where each item's text ends in the pieces laid end to end.
+    pub fn ends(&self) -> Vec<usize> {
+        let mut base = 0;
+        let mut out = Vec::with_capacity(self.len());
+        for (n, &(chunk, end)) in self.ends.iter().enumerate() {
+            if n > 0 && self.ends[n - 1].0 != chunk {
+                base += self.chunks[self.ends[n - 1].0 as usize].len();
+            }
+            out.push(base + end as usize);
+        }
+        out
+    }
+
+    /// Gives back the spare capacity of the last chunk and of the ends, for items kept to the
+    /// end of a run.
     pub fn shrink_to_fit(&mut self) {
-        self.text.shrink_to_fit();
+        if let Some(c) = self.chunks.last_mut() {
+            c.shrink_to_fit();
+        }
         self.ends.shrink_to_fit();
     }
 }
+
+impl PartialEq for Items {
+    /// The same items in the same order, however their text is laid out.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.texts().eq(other.texts())
+    }
+}
+
+impl Eq for Items {}
 
 /// Text `Items::push` wrote itself, so it parses; `null` is never returned in practice.
 fn parse(text: &str) -> Value {
@@ -415,6 +461,41 @@ mod tests {
             ]
         );
         assert_eq!(items.texts().len(), 3);
+    }
+
+    #[test]
+    fn items_over_many_chunks_read_back_whole_and_in_order() {
+        // Items of many sizes, some longer than a chunk, over a few chunks.
+        let values: Vec<Value> = (0..3_000)
+            .map(|i| {
+                let pad = if i % 997 == 0 { CHUNK + 10 } else { i % 700 };
+                json!({"i": i, "pad": "x".repeat(pad)})
+            })
+            .collect();
+        let items = Items::from(values.clone());
+        assert!(items.chunks.len() > 3, "{} chunks", items.chunks.len());
+        // A chunk holds at most CHUNK bytes, or one item longer than that.
+        for (c, chunk) in items.chunks.iter().enumerate() {
+            let held = items.ends.iter().filter(|e| e.0 as usize == c).count();
+            assert!(
+                chunk.len() <= CHUNK || held == 1,
+                "chunk {c}: {} bytes, {held} items",
+                chunk.len()
+            );
+        }
+        assert_eq!(items.to_values(), values);
+        let laid: String = items.pieces().collect();
+        assert_eq!(laid.len(), items.text_len());
+        let ends = items.ends();
+        let mut start = 0;
+        for (n, &end) in ends.iter().enumerate() {
+            assert_eq!(&laid[start..end], items.get(n));
+            start = end;
+        }
+        assert_eq!(start, laid.len());
+        // Equal to the same items laid out otherwise (read back from the journal's JSON).
+        let back: Items = serde_json::from_str(&serde_json::to_string(&items).unwrap()).unwrap();
+        assert_eq!(back, items);
     }
 
     #[test]
