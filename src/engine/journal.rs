@@ -127,7 +127,10 @@ pub enum FlushPolicy {
 
 /// A change not in the stream yet: the node's latest record as JSON, or `None` for a removal.
 /// Shared, so that a flush writes it without holding the state lock or copying it.
-type Changes = HashMap<Arc<str>, Option<Arc<Vec<u8>>>>;
+type Changes = HashMap<Arc<str>, Change>;
+
+/// A node's latest record as JSON, or `None` for a removal.
+type Change = Option<Arc<Vec<u8>>>;
 
 /// What the journal holds in memory.
 #[derive(Default)]
@@ -517,7 +520,7 @@ impl Journal {
     /// The changed nodes' latest states, the next batch (None: nothing changed), moved to
     /// `writing`, where they are still answered from until the batch is in the stream. The
     /// state lock is held only to move them, not for the write and fsync.
-    fn take_batch(&self) -> Option<Vec<(Arc<str>, Option<Arc<Vec<u8>>>)>> {
+    fn take_batch(&self) -> Option<Vec<(Arc<str>, Change)>> {
         let mut st = self.state_lock();
         if st.pending.is_empty() {
             return None;
