@@ -920,21 +920,28 @@ mod tests {
         // Long lines as in real Java logs (fewer of them keeps this unoptimized test quick).
         g.template = "{level} [CompactionExecutor:{int}] CompactionTask.java:255 - Compacted (8a1f0c2e) 4 sstables to [/var/lib/cassandra/data/analytics/orders-7d6f/md-{n}-big,] to level=0. {word} {word} {word}".into();
         g.start = Some("2026-11-27T00:00:00Z".into());
-        let before = rss();
-        let gen = Generator::new(&g, anchor()).unwrap();
-        let mut lines = gen.window(LogWindow::default());
-        let mut buf = String::new();
-        let (mut bytes, mut count) = (0u64, 0u64);
-        while lines.next_into(&mut buf).is_some() {
-            bytes += buf.len() as u64 + 1;
-            count += 1;
+        // RSS is the whole test process's, and other tests run beside this one: their memory
+        // can land in one measurement's window. Memory that grew with the stream would grow in
+        // every try, so one flat try of three is the pass.
+        let mut grew = Vec::new();
+        for _ in 0..3 {
+            let before = rss();
+            let gen = Generator::new(&g, anchor()).unwrap();
+            let mut lines = gen.window(LogWindow::default());
+            let mut buf = String::new();
+            let (mut bytes, mut count) = (0u64, 0u64);
+            while lines.next_into(&mut buf).is_some() {
+                bytes += buf.len() as u64 + 1;
+                count += 1;
+            }
+            let grown = rss().saturating_sub(before);
+            assert!(bytes <= GIB && bytes > GIB - 200, "{bytes}");
+            assert!(count > 5_000_000, "{count}");
+            if grown < 32 << 20 {
+                return;
+            }
+            grew.push(grown);
         }
-        let grown = rss().saturating_sub(before);
-        assert!(bytes <= GIB && bytes > GIB - 200, "{bytes}");
-        assert!(count > 5_000_000, "{count}");
-        assert!(
-            grown < 32 << 20,
-            "memory grew by {grown} bytes while streaming 1 GiB"
-        );
+        panic!("memory grew by {grew:?} bytes while streaming 1 GiB, in each of three tries");
     }
 }
