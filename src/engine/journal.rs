@@ -237,11 +237,8 @@ impl Claim {
     /// Records the node's outcome. Call it only after every artifact in `record` is finished
     /// (written whole and renamed into place).
     pub fn commit(self, record: &NodeRecord) -> Result<(), EngineError> {
-        // Sized up front: a fan-out source's record is mostly its items (17 MB of JSON for
-        // 5,000 Pods), which grown by doubling would be copied and held twice over.
-        let mut bytes =
-            Vec::with_capacity(record.items.text_len() + 512 * (1 + record.artifacts.len()));
-        serde_json::to_writer(&mut bytes, record).expect("node records serialize");
+        // A fan-out source's record, mostly its items, goes through `commit_with_items`.
+        let bytes = serde_json::to_vec(record).expect("node records serialize");
         self.keep(bytes)
     }
 

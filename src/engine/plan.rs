@@ -932,6 +932,21 @@ mod tests {
     use crate::pipeline::{ForEach, Nested};
     use serde_json::json;
 
+    /// `logs`, one node per element at `path` (`+`-separated) of each of `pods`' items, bound
+    /// as `pod` and `c`.
+    fn logs_per_container(path: &str) -> TaskSpec {
+        let mut logs = task("logs", &["pods"]);
+        logs.for_each = Some(ForEach {
+            task: "pods".into(),
+            bind: "pod".into(),
+            then: Some(Nested {
+                path: path.into(),
+                bind: "c".into(),
+            }),
+        });
+        logs
+    }
+
     fn task(name: &str, needs: &[&str]) -> TaskSpec {
         TaskSpec {
             name: name.into(),
@@ -967,15 +982,7 @@ mod tests {
     #[test]
     fn nested_fan_out_binds_both_levels_with_stable_ids() {
         // pods -> logs[pod/container] (per container of each pod, init containers first)
-        let mut logs = task("logs", &["pods"]);
-        logs.for_each = Some(ForEach {
-            task: "pods".into(),
-            bind: "pod".into(),
-            then: Some(Nested {
-                path: "spec.initContainers+spec.containers".into(),
-                bind: "c".into(),
-            }),
-        });
+        let mut logs = logs_per_container("spec.initContainers+spec.containers");
         logs.output = Some("{{ns}}/{{pod.metadata.name}}/{{c.name}}.log".into());
         let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
         let mut plan = Plan::new(&p, &json!({"ns": "prod"})).unwrap();
@@ -1018,15 +1025,7 @@ mod tests {
     #[test]
     fn a_fan_out_node_gets_its_item_and_element_rendered_when_it_starts() {
         // The item stays in its source node only; `context` builds vars and params from it.
-        let mut logs = task("logs", &["pods"]);
-        logs.for_each = Some(ForEach {
-            task: "pods".into(),
-            bind: "pod".into(),
-            then: Some(Nested {
-                path: "spec.initContainers+spec.containers".into(),
-                bind: "c".into(),
-            }),
-        });
+        let mut logs = logs_per_container("spec.initContainers+spec.containers");
         logs.params = json!({"pod": "{{pod}}", "container": "{{c.name}}", "ns": "{{ns}}"});
         let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
         let mut plan = Plan::new(&p, &json!({"ns": "prod"})).unwrap();
@@ -1053,15 +1052,7 @@ mod tests {
 
     #[test]
     fn items_kept_in_the_item_file_bind_the_same_nodes_and_a_lost_file_fails_only_its_nodes() {
-        let mut logs = task("logs", &["pods"]);
-        logs.for_each = Some(ForEach {
-            task: "pods".into(),
-            bind: "pod".into(),
-            then: Some(Nested {
-                path: "spec.containers".into(),
-                bind: "c".into(),
-            }),
-        });
+        let mut logs = logs_per_container("spec.containers");
         logs.params = json!({"pod": "{{pod.metadata.name}}", "container": "{{c.name}}"});
         let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
         let pods_list: Vec<Value> = (0..3)
@@ -1124,15 +1115,7 @@ mod tests {
     #[test]
     fn a_fan_out_past_its_maximum_is_one_node_that_fails_with_the_fix() {
         // pods -> logs[*] (3 pods x 2 containers = 6 nodes, more than 5) ; pods -> other
-        let mut logs = task("logs", &["pods"]);
-        logs.for_each = Some(ForEach {
-            task: "pods".into(),
-            bind: "pod".into(),
-            then: Some(Nested {
-                path: "spec.containers".into(),
-                bind: "c".into(),
-            }),
-        });
+        let mut logs = logs_per_container("spec.containers");
         logs.output = Some("{{pod.metadata.name}}/{{c.name}}.log".into());
         let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
         let pods: Vec<Value> = (0..3)
