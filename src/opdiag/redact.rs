@@ -324,12 +324,27 @@ struct PodSecretRefs {
     volumes: Option<Vec<VolumeRef>>,
     containers: Option<Vec<ContainerRefs>>,
     init_containers: Option<Vec<ContainerRefs>>,
+    ephemeral_containers: Option<Vec<ContainerRefs>>,
+    image_pull_secrets: Option<Vec<NameRef>>,
 }
 
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct VolumeRef {
     secret: Option<SecretVolume>,
+    projected: Option<ProjectedVolume>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ProjectedVolume {
+    sources: Option<Vec<ProjectedSource>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ProjectedSource {
+    secret: Option<NameRef>,
 }
 
 #[derive(serde::Deserialize)]
@@ -369,17 +384,29 @@ struct NameRef {
 }
 
 impl PodSecretRefs {
-    /// Names of Secrets a pod reads: volumes, env `secretKeyRef`, `envFrom.secretRef`.
+    /// Names of Secrets a pod reads: secret and projected volumes, env `secretKeyRef`,
+    /// `envFrom.secretRef` (of every kind of container), and `imagePullSecrets`.
     fn secret_names(&self, out: &mut Vec<String>) {
-        let volumes = self
-            .volumes
+        let volumes = self.volumes.iter().flatten();
+        let secret_volumes = volumes
+            .clone()
+            .filter_map(|v| v.secret.as_ref()?.secret_name.as_deref());
+        let projected = volumes.flat_map(|v| {
+            v.projected
+                .iter()
+                .flat_map(|p| p.sources.iter().flatten())
+                .filter_map(|s| s.secret.as_ref()?.name.as_deref())
+        });
+        let pull = self
+            .image_pull_secrets
             .iter()
             .flatten()
-            .filter_map(|v| v.secret.as_ref()?.secret_name.as_deref());
+            .filter_map(|r| r.name.as_deref());
         let containers = self
             .containers
             .iter()
             .chain(&self.init_containers)
+            .chain(&self.ephemeral_containers)
             .flatten();
         let env = containers.clone().flat_map(|c| {
             c.env.iter().flatten().filter_map(|e| {
@@ -397,7 +424,14 @@ impl PodSecretRefs {
                 .flatten()
                 .filter_map(|e| e.secret_ref.as_ref()?.name.as_deref())
         });
-        out.extend(volumes.chain(env).chain(env_from).map(str::to_string));
+        out.extend(
+            secret_volumes
+                .chain(projected)
+                .chain(pull)
+                .chain(env)
+                .chain(env_from)
+                .map(str::to_string),
+        );
     }
 }
 
@@ -417,9 +451,16 @@ mod tests {
                     "volumes": [
                         {"name": "certs", "secret": {"secretName": "tls-certs"}},
                         {"name": "conf", "configMap": {"name": "not-a-secret"}},
+                        {"name": "bundle", "projected": {"sources": [
+                            {"serviceAccountToken": {"path": "token"}},
+                            {"secret": {"name": "projected-creds", "items": [{"key": "k", "path": "k"}]}},
+                            {"configMap": {"name": "not-a-secret-either"}}
+                        ]}},
                         {"name": "data", "emptyDir": {}}
                     ],
                     "initContainers": [{"name": "init", "envFrom": [{"secretRef": {"name": "init-env"}}, {"configMapRef": {"name": "cm"}}]}],
+                    "ephemeralContainers": [{"name": "debug", "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "debug-token", "key": "t"}}}]}],
+                    "imagePullSecrets": [{"name": "registry-auth"}],
                     "containers": [{"name": "app", "image": "x", "env": [
                         {"name": "A", "value": "plain"},
                         {"name": "B", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}},
@@ -441,7 +482,17 @@ mod tests {
             spec.secret_names(&mut names);
         }
         names.sort();
-        assert_eq!(names, ["creds", "init-env", "tls-certs"]);
+        assert_eq!(
+            names,
+            [
+                "creds",
+                "debug-token",
+                "init-env",
+                "projected-creds",
+                "registry-auth",
+                "tls-certs"
+            ]
+        );
         // The last page has no continue token.
         let last: PodPage = serde_json::from_value(json!({"metadata": {}, "items": []})).unwrap();
         assert_eq!(last.metadata.and_then(|m| m.next), None);
