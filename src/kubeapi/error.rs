@@ -138,6 +138,24 @@ fn reason(code: StatusCode) -> String {
     code.canonical_reason().unwrap_or("").to_lowercase()
 }
 
+/// An error with its causes, `error: cause: cause`. The HTTP client's errors name only their
+/// stage (`client error (SendRequest)`); what happened (`connection closed before message
+/// completed`, `Connection reset by peer`) is in their sources. A cause its error's text
+/// already holds is not said twice.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
 /// Maps an error of the kube client (no HTTP answer, or an answer it judged) to an
 /// [`ApiError`]: an answer keeps its status; connection failures, resets and upgrade failures
 /// are `Transport`; bad configuration and authentication are `Invalid`.
@@ -154,16 +172,20 @@ pub fn kube_error(err: kube::Error, what: &str, scope: Scope) -> ApiError {
             status_error(code, None, b"", what, scope)
         }
         E::UpgradeConnection(e) => transport(format!(
-            "{what}: the WebSocket upgrade failed ({e}); will retry"
+            "{what}: the WebSocket upgrade failed ({}); will retry",
+            with_causes(&e)
         )),
         E::HyperError(e) => transport(format!(
-            "{what}: connection to the API server failed ({e}); will retry"
+            "{what}: connection to the API server failed ({}); will retry",
+            with_causes(&e)
         )),
         E::Service(e) => transport(format!(
-            "{what}: the request to the API server failed ({e}); will retry"
+            "{what}: the request to the API server failed ({}); will retry",
+            with_causes(&*e)
         )),
         E::ReadEvents(e) => transport(format!(
-            "{what}: reading the response failed ({e}); will retry"
+            "{what}: reading the response failed ({}); will retry",
+            with_causes(&e)
         )),
         E::Auth(e) => ApiError::new(
             ErrorKind::Invalid,
@@ -312,6 +334,41 @@ mod tests {
         let e = status_error(StatusCode::BAD_GATEWAY, None, body.as_bytes(), "proxy", OBJ);
         assert!(e.is_transient());
         assert!(e.message.len() < 500, "{}", e.message);
+    }
+
+    #[test]
+    fn a_transport_error_says_its_causes_once() {
+        /// An error that names only its stage, as the HTTP client's do.
+        #[derive(Debug)]
+        struct Stage(std::io::Error);
+        impl std::fmt::Display for Stage {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (SendRequest)")
+            }
+        }
+        impl std::error::Error for Stage {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let reset = std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        );
+        let e = kube_error(
+            kube::Error::Service(Box::new(Stage(reset))),
+            "get instance c",
+            OBJ,
+        );
+        assert_eq!(e.kind, ErrorKind::Transport);
+        assert_eq!(
+            e.message,
+            "get instance c: the request to the API server failed (client error (SendRequest): connection reset by peer); will retry"
+        );
+        assert_eq!(
+            with_causes(&Stage(std::io::Error::other("client error"))),
+            "client error (SendRequest)"
+        );
     }
 
     #[test]
