@@ -125,6 +125,10 @@ pub enum FlushPolicy {
     Batched,
 }
 
+/// Records longer than this are written to the stream at once, as they are serialized, not
+/// held for the next flush (`Claim::commit_with_items`).
+const STREAMED_RECORD: usize = 1 << 20;
+
 /// A change not in the stream yet: the node's latest record as JSON, or `None` for a removal.
 /// Shared, so that a flush writes it without holding the state lock or copying it.
 type Changes = HashMap<Arc<str>, Change>;
@@ -243,28 +247,54 @@ impl Claim {
     }
 
     /// Records the node's outcome with items kept elsewhere (the plan's item file):
-    /// `write_items` appends them as a JSON array of `items_len` bytes straight into the
-    /// record as it is serialized. A list of 20,000 Pods is 66 MB of JSON; held as `Items`
-    /// beside its serialized record it was twice that at the peak of a run.
+    /// `write_items` writes them as a JSON array of `items_len` bytes into the record. A
+    /// record longer than [`STREAMED_RECORD`] goes straight to the stream as it is written, in
+    /// a batch of its own, synced before this returns: a list of 20,000 Pods is 66 MB of JSON,
+    /// and held as `Items` beside its serialized record it was twice that at the peak of a
+    /// run, built whole as a record still once more. A shorter one waits for the next flush
+    /// (a batch and an fsync of its own for every node's few items cost a third more CPU).
     pub fn commit_with_items(
         self,
         record: &NodeRecord,
         items_len: usize,
-        write_items: impl FnOnce(&mut Vec<u8>) -> Result<(), EngineError>,
+        write_items: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(), EngineError> {
         debug_assert!(record.items.is_empty(), "the items come from write_items");
-        // Room for the rest of the record (its artifacts, a few hundred bytes each) and the
-        // items' member name.
-        let mut bytes = Vec::with_capacity(items_len + 512 * (2 + record.artifacts.len()));
-        serde_json::to_writer(&mut bytes, record).expect("node records serialize");
+        let mut head = serde_json::to_vec(record).expect("node records serialize");
         // A record is a JSON object, and `items` is left out of it when empty: the items go
         // in as one more member before its closing brace.
-        let close = bytes.pop();
+        let close = head.pop();
         debug_assert_eq!(close, Some(b'}'));
-        bytes.extend_from_slice(b",\"items\":");
-        write_items(&mut bytes)?;
-        bytes.push(b'}');
-        self.keep(bytes)
+        head.extend_from_slice(b",\"items\":");
+        let rec_len = head.len() + items_len + 1;
+        if rec_len <= STREAMED_RECORD {
+            // Most nodes return an item or two (an exit code, a byte count): their records wait
+            // for the next group commit like any other.
+            let mut bytes = head;
+            bytes.reserve_exact(items_len + 1);
+            write_items(&mut bytes).map_err(|e| EngineError::Journal(e.to_string()))?;
+            bytes.push(b'}');
+            return self.keep(bytes);
+        }
+        let j = self.journal;
+        // No flush is writing while this one is held, so nothing is in `writing`; a commit of
+        // this node still held (an earlier attempt's) is older than this one and goes.
+        let _one_at_a_time = j.inner.flushing.lock().unwrap_or_else(|e| e.into_inner());
+        j.state_lock().pending.remove(&self.node);
+        if let Some(before) = j.inner.before_write.get() {
+            before()?;
+        }
+        let at = j
+            .inner
+            .stream
+            .append_streamed(&self.node, rec_len, |w| {
+                w.write_all(&head)?;
+                write_items(w)?;
+                w.write_all(b"}")
+            })
+            .map_err(|e| stream_err(&j.inner.dir, StreamError::Io(e)))?;
+        j.state_lock().index.insert(self.node, at);
+        Ok(())
     }
 
     fn keep(self, bytes: Vec<u8>) -> Result<(), EngineError> {
@@ -491,6 +521,14 @@ impl Journal {
             }
         }
         Ok(())
+    }
+
+    /// Lets go of the index of where each node's record is (a hash table over every node of
+    /// the run: 13 MB at 380,000 nodes), once the run's last commit is flushed and its
+    /// artifacts found: the bundle writer reads records by where [`Journal::each_artifact`]
+    /// found them. The journal answers nothing about nodes after this.
+    pub fn release_index(&self) {
+        self.state_lock().index = Index::default();
     }
 
     /// Sets what `flush` runs before each batch it writes (once; a second call is ignored):
@@ -809,33 +847,53 @@ mod tests {
     fn items_written_into_a_record_as_it_is_serialized_read_back_as_items() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal");
-        let items: Items = vec![json!({"name": "a", "n": [1, 2]}), json!("b \"q\"")].into();
+        // A list's items past what waits for a flush, and a node's few.
+        let big: Items = vec![
+            json!({"name": "a", "n": [1, 2]}),
+            json!("b \"q\"".repeat(300_000)),
+        ]
+        .into();
+        let small: Items = vec![json!({"exitCode": 0})].into();
         let mut plain = record(NodeState::Done);
         plain.items = Items::new();
+        let commit = |j: &Journal, node: &str, items: &Items| {
+            let Status::Pending(claim) = j.status(node).unwrap() else {
+                panic!("{node} runs")
+            };
+            let texts: Vec<&str> = (0..items.len()).map(|i| items.get(i)).collect();
+            claim
+                .commit_with_items(&plain, items.text_len() + items.len() + 1, |out| {
+                    write!(out, "[{}]", texts.join(","))
+                })
+                .unwrap();
+        };
         {
-            let (j, _) = Journal::open(&path, FlushPolicy::EachCommit).unwrap();
+            let (j, _) = Journal::open(&path, FlushPolicy::Batched).unwrap();
             j.write_meta(&meta()).unwrap();
+            // An earlier attempt's failure, held for the next flush: the items' commit, written
+            // at once, is the newer and must stay the node's record after that flush.
             let Status::Pending(claim) = j.status("pods").unwrap() else {
                 unreachable!()
             };
-            claim
-                .commit_with_items(&plain, items.text_len(), |out| {
-                    out.push(b'[');
-                    out.extend_from_slice(items.get(0).as_bytes());
-                    out.push(b',');
-                    out.extend_from_slice(items.get(1).as_bytes());
-                    out.push(b']');
-                    Ok(())
-                })
-                .unwrap();
+            claim.commit(&record(NodeState::Failed)).unwrap();
+            commit(&j, "pods", &big);
+            assert!(
+                !j.has_unflushed(),
+                "the list's record is in the stream already"
+            );
+            commit(&j, "exec", &small);
+            assert!(j.has_unflushed(), "a node's few items wait for the flush");
+            j.flush().unwrap();
         }
         let (j, _) = Journal::open(&path, FlushPolicy::Batched).unwrap();
-        let Status::Done(d) = j.status("pods").unwrap() else {
-            panic!("the committed node is done")
-        };
-        assert_eq!(d.record.items, items);
-        assert_eq!(d.record.task, plain.task);
-        assert_eq!(d.record.attempts, plain.attempts);
+        for (node, items) in [("pods", &big), ("exec", &small)] {
+            let Status::Done(d) = j.status(node).unwrap() else {
+                panic!("the committed node is done")
+            };
+            assert_eq!(&d.record.items, items);
+            assert_eq!(d.record.task, plain.task);
+            assert_eq!(d.record.attempts, plain.attempts);
+        }
     }
 
     #[test]
@@ -1059,6 +1117,30 @@ mod tests {
             rec.artifacts = paths.into_iter().map(artifact).collect();
             claim.commit(&rec).unwrap();
         }
+        // A fan-out source's record past what a scan reads whole: its artifact is found
+        // without its items being read, even with a rule named like their member.
+        let mut pods_yaml = artifact("pods.yaml");
+        pods_yaml.redaction_rules.insert("items".into(), 1);
+        let Status::Pending(claim) = j.status("pods").unwrap() else {
+            unreachable!()
+        };
+        let mut rec = record(NodeState::Done);
+        rec.items = Items::new();
+        rec.artifacts = vec![pods_yaml.clone()];
+        let item = format!(
+            r#"{{"metadata":{{"name":"{}","labels":{{"items":"x"}}}}}}"#,
+            "p".repeat(1000)
+        );
+        let n = 5_000;
+        claim
+            .commit_with_items(&rec, n * (item.len() + 1) + 1, |out| {
+                for i in 0..n {
+                    out.write_all(if i == 0 { b"[" } else { b"," })?;
+                    out.write_all(item.as_bytes())?;
+                }
+                out.write_all(b"]")
+            })
+            .unwrap();
         j.flush().unwrap();
         // A later record of `b` replaces the first: only the latest is found.
         let Status::Done(b) = j.status("b").unwrap() else {
@@ -1070,7 +1152,9 @@ mod tests {
         j.flush().unwrap();
         let mut index = Vec::new();
         j.each_artifact(|node, at, len, a| {
-            assert_eq!(a, artifact(&a.path));
+            if a.path != "pods.yaml" {
+                assert_eq!(a, artifact(&a.path));
+            }
             index.push(ArtifactRef {
                 path: a.path.into_boxed_str(),
                 node: node.into(),
@@ -1081,10 +1165,15 @@ mod tests {
         .unwrap();
         index.sort_by(|x, y| x.path.cmp(&y.path));
         let paths: Vec<&str> = index.iter().map(|a| &*a.path).collect();
-        assert_eq!(paths, ["a/1", "a/2", "b/2"]);
+        assert_eq!(paths, ["a/1", "a/2", "b/2", "pods.yaml"]);
         let source = JournalArtifacts(j);
         for a in &index {
-            assert_eq!(source.record(a).unwrap(), artifact(&a.path));
+            let want = if &*a.path == "pods.yaml" {
+                pods_yaml.clone()
+            } else {
+                artifact(&a.path)
+            };
+            assert_eq!(source.record(a).unwrap(), want);
         }
         // A place that holds another artifact's record is an error that says what to do,
         // never that other artifact.

@@ -139,6 +139,47 @@ impl RecordStream {
         Ok(offsets)
     }
 
+    /// Appends a batch of one entry whose record of `rec_len` bytes `write` streams out, and
+    /// syncs it. Returns where the entry starts. A fan-out source's record is mostly its items
+    /// (a list of 20,000 Pods is 66 MB of JSON): written this way it is never in memory whole.
+    /// A `write` that fails, or writes other than `rec_len` bytes, leaves nothing behind.
+    pub fn append_streamed(
+        &self,
+        node: &str,
+        rec_len: usize,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<u64> {
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let rec_len32 = u32::try_from(rec_len)
+            .ok()
+            .filter(|&n| n != REMOVED)
+            .ok_or_else(|| io::Error::other("a journal record is larger than 4 GiB"))?;
+        let len = batch_len(8 + node.len() + rec_len)?;
+        let at = *end + 4;
+        self.write_frame(&mut end, |w| {
+            w.write_all(&len.to_le_bytes())?;
+            let mut out = Summed {
+                inner: w,
+                sum: blake3::Hasher::new(),
+                written: 0,
+            };
+            out.write_all(&(node.len() as u32).to_le_bytes())?;
+            out.write_all(node.as_bytes())?;
+            out.write_all(&rec_len32.to_le_bytes())?;
+            let head = out.written;
+            write(&mut out)?;
+            if out.written - head != rec_len {
+                return Err(io::Error::other(format!(
+                    "the record of {node} was to be {rec_len} bytes, {} were written",
+                    out.written - head
+                )));
+            }
+            let sum = out.sum.finalize();
+            w.write_all(&sum.as_bytes()[..SUM])
+        })?;
+        Ok(at)
+    }
+
     /// Writes one frame at `end` with `write` and syncs it; on success `end` moves past it.
     /// On failure whatever reached the file is a torn batch, cut off now (best effort; the next
     /// open does it anyway).
@@ -201,6 +242,11 @@ impl RecordStream {
 impl RecordStream {
     /// Reads every batch from the start, in order, handing each record entry to `f` with the
     /// offset it starts at (what the index holds for a node's latest entry).
+    ///
+    /// A record longer than [`WHOLE_RECORD`] (a fan-out source's, mostly its items: 66 MB for
+    /// 20,000 Pods) is handed without its top-level `items` member, which it is never read
+    /// into memory for: what comes before the member keeps its offsets. Its batch is read
+    /// entry by entry, not whole.
     pub fn scan(&self, mut f: impl FnMut(u64, &str, &[u8])) -> Result<(), StreamError> {
         let end = *self.end.lock().unwrap_or_else(|e| e.into_inner());
         let mut r = BufReader::with_capacity(1 << 16, ReadAt::new(&self.file));
@@ -210,17 +256,134 @@ impl RecordStream {
             let mut len = [0u8; 4];
             r.read_exact(&mut len)?;
             let n = u32::from_le_bytes(len) as usize;
-            buf.resize(n + SUM, 0);
-            r.read_exact(&mut buf)?;
-            for e in entries(&buf[..n]).map_err(StreamError::Damaged)? {
-                if let Some(rec) = e.record {
-                    f(pos + 4 + e.at as u64, e.node, rec);
+            if n > WHOLE_RECORD {
+                self.scan_big_batch(&mut r, pos, n, &mut f)?;
+            } else {
+                buf.resize(n + SUM, 0);
+                r.read_exact(&mut buf)?;
+                for e in entries(&buf[..n]).map_err(StreamError::Damaged)? {
+                    if let Some(rec) = e.record {
+                        f(pos + 4 + e.at as u64, e.node, rec);
+                    }
                 }
             }
             pos += (4 + n + SUM) as u64;
         }
         Ok(())
     }
+
+    /// `scan` of a batch of `n` bytes (its length read already, at `pos`), entry by entry.
+    fn scan_big_batch(
+        &self,
+        r: &mut impl Read,
+        pos: u64,
+        n: usize,
+        f: &mut impl FnMut(u64, &str, &[u8]),
+    ) -> Result<(), StreamError> {
+        let cut = |what: &str| {
+            StreamError::Damaged(format!(
+                "a batch entry at offset {pos} is cut short ({what} past the batch's end)"
+            ))
+        };
+        let read_u32 = |r: &mut dyn Read| -> io::Result<u32> {
+            let mut b = [0u8; 4];
+            r.read_exact(&mut b)?;
+            Ok(u32::from_le_bytes(b))
+        };
+        let mut off = 0;
+        let mut rec = Vec::new();
+        while off < n {
+            let at = off;
+            let id_len = read_u32(r)? as usize;
+            if off + 8 + id_len > n {
+                return Err(cut("its id"));
+            }
+            let mut id = vec![0; id_len];
+            r.read_exact(&mut id)?;
+            let node = String::from_utf8(id)
+                .map_err(|_| StreamError::Damaged("a node id is not UTF-8".into()))?;
+            let rec_len = read_u32(r)?;
+            off += 8 + id_len;
+            if rec_len == REMOVED {
+                continue;
+            }
+            let rec_len = rec_len as usize;
+            if off + rec_len > n {
+                return Err(cut("its record"));
+            }
+            let rec_at = pos + 4 + off as u64;
+            off += rec_len;
+            let entry_at = pos + 4 + at as u64;
+            if rec_len <= WHOLE_RECORD {
+                rec.resize(rec_len, 0);
+                r.read_exact(&mut rec)?;
+                f(entry_at, &node, &rec);
+                continue;
+            }
+            rec.resize(RECORD_HEAD, 0);
+            r.read_exact(&mut rec)?;
+            io::copy(
+                &mut (&mut *r).take((rec_len - RECORD_HEAD) as u64),
+                &mut io::sink(),
+            )?;
+            match top_level_member(&rec, b"items") {
+                Some(comma) => {
+                    rec.truncate(comma);
+                    rec.push(b'}');
+                }
+                // Not the layout `Claim::commit_with_items` writes (items last, right after
+                // the rest): read whole.
+                None => {
+                    rec.resize(rec_len, 0);
+                    self.file.read_exact_at(&mut rec, rec_at)?;
+                }
+            }
+            f(entry_at, &node, &rec);
+        }
+        let mut sum = [0u8; SUM];
+        r.read_exact(&mut sum)?;
+        Ok(())
+    }
+}
+
+/// Records up to this long are handed to [`RecordStream::scan`]'s callback whole.
+const WHOLE_RECORD: usize = 4 << 20;
+/// How much of a longer record `scan` reads to find its `items` member (its artifacts, a few
+/// hundred bytes each, come before it).
+const RECORD_HEAD: usize = 1 << 20;
+
+/// Where the member `key` of the JSON object `json` starts (the comma before its name), looked
+/// for at the object's top level only, outside strings: a rule or a label named alike, deeper
+/// in, is not it. `None` if `json` does not have it (in the part given).
+fn top_level_member(json: &[u8], key: &[u8]) -> Option<usize> {
+    let mut depth = 0u32;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, &b) in json.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => {
+                let rest = &json[i + 1..];
+                let name = rest.strip_prefix(b"\"").and_then(|r| r.strip_prefix(key));
+                if name.is_some_and(|r| r.starts_with(b"\":")) {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A batch's length as its frame holds it.
@@ -359,6 +522,26 @@ impl Write for WriteAt<'_> {
     }
 }
 
+/// A writer that hashes and counts what goes through it: a streamed entry's part of a batch.
+struct Summed<'a, W: Write> {
+    inner: &'a mut W,
+    sum: blake3::Hasher,
+    written: usize,
+}
+
+impl<W: Write> Write for Summed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sum.update(&buf[..n]);
+        self.written += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Reads a file from its start with positioned reads, leaving the file's own cursor (shared
 /// by every handle to it) alone.
 struct ReadAt<'a> {
@@ -436,6 +619,55 @@ mod tests {
         assert!(!index.contains_key("b"));
         assert_eq!(s.read(offsets[2], "big").unwrap(), big.as_bytes());
         assert_eq!(s.read(second[0], "a").unwrap(), b"2");
+    }
+
+    #[test]
+    fn a_streamed_record_is_the_batch_of_its_one_entry_and_a_short_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = "y".repeat(300_000); // written in many pieces, past the write buffer
+        let framed = dir.path().join("framed");
+        let (s, _) = RecordStream::open(&framed).unwrap();
+        s.append(&batch(&[("pods", Some(&big))])).unwrap();
+        let streamed = dir.path().join("streamed");
+        let (s, _) = RecordStream::open(&streamed).unwrap();
+        let at = s
+            .append_streamed("pods", big.len(), |w| {
+                big.as_bytes()
+                    .chunks(7_000)
+                    .try_for_each(|c| w.write_all(c))
+            })
+            .unwrap();
+        let whole = std::fs::read(&streamed).unwrap();
+        assert_eq!(whole, std::fs::read(&framed).unwrap());
+        // A writer that falls short, or fails, is refused and cut off: the stream goes on
+        // from the last whole batch.
+        let short = s.append_streamed("x", 10, |w| w.write_all(b"12345"));
+        assert!(short.unwrap_err().to_string().contains("10 bytes"));
+        let failed = s.append_streamed("x", 10, |_| Err(io::Error::other("no")));
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read(&streamed).unwrap(), whole);
+        let next = s.append_entries(&[("a", Some(b"1"))]).unwrap();
+        drop(s);
+        let (s, index) = RecordStream::open(&streamed).unwrap();
+        assert_eq!(index["pods"], at);
+        assert_eq!(index["a"], next[0]);
+        assert!(!index.contains_key("x"));
+        assert_eq!(s.read(at, "pods").unwrap(), big.as_bytes());
+    }
+
+    #[test]
+    fn a_top_level_member_is_found_outside_strings_and_nested_objects() {
+        let json = br#"{"error":"a,\"items\":1","artifacts":[{"rules":{"b":1,"items":2}}],"items":[{"items":[]}]}"#;
+        let at = top_level_member(json, b"items").unwrap();
+        assert_eq!(&json[at..at + 10], br#","items":["#);
+        assert_eq!(
+            top_level_member(br#"{"a":[1,{"items":2}]}"#, b"items"),
+            None
+        );
+        assert_eq!(
+            top_level_member(br#"{"a":"\\","items":1}"#, b"items"),
+            Some(9)
+        );
     }
 
     #[test]

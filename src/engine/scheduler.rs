@@ -410,7 +410,7 @@ impl<'a> Scheduler<'a> {
                         "skipped"
                     }
                     .to_string(),
-                    reason: node.reason.clone().unwrap_or_default(),
+                    reason: node.reason.as_deref().unwrap_or_default().to_string(),
                     attempts: self.attempts[i],
                     optional: spec.optional,
                     error_kind: self.failures.get(&i).cloned(),
@@ -436,6 +436,15 @@ impl<'a> Scheduler<'a> {
     /// Admits the nodes of new expansions; `announce` sends an `Expanded` event for each (every
     /// expansion after the initial plan, so Planned + Expanded counts add up to every node).
     fn admit_all(&mut self, expansions: Vec<Expansion>, announce: bool) -> Result<(), EngineError> {
+        // Room for every node the plan has now, once: grown expansion by expansion, these moved
+        // as often as many tasks fan out over one list.
+        let n = self.plan.len();
+        self.claims
+            .reserve_exact(n.saturating_sub(self.claims.len()));
+        self.attempts
+            .reserve_exact(n.saturating_sub(self.attempts.len()));
+        self.queued
+            .reserve_exact(n.saturating_sub(self.queued.len()));
         for exp in expansions {
             if announce {
                 self.reporter.event(&Event::Expanded {
@@ -494,7 +503,13 @@ impl<'a> Scheduler<'a> {
         match self.plan.node(idx).status {
             NodeStatus::Ready => self.enqueue(idx),
             NodeStatus::Skipped => {
-                let reason = self.plan.node(idx).reason.clone().unwrap_or_default();
+                let reason = self
+                    .plan
+                    .node(idx)
+                    .reason
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_string();
                 self.record_skip(idx, reason)?;
                 let settled = self.plan.settle(idx, NodeStatus::Skipped);
                 self.follow(settled)?;
@@ -574,7 +589,7 @@ impl<'a> Scheduler<'a> {
     /// parked in `streams` until an attempt there ends).
     fn start(&mut self, idx: NodeIndex, class: usize) -> Result<(), EngineError> {
         let node = self.plan.node(idx);
-        if let Some(e) = &node.render_error {
+        if let Some(e) = node.render_error() {
             return self.fail(idx, e.to_string());
         }
         // Built for this attempt and dropped with it: nodes do not keep their item (see
@@ -764,7 +779,7 @@ impl<'a> Scheduler<'a> {
                             } else {
                                 err.message
                             };
-                            self.plan.node_mut(idx).reason = Some(message.clone());
+                            self.plan.node_mut(idx).reason = Some(message.as_str().into());
                             self.reporter.event(&Event::Finished {
                                 node: self.plan.node(idx).id.to_string(),
                                 state: NodeState::Failed,
@@ -793,7 +808,7 @@ impl<'a> Scheduler<'a> {
     /// Fails a node that could not even start: its parameters or kind are wrong.
     fn fail(&mut self, idx: NodeIndex, message: String) -> Result<(), EngineError> {
         let message = self.redact_message(message);
-        self.plan.node_mut(idx).reason = Some(message.clone());
+        self.plan.node_mut(idx).reason = Some(message.as_str().into());
         self.reporter.event(&Event::Finished {
             node: self.plan.node(idx).id.to_string(),
             state: NodeState::Failed,
@@ -850,7 +865,7 @@ impl<'a> Scheduler<'a> {
         if !spec.optional {
             self.counts.required_problems += 1;
         }
-        self.plan.node_mut(idx).reason = Some(reason.clone());
+        self.plan.node_mut(idx).reason = Some(reason.as_str().into());
         self.reporter.event(&Event::Skipped {
             node: self.plan.node(idx).id.to_string(),
             reason,
