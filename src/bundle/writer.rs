@@ -10,7 +10,6 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
@@ -143,11 +142,10 @@ fn recorded_instead(
     rec: &ArtifactRecord,
     into: &mut Recorded,
 ) -> Result<bool, BundleError> {
-    let node = &*index[i].node;
     if rec.empty_list {
         into.empty_lists.push(EmptyList {
             path: rec.path.clone(),
-            task: node.to_string(),
+            task: source.node(&index[i])?,
         });
         return Ok(true);
     }
@@ -165,7 +163,7 @@ fn recorded_instead(
     into.identical_logs.push(IdenticalLog {
         path: rec.path.clone(),
         same_as: current,
-        task: node.to_string(),
+        task: source.node(&index[i])?,
     });
     Ok(true)
 }
@@ -215,25 +213,31 @@ pub struct BundleInfo {
     pub files: usize,
 }
 
-/// One artifact of the bundle as the writer indexes it: its path, the node that made it, and
-/// where an [`ArtifactSource`] finds its record. The writer holds these (about 100 bytes per
-/// artifact) and reads each record back when it writes it, so the records of a collection of
-/// 400,000 artifacts are never all in memory at once.
+/// One artifact of the bundle as the writer indexes it: its path, and where an
+/// [`ArtifactSource`] finds its record and the id of the node that made it. The writer holds
+/// these (about 40 bytes and the path per artifact) and reads each record back when it writes
+/// it, so the records of a collection of 400,000 artifacts are never all in memory at once;
+/// node ids are read back only for the manifest (380,000 of them, held to the end of a run,
+/// were 30 MB).
 #[derive(Debug, Clone)]
 pub struct ArtifactRef {
     pub path: Box<str>,
-    pub node: Arc<str>,
     /// Where the source keeps the record: where its JSON starts in the journal's record
     /// stream, a position in a list.
     pub at: u64,
     /// The length of the record's JSON in the stream (0 for a list).
     pub len: u32,
+    /// Where the source keeps the id of the node that made it: where the node's entry starts
+    /// in the journal's record stream, a position in a list.
+    pub node_at: u64,
 }
 
 /// Reads an artifact's record back for the writer, which asks for each one about twice (when
-/// it copies the content, when it writes the manifest), in path order.
+/// it copies the content, when it writes the manifest), in path order, and the id of the node
+/// that made it, once.
 pub trait ArtifactSource {
     fn record(&self, artifact: &ArtifactRef) -> Result<ArtifactRecord, BundleError>;
+    fn node(&self, artifact: &ArtifactRef) -> Result<String, BundleError>;
 }
 
 /// Records held in memory, found by their position in the list.
@@ -242,6 +246,10 @@ struct InMemory<'a>(&'a [(String, ArtifactRecord)]);
 impl ArtifactSource for InMemory<'_> {
     fn record(&self, artifact: &ArtifactRef) -> Result<ArtifactRecord, BundleError> {
         Ok(self.0[artifact.at as usize].1.clone())
+    }
+
+    fn node(&self, artifact: &ArtifactRef) -> Result<String, BundleError> {
+        Ok(self.0[artifact.node_at as usize].0.clone())
     }
 }
 
@@ -264,11 +272,11 @@ fn index_of(artifacts: &[(String, ArtifactRecord)]) -> Vec<ArtifactRef> {
     artifacts
         .iter()
         .enumerate()
-        .map(|(i, (node, rec))| ArtifactRef {
+        .map(|(i, (_, rec))| ArtifactRef {
             path: rec.path.as_str().into(),
-            node: node.as_str().into(),
             at: i as u64,
             len: 0,
+            node_at: i as u64,
         })
         .collect()
 }
@@ -295,8 +303,8 @@ pub fn write_bundle_then(
     if let Some(w) = index.windows(2).find(|w| w[0].path == w[1].path) {
         return Err(BundleError::DuplicatePath {
             path: w[0].path.to_string(),
-            first: w[0].node.to_string(),
-            second: w[1].node.to_string(),
+            first: source.node(&w[0])?,
+            second: source.node(&w[1])?,
         });
     }
     for a in &index {
@@ -560,7 +568,11 @@ impl Serialize for StoredFiles<'_> {
         use serde::ser::{Error, SerializeSeq};
         let mut seq = ser.serialize_seq(Some(self.files))?;
         for (a, _) in self.index.iter().zip(self.stored).filter(|(_, s)| **s) {
-            let rec = match self.source.record(a) {
+            let read = self
+                .source
+                .record(a)
+                .and_then(|r| Ok((r, self.source.node(a)?)));
+            let (rec, task) = match read {
                 Ok(r) => r,
                 Err(e) => {
                     let msg = e.to_string();
@@ -572,7 +584,7 @@ impl Serialize for StoredFiles<'_> {
                 path: rec.path,
                 bytes: rec.bytes,
                 blake3: rec.blake3,
-                task: a.node.to_string(),
+                task,
                 redactions: rec.redactions,
             })?;
         }
@@ -1017,6 +1029,10 @@ mod tests {
             }
             self.reads.lock().unwrap()[a.at as usize] += 1;
             self.records.record(a)
+        }
+
+        fn node(&self, a: &ArtifactRef) -> Result<String, BundleError> {
+            self.records.node(a)
         }
     }
 

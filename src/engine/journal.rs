@@ -421,12 +421,13 @@ impl Journal {
     }
 
     /// The artifacts of every node's latest record, in one pass over the record stream (the
-    /// end of a run: the scheduler does not keep them while it runs), each with where its JSON
-    /// lies in the stream (offset and length), for [`Journal::artifact_at`]. Flush first:
-    /// changes not in the stream are not seen.
+    /// end of a run: the scheduler does not keep them while it runs), each with its node, where
+    /// the node's entry starts (for [`Journal::node_at`]) and where the artifact's JSON lies in
+    /// the stream (offset and length, for [`Journal::artifact_at`]). Flush first: changes not in
+    /// the stream are not seen.
     pub fn each_artifact(
         &self,
-        mut f: impl FnMut(&str, u64, u32, ArtifactRecord),
+        mut f: impl FnMut(&str, u64, u64, u32, ArtifactRecord),
     ) -> Result<(), EngineError> {
         /// Each artifact as its JSON text, to know where it lies; the rest of a record (a
         /// fan-out source's items) is skipped, not built.
@@ -453,7 +454,7 @@ impl Journal {
                     let text = raw.get();
                     let start = text.as_ptr() as usize - rec.as_ptr() as usize;
                     match serde_json::from_str::<ArtifactRecord>(text) {
-                        Ok(a) => f(node, base + start as u64, text.len() as u32, a),
+                        Ok(a) => f(node, at, base + start as u64, text.len() as u32, a),
                         Err(e) => return bad = Some(e),
                     }
                 }
@@ -463,6 +464,15 @@ impl Journal {
             Some(e) => Err(self.corrupt(e)),
             None => Ok(()),
         }
+    }
+
+    /// The id of the node whose entry starts at `offset` in the stream (a place
+    /// [`Journal::each_artifact`] gave).
+    pub fn node_at(&self, offset: u64) -> Result<String, EngineError> {
+        self.inner
+            .stream
+            .read_id(offset)
+            .map_err(|e| stream_err(&self.inner.dir, e))
     }
 
     /// The artifact record whose JSON lies at `offset` for `len` bytes in the stream (a place
@@ -590,11 +600,17 @@ impl ArtifactSource for JournalArtifacts {
             .map_err(|e| BundleError::Corrupt(e.to_string()))?;
         if *rec.path != *artifact.path {
             return Err(BundleError::Corrupt(format!(
-                "the journal's record at offset {} is of {}, not of {} ({}); run the collection again with --continue",
-                artifact.at, rec.path, artifact.path, artifact.node
+                "the journal's record at offset {} is of {}, not of {}; run the collection again with --continue",
+                artifact.at, rec.path, artifact.path
             )));
         }
         Ok(rec)
+    }
+
+    fn node(&self, artifact: &ArtifactRef) -> Result<String, BundleError> {
+        self.0
+            .node_at(artifact.node_at)
+            .map_err(|e| BundleError::Corrupt(e.to_string()))
     }
 }
 
@@ -1151,15 +1167,17 @@ mod tests {
         b.redo().unwrap().commit(&rec).unwrap();
         j.flush().unwrap();
         let mut index = Vec::new();
-        j.each_artifact(|node, at, len, a| {
+        let mut nodes = Vec::new();
+        j.each_artifact(|node, entry, at, len, a| {
             if a.path != "pods.yaml" {
                 assert_eq!(a, artifact(&a.path));
             }
+            nodes.push((a.path.clone(), node.to_string()));
             index.push(ArtifactRef {
                 path: a.path.into_boxed_str(),
-                node: node.into(),
                 at,
                 len,
+                node_at: entry,
             });
         })
         .unwrap();
@@ -1167,6 +1185,10 @@ mod tests {
         let paths: Vec<&str> = index.iter().map(|a| &*a.path).collect();
         assert_eq!(paths, ["a/1", "a/2", "b/2", "pods.yaml"]);
         let source = JournalArtifacts(j);
+        for (path, node) in nodes {
+            let a = index.iter().find(|a| *a.path == *path).unwrap();
+            assert_eq!(source.node(a).unwrap(), node, "{path}");
+        }
         for a in &index {
             let want = if &*a.path == "pods.yaml" {
                 pods_yaml.clone()

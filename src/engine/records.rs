@@ -214,6 +214,26 @@ impl RecordStream {
         Ok(buf)
     }
 
+    /// The node id of the entry at `offset`.
+    pub fn read_id(&self, offset: u64) -> Result<String, StreamError> {
+        let mut len = [0u8; 4];
+        self.file.read_exact_at(&mut len, offset)?;
+        let id_len = u32::from_le_bytes(len);
+        // Ids are a task name and a Kubernetes object's key: far under this.
+        if id_len > 1 << 16 {
+            return Err(StreamError::Damaged(format!(
+                "no entry starts at offset {offset} (its id would be {id_len} bytes)"
+            )));
+        }
+        let mut id = vec![0u8; id_len as usize];
+        self.file.read_exact_at(&mut id, offset + 4)?;
+        String::from_utf8(id).map_err(|_| {
+            StreamError::Damaged(format!(
+                "the node id of the entry at offset {offset} is not UTF-8"
+            ))
+        })
+    }
+
     /// The record of the entry at `offset`, which must be `node`'s.
     pub fn read(&self, offset: u64, node: &str) -> Result<Vec<u8>, StreamError> {
         let mut len = [0u8; 4];

@@ -379,7 +379,7 @@ impl<'a> Scheduler<'a> {
         if !interrupted {
             self.plan.release_finished();
             let plan = &self.plan;
-            self.journal.each_artifact(|id, at, len, a| {
+            self.journal.each_artifact(|id, entry, at, len, a| {
                 // Only this run's nodes (a journal may hold records of nodes an earlier run
                 // expanded from items that changed since), and a failed node's only when they
                 // stand (a fallback's answer).
@@ -388,9 +388,9 @@ impl<'a> Scheduler<'a> {
                 if matches!(node.status, NodeStatus::Done | NodeStatus::Failed) {
                     artifacts.push(ArtifactRef {
                         path: a.path.into_boxed_str(),
-                        node: node.id.clone(),
                         at,
                         len,
+                        node_at: entry,
                     });
                 }
             })?;
