@@ -213,6 +213,47 @@ impl PodRow {
     }
 }
 
+/// Writes the file's text ([`NodePods::to_text`]) a node at a time: the collector lists one
+/// node's pods, writes them and lets them go (20,000 pods' rows, and the text of all of them,
+/// were 20 MB held at once).
+pub struct TextWriter<W: std::io::Write> {
+    out: W,
+    nodes: usize,
+}
+
+impl<W: std::io::Write> TextWriter<W> {
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(b"{\"nodes\": [\n")?;
+        Ok(TextWriter { out, nodes: 0 })
+    }
+
+    /// Appends one node and its pods, one per line.
+    pub fn node(&mut self, node: &NodeRow) -> std::io::Result<()> {
+        if self.nodes > 0 {
+            // The previous node's closing line goes on only now that it is not the last.
+            self.out.write_all(b",\n")?;
+        }
+        self.nodes += 1;
+        let name = serde_json::to_string(&node.name).expect("a string serializes");
+        writeln!(self.out, "{{\"name\": {name}, \"pods\": [")?;
+        for (j, pod) in node.pods.iter().enumerate() {
+            let row = serde_json::to_string(pod).expect("a row serializes");
+            let comma = if j + 1 < node.pods.len() { "," } else { "" };
+            writeln!(self.out, "  {row}{comma}")?;
+        }
+        self.out.write_all(b"]}")
+    }
+
+    /// Closes the table and hands the writer back.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if self.nodes > 0 {
+            self.out.write_all(b"\n")?;
+        }
+        self.out.write_all(b"]}\n")?;
+        Ok(self.out)
+    }
+}
+
 impl NodePods {
     /// Parses the file.
     pub fn parse(text: &str) -> Result<NodePods, String> {
@@ -221,20 +262,12 @@ impl NodePods {
 
     /// The file's text: one pod per line.
     pub fn to_text(&self) -> String {
-        let mut out = String::from("{\"nodes\": [\n");
-        for (i, node) in self.nodes.iter().enumerate() {
-            let name = serde_json::to_string(&node.name).expect("a string serializes");
-            out.push_str(&format!("{{\"name\": {name}, \"pods\": [\n"));
-            for (j, pod) in node.pods.iter().enumerate() {
-                let row = serde_json::to_string(pod).expect("a row serializes");
-                let comma = if j + 1 < node.pods.len() { "," } else { "" };
-                out.push_str(&format!("  {row}{comma}\n"));
-            }
-            let comma = if i + 1 < self.nodes.len() { "," } else { "" };
-            out.push_str(&format!("]}}{comma}\n"));
+        let mut w = TextWriter::new(Vec::new()).expect("writing to memory cannot fail");
+        for node in &self.nodes {
+            w.node(node).expect("writing to memory cannot fail");
         }
-        out.push_str("]}\n");
-        out
+        String::from_utf8(w.finish().expect("writing to memory cannot fail"))
+            .expect("JSON text is UTF-8")
     }
 
     /// Every row as a Pod object ([`PodRow::to_pod`]).
@@ -271,6 +304,29 @@ mod tests {
             }],
         };
         let text = table.to_text();
+        // Two nodes, and none: the same text as one written whole, and it parses back.
+        let two = NodePods {
+            nodes: vec![
+                table.nodes[0].clone(),
+                NodeRow {
+                    name: "n2".into(),
+                    pods: vec![row.clone(), row.clone()],
+                },
+            ],
+        };
+        let two_text = two.to_text();
+        assert!(
+            two_text.starts_with("{\"nodes\": [\n{\"name\": \"n1\", \"pods\": [\n  {"),
+            "{two_text}"
+        );
+        assert!(two_text.contains("]},\n{\"name\": \"n2\""), "{two_text}");
+        assert!(two_text.ends_with("}\n]}\n]}\n"), "{two_text}");
+        assert_eq!(NodePods::parse(&two_text).unwrap(), two);
+        assert_eq!(NodePods::default().to_text(), "{\"nodes\": [\n]}\n");
+        assert_eq!(
+            NodePods::parse(&NodePods::default().to_text()).unwrap(),
+            NodePods::default()
+        );
         assert!(!text.contains("s3cret") && !text.contains("TOKEN") && !text.contains("agent:1"));
         assert_eq!(text.lines().count(), 5, "{text}");
         assert_eq!(NodePods::parse(&text).unwrap(), table);

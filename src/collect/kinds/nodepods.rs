@@ -10,12 +10,11 @@
 //! cluster needs `list` on pods in every namespace: pipelines mark the task optional.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 
 use kube::core::params::ListParams;
 use serde_json::{json, Value};
 
-use crate::bundle::nodepods::{NodePods, NodeRow, PodRow};
+use crate::bundle::nodepods::{NodeRow, PodRow, TextWriter};
 use crate::collect::kinds::list::for_each_object;
 use crate::collect::{params, resources};
 use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
@@ -111,21 +110,28 @@ impl TaskKind for NodePodsKind {
             ));
         };
         let r = resources::lookup("v1", Some("Pod"), None).expect("pods are in the table");
-        let mut table = NodePods::default();
-        for node in nodes_of_pods(ctx, &r, ns, selector).await? {
-            let pods = pods_on(ctx, &r, &node).await?;
-            table.nodes.push(NodeRow { name: node, pods });
-        }
-        let mut w = ctx
+        let nodes = nodes_of_pods(ctx, &r, ns, selector).await?;
+        let w = ctx
             .sink
             .create(out_path)
             .map_err(|e| TaskError::failed(e.to_string()))?;
-        w.write_all(table.to_text().as_bytes())
-            .map_err(|e| TaskError::failed(format!("writing {out_path} failed: {e}")))?;
+        let write_err =
+            |e: std::io::Error| TaskError::failed(format!("writing {out_path} failed: {e}"));
+        // A node's pods are listed, written and let go before the next node's are listed.
+        let mut table = TextWriter::new(w).map_err(write_err)?;
+        let mut pods = 0;
+        for node in &nodes {
+            let row = NodeRow {
+                name: node.clone(),
+                pods: pods_on(ctx, &r, node).await?,
+            };
+            pods += row.pods.len();
+            table.node(&row).map_err(write_err)?;
+        }
+        let w = table.finish().map_err(write_err)?;
         w.finish().map_err(|e| TaskError::failed(e.to_string()))?;
-        let pods: usize = table.nodes.iter().map(|n| n.pods.len()).sum();
         Ok(TaskOutput {
-            items: vec![json!({"nodes": table.nodes.len(), "pods": pods})].into(),
+            items: vec![json!({"nodes": nodes.len(), "pods": pods})].into(),
         })
     }
 }
