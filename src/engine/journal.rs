@@ -425,8 +425,13 @@ impl Journal {
     /// the node's entry starts (for [`Journal::node_at`]) and where the artifact's JSON lies in
     /// the stream (offset and length, for [`Journal::artifact_at`]). Flush first: changes not in
     /// the stream are not seen.
+    ///
+    /// Only the entries `keep` accepts (by where they start) are read: the latest entries of
+    /// the nodes that count ([`Journal::latest_entries`]), found before the caller lets go of
+    /// its nodes and the journal of its index.
     pub fn each_artifact(
         &self,
+        keep: impl Fn(u64) -> bool,
         mut f: impl FnMut(&str, u64, u64, u32, ArtifactRecord),
     ) -> Result<(), EngineError> {
         /// Each artifact as its JSON text, to know where it lies; the rest of a record (a
@@ -436,12 +441,11 @@ impl Journal {
             #[serde(default, borrow)]
             artifacts: Vec<&'a serde_json::value::RawValue>,
         }
-        let st = self.state_lock();
         let mut bad = None;
         self.inner
             .stream
             .scan(|at, node, rec| {
-                if bad.is_some() || st.index.get(node) != Some(&at) {
+                if bad.is_some() || !keep(at) {
                     return;
                 }
                 // The record's JSON follows the entry's id length, id and record length.
@@ -464,6 +468,15 @@ impl Journal {
             Some(e) => Err(self.corrupt(e)),
             None => Ok(()),
         }
+    }
+
+    /// Where the latest entry of each of `nodes` that has one starts in the stream.
+    pub fn latest_entries<'a>(
+        &self,
+        nodes: impl Iterator<Item = &'a str>,
+    ) -> std::collections::HashSet<u64> {
+        let st = self.state_lock();
+        nodes.filter_map(|n| st.index.get(n).copied()).collect()
     }
 
     /// The id of the node whose entry starts at `offset` in the stream (a place
@@ -534,9 +547,10 @@ impl Journal {
     }
 
     /// Lets go of the index of where each node's record is (a hash table over every node of
-    /// the run: 13 MB at 380,000 nodes), once the run's last commit is flushed and its
-    /// artifacts found: the bundle writer reads records by where [`Journal::each_artifact`]
-    /// found them. The journal answers nothing about nodes after this.
+    /// the run: 13 MB at 380,000 nodes), once the run's last commit is flushed and the entries
+    /// that count are known ([`Journal::latest_entries`]): the artifacts are then found by
+    /// [`Journal::each_artifact`], and the bundle writer reads records where it found them.
+    /// The journal answers nothing about nodes after this.
     pub fn release_index(&self) {
         self.state_lock().index = Index::default();
     }
@@ -1168,18 +1182,27 @@ mod tests {
         j.flush().unwrap();
         let mut index = Vec::new();
         let mut nodes = Vec::new();
-        j.each_artifact(|node, entry, at, len, a| {
-            if a.path != "pods.yaml" {
-                assert_eq!(a, artifact(&a.path));
-            }
-            nodes.push((a.path.clone(), node.to_string()));
-            index.push(ArtifactRef {
-                path: a.path.into_boxed_str(),
-                at,
-                len,
-                node_at: entry,
-            });
-        })
+        let latest = j.latest_entries(["a", "b", "pods", "gone"].into_iter());
+        assert_eq!(
+            latest.len(),
+            3,
+            "b's latest entry only, and none of a node never seen"
+        );
+        j.each_artifact(
+            |at| latest.contains(&at),
+            |node, entry, at, len, a| {
+                if a.path != "pods.yaml" {
+                    assert_eq!(a, artifact(&a.path));
+                }
+                nodes.push((a.path.clone(), node.to_string()));
+                index.push(ArtifactRef {
+                    path: a.path.into_boxed_str(),
+                    at,
+                    len,
+                    node_at: entry,
+                });
+            },
+        )
         .unwrap();
         index.sort_by(|x, y| x.path.cmp(&y.path));
         let paths: Vec<&str> = index.iter().map(|a| &*a.path).collect();

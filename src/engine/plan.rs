@@ -260,13 +260,17 @@ impl Plan {
         &mut self.graph[i]
     }
 
-    /// Drops the items of every fan-out source and the graph's edges, once every node is final:
-    /// nothing expands or becomes ready any more, and the end of a run (the bundle's artifact
-    /// list, read from the journal) should not be held beside them.
-    pub fn release_finished(&mut self) {
+    /// Drops every node, their ids and the items of every fan-out source, at the end of a run
+    /// once what its outcome needs of them is taken: the bundle's artifact list, read from the
+    /// journal next, should not be held beside them (70 MB at 20,000 pods). The plan has no
+    /// node after this.
+    pub fn release(&mut self) {
         self.items = HashMap::new();
-        self.graph.clear_edges();
-        self.graph.shrink_to_fit();
+        self.ids = HashMap::new();
+        self.graph = DiGraph::default();
+        for t in &mut self.tasks {
+            t.nodes = None;
+        }
     }
 
     /// Keeps fan-out sources' items in `file` from now on (an unlinked file in the

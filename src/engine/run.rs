@@ -300,8 +300,6 @@ pub async fn run(
         log.line(&line);
     }
     log.flush();
-    // Every node's artifacts are in `outcome`: only reads by position are left.
-    journal.release_index();
     let info = archive(
         &meta,
         &config.output,

@@ -375,26 +375,6 @@ impl<'a> Scheduler<'a> {
     /// record is, which the bundle writer reads back one at a time. An interrupted run writes no bundle
     /// and reads none.
     fn outcome(mut self, interrupted: bool) -> Result<Outcome, EngineError> {
-        let mut artifacts = Vec::new();
-        if !interrupted {
-            self.plan.release_finished();
-            let plan = &self.plan;
-            self.journal.each_artifact(|id, entry, at, len, a| {
-                // Only this run's nodes (a journal may hold records of nodes an earlier run
-                // expanded from items that changed since), and a failed node's only when they
-                // stand (a fallback's answer).
-                let Some(idx) = plan.find(id) else { return };
-                let node = plan.node(idx);
-                if matches!(node.status, NodeStatus::Done | NodeStatus::Failed) {
-                    artifacts.push(ArtifactRef {
-                        path: a.path.into_boxed_str(),
-                        at,
-                        len,
-                        node_at: entry,
-                    });
-                }
-            })?;
-        }
         let mut errors = Vec::new();
         for i in 0..self.plan.len() {
             let node = self.plan.node(NodeIndex::new(i));
@@ -419,6 +399,37 @@ impl<'a> Scheduler<'a> {
             }
         }
         errors.sort_by(|a, b| a.node.cmp(&b.node));
+        let mut artifacts: Vec<ArtifactRef> = Vec::new();
+        if !interrupted {
+            // Only this run's nodes (a journal may hold records of nodes an earlier run
+            // expanded from items that changed since), and a failed node's only when they
+            // stand (a fallback's answer): where their latest entries are is all that is kept
+            // of them. The nodes, their ids, the claims and the journal's index go before the
+            // artifact list is made.
+            let plan = &self.plan;
+            let wanted = self.journal.latest_entries(
+                (0..plan.len())
+                    .map(|i| plan.node(NodeIndex::new(i)))
+                    .filter(|n| matches!(n.status, NodeStatus::Done | NodeStatus::Failed))
+                    .map(|n| &*n.id),
+            );
+            self.claims = Vec::new();
+            self.plan.release();
+            self.journal.release_index();
+            // About one artifact a node: grown by doubling, the list was copied as often.
+            artifacts.reserve_exact(wanted.len());
+            self.journal.each_artifact(
+                |entry| wanted.contains(&entry),
+                |_, entry, at, len, a| {
+                    artifacts.push(ArtifactRef {
+                        path: a.path.into_boxed_str(),
+                        at,
+                        len,
+                        node_at: entry,
+                    });
+                },
+            )?;
+        }
         Ok(Outcome {
             interrupted,
             counts: self.counts,
