@@ -140,10 +140,13 @@ enum Binding {
     },
 }
 
+/// With `forEach.then`: which of the `+`-separated paths, and the element's index there.
+type Nested = (u16, u32);
+
 impl Binding {
     const NO_PATH: u16 = u16::MAX;
 
-    fn item(source: NodeIndex, item: usize, nested: Option<(u16, u32)>) -> Binding {
+    fn item(source: NodeIndex, item: usize, nested: Option<Nested>) -> Binding {
         let (path, elem) = nested.unwrap_or((Binding::NO_PATH, 0));
         Binding::Item {
             source,
@@ -157,7 +160,7 @@ impl Binding {
     }
 
     /// The source node, the item's index and the nested element, for a fan-out node.
-    fn parts(self) -> Option<(NodeIndex, usize, Option<(u16, u32)>)> {
+    fn parts(self) -> Option<(NodeIndex, usize, Option<Nested>)> {
         match self {
             Binding::Globals => None,
             Binding::Item {
