@@ -345,16 +345,12 @@ impl Plan {
                     }
                     let at = buf.len();
                     buf.resize(at + (end - from), 0);
-                    f.read_raw(start + from as u64, &mut buf[at..]).map_err(|e| {
-                        std::io::Error::new(
-                            e.kind(),
-                            format!(
-                                "cannot read the items of {} back from the plan's item file in {}: {e}; check that disk, then run again with --continue",
-                                self.graph[i].id,
-                                f.dir.display()
-                            ),
-                        )
-                    })?;
+                    f.read_raw(start + from as u64, &mut buf[at..])
+                        .map_err(|e| {
+                            let why =
+                                f.unreadable(&format!("the items of {}", self.graph[i].id), &e);
+                            std::io::Error::new(e.kind(), why)
+                        })?;
                     from = end;
                     // Written out about every 64 KiB, not once per item.
                     if buf.len() >= 1 << 16 {
@@ -386,13 +382,8 @@ impl Plan {
             (Some(Kept::Memory(items)), _) => Ok(items.value(n)),
             (Some(Kept::File { start, ends }), Some(f)) => {
                 let from = if n == 0 { 0 } else { ends[n - 1] };
-                f.read(start + from as u64, ends[n] - from).map_err(|e| {
-                    format!(
-                        "cannot read item {n} of {} back from the plan's item file in {}: {e}; check that disk, then run again with --continue",
-                        self.graph[i].id,
-                        f.dir.display()
-                    )
-                })
+                f.read(start + from as u64, ends[n] - from)
+                    .map_err(|e| f.unreadable(&format!("item {n} of {}", self.graph[i].id), &e))
             }
             _ => Err(format!("{} has no item {n}", self.graph[i].id)),
         }
@@ -972,6 +963,14 @@ impl ItemFile {
         let mut buf = vec![0u8; len];
         self.read_raw(at, &mut buf)?;
         serde_json::from_slice(&buf).map_err(std::io::Error::other)
+    }
+
+    /// Why `what` could not be read back from the file, and what to do.
+    fn unreadable(&self, what: &str, e: &std::io::Error) -> String {
+        format!(
+            "cannot read {what} back from the plan's item file in {}: {e}; check that disk, then run again with --continue",
+            self.dir.display()
+        )
     }
 
     fn read_raw(&self, at: u64, buf: &mut [u8]) -> std::io::Result<()> {

@@ -118,23 +118,20 @@ impl RecordStream {
             .collect();
         self.write_frame(&mut end, |w| {
             w.write_all(&len.to_le_bytes())?;
-            let mut sum = blake3::Hasher::new();
-            let mut put = |bytes: &[u8]| {
-                sum.update(bytes);
-                w.write_all(bytes)
-            };
+            let mut out = Summed::new(w);
             for (id, rec) in entries {
-                put(&(id.len() as u32).to_le_bytes())?;
-                put(id.as_bytes())?;
+                out.write_all(&(id.len() as u32).to_le_bytes())?;
+                out.write_all(id.as_bytes())?;
                 match rec {
                     Some(r) => {
-                        put(&(r.len() as u32).to_le_bytes())?;
-                        put(r)?;
+                        out.write_all(&(r.len() as u32).to_le_bytes())?;
+                        out.write_all(r)?;
                     }
-                    None => put(&REMOVED.to_le_bytes())?,
+                    None => out.write_all(&REMOVED.to_le_bytes())?,
                 }
             }
-            w.write_all(&sum.finalize().as_bytes()[..SUM])
+            let sum = out.sum.finalize();
+            w.write_all(&sum.as_bytes()[..SUM])
         })?;
         Ok(offsets)
     }
@@ -158,11 +155,7 @@ impl RecordStream {
         let at = *end + 4;
         self.write_frame(&mut end, |w| {
             w.write_all(&len.to_le_bytes())?;
-            let mut out = Summed {
-                inner: w,
-                sum: blake3::Hasher::new(),
-                written: 0,
-            };
+            let mut out = Summed::new(w);
             out.write_all(&(node.len() as u32).to_le_bytes())?;
             out.write_all(node.as_bytes())?;
             out.write_all(&rec_len32.to_le_bytes())?;
@@ -236,16 +229,13 @@ impl RecordStream {
 
     /// The record of the entry at `offset`, which must be `node`'s.
     pub fn read(&self, offset: u64, node: &str) -> Result<Vec<u8>, StreamError> {
-        let mut len = [0u8; 4];
-        self.file.read_exact_at(&mut len, offset)?;
-        let id_len = u32::from_le_bytes(len) as u64;
-        let mut id = vec![0u8; id_len as usize];
-        self.file.read_exact_at(&mut id, offset + 4)?;
-        if id != node.as_bytes() {
+        if self.read_id(offset)? != node {
             return Err(StreamError::Damaged(format!(
                 "the entry of {node} at offset {offset} names another node"
             )));
         }
+        let id_len = node.len() as u64;
+        let mut len = [0u8; 4];
         self.file.read_exact_at(&mut len, offset + 4 + id_len)?;
         let rec_len = u32::from_le_bytes(len);
         if rec_len == REMOVED {
@@ -542,11 +532,22 @@ impl Write for WriteAt<'_> {
     }
 }
 
-/// A writer that hashes and counts what goes through it: a streamed entry's part of a batch.
+/// A writer that hashes and counts what goes through it: the entries of a batch, between its
+/// length and its checksum.
 struct Summed<'a, W: Write> {
     inner: &'a mut W,
     sum: blake3::Hasher,
     written: usize,
+}
+
+impl<'a, W: Write> Summed<'a, W> {
+    fn new(inner: &'a mut W) -> Self {
+        Summed {
+            inner,
+            sum: blake3::Hasher::new(),
+            written: 0,
+        }
+    }
 }
 
 impl<W: Write> Write for Summed<'_, W> {
