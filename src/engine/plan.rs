@@ -110,6 +110,8 @@ struct TaskState {
     /// Whose task it is: 0 for the run's own pipeline, else 1 + the index of its dependency
     /// scope (`engine::scope`), which picks its variables and its artifacts' prefix.
     scope: usize,
+    /// Whether a task fans out over its nodes' items: only then does the plan keep them.
+    fanned_over: bool,
 }
 
 /// A task that just got its nodes.
@@ -284,10 +286,17 @@ impl Plan {
         self.item_file = Some(ItemFile { file, end: 0, dir });
     }
 
+    /// Whether the plan keeps node `i`'s items: some task fans out over its task's.
+    pub fn keeps_items(&self, i: NodeIndex) -> bool {
+        self.tasks[self.graph[i].task].fanned_over
+    }
+
     /// Records the items a node produced, for the fan-outs over its task: moved as they are
-    /// (already text), or written to the item file and dropped.
+    /// (already text), or written to the item file and dropped. The items of a task nothing
+    /// fans out over are not kept (most nodes return an item: an exit code, a byte count;
+    /// kept, each was a write to the item file and an entry here, 380,000 at 20,000 pods).
     pub fn set_items(&mut self, i: NodeIndex, mut items: Items) -> Result<(), EngineError> {
-        if items.is_empty() {
+        if items.is_empty() || !self.keeps_items(i) {
             self.items.remove(&i);
             return Ok(());
         }
@@ -884,7 +893,13 @@ fn task_states(pipeline: &str, specs: &[(TaskSpec, usize)]) -> Result<Vec<TaskSt
             terminal: 0,
             templated: has_template(&spec.params),
             scope: *scope,
+            fanned_over: false,
         });
+    }
+    for (spec, _) in specs {
+        if let Some(fe) = &spec.for_each {
+            tasks[index[fe.task.as_str()]].fanned_over = true;
+        }
     }
     if petgraph::algo::is_cyclic_directed(&task_graph) {
         return Err(EngineError::Plan(format!(
@@ -1268,6 +1283,33 @@ mod tests {
                 assert_eq!(node.status, NodeStatus::Ready, "it fails when it starts");
             }
         }
+    }
+
+    #[test]
+    fn only_the_items_something_fans_out_over_are_kept() {
+        // pods -> logs[*]; exec's items (an exit code) feed nothing.
+        let p = Pipeline::new(
+            "t",
+            vec![],
+            vec![
+                task("pods", &[]),
+                task("exec", &[]),
+                logs_per_container("spec.containers"),
+            ],
+        );
+        let mut plan = Plan::new(&p, &json!({})).unwrap();
+        let first = plan.expand()[0].nodes.clone();
+        let (pods, exec) = (first[0], plan.find("exec").unwrap());
+        assert!(plan.keeps_items(pods) && !plan.keeps_items(exec));
+        plan.set_items(exec, vec![json!({"exitCode": 0})].into())
+            .unwrap();
+        plan.set_items(
+            pods,
+            vec![json!({"name": "p", "spec": {"containers": [{"name": "c"}]}})].into(),
+        )
+        .unwrap();
+        assert_eq!(plan.item_count(exec), 0);
+        assert_eq!(plan.item_count(pods), 1);
     }
 
     #[test]

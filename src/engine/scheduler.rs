@@ -724,7 +724,7 @@ impl<'a> Scheduler<'a> {
                         self.counts.bytes += bytes;
                         self.counts.not_running.note(&out.items);
                         let spec = self.plan.spec(self.plan.node(idx).task);
-                        let record = NodeRecord {
+                        let mut record = NodeRecord {
                             task: spec.name.clone(),
                             state: NodeState::Done,
                             attempts: attempt,
@@ -734,7 +734,9 @@ impl<'a> Scheduler<'a> {
                             items: Items::new(),
                             optional: spec.optional,
                         };
-                        if out.items.is_empty() {
+                        if out.items.is_empty() || !self.plan.keeps_items(idx) {
+                            // Nothing fans out over them: only the journal keeps them.
+                            record.items = out.items;
                             self.commit(idx, &record)?;
                         } else {
                             // A fan-out source's items (a list of 20,000 Pods is 66 MB of
