@@ -326,14 +326,22 @@ impl Redactor {
         String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
     }
 
-    /// Where the next line that may hold a secret starts, at or after `from`.
+    /// Where the next line that may hold a secret starts, at or after `from` (a line start).
+    ///
+    /// It is the line holding the last byte of the match that ends first. Every rule works
+    /// within one line, so a line that holds a whole match has one ending on it: no line
+    /// before the one returned holds a match, and each is reached in turn. Only where a match
+    /// ends is needed, which spares the regex the reverse scan that finds where it starts.
     fn next_candidate(&self, chunk: &[u8], from: usize) -> Option<usize> {
         let Some(any) = &self.any else {
             return Some(from);
         };
-        let m = any.find_at(chunk, from)?;
+        let end = any.shortest_match_at(chunk, from)?;
+        // A match may end with the line's `\n` (`[^...]` takes it): its last byte is on the
+        // line it ends, not after it.
+        let last = end.saturating_sub(1).max(from);
         Some(
-            chunk[from..m.start()]
+            chunk[from..last]
                 .iter()
                 .rposition(|b| *b == b'\n')
                 .map_or(from, |i| from + i + 1),
@@ -458,23 +466,26 @@ impl Redactor {
     /// file holding `password=...`) by one marker: the encoded form would otherwise carry the
     /// secret past every rule. Runs that decode to binary or to harmless text stay.
     fn redact_base64_runs(&self, cur: &mut Vec<u8>, counts: &mut RedactionCounts) -> bool {
-        if !self.base64_run.is_match(cur) {
-            return false;
-        }
+        // One pass over the runs; the line is copied only when one of them is replaced (most
+        // runs are words and paths: `PerDiskMemtableFlushWriter`, `/var/lib/cassandra/data`).
+        let mut out: Option<Vec<u8>> = None;
+        let mut kept = 0;
         let mut n = 0u64;
-        let replaced = self.base64_run.replace_all(cur, |caps: &Captures<'_>| {
-            let run = &caps[0];
-            if self.decoded_holds_secret(run) {
-                n += 1;
-                REDACTED.as_bytes().to_vec()
-            } else {
-                run.to_vec()
+        for run in self.base64_run.find_iter(cur) {
+            if !self.decoded_holds_secret(run.as_bytes()) {
+                continue;
             }
-        });
-        if n == 0 {
-            return false;
+            let o = out.get_or_insert_with(|| Vec::with_capacity(cur.len()));
+            o.extend_from_slice(&cur[kept..run.start()]);
+            o.extend_from_slice(REDACTED.as_bytes());
+            kept = run.end();
+            n += 1;
         }
-        *cur = replaced.into_owned();
+        let Some(mut o) = out else {
+            return false;
+        };
+        o.extend_from_slice(&cur[kept..]);
+        *cur = o;
         *counts.entry("base64-content".to_string()).or_default() += n;
         true
     }
@@ -1190,6 +1201,66 @@ mod tests {
         let (out, c) = r.redact_text(b"got value-04321-x and value-00000-x\n");
         assert_eq!(out, b"got **REDACTED** and **REDACTED**\n");
         assert_eq!(c["literal"], 2);
+    }
+
+    /// The search that skips lines without a possible match (`next_candidate`) never changes
+    /// the result: redacting a text gives what redacting each of its lines does, for lines
+    /// mixing secrets of every rule, base64 runs that are words or paths, a value on the line
+    /// after its key, a match that ends with its line's newline, and YAML and key blocks.
+    #[test]
+    fn skipping_lines_without_a_match_changes_nothing() {
+        use proptest::prelude::*;
+        let secret_b64 =
+            base64::engine::general_purpose::STANDARD.encode("db.password=s3cr3tval\n");
+        let lines: Vec<String> = vec![
+            "INFO  [PerDiskMemtableFlushWriter_0:1] Memtable.java:477 - Writing Memtable".into(),
+            "Compacted to [/var/lib/cassandra/data/system/peers-37f71aca] level=0".into(),
+            "plain line with nothing".into(),
+            "".into(),
+            "connecting to https://admin:hunter22@db.example:5432/x".into(),
+            "Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345".into(),
+            "authorization:".into(),
+            "   s3cretOnTheNextLine".into(),
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\r".into(),
+            "password: hunter2".into(),
+            "token: |".into(),
+            "  block-line-one".into(),
+            "next: value".into(),
+            "-----BEGIN RSA PRIVATE KEY-----".into(),
+            "MIIEpAIBAAKCAQEA1234567890abcdefghijklmnopqrstuv".into(),
+            "-----END RSA PRIVATE KEY-----".into(),
+            format!("data: {secret_b64}"),
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig_part-1".into(),
+            "nodetool -h localhost -u cassandra -pw s3cr3t status".into(),
+            "key AKIAABCDEFGHIJKLMNOP in text".into(),
+        ];
+        let r = Redactor::builtin();
+        let line_by_line = |text: &str| {
+            let mut state = LineState::default();
+            let mut counts = RedactionCounts::new();
+            let mut out = Vec::new();
+            for piece in text.split_inclusive('\n') {
+                let line = piece.strip_suffix('\n');
+                r.redact_line(
+                    line.unwrap_or(piece).as_bytes(),
+                    &mut state,
+                    &mut counts,
+                    &mut out,
+                );
+                if line.is_some() {
+                    out.push(b'\n');
+                }
+            }
+            (out, counts)
+        };
+        proptest!(ProptestConfig::with_cases(300), |(picks in proptest::collection::vec(0..lines.len(), 1..40), nl in any::<bool>())| {
+            let mut text = picks.iter().map(|&i| lines[i].as_str()).collect::<Vec<_>>().join("\n");
+            if nl {
+                text.push('\n');
+            }
+            prop_assert_eq!(r.redact_text(text.as_bytes()), line_by_line(&text));
+        });
     }
 
     #[test]
