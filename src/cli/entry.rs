@@ -36,7 +36,17 @@ pub fn main() -> ExitCode {
             return exit::code(exit::ERROR);
         }
     };
-    match rt.block_on(dispatch(cli)) {
+    // The command runs on the runtime's workers, beside the tasks it spawns, not on this
+    // thread: a collection's scheduler and its attempts then hand each other work without a
+    // thread switch (on one core, every hand-off between the two was a context switch).
+    let outcome = rt.block_on(async {
+        match tokio::spawn(dispatch(cli)).await {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(crate::Error::Other(format!("the command was stopped: {e}"))),
+        }
+    });
+    match outcome {
         Ok(code) => exit::code(code),
         Err(e) if terminal::is_broken_pipe(&e) => exit::code(exit::CLOSED_STDOUT),
         Err(e @ crate::Error::Flags(_)) => {
