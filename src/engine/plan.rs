@@ -114,6 +114,17 @@ struct TaskState {
     fanned_over: bool,
 }
 
+/// What the expansion learned of a node it rendered: why its templates do not render, else
+/// which stream slots it takes (see [`Plan::stream_key`]).
+type Rendered = (Option<Box<str>>, Option<u32>);
+
+/// Answers, for a task and one node's rendered parameters and vars, which stream slots the node
+/// will take: a key of the scheduler's `StreamSlots`, or `None` when it opens no stream.
+pub type StreamKeyOf<'a> = dyn FnMut(&TaskSpec, &Value, &Value) -> Option<u32> + 'a;
+
+/// A node's `stream_keys` entry when the expansion did not learn its stream.
+const NO_STREAM_KEY: u32 = u32::MAX;
+
 /// A task that just got its nodes.
 #[derive(Debug, Clone)]
 pub struct Expansion {
@@ -213,6 +224,10 @@ pub struct Plan {
     unexpanded: Vec<usize>,
     /// The most nodes one fan-out task may have.
     max_fan_out: usize,
+    /// Which stream slots each node takes, by node index, when its expansion rendered it
+    /// (`NO_STREAM_KEY` otherwise): 4 bytes a node, for the scheduler to park a node whose
+    /// node or pod is full without rendering it first.
+    stream_keys: Vec<u32>,
 }
 
 impl Plan {
@@ -249,6 +264,7 @@ impl Plan {
             globals: all_globals,
             prefixes,
             max_fan_out: MAX_FAN_OUT,
+            stream_keys: Vec::new(),
         })
     }
 
@@ -261,6 +277,15 @@ impl Plan {
         &self.graph[i]
     }
 
+    /// Which stream slots the node takes when it runs, as [`Plan::expand_with`] was told when
+    /// it rendered the node; `None` when it opens no stream or was not rendered then.
+    pub fn stream_key(&self, i: NodeIndex) -> Option<u32> {
+        self.stream_keys
+            .get(i.index())
+            .copied()
+            .filter(|&k| k != NO_STREAM_KEY)
+    }
+
     pub fn node_mut(&mut self, i: NodeIndex) -> &mut Node {
         &mut self.graph[i]
     }
@@ -270,6 +295,7 @@ impl Plan {
     /// journal next, should not be held beside them (70 MB at 20,000 pods). The plan has no
     /// node after this.
     pub fn release(&mut self) {
+        self.stream_keys = Vec::new();
         self.items = HashMap::new();
         self.ids = HashMap::new();
         self.graph = DiGraph::default();
@@ -431,6 +457,13 @@ impl Plan {
     /// New nodes are `Waiting`, `Ready` (nothing pending) or `Skipped` (something they need
     /// failed; `reason` says what).
     pub fn expand(&mut self) -> Vec<Expansion> {
+        self.expand_with(&mut |_, _, _| None)
+    }
+
+    /// [`Plan::expand`], asking `stream_key` which stream slots each node rendered at
+    /// expansion will take (its task, its rendered parameters, its vars); the answer is kept as
+    /// the node's [`Plan::stream_key`].
+    pub fn expand_with(&mut self, stream_key: &mut StreamKeyOf<'_>) -> Vec<Expansion> {
         let mut out = Vec::new();
         self.reserve_for_expandable();
         loop {
@@ -440,7 +473,7 @@ impl Plan {
                 let t = self.unexpanded[k];
                 if self.expandable(t) {
                     self.unexpanded.remove(k);
-                    let nodes = self.create_nodes(t);
+                    let nodes = self.create_nodes(t, stream_key);
                     out.push(Expansion {
                         task: t,
                         fan_out: self.tasks[t].spec.for_each.is_some(),
@@ -482,6 +515,10 @@ impl Plan {
         self.graph
             .reserve_exact_edges(edges.min(nodes.saturating_mul(4)));
         self.ids.reserve(nodes);
+        // Sized once, like the graph: grown by doubling it could hold twice what it needs.
+        let want = self.graph.node_count() + nodes;
+        self.stream_keys
+            .reserve_exact(want.saturating_sub(self.stream_keys.len()));
     }
 
     /// About how many nodes task `t` gets when it expands now.
@@ -555,7 +592,7 @@ impl Plan {
         None
     }
 
-    fn create_nodes(&mut self, t: usize) -> Vec<NodeIndex> {
+    fn create_nodes(&mut self, t: usize, stream_key: &mut StreamKeyOf<'_>) -> Vec<NodeIndex> {
         let spec = self.tasks[t].spec.clone();
         let templated = self.tasks[t].templated;
         let needs_vars = templated || spec.output.as_deref().is_some_and(|o| o.contains("{{"));
@@ -563,20 +600,43 @@ impl Plan {
         // (id, binding) for each node of the task. Items are read in place, never collected or
         // cloned: the nodes only remember where their item is.
         // A fan-out over more items than allowed: one node that fails with this reason.
-        let mut too_big = None;
-        let bindings: Vec<(String, Binding)> = match &spec.for_each {
-            None => vec![(spec.name.clone(), Binding::Globals)],
+        // Rendered now so that a template error fails the node before it runs; the parameters
+        // and the output path are dropped and rendered again by `context`. Without a template
+        // there is nothing to render or check, so the item is not even parsed (100,000 no-op
+        // nodes). A fan-out renders each node while its item is parsed for its key: each item
+        // is parsed once, not once more per node.
+        // The same render says which stream slots the node will take, so that a node whose
+        // node or pod is full can wait without being rendered again (`Plan::stream_key`).
+        let mut check = |vars: &Value| -> Rendered {
+            match render_node(&spec, vars, templated) {
+                Ok((params, _)) => (None, stream_key(&spec, &params, vars)),
+                Err(e) => (Some(e.to_string().into_boxed_str()), None),
+            }
+        };
+        let mut check = needs_vars.then_some(&mut check as &mut dyn FnMut(&Value) -> Rendered);
+        let mut whole = |this: &Self| -> Vec<(String, Binding, Rendered)> {
+            let rendered = match (check.as_mut(), this.vars_of(t, Binding::Globals)) {
+                (None, _) => (None, None),
+                (Some(check), Ok(vars)) => check(&vars),
+                (Some(_), Err(reason)) => (Some(reason.into_boxed_str()), None),
+            };
+            vec![(spec.name.clone(), Binding::Globals, rendered)]
+        };
+        let bindings: Vec<(String, Binding, Rendered)> = match &spec.for_each {
+            None => whole(self),
             Some(_) if blocked.is_some() => {
                 // The source did not finish well: there are no items to expand. One placeholder
                 // node, named after the task, records the skip.
-                vec![(spec.name.clone(), Binding::Globals)]
+                whole(self)
             }
-            Some(fe) => match self.fan_out_bindings(&spec.name, fe) {
+            Some(fe) => match self.fan_out_bindings(t, fe, check) {
                 Ok(b) => b,
-                Err(reason) => {
-                    too_big = Some(reason);
-                    vec![(spec.name.clone(), Binding::Globals)]
-                }
+                // A fan-out over more items than allowed: one node that fails with this reason.
+                Err(reason) => vec![(
+                    spec.name.clone(),
+                    Binding::Globals,
+                    (Some(reason.into_boxed_str()), None),
+                )],
             },
         };
 
@@ -595,24 +655,8 @@ impl Plan {
         self.graph.reserve_exact_nodes(bindings.len());
         self.graph
             .reserve_exact_edges(bindings.len() * dep_nodes.len());
-        for (id, binding) in bindings {
+        for (id, binding, (render_error, key)) in bindings {
             let id = self.unique_id(id);
-            // Rendered now so that a template error fails the node before it runs; the
-            // parameters and the output path are dropped and rendered again by `context`.
-            // Without a template there is nothing to render or check, so the item is not even
-            // parsed (100,000 no-op nodes).
-            let render_error = if let Some(reason) = &too_big {
-                Some(reason.as_str().into())
-            } else if needs_vars {
-                match self.vars_of(t, binding) {
-                    Ok(vars) => render_node(&spec, &vars, templated)
-                        .err()
-                        .map(|e| e.to_string().into_boxed_str()),
-                    Err(reason) => Some(reason.into_boxed_str()),
-                }
-            } else {
-                None
-            };
             let status = if blocked.is_some() {
                 NodeStatus::Skipped
             } else if pending == 0 {
@@ -636,6 +680,12 @@ impl Plan {
                 reason,
             });
             self.ids.insert(id, idx);
+            if let Some(key) = key {
+                if self.stream_keys.len() <= idx.index() {
+                    self.stream_keys.resize(idx.index() + 1, NO_STREAM_KEY);
+                }
+                self.stream_keys[idx.index()] = key;
+            }
             for &d in &dep_nodes {
                 self.graph.add_edge(d, idx, ());
             }
@@ -650,13 +700,18 @@ impl Plan {
         created
     }
 
-    /// One (id, binding) per item of `fe`'s source (per element with `then`), read in place;
-    /// `Err` with the reason and the fix as soon as there are more than `max_fan_out`.
+    /// One (id, binding, render error) per item of `fe`'s source (per element with `then`),
+    /// read in place; `Err` with the reason and the fix as soon as there are more than
+    /// `max_fan_out`. With `check`, each node's vars are built while its item is parsed (the
+    /// item moved into them, not copied) and `check` says why they do not render.
     fn fan_out_bindings(
         &self,
-        task: &str,
+        t: usize,
         fe: &crate::pipeline::ForEach,
-    ) -> Result<Vec<(String, Binding)>, String> {
+        mut check: Option<&mut dyn FnMut(&Value) -> Rendered>,
+    ) -> Result<Vec<(String, Binding, Rendered)>, String> {
+        let task = self.tasks[t].spec.name.as_str();
+        let globals = &self.globals[self.tasks[t].scope];
         let src = self.task_index(&fe.task);
         let max = self.max_fan_out;
         let too_many = || {
@@ -669,27 +724,60 @@ impl Plan {
         let mut i = 0;
         for &source in self.tasks[src].nodes.as_deref().unwrap_or(&[]) {
             for item_idx in 0..self.item_count(source) {
-                let item = &self.item(source, item_idx)?;
-                let key = item_key(item, i);
+                let item = self.item(source, item_idx)?;
+                let key = item_key(&item, i);
                 i += 1;
                 match &fe.then {
-                    None => out.push((
-                        format!("{task}[{key}]"),
-                        Binding::item(source, item_idx, None),
-                    )),
+                    None => {
+                        let rendered = match check.as_mut() {
+                            Some(check) => {
+                                let mut vars = globals.clone();
+                                vars.insert(fe.bind.clone(), item);
+                                check(&Value::Object(vars))
+                            }
+                            None => (None, None),
+                        };
+                        out.push((
+                            format!("{task}[{key}]"),
+                            Binding::item(source, item_idx, None),
+                            rendered,
+                        ))
+                    }
                     Some(nested) => {
                         let mut j = 0;
-                        for (p, path) in nested.path.split('+').map(str::trim).enumerate() {
-                            let elems = lookup(item, path)
-                                .and_then(Value::as_array)
-                                .map(Vec::as_slice)
-                                .unwrap_or_default();
-                            for (e, elem) in elems.iter().enumerate() {
-                                let inner = item_key(elem, j);
+                        // (path index, its elements); the elements (containers) are copied so
+                        // that the item itself can move into the vars.
+                        let lists: Vec<Vec<Value>> = nested
+                            .path
+                            .split('+')
+                            .map(str::trim)
+                            .map(|path| {
+                                lookup(&item, path)
+                                    .and_then(Value::as_array)
+                                    .cloned()
+                                    .unwrap_or_default()
+                            })
+                            .collect();
+                        let mut vars = check.is_some().then(|| {
+                            let mut vars = globals.clone();
+                            vars.insert(fe.bind.clone(), item);
+                            Value::Object(vars)
+                        });
+                        for (p, elems) in lists.into_iter().enumerate() {
+                            for (e, elem) in elems.into_iter().enumerate() {
+                                let inner = item_key(&elem, j);
                                 j += 1;
+                                let rendered = match (check.as_mut(), vars.as_mut()) {
+                                    (Some(check), Some(Value::Object(v))) => {
+                                        v.insert(nested.bind.clone(), elem);
+                                        check(vars.as_ref().expect("vars built"))
+                                    }
+                                    _ => (None, None),
+                                };
                                 out.push((
                                     format!("{task}[{key}/{inner}]"),
                                     Binding::item(source, item_idx, Some((p as u16, e as u32))),
+                                    rendered,
                                 ));
                                 if out.len() > max {
                                     return Err(too_many());
@@ -1190,6 +1278,51 @@ mod tests {
         assert_eq!(plan.context(nodes[0]).unwrap().params["container"], "init");
         // A task without forEach sees the globals only.
         assert_eq!(plan.context(pods).unwrap().vars, json!({"ns": "prod"}));
+    }
+
+    /// The render check at expansion sees each node's own item and element: only the nodes
+    /// whose templates do not render fail, in a nested fan-out and in a plain one.
+    #[test]
+    fn expansion_fails_only_the_nodes_whose_item_does_not_render() {
+        let pods_list = vec![
+            json!({"metadata": {"name": "p-0"}, "port": 1,
+                "spec": {"containers": [{"name": "a", "port": 1}, {"name": "b"}]}}),
+            json!({"metadata": {"name": "p-1"},
+                "spec": {"containers": [{"name": "c", "port": 2}]}}),
+        ];
+        let mut nested = logs_per_container("spec.containers");
+        nested.params = json!({"pod": "{{pod.metadata.name}}", "port": "{{c.port}}"});
+        let mut plain = task("plain", &["pods"]);
+        plain.for_each = Some(ForEach {
+            task: "pods".into(),
+            bind: "pod".into(),
+            then: None,
+        });
+        plain.params = json!({"port": "{{pod.port}}"});
+        let p = Pipeline::new("t", vec![], vec![task("pods", &[]), nested, plain]);
+        let mut plan = Plan::new(&p, &json!({})).unwrap();
+        let pods = plan.expand()[0].nodes[0];
+        plan.set_items(pods, pods_list.into()).unwrap();
+        plan.settle(pods, NodeStatus::Done);
+        let failed: Vec<(String, bool)> = plan
+            .expand()
+            .iter()
+            .flat_map(|e| e.nodes.clone())
+            .map(|n| {
+                let node = plan.node(n);
+                (node.id.to_string(), node.render_error().is_some())
+            })
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                ("logs[p-0/a]".to_string(), false),
+                ("logs[p-0/b]".to_string(), true),
+                ("logs[p-1/c]".to_string(), false),
+                ("plain[p-0]".to_string(), false),
+                ("plain[p-1]".to_string(), true),
+            ]
+        );
     }
 
     #[test]

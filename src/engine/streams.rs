@@ -54,6 +54,10 @@ pub(crate) struct StreamSlots {
     waiting: HashMap<u32, VecDeque<Waiter>>,
     /// What each running stream attempt holds, by node index.
     held: HashMap<usize, Held>,
+    /// The distinct (node, pod) pairs loads ask for, so that a plan node can keep what it
+    /// loads as one number ([`StreamSlots::key`]).
+    pairs: Vec<Held>,
+    pair_ids: HashMap<(Option<u32>, Option<u32>), u32>,
 }
 
 impl StreamSlots {
@@ -65,6 +69,8 @@ impl StreamSlots {
             running: Vec::new(),
             waiting: HashMap::new(),
             held: HashMap::new(),
+            pairs: Vec::new(),
+            pair_ids: HashMap::new(),
         }
     }
 
@@ -79,10 +85,33 @@ impl StreamSlots {
         id
     }
 
+    /// What `load` holds while it runs, as one number: the same for every load that takes
+    /// the same node and pod slots.
+    pub fn key(&mut self, load: &StreamLoad) -> u32 {
+        let node = load.node.as_deref().map(|n| self.id("node", n));
+        let pod = match (&load.pod, load.command) {
+            (Some(p), true) => Some(self.id("pod", p)),
+            _ => None,
+        };
+        if let Some(&k) = self.pair_ids.get(&(node, pod)) {
+            return k;
+        }
+        let k = self.pairs.len() as u32;
+        self.pairs.push(Held { node, pod });
+        self.pair_ids.insert((node, pod), k);
+        k
+    }
+
     /// Takes the slots `load` needs for `idx`, or parks `idx` on the first full key and
     /// answers false.
     pub fn try_take(&mut self, idx: NodeIndex, load: &StreamLoad) -> bool {
-        match self.take(idx.index(), load) {
+        let pair = self.key(load);
+        self.try_take_key(idx, pair)
+    }
+
+    /// [`StreamSlots::try_take`] with the load's [`StreamSlots::key`].
+    pub fn try_take_key(&mut self, idx: NodeIndex, pair: u32) -> bool {
+        match self.take_pair(idx.index(), pair) {
             Ok(()) => true,
             Err(full) => {
                 self.waiting
@@ -96,11 +125,12 @@ impl StreamSlots {
 
     /// Takes the slots of `load` under `key`, or names the first full id.
     fn take(&mut self, key: usize, load: &StreamLoad) -> Result<(), u32> {
-        let node = load.node.as_deref().map(|n| self.id("node", n));
-        let pod = match (&load.pod, load.command) {
-            (Some(p), true) => Some(self.id("pod", p)),
-            _ => None,
-        };
+        let pair = self.key(load);
+        self.take_pair(key, pair)
+    }
+
+    fn take_pair(&mut self, key: usize, pair: u32) -> Result<(), u32> {
+        let Held { node, pod } = self.pairs[pair as usize];
         for (id, limit) in [(pod, self.per_pod), (node, self.per_node)] {
             if let Some(id) = id {
                 if self.running[id as usize] >= limit {
@@ -185,6 +215,14 @@ impl StreamGate {
     /// See [`StreamSlots::try_take`].
     pub fn try_take(&self, idx: NodeIndex, load: &StreamLoad) -> bool {
         self.slots().try_take(idx, load)
+    }
+
+    pub fn key(&self, load: &StreamLoad) -> u32 {
+        self.slots().key(load)
+    }
+
+    pub fn try_take_key(&self, idx: NodeIndex, pair: u32) -> bool {
+        self.slots().try_take_key(idx, pair)
     }
 
     /// See [`StreamSlots::release`].

@@ -280,6 +280,8 @@ struct Streams {
 struct StreamSeen {
     now: std::collections::HashMap<String, usize>,
     high: std::collections::HashMap<String, usize>,
+    /// How often the scheduler asked a node's stream (once per render of its parameters).
+    asked: usize,
 }
 
 impl StreamSeen {
@@ -324,6 +326,7 @@ impl TaskKind for Streams {
         "exec"
     }
     fn stream(&self, params: &Value, _vars: &Value) -> Option<StreamLoad> {
+        self.seen.lock().unwrap().asked += 1;
         let pod = params["pod"].as_str()?;
         Some(StreamLoad {
             node: Some(node_of(pod)),
@@ -389,6 +392,9 @@ async fn streams_are_bounded_per_node_and_commands_per_pod() {
     assert_eq!(s.max("node:"), 2, "two streams per node, reached");
     assert_eq!(s.max("pod:"), 1, "one command per pod");
     assert!(s.now.values().all(|n| *n == 0));
+    // Each node's stream was learned once, when the fan-out rendered it: a node that waited
+    // for its pod or node was not rendered again to find out what it waits for.
+    assert_eq!(s.asked, 36);
 }
 
 // The same with 3 streams allowed per node and 2 commands per pod.
