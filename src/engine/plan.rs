@@ -597,9 +597,8 @@ impl Plan {
         let templated = self.tasks[t].templated;
         let needs_vars = templated || spec.output.as_deref().is_some_and(|o| o.contains("{{"));
         let blocked = self.blocked_by(t);
-        // (id, binding) for each node of the task. Items are read in place, never collected or
-        // cloned: the nodes only remember where their item is.
-        // A fan-out over more items than allowed: one node that fails with this reason.
+        // (id, binding, what its render said) for each node of the task. Items are read in
+        // place, never collected: the nodes only remember where their item is.
         // Rendered now so that a template error fails the node before it runs; the parameters
         // and the output path are dropped and rendered again by `context`. Without a template
         // there is nothing to render or check, so the item is not even parsed (100,000 no-op
@@ -700,10 +699,10 @@ impl Plan {
         created
     }
 
-    /// One (id, binding, render error) per item of `fe`'s source (per element with `then`),
-    /// read in place; `Err` with the reason and the fix as soon as there are more than
-    /// `max_fan_out`. With `check`, each node's vars are built while its item is parsed (the
-    /// item moved into them, not copied) and `check` says why they do not render.
+    /// One (id, binding, what its render said) per item of `fe`'s source (per element with
+    /// `then`), read in place; `Err` with the reason and the fix as soon as there are more
+    /// than `max_fan_out`. With `check`, each node's vars are built while its item is parsed
+    /// (the item moved into them, not copied) and `check` renders them.
     fn fan_out_bindings(
         &self,
         t: usize,
