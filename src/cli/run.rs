@@ -95,7 +95,8 @@ pub struct Args {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub streams_per_node: usize,
     /// Commands (exec) at once in one pod: protects the diagnosed application (a `nodetool`
-    /// starts a JVM in its container).
+    /// starts a JVM in its container). A command that timed out keeps its pod's slot for as
+    /// long again: closing the stream does not stop it.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PER_POD,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub commands_per_pod: usize,

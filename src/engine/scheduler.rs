@@ -177,6 +177,8 @@ enum Msg {
     RetryDue {
         idx: NodeIndex,
     },
+    /// A timed-out command's pod slot was given back (`StreamGate::release_timed_out`).
+    PodFreed,
 }
 
 /// The ready nodes of one concurrency class and how many of its attempts run.
@@ -216,6 +218,8 @@ pub(crate) struct Scheduler<'a> {
     streams: StreamGate,
     running: usize,
     jobs: JoinSet<Msg>,
+    /// Jobs that only hold a timed-out command's pod slot (`Msg::PodFreed`).
+    holds: usize,
     /// Attempts of inline kinds, polled by the loop itself.
     inline: FuturesUnordered<BoxFuture<'static, Msg>>,
     counts: Counts,
@@ -259,6 +263,7 @@ impl<'a> Scheduler<'a> {
             streams,
             running: 0,
             jobs: JoinSet::new(),
+            holds: 0,
             inline: FuturesUnordered::new(),
             counts: Counts::default(),
         }
@@ -283,7 +288,10 @@ impl<'a> Scheduler<'a> {
         tokio::pin!(flush_timer);
         loop {
             self.start_ready()?;
-            if self.jobs.is_empty() && self.inline.is_empty() {
+            // Pod slots held after timed-out commands keep the run going only while a node
+            // waits for a slot.
+            let only_holds = self.jobs.len() == self.holds && !self.streams.has_waiters();
+            if self.inline.is_empty() && (self.jobs.is_empty() || only_holds) {
                 break;
             }
             let gate = self.streams.clone();
@@ -729,6 +737,8 @@ impl<'a> Scheduler<'a> {
                 self.plan.node_mut(idx).status = NodeStatus::Ready;
                 self.enqueue(idx);
             }
+            // Who waited for the pod is in the gate's woken list, taken after this.
+            Msg::PodFreed => self.holds -= 1,
             Msg::Attempt {
                 idx,
                 attempt,
@@ -739,7 +749,26 @@ impl<'a> Scheduler<'a> {
                 self.running -= 1;
                 let class = self.class_of(idx);
                 self.classes[class].running -= 1;
-                for n in self.streams.release(idx) {
+                let woken = match &result {
+                    // The command may still run in its pod: its pod's slot stays taken for as
+                    // long again as the attempt was given (engine::streams says why).
+                    Err(e) if e.kind == ErrorKind::Timeout => {
+                        let (kept, woken) = self.streams.release_timed_out(idx);
+                        if let Some(permit) = kept {
+                            let spec = self.plan.spec(self.plan.node(idx).task);
+                            let hold = spec.timeout.unwrap_or(self.retry.timeout);
+                            self.holds += 1;
+                            self.jobs.spawn(async move {
+                                tokio::time::sleep(hold).await;
+                                drop(permit);
+                                Msg::PodFreed
+                            });
+                        }
+                        woken
+                    }
+                    _ => self.streams.release(idx),
+                };
+                for n in woken {
                     self.wake(n);
                 }
                 match result {

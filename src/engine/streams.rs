@@ -13,6 +13,12 @@
 //!
 //! Nodes and pods are interned to small ids: a 5,000-pod run keeps one name per node and pod,
 //! not one per task.
+//!
+//! A command that timed out may still be running: closing an exec stream does not stop the
+//! process it started in the container. Its pod's slot stays taken for as long again
+//! ([`StreamGate::release_timed_out`]), so a retry or the pod's next command does not start a
+//! second JVM beside one that hangs; the kubelet's slot is given back at once, since it no
+//! longer serves the stream.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -151,8 +157,40 @@ impl StreamSlots {
         let Some(held) = self.held.remove(&key) else {
             return Vec::new();
         };
+        self.give_back([held.pod, held.node].into_iter().flatten())
+    }
+
+    /// Gives back what `key` held but its pod's command slot, which it keeps under `keep` (a
+    /// key of its own, [`StreamSlots::release_key`] gives it back); as `release_key` when it
+    /// held no command slot. Answers whether it kept one, and the nodes that may now start.
+    fn release_but_pod(&mut self, key: usize, keep: usize) -> (bool, Vec<NodeIndex>) {
+        match self.held.remove(&key) {
+            Some(Held {
+                node,
+                pod: Some(pod),
+            }) => {
+                self.held.insert(
+                    keep,
+                    Held {
+                        node: None,
+                        pod: Some(pod),
+                    },
+                );
+                (true, self.give_back(node.into_iter()))
+            }
+            Some(held) => {
+                self.held.insert(key, held);
+                (false, self.release_key(key))
+            }
+            None => (false, Vec::new()),
+        }
+    }
+
+    /// Frees one slot of each id and returns the waiting nodes that may now start, at most one
+    /// waiter per id.
+    fn give_back(&mut self, ids: impl Iterator<Item = u32>) -> Vec<NodeIndex> {
         let mut wake = Vec::new();
-        for id in [held.pod, held.node].into_iter().flatten() {
+        for id in ids {
             self.running[id as usize] -= 1;
             let Some(q) = self.waiting.get_mut(&id) else {
                 continue;
@@ -228,6 +266,24 @@ impl StreamGate {
     /// See [`StreamSlots::release`].
     pub fn release(&self, idx: NodeIndex) -> Vec<NodeIndex> {
         self.slots().release(idx)
+    }
+
+    /// Like [`StreamGate::release`] for an attempt that timed out, but a command keeps its
+    /// pod's slot (the module doc says why) in the permit returned: dropping it gives the slot
+    /// back and wakes who waits for it.
+    pub fn release_timed_out(&self, idx: NodeIndex) -> (Option<StreamPermit>, Vec<NodeIndex>) {
+        let keep = self.0.next_key.fetch_add(1, Ordering::Relaxed);
+        let (kept, woken) = self.slots().release_but_pod(idx.index(), keep);
+        let permit = kept.then(|| StreamPermit {
+            gate: Some(self.clone()),
+            key: keep,
+        });
+        (permit, woken)
+    }
+
+    /// Whether a node or an attempt waits for a slot.
+    pub fn has_waiters(&self) -> bool {
+        !self.slots().waiting.is_empty()
     }
 
     /// The nodes woken since the last call by slots attempts gave back.
@@ -335,6 +391,30 @@ mod tests {
         assert!(s.try_take(c, &load("n1", "ns/p1", false)));
         assert_eq!(s.release(a), vec![b]);
         assert!(s.try_take(b, &load("n1", "ns/p1", true)));
+    }
+
+    /// A timed-out command gives its kubelet's slot back at once and keeps its pod's under a
+    /// key of its own until that key is released; a stream that is not a command gives all.
+    #[test]
+    fn a_timed_out_command_keeps_only_its_pod_slot() {
+        let mut s = StreamSlots::new(1, 1);
+        let n = |i| NodeIndex::new(i);
+        assert!(s.try_take(n(0), &load("n1", "ns/p1", true)));
+        assert!(!s.try_take(n(1), &load("n1", "ns/p2", true)), "n1 is full");
+        assert!(!s.try_take(n(2), &load("n2", "ns/p1", true)), "p1 is busy");
+        let (kept, woken) = s.release_but_pod(0, RUNTIME_KEYS);
+        assert!(kept);
+        assert_eq!(woken, vec![n(1)], "the kubelet's slot is free");
+        assert!(s.try_take(n(1), &load("n1", "ns/p2", true)));
+        assert!(
+            !s.try_take(n(3), &load("n2", "ns/p1", true)),
+            "p1 still held"
+        );
+        assert_eq!(s.release_key(RUNTIME_KEYS), vec![n(2)]);
+        // Not a command: nothing is kept.
+        assert!(s.try_take(n(4), &load("n3", "ns/p3", false)));
+        assert_eq!(s.release_but_pod(4, RUNTIME_KEYS + 1), (false, vec![]));
+        assert!(s.try_take(n(5), &load("n3", "ns/p4", false)));
     }
 
     #[test]

@@ -397,6 +397,88 @@ async fn streams_are_bounded_per_node_and_commands_per_pod() {
     assert_eq!(s.asked, 36);
 }
 
+/// A command that never answers in time, recording when each of its attempts starts.
+struct Hangs {
+    starts: Arc<std::sync::Mutex<Vec<(String, tokio::time::Instant)>>>,
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Hangs {
+    fn name(&self) -> &'static str {
+        "test.hangs"
+    }
+    fn description(&self) -> &'static str {
+        "test: a command that outlives its timeout"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        const P: &[ParamSpec] = &[ParamSpec::required("pod", "the pod")];
+        P
+    }
+    fn class(&self) -> &'static str {
+        "exec"
+    }
+    fn stream(&self, params: &Value, _vars: &Value) -> Option<StreamLoad> {
+        Some(StreamLoad {
+            node: Some("node-0".into()),
+            pod: Some(format!("ns/{}", params["pod"].as_str()?)),
+            command: true,
+        })
+    }
+    async fn run(&self, ctx: &TaskContext) -> Result<TaskOutput, TaskError> {
+        self.starts
+            .lock()
+            .unwrap()
+            .push((ctx.node.clone(), tokio::time::Instant::now()));
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(TaskOutput::default())
+    }
+}
+
+// a (p1), b (p1), c (p2), each timing out after 1 s, one command per pod: c starts beside a,
+// b waits for a's timeout and then as long again (a may still run in p1); a last command
+// alone does not keep the run waiting for its hold.
+#[tokio::test]
+async fn a_timed_out_command_keeps_its_pod_for_as_long_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = registry();
+    let starts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    reg.register(Hangs {
+        starts: starts.clone(),
+    });
+    let p = pipeline(
+        "hangs",
+        r#"
+- {name: pods, kind: synthetic.items, params: {count: 1}}
+- {name: a, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p1-{{it.name}}"}, timeout: 1s, retries: 0}
+- {name: b, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p1-{{it.name}}"}, timeout: 1s, retries: 0}
+- {name: c, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p2-{{it.name}}"}, timeout: 1s, retries: 0}
+"#,
+    );
+    let c = config(&p, &out_in(&dir));
+    let t0 = tokio::time::Instant::now();
+    let (r, _) = go(c, &reg).await;
+    assert_eq!(r.unwrap().counts.failed, 3);
+    let at = |task: &str| {
+        let s = starts.lock().unwrap();
+        let (_, t) = s.iter().find(|(n, _)| n.starts_with(task)).unwrap();
+        *t - t0
+    };
+    // c did not wait for a: another pod.
+    assert!(
+        at("c[") < at("a[") + Duration::from_millis(900),
+        "{:?}",
+        at("c[")
+    );
+    assert!(
+        at("b[") >= at("a[") + Duration::from_secs(2),
+        "{:?}",
+        at("b[")
+    );
+    // b timed out 1 s after it started; its own hold (1 s more) kept no one waiting.
+    let end = t0.elapsed();
+    assert!(end < at("b[") + Duration::from_millis(1900), "{end:?}");
+}
+
 // The same with 3 streams allowed per node and 2 commands per pod.
 #[tokio::test]
 async fn the_stream_limits_are_settings() {
