@@ -434,7 +434,7 @@ impl TaskKind for Hangs {
     }
 }
 
-// a (p1), b (p1), c (p2), each timing out after 1 s, one command per pod: c starts beside a,
+// a (p1), b (p1), c (p2), each timing out after 2 s, one command per pod: c starts beside a,
 // b waits for a's timeout and then as long again (a may still run in p1); a last command
 // alone does not keep the run waiting for its hold.
 #[tokio::test]
@@ -449,9 +449,9 @@ async fn a_timed_out_command_keeps_its_pod_for_as_long_again() {
         "hangs",
         r#"
 - {name: pods, kind: synthetic.items, params: {count: 1}}
-- {name: a, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p1-{{it.name}}"}, timeout: 1s, retries: 0}
-- {name: b, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p1-{{it.name}}"}, timeout: 1s, retries: 0}
-- {name: c, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p2-{{it.name}}"}, timeout: 1s, retries: 0}
+- {name: a, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p1-{{it.name}}"}, timeout: 2s, retries: 0}
+- {name: b, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p1-{{it.name}}"}, timeout: 2s, retries: 0}
+- {name: c, kind: test.hangs, forEach: {task: pods, as: it}, params: {pod: "p2-{{it.name}}"}, timeout: 2s, retries: 0}
 "#,
     );
     let c = config(&p, &out_in(&dir));
@@ -465,18 +465,18 @@ async fn a_timed_out_command_keeps_its_pod_for_as_long_again() {
     };
     // c did not wait for a: another pod.
     assert!(
-        at("c[") < at("a[") + Duration::from_millis(900),
+        at("c[") < at("a[") + Duration::from_millis(1500),
         "{:?}",
         at("c[")
     );
     assert!(
-        at("b[") >= at("a[") + Duration::from_secs(2),
+        at("b[") >= at("a[") + Duration::from_secs(4),
         "{:?}",
         at("b[")
     );
-    // b timed out 1 s after it started; its own hold (1 s more) kept no one waiting.
+    // b timed out 2 s after it started; its own hold (2 s more) kept no one waiting.
     let end = t0.elapsed();
-    assert!(end < at("b[") + Duration::from_millis(1900), "{end:?}");
+    assert!(end < at("b[") + Duration::from_millis(3800), "{end:?}");
 }
 
 // The same with 3 streams allowed per node and 2 commands per pod.
