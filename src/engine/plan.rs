@@ -1151,17 +1151,25 @@ mod tests {
 
     /// `logs`, one node per element at `path` (`+`-separated) of each of `pods`' items, bound
     /// as `pod` and `c`.
-    fn logs_per_container(path: &str) -> TaskSpec {
-        let mut logs = task("logs", &["pods"]);
-        logs.for_each = Some(ForEach {
+    /// Task `name`: a node per item of `pods`, bound as `pod`, and per element of `then`.
+    fn over_pods(name: &str, then: Option<Nested>) -> TaskSpec {
+        let mut t = task(name, &["pods"]);
+        t.for_each = Some(ForEach {
             task: "pods".into(),
             bind: "pod".into(),
-            then: Some(Nested {
+            then,
+        });
+        t
+    }
+
+    fn logs_per_container(path: &str) -> TaskSpec {
+        over_pods(
+            "logs",
+            Some(Nested {
                 path: path.into(),
                 bind: "c".into(),
             }),
-        });
-        logs
+        )
     }
 
     fn task(name: &str, needs: &[&str]) -> TaskSpec {
@@ -1291,12 +1299,7 @@ mod tests {
         ];
         let mut nested = logs_per_container("spec.containers");
         nested.params = json!({"pod": "{{pod.metadata.name}}", "port": "{{c.port}}"});
-        let mut plain = task("plain", &["pods"]);
-        plain.for_each = Some(ForEach {
-            task: "pods".into(),
-            bind: "pod".into(),
-            then: None,
-        });
+        let mut plain = over_pods("plain", None);
         plain.params = json!({"port": "{{pod.port}}"});
         let p = Pipeline::new("t", vec![], vec![task("pods", &[]), nested, plain]);
         let mut plan = Plan::new(&p, &json!({})).unwrap();
@@ -1473,12 +1476,7 @@ mod tests {
     #[test]
     fn a_dependencys_tasks_are_named_under_its_prefix_and_see_its_own_variables() {
         // run: pods    dependency zk: pods -> logs[*]
-        let mut logs = task("logs", &["pods"]);
-        logs.for_each = Some(ForEach {
-            task: "pods".into(),
-            bind: "pod".into(),
-            then: None,
-        });
+        let mut logs = over_pods("logs", None);
         logs.params = json!({"who": "{{instance}}/{{pod.name}}"});
         let root = Pipeline::new("root", vec![], vec![task("pods", &[])]);
         let zk = Scope {

@@ -662,9 +662,8 @@ impl<'a> Scheduler<'a> {
     }
 
     fn launch(&mut self, idx: NodeIndex, class: usize, kind: Arc<dyn TaskKind>, c: NodeContext) {
-        let spec = self.plan.spec(self.plan.node(idx).task);
-        let timeout = spec.timeout.unwrap_or(self.retry.timeout);
-        let task = spec.name.clone();
+        let timeout = self.timeout_of(idx);
+        let task = self.plan.spec(self.plan.node(idx).task).name.clone();
         self.attempts[idx.index()] += 1;
         let attempt = self.attempts[idx.index()];
         let node = self.plan.node(idx);
@@ -719,6 +718,12 @@ impl<'a> Scheduler<'a> {
         }
     }
 
+    /// How long an attempt of the node may run: its task's `timeout`, else the run's.
+    fn timeout_of(&self, idx: NodeIndex) -> Duration {
+        let spec = self.plan.spec(self.plan.node(idx).task);
+        spec.timeout.unwrap_or(self.retry.timeout)
+    }
+
     /// Puts a node woken by `streams` back at the head of its class's queue.
     fn wake(&mut self, idx: NodeIndex) {
         if std::mem::replace(&mut self.queued[idx.index()], true) {
@@ -755,8 +760,7 @@ impl<'a> Scheduler<'a> {
                     Err(e) if e.kind == ErrorKind::Timeout => {
                         let (kept, woken) = self.streams.release_timed_out(idx);
                         if let Some(permit) = kept {
-                            let spec = self.plan.spec(self.plan.node(idx).task);
-                            let hold = spec.timeout.unwrap_or(self.retry.timeout);
+                            let hold = self.timeout_of(idx);
                             self.holds += 1;
                             self.jobs.spawn(async move {
                                 tokio::time::sleep(hold).await;

@@ -164,26 +164,13 @@ impl StreamSlots {
     /// key of its own, [`StreamSlots::release_key`] gives it back); as `release_key` when it
     /// held no command slot. Answers whether it kept one, and the nodes that may now start.
     fn release_but_pod(&mut self, key: usize, keep: usize) -> (bool, Vec<NodeIndex>) {
-        match self.held.remove(&key) {
-            Some(Held {
-                node,
-                pod: Some(pod),
-            }) => {
-                self.held.insert(
-                    keep,
-                    Held {
-                        node: None,
-                        pod: Some(pod),
-                    },
-                );
-                (true, self.give_back(node.into_iter()))
-            }
-            Some(held) => {
-                self.held.insert(key, held);
-                (false, self.release_key(key))
-            }
-            None => (false, Vec::new()),
+        let Some(Held { node, pod }) = self.held.remove(&key) else {
+            return (false, Vec::new());
+        };
+        if pod.is_some() {
+            self.held.insert(keep, Held { node: None, pod });
         }
+        (pod.is_some(), self.give_back(node.into_iter()))
     }
 
     /// Frees one slot of each id and returns the waiting nodes that may now start, at most one
