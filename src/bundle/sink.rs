@@ -310,6 +310,11 @@ impl NodeSink {
         &self.node
     }
 
+    /// The collection's artifact folder, where a task may make unnamed scratch files.
+    pub fn scratch_dir(&self) -> &Path {
+        self.store.dir()
+    }
+
     /// Starts a streamed artifact at `path` in the bundle, redacted when the store has a
     /// redactor.
     pub fn create(&self, path: &str) -> Result<ArtifactWriter, BundleError> {

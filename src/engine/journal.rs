@@ -86,7 +86,7 @@ impl NodeState {
 }
 
 /// What the journal remembers about one node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeRecord {
     /// The pipeline task the node belongs to.
@@ -202,7 +202,7 @@ impl std::fmt::Debug for Journal {
 /// A node's standing in the journal.
 pub enum Status {
     /// Finished well in an earlier run.
-    Done(DoneNode),
+    Done(Box<DoneNode>),
     /// Never finished, or finished badly: the claim is the right to record its outcome.
     Pending(Claim),
 }
@@ -367,7 +367,7 @@ impl Journal {
         };
         let record: NodeRecord = serde_json::from_slice(&raw).map_err(|e| self.corrupt(e))?;
         Ok(match record.state {
-            NodeState::Done => Status::Done(DoneNode { record, claim }),
+            NodeState::Done => Status::Done(Box::new(DoneNode { record, claim })),
             // Failed and skipped nodes are tried again by a resumed run.
             NodeState::Failed | NodeState::Skipped => Status::Pending(claim),
         })

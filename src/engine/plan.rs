@@ -29,7 +29,7 @@ use crate::pipeline::template::{lookup, render, render_value, TemplateError};
 use crate::pipeline::{Pipeline, TaskSpec};
 
 use super::scope::Scope;
-use super::task::Items;
+use super::task::{Items, ItemsFileError};
 use super::EngineError;
 
 /// The most nodes one `forEach` task expands into by default: the engine is measured at 100,000
@@ -326,14 +326,27 @@ impl Plan {
             self.items.remove(&i);
             return Ok(());
         }
-        let kept = match &mut self.item_file {
-            Some(f) => f.keep(&items).map_err(|source| EngineError::Io {
-                path: f.dir.clone(),
-                source,
-            })?,
-            None => {
-                items.shrink_to_fit();
-                Kept::Memory(items)
+        let kept = if items.on_file() {
+            // Spilled while the task ran: that file is kept as it is, not copied.
+            let (file, ends) = items.into_file().map_err(|e| match e {
+                ItemsFileError::Io { dir, source } => EngineError::Io { path: dir, source },
+                ItemsFileError::NotOnFile => unreachable!("on_file was checked"),
+            })?;
+            Kept::File {
+                own: Some(file),
+                start: 0,
+                ends,
+            }
+        } else {
+            match &mut self.item_file {
+                Some(f) => f.keep(&items).map_err(|source| EngineError::Io {
+                    path: f.dir.clone(),
+                    source,
+                })?,
+                None => {
+                    items.shrink_to_fit();
+                    Kept::Memory(items)
+                }
             }
         };
         self.items.insert(i, kept);
@@ -371,7 +384,8 @@ impl Plan {
                     out.write_all(t.as_bytes())?;
                 }
             }
-            (Some(Kept::File { start, ends }), Some(f)) => {
+            (Some(Kept::File { own, start, ends }), f) => {
+                let f = ItemSource::of(own, f);
                 let mut from = 0;
                 let mut buf = Vec::new();
                 for (n, &end) in ends.iter().enumerate() {
@@ -395,9 +409,6 @@ impl Plan {
                 }
                 out.write_all(&buf)?;
             }
-            (Some(Kept::File { .. }), None) => {
-                unreachable!("items are kept in a file only when the plan has one")
-            }
         }
         out.write_all(b"]")
     }
@@ -415,7 +426,8 @@ impl Plan {
     fn item(&self, i: NodeIndex, n: usize) -> Result<Value, String> {
         match (self.items.get(&i), &self.item_file) {
             (Some(Kept::Memory(items)), _) => Ok(items.value(n)),
-            (Some(Kept::File { start, ends }), Some(f)) => {
+            (Some(Kept::File { own, start, ends }), f) => {
+                let f = ItemSource::of(own, f);
                 let from = if n == 0 { 0 } else { ends[n - 1] };
                 f.read(start + from as u64, ends[n] - from)
                     .map_err(|e| f.unreadable(&format!("item {n} of {}", self.graph[i].id), &e))
@@ -1033,8 +1045,52 @@ pub enum RenderError {
 enum Kept {
     /// In memory: a plan with no item file (tests, and plans that never run a collection).
     Memory(Items),
-    /// In the item file from `start`: item n is `start + ends[n - 1] .. start + ends[n]`.
-    File { start: u64, ends: Vec<usize> },
+    /// In a file from `start`: item n is `start + ends[n - 1] .. start + ends[n]`. The file
+    /// is `own` (the one the task's items spilled to) or else the plan's item file.
+    File {
+        own: Option<std::fs::File>,
+        start: u64,
+        ends: Vec<usize>,
+    },
+}
+
+/// The file a [`Kept::File`] is read from, and the folder to name when it cannot be.
+struct ItemSource<'a> {
+    file: Option<&'a std::fs::File>,
+    dir: Option<&'a std::path::Path>,
+}
+
+impl<'a> ItemSource<'a> {
+    fn of(own: &'a Option<std::fs::File>, plan: &'a Option<ItemFile>) -> Self {
+        ItemSource {
+            file: own.as_ref().or(plan.as_ref().map(|f| &f.file)),
+            dir: plan.as_ref().map(|f| f.dir.as_path()),
+        }
+    }
+
+    fn read_raw(&self, at: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        match self.file {
+            Some(f) => f.read_exact_at(buf, at),
+            None => Err(std::io::Error::other("the plan has no item file")),
+        }
+    }
+
+    fn read(&self, at: u64, len: usize) -> std::io::Result<Value> {
+        let mut buf = vec![0u8; len];
+        self.read_raw(at, &mut buf)?;
+        serde_json::from_slice(&buf).map_err(std::io::Error::other)
+    }
+
+    /// Why `what` could not be read back, and what to do.
+    fn unreadable(&self, what: &str, e: &std::io::Error) -> String {
+        let place = self
+            .dir
+            .map_or(String::new(), |d| format!(" in {}", d.display()));
+        format!(
+            "cannot read {what} back from the collection's item file{place}: {e}; check that disk, then run again with --continue"
+        )
+    }
 }
 
 /// An append-only file of items, written once per fan-out source and read one item at a time
@@ -1056,28 +1112,10 @@ impl ItemFile {
             self.end += piece.len() as u64;
         }
         Ok(Kept::File {
+            own: None,
             start,
             ends: items.ends(),
         })
-    }
-
-    fn read(&self, at: u64, len: usize) -> std::io::Result<Value> {
-        let mut buf = vec![0u8; len];
-        self.read_raw(at, &mut buf)?;
-        serde_json::from_slice(&buf).map_err(std::io::Error::other)
-    }
-
-    /// Why `what` could not be read back from the file, and what to do.
-    fn unreadable(&self, what: &str, e: &std::io::Error) -> String {
-        format!(
-            "cannot read {what} back from the plan's item file in {}: {e}; check that disk, then run again with --continue",
-            self.dir.display()
-        )
-    }
-
-    fn read_raw(&self, at: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        use std::os::unix::fs::FileExt as _;
-        self.file.read_exact_at(buf, at)
     }
 }
 
@@ -1387,6 +1425,70 @@ mod tests {
         let msg = in_file.context(file_nodes[2]).unwrap_err().to_string();
         assert!(msg.contains("cannot read item 1 of pods"), "{msg}");
         assert!(msg.contains("--continue"), "{msg}");
+    }
+
+    #[test]
+    fn items_spilled_by_their_task_are_kept_in_their_file_and_bind_the_same_nodes() {
+        let mut logs = logs_per_container("spec.containers");
+        logs.params = json!({"pod": "{{pod.metadata.name}}", "container": "{{c.name}}"});
+        let p = Pipeline::new("t", vec![], vec![task("pods", &[]), logs]);
+        // Past what an Items holds in memory: about 2 KB a pod.
+        let n = crate::engine::task::IN_MEMORY / 2_000 + 500;
+        let pods_list: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"metadata": {"name": format!("c-{i}"), "note": "x".repeat(1_900 + i % 97)},
+                       "spec": {"containers": [{"name": "app"}, {"name": format!("side-{i}")}]}})
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let expanded = |items: Items| {
+            let mut plan = Plan::new(&p, &json!({})).unwrap();
+            plan.keep_items_in(tempfile::tempfile().unwrap(), dir.path().into());
+            let pods = plan.expand()[0].nodes[0];
+            plan.set_items(pods, items).unwrap();
+            plan.settle(pods, NodeStatus::Done);
+            let nodes = plan.expand()[0].nodes.clone();
+            (plan, nodes)
+        };
+        let mut spilled = Items::spilling_in(dir.path());
+        spilled.extend(pods_list.iter().cloned());
+        assert!(spilled.on_file());
+        let (from_spill, spill_nodes) = expanded(spilled);
+        assert!(
+            matches!(
+                from_spill.items.values().next(),
+                Some(Kept::File { own: Some(_), .. })
+            ),
+            "the spill file is kept as it is"
+        );
+        let (from_memory, mem_nodes) = expanded(pods_list.clone().into());
+        assert!(matches!(
+            from_memory.items.values().next(),
+            Some(Kept::File { own: None, .. })
+        ));
+        assert_eq!(spill_nodes.len(), 2 * n);
+        assert_eq!(
+            ids(&from_memory, &mem_nodes),
+            ids(&from_spill, &spill_nodes)
+        );
+        for k in [0, n / 2, 2 * n - 1] {
+            let (a, b) = (
+                from_memory.context(mem_nodes[k]).unwrap(),
+                from_spill.context(spill_nodes[k]).unwrap(),
+            );
+            assert_eq!(a.params, b.params);
+            assert_eq!(a.vars, b.vars);
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let src = |p: &Plan| p.find("pods").unwrap();
+        from_memory
+            .write_items_json(src(&from_memory), &mut a)
+            .unwrap();
+        from_spill
+            .write_items_json(src(&from_spill), &mut b)
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b.len(), from_spill.items_json_len(src(&from_spill)));
     }
 
     #[test]

@@ -783,7 +783,7 @@ impl<'a> Scheduler<'a> {
                         self.counts.bytes += bytes;
                         self.counts.not_running.note(&out.items);
                         let spec = self.plan.spec(self.plan.node(idx).task);
-                        let mut record = NodeRecord {
+                        let record = NodeRecord {
                             task: spec.name.clone(),
                             state: NodeState::Done,
                             attempts: attempt,
@@ -793,10 +793,17 @@ impl<'a> Scheduler<'a> {
                             items: Items::new(),
                             optional: spec.optional,
                         };
-                        if out.items.is_empty() || !self.plan.keeps_items(idx) {
-                            // Nothing fans out over them: only the journal keeps them.
-                            record.items = out.items;
+                        if out.items.is_empty() {
                             self.commit(idx, &record)?;
+                        } else if !self.plan.keeps_items(idx) {
+                            // Nothing fans out over them: only the journal keeps them, written
+                            // into the record from where they are (memory or their file).
+                            let items = out.items;
+                            self.take_claim(idx)?.commit_with_items(
+                                &record,
+                                items.json_len(),
+                                |b| items.write_json(b),
+                            )?;
                         } else {
                             // A fan-out source's items (a list of 20,000 Pods is 66 MB of
                             // compact text) go to the plan first, which writes them to its

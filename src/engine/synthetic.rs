@@ -15,9 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::task::{
-    ErrorKind, Items, ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput,
-};
+use super::task::{ErrorKind, ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput};
 
 /// The most items (times children) `synthetic.items` produces: a fan-out of 10^8 would
 /// otherwise try to allocate gigabytes before the first node runs.
@@ -188,6 +186,10 @@ impl TaskKind for ItemsKind {
                 "children",
                 "elements {name: child-M} in each item's `children` array",
             ),
+            ParamSpec::optional(
+                "itemBytes",
+                "pad each item with a `pad` string to about this many bytes, like large objects",
+            ),
         ];
         P
     }
@@ -204,18 +206,22 @@ impl TaskKind for ItemsKind {
                 children.map_or(String::new(), |c| format!(" x `children` {c}"))
             )));
         }
-        // Each item is kept as text as soon as it is made (`Items::push`).
-        let items: Items = (0..count)
-            .map(|i| {
-                let mut item = json!({"name": format!("item-{i}"), "index": i});
-                if let Some(c) = children {
-                    item["children"] = (0..c)
-                        .map(|j| json!({"name": format!("child-{j}")}))
-                        .collect();
-                }
-                item
-            })
-            .collect();
+        let pad = u64_param(ctx, "itemBytes")?.map(|b| "x".repeat((b as usize).saturating_sub(40)));
+        // Each item is kept as text as soon as it is made (`Items::push`), and goes to a file
+        // once they are many, like a list's.
+        let mut items = ctx.items();
+        for i in 0..count {
+            let mut item = json!({"name": format!("item-{i}"), "index": i});
+            if let Some(c) = children {
+                item["children"] = (0..c)
+                    .map(|j| json!({"name": format!("child-{j}")}))
+                    .collect();
+            }
+            if let Some(pad) = &pad {
+                item["pad"] = Value::String(pad.clone());
+            }
+            items.push(&item);
+        }
         if let Some(path) = &ctx.output {
             let body = serde_json::to_vec_pretty(&items).expect("items serialize");
             let sink = ctx.sink.clone();

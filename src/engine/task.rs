@@ -94,8 +94,16 @@ pub struct TaskContext {
     pub cancel: CancellationToken,
 }
 
+impl TaskContext {
+    /// Items for this attempt's output that go to a file in the collection's working folder
+    /// once they are large ([`Items::spilling_in`]): a list of thousands of objects.
+    pub fn items(&self) -> Items {
+        Items::spilling_in(self.sink.scratch_dir())
+    }
+}
+
 /// What a successful attempt hands back to the engine.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct TaskOutput {
     /// Items a fan-out task iterates over (for a list, the objects). Journaled, so that a
     /// resumed run expands exactly the same nodes.
@@ -115,21 +123,67 @@ pub struct TaskOutput {
 /// where each item ends. Not one string: grown by doubling, a 66 MB list (20,000 Pods) was copied
 /// at every doubling and held twice at the last, the peak of a 20,000-Pod collection.
 ///
+/// Made with [`Items::spilling_in`] (a task's [`TaskContext::items`]), the items go to an
+/// unnamed file in that folder once they pass [`IN_MEMORY`] bytes, a chunk at a time as chunks
+/// fill: a list of 20,000 Pods held 66 MB while it was read, and several such lists read at once
+/// decided a collection's peak. The engine then keeps that file as it is
+/// ([`Items::into_file`]). Items on file are read back by [`Items::write_json`] and serde;
+/// [`Items::get`], [`Items::value`] and [`Items::texts`] read only items in memory, which every
+/// `Items` without a folder, and any with fewer than [`IN_MEMORY`] bytes, are.
+///
 /// Serde reads and writes it as a JSON array of the items, the journal's on-disk form.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Items {
-    /// The items' texts, one after another; an item never straddles two chunks.
+    /// The items' texts, one after another; an item never straddles two chunks. A chunk
+    /// written to the spill file is left here empty.
     chunks: Vec<String>,
     /// Per item: its chunk and where its text ends in that chunk.
     ends: Vec<(u32, u32)>,
+    /// Where full chunks go past [`IN_MEMORY`] bytes; `None` keeps every chunk in memory.
+    /// Boxed: most `Items` never spill, and records and outputs hold one each.
+    spill: Option<Box<Spill>>,
+}
+
+/// The folder an [`Items`] spills to and, once it did, the file.
+#[derive(Debug)]
+struct Spill {
+    dir: std::path::PathBuf,
+    /// The first `on_file` chunks, laid end to end from offset 0.
+    file: Option<std::fs::File>,
+    on_file: usize,
+    /// Bytes in the file.
+    file_len: u64,
+    /// Bytes of text of the chunks still in memory.
+    in_memory: usize,
+    /// A write to the file failed: the chunks from `on_file` on stay in memory.
+    stopped: bool,
 }
 
 /// Bytes of text per chunk of [`Items`] (an item longer than this has a chunk of its own).
 const CHUNK: usize = 1 << 20;
 
+/// Bytes of text an [`Items`] made with a folder holds in memory before it writes its full
+/// chunks to a file: a list of a few thousand objects never touches the disk.
+pub const IN_MEMORY: usize = 4 << 20;
+
 impl Items {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Items that go to an unnamed file in `dir` once they pass [`IN_MEMORY`] bytes.
+    pub fn spilling_in(dir: &std::path::Path) -> Self {
+        Items {
+            spill: Some(Box::new(Spill {
+                dir: dir.to_path_buf(),
+                file: None,
+                on_file: 0,
+                file_len: 0,
+                in_memory: 0,
+                stopped: false,
+            })),
+            ..Items::default()
+        }
     }
 
     /// Appends an item, serialized now: the caller may drop its value.
@@ -147,15 +201,54 @@ impl Items {
         let chunk = &mut self.chunks[last];
         let start = chunk.len();
         let _ = write!(chunk, "{item}");
+        let added = chunk.len() - start;
         if chunk.len() > CHUNK && start > 0 {
             let moved = chunk[start..].to_string();
             chunk.truncate(start);
             chunk.shrink_to_fit();
             self.chunks.push(moved);
         }
+        if let Some(s) = &mut self.spill {
+            s.in_memory += added;
+        }
         let last = self.chunks.len() - 1;
         let end = u32::try_from(self.chunks[last].len()).expect("an item under 4 GiB");
         self.ends.push((last as u32, end));
+        self.spill_full_chunks();
+    }
+
+    /// Writes every chunk but the last (the one being filled) to the spill file once the items
+    /// in memory pass [`IN_MEMORY`]. A file that cannot be made or written leaves the chunks in
+    /// memory: the items stay whole, and the collection's next write to that disk says what is
+    /// wrong.
+    fn spill_full_chunks(&mut self) {
+        use std::os::unix::fs::FileExt as _;
+        let Some(s) = &mut self.spill else { return };
+        let filling = self.chunks.len().saturating_sub(1);
+        if s.stopped || s.in_memory < IN_MEMORY || s.on_file >= filling {
+            return;
+        }
+        if s.file.is_none() {
+            match tempfile::tempfile_in(&s.dir) {
+                Ok(f) => s.file = Some(f),
+                Err(_) => {
+                    // Nothing is on file: these items stay in memory, and are not tried again.
+                    self.spill = None;
+                    return;
+                }
+            }
+        }
+        let file = s.file.as_ref().expect("made above");
+        for chunk in &mut self.chunks[s.on_file..filling] {
+            if file.write_all_at(chunk.as_bytes(), s.file_len).is_err() {
+                s.stopped = true;
+                return;
+            }
+            s.file_len += chunk.len() as u64;
+            s.in_memory -= chunk.len();
+            *chunk = String::new();
+            s.on_file += 1;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -166,9 +259,21 @@ impl Items {
         self.ends.is_empty()
     }
 
-    /// Item `n` as compact JSON text. Panics if `n >= len()`, like indexing a slice.
+    /// Whether some of the items are in the spill file.
+    pub fn on_file(&self) -> bool {
+        self.spill.as_ref().is_some_and(|s| s.on_file > 0)
+    }
+
+    /// Item `n` as compact JSON text. Panics if `n >= len()`, like indexing a slice, or if the
+    /// item is in the spill file (an `Items` under [`IN_MEMORY`] bytes never is).
     pub fn get(&self, n: usize) -> &str {
         let (chunk, end) = self.ends[n];
+        assert!(
+            self.spill
+                .as_ref()
+                .is_none_or(|s| chunk as usize >= s.on_file),
+            "item {n} is in the spill file: read it with write_json"
+        );
         let start = match n.checked_sub(1).map(|p| self.ends[p]) {
             Some((c, e)) if c == chunk => e,
             _ => 0,
@@ -176,17 +281,17 @@ impl Items {
         &self.chunks[chunk as usize][start as usize..end as usize]
     }
 
-    /// Item `n`, parsed. Panics if `n >= len()`.
+    /// Item `n`, parsed. Panics like [`Items::get`].
     pub fn value(&self, n: usize) -> Value {
         parse(self.get(n))
     }
 
-    /// Every item, parsed one at a time as the iterator advances.
+    /// Every item, parsed one at a time as the iterator advances. Panics like [`Items::get`].
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Value> + '_ {
         self.texts().map(parse)
     }
 
-    /// Every item as compact JSON text.
+    /// Every item as compact JSON text. Panics like [`Items::get`].
     pub fn texts(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.len()).map(|n| self.get(n))
     }
@@ -196,13 +301,21 @@ impl Items {
         self.iter().collect()
     }
 
-    /// Bytes of text held for the items.
+    /// Bytes of the items' text, in memory and on file.
     pub fn text_len(&self) -> usize {
-        self.chunks.iter().map(String::len).sum()
+        let mut total = 0;
+        for (n, &(chunk, end)) in self.ends.iter().enumerate() {
+            if self.ends.get(n + 1).is_none_or(|next| next.0 != chunk) {
+                total += end as usize;
+            }
+        }
+        total
     }
 
-    /// The items' texts, one after another, in pieces (each piece holds whole items).
+    /// The items in memory, in pieces (each piece holds whole items). Panics if some are in the
+    /// spill file: those are taken with [`Items::into_file`].
     pub fn pieces(&self) -> impl Iterator<Item = &str> + '_ {
+        assert!(!self.on_file(), "the items are in the spill file");
         self.chunks.iter().map(String::as_str)
     }
 
@@ -212,11 +325,97 @@ impl Items {
         let mut out = Vec::with_capacity(self.len());
         for (n, &(chunk, end)) in self.ends.iter().enumerate() {
             if n > 0 && self.ends[n - 1].0 != chunk {
-                base += self.chunks[self.ends[n - 1].0 as usize].len();
+                // A chunk ends where its last item does.
+                base += self.ends[n - 1].1 as usize;
             }
             out.push(base + end as usize);
         }
         out
+    }
+
+    /// Writes the items still in memory to the spill file and hands it over with where each
+    /// item's text ends in it (from offset 0), for items [`Items::on_file`]. The file is
+    /// unnamed: it goes when the last handle does.
+    pub fn into_file(mut self) -> Result<(std::fs::File, Vec<usize>), ItemsFileError> {
+        use std::os::unix::fs::FileExt as _;
+        let ends = self.ends();
+        let Some(s) = self.spill.take() else {
+            return Err(ItemsFileError::NotOnFile);
+        };
+        let Some(file) = s.file else {
+            return Err(ItemsFileError::NotOnFile);
+        };
+        let mut at = s.file_len;
+        for chunk in &self.chunks[s.on_file..] {
+            file.write_all_at(chunk.as_bytes(), at)
+                .map_err(|source| ItemsFileError::Io {
+                    dir: s.dir.clone(),
+                    source,
+                })?;
+            at += chunk.len() as u64;
+        }
+        Ok((file, ends))
+    }
+
+    /// Bytes of the JSON array [`Items::write_json`] writes.
+    pub fn json_len(&self) -> usize {
+        self.text_len() + self.len().saturating_sub(1) + 2
+    }
+
+    /// Writes the items as a JSON array to `out`, reading those in the spill file back a chunk
+    /// at a time: the array is never in memory whole.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(b"[")?;
+        let mut n = 0;
+        self.each_chunk(|text, ends| {
+            let mut from = 0;
+            for &end in ends {
+                if n > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(&text.as_bytes()[from..end as usize])?;
+                from = end as usize;
+                n += 1;
+            }
+            Ok(())
+        })?;
+        out.write_all(b"]")
+    }
+
+    /// Hands each chunk's text, read back if it is on file, to `f` with where its items end.
+    fn each_chunk(
+        &self,
+        mut f: impl FnMut(&str, &[u32]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        let mut buf = Vec::new();
+        let mut at = 0u64;
+        let mut ends = Vec::new();
+        let mut n = 0;
+        while n < self.ends.len() {
+            let chunk = self.ends[n].0;
+            ends.clear();
+            while n < self.ends.len() && self.ends[n].0 == chunk {
+                ends.push(self.ends[n].1);
+                n += 1;
+            }
+            let len = *ends.last().expect("a chunk has an item") as usize;
+            let on_file = self
+                .spill
+                .as_ref()
+                .and_then(|s| s.file.as_ref().filter(|_| (chunk as usize) < s.on_file));
+            match on_file {
+                Some(file) => {
+                    buf.resize(len, 0);
+                    file.read_exact_at(&mut buf, at)?;
+                    let text = std::str::from_utf8(&buf).map_err(std::io::Error::other)?;
+                    f(text, &ends)?;
+                }
+                None => f(&self.chunks[chunk as usize], &ends)?,
+            }
+            at += len as u64;
+        }
+        Ok(())
     }
 
     /// Gives back the spare capacity of the last chunk and of the ends, for items kept to the
@@ -229,10 +428,28 @@ impl Items {
     }
 }
 
+/// Why [`Items::into_file`] gave no file.
+#[derive(Debug, thiserror::Error)]
+pub enum ItemsFileError {
+    #[error("the items are all in memory")]
+    NotOnFile,
+    #[error("cannot write items to a file in {}: {source}", dir.display())]
+    Io {
+        dir: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 impl PartialEq for Items {
-    /// The same items in the same order, however their text is laid out.
+    /// The same items in the same order, however their text is laid out (in memory or on
+    /// file). Items that cannot be read back equal nothing.
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.texts().eq(other.texts())
+        fn json(items: &Items) -> Option<Vec<u8>> {
+            let mut out = Vec::new();
+            items.write_json(&mut out).ok().map(|()| out)
+        }
+        self.len() == other.len() && json(self).is_some_and(|a| Some(a) == json(other))
     }
 }
 
@@ -268,13 +485,26 @@ impl Extend<Value> for Items {
 impl serde::Serialize for Items {
     /// A JSON array of the items. Each is parsed back to a value to be written (without
     /// serde_json's `raw_value` feature a serializer cannot take JSON text as is), one at a time,
-    /// so only one item's value is alive at once.
+    /// so only one item's value is alive at once; items on file are read back a chunk at a time.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq as _;
+        use serde::ser::{Error as _, SerializeSeq as _};
         let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        for text in self.texts() {
-            seq.serialize_element(&parse(text))?;
+        let mut failed = None;
+        let read = self.each_chunk(|text, ends| {
+            let mut from = 0;
+            for &end in ends {
+                if let Err(e) = seq.serialize_element(&parse(&text[from..end as usize])) {
+                    failed = Some(e);
+                    return Err(std::io::Error::other("serializing failed"));
+                }
+                from = end as usize;
+            }
+            Ok(())
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
+        read.map_err(|e| S::Error::custom(format!("cannot read items back: {e}")))?;
         seq.end()
     }
 }
@@ -496,6 +726,77 @@ mod tests {
         // Equal to the same items laid out otherwise (read back from the journal's JSON).
         let back: Items = serde_json::from_str(&serde_json::to_string(&items).unwrap()).unwrap();
         assert_eq!(back, items);
+    }
+
+    /// Values of about 2 KB each, `bytes` of them in all.
+    fn big_values(bytes: usize) -> Vec<Value> {
+        (0..bytes / 2_000)
+            .map(|i| json!({"i": i, "pad": "é".repeat(900 + i % 211)}))
+            .collect()
+    }
+
+    #[test]
+    fn items_past_what_stays_in_memory_go_to_a_file_and_read_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = big_values(3 * IN_MEMORY);
+        let mut items = Items::spilling_in(dir.path());
+        let mut held_most = 0;
+        for v in &values {
+            items.push(v);
+            held_most = held_most.max(items.chunks.iter().map(String::capacity).sum::<usize>());
+        }
+        assert!(items.on_file());
+        // In memory: at most what stays there, the chunk being filled and one item.
+        assert!(held_most <= IN_MEMORY + 2 * CHUNK, "{held_most} bytes held");
+        let plain = Items::from(values.clone());
+        assert!(!plain.on_file());
+        assert_eq!(items, plain);
+        assert_eq!(items.len(), values.len());
+        assert_eq!(items.text_len(), plain.text_len());
+        assert_eq!(items.ends(), plain.ends());
+        let mut json = Vec::new();
+        items.write_json(&mut json).unwrap();
+        assert_eq!(json, serde_json::to_vec(&values).unwrap());
+        assert_eq!(json.len(), items.json_len());
+        assert_eq!(serde_json::to_vec(&items).unwrap(), json);
+        // The items still in memory are readable as they are.
+        let last = items.len() - 1;
+        assert_eq!(items.value(last), values[last]);
+        // Handed over: the file holds every item's text, laid end to end.
+        let (file, ends) = items.into_file().unwrap();
+        let mut laid = String::new();
+        std::io::Read::read_to_string(&mut &file, &mut laid).unwrap();
+        assert_eq!(laid, plain.pieces().collect::<String>());
+        assert_eq!(ends, plain.ends());
+    }
+
+    #[test]
+    fn items_under_what_stays_in_memory_make_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut items = Items::spilling_in(dir.path());
+        items.extend(big_values(IN_MEMORY / 2));
+        assert!(!items.on_file());
+        assert!(matches!(items.into_file(), Err(ItemsFileError::NotOnFile)));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn items_that_cannot_make_their_file_stay_whole_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = big_values(2 * IN_MEMORY);
+        let mut items = Items::spilling_in(&dir.path().join("gone"));
+        items.extend(values.iter().cloned());
+        assert!(!items.on_file());
+        assert_eq!(items.to_values(), values);
+    }
+
+    #[test]
+    #[should_panic(expected = "in the spill file")]
+    fn an_item_on_file_is_not_read_as_text_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut items = Items::spilling_in(dir.path());
+        items.extend(big_values(2 * IN_MEMORY));
+        items.get(0);
     }
 
     #[test]

@@ -957,6 +957,69 @@ async fn an_interrupted_run_writes_no_bundle_and_continue_finishes_it() {
     assert_eq!(manifest_files(&out).len(), 20);
 }
 
+// items (1,200 of about 4 KB: more than an Items keeps in memory, so they go to a file while
+// the task runs) --> w[item-0..1199]; copy: the same items, which nothing fans out over.
+// Interrupted, then continued: the nodes bound to items read back from that file are the same,
+// and both journal records hold every item.
+#[tokio::test]
+async fn items_kept_in_a_file_fan_out_journal_and_resume_like_any_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_in(&dir);
+    let p = pipeline(
+        "spilled",
+        r#"
+- {name: items, kind: synthetic.items, params: {count: 1200, itemBytes: 4000}}
+- {name: copy, kind: synthetic.items, params: {count: 1200, itemBytes: 4000}}
+- name: w
+  kind: synthetic.sleep
+  forEach: {task: items, as: it}
+  params: {ms: 0}
+  output: "w/{{it.name}}-{{it.index}}.txt"
+"#,
+    );
+    assert!(1_200 * 4_000 > super::task::IN_MEMORY);
+    let mut c = config(&p, &out);
+    let cancel = CancellationToken::new();
+    let log = CancelAfter {
+        finished: 300,
+        seen: AtomicUsize::new(0),
+        cancel: cancel.clone(),
+        log: EventLog::new(),
+    };
+    let s = run(c.clone(), &registry(), &log, cancel).await.unwrap();
+    assert_eq!(s.ending, Ending::Interrupted);
+    let done_before = s.counts.done;
+    let journal = super::journal::Journal::open(
+        &partial_dir(&out).join("journal"),
+        super::journal::FlushPolicy::Batched,
+    )
+    .unwrap()
+    .0;
+    for (node, rec) in journal.records().unwrap() {
+        if node == "items" || node == "copy" {
+            assert_eq!(rec.items.len(), 1200, "{node}");
+            let last = rec.items.value(1199);
+            assert_eq!(
+                (&last["name"], &last["index"]),
+                (&json!("item-1199"), &json!(1199))
+            );
+            assert_eq!(last["pad"].as_str().unwrap().len(), 4000 - 40);
+        }
+    }
+    drop(journal);
+
+    c.resume = ResumeMode::Continue;
+    let (r, _) = go(c, &registry()).await;
+    let s = r.unwrap();
+    assert_eq!(s.counts.reused, done_before);
+    assert_eq!(s.counts.reused + s.counts.done, 1202);
+    let files: Vec<String> = manifest_files(&out).into_iter().map(|f| f.0).collect();
+    assert_eq!(files.len(), 1200);
+    for i in [0, 599, 1199] {
+        assert!(files.contains(&format!("w/item-{i}-{i}.txt")), "{i}");
+    }
+}
+
 #[tokio::test]
 async fn a_template_that_cannot_render_fails_its_node_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();

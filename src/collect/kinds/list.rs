@@ -34,7 +34,7 @@ use serde_json::Value;
 use crate::bundle::sink::{ArtifactWriter, NodeSink};
 use crate::collect::kinds::get;
 use crate::collect::{api, object, params, resources};
-use crate::engine::{Items, ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
+use crate::engine::{ParamSpec, TaskContext, TaskError, TaskKind, TaskOutput};
 
 pub struct List;
 
@@ -400,7 +400,7 @@ impl TaskKind for List {
         };
         // Each kept object is serialized into `items` at once and its value dropped with the
         // page: a list of 5,000 Pods held as values cost 40 MiB, as text about 8.5 MB.
-        let mut items = Items::new();
+        let mut items = ctx.items();
         let url = resources::collection_path(&r, ns);
         for_each_object(ctx, &r, &url, lp, &what, |obj| {
             if !keep(owned_by.as_ref(), owners_of.as_ref(), &obj) {
