@@ -29,7 +29,7 @@ use crate::pipeline::template::{lookup, render, render_value, TemplateError};
 use crate::pipeline::{Pipeline, TaskSpec};
 
 use super::scope::Scope;
-use super::task::{Items, ItemsFileError};
+use super::task::Items;
 use super::EngineError;
 
 /// The most nodes one `forEach` task expands into by default: the engine is measured at 100,000
@@ -328,9 +328,9 @@ impl Plan {
         }
         let kept = if items.on_file() {
             // Spilled while the task ran: that file is kept as it is, not copied.
-            let (file, ends) = items.into_file().map_err(|e| match e {
-                ItemsFileError::Io { dir, source } => EngineError::Io { path: dir, source },
-                ItemsFileError::NotOnFile => unreachable!("on_file was checked"),
+            let (file, ends) = items.into_file().map_err(|e| EngineError::Io {
+                path: e.dir,
+                source: e.source,
             })?;
             Kept::File {
                 own: Some(file),

@@ -334,21 +334,17 @@ impl Items {
     }
 
     /// Writes the items still in memory to the spill file and hands it over with where each
-    /// item's text ends in it (from offset 0), for items [`Items::on_file`]. The file is
-    /// unnamed: it goes when the last handle does.
-    pub fn into_file(mut self) -> Result<(std::fs::File, Vec<usize>), ItemsFileError> {
+    /// item's text ends in it (from offset 0). The file is unnamed: it goes when the last handle
+    /// does. Panics unless some items are on file ([`Items::on_file`]).
+    pub fn into_file(self) -> Result<(std::fs::File, Vec<usize>), ItemsFileError> {
         use std::os::unix::fs::FileExt as _;
         let ends = self.ends();
-        let Some(s) = self.spill.take() else {
-            return Err(ItemsFileError::NotOnFile);
-        };
-        let Some(file) = s.file else {
-            return Err(ItemsFileError::NotOnFile);
-        };
+        let s = self.spill.expect("into_file: the items are on file");
+        let file = s.file.expect("into_file: the items are on file");
         let mut at = s.file_len;
         for chunk in &self.chunks[s.on_file..] {
             file.write_all_at(chunk.as_bytes(), at)
-                .map_err(|source| ItemsFileError::Io {
+                .map_err(|source| ItemsFileError {
                     dir: s.dir.clone(),
                     source,
                 })?;
@@ -428,17 +424,13 @@ impl Items {
     }
 }
 
-/// Why [`Items::into_file`] gave no file.
+/// Why [`Items::into_file`] could not write the items still in memory to their file.
 #[derive(Debug, thiserror::Error)]
-pub enum ItemsFileError {
-    #[error("the items are all in memory")]
-    NotOnFile,
-    #[error("cannot write items to a file in {}: {source}", dir.display())]
-    Io {
-        dir: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+#[error("cannot write items to a file in {}: {source}", dir.display())]
+pub struct ItemsFileError {
+    pub dir: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
 }
 
 impl PartialEq for Items {
@@ -776,7 +768,6 @@ mod tests {
         let mut items = Items::spilling_in(dir.path());
         items.extend(big_values(IN_MEMORY / 2));
         assert!(!items.on_file());
-        assert!(matches!(items.into_file(), Err(ItemsFileError::NotOnFile)));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 

@@ -977,7 +977,7 @@ async fn items_kept_in_a_file_fan_out_journal_and_resume_like_any_others() {
   output: "w/{{it.name}}-{{it.index}}.txt"
 "#,
     );
-    assert!(1_200 * 4_000 > super::task::IN_MEMORY);
+    const { assert!(1_200 * 4_000 > super::task::IN_MEMORY) };
     let mut c = config(&p, &out);
     let cancel = CancellationToken::new();
     let log = CancelAfter {
