@@ -357,12 +357,13 @@ impl Plan {
     /// text, the commas between them and the brackets (sized exactly, the array is not grown
     /// and copied at the end of a 66 MB list).
     pub fn items_json_len(&self, i: NodeIndex) -> usize {
-        let text = match self.items.get(&i) {
-            None => 0,
-            Some(Kept::Memory(items)) => items.text_len(),
-            Some(Kept::File { ends, .. }) => ends.last().copied().unwrap_or(0),
-        };
-        text + self.item_count(i).saturating_sub(1) + 2
+        match self.items.get(&i) {
+            None => 2,
+            Some(Kept::Memory(items)) => items.json_len(),
+            Some(Kept::File { ends, .. }) => {
+                ends.last().copied().unwrap_or(0) + ends.len().saturating_sub(1) + 2
+            }
+        }
     }
 
     /// Writes node `i`'s items to `out` as a JSON array (into its journal record), read back
@@ -373,18 +374,11 @@ impl Plan {
         i: NodeIndex,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        out.write_all(b"[")?;
         match (self.items.get(&i), &self.item_file) {
-            (None, _) => {}
-            (Some(Kept::Memory(items)), _) => {
-                for (n, t) in items.texts().enumerate() {
-                    if n > 0 {
-                        out.write_all(b",")?;
-                    }
-                    out.write_all(t.as_bytes())?;
-                }
-            }
+            (None, _) => out.write_all(b"[]"),
+            (Some(Kept::Memory(items)), _) => items.write_json(out),
             (Some(Kept::File { own, start, ends }), f) => {
+                out.write_all(b"[")?;
                 let f = ItemSource::of(own, f);
                 let mut from = 0;
                 let mut buf = Vec::new();
@@ -408,9 +402,9 @@ impl Plan {
                     }
                 }
                 out.write_all(&buf)?;
+                out.write_all(b"]")
             }
         }
-        out.write_all(b"]")
     }
 
     /// How many items node `i` produced.
