@@ -4,7 +4,7 @@
 //! | kind               | params                                   | does |
 //! |--------------------|------------------------------------------|------|
 //! | `synthetic.write`  | `bytes` (required), `seed`               | writes `bytes` deterministic log-like bytes to the task's `output` |
-//! | `synthetic.items`  | `count` (required), `children`           | returns `count` items `{name: "item-N"}` (with `children` elements `{name: "child-M"}` each, for nested fan-out; at most `MAX_SYNTHETIC_ITEMS` in all); writes them as JSON to `output` if given |
+//! | `synthetic.items`  | `count` (required), `children`, `itemBytes` | returns `count` items `{name: "item-N"}` (with `children` elements `{name: "child-M"}` each, for nested fan-out; at most `MAX_SYNTHETIC_ITEMS` in all; padded to about `itemBytes`, at most 1 MiB); writes them as JSON to `output` if given |
 //! | `synthetic.fail`   | `message`, `transient`, `times`, `retryAfterMs` | fails; `transient: true` marks the error retryable (a transport error, or with `retryAfterMs` a 429 that asks to wait that long); `times: N` fails only the first N attempts, then succeeds |
 //! | `synthetic.sleep`  | `ms` (required), `stopMs`                | sleeps (honouring cancellation); writes one line to `output` if given; with `stopMs`, an attempt stopped early (Ctrl-C, timeout) blocks its thread that long while it stops |
 //!
@@ -16,6 +16,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::task::{ErrorKind, ParamSpec, Registry, TaskContext, TaskError, TaskKind, TaskOutput};
+
+/// The most bytes `itemBytes` pads a synthetic item to (a large Kubernetes object is under 1 MiB).
+const MAX_ITEM_BYTES: u64 = 1 << 20;
 
 /// The most items (times children) `synthetic.items` produces: a fan-out of 10^8 would
 /// otherwise try to allocate gigabytes before the first node runs.
@@ -206,7 +209,14 @@ impl TaskKind for ItemsKind {
                 children.map_or(String::new(), |c| format!(" x `children` {c}"))
             )));
         }
-        let pad = u64_param(ctx, "itemBytes")?.map(|b| "x".repeat((b as usize).saturating_sub(40)));
+        let item_bytes = u64_param(ctx, "itemBytes")?;
+        if let Some(b) = item_bytes.filter(|&b| b > MAX_ITEM_BYTES) {
+            return Err(TaskError::invalid(format!(
+                "task {}: `itemBytes` {b} is more than the {MAX_ITEM_BYTES} bytes a synthetic item may have; lower it",
+                ctx.task
+            )));
+        }
+        let pad = item_bytes.map(|b| "x".repeat((b as usize).saturating_sub(40)));
         // Each item is kept as text as soon as it is made (`Items::push`), and goes to a file
         // once they are many, like a list's.
         let mut items = ctx.items();
@@ -223,7 +233,9 @@ impl TaskKind for ItemsKind {
             items.push(&item);
         }
         if let Some(path) = &ctx.output {
-            let body = serde_json::to_vec_pretty(&items).expect("items serialize");
+            // Items on file are read back to be written: that read can fail.
+            let body = serde_json::to_vec_pretty(&items)
+                .map_err(|e| TaskError::failed(format!("cannot write the items: {e}")))?;
             let sink = ctx.sink.clone();
             let path = path.clone();
             tokio::task::spawn_blocking(move || sink.put(&path, &body).map_err(sink_err))

@@ -1080,19 +1080,30 @@ async fn a_synthetic_fan_out_beyond_the_maximum_fails_fast() {
         "huge",
         r#"
 - {name: items, kind: synthetic.items, params: {count: 100000000}}
+- {name: wide, kind: synthetic.items, params: {count: 1, itemBytes: 10000000000}}
 "#,
     );
     let started = std::time::Instant::now();
     let (r, _) = go(config(&p, &out_in(&dir)), &registry()).await;
-    assert_eq!(r.unwrap().counts.failed, 1);
+    assert_eq!(r.unwrap().counts.failed, 2);
     assert!(started.elapsed() < Duration::from_secs(5));
-    let reason = errors(&out_in(&dir))[0]["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let errs = errors(&out_in(&dir));
+    let reason = |node: &str| {
+        errs.iter()
+            .find(|e| e["node"] == node)
+            .and_then(|e| e["reason"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    let items = reason("items");
     assert!(
-        reason.contains("more than the 1000000 a synthetic fan-out may produce"),
-        "{reason}"
+        items.contains("more than the 1000000 a synthetic fan-out may produce"),
+        "{items}"
+    );
+    let wide = reason("wide");
+    assert!(
+        wide.contains("`itemBytes` 10000000000 is more than the 1048576 bytes"),
+        "{wide}"
     );
 }
 
